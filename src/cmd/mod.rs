@@ -1,0 +1,63 @@
+//! The `cairn` commands. Each parses its own arguments (a clap `Args` struct) and
+//! drives the library; `main.rs` only dispatches.
+
+pub mod check;
+pub mod render;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+
+/// Exit status for usage and configuration errors.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when problems were found.
+pub const EXIT_PROBLEMS: u8 = 1;
+
+/// The `--config` option every command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArg {
+    /// Path to cairn.toml (default: found by walking up from the current directory).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    pub fn load(&self) -> Result<Config> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        Config::load(self.config.as_deref(), &cwd)
+    }
+}
+
+/// A path as the user would type it: relative to the current directory when under it.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let canonical = path.canonicalize().ok();
+    match (cwd, canonical) {
+        (Some(cwd), Some(p)) => match p.strip_prefix(&cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => path.display().to_string(),
+        },
+        _ => path.display().to_string(),
+    }
+}
+
+/// Prints problems to stderr, one line each, with paths as the user would type them.
+pub fn print_problems(problems: &[crate::store::Problem]) {
+    for p in problems {
+        let mut shown_problem = p.clone();
+        shown_problem.path = PathBuf::from(shown(&p.path));
+        eprintln!("{shown_problem}");
+    }
+}
+
+/// Maps a count to "1 thing" / "2 things".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub fn exit(code: u8) -> ExitCode {
+    ExitCode::from(code)
+}

@@ -1,0 +1,89 @@
+//! `cairn render [SITE_DIR]`: inject comments into a built site and print a summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
+use crate::site;
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The built site (default: `site.output` from cairn.toml, else `public/` or `_site/`).
+    pub site_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Render into a copy of the site in this directory instead of changing SITE_DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fail, and change nothing, if any comment file has a problem.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// A progress bar appears only when a run takes long enough to wonder about.
+const PROGRESS_AFTER: Duration = Duration::from_millis(1500);
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let started = Instant::now();
+    let config = args.config.load()?;
+    let store = Store::load(&config.comments_dir(), &config.form)?;
+    print_problems(&store.problems);
+    if args.strict && store.fails(true) {
+        eprintln!(
+            "cairn: not rendering: {} in comment files (--strict)",
+            plural(store.problems.len(), "problem", "problems")
+        );
+        return Ok(super::exit(EXIT_PROBLEMS));
+    }
+    let mut site_dir = args.site_dir.clone().unwrap_or_else(|| site::default_dir(&config));
+    if let Some(out) = &args.out {
+        site::copy(&site_dir, out)?;
+        site_dir = out.clone();
+    }
+
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("rendering {bar:30} {pos}/{len} pages")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        if bar.is_hidden() && started.elapsed() > PROGRESS_AFTER && done < total {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = site::render(&config, &store, &site_dir, &progress)?;
+    bar.finish_and_clear();
+    print_problems(&report.problems);
+
+    if !report.unpaged_threads.is_empty() {
+        let list: Vec<&str> = report.unpaged_threads.iter().take(5).map(String::as_str).collect();
+        let more = report.unpaged_threads.len() - list.len();
+        eprintln!(
+            "cairn: note: {} with comments but no page showing them: {}{}",
+            plural(report.unpaged_threads.len(), "thread", "threads"),
+            list.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    let problems = store.problems.len() + report.problems.len();
+    println!(
+        "cairn: {} rendered on {} of {} ({} written, {} feeds updated), {} in {:.2} s [{}]",
+        plural(report.comments_rendered, "comment", "comments"),
+        plural(report.sections, "page", "pages"),
+        plural(report.pages_scanned, "page", "pages"),
+        report.pages_written,
+        report.feeds_written,
+        plural(problems, "problem", "problems"),
+        started.elapsed().as_secs_f64(),
+        shown(&site_dir),
+    );
+    let failed = args.strict && !report.problems.is_empty();
+    Ok(super::exit(if failed { EXIT_PROBLEMS } else { 0 }))
+}

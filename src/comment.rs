@@ -1,0 +1,352 @@
+//! The comment model and file format v1: one comment per file, read from YAML, TOML
+//! or JSON, written as YAML that reads back to the same comment and writes back to the
+//! same bytes.
+//!
+//! Files are parsed strictly (unknown fields, malformed ids, dates and URLs are errors
+//! that name the line) and then validated into a [`Comment`], whose fields are already
+//! normalized: the thread by [`crate::thread::normalize`], the date in UTC.
+
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use ulid::Ulid;
+
+use crate::thread;
+
+/// A comment as cairn stores it. Bodies are Markdown source, never HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: Ulid,
+    pub thread: String,
+    pub parent: Option<Ulid>,
+    pub date: DateTime<Utc>,
+    pub author: Option<String>,
+    pub website: Option<String>,
+    /// Keyed hash of the commenter's e-mail; never the e-mail itself.
+    pub avatar: Option<String>,
+    /// Where an imported comment came from, e.g. `disqus:12345`.
+    pub origin: Option<String>,
+    pub body: String,
+}
+
+/// The file formats a comment may be stored in, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Toml,
+    Json,
+}
+
+impl Format {
+    /// The format of a file by its extension, or `None` when it is not a comment file.
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "yml" | "yaml" => Some(Format::Yaml),
+            "toml" => Some(Format::Toml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with a comment file, and on which line when that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Longest avatar key accepted.
+const MAX_AVATAR_LEN: usize = 64;
+
+/// The fields of a file exactly as written, before validation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComment {
+    id: String,
+    thread: String,
+    parent: Option<String>,
+    date: String,
+    author: Option<String>,
+    website: Option<String>,
+    avatar: Option<String>,
+    origin: Option<String>,
+    body: String,
+}
+
+impl Comment {
+    /// Parses and validates the text of a comment file.
+    pub fn parse(text: &str, format: Format) -> Result<Comment, FileError> {
+        let raw: RawComment = match format {
+            Format::Yaml => serde_norway::from_str(text).map_err(|e| FileError {
+                line: e.location().map(|l| l.line()),
+                message: format!("invalid YAML: {}", strip_location(&e.to_string())),
+            })?,
+            Format::Json => serde_json::from_str(text).map_err(|e| FileError {
+                line: (e.line() > 0).then_some(e.line()),
+                message: format!("invalid JSON: {}", strip_location(&e.to_string())),
+            })?,
+            Format::Toml => parse_toml(text)?,
+        };
+        let at = |key: &str, message: String| FileError {
+            line: line_of_key(text, key, format),
+            message,
+        };
+        let id = parse_id(&raw.id).map_err(|m| at("id", format!("id: {m}")))?;
+        let parent = match raw.parent.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => Some(parse_id(p).map_err(|m| at("parent", format!("parent: {m}")))?),
+            None => None,
+        };
+        if parent == Some(id) {
+            return Err(at("parent", "parent: a comment cannot reply to itself".into()));
+        }
+        let thread = thread::normalize(&raw.thread).map_err(|e| at("thread", format!("thread: {e}")))?;
+        let date = DateTime::parse_from_rfc3339(raw.date.trim())
+            .map_err(|e| {
+                at(
+                    "date",
+                    format!("date: {e} (expected RFC 3339, e.g. 2026-11-21T23:10:43Z)"),
+                )
+            })?
+            .with_timezone(&Utc);
+        let website = non_empty(raw.website);
+        if let Some(site) = &website {
+            check_website(site).map_err(|m| at("website", format!("website: {m}")))?;
+        }
+        let avatar = non_empty(raw.avatar);
+        if let Some(key) = &avatar {
+            if key.len() > MAX_AVATAR_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(at(
+                    "avatar",
+                    format!("avatar: expected a key of at most {MAX_AVATAR_LEN} letters and digits"),
+                ));
+            }
+        }
+        if raw.body.trim().is_empty() {
+            return Err(at("body", "body: is empty".into()));
+        }
+        Ok(Comment {
+            id,
+            thread,
+            parent,
+            date,
+            author: non_empty(raw.author),
+            website,
+            avatar,
+            origin: non_empty(raw.origin),
+            body: raw.body,
+        })
+    }
+
+    /// The file name of this comment inside its thread's directory.
+    pub fn file_name(&self) -> String {
+        format!("{}.yml", self.id)
+    }
+
+    /// The date as written to files: RFC 3339 in UTC, fractions only when present.
+    pub fn date_string(&self) -> String {
+        self.date.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+
+    /// Serializes to format v1 YAML. Parsing the result gives back this comment, and
+    /// writing that gives back the same bytes.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::with_capacity(self.body.len() + 200);
+        let mut field = |key: &str, value: &str| {
+            out.push_str(key);
+            out.push_str(": ");
+            yaml_scalar(&mut out, value);
+            out.push('\n');
+        };
+        field("id", &self.id.to_string());
+        field("thread", &self.thread);
+        if let Some(parent) = self.parent {
+            field("parent", &parent.to_string());
+        }
+        field("date", &self.date_string());
+        for (key, value) in [
+            ("author", &self.author),
+            ("website", &self.website),
+            ("avatar", &self.avatar),
+            ("origin", &self.origin),
+        ] {
+            if let Some(value) = value {
+                field(key, value);
+            }
+        }
+        out.push_str("body: ");
+        yaml_block(&mut out, &self.body);
+        out
+    }
+}
+
+/// Checks that a commenter's website is an absolute http(s) URL.
+pub fn check_website(site: &str) -> Result<(), String> {
+    match url::Url::parse(site) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        Ok(url) => Err(format!("`{}` links are not allowed, only http and https", url.scheme())),
+        Err(e) => Err(format!("not a URL ({e})")),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<Ulid, String> {
+    let id = Ulid::from_string(raw.trim()).map_err(|e| format!("`{raw}` is not a ULID ({e})"))?;
+    if id.to_string() != raw.trim() {
+        return Err(format!("`{raw}` is not in canonical form (expected `{id}`)"));
+    }
+    Ok(id)
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// TOML has a native datetime type; accept it for `date` as well as a string.
+fn parse_toml(text: &str) -> Result<RawComment, FileError> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| FileError {
+        line: line_of(e.span()),
+        message: format!("invalid TOML: {}", e.message()),
+    })?;
+    if let Some(toml::Value::Datetime(dt)) = table.get("date") {
+        let as_string = toml::Value::String(dt.to_string());
+        table.insert("date".into(), as_string);
+    }
+    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| FileError {
+        line: None,
+        message: format!("invalid TOML: {}", e.message()),
+    })
+}
+
+/// Parser messages end with their own "at line X column Y"; the line is reported apart.
+fn strip_location(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+/// The line on which a top-level key is written, for error messages.
+fn line_of_key(text: &str, key: &str, format: Format) -> Option<usize> {
+    text.lines().position(|line| match format {
+        Format::Yaml => line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')),
+        Format::Toml => line
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('=')),
+        Format::Json => line.trim_start().starts_with(&format!("\"{key}\"")),
+    })
+    .map(|i| i + 1)
+}
+
+/// Characters YAML cannot hold literally in a scalar, or that a YAML 1.1 reader would
+/// take for a line break.
+fn needs_escape(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+        || (c.is_control() && c != '\n' && c != '\t')
+}
+
+/// Writes a one-line value: plain when no YAML reader could take it for anything but
+/// this string, double-quoted otherwise.
+fn yaml_scalar(out: &mut String, value: &str) {
+    if is_plain_safe(value) {
+        out.push_str(value);
+    } else {
+        yaml_quoted(out, value);
+    }
+}
+
+fn is_plain_safe(value: &str) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    let reserved = [
+        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
+    ];
+    (first.is_alphanumeric() || first == '/' || first == '_')
+        && !value.ends_with([' ', ':'])
+        && !value.contains(": ")
+        && !value.contains(" #")
+        && !value.chars().any(|c| needs_escape(c) || c == '\n' || c == '\t')
+        && !reserved.iter().any(|r| value.eq_ignore_ascii_case(r))
+        && !looks_numeric(value)
+}
+
+/// YAML 1.1 and 1.2 resolve many digit-led plain scalars to numbers or dates.
+fn looks_numeric(value: &str) -> bool {
+    value.starts_with(|c: char| c.is_ascii_digit())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.:_eExXoObB".contains(&b) || b.is_ascii_hexdigit())
+}
+
+fn yaml_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes the body as a literal block scalar (`|`), which keeps Markdown readable in
+/// the file, choosing the chomping and indentation indicators that give back the exact
+/// text; text a block scalar cannot carry is double-quoted instead.
+fn yaml_block(out: &mut String, body: &str) {
+    let content = body.trim_end_matches('\n');
+    let blockable = !content.is_empty()
+        && !body.chars().any(|c| c == '\r' || needs_escape(c))
+        && content
+            .split('\n')
+            .all(|line| line.is_empty() || !line.trim_start_matches([' ', '\t']).is_empty());
+    if !blockable {
+        yaml_quoted(out, body);
+        out.push('\n');
+        return;
+    }
+    out.push('|');
+    let first = content.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    if first.starts_with([' ', '\t']) {
+        out.push('2');
+    }
+    match body.len() - content.len() {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    out.push('\n');
+    for line in content.split('\n') {
+        if !line.is_empty() {
+            out.push_str("  ");
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    // Kept (`+`) trailing newlines beyond the first are written as empty lines.
+    for _ in 1..body.len() - content.len() {
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+use super::*;
+use proptest::prelude::*;
+
+const SAMPLE: &str = "\
+id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC
+thread: /posts/hello-world/
+parent: 01JD3K2AAAAAAAAAAAAAAAAAAA
+date: 2026-11-21T23:10:43Z
+author: Ann
+website: https://ann.example
+avatar: 9f2c4e1a77b0c3d2
+body: |
+  Markdown source, exactly as typed.
+";
+
+#[test]
+fn design_sample_parses_and_writes_back_byte_for_byte() {
+    let c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    assert_eq!(c.thread, "/posts/hello-world/");
+    assert_eq!(c.author.as_deref(), Some("Ann"));
+    assert_eq!(c.body, "Markdown source, exactly as typed.\n");
+    assert_eq!(c.parent.unwrap().to_string(), "01JD3K2AAAAAAAAAAAAAAAAAAA");
+    assert_eq!(c.to_yaml(), SAMPLE);
+}
+
+#[test]
+fn toml_and_json_carry_the_same_comment() {
+    let yaml = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    let toml = r#"
+id = "01JD3K8Z6Q9W2F4T7Y5M1N0ABC"
+thread = "/posts/hello-world/"
+parent = "01JD3K2AAAAAAAAAAAAAAAAAAA"
+date = 2026-11-21T23:10:43Z
+author = "Ann"
+website = "https://ann.example"
+avatar = "9f2c4e1a77b0c3d2"
+body = """
+Markdown source, exactly as typed.
+"""
+"#;
+    assert_eq!(Comment::parse(toml, Format::Toml).unwrap(), yaml);
+    let json = r#"{"id": "01JD3K8Z6Q9W2F4T7Y5M1N0ABC", "thread": "/posts/hello-world",
+        "parent": "01JD3K2AAAAAAAAAAAAAAAAAAA", "date": "2026-11-22T00:10:43+01:00",
+        "author": "Ann", "website": "https://ann.example", "avatar": "9f2c4e1a77b0c3d2",
+        "body": "Markdown source, exactly as typed.\n"}"#;
+    assert_eq!(Comment::parse(json, Format::Json).unwrap(), yaml);
+}
+
+#[test]
+fn errors_name_the_problem_and_line() {
+    let cases: &[(&str, Format, Option<usize>, &str)] = &[
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\ncolour: red\n", Format::Yaml, Some(5), "unknown field `colour`"),
+        ("id: nope\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(1), "id: `nope` is not a ULID"),
+        ("id: 01jd3k8z6q9w2f4t7y5m1n0abc\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(1), "not in canonical form"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/../b/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(2), "thread: thread path contains a `.` or `..` segment"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: yesterday\nbody: x\n", Format::Yaml, Some(3), "date:"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nwebsite: javascript:alert(1)\nbody: x\n", Format::Yaml, Some(4), "`javascript` links are not allowed"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: \"  \"\n", Format::Yaml, Some(4), "body: is empty"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n", Format::Yaml, None, "missing field `body`"),
+        ("id: [1\nthread: /a/\n", Format::Yaml, Some(2), "invalid YAML"),
+        ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \n", Format::Toml, Some(2), "invalid TOML"),
+        ("{\n\"id\": 1\n}", Format::Json, Some(2), "invalid JSON"),
+    ];
+    for (text, format, line, needle) in cases {
+        let err = Comment::parse(text, *format).unwrap_err();
+        assert!(err.message.contains(needle), "{text:?}: {err}");
+        assert_eq!(err.line, *line, "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn self_reply_is_rejected() {
+    let text = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nparent: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n";
+    assert!(Comment::parse(text, Format::Yaml).unwrap_err().message.contains("itself"));
+}
+
+#[test]
+fn awkward_values_are_quoted_so_they_stay_strings() {
+    let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    for author in [":)", "no", "NULL", "~", "123", "1e3", "- dash", "a: b", "x #y", "\"quoted\"", "tab\there", "  spaced  ", "#tag", "0x1F", "Ünïcødé 名前"] {
+        c.author = Some(author.to_string());
+        let yaml = c.to_yaml();
+        let back = Comment::parse(&yaml, Format::Yaml).unwrap();
+        assert_eq!(back.author.as_deref(), Some(author), "{yaml}");
+        assert_eq!(back.to_yaml(), yaml);
+    }
+}
+
+#[test]
+fn bodies_keep_exact_whitespace() {
+    let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    for body in [
+        "no newline",
+        "one newline\n",
+        "two newlines\n\n",
+        "    indented code first\n\nthen text\n",
+        "\n\nleading blank lines\n",
+        "trailing spaces   \nline\n",
+        "line with\u{2028}separator",
+        "windows\r\nline ends\r\n",
+        "   \n",
+        "a\n  \nb",
+        "# heading\n- list\n---\n...\n",
+    ] {
+        c.body = body.to_string();
+        let yaml = c.to_yaml();
+        let back = Comment::parse(&yaml, Format::Yaml).unwrap();
+        assert_eq!(back.body, body, "{yaml}");
+        assert_eq!(back.to_yaml(), yaml);
+    }
+}
+
+fn arb_text() -> impl Strategy<Value = String> {
+    proptest::string::string_regex("(?s).{1,60}").unwrap()
+}
+
+proptest! {
+    #[test]
+    fn written_files_read_back_and_rewrite_identically(
+        author in proptest::option::of(arb_text()),
+        origin in proptest::option::of(arb_text()),
+        body in arb_text(),
+        secs in 0i64..4_000_000_000,
+    ) {
+        prop_assume!(!body.trim().is_empty());
+        let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+        c.author = author.filter(|a| !a.trim().is_empty());
+        c.origin = origin.filter(|o| !o.trim().is_empty());
+        c.body = body;
+        c.date = DateTime::from_timestamp(secs, 0).unwrap();
+        let yaml = c.to_yaml();
+        let back = Comment::parse(&yaml, Format::Yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
+        prop_assert_eq!(&back, &c);
+        prop_assert_eq!(back.to_yaml(), yaml);
+    }
+}

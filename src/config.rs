@@ -1,0 +1,374 @@
+//! `cairn.toml`: the site's one configuration file, found by walking up from the
+//! working directory. Every key has a default except the three URLs/paths a site must
+//! state; unknown keys are errors that name the file, line and key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// File name looked for when no `--config` is given.
+pub const FILE_NAME: &str = "cairn.toml";
+
+/// The whole configuration. Relative paths in it are relative to [`Config::root`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The site being commented on.
+    pub site: Site,
+    /// Where comment files live and how threads are shown.
+    pub comments: Comments,
+    /// The posting form and the limits the inbox and `cairn check` enforce.
+    #[serde(default)]
+    pub form: Form,
+    /// Atom feeds of comments.
+    #[serde(default)]
+    pub feeds: Feeds,
+    /// The inbox service that receives new comments.
+    pub inbox: Inbox,
+    /// Overrides for interface strings of the configured language, by key.
+    #[serde(default)]
+    pub strings: BTreeMap<String, String>,
+    /// Directory holding `cairn.toml`; not read from the file.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The site's public base URL, e.g. `https://blog.example.org/`.
+    pub url: String,
+    /// Language of dates and interface strings: en, de, fr, es, pt, it, nl or ja.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Directory of template overrides; a file here replaces the built-in one of the same name.
+    #[serde(default = "default_templates")]
+    pub templates: PathBuf,
+    /// Built site directory used when `cairn render` is given none (default: `public/`
+    /// if it exists, else `_site/`).
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comments {
+    /// Directory of comment files, one sub-directory per thread.
+    pub dir: PathBuf,
+    /// Order of top-level comments: `oldest` first or `newest` first. Replies are always oldest first.
+    #[serde(default)]
+    pub sort: Sort,
+    /// Deepest nesting shown; deeper replies are shown at this depth with an "in reply to" link.
+    #[serde(default = "default_max_depth")]
+    pub max_depth: usize,
+    /// strftime-style date format (e.g. `%-d %B %Y`); default: the language's own.
+    #[serde(default)]
+    pub date_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    #[default]
+    Oldest,
+    Newest,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Form {
+    /// Fields a reader must fill in, among `author`, `email`, `website`, `body`.
+    pub required: Vec<String>,
+    /// Longest comment body accepted, in characters.
+    pub max_body: usize,
+    /// Longest name accepted, in characters.
+    pub max_author: usize,
+    /// Longest website URL accepted, in characters.
+    pub max_website: usize,
+    /// Most links a comment body may contain.
+    pub max_links: usize,
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Form {
+            required: vec!["body".into()],
+            max_body: 10_000,
+            max_author: 100,
+            max_website: 300,
+            max_links: 5,
+        }
+    }
+}
+
+/// The form fields a site may require.
+pub const FORM_FIELDS: [&str; 4] = ["author", "email", "website", "body"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Feeds {
+    /// Whether to write Atom feeds of comments.
+    pub enabled: bool,
+    /// File name of each feed: at the site root for all comments, in each page's directory for its thread.
+    pub file: String,
+    /// Most entries in each feed, newest first.
+    pub entries: usize,
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        Feeds {
+            enabled: true,
+            file: "comments.xml".into(),
+            entries: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbox {
+    /// Public URL of the inbox; the form posts to `{url}/v1/comments`.
+    pub url: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_templates() -> PathBuf {
+    "cairn/templates".into()
+}
+fn default_max_depth() -> usize {
+    4
+}
+
+impl Config {
+    /// Loads the config named on the command line, or finds `cairn.toml` by walking up
+    /// from `start`.
+    pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None => find(start)?,
+        };
+        Config::from_file(&path)
+    }
+
+    /// Reads, parses and validates one config file.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| config_error(path, &text, &e))?;
+        let root = path.parent().unwrap_or(Path::new("."));
+        config.root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root.to_path_buf()
+        };
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let site = url::Url::parse(&self.site.url).context("site.url is not a URL")?;
+        if !matches!(site.scheme(), "http" | "https") {
+            bail!("site.url must be an http(s) URL, got `{}`", self.site.url);
+        }
+        let inbox = url::Url::parse(&self.inbox.url).context("inbox.url is not a URL")?;
+        if !matches!(inbox.scheme(), "http" | "https") {
+            bail!("inbox.url must be an http(s) URL, got `{}`", self.inbox.url);
+        }
+        if !crate::render::i18n::LANGUAGES.contains(&self.site.language.as_str()) {
+            bail!(
+                "site.language `{}` is not one of {}",
+                self.site.language,
+                crate::render::i18n::LANGUAGES.join(", ")
+            );
+        }
+        for field in &self.form.required {
+            if !FORM_FIELDS.contains(&field.as_str()) {
+                bail!(
+                    "form.required: unknown field `{field}` (expected some of {})",
+                    FORM_FIELDS.join(", ")
+                );
+            }
+        }
+        if self.comments.max_depth == 0 {
+            bail!("comments.max_depth must be at least 1");
+        }
+        if self.feeds.file.is_empty() || self.feeds.file.contains(['/', '\\']) {
+            bail!("feeds.file must be a plain file name, got `{}`", self.feeds.file);
+        }
+        crate::render::i18n::Strings::check_overrides(&self.strings)?;
+        Ok(())
+    }
+
+    /// The comments directory as a path usable from the working directory.
+    pub fn comments_dir(&self) -> PathBuf {
+        self.root.join(&self.comments.dir)
+    }
+
+    /// The template override directory as a path usable from the working directory.
+    pub fn templates_dir(&self) -> PathBuf {
+        self.root.join(&self.site.templates)
+    }
+
+    /// The URL path the site is served under (`/` or e.g. `/blog/`), always with slashes
+    /// at both ends.
+    pub fn base_path(&self) -> String {
+        let path = url::Url::parse(&self.site.url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| "/".into());
+        format!("/{}/", path.trim_matches('/')).replace("//", "/")
+    }
+
+    /// The public URL of a site-relative path such as a thread (`/posts/a/`).
+    pub fn public_url(&self, site_path: &str) -> String {
+        format!(
+            "{}{}",
+            self.site.url.trim_end_matches('/'),
+            site_path
+        )
+    }
+
+    /// Where the posting form sends comments.
+    pub fn post_url(&self) -> String {
+        format!("{}/v1/comments", self.inbox.url.trim_end_matches('/'))
+    }
+
+    /// A config for tests, rooted at `root`.
+    pub fn default_for_test(root: &Path) -> Config {
+        Config {
+            site: Site {
+                url: "https://blog.example.org".into(),
+                language: default_language(),
+                templates: default_templates(),
+                output: None,
+            },
+            comments: Comments {
+                dir: "comments".into(),
+                sort: Sort::Oldest,
+                max_depth: default_max_depth(),
+                date_format: None,
+            },
+            form: Form::default(),
+            feeds: Feeds::default(),
+            inbox: Inbox {
+                url: "https://comments.example.org".into(),
+            },
+            strings: BTreeMap::new(),
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+/// Walks up from `start` to the first directory holding `cairn.toml`.
+pub fn find(start: &Path) -> Result<PathBuf> {
+    let start = start
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", start.display()))?;
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "no {FILE_NAME} found in {} or any parent directory (use --config FILE, or `cairn init`)",
+        start.display()
+    )
+}
+
+fn config_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    match line {
+        Some(line) => anyhow::anyhow!("{}:{line}: {}", path.display(), e.message()),
+        None => anyhow::anyhow!("{}: {}", path.display(), e.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+url = "https://blog.example.org"
+[comments]
+dir = "comments"
+[inbox]
+url = "https://comments.example.org"
+"#;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join(FILE_NAME);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_file(&write(dir.path(), MINIMAL)).unwrap();
+        assert_eq!(config.site.language, "en");
+        assert_eq!(config.comments.sort, Sort::Oldest);
+        assert_eq!(config.form.required, ["body"]);
+        assert!(config.feeds.enabled);
+        assert_eq!(config.post_url(), "https://comments.example.org/v1/comments");
+        assert_eq!(config.base_path(), "/");
+        assert_eq!(config.comments_dir(), dir.path().join("comments"));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("dir = \"comments\"", "dir = \"comments\"\nsrot = \"newest\"");
+        let path = write(dir.path(), &text);
+        let err = format!("{:#}", Config::from_file(&path).unwrap_err());
+        assert!(err.contains(&format!("{}:6:", path.display())), "{err}");
+        assert!(err.contains("unknown field `srot`"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        for (from, to, needle) in [
+            ("https://blog.example.org", "blog", "site.url is not a URL"),
+            ("[comments]", "[comments]\nsort = \"random\"", "unknown variant `random`"),
+            ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
+            ("[inbox]", "[form]\nrequired = [\"phone\"]\n[inbox]", "unknown field `phone`"),
+            ("[inbox]", "[strings]\nnope = \"x\"\n[inbox]", "nope"),
+        ] {
+            let path = write(dir.path(), &MINIMAL.replacen(from, to, 1));
+            let err = format!("{:#}", Config::from_file(&path).unwrap_err());
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn found_by_walking_up() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), MINIMAL);
+        let deep = dir.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        let config = Config::load(None, &deep).unwrap();
+        assert_eq!(config.root.canonicalize().unwrap(), dir.path().canonicalize().unwrap());
+        let empty = tempfile::tempdir().unwrap();
+        let err = Config::load(None, empty.path()).unwrap_err().to_string();
+        assert!(err.contains("no cairn.toml found"), "{err}");
+    }
+
+    #[test]
+    fn base_path_follows_site_url() {
+        let mut config = Config::default_for_test(Path::new("."));
+        config.site.url = "https://example.org/blog".into();
+        assert_eq!(config.base_path(), "/blog/");
+        assert_eq!(config.public_url("/posts/a/"), "https://example.org/blog/posts/a/");
+    }
+}

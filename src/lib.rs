@@ -1,0 +1,15 @@
+//! cairn: comments for static sites. Comment files live in the site's git repository,
+//! `cairn render` injects them into the built HTML, and page views need no backend.
+//!
+//! Data flows one way through the modules: [`config`] says where things are,
+//! [`comment`] reads and writes one file, [`store`] loads the tree, [`render`] turns a
+//! thread into HTML, and [`site`] puts it into the built pages. [`cmd`] holds the
+//! command-line commands that drive them.
+
+pub mod cmd;
+pub mod comment;
+pub mod config;
+pub mod render;
+pub mod site;
+pub mod store;
+pub mod thread;

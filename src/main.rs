@@ -1,0 +1,33 @@
+//! The `cairn` command line: parses arguments and hands each command to the library.
+
+use std::process::ExitCode;
+
+use cairn::cmd;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cairn", version, about = "Comments for static sites, rendered at build time")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inject comments, stylesheet and feeds into a built site.
+    Render(cmd::render::Args),
+    /// Validate every comment file (exit 1 when problems are found).
+    Check(cmd::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Render(args) => cmd::render::run(args),
+        Command::Check(args) => cmd::check::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("cairn: error: {e:#}");
+        ExitCode::from(cmd::EXIT_USAGE)
+    })
+}

@@ -1,0 +1,136 @@
+//! Interface strings and dates in the site's language. Each language is a TOML file
+//! under `templates/i18n/`, embedded in the binary; a site overrides any string in
+//! `[strings]` of its `cairn.toml`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+
+/// Languages cairn ships strings and date formats for.
+pub const LANGUAGES: [&str; 8] = ["en", "de", "fr", "es", "pt", "it", "nl", "ja"];
+
+fn builtin(language: &str) -> Option<&'static str> {
+    Some(match language {
+        "en" => include_str!("../../templates/i18n/en.toml"),
+        "de" => include_str!("../../templates/i18n/de.toml"),
+        "fr" => include_str!("../../templates/i18n/fr.toml"),
+        "es" => include_str!("../../templates/i18n/es.toml"),
+        "pt" => include_str!("../../templates/i18n/pt.toml"),
+        "it" => include_str!("../../templates/i18n/it.toml"),
+        "nl" => include_str!("../../templates/i18n/nl.toml"),
+        "ja" => include_str!("../../templates/i18n/ja.toml"),
+        _ => return None,
+    })
+}
+
+/// The strings of one language with the site's overrides applied.
+#[derive(Debug, Clone)]
+pub struct Strings {
+    map: HashMap<String, String>,
+    locale: chrono::Locale,
+}
+
+impl Strings {
+    /// Strings for `language`, with `overrides` (from `[strings]`) on top.
+    pub fn new(language: &str, overrides: &BTreeMap<String, String>) -> Result<Strings> {
+        let text = builtin(language).with_context(|| format!("no strings for language `{language}`"))?;
+        let mut map: HashMap<String, String> = toml::from_str(text)
+            .with_context(|| format!("built-in strings for `{language}` are broken"))?;
+        for (key, value) in overrides {
+            map.insert(key.clone(), value.clone());
+        }
+        let locale = chrono::Locale::try_from(map["locale"].as_str())
+            .map_err(|_| anyhow::anyhow!("unknown locale `{}`", map["locale"]))?;
+        Ok(Strings { map, locale })
+    }
+
+    /// Rejects override keys that name no string, so a typo does not go unnoticed.
+    pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Result<()> {
+        let known: HashMap<String, String> = toml::from_str(builtin("en").unwrap_or_default())?;
+        for key in overrides.keys() {
+            if !known.contains_key(key) {
+                let mut keys: Vec<&str> = known.keys().map(String::as_str).collect();
+                keys.sort_unstable();
+                bail!("strings: unknown key `{key}` (known keys: {})", keys.join(", "));
+            }
+        }
+        Ok(())
+    }
+
+    /// One string by key; a missing key shows as itself rather than failing a build.
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        self.map.get(key).map_or(key, String::as_str)
+    }
+
+    /// A string with `{name}` placeholders filled in.
+    pub fn fill(&self, key: &str, vars: &[(&str, &str)]) -> String {
+        let mut out = self.get(key).to_string();
+        for (name, value) in vars {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+
+    /// A count phrase: `{prefix}_zero`, `{prefix}_one` or `{prefix}_other` filled with `n`.
+    pub fn count(&self, prefix: &str, n: usize) -> String {
+        let form = match n {
+            0 => "zero",
+            1 => "one",
+            _ => "other",
+        };
+        self.fill(&format!("{prefix}_{form}"), &[("count", &n.to_string())])
+    }
+
+    /// A date in the language's words and the given (or the language's) format.
+    pub fn date(&self, date: &DateTime<Utc>, format: Option<&str>) -> String {
+        let format = format.unwrap_or_else(|| self.get("date_format"));
+        date.format_localized(format, self.locale).to_string()
+    }
+
+    /// All strings, for templates.
+    pub fn all(&self) -> &HashMap<String, String> {
+        &self.map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_language_has_every_key() {
+        let en: HashMap<String, String> = toml::from_str(builtin("en").unwrap()).unwrap();
+        for lang in LANGUAGES {
+            let other: HashMap<String, String> = toml::from_str(builtin(lang).unwrap()).unwrap();
+            let mut missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
+            missing.extend(other.keys().filter(|k| !en.contains_key(*k)));
+            assert!(missing.is_empty(), "{lang}: keys differ: {missing:?}");
+            Strings::new(lang, &BTreeMap::new()).unwrap();
+        }
+    }
+
+    #[test]
+    fn dates_in_each_language() {
+        let date = Utc.with_ymd_and_hms(2026, 3, 5, 12, 0, 0).unwrap();
+        let got: Vec<String> = LANGUAGES
+            .iter()
+            .map(|l| Strings::new(l, &BTreeMap::new()).unwrap().date(&date, None))
+            .collect();
+        assert_eq!(got, [
+            "March 5, 2026", "5. März 2026", "5 mars 2026", "5 de marzo de 2026",
+            "5 de março de 2026", "5 marzo 2026", "5 maart 2026", "2026年3月5日",
+        ]);
+    }
+
+    #[test]
+    fn overrides_and_plurals() {
+        let overrides = BTreeMap::from([("title_other".to_string(), "{count} thoughts".to_string())]);
+        let s = Strings::new("en", &overrides).unwrap();
+        assert_eq!(s.count("title", 3), "3 thoughts");
+        assert_eq!(s.count("title", 1), "1 comment");
+        assert_eq!(s.count("count", 0), "No comments");
+        assert!(Strings::check_overrides(&BTreeMap::from([("titel".into(), "x".into())])).is_err());
+    }
+}

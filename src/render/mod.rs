@@ -1,0 +1,334 @@
+//! Rendering a thread into the HTML of the comments section: Markdown bodies made
+//! safe, identicons, dates and strings in the site's language, laid out by Jinja
+//! templates (minijinja) that a site may override file by file.
+
+pub mod avatar;
+pub mod i18n;
+pub mod markdown;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::comment::Comment;
+use crate::config::{Config, Sort, FORM_FIELDS};
+use crate::store::Thread;
+use i18n::Strings;
+
+/// Name of the hidden field that people leave empty and form-filling bots do not.
+pub const HONEYPOT_FIELD: &str = "subject";
+
+/// Built-in templates, embedded in the binary; a file of the same name in the site's
+/// templates directory replaces one.
+pub const TEMPLATES: [(&str, &str); 3] = [
+    ("comments.html", include_str!("../../templates/comments.html")),
+    ("comment.html", include_str!("../../templates/comment.html")),
+    ("form.html", include_str!("../../templates/form.html")),
+];
+
+/// Static files written next to the site, overridable the same way.
+pub const ASSETS: [(&str, &str); 2] = [
+    ("cairn.css", include_str!("../../templates/cairn.css")),
+    ("cairn.js", include_str!("../../templates/cairn.js")),
+];
+
+/// Everything needed to turn threads into HTML for one site; shared by all pages.
+pub struct Renderer {
+    env: minijinja::Environment<'static>,
+    pub strings: Strings,
+    date_format: Option<String>,
+    max_depth: usize,
+    sort: Sort,
+    form: FormView,
+    /// `s` and `form` as template values, built once.
+    base: minijinja::Value,
+    templates_dir: PathBuf,
+}
+
+/// What the form macro needs: where it posts, limits, and (on the inbox's error page)
+/// what the reader typed and what was wrong with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormView {
+    pub action: String,
+    pub honeypot: &'static str,
+    pub max_author: usize,
+    pub max_website: usize,
+    pub max_body: usize,
+    pub required: BTreeMap<&'static str, bool>,
+    pub values: BTreeMap<&'static str, String>,
+    pub errors: BTreeMap<&'static str, String>,
+}
+
+/// One comment as templates see it.
+#[derive(Debug, Serialize)]
+pub struct CommentView<'a> {
+    pub id: String,
+    pub thread: &'a str,
+    pub author: &'a str,
+    pub website: Option<&'a str>,
+    pub avatar: String,
+    pub date_iso: String,
+    pub date_text: String,
+    pub body: &'a str,
+    pub reply_to: String,
+    pub in_reply_to: Option<ParentLink>,
+    /// Whether the next items are this comment's replies, nested one level deeper.
+    pub has_replies: bool,
+    /// How many nested reply lists end after this comment.
+    pub close: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParentLink {
+    pub id: String,
+    pub text: String,
+}
+
+/// A rendered section, with the HTML of each comment body so feeds need not render it again.
+pub struct Section {
+    pub html: String,
+    pub bodies: Vec<String>,
+}
+
+impl Renderer {
+    pub fn new(config: &Config) -> Result<Renderer> {
+        let strings = Strings::new(&config.site.language, &config.strings)?;
+        let templates_dir = config.templates_dir();
+        let mut sources: Vec<(String, String)> = TEMPLATES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        if templates_dir.is_dir() {
+            for entry in std::fs::read_dir(&templates_dir)
+                .with_context(|| format!("cannot read templates dir {}", templates_dir.display()))?
+            {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "html") {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read template {}", path.display()))?;
+                    sources.retain(|(n, _)| *n != name);
+                    sources.push((name, text));
+                }
+            }
+        }
+        let mut env = minijinja::Environment::new();
+        env.set_formatter(format_value);
+        for (name, text) in sources {
+            env.add_template_owned(name.clone(), text)
+                .map_err(|e| anyhow::anyhow!("{}", template_error(&e)))
+                .with_context(|| format!("template {name} (overrides in {})", templates_dir.display()))?;
+        }
+        let fields = || FORM_FIELDS.iter().chain(["form"].iter()).map(|f| (*f, String::new())).collect();
+        let form = FormView {
+            action: config.post_url(),
+            honeypot: HONEYPOT_FIELD,
+            max_author: config.form.max_author,
+            max_website: config.form.max_website,
+            max_body: config.form.max_body,
+            required: FORM_FIELDS
+                .iter()
+                .map(|f| (*f, config.form.required.iter().any(|r| r == f)))
+                .collect(),
+            values: fields(),
+            errors: fields(),
+        };
+        let base = minijinja::context! {
+            s => minijinja::Value::from(minijinja::value::Serde(strings.all())),
+            form => minijinja::Value::from(minijinja::value::Serde(&form)),
+        };
+        Ok(Renderer {
+            env,
+            base,
+            strings,
+            date_format: config.comments.date_format.clone(),
+            max_depth: config.comments.max_depth,
+            sort: config.comments.sort,
+            form,
+            templates_dir,
+        })
+    }
+
+    /// The form settings, for pages that show the form with a reader's input.
+    pub fn form(&self) -> &FormView {
+        &self.form
+    }
+
+    /// Renders the comments section of one thread (which may have no comments yet).
+    pub fn section(&self, thread: &str, comments: Option<&Thread>, feed_url: Option<&str>) -> Result<Section> {
+        let empty = Thread::default();
+        let t = comments.unwrap_or(&empty);
+        let bodies: Vec<String> = t.comments.iter().map(|c| markdown::to_html(&c.body)).collect();
+        let views = self.tree(t, &bodies);
+        let html = self.render(
+            "comments.html",
+            minijinja::context! {
+                thread => thread,
+                parent => "",
+                count => t.comments.len(),
+                title => self.strings.count("title", t.comments.len()),
+                comments => minijinja::Value::from(minijinja::value::Serde(&views)),
+                feed_url => feed_url,
+            },
+        )?;
+        Ok(Section { html, bodies })
+    }
+
+    /// Renders any template; the strings (`s`) and the form settings (`form`) are
+    /// always there, and `ctx` may add to or replace them.
+    pub fn render(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
+        let ctx = minijinja::context! { ..ctx, ..self.base.clone() };
+        self.env
+            .get_template(template)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| anyhow::anyhow!("template {template}: {}", template_error(&e)))
+    }
+
+    /// The text of a count placeholder, e.g. "3 comments".
+    pub fn count_text(&self, n: usize) -> String {
+        self.strings.count("count", n)
+    }
+
+    /// A stylesheet or script written next to the site: the site's own if it has one.
+    pub fn asset(&self, name: &str) -> Result<Cow<'static, str>> {
+        let own = self.templates_dir.join(name);
+        if own.is_file() {
+            return Ok(Cow::Owned(
+                std::fs::read_to_string(&own).with_context(|| format!("cannot read {}", own.display()))?,
+            ));
+        }
+        ASSETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| Cow::Borrowed(*text))
+            .with_context(|| format!("no asset named {name}"))
+    }
+
+    /// The name shown for a comment's author.
+    pub fn author<'a>(&'a self, c: &'a Comment) -> &'a str {
+        c.author.as_deref().unwrap_or_else(|| self.strings.get("anonymous"))
+    }
+
+    /// One comment's view with no replies, e.g. for a preview.
+    pub fn view<'a>(&'a self, c: &'a Comment, body: &'a str) -> CommentView<'a> {
+        let author = self.author(c);
+        let key = match (&c.avatar, &c.author) {
+            (Some(key), _) => Cow::Borrowed(key.as_str()),
+            (None, Some(name)) => Cow::Owned(format!("name:{name}")),
+            (None, None) => Cow::Borrowed("anonymous"),
+        };
+        CommentView {
+            id: c.id.to_string(),
+            thread: &c.thread,
+            author,
+            website: c.website.as_deref().filter(|w| crate::comment::check_website(w).is_ok()),
+            avatar: avatar::identicon(&key),
+            date_iso: c.date_string(),
+            date_text: self.strings.date(&c.date, self.date_format.as_deref()),
+            body,
+            reply_to: self.strings.fill("reply_to", &[("author", author)]),
+            in_reply_to: None,
+            has_replies: false,
+            close: 0,
+        }
+    }
+
+    /// The thread in display order. Replies nest under their parents down to
+    /// `max_depth`; deeper replies follow the comment at the deepest level, each
+    /// saying whom it answers.
+    fn tree<'a>(&'a self, t: &'a Thread, bodies: &'a [String]) -> Vec<CommentView<'a>> {
+        let n = t.comments.len();
+        let mut children = vec![Vec::new(); n];
+        let mut roots = Vec::new();
+        for (i, parent) in t.parents.iter().enumerate() {
+            match parent {
+                Some(p) => children[*p].push(i),
+                None => roots.push(i),
+            }
+        }
+        if self.sort == Sort::Newest {
+            roots.reverse();
+        }
+        // (comment, depth, shown flattened under an ancestor)
+        let mut order: Vec<(usize, usize, bool)> = Vec::with_capacity(n);
+        let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&i| (i, 1)).collect();
+        while let Some((i, depth)) = stack.pop() {
+            order.push((i, depth, false));
+            if depth < self.max_depth {
+                stack.extend(children[i].iter().rev().map(|&c| (c, depth + 1)));
+                continue;
+            }
+            let mut descendants = Vec::new();
+            let mut pending = children[i].clone();
+            while let Some(d) = pending.pop() {
+                descendants.push(d);
+                pending.extend_from_slice(&children[d]);
+            }
+            descendants.sort_unstable();
+            order.extend(descendants.into_iter().map(|d| (d, depth, true)));
+        }
+        let mut views = Vec::with_capacity(order.len());
+        for (k, &(i, depth, flattened)) in order.iter().enumerate() {
+            let next_depth = order.get(k + 1).map_or(1, |o| o.1);
+            let mut view = self.view(&t.comments[i], &bodies[i]);
+            view.has_replies = next_depth > depth;
+            view.close = depth.saturating_sub(next_depth);
+            if let (true, Some(p)) = (flattened, t.parents[i]) {
+                let parent_author = self.author(&t.comments[p]);
+                view.in_reply_to = Some(ParentLink {
+                    id: t.comments[p].id.to_string(),
+                    text: self.strings.fill("in_reply_to", &[("author", parent_author)]),
+                });
+            }
+            views.push(view);
+        }
+        views
+    }
+}
+
+/// Escapes values printed into `.html` templates. minijinja's default also escapes
+/// `/`, which makes every URL in the page unreadable for no gain.
+fn format_value(out: &mut minijinja::Output<'_>, state: &mut minijinja::State<'_, '_>, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+    if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() && !value.is_none() && !value.is_undefined() {
+        let text = match value.as_str() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(value.to_string()),
+        };
+        return out.write_str(&escape_html(&text)).map_err(minijinja::Error::from);
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// HTML escaping for text and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Template errors with their whole cause chain, which names file and line.
+fn template_error(e: &minijinja::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests;

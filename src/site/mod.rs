@@ -1,0 +1,411 @@
+//! Injecting comments into a built site: walk its HTML files, rewrite only the pages
+//! that have a placeholder (streaming, with lol_html), write the stylesheet, the
+//! optional script and the Atom feeds next to the site.
+//!
+//! Placeholders: `id="cairn-comments"` receives the section of the page's thread (or
+//! of `data-cairn-thread`); any `data-cairn-count="/path/"` receives that thread's
+//! count. The output depends only on the inputs, so a second run over its own output
+//! writes the same bytes.
+
+pub mod feed;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use lol_html::html_content::ContentType;
+use lol_html::{element, text, HtmlRewriter, Settings};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::render::{Renderer, ASSETS};
+use crate::store::{Problem, Severity, Store};
+use crate::thread;
+use feed::{Entry, Feed};
+
+/// What a run did, for the summary line.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub pages_scanned: usize,
+    /// Pages whose bytes changed.
+    pub pages_written: usize,
+    /// Comments sections filled in.
+    pub sections: usize,
+    /// Comments shown in those sections.
+    pub comments_rendered: usize,
+    pub feeds_written: usize,
+    /// Threads that have comments but no page showing them.
+    pub unpaged_threads: Vec<String>,
+    /// Pages that could not be processed, or with a placeholder naming a bad thread.
+    pub problems: Vec<Problem>,
+}
+
+/// Renders every page of the built site in `site_dir`. `progress` is told of each page.
+pub fn render(
+    config: &Config,
+    store: &Store,
+    site_dir: &Path,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Report> {
+    anyhow::ensure!(
+        site_dir.is_dir(),
+        "site directory {} does not exist (build the site first, or name it: cairn render DIR)",
+        site_dir.display()
+    );
+    let renderer = Renderer::new(config)?;
+    let pages = html_files(site_dir)?;
+    let total = pages.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let outcomes: Vec<Result<Page, Problem>> = pages
+        .par_iter()
+        .map(|rel| {
+            let outcome = render_page(config, store, &renderer, site_dir, rel);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(n, total);
+            outcome
+        })
+        .collect();
+
+    let mut report = Report {
+        pages_scanned: pages.len(),
+        ..Report::default()
+    };
+    let mut titles: BTreeMap<String, String> = BTreeMap::new();
+    for outcome in outcomes {
+        match outcome {
+            Err(problem) => report.problems.push(problem),
+            Ok(page) => {
+                report.pages_written += usize::from(page.written);
+                report.feeds_written += usize::from(page.feed_written);
+                report.problems.extend(page.problems);
+                for (thread, title, count) in page.sections {
+                    report.sections += 1;
+                    report.comments_rendered += count;
+                    titles.entry(thread).or_insert(title);
+                }
+            }
+        }
+    }
+    report.unpaged_threads = store
+        .threads
+        .keys()
+        .filter(|t| !titles.contains_key(*t))
+        .cloned()
+        .collect();
+
+    if report.sections > 0 {
+        for (name, _) in ASSETS {
+            write_if_changed(&site_dir.join(name), renderer.asset(name)?.as_bytes())?;
+        }
+    }
+    if config.feeds.enabled {
+        let feed = site_feed(config, store, &renderer, &titles);
+        if write_if_changed(&site_dir.join(&config.feeds.file), feed.as_bytes())? {
+            report.feeds_written += 1;
+        }
+    }
+    report.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
+}
+
+/// The site's default output directory: `public/` (Hugo, Zola) or `_site/` (Jekyll, Eleventy).
+pub fn default_dir(config: &Config) -> PathBuf {
+    if let Some(dir) = &config.site.output {
+        return config.root.join(dir);
+    }
+    let public = config.root.join("public");
+    let jekyll = config.root.join("_site");
+    if !public.is_dir() && jekyll.is_dir() {
+        jekyll
+    } else {
+        public
+    }
+}
+
+fn html_files(site_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut pages = Vec::new();
+    for entry in walkdir::WalkDir::new(site_dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read {}", site_dir.display()))?;
+        let path = entry.path();
+        if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "html" || e == "htm") {
+            pages.push(path.strip_prefix(site_dir).unwrap_or(path).to_path_buf());
+        }
+    }
+    Ok(pages)
+}
+
+/// What happened to one page.
+struct Page {
+    written: bool,
+    feed_written: bool,
+    /// (thread, page title, comments) for each section filled in.
+    sections: Vec<(String, String, usize)>,
+    problems: Vec<Problem>,
+}
+
+fn render_page(
+    config: &Config,
+    store: &Store,
+    renderer: &Renderer,
+    site_dir: &Path,
+    rel: &Path,
+) -> Result<Page, Problem> {
+    let path = site_dir.join(rel);
+    let fail = |message: String| Problem {
+        path: path.clone(),
+        line: None,
+        severity: Severity::Error,
+        message,
+    };
+    let input = std::fs::read(&path).map_err(|e| fail(format!("cannot read page: {e}")))?;
+    let mut page = Page {
+        written: false,
+        feed_written: false,
+        sections: Vec::new(),
+        problems: Vec::new(),
+    };
+    // Most pages have no placeholder: skip them without parsing.
+    if memchr::memmem::find(&input, b"cairn").is_none() {
+        return Ok(page);
+    }
+    let has_section = memchr::memmem::find(&input, b"cairn-comments").is_some();
+    let page_thread = thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
+    let feed_site_path = feed_path(&page_thread, rel, &config.feeds.file);
+    let feed_url = config.feeds.enabled.then(|| config.public_url(&feed_site_path));
+    // Relative links to the assets work under any base path, and from file:// too.
+    let up = "../".repeat(rel.components().count().saturating_sub(1));
+    let head_tags = format!(
+        "<link rel=\"stylesheet\" href=\"{up}cairn.css\" data-cairn>\
+<script src=\"{up}cairn.js\" defer data-cairn></script>{}",
+        feed_url
+            .as_deref()
+            .map(|u| format!(
+                "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
+                quick_xml::escape::escape(u)
+            ))
+            .unwrap_or_default()
+    );
+
+    let title = RefCell::new(String::new());
+    let rendered = RefCell::new(None::<(String, crate::render::Section)>);
+    let problems = RefCell::new(Vec::new());
+    let sections = RefCell::new(Vec::new());
+    let mut output = Vec::with_capacity(input.len() + 16 * 1024);
+    let warn = |message: String| {
+        problems.borrow_mut().push(Problem {
+            path: path.clone(),
+            line: None,
+            severity: Severity::Warning,
+            message,
+        })
+    };
+    let base = config.base_path();
+    let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
+        match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
+            None => Some(page_thread.clone()),
+            // Templates often print the page's path with the site's base path in front.
+            Some(raw) => match thread::normalize(raw.strip_prefix(base.trim_end_matches('/')).filter(|_| base != "/").unwrap_or(&raw)) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
+                    None
+                }
+            },
+        }
+    };
+    let result = {
+        let mut rewriter = HtmlRewriter::new(
+            Settings {
+                element_content_handlers: vec![
+                    element!("head [data-cairn]", |el| {
+                        el.remove();
+                        Ok(())
+                    }),
+                    element!("head", |el| {
+                        if has_section {
+                            el.append(&head_tags, ContentType::Html);
+                        }
+                        Ok(())
+                    }),
+                    text!("head > title", |t| {
+                        title.borrow_mut().push_str(t.as_str());
+                        Ok(())
+                    }),
+                    element!("#cairn-comments", |el| {
+                        let Some(t) = thread_of(el, "data-cairn-thread") else {
+                            return Ok(());
+                        };
+                        let comments = store.threads.get(&t);
+                        let section = renderer.section(&t, comments, feed_url.as_deref())?;
+                        el.set_inner_content(&section.html, ContentType::Html);
+                        let page_title = unescape_title(&title.borrow());
+                        sections.borrow_mut().push((t.clone(), page_title, comments.map_or(0, |c| c.comments.len())));
+                        rendered.borrow_mut().get_or_insert((t, section));
+                        Ok(())
+                    }),
+                    element!("[data-cairn-count]", |el| {
+                        if let Some(t) = thread_of(el, "data-cairn-count") {
+                            el.set_inner_content(&renderer.count_text(store.count(&t)), ContentType::Text);
+                        }
+                        Ok(())
+                    }),
+                ],
+                ..Settings::new()
+            },
+            |chunk: &[u8]| output.extend_from_slice(chunk),
+        );
+        rewriter.write(&input).and_then(|()| rewriter.end())
+    };
+    result.map_err(|e| fail(format!("cannot rewrite page: {e}")))?;
+    page.problems = problems.into_inner();
+    page.sections = sections.into_inner();
+
+    if output != input {
+        // In place, as site generators write: a new file per page would cost an inode each.
+        std::fs::write(&path, &output).map_err(|e| fail(format!("cannot write page: {e}")))?;
+        page.written = true;
+    }
+    if let (Some((t, section)), true) = (rendered.into_inner(), config.feeds.enabled) {
+        let page_title = page.sections.first().map(|s| s.1.clone()).unwrap_or_default();
+        let feed = thread_feed(config, store, renderer, &t, &page_title, &feed_site_path, &section.bodies);
+        let feed_file = site_dir.join(feed_site_path.trim_start_matches('/'));
+        page.feed_written = write_if_changed(&feed_file, feed.to_xml().as_bytes()).map_err(|e| fail(format!("{e:#}")))?;
+    }
+    Ok(page)
+}
+
+/// Where a page's thread feed goes, as a site path: next to the page
+/// (`/posts/a/comments.xml` for `/posts/a/index.html`, `/about.comments.xml` for `/about.html`).
+fn feed_path(page_thread: &str, rel: &Path, file: &str) -> String {
+    if page_thread.ends_with('/') {
+        format!("{page_thread}{file}")
+    } else {
+        let stem = rel.file_stem().unwrap_or_default().to_string_lossy();
+        let dir = page_thread.rsplit_once('/').map_or("", |(d, _)| d);
+        format!("{dir}/{stem}.{file}")
+    }
+}
+
+fn thread_feed<'a>(
+    config: &Config,
+    store: &'a Store,
+    renderer: &'a Renderer,
+    thread: &str,
+    page_title: &str,
+    feed_site_path: &str,
+    bodies: &'a [String],
+) -> Feed<'a> {
+    let page_url = config.public_url(thread);
+    let page_name = if page_title.is_empty() { thread } else { page_title };
+    let mut entries: Vec<Entry<'a>> = store
+        .threads
+        .get(thread)
+        .map(|t| {
+            t.comments
+                .iter()
+                .zip(bodies)
+                .map(|(c, html)| entry(renderer, c, html, &page_url, page_name))
+                .collect()
+        })
+        .unwrap_or_default();
+    newest_first(&mut entries, config.feeds.entries);
+    Feed {
+        title: renderer.strings.fill("feed_thread_title", &[("page", page_name)]),
+        self_url: config.public_url(feed_site_path),
+        alternate: page_url,
+        entries,
+    }
+}
+
+fn site_feed(config: &Config, store: &Store, renderer: &Renderer, titles: &BTreeMap<String, String>) -> String {
+    let mut recent: Vec<&crate::comment::Comment> =
+        store.threads.values().flat_map(|t| t.comments.iter()).collect();
+    recent.sort_unstable_by(|a, b| (b.date, b.id).cmp(&(a.date, a.id)));
+    recent.truncate(config.feeds.entries);
+    let bodies: Vec<String> = recent.iter().map(|c| crate::render::markdown::to_html(&c.body)).collect();
+    let entries = recent
+        .iter()
+        .zip(&bodies)
+        .map(|(c, html)| {
+            let page_name = titles.get(&c.thread).filter(|t| !t.is_empty()).unwrap_or(&c.thread);
+            entry(renderer, c, html, &config.public_url(&c.thread), page_name)
+        })
+        .collect();
+    let site_name = url::Url::parse(&config.site.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| config.site.url.clone());
+    Feed {
+        title: renderer.strings.fill("feed_site_title", &[("site", &site_name)]),
+        self_url: config.public_url(&format!("/{}", config.feeds.file)),
+        alternate: config.public_url("/"),
+        entries,
+    }
+    .to_xml()
+}
+
+fn entry<'a>(
+    renderer: &'a Renderer,
+    c: &'a crate::comment::Comment,
+    html: &'a str,
+    page_url: &str,
+    page_name: &str,
+) -> Entry<'a> {
+    let author = renderer.author(c);
+    Entry {
+        comment: c,
+        author,
+        title: renderer.strings.fill("entry_title", &[("author", author), ("page", page_name)]),
+        url: format!("{page_url}#c-{}", c.id),
+        html,
+    }
+}
+
+fn newest_first(entries: &mut Vec<Entry<'_>>, limit: usize) {
+    entries.sort_by(|a, b| (b.comment.date, b.comment.id).cmp(&(a.comment.date, a.comment.id)));
+    entries.truncate(limit);
+}
+
+/// Page titles arrive as HTML source text; feeds want the characters.
+fn unescape_title(raw: &str) -> String {
+    let trimmed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    quick_xml::escape::unescape_with(&trimmed, |entity| match entity {
+        "nbsp" => Some("\u{a0}"),
+        "rsquo" => Some("’"),
+        "lsquo" => Some("‘"),
+        "rdquo" => Some("”"),
+        "ldquo" => Some("“"),
+        "ndash" => Some("–"),
+        "mdash" => Some("—"),
+        "hellip" => Some("…"),
+        _ => None,
+    })
+    .map(|s| s.into_owned())
+    .unwrap_or(trimmed)
+}
+
+/// Copies a built site to `out` (for rendering into a copy, leaving the original as it was).
+pub fn copy(src: &Path, out: &Path) -> Result<()> {
+    anyhow::ensure!(src.is_dir(), "site directory {} does not exist", src.display());
+    for entry in walkdir::WalkDir::new(src) {
+        let entry = entry.with_context(|| format!("cannot read {}", src.display()))?;
+        let target = out.join(entry.path().strip_prefix(src).unwrap_or(entry.path()));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
+        } else if entry.file_type().is_file() {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot copy {} to {}", entry.path().display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a file only when its content differs, so unchanged files keep their mtime.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
+}

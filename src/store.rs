@@ -1,0 +1,414 @@
+//! The comment store: loads every comment file under the comments directory in
+//! parallel into threads, and writes new comment files.
+//!
+//! Loading never stops at a bad file. Each one is reported as a [`Problem`] with its
+//! path and the reason (bad syntax, unknown field, id/file-name or thread/directory
+//! mismatch, duplicate id, missing parent, ...) and the rest load. A reply whose parent
+//! cannot be shown is still shown, at the top level of its thread, so nothing approved
+//! disappears from a page.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use ulid::Ulid;
+
+use crate::comment::{Comment, FileError, Format};
+use crate::config::Form;
+use crate::thread;
+
+/// How serious a problem is: errors fail `cairn check`; warnings only with `--strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Something wrong with one comment file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {level}: {}", self.message)
+    }
+}
+
+/// One thread's comments, ordered by date then id.
+#[derive(Debug, Default)]
+pub struct Thread {
+    pub comments: Vec<Comment>,
+    /// For each comment, the index of the parent it is shown under; `None` for
+    /// top-level comments and for replies whose parent cannot be shown.
+    pub parents: Vec<Option<usize>>,
+}
+
+/// Every comment of a site, by thread, plus what was wrong with the files.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub threads: BTreeMap<String, Thread>,
+    pub problems: Vec<Problem>,
+    /// Comment files read (good and bad).
+    pub files: usize,
+}
+
+impl Store {
+    /// Loads the whole tree under `dir`. A missing directory is an empty store: a site
+    /// without comments yet.
+    pub fn load(dir: &Path, limits: &Form) -> Result<Store> {
+        let mut store = Store::default();
+        if !dir.exists() {
+            return Ok(store);
+        }
+        let mut paths = Vec::new();
+        for entry in walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.into_path();
+            match Format::of(&path) {
+                Some(format) => paths.push((path, format)),
+                None => store.problems.push(Problem {
+                    path,
+                    line: None,
+                    severity: Severity::Warning,
+                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored".into(),
+                }),
+            }
+        }
+        store.files = paths.len();
+        let loaded: Vec<(PathBuf, Result<Comment, FileError>)> = paths
+            .into_par_iter()
+            .map(|(path, format)| {
+                let result = read_one(dir, &path, format);
+                (path, result)
+            })
+            .collect();
+
+        let mut seen: HashMap<Ulid, PathBuf> = HashMap::with_capacity(loaded.len());
+        let mut by_thread: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
+        for (path, result) in loaded {
+            match result {
+                Err(e) => store.problems.push(Problem {
+                    path,
+                    line: e.line,
+                    severity: Severity::Error,
+                    message: e.message,
+                }),
+                Ok(comment) => {
+                    if let Some(first) = seen.get(&comment.id) {
+                        store.problems.push(Problem {
+                            message: format!("duplicate id {} (also in {}); ignored", comment.id, first.display()),
+                            path,
+                            line: Some(1),
+                            severity: Severity::Error,
+                        });
+                        continue;
+                    }
+                    store.problems.extend(limit_warnings(&path, &comment, limits));
+                    seen.insert(comment.id, path);
+                    by_thread.entry(comment.thread.clone()).or_default().push(comment);
+                }
+            }
+        }
+        let mut threads = BTreeMap::new();
+        for (name, mut comments) in by_thread {
+            comments.sort_by(|a, b| (a.date, a.id).cmp(&(b.date, b.id)));
+            let index: HashMap<Ulid, usize> =
+                comments.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+            let mut parents = Vec::with_capacity(comments.len());
+            for c in &comments {
+                let Some(parent) = c.parent else {
+                    parents.push(None);
+                    continue;
+                };
+                let shown = index.get(&parent).copied();
+                if shown.is_none() {
+                    let message = match seen.get(&parent) {
+                        Some(other) => format!(
+                            "parent {parent} is in another thread ({}); shown as a top-level comment",
+                            other.display()
+                        ),
+                        None => format!("parent {parent} does not exist; shown as a top-level comment"),
+                    };
+                    store.problems.push(Problem {
+                        path: seen[&c.id].clone(),
+                        line: None,
+                        severity: Severity::Error,
+                        message,
+                    });
+                }
+                parents.push(shown);
+            }
+            break_cycles(&comments, &mut parents, &seen, &mut store.problems);
+            threads.insert(name, Thread { comments, parents });
+        }
+        store.threads = threads;
+        store.problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        Ok(store)
+    }
+
+    /// Number of comments shown in a thread.
+    pub fn count(&self, thread: &str) -> usize {
+        self.threads.get(thread).map_or(0, |t| t.comments.len())
+    }
+
+    /// Number of comments loaded.
+    pub fn len(&self) -> usize {
+        self.threads.values().map(|t| t.comments.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.threads.is_empty()
+    }
+
+    /// Looks a comment up by id.
+    pub fn get(&self, id: Ulid) -> Option<&Comment> {
+        self.threads
+            .values()
+            .flat_map(|t| t.comments.iter())
+            .find(|c| c.id == id)
+    }
+
+    /// Whether any problem fails a run: errors always, warnings when `strict`.
+    pub fn fails(&self, strict: bool) -> bool {
+        self.problems
+            .iter()
+            .any(|p| strict || p.severity == Severity::Error)
+    }
+}
+
+/// Reads, parses and checks one file against where it sits in the tree.
+fn read_one(root: &Path, path: &Path, format: Format) -> Result<Comment, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        line: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let comment = Comment::parse(&text, format)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if stem != comment.id.to_string() {
+        return Err(FileError {
+            line: Some(1),
+            message: format!("id {} does not match the file name `{stem}`", comment.id),
+        });
+    }
+    let parent_dir = path.parent().and_then(|p| p.strip_prefix(root).ok()).unwrap_or(Path::new(""));
+    let dir_thread = thread::of_page(parent_dir).unwrap_or_default();
+    if dir_thread != comment.thread {
+        return Err(FileError {
+            line: None,
+            message: format!(
+                "thread {} does not match the directory the file is in (which holds thread {dir_thread})",
+                comment.thread
+            ),
+        });
+    }
+    Ok(comment)
+}
+
+fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut warn = |message: String| {
+        out.push(Problem {
+            path: path.to_path_buf(),
+            line: None,
+            severity: Severity::Warning,
+            message,
+        })
+    };
+    let body = c.body.chars().count();
+    if body > limits.max_body {
+        warn(format!("body has {body} characters, more than form.max_body ({})", limits.max_body));
+    }
+    if let Some(author) = &c.author {
+        let n = author.chars().count();
+        if n > limits.max_author {
+            warn(format!("author has {n} characters, more than form.max_author ({})", limits.max_author));
+        }
+    }
+    if c.date > chrono::Utc::now() + chrono::Duration::days(1) {
+        warn(format!("date {} is in the future", c.date_string()));
+    }
+    out
+}
+
+/// A chain of replies that loops back on itself never reaches the top level; show its
+/// members at the top level instead of losing them.
+fn break_cycles(
+    comments: &[Comment],
+    parents: &mut [Option<usize>],
+    paths: &HashMap<Ulid, PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    for start in 0..comments.len() {
+        let mut at = start;
+        let mut steps = 0;
+        while let Some(p) = parents[at] {
+            at = p;
+            steps += 1;
+            if steps > comments.len() {
+                problems.push(Problem {
+                    path: paths[&comments[start].id].clone(),
+                    line: None,
+                    severity: Severity::Error,
+                    message: "replies form a cycle; shown as a top-level comment".into(),
+                });
+                parents[start] = None;
+                break;
+            }
+        }
+    }
+}
+
+/// Writes a new comment file into the comments directory and returns its path. Writing
+/// the same comment again is a no-op; a different comment under the same id is an error.
+pub fn write(comments_dir: &Path, comment: &Comment) -> Result<PathBuf> {
+    let dir = comments_dir.join(thread::dir(&comment.thread));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(comment.file_name());
+    let yaml = comment.to_yaml();
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        anyhow::ensure!(
+            existing == yaml,
+            "{} already exists with different content",
+            path.display()
+        );
+        return Ok(path);
+    }
+    let tmp = dir.join(format!(".{}.tmp", comment.id));
+    std::fs::write(&tmp, yaml.as_bytes()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn comment(id: &str, thread: &str, parent: Option<&str>, minute: u32) -> Comment {
+        Comment {
+            id: id.parse().unwrap(),
+            thread: thread.into(),
+            parent: parent.map(|p| p.parse().unwrap()),
+            date: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+            author: Some("Ann".into()),
+            website: None,
+            avatar: None,
+            origin: None,
+            body: "hello\n".into(),
+        }
+    }
+
+    const A: &str = "01JD3K8Z6Q9W2F4T7Y5M1N0AAA";
+    const B: &str = "01JD3K8Z6Q9W2F4T7Y5M1N0BBB";
+    const C: &str = "01JD3K8Z6Q9W2F4T7Y5M1N0CCC";
+    const D: &str = "01JD3K8Z6Q9W2F4T7Y5M1N0DDD";
+
+    #[test]
+    fn loads_threads_and_reports_each_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, &comment(A, "/posts/a/", None, 1)).unwrap();
+        write(root, &comment(B, "/posts/a/", Some(A), 2)).unwrap();
+        write(root, &comment(C, "/posts/a/", Some(D), 3)).unwrap();
+        std::fs::write(root.join("posts/a/broken.yml"), "id: [\n").unwrap();
+        let moved = comment(D, "/posts/b/", None, 4).to_yaml();
+        std::fs::write(root.join(format!("posts/a/{D}.yml")), moved).unwrap();
+        let renamed = comment(A, "/posts/a/", None, 5).to_yaml();
+        std::fs::write(root.join("posts/a/01JD3K8Z6Q9W2F4T7Y5M1N0EEE.yml"), renamed).unwrap();
+        std::fs::create_dir_all(root.join("posts/c")).unwrap();
+        std::fs::write(root.join(format!("posts/c/{A}.json")), serde_json::json!({
+            "id": A, "thread": "/posts/c/", "date": "2026-01-01T00:00:00Z", "body": "dup"
+        }).to_string()).unwrap();
+        std::fs::write(root.join("notes.txt"), "hi").unwrap();
+        std::fs::write(root.join(".gitkeep"), "").unwrap();
+
+        let store = Store::load(root, &Form::default()).unwrap();
+        let thread = &store.threads["/posts/a/"];
+        let ids: Vec<String> = thread.comments.iter().map(|c| c.id.to_string()).collect();
+        assert_eq!(ids, [A, B, C]);
+        assert_eq!(thread.parents, [None, Some(0), None]);
+        assert_eq!(store.files, 7);
+        let messages: Vec<String> = store.problems.iter().map(|p| p.to_string()).collect();
+        let expect = [
+            format!("{D}.yml: error: thread /posts/b/ does not match the directory"),
+            "01JD3K8Z6Q9W2F4T7Y5M1N0EEE.yml:1: error: id 01JD3K8Z6Q9W2F4T7Y5M1N0AAA does not match the file name".to_string(),
+            format!("{C}.yml: error: parent {D} does not exist; shown as a top-level comment"),
+            "broken.yml:1: error: invalid YAML".to_string(),
+            format!("posts/c/{A}.json:1: error: duplicate id {A}"),
+            "notes.txt: warning: not a comment file".to_string(),
+        ];
+        for needle in &expect {
+            assert!(messages.iter().any(|m| m.contains(needle.as_str())), "missing {needle:?} in {messages:#?}");
+        }
+        assert_eq!(messages.len(), expect.len(), "{messages:#?}");
+        assert!(store.fails(false));
+    }
+
+    #[test]
+    fn reply_cycles_are_shown_top_level() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &comment(A, "/t/", Some(B), 1)).unwrap();
+        write(dir.path(), &comment(B, "/t/", Some(A), 2)).unwrap();
+        let store = Store::load(dir.path(), &Form::default()).unwrap();
+        assert_eq!(store.count("/t/"), 2);
+        let parents = &store.threads["/t/"].parents;
+        assert!(parents.contains(&None), "{parents:?}");
+        assert!(store.problems.iter().any(|p| p.message.contains("cycle")));
+    }
+
+    #[test]
+    fn limits_are_warnings_that_fail_only_strict_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut long = comment(A, "/t/", None, 1);
+        long.body = "x".repeat(20);
+        write(dir.path(), &long).unwrap();
+        let limits = Form { max_body: 10, ..Form::default() };
+        let store = Store::load(dir.path(), &limits).unwrap();
+        assert_eq!(store.problems.len(), 1);
+        assert_eq!(store.problems[0].severity, Severity::Warning);
+        assert!(!store.fails(false));
+        assert!(store.fails(true));
+    }
+
+    #[test]
+    fn writing_is_idempotent_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = comment(A, "/posts/a/", None, 1);
+        let path = write(dir.path(), &c).unwrap();
+        assert_eq!(path, dir.path().join(format!("posts/a/{A}.yml")));
+        assert_eq!(write(dir.path(), &c).unwrap(), path);
+        let mut changed = c.clone();
+        changed.body = "edited\n".into();
+        assert!(write(dir.path(), &changed).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_yaml());
+    }
+
+    #[test]
+    fn missing_dir_is_an_empty_store() {
+        let store = Store::load(Path::new("/nonexistent/cairn"), &Form::default()).unwrap();
+        assert!(store.is_empty() && store.problems.is_empty());
+    }
+}

@@ -1,0 +1,157 @@
+//! Thread paths: the one function that turns what a page, a form or a file says into
+//! the canonical path of a comment thread, and rejects what cannot be one.
+//!
+//! A thread is the URL path of a page relative to the site's base URL: `/` for the
+//! home page, `/posts/hello/` for a page served as a directory index, `/about.html`
+//! for a page served as a file. Render, check, the inbox and the importers all call
+//! [`normalize`], so a thread means the same thing everywhere.
+
+use percent_encoding::percent_decode_str;
+use thiserror::Error;
+
+/// Longest thread path accepted, in bytes after decoding.
+pub const MAX_LEN: usize = 512;
+
+/// Why a string is not a thread path.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ThreadError {
+    #[error("thread path is empty")]
+    Empty,
+    #[error("thread path is longer than {MAX_LEN} bytes")]
+    TooLong,
+    #[error("thread path contains a control character")]
+    Control,
+    #[error("thread path contains a backslash")]
+    Backslash,
+    #[error("thread path contains a `.` or `..` segment")]
+    DotSegment,
+    #[error("thread path is not valid percent-encoded UTF-8")]
+    Encoding,
+    #[error("thread path must be a path, not a URL with a scheme, query or fragment")]
+    NotAPath,
+}
+
+/// Normalizes a thread path.
+///
+/// Percent-escapes are decoded, repeated slashes collapse, a leading slash is added,
+/// a trailing `index.html` is dropped, and a path whose last segment has no file
+/// extension gets a trailing slash (`/posts/a` and `/posts/a/` are one thread).
+pub fn normalize(raw: &str) -> Result<String, ThreadError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ThreadError::Empty);
+    }
+    if raw.contains("://") || raw.contains('?') || raw.contains('#') {
+        return Err(ThreadError::NotAPath);
+    }
+    let decoded = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| ThreadError::Encoding)?;
+    if decoded.len() > MAX_LEN {
+        return Err(ThreadError::TooLong);
+    }
+    if decoded.chars().any(char::is_control) {
+        return Err(ThreadError::Control);
+    }
+    if decoded.contains('\\') {
+        return Err(ThreadError::Backslash);
+    }
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" => {}
+            "." | ".." => return Err(ThreadError::DotSegment),
+            s => segments.push(s),
+        }
+    }
+    if segments.last() == Some(&"index.html") {
+        segments.pop();
+    }
+    let mut path = String::with_capacity(decoded.len() + 2);
+    path.push('/');
+    path.push_str(&segments.join("/"));
+    let file_like = segments.last().is_some_and(|s| s.contains('.'));
+    if !segments.is_empty() && !file_like {
+        path.push('/');
+    }
+    Ok(path)
+}
+
+/// The thread of a page file inside a built site, from its path relative to the
+/// site's output directory (`posts/a/index.html` → `/posts/a/`).
+pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
+    let mut joined = String::new();
+    for part in relative.components() {
+        joined.push('/');
+        joined.push_str(&part.as_os_str().to_string_lossy());
+    }
+    normalize(&joined)
+}
+
+/// The directory, relative to the comments dir, that holds a normalized thread's files
+/// (`/posts/a/` → `posts/a`, `/` → the comments dir itself).
+pub fn dir(thread: &str) -> &str {
+    thread.trim_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms() {
+        let cases = [
+            ("/", "/"),
+            ("/posts/hello/", "/posts/hello/"),
+            ("/posts/hello", "/posts/hello/"),
+            ("posts//hello", "/posts/hello/"),
+            ("/posts/hello/index.html", "/posts/hello/"),
+            ("/index.html", "/"),
+            ("/about.html", "/about.html"),
+            ("/caf%C3%A9/", "/café/"),
+            ("  /padded/  ", "/padded/"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize(raw).as_deref(), Ok(want), "normalize({raw:?})");
+        }
+    }
+
+    #[test]
+    fn rejections() {
+        let long = format!("/{}/", "a".repeat(MAX_LEN));
+        let cases = [
+            ("", ThreadError::Empty),
+            ("/a/../b/", ThreadError::DotSegment),
+            ("/a/%2e%2e/b/", ThreadError::DotSegment),
+            ("/a/./b", ThreadError::DotSegment),
+            ("/a\u{7}b/", ThreadError::Control),
+            ("/a%0Ab/", ThreadError::Control),
+            ("/a\\b/", ThreadError::Backslash),
+            ("/%ff/", ThreadError::Encoding),
+            ("https://example.org/a/", ThreadError::NotAPath),
+            ("/a/?q=1", ThreadError::NotAPath),
+            (long.as_str(), ThreadError::TooLong),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize(raw), Err(want), "normalize({raw:?})");
+        }
+    }
+
+    #[test]
+    fn normalizing_twice_changes_nothing() {
+        for raw in ["/a/b", "x.html", "/", "/a//b/index.html", "/caf%C3%A9"] {
+            let once = normalize(raw).unwrap();
+            assert_eq!(normalize(&once).unwrap(), once);
+        }
+    }
+
+    #[test]
+    fn page_files_map_to_threads() {
+        use std::path::Path;
+        assert_eq!(of_page(Path::new("index.html")).unwrap(), "/");
+        assert_eq!(of_page(Path::new("posts/a/index.html")).unwrap(), "/posts/a/");
+        assert_eq!(of_page(Path::new("about.html")).unwrap(), "/about.html");
+        assert_eq!(dir("/posts/a/"), "posts/a");
+        assert_eq!(dir("/"), "");
+    }
+}
