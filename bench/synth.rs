@@ -32,10 +32,47 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "build", "static", "site", "comment", "thanks", "great", "post", "I", "think", "this",
-    "works", "with", "hugo", "and", "jekyll", "but", "why", "not", "use", "a", "cache", "page",
-    "render", "fast", "really", "interesting", "point", "about", "privacy", "git", "branch",
-    "merge", "review", "theme", "template", "markdown", "link", "feed", "reader", "question",
+    "the",
+    "build",
+    "static",
+    "site",
+    "comment",
+    "thanks",
+    "great",
+    "post",
+    "I",
+    "think",
+    "this",
+    "works",
+    "with",
+    "hugo",
+    "and",
+    "jekyll",
+    "but",
+    "why",
+    "not",
+    "use",
+    "a",
+    "cache",
+    "page",
+    "render",
+    "fast",
+    "really",
+    "interesting",
+    "point",
+    "about",
+    "privacy",
+    "git",
+    "branch",
+    "merge",
+    "review",
+    "theme",
+    "template",
+    "markdown",
+    "link",
+    "feed",
+    "reader",
+    "question",
 ];
 
 fn sentence(rng: &mut Rng, out: &mut String) {
@@ -112,7 +149,9 @@ fn main() {
     }
 
     // Comments per page follow a skewed distribution: most pages have a few, some many.
-    let mut weights: Vec<u64> = (0..pages).map(|_| 1 + rng.below(4) * rng.below(4) + u64::from(rng.chance(3)) * rng.below(60)).collect();
+    let mut weights: Vec<u64> = (0..pages)
+        .map(|_| 1 + rng.below(4) * rng.below(4) + u64::from(rng.chance(3)) * rng.below(60))
+        .collect();
     let sum: u64 = weights.iter().sum();
     let mut assigned = 0usize;
     for w in weights.iter_mut() {
@@ -123,14 +162,23 @@ fn main() {
         weights[i % pages] += 1;
     }
 
-    let start = DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+    let start = DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
     let data_root = out.join("hugo-data/data/comments");
     for (page, &count) in weights.iter().enumerate() {
         let slug = format!("p{page:06}");
         let thread = format!("/posts/{slug}/");
         for variant in ["plain", "data"] {
             let content = out.join(format!("hugo-{variant}/content/posts/{slug}.md"));
-            fs::write(content, format!("---\ntitle: \"Post {page}\"\ndate: 2020-01-01T00:00:00Z\n---\n{}", body(&mut Rng(page as u64 + 7)))).unwrap();
+            fs::write(
+                content,
+                format!(
+                    "---\ntitle: \"Post {page}\"\ndate: 2020-01-01T00:00:00Z\n---\n{}",
+                    body(&mut Rng(page as u64 + 7))
+                ),
+            )
+            .unwrap();
         }
         let mut ids: Vec<ulid::Ulid> = Vec::new();
         let mut date = start + chrono::Duration::minutes(page as i64);
@@ -141,7 +189,8 @@ fn main() {
         for _ in 0..count {
             date += chrono::Duration::seconds(60 + rng.below(86_400) as i64);
             let id = ulid_at(&mut rng, date);
-            let parent = (!ids.is_empty() && rng.chance(30)).then(|| ids[rng.below(ids.len() as u64) as usize]);
+            let parent = (!ids.is_empty() && rng.chance(30))
+                .then(|| ids[rng.below(ids.len() as u64) as usize]);
             let author = format!("Reader {}", rng.below(5000));
             let c = Comment {
                 id,
@@ -149,7 +198,9 @@ fn main() {
                 parent,
                 date,
                 author: Some(author.clone()),
-                website: rng.chance(20).then(|| format!("https://reader{}.example", rng.below(5000))),
+                website: rng
+                    .chance(20)
+                    .then(|| format!("https://reader{}.example", rng.below(5000))),
                 avatar: rng.chance(60).then(|| format!("{:016x}", rng.next())),
                 origin: None,
                 body: body(&mut rng),
@@ -166,7 +217,10 @@ fn main() {
             ids.push(id);
         }
     }
-    println!("generated {total} comments on {pages} pages in {}", out.display());
+    println!(
+        "generated {total} comments on {pages} pages in {}",
+        out.display()
+    );
 }
 
 fn hugo_skeleton(dir: &Path, data_partial: bool) {

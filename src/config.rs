@@ -201,7 +201,10 @@ impl Config {
             bail!("comments.max_depth must be at least 1");
         }
         if self.feeds.file.is_empty() || self.feeds.file.contains(['/', '\\']) {
-            bail!("feeds.file must be a plain file name, got `{}`", self.feeds.file);
+            bail!(
+                "feeds.file must be a plain file name, got `{}`",
+                self.feeds.file
+            );
         }
         crate::render::i18n::Strings::check_overrides(&self.strings)?;
         Ok(())
@@ -228,11 +231,7 @@ impl Config {
 
     /// The public URL of a site-relative path such as a thread (`/posts/a/`).
     pub fn public_url(&self, site_path: &str) -> String {
-        format!(
-            "{}{}",
-            self.site.url.trim_end_matches('/'),
-            site_path
-        )
+        format!("{}{}", self.site.url.trim_end_matches('/'), site_path)
     }
 
     /// Where the posting form sends comments.
@@ -320,7 +319,10 @@ url = "https://comments.example.org"
         assert_eq!(config.comments.sort, Sort::Oldest);
         assert_eq!(config.form.required, ["body"]);
         assert!(config.feeds.enabled);
-        assert_eq!(config.post_url(), "https://comments.example.org/v1/comments");
+        assert_eq!(
+            config.post_url(),
+            "https://comments.example.org/v1/comments"
+        );
         assert_eq!(config.base_path(), "/");
         assert_eq!(config.comments_dir(), dir.path().join("comments"));
     }
@@ -328,7 +330,10 @@ url = "https://comments.example.org"
     #[test]
     fn unknown_key_names_file_line_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        let text = MINIMAL.replace("dir = \"comments\"", "dir = \"comments\"\nsrot = \"newest\"");
+        let text = MINIMAL.replace(
+            "dir = \"comments\"",
+            "dir = \"comments\"\nsrot = \"newest\"",
+        );
         let path = write(dir.path(), &text);
         let err = format!("{:#}", Config::from_file(&path).unwrap_err());
         assert!(err.contains(&format!("{}:6:", path.display())), "{err}");
@@ -340,9 +345,17 @@ url = "https://comments.example.org"
         let dir = tempfile::tempdir().unwrap();
         for (from, to, needle) in [
             ("https://blog.example.org", "blog", "site.url is not a URL"),
-            ("[comments]", "[comments]\nsort = \"random\"", "unknown variant `random`"),
+            (
+                "[comments]",
+                "[comments]\nsort = \"random\"",
+                "unknown variant `random`",
+            ),
             ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
-            ("[inbox]", "[form]\nrequired = [\"phone\"]\n[inbox]", "unknown field `phone`"),
+            (
+                "[inbox]",
+                "[form]\nrequired = [\"phone\"]\n[inbox]",
+                "unknown field `phone`",
+            ),
             ("[inbox]", "[strings]\nnope = \"x\"\n[inbox]", "nope"),
         ] {
             let path = write(dir.path(), &MINIMAL.replacen(from, to, 1));
@@ -358,7 +371,10 @@ url = "https://comments.example.org"
         let deep = dir.path().join("a/b");
         std::fs::create_dir_all(&deep).unwrap();
         let config = Config::load(None, &deep).unwrap();
-        assert_eq!(config.root.canonicalize().unwrap(), dir.path().canonicalize().unwrap());
+        assert_eq!(
+            config.root.canonicalize().unwrap(),
+            dir.path().canonicalize().unwrap()
+        );
         let empty = tempfile::tempdir().unwrap();
         let err = Config::load(None, empty.path()).unwrap_err().to_string();
         assert!(err.contains("no cairn.toml found"), "{err}");
@@ -369,6 +385,9 @@ url = "https://comments.example.org"
         let mut config = Config::default_for_test(Path::new("."));
         config.site.url = "https://example.org/blog".into();
         assert_eq!(config.base_path(), "/blog/");
-        assert_eq!(config.public_url("/posts/a/"), "https://example.org/blog/posts/a/");
+        assert_eq!(
+            config.public_url("/posts/a/"),
+            "https://example.org/blog/posts/a/"
+        );
     }
 }

@@ -6,7 +6,11 @@ use cairn::cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cairn", version, about = "Comments for static sites, rendered at build time")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Comments for static sites, rendered at build time"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

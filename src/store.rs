@@ -93,7 +93,8 @@ impl Store {
                     path,
                     line: None,
                     severity: Severity::Warning,
-                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored".into(),
+                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
+                        .into(),
                 }),
             }
         }
@@ -119,24 +120,36 @@ impl Store {
                 Ok(comment) => {
                     if let Some(first) = seen.get(&comment.id) {
                         store.problems.push(Problem {
-                            message: format!("duplicate id {} (also in {}); ignored", comment.id, first.display()),
+                            message: format!(
+                                "duplicate id {} (also in {}); ignored",
+                                comment.id,
+                                first.display()
+                            ),
                             path,
                             line: Some(1),
                             severity: Severity::Error,
                         });
                         continue;
                     }
-                    store.problems.extend(limit_warnings(&path, &comment, limits));
+                    store
+                        .problems
+                        .extend(limit_warnings(&path, &comment, limits));
                     seen.insert(comment.id, path);
-                    by_thread.entry(comment.thread.clone()).or_default().push(comment);
+                    by_thread
+                        .entry(comment.thread.clone())
+                        .or_default()
+                        .push(comment);
                 }
             }
         }
         let mut threads = BTreeMap::new();
         for (name, mut comments) in by_thread {
-            comments.sort_by(|a, b| (a.date, a.id).cmp(&(b.date, b.id)));
-            let index: HashMap<Ulid, usize> =
-                comments.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+            comments.sort_by_key(|c| (c.date, c.id));
+            let index: HashMap<Ulid, usize> = comments
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.id, i))
+                .collect();
             let mut parents = Vec::with_capacity(comments.len());
             for c in &comments {
                 let Some(parent) = c.parent else {
@@ -165,7 +178,9 @@ impl Store {
             threads.insert(name, Thread { comments, parents });
         }
         store.threads = threads;
-        store.problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        store
+            .problems
+            .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         Ok(store)
     }
 
@@ -181,14 +196,6 @@ impl Store {
 
     pub fn is_empty(&self) -> bool {
         self.threads.is_empty()
-    }
-
-    /// Looks a comment up by id.
-    pub fn get(&self, id: Ulid) -> Option<&Comment> {
-        self.threads
-            .values()
-            .flat_map(|t| t.comments.iter())
-            .find(|c| c.id == id)
     }
 
     /// Whether any problem fails a run: errors always, warnings when `strict`.
@@ -213,7 +220,10 @@ fn read_one(root: &Path, path: &Path, format: Format) -> Result<Comment, FileErr
             message: format!("id {} does not match the file name `{stem}`", comment.id),
         });
     }
-    let parent_dir = path.parent().and_then(|p| p.strip_prefix(root).ok()).unwrap_or(Path::new(""));
+    let parent_dir = path
+        .parent()
+        .and_then(|p| p.strip_prefix(root).ok())
+        .unwrap_or(Path::new(""));
     let dir_thread = thread::of_page(parent_dir).unwrap_or_default();
     if dir_thread != comment.thread {
         return Err(FileError {
@@ -239,12 +249,18 @@ fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
     };
     let body = c.body.chars().count();
     if body > limits.max_body {
-        warn(format!("body has {body} characters, more than form.max_body ({})", limits.max_body));
+        warn(format!(
+            "body has {body} characters, more than form.max_body ({})",
+            limits.max_body
+        ));
     }
     if let Some(author) = &c.author {
         let n = author.chars().count();
         if n > limits.max_author {
-            warn(format!("author has {n} characters, more than form.max_author ({})", limits.max_author));
+            warn(format!(
+                "author has {n} characters, more than form.max_author ({})",
+                limits.max_author
+            ));
         }
     }
     if c.date > chrono::Utc::now() + chrono::Duration::days(1) {
@@ -297,7 +313,8 @@ pub fn write(comments_dir: &Path, comment: &Comment) -> Result<PathBuf> {
         return Ok(path);
     }
     let tmp = dir.join(format!(".{}.tmp", comment.id));
-    std::fs::write(&tmp, yaml.as_bytes()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::write(&tmp, yaml.as_bytes())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
@@ -312,7 +329,9 @@ mod tests {
             id: id.parse().unwrap(),
             thread: thread.into(),
             parent: parent.map(|p| p.parse().unwrap()),
-            date: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+            date: chrono::Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, minute, 0)
+                .unwrap(),
             author: Some("Ann".into()),
             website: None,
             avatar: None,
@@ -339,9 +358,14 @@ mod tests {
         let renamed = comment(A, "/posts/a/", None, 5).to_yaml();
         std::fs::write(root.join("posts/a/01JD3K8Z6Q9W2F4T7Y5M1N0EEE.yml"), renamed).unwrap();
         std::fs::create_dir_all(root.join("posts/c")).unwrap();
-        std::fs::write(root.join(format!("posts/c/{A}.json")), serde_json::json!({
-            "id": A, "thread": "/posts/c/", "date": "2026-01-01T00:00:00Z", "body": "dup"
-        }).to_string()).unwrap();
+        std::fs::write(
+            root.join(format!("posts/c/{A}.json")),
+            serde_json::json!({
+                "id": A, "thread": "/posts/c/", "date": "2026-01-01T00:00:00Z", "body": "dup"
+            })
+            .to_string(),
+        )
+        .unwrap();
         std::fs::write(root.join("notes.txt"), "hi").unwrap();
         std::fs::write(root.join(".gitkeep"), "").unwrap();
 
@@ -361,7 +385,10 @@ mod tests {
             "notes.txt: warning: not a comment file".to_string(),
         ];
         for needle in &expect {
-            assert!(messages.iter().any(|m| m.contains(needle.as_str())), "missing {needle:?} in {messages:#?}");
+            assert!(
+                messages.iter().any(|m| m.contains(needle.as_str())),
+                "missing {needle:?} in {messages:#?}"
+            );
         }
         assert_eq!(messages.len(), expect.len(), "{messages:#?}");
         assert!(store.fails(false));
@@ -385,7 +412,10 @@ mod tests {
         let mut long = comment(A, "/t/", None, 1);
         long.body = "x".repeat(20);
         write(dir.path(), &long).unwrap();
-        let limits = Form { max_body: 10, ..Form::default() };
+        let limits = Form {
+            max_body: 10,
+            ..Form::default()
+        };
         let store = Store::load(dir.path(), &limits).unwrap();
         assert_eq!(store.problems.len(), 1);
         assert_eq!(store.problems[0].severity, Severity::Warning);

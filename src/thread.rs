@@ -149,7 +149,10 @@ mod tests {
     fn page_files_map_to_threads() {
         use std::path::Path;
         assert_eq!(of_page(Path::new("index.html")).unwrap(), "/");
-        assert_eq!(of_page(Path::new("posts/a/index.html")).unwrap(), "/posts/a/");
+        assert_eq!(
+            of_page(Path::new("posts/a/index.html")).unwrap(),
+            "/posts/a/"
+        );
         assert_eq!(of_page(Path::new("about.html")).unwrap(), "/about.html");
         assert_eq!(dir("/posts/a/"), "posts/a");
         assert_eq!(dir("/"), "");

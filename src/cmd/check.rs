@@ -41,7 +41,11 @@ struct Report {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let config = args.config.load()?;
     let store = Store::load(&config.comments_dir(), &config.form)?;
-    let errors = store.problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = store
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = store.problems.len() - errors;
     let ok = !store.fails(args.strict);
     match args.format {
@@ -49,7 +53,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let problems = store
                 .problems
                 .iter()
-                .map(|p| Problem { path: shown(&p.path).into(), ..p.clone() })
+                .map(|p| Problem {
+                    path: shown(&p.path).into(),
+                    ..p.clone()
+                })
                 .collect();
             let report = Report {
                 ok,

@@ -40,7 +40,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
         return Ok(super::exit(EXIT_PROBLEMS));
     }
-    let mut site_dir = args.site_dir.clone().unwrap_or_else(|| site::default_dir(&config));
+    let mut site_dir = args
+        .site_dir
+        .clone()
+        .unwrap_or_else(|| site::default_dir(&config));
     if let Some(out) = &args.out {
         site::copy(&site_dir, out)?;
         site_dir = out.clone();
@@ -63,13 +66,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     print_problems(&report.problems);
 
     if !report.unpaged_threads.is_empty() {
-        let list: Vec<&str> = report.unpaged_threads.iter().take(5).map(String::as_str).collect();
+        let list: Vec<&str> = report
+            .unpaged_threads
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
         let more = report.unpaged_threads.len() - list.len();
         eprintln!(
             "cairn: note: {} with comments but no page showing them: {}{}",
             plural(report.unpaged_threads.len(), "thread", "threads"),
             list.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let problems = store.problems.len() + report.problems.len();

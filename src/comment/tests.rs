@@ -56,8 +56,8 @@ fn errors_name_the_problem_and_line() {
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: yesterday\nbody: x\n", Format::Yaml, Some(3), "date:"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nwebsite: javascript:alert(1)\nbody: x\n", Format::Yaml, Some(4), "`javascript` links are not allowed"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: \"  \"\n", Format::Yaml, Some(4), "body: is empty"),
-        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n", Format::Yaml, None, "missing field `body`"),
-        ("id: [1\nthread: /a/\n", Format::Yaml, Some(2), "invalid YAML"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n", Format::Yaml, Some(1), "missing field `body`"),
+        ("id: [1\nthread: /a/\n", Format::Yaml, Some(1), "invalid YAML"),
         ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \n", Format::Toml, Some(2), "invalid TOML"),
         ("{\n\"id\": 1\n}", Format::Json, Some(2), "invalid JSON"),
     ];
@@ -71,13 +71,36 @@ fn errors_name_the_problem_and_line() {
 #[test]
 fn self_reply_is_rejected() {
     let text = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nparent: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n";
-    assert!(Comment::parse(text, Format::Yaml).unwrap_err().message.contains("itself"));
+    assert!(Comment::parse(text, Format::Yaml)
+        .unwrap_err()
+        .message
+        .contains("itself"));
 }
 
 #[test]
 fn awkward_values_are_quoted_so_they_stay_strings() {
     let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
-    for author in [":)", "no", "NULL", "~", "123", "1e3", "- dash", "a: b", "x #y", "\"quoted\"", "tab\there", "  spaced  ", "#tag", "0x1F", "Ünïcødé 名前"] {
+    for author in [
+        ":)",
+        "12e45",
+        "1_000",
+        "2026-01-01",
+        ".inf",
+        "no",
+        "NULL",
+        "~",
+        "123",
+        "1e3",
+        "- dash",
+        "a: b",
+        "x #y",
+        "\"quoted\"",
+        "tab\there",
+        "  spaced  ",
+        "#tag",
+        "0x1F",
+        "Ünïcødé 名前",
+    ] {
         c.author = Some(author.to_string());
         let yaml = c.to_yaml();
         let back = Comment::parse(&yaml, Format::Yaml).unwrap();
@@ -98,7 +121,6 @@ fn bodies_keep_exact_whitespace() {
         "trailing spaces   \nline\n",
         "line with\u{2028}separator",
         "windows\r\nline ends\r\n",
-        "   \n",
         "a\n  \nb",
         "# heading\n- list\n---\n...\n",
     ] {
@@ -132,5 +154,73 @@ proptest! {
         let back = Comment::parse(&yaml, Format::Yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
         prop_assert_eq!(&back, &c);
         prop_assert_eq!(back.to_yaml(), yaml);
+    }
+}
+
+/// Whenever the fast reader accepts a text, serde must read the same fields from it.
+fn assert_fast_agrees(text: &str) -> Result<(), TestCaseError> {
+    if let Some(fast) = fast_yaml(text) {
+        let serde: RawComment = serde_norway::from_str(text).map_err(|e| {
+            TestCaseError::fail(format!("fast read {text:?} but serde failed: {e}"))
+        })?;
+        prop_assert_eq!(fast, serde, "text: {:?}", text);
+    }
+    Ok(())
+}
+
+#[test]
+fn fast_reader_takes_what_the_writer_writes() {
+    assert!(fast_yaml(SAMPLE).is_some());
+    let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    for body in [
+        "x",
+        "x\n",
+        "x\n\n\n",
+        "    code\n",
+        "\n\na\n",
+        "a\u{2028}b",
+        "\"q\"",
+        "tab\tin",
+    ] {
+        c.body = body.into();
+        let yaml = c.to_yaml();
+        assert!(fast_yaml(&yaml).is_some(), "{yaml:?}");
+        assert_fast_agrees(&yaml).unwrap();
+    }
+}
+
+#[test]
+fn fast_reader_declines_what_it_does_not_know() {
+    for text in [
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC # comment\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n",
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nauthor: 'single'\nbody: x\n",
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\ncolour: red\nbody: x\n",
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nauthor: null\nbody: x\n",
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: >\n  folded\n",
+        "---\nid: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n",
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: |\n    deeper first line\n",
+    ] {
+        assert!(fast_yaml(text).is_none(), "{text:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn fast_reader_agrees_with_serde_on_mangled_files(
+        body in arb_text(),
+        cut in 0usize..400,
+        insert in proptest::string::string_regex("(?s).{0,6}").unwrap(),
+    ) {
+        prop_assume!(!body.trim().is_empty());
+        let mut c = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+        c.body = body;
+        let mut yaml = c.to_yaml();
+        assert_fast_agrees(&yaml)?;
+        let mut at = cut.min(yaml.len());
+        while !yaml.is_char_boundary(at) {
+            at -= 1;
+        }
+        yaml.insert_str(at, &insert);
+        assert_fast_agrees(&yaml)?;
     }
 }

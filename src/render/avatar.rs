@@ -47,7 +47,12 @@ mod tests {
         let svg = identicon("mirror");
         let d = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
         for cell in d.split('z').filter(|s| !s.is_empty()) {
-            let nums: Vec<u8> = cell.trim_start_matches('M').split(['h', ' ']).take(2).map(|n| n.parse().unwrap()).collect();
+            let nums: Vec<u8> = cell
+                .trim_start_matches('M')
+                .split(['h', ' '])
+                .take(2)
+                .map(|n| n.parse().unwrap())
+                .collect();
             let mirrored = format!("M{} {}h1v1h-1", 4 - nums[0], nums[1]);
             assert!(d.contains(&mirrored), "{cell} has no mirror in {d}");
         }

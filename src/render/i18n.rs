@@ -34,7 +34,8 @@ pub struct Strings {
 impl Strings {
     /// Strings for `language`, with `overrides` (from `[strings]`) on top.
     pub fn new(language: &str, overrides: &BTreeMap<String, String>) -> Result<Strings> {
-        let text = builtin(language).with_context(|| format!("no strings for language `{language}`"))?;
+        let text =
+            builtin(language).with_context(|| format!("no strings for language `{language}`"))?;
         let mut map: HashMap<String, String> = toml::from_str(text)
             .with_context(|| format!("built-in strings for `{language}` are broken"))?;
         for (key, value) in overrides {
@@ -52,7 +53,10 @@ impl Strings {
             if !known.contains_key(key) {
                 let mut keys: Vec<&str> = known.keys().map(String::as_str).collect();
                 keys.sort_unstable();
-                bail!("strings: unknown key `{key}` (known keys: {})", keys.join(", "));
+                bail!(
+                    "strings: unknown key `{key}` (known keys: {})",
+                    keys.join(", ")
+                );
             }
         }
         Ok(())
@@ -118,15 +122,25 @@ mod tests {
             .iter()
             .map(|l| Strings::new(l, &BTreeMap::new()).unwrap().date(&date, None))
             .collect();
-        assert_eq!(got, [
-            "March 5, 2026", "5. März 2026", "5 mars 2026", "5 de marzo de 2026",
-            "5 de março de 2026", "5 marzo 2026", "5 maart 2026", "2026年3月5日",
-        ]);
+        assert_eq!(
+            got,
+            [
+                "March 5, 2026",
+                "5. März 2026",
+                "5 mars 2026",
+                "5 de marzo de 2026",
+                "5 de março de 2026",
+                "5 marzo 2026",
+                "5 maart 2026",
+                "2026年3月5日",
+            ]
+        );
     }
 
     #[test]
     fn overrides_and_plurals() {
-        let overrides = BTreeMap::from([("title_other".to_string(), "{count} thoughts".to_string())]);
+        let overrides =
+            BTreeMap::from([("title_other".to_string(), "{count} thoughts".to_string())]);
         let s = Strings::new("en", &overrides).unwrap();
         assert_eq!(s.count("title", 3), "3 thoughts");
         assert_eq!(s.count("title", 1), "1 comment");

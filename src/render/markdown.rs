@@ -13,8 +13,30 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::empty();
     b.add_tags([
-        "p", "br", "hr", "a", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul",
-        "ol", "li", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+        "p",
+        "br",
+        "hr",
+        "a",
+        "em",
+        "strong",
+        "del",
+        "s",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
     ])
     .add_tag_attributes("a", ["href", "title"])
     .add_tag_attributes("ol", ["start"])
@@ -43,14 +65,24 @@ pub fn count_links(source: &str) -> usize {
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     Parser::new_ext(source, options).map(|event| match event {
-        Event::Start(Tag::Heading { level, id, classes, attrs }) => Event::Start(Tag::Heading {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
             level: demote(level),
             id,
             classes,
             attrs,
         }),
         Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
-        Event::Start(Tag::Image { link_type, dest_url, title, id }) => Event::Start(Tag::Link {
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
@@ -109,7 +141,19 @@ mod tests {
         ];
         for case in cases {
             let html = to_html(case).to_lowercase();
-            for bad in ["<script", "javascript:", "onerror", "onclick", "onload", "onmouseover", "<iframe", "<img", "<style", "data:", "<svg"] {
+            for bad in [
+                "<script",
+                "javascript:",
+                "onerror",
+                "onclick",
+                "onload",
+                "onmouseover",
+                "<iframe",
+                "<img",
+                "<style",
+                "data:",
+                "<svg",
+            ] {
                 assert!(!html.contains(bad), "{case:?} → {html}");
             }
         }
@@ -121,6 +165,11 @@ mod tests {
             to_html("![cat](https://img.example/cat.png)"),
             "<p><a href=\"https://img.example/cat.png\" rel=\"nofollow ugc noopener\">cat</a></p>\n"
         );
-        assert_eq!(count_links("[a](https://a.example) and ![b](https://b.example) and <https://c.example>"), 3);
+        assert_eq!(
+            count_links(
+                "[a](https://a.example) and ![b](https://b.example) and <https://c.example>"
+            ),
+            3
+        );
     }
 }

@@ -24,7 +24,10 @@ pub const HONEYPOT_FIELD: &str = "subject";
 /// Built-in templates, embedded in the binary; a file of the same name in the site's
 /// templates directory replaces one.
 pub const TEMPLATES: [(&str, &str); 3] = [
-    ("comments.html", include_str!("../../templates/comments.html")),
+    (
+        "comments.html",
+        include_str!("../../templates/comments.html"),
+    ),
     ("comment.html", include_str!("../../templates/comment.html")),
     ("form.html", include_str!("../../templates/form.html")),
 ];
@@ -107,7 +110,11 @@ impl Renderer {
             {
                 let path = entry?.path();
                 if path.extension().is_some_and(|e| e == "html") {
-                    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+                    let name = path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .to_string();
                     let text = std::fs::read_to_string(&path)
                         .with_context(|| format!("cannot read template {}", path.display()))?;
                     sources.retain(|(n, _)| *n != name);
@@ -120,9 +127,17 @@ impl Renderer {
         for (name, text) in sources {
             env.add_template_owned(name.clone(), text)
                 .map_err(|e| anyhow::anyhow!("{}", template_error(&e)))
-                .with_context(|| format!("template {name} (overrides in {})", templates_dir.display()))?;
+                .with_context(|| {
+                    format!("template {name} (overrides in {})", templates_dir.display())
+                })?;
         }
-        let fields = || FORM_FIELDS.iter().chain(["form"].iter()).map(|f| (*f, String::new())).collect();
+        let fields = || {
+            FORM_FIELDS
+                .iter()
+                .chain(["form"].iter())
+                .map(|f| (*f, String::new()))
+                .collect()
+        };
         let form = FormView {
             action: config.post_url(),
             honeypot: HONEYPOT_FIELD,
@@ -158,10 +173,19 @@ impl Renderer {
     }
 
     /// Renders the comments section of one thread (which may have no comments yet).
-    pub fn section(&self, thread: &str, comments: Option<&Thread>, feed_url: Option<&str>) -> Result<Section> {
+    pub fn section(
+        &self,
+        thread: &str,
+        comments: Option<&Thread>,
+        feed_url: Option<&str>,
+    ) -> Result<Section> {
         let empty = Thread::default();
         let t = comments.unwrap_or(&empty);
-        let bodies: Vec<String> = t.comments.iter().map(|c| markdown::to_html(&c.body)).collect();
+        let bodies: Vec<String> = t
+            .comments
+            .iter()
+            .map(|c| markdown::to_html(&c.body))
+            .collect();
         let views = self.tree(t, &bodies);
         let html = self.render(
             "comments.html",
@@ -197,7 +221,8 @@ impl Renderer {
         let own = self.templates_dir.join(name);
         if own.is_file() {
             return Ok(Cow::Owned(
-                std::fs::read_to_string(&own).with_context(|| format!("cannot read {}", own.display()))?,
+                std::fs::read_to_string(&own)
+                    .with_context(|| format!("cannot read {}", own.display()))?,
             ));
         }
         ASSETS
@@ -209,7 +234,9 @@ impl Renderer {
 
     /// The name shown for a comment's author.
     pub fn author<'a>(&'a self, c: &'a Comment) -> &'a str {
-        c.author.as_deref().unwrap_or_else(|| self.strings.get("anonymous"))
+        c.author
+            .as_deref()
+            .unwrap_or_else(|| self.strings.get("anonymous"))
     }
 
     /// One comment's view with no replies, e.g. for a preview.
@@ -224,7 +251,10 @@ impl Renderer {
             id: c.id.to_string(),
             thread: &c.thread,
             author,
-            website: c.website.as_deref().filter(|w| crate::comment::check_website(w).is_ok()),
+            website: c
+                .website
+                .as_deref()
+                .filter(|w| crate::comment::check_website(w).is_ok()),
             avatar: avatar::identicon(&key),
             date_iso: c.date_string(),
             date_text: self.strings.date(&c.date, self.date_format.as_deref()),
@@ -280,7 +310,9 @@ impl Renderer {
                 let parent_author = self.author(&t.comments[p]);
                 view.in_reply_to = Some(ParentLink {
                     id: t.comments[p].id.to_string(),
-                    text: self.strings.fill("in_reply_to", &[("author", parent_author)]),
+                    text: self
+                        .strings
+                        .fill("in_reply_to", &[("author", parent_author)]),
                 });
             }
             views.push(view);
@@ -291,13 +323,23 @@ impl Renderer {
 
 /// Escapes values printed into `.html` templates. minijinja's default also escapes
 /// `/`, which makes every URL in the page unreadable for no gain.
-fn format_value(out: &mut minijinja::Output<'_>, state: &mut minijinja::State<'_, '_>, value: &minijinja::Value) -> Result<(), minijinja::Error> {
-    if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() && !value.is_none() && !value.is_undefined() {
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if *state.auto_escape() == minijinja::AutoEscape::Html
+        && !value.is_safe()
+        && !value.is_none()
+        && !value.is_undefined()
+    {
         let text = match value.as_str() {
             Some(s) => std::borrow::Cow::Borrowed(s),
             None => std::borrow::Cow::Owned(value.to_string()),
         };
-        return out.write_str(&escape_html(&text)).map_err(minijinja::Error::from);
+        return out
+            .write_str(&escape_html(&text))
+            .map_err(minijinja::Error::from);
     }
     minijinja::escape_formatter(out, state, value)
 }

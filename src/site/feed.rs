@@ -42,7 +42,9 @@ impl Feed<'_> {
 
     fn write(&self, w: &mut Writer<Vec<u8>>) -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-        w.write_event(Event::Start(BytesStart::new("feed").with_attributes([("xmlns", ATOM_NS)])))?;
+        w.write_event(Event::Start(
+            BytesStart::new("feed").with_attributes([("xmlns", ATOM_NS)]),
+        ))?;
         text(w, "id", &self.self_url)?;
         text(w, "title", &self.title)?;
         link(w, "self", &self.self_url, Some("application/atom+xml"))?;
@@ -66,11 +68,18 @@ impl Feed<'_> {
             text(w, "updated", &date)?;
             w.write_event(Event::Start(BytesStart::new("author")))?;
             text(w, "name", e.author)?;
-            if let Some(site) = e.comment.website.as_deref().filter(|s| crate::comment::check_website(s).is_ok()) {
+            if let Some(site) = e
+                .comment
+                .website
+                .as_deref()
+                .filter(|s| crate::comment::check_website(s).is_ok())
+            {
                 text(w, "uri", site)?;
             }
             w.write_event(Event::End(BytesEnd::new("author")))?;
-            w.write_event(Event::Start(BytesStart::new("content").with_attributes([("type", "html")])))?;
+            w.write_event(Event::Start(
+                BytesStart::new("content").with_attributes([("type", "html")]),
+            ))?;
             w.write_event(Event::Text(BytesText::new(e.html)))?;
             w.write_event(Event::End(BytesEnd::new("content")))?;
             w.write_event(Event::End(BytesEnd::new("entry")))?;

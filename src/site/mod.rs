@@ -128,7 +128,9 @@ fn html_files(site_dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in walkdir::WalkDir::new(site_dir).sort_by_file_name() {
         let entry = entry.with_context(|| format!("cannot read {}", site_dir.display()))?;
         let path = entry.path();
-        if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "html" || e == "htm") {
+        if entry.file_type().is_file()
+            && path.extension().is_some_and(|e| e == "html" || e == "htm")
+        {
             pages.push(path.strip_prefix(site_dir).unwrap_or(path).to_path_buf());
         }
     }
@@ -170,9 +172,13 @@ fn render_page(
         return Ok(page);
     }
     let has_section = memchr::memmem::find(&input, b"cairn-comments").is_some();
-    let page_thread = thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
+    let page_thread =
+        thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
     let feed_site_path = feed_path(&page_thread, rel, &config.feeds.file);
-    let feed_url = config.feeds.enabled.then(|| config.public_url(&feed_site_path));
+    let feed_url = config
+        .feeds
+        .enabled
+        .then(|| config.public_url(&feed_site_path));
     // Relative links to the assets work under any base path, and from file:// too.
     let up = "../".repeat(rel.components().count().saturating_sub(1));
     let head_tags = format!(
@@ -205,7 +211,11 @@ fn render_page(
         match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             None => Some(page_thread.clone()),
             // Templates often print the page's path with the site's base path in front.
-            Some(raw) => match thread::normalize(raw.strip_prefix(base.trim_end_matches('/')).filter(|_| base != "/").unwrap_or(&raw)) {
+            Some(raw) => match thread::normalize(
+                raw.strip_prefix(base.trim_end_matches('/'))
+                    .filter(|_| base != "/")
+                    .unwrap_or(&raw),
+            ) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
@@ -240,13 +250,20 @@ fn render_page(
                         let section = renderer.section(&t, comments, feed_url.as_deref())?;
                         el.set_inner_content(&section.html, ContentType::Html);
                         let page_title = unescape_title(&title.borrow());
-                        sections.borrow_mut().push((t.clone(), page_title, comments.map_or(0, |c| c.comments.len())));
+                        sections.borrow_mut().push((
+                            t.clone(),
+                            page_title,
+                            comments.map_or(0, |c| c.comments.len()),
+                        ));
                         rendered.borrow_mut().get_or_insert((t, section));
                         Ok(())
                     }),
                     element!("[data-cairn-count]", |el| {
                         if let Some(t) = thread_of(el, "data-cairn-count") {
-                            el.set_inner_content(&renderer.count_text(store.count(&t)), ContentType::Text);
+                            el.set_inner_content(
+                                &renderer.count_text(store.count(&t)),
+                                ContentType::Text,
+                            );
                         }
                         Ok(())
                     }),
@@ -267,10 +284,23 @@ fn render_page(
         page.written = true;
     }
     if let (Some((t, section)), true) = (rendered.into_inner(), config.feeds.enabled) {
-        let page_title = page.sections.first().map(|s| s.1.clone()).unwrap_or_default();
-        let feed = thread_feed(config, store, renderer, &t, &page_title, &feed_site_path, &section.bodies);
+        let page_title = page
+            .sections
+            .first()
+            .map(|s| s.1.clone())
+            .unwrap_or_default();
+        let feed = thread_feed(
+            config,
+            store,
+            renderer,
+            &t,
+            &page_title,
+            &feed_site_path,
+            &section.bodies,
+        );
         let feed_file = site_dir.join(feed_site_path.trim_start_matches('/'));
-        page.feed_written = write_if_changed(&feed_file, feed.to_xml().as_bytes()).map_err(|e| fail(format!("{e:#}")))?;
+        page.feed_written = write_if_changed(&feed_file, feed.to_xml().as_bytes())
+            .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(page)
 }
@@ -297,7 +327,11 @@ fn thread_feed<'a>(
     bodies: &'a [String],
 ) -> Feed<'a> {
     let page_url = config.public_url(thread);
-    let page_name = if page_title.is_empty() { thread } else { page_title };
+    let page_name = if page_title.is_empty() {
+        thread
+    } else {
+        page_title
+    };
     let mut entries: Vec<Entry<'a>> = store
         .threads
         .get(thread)
@@ -311,24 +345,40 @@ fn thread_feed<'a>(
         .unwrap_or_default();
     newest_first(&mut entries, config.feeds.entries);
     Feed {
-        title: renderer.strings.fill("feed_thread_title", &[("page", page_name)]),
+        title: renderer
+            .strings
+            .fill("feed_thread_title", &[("page", page_name)]),
         self_url: config.public_url(feed_site_path),
         alternate: page_url,
         entries,
     }
 }
 
-fn site_feed(config: &Config, store: &Store, renderer: &Renderer, titles: &BTreeMap<String, String>) -> String {
-    let mut recent: Vec<&crate::comment::Comment> =
-        store.threads.values().flat_map(|t| t.comments.iter()).collect();
-    recent.sort_unstable_by(|a, b| (b.date, b.id).cmp(&(a.date, a.id)));
+fn site_feed(
+    config: &Config,
+    store: &Store,
+    renderer: &Renderer,
+    titles: &BTreeMap<String, String>,
+) -> String {
+    let mut recent: Vec<&crate::comment::Comment> = store
+        .threads
+        .values()
+        .flat_map(|t| t.comments.iter())
+        .collect();
+    recent.sort_unstable_by_key(|c| std::cmp::Reverse((c.date, c.id)));
     recent.truncate(config.feeds.entries);
-    let bodies: Vec<String> = recent.iter().map(|c| crate::render::markdown::to_html(&c.body)).collect();
+    let bodies: Vec<String> = recent
+        .iter()
+        .map(|c| crate::render::markdown::to_html(&c.body))
+        .collect();
     let entries = recent
         .iter()
         .zip(&bodies)
         .map(|(c, html)| {
-            let page_name = titles.get(&c.thread).filter(|t| !t.is_empty()).unwrap_or(&c.thread);
+            let page_name = titles
+                .get(&c.thread)
+                .filter(|t| !t.is_empty())
+                .unwrap_or(&c.thread);
             entry(renderer, c, html, &config.public_url(&c.thread), page_name)
         })
         .collect();
@@ -337,7 +387,9 @@ fn site_feed(config: &Config, store: &Store, renderer: &Renderer, titles: &BTree
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| config.site.url.clone());
     Feed {
-        title: renderer.strings.fill("feed_site_title", &[("site", &site_name)]),
+        title: renderer
+            .strings
+            .fill("feed_site_title", &[("site", &site_name)]),
         self_url: config.public_url(&format!("/{}", config.feeds.file)),
         alternate: config.public_url("/"),
         entries,
@@ -356,14 +408,16 @@ fn entry<'a>(
     Entry {
         comment: c,
         author,
-        title: renderer.strings.fill("entry_title", &[("author", author), ("page", page_name)]),
+        title: renderer
+            .strings
+            .fill("entry_title", &[("author", author), ("page", page_name)]),
         url: format!("{page_url}#c-{}", c.id),
         html,
     }
 }
 
 fn newest_first(entries: &mut Vec<Entry<'_>>, limit: usize) {
-    entries.sort_by(|a, b| (b.comment.date, b.comment.id).cmp(&(a.comment.date, a.comment.id)));
+    entries.sort_by_key(|e| std::cmp::Reverse((e.comment.date, e.comment.id)));
     entries.truncate(limit);
 }
 
@@ -387,15 +441,25 @@ fn unescape_title(raw: &str) -> String {
 
 /// Copies a built site to `out` (for rendering into a copy, leaving the original as it was).
 pub fn copy(src: &Path, out: &Path) -> Result<()> {
-    anyhow::ensure!(src.is_dir(), "site directory {} does not exist", src.display());
+    anyhow::ensure!(
+        src.is_dir(),
+        "site directory {} does not exist",
+        src.display()
+    );
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.with_context(|| format!("cannot read {}", src.display()))?;
         let target = out.join(entry.path().strip_prefix(src).unwrap_or(entry.path()));
         if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
+            std::fs::create_dir_all(&target)
+                .with_context(|| format!("cannot create {}", target.display()))?;
         } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("cannot copy {} to {}", entry.path().display(), target.display()))?;
+            std::fs::copy(entry.path(), &target).with_context(|| {
+                format!(
+                    "cannot copy {} to {}",
+                    entry.path().display(),
+                    target.display()
+                )
+            })?;
         }
     }
     Ok(())

@@ -1,0 +1,148 @@
+//! The example site built by the real Hugo, then rendered by the real `cairn` binary.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn hugo_build_then_render_shows_every_comment_safely() {
+    let Some(hugo) = tool("hugo") else { return };
+    let site = example_site();
+    let status = std::process::Command::new(hugo)
+        .args(["--quiet", "-d", "public"])
+        .current_dir(site.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "hugo build failed");
+    let public = site.path().join("public");
+
+    // The committed prebuilt copy (used by the README's first command) must be what
+    // Hugo makes of the example's sources today.
+    assert_eq!(
+        snapshot_tree(&public),
+        snapshot_tree(&root().join("example-site/prebuilt")),
+        "example-site/prebuilt is stale: rebuild it with `hugo -d prebuilt` in example-site/"
+    );
+
+    let out = cairn(site.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("10 comments rendered on 3 pages"),
+        "{summary}"
+    );
+    assert!(summary.contains("0 problems"), "{summary}");
+
+    // Nesting: Ann → Blogger → Ann → Blogger, four levels with max_depth 3.
+    let hello = std::fs::read_to_string(public.join("posts/hello-world/index.html")).unwrap();
+    let section = &hello[hello.find("<div id=\"cairn-comments\">").unwrap()..];
+    assert!(section.contains("<h2 class=\"cairn-title\" id=\"cairn-title\">6 comments</h2>"));
+    assert_eq!(section.matches("<ol class=\"cairn-replies\">").count(), 2);
+    let ann = section.find("Congratulations on the new blog").unwrap();
+    let blogger = section.find("Thank you, Ann!").unwrap();
+    let nested = section[ann..blogger].contains("<ol class=\"cairn-replies\">");
+    assert!(nested, "Blogger's reply is nested under Ann's comment");
+    assert!(
+        section.contains("<a class=\"cairn-parent\""),
+        "the fourth level says whom it answers"
+    );
+    assert!(
+        section.contains("id=\"c-01M6B9GDC06C8JXRAEWHMW7TTJ\""),
+        "permalink anchors"
+    );
+    assert!(section.contains("<form class=\"cairn-form\" id=\"cairn-form\" method=\"post\" action=\"https://comments.example.org/v1/comments\">"));
+    assert!(
+        section.contains(
+            "<input type=\"hidden\" name=\"parent\" value=\"01M6B9GDC06C8JXRAEWHMW7TTJ\">"
+        ),
+        "reply form for a comment"
+    );
+    assert!(
+        section.contains("Anonymous"),
+        "the TOML comment without an author"
+    );
+
+    // The hostile comment is shown, but inert.
+    let hostile = &section[section.find("Nice post!").unwrap()..];
+    let hostile = &hostile[..hostile.find("</article>").unwrap()].to_lowercase();
+    for bad in [
+        "<script",
+        "javascript:",
+        "onerror",
+        "onclick",
+        "onmouseover",
+        "<iframe",
+        "<img",
+        "style=",
+    ] {
+        assert!(
+            !hostile.contains(bad),
+            "hostile markup survived: {bad} in {hostile}"
+        );
+    }
+    assert!(
+        hostile.contains("totally safe link"),
+        "text of a stripped tag is kept"
+    );
+
+    // Head links for the stylesheet, script and feed.
+    assert!(hello.contains("<link rel=\"stylesheet\" href=\"../../cairn.css\" data-cairn>"));
+    assert!(hello.contains("type=\"application/atom+xml\" href=\"https://blog.example.org/posts/hello-world/comments.xml\""));
+    let css = std::fs::read_to_string(public.join("cairn.css")).unwrap();
+    assert!(css.contains("prefers-color-scheme: dark") && css.contains("--cairn-accent"));
+    assert!(public.join("cairn.js").is_file());
+
+    // Counts on the index.
+    let index = std::fs::read_to_string(public.join("index.html")).unwrap();
+    assert!(
+        index.contains("<span data-cairn-count=\"/posts/hello-world/\">6 comments</span>"),
+        "{index}"
+    );
+    assert!(
+        index.contains("<span data-cairn-count=\"/posts/markdown-in-comments/\">4 comments</span>")
+    );
+    assert!(index.contains("<span data-cairn-count=\"/posts/a-quiet-post/\">No comments</span>"));
+
+    // Feeds are well-formed Atom with the right entries.
+    let site_feed = std::fs::read_to_string(public.join("comments.xml")).unwrap();
+    let names = parse_xml(&site_feed);
+    assert_eq!(names.iter().filter(|n| *n == "entry").count(), 10);
+    assert!(site_feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+    assert!(
+        site_feed.contains("<title>Ada on Markdown in comments · Cairn Example Blog</title>"),
+        "{site_feed}"
+    );
+    let thread_feed =
+        std::fs::read_to_string(public.join("posts/hello-world/comments.xml")).unwrap();
+    assert_eq!(
+        parse_xml(&thread_feed)
+            .iter()
+            .filter(|n| *n == "entry")
+            .count(),
+        6
+    );
+    assert!(
+        !thread_feed.to_lowercase().contains("&lt;script"),
+        "feed content is sanitized too"
+    );
+    let quiet_feed =
+        std::fs::read_to_string(public.join("posts/a-quiet-post/comments.xml")).unwrap();
+    assert_eq!(
+        parse_xml(&quiet_feed)
+            .iter()
+            .filter(|n| *n == "entry")
+            .count(),
+        0
+    );
+
+    // A second run changes nothing, byte for byte.
+    let before = snapshot_tree(&public);
+    let again = cairn(site.path(), &["render"]);
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("(0 written, 0 feeds updated)"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(before, snapshot_tree(&public));
+}

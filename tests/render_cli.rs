@@ -1,0 +1,199 @@
+//! `cairn render` and `cairn check` through the real binary, on plain HTML output
+//! (no site generator involved).
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+const CONFIG: &str = r#"[site]
+url = "https://example.org/blog/"
+[comments]
+dir = "comments"
+[inbox]
+url = "https://inbox.example.org"
+"#;
+
+const GOOD: &str = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA
+thread: /a/
+date: 2026-01-01T00:00:00Z
+author: Ann
+body: |
+  First!
+";
+
+const REPLY: &str = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0BBB
+thread: /a/
+parent: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA
+date: 2026-01-02T00:00:00Z
+author: Bob
+body: |
+  Second.
+";
+
+const PAGE: &str = "<!DOCTYPE html>\n<html><head><title>A</title></head><body><p>Post</p><div id=\"cairn-comments\"></div></body></html>\n";
+
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("cairn.toml"), CONFIG).unwrap();
+    std::fs::create_dir_all(root.join("comments/a")).unwrap();
+    std::fs::write(root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml"), GOOD).unwrap();
+    std::fs::write(
+        root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0BBB.yml"),
+        REPLY,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("public/a")).unwrap();
+    std::fs::write(root.join("public/a/index.html"), PAGE).unwrap();
+    std::fs::write(
+        root.join("public/index.html"),
+        "<html><head><title>Home</title></head><body><span data-cairn-count=\"/blog/a/\"></span> <span data-cairn-count=\"/nope/\"></span></body></html>",
+    )
+    .unwrap();
+    std::fs::write(root.join("public/about.html"), "<html><head></head><body><div id=\"cairn-comments\" data-cairn-thread=\"/a\"></div></body></html>").unwrap();
+    std::fs::write(
+        root.join("public/plain.html"),
+        "<html><body>no placeholders</body></html>",
+    )
+    .unwrap();
+    dir
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn plain_html_site_renders_threads_counts_and_explicit_threads() {
+    let dir = site();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = read(&dir.path().join("public/a/index.html"));
+    assert!(page.contains("2 comments") && page.contains("First!") && page.contains("Second."));
+    let index = read(&dir.path().join("public/index.html"));
+    assert!(
+        index.contains("\"/blog/a/\">2 comments</span>"),
+        "base path is stripped: {index}"
+    );
+    assert!(index.contains("\"/nope/\">No comments</span>"));
+    let about = read(&dir.path().join("public/about.html"));
+    assert!(
+        about.contains("First!"),
+        "data-cairn-thread picks the thread"
+    );
+    assert!(
+        about.contains("href=\"cairn.css\""),
+        "assets linked relative to the page"
+    );
+    assert_eq!(
+        read(&dir.path().join("public/plain.html")),
+        "<html><body>no placeholders</body></html>"
+    );
+    assert!(
+        dir.path().join("public/about.comments.xml").is_file(),
+        "feed next to a file-style page"
+    );
+    assert!(read(&dir.path().join("public/comments.xml"))
+        .contains("https://example.org/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0BBB"));
+}
+
+#[test]
+fn broken_file_is_reported_by_path_and_the_rest_render() {
+    let dir = site();
+    let broken = dir.path().join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml");
+    std::fs::write(&broken, "id: 01JD3K8Z6Q9W2F4T7Y5M1N0CCC\nthread: /a/\ndate: 2026-01-03T00:00:00Z\nbody: |\n  hi\nmood: angry\n").unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(
+        out.status.success(),
+        "a bad file never aborts a normal build: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml:6: error: invalid YAML: unknown field `mood`"), "{err}");
+    assert!(stdout(&out).contains("1 problem"), "{}", stdout(&out));
+    let page = read(&dir.path().join("public/a/index.html"));
+    assert!(page.contains("First!") && page.contains("Second."));
+
+    // --strict refuses, and leaves the site as it was.
+    let dir = site();
+    std::fs::write(
+        dir.path().join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
+        "id: [\n",
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render", "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not rendering"), "{}", stderr(&out));
+    assert_eq!(read(&dir.path().join("public/a/index.html")), PAGE);
+}
+
+#[test]
+fn check_exit_codes_and_json() {
+    let dir = site();
+    let clean = cairn(dir.path(), &["check"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(
+        stdout(&clean).contains("checked 2 files: 2 comments in 1 thread, 0 errors, 0 warnings")
+    );
+
+    std::fs::write(
+        dir.path().join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0DDD.yml"),
+        GOOD.replace("AAA", "DDD")
+            .replace("thread: /a/", "thread: /b/"),
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["errors"], 1);
+    assert_eq!(
+        report["problems"][0]["path"],
+        "comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0DDD.yml"
+    );
+    assert!(report["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not match the directory"));
+
+    let bad_config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad_config.path().join("cairn.toml"),
+        CONFIG.replace("[inbox]", "[inbox]\nlisten = 1"),
+    )
+    .unwrap();
+    let out = cairn(bad_config.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cairn.toml:6: unknown field `listen`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cairn(bad_config.path(), &["check", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn out_dir_leaves_the_built_site_untouched_and_reruns_are_identical() {
+    let dir = site();
+    let out = cairn(dir.path(), &["render", "public", "--out", "rendered"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&dir.path().join("public/a/index.html")), PAGE);
+    let first = snapshot_tree(&dir.path().join("rendered"));
+    let again = cairn(dir.path(), &["render", "rendered"]);
+    assert!(again.status.success());
+    assert_eq!(first, snapshot_tree(&dir.path().join("rendered")));
+}
+
+#[test]
+fn missing_site_dir_is_a_clear_error() {
+    let dir = site();
+    let out = cairn(dir.path(), &["render", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("site directory nowhere does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
