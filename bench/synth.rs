@@ -229,7 +229,7 @@ fn hugo_skeleton(dir: &Path, data_partial: bool) {
     fs::create_dir_all(dir.join("content/posts")).unwrap();
     fs::write(
         dir.join("hugo.toml"),
-        "baseURL = \"https://bench.example.org/\"\ntitle = \"Bench\"\ndisableKinds = [\"taxonomy\", \"term\", \"RSS\", \"sitemap\", \"robotsTXT\", \"404\"]\n",
+        "baseURL = \"https://bench.example.org/\"\ntitle = \"Bench\"\ntimeout = \"30m\"\ndisableKinds = [\"taxonomy\", \"term\", \"RSS\", \"sitemap\", \"robotsTXT\", \"404\"]\n",
     )
     .unwrap();
     fs::write(

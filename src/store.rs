@@ -107,7 +107,10 @@ impl Store {
             })
             .collect();
 
-        let mut seen: HashMap<Ulid, PathBuf> = HashMap::with_capacity(loaded.len());
+        // Where each loaded comment came from. A loaded file's path follows from its
+        // thread, id and format, so only the format is kept: a million paths add up.
+        let mut seen: HashMap<Ulid, Format> = HashMap::with_capacity(loaded.len());
+        let path_of = |c: &Comment, format: Format| file_path(dir, c, format);
         let mut by_thread: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
         for (path, result) in loaded {
             match result {
@@ -118,12 +121,18 @@ impl Store {
                     message: e.message,
                 }),
                 Ok(comment) => {
-                    if let Some(first) = seen.get(&comment.id) {
+                    if let Some(&first) = seen.get(&comment.id) {
+                        // Rare: find the first one to name its file.
+                        let earlier = by_thread
+                            .values()
+                            .flatten()
+                            .find(|c| c.id == comment.id)
+                            .map(|c| path_of(c, first).display().to_string())
+                            .unwrap_or_default();
                         store.problems.push(Problem {
                             message: format!(
-                                "duplicate id {} (also in {}); ignored",
-                                comment.id,
-                                first.display()
+                                "duplicate id {} (also in {earlier}); ignored",
+                                comment.id
                             ),
                             path,
                             line: Some(1),
@@ -134,7 +143,7 @@ impl Store {
                     store
                         .problems
                         .extend(limit_warnings(&path, &comment, limits));
-                    seen.insert(comment.id, path);
+                    seen.insert(comment.id, Format::of(&path).unwrap_or(Format::Yaml));
                     by_thread
                         .entry(comment.thread.clone())
                         .or_default()
@@ -158,15 +167,13 @@ impl Store {
                 };
                 let shown = index.get(&parent).copied();
                 if shown.is_none() {
-                    let message = match seen.get(&parent) {
-                        Some(other) => format!(
-                            "parent {parent} is in another thread ({}); shown as a top-level comment",
-                            other.display()
-                        ),
-                        None => format!("parent {parent} does not exist; shown as a top-level comment"),
+                    let message = if seen.contains_key(&parent) {
+                        format!("parent {parent} belongs to another thread; shown as a top-level comment")
+                    } else {
+                        format!("parent {parent} does not exist; shown as a top-level comment")
                     };
                     store.problems.push(Problem {
-                        path: seen[&c.id].clone(),
+                        path: path_of(c, seen[&c.id]),
                         line: None,
                         severity: Severity::Error,
                         message,
@@ -174,7 +181,8 @@ impl Store {
                 }
                 parents.push(shown);
             }
-            break_cycles(&comments, &mut parents, &seen, &mut store.problems);
+            let path = |c: &Comment| path_of(c, seen[&c.id]);
+            break_cycles(&comments, &mut parents, &path, &mut store.problems);
             threads.insert(name, Thread { comments, parents });
         }
         store.threads = threads;
@@ -274,7 +282,7 @@ fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
 fn break_cycles(
     comments: &[Comment],
     parents: &mut [Option<usize>],
-    paths: &HashMap<Ulid, PathBuf>,
+    path: &dyn Fn(&Comment) -> PathBuf,
     problems: &mut Vec<Problem>,
 ) {
     for start in 0..comments.len() {
@@ -285,7 +293,7 @@ fn break_cycles(
             steps += 1;
             if steps > comments.len() {
                 problems.push(Problem {
-                    path: paths[&comments[start].id].clone(),
+                    path: path(&comments[start]),
                     line: None,
                     severity: Severity::Error,
                     message: "replies form a cycle; shown as a top-level comment".into(),
@@ -297,12 +305,24 @@ fn break_cycles(
     }
 }
 
+/// Where a comment's file is, given the format it was read from.
+fn file_path(comments_dir: &Path, comment: &Comment, format: Format) -> PathBuf {
+    let extension = match format {
+        Format::Yaml => "yml",
+        Format::Toml => "toml",
+        Format::Json => "json",
+    };
+    comments_dir
+        .join(thread::dir(&comment.thread))
+        .join(format!("{}.{extension}", comment.id))
+}
+
 /// Writes a new comment file into the comments directory and returns its path. Writing
 /// the same comment again is a no-op; a different comment under the same id is an error.
 pub fn write(comments_dir: &Path, comment: &Comment) -> Result<PathBuf> {
-    let dir = comments_dir.join(thread::dir(&comment.thread));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(comment.file_name());
+    let path = file_path(comments_dir, comment, Format::Yaml);
+    let dir = path.parent().unwrap_or(comments_dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let yaml = comment.to_yaml();
     if let Ok(existing) = std::fs::read_to_string(&path) {
         anyhow::ensure!(

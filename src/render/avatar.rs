@@ -2,6 +2,8 @@
 //! avatar key (or the name, for comments without one). Nothing is fetched: no
 //! third-party request ever leaves the page.
 
+use std::fmt::Write;
+
 use sha2::{Digest, Sha256};
 
 /// The SVG for an avatar key. Same key, same picture, always.
@@ -10,14 +12,14 @@ pub fn identicon(key: &str) -> String {
     let hue = u16::from_be_bytes([hash[0], hash[1]]) % 360;
     let saturation = 45 + hash[2] % 25;
     let lightness = 38 + hash[3] % 20;
-    let mut path = String::new();
+    let mut path = String::with_capacity(256);
     for row in 0..5u8 {
         for col in 0..3u8 {
             if hash[4 + usize::from(row * 3 + col)] & 1 == 0 {
                 continue;
             }
             for x in [col, 4 - col] {
-                path.push_str(&format!("M{x} {row}h1v1h-1z"));
+                let _ = write!(path, "M{x} {row}h1v1h-1z");
                 if x == 2 {
                     break;
                 }

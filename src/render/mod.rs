@@ -47,7 +47,8 @@ pub struct Renderer {
     sort: Sort,
     form: FormView,
     /// `s` and `form` as template values, built once.
-    base: minijinja::Value,
+    strings_value: minijinja::Value,
+    form_value: minijinja::Value,
     templates_dir: PathBuf,
 }
 
@@ -151,13 +152,10 @@ impl Renderer {
             values: fields(),
             errors: fields(),
         };
-        let base = minijinja::context! {
-            s => minijinja::Value::from(minijinja::value::Serde(strings.all())),
-            form => minijinja::Value::from(minijinja::value::Serde(&form)),
-        };
         Ok(Renderer {
             env,
-            base,
+            strings_value: minijinja::Value::from(minijinja::value::Serde(strings.all())),
+            form_value: minijinja::Value::from(minijinja::value::Serde(&form)),
             strings,
             date_format: config.comments.date_format.clone(),
             max_depth: config.comments.max_depth,
@@ -187,24 +185,29 @@ impl Renderer {
             .map(|c| markdown::to_html(&c.body))
             .collect();
         let views = self.tree(t, &bodies);
-        let html = self.render(
-            "comments.html",
-            minijinja::context! {
-                thread => thread,
-                parent => "",
-                count => t.comments.len(),
-                title => self.strings.count("title", t.comments.len()),
-                comments => minijinja::Value::from(minijinja::value::Serde(&views)),
-                feed_url => feed_url,
-            },
-        )?;
+        // One flat context: merged contexts cost a lookup chain on every access.
+        let ctx = minijinja::context! {
+            thread => thread,
+            parent => "",
+            count => t.comments.len(),
+            title => self.strings.count("title", t.comments.len()),
+            comments => minijinja::Value::from(minijinja::value::Serde(&views)),
+            feed_url => feed_url,
+            s => self.strings_value.clone(),
+            form => self.form_value.clone(),
+        };
+        let html = self.render_with("comments.html", ctx)?;
         Ok(Section { html, bodies })
     }
 
     /// Renders any template; the strings (`s`) and the form settings (`form`) are
     /// always there, and `ctx` may add to or replace them.
     pub fn render(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
-        let ctx = minijinja::context! { ..ctx, ..self.base.clone() };
+        let base = minijinja::context! { s => self.strings_value.clone(), form => self.form_value.clone() };
+        self.render_with(template, minijinja::context! { ..ctx, ..base })
+    }
+
+    fn render_with(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
         self.env
             .get_template(template)
             .and_then(|t| t.render(ctx))
