@@ -157,11 +157,6 @@ impl Comment {
         })
     }
 
-    /// The file name of this comment inside its thread's directory.
-    pub fn file_name(&self) -> String {
-        format!("{}.yml", self.id)
-    }
-
     /// The date as written to files: RFC 3339 in UTC, fractions only when present.
     pub fn date_string(&self) -> String {
         self.date.to_rfc3339_opts(SecondsFormat::AutoSi, true)

@@ -55,13 +55,6 @@ pub fn to_html(source: &str) -> String {
     SANITIZER.clean(&html).to_string()
 }
 
-/// Number of links in a comment body, as readers would see them.
-pub fn count_links(source: &str) -> usize {
-    events(source)
-        .filter(|e| matches!(e, Event::Start(Tag::Link { .. })))
-        .count()
-}
-
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     Parser::new_ext(source, options).map(|event| match event {
@@ -164,12 +157,6 @@ mod tests {
         assert_eq!(
             to_html("![cat](https://img.example/cat.png)"),
             "<p><a href=\"https://img.example/cat.png\" rel=\"nofollow ugc noopener\">cat</a></p>\n"
-        );
-        assert_eq!(
-            count_links(
-                "[a](https://a.example) and ![b](https://b.example) and <https://c.example>"
-            ),
-            3
         );
     }
 }

@@ -45,7 +45,6 @@ pub struct Renderer {
     date_format: Option<String>,
     max_depth: usize,
     sort: Sort,
-    form: FormView,
     /// `s` and `form` as template values, built once.
     strings_value: minijinja::Value,
     form_value: minijinja::Value,
@@ -160,14 +159,8 @@ impl Renderer {
             date_format: config.comments.date_format.clone(),
             max_depth: config.comments.max_depth,
             sort: config.comments.sort,
-            form,
             templates_dir,
         })
-    }
-
-    /// The form settings, for pages that show the form with a reader's input.
-    pub fn form(&self) -> &FormView {
-        &self.form
     }
 
     /// Renders the comments section of one thread (which may have no comments yet).
@@ -196,18 +189,11 @@ impl Renderer {
             s => self.strings_value.clone(),
             form => self.form_value.clone(),
         };
-        let html = self.render_with("comments.html", ctx)?;
+        let html = self.render("comments.html", ctx)?;
         Ok(Section { html, bodies })
     }
 
-    /// Renders any template; the strings (`s`) and the form settings (`form`) are
-    /// always there, and `ctx` may add to or replace them.
-    pub fn render(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
-        let base = minijinja::context! { s => self.strings_value.clone(), form => self.form_value.clone() };
-        self.render_with(template, minijinja::context! { ..ctx, ..base })
-    }
-
-    fn render_with(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
+    fn render(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
         self.env
             .get_template(template)
             .and_then(|t| t.render(ctx))

@@ -425,6 +425,9 @@ fn newest_first(entries: &mut Vec<Entry<'_>>, limit: usize) {
 fn unescape_title(raw: &str) -> String {
     let trimmed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     quick_xml::escape::unescape_with(&trimmed, |entity| match entity {
+        "amp" | "lt" | "gt" | "quot" | "apos" => {
+            quick_xml::escape::resolve_predefined_entity(entity)
+        }
         "nbsp" => Some("\u{a0}"),
         "rsquo" => Some("’"),
         "lsquo" => Some("‘"),
@@ -472,4 +475,71 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     }
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comment::Comment;
+
+    #[test]
+    fn feeds_sit_next_to_their_page() {
+        assert_eq!(
+            feed_path("/posts/a/", Path::new("posts/a/index.html"), "comments.xml"),
+            "/posts/a/comments.xml"
+        );
+        assert_eq!(
+            feed_path("/", Path::new("index.html"), "comments.xml"),
+            "/comments.xml"
+        );
+        assert_eq!(
+            feed_path("/about.html", Path::new("about.html"), "comments.xml"),
+            "/about.comments.xml"
+        );
+        assert_eq!(
+            feed_path("/a/b.html", Path::new("a/b.html"), "c.xml"),
+            "/a/b.c.xml"
+        );
+    }
+
+    #[test]
+    fn page_titles_become_plain_text() {
+        assert_eq!(
+            unescape_title("\n  Tom &amp; Jerry&rsquo;s   page \n"),
+            "Tom & Jerry’s page"
+        );
+        assert_eq!(
+            unescape_title("Unknown &bogus; entity"),
+            "Unknown &bogus; entity"
+        );
+    }
+
+    #[test]
+    fn feed_is_well_formed_atom_with_escaped_content() {
+        let comment = Comment::parse(
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nauthor: A & B\nwebsite: https://a.example/?x=1&y=2\nbody: x\n",
+            crate::comment::Format::Yaml,
+        )
+        .unwrap();
+        let feed = Feed {
+            title: "Comments on <Page>".into(),
+            self_url: "https://example.org/a/comments.xml".into(),
+            alternate: "https://example.org/a/".into(),
+            entries: vec![Entry {
+                comment: &comment,
+                author: "A & B",
+                title: "A & B on <Page>".into(),
+                url: "https://example.org/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA".into(),
+                html: "<p>x &amp; <code>y</code></p>",
+            }],
+        };
+        insta::assert_snapshot!(feed.to_xml());
+        let empty = Feed {
+            entries: Vec::new(),
+            ..feed
+        };
+        assert!(empty
+            .to_xml()
+            .contains("<updated>1970-01-01T00:00:00Z</updated>"));
+    }
 }
