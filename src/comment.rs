@@ -504,13 +504,27 @@ fn fast_block<'a>(header: &str, lines: &mut impl Iterator<Item = &'a str>) -> Op
     }
     let trailing = content.iter().rev().take_while(|l| l.is_empty()).count();
     let kept = content.len() - trailing;
-    let mut body = content[..kept].join("\n");
-    match chomp {
-        "-" if trailing == 0 => {}
-        "" if trailing == 0 => body.push('\n'),
-        "+" => body.push_str(&"\n".repeat(trailing + 1)),
+    let newlines = match chomp {
+        "-" if trailing == 0 => 0,
+        "" if trailing == 0 => 1,
+        "+" => trailing + 1,
         _ => return None,
+    };
+    // Sized exactly: a million bodies with doubled capacity would waste hundreds of MB.
+    let len = content[..kept]
+        .iter()
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1)
+        + newlines;
+    let mut body = String::with_capacity(len);
+    for (i, line) in content[..kept].iter().enumerate() {
+        if i > 0 {
+            body.push('\n');
+        }
+        body.push_str(line);
     }
+    body.extend(std::iter::repeat_n('\n', newlines));
     Some(body)
 }
 

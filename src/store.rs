@@ -7,7 +7,7 @@
 //! cannot be shown is still shown, at the top level of its thread, so nothing approved
 //! disappears from a page.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -76,7 +76,11 @@ impl Store {
         if !dir.exists() {
             return Ok(store);
         }
-        let mut paths = Vec::new();
+        // Files grouped by directory (one thread each), loaded in parallel a directory
+        // at a time, so no list of every file's result is ever held at once.
+        let mut groups: Vec<Vec<(PathBuf, Format)>> = Vec::new();
+        // Keyed by the directory's bytes: comparing paths component by component is slow.
+        let mut group_of: HashMap<std::ffi::OsString, usize> = HashMap::new();
         for entry in walkdir::WalkDir::new(dir)
             .sort_by_file_name()
             .into_iter()
@@ -88,7 +92,19 @@ impl Store {
             }
             let path = entry.into_path();
             match Format::of(&path) {
-                Some(format) => paths.push((path, format)),
+                Some(format) => {
+                    store.files += 1;
+                    let parent = path.parent().unwrap_or(dir).as_os_str();
+                    let index = match group_of.get(parent) {
+                        Some(&i) => i,
+                        None => {
+                            group_of.insert(parent.to_owned(), groups.len());
+                            groups.push(Vec::new());
+                            groups.len() - 1
+                        }
+                    };
+                    groups[index].push((path, format));
+                }
                 None => store.problems.push(Problem {
                     path,
                     line: None,
@@ -98,94 +114,43 @@ impl Store {
                 }),
             }
         }
-        store.files = paths.len();
-        let loaded: Vec<(PathBuf, Result<Comment, FileError>)> = paths
+        drop(group_of);
+        let loaded: Vec<Group> = groups
             .into_par_iter()
-            .map(|(path, format)| {
-                let result = read_one(dir, &path, format);
-                (path, result)
-            })
+            .map(|files| Group::load(dir, files, limits))
             .collect();
 
-        // Where each loaded comment came from. A loaded file's path follows from its
-        // thread, id and format, so only the format is kept: a million paths add up.
-        let mut seen: HashMap<Ulid, Format> = HashMap::with_capacity(loaded.len());
-        let path_of = |c: &Comment, format: Format| file_path(dir, c, format);
+        // Each directory's comments become its thread's list as they are; only a
+        // duplicate id (rare) is taken out.
+        let mut seen: HashSet<Ulid> = HashSet::with_capacity(store.files);
         let mut by_thread: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
-        for (path, result) in loaded {
-            match result {
-                Err(e) => store.problems.push(Problem {
-                    path,
-                    line: e.line,
-                    severity: Severity::Error,
-                    message: e.message,
-                }),
-                Ok(comment) => {
-                    if let Some(&first) = seen.get(&comment.id) {
-                        // Rare: find the first one to name its file.
-                        let earlier = by_thread
-                            .values()
-                            .flatten()
-                            .find(|c| c.id == comment.id)
-                            .map(|c| path_of(c, first).display().to_string())
-                            .unwrap_or_default();
-                        store.problems.push(Problem {
-                            message: format!(
-                                "duplicate id {} (also in {earlier}); ignored",
-                                comment.id
-                            ),
-                            path,
-                            line: Some(1),
-                            severity: Severity::Error,
-                        });
-                        continue;
-                    }
-                    store
-                        .problems
-                        .extend(limit_warnings(&path, &comment, limits));
-                    seen.insert(comment.id, Format::of(&path).unwrap_or(Format::Yaml));
-                    by_thread
-                        .entry(comment.thread.clone())
-                        .or_default()
-                        .push(comment);
-                }
-            }
-        }
-        let mut threads = BTreeMap::new();
-        for (name, mut comments) in by_thread {
-            comments.sort_by_key(|c| (c.date, c.id));
-            let index: HashMap<Ulid, usize> = comments
+        for group in loaded {
+            store.problems.extend(group.problems);
+            let mut comments = group.comments;
+            // Every id goes into `seen`, so no short-circuit here.
+            let duplicated = comments
                 .iter()
-                .enumerate()
-                .map(|(i, c)| (c.id, i))
-                .collect();
-            let mut parents = Vec::with_capacity(comments.len());
-            for c in &comments {
-                let Some(parent) = c.parent else {
-                    parents.push(None);
-                    continue;
-                };
-                let shown = index.get(&parent).copied();
-                if shown.is_none() {
-                    let message = if seen.contains_key(&parent) {
-                        format!("parent {parent} belongs to another thread; shown as a top-level comment")
-                    } else {
-                        format!("parent {parent} does not exist; shown as a top-level comment")
-                    };
-                    store.problems.push(Problem {
-                        path: path_of(c, seen[&c.id]),
-                        line: None,
-                        severity: Severity::Error,
-                        message,
-                    });
-                }
-                parents.push(shown);
+                .fold(false, |dup, c| !seen.insert(c.id) | dup);
+            if duplicated {
+                comments = drop_duplicates(dir, comments, &by_thread, &mut store.problems);
             }
-            let path = |c: &Comment| path_of(c, seen[&c.id]);
-            break_cycles(&comments, &mut parents, &path, &mut store.problems);
-            threads.insert(name, Thread { comments, parents });
+            if let Some(thread) = comments.first().map(|c| c.thread.clone()) {
+                by_thread.entry(thread).or_default().append(&mut comments);
+            }
         }
-        store.threads = threads;
+        // Ordering and replies are per thread, so threads are settled in parallel;
+        // a missing parent is looked up among all ids to say what is wrong.
+        let settled: Vec<(String, Thread, Vec<Problem>)> = by_thread
+            .into_par_iter()
+            .map(|(name, comments)| {
+                let (thread, problems) = settle(dir, comments, &seen);
+                (name, thread, problems)
+            })
+            .collect();
+        for (name, thread, problems) in settled {
+            store.problems.extend(problems);
+            store.threads.insert(name, thread);
+        }
         store
             .problems
             .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
@@ -214,8 +179,47 @@ impl Store {
     }
 }
 
+/// The comments of one directory and what was wrong with its files.
+struct Group {
+    comments: Vec<Comment>,
+    problems: Vec<Problem>,
+}
+
+impl Group {
+    fn load(root: &Path, files: Vec<(PathBuf, Format)>, limits: &Form) -> Group {
+        let mut group = Group {
+            comments: Vec::with_capacity(files.len()),
+            problems: Vec::new(),
+        };
+        // All files of a group share a directory, hence the thread they must name.
+        let dir = files[0]
+            .0
+            .parent()
+            .and_then(|p| p.strip_prefix(root).ok())
+            .unwrap_or(Path::new(""));
+        let dir_thread = thread::of_page(dir).unwrap_or_default();
+        for (path, format) in files {
+            match read_one(&path, format, &dir_thread) {
+                Ok(comment) => {
+                    group
+                        .problems
+                        .extend(limit_warnings(&path, &comment, limits));
+                    group.comments.push(comment);
+                }
+                Err(e) => group.problems.push(Problem {
+                    path,
+                    line: e.line,
+                    severity: Severity::Error,
+                    message: e.message,
+                }),
+            }
+        }
+        group
+    }
+}
+
 /// Reads, parses and checks one file against where it sits in the tree.
-fn read_one(root: &Path, path: &Path, format: Format) -> Result<Comment, FileError> {
+fn read_one(path: &Path, format: Format, dir_thread: &str) -> Result<Comment, FileError> {
     let text = std::fs::read_to_string(path).map_err(|e| FileError {
         line: None,
         message: format!("cannot read: {e}"),
@@ -228,11 +232,6 @@ fn read_one(root: &Path, path: &Path, format: Format) -> Result<Comment, FileErr
             message: format!("id {} does not match the file name `{stem}`", comment.id),
         });
     }
-    let parent_dir = path
-        .parent()
-        .and_then(|p| p.strip_prefix(root).ok())
-        .unwrap_or(Path::new(""));
-    let dir_thread = thread::of_page(parent_dir).unwrap_or_default();
     if dir_thread != comment.thread {
         return Err(FileError {
             line: None,
@@ -277,12 +276,95 @@ fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
     out
 }
 
+/// Orders a thread's comments and finds the parent each is shown under.
+fn settle(
+    dir: &Path,
+    mut comments: Vec<Comment>,
+    all_ids: &HashSet<Ulid>,
+) -> (Thread, Vec<Problem>) {
+    let mut problems = Vec::new();
+    comments.sort_by_key(|c| (c.date, c.id));
+    let index: HashMap<Ulid, usize> = comments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, i))
+        .collect();
+    let mut parents = Vec::with_capacity(comments.len());
+    for c in &comments {
+        let Some(parent) = c.parent else {
+            parents.push(None);
+            continue;
+        };
+        let shown = index.get(&parent).copied();
+        if shown.is_none() {
+            let message = if all_ids.contains(&parent) {
+                format!("parent {parent} belongs to another thread; shown as a top-level comment")
+            } else {
+                format!("parent {parent} does not exist; shown as a top-level comment")
+            };
+            problems.push(Problem {
+                path: existing_file(dir, c),
+                line: None,
+                severity: Severity::Error,
+                message,
+            });
+        }
+        parents.push(shown);
+    }
+    break_cycles(dir, &comments, &mut parents, &mut problems);
+    (Thread { comments, parents }, problems)
+}
+
+/// Takes out comments whose id was already loaded, reporting each with both files.
+fn drop_duplicates(
+    dir: &Path,
+    comments: Vec<Comment>,
+    loaded: &BTreeMap<String, Vec<Comment>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Comment> {
+    let mut kept: Vec<Comment> = Vec::with_capacity(comments.len());
+    for c in comments {
+        let earlier = loaded
+            .values()
+            .flatten()
+            .chain(kept.iter())
+            .find(|other| other.id == c.id)
+            .map(|other| existing_file(dir, other));
+        match earlier {
+            Some(earlier) => problems.push(Problem {
+                message: format!(
+                    "duplicate id {} (also in {}); ignored",
+                    c.id,
+                    earlier.display()
+                ),
+                path: existing_file(dir, &c),
+                line: Some(1),
+                severity: Severity::Error,
+            }),
+            None => kept.push(c),
+        }
+    }
+    kept
+}
+
+/// The file a loaded comment came from. Loaded files are named by id in their
+/// thread's directory, so only the extension is unknown; it is looked up only for
+/// the rare problem report, rather than kept for a million comments.
+fn existing_file(dir: &Path, comment: &Comment) -> PathBuf {
+    let base = dir.join(thread::dir(&comment.thread));
+    ["yml", "yaml", "toml", "json"]
+        .iter()
+        .map(|ext| base.join(format!("{}.{ext}", comment.id)))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| base.join(format!("{}.yml", comment.id)))
+}
+
 /// A chain of replies that loops back on itself never reaches the top level; show its
 /// members at the top level instead of losing them.
 fn break_cycles(
+    dir: &Path,
     comments: &[Comment],
     parents: &mut [Option<usize>],
-    path: &dyn Fn(&Comment) -> PathBuf,
     problems: &mut Vec<Problem>,
 ) {
     for start in 0..comments.len() {
@@ -293,7 +375,7 @@ fn break_cycles(
             steps += 1;
             if steps > comments.len() {
                 problems.push(Problem {
-                    path: path(&comments[start]),
+                    path: existing_file(dir, &comments[start]),
                     line: None,
                     severity: Severity::Error,
                     message: "replies form a cycle; shown as a top-level comment".into(),
@@ -305,22 +387,12 @@ fn break_cycles(
     }
 }
 
-/// Where a comment's file is, given the format it was read from.
-fn file_path(comments_dir: &Path, comment: &Comment, format: Format) -> PathBuf {
-    let extension = match format {
-        Format::Yaml => "yml",
-        Format::Toml => "toml",
-        Format::Json => "json",
-    };
-    comments_dir
-        .join(thread::dir(&comment.thread))
-        .join(format!("{}.{extension}", comment.id))
-}
-
 /// Writes a new comment file into the comments directory and returns its path. Writing
 /// the same comment again is a no-op; a different comment under the same id is an error.
 pub fn write(comments_dir: &Path, comment: &Comment) -> Result<PathBuf> {
-    let path = file_path(comments_dir, comment, Format::Yaml);
+    let path = comments_dir
+        .join(thread::dir(&comment.thread))
+        .join(format!("{}.yml", comment.id));
     let dir = path.parent().unwrap_or(comments_dir);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let yaml = comment.to_yaml();
