@@ -31,6 +31,12 @@ const PROGRESS_AFTER: Duration = Duration::from_millis(1500);
 pub fn run(args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let config = args.config.load()?;
+    let mut site_dir = args.site_dir.clone().unwrap_or_else(|| site::default_dir(&config));
+    anyhow::ensure!(
+        site_dir.is_dir(),
+        "site directory {} does not exist (build the site first, or name it: cairn render DIR)",
+        site_dir.display()
+    );
     let store = Store::load(&config.comments_dir(), &config.form)?;
     print_problems(&store.problems);
     if args.strict && store.fails(true) {
@@ -40,10 +46,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
         return Ok(super::exit(EXIT_PROBLEMS));
     }
-    let mut site_dir = args
-        .site_dir
-        .clone()
-        .unwrap_or_else(|| site::default_dir(&config));
     if let Some(out) = &args.out {
         site::copy(&site_dir, out)?;
         site_dir = out.clone();
