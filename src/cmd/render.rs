@@ -31,7 +31,10 @@ const PROGRESS_AFTER: Duration = Duration::from_millis(1500);
 pub fn run(args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
     let config = args.config.load()?;
-    let mut site_dir = args.site_dir.clone().unwrap_or_else(|| site::default_dir(&config));
+    let mut site_dir = args
+        .site_dir
+        .clone()
+        .unwrap_or_else(|| site::default_dir(&config));
     anyhow::ensure!(
         site_dir.is_dir(),
         "site directory {} does not exist (build the site first, or name it: cairn render DIR)",

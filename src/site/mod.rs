@@ -48,7 +48,11 @@ pub fn render(
     site_dir: &Path,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Report> {
-    anyhow::ensure!(site_dir.is_dir(), "site directory {} does not exist", site_dir.display());
+    anyhow::ensure!(
+        site_dir.is_dir(),
+        "site directory {} does not exist",
+        site_dir.display()
+    );
     let renderer = Renderer::new(config)?;
     let pages = html_files(site_dir)?;
     let total = pages.len() as u64;
