@@ -60,6 +60,10 @@ fn site() -> tempfile::TempDir {
     dir
 }
 
+/// A page whose placeholder names a thread that cannot exist.
+const BAD_PAGE: &str =
+    "<html><body><div id=\"cairn-comments\" data-cairn-thread=\"/a/../b/\"></div></body></html>";
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
@@ -67,6 +71,7 @@ fn read(path: &Path) -> String {
 #[test]
 fn plain_html_site_renders_threads_counts_and_explicit_threads() {
     let dir = site();
+    std::fs::write(dir.path().join("public/bad.html"), BAD_PAGE).unwrap();
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = read(&dir.path().join("public/a/index.html"));
@@ -96,6 +101,10 @@ fn plain_html_site_renders_threads_counts_and_explicit_threads() {
     );
     assert!(read(&dir.path().join("public/comments.xml"))
         .contains("https://example.org/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0BBB"));
+    // A placeholder naming an impossible thread is reported with its page and left alone.
+    let warning = "public/bad.html: warning: data-cairn-thread=\"/a/../b/\": thread path contains a `.` or `..` segment; placeholder left as it was";
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
+    assert_eq!(read(&dir.path().join("public/bad.html")), BAD_PAGE);
 }
 
 #[test]
@@ -111,7 +120,7 @@ fn broken_file_is_reported_by_path_and_the_rest_render() {
     );
     let err = stderr(&out);
     assert!(err.contains("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml:6: error: invalid YAML: unknown field `mood`"), "{err}");
-    assert!(stdout(&out).contains("1 problem"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(", 1 problem in"), "{}", stdout(&out));
     let page = read(&dir.path().join("public/a/index.html"));
     assert!(page.contains("First!") && page.contains("Second."));
 
