@@ -87,8 +87,6 @@ pub struct Form {
     pub max_author: usize,
     /// Longest website URL accepted, in characters.
     pub max_website: usize,
-    /// Most links a comment body may contain.
-    pub max_links: usize,
 }
 
 impl Default for Form {
@@ -98,7 +96,6 @@ impl Default for Form {
             max_body: 10_000,
             max_author: 100,
             max_website: 300,
-            max_links: 5,
         }
     }
 }

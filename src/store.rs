@@ -167,6 +167,7 @@ impl Store {
         self.threads.values().map(|t| t.comments.len()).sum()
     }
 
+    /// Whether the site has no comments at all.
     pub fn is_empty(&self) -> bool {
         self.threads.is_empty()
     }

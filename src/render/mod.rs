@@ -51,7 +51,7 @@ pub struct Renderer {
     templates_dir: PathBuf,
 }
 
-/// What the form macro needs: where it posts, limits, and (on the inbox's error page)
+/// What the form templates need: where they post, limits, and (on the inbox's error page)
 /// what the reader typed and what was wrong with it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FormView {
