@@ -115,9 +115,11 @@ impl Store {
             }
         }
         drop(group_of);
+        // Dates past this are reported as being in the future.
+        let future = chrono::Utc::now() + chrono::Duration::days(1);
         let loaded: Vec<Group> = groups
             .into_par_iter()
-            .map(|files| Group::load(dir, files, limits))
+            .map(|files| Group::load(dir, files, limits, future))
             .collect();
 
         // Each directory's comments become its thread's list as they are; only a
@@ -187,7 +189,12 @@ struct Group {
 }
 
 impl Group {
-    fn load(root: &Path, files: Vec<(PathBuf, Format)>, limits: &Form) -> Group {
+    fn load(
+        root: &Path,
+        files: Vec<(PathBuf, Format)>,
+        limits: &Form,
+        future: chrono::DateTime<chrono::Utc>,
+    ) -> Group {
         let mut group = Group {
             comments: Vec::with_capacity(files.len()),
             problems: Vec::new(),
@@ -204,7 +211,7 @@ impl Group {
                 Ok(comment) => {
                     group
                         .problems
-                        .extend(limit_warnings(&path, &comment, limits));
+                        .extend(limit_warnings(&path, &comment, limits, future));
                     group.comments.push(comment);
                 }
                 Err(e) => group.problems.push(Problem {
@@ -245,7 +252,12 @@ fn read_one(path: &Path, format: Format, dir_thread: &str) -> Result<Comment, Fi
     Ok(comment)
 }
 
-fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
+fn limit_warnings(
+    path: &Path,
+    c: &Comment,
+    limits: &Form,
+    future: chrono::DateTime<chrono::Utc>,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut warn = |message: String| {
         out.push(Problem {
@@ -271,7 +283,7 @@ fn limit_warnings(path: &Path, c: &Comment, limits: &Form) -> Vec<Problem> {
             ));
         }
     }
-    if c.date > chrono::Utc::now() + chrono::Duration::days(1) {
+    if c.date > future {
         warn(format!("date {} is in the future", c.date_string()));
     }
     out

@@ -81,5 +81,5 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             );
         }
     }
-    Ok(super::exit(if ok { 0 } else { EXIT_PROBLEMS }))
+    Ok(ExitCode::from(if ok { 0 } else { EXIT_PROBLEMS }))
 }

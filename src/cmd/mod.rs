@@ -5,7 +5,6 @@ pub mod check;
 pub mod render;
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
@@ -56,8 +55,4 @@ pub fn print_problems(problems: &[crate::store::Problem]) {
 /// Maps a count to "1 thing" / "2 things".
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-pub fn exit(code: u8) -> ExitCode {
-    ExitCode::from(code)
 }

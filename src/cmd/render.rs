@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "cairn: not rendering: {} in comment files (--strict)",
             plural(store.problems.len(), "problem", "problems")
         );
-        return Ok(super::exit(EXIT_PROBLEMS));
+        return Ok(ExitCode::from(EXIT_PROBLEMS));
     }
     if let Some(out) = &args.out {
         site::copy(&site_dir, out)?;
@@ -102,5 +102,5 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         shown(&site_dir),
     );
     let failed = args.strict && !report.problems.is_empty();
-    Ok(super::exit(if failed { EXIT_PROBLEMS } else { 0 }))
+    Ok(ExitCode::from(if failed { EXIT_PROBLEMS } else { 0 }))
 }

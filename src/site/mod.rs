@@ -55,12 +55,13 @@ pub fn render(
     );
     let renderer = Renderer::new(config)?;
     let pages = html_files(site_dir)?;
+    let base = config.base_path();
     let total = pages.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
     let outcomes: Vec<Result<Page, Problem>> = pages
         .par_iter()
         .map(|rel| {
-            let outcome = render_page(config, store, &renderer, site_dir, rel);
+            let outcome = render_page(config, store, &renderer, site_dir, &base, rel);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n, total);
             outcome
@@ -151,6 +152,7 @@ fn render_page(
     store: &Store,
     renderer: &Renderer,
     site_dir: &Path,
+    base: &str,
     rel: &Path,
 ) -> Result<Page, Problem> {
     let path = site_dir.join(rel);
@@ -206,16 +208,10 @@ fn render_page(
             message,
         })
     };
-    let base = config.base_path();
     let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
         match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             None => Some(page_thread.clone()),
-            // Templates often print the page's path with the site's base path in front.
-            Some(raw) => match thread::normalize(
-                raw.strip_prefix(base.trim_end_matches('/'))
-                    .filter(|_| base != "/")
-                    .unwrap_or(&raw),
-            ) {
+            Some(raw) => match thread::normalize(below_base(base, &raw)) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
@@ -303,6 +299,23 @@ fn render_page(
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(page)
+}
+
+/// Templates often print a page's path with the site's base path in front
+/// (`/blog/posts/a/` under `https://example.org/blog/`); threads are below the base.
+/// Only whole segments are taken off: `/blogger/` stays as it is.
+fn below_base<'a>(base: &str, path: &'a str) -> &'a str {
+    let prefix = base.trim_end_matches('/');
+    match path.strip_prefix(prefix) {
+        Some(rest) if !prefix.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+            if rest.is_empty() {
+                "/"
+            } else {
+                rest
+            }
+        }
+        _ => path,
+    }
 }
 
 /// Where a page's thread feed goes, as a site path: next to the page
@@ -500,6 +513,15 @@ mod tests {
             feed_path("/a/b.html", Path::new("a/b.html"), "c.xml"),
             "/a/b.c.xml"
         );
+    }
+
+    #[test]
+    fn base_path_comes_off_whole_segments_only() {
+        assert_eq!(below_base("/blog/", "/blog/posts/a/"), "/posts/a/");
+        assert_eq!(below_base("/blog/", "/blog"), "/");
+        assert_eq!(below_base("/blog/", "/blogger/x/"), "/blogger/x/");
+        assert_eq!(below_base("/blog/", "/posts/a/"), "/posts/a/");
+        assert_eq!(below_base("/", "/posts/a/"), "/posts/a/");
     }
 
     #[test]
