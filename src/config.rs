@@ -87,6 +87,8 @@ pub struct Form {
     pub max_author: usize,
     /// Longest website URL accepted, in characters.
     pub max_website: usize,
+    /// Most links (`http://`, `https://`) the inbox accepts in one comment.
+    pub max_links: usize,
 }
 
 impl Default for Form {
@@ -96,6 +98,7 @@ impl Default for Form {
             max_body: 10_000,
             max_author: 100,
             max_website: 300,
+            max_links: 3,
         }
     }
 }
@@ -129,8 +132,136 @@ impl Default for Feeds {
 pub struct Inbox {
     /// Public URL of the inbox; the form posts to `{url}/v1/comments`.
     pub url: String,
+    /// Address `cairn inbox` listens on (`--listen` overrides).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Spool directory: accepted comments wait here until delivered. Relative to
+    /// cairn.toml; keep it out of the site's published output.
+    #[serde(default = "default_spool")]
+    pub spool: PathBuf,
+    /// File holding the avatar key secret, when `CAIRN_SECRET` is not set.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Origins allowed to post (CORS for JSON, Origin/Referer check for forms);
+    /// default: the origin of `site.url`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Reverse proxies (IPs or CIDR ranges) whose `X-Forwarded-For` is believed; the
+    /// client is otherwise the socket's peer.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Comments one client may post per hour; 0 turns rate limiting off.
+    #[serde(default = "default_rate_per_hour")]
+    pub rate_per_hour: u32,
+    /// Posts a client may make in a quick burst before the hourly rate applies.
+    #[serde(default = "default_rate_burst")]
+    pub rate_burst: u32,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_request")]
+    pub max_request: usize,
+    /// Failed delivery attempts after which a comment is parked as failed.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Hours a delivered comment stays in the spool for inspection.
+    #[serde(default = "default_keep_delivered_hours")]
+    pub keep_delivered_hours: u64,
+    /// Where accepted comments are delivered.
+    #[serde(default)]
+    pub delivery: Delivery,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// Delivery backend: `git` (any remote git can push to).
+    pub backend: Backend,
+    /// `review`: a branch per comment; `batch`: one rolling branch; `direct`: straight
+    /// onto the site branch (no moderation).
+    pub mode: Mode,
+    /// The site repository: a path, a `file://`, `ssh://` or `https://` URL.
+    /// Credentials come from `CAIRN_GIT_USERNAME`/`CAIRN_GIT_PASSWORD` or
+    /// `CAIRN_GIT_SSH_KEY` (else the ssh agent).
+    pub remote: Option<String>,
+    /// The branch the site is built from.
+    pub branch: String,
+    /// The rolling branch of `batch` mode.
+    pub batch_branch: String,
+    /// Name on cairn's commits.
+    pub committer_name: String,
+    /// E-mail on cairn's commits (the bot's, never a reader's).
+    pub committer_email: String,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            backend: Backend::Git,
+            mode: Mode::Review,
+            remote: None,
+            branch: "main".into(),
+            batch_branch: "cairn/pending".into(),
+            committer_name: "cairn".into(),
+            committer_email: "cairn@localhost".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Git,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Review,
+    Batch,
+    Direct,
+}
+
+impl Inbox {
+    fn new(url: &str) -> Inbox {
+        Inbox {
+            url: url.into(),
+            listen: default_listen(),
+            spool: default_spool(),
+            secret_file: None,
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            rate_per_hour: default_rate_per_hour(),
+            rate_burst: default_rate_burst(),
+            max_request: default_max_request(),
+            max_attempts: default_max_attempts(),
+            keep_delivered_hours: default_keep_delivered_hours(),
+            delivery: Delivery::default(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_spool() -> PathBuf {
+    ".cairn/spool".into()
+}
+fn default_rate_per_hour() -> u32 {
+    20
+}
+fn default_rate_burst() -> u32 {
+    5
+}
+fn default_max_request() -> usize {
+    64 * 1024
+}
+fn default_max_attempts() -> u32 {
+    10
+}
+fn default_keep_delivered_hours() -> u64 {
+    7 * 24
+}
 fn default_language() -> String {
     "en".into()
 }
@@ -204,6 +335,22 @@ impl Config {
             );
         }
         crate::render::i18n::Strings::check_overrides(&self.strings)?;
+        for origin in &self.inbox.allowed_origins {
+            origin_of(origin).with_context(|| format!("inbox.allowed_origins: `{origin}`"))?;
+        }
+        self.trusted_proxies()?;
+        self.inbox
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| {
+                format!(
+                    "inbox.listen `{}` is not an address like 127.0.0.1:8080",
+                    self.inbox.listen
+                )
+            })?;
+        if self.inbox.max_attempts == 0 {
+            bail!("inbox.max_attempts must be at least 1");
+        }
         Ok(())
     }
 
@@ -236,6 +383,39 @@ impl Config {
         format!("{}/v1/comments", self.inbox.url.trim_end_matches('/'))
     }
 
+    /// The spool directory as a path usable from the working directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.root.join(&self.inbox.spool)
+    }
+
+    /// Origins allowed to post: the configured ones, or the site's own.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        if self.inbox.allowed_origins.is_empty() {
+            origin_of(&self.site.url).into_iter().collect()
+        } else {
+            self.inbox
+                .allowed_origins
+                .iter()
+                .filter_map(|o| origin_of(o).ok())
+                .collect()
+        }
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>> {
+        self.inbox
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!("inbox.trusted_proxies: `{p}` is not an IP address or CIDR range")
+                    })
+            })
+            .collect()
+    }
+
     /// A config for tests, rooted at `root`.
     pub fn default_for_test(root: &Path) -> Config {
         Config {
@@ -253,13 +433,20 @@ impl Config {
             },
             form: Form::default(),
             feeds: Feeds::default(),
-            inbox: Inbox {
-                url: "https://comments.example.org".into(),
-            },
+            inbox: Inbox::new("https://comments.example.org"),
             strings: BTreeMap::new(),
             root: root.to_path_buf(),
         }
     }
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, as browsers send it in `Origin`.
+pub fn origin_of(url: &str) -> Result<String> {
+    let parsed = url::Url::parse(url).context("not a URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        bail!("not an http(s) URL");
+    }
+    Ok(parsed.origin().ascii_serialization())
 }
 
 /// Walks up from `start` to the first directory holding `cairn.toml`.

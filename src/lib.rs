@@ -9,7 +9,10 @@
 pub mod cmd;
 pub mod comment;
 pub mod config;
+pub mod deliver;
+pub mod inbox;
 pub mod render;
+pub mod secret;
 pub mod site;
 pub mod store;
 pub mod thread;

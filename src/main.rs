@@ -22,6 +22,10 @@ enum Command {
     Render(cmd::render::Args),
     /// Validate every comment file (exit 1 when problems are found).
     Check(cmd::check::Args),
+    /// Run the inbox: accept new comments and deliver them for moderation.
+    Inbox(cmd::inbox::Args),
+    /// List, show, approve or reject pending comments.
+    Moderate(cmd::moderate::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +33,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => cmd::render::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Inbox(args) => cmd::inbox::run(args),
+        Command::Moderate(args) => cmd::moderate::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cairn: error: {e:#}");

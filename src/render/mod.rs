@@ -23,13 +23,14 @@ pub const HONEYPOT_FIELD: &str = "subject";
 
 /// Built-in templates, embedded in the binary; a file of the same name in the site's
 /// templates directory replaces one.
-pub const TEMPLATES: [(&str, &str); 3] = [
+pub const TEMPLATES: [(&str, &str); 4] = [
     (
         "comments.html",
         include_str!("../../templates/comments.html"),
     ),
     ("comment.html", include_str!("../../templates/comment.html")),
     ("form.html", include_str!("../../templates/form.html")),
+    ("page.html", include_str!("../../templates/page.html")),
 ];
 
 /// Static files written next to the site, overridable the same way.
@@ -48,7 +49,10 @@ pub struct Renderer {
     /// `s` and `form` as template values, built once.
     strings_value: minijinja::Value,
     form_value: minijinja::Value,
+    form: FormView,
     templates_dir: PathBuf,
+    language: String,
+    stylesheet: String,
 }
 
 /// What the form templates need: where they post, limits, and (on the inbox's error page)
@@ -155,11 +159,14 @@ impl Renderer {
             env,
             strings_value: minijinja::Value::from(minijinja::value::Serde(strings.all())),
             form_value: minijinja::Value::from(minijinja::value::Serde(&form)),
+            form,
             strings,
             date_format: config.comments.date_format.clone(),
             max_depth: config.comments.max_depth,
             sort: config.comments.sort,
             templates_dir,
+            language: config.site.language.clone(),
+            stylesheet: config.public_url("/cairn.css"),
         })
     }
 
@@ -191,6 +198,59 @@ impl Renderer {
         };
         let html = self.render("comments.html", ctx)?;
         Ok(Section { html, bodies })
+    }
+
+    /// The inbox's answer to an accepted form post: the comment as it will appear,
+    /// awaiting moderation, with a link back to `back`.
+    pub fn confirmation_page(&self, comment: &Comment, back: &str) -> Result<String> {
+        let body = markdown::to_html(&comment.body);
+        let view = self.view(comment, &body);
+        self.render(
+            "page.html",
+            minijinja::context! {
+                lang => self.language.as_str(),
+                title => self.strings.get("pending_title"),
+                stylesheet => self.stylesheet.as_str(),
+                back => back,
+                comment => minijinja::Value::from(minijinja::value::Serde(&view)),
+                preview => true,
+                thread => comment.thread.as_str(),
+                s => self.strings_value.clone(),
+                form => self.form_value.clone(),
+            },
+        )
+    }
+
+    /// The inbox's answer to a rejected form post: the form again, holding what the
+    /// reader typed, with `errors` by field name (`form` for the whole form).
+    pub fn form_page(
+        &self,
+        thread: &str,
+        parent: &str,
+        values: &[(&'static str, &str)],
+        errors: &[(&'static str, &str)],
+        back: &str,
+    ) -> Result<String> {
+        let mut form = self.form.clone();
+        for (name, value) in values {
+            form.values.insert(name, (*value).to_string());
+        }
+        for (name, error) in errors {
+            form.errors.insert(name, (*error).to_string());
+        }
+        self.render(
+            "page.html",
+            minijinja::context! {
+                lang => self.language.as_str(),
+                title => self.strings.get("error_title"),
+                stylesheet => self.stylesheet.as_str(),
+                back => back,
+                thread => thread,
+                parent => parent,
+                s => self.strings_value.clone(),
+                form => minijinja::Value::from(minijinja::value::Serde(&form)),
+            },
+        )
     }
 
     fn render(&self, template: &str, ctx: minijinja::Value) -> Result<String> {

@@ -1,0 +1,162 @@
+//! `cairn moderate`: lists, shows, approves and rejects pending comments from the
+//! terminal, through the configured delivery backend. Comments still in (or parked
+//! in) the local spool are listed too.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use ulid::Ulid;
+
+use super::ConfigArg;
+use crate::comment::Comment;
+use crate::deliver::{self, Backend, Pending};
+use crate::inbox::spool::{self, State};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// List pending comments (and any the inbox has not delivered yet or gave up on).
+    List,
+    /// Show one comment in full.
+    Show { id: String },
+    /// Publish a pending comment (merge its branch into the site branch).
+    Approve { id: String },
+    /// Discard a pending comment (delete its branch).
+    Reject { id: String },
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let config = args.config.load()?;
+    // A private mirror for this run, so moderating never disturbs a running inbox.
+    let workdir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let backend = deliver::open(&config, workdir.path())?;
+    match &args.action {
+        Action::List => list(backend.as_ref(), &config),
+        Action::Show { id } => {
+            let id = parse_id(id)?;
+            let found = backend.pending()?.into_iter().find(|p| p.comment.id == id);
+            let (comment, location) = match found {
+                Some(p) => (p.comment, p.location),
+                None => spool::load(&config.spool_dir())?
+                    .into_iter()
+                    .find(|l| l.comment.id == id)
+                    .map(|l| (l.comment, format!("spool ({})", l.entry.state.name())))
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "no pending comment with id {id} (see `cairn moderate list`)"
+                        )
+                    })?,
+            };
+            print!("{}", show(&comment, &location, &config));
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Approve { id } => {
+            let Pending { comment, location } = backend.approve(parse_id(id)?)?;
+            println!(
+                "approved {} ({}): {location} is now on {}",
+                comment.id,
+                summary(&comment),
+                config.inbox.delivery.branch
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Reject { id } => {
+            let Pending { comment, location } = backend.reject(parse_id(id)?)?;
+            println!(
+                "rejected {} ({}): removed from {location}",
+                comment.id,
+                summary(&comment)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCode> {
+    let pending = backend.pending()?;
+    let waiting: Vec<spool::Listed> = spool::load(&config.spool_dir())?
+        .into_iter()
+        .filter(|l| l.entry.state != State::Delivered)
+        .filter(|l| !pending.iter().any(|p| p.comment.id == l.comment.id))
+        .collect();
+    if pending.is_empty() && waiting.is_empty() {
+        println!("no pending comments");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &pending {
+        println!("{}  {}", line(&p.comment), p.location);
+    }
+    for l in &waiting {
+        let state = match (&l.entry.state, &l.entry.last_error) {
+            (State::Failed, Some(why)) => {
+                format!("FAILED, parked after {} attempts: {why}", l.entry.attempts)
+            }
+            (state, Some(why)) => format!(
+                "{} in the spool (attempt {} failed: {why})",
+                state.name(),
+                l.entry.attempts
+            ),
+            (state, None) => format!("{} in the spool", state.name()),
+        };
+        println!("{}  {state}", line(&l.comment));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_id(raw: &str) -> Result<Ulid> {
+    raw.trim().parse::<Ulid>().map_err(|_| {
+        anyhow::anyhow!(
+            "`{raw}` is not a comment id (expected a ULID like 01JD3K8Z6Q9W2F4T7Y5M1N0ABC)"
+        )
+    })
+}
+
+fn author(c: &Comment) -> &str {
+    c.author.as_deref().unwrap_or("(anonymous)")
+}
+
+fn summary(c: &Comment) -> String {
+    format!("{} on {}", author(c), c.thread)
+}
+
+/// One line of the list: id, date, author, thread and the start of the text.
+fn line(c: &Comment) -> String {
+    let text: String = c.body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut excerpt: String = text.chars().take(60).collect();
+    if text.chars().count() > 60 {
+        excerpt.push('…');
+    }
+    format!(
+        "{}  {}  {:<16}  {:<24}  \"{excerpt}\"",
+        c.id,
+        c.date.format("%Y-%m-%d %H:%M"),
+        author(c),
+        c.thread
+    )
+}
+
+/// A comment as text, for the terminal.
+fn show(c: &Comment, location: &str, config: &crate::config::Config) -> String {
+    let mut out = format!("id:      {}\n", c.id);
+    out += &format!("page:    {} ({})\n", c.thread, config.public_url(&c.thread));
+    if let Some(parent) = c.parent {
+        out += &format!("reply to {parent}\n");
+    }
+    out += &format!("author:  {}\n", author(c));
+    if let Some(site) = &c.website {
+        out += &format!("website: {site}\n");
+    }
+    out += &format!("date:    {}\n", c.date_string());
+    out += &format!("where:   {location}\n\n");
+    for text in c.body.lines() {
+        out += &format!("    {text}\n");
+    }
+    out
+}

@@ -1,0 +1,682 @@
+//! The `git` backend: delivers to any remote git can push to (a local bare repository,
+//! `file://`, ssh or https) through a bare mirror it keeps of the site repository.
+//!
+//! - `review`: branch `cairn/<id>` off the site branch, one commit adding the file.
+//!   Approve merges it into the site branch and deletes it; reject deletes it.
+//! - `batch`: one commit per comment on a rolling branch (`delivery.batch_branch`).
+//!   Approve copies one comment onto the site branch; merging the branch approves all.
+//! - `direct`: one commit per comment on the site branch; nothing to moderate.
+//!
+//! Every push is a fast-forward. When another replica pushed first the push is
+//! rejected, and the work is redone on top of what it pushed: races are retried,
+//! never lost, and never overwrite anything.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use git2::{
+    build::TreeUpdateBuilder, Commit, Cred, CredentialType, FetchOptions, FetchPrune, FileMode,
+    Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
+};
+use ulid::Ulid;
+
+use super::{unknown, Backend, DeliveryError, Pending};
+use crate::comment::{Comment, Format};
+use crate::config::{Config, Mode};
+use crate::thread;
+
+/// Prefix of the branches cairn creates.
+pub const BRANCH_PREFIX: &str = "cairn/";
+/// How often a lost push race is redone before the attempt counts as failed.
+const PUSH_TRIES: u32 = 8;
+/// A missed parent lookup fetches again at most this often.
+const REFETCH_AFTER: Duration = Duration::from_secs(5);
+
+pub struct Git {
+    remote: String,
+    branch: String,
+    batch_branch: String,
+    mode: Mode,
+    /// The comments directory inside the repository, with `/` separators.
+    comments_dir: String,
+    committer: (String, String),
+    mirror: PathBuf,
+    /// Held while the mirror's refs are being changed (fetch, commit, push).
+    lock: Mutex<Option<Instant>>,
+}
+
+impl Git {
+    /// Opens (creating if needed) the mirror in `workdir/repo.git`.
+    pub fn open(config: &Config, workdir: &Path) -> Result<Git> {
+        let delivery = &config.inbox.delivery;
+        let remote = delivery
+            .remote
+            .clone()
+            .context("inbox.delivery.remote is not set: name the site's git repository")?;
+        let remote = if remote.contains("://") || remote.contains('@') {
+            remote
+        } else {
+            // A local path, relative to cairn.toml.
+            let path = config.root.join(&remote);
+            path.canonicalize()
+                .with_context(|| {
+                    format!("inbox.delivery.remote: no repository at {}", path.display())
+                })?
+                .to_string_lossy()
+                .into_owned()
+        };
+        let comments_dir = config
+            .comments
+            .dir
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let mirror = workdir.join("repo.git");
+        let repo = match Repository::open_bare(&mirror) {
+            Ok(repo) => repo,
+            Err(_) => Repository::init_bare(&mirror)
+                .with_context(|| format!("cannot create {}", mirror.display()))?,
+        };
+        match repo.find_remote("origin") {
+            Ok(_) => repo.remote_set_url("origin", &remote)?,
+            Err(_) => {
+                repo.remote("origin", &remote)?;
+            }
+        }
+        Ok(Git {
+            remote,
+            branch: delivery.branch.clone(),
+            batch_branch: delivery.batch_branch.clone(),
+            mode: delivery.mode,
+            comments_dir,
+            committer: (
+                delivery.committer_name.clone(),
+                delivery.committer_email.clone(),
+            ),
+            mirror,
+            lock: Mutex::new(None),
+        })
+    }
+
+    fn repo(&self) -> Result<Repository> {
+        Repository::open_bare(&self.mirror)
+            .with_context(|| format!("cannot open {}", self.mirror.display()))
+    }
+
+    /// The path of a comment's file inside the repository.
+    fn path_of(&self, comment: &Comment) -> String {
+        self.path_in(&comment.thread, comment.id, "yml")
+    }
+
+    fn path_in(&self, thread: &str, id: Ulid, ext: &str) -> String {
+        [
+            self.comments_dir.as_str(),
+            thread::dir(thread),
+            &format!("{id}.{ext}"),
+        ]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+    }
+
+    /// Brings the mirror's view of the site branch and cairn's branches up to date.
+    fn fetch(&self, repo: &Repository, last: &mut Option<Instant>) -> Result<()> {
+        let mut remote = repo.find_remote("origin")?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(callbacks());
+        options.prune(FetchPrune::On);
+        let refspecs = [
+            format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch),
+            format!("+refs/heads/{BRANCH_PREFIX}*:refs/remotes/origin/{BRANCH_PREFIX}*"),
+        ];
+        remote
+            .fetch(&refspecs, Some(&mut options), None)
+            .with_context(|| format!("cannot fetch from {}", self.remote))?;
+        *last = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Pushes refspecs; returns the ones the remote rejected, with its reason.
+    fn push(&self, repo: &Repository, refspecs: &[String]) -> Result<Vec<(String, String)>> {
+        let mut remote = repo.find_remote("origin")?;
+        let rejected = std::cell::RefCell::new(Vec::new());
+        {
+            let mut cb = callbacks();
+            cb.push_update_reference(|name, status| {
+                if let Some(status) = status {
+                    rejected
+                        .borrow_mut()
+                        .push((name.to_string(), status.to_string()));
+                }
+                Ok(())
+            });
+            let mut options = PushOptions::new();
+            options.remote_callbacks(cb);
+            remote
+                .push(refspecs, Some(&mut options))
+                .with_context(|| format!("cannot push to {}", self.remote))?;
+        }
+        Ok(rejected.into_inner())
+    }
+
+    fn site_tip<'r>(&self, repo: &'r Repository) -> Result<Commit<'r>> {
+        remote_commit(repo, &self.branch)?
+            .with_context(|| format!("the remote {} has no branch `{}`", self.remote, self.branch))
+    }
+
+    fn signature(&self) -> Result<Signature<'static>> {
+        Ok(Signature::now(&self.committer.0, &self.committer.1)?)
+    }
+
+    /// A commit on `parent` that adds (or with `None`, removes) one file.
+    fn commit_file(
+        &self,
+        repo: &Repository,
+        parent: &Commit<'_>,
+        path: &str,
+        content: Option<&[u8]>,
+        message: &str,
+    ) -> Result<Oid> {
+        let mut update = TreeUpdateBuilder::new();
+        match content {
+            Some(bytes) => update.upsert(path, repo.blob(bytes)?, FileMode::Blob),
+            None => update.remove(path),
+        };
+        let tree = repo.find_tree(update.create_updated(repo, &parent.tree()?)?)?;
+        let sig = self.signature()?;
+        Ok(repo.commit(None, &sig, &sig, message, &tree, &[parent])?)
+    }
+
+    fn deliver_review(
+        &self,
+        repo: &Repository,
+        comments: &[Comment],
+    ) -> Result<Vec<Result<(), DeliveryError>>> {
+        let site = self.site_tip(repo)?;
+        let site_tree = site.tree()?;
+        let mut results = vec![Ok(()); comments.len()];
+        let mut pushes = Vec::new();
+        for (i, c) in comments.iter().enumerate() {
+            let path = self.path_of(c);
+            let branch = format!("{BRANCH_PREFIX}{}", c.id);
+            if has_path(&site_tree, &path) || remote_commit(repo, &branch)?.is_some() {
+                continue;
+            }
+            let oid = self.commit_file(
+                repo,
+                &site,
+                &path,
+                Some(c.to_yaml().as_bytes()),
+                &message(c),
+            )?;
+            repo.reference(&format!("refs/heads/{branch}"), oid, true, "cairn: deliver")?;
+            pushes.push((i, branch));
+        }
+        if pushes.is_empty() {
+            return Ok(results);
+        }
+        let refspecs: Vec<String> = pushes
+            .iter()
+            .map(|(_, b)| format!("refs/heads/{b}:refs/heads/{b}"))
+            .collect();
+        let rejected = self.push(repo, &refspecs)?;
+        for (i, branch) in pushes {
+            let full = format!("refs/heads/{branch}");
+            if let Some((_, why)) = rejected.iter().find(|(name, _)| *name == full) {
+                results[i] = Err(DeliveryError::Transient(format!(
+                    "push of {branch} rejected: {why}"
+                )));
+            }
+            if let Ok(mut local) = repo.find_reference(&full) {
+                let _ = local.delete();
+            }
+        }
+        Ok(results)
+    }
+
+    /// Appends comments to `target` (the batch branch, or the site branch in direct
+    /// mode), redoing the work when another replica pushed first.
+    fn deliver_onto(
+        &self,
+        repo: &Repository,
+        comments: &[Comment],
+        target: &str,
+        last: &mut Option<Instant>,
+    ) -> Result<(), DeliveryError> {
+        let transient = |e: anyhow::Error| DeliveryError::Transient(format!("{e:#}"));
+        for attempt in 0..PUSH_TRIES {
+            if attempt > 0 {
+                self.fetch(repo, last).map_err(transient)?;
+                std::thread::sleep(backoff_jitter(attempt));
+            }
+            let site = self.site_tip(repo).map_err(transient)?;
+            let base = match remote_commit(repo, target).map_err(transient)? {
+                Some(tip) => tip,
+                None => site.clone(),
+            };
+            let site_tree = site.tree().map_err(|e| transient(e.into()))?;
+            let mut tip = base.clone();
+            for c in comments {
+                let path = self.path_of(c);
+                let tip_tree = tip.tree().map_err(|e| transient(e.into()))?;
+                if has_path(&site_tree, &path) || has_path(&tip_tree, &path) {
+                    continue;
+                }
+                let oid = self
+                    .commit_file(repo, &tip, &path, Some(c.to_yaml().as_bytes()), &message(c))
+                    .map_err(transient)?;
+                tip = repo.find_commit(oid).map_err(|e| transient(e.into()))?;
+            }
+            if tip.id() == base.id() {
+                return Ok(());
+            }
+            let local = format!("refs/heads/{target}");
+            repo.reference(&local, tip.id(), true, "cairn: deliver")
+                .map_err(|e| transient(e.into()))?;
+            let rejected = self
+                .push(repo, &[format!("{local}:{local}")])
+                .map_err(transient)?;
+            if rejected.is_empty() {
+                // So the next round starts from what was pushed, even before a fetch.
+                let _ = repo.reference(
+                    &format!("refs/remotes/origin/{target}"),
+                    tip.id(),
+                    true,
+                    "cairn: pushed",
+                );
+                return Ok(());
+            }
+            tracing::info!(
+                branch = target,
+                "push race lost, redoing on top of the remote"
+            );
+        }
+        Err(DeliveryError::Transient(format!(
+            "{target}: the remote kept moving; {PUSH_TRIES} pushes were rejected"
+        )))
+    }
+
+    /// The comment file a branch adds, with its path.
+    fn comment_on(
+        &self,
+        repo: &Repository,
+        tip: &Commit<'_>,
+        base: &Tree<'_>,
+        id: Option<Ulid>,
+    ) -> Result<Vec<(String, Comment)>> {
+        let tree = tip.tree()?;
+        let diff = repo.diff_tree_to_tree(Some(base), Some(&tree), None)?;
+        let mut found = Vec::new();
+        for delta in diff.deltas() {
+            if delta.status() != git2::Delta::Added {
+                continue;
+            }
+            let Some(path) = delta.new_file().path() else {
+                continue;
+            };
+            let Some(format) = Format::of(path) else {
+                continue;
+            };
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if id.is_some_and(|id| id.to_string() != stem) {
+                continue;
+            }
+            let blob = repo.find_blob(delta.new_file().id())?;
+            let text = String::from_utf8_lossy(blob.content());
+            let shown = path.to_string_lossy().into_owned();
+            let comment = Comment::parse(&text, format).map_err(|e| anyhow!("{shown}: {e}"))?;
+            found.push((shown, comment));
+        }
+        Ok(found)
+    }
+
+    /// Every pending comment: (comment, path in the repo, branch it waits on).
+    fn pending_in(&self, repo: &Repository) -> Result<Vec<(Comment, String, String)>> {
+        let site = self.site_tip(repo)?;
+        let site_tree = site.tree()?;
+        let mut pending = Vec::new();
+        for reference in repo.references_glob(&format!("refs/remotes/origin/{BRANCH_PREFIX}*"))? {
+            let reference = reference?;
+            let Ok(name) = reference.name() else { continue };
+            let branch = name.trim_start_matches("refs/remotes/origin/").to_string();
+            let tip = reference.peel_to_commit()?;
+            if let Some(id) = branch
+                .strip_prefix(BRANCH_PREFIX)
+                .and_then(|s| s.parse::<Ulid>().ok())
+            {
+                let base = match tip.parent(0) {
+                    Ok(parent) => parent.tree()?,
+                    Err(_) => site_tree.clone(),
+                };
+                for (path, comment) in self.comment_on(repo, &tip, &base, Some(id))? {
+                    if !has_path(&site_tree, &path) {
+                        pending.push((comment, path, branch.clone()));
+                    }
+                }
+            } else if branch == self.batch_branch {
+                for (path, comment) in self.comment_on(repo, &tip, &site_tree, None)? {
+                    pending.push((comment, path, branch.clone()));
+                }
+            }
+        }
+        pending.sort_by_key(|(c, _, _)| c.id);
+        Ok(pending)
+    }
+
+    fn find_pending(&self, repo: &Repository, id: Ulid) -> Result<(Comment, String, String)> {
+        self.pending_in(repo)?
+            .into_iter()
+            .find(|(c, _, _)| c.id == id)
+            .ok_or_else(|| unknown(id))
+    }
+
+    /// Moves the site branch to `new` (a descendant of its tip), or redoes `make` on
+    /// top of a newer tip when someone else pushed first.
+    fn update_site(
+        &self,
+        repo: &Repository,
+        last: &mut Option<Instant>,
+        make: impl Fn(&Commit<'_>) -> Result<Oid>,
+    ) -> Result<()> {
+        for attempt in 0..PUSH_TRIES {
+            if attempt > 0 {
+                self.fetch(repo, last)?;
+                std::thread::sleep(backoff_jitter(attempt));
+            }
+            let site = self.site_tip(repo)?;
+            let new = make(&site)?;
+            let local = format!("refs/heads/{}", self.branch);
+            repo.reference(&local, new, true, "cairn: moderate")?;
+            if self.push(repo, &[format!("{local}:{local}")])?.is_empty() {
+                return Ok(());
+            }
+        }
+        bail!(
+            "{}: the remote kept moving; {PUSH_TRIES} pushes were rejected",
+            self.branch
+        )
+    }
+
+    /// Removes one comment's file from the batch branch.
+    fn drop_from_batch(
+        &self,
+        repo: &Repository,
+        last: &mut Option<Instant>,
+        path: &str,
+        message: &str,
+    ) -> Result<()> {
+        for attempt in 0..PUSH_TRIES {
+            if attempt > 0 {
+                self.fetch(repo, last)?;
+                std::thread::sleep(backoff_jitter(attempt));
+            }
+            let Some(tip) = remote_commit(repo, &self.batch_branch)? else {
+                return Ok(());
+            };
+            if !has_path(&tip.tree()?, path) {
+                return Ok(());
+            }
+            let oid = self.commit_file(repo, &tip, path, None, message)?;
+            let local = format!("refs/heads/{}", self.batch_branch);
+            repo.reference(&local, oid, true, "cairn: moderate")?;
+            if self.push(repo, &[format!("{local}:{local}")])?.is_empty() {
+                let _ = repo.reference(
+                    &format!("refs/remotes/origin/{}", self.batch_branch),
+                    oid,
+                    true,
+                    "cairn: pushed",
+                );
+                return Ok(());
+            }
+        }
+        bail!(
+            "{}: the remote kept moving; {PUSH_TRIES} pushes were rejected",
+            self.batch_branch
+        )
+    }
+
+    fn delete_branch(&self, repo: &Repository, branch: &str) -> Result<()> {
+        let rejected = self.push(repo, &[format!(":refs/heads/{branch}")])?;
+        if let Some((_, why)) = rejected.first() {
+            bail!("cannot delete branch {branch}: {why}");
+        }
+        if let Ok(mut r) = repo.find_reference(&format!("refs/remotes/origin/{branch}")) {
+            let _ = r.delete();
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Git {
+    fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let all = |e: DeliveryError| vec![Err(e); comments.len()];
+        let repo = match self.repo() {
+            Ok(repo) => repo,
+            Err(e) => return all(DeliveryError::Transient(format!("{e:#}"))),
+        };
+        if let Err(e) = self.fetch(&repo, &mut last) {
+            return all(DeliveryError::Transient(format!("{e:#}")));
+        }
+        match self.mode {
+            Mode::Review => self
+                .deliver_review(&repo, comments)
+                .unwrap_or_else(|e| all(DeliveryError::Transient(format!("{e:#}")))),
+            Mode::Batch => {
+                match self.deliver_onto(&repo, comments, &self.batch_branch, &mut last) {
+                    Ok(()) => vec![Ok(()); comments.len()],
+                    Err(e) => all(e),
+                }
+            }
+            Mode::Direct => match self.deliver_onto(&repo, comments, &self.branch, &mut last) {
+                Ok(()) => vec![Ok(()); comments.len()],
+                Err(e) => all(e),
+            },
+        }
+    }
+
+    fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
+        let repo = self.repo()?;
+        let look = |repo: &Repository| -> Result<bool> {
+            if remote_commit(repo, &format!("{BRANCH_PREFIX}{id}"))?.is_some() {
+                return Ok(true);
+            }
+            for branch in [&self.branch, &self.batch_branch] {
+                if let Some(tip) = remote_commit(repo, branch)? {
+                    let tree = tip.tree()?;
+                    if ["yml", "yaml", "toml", "json"]
+                        .iter()
+                        .any(|ext| has_path(&tree, &self.path_in(thread, id, ext)))
+                    {
+                        return Ok(true);
+                    }
+                }
+            }
+            Ok(false)
+        };
+        if look(&repo)? {
+            return Ok(true);
+        }
+        // Published since the last fetch? Look again, at most every few seconds.
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
+            return Ok(false);
+        }
+        self.fetch(&repo, &mut last)?;
+        look(&repo)
+    }
+
+    fn pending(&self) -> Result<Vec<Pending>> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        self.fetch(&repo, &mut last)?;
+        Ok(self
+            .pending_in(&repo)?
+            .into_iter()
+            .map(|(comment, _, location)| Pending { comment, location })
+            .collect())
+    }
+
+    fn approve(&self, id: Ulid) -> Result<Pending> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        self.fetch(&repo, &mut last)?;
+        let (comment, path, location) = self.find_pending(&repo, id)?;
+        let title = format!(
+            "Approve {}",
+            message(&comment).lines().next().unwrap_or_default()
+        );
+        if location == self.batch_branch {
+            let batch =
+                remote_commit(&repo, &self.batch_branch)?.context("the batch branch vanished")?;
+            let entry = batch.tree()?.get_path(Path::new(&path))?;
+            let blob = repo.find_blob(entry.id())?;
+            let bytes = blob.content().to_vec();
+            self.update_site(&repo, &mut last, |site| {
+                self.commit_file(&repo, site, &path, Some(&bytes), &title)
+            })?;
+            self.drop_from_batch(
+                &repo,
+                &mut last,
+                &path,
+                &format!("{title} (now on {})", self.branch),
+            )?;
+        } else {
+            let branch_tip = remote_commit(&repo, &location)?.context("the branch vanished")?;
+            self.update_site(&repo, &mut last, |site| {
+                if repo.graph_descendant_of(branch_tip.id(), site.id())? {
+                    return Ok(branch_tip.id());
+                }
+                let mut index = repo.merge_commits(site, &branch_tip, None)?;
+                if index.has_conflicts() {
+                    bail!("{location} conflicts with {}", self.branch);
+                }
+                let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+                let sig = self.signature()?;
+                let msg = format!("{title}\n\nMerge branch '{location}'");
+                Ok(repo.commit(None, &sig, &sig, &msg, &tree, &[site, &branch_tip])?)
+            })?;
+            self.delete_branch(&repo, &location)?;
+        }
+        Ok(Pending { comment, location })
+    }
+
+    fn reject(&self, id: Ulid) -> Result<Pending> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        self.fetch(&repo, &mut last)?;
+        let (comment, path, location) = self.find_pending(&repo, id)?;
+        if location == self.batch_branch {
+            let msg = format!(
+                "Reject {}",
+                message(&comment).lines().next().unwrap_or_default()
+            );
+            self.drop_from_batch(&repo, &mut last, &path, &msg)?;
+        } else {
+            self.delete_branch(&repo, &location)?;
+        }
+        Ok(Pending { comment, location })
+    }
+}
+
+/// The commit message for a delivered comment; the id line lets anyone find it again.
+fn message(c: &Comment) -> String {
+    let author = c.author.as_deref().unwrap_or("anonymous");
+    format!(
+        "Comment by {author} on {}\n\ncairn-id: {}\n",
+        c.thread, c.id
+    )
+}
+
+fn remote_commit<'r>(repo: &'r Repository, branch: &str) -> Result<Option<Commit<'r>>> {
+    match repo.find_reference(&format!("refs/remotes/origin/{branch}")) {
+        Ok(r) => Ok(Some(r.peel_to_commit()?)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn has_path(tree: &Tree<'_>, path: &str) -> bool {
+    tree.get_path(Path::new(path)).is_ok()
+}
+
+/// A short, growing, slightly random wait between push retries, so racing replicas
+/// do not collide again in lockstep.
+fn backoff_jitter(attempt: u32) -> Duration {
+    let jitter = u64::from(Ulid::new().random() as u16 % 50);
+    Duration::from_millis(u64::from(attempt) * 40 + jitter)
+}
+
+/// Credentials from the environment: a token or password for https, a key file or
+/// the ssh agent for ssh. Each kind is offered once, so a bad credential fails fast
+/// instead of looping.
+fn callbacks<'a>() -> RemoteCallbacks<'a> {
+    let mut cb = RemoteCallbacks::new();
+    let mut tried = CredentialType::empty();
+    cb.credentials(move |_url, user_from_url, allowed| {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+            && !tried.contains(CredentialType::USER_PASS_PLAINTEXT)
+        {
+            tried |= CredentialType::USER_PASS_PLAINTEXT;
+            if let Some(password) = env("CAIRN_GIT_PASSWORD") {
+                let user = env("CAIRN_GIT_USERNAME")
+                    .or_else(|| user_from_url.map(str::to_string))
+                    .unwrap_or_else(|| "x-access-token".into());
+                return Cred::userpass_plaintext(&user, &password);
+            }
+        }
+        if allowed.contains(CredentialType::SSH_KEY) && !tried.contains(CredentialType::SSH_KEY) {
+            tried |= CredentialType::SSH_KEY;
+            let user = user_from_url.unwrap_or("git");
+            return match env("CAIRN_GIT_SSH_KEY") {
+                Some(key) => Cred::ssh_key(
+                    user,
+                    None,
+                    Path::new(&key),
+                    env("CAIRN_GIT_SSH_PASSPHRASE").as_deref(),
+                ),
+                None => Cred::ssh_key_from_agent(user),
+            };
+        }
+        if allowed.contains(CredentialType::USERNAME) {
+            return Cred::username(user_from_url.unwrap_or("git"));
+        }
+        Err(git2::Error::from_str(
+            "no usable credentials: set CAIRN_GIT_PASSWORD (https) or CAIRN_GIT_SSH_KEY (ssh)",
+        ))
+    });
+    cb
+}
+
+/// A bare repository holding `files` in one commit on `main`, for tests.
+#[cfg(test)]
+pub(crate) fn test_remote(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join("site.git");
+    let repo = Repository::init_bare(&path).unwrap();
+    let mut update = TreeUpdateBuilder::new();
+    for (name, text) in files {
+        update.upsert(*name, repo.blob(text.as_bytes()).unwrap(), FileMode::Blob);
+    }
+    let empty = repo
+        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+        .unwrap();
+    let tree = repo
+        .find_tree(update.create_updated(&repo, &empty).unwrap())
+        .unwrap();
+    let sig = Signature::now("test", "test@localhost").unwrap();
+    repo.commit(Some("refs/heads/main"), &sig, &sig, "site", &tree, &[])
+        .unwrap();
+    path
+}

@@ -1,0 +1,63 @@
+//! Delivery backends: what an accepted comment becomes (a branch, a commit on a
+//! rolling branch, or a commit on the site branch) and how a moderator approves or
+//! rejects it. The inbox's worker and `cairn moderate` talk to one [`Backend`].
+//!
+//! Delivery is idempotent: everything a comment becomes is named by its id, so
+//! delivering it again after a crash or a retry finds it there and adds nothing.
+
+pub mod git;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use ulid::Ulid;
+
+use crate::comment::Comment;
+use crate::config::{Backend as Kind, Config};
+
+/// Why a delivery did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying later: the remote is unreachable, a push race was lost, ...
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help: the comment must be looked at by a person.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A comment waiting for a moderator's decision.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub comment: Comment,
+    /// Where it waits: a branch, a pull request.
+    pub location: String,
+}
+
+/// One way of delivering comments and moderating them.
+pub trait Backend: Send + Sync {
+    /// Delivers comments, oldest first; one result per comment, in the same order.
+    fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>>;
+    /// Whether comment `id` of `thread` is published or waiting for moderation.
+    fn exists(&self, thread: &str, id: Ulid) -> Result<bool>;
+    /// Comments waiting for moderation, oldest first.
+    fn pending(&self) -> Result<Vec<Pending>>;
+    /// Publishes a pending comment.
+    fn approve(&self, id: Ulid) -> Result<Pending>;
+    /// Discards a pending comment.
+    fn reject(&self, id: Ulid) -> Result<Pending>;
+}
+
+/// The backend the config chooses. `workdir` is where it may keep state (the git
+/// backend's mirror of the site repository).
+pub fn open(config: &Config, workdir: &Path) -> Result<Arc<dyn Backend>> {
+    match config.inbox.delivery.backend {
+        Kind::Git => Ok(Arc::new(git::Git::open(config, workdir)?)),
+    }
+}
+
+/// "No pending comment" as every backend says it.
+fn unknown(id: Ulid) -> anyhow::Error {
+    anyhow::anyhow!("no pending comment with id {id} (see `cairn moderate list`)")
+}

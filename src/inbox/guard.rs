@@ -1,0 +1,421 @@
+//! The guard: turns a submission into a comment, or says precisely why not. Every
+//! rejection carries an HTTP status, a reason label (for metrics), the field it is
+//! about and a message in the site's language.
+//!
+//! This is where the e-mail becomes the avatar key and is dropped: what leaves the
+//! guard is the comment exactly as it will be committed.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use ulid::Ulid;
+
+use crate::comment::{check_website, Comment};
+use crate::config::Config;
+use crate::render::i18n::Strings;
+use crate::secret::Secret;
+use crate::thread;
+
+/// What a reader sent, as typed. Missing fields are empty.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Submission {
+    pub thread: String,
+    pub parent: String,
+    pub author: String,
+    pub email: String,
+    pub website: String,
+    pub body: String,
+    /// The honeypot, [`crate::render::HONEYPOT_FIELD`] in the form: people leave it empty.
+    #[serde(rename = "subject")]
+    pub honeypot: String,
+}
+
+impl Submission {
+    /// The reader's text by form field name, to show back on an error page.
+    pub fn values(&self) -> [(&'static str, &str); 4] {
+        [
+            ("author", &self.author),
+            ("email", &self.email),
+            ("website", &self.website),
+            ("body", &self.body),
+        ]
+    }
+}
+
+/// Why a submission was turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    TooLarge,
+    Malformed,
+    ContentType,
+    Origin,
+    RateLimited,
+    Honeypot,
+    Required,
+    TooLong,
+    Email,
+    Website,
+    Links,
+    Thread,
+    Parent,
+    Duplicate,
+    Unavailable,
+}
+
+impl Reason {
+    /// The label used in metrics and JSON errors.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::TooLarge => "too_large",
+            Reason::Malformed => "malformed",
+            Reason::ContentType => "content_type",
+            Reason::Origin => "origin",
+            Reason::RateLimited => "rate_limited",
+            Reason::Honeypot => "honeypot",
+            Reason::Required => "required",
+            Reason::TooLong => "too_long",
+            Reason::Email => "email",
+            Reason::Website => "website",
+            Reason::Links => "links",
+            Reason::Thread => "thread",
+            Reason::Parent => "parent",
+            Reason::Duplicate => "duplicate",
+            Reason::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Reason::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Reason::Origin => StatusCode::FORBIDDEN,
+            Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Reason::Duplicate => StatusCode::CONFLICT,
+            Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A rejected submission: why, which field, and what to tell the reader.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub reason: Reason,
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(reason: Reason, field: Option<&'static str>, message: String) -> Rejection {
+        Rejection {
+            reason,
+            field,
+            message,
+        }
+    }
+
+    /// A rejection whose message is the string `error_<label>` of the site's language.
+    pub fn localized(
+        strings: &Strings,
+        reason: Reason,
+        field: Option<&'static str>,
+        vars: &[(&str, &str)],
+    ) -> Rejection {
+        let key = format!("error_{}", reason.label());
+        Rejection::new(reason, field, strings.fill(&key, vars))
+    }
+}
+
+/// Checks every field of a submission against the site's rules and builds the comment
+/// that will be committed. Checks that need state (rate limit, parent, duplicates) are
+/// the inbox's.
+pub fn validate(
+    sub: &Submission,
+    config: &Config,
+    strings: &Strings,
+    secret: &Secret,
+    now: DateTime<Utc>,
+) -> Result<Comment, Rejection> {
+    let reject = |reason, field, vars: &[(&str, &str)]| {
+        Err(Rejection::localized(strings, reason, field, vars))
+    };
+    if !sub.honeypot.is_empty() {
+        return reject(Reason::Honeypot, None, &[]);
+    }
+    let thread = match thread_of(&sub.thread, config) {
+        Some(t) => t,
+        None => return reject(Reason::Thread, Some("thread"), &[]),
+    };
+    let parent = match sub.parent.trim() {
+        "" => None,
+        p => match p.parse::<Ulid>() {
+            Ok(id) if id.to_string() == p => Some(id),
+            _ => return reject(Reason::Parent, Some("parent"), &[]),
+        },
+    };
+    let form = &config.form;
+    for (name, value) in sub.values() {
+        if value.trim().is_empty() && form.required.iter().any(|r| r == name) {
+            return reject(Reason::Required, Some(name), &[]);
+        }
+    }
+    for (name, value, max) in [
+        ("author", &sub.author, form.max_author),
+        ("email", &sub.email, 254),
+        ("website", &sub.website, form.max_website),
+        ("body", &sub.body, form.max_body),
+    ] {
+        if value.chars().count() > max {
+            return reject(Reason::TooLong, Some(name), &[("max", &max.to_string())]);
+        }
+    }
+    let email = sub.email.trim();
+    if !email.is_empty() && !looks_like_email(email) {
+        return reject(Reason::Email, Some("email"), &[]);
+    }
+    let website = sub.website.trim();
+    if !website.is_empty() && check_website(website).is_err() {
+        return reject(Reason::Website, Some("website"), &[]);
+    }
+    if sub.body.trim().is_empty() {
+        return reject(Reason::Required, Some("body"), &[]);
+    }
+    if count_links(&sub.body) > form.max_links {
+        return reject(
+            Reason::Links,
+            Some("body"),
+            &[("max", &form.max_links.to_string())],
+        );
+    }
+    let author = sub.author.trim();
+    if author.chars().any(char::is_control) {
+        return reject(Reason::Malformed, Some("author"), &[]);
+    }
+    // Whole seconds in the file, as people write dates; the id keeps the order.
+    let date = chrono::SubsecRound::trunc_subsecs(now, 0);
+    Ok(Comment {
+        id: Ulid::from_datetime(now.into()),
+        thread,
+        parent,
+        date,
+        author: (!author.is_empty()).then(|| author.to_string()),
+        website: (!website.is_empty()).then(|| website.to_string()),
+        avatar: (!email.is_empty()).then(|| secret.avatar_key(email)),
+        origin: None,
+        // Line endings as a browser sends them (CRLF) are stored as LF.
+        body: sub.body.replace("\r\n", "\n"),
+    })
+}
+
+/// The thread a submission is for: a path on the site (normalized by the same function
+/// render uses) or a full URL under `site.url`.
+fn thread_of(raw: &str, config: &Config) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let path = if raw.starts_with("http://") || raw.starts_with("https://") {
+        let site = config.site.url.trim_end_matches('/');
+        let rest = raw.strip_prefix(site)?;
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return None;
+        }
+        format!("/{}", rest.trim_start_matches('/'))
+    } else {
+        raw.to_string()
+    };
+    thread::normalize(&path).ok()
+}
+
+fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+/// Links in a comment body: every `http://` or `https://`, in any case.
+fn count_links(body: &str) -> usize {
+    let lower = body.to_ascii_lowercase();
+    lower.matches("http://").count() + lower.matches("https://").count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::HONEYPOT_FIELD;
+
+    fn setup() -> (Config, Strings, Secret) {
+        let config = Config::default_for_test(std::path::Path::new("."));
+        let strings = Strings::new("en", &Default::default()).unwrap();
+        (config, strings, Secret::new(b"0123456789abcdef").unwrap())
+    }
+
+    fn ok() -> Submission {
+        Submission {
+            thread: "/posts/a/".into(),
+            body: "Nice post.".into(),
+            ..Submission::default()
+        }
+    }
+
+    fn check(sub: &Submission) -> Result<Comment, Rejection> {
+        let (config, strings, secret) = setup();
+        validate(sub, &config, &strings, &secret, Utc::now())
+    }
+
+    #[test]
+    fn a_good_submission_becomes_a_comment_without_the_email() {
+        let sub = Submission {
+            author: " Ann ".into(),
+            email: "Ann@Example.org".into(),
+            website: "https://ann.example".into(),
+            body: "Line one\r\nline two".into(),
+            ..ok()
+        };
+        let c = check(&sub).unwrap();
+        assert_eq!(c.author.as_deref(), Some("Ann"));
+        assert_eq!(c.body, "Line one\nline two");
+        let key = c.avatar.clone().unwrap();
+        assert_eq!(key.len(), 16);
+        let yaml = c.to_yaml();
+        assert!(!yaml.to_lowercase().contains("example.org"), "{yaml}");
+    }
+
+    #[test]
+    fn each_rule_names_its_reason_and_field() {
+        let long = "x".repeat(10_001);
+        let cases: Vec<(Submission, Reason, Option<&str>)> = vec![
+            (
+                Submission {
+                    honeypot: "buy".into(),
+                    ..ok()
+                },
+                Reason::Honeypot,
+                None,
+            ),
+            (
+                Submission {
+                    thread: "".into(),
+                    ..ok()
+                },
+                Reason::Thread,
+                Some("thread"),
+            ),
+            (
+                Submission {
+                    thread: "/a/../b/".into(),
+                    ..ok()
+                },
+                Reason::Thread,
+                Some("thread"),
+            ),
+            (
+                Submission {
+                    thread: "https://evil.example/posts/a/".into(),
+                    ..ok()
+                },
+                Reason::Thread,
+                Some("thread"),
+            ),
+            (
+                Submission {
+                    parent: "nope".into(),
+                    ..ok()
+                },
+                Reason::Parent,
+                Some("parent"),
+            ),
+            (
+                Submission {
+                    body: "  ".into(),
+                    ..ok()
+                },
+                Reason::Required,
+                Some("body"),
+            ),
+            (
+                Submission { body: long, ..ok() },
+                Reason::TooLong,
+                Some("body"),
+            ),
+            (
+                Submission {
+                    author: "a".repeat(101),
+                    ..ok()
+                },
+                Reason::TooLong,
+                Some("author"),
+            ),
+            (
+                Submission {
+                    email: "not-an-address".into(),
+                    ..ok()
+                },
+                Reason::Email,
+                Some("email"),
+            ),
+            (
+                Submission {
+                    website: "javascript:alert(1)".into(),
+                    ..ok()
+                },
+                Reason::Website,
+                Some("website"),
+            ),
+            (
+                Submission {
+                    body: "https://a.example http://b.example HTTPS://c.example https://d.example"
+                        .into(),
+                    ..ok()
+                },
+                Reason::Links,
+                Some("body"),
+            ),
+        ];
+        for (sub, reason, field) in cases {
+            let err = check(&sub).expect_err(&format!("{sub:?} was accepted"));
+            assert_eq!((err.reason, err.field), (reason, field), "{sub:?}");
+            assert!(
+                !err.message.is_empty() && !err.message.starts_with("error_"),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_honeypot_is_the_forms_hidden_field() {
+        let sub: Submission =
+            serde_json::from_value(serde_json::json!({ HONEYPOT_FIELD: "x" })).unwrap();
+        assert_eq!(sub.honeypot, "x");
+    }
+
+    #[test]
+    fn required_fields_follow_the_config() {
+        let (mut config, strings, secret) = setup();
+        config.form.required = vec!["author".into(), "body".into()];
+        let err = validate(&ok(), &config, &strings, &secret, Utc::now()).unwrap_err();
+        assert_eq!((err.reason, err.field), (Reason::Required, Some("author")));
+        assert_eq!(err.message, "Please fill in this field.");
+    }
+
+    #[test]
+    fn threads_may_be_given_as_urls_of_the_site() {
+        let sub = Submission {
+            thread: "https://blog.example.org/posts/a".into(),
+            ..ok()
+        };
+        assert_eq!(check(&sub).unwrap().thread, "/posts/a/");
+        let sub = Submission {
+            thread: "https://blog.example.org.evil.example/posts/a".into(),
+            ..ok()
+        };
+        assert_eq!(check(&sub).unwrap_err().reason, Reason::Thread);
+    }
+}

@@ -1,0 +1,452 @@
+//! `cairn inbox`: the service that accepts new comments. A submission is parsed,
+//! checked by the [`guard`], made durable in the [`spool`], answered, and later
+//! delivered by the worker through a [`crate::deliver::Backend`].
+//!
+//! Nothing here serves comments to readers: pages carry them already. If the inbox is
+//! down, only posting waits. Client IP addresses are used in memory for rate limiting
+//! and never written anywhere.
+
+pub mod guard;
+pub mod metrics;
+pub mod spool;
+mod worker;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
+use tokio::sync::Notify;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::comment::Comment;
+use crate::config::Config;
+use crate::deliver::Backend;
+use crate::render::Renderer;
+use crate::secret::Secret;
+use guard::{Reason, Rejection, Submission};
+use metrics::Metrics;
+use spool::Spool;
+
+/// Everything the handlers and the worker share.
+pub struct Inbox {
+    config: Config,
+    renderer: Renderer,
+    secret: Secret,
+    pub spool: Spool,
+    backend: Arc<dyn Backend>,
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    proxies: Vec<IpNet>,
+    origins: Vec<String>,
+    pub metrics: Metrics,
+    wake: Notify,
+}
+
+impl Inbox {
+    /// An inbox for `config`, with its spool opened (and recovered) from disk.
+    pub fn new(config: Config, secret: Secret, backend: Arc<dyn Backend>) -> Result<Arc<Inbox>> {
+        let renderer = Renderer::new(&config)?;
+        let spool = Spool::open(&config.spool_dir())?;
+        let limiter = std::num::NonZeroU32::new(config.inbox.rate_per_hour).map(|per_hour| {
+            let burst = std::num::NonZeroU32::new(config.inbox.rate_burst).unwrap_or(per_hour);
+            DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
+        });
+        Ok(Arc::new(Inbox {
+            proxies: config.trusted_proxies()?,
+            origins: config.allowed_origins(),
+            renderer,
+            secret,
+            spool,
+            backend,
+            limiter,
+            metrics: Metrics::default(),
+            wake: Notify::new(),
+            config,
+        }))
+    }
+
+    /// Runs a submission through every check and, when it passes, into the spool.
+    async fn accept(
+        &self,
+        sub: &Submission,
+        client: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Result<Comment, (Rejection, Option<u64>)> {
+        let strings = &self.renderer.strings;
+        let plain = |reason| (Rejection::localized(strings, reason, None, &[]), None);
+        if !self.origin_allowed(headers) {
+            return Err(plain(Reason::Origin));
+        }
+        if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
+            if let Err(not_until) = limiter.check_key(&rate_key(ip)) {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                return Err((
+                    Rejection::localized(strings, Reason::RateLimited, None, &[]),
+                    Some(wait.as_secs().max(1)),
+                ));
+            }
+        }
+        let comment = guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
+            .map_err(|r| (r, None))?;
+        if let Some(parent) = comment.parent {
+            self.check_parent(&comment.thread, parent)
+                .await
+                .map_err(|r| (r, None))?;
+        }
+        if self.spool.is_duplicate(&comment) {
+            return Err(plain(Reason::Duplicate));
+        }
+        if let Err(e) = self.spool.accept(&comment).await {
+            tracing::error!("cannot spool comment {}: {e:#}", comment.id);
+            return Err(plain(Reason::Unavailable));
+        }
+        self.metrics.accepted.inc();
+        self.wake.notify_one();
+        tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");
+        Ok(comment)
+    }
+
+    /// A reply's parent must exist in the same thread, pending or published.
+    async fn check_parent(&self, thread: &str, parent: ulid::Ulid) -> Result<(), Rejection> {
+        let strings = &self.renderer.strings;
+        let missing = || Rejection::localized(strings, Reason::Parent, Some("parent"), &[]);
+        if let Some(found) = self.spool.thread_of(parent) {
+            return if found == thread {
+                Ok(())
+            } else {
+                Err(missing())
+            };
+        }
+        let backend = self.backend.clone();
+        let thread_owned = thread.to_string();
+        match tokio::task::spawn_blocking(move || backend.exists(&thread_owned, parent)).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(missing()),
+            Ok(Err(e)) => {
+                tracing::warn!("cannot look up parent {parent}: {e:#}");
+                Err(Rejection::localized(
+                    strings,
+                    Reason::Unavailable,
+                    None,
+                    &[],
+                ))
+            }
+            Err(e) => {
+                tracing::error!("parent lookup panicked: {e}");
+                Err(Rejection::localized(
+                    strings,
+                    Reason::Unavailable,
+                    None,
+                    &[],
+                ))
+            }
+        }
+    }
+
+    /// Forms must come from an allowed origin; requests that carry neither `Origin`
+    /// nor `Referer` are not from a browser page and pass (the rate limit still applies).
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        if let Some(origin) = header(header::ORIGIN) {
+            return self.origins.iter().any(|o| o == origin);
+        }
+        if let Some(referer) = header(header::REFERER) {
+            return crate::config::origin_of(referer)
+                .is_ok_and(|o| self.origins.contains(&o));
+        }
+        true
+    }
+
+    /// The client's address: the socket's peer, or, when that is a trusted proxy, the
+    /// last address in `X-Forwarded-For` that is not one.
+    fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer?;
+        let trusted = |ip: &IpAddr| self.proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !trusted(ip))
+                .unwrap_or(peer),
+        )
+    }
+
+    /// Where "back to the article" leads.
+    fn back_url(&self, thread: Option<&str>, anchor: &str) -> String {
+        match thread {
+            Some(t) => format!("{}#{anchor}", self.config.public_url(t)),
+            None => self.config.site.url.clone(),
+        }
+    }
+}
+
+/// IPv6 clients are limited per /64, the block one subscriber usually gets.
+fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+    }
+}
+
+/// The inbox's HTTP interface.
+pub fn router(inbox: Arc<Inbox>) -> Router {
+    let origins: Vec<HeaderValue> = inbox
+        .origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Router::new()
+        .route("/v1/comments", post(post_comment))
+        .route("/v1/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .layer(cors)
+        .with_state(inbox)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Form,
+    Json,
+}
+
+async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = inbox.client(peer, &parts.headers);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let kind = match content_type.as_str() {
+        "application/x-www-form-urlencoded" => Kind::Form,
+        "application/json" => Kind::Json,
+        _ => {
+            let r = Rejection::localized(&inbox.renderer.strings, Reason::ContentType, None, &[]);
+            return respond_rejected(&inbox, Kind::Json, &Submission::default(), r, None, started);
+        }
+    };
+    let bytes = match axum::body::to_bytes(body, inbox.config.inbox.max_request).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let r = Rejection::localized(&inbox.renderer.strings, Reason::TooLarge, None, &[]);
+            return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
+        }
+    };
+    let sub = match parse(kind, &bytes) {
+        Ok(sub) => sub,
+        Err(detail) => {
+            let r = Rejection::new(Reason::Malformed, None, detail);
+            return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
+        }
+    };
+    match inbox.accept(&sub, client, &parts.headers).await {
+        Ok(comment) => {
+            inbox
+                .metrics
+                .latency
+                .observe(started.elapsed().as_secs_f64());
+            match kind {
+                Kind::Json => (
+                    StatusCode::ACCEPTED,
+                    Json(serde_json::json!({ "id": comment.id.to_string(), "status": "queued" })),
+                )
+                    .into_response(),
+                Kind::Form => {
+                    let anchor = match comment.parent {
+                        Some(p) => format!("c-{p}"),
+                        None => "cairn-comments".into(),
+                    };
+                    let back = inbox.back_url(Some(&comment.thread), &anchor);
+                    match inbox.renderer.confirmation_page(&comment, &back) {
+                        Ok(page) => Html(page).into_response(),
+                        Err(e) => internal(&e),
+                    }
+                }
+            }
+        }
+        Err((rejection, retry_after)) => {
+            respond_rejected(&inbox, kind, &sub, rejection, retry_after, started)
+        }
+    }
+}
+
+fn parse(kind: Kind, bytes: &Bytes) -> Result<Submission, String> {
+    match kind {
+        Kind::Json => serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}")),
+        Kind::Form => {
+            let mut sub = Submission::default();
+            for (key, value) in url::form_urlencoded::parse(bytes) {
+                let slot = match key.as_ref() {
+                    "thread" => &mut sub.thread,
+                    "parent" => &mut sub.parent,
+                    "author" => &mut sub.author,
+                    "email" => &mut sub.email,
+                    "website" => &mut sub.website,
+                    "body" => &mut sub.body,
+                    crate::render::HONEYPOT_FIELD => &mut sub.honeypot,
+                    _ => continue,
+                };
+                *slot = value.into_owned();
+            }
+            Ok(sub)
+        }
+    }
+}
+
+/// A rejection as the client asked: JSON `{"error", "reason", "field"}`, or the form
+/// again with the reader's text and the message next to the field.
+fn respond_rejected(
+    inbox: &Inbox,
+    kind: Kind,
+    sub: &Submission,
+    rejection: Rejection,
+    retry_after: Option<u64>,
+    started: Instant,
+) -> Response {
+    let reason = rejection.reason;
+    inbox.metrics.reject(reason.label());
+    inbox
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
+    tracing::info!(reason = reason.label(), field = rejection.field, "rejected");
+    let mut response = match kind {
+        Kind::Json => (
+            reason.status(),
+            Json(serde_json::json!({
+                "error": rejection.message,
+                "reason": reason.label(),
+                "field": rejection.field,
+            })),
+        )
+            .into_response(),
+        Kind::Form => {
+            let thread = crate::thread::normalize(&sub.thread).ok();
+            let shown_field = rejection
+                .field
+                .filter(|f| crate::config::FORM_FIELDS.contains(f));
+            let general = inbox.renderer.strings.get("error_form").to_string();
+            let mut errors = vec![];
+            match shown_field {
+                Some(field) => {
+                    errors.push(("form", general.as_str()));
+                    errors.push((field, rejection.message.as_str()));
+                }
+                None => errors.push(("form", rejection.message.as_str())),
+            }
+            let page = inbox.renderer.form_page(
+                thread.as_deref().unwrap_or("/"),
+                sub.parent.trim(),
+                &sub.values(),
+                &errors,
+                &inbox.back_url(thread.as_deref(), "cairn-comments"),
+            );
+            match page {
+                Ok(page) => (reason.status(), Html(page)).into_response(),
+                Err(e) => return internal(&e),
+            }
+        }
+    };
+    if let Some(secs) = retry_after {
+        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
+fn internal(e: &anyhow::Error) -> Response {
+    tracing::error!("{e:#}");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+}
+
+async fn health(State(inbox): State<Arc<Inbox>>) -> Response {
+    let depth = inbox.spool.depth();
+    let spool: serde_json::Map<String, serde_json::Value> = spool::State::ALL
+        .iter()
+        .map(|s| {
+            (
+                s.name().to_string(),
+                depth.get(s).copied().unwrap_or(0).into(),
+            )
+        })
+        .collect();
+    Json(serde_json::json!({ "status": "ok", "spool": spool })).into_response()
+}
+
+async fn metrics_text(State(inbox): State<Arc<Inbox>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        inbox.metrics.encode(&inbox.spool),
+    )
+        .into_response()
+}
+
+/// Serves on `listener` and runs the delivery worker until `shutdown` completes; then
+/// stops taking connections, finishes the requests and the delivery in flight, and
+/// returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    inbox: Arc<Inbox>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(worker::run(inbox.clone(), stopped));
+    let app = router(inbox).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed");
+    let _ = stop.send(true);
+    worker.await.context("the delivery worker failed")?;
+    result
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,520 @@
+//! The spool: where accepted comments wait for delivery. Accepted means durable: a
+//! comment's file is written and fsync'd, and its directory entry too, before the
+//! inbox answers 2xx.
+//!
+//! On disk, one directory per state, inspectable with `ls` and `cat`:
+//!
+//! ```text
+//! spool/queued/<id>.json         accepted, waiting or being delivered (never rewritten)
+//! spool/queued/<id>.state.json   attempts so far and the last error (safe to lose)
+//! spool/delivered/<id>.json      delivered; pruned after `inbox.keep_delivered_hours`
+//! spool/failed/<id>.json         parked after `inbox.max_attempts`, with
+//! spool/failed/<id>.state.json   the reason
+//! ```
+//!
+//! Items hold the comment exactly as it will be committed (format v1 YAML): no e-mail
+//! and no IP address ever reaches the spool. Writes from concurrent requests are
+//! grouped so that one round of fsyncs makes a whole group durable.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ulid::Ulid;
+
+use crate::comment::{Comment, Format};
+
+/// Where an item is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Queued,
+    Delivering,
+    Delivered,
+    Failed,
+}
+
+impl State {
+    pub const ALL: [State; 4] = [
+        State::Queued,
+        State::Delivering,
+        State::Delivered,
+        State::Failed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Delivering => "delivering",
+            State::Delivered => "delivered",
+            State::Failed => "failed",
+        }
+    }
+
+    /// The directory an item in this state lives in.
+    fn dir(self) -> &'static str {
+        match self {
+            State::Queued | State::Delivering => "queued",
+            State::Delivered => "delivered",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// An accepted submission as stored: the comment file to commit, and when it came in.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    accepted: DateTime<Utc>,
+    /// The comment file, format v1 YAML.
+    comment: String,
+}
+
+/// Delivery bookkeeping, kept beside an item.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_attempt: Option<DateTime<Utc>>,
+}
+
+/// What the spool knows about one item, in memory.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub thread: String,
+    pub state: State,
+    pub accepted: DateTime<Utc>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    digest: [u8; 32],
+}
+
+/// An item as `cairn moderate list` shows it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub comment: Comment,
+    pub entry: Entry,
+}
+
+struct Job {
+    id: Ulid,
+    bytes: Vec<u8>,
+    done: tokio::sync::oneshot::Sender<std::io::Result<()>>,
+}
+
+/// The spool of a running inbox.
+pub struct Spool {
+    dir: PathBuf,
+    writer: Mutex<mpsc::Sender<Job>>,
+    entries: Mutex<HashMap<Ulid, Entry>>,
+}
+
+impl Spool {
+    /// Opens (creating if needed) the spool in `dir` and loads what is in it. Items a
+    /// crash left in `delivering` are queued again: delivery is idempotent.
+    pub fn open(dir: &Path) -> Result<Spool> {
+        for state in [State::Queued, State::Delivered, State::Failed] {
+            let sub = dir.join(state.dir());
+            std::fs::create_dir_all(&sub)
+                .with_context(|| format!("cannot create spool dir {}", sub.display()))?;
+        }
+        let mut entries = HashMap::new();
+        for listed in load(dir)? {
+            entries.insert(listed.comment.id, listed.entry);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let queued = dir.join(State::Queued.dir());
+        std::thread::Builder::new()
+            .name("cairn-spool".into())
+            .spawn(move || write_loop(&queued, &rx))
+            .context("cannot start the spool writer")?;
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+            writer: Mutex::new(tx),
+            entries: Mutex::new(entries),
+        })
+    }
+
+    /// Stores a newly accepted comment durably. When this returns `Ok`, the comment
+    /// survives a crash or power loss.
+    pub async fn accept(&self, comment: &Comment) -> Result<()> {
+        let accepted = Utc::now();
+        let stored = Stored {
+            id: comment.id.to_string(),
+            accepted,
+            comment: comment.to_yaml(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&stored)?;
+        bytes.push(b'\n');
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.writer
+            .lock()
+            .expect("spool writer lock")
+            .send(Job {
+                id: comment.id,
+                bytes,
+                done,
+            })
+            .context("the spool writer has stopped")?;
+        wait.await
+            .context("the spool writer has stopped")?
+            .with_context(|| format!("cannot write to the spool {}", self.dir.display()))?;
+        self.entries.lock().expect("spool lock").insert(
+            comment.id,
+            Entry {
+                thread: comment.thread.clone(),
+                state: State::Queued,
+                accepted,
+                attempts: 0,
+                last_error: None,
+                next_attempt: None,
+                digest: digest(comment),
+            },
+        );
+        Ok(())
+    }
+
+    /// Whether the same text was already submitted to the same thread (and is not
+    /// failed or long delivered).
+    pub fn is_duplicate(&self, comment: &Comment) -> bool {
+        let d = digest(comment);
+        self.entries
+            .lock()
+            .expect("spool lock")
+            .values()
+            .any(|e| e.digest == d && e.state != State::Failed)
+    }
+
+    /// The thread of a comment the spool holds (pending or recently delivered).
+    pub fn thread_of(&self, id: Ulid) -> Option<String> {
+        let entries = self.entries.lock().expect("spool lock");
+        entries
+            .get(&id)
+            .filter(|e| e.state != State::Failed)
+            .map(|e| e.thread.clone())
+    }
+
+    /// How many items are in each state.
+    pub fn depth(&self) -> HashMap<State, usize> {
+        let mut counts: HashMap<State, usize> = State::ALL.iter().map(|s| (*s, 0)).collect();
+        for e in self.entries.lock().expect("spool lock").values() {
+            *counts.entry(e.state).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Queued comments whose next attempt is due, oldest first, marked `delivering`.
+    /// A file that cannot be read is parked as failed with the reason.
+    pub fn take_due(&self, now: DateTime<Utc>, limit: usize) -> Vec<Comment> {
+        let mut due: Vec<Ulid> = {
+            let entries = self.entries.lock().expect("spool lock");
+            entries
+                .iter()
+                .filter(|(_, e)| {
+                    e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        due.sort_unstable();
+        due.truncate(limit);
+        let mut comments = Vec::with_capacity(due.len());
+        for id in due {
+            match read_item(&self.path(State::Queued, id)) {
+                Ok((comment, _)) => {
+                    self.set_state(id, State::Delivering);
+                    comments.push(comment);
+                }
+                Err(e) => {
+                    tracing::error!(%id, "spool item unreadable: {e:#}");
+                    let _ = self.park(id, &format!("{e:#}"));
+                }
+            }
+        }
+        comments
+    }
+
+    /// The earliest time a queued item becomes due, if any is waiting.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        let entries = self.entries.lock().expect("spool lock");
+        entries
+            .values()
+            .filter(|e| e.state == State::Queued)
+            .map(|e| e.next_attempt.unwrap_or(e.accepted))
+            .min()
+    }
+
+    /// Records a successful delivery.
+    pub fn delivered(&self, id: Ulid) -> Result<()> {
+        let from = self.path(State::Queued, id);
+        let to = self.path(State::Delivered, id);
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+        let _ = std::fs::remove_file(progress_path(&from));
+        self.set_state(id, State::Delivered);
+        Ok(())
+    }
+
+    /// Records a failed attempt. The item is retried after `backoff`, or parked as
+    /// failed when it has had `max_attempts`. Returns whether it was parked.
+    pub fn attempt_failed(
+        &self,
+        id: Ulid,
+        error: &str,
+        max_attempts: u32,
+        backoff: impl Fn(u32) -> chrono::Duration,
+    ) -> Result<bool> {
+        let attempts = {
+            let mut entries = self.entries.lock().expect("spool lock");
+            let Some(entry) = entries.get_mut(&id) else {
+                return Ok(false);
+            };
+            entry.attempts += 1;
+            entry.last_error = Some(error.to_string());
+            entry.state = State::Queued;
+            entry.next_attempt = Some(Utc::now() + backoff(entry.attempts));
+            entry.attempts
+        };
+        if attempts >= max_attempts {
+            self.park(id, error)?;
+            return Ok(true);
+        }
+        let progress = self.progress(id);
+        // Losing this file only resets the attempt count, so no fsync.
+        write_atomic(
+            &progress_path(&self.path(State::Queued, id)),
+            &progress,
+            false,
+        )?;
+        Ok(false)
+    }
+
+    /// Moves an item to `failed/` with its reason, durably.
+    fn park(&self, id: Ulid, reason: &str) -> Result<()> {
+        {
+            let mut entries = self.entries.lock().expect("spool lock");
+            if let Some(entry) = entries.get_mut(&id) {
+                entry.state = State::Failed;
+                entry.last_error = Some(reason.to_string());
+                entry.next_attempt = None;
+            }
+        }
+        let mut progress = self.progress(id);
+        progress.last_error = Some(reason.to_string());
+        let from = self.path(State::Queued, id);
+        let to = self.path(State::Failed, id);
+        write_atomic(&progress_path(&to), &progress, true)?;
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+        let _ = std::fs::remove_file(progress_path(&from));
+        sync_dir(to.parent().unwrap_or(&self.dir))?;
+        Ok(())
+    }
+
+    /// Deletes delivered items older than `keep`.
+    pub fn prune(&self, keep: chrono::Duration) {
+        let cutoff = Utc::now() - keep;
+        let old: Vec<Ulid> = {
+            let entries = self.entries.lock().expect("spool lock");
+            entries
+                .iter()
+                .filter(|(_, e)| e.state == State::Delivered && e.accepted < cutoff)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        for id in old {
+            if std::fs::remove_file(self.path(State::Delivered, id)).is_ok() {
+                self.entries.lock().expect("spool lock").remove(&id);
+            }
+        }
+    }
+
+    fn set_state(&self, id: Ulid, state: State) {
+        if let Some(entry) = self.entries.lock().expect("spool lock").get_mut(&id) {
+            entry.state = state;
+        }
+    }
+
+    fn progress(&self, id: Ulid) -> Progress {
+        let entries = self.entries.lock().expect("spool lock");
+        entries
+            .get(&id)
+            .map_or_else(Progress::default, |e| Progress {
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                next_attempt: e.next_attempt,
+            })
+    }
+
+    fn path(&self, state: State, id: Ulid) -> PathBuf {
+        self.dir.join(state.dir()).join(format!("{id}.json"))
+    }
+}
+
+/// Every item in a spool directory, oldest first, read without opening it for
+/// writing (for `cairn moderate list`). A missing spool is an empty one.
+pub fn load(dir: &Path) -> Result<Vec<Listed>> {
+    let mut items = Vec::new();
+    for state in [State::Queued, State::Failed, State::Delivered] {
+        let sub = dir.join(state.dir());
+        let Ok(read) = std::fs::read_dir(&sub) else {
+            continue;
+        };
+        for entry in read {
+            let path = entry
+                .with_context(|| format!("cannot list {}", sub.display()))?
+                .path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !name.ends_with(".json") || name.ends_with(".state.json") || name.starts_with('.') {
+                continue;
+            }
+            match read_item(&path) {
+                Ok((comment, accepted)) => {
+                    let progress: Progress = std::fs::read(progress_path(&path))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok())
+                        .unwrap_or_default();
+                    let entry = Entry {
+                        thread: comment.thread.clone(),
+                        state,
+                        accepted,
+                        attempts: progress.attempts,
+                        last_error: progress.last_error,
+                        next_attempt: progress.next_attempt,
+                        digest: digest(&comment),
+                    };
+                    items.push(Listed { comment, entry });
+                }
+                // Never acknowledged (a 2xx follows only a complete, synced write) or
+                // damaged on disk: keep it aside for a human, and say so.
+                Err(e) => {
+                    tracing::error!("unreadable spool item {}: {e:#}", path.display());
+                    let aside = dir.join("corrupt");
+                    let _ = std::fs::create_dir_all(&aside);
+                    let _ = std::fs::rename(&path, aside.join(name));
+                }
+            }
+        }
+    }
+    items.sort_by_key(|l| l.comment.id);
+    Ok(items)
+}
+
+fn read_item(path: &Path) -> Result<(Comment, DateTime<Utc>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let stored: Stored = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a spool item", path.display()))?;
+    let comment = Comment::parse(&stored.comment, Format::Yaml)
+        .map_err(|e| anyhow::anyhow!("{}: comment {e}", path.display()))?;
+    Ok((comment, stored.accepted))
+}
+
+fn progress_path(item: &Path) -> PathBuf {
+    item.with_extension("state.json")
+}
+
+/// What makes two submissions the same: the thread and the text, ignoring whitespace.
+fn digest(comment: &Comment) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(comment.thread.as_bytes());
+    hasher.update([0]);
+    for word in comment.body.split_whitespace() {
+        hasher.update(word.as_bytes());
+        hasher.update([b' ']);
+    }
+    hasher.finalize().into()
+}
+
+/// The writer thread: takes every job waiting, writes each to a temporary file, makes
+/// them all durable with one round of fsyncs, renames them into place, syncs the
+/// directory once, and only then answers each request.
+fn write_loop(queued: &Path, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while let Ok(more) = jobs.try_recv() {
+            group.push(more);
+            if group.len() >= 512 {
+                break;
+            }
+        }
+        let result = write_group(queued, &group);
+        for (job, outcome) in group.into_iter().zip(result) {
+            let _ = job.done.send(outcome);
+        }
+    }
+}
+
+fn write_group(dir: &Path, group: &[Job]) -> Vec<std::io::Result<()>> {
+    let mut results: Vec<std::io::Result<()>> = Vec::with_capacity(group.len());
+    let mut files = Vec::with_capacity(group.len());
+    for job in group {
+        let tmp = dir.join(format!(".{}.tmp", job.id));
+        let file = File::create(&tmp).and_then(|mut f| {
+            f.write_all(&job.bytes)?;
+            Ok(f)
+        });
+        match file {
+            Ok(f) => {
+                files.push(Some((f, tmp)));
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                files.push(None);
+                results.push(Err(e));
+            }
+        }
+    }
+    for ((slot, job), result) in files.iter().zip(group).zip(results.iter_mut()) {
+        let Some((file, tmp)) = slot else { continue };
+        let outcome = file
+            .sync_data()
+            .and_then(|()| std::fs::rename(tmp, dir.join(format!("{}.json", job.id))));
+        if let Err(e) = outcome {
+            let _ = std::fs::remove_file(tmp);
+            *result = Err(e);
+        }
+    }
+    if let Err(e) = sync_dir(dir) {
+        let kind = std::io::Error::other(format!("{e:#}"));
+        for result in &mut results {
+            if result.is_ok() {
+                *result = Err(std::io::Error::new(kind.kind(), kind.to_string()));
+            }
+        }
+    }
+    results
+}
+
+fn write_atomic(path: &Path, value: &impl Serialize, durable: bool) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(&bytes)?;
+    if durable {
+        file.sync_data()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,505 @@
+//! Handler tests: every guard rule through the real router, for both content types,
+//! against a real (bare, temporary) site repository.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::*;
+use crate::deliver::git::test_remote;
+
+const PUBLISHED: &str = "01JD3K2AAAAAAAAAAAAAAAAAAA";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    inbox: Arc<Inbox>,
+}
+
+fn fixture(edit: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let published = format!(
+        "id: {PUBLISHED}\nthread: /posts/a/\ndate: 2026-01-01T00:00:00Z\nauthor: Ann\nbody: Hi\n"
+    );
+    let remote = test_remote(
+        dir.path(),
+        &[(&format!("comments/posts/a/{PUBLISHED}.yml"), &published)],
+    );
+    let mut config = Config::default_for_test(dir.path());
+    config.inbox.spool = "spool".into();
+    config.inbox.delivery.remote = Some(remote.to_string_lossy().into_owned());
+    edit(&mut config);
+    let backend = crate::deliver::open(&config, &config.spool_dir()).unwrap();
+    let secret = Secret::new(b"0123456789abcdef").unwrap();
+    let inbox = Inbox::new(config, secret, backend).unwrap();
+    Fixture { dir, inbox }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl Fixture {
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = router(self.inbox.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    async fn post(
+        &self,
+        content_type: &str,
+        body: String,
+        headers: &[(&str, &str)],
+        peer: &str,
+    ) -> Answer {
+        let mut request = Request::post("/v1/comments").header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
+        let peer = SocketAddr::new(peer.parse().unwrap(), 50000);
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    async fn json(&self, fields: serde_json::Value) -> Answer {
+        self.post("application/json", fields.to_string(), &[], "192.0.2.1")
+            .await
+    }
+
+    async fn form(&self, fields: &serde_json::Value, headers: &[(&str, &str)]) -> Answer {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields.as_object().unwrap() {
+            form.append_pair(k, v.as_str().unwrap());
+        }
+        self.post(
+            "application/x-www-form-urlencoded",
+            form.finish(),
+            headers,
+            "192.0.2.1",
+        )
+        .await
+    }
+
+    fn spooled(&self) -> Vec<String> {
+        let dir = self.dir.path().join("spool/queued");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+fn good() -> serde_json::Value {
+    serde_json::json!({
+        "thread": "/posts/a/",
+        "author": "Ann",
+        "email": "ann@example.org",
+        "website": "https://ann.example",
+        "body": "I *agree*.\n\n> quoted"
+    })
+}
+
+fn with(key: &str, value: &str) -> serde_json::Value {
+    let mut fields = good();
+    fields[key] = value.into();
+    fields
+}
+
+#[tokio::test]
+async fn json_submission_is_spooled_before_the_202() {
+    let f = fixture(|_| {});
+    let answer = f.json(good()).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    let json = answer.json();
+    assert_eq!(json["status"], "queued");
+    let id = json["id"].as_str().unwrap();
+    let spooled = f.spooled();
+    assert_eq!(spooled.len(), 1);
+    assert!(spooled[0].contains(id));
+    assert!(spooled[0].contains("avatar: "), "{}", spooled[0]);
+    // The e-mail and the client's address stay out of the spool.
+    assert!(!spooled[0].contains("example.org"), "{}", spooled[0]);
+    assert!(!spooled[0].contains("192.0.2.1"), "{}", spooled[0]);
+}
+
+#[tokio::test]
+async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
+    let f = fixture(|_| {});
+    let answer = f
+        .form(&good(), &[("origin", "https://blog.example.org")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = &answer.body;
+    assert!(page.contains("awaits moderation"), "{page}");
+    assert!(page.contains("<em>agree</em>"), "{page}");
+    assert!(page.contains("<blockquote>"), "{page}");
+    assert!(
+        page.contains("href=\"https://blog.example.org/posts/a/#cairn-comments\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://blog.example.org/cairn.css\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("cairn-reply"),
+        "a preview has no reply form: {page}"
+    );
+    assert_eq!(f.spooled().len(), 1);
+}
+
+#[tokio::test]
+async fn every_guard_rule_rejects_with_a_reason_for_both_content_types() {
+    let long_body = "x".repeat(10_001);
+    let links = "https://a.example https://b.example https://c.example https://d.example";
+    let other_thread_reply = {
+        let mut fields = with("thread", "/posts/b/");
+        fields["parent"] = PUBLISHED.into();
+        fields
+    };
+    let cases: Vec<(&str, serde_json::Value, StatusCode, &str, Option<&str>)> = vec![
+        (
+            "honeypot",
+            with("subject", "cheap pills"),
+            StatusCode::BAD_REQUEST,
+            "honeypot",
+            None,
+        ),
+        (
+            "required body",
+            with("body", " "),
+            StatusCode::BAD_REQUEST,
+            "required",
+            Some("body"),
+        ),
+        (
+            "author too long",
+            with("author", &"a".repeat(101)),
+            StatusCode::BAD_REQUEST,
+            "too_long",
+            Some("author"),
+        ),
+        (
+            "body too long",
+            with("body", &long_body),
+            StatusCode::BAD_REQUEST,
+            "too_long",
+            Some("body"),
+        ),
+        (
+            "bad e-mail",
+            with("email", "ann at example"),
+            StatusCode::BAD_REQUEST,
+            "email",
+            Some("email"),
+        ),
+        (
+            "bad website",
+            with("website", "javascript:alert(1)"),
+            StatusCode::BAD_REQUEST,
+            "website",
+            Some("website"),
+        ),
+        (
+            "links",
+            with("body", links),
+            StatusCode::BAD_REQUEST,
+            "links",
+            Some("body"),
+        ),
+        (
+            "thread escapes",
+            with("thread", "/posts/../../etc/"),
+            StatusCode::BAD_REQUEST,
+            "thread",
+            Some("thread"),
+        ),
+        (
+            "thread elsewhere",
+            with("thread", "https://evil.example/posts/a/"),
+            StatusCode::BAD_REQUEST,
+            "thread",
+            Some("thread"),
+        ),
+        (
+            "parent unknown",
+            with("parent", "01JD3K2BBBBBBBBBBBBBBBBBBB"),
+            StatusCode::BAD_REQUEST,
+            "parent",
+            Some("parent"),
+        ),
+        (
+            "parent elsewhere",
+            other_thread_reply,
+            StatusCode::BAD_REQUEST,
+            "parent",
+            Some("parent"),
+        ),
+    ];
+    for (name, fields, status, reason, field) in cases {
+        let f = fixture(|_| {});
+        let json = f.json(fields.clone()).await;
+        assert_eq!(json.status, status, "{name} (JSON): {}", json.body);
+        let body = json.json();
+        assert_eq!(body["reason"], reason, "{name}");
+        assert_eq!(body["field"].as_str(), field, "{name}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{name}"
+        );
+
+        let form = f
+            .form(&fields, &[("origin", "https://blog.example.org")])
+            .await;
+        assert_eq!(form.status, status, "{name} (form)");
+        let page = &form.body;
+        assert!(
+            page.contains("Your comment was not posted"),
+            "{name}: {page}"
+        );
+        assert!(
+            page.contains(body["error"].as_str().unwrap()),
+            "{name}: {page}"
+        );
+        // What the reader typed comes back, escaped, so nothing is lost.
+        let typed = crate::render::escape_html(fields["body"].as_str().unwrap());
+        if !typed.trim().is_empty() {
+            assert!(
+                page.contains(&typed),
+                "{name}: the text is not shown back: {page}"
+            );
+        }
+        assert!(
+            page.contains("value=\"Ann\"") || name == "author too long",
+            "{name}: {page}"
+        );
+        if let Some(field) = field.filter(|f| crate::config::FORM_FIELDS.contains(f)) {
+            assert!(
+                page.contains(&format!("id=\"cairn-form-{field}-error\"")),
+                "{name}: {page}"
+            );
+        }
+        assert!(f.spooled().is_empty(), "{name} was spooled");
+    }
+}
+
+#[tokio::test]
+async fn replies_need_a_parent_that_is_published_or_pending() {
+    let f = fixture(|_| {});
+    let published = f.json(with("parent", PUBLISHED)).await;
+    assert_eq!(published.status, StatusCode::ACCEPTED, "{}", published.body);
+    let pending_id = published.json()["id"].as_str().unwrap().to_string();
+    let mut reply = with("parent", &pending_id);
+    reply["body"] = "A reply to a pending reply".into();
+    let answer = f.json(reply).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn origins_are_checked_for_forms_and_json() {
+    let f = fixture(|_| {});
+    for headers in [
+        [("origin", "https://evil.example")],
+        [("referer", "https://evil.example/posts/a/")],
+        [("origin", "null")],
+    ] {
+        let answer = f.form(&good(), &headers).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            answer.body.contains("may only be sent from the site"),
+            "{}",
+            answer.body
+        );
+    }
+    let answer = f
+        .post(
+            "application/json",
+            good().to_string(),
+            &[("origin", "https://evil.example")],
+            "192.0.2.1",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.json()["reason"], "origin");
+    assert!(answer.headers.get("access-control-allow-origin").is_none());
+
+    let answer = f
+        .form(&good(), &[("referer", "https://blog.example.org/posts/a/")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/v1/comments")
+        .header("origin", "https://blog.example.org")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let answer = f.send(preflight).await;
+    assert_eq!(
+        answer.headers["access-control-allow-origin"],
+        "https://blog.example.org"
+    );
+}
+
+#[tokio::test]
+async fn duplicates_are_refused() {
+    let f = fixture(|_| {});
+    assert_eq!(f.json(good()).await.status, StatusCode::ACCEPTED);
+    let mut again = good();
+    again["body"] = "I   *agree*.\n> quoted ".into();
+    let answer = f.json(again).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+    assert_eq!(answer.json()["reason"], "duplicate");
+    // The same words on another page are not a duplicate.
+    assert_eq!(
+        f.json(with("thread", "/posts/b/")).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_with_reasons() {
+    let f = fixture(|c| c.inbox.max_request = 1024);
+    let answer = f.post("text/plain", "hello".into(), &[], "192.0.2.1").await;
+    assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(answer.json()["reason"], "content_type");
+    let answer = f
+        .post("application/json", "{\"body\": ".into(), &[], "192.0.2.1")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.json()["reason"], "malformed");
+    let answer = f.json(with("body", &"y".repeat(2000))).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.json()["reason"], "too_large");
+}
+
+#[tokio::test]
+async fn clients_are_rate_limited_by_address() {
+    let f = fixture(|c| {
+        c.inbox.rate_per_hour = 2;
+        c.inbox.rate_burst = 2;
+        c.inbox.trusted_proxies = vec!["10.0.0.0/8".into()];
+    });
+    let post = |n: usize, peer: &'static str, xff: Option<&'static str>| {
+        let body = with("body", &format!("comment number {n}")).to_string();
+        let f = &f;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                xff.map(|v| ("x-forwarded-for", v)).into_iter().collect();
+            f.post("application/json", body, &headers, peer).await
+        }
+    };
+    assert_eq!(
+        post(1, "192.0.2.1", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(2, "192.0.2.1", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    let limited = post(3, "192.0.2.1", None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.json()["reason"], "rate_limited");
+    let retry: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    // A forged X-Forwarded-For from an untrusted peer changes nothing.
+    assert_eq!(
+        post(4, "192.0.2.1", Some("198.51.100.7")).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Behind a trusted proxy, each forwarded client has its own allowance.
+    assert_eq!(
+        post(5, "10.0.0.2", Some("198.51.100.7")).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(6, "10.0.0.2", Some("198.51.100.8, 10.0.0.3"))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    // IPv6 clients share one allowance per /64.
+    assert_eq!(
+        post(7, "2001:db8::1", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(8, "2001:db8::2", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(9, "2001:db8::3", None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_the_spool_and_the_reasons() {
+    let f = fixture(|_| {});
+    f.json(good()).await;
+    f.json(with("subject", "spam")).await;
+    let health = f
+        .send(Request::get("/v1/health").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["spool"]["queued"], 1);
+    let metrics = f
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    let text = metrics.body;
+    for line in [
+        "cairn_inbox_accepted_total 1",
+        "cairn_inbox_rejected_total{reason=\"honeypot\"} 1",
+        "cairn_inbox_spool_items{state=\"queued\"} 1",
+        "cairn_inbox_post_latency_seconds_count 2",
+    ] {
+        assert!(text.contains(line), "no `{line}` in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn pages_speak_the_sites_language() {
+    let f = fixture(|c| c.site.language = "de".into());
+    let answer = f.form(&with("body", ""), &[]).await;
+    assert!(
+        answer.body.contains("Bitte füllen Sie dieses Feld aus."),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains("<html lang=\"de\">"),
+        "{}",
+        answer.body
+    );
+}

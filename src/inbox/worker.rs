@@ -1,0 +1,111 @@
+//! The delivery worker: takes due comments from the spool, hands them to the backend,
+//! and records each outcome. Failures are retried with exponential backoff and parked
+//! after `inbox.max_attempts`; nothing is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::Inbox;
+use crate::config::Mode;
+use crate::deliver::DeliveryError;
+
+/// Longest wait between two attempts at one comment.
+const MAX_BACKOFF_SECS: i64 = 3600;
+/// How often delivered items are pruned from the spool.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Wait before attempt `n + 1` after `n` failures: 5 s, 10 s, 20 s, ... up to an hour.
+pub fn backoff(failures: u32) -> chrono::Duration {
+    let secs = 5i64.saturating_mul(1 << failures.saturating_sub(1).min(20));
+    chrono::Duration::seconds(secs.min(MAX_BACKOFF_SECS))
+}
+
+pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let limit = match inbox.config.inbox.delivery.mode {
+        Mode::Review => 100,
+        Mode::Batch | Mode::Direct => 1000,
+    };
+    let keep = chrono::Duration::hours(
+        i64::try_from(inbox.config.inbox.keep_delivered_hours).unwrap_or(i64::MAX / 3600),
+    );
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            inbox.spool.prune(keep);
+            last_prune = Some(tokio::time::Instant::now());
+        }
+        let due = inbox.spool.take_due(Utc::now(), limit);
+        if due.is_empty() {
+            let wait = inbox
+                .spool
+                .next_due()
+                .and_then(|t| (t - Utc::now()).to_std().ok())
+                .unwrap_or(Duration::from_secs(60))
+                .min(Duration::from_secs(60));
+            tokio::select! {
+                () = inbox.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let backend = inbox.backend.clone();
+        let comments = due.clone();
+        let n = due.len();
+        let results = tokio::task::spawn_blocking(move || backend.deliver(&comments))
+            .await
+            .unwrap_or_else(|e| {
+                vec![Err(DeliveryError::Transient(format!("delivery panicked: {e}"))); n]
+            });
+        for (comment, result) in due.iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    inbox.metrics.delivered.inc();
+                    if let Err(e) = inbox.spool.delivered(comment.id) {
+                        tracing::error!(id = %comment.id, "delivered, but the spool could not record it: {e:#}");
+                    }
+                    tracing::info!(id = %comment.id, "delivered");
+                }
+                Err(e) => {
+                    inbox.metrics.delivery_failures.inc();
+                    let max = match e {
+                        DeliveryError::Permanent(_) => 1,
+                        DeliveryError::Transient(_) => inbox.config.inbox.max_attempts,
+                    };
+                    match inbox
+                        .spool
+                        .attempt_failed(comment.id, &e.to_string(), max, backoff)
+                    {
+                        Ok(true) => {
+                            inbox.metrics.parked.inc();
+                            tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
+                        }
+                        Ok(false) => {
+                            tracing::warn!(id = %comment.id, "delivery failed, will retry: {e}")
+                        }
+                        Err(spool_error) => {
+                            tracing::error!(id = %comment.id, "delivery failed ({e}) and the spool could not record it: {spool_error:#}")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let secs: Vec<i64> = (1..=12).map(|n| backoff(n).num_seconds()).collect();
+        assert_eq!(&secs[..5], &[5, 10, 20, 40, 80]);
+        assert_eq!(*secs.last().unwrap(), 3600);
+    }
+}
