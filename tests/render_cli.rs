@@ -169,13 +169,13 @@ fn check_exit_codes_and_json() {
     let bad_config = tempfile::tempdir().unwrap();
     std::fs::write(
         bad_config.path().join("cairn.toml"),
-        CONFIG.replace("[inbox]", "[inbox]\nlisten = 1"),
+        CONFIG.replace("[inbox]", "[inbox]\nlisen = 1"),
     )
     .unwrap();
     let out = cairn(bad_config.path(), &["check"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("cairn.toml:6: unknown field `listen`"),
+        stderr(&out).contains("cairn.toml:6: unknown field `lisen`"),
         "{}",
         stderr(&out)
     );
