@@ -160,9 +160,26 @@ impl Git {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(cb);
-            remote
-                .push(refspecs, Some(&mut options))
-                .with_context(|| format!("cannot push to {}", self.remote))?;
+            match remote.push(refspecs, Some(&mut options)) {
+                Ok(()) => {}
+                // Local remotes refuse a non-fast-forward before asking the callback.
+                Err(e) if e.code() == git2::ErrorCode::NotFastForward => {
+                    return Ok(refspecs
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.rsplit(':').next().unwrap_or(r).to_string(),
+                                e.message().to_string(),
+                            )
+                        })
+                        .collect());
+                }
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot push to {}", self.remote))
+                    )
+                }
+            }
         }
         Ok(rejected.into_inner())
     }
@@ -489,10 +506,8 @@ impl Backend for Git {
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
         let repo = self.repo()?;
         let look = |repo: &Repository| -> Result<bool> {
-            if remote_commit(repo, &format!("{BRANCH_PREFIX}{id}"))?.is_some() {
-                return Ok(true);
-            }
-            for branch in [&self.branch, &self.batch_branch] {
+            let own = format!("{BRANCH_PREFIX}{id}");
+            for branch in [&self.branch, &self.batch_branch, &own] {
                 if let Some(tip) = remote_commit(repo, branch)? {
                     let tree = tip.tree()?;
                     if ["yml", "yaml", "toml", "json"]
@@ -680,3 +695,6 @@ pub(crate) fn test_remote(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
         .unwrap();
     path
 }
+
+#[cfg(test)]
+mod tests;

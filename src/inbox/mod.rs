@@ -166,8 +166,7 @@ impl Inbox {
             return self.origins.iter().any(|o| o == origin);
         }
         if let Some(referer) = header(header::REFERER) {
-            return crate::config::origin_of(referer)
-                .is_ok_and(|o| self.origins.contains(&o));
+            return crate::config::origin_of(referer).is_ok_and(|o| self.origins.contains(&o));
         }
         true
     }

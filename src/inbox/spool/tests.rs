@@ -1,1 +1,161 @@
+//! Spool tests: durability on disk, state changes, recovery after a restart.
 
+use chrono::TimeZone;
+
+use super::*;
+
+fn comment(n: u32, body: &str) -> Comment {
+    let date =
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(n.into());
+    Comment {
+        id: Ulid::from_parts(
+            u64::try_from(date.timestamp_millis()).unwrap(),
+            u128::from(n),
+        ),
+        thread: "/posts/a/".into(),
+        parent: None,
+        date,
+        author: Some("Ann".into()),
+        website: None,
+        avatar: Some("0123456789abcdef".into()),
+        origin: None,
+        body: body.into(),
+    }
+}
+
+fn files(dir: &Path, sub: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(sub))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn accepted_items_are_files_that_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let c = comment(1, "Hello");
+    spool.accept(&c).await.unwrap();
+    assert_eq!(files(dir.path(), "queued"), [format!("{}.json", c.id)]);
+    let text = std::fs::read_to_string(dir.path().join(format!("queued/{}.json", c.id))).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(stored["comment"], c.to_yaml());
+
+    // A crash in the middle of a delivery: the item is taken, then the process dies.
+    assert_eq!(spool.take_due(Utc::now(), 10), [c.clone()]);
+    assert_eq!(spool.depth()[&State::Delivering], 1);
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Queued], 1);
+    assert_eq!(spool.take_due(Utc::now(), 10), [c.clone()]);
+    spool.delivered(c.id).unwrap();
+    assert_eq!(files(dir.path(), "queued"), Vec::<String>::new());
+    assert_eq!(files(dir.path(), "delivered"), [format!("{}.json", c.id)]);
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Delivered], 1);
+    assert!(spool.take_due(Utc::now(), 10).is_empty());
+    // Delivered items still count for duplicate detection and as reply parents.
+    assert!(spool.is_duplicate(&comment(9, "  Hello ")));
+    assert_eq!(spool.thread_of(c.id).as_deref(), Some("/posts/a/"));
+}
+
+#[tokio::test]
+async fn concurrent_accepts_are_all_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = std::sync::Arc::new(Spool::open(dir.path()).unwrap());
+    let tasks: Vec<_> = (0..200)
+        .map(|n| {
+            let spool = spool.clone();
+            tokio::spawn(async move { spool.accept(&comment(n, &format!("text {n}"))).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(files(dir.path(), "queued").len(), 200);
+    assert_eq!(load(dir.path()).unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn failures_back_off_then_park_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let c = comment(1, "Hello");
+    spool.accept(&c).await.unwrap();
+    let backoff = |_| chrono::Duration::seconds(60);
+    spool.take_due(Utc::now(), 10);
+    assert!(!spool
+        .attempt_failed(c.id, "remote down", 3, backoff)
+        .unwrap());
+    // Not due again before the backoff has passed.
+    assert!(spool.take_due(Utc::now(), 10).is_empty());
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(spool.take_due(later, 10).len(), 1);
+    assert!(!spool
+        .attempt_failed(c.id, "remote down", 3, backoff)
+        .unwrap());
+    assert_eq!(
+        spool
+            .take_due(later + chrono::Duration::seconds(61), 10)
+            .len(),
+        1
+    );
+    assert!(spool
+        .attempt_failed(c.id, "remote still down", 3, backoff)
+        .unwrap());
+    assert_eq!(
+        files(dir.path(), "failed"),
+        [format!("{}.json", c.id), format!("{}.state.json", c.id)]
+    );
+    drop(spool);
+    let listed = load(dir.path()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].entry.state, State::Failed);
+    assert_eq!(listed[0].entry.attempts, 3);
+    assert_eq!(
+        listed[0].entry.last_error.as_deref(),
+        Some("remote still down")
+    );
+    let spool = Spool::open(dir.path()).unwrap();
+    assert!(spool
+        .take_due(later + chrono::Duration::days(1), 10)
+        .is_empty());
+    assert_eq!(spool.depth()[&State::Failed], 1);
+}
+
+#[tokio::test]
+async fn a_damaged_item_is_set_aside_and_reported_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    spool.accept(&comment(1, "Hello")).await.unwrap();
+    drop(spool);
+    std::fs::write(
+        dir.path().join("queued/01JD3K2AAAAAAAAAAAAAAAAAAA.json"),
+        "{ torn",
+    )
+    .unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Queued], 1);
+    assert_eq!(
+        files(dir.path(), "corrupt"),
+        ["01JD3K2AAAAAAAAAAAAAAAAAAA.json"]
+    );
+}
+
+#[tokio::test]
+async fn old_delivered_items_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let c = comment(1, "Hello");
+    spool.accept(&c).await.unwrap();
+    spool.take_due(Utc::now(), 10);
+    spool.delivered(c.id).unwrap();
+    spool.prune(chrono::Duration::hours(1));
+    assert_eq!(files(dir.path(), "delivered").len(), 1);
+    spool.prune(chrono::Duration::seconds(-1));
+    assert!(files(dir.path(), "delivered").is_empty());
+    assert_eq!(spool.thread_of(c.id), None);
+}

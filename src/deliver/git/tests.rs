@@ -1,0 +1,261 @@
+//! The git backend against real bare repositories: each mode, idempotent redelivery,
+//! moderation, and replicas racing to push.
+
+use chrono::TimeZone;
+
+use super::*;
+
+fn comment(n: u32, thread: &str) -> Comment {
+    let date = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+        + chrono::Duration::seconds(n.into());
+    Comment {
+        id: Ulid::from_parts(
+            u64::try_from(date.timestamp_millis()).unwrap(),
+            u128::from(n) + 1,
+        ),
+        thread: thread.into(),
+        parent: None,
+        date,
+        author: Some(format!("Reader {n}")),
+        website: None,
+        avatar: None,
+        origin: None,
+        body: format!("Comment number {n}"),
+    }
+}
+
+struct Site {
+    dir: tempfile::TempDir,
+    remote: PathBuf,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = test_remote(dir.path(), &[("cairn.toml", "# site\n")]);
+        Site { dir, remote }
+    }
+
+    fn backend(&self, mode: Mode, name: &str) -> Git {
+        let mut config = Config::default_for_test(self.dir.path());
+        config.inbox.delivery.remote = Some(self.remote.to_string_lossy().into_owned());
+        config.inbox.delivery.mode = mode;
+        Git::open(&config, &self.dir.path().join(name)).unwrap()
+    }
+
+    fn repo(&self) -> Repository {
+        Repository::open_bare(&self.remote).unwrap()
+    }
+
+    fn branches(&self) -> Vec<String> {
+        let repo = self.repo();
+        let mut names: Vec<String> = repo
+            .branches(Some(git2::BranchType::Local))
+            .unwrap()
+            .map(|b| b.unwrap().0.name().unwrap().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The `cairn-id` lines of every commit on a branch, oldest first.
+    fn delivered_ids(&self, branch: &str) -> Vec<String> {
+        let repo = self.repo();
+        let mut walk = repo.revwalk().unwrap();
+        walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .unwrap();
+        walk.map(|oid| repo.find_commit(oid.unwrap()).unwrap())
+            .filter_map(|c| {
+                c.message()
+                    .unwrap()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("cairn-id: ").map(str::to_string))
+            })
+            .collect()
+    }
+
+    fn file(&self, branch: &str, path: &str) -> Option<String> {
+        let repo = self.repo();
+        let tip = repo
+            .find_branch(branch, git2::BranchType::Local)
+            .ok()?
+            .get()
+            .peel_to_commit()
+            .ok()?;
+        let entry = tip.tree().unwrap().get_path(Path::new(path)).ok()?;
+        let blob = repo.find_blob(entry.id()).unwrap();
+        let text = String::from_utf8(blob.content().to_vec()).unwrap();
+        Some(text)
+    }
+}
+
+#[test]
+fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing() {
+    let site = Site::new();
+    let git = site.backend(Mode::Review, "inbox");
+    let comments = [comment(1, "/posts/a/"), comment(2, "/")];
+    assert_eq!(git.deliver(&comments), [Ok(()), Ok(())]);
+    let mut expected: Vec<String> = comments.iter().map(|c| format!("cairn/{}", c.id)).collect();
+    expected.push("main".into());
+    assert_eq!(site.branches(), expected);
+    let path = format!("comments/posts/a/{}.yml", comments[0].id);
+    assert_eq!(
+        site.file(&format!("cairn/{}", comments[0].id), &path),
+        Some(comments[0].to_yaml())
+    );
+    assert_eq!(site.file("main", &path), None);
+    assert_eq!(
+        site.file(
+            &format!("cairn/{}", comments[1].id),
+            &format!("comments/{}.yml", comments[1].id)
+        ),
+        Some(comments[1].to_yaml())
+    );
+    let before = site
+        .repo()
+        .refname_to_id(&format!("refs/heads/cairn/{}", comments[0].id))
+        .unwrap();
+
+    // After a crash, the worker delivers the same comments again: nothing changes.
+    let again = site.backend(Mode::Review, "restarted");
+    assert_eq!(again.deliver(&comments), [Ok(()), Ok(())]);
+    assert_eq!(site.branches(), expected);
+    let after = site
+        .repo()
+        .refname_to_id(&format!("refs/heads/cairn/{}", comments[0].id))
+        .unwrap();
+    assert_eq!(before, after);
+
+    assert!(git.exists("/posts/a/", comments[0].id).unwrap());
+    assert!(!git.exists("/posts/b/", comments[0].id).unwrap());
+}
+
+#[test]
+fn approve_merges_and_deletes_the_branch_reject_deletes_it() {
+    let site = Site::new();
+    let git = site.backend(Mode::Review, "inbox");
+    let (a, b, c) = (
+        comment(1, "/posts/a/"),
+        comment(2, "/posts/a/"),
+        comment(3, "/posts/b/"),
+    );
+    assert!(git
+        .deliver(&[a.clone(), b.clone(), c.clone()])
+        .iter()
+        .all(Result::is_ok));
+    let moderator = site.backend(Mode::Review, "moderator");
+    let pending: Vec<Ulid> = moderator
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(pending, [a.id, b.id, c.id]);
+
+    // The first approval fast-forwards; the second needs a merge commit.
+    assert_eq!(moderator.approve(a.id).unwrap().comment, a);
+    assert_eq!(moderator.approve(b.id).unwrap().comment, b);
+    let rejected = moderator.reject(c.id).unwrap();
+    assert_eq!(rejected.location, format!("cairn/{}", c.id));
+    assert_eq!(site.branches(), ["main"]);
+    for x in [&a, &b] {
+        assert_eq!(
+            site.file("main", &format!("comments/posts/a/{}.yml", x.id)),
+            Some(x.to_yaml())
+        );
+    }
+    assert_eq!(
+        site.file("main", &format!("comments/posts/b/{}.yml", c.id)),
+        None
+    );
+    assert!(moderator.pending().unwrap().is_empty());
+    let err = moderator.approve(c.id).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("no pending comment with id {}", c.id)),
+        "{err}"
+    );
+
+    // Approved comments still count as existing (for replies), rejected ones do not.
+    assert!(git.exists("/posts/a/", b.id).unwrap());
+    // Delivering an approved comment again (a retry after a crash) recreates nothing.
+    assert_eq!(git.deliver(std::slice::from_ref(&a)), [Ok(())]);
+    assert_eq!(site.branches(), ["main"]);
+}
+
+#[test]
+fn batch_mode_collects_comments_on_one_branch() {
+    let site = Site::new();
+    let git = site.backend(Mode::Batch, "inbox");
+    let comments: Vec<Comment> = (0..5).map(|n| comment(n, "/posts/a/")).collect();
+    assert!(git.deliver(&comments[..3]).iter().all(Result::is_ok));
+    assert!(git.deliver(&comments[2..]).iter().all(Result::is_ok));
+    assert_eq!(site.branches(), ["cairn/pending", "main"]);
+    let ids: Vec<String> = comments.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(site.delivered_ids("cairn/pending"), ids);
+
+    let moderator = site.backend(Mode::Batch, "moderator");
+    assert_eq!(moderator.pending().unwrap().len(), 5);
+    moderator.approve(comments[1].id).unwrap();
+    moderator.reject(comments[3].id).unwrap();
+    let path = |c: &Comment| format!("comments/posts/a/{}.yml", c.id);
+    assert!(site.file("main", &path(&comments[1])).is_some());
+    assert!(site.file("cairn/pending", &path(&comments[1])).is_none());
+    assert!(site.file("cairn/pending", &path(&comments[3])).is_none());
+    let left: Vec<Ulid> = moderator
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(left, [comments[0].id, comments[2].id, comments[4].id]);
+}
+
+#[test]
+fn direct_mode_commits_to_the_site_branch() {
+    let site = Site::new();
+    let git = site.backend(Mode::Direct, "inbox");
+    let comments: Vec<Comment> = (0..3).map(|n| comment(n, "/posts/a/")).collect();
+    assert!(git.deliver(&comments).iter().all(Result::is_ok));
+    assert!(git.deliver(&comments).iter().all(Result::is_ok));
+    assert_eq!(site.branches(), ["main"]);
+    let ids: Vec<String> = comments.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(site.delivered_ids("main"), ids);
+    assert!(git.pending().unwrap().is_empty());
+}
+
+#[test]
+fn replicas_racing_to_push_lose_nothing() {
+    let site = Site::new();
+    let replicas: Vec<Git> = (0..3)
+        .map(|i| site.backend(Mode::Batch, &format!("replica{i}")))
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, git) in replicas.iter().enumerate() {
+            scope.spawn(move || {
+                for round in 0..5u32 {
+                    let n = u32::try_from(i).unwrap() * 100 + round;
+                    let results = git.deliver(&[comment(n, "/posts/a/")]);
+                    assert_eq!(results, [Ok(())], "replica {i} round {round}");
+                }
+            });
+        }
+    });
+    let mut delivered = site.delivered_ids("cairn/pending");
+    assert_eq!(delivered.len(), 15, "{delivered:?}");
+    delivered.sort();
+    delivered.dedup();
+    assert_eq!(delivered.len(), 15);
+}
+
+#[test]
+fn an_unreachable_remote_is_a_transient_failure() {
+    let site = Site::new();
+    let git = site.backend(Mode::Review, "inbox");
+    std::fs::rename(&site.remote, site.dir.path().join("moved.git")).unwrap();
+    let results = git.deliver(&[comment(1, "/posts/a/")]);
+    assert!(
+        matches!(&results[0], Err(DeliveryError::Transient(m)) if m.contains("cannot fetch")),
+        "{results:?}"
+    );
+}
