@@ -44,12 +44,12 @@ async fn accepted_items_are_files_that_survive_a_restart() {
     assert_eq!(stored["comment"], c.to_yaml());
 
     // A crash in the middle of a delivery: the item is taken, then the process dies.
-    assert_eq!(spool.take_due(Utc::now(), 10), [c.clone()]);
+    assert_eq!(spool.take_due(Utc::now(), 10), std::slice::from_ref(&c));
     assert_eq!(spool.depth()[&State::Delivering], 1);
     drop(spool);
     let spool = Spool::open(dir.path()).unwrap();
     assert_eq!(spool.depth()[&State::Queued], 1);
-    assert_eq!(spool.take_due(Utc::now(), 10), [c.clone()]);
+    assert_eq!(spool.take_due(Utc::now(), 10), std::slice::from_ref(&c));
     spool.delivered(c.id).unwrap();
     assert_eq!(files(dir.path(), "queued"), Vec::<String>::new());
     assert_eq!(files(dir.path(), "delivered"), [format!("{}.json", c.id)]);
