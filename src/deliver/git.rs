@@ -144,8 +144,107 @@ impl Git {
         Ok(())
     }
 
-    /// Pushes refspecs; returns the ones the remote rejected, with its reason.
-    fn push(&self, repo: &Repository, refspecs: &[String]) -> Result<Vec<(String, String)>> {
+    /// Pushes branch updates; returns the branches the remote refused, with its reason.
+    /// Every update is a compare-and-swap on the branch's old value: a server refuses a
+    /// non-fast-forward atomically, and for a remote on this machine (whose transport
+    /// checks and writes in two steps) the swap is done under the ref's lock.
+    fn push(&self, repo: &Repository, updates: &[Update]) -> Result<Vec<(String, String)>> {
+        let local_remote = !self.remote.contains("://") && !self.remote.contains('@')
+            || self.remote.starts_with("file://");
+        let staged: Vec<(String, &Update)> = updates
+            .iter()
+            .map(|u| {
+                let name = if local_remote {
+                    format!("refs/cairn-incoming/{}", Ulid::new())
+                } else {
+                    format!("refs/heads/{}", u.branch)
+                };
+                (name, u)
+            })
+            .collect();
+        let mut refspecs = Vec::new();
+        for (name, update) in &staged {
+            match update.new {
+                Some(oid) => {
+                    repo.reference(
+                        &format!("refs/heads/{}", update.branch),
+                        oid,
+                        true,
+                        "cairn: push",
+                    )?;
+                    // A staging ref is new and unique, so forcing it overwrites nothing.
+                    let force = if local_remote { "+" } else { "" };
+                    refspecs.push(format!("{force}refs/heads/{}:{name}", update.branch));
+                }
+                None if local_remote => {}
+                None => refspecs.push(format!(":{name}")),
+            }
+        }
+        let mut rejected = self.push_refspecs(repo, &refspecs)?;
+        if local_remote {
+            let path = self.remote.trim_start_matches("file://");
+            let target =
+                Repository::open(path).with_context(|| format!("cannot open {}", self.remote))?;
+            for (name, update) in &staged {
+                let branch = format!("refs/heads/{}", update.branch);
+                let swapped = match (update.new, update.old) {
+                    (Some(new), Some(old)) => target
+                        .reference_matching(&branch, new, true, old, "cairn: push")
+                        .map(drop),
+                    (Some(new), None) => target
+                        .reference(&branch, new, false, "cairn: push")
+                        .map(drop),
+                    (None, _) => match target.find_reference(&branch) {
+                        Ok(mut r) => r.delete(),
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
+                        Err(e) => Err(e),
+                    },
+                };
+                if let Err(e) = swapped {
+                    rejected.push((update.branch.clone(), e.message().to_string()));
+                }
+                if update.new.is_some() {
+                    if let Ok(mut r) = target.find_reference(name) {
+                        let _ = r.delete();
+                    }
+                }
+            }
+        } else {
+            for (name, update) in &staged {
+                if let Some(i) = rejected.iter().position(|(n, _)| n == name) {
+                    rejected[i].0 = update.branch.clone();
+                }
+            }
+        }
+        // The mirror's view of the remote follows what was pushed, even before a fetch.
+        for update in updates {
+            if rejected.iter().any(|(b, _)| *b == update.branch) {
+                continue;
+            }
+            let tracking = format!("refs/remotes/origin/{}", update.branch);
+            match update.new {
+                Some(oid) => {
+                    repo.reference(&tracking, oid, true, "cairn: pushed")?;
+                }
+                None => {
+                    if let Ok(mut r) = repo.find_reference(&tracking) {
+                        r.delete()?;
+                    }
+                }
+            }
+        }
+        Ok(rejected)
+    }
+
+    /// Pushes refspecs; returns the refs the remote refused, with its reason.
+    fn push_refspecs(
+        &self,
+        repo: &Repository,
+        refspecs: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        if refspecs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut remote = repo.find_remote("origin")?;
         let rejected = std::cell::RefCell::new(Vec::new());
         {
@@ -162,7 +261,6 @@ impl Git {
             options.remote_callbacks(cb);
             match remote.push(refspecs, Some(&mut options)) {
                 Ok(()) => {}
-                // Local remotes refuse a non-fast-forward before asking the callback.
                 Err(e) if e.code() == git2::ErrorCode::NotFastForward => {
                     return Ok(refspecs
                         .iter()
@@ -182,6 +280,39 @@ impl Git {
             }
         }
         Ok(rejected.into_inner())
+    }
+
+    /// Moves `branch` on the remote from its current tip to what `make` builds on it
+    /// (`make` gets the tip, `None` when the branch does not exist, and returns `None`
+    /// when there is nothing to do). When another writer moved the branch first, the
+    /// work is redone on top of theirs.
+    fn advance(
+        &self,
+        repo: &Repository,
+        last: &mut Option<Instant>,
+        branch: &str,
+        make: impl Fn(Option<&Commit<'_>>) -> Result<Option<Oid>>,
+    ) -> Result<()> {
+        for attempt in 0..PUSH_TRIES {
+            if attempt > 0 {
+                std::thread::sleep(backoff_jitter(attempt));
+                self.fetch(repo, last)?;
+            }
+            let old = remote_commit(repo, branch)?;
+            let Some(new) = make(old.as_ref())? else {
+                return Ok(());
+            };
+            let update = Update {
+                branch: branch.to_string(),
+                new: Some(new),
+                old: old.as_ref().map(Commit::id),
+            };
+            if self.push(repo, &[update])?.is_empty() {
+                return Ok(());
+            }
+            tracing::info!(branch, "the remote branch moved; redoing on top of it");
+        }
+        bail!("{branch}: the remote kept moving; {PUSH_TRIES} pushes were refused")
     }
 
     fn site_tip<'r>(&self, repo: &'r Repository) -> Result<Commit<'r>> {
@@ -234,25 +365,27 @@ impl Git {
                 Some(c.to_yaml().as_bytes()),
                 &message(c),
             )?;
-            repo.reference(&format!("refs/heads/{branch}"), oid, true, "cairn: deliver")?;
-            pushes.push((i, branch));
+            pushes.push((i, branch, oid));
         }
         if pushes.is_empty() {
             return Ok(results);
         }
-        let refspecs: Vec<String> = pushes
+        let updates: Vec<Update> = pushes
             .iter()
-            .map(|(_, b)| format!("refs/heads/{b}:refs/heads/{b}"))
+            .map(|(_, branch, oid)| Update {
+                branch: branch.clone(),
+                new: Some(*oid),
+                old: None,
+            })
             .collect();
-        let rejected = self.push(repo, &refspecs)?;
-        for (i, branch) in pushes {
-            let full = format!("refs/heads/{branch}");
-            if let Some((_, why)) = rejected.iter().find(|(name, _)| *name == full) {
+        let rejected = self.push(repo, &updates)?;
+        for (i, branch, _) in pushes {
+            if let Some((_, why)) = rejected.iter().find(|(name, _)| *name == branch) {
                 results[i] = Err(DeliveryError::Transient(format!(
-                    "push of {branch} rejected: {why}"
+                    "push of {branch} refused: {why}"
                 )));
             }
-            if let Ok(mut local) = repo.find_reference(&full) {
+            if let Ok(mut local) = repo.find_reference(&format!("refs/heads/{branch}")) {
                 let _ = local.delete();
             }
         }
@@ -267,58 +400,25 @@ impl Git {
         comments: &[Comment],
         target: &str,
         last: &mut Option<Instant>,
-    ) -> Result<(), DeliveryError> {
-        let transient = |e: anyhow::Error| DeliveryError::Transient(format!("{e:#}"));
-        for attempt in 0..PUSH_TRIES {
-            if attempt > 0 {
-                self.fetch(repo, last).map_err(transient)?;
-                std::thread::sleep(backoff_jitter(attempt));
-            }
-            let site = self.site_tip(repo).map_err(transient)?;
-            let base = match remote_commit(repo, target).map_err(transient)? {
-                Some(tip) => tip,
-                None => site.clone(),
-            };
-            let site_tree = site.tree().map_err(|e| transient(e.into()))?;
+    ) -> Result<()> {
+        let site = self.site_tip(repo)?;
+        self.advance(repo, last, target, |old| {
+            // The site branch may have moved too (an approval): look at its tip now.
+            let site = remote_commit(repo, &self.branch)?.unwrap_or_else(|| site.clone());
+            let site_tree = site.tree()?;
+            let base = old.cloned().unwrap_or(site);
             let mut tip = base.clone();
             for c in comments {
                 let path = self.path_of(c);
-                let tip_tree = tip.tree().map_err(|e| transient(e.into()))?;
-                if has_path(&site_tree, &path) || has_path(&tip_tree, &path) {
+                if has_path(&site_tree, &path) || has_path(&tip.tree()?, &path) {
                     continue;
                 }
-                let oid = self
-                    .commit_file(repo, &tip, &path, Some(c.to_yaml().as_bytes()), &message(c))
-                    .map_err(transient)?;
-                tip = repo.find_commit(oid).map_err(|e| transient(e.into()))?;
+                let oid =
+                    self.commit_file(repo, &tip, &path, Some(c.to_yaml().as_bytes()), &message(c))?;
+                tip = repo.find_commit(oid)?;
             }
-            if tip.id() == base.id() {
-                return Ok(());
-            }
-            let local = format!("refs/heads/{target}");
-            repo.reference(&local, tip.id(), true, "cairn: deliver")
-                .map_err(|e| transient(e.into()))?;
-            let rejected = self
-                .push(repo, &[format!("{local}:{local}")])
-                .map_err(transient)?;
-            if rejected.is_empty() {
-                // So the next round starts from what was pushed, even before a fetch.
-                let _ = repo.reference(
-                    &format!("refs/remotes/origin/{target}"),
-                    tip.id(),
-                    true,
-                    "cairn: pushed",
-                );
-                return Ok(());
-            }
-            tracing::info!(
-                branch = target,
-                "push race lost, redoing on top of the remote"
-            );
-        }
-        Err(DeliveryError::Transient(format!(
-            "{target}: the remote kept moving; {PUSH_TRIES} pushes were rejected"
-        )))
+            Ok((tip.id() != base.id()).then_some(tip.id()))
+        })
     }
 
     /// The comment file a branch adds, with its path.
@@ -398,31 +498,17 @@ impl Git {
             .ok_or_else(|| unknown(id))
     }
 
-    /// Moves the site branch to `new` (a descendant of its tip), or redoes `make` on
-    /// top of a newer tip when someone else pushed first.
+    /// Moves the site branch to what `make` builds on its tip.
     fn update_site(
         &self,
         repo: &Repository,
         last: &mut Option<Instant>,
         make: impl Fn(&Commit<'_>) -> Result<Oid>,
     ) -> Result<()> {
-        for attempt in 0..PUSH_TRIES {
-            if attempt > 0 {
-                self.fetch(repo, last)?;
-                std::thread::sleep(backoff_jitter(attempt));
-            }
-            let site = self.site_tip(repo)?;
-            let new = make(&site)?;
-            let local = format!("refs/heads/{}", self.branch);
-            repo.reference(&local, new, true, "cairn: moderate")?;
-            if self.push(repo, &[format!("{local}:{local}")])?.is_empty() {
-                return Ok(());
-            }
-        }
-        bail!(
-            "{}: the remote kept moving; {PUSH_TRIES} pushes were rejected",
-            self.branch
-        )
+        self.advance(repo, last, &self.branch, |tip| {
+            let tip = tip.with_context(|| format!("the remote has no branch `{}`", self.branch))?;
+            make(tip).map(Some)
+        })
     }
 
     /// Removes one comment's file from the batch branch.
@@ -433,74 +519,53 @@ impl Git {
         path: &str,
         message: &str,
     ) -> Result<()> {
-        for attempt in 0..PUSH_TRIES {
-            if attempt > 0 {
-                self.fetch(repo, last)?;
-                std::thread::sleep(backoff_jitter(attempt));
+        self.advance(repo, last, &self.batch_branch, |tip| match tip {
+            Some(tip) if has_path(&tip.tree()?, path) => {
+                self.commit_file(repo, tip, path, None, message).map(Some)
             }
-            let Some(tip) = remote_commit(repo, &self.batch_branch)? else {
-                return Ok(());
-            };
-            if !has_path(&tip.tree()?, path) {
-                return Ok(());
-            }
-            let oid = self.commit_file(repo, &tip, path, None, message)?;
-            let local = format!("refs/heads/{}", self.batch_branch);
-            repo.reference(&local, oid, true, "cairn: moderate")?;
-            if self.push(repo, &[format!("{local}:{local}")])?.is_empty() {
-                let _ = repo.reference(
-                    &format!("refs/remotes/origin/{}", self.batch_branch),
-                    oid,
-                    true,
-                    "cairn: pushed",
-                );
-                return Ok(());
-            }
-        }
-        bail!(
-            "{}: the remote kept moving; {PUSH_TRIES} pushes were rejected",
-            self.batch_branch
-        )
+            _ => Ok(None),
+        })
     }
 
     fn delete_branch(&self, repo: &Repository, branch: &str) -> Result<()> {
-        let rejected = self.push(repo, &[format!(":refs/heads/{branch}")])?;
-        if let Some((_, why)) = rejected.first() {
+        let update = Update {
+            branch: branch.to_string(),
+            new: None,
+            old: None,
+        };
+        if let Some((_, why)) = self.push(repo, &[update])?.first() {
             bail!("cannot delete branch {branch}: {why}");
-        }
-        if let Ok(mut r) = repo.find_reference(&format!("refs/remotes/origin/{branch}")) {
-            let _ = r.delete();
         }
         Ok(())
     }
 }
 
+/// One branch to change on the remote: to `new` (or deleted), if it is still at `old`
+/// (`None`: if it does not exist yet).
+struct Update {
+    branch: String,
+    new: Option<Oid>,
+    old: Option<Oid>,
+}
+
 impl Backend for Git {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let all = |e: DeliveryError| vec![Err(e); comments.len()];
-        let repo = match self.repo() {
-            Ok(repo) => repo,
-            Err(e) => return all(DeliveryError::Transient(format!("{e:#}"))),
-        };
-        if let Err(e) = self.fetch(&repo, &mut last) {
-            return all(DeliveryError::Transient(format!("{e:#}")));
-        }
-        match self.mode {
-            Mode::Review => self
-                .deliver_review(&repo, comments)
-                .unwrap_or_else(|e| all(DeliveryError::Transient(format!("{e:#}")))),
-            Mode::Batch => {
-                match self.deliver_onto(&repo, comments, &self.batch_branch, &mut last) {
-                    Ok(()) => vec![Ok(()); comments.len()],
-                    Err(e) => all(e),
-                }
+        let outcome = self.repo().and_then(|repo| {
+            self.fetch(&repo, &mut last)?;
+            match self.mode {
+                Mode::Review => self.deliver_review(&repo, comments),
+                Mode::Batch => self
+                    .deliver_onto(&repo, comments, &self.batch_branch, &mut last)
+                    .map(|()| vec![Ok(()); comments.len()]),
+                Mode::Direct => self
+                    .deliver_onto(&repo, comments, &self.branch, &mut last)
+                    .map(|()| vec![Ok(()); comments.len()]),
             }
-            Mode::Direct => match self.deliver_onto(&repo, comments, &self.branch, &mut last) {
-                Ok(()) => vec![Ok(()); comments.len()],
-                Err(e) => all(e),
-            },
-        }
+        });
+        outcome.unwrap_or_else(|e| {
+            vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
+        })
     }
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {

@@ -103,3 +103,201 @@ pub fn parse_xml(text: &str) -> Vec<String> {
     }
     names
 }
+
+/// Runs `git` with `args` in `dir` and returns its stdout; panics when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Site Owner")
+        .env("GIT_AUTHOR_EMAIL", "owner@localhost")
+        .env("GIT_COMMITTER_NAME", "Site Owner")
+        .env("GIT_COMMITTER_EMAIL", "owner@localhost")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// An HTTP answer: status, headers (lower-case names) and body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request over a fresh loopback connection.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {text:?}")))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(Answer {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+/// POSTs form fields, as a browser on `origin` would.
+pub fn post_form(addr: &str, origin: &str, fields: &[(&str, &str)]) -> std::io::Result<Answer> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    http(
+        addr,
+        "POST",
+        "/v1/comments",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", origin),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// POSTs a JSON submission.
+pub fn post_json(addr: &str, json: &serde_json::Value) -> std::io::Result<Answer> {
+    http(
+        addr,
+        "POST",
+        "/v1/comments",
+        &[("Content-Type", "application/json")],
+        json.to_string().as_bytes(),
+    )
+}
+
+/// Waits until `ready` holds, checking every 50 ms; panics with `what` after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A running `cairn inbox` process on a port-0 listener; killed when dropped.
+pub struct InboxProcess {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+pub const TEST_SECRET: &str = "test-secret-0123456789";
+
+impl InboxProcess {
+    pub fn start(config: &Path) -> InboxProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .env("CAIRN_SECRET", TEST_SECRET)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cairn inbox starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(_) => panic!("the inbox did not start:\n{}", log.lock().unwrap()),
+        };
+        InboxProcess { child, addr, log }
+    }
+
+    /// The spool's counts by state, from the health endpoint.
+    pub fn spool(&self) -> serde_json::Value {
+        let answer = http(&self.addr, "GET", "/v1/health", &[], b"").expect("health answers");
+        serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()["spool"].clone()
+    }
+
+    /// Waits until nothing is waiting to be delivered.
+    pub fn wait_delivered(&self, secs: u64) {
+        wait_for("delivery", secs, || {
+            let spool = self.spool();
+            spool["queued"] == 0 && spool["delivering"] == 0
+        });
+    }
+
+    /// Stops the process with SIGTERM and waits for it, as a service manager would.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for InboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,405 @@
+//! The inbox end to end: the real `cairn inbox` binary on a port-0 listener delivering
+//! to a real bare repository, `cairn moderate` approving, and `cairn render` showing
+//! the comment in the page. Also: crash recovery and replicas sharing a remote.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use common::*;
+
+const SITE: &str = "https://blog.example.org";
+const THREAD: &str = "/posts/a-quiet-post/";
+
+/// A site repository (the example site, pushed to a bare remote) and an inbox config
+/// delivering to it.
+struct Workspace {
+    dir: tempfile::TempDir,
+    remote: PathBuf,
+}
+
+impl Workspace {
+    fn new(mode: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        copy_tree(&root().join("example-site"), &src);
+        git(&src, &["init", "-q", "-b", "main"]);
+        git(&src, &["add", "-A"]);
+        git(&src, &["commit", "-q", "-m", "The site"]);
+        git(dir.path(), &["clone", "-q", "--bare", "src", "site.git"]);
+        let ws = Workspace {
+            remote: dir.path().join("site.git"),
+            dir,
+        };
+        ws.write_config("inbox.toml", "spool", mode);
+        ws
+    }
+
+    fn write_config(&self, name: &str, spool: &str, mode: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"[site]
+url = "{SITE}/"
+[comments]
+dir = "comments"
+[form]
+required = ["author", "body"]
+[inbox]
+url = "http://127.0.0.1:9"
+spool = "{spool}"
+rate_per_hour = 0
+[inbox.delivery]
+remote = "site.git"
+mode = "{mode}"
+"#
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("inbox.toml")
+    }
+
+    fn moderate(&self, args: &[&str]) -> std::process::Output {
+        let config = self.config();
+        let mut all = vec!["moderate"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+        cairn(self.dir.path(), &all)
+    }
+
+    /// What the site's CI does: check out the site branch, build (here: the prebuilt
+    /// pages), `cairn render`. Returns the rendered page of `THREAD`.
+    fn build(&self) -> String {
+        let checkout = tempfile::tempdir().unwrap();
+        git(
+            checkout.path(),
+            &["clone", "-q", self.remote.to_str().unwrap(), "site"],
+        );
+        let site = checkout.path().join("site");
+        let out = cairn(&site, &["render", "prebuilt", "--out", "public"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read_to_string(
+            site.join("public")
+                .join(THREAD.trim_matches('/'))
+                .join("index.html"),
+        )
+        .unwrap()
+    }
+
+    fn branches(&self) -> Vec<String> {
+        git(
+            &self.remote,
+            &["for-each-ref", "--format=%(refname:short)", "refs/heads/"],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+
+    /// Ids in the `cairn-id:` lines of a branch's commits, oldest first.
+    fn delivered_ids(&self, branch: &str) -> Vec<String> {
+        git(&self.remote, &["log", "--reverse", "--format=%B", branch])
+            .lines()
+            .filter_map(|l| l.strip_prefix("cairn-id: "))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn comment_id(page: &str) -> String {
+    let start = page.find("id=\"c-").expect("the page shows the comment") + 6;
+    page[start..start + 26].to_string()
+}
+
+fn fields<'a>(author: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("thread", THREAD),
+        ("parent", ""),
+        ("author", author),
+        ("email", "reader@example.net"),
+        ("website", ""),
+        ("body", body),
+        ("subject", ""),
+    ]
+}
+
+#[test]
+fn form_post_becomes_a_branch_then_approval_publishes_it() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let answer = post_form(
+        &inbox.addr,
+        SITE,
+        &fields("Ann", "First! Use `cargo test`."),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("awaits moderation"));
+    let id = comment_id(&answer.body);
+    inbox.wait_delivered(30);
+    let branch = format!("cairn/{id}");
+    assert!(ws.branches().contains(&branch), "{:?}", ws.branches());
+    assert!(!ws.build().contains(&id), "published before approval");
+
+    let list = ws.moderate(&["list"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let listed = stdout(&list);
+    assert!(
+        listed.contains(&id) && listed.contains("Ann") && listed.contains(THREAD),
+        "{listed}"
+    );
+    assert!(listed.contains("First! Use `cargo test`."), "{listed}");
+    let show = stdout(&ws.moderate(&["show", &id]));
+    assert!(
+        show.contains("First! Use `cargo test`.") && show.contains(&format!("{SITE}{THREAD}")),
+        "{show}"
+    );
+
+    let approve = ws.moderate(&["approve", &id]);
+    assert!(approve.status.success(), "{}", stderr(&approve));
+    assert_eq!(ws.branches(), ["main"]);
+    let page = ws.build();
+    assert!(
+        page.contains(&format!("id=\"c-{id}\"")),
+        "approved comment missing from the page"
+    );
+    assert!(page.contains("<code>cargo test</code>"));
+
+    // A JSON reply to it, approved the same way, nests under it.
+    let reply = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": id, "author": "Bo", "body": "Agreed."}),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let reply_id = serde_json::from_str::<serde_json::Value>(&reply.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    inbox.wait_delivered(30);
+    assert!(ws.moderate(&["approve", &reply_id]).status.success());
+    let page = ws.build();
+    let parent_at = page.find(&format!("id=\"c-{id}\"")).unwrap();
+    let reply_at = page.find(&format!("id=\"c-{reply_id}\"")).unwrap();
+    let nested = &page[parent_at..reply_at];
+    assert!(
+        nested.contains("<ol class=\"cairn-replies\">"),
+        "the reply is not nested"
+    );
+
+    // Unknown ids get a clear error.
+    let out = ws.moderate(&["approve", "01JD3K2BBBBBBBBBBBBBBBBBBB"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no pending comment with id 01JD3K2BBBBBBBBBBBBBBBBBBB"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws.moderate(&["reject", "not-an-id"]);
+    assert!(
+        stderr(&out).contains("is not a comment id"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Privacy: neither the e-mail nor the client's address reached the repository or
+    // the spool.
+    let history = git(&ws.remote, &["log", "-p", "--all"]);
+    let mut spooled = String::new();
+    for entry in walkdir::WalkDir::new(ws.dir.path().join("spool"))
+        .into_iter()
+        .map(Result::unwrap)
+    {
+        let in_mirror = entry
+            .path()
+            .components()
+            .any(|c| c.as_os_str() == "repo.git");
+        if entry.file_type().is_file() && !in_mirror {
+            spooled.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    assert!(
+        spooled.contains(&id),
+        "the delivered item is kept in the spool"
+    );
+    for text in [&history, &spooled] {
+        assert!(!text.contains("reader@example.net") && !text.contains("example.net"));
+        assert!(!text.contains("127.0.0.1"));
+    }
+    assert!(
+        history.contains("avatar: "),
+        "the avatar key stands in for the e-mail"
+    );
+    assert!(inbox.stop().success());
+}
+
+#[test]
+fn direct_mode_publishes_and_batch_mode_collects() {
+    let ws = Workspace::new("direct");
+    let inbox = InboxProcess::start(&ws.config());
+    let answer = post_form(&inbox.addr, SITE, &fields("Cy", "Straight to the page.")).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let id = comment_id(&answer.body);
+    inbox.wait_delivered(30);
+    assert_eq!(ws.branches(), ["main"]);
+    assert!(ws.build().contains(&format!("id=\"c-{id}\"")));
+    drop(inbox);
+
+    let ws = Workspace::new("batch");
+    let inbox = InboxProcess::start(&ws.config());
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let body = format!("Batched comment {n}");
+        let answer = post_form(&inbox.addr, SITE, &fields("Di", &body)).unwrap();
+        assert_eq!(answer.status, 200);
+        ids.push(comment_id(&answer.body));
+    }
+    inbox.wait_delivered(30);
+    assert_eq!(ws.branches(), ["cairn/pending", "main"]);
+    let mut delivered = ws.delivered_ids("cairn/pending");
+    delivered.sort();
+    assert_eq!(delivered, ids);
+    // Approve one from the terminal, then merge the rest the way a moderator merges a
+    // pull request.
+    assert!(ws.moderate(&["approve", &ids[0]]).status.success());
+    let page = ws.build();
+    assert!(page.contains(&ids[0]) && !page.contains(&ids[1]));
+    let clone = tempfile::tempdir().unwrap();
+    git(
+        clone.path(),
+        &["clone", "-q", ws.remote.to_str().unwrap(), "site"],
+    );
+    let site = clone.path().join("site");
+    git(&site, &["merge", "-q", "--no-edit", "origin/cairn/pending"]);
+    git(&site, &["push", "-q", "origin", "main"]);
+    let page = ws.build();
+    for id in &ids {
+        assert!(
+            page.contains(&format!("id=\"c-{id}\"")),
+            "{id} missing after the merge"
+        );
+    }
+}
+
+/// Posts `n` distinct comments from `threads` threads; returns the ids that got a 2xx.
+fn flood(addr: &str, tag: &str, n: usize, threads: usize) -> Vec<String> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut acked = Vec::new();
+                    for i in (t..n).step_by(threads) {
+                        let json = serde_json::json!({
+                            "thread": THREAD, "author": "Load", "body": format!("{tag} comment {i}")
+                        });
+                        if let Ok(answer) = post_json(addr, &json) {
+                            if answer.status == 202 {
+                                let v: serde_json::Value =
+                                    serde_json::from_str(&answer.body).unwrap();
+                                acked.push(v["id"].as_str().unwrap().to_string());
+                            }
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    })
+}
+
+fn assert_exactly_once(acked: &[String], delivered: &[String]) {
+    let unique: BTreeSet<&String> = delivered.iter().collect();
+    assert_eq!(
+        unique.len(),
+        delivered.len(),
+        "a comment was delivered twice"
+    );
+    for id in acked {
+        assert!(
+            unique.contains(id),
+            "{id} got a 2xx but was never delivered"
+        );
+    }
+}
+
+#[test]
+fn kill_9_mid_flood_loses_and_duplicates_nothing() {
+    let ws = Workspace::new("batch");
+    let inbox = InboxProcess::start(&ws.config());
+    let addr = inbox.addr.clone();
+    let pid = inbox.child.id();
+    let acked = std::thread::scope(|scope| {
+        let flood = scope.spawn(|| flood(&addr, "crash", 400, 8));
+        // Kill once some comments are in and some delivery is under way.
+        wait_for("some deliveries", 60, || {
+            inbox.log.lock().unwrap().matches("delivered").count() >= 20
+        });
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        flood.join().unwrap()
+    });
+    drop(inbox);
+    assert!(
+        acked.len() >= 20,
+        "only {} acknowledged before the kill",
+        acked.len()
+    );
+
+    let restarted = InboxProcess::start(&ws.config());
+    restarted.wait_delivered(60);
+    let delivered = ws.delivered_ids("cairn/pending");
+    assert_exactly_once(&acked, &delivered);
+    eprintln!(
+        "{} acknowledged before kill -9, {} delivered after restart",
+        acked.len(),
+        delivered.len()
+    );
+}
+
+#[test]
+fn two_inboxes_delivering_to_one_remote_lose_nothing() {
+    let ws = Workspace::new("batch");
+    let second = ws.write_config("second.toml", "spool-2", "batch");
+    let a = InboxProcess::start(&ws.config());
+    let b = InboxProcess::start(&second);
+    let (acked_a, acked_b) = std::thread::scope(|scope| {
+        let fa = scope.spawn(|| flood(&a.addr, "replica-a", 120, 4));
+        let fb = scope.spawn(|| flood(&b.addr, "replica-b", 120, 4));
+        (fa.join().unwrap(), fb.join().unwrap())
+    });
+    assert_eq!(acked_a.len() + acked_b.len(), 240);
+    a.wait_delivered(60);
+    b.wait_delivered(60);
+    let delivered = ws.delivered_ids("cairn/pending");
+    let acked: Vec<String> = acked_a.into_iter().chain(acked_b).collect();
+    assert_exactly_once(&acked, &delivered);
+    assert_eq!(delivered.len(), 240);
+}
+
+#[test]
+fn sigterm_finishes_what_is_in_flight() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let acked = flood(&inbox.addr, "shutdown", 30, 3);
+    assert!(inbox.stop().success());
+    // Whatever was not delivered before the stop is still queued, and goes out on
+    // the next start.
+    let restarted = InboxProcess::start(&ws.config());
+    restarted.wait_delivered(60);
+    let branches: BTreeSet<String> = ws.branches().into_iter().collect();
+    for id in &acked {
+        assert!(branches.contains(&format!("cairn/{id}")), "{id} lost");
+    }
+}
