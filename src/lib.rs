@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod comment;
 pub mod config;
 pub mod deliver;
+pub mod demo;
 pub mod inbox;
 pub mod render;
 pub mod secret;

@@ -18,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Try the whole pipeline on this machine: example site, inbox, moderation.
+    Demo(cmd::demo::Args),
     /// Inject comments, stylesheet and feeds into a built site.
     Render(cmd::render::Args),
     /// Validate every comment file (exit 1 when problems are found).
@@ -31,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Inbox(args) => cmd::inbox::run(args),

@@ -2,6 +2,7 @@
 //! drives the library; `main.rs` only dispatches.
 
 pub mod check;
+pub mod demo;
 pub mod inbox;
 pub mod moderate;
 pub mod render;
