@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
-
 use common::*;
 
-fn field<'a>(text: &'a str, before: &str, until: char) -> &'a str {
+fn between<'a>(text: &'a str, before: &str, until: char) -> &'a str {
     let start = text
         .find(before)
         .unwrap_or_else(|| panic!("no {before} in {text}"))
@@ -20,42 +17,18 @@ fn field<'a>(text: &'a str, before: &str, until: char) -> &'a str {
 
 #[test]
 fn demo_takes_a_comment_from_form_to_page() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("demo")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut intro = String::new();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        intro.push_str(&line);
-        intro.push('\n');
-        if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let page_url = field(&intro, "1. Open ", ' ').to_string();
-    let config = field(&intro, "moderate list --config ", '\n')
-        .trim()
-        .to_string();
-    let workspace = field(&intro, "workspace: ", '\n').to_string();
-    let site = field(&page_url, "http://", '/').to_string();
-    let path = format!("/{}", field(&page_url, &format!("http://{site}/"), ' '));
-
+    let demo = DemoProcess::start();
+    let (site, path) = demo.page();
     let page = http(&site, "GET", &path, &[], b"").unwrap();
     assert_eq!(page.status, 200);
-    let action = field(
+    let action = between(
         &page.body,
-        "<form class=\"cairn-form\" id=\"cairn-form\" method=\"post\" action=\"",
+        "id=\"cairn-form\" method=\"post\" action=\"",
         '"',
-    )
-    .to_string();
-    let inbox = field(&action, "http://", '/').to_string();
+    );
+    let inbox = between(action, "http://", '/');
     let answer = post_form(
-        &inbox,
+        inbox,
         &format!("http://{site}"),
         &[
             ("thread", "/posts/a-quiet-post/"),
@@ -69,20 +42,21 @@ fn demo_takes_a_comment_from_form_to_page() {
     )
     .unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let id = field(&answer.body, "id=\"c-", '"').to_string();
+    let id = between(&answer.body, "id=\"c-", '"').to_string();
 
     let dir = tempfile::tempdir().unwrap();
+    let moderate = |action: &str, id: &str| {
+        let mut args = vec!["moderate", action];
+        if !id.is_empty() {
+            args.push(id);
+        }
+        args.extend(["--config", demo.config.as_str()]);
+        cairn(dir.path(), &args)
+    };
     wait_for("the comment's branch", 30, || {
-        stdout(&cairn(
-            dir.path(),
-            &["moderate", "list", "--config", &config],
-        ))
-        .contains(&id)
+        stdout(&moderate("list", "")).contains(&id)
     });
-    let out = cairn(
-        dir.path(),
-        &["moderate", "approve", &id, "--config", &config],
-    );
+    let out = moderate("approve", &id);
     assert!(out.status.success(), "{}", stderr(&out));
     wait_for("the re-rendered page", 30, || {
         http(&site, "GET", &path, &[], b"")
@@ -91,13 +65,15 @@ fn demo_takes_a_comment_from_form_to_page() {
             .contains("Tried the demo.")
     });
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let pid = demo.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success());
+    let mut demo = demo;
+    assert!(demo.child.wait().unwrap().success());
     assert!(
-        !std::path::Path::new(&workspace).exists(),
+        !std::path::Path::new(&demo.workspace).exists(),
         "the temporary workspace is removed"
     );
 }

@@ -301,3 +301,62 @@ impl Drop for InboxProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A running `cairn demo`, with what it printed; killed when dropped.
+pub struct DemoProcess {
+    pub child: std::process::Child,
+    /// The page the demo invites a comment on.
+    pub page_url: String,
+    /// The config to pass to `cairn moderate`.
+    pub config: String,
+    pub workspace: String,
+}
+
+impl DemoProcess {
+    pub fn start() -> DemoProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("demo")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("cairn demo starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut intro = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            intro.push_str(&line);
+            intro.push('\n');
+            if line.starts_with("Press Ctrl-C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        let after = |marker: &str| {
+            let rest = intro
+                .split(marker)
+                .nth(1)
+                .unwrap_or_else(|| panic!("no `{marker}` in the demo's intro:\n{intro}"));
+            rest.split_whitespace().next().unwrap().to_string()
+        };
+        DemoProcess {
+            page_url: after("1. Open "),
+            config: after("moderate list --config "),
+            workspace: after("workspace: "),
+            child,
+        }
+    }
+
+    /// The page's `host:port` and path.
+    pub fn page(&self) -> (String, String) {
+        let rest = self.page_url.trim_start_matches("http://");
+        let (host, path) = rest.split_once('/').unwrap();
+        (host.to_string(), format!("/{path}"))
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,62 @@
+//! The rendered page in a real browser: Debian's headless Chromium, driven by
+//! playwright-core (tests/browser/), with JavaScript turned off, posts the comment and
+//! reply forms of the demo site and sees the confirmation; a rejected post gives the
+//! reader's text back.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// The browser driver, or `None` (skip) outside CI when it is not installed.
+fn driver() -> Option<std::path::PathBuf> {
+    let dir = root().join("tests/browser");
+    let installed = dir.join("node_modules/playwright-core").is_dir();
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "playwright-core is not installed; .ci/run must run `npm ci --prefix tests/browser`"
+        );
+        eprintln!("skipping: run `npm ci --prefix tests/browser` to install playwright-core");
+        return None;
+    }
+    tool("chromium")?;
+    tool("node")?;
+    Some(dir)
+}
+
+#[test]
+fn forms_work_in_chromium_with_javascript_off() {
+    let Some(dir) = driver() else { return };
+    let demo = DemoProcess::start();
+    let page = demo.page_url.clone();
+    let reply_page = page.replace("/posts/a-quiet-post/", "/posts/hello-world/");
+
+    let out = Command::new("node")
+        .arg(dir.join("post_form.mjs"))
+        .args([&page, &reply_page])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let result: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let accepted: Vec<&str> = result["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(accepted.len(), 2);
+
+    // Both posts reached the site repository, waiting for moderation.
+    let tmp = tempfile::tempdir().unwrap();
+    wait_for("both comments on their branches", 30, || {
+        let listed = stdout(&cairn(
+            tmp.path(),
+            &["moderate", "list", "--config", &demo.config],
+        ));
+        accepted
+            .iter()
+            .all(|id| listed.contains(&format!("cairn/{id}")))
+    });
+}

@@ -1,0 +1,67 @@
+// Posts cairn's comment forms in Debian's headless Chromium with JavaScript turned
+// off, the way a reader without scripts would. Prints the accepted comment ids as
+// JSON; exits non-zero with a message when the page does not behave.
+//
+// usage: node post_form.mjs PAGE_URL REPLY_PAGE_URL
+import { chromium } from 'playwright-core';
+
+const [pageUrl, replyPageUrl] = process.argv.slice(2);
+const fail = (message) => {
+  console.error(message);
+  process.exit(1);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const idOf = async () => (await page.getAttribute('.cairn-comment', 'id')).replace(/^c-/, '');
+  const submit = (button) => Promise.all([page.waitForNavigation(), button.click()]);
+
+  // A new comment through the main form.
+  await page.goto(pageUrl);
+  await page.fill('#cairn-form-author', 'Browser Reader');
+  await page.fill('#cairn-form-body', 'Posted by *Chromium* with JavaScript off.');
+  await submit(page.locator('#cairn-form button[type=submit]'));
+  const title = await page.textContent('h1');
+  if (!title.includes('awaits moderation')) fail(`no confirmation, got: ${title}`);
+  if (!(await page.innerHTML('.cairn-body')).includes('<em>Chromium</em>')) fail('the preview is not rendered');
+  const first = await idOf();
+  await submit(page.getByRole('link', { name: 'Back to the article' }));
+  if (!page.url().startsWith(pageUrl)) fail(`the back link leads to ${page.url()}`);
+
+  // A reply through the reply form under an existing comment (a <details>).
+  await page.goto(replyPageUrl);
+  const comment = page.locator('.cairn-comment').first();
+  const parent = (await comment.getAttribute('id')).replace(/^c-/, '');
+  await comment.locator('summary').first().click();
+  const form = comment.locator('details form').first();
+  await form.locator('input[name=author]').fill('Replying Reader');
+  await form.locator('textarea[name=body]').fill('A reply, no scripts needed.');
+  await submit(form.locator('button[type=submit]'));
+  if (!(await page.textContent('h1')).includes('awaits moderation')) fail('the reply was not accepted');
+  const reply = await idOf();
+  const back = await page.getByRole('link', { name: 'Back to the article' }).getAttribute('href');
+  if (!back.endsWith(`#c-${parent}`)) fail(`the reply's back link is ${back}`);
+
+  // A post the inbox rejects (too many links) comes back with the reader's text.
+  const typed = 'See https://a.example https://b.example https://c.example https://d.example — my long thoughts.';
+  await page.goto(pageUrl);
+  await page.fill('#cairn-form-author', 'Link Lover');
+  await page.fill('#cairn-form-body', typed);
+  const [response] = await submit(page.locator('#cairn-form button[type=submit]'));
+  if (response.status() !== 400) fail(`expected 400, got ${response.status()}`);
+  if (!(await page.textContent('h1')).includes('not posted')) fail('no error title');
+  if ((await page.inputValue('#cairn-form-body')) !== typed) fail('the text was not given back');
+  if ((await page.inputValue('#cairn-form-author')) !== 'Link Lover') fail('the name was not given back');
+  const error = await page.textContent('#cairn-form-body-error');
+  if (!error.includes('Too many links')) fail(`the field error says: ${error}`);
+
+  console.log(JSON.stringify({ accepted: [first, reply] }));
+} finally {
+  await browser.close();
+}
