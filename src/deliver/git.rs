@@ -187,14 +187,19 @@ impl Git {
                 Repository::open(path).with_context(|| format!("cannot open {}", self.remote))?;
             for (name, update) in &staged {
                 let branch = format!("refs/heads/{}", update.branch);
-                let swapped = match (update.new, update.old) {
-                    (Some(new), Some(old)) => target
-                        .reference_matching(&branch, new, true, old, "cairn: push")
+                // The expected old value is checked under the ref's lock; a zero id
+                // means "must not exist yet" (plain create-if-missing is not atomic).
+                let swapped = match update.new {
+                    Some(new) => target
+                        .reference_matching(
+                            &branch,
+                            new,
+                            true,
+                            update.old.unwrap_or(Oid::ZERO_SHA1),
+                            "cairn: push",
+                        )
                         .map(drop),
-                    (Some(new), None) => target
-                        .reference(&branch, new, false, "cairn: push")
-                        .map(drop),
-                    (None, _) => match target.find_reference(&branch) {
+                    None => match target.find_reference(&branch) {
                         Ok(mut r) => r.delete(),
                         Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
                         Err(e) => Err(e),

@@ -16,7 +16,7 @@
 //! and no IP address ever reaches the spool. Writes from concurrent requests are
 //! grouped so that one round of fsyncs makes a whole group durable.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -115,7 +115,53 @@ struct Job {
 pub struct Spool {
     dir: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
-    entries: Mutex<HashMap<Ulid, Entry>>,
+    index: Mutex<Index>,
+}
+
+/// What the spool holds, in memory, with the lookups the inbox makes on every request.
+#[derive(Default)]
+struct Index {
+    items: HashMap<Ulid, Entry>,
+    /// Queued and delivering items, oldest first: the worker's to-do list.
+    waiting: BTreeSet<Ulid>,
+    /// Items that count for duplicate detection (all but failed ones), by digest.
+    digests: HashMap<[u8; 32], Ulid>,
+}
+
+impl Index {
+    fn insert(&mut self, id: Ulid, entry: Entry) {
+        if matches!(entry.state, State::Queued | State::Delivering) {
+            self.waiting.insert(id);
+        }
+        if entry.state != State::Failed {
+            self.digests.insert(entry.digest, id);
+        }
+        self.items.insert(id, entry);
+    }
+
+    fn set_state(&mut self, id: Ulid, state: State) {
+        let Some(entry) = self.items.get_mut(&id) else {
+            return;
+        };
+        entry.state = state;
+        if matches!(state, State::Queued | State::Delivering) {
+            self.waiting.insert(id);
+        } else {
+            self.waiting.remove(&id);
+        }
+        if state == State::Failed && self.digests.get(&entry.digest) == Some(&id) {
+            self.digests.remove(&entry.digest);
+        }
+    }
+
+    fn remove(&mut self, id: Ulid) {
+        if let Some(entry) = self.items.remove(&id) {
+            self.waiting.remove(&id);
+            if self.digests.get(&entry.digest) == Some(&id) {
+                self.digests.remove(&entry.digest);
+            }
+        }
+    }
 }
 
 impl Spool {
@@ -127,9 +173,9 @@ impl Spool {
             std::fs::create_dir_all(&sub)
                 .with_context(|| format!("cannot create spool dir {}", sub.display()))?;
         }
-        let mut entries = HashMap::new();
+        let mut index = Index::default();
         for listed in load(dir)? {
-            entries.insert(listed.comment.id, listed.entry);
+            index.insert(listed.comment.id, listed.entry);
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let queued = dir.join(State::Queued.dir());
@@ -140,7 +186,7 @@ impl Spool {
         Ok(Spool {
             dir: dir.to_path_buf(),
             writer: Mutex::new(tx),
-            entries: Mutex::new(entries),
+            index: Mutex::new(index),
         })
     }
 
@@ -168,7 +214,7 @@ impl Spool {
         wait.await
             .context("the spool writer has stopped")?
             .with_context(|| format!("cannot write to the spool {}", self.dir.display()))?;
-        self.entries.lock().expect("spool lock").insert(
+        self.lock().insert(
             comment.id,
             Entry {
                 thread: comment.thread.clone(),
@@ -186,18 +232,14 @@ impl Spool {
     /// Whether the same text was already submitted to the same thread (and is not
     /// failed or long delivered).
     pub fn is_duplicate(&self, comment: &Comment) -> bool {
-        let d = digest(comment);
-        self.entries
-            .lock()
-            .expect("spool lock")
-            .values()
-            .any(|e| e.digest == d && e.state != State::Failed)
+        self.lock().digests.contains_key(&digest(comment))
     }
 
     /// The thread of a comment the spool holds (pending or recently delivered).
     pub fn thread_of(&self, id: Ulid) -> Option<String> {
-        let entries = self.entries.lock().expect("spool lock");
-        entries
+        let index = self.lock();
+        index
+            .items
             .get(&id)
             .filter(|e| e.state != State::Failed)
             .map(|e| e.thread.clone())
@@ -206,7 +248,7 @@ impl Spool {
     /// How many items are in each state.
     pub fn depth(&self) -> HashMap<State, usize> {
         let mut counts: HashMap<State, usize> = State::ALL.iter().map(|s| (*s, 0)).collect();
-        for e in self.entries.lock().expect("spool lock").values() {
+        for e in self.lock().items.values() {
             *counts.entry(e.state).or_default() += 1;
         }
         counts
@@ -215,18 +257,20 @@ impl Spool {
     /// Queued comments whose next attempt is due, oldest first, marked `delivering`.
     /// A file that cannot be read is parked as failed with the reason.
     pub fn take_due(&self, now: DateTime<Utc>, limit: usize) -> Vec<Comment> {
-        let mut due: Vec<Ulid> = {
-            let entries = self.entries.lock().expect("spool lock");
-            entries
+        let due: Vec<Ulid> = {
+            let index = self.lock();
+            index
+                .waiting
                 .iter()
-                .filter(|(_, e)| {
-                    e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
+                .filter(|id| {
+                    index.items.get(id).is_some_and(|e| {
+                        e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
+                    })
                 })
-                .map(|(id, _)| *id)
+                .take(limit)
+                .copied()
                 .collect()
         };
-        due.sort_unstable();
-        due.truncate(limit);
         let mut comments = Vec::with_capacity(due.len());
         for id in due {
             match read_item(&self.path(State::Queued, id)) {
@@ -245,9 +289,11 @@ impl Spool {
 
     /// The earliest time a queued item becomes due, if any is waiting.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        let entries = self.entries.lock().expect("spool lock");
-        entries
-            .values()
+        let index = self.lock();
+        index
+            .waiting
+            .iter()
+            .filter_map(|id| index.items.get(id))
             .filter(|e| e.state == State::Queued)
             .map(|e| e.next_attempt.unwrap_or(e.accepted))
             .min()
@@ -274,15 +320,16 @@ impl Spool {
         backoff: impl Fn(u32) -> chrono::Duration,
     ) -> Result<bool> {
         let attempts = {
-            let mut entries = self.entries.lock().expect("spool lock");
-            let Some(entry) = entries.get_mut(&id) else {
+            let mut index = self.lock();
+            let Some(entry) = index.items.get_mut(&id) else {
                 return Ok(false);
             };
             entry.attempts += 1;
             entry.last_error = Some(error.to_string());
-            entry.state = State::Queued;
             entry.next_attempt = Some(Utc::now() + backoff(entry.attempts));
-            entry.attempts
+            let attempts = entry.attempts;
+            index.set_state(id, State::Queued);
+            attempts
         };
         if attempts >= max_attempts {
             self.park(id, error)?;
@@ -301,12 +348,12 @@ impl Spool {
     /// Moves an item to `failed/` with its reason, durably.
     fn park(&self, id: Ulid, reason: &str) -> Result<()> {
         {
-            let mut entries = self.entries.lock().expect("spool lock");
-            if let Some(entry) = entries.get_mut(&id) {
-                entry.state = State::Failed;
+            let mut index = self.lock();
+            if let Some(entry) = index.items.get_mut(&id) {
                 entry.last_error = Some(reason.to_string());
                 entry.next_attempt = None;
             }
+            index.set_state(id, State::Failed);
         }
         let mut progress = self.progress(id);
         progress.last_error = Some(reason.to_string());
@@ -324,8 +371,9 @@ impl Spool {
     pub fn prune(&self, keep: chrono::Duration) {
         let cutoff = Utc::now() - keep;
         let old: Vec<Ulid> = {
-            let entries = self.entries.lock().expect("spool lock");
-            entries
+            let index = self.lock();
+            index
+                .items
                 .iter()
                 .filter(|(_, e)| e.state == State::Delivered && e.accepted < cutoff)
                 .map(|(id, _)| *id)
@@ -333,26 +381,31 @@ impl Spool {
         };
         for id in old {
             if std::fs::remove_file(self.path(State::Delivered, id)).is_ok() {
-                self.entries.lock().expect("spool lock").remove(&id);
+                self.lock().remove(id);
             }
         }
     }
 
     fn set_state(&self, id: Ulid, state: State) {
-        if let Some(entry) = self.entries.lock().expect("spool lock").get_mut(&id) {
-            entry.state = state;
-        }
+        self.lock().set_state(id, state);
     }
 
     fn progress(&self, id: Ulid) -> Progress {
-        let entries = self.entries.lock().expect("spool lock");
-        entries
+        let index = self.lock();
+        index
+            .items
             .get(&id)
             .map_or_else(Progress::default, |e| Progress {
                 attempts: e.attempts,
                 last_error: e.last_error.clone(),
                 next_attempt: e.next_attempt,
             })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn path(&self, state: State, id: Ulid) -> PathBuf {

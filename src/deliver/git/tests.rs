@@ -224,6 +224,8 @@ fn direct_mode_commits_to_the_site_branch() {
     assert!(git.pending().unwrap().is_empty());
 }
 
+/// Regression: creating the batch branch was check-then-write in libgit2, so two
+/// replicas creating it at once could both "succeed" and one comment was lost.
 #[test]
 fn replicas_racing_to_push_lose_nothing() {
     let site = Site::new();
@@ -235,8 +237,10 @@ fn replicas_racing_to_push_lose_nothing() {
             scope.spawn(move || {
                 for round in 0..5u32 {
                     let n = u32::try_from(i).unwrap() * 100 + round;
-                    let results = git.deliver(&[comment(n, "/posts/a/")]);
-                    assert_eq!(results, [Ok(())], "replica {i} round {round}");
+                    // A delivery that kept losing races is retried, as the worker does.
+                    let delivered =
+                        (0..5).any(|_| git.deliver(&[comment(n, "/posts/a/")]) == [Ok(())]);
+                    assert!(delivered, "replica {i} round {round}");
                 }
             });
         }
