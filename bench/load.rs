@@ -20,7 +20,14 @@ struct Outcome {
 }
 
 fn request(addr: &str, kind: &str, n: u64) -> Vec<u8> {
-    let text = format!("Benchmark comment {n}: a few words about the post, with *some* Markdown and a [link](https://example.org/{n}).");
+    // Distinct across runs too, or the inbox would refuse repeats as duplicates.
+    static RUN: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let text = format!("Benchmark comment {run}-{n}: a few words about the post, with *some* Markdown and a [link](https://example.org/{n}).");
     let (path, body) = match kind {
         "isso" => (
             "/new?uri=%2Fposts%2Fbench%2F".to_string(),

@@ -437,13 +437,15 @@ pub async fn serve(
 ) -> Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(inbox.clone(), stopped));
-    let app = router(inbox).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(inbox.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("the HTTP server failed");
     let _ = stop.send(true);
     worker.await.context("the delivery worker failed")?;
+    // Leave every item in its own file and the journal empty.
+    tokio::task::spawn_blocking(move || inbox.spool.flush()).await?;
     result
 }
 

@@ -1,6 +1,9 @@
-//! The spool: where accepted comments wait for delivery. Accepted means durable: a
-//! comment's file is written and fsync'd, and its directory entry too, before the
-//! inbox answers 2xx.
+//! The spool: where accepted comments wait for delivery.
+//!
+//! Accepted means durable. A submission is appended to the journal and the journal
+//! is fsync'd before the inbox answers 2xx; concurrent submissions share one fsync.
+//! Each item is then written to its own file, for people and tools to read, and the
+//! journal is emptied once those files are safely on disk (see [`journal`]).
 //!
 //! On disk, one directory per state, inspectable with `ls` and `cat`:
 //!
@@ -10,17 +13,19 @@
 //! spool/delivered/<id>.json      delivered; pruned after `inbox.keep_delivered_hours`
 //! spool/failed/<id>.json         parked after `inbox.max_attempts`, with
 //! spool/failed/<id>.state.json   the reason
+//! spool/journal/<n>.log          the last seconds of accepted items, one JSON line each
 //! ```
 //!
 //! Items hold the comment exactly as it will be committed (format v1 YAML): no e-mail
-//! and no IP address ever reaches the spool. Writes from concurrent requests are
-//! grouped so that one round of fsyncs makes a whole group durable.
+//! and no IP address ever reaches the spool.
+
+mod journal;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -96,6 +101,8 @@ pub struct Entry {
     pub last_error: Option<String>,
     pub next_attempt: Option<DateTime<Utc>>,
     digest: [u8; 32],
+    /// Whether the item's own file has been written (it may lag the journal).
+    on_disk: bool,
 }
 
 /// An item as `cairn moderate list` shows it.
@@ -105,23 +112,19 @@ pub struct Listed {
     pub entry: Entry,
 }
 
-struct Job {
-    id: Ulid,
-    bytes: Vec<u8>,
-    done: tokio::sync::oneshot::Sender<std::io::Result<()>>,
-}
-
 /// The spool of a running inbox.
 pub struct Spool {
     dir: PathBuf,
-    writer: Mutex<mpsc::Sender<Job>>,
-    index: Mutex<Index>,
+    journal: journal::Writer,
+    index: Arc<Mutex<Index>>,
 }
 
 /// What the spool holds, in memory, with the lookups the inbox makes on every request.
 #[derive(Default)]
 struct Index {
     items: HashMap<Ulid, Entry>,
+    /// Comments waiting for delivery, so the worker never has to read them back.
+    comments: HashMap<Ulid, Comment>,
     /// Queued and delivering items, oldest first: the worker's to-do list.
     waiting: BTreeSet<Ulid>,
     /// Items that count for duplicate detection (all but failed ones), by digest.
@@ -129,9 +132,11 @@ struct Index {
 }
 
 impl Index {
-    fn insert(&mut self, id: Ulid, entry: Entry) {
+    fn insert(&mut self, comment: Comment, entry: Entry) {
+        let id = comment.id;
         if matches!(entry.state, State::Queued | State::Delivering) {
             self.waiting.insert(id);
+            self.comments.insert(id, comment);
         }
         if entry.state != State::Failed {
             self.digests.insert(entry.digest, id);
@@ -148,6 +153,7 @@ impl Index {
             self.waiting.insert(id);
         } else {
             self.waiting.remove(&id);
+            self.comments.remove(&id);
         }
         if state == State::Failed && self.digests.get(&entry.digest) == Some(&id) {
             self.digests.remove(&entry.digest);
@@ -157,36 +163,93 @@ impl Index {
     fn remove(&mut self, id: Ulid) {
         if let Some(entry) = self.items.remove(&id) {
             self.waiting.remove(&id);
+            self.comments.remove(&id);
             if self.digests.get(&entry.digest) == Some(&id) {
                 self.digests.remove(&entry.digest);
             }
         }
     }
+
+    fn progress(&self, id: Ulid) -> Progress {
+        self.items
+            .get(&id)
+            .map_or_else(Progress::default, |e| Progress {
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                next_attempt: e.next_attempt,
+            })
+    }
+
+    /// Moves an item's file to where its state says it belongs, once it is on disk:
+    /// whoever comes second (the file writer or the state change) does the move.
+    fn place(&self, dir: &Path, id: Ulid) -> Result<()> {
+        let Some(entry) = self.items.get(&id) else {
+            return Ok(());
+        };
+        if !entry.on_disk {
+            return Ok(());
+        }
+        let from = item_path(dir, State::Queued, id);
+        match entry.state {
+            State::Queued | State::Delivering => {}
+            State::Delivered => {
+                if from.exists() {
+                    std::fs::rename(&from, item_path(dir, State::Delivered, id))
+                        .with_context(|| format!("cannot move {}", from.display()))?;
+                    let _ = std::fs::remove_file(progress_path(&from));
+                }
+            }
+            State::Failed => {
+                let to = item_path(dir, State::Failed, id);
+                write_atomic(&progress_path(&to), &self.progress(id), true)?;
+                if from.exists() {
+                    std::fs::rename(&from, &to)
+                        .with_context(|| format!("cannot move {}", from.display()))?;
+                    let _ = std::fs::remove_file(progress_path(&from));
+                }
+                sync_dir(to.parent().unwrap_or(dir))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Spool {
-    /// Opens (creating if needed) the spool in `dir` and loads what is in it. Items a
-    /// crash left in `delivering` are queued again: delivery is idempotent.
+    /// Opens (creating if needed) the spool in `dir`: replays the journal of an
+    /// unclean stop, then loads what is there. Items a crash left in `delivering`
+    /// are queued again: delivery is idempotent.
     pub fn open(dir: &Path) -> Result<Spool> {
         for state in [State::Queued, State::Delivered, State::Failed] {
             let sub = dir.join(state.dir());
             std::fs::create_dir_all(&sub)
                 .with_context(|| format!("cannot create spool dir {}", sub.display()))?;
         }
+        journal::recover(dir)
+            .with_context(|| format!("cannot recover the spool {}", dir.display()))?;
         let mut index = Index::default();
         for listed in load(dir)? {
-            index.insert(listed.comment.id, listed.entry);
+            index.insert(listed.comment, listed.entry);
         }
-        let (tx, rx) = mpsc::channel::<Job>();
-        let queued = dir.join(State::Queued.dir());
-        std::thread::Builder::new()
-            .name("cairn-spool".into())
-            .spawn(move || write_loop(&queued, &rx))
-            .context("cannot start the spool writer")?;
+        let index = Arc::new(Mutex::new(index));
+        let on_disk = {
+            let (index, dir) = (index.clone(), dir.to_path_buf());
+            move |id: Ulid| {
+                let mut index = index
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(entry) = index.items.get_mut(&id) {
+                    entry.on_disk = true;
+                }
+                if let Err(e) = index.place(&dir, id) {
+                    tracing::error!(%id, "cannot move a spool item: {e:#}");
+                }
+            }
+        };
+        let journal = journal::Writer::start(dir, on_disk)?;
         Ok(Spool {
             dir: dir.to_path_buf(),
-            writer: Mutex::new(tx),
-            index: Mutex::new(index),
+            journal,
+            index,
         })
     }
 
@@ -199,34 +262,28 @@ impl Spool {
             accepted,
             comment: comment.to_yaml(),
         };
-        let mut bytes = serde_json::to_vec_pretty(&stored)?;
-        bytes.push(b'\n');
-        let (done, wait) = tokio::sync::oneshot::channel();
-        self.writer
-            .lock()
-            .expect("spool writer lock")
-            .send(Job {
-                id: comment.id,
-                bytes,
-                done,
-            })
-            .context("the spool writer has stopped")?;
-        wait.await
-            .context("the spool writer has stopped")?
+        self.journal
+            .append(comment.id, &stored)
+            .await
             .with_context(|| format!("cannot write to the spool {}", self.dir.display()))?;
-        self.lock().insert(
-            comment.id,
-            Entry {
-                thread: comment.thread.clone(),
-                state: State::Queued,
-                accepted,
-                attempts: 0,
-                last_error: None,
-                next_attempt: None,
-                digest: digest(comment),
-            },
-        );
+        let entry = Entry {
+            thread: comment.thread.clone(),
+            state: State::Queued,
+            accepted,
+            attempts: 0,
+            last_error: None,
+            next_attempt: None,
+            digest: digest(comment),
+            on_disk: false,
+        };
+        self.lock().insert(comment.clone(), entry);
         Ok(())
+    }
+
+    /// Waits until every accepted item has its own file on disk and the journal is
+    /// empty, e.g. before a clean shutdown.
+    pub fn flush(&self) {
+        self.journal.flush();
     }
 
     /// Whether the same text was already submitted to the same thread (and is not
@@ -255,33 +312,24 @@ impl Spool {
     }
 
     /// Queued comments whose next attempt is due, oldest first, marked `delivering`.
-    /// A file that cannot be read is parked as failed with the reason.
     pub fn take_due(&self, now: DateTime<Utc>, limit: usize) -> Vec<Comment> {
-        let due: Vec<Ulid> = {
-            let index = self.lock();
-            index
-                .waiting
-                .iter()
-                .filter(|id| {
-                    index.items.get(id).is_some_and(|e| {
-                        e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
-                    })
+        let mut index = self.lock();
+        let due: Vec<Ulid> = index
+            .waiting
+            .iter()
+            .filter(|id| {
+                index.items.get(id).is_some_and(|e| {
+                    e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
                 })
-                .take(limit)
-                .copied()
-                .collect()
-        };
+            })
+            .take(limit)
+            .copied()
+            .collect();
         let mut comments = Vec::with_capacity(due.len());
         for id in due {
-            match read_item(&self.path(State::Queued, id)) {
-                Ok((comment, _)) => {
-                    self.set_state(id, State::Delivering);
-                    comments.push(comment);
-                }
-                Err(e) => {
-                    tracing::error!(%id, "spool item unreadable: {e:#}");
-                    let _ = self.park(id, &format!("{e:#}"));
-                }
+            if let Some(comment) = index.comments.get(&id) {
+                comments.push(comment.clone());
+                index.set_state(id, State::Delivering);
             }
         }
         comments
@@ -301,13 +349,9 @@ impl Spool {
 
     /// Records a successful delivery.
     pub fn delivered(&self, id: Ulid) -> Result<()> {
-        let from = self.path(State::Queued, id);
-        let to = self.path(State::Delivered, id);
-        std::fs::rename(&from, &to)
-            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
-        let _ = std::fs::remove_file(progress_path(&from));
-        self.set_state(id, State::Delivered);
-        Ok(())
+        let mut index = self.lock();
+        index.set_state(id, State::Delivered);
+        index.place(&self.dir, id)
     }
 
     /// Records a failed attempt. The item is retried after `backoff`, or parked as
@@ -319,87 +363,48 @@ impl Spool {
         max_attempts: u32,
         backoff: impl Fn(u32) -> chrono::Duration,
     ) -> Result<bool> {
-        let attempts = {
-            let mut index = self.lock();
-            let Some(entry) = index.items.get_mut(&id) else {
-                return Ok(false);
-            };
-            entry.attempts += 1;
-            entry.last_error = Some(error.to_string());
-            entry.next_attempt = Some(Utc::now() + backoff(entry.attempts));
-            let attempts = entry.attempts;
-            index.set_state(id, State::Queued);
-            attempts
+        let mut index = self.lock();
+        let Some(entry) = index.items.get_mut(&id) else {
+            return Ok(false);
         };
+        entry.attempts += 1;
+        entry.last_error = Some(error.to_string());
+        entry.next_attempt = Some(Utc::now() + backoff(entry.attempts));
+        let (attempts, on_disk) = (entry.attempts, entry.on_disk);
         if attempts >= max_attempts {
-            self.park(id, error)?;
+            entry.next_attempt = None;
+            index.set_state(id, State::Failed);
+            index.place(&self.dir, id)?;
             return Ok(true);
         }
-        let progress = self.progress(id);
-        // Losing this file only resets the attempt count, so no fsync.
-        write_atomic(
-            &progress_path(&self.path(State::Queued, id)),
-            &progress,
-            false,
-        )?;
-        Ok(false)
-    }
-
-    /// Moves an item to `failed/` with its reason, durably.
-    fn park(&self, id: Ulid, reason: &str) -> Result<()> {
-        {
-            let mut index = self.lock();
-            if let Some(entry) = index.items.get_mut(&id) {
-                entry.last_error = Some(reason.to_string());
-                entry.next_attempt = None;
-            }
-            index.set_state(id, State::Failed);
+        index.set_state(id, State::Queued);
+        if on_disk {
+            // Losing this file only resets the attempt count, so no fsync.
+            let progress = index.progress(id);
+            write_atomic(
+                &progress_path(&item_path(&self.dir, State::Queued, id)),
+                &progress,
+                false,
+            )?;
         }
-        let mut progress = self.progress(id);
-        progress.last_error = Some(reason.to_string());
-        let from = self.path(State::Queued, id);
-        let to = self.path(State::Failed, id);
-        write_atomic(&progress_path(&to), &progress, true)?;
-        std::fs::rename(&from, &to)
-            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
-        let _ = std::fs::remove_file(progress_path(&from));
-        sync_dir(to.parent().unwrap_or(&self.dir))?;
-        Ok(())
+        Ok(false)
     }
 
     /// Deletes delivered items older than `keep`.
     pub fn prune(&self, keep: chrono::Duration) {
         let cutoff = Utc::now() - keep;
-        let old: Vec<Ulid> = {
-            let index = self.lock();
-            index
-                .items
-                .iter()
-                .filter(|(_, e)| e.state == State::Delivered && e.accepted < cutoff)
-                .map(|(id, _)| *id)
-                .collect()
-        };
+        let mut index = self.lock();
+        let old: Vec<Ulid> = index
+            .items
+            .iter()
+            .filter(|(_, e)| e.state == State::Delivered && e.on_disk && e.accepted < cutoff)
+            .map(|(id, _)| *id)
+            .collect();
         for id in old {
-            if std::fs::remove_file(self.path(State::Delivered, id)).is_ok() {
-                self.lock().remove(id);
+            if std::fs::remove_file(item_path(&self.dir, State::Delivered, id)).is_ok() {
+                index.remove(id);
             }
         }
-    }
-
-    fn set_state(&self, id: Ulid, state: State) {
-        self.lock().set_state(id, state);
-    }
-
-    fn progress(&self, id: Ulid) -> Progress {
-        let index = self.lock();
-        index
-            .items
-            .get(&id)
-            .map_or_else(Progress::default, |e| Progress {
-                attempts: e.attempts,
-                last_error: e.last_error.clone(),
-                next_attempt: e.next_attempt,
-            })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -407,10 +412,10 @@ impl Spool {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
 
-    fn path(&self, state: State, id: Ulid) -> PathBuf {
-        self.dir.join(state.dir()).join(format!("{id}.json"))
-    }
+fn item_path(dir: &Path, state: State, id: Ulid) -> PathBuf {
+    dir.join(state.dir()).join(format!("{id}.json"))
 }
 
 /// Every item in a spool directory, oldest first, read without opening it for
@@ -447,6 +452,7 @@ pub fn load(dir: &Path) -> Result<Vec<Listed>> {
                         last_error: progress.last_error,
                         next_attempt: progress.next_attempt,
                         digest: digest(&comment),
+                        on_disk: true,
                     };
                     items.push(Listed { comment, entry });
                 }
@@ -490,64 +496,19 @@ fn digest(comment: &Comment) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// The writer thread: takes every job waiting, writes each to a temporary file, makes
-/// them all durable with one round of fsyncs, renames them into place, syncs the
-/// directory once, and only then answers each request.
-fn write_loop(queued: &Path, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        while let Ok(more) = jobs.try_recv() {
-            group.push(more);
-            if group.len() >= 512 {
-                break;
-            }
-        }
-        let result = write_group(queued, &group);
-        for (job, outcome) in group.into_iter().zip(result) {
-            let _ = job.done.send(outcome);
-        }
-    }
+/// How an item file looks on disk: pretty JSON, for people reading the spool.
+fn item_bytes(stored: &Stored) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(stored)?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
-fn write_group(dir: &Path, group: &[Job]) -> Vec<std::io::Result<()>> {
-    let mut results: Vec<std::io::Result<()>> = Vec::with_capacity(group.len());
-    let mut files = Vec::with_capacity(group.len());
-    for job in group {
-        let tmp = dir.join(format!(".{}.tmp", job.id));
-        let file = File::create(&tmp).and_then(|mut f| {
-            f.write_all(&job.bytes)?;
-            Ok(f)
-        });
-        match file {
-            Ok(f) => {
-                files.push(Some((f, tmp)));
-                results.push(Ok(()));
-            }
-            Err(e) => {
-                files.push(None);
-                results.push(Err(e));
-            }
-        }
-    }
-    for ((slot, job), result) in files.iter().zip(group).zip(results.iter_mut()) {
-        let Some((file, tmp)) = slot else { continue };
-        let outcome = file
-            .sync_data()
-            .and_then(|()| std::fs::rename(tmp, dir.join(format!("{}.json", job.id))));
-        if let Err(e) = outcome {
-            let _ = std::fs::remove_file(tmp);
-            *result = Err(e);
-        }
-    }
-    if let Err(e) = sync_dir(dir) {
-        let kind = std::io::Error::other(format!("{e:#}"));
-        for result in &mut results {
-            if result.is_ok() {
-                *result = Err(std::io::Error::new(kind.kind(), kind.to_string()));
-            }
-        }
-    }
-    results
+/// Writes a file by way of a temporary one, so no reader ever sees half of it.
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, path))
 }
 
 fn write_atomic(path: &Path, value: &impl Serialize, durable: bool) -> Result<()> {

@@ -100,6 +100,7 @@ impl Fixture {
     }
 
     fn spooled(&self) -> Vec<String> {
+        self.inbox.spool.flush();
         let dir = self.dir.path().join("spool/queued");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -134,6 +135,12 @@ async fn json_submission_is_spooled_before_the_202() {
     let json = answer.json();
     assert_eq!(json["status"], "queued");
     let id = json["id"].as_str().unwrap();
+    // Durable before the answer: the journal holds it already.
+    let journal: String = std::fs::read_dir(f.dir.path().join("spool/journal"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(journal.contains(id), "not in the journal: {journal}");
     let spooled = f.spooled();
     assert_eq!(spooled.len(), 1);
     assert!(spooled[0].contains(id));

@@ -38,6 +38,7 @@ async fn accepted_items_are_files_that_survive_a_restart() {
     let spool = Spool::open(dir.path()).unwrap();
     let c = comment(1, "Hello");
     spool.accept(&c).await.unwrap();
+    spool.flush();
     assert_eq!(files(dir.path(), "queued"), [format!("{}.json", c.id)]);
     let text = std::fs::read_to_string(dir.path().join(format!("queued/{}.json", c.id))).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -75,6 +76,7 @@ async fn concurrent_accepts_are_all_durable() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    spool.flush();
     assert_eq!(files(dir.path(), "queued").len(), 200);
     assert_eq!(load(dir.path()).unwrap().len(), 200);
 }
@@ -86,6 +88,7 @@ async fn failures_back_off_then_park_with_the_reason() {
     let c = comment(1, "Hello");
     spool.accept(&c).await.unwrap();
     let backoff = |_| chrono::Duration::seconds(60);
+    spool.flush();
     spool.take_due(Utc::now(), 10);
     assert!(!spool
         .attempt_failed(c.id, "remote down", 3, backoff)
@@ -131,6 +134,7 @@ async fn a_damaged_item_is_set_aside_and_reported_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::open(dir.path()).unwrap();
     spool.accept(&comment(1, "Hello")).await.unwrap();
+    spool.flush();
     drop(spool);
     std::fs::write(
         dir.path().join("queued/01JD3K2AAAAAAAAAAAAAAAAAAA.json"),
@@ -153,9 +157,40 @@ async fn old_delivered_items_are_pruned() {
     spool.accept(&c).await.unwrap();
     spool.take_due(Utc::now(), 10);
     spool.delivered(c.id).unwrap();
+    spool.flush();
     spool.prune(chrono::Duration::hours(1));
     assert_eq!(files(dir.path(), "delivered").len(), 1);
     spool.prune(chrono::Duration::seconds(-1));
     assert!(files(dir.path(), "delivered").is_empty());
     assert_eq!(spool.thread_of(c.id), None);
+}
+
+#[tokio::test]
+async fn acknowledged_items_are_restored_from_the_journal_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("journal")).unwrap();
+    let (a, b) = (comment(1, "First"), comment(2, "Second"));
+    let line = |c: &Comment| {
+        serde_json::to_string(&Stored {
+            id: c.id.to_string(),
+            accepted: Utc::now(),
+            comment: c.to_yaml(),
+        })
+        .unwrap()
+    };
+    // The process died after syncing the journal, before writing the item files; the
+    // second item's file was torn, and a third line was only half written.
+    let journal = format!("{}\n{}\n{{\"id\": \"01JD", line(&a), line(&b));
+    std::fs::write(dir.path().join("journal/0000000000000001.log"), journal).unwrap();
+    std::fs::create_dir_all(dir.path().join("queued")).unwrap();
+    std::fs::write(dir.path().join(format!("queued/{}.json", b.id)), "{ torn").unwrap();
+
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Queued], 2);
+    assert_eq!(spool.take_due(Utc::now(), 10), [a, b]);
+    assert!(
+        files(dir.path(), "journal").is_empty(),
+        "the journal is emptied"
+    );
+    assert!(!dir.path().join("corrupt").exists());
 }

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Inbox benchmark, side by side in one run: cairn's inbox (fsync on, review mode,
+# delivering to a local bare repository while it takes the load) and Isso (from
+# PyPI, run by gunicorn with 1 worker, guard off, moderation on, with the page it
+# fetches for a new thread served on loopback).
+#
+# It prints, as medians over RUNS runs of DURATION seconds each:
+#   - accepted POSTs per second at 4 and 64 connections, and p50/p99 latency;
+#   - cairn's p50/p99 at a steady 1,000 requests per second (open loop: latency counts
+#     from when a request was due, so queueing cannot hide);
+#   - peak RSS of each server;
+#   - the time for a freshly started inbox to deliver 1,000 spooled comments to a
+#     local bare repository in batch mode.
+# All traffic stays on 127.0.0.1.
+#
+# Usage: bench/inbox.sh        (needs python3 with venv and pip, and git)
+#   RUNS=3 DURATION=5 BENCH_DIR=/tmp/x bench/inbox.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+WORK=${BENCH_DIR:-$(mktemp -d /tmp/cairn-inbox-bench.XXXXXX)}
+mkdir -p "$WORK"
+
+cargo build --release --quiet --bin cairn --example load --example spool
+CAIRN=$PWD/target/release/cairn
+LOAD=$PWD/target/release/examples/load
+SPOOL=$PWD/target/release/examples/spool
+
+if [ ! -x "$WORK/venv/bin/gunicorn" ]; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install --quiet isso gunicorn
+fi
+ISSO_VERSION=$("$WORK/venv/bin/pip" show isso | awk '/^Version/ {print $2}')
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1"; exit 1; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# The page Isso fetches to title a new thread.
+PAGE_PORT=$(port)
+mkdir -p "$WORK/page/posts/bench"
+echo '<!DOCTYPE html><title>Bench</title><h1>Bench</h1><div id="isso-thread"></div>' >"$WORK/page/posts/bench/index.html"
+python3 -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WORK/page" >/dev/null 2>&1 &
+pids+=($!)
+
+# A bare site repository for cairn to deliver to.
+new_remote() {
+  rm -rf "$1" "$1.src"
+  git init -q -b main "$1.src"
+  echo "# bench" >"$1.src/README"
+  git -C "$1.src" add -A
+  git -C "$1.src" -c user.name=bench -c user.email=bench@localhost commit -q -m site
+  git clone -q --bare "$1.src" "$1"
+}
+
+start_isso() { # -> ISSO_PID, ISSO_ADDR
+  local p; p=$(port)
+  rm -f "$WORK/isso.db"
+  cat >"$WORK/isso.cfg" <<CFG
+[general]
+dbpath = $WORK/isso.db
+host = http://127.0.0.1:$PAGE_PORT/
+[moderation]
+enabled = true
+[guard]
+enabled = false
+[server]
+listen = http://127.0.0.1:$p/
+CFG
+  ISSO_SETTINGS=$WORK/isso.cfg "$WORK/venv/bin/gunicorn" -w 1 -b "127.0.0.1:$p" isso.run \
+    >"$WORK/isso.log" 2>&1 &
+  ISSO_PID=$!
+  pids+=($ISSO_PID)
+  ISSO_ADDR=127.0.0.1:$p
+  wait_http "http://$ISSO_ADDR/info"
+}
+
+start_cairn() { # MODE SPOOL_DIR -> CAIRN_PID, CAIRN_ADDR
+  local p; p=$(port)
+  new_remote "$WORK/site.git"
+  cat >"$WORK/cairn.toml" <<CFG
+[site]
+url = "http://127.0.0.1:$PAGE_PORT/"
+[comments]
+dir = "comments"
+[inbox]
+url = "http://127.0.0.1:$p"
+spool = "$2"
+allowed_origins = ["http://127.0.0.1:$p"]
+rate_per_hour = 0
+[inbox.delivery]
+remote = "site.git"
+mode = "$1"
+CFG
+  CAIRN_SECRET=bench-secret-0123456789 RUST_LOG=warn "$CAIRN" inbox --config "$WORK/cairn.toml" \
+    --listen "127.0.0.1:$p" >"$WORK/cairn.log" 2>&1 &
+  CAIRN_PID=$!
+  pids+=($CAIRN_PID)
+  CAIRN_ADDR=127.0.0.1:$p
+}
+
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+record() { echo "$2" >>"$WORK/results/$1"; }
+
+rm -rf "$WORK/results" && mkdir -p "$WORK/results"
+for run in $(seq "$RUNS"); do
+  start_isso
+  rm -rf "$WORK/spool"
+  start_cairn review "$WORK/spool"
+  wait_http "http://$CAIRN_ADDR/v1/health"
+  for c in 4 64; do
+    out=$("$LOAD" "$ISSO_ADDR" isso "$c" "$DURATION")
+    record "isso-$c-rate" "$(field "$out" per_second)"
+    record "isso-$c-p50" "$(field "$out" p50_ms)"
+    record "isso-$c-p99" "$(field "$out" p99_ms)"
+    out=$("$LOAD" "$CAIRN_ADDR" cairn "$c" "$DURATION")
+    record "cairn-$c-rate" "$(field "$out" per_second)"
+    record "cairn-$c-p50" "$(field "$out" p50_ms)"
+    record "cairn-$c-p99" "$(field "$out" p99_ms)"
+  done
+  out=$("$LOAD" "$CAIRN_ADDR" cairn 32 "$DURATION" 1000)
+  record "cairn-1000-p50" "$(field "$out" p50_ms)"
+  record "cairn-1000-p99" "$(field "$out" p99_ms)"
+  record "cairn-1000-rate" "$(field "$out" per_second)"
+  worker=$(pgrep -P "$ISSO_PID" | head -1)
+  record isso-rss "$(( ($(hwm_kib "$ISSO_PID") + $(hwm_kib "$worker")) ))"
+  record isso-worker-rss "$(hwm_kib "$worker")"
+  record cairn-rss "$(hwm_kib "$CAIRN_PID")"
+  kill "$ISSO_PID" "$CAIRN_PID"; wait "$ISSO_PID" "$CAIRN_PID" 2>/dev/null || true
+
+  # Delivery: 1,000 comments already in the spool, batch mode, from start to done.
+  rm -rf "$WORK/spool-deliver"
+  "$SPOOL" "$WORK/spool-deliver" 1000
+  t0=$(date +%s.%N)
+  start_cairn batch "$WORK/spool-deliver"
+  wait_http "http://$CAIRN_ADDR/v1/health"
+  until curl -s "http://$CAIRN_ADDR/v1/health" | python3 -c 'import json,sys; s=json.load(sys.stdin)["spool"]; sys.exit(0 if s["queued"]+s["delivering"]==0 else 1)'; do
+    sleep 0.02
+  done
+  t1=$(date +%s.%N)
+  record deliver-1000 "$(echo "$t1 - $t0" | bc -l)"
+  delivered=$(git -C "$WORK/site.git" rev-list --count cairn/pending)
+  [ "$delivered" -eq 1001 ] || { echo "expected 1000 comment commits on cairn/pending, found $((delivered - 1))"; exit 1; }
+  kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
+done
+
+m() { median <"$WORK/results/$1"; }
+ratio() { python3 -c "print(f'{float($2)/float($1):.1f}x')"; }
+echo
+echo "inbox benchmark: median of $RUNS runs of ${DURATION}s; Isso $ISSO_VERSION (gunicorn, 1 worker)"
+printf '%-28s %14s %14s %10s\n' "" "isso" "cairn" "cairn/isso"
+for c in 4 64; do
+  printf '%-28s %14.0f %14.0f %10s\n' "accepted POST/s, $c conns" "$(m isso-$c-rate)" "$(m cairn-$c-rate)" "$(ratio "$(m isso-$c-rate)" "$(m cairn-$c-rate)")"
+  printf '%-28s %14s %14s\n' "p50 / p99 ms, $c conns" "$(printf '%.2f / %.2f' "$(m isso-$c-p50)" "$(m isso-$c-p99)")" "$(printf '%.2f / %.2f' "$(m cairn-$c-p50)" "$(m cairn-$c-p99)")"
+done
+printf '%-28s %14s %14s\n' "p50 / p99 ms at 1,000 req/s" "-" "$(printf '%.2f / %.2f' "$(m cairn-1000-p50)" "$(m cairn-1000-p99)")"
+printf '%-28s %14s %14s\n' "peak RSS MiB" "$(printf '%.1f (worker %.1f)' "$(echo "$(m isso-rss) / 1024" | bc -l)" "$(echo "$(m isso-worker-rss) / 1024" | bc -l)")" "$(printf '%.1f' "$(echo "$(m cairn-rss) / 1024" | bc -l)")"
+printf '%-28s %14s %14s\n' "deliver 1,000 spooled (s)" "-" "$(printf '%.2f' "$(m deliver-1000)")"
+echo "raw figures: $WORK/results"
