@@ -43,8 +43,10 @@ trap cleanup EXIT
 
 # The page Isso fetches to title a new thread.
 PAGE_PORT=$(port)
-mkdir -p "$WORK/page/posts/bench"
-echo '<!DOCTYPE html><title>Bench</title><h1>Bench</h1><div id="isso-thread"></div>' >"$WORK/page/posts/bench/index.html"
+for n in $(seq 0 499); do # the load spreads comments over /posts/p0/ ... /posts/p499/
+  mkdir -p "$WORK/page/posts/p$n"
+  echo "<!DOCTYPE html><title>Post $n</title><h1>Post $n</h1><div id=\"isso-thread\"></div>" >"$WORK/page/posts/p$n/index.html"
+done
 python3 -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WORK/page" >/dev/null 2>&1 &
 pids+=($!)
 

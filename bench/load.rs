@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Pages the comments are spread over (`/posts/p0/` ...).
+pub const PAGES: u64 = 500;
+
 struct Outcome {
     latencies: Vec<Duration>,
     accepted: u64,
@@ -28,14 +31,16 @@ fn request(addr: &str, kind: &str, n: u64) -> Vec<u8> {
             .map_or(0, |d| d.as_nanos())
     });
     let text = format!("Benchmark comment {run}-{n}: a few words about the post, with *some* Markdown and a [link](https://example.org/{n}).");
+    // Comments spread over PAGES pages, as on a real site.
+    let page = n % PAGES;
     let (path, body) = match kind {
         "isso" => (
-            "/new?uri=%2Fposts%2Fbench%2F".to_string(),
+            format!("/new?uri=%2Fposts%2Fp{page}%2F"),
             serde_json::json!({"text": text, "author": "Bench", "email": "bench@example.org"}),
         ),
         _ => (
             "/v1/comments".to_string(),
-            serde_json::json!({"thread": "/posts/bench/", "author": "Bench", "email": "bench@example.org", "body": text}),
+            serde_json::json!({"thread": format!("/posts/p{page}/"), "author": "Bench", "email": "bench@example.org", "body": text}),
         ),
     };
     let body = body.to_string();

@@ -129,14 +129,36 @@ impl Git {
 
     /// Brings the mirror's view of the site branch and cairn's branches up to date.
     fn fetch(&self, repo: &Repository, last: &mut Option<Instant>) -> Result<()> {
+        self.fetch_only(repo, last, None)
+    }
+
+    /// Like [`Git::fetch`], but of cairn's branches only those named, when `only` is
+    /// given: a remote with thousands of pending branches need not list them all for
+    /// every delivery.
+    fn fetch_only(
+        &self,
+        repo: &Repository,
+        last: &mut Option<Instant>,
+        only: Option<&[String]>,
+    ) -> Result<()> {
         let mut remote = repo.find_remote("origin")?;
         let mut options = FetchOptions::new();
         options.remote_callbacks(callbacks());
         options.prune(FetchPrune::On);
-        let refspecs = [
-            format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch),
-            format!("+refs/heads/{BRANCH_PREFIX}*:refs/remotes/origin/{BRANCH_PREFIX}*"),
-        ];
+        let mut refspecs = vec![format!(
+            "+refs/heads/{0}:refs/remotes/origin/{0}",
+            self.branch
+        )];
+        match only {
+            None => refspecs.push(format!(
+                "+refs/heads/{BRANCH_PREFIX}*:refs/remotes/origin/{BRANCH_PREFIX}*"
+            )),
+            Some(branches) => refspecs.extend(
+                branches
+                    .iter()
+                    .map(|b| format!("+refs/heads/{b}:refs/remotes/origin/{b}")),
+            ),
+        }
         remote
             .fetch(&refspecs, Some(&mut options), None)
             .with_context(|| format!("cannot fetch from {}", self.remote))?;
@@ -301,7 +323,11 @@ impl Git {
         for attempt in 0..PUSH_TRIES {
             if attempt > 0 {
                 std::thread::sleep(backoff_jitter(attempt));
-                self.fetch(repo, last)?;
+                let theirs: Vec<String> = (branch != self.branch)
+                    .then(|| branch.to_string())
+                    .into_iter()
+                    .collect();
+                self.fetch_only(repo, last, Some(&theirs))?;
             }
             let old = remote_commit(repo, branch)?;
             let Some(new) = make(old.as_ref())? else {
@@ -557,7 +583,15 @@ impl Backend for Git {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let outcome = self.repo().and_then(|repo| {
-            self.fetch(&repo, &mut last)?;
+            let branches: Vec<String> = match self.mode {
+                Mode::Review => comments
+                    .iter()
+                    .map(|c| format!("{BRANCH_PREFIX}{}", c.id))
+                    .collect(),
+                Mode::Batch => vec![self.batch_branch.clone()],
+                Mode::Direct => Vec::new(),
+            };
+            self.fetch_only(&repo, &mut last, Some(&branches))?;
             match self.mode {
                 Mode::Review => self.deliver_review(&repo, comments),
                 Mode::Batch => self
@@ -598,7 +632,8 @@ impl Backend for Git {
         if last.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
             return Ok(false);
         }
-        self.fetch(&repo, &mut last)?;
+        let branches = [self.batch_branch.clone(), format!("{BRANCH_PREFIX}{id}")];
+        self.fetch_only(&repo, &mut last, Some(&branches))?;
         look(&repo)
     }
 

@@ -123,8 +123,6 @@ pub struct Spool {
 #[derive(Default)]
 struct Index {
     items: HashMap<Ulid, Entry>,
-    /// Comments waiting for delivery, so the worker never has to read them back.
-    comments: HashMap<Ulid, Comment>,
     /// Queued and delivering items, oldest first: the worker's to-do list.
     waiting: BTreeSet<Ulid>,
     /// Items that count for duplicate detection (all but failed ones), by digest.
@@ -132,11 +130,9 @@ struct Index {
 }
 
 impl Index {
-    fn insert(&mut self, comment: Comment, entry: Entry) {
-        let id = comment.id;
+    fn insert(&mut self, id: Ulid, entry: Entry) {
         if matches!(entry.state, State::Queued | State::Delivering) {
             self.waiting.insert(id);
-            self.comments.insert(id, comment);
         }
         if entry.state != State::Failed {
             self.digests.insert(entry.digest, id);
@@ -153,7 +149,6 @@ impl Index {
             self.waiting.insert(id);
         } else {
             self.waiting.remove(&id);
-            self.comments.remove(&id);
         }
         if state == State::Failed && self.digests.get(&entry.digest) == Some(&id) {
             self.digests.remove(&entry.digest);
@@ -163,7 +158,6 @@ impl Index {
     fn remove(&mut self, id: Ulid) {
         if let Some(entry) = self.items.remove(&id) {
             self.waiting.remove(&id);
-            self.comments.remove(&id);
             if self.digests.get(&entry.digest) == Some(&id) {
                 self.digests.remove(&entry.digest);
             }
@@ -228,7 +222,7 @@ impl Spool {
             .with_context(|| format!("cannot recover the spool {}", dir.display()))?;
         let mut index = Index::default();
         for listed in load(dir)? {
-            index.insert(listed.comment, listed.entry);
+            index.insert(listed.comment.id, listed.entry);
         }
         let index = Arc::new(Mutex::new(index));
         let on_disk = {
@@ -262,10 +256,6 @@ impl Spool {
             accepted,
             comment: comment.to_yaml(),
         };
-        self.journal
-            .append(comment.id, &stored)
-            .await
-            .with_context(|| format!("cannot write to the spool {}", self.dir.display()))?;
         let entry = Entry {
             thread: comment.thread.clone(),
             state: State::Queued,
@@ -276,8 +266,13 @@ impl Spool {
             digest: digest(comment),
             on_disk: false,
         };
-        self.lock().insert(comment.clone(), entry);
-        Ok(())
+        // In the index first: the item's file may be written as soon as it is durable.
+        self.lock().insert(comment.id, entry);
+        let appended = self.journal.append(comment.id, &stored).await;
+        if appended.is_err() {
+            self.lock().remove(comment.id);
+        }
+        appended.with_context(|| format!("cannot write to the spool {}", self.dir.display()))
     }
 
     /// Waits until every accepted item has its own file on disk and the journal is
@@ -312,24 +307,39 @@ impl Spool {
     }
 
     /// Queued comments whose next attempt is due, oldest first, marked `delivering`.
+    /// Only items already in their own file are taken (the rest follow in a moment),
+    /// so comments are read back from disk rather than kept in memory. A file that
+    /// cannot be read is parked as failed with the reason.
     pub fn take_due(&self, now: DateTime<Utc>, limit: usize) -> Vec<Comment> {
-        let mut index = self.lock();
-        let due: Vec<Ulid> = index
-            .waiting
-            .iter()
-            .filter(|id| {
-                index.items.get(id).is_some_and(|e| {
-                    e.state == State::Queued && e.next_attempt.is_none_or(|t| t <= now)
+        let due: Vec<Ulid> = {
+            let mut index = self.lock();
+            let due: Vec<Ulid> = index
+                .waiting
+                .iter()
+                .filter(|id| {
+                    index.items.get(id).is_some_and(|e| {
+                        e.on_disk
+                            && e.state == State::Queued
+                            && e.next_attempt.is_none_or(|t| t <= now)
+                    })
                 })
-            })
-            .take(limit)
-            .copied()
-            .collect();
+                .take(limit)
+                .copied()
+                .collect();
+            for id in &due {
+                index.set_state(*id, State::Delivering);
+            }
+            due
+        };
         let mut comments = Vec::with_capacity(due.len());
         for id in due {
-            if let Some(comment) = index.comments.get(&id) {
-                comments.push(comment.clone());
-                index.set_state(id, State::Delivering);
+            match read_item(&item_path(&self.dir, State::Queued, id)) {
+                Ok((comment, _)) => comments.push(comment),
+                Err(e) => {
+                    tracing::error!(%id, "spool item unreadable: {e:#}");
+                    let _ =
+                        self.attempt_failed(id, &format!("{e:#}"), 1, |_| chrono::Duration::zero());
+                }
             }
         }
         comments

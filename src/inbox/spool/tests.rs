@@ -155,9 +155,10 @@ async fn old_delivered_items_are_pruned() {
     let spool = Spool::open(dir.path()).unwrap();
     let c = comment(1, "Hello");
     spool.accept(&c).await.unwrap();
-    spool.take_due(Utc::now(), 10);
-    spool.delivered(c.id).unwrap();
+    // Taken only once its own file is written.
     spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10).len(), 1);
+    spool.delivered(c.id).unwrap();
     spool.prune(chrono::Duration::hours(1));
     assert_eq!(files(dir.path(), "delivered").len(), 1);
     spool.prune(chrono::Duration::seconds(-1));
