@@ -8,7 +8,8 @@
 #   - accepted POSTs per second at 4 and 64 connections, and p50/p99 latency;
 #   - cairn's p50/p99 at a steady 1,000 requests per second (open loop: latency counts
 #     from when a request was due, so queueing cannot hide);
-#   - peak RSS of each server;
+#   - peak RSS of each server (for cairn, after the steady 1,000 req/s run, with its
+#     private part: the rest is the binary and shared libraries, OpenSSL among them);
 #   - the time for a freshly started inbox to deliver 1,000 spooled comments to a
 #     local bare repository in batch mode.
 # All traffic stays on 127.0.0.1.
@@ -126,6 +127,11 @@ for run in $(seq "$RUNS"); do
     record "cairn-$c-p50" "$(field "$out" p50_ms)"
     record "cairn-$c-p99" "$(field "$out" p99_ms)"
   done
+  # The steady rate on a fresh inbox, not on the backlog the floods left behind.
+  kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
+  rm -rf "$WORK/spool"
+  start_cairn review "$WORK/spool"
+  wait_http "http://$CAIRN_ADDR/v1/health"
   out=$("$LOAD" "$CAIRN_ADDR" cairn 32 "$DURATION" 1000)
   record "cairn-1000-p50" "$(field "$out" p50_ms)"
   record "cairn-1000-p99" "$(field "$out" p99_ms)"
@@ -134,6 +140,7 @@ for run in $(seq "$RUNS"); do
   record isso-rss "$(( ($(hwm_kib "$ISSO_PID") + $(hwm_kib "$worker")) ))"
   record isso-worker-rss "$(hwm_kib "$worker")"
   record cairn-rss "$(hwm_kib "$CAIRN_PID")"
+  record cairn-anon "$(awk '/RssAnon/ {print $2}' "/proc/$CAIRN_PID/status")"
   kill "$ISSO_PID" "$CAIRN_PID"; wait "$ISSO_PID" "$CAIRN_PID" 2>/dev/null || true
 
   # Delivery: 1,000 comments already in the spool, batch mode, from start to done.
@@ -162,6 +169,6 @@ for c in 4 64; do
   printf '%-28s %14s %14s\n' "p50 / p99 ms, $c conns" "$(printf '%.2f / %.2f' "$(m isso-$c-p50)" "$(m isso-$c-p99)")" "$(printf '%.2f / %.2f' "$(m cairn-$c-p50)" "$(m cairn-$c-p99)")"
 done
 printf '%-28s %14s %14s\n' "p50 / p99 ms at 1,000 req/s" "-" "$(printf '%.2f / %.2f' "$(m cairn-1000-p50)" "$(m cairn-1000-p99)")"
-printf '%-28s %14s %14s\n' "peak RSS MiB" "$(printf '%.1f (worker %.1f)' "$(echo "$(m isso-rss) / 1024" | bc -l)" "$(echo "$(m isso-worker-rss) / 1024" | bc -l)")" "$(printf '%.1f' "$(echo "$(m cairn-rss) / 1024" | bc -l)")"
+printf '%-28s %14s %14s\n' "peak RSS MiB" "$(printf '%.1f (worker %.1f)' "$(echo "$(m isso-rss) / 1024" | bc -l)" "$(echo "$(m isso-worker-rss) / 1024" | bc -l)")" "$(printf '%.1f (private %.1f)' "$(echo "$(m cairn-rss) / 1024" | bc -l)" "$(echo "$(m cairn-anon) / 1024" | bc -l)")"
 printf '%-28s %14s %14s\n' "deliver 1,000 spooled (s)" "-" "$(printf '%.2f' "$(m deliver-1000)")"
 echo "raw figures: $WORK/results"

@@ -5,7 +5,8 @@
 //! usage: load ADDR cairn|isso CONNECTIONS SECONDS [RATE]
 //!   without RATE: each connection sends its next request when the last is answered
 //!   (maximum rate); with RATE: requests are scheduled at RATE/s in total and latency
-//!   counts from the scheduled time, so a stalled server cannot hide its queue.
+//!   counts from the scheduled time whenever the server was still busy then, so a
+//!   stalled server cannot hide its queue.
 
 use std::time::{Duration, Instant};
 
@@ -105,6 +106,8 @@ async fn connection(
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut n = id;
     let mut k: u32 = 0;
+    // When the connection's previous request was answered.
+    let mut free_at = Instant::now();
     loop {
         let due = match schedule {
             Some((start, every)) => start + every * k,
@@ -116,6 +119,10 @@ async fn connection(
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             tokio::time::sleep(wait).await;
         }
+        // Latency counts from when the request was due if the server was still busy
+        // with the previous one (its queue is its latency), else from the send: the
+        // timer waking late is not the server's doing.
+        let start = if free_at > due { due } else { Instant::now() };
         k += 1;
         if stream.is_none() {
             match TcpStream::connect(&addr).await {
@@ -138,7 +145,8 @@ async fn connection(
         };
         match answer {
             Ok((status, close)) => {
-                out.latencies.push(due.elapsed());
+                free_at = Instant::now();
+                out.latencies.push(start.elapsed());
                 if (200..300).contains(&status) {
                     out.accepted += 1;
                 } else {

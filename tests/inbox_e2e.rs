@@ -142,7 +142,9 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.body.contains("awaits moderation"));
     let id = comment_id(&answer.body);
-    inbox.wait_delivered(30);
+    // Regression: a lone comment waited for the worker's idle timeout (a minute)
+    // when its file was written just after the worker had looked.
+    inbox.wait_delivered(10);
     let branch = format!("cairn/{id}");
     assert!(ws.branches().contains(&branch), "{:?}", ws.branches());
     assert!(!ws.build().contains(&id), "published before approval");

@@ -25,6 +25,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .listen
         .clone()
         .unwrap_or_else(|| config.inbox.listen.clone());
+    crate::deliver::git::tune_for_service();
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let backend = crate::deliver::open(&config, &config.spool_dir())?;

@@ -710,6 +710,24 @@ impl Backend for Git {
     }
 }
 
+/// Process-wide libgit2 settings for a long-running service: small object caches and
+/// pack windows, so memory stays flat however large the site repository grows, and
+/// network timeouts, so a hung remote fails a delivery (to be retried) instead of
+/// stalling the worker. Call once, before any other git operation in the process.
+pub fn tune_for_service() {
+    // SAFETY: called at start-up, before any other thread uses libgit2.
+    let outcome = unsafe {
+        git2::opts::set_cache_max_size(4 << 20)
+            .and_then(|()| git2::opts::set_mwindow_size(1 << 20))
+            .and_then(|()| git2::opts::set_mwindow_mapped_limit(16 << 20))
+            .and_then(|()| git2::opts::set_server_connect_timeout_in_milliseconds(10_000))
+            .and_then(|()| git2::opts::set_server_timeout_in_milliseconds(60_000))
+    };
+    if let Err(e) = outcome {
+        tracing::warn!("cannot tune libgit2: {e}");
+    }
+}
+
 /// The commit message for a delivered comment; the id line lets anyone find it again.
 fn message(c: &Comment) -> String {
     let author = c.author.as_deref().unwrap_or("anonymous");

@@ -25,7 +25,6 @@ use axum::{Json, Router};
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
-use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::comment::Comment;
@@ -48,7 +47,6 @@ pub struct Inbox {
     proxies: Vec<IpNet>,
     origins: Vec<String>,
     pub metrics: Metrics,
-    wake: Notify,
 }
 
 impl Inbox {
@@ -69,7 +67,6 @@ impl Inbox {
             backend,
             limiter,
             metrics: Metrics::default(),
-            wake: Notify::new(),
             config,
         }))
     }
@@ -112,7 +109,6 @@ impl Inbox {
             return Err(plain(Reason::Unavailable));
         }
         self.metrics.accepted.inc();
-        self.wake.notify_one();
         tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");
         Ok(comment)
     }

@@ -117,6 +117,7 @@ pub struct Spool {
     dir: PathBuf,
     journal: journal::Writer,
     index: Arc<Mutex<Index>>,
+    ready: Arc<tokio::sync::Notify>,
 }
 
 /// What the spool holds, in memory, with the lookups the inbox makes on every request.
@@ -225,9 +226,11 @@ impl Spool {
             index.insert(listed.comment.id, listed.entry);
         }
         let index = Arc::new(Mutex::new(index));
+        let ready = Arc::new(tokio::sync::Notify::new());
         let on_disk = {
-            let (index, dir) = (index.clone(), dir.to_path_buf());
+            let (index, dir, ready) = (index.clone(), dir.to_path_buf(), ready.clone());
             move |id: Ulid| {
+                ready.notify_one();
                 let mut index = index
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -244,6 +247,7 @@ impl Spool {
             dir: dir.to_path_buf(),
             journal,
             index,
+            ready,
         })
     }
 
@@ -345,16 +349,21 @@ impl Spool {
         comments
     }
 
-    /// The earliest time a queued item becomes due, if any is waiting.
+    /// The earliest time a queued item that is ready becomes due, if any is waiting.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         let index = self.lock();
         index
             .waiting
             .iter()
             .filter_map(|id| index.items.get(id))
-            .filter(|e| e.state == State::Queued)
+            .filter(|e| e.state == State::Queued && e.on_disk)
             .map(|e| e.next_attempt.unwrap_or(e.accepted))
             .min()
+    }
+
+    /// Completes when an item becomes ready for delivery (its own file is written).
+    pub async fn ready(&self) {
+        self.ready.notified().await;
     }
 
     /// Records a successful delivery.

@@ -13,6 +13,8 @@ use crate::deliver::DeliveryError;
 
 /// Longest wait between two attempts at one comment.
 const MAX_BACKOFF_SECS: i64 = 3600;
+/// Longest the worker sleeps without looking at the spool.
+const IDLE: Duration = Duration::from_secs(60);
 /// How often delivered items are pruned from the spool.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -31,6 +33,13 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         i64::try_from(inbox.config.inbox.keep_delivered_hours).unwrap_or(i64::MAX / 3600),
     );
     let mut last_prune: Option<tokio::time::Instant> = None;
+    let deliverer = match Deliverer::start(inbox.backend.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("cannot start the delivery thread: {e:#}");
+            return;
+        }
+    };
     loop {
         if *stop.borrow() {
             break;
@@ -41,27 +50,22 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         }
         let due = inbox.spool.take_due(Utc::now(), limit);
         if due.is_empty() {
-            let wait = inbox
-                .spool
-                .next_due()
-                .and_then(|t| (t - Utc::now()).to_std().ok())
-                .unwrap_or(Duration::from_secs(60))
-                .min(Duration::from_secs(60));
+            let wait = match inbox.spool.next_due() {
+                Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                None => IDLE,
+            }
+            .min(IDLE);
             tokio::select! {
-                () = inbox.wake.notified() => {}
+                () = inbox.spool.ready() => {}
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
             continue;
         }
-        let backend = inbox.backend.clone();
-        let comments = due.clone();
         let n = due.len();
-        let results = tokio::task::spawn_blocking(move || backend.deliver(&comments))
-            .await
-            .unwrap_or_else(|e| {
-                vec![Err(DeliveryError::Transient(format!("delivery panicked: {e}"))); n]
-            });
+        let results = deliverer.deliver(due.clone()).await.unwrap_or_else(|e| {
+            vec![Err(DeliveryError::Transient(format!("delivery failed: {e}"))); n]
+        });
         for (comment, result) in due.iter().zip(results) {
             match result {
                 Ok(()) => {
@@ -95,6 +99,53 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
                 }
             }
         }
+    }
+}
+
+type Batch = (
+    Vec<crate::comment::Comment>,
+    tokio::sync::oneshot::Sender<Vec<Result<(), DeliveryError>>>,
+);
+
+/// The thread that talks to the backend. It runs at a lower CPU priority than the
+/// threads answering readers, so a large delivery never slows a submission down.
+struct Deliverer {
+    batches: std::sync::mpsc::Sender<Batch>,
+}
+
+impl Deliverer {
+    fn start(backend: Arc<dyn crate::deliver::Backend>) -> anyhow::Result<Deliverer> {
+        let (batches, queue) = std::sync::mpsc::channel::<Batch>();
+        std::thread::Builder::new()
+            .name("cairn-deliver".into())
+            .spawn(move || {
+                lower_priority();
+                while let Ok((comments, done)) = queue.recv() {
+                    let _ = done.send(backend.deliver(&comments));
+                }
+            })?;
+        Ok(Deliverer { batches })
+    }
+
+    async fn deliver(
+        &self,
+        comments: Vec<crate::comment::Comment>,
+    ) -> anyhow::Result<Vec<Result<(), DeliveryError>>> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.batches
+            .send((comments, done))
+            .map_err(|_| anyhow::anyhow!("the delivery thread has stopped"))?;
+        Ok(wait.await?)
+    }
+}
+
+/// Lowers the calling thread's CPU priority (nice 10), where the system allows it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, u32::try_from(tid).unwrap_or(0), 10);
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! The writer thread appends every waiting submission to the current segment
 //! (`spool/journal/<n>.log`, one JSON line per item), syncs it once, and answers them
-//! all. A second thread then writes each item's own file; every couple of seconds the
-//! writer seals the segment, and once the item files of a sealed segment are synced
-//! (one `syncfs`), the segment is deleted. After a crash, [`recover`] writes again
+//! all. A second thread then writes each item's own file. When a segment is full, or
+//! half a minute old, the writer seals it; once the item files of a sealed segment
+//! are synced (one `syncfs`), the segment is deleted. After a crash, [`recover`] writes again
 //! every item of the remaining segments whose own file is missing or torn.
 
 use std::io::Write;
@@ -18,9 +18,13 @@ use ulid::Ulid;
 use super::{item_bytes, item_path, read_item, sync_dir, write_file, State, Stored};
 
 /// Longest an item stays only in the journal.
-const SEAL_AFTER: Duration = Duration::from_secs(2);
-/// Segment size that seals it sooner.
-const SEAL_BYTES: u64 = 8 << 20;
+const SEAL_AFTER: Duration = Duration::from_secs(30);
+/// Size of a segment. Segments are written full of zeros when created, so that
+/// syncing an append flushes data only: no metadata, no wait for the file system's
+/// own journal, which the item files keep busy.
+const SEGMENT_BYTES: u64 = 8 << 20;
+/// A zeroed segment made ready in the background, so starting a new one is a rename.
+const SPARE: &str = "spare";
 /// Most submissions answered by one fsync.
 const MAX_GROUP: usize = 1024;
 const DIR: &str = "journal";
@@ -107,26 +111,62 @@ impl Writer {
 struct Segment {
     path: PathBuf,
     file: std::fs::File,
+    /// Bytes of entries written; the rest, up to `capacity`, is zeros.
     bytes: u64,
+    capacity: u64,
     opened: Instant,
 }
 
 impl Segment {
     /// A new, empty segment whose directory entry is durable before anything in it is
     /// acknowledged.
-    fn create(journal: &Path, sequence: u64) -> std::io::Result<Segment> {
+    fn create(journal: &Path, sequence: u64, capacity: u64) -> std::io::Result<Segment> {
         let path = journal.join(format!("{sequence:016}.log"));
-        let file = std::fs::OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)?;
+        let spare = journal.join(SPARE);
+        let file = if capacity <= SEGMENT_BYTES && std::fs::rename(&spare, &path).is_ok() {
+            std::fs::OpenOptions::new().write(true).open(&path)?
+        } else {
+            zeroed(&path, capacity)?
+        };
+        let capacity = file.metadata()?.len();
         std::fs::File::open(journal)?.sync_all()?;
         Ok(Segment {
             path,
             file,
             bytes: 0,
+            capacity,
             opened: Instant::now(),
         })
+    }
+}
+
+/// A new file of `capacity` zero bytes, synced.
+fn zeroed(path: &Path, capacity: u64) -> std::io::Result<std::fs::File> {
+    let mut file = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(path)?;
+    let zeros = vec![0u8; 64 << 10];
+    let mut left = capacity;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64);
+        file.write_all(&zeros[..n as usize])?;
+        left -= n;
+    }
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// Makes the spare segment, unless it is there already.
+fn prepare_spare(journal: &Path) {
+    let spare = journal.join(SPARE);
+    if spare.exists() {
+        return;
+    }
+    let tmp = journal.join("spare.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = zeroed(&tmp, SEGMENT_BYTES).and_then(|_| std::fs::rename(&tmp, &spare)) {
+        tracing::warn!("cannot prepare a journal segment: {e}");
     }
 }
 
@@ -175,8 +215,20 @@ fn write_loop(
             };
         }
         if !group.is_empty() {
+            let mut lines = Vec::with_capacity(group.iter().map(|g| g.1.len() + 1).sum());
+            for (_, line, _, _) in &group {
+                lines.extend_from_slice(line);
+                lines.push(b'\n');
+            }
+            let needed = lines.len() as u64;
+            if segment
+                .as_ref()
+                .is_some_and(|s| s.bytes + needed > s.capacity)
+            {
+                seal(&mut segment);
+            }
             if segment.is_none() {
-                match Segment::create(journal, sequence) {
+                match Segment::create(journal, sequence, SEGMENT_BYTES.max(needed)) {
                     Ok(s) => {
                         sequence += 1;
                         segment = Some(s);
@@ -194,12 +246,9 @@ fn write_loop(
                 }
             }
             let s = segment.as_mut().expect("a segment is open");
-            let mut lines = Vec::with_capacity(group.iter().map(|g| g.1.len() + 1).sum());
-            for (_, line, _, _) in &group {
-                lines.extend_from_slice(line);
-                lines.push(b'\n');
-            }
-            match s.file.write_all(&lines).and_then(|()| s.file.sync_data()) {
+            let written = std::os::unix::fs::FileExt::write_all_at(&s.file, &lines, s.bytes)
+                .and_then(|()| s.file.sync_data());
+            match written {
                 Ok(()) => {
                     s.bytes += lines.len() as u64;
                     for (id, _, file, done) in group {
@@ -218,7 +267,7 @@ fn write_loop(
             }
             if segment
                 .as_ref()
-                .is_some_and(|s| s.bytes >= SEAL_BYTES || s.opened.elapsed() >= SEAL_AFTER)
+                .is_some_and(|s| s.opened.elapsed() >= SEAL_AFTER)
             {
                 seal(&mut segment);
             }
@@ -233,6 +282,7 @@ fn write_loop(
 
 fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid)) {
     let mut all_written = true;
+    prepare_spare(&dir.join(DIR));
     while let Ok(filing) = filings.recv() {
         match filing {
             Filing::Item { id, file } => {
@@ -258,6 +308,7 @@ fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid
                     );
                 }
                 all_written = true;
+                prepare_spare(&dir.join(DIR));
             }
             Filing::Flush(done) => {
                 let _ = done.send(());
@@ -303,7 +354,9 @@ pub fn recover(dir: &Path) -> Result<()> {
     for segment in &segments {
         let bytes =
             std::fs::read(segment).with_context(|| format!("cannot read {}", segment.display()))?;
-        for line in bytes.split(|b| *b == b'\n') {
+        // Entries end at the first zero byte: the rest of the segment is unused.
+        let used = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+        for line in bytes[..used].split(|b| *b == b'\n') {
             let Ok(stored) = serde_json::from_slice::<Stored>(line) else {
                 continue;
             };
