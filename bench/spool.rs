@@ -29,5 +29,8 @@ fn main() -> anyhow::Result<()> {
             spool.accept(&comment).await?;
         }
         anyhow::Ok(())
-    })
+    })?;
+    // Every item in its own file, the journal empty: a spool as a stopped inbox leaves it.
+    spool.flush();
+    Ok(())
 }

@@ -267,8 +267,11 @@ fn line_of_key(text: &str, key: &str, format: Format) -> Option<usize> {
 /// Characters YAML cannot hold literally in a scalar, or that a YAML 1.1 reader would
 /// take for a line break.
 fn needs_escape(c: char) -> bool {
-    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-        || (c.is_control() && c != '\n' && c != '\t')
+    // U+FFFE and U+FFFF are outside YAML's printable set: readers refuse them raw.
+    matches!(
+        c,
+        '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    ) || (c.is_control() && c != '\n' && c != '\t')
 }
 
 /// Writes a one-line value: plain when no YAML reader could take it for anything but
@@ -455,9 +458,11 @@ fn fast_quoted(value: &str) -> Option<String> {
                 't' => out.push('\t'),
                 'u' => {
                     let hex: String = chars.by_ref().take(4).collect();
-                    let code = u32::from_str_radix(&hex, 16)
-                        .ok()
-                        .filter(|_| hex.len() == 4)?;
+                    // from_str_radix alone would also take a sign (`+000`).
+                    if hex.len() != 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return None;
+                    }
+                    let code = u32::from_str_radix(&hex, 16).ok()?;
                     out.push(char::from_u32(code)?);
                 }
                 _ => return None,

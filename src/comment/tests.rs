@@ -181,6 +181,7 @@ fn fast_reader_takes_what_the_writer_writes() {
         "a\u{2028}b",
         "\"q\"",
         "tab\tin",
+        "nonchar \u{fffe}\u{ffff}",
     ] {
         c.body = body.into();
         let yaml = c.to_yaml();
@@ -199,6 +200,8 @@ fn fast_reader_declines_what_it_does_not_know() {
         "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: >\n  folded\n",
         "---\nid: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n",
         "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: |\n    deeper first line\n",
+        // Regression: a sign is not a hex digit, though from_str_radix takes it.
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: \"\\u+041\"\n",
     ] {
         assert!(fast_yaml(text).is_none(), "{text:?}");
     }

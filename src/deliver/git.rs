@@ -11,6 +11,7 @@
 //! rejected, and the work is redone on top of what it pushed: races are retried,
 //! never lost, and never overwrite anything.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -383,22 +384,22 @@ impl Git {
         let site_tree = site.tree()?;
         let mut results = vec![Ok(()); comments.len()];
         let mut pushes = Vec::new();
-        for (i, c) in comments.iter().enumerate() {
-            let path = self.path_of(c);
-            let branch = format!("{BRANCH_PREFIX}{}", c.id);
-            if has_path(&site_tree, &path) || remote_commit(repo, &branch)?.is_some() {
-                continue;
+        let built = self.in_one_pack(|builder| {
+            let site = builder.find_commit(site.id())?;
+            for (i, c) in comments.iter().enumerate() {
+                let path = self.path_of(c);
+                let branch = format!("{BRANCH_PREFIX}{}", c.id);
+                if has_path(&site_tree, &path) || remote_commit(repo, &branch)?.is_some() {
+                    continue;
+                }
+                let yaml = c.to_yaml();
+                let oid =
+                    self.commit_file(builder, &site, &path, Some(yaml.as_bytes()), &message(c))?;
+                pushes.push((i, branch, oid));
             }
-            let oid = self.commit_file(
-                repo,
-                &site,
-                &path,
-                Some(c.to_yaml().as_bytes()),
-                &message(c),
-            )?;
-            pushes.push((i, branch, oid));
-        }
-        if pushes.is_empty() {
+            Ok(!pushes.is_empty())
+        });
+        if !built? {
             return Ok(results);
         }
         let updates: Vec<Update> = pushes
@@ -432,24 +433,53 @@ impl Git {
         target: &str,
         last: &mut Option<Instant>,
     ) -> Result<()> {
-        let site = self.site_tip(repo)?;
+        let site = self.site_tip(repo)?.id();
         self.advance(repo, last, target, |old| {
-            // The site branch may have moved too (an approval): look at its tip now.
-            let site = remote_commit(repo, &self.branch)?.unwrap_or_else(|| site.clone());
-            let site_tree = site.tree()?;
-            let base = old.cloned().unwrap_or(site);
-            let mut tip = base.clone();
-            for c in comments {
-                let path = self.path_of(c);
-                if has_path(&site_tree, &path) || has_path(&tip.tree()?, &path) {
-                    continue;
+            let mut tip = None;
+            self.in_one_pack(|builder| {
+                // The site branch may have moved too (an approval): look at its tip now.
+                let site = remote_commit(builder, &self.branch)?.map_or(site, |c| c.id());
+                let site_tree = builder.find_commit(site)?.tree()?;
+                let base = old.map_or(site, Commit::id);
+                let mut head = builder.find_commit(base)?;
+                for c in comments {
+                    let path = self.path_of(c);
+                    if has_path(&site_tree, &path) || has_path(&head.tree()?, &path) {
+                        continue;
+                    }
+                    let yaml = c.to_yaml();
+                    let oid = self.commit_file(
+                        builder,
+                        &head,
+                        &path,
+                        Some(yaml.as_bytes()),
+                        &message(c),
+                    )?;
+                    head = builder.find_commit(oid)?;
                 }
-                let oid =
-                    self.commit_file(repo, &tip, &path, Some(c.to_yaml().as_bytes()), &message(c))?;
-                tip = repo.find_commit(oid)?;
-            }
-            Ok((tip.id() != base.id()).then_some(tip.id()))
+                tip = (head.id() != base).then_some(head.id());
+                Ok(tip.is_some())
+            })?;
+            Ok(tip)
         })
+    }
+
+    /// Runs `build` on a handle of its own whose new objects are kept in memory, then
+    /// stores them as one pack when `build` says it made any. Many commits at once
+    /// would otherwise cost a loose file per object, more than the commits themselves.
+    fn in_one_pack(&self, build: impl FnOnce(&Repository) -> Result<bool>) -> Result<bool> {
+        let builder = self.repo()?;
+        let odb = builder.odb()?;
+        let mempack = odb.add_new_mempack_backend(1000)?;
+        let made = build(&builder)?;
+        if made {
+            let mut pack = git2::Buf::new();
+            mempack.dump(&builder, &mut pack)?;
+            let mut writer = odb.packwriter()?;
+            writer.write_all(&pack)?;
+            writer.commit()?;
+        }
+        Ok(made)
     }
 
     /// The comment file a branch adds, with its path.

@@ -189,9 +189,10 @@ async fn acknowledged_items_are_restored_from_the_journal_after_a_crash() {
     let spool = Spool::open(dir.path()).unwrap();
     assert_eq!(spool.depth()[&State::Queued], 2);
     assert_eq!(spool.take_due(Utc::now(), 10), [a, b]);
-    assert!(
-        files(dir.path(), "journal").is_empty(),
-        "the journal is emptied"
-    );
+    let segments: Vec<String> = files(dir.path(), "journal")
+        .into_iter()
+        .filter(|f| f.ends_with(".log"))
+        .collect();
+    assert!(segments.is_empty(), "the journal is emptied: {segments:?}");
     assert!(!dir.path().join("corrupt").exists());
 }
