@@ -50,7 +50,7 @@ fn forms_work_in_chromium_with_javascript_off() {
 
     // Both posts reached the site repository, waiting for moderation.
     let tmp = tempfile::tempdir().unwrap();
-    wait_for("both comments on their branches", 30, || {
+    demo.wait_for("both comments on their branches", 30, || {
         let listed = stdout(&cairn(
             tmp.path(),
             &["moderate", "list", "--config", &demo.config],

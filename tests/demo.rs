@@ -53,12 +53,12 @@ fn demo_takes_a_comment_from_form_to_page() {
         args.extend(["--config", demo.config.as_str()]);
         cairn(dir.path(), &args)
     };
-    wait_for("the comment's branch", 30, || {
+    demo.wait_for("the comment's branch", 30, || {
         stdout(&moderate("list", "")).contains(&id)
     });
     let out = moderate("approve", &id);
     assert!(out.status.success(), "{}", stderr(&out));
-    wait_for("the re-rendered page", 30, || {
+    demo.wait_for("the re-rendered page", 30, || {
         http(&site, "GET", &path, &[], b"")
             .unwrap()
             .body

@@ -305,6 +305,8 @@ impl Drop for InboxProcess {
 /// A running `cairn demo`, with what it printed; killed when dropped.
 pub struct DemoProcess {
     pub child: std::process::Child,
+    /// What the demo printed after its introduction (its log).
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
     /// The page the demo invites a comment on.
     pub page_url: String,
     /// The config to pass to `cairn moderate`.
@@ -330,7 +332,15 @@ impl DemoProcess {
                 break;
             }
         }
-        std::thread::spawn(move || lines.for_each(drop));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let after = |marker: &str| {
             let rest = intro
                 .split(marker)
@@ -339,10 +349,25 @@ impl DemoProcess {
             rest.split_whitespace().next().unwrap().to_string()
         };
         DemoProcess {
+            log,
             page_url: after("1. Open "),
             config: after("moderate list --config "),
             workspace: after("workspace: "),
             child,
+        }
+    }
+
+    /// Like [`wait_for`], with the demo's log in the message when it times out.
+    pub fn wait_for(&self, what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !ready() {
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; the demo said:\n{}",
+                    self.log.lock().unwrap()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
 
