@@ -156,7 +156,8 @@ pub struct Inbox {
     /// Posts a client may make in a quick burst before the hourly rate applies.
     #[serde(default = "default_rate_burst")]
     pub rate_burst: u32,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes; at least enough for every form field
+    /// at its longest (12 bytes a character, percent-encoded UTF-8).
     #[serde(default = "default_max_request")]
     pub max_request: usize,
     /// Failed delivery attempts after which a comment is parked as failed.
@@ -254,7 +255,13 @@ fn default_rate_burst() -> u32 {
     5
 }
 fn default_max_request() -> usize {
-    64 * 1024
+    256 * 1024
+}
+
+/// Bytes a form post of `chars` characters may take on the wire: up to four bytes a
+/// character in UTF-8, each percent-encoded as three.
+fn form_bytes(chars: usize) -> usize {
+    chars.saturating_mul(12)
 }
 fn default_max_attempts() -> u32 {
     10
@@ -348,6 +355,16 @@ impl Config {
                     self.inbox.listen
                 )
             })?;
+        // Every field at its longest, plus room for the names and the hidden fields.
+        let fields = self.form.max_body + self.form.max_author + self.form.max_website + 254;
+        let needed = form_bytes(fields) + 1024;
+        if self.inbox.max_request < needed {
+            bail!(
+                "inbox.max_request ({}) is too small for form.max_body ({}): a post of that many characters can take {needed} bytes",
+                self.inbox.max_request,
+                self.form.max_body
+            );
+        }
         if self.inbox.max_attempts == 0 {
             bail!("inbox.max_attempts must be at least 1");
         }
@@ -541,6 +558,11 @@ url = "https://comments.example.org"
                 "unknown field `phone`",
             ),
             ("[inbox]", "[strings]\nnope = \"x\"\n[inbox]", "nope"),
+            (
+                "[inbox]",
+                "[inbox]\nmax_request = 65536",
+                "inbox.max_request (65536) is too small for form.max_body (10000)",
+            ),
         ] {
             let path = write(dir.path(), &MINIMAL.replacen(from, to, 1));
             let err = format!("{:#}", Config::from_file(&path).unwrap_err());
