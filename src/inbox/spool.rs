@@ -230,16 +230,20 @@ impl Spool {
         let on_disk = {
             let (index, dir, ready) = (index.clone(), dir.to_path_buf(), ready.clone());
             move |id: Ulid| {
+                {
+                    let mut index = index
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(entry) = index.items.get_mut(&id) {
+                        entry.on_disk = true;
+                    }
+                    if let Err(e) = index.place(&dir, id) {
+                        tracing::error!(%id, "cannot move a spool item: {e:#}");
+                    }
+                }
+                // Only now: a worker woken earlier could find the item not ready yet
+                // and go back to sleep with the wake-up spent.
                 ready.notify_one();
-                let mut index = index
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Some(entry) = index.items.get_mut(&id) {
-                    entry.on_disk = true;
-                }
-                if let Err(e) = index.place(&dir, id) {
-                    tracing::error!(%id, "cannot move a spool item: {e:#}");
-                }
             }
         };
         let journal = journal::Writer::start(dir, on_disk)?;

@@ -281,10 +281,20 @@ impl InboxProcess {
 
     /// Waits until nothing is waiting to be delivered.
     pub fn wait_delivered(&self, secs: u64) {
-        wait_for("delivery", secs, || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
             let spool = self.spool();
-            spool["queued"] == 0 && spool["delivering"] == 0
-        });
+            if spool["queued"] == 0 && spool["delivering"] == 0 {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for delivery (spool: {spool}); the inbox said:\n{}",
+                    self.log.lock().unwrap()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Stops the process with SIGTERM and waits for it, as a service manager would.

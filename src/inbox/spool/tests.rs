@@ -196,3 +196,24 @@ async fn acknowledged_items_are_restored_from_the_journal_after_a_crash() {
     assert!(segments.is_empty(), "the journal is emptied: {segments:?}");
     assert!(!dir.path().join("corrupt").exists());
 }
+
+/// Regression: the wake-up came before the item was marked ready, so a worker could
+/// find nothing, go back to sleep with the wake-up spent, and leave a lone comment
+/// waiting out its idle timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_ready_fires_the_item_can_be_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    for n in 0..50 {
+        spool
+            .accept(&comment(n, &format!("text {n}")))
+            .await
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), spool.ready())
+            .await
+            .expect("the item became ready");
+        let taken = spool.take_due(Utc::now(), 10);
+        assert_eq!(taken.len(), 1, "round {n}");
+        spool.delivered(taken[0].id).unwrap();
+    }
+}
