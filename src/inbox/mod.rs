@@ -113,6 +113,15 @@ impl Inbox {
         Ok(comment)
     }
 
+    /// Forgets clients whose allowance is full again, so the rate limiter's memory
+    /// follows the clients of the last hour, not every address ever seen.
+    fn forget_idle_clients(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
     /// A reply's parent must exist in the same thread, pending or published.
     async fn check_parent(&self, thread: &str, parent: ulid::Ulid) -> Result<(), Rejection> {
         let strings = &self.renderer.strings;

@@ -487,6 +487,12 @@ async fn clients_are_rate_limited_by_address() {
             .status,
         StatusCode::ACCEPTED
     );
+    // Clients still limited are remembered when idle ones are forgotten.
+    f.inbox.forget_idle_clients();
+    assert_eq!(
+        post(10, "192.0.2.1", None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // IPv6 clients share one allowance per /64.
     assert_eq!(
         post(7, "2001:db8::1", None).await.status,

@@ -46,6 +46,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         }
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             inbox.spool.prune(keep);
+            inbox.forget_idle_clients();
             last_prune = Some(tokio::time::Instant::now());
         }
         let due = inbox.spool.take_due(Utc::now(), limit);
