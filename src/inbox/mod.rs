@@ -101,12 +101,13 @@ impl Inbox {
                 .await
                 .map_err(|r| (r, None))?;
         }
-        if self.spool.is_duplicate(&comment) {
-            return Err(plain(Reason::Duplicate));
-        }
-        if let Err(e) = self.spool.accept(&comment).await {
-            tracing::error!("cannot spool comment {}: {e:#}", comment.id);
-            return Err(plain(Reason::Unavailable));
+        match self.spool.accept(&comment).await {
+            Ok(()) => {}
+            Err(spool::AcceptError::Duplicate) => return Err(plain(Reason::Duplicate)),
+            Err(spool::AcceptError::Unavailable(e)) => {
+                tracing::error!("cannot spool comment {}: {e:#}", comment.id);
+                return Err(plain(Reason::Unavailable));
+            }
         }
         self.metrics.accepted.inc();
         tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");

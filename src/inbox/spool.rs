@@ -105,6 +105,15 @@ pub struct Entry {
     on_disk: bool,
 }
 
+/// Why the spool did not take a comment.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("the same comment is already in the spool")]
+    Duplicate,
+    #[error(transparent)]
+    Unavailable(anyhow::Error),
+}
+
 /// An item as `cairn moderate list` shows it.
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -256,8 +265,10 @@ impl Spool {
     }
 
     /// Stores a newly accepted comment durably. When this returns `Ok`, the comment
-    /// survives a crash or power loss.
-    pub async fn accept(&self, comment: &Comment) -> Result<()> {
+    /// survives a crash or power loss. The same text already submitted to the same
+    /// thread (and not failed or pruned) is refused, checked and claimed in one step so
+    /// two identical posts racing each other cannot both get in.
+    pub async fn accept(&self, comment: &Comment) -> Result<(), AcceptError> {
         let accepted = Utc::now();
         let stored = Stored {
             id: comment.id.to_string(),
@@ -275,24 +286,26 @@ impl Spool {
             on_disk: false,
         };
         // In the index first: the item's file may be written as soon as it is durable.
-        self.lock().insert(comment.id, entry);
+        {
+            let mut index = self.lock();
+            if index.digests.contains_key(&entry.digest) {
+                return Err(AcceptError::Duplicate);
+            }
+            index.insert(comment.id, entry);
+        }
         let appended = self.journal.append(comment.id, &stored).await;
         if appended.is_err() {
             self.lock().remove(comment.id);
         }
-        appended.with_context(|| format!("cannot write to the spool {}", self.dir.display()))
+        appended
+            .with_context(|| format!("cannot write to the spool {}", self.dir.display()))
+            .map_err(AcceptError::Unavailable)
     }
 
     /// Waits until every accepted item has its own file on disk and the journal is
     /// empty, e.g. before a clean shutdown.
     pub fn flush(&self) {
         self.journal.flush();
-    }
-
-    /// Whether the same text was already submitted to the same thread (and is not
-    /// failed or long delivered).
-    pub fn is_duplicate(&self, comment: &Comment) -> bool {
-        self.lock().digests.contains_key(&digest(comment))
     }
 
     /// The thread of a comment the spool holds (pending or recently delivered).
@@ -526,25 +539,23 @@ fn item_bytes(stored: &Stored) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes a file by way of a temporary one, so no reader ever sees half of it.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file by way of a temporary one, so no reader ever sees half of it;
+/// `durable` syncs the data before the rename.
+fn write_file(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| std::fs::rename(&tmp, path))
-}
-
-fn write_atomic(path: &Path, value: &impl Serialize, durable: bool) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(&bytes)?;
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
     if durable {
         file.sync_data()?;
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes a value as pretty JSON by way of [`write_file`].
+fn write_atomic(path: &Path, value: &impl Serialize, durable: bool) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_file(path, &bytes, durable).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -208,12 +208,23 @@ pub fn post_json(addr: &str, json: &serde_json::Value) -> std::io::Result<Answer
 }
 
 /// Waits until `ready` holds, checking every 50 ms; panics with `what` after `secs`.
-pub fn wait_for(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, secs: u64, ready: impl FnMut() -> bool) {
+    wait_explained(what, secs, ready, String::new);
+}
+
+/// [`wait_for`], with what `explain` says (a process's log, say) in the panic.
+pub fn wait_explained(
+    what: &str,
+    secs: u64,
+    mut ready: impl FnMut() -> bool,
+    explain: impl Fn() -> String,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !ready() {
         assert!(
             std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
+            "timed out waiting for {what}\n{}",
+            explain()
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -281,20 +292,21 @@ impl InboxProcess {
 
     /// Waits until nothing is waiting to be delivered.
     pub fn wait_delivered(&self, secs: u64) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            let spool = self.spool();
-            if spool["queued"] == 0 && spool["delivering"] == 0 {
-                return;
-            }
-            if std::time::Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for delivery (spool: {spool}); the inbox said:\n{}",
+        wait_explained(
+            "delivery",
+            secs,
+            || {
+                let spool = self.spool();
+                spool["queued"] == 0 && spool["delivering"] == 0
+            },
+            || {
+                format!(
+                    "spool: {}; the inbox said:\n{}",
+                    self.spool(),
                     self.log.lock().unwrap()
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+                )
+            },
+        );
     }
 
     /// Stops the process with SIGTERM and waits for it, as a service manager would.
@@ -368,17 +380,10 @@ impl DemoProcess {
     }
 
     /// Like [`wait_for`], with the demo's log in the message when it times out.
-    pub fn wait_for(&self, what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while !ready() {
-            if std::time::Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; the demo said:\n{}",
-                    self.log.lock().unwrap()
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+    pub fn wait_for(&self, what: &str, secs: u64, ready: impl FnMut() -> bool) {
+        wait_explained(what, secs, ready, || {
+            format!("the demo said:\n{}", self.log.lock().unwrap())
+        });
     }
 
     /// The page's `host:port` and path.

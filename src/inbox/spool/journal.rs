@@ -286,7 +286,7 @@ fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid
     while let Ok(filing) = filings.recv() {
         match filing {
             Filing::Item { id, file } => {
-                match write_file(&item_path(dir, State::Queued, id), &file) {
+                match write_file(&item_path(dir, State::Queued, id), &file, false) {
                     Ok(()) => on_disk(id),
                     Err(e) => {
                         all_written = false;
@@ -371,7 +371,7 @@ pub fn recover(dir: &Path) -> Result<()> {
                 continue;
             }
             let target = existing.unwrap_or_else(|| item_path(dir, State::Queued, id));
-            write_file(&target, &item_bytes(&stored)?)
+            write_file(&target, &item_bytes(&stored)?, false)
                 .with_context(|| format!("cannot write {}", target.display()))?;
             restored += 1;
         }

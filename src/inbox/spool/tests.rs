@@ -59,7 +59,10 @@ async fn accepted_items_are_files_that_survive_a_restart() {
     assert_eq!(spool.depth()[&State::Delivered], 1);
     assert!(spool.take_due(Utc::now(), 10).is_empty());
     // Delivered items still count for duplicate detection and as reply parents.
-    assert!(spool.is_duplicate(&comment(9, "  Hello ")));
+    assert!(matches!(
+        spool.accept(&comment(9, "  Hello ")).await,
+        Err(AcceptError::Duplicate)
+    ));
     assert_eq!(spool.thread_of(c.id).as_deref(), Some("/posts/a/"));
 }
 
