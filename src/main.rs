@@ -28,6 +28,12 @@ enum Command {
     Inbox(cmd::inbox::Args),
     /// List, show, approve or reject pending comments.
     Moderate(cmd::moderate::Args),
+    /// Bring comments over from Isso, Disqus, WordPress or Staticman.
+    Import(cmd::import::Args),
+    /// Write every comment to stdout as one JSON document.
+    Export(cmd::export::Args),
+    /// Erase comments by id, author, avatar key or e-mail, in one commit.
+    Forget(cmd::forget::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,9 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Inbox(args) => cmd::inbox::run(args),
         Command::Moderate(args) => cmd::moderate::run(args),
+        Command::Import(args) => cmd::import::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Forget(args) => cmd::forget::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cairn: error: {e:#}");

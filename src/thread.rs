@@ -78,8 +78,12 @@ pub fn normalize(raw: &str) -> Result<String, ThreadError> {
 }
 
 /// The thread of a page file inside a built site, from its path relative to the
-/// site's output directory (`posts/a/index.html` → `/posts/a/`).
+/// site's output directory (`posts/a/index.html` → `/posts/a/`); the directory itself
+/// (an empty path) is the site's root, `/`.
 pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
+    if relative.as_os_str().is_empty() {
+        return Ok("/".into());
+    }
     let mut joined = String::new();
     for part in relative.components() {
         joined.push('/');
@@ -149,6 +153,11 @@ mod tests {
     fn page_files_map_to_threads() {
         use std::path::Path;
         assert_eq!(of_page(Path::new("index.html")).unwrap(), "/");
+        assert_eq!(
+            of_page(Path::new("")).unwrap(),
+            "/",
+            "the comments directory itself"
+        );
         assert_eq!(
             of_page(Path::new("posts/a/index.html")).unwrap(),
             "/posts/a/"

@@ -3,6 +3,9 @@
 
 pub mod check;
 pub mod demo;
+pub mod export;
+pub mod forget;
+pub mod import;
 pub mod inbox;
 pub mod moderate;
 pub mod render;

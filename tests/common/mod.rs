@@ -13,8 +13,14 @@ pub fn root() -> PathBuf {
 
 /// Runs `cairn` with `args` in `dir`.
 pub fn cairn(dir: &Path, args: &[&str]) -> Output {
+    cairn_with(dir, args, &[])
+}
+
+/// Runs `cairn` with `args` in `dir`, with extra environment variables.
+pub fn cairn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("cairn runs")
@@ -65,6 +71,50 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         eprintln!("skipping: {name} is not installed (apt-get install {name})");
     }
     found
+}
+
+/// A file or directory that `.ci/test-deps` fetches into `target/test-deps`. Under CI
+/// (where `.ci/run` fetches them) a missing one fails the test; elsewhere the test is
+/// skipped with a note.
+pub fn test_dep(relative: &str) -> Option<PathBuf> {
+    let path = root().join("target/test-deps").join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing; .ci/run must run .ci/test-deps",
+        path.display()
+    );
+    eprintln!(
+        "skipping: {} is missing (run .ci/test-deps)",
+        path.display()
+    );
+    None
+}
+
+/// A shared corpus of real comment data (`$CAIRN_CORPORA`, default `../shared/corpora`
+/// beside the repository), unpacked into a temp dir; `None` (skip, with a note) when
+/// the corpora are not on this machine: they live outside the repository.
+pub fn corpus(archive: &str) -> Option<tempfile::TempDir> {
+    let dir = std::env::var_os("CAIRN_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpora"));
+    let path = dir.join(archive);
+    if !path.is_file() {
+        eprintln!("skipping: corpus {} is not on this machine", path.display());
+        return None;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(&path)
+        .arg("-C")
+        .arg(out.path())
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "cannot unpack {}", path.display());
+    Some(out)
 }
 
 /// Every file under `dir` with its bytes, for comparing whole trees.

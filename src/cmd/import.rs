@@ -1,0 +1,156 @@
+//! `cairn import`: brings comments over from Isso, Disqus, WordPress or Staticman as
+//! comment files in the comments directory; `--dry-run` shows what it would do.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
+use crate::import::staticman::{self, BodyFormat, Fields};
+use crate::import::{self, disqus, isso, wordpress, Existing, Kind, Options, ThreadMap};
+use crate::secret::{self, Secret};
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where the comments come from.
+    #[arg(value_enum)]
+    pub kind: Kind,
+    /// Isso's database file, the Disqus or WordPress XML export, or the folder of
+    /// Staticman data files (e.g. `_data/comments`).
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Rewrite thread paths, OLD=NEW: an OLD ending in `/` moves every page under it,
+    /// any other OLD must match the whole path (e.g. `/?p=4=/2014/hello/`). Repeatable.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    pub map: Vec<String>,
+    /// More --map rules from a file, one `OLD NEW` per line (`#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+    /// Print every file it would write and every item it skips, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also import comments awaiting moderation in the source (Isso, WordPress).
+    #[arg(long)]
+    pub include_pending: bool,
+    /// Import without avatar keys when no secret is set. E-mails are never written either way.
+    #[arg(long)]
+    pub no_avatars: bool,
+    /// Staticman: read a field from another key, NAME=KEY (fields: id, thread, parent,
+    /// parent_index, author, email, website, body, date). Repeatable.
+    #[arg(long = "field", value_name = "NAME=KEY")]
+    pub fields: Vec<String>,
+    /// Staticman: how messages are written.
+    #[arg(long, value_enum, default_value_t)]
+    pub body_format: BodyFormat,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let config = args.config.load()?;
+    let mut map = ThreadMap::default();
+    if let Some(file) = &args.map_file {
+        map.add_file(file)?;
+    }
+    for rule in &args.map {
+        map.add(rule)?;
+    }
+    if !args.fields.is_empty() && args.kind != Kind::Staticman {
+        bail!("--field applies to staticman imports only");
+    }
+    let source = match args.kind {
+        Kind::Isso => isso::read(&args.source)?,
+        Kind::Disqus => disqus::read(&args.source)?,
+        Kind::Wordpress => wordpress::read(&args.source)?,
+        Kind::Staticman => {
+            let mut fields = Fields::default();
+            for mapping in &args.fields {
+                fields.set(mapping)?;
+            }
+            let (source, report) = staticman::read(&args.source, &fields, args.body_format)?;
+            if report.hashed_emails > 0 {
+                eprintln!(
+                    "note: {} held a hash instead of an address; dropped (a hash of an e-mail is never written)",
+                    plural(report.hashed_emails, "e-mail field", "e-mail fields")
+                );
+            }
+            for (key, files) in &report.unused_keys {
+                eprintln!(
+                    "note: key {key:?} ({}) is not imported",
+                    plural(*files, "file", "files")
+                );
+            }
+            source
+        }
+    };
+    let secret = match Secret::load(config.inbox.secret_file.as_deref(), &config.root) {
+        Ok(secret) => Some(secret),
+        Err(_) if args.no_avatars || !source.has_emails() => None,
+        Err(e) => bail!(
+            "{e:#}\nThe source has e-mail addresses. cairn turns each into an avatar key with \
+             the inbox's secret, so imported and new comments by the same person share an \
+             avatar: set {} (or inbox.secret_file) to the inbox's secret, or pass \
+             --no-avatars to import without avatar keys.",
+            secret::ENV
+        ),
+    };
+    let options = Options {
+        map,
+        include_pending: args.include_pending,
+        secret,
+        base_path: config.base_path(),
+    };
+    let comments_dir = config.comments_dir();
+    let store = Store::load(&comments_dir, &config.form)?;
+    let existing = Existing::load(&store, &comments_dir)?;
+    let plan = import::plan(args.kind, source, &options, &existing);
+
+    let dir = shown(&comments_dir);
+    let threads: BTreeSet<&str> = plan.new.iter().map(|p| p.comment.thread.as_str()).collect();
+    for note in &plan.adjusted {
+        eprintln!("note: {note}");
+    }
+    for note in &plan.skipped {
+        eprintln!("skipped: {note}");
+    }
+    if args.dry_run {
+        for planned in &plan.new {
+            let reply = planned
+                .comment
+                .parent
+                .map(|p| format!(", reply to {p}"))
+                .unwrap_or_default();
+            println!(
+                "would write {dir}/{} ({}{reply})",
+                planned.path.display(),
+                planned.comment.origin.as_deref().unwrap_or_default()
+            );
+        }
+        println!(
+            "dry run: would write {} in {} to {dir}; {} already imported; {} skipped",
+            plural(plan.new.len(), "comment", "comments"),
+            plural(threads.len(), "thread", "threads"),
+            plan.existing,
+            plan.skipped.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (written, failed) = import::apply(&plan, &comments_dir);
+    for note in &failed {
+        eprintln!("error: {note}");
+    }
+    println!(
+        "imported {} in {} into {dir}; {} already imported; {} skipped",
+        plural(written, "comment", "comments"),
+        plural(threads.len(), "thread", "threads"),
+        plan.existing,
+        plan.skipped.len() + failed.len()
+    );
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
+}

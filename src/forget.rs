@@ -1,0 +1,259 @@
+//! Erasure (`cairn forget`): removes a person's comments from the site in one commit,
+//! keeps the place of any comment others replied to as a "[deleted]" stub, records the
+//! ids so no import brings them back, and says how to purge them from git history.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature};
+use ulid::Ulid;
+
+use crate::comment::{Comment, Format};
+use crate::import::{deleted_stub, read_forgotten, stubs_needed, DELETED_BODY, FORGOTTEN_FILE};
+use crate::store::Store;
+use crate::thread;
+
+/// Which comments to forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Id(Ulid),
+    /// The exact author name, as stored.
+    Author(String),
+    Avatar(String),
+}
+
+impl Selector {
+    fn matches(&self, comment: &Comment) -> bool {
+        match self {
+            Selector::Id(id) => comment.id == *id,
+            Selector::Author(name) => comment.author.as_deref() == Some(name.as_str()),
+            Selector::Avatar(key) => comment.avatar.as_deref() == Some(key.as_str()),
+        }
+    }
+}
+
+/// What forgetting changes, relative to the comments directory.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files deleted.
+    pub removed: Vec<PathBuf>,
+    /// Files replaced by a stub because others replied to them, with the stub.
+    pub stubbed: Vec<(PathBuf, Comment)>,
+    /// The commit made, when the comments directory is in a git repository.
+    pub commit: Option<Oid>,
+    /// Commands that purge the removed text from the repository's history.
+    pub purge: Vec<String>,
+    /// The repository's working directory, where `purge` runs.
+    pub repo: Option<PathBuf>,
+}
+
+/// Finds what matches `selectors` and, unless `dry_run`, forgets it.
+pub fn forget(
+    comments_dir: &Path,
+    store: &Store,
+    selectors: &[Selector],
+    dry_run: bool,
+) -> Result<Outcome> {
+    if selectors.is_empty() {
+        bail!("nothing selected: give --id, --author, --avatar or --email");
+    }
+    let comments: Vec<&Comment> = store.threads.values().flat_map(|t| &t.comments).collect();
+    let index: HashMap<Ulid, usize> = comments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, i))
+        .collect();
+    let matched: Vec<bool> = comments
+        .iter()
+        .map(|c| selectors.iter().any(|s| s.matches(c)))
+        .collect();
+    let parents: Vec<Option<usize>> = comments
+        .iter()
+        .map(|c| c.parent.and_then(|p| index.get(&p).copied()))
+        .collect();
+    let kept: Vec<bool> = matched.iter().map(|m| !m).collect();
+    let stub = stubs_needed(&parents, &kept);
+
+    let mut outcome = Outcome::default();
+    for (i, comment) in comments.iter().enumerate().filter(|(i, _)| matched[*i]) {
+        let path = file_of(comments_dir, comment).with_context(|| {
+            format!(
+                "the file of comment {} is missing from {}",
+                comment.id,
+                comments_dir.display()
+            )
+        })?;
+        let relative = path
+            .strip_prefix(comments_dir)
+            .unwrap_or(&path)
+            .to_path_buf();
+        if stub[i] {
+            outcome
+                .stubbed
+                .push((relative, deleted_stub((*comment).clone())));
+        } else {
+            outcome.removed.push(relative);
+        }
+    }
+    if dry_run || (outcome.removed.is_empty() && outcome.stubbed.is_empty()) {
+        return Ok(outcome);
+    }
+
+    // The files: stubs are written as format v1 YAML next to where the comment was.
+    for path in &outcome.removed {
+        remove(&comments_dir.join(path))?;
+    }
+    let mut stubs = Vec::with_capacity(outcome.stubbed.len());
+    for (path, stub) in &mut outcome.stubbed {
+        let yaml_path = path.with_extension("yml");
+        if *path != yaml_path {
+            remove(&comments_dir.join(&*path))?;
+            stubs.push(path.clone());
+            *path = yaml_path;
+        }
+        write(&comments_dir.join(&*path), stub.to_yaml().as_bytes())?;
+    }
+    // Paths whose old versions the purge removes: deleted files and replaced non-YAML files.
+    outcome.removed.extend(stubs);
+    let mut forgotten: BTreeSet<Ulid> = read_forgotten(comments_dir)?.into_iter().collect();
+    forgotten.extend(
+        comments
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| **m)
+            .map(|(c, _)| c.id),
+    );
+    let mut list = String::from(
+        "# Comments erased with `cairn forget`; imports never bring these ids back.\n",
+    );
+    for id in &forgotten {
+        list.push_str(&format!("{id}\n"));
+    }
+    write(&comments_dir.join(FORGOTTEN_FILE), list.as_bytes())?;
+
+    if let Ok(repo) = Repository::discover(comments_dir) {
+        commit(&repo, comments_dir, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// The file a loaded comment was read from.
+fn file_of(comments_dir: &Path, comment: &Comment) -> Option<PathBuf> {
+    let dir = comments_dir.join(thread::dir(&comment.thread));
+    ["yml", "yaml", "toml", "json"]
+        .iter()
+        .map(|ext| dir.join(format!("{}.{ext}", comment.id)))
+        .find(|p| p.is_file() && Format::of(p).is_some())
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Commits exactly the forget's changes on top of HEAD (whatever else is staged or
+/// modified stays as it was), updates the index to match, and prepares the purge.
+fn commit(repo: &Repository, comments_dir: &Path, outcome: &mut Outcome) -> Result<()> {
+    let workdir = repo
+        .workdir()
+        .context("the comments directory is in a bare repository")?
+        .canonicalize()?;
+    let dir = comments_dir.canonicalize()?;
+    let in_repo = |relative: &Path| -> Result<String> {
+        let path = dir.join(relative);
+        let inside = path
+            .strip_prefix(&workdir)
+            .context("the comments directory is outside the repository's work tree")?;
+        Ok(inside.to_string_lossy().replace('\\', "/"))
+    };
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let base = match &head {
+        Some(commit) => commit.tree()?,
+        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
+    };
+    let mut update = TreeUpdateBuilder::new();
+    let mut index = repo.index()?;
+    let mut removed = Vec::new();
+    for path in &outcome.removed {
+        let path = in_repo(path)?;
+        update.remove(&path);
+        index.remove_path(Path::new(&path)).ok();
+        removed.push(path);
+    }
+    let mut replaced = Vec::new();
+    let mut changed: Vec<(String, Oid)> = Vec::new();
+    for (path, _) in &outcome.stubbed {
+        let path = in_repo(path)?;
+        let oid = repo.blob_path(&workdir.join(&path))?;
+        replaced.push((path.clone(), oid));
+        changed.push((path, oid));
+    }
+    let list = in_repo(Path::new(FORGOTTEN_FILE))?;
+    changed.push((list.clone(), repo.blob_path(&workdir.join(&list))?));
+    for (path, oid) in &changed {
+        update.upsert(path, *oid, FileMode::Blob);
+        index.add_path(Path::new(path))?;
+    }
+    let tree = repo.find_tree(update.create_updated(repo, &base)?)?;
+    let signature = repo
+        .signature()
+        .or_else(|_| Signature::now("cairn", "cairn@localhost"))?;
+    let count = outcome.removed.len() + outcome.stubbed.len();
+    let message = format!(
+        "Forget {}\n\nErased with `cairn forget`: {} removed, {} replaced by a \"{DELETED_BODY}\" stub\nbecause others replied to them.\n",
+        if count == 1 { "1 comment".to_string() } else { format!("{count} comments") },
+        outcome.removed.len(),
+        outcome.stubbed.len(),
+    );
+    let parents: Vec<&git2::Commit> = head.iter().collect();
+    let oid = repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        &message,
+        &tree,
+        &parents,
+    )?;
+    index.write()?;
+    outcome.commit = Some(oid);
+    outcome.purge = purge_commands(&removed, &replaced);
+    outcome.repo = Some(workdir);
+    Ok(())
+}
+
+/// Shell commands that rewrite every branch and tag so the removed files never existed
+/// and the stubbed files always held their stub, then drop the old objects.
+fn purge_commands(removed: &[String], replaced: &[(String, Oid)]) -> Vec<String> {
+    let mut script = Vec::new();
+    if !removed.is_empty() {
+        let paths: Vec<String> = removed.iter().map(|p| sh_quote(p)).collect();
+        script.push(format!(
+            "git rm -q --cached --ignore-unmatch -- {}",
+            paths.join(" ")
+        ));
+    }
+    for (path, oid) in replaced {
+        let quoted = sh_quote(path);
+        script.push(format!(
+            "if git cat-file -e :{quoted} 2>/dev/null; then git update-index --cacheinfo 100644,{oid},{quoted}; fi"
+        ));
+    }
+    script.push("true".into());
+    vec![
+        format!(
+            "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch --force --prune-empty --index-filter {} -- --all",
+            sh_quote(&script.join("; "))
+        ),
+        "git for-each-ref --format='delete %(refname)' refs/original | git update-ref --stdin".into(),
+        "git reflog expire --expire=now --all && git gc --prune=now --quiet".into(),
+    ]
+}
+
+/// Quotes a string for a POSIX shell.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

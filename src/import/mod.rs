@@ -1,0 +1,545 @@
+//! Importers: comments from Isso, Disqus, WordPress and Staticman become format v1
+//! files, with threading and dates kept, e-mails turned into avatar keys, and ids
+//! derived from the source's ids so that running an import again writes nothing new.
+//!
+//! Each source module only reads its format into [`Item`]s; [`plan`] applies cairn's
+//! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
+//! writes the files.
+
+pub mod disqus;
+pub mod html;
+pub mod isso;
+pub mod staticman;
+pub mod wordpress;
+mod xml;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use ulid::Ulid;
+
+use crate::comment::{check_website, Comment, Format};
+use crate::secret::Secret;
+use crate::store::{self, Store};
+use crate::thread;
+
+/// Body of a comment whose content was removed but whose replies are kept.
+pub const DELETED_BODY: &str = "[deleted]";
+
+/// Name of the file, in the comments directory, listing the ids `cairn forget` erased,
+/// so that an import run later does not bring them back.
+pub const FORGOTTEN_FILE: &str = ".forgotten";
+
+/// A comment as its source describes it, before cairn's rules apply.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The comment's id in the source.
+    pub key: String,
+    /// The page: a URL or a path as the source gives it; `None` when it has none.
+    pub thread: Option<String>,
+    /// The source id of the comment this one replies to.
+    pub parent: Option<String>,
+    pub date: DateTime<Utc>,
+    pub author: Option<String>,
+    /// Used only to derive the avatar key; never written.
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub body: Body,
+    pub status: Status,
+    /// Where the item is in the source, for reports (`comment 12`, `a/b.yml`).
+    pub location: String,
+}
+
+/// A body as the source stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Markdown(String),
+    Html(String),
+}
+
+impl Body {
+    /// The Markdown that format v1 stores.
+    fn to_markdown(&self) -> String {
+        match self {
+            Body::Markdown(text) => text.replace("\r\n", "\n").trim().to_string(),
+            Body::Html(html) => html::to_markdown(html),
+        }
+    }
+}
+
+/// Whether the source shows the comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Published,
+    Pending,
+    Deleted,
+    Spam,
+}
+
+/// Something in the source that will not become a comment file as it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// What a source module read.
+#[derive(Debug, Default)]
+pub struct Source {
+    pub items: Vec<Item>,
+    /// Entries of the source that are not comments cairn can import, with the reason.
+    pub skipped: Vec<Note>,
+    /// Items read with a change worth knowing (e.g. a reply reference that points nowhere).
+    pub adjusted: Vec<Note>,
+}
+
+impl Source {
+    /// Whether any item carries an e-mail address (an avatar key needs the secret).
+    pub fn has_emails(&self) -> bool {
+        self.items.iter().any(|i| i.email.is_some())
+    }
+}
+
+/// The sources `cairn import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Isso,
+    Disqus,
+    Wordpress,
+    Staticman,
+}
+
+impl Kind {
+    /// Prefix of the `origin:` field of comments from this source.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Isso => "isso",
+            Kind::Disqus => "disqus",
+            Kind::Wordpress => "wordpress",
+            Kind::Staticman => "staticman",
+        }
+    }
+}
+
+/// Rewrites old thread paths to new ones (`--map OLD=NEW`, or a rules file).
+///
+/// A rule whose old path ends in `/` moves everything under it; any other rule must
+/// match the whole path (so `/?p=4` does not also catch `/?p=42`).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadMap {
+    rules: Vec<(String, String)>,
+}
+
+impl ThreadMap {
+    /// Adds a rule written `OLD=NEW` (split at the last `=`, so an old path may hold
+    /// a query such as `/?p=4`).
+    pub fn add(&mut self, rule: &str) -> Result<()> {
+        let Some((old, new)) = rule.rsplit_once('=') else {
+            bail!("--map {rule:?}: expected OLD=NEW, e.g. /old/=/new/");
+        };
+        let (old, new) = (old.trim(), new.trim());
+        if old.is_empty() || new.is_empty() {
+            bail!("--map {rule:?}: both paths are needed, e.g. /old/=/new/");
+        }
+        // The new side must be a thread (a trailing prefix is fine: it is joined to
+        // the rest of the path and normalized again).
+        thread::normalize(new).map_err(|e| anyhow::anyhow!("--map {rule:?}: {new}: {e}"))?;
+        self.rules.push((old.to_string(), new.to_string()));
+        // Longest old path first, so the most specific rule wins.
+        self.rules.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
+        Ok(())
+    }
+
+    /// Reads rules from a file: one per line, `OLD NEW` or `OLD=NEW`; blank lines and
+    /// lines starting with `#` are ignored.
+    pub fn add_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read map file {}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let rule = match line.split_once(char::is_whitespace) {
+                Some((old, new)) => format!("{old}={}", new.trim()),
+                None => line.to_string(),
+            };
+            self.add(&rule)
+                .with_context(|| format!("{}:{}", path.display(), n + 1))?;
+        }
+        Ok(())
+    }
+
+    /// The path after the first matching rule (or unchanged).
+    fn apply(&self, path: &str) -> String {
+        for (old, new) in &self.rules {
+            if old.ends_with('/') {
+                if let Some(rest) = path.strip_prefix(old.as_str()) {
+                    return format!("{}/{rest}", new.trim_end_matches('/'));
+                }
+            } else if path == old || path.trim_end_matches('/') == old.trim_end_matches('/') {
+                return new.clone();
+            }
+        }
+        path.to_string()
+    }
+}
+
+/// How a run treats the source.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub map: ThreadMap,
+    /// Import comments still awaiting moderation in the source.
+    pub include_pending: bool,
+    /// Turns e-mails into avatar keys; without it e-mails are dropped.
+    pub secret: Option<Secret>,
+    /// The site's base path (`/` or e.g. `/blog/`), removed from the front of URLs.
+    pub base_path: String,
+}
+
+/// One file an import writes.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub comment: Comment,
+    /// Path relative to the comments directory.
+    pub path: PathBuf,
+    pub location: String,
+}
+
+/// What an import would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub new: Vec<Planned>,
+    /// Items imported by an earlier run (their `origin` is already in the tree).
+    pub existing: usize,
+    /// Items not imported, with the reason.
+    pub skipped: Vec<Note>,
+    /// Items imported with a change worth knowing (a stub, a dropped website, ...).
+    pub adjusted: Vec<Note>,
+}
+
+/// What is in the comments directory already.
+#[derive(Debug, Default)]
+pub struct Existing {
+    origins: HashSet<String>,
+    forgotten: HashSet<Ulid>,
+}
+
+impl Existing {
+    /// Reads the origins of the comments in the tree and the ids `cairn forget` erased.
+    pub fn load(store: &Store, comments_dir: &Path) -> Result<Existing> {
+        let origins = store
+            .threads
+            .values()
+            .flat_map(|t| t.comments.iter())
+            .filter_map(|c| c.origin.clone())
+            .collect();
+        Ok(Existing {
+            origins,
+            forgotten: read_forgotten(comments_dir)?,
+        })
+    }
+}
+
+/// The ids listed in the comments directory's forgotten file.
+pub fn read_forgotten(comments_dir: &Path) -> Result<HashSet<Ulid>> {
+    let path = comments_dir.join(FORGOTTEN_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.parse::<Ulid>()
+                .with_context(|| format!("{}: {l:?} is not a comment id", path.display()))
+        })
+        .collect()
+}
+
+/// The id of an imported comment: a ULID whose time is the comment's date and whose
+/// random part comes from a hash of its origin, so the same source comment always
+/// gets the same id and ids still sort by date.
+pub fn stable_id(date: DateTime<Utc>, origin: &str) -> Ulid {
+    let millis = u64::try_from(date.timestamp_millis()).unwrap_or(0);
+    let digest = Sha256::digest(origin.as_bytes());
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    Ulid::from_parts(millis, u128::from_be_bytes(random))
+}
+
+/// Decides what becomes of every item of a source.
+pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) -> Plan {
+    let mut plan = Plan {
+        skipped: source.skipped,
+        adjusted: source.adjusted,
+        ..Plan::default()
+    };
+    let items = source.items;
+
+    // Source ids, first occurrence wins.
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    let mut duplicate = vec![false; items.len()];
+    for (i, item) in items.iter().enumerate() {
+        if index.contains_key(item.key.as_str()) {
+            duplicate[i] = true;
+        } else {
+            index.insert(&item.key, i);
+        }
+    }
+    let bodies: Vec<String> = items.iter().map(|i| i.body.to_markdown()).collect();
+    let origins: Vec<String> = items
+        .iter()
+        .map(|i| format!("{}:{}", kind.name(), i.key))
+        .collect();
+    let threads: Vec<Result<String, String>> = items
+        .iter()
+        .map(|i| thread_path(i.thread.as_deref(), options))
+        .collect();
+
+    // Shown in the source, with something to show; the rest is dropped, except that a
+    // dropped comment with kept replies stays as a stub so the replies keep their place.
+    let wanted: Vec<bool> = items
+        .iter()
+        .zip(&bodies)
+        .enumerate()
+        .map(|(i, (item, body))| {
+            !duplicate[i]
+                && !body.is_empty()
+                && (item.status == Status::Published
+                    || (item.status == Status::Pending && options.include_pending))
+        })
+        .collect();
+    let parents: Vec<Option<usize>> = items
+        .iter()
+        .map(|i| i.parent.as_deref().and_then(|p| index.get(p)).copied())
+        .collect();
+    let stub = stubs_needed(&parents, &wanted);
+    let ids: Vec<Ulid> = items
+        .iter()
+        .zip(&origins)
+        .map(|(item, origin)| stable_id(item.date, origin))
+        .collect();
+    let emitted = |i: usize| (wanted[i] || stub[i]) && threads[i].is_ok();
+
+    for (i, item) in items.iter().enumerate() {
+        let note = |message: String| Note {
+            location: item.location.clone(),
+            message,
+        };
+        if duplicate[i] {
+            plan.skipped
+                .push(note(format!("id {} appears twice in the source", item.key)));
+            continue;
+        }
+        if !wanted[i] && !stub[i] {
+            plan.skipped.push(note(match item.status {
+                _ if bodies[i].is_empty() && item.status != Status::Deleted => {
+                    "the comment is empty".into()
+                }
+                Status::Pending => {
+                    "awaiting moderation in the source (--include-pending imports it)".into()
+                }
+                Status::Deleted => "deleted in the source".into(),
+                Status::Spam => "marked as spam in the source".into(),
+                Status::Published => unreachable!("published items with a body are wanted"),
+            }));
+            continue;
+        }
+        let thread = match &threads[i] {
+            Ok(thread) => thread.clone(),
+            Err(reason) => {
+                plan.skipped.push(note(reason.clone()));
+                continue;
+            }
+        };
+        if existing.origins.contains(&origins[i]) {
+            plan.existing += 1;
+            continue;
+        }
+        if existing.forgotten.contains(&ids[i]) {
+            plan.skipped
+                .push(note(format!("erased by `cairn forget` ({})", ids[i])));
+            continue;
+        }
+        let parent = match item.parent.as_deref() {
+            None => None,
+            Some(key) => match index.get(key) {
+                Some(&p) if emitted(p) && threads[p] == threads[i] && p != i => Some(ids[p]),
+                Some(_) => {
+                    plan.adjusted.push(note(format!(
+                        "its parent {key} is not imported; imported as a top-level comment"
+                    )));
+                    None
+                }
+                None => {
+                    plan.adjusted.push(note(format!(
+                        "its parent {key} is not in the source; imported as a top-level comment"
+                    )));
+                    None
+                }
+            },
+        };
+        let mut comment = Comment {
+            id: ids[i],
+            thread,
+            parent,
+            date: item.date,
+            author: item
+                .author
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            website: None,
+            avatar: match (&options.secret, item.email.as_deref()) {
+                (Some(secret), Some(email)) if email.contains('@') => {
+                    Some(secret.avatar_key(email))
+                }
+                _ => None,
+            },
+            origin: Some(origins[i].clone()),
+            body: bodies[i].clone(),
+        };
+        if stub[i] {
+            plan.adjusted.push(note(format!(
+                "{}; kept as a \"{DELETED_BODY}\" stub because replies to it are imported",
+                match item.status {
+                    Status::Pending => "awaiting moderation in the source",
+                    Status::Spam => "marked as spam in the source",
+                    _ => "deleted in the source",
+                }
+            )));
+            comment = deleted_stub(comment);
+        } else {
+            comment.website = website(item.website.as_deref(), &mut |m| {
+                plan.adjusted.push(note(m))
+            });
+        }
+        // The file as written must read back: anything the reader would refuse is
+        // reported here rather than left for `cairn check` to find.
+        if let Err(e) = Comment::parse(&comment.to_yaml(), Format::Yaml) {
+            plan.skipped
+                .push(note(format!("cannot be stored: {}", e.message)));
+            continue;
+        }
+        plan.new.push(Planned {
+            path: PathBuf::from(thread::dir(&comment.thread)).join(format!("{}.yml", comment.id)),
+            comment,
+            location: item.location.clone(),
+        });
+    }
+    plan
+}
+
+/// What is left of a comment that goes away but has replies: its place in the thread
+/// (id, thread, parent, date, origin) and nothing its author wrote.
+pub fn deleted_stub(comment: Comment) -> Comment {
+    Comment {
+        author: None,
+        website: None,
+        avatar: None,
+        body: DELETED_BODY.into(),
+        ..comment
+    }
+}
+
+/// Which of the comments that go away must stay as stubs: those with a kept reply
+/// somewhere below them. `parents[i]` is the index of comment `i`'s parent, `kept[i]`
+/// whether it stays as it is.
+pub(crate) fn stubs_needed(parents: &[Option<usize>], kept: &[bool]) -> Vec<bool> {
+    let mut stub = vec![false; parents.len()];
+    for start in (0..parents.len()).filter(|&i| kept[i]) {
+        let mut at = start;
+        // Bounded walk: a cycle of parents in broken data cannot loop forever.
+        for _ in 0..parents.len() {
+            let Some(parent) = parents[at] else { break };
+            if parent == at || kept[parent] || stub[parent] {
+                break;
+            }
+            stub[parent] = true;
+            at = parent;
+        }
+    }
+    stub
+}
+
+/// The thread of an item: its URL's path (under the site's base path) or its path,
+/// mapped by the rules, then normalized.
+fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Err("the source names no page for it".into());
+    };
+    let path = match url::Url::parse(raw) {
+        Ok(url) if url.has_host() => {
+            let mut path = url.path().to_string();
+            if let Some(query) = url.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            match path.strip_prefix(options.base_path.trim_end_matches('/')) {
+                Some(rest) if options.base_path != "/" && rest.starts_with('/') => rest.into(),
+                _ => path,
+            }
+        }
+        _ => raw.to_string(),
+    };
+    let mapped = match thread::normalize(&path) {
+        Ok(normalized) => options.map.apply(&normalized),
+        Err(_) => options.map.apply(&path),
+    };
+    thread::normalize(&mapped).map_err(|e| {
+        if mapped == path {
+            format!("page {path:?}: {e} (map it to a page path with --map {path}=/new/path/)")
+        } else {
+            format!("page {path:?} mapped to {mapped:?}: {e}")
+        }
+    })
+}
+
+/// A commenter's website as format v1 accepts it: an http(s) URL. A bare host gets
+/// `http://`; anything else is dropped with a note.
+fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String> {
+    let raw = raw.map(str::trim).filter(|w| !w.is_empty())?;
+    if check_website(raw).is_ok() {
+        return Some(raw.to_string());
+    }
+    if !raw.contains("://") && !raw.contains(char::is_whitespace) {
+        let guessed = format!("http://{raw}");
+        if check_website(&guessed).is_ok() && guessed.contains('.') {
+            return Some(guessed);
+        }
+    }
+    adjusted(format!("website {raw:?} is not an http(s) URL; dropped"));
+    None
+}
+
+/// Writes the planned files. Returns how many were written and what could not be.
+pub fn apply(plan: &Plan, comments_dir: &Path) -> (usize, Vec<Note>) {
+    let mut written = 0;
+    let mut failed = Vec::new();
+    for planned in &plan.new {
+        match store::write(comments_dir, &planned.comment) {
+            Ok(_) => written += 1,
+            Err(e) => failed.push(Note {
+                location: planned.location.clone(),
+                message: format!("{e:#}"),
+            }),
+        }
+    }
+    (written, failed)
+}
+
+#[cfg(test)]
+mod tests;

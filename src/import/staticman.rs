@@ -1,0 +1,335 @@
+//! Reads Staticman (and other Jekyll data-file) comments: one YAML or JSON file per
+//! comment, in a folder per page, with field names that vary by theme. The defaults
+//! cover the common themes; `--field NAME=KEY` names any other key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use super::{Body, Item, Note, Source, Status};
+
+/// What cairn needs from a file, and the keys tried for it, first match wins.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    map: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// The fields a mapping can name, with their default keys.
+const DEFAULTS: [(&str, &[&str]); 9] = [
+    ("id", &["_id", "id"]),
+    // `_parent` is the page in Staticman's own examples: used as the thread when it is
+    // a URL or path, as the parent when it names another comment.
+    ("thread", &["_parent"]),
+    ("parent", &["replying_to_uid", "parent", "replyToId"]),
+    // Made Mistakes and its descendants: the 1-based position of the parent comment in
+    // the page's folder.
+    ("parent_index", &["replying_to"]),
+    ("author", &["name", "author"]),
+    ("email", &["email"]),
+    ("website", &["url", "website"]),
+    ("body", &["message", "comment", "body", "content"]),
+    ("date", &["date"]),
+];
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields {
+            map: DEFAULTS
+                .iter()
+                .map(|(name, keys)| (*name, keys.iter().map(|k| k.to_string()).collect()))
+                .collect(),
+        }
+    }
+}
+
+impl Fields {
+    /// Applies `NAME=KEY` (e.g. `author=fullname`): the field is read from that key only.
+    pub fn set(&mut self, mapping: &str) -> Result<()> {
+        let Some((name, key)) = mapping.split_once('=') else {
+            bail!("--field {mapping:?}: expected NAME=KEY, e.g. author=fullname");
+        };
+        let Some((name, _)) = DEFAULTS.iter().find(|(n, _)| *n == name.trim()) else {
+            let names: Vec<&str> = DEFAULTS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "--field {mapping:?}: unknown field {name:?}; fields are {}",
+                names.join(", ")
+            );
+        };
+        self.map.insert(name, vec![key.trim().to_string()]);
+        Ok(())
+    }
+
+    fn keys(&self, name: &str) -> &[String] {
+        self.map.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    fn is_mapped(&self, key: &str) -> bool {
+        self.map.values().flatten().any(|k| k == key)
+    }
+}
+
+/// How message bodies are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BodyFormat {
+    /// HTML when a message starts with a block-level tag (`<p>`, `<blockquote>`, ...),
+    /// else Markdown.
+    #[default]
+    Auto,
+    Markdown,
+    Html,
+}
+
+/// What a Staticman import found besides comments.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Keys present in the files but not imported, with how many files had them.
+    pub unused_keys: BTreeMap<String, usize>,
+    /// E-mail fields that held a hash (md5, as Staticman writes), not an address.
+    pub hashed_emails: usize,
+}
+
+/// Reads every comment file under `dir`.
+pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Source, Report)> {
+    if !dir.is_dir() {
+        bail!("{}: not a directory", dir.display());
+    }
+    let mut source = Source::default();
+    let mut report = Report::default();
+    // Reply positions (`replying_to`) count files in a folder in name order.
+    let mut folders: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_position: Vec<(usize, String)> = Vec::new();
+    // `_parent` values that may name another comment rather than the page.
+    let mut parent_candidates: Vec<(usize, String)> = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let relative = path.strip_prefix(dir).unwrap_or(path);
+        let location = relative.display().to_string();
+        let folder = relative
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(extension, "yml" | "yaml" | "json") {
+            source.skipped.push(Note {
+                location,
+                message: "not a YAML or JSON file".into(),
+            });
+            continue;
+        }
+        let values = match read_file(path, extension) {
+            Ok(values) => values,
+            Err(message) => {
+                source.skipped.push(Note { location, message });
+                continue;
+            }
+        };
+        for key in values.keys() {
+            if !fields.is_mapped(key) {
+                *report.unused_keys.entry(key.clone()).or_default() += 1;
+            }
+        }
+        let get = |name: &str| {
+            fields
+                .keys(name)
+                .iter()
+                .find_map(|k| values.get(k))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(raw_date) = get("date") else {
+            source.skipped.push(Note {
+                location,
+                message: format!("no date (looked for {})", fields.keys("date").join(", ")),
+            });
+            continue;
+        };
+        let Some(date) = parse_date(&raw_date) else {
+            source.skipped.push(Note {
+                location,
+                message: format!("date {raw_date:?} is neither ISO 8601 nor Unix time"),
+            });
+            continue;
+        };
+        let key = get("id").unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let (thread, parent_hint) = match get("thread") {
+            Some(t)
+                if t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://") =>
+            {
+                (t, None)
+            }
+            other => (format!("/{folder}/"), other),
+        };
+        let email = get("email");
+        if email.as_deref().is_some_and(|e| !e.contains('@')) {
+            report.hashed_emails += 1;
+        }
+        let body = get("body").unwrap_or_default();
+        let body = match body_format {
+            BodyFormat::Html => Body::Html(body),
+            BodyFormat::Markdown => Body::Markdown(body),
+            BodyFormat::Auto if starts_with_block_tag(&body) => Body::Html(body),
+            BodyFormat::Auto => Body::Markdown(body),
+        };
+        let index = source.items.len();
+        let siblings = folders.entry(folder).or_default();
+        siblings.push(key.clone());
+        let parent = get("parent");
+        if parent.is_none() {
+            if let Some(position) = get("parent_index") {
+                by_position.push((index, position));
+            } else if let Some(hint) = parent_hint {
+                parent_candidates.push((index, hint));
+            }
+        }
+        source.items.push(Item {
+            key,
+            thread: Some(thread),
+            parent,
+            date,
+            author: get("author"),
+            email: email.filter(|e| e.contains('@')),
+            website: get("website"),
+            body,
+            status: Status::Published,
+            location,
+        });
+    }
+    resolve_positions(&mut source, &folders, by_position);
+    let keys: std::collections::HashSet<String> =
+        source.items.iter().map(|i| i.key.clone()).collect();
+    for (index, hint) in parent_candidates {
+        if keys.contains(&hint) {
+            source.items[index].parent = Some(hint);
+        }
+    }
+    Ok((source, report))
+}
+
+/// Turns `replying_to` positions into parent ids: the n-th file (1-based, name order)
+/// of the same folder.
+fn resolve_positions(
+    source: &mut Source,
+    folders: &HashMap<String, Vec<String>>,
+    by_position: Vec<(usize, String)>,
+) {
+    for (index, position) in by_position {
+        let item = &source.items[index];
+        let folder = Path::new(&item.location)
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let parent = position
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| folders.get(&folder)?.get(n))
+            .cloned();
+        match parent {
+            Some(parent) => source.items[index].parent = Some(parent),
+            None => source.adjusted.push(Note {
+                location: item.location.clone(),
+                message: format!(
+                    "replies to position {position:?}, which is not a comment in its folder; imported as a top-level comment"
+                ),
+            }),
+        }
+    }
+}
+
+/// The top-level scalar fields of a YAML or JSON file, as strings.
+fn read_file(path: &Path, extension: &str) -> Result<BTreeMap<String, String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let value: serde_json::Value = if extension == "json" {
+        serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?
+    } else {
+        serde_norway::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?
+    };
+    let serde_json::Value::Object(map) = value else {
+        return Err("not a mapping of fields".into());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((key, text))
+        })
+        .collect())
+}
+
+/// Dates as themes write them: ISO 8601 / RFC 3339 (with or without offset, `T` or a
+/// space), a plain date, or Unix time in seconds or milliseconds. No offset means UTC.
+pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(number) = raw.parse::<f64>() {
+        // Past ~1973 in milliseconds is beyond year 5000 in seconds: the unit is clear.
+        let millis = if number.abs() >= 1e11 {
+            number
+        } else {
+            number * 1000.0
+        };
+        return DateTime::from_timestamp_millis(millis.round() as i64);
+    }
+    if let Ok(date) = DateTime::parse_from_rfc3339(raw) {
+        return Some(date.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(date) = DateTime::parse_from_str(raw, format) {
+            return Some(date.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(naive.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|naive| naive.and_utc())
+}
+
+/// Whether a message is HTML: it opens with a block-level element, as Disqus-converted
+/// and WordPress-converted data does. Markdown with an inline tag does not.
+fn starts_with_block_tag(body: &str) -> bool {
+    let lower = body
+        .trim_start()
+        .get(..12)
+        .unwrap_or(body.trim_start())
+        .to_ascii_lowercase();
+    [
+        "<p>",
+        "<p ",
+        "<div",
+        "<blockquote",
+        "<ul",
+        "<ol",
+        "<pre",
+        "<h1",
+        "<h2",
+        "<h3",
+        "<h4",
+        "<table",
+        "<br",
+    ]
+    .iter()
+    .any(|tag| lower.starts_with(tag))
+}

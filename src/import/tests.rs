@@ -1,0 +1,277 @@
+use super::*;
+use chrono::TimeZone;
+
+fn item(key: &str, parent: Option<&str>, minute: u32, status: Status) -> Item {
+    Item {
+        key: key.into(),
+        thread: Some("https://old.example.org/posts/a/".into()),
+        parent: parent.map(Into::into),
+        date: Utc.with_ymd_and_hms(2020, 1, 1, 0, minute, 0).unwrap(),
+        author: Some(format!("Author {key}")),
+        email: Some(format!("{key}@example.org")),
+        website: None,
+        body: Body::Markdown(format!("Body of {key}")),
+        status,
+        location: format!("comment {key}"),
+    }
+}
+
+fn source(items: Vec<Item>) -> Source {
+    Source {
+        items,
+        ..Source::default()
+    }
+}
+
+fn options() -> Options {
+    Options {
+        secret: Some(Secret::new(b"0123456789abcdef").unwrap()),
+        base_path: "/".into(),
+        ..Options::default()
+    }
+}
+
+fn by_origin<'a>(plan: &'a Plan, origin: &str) -> &'a Comment {
+    plan.new
+        .iter()
+        .map(|p| &p.comment)
+        .find(|c| c.origin.as_deref() == Some(origin))
+        .unwrap_or_else(|| panic!("{origin} not planned: {plan:#?}"))
+}
+
+#[test]
+fn replies_keep_their_parent_and_deleted_parents_with_replies_become_stubs() {
+    let plan = plan(
+        Kind::Isso,
+        source(vec![
+            item("1", None, 0, Status::Deleted),
+            item("2", Some("1"), 1, Status::Published),
+            item("3", Some("2"), 2, Status::Published),
+            item("4", None, 3, Status::Deleted),
+            item("5", None, 4, Status::Spam),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new.len(), 3, "{plan:#?}");
+    let stub = by_origin(&plan, "isso:1");
+    assert_eq!(stub.body, DELETED_BODY);
+    assert_eq!((stub.author.as_ref(), stub.avatar.as_ref()), (None, None));
+    let reply = by_origin(&plan, "isso:2");
+    assert_eq!(reply.parent, Some(stub.id));
+    assert_eq!(by_origin(&plan, "isso:3").parent, Some(reply.id));
+    assert_eq!(reply.thread, "/posts/a/");
+    let reasons: Vec<&str> = plan.skipped.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["deleted in the source", "marked as spam in the source"]
+    );
+}
+
+#[test]
+fn pending_comments_are_skipped_unless_asked_for() {
+    let items = || source(vec![item("1", None, 0, Status::Pending)]);
+    let skipped = plan(Kind::Isso, items(), &options(), &Existing::default());
+    assert!(skipped.new.is_empty());
+    assert!(skipped.skipped[0].message.contains("--include-pending"));
+    let included = plan(
+        Kind::Isso,
+        items(),
+        &Options {
+            include_pending: true,
+            ..options()
+        },
+        &Existing::default(),
+    );
+    assert_eq!(included.new.len(), 1);
+}
+
+#[test]
+fn ids_are_stable_sorted_by_date_and_distinct_per_origin() {
+    let date = Utc.with_ymd_and_hms(2013, 10, 10, 19, 20, 29).unwrap();
+    assert_eq!(stable_id(date, "disqus:4"), stable_id(date, "disqus:4"));
+    assert_ne!(stable_id(date, "disqus:4"), stable_id(date, "disqus:5"));
+    assert!(stable_id(date, "z") < stable_id(date + chrono::Duration::milliseconds(1), "a"));
+    assert_eq!(
+        stable_id(date, "x").timestamp_ms() as i64,
+        date.timestamp_millis()
+    );
+}
+
+#[test]
+fn emails_become_avatar_keys_and_never_reach_the_file() {
+    let plan = plan(
+        Kind::Disqus,
+        source(vec![item("1", None, 0, Status::Published)]),
+        &options(),
+        &Existing::default(),
+    );
+    let comment = &plan.new[0].comment;
+    let key = options().secret.unwrap().avatar_key("1@example.org");
+    assert_eq!(comment.avatar.as_deref(), Some(key.as_str()));
+    assert!(!comment.to_yaml().contains("example.org"));
+    let without = plan_without_secret();
+    assert_eq!(without.new[0].comment.avatar, None);
+}
+
+fn plan_without_secret() -> Plan {
+    plan(
+        Kind::Disqus,
+        source(vec![item("1", None, 0, Status::Published)]),
+        &Options {
+            secret: None,
+            ..options()
+        },
+        &Existing::default(),
+    )
+}
+
+#[test]
+fn already_imported_and_forgotten_comments_are_not_written_again() {
+    let first = plan(
+        Kind::Isso,
+        source(vec![
+            item("1", None, 0, Status::Published),
+            item("2", None, 1, Status::Published),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    let existing = Existing {
+        origins: ["isso:1".to_string()].into(),
+        forgotten: [by_origin(&first, "isso:2").id].into(),
+    };
+    let again = plan(
+        Kind::Isso,
+        source(vec![
+            item("1", None, 0, Status::Published),
+            item("2", None, 1, Status::Published),
+        ]),
+        &options(),
+        &existing,
+    );
+    assert!(again.new.is_empty());
+    assert_eq!(again.existing, 1);
+    assert!(again.skipped[0].message.contains("cairn forget"));
+}
+
+#[test]
+fn a_missing_parent_makes_a_top_level_comment_with_a_note() {
+    let plan = plan(
+        Kind::Staticman,
+        source(vec![item("2", Some("gone"), 1, Status::Published)]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new[0].comment.parent, None);
+    assert!(plan.adjusted[0]
+        .message
+        .contains("parent gone is not in the source"));
+}
+
+#[test]
+fn thread_maps_move_prefixes_or_match_whole_paths() {
+    let mut map = ThreadMap::default();
+    map.add("/blog/=/posts/").unwrap();
+    map.add("/?p=4=/2014/hello/").unwrap();
+    let options = Options { map, ..options() };
+    let thread = |raw: &str| thread_path(Some(raw), &options);
+    assert_eq!(
+        thread("https://old.example/blog/2019/a.html").unwrap(),
+        "/posts/2019/a.html"
+    );
+    assert_eq!(thread("http://x.example/?p=4").unwrap(), "/2014/hello/");
+    let unmapped = thread("http://x.example/?p=42").unwrap_err();
+    assert!(unmapped.contains("--map"), "{unmapped}");
+    assert_eq!(thread("/other").unwrap(), "/other/");
+    assert!(ThreadMap::default().add("no-equals").is_err());
+    assert!(ThreadMap::default().add("/a/=/../").is_err());
+}
+
+#[test]
+fn urls_lose_the_sites_base_path() {
+    let options = Options {
+        base_path: "/blog/".into(),
+        ..options()
+    };
+    assert_eq!(
+        thread_path(Some("https://example.org/blog/a/"), &options).unwrap(),
+        "/a/"
+    );
+    assert_eq!(
+        thread_path(Some("https://example.org/other/"), &options).unwrap(),
+        "/other/"
+    );
+}
+
+#[test]
+fn websites_are_made_absolute_or_dropped_with_a_note() {
+    let mut notes = Vec::new();
+    let mut note = |m: String| notes.push(m);
+    assert_eq!(
+        website(Some("ann.example"), &mut note).as_deref(),
+        Some("http://ann.example")
+    );
+    assert_eq!(
+        website(Some("https://b.example/x"), &mut note).as_deref(),
+        Some("https://b.example/x")
+    );
+    assert_eq!(website(Some("javascript:alert(1)"), &mut note), None);
+    assert_eq!(website(Some("  "), &mut note), None);
+    assert_eq!(notes.len(), 1);
+}
+
+#[test]
+fn html_bodies_are_stored_as_markdown() {
+    let mut html = item("1", None, 0, Status::Published);
+    html.body = Body::Html("<p>Hello <strong>there</strong></p><script>x()</script>".into());
+    let plan = plan(
+        Kind::Disqus,
+        source(vec![html]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new[0].comment.body, "Hello **there**");
+}
+
+#[test]
+fn empty_comments_and_duplicate_source_ids_are_reported() {
+    let mut empty = item("1", None, 0, Status::Published);
+    empty.body = Body::Markdown("  ".into());
+    let plan = plan(
+        Kind::Isso,
+        source(vec![
+            empty,
+            item("2", None, 1, Status::Published),
+            item("2", None, 2, Status::Published),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new.len(), 1);
+    let reasons: Vec<&str> = plan.skipped.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["the comment is empty", "id 2 appears twice in the source"]
+    );
+}
+
+#[test]
+fn staticman_dates_come_in_every_common_shape() {
+    let expect = Utc.with_ymd_and_hms(2020, 9, 30, 23, 7, 15).unwrap();
+    for raw in [
+        "1601507235",
+        "1601507235000",
+        "2020-09-30T23:07:15Z",
+        "2020-09-30T16:07:15.0000000-07:00",
+        "2020-09-30 23:07:15 +0000",
+        "2020-09-30 23:07:15",
+    ] {
+        assert_eq!(staticman::parse_date(raw), Some(expect), "{raw}");
+    }
+    assert_eq!(
+        staticman::parse_date("2020-09-30"),
+        Some(Utc.with_ymd_and_hms(2020, 9, 30, 0, 0, 0).unwrap())
+    );
+    assert_eq!(staticman::parse_date("yesterday"), None);
+}

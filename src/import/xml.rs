@@ -1,0 +1,149 @@
+//! Streams an XML export (Disqus, WordPress) and hands over one record at a time as a
+//! small element tree, so a large export is never held in memory whole.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// One element with its attributes, text and children. Names are local names: the
+/// namespace prefix (`wp:`, `dsq:`) is dropped.
+#[derive(Debug, Default, Clone)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    /// The first child with this name.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The children with this name.
+    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The trimmed text of the descendant at a `/`-separated path, if not empty.
+    pub fn text_at(&self, path: &str) -> Option<String> {
+        let mut at = self;
+        for name in path.split('/') {
+            at = at.child(name)?;
+        }
+        Some(at.text.trim().to_string()).filter(|t| !t.is_empty())
+    }
+
+    /// An attribute's value by local name.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Calls `each` with every element at `depth` (the root is at depth 0) whose name is in
+/// `names`, built with all its descendants.
+pub fn for_each(
+    path: &Path,
+    depth: usize,
+    names: &[&str],
+    mut each: impl FnMut(Element) -> Result<()>,
+) -> Result<()> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = Reader::from_reader(std::io::BufReader::new(file));
+    walk(&mut reader, depth, names, &mut each)
+        .with_context(|| format!("{}: not a well-formed XML export", path.display()))
+}
+
+fn walk<R: BufRead>(
+    reader: &mut Reader<R>,
+    depth: usize,
+    names: &[&str],
+    each: &mut dyn FnMut(Element) -> Result<()>,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut level = 0usize;
+    // The record being built, and its open descendants.
+    let mut open: Vec<Element> = Vec::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .with_context(|| format!("at byte {}", reader.error_position()))?;
+        match event {
+            Event::Start(start) => {
+                let element = element_of(&start);
+                if !open.is_empty() || (level == depth && names.contains(&element.name.as_str())) {
+                    open.push(element);
+                }
+                level += 1;
+            }
+            Event::Empty(start) => {
+                let element = element_of(&start);
+                if let Some(parent) = open.last_mut() {
+                    parent.children.push(element);
+                } else if level == depth && names.contains(&element.name.as_str()) {
+                    each(element)?;
+                }
+            }
+            Event::End(_) => {
+                level = level.saturating_sub(1);
+                if let Some(done) = open.pop() {
+                    match open.last_mut() {
+                        Some(parent) => parent.children.push(done),
+                        None => each(done)?,
+                    }
+                }
+            }
+            Event::Text(text) => {
+                if let Some(current) = open.last_mut() {
+                    match text.unescape() {
+                        Ok(s) => current.text.push_str(&s),
+                        // HTML entities such as `&nbsp;` are not XML's: keep them as
+                        // they are; the body is HTML and they mean the same there.
+                        Err(_) => current
+                            .text
+                            .push_str(&String::from_utf8_lossy(&text.into_inner())),
+                    }
+                }
+            }
+            Event::CData(data) => {
+                if let Some(current) = open.last_mut() {
+                    current
+                        .text
+                        .push_str(&String::from_utf8_lossy(&data.into_inner()));
+                }
+            }
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+fn element_of(start: &BytesStart) -> Element {
+    Element {
+        name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+        attrs: start
+            .attributes()
+            .flatten()
+            .map(|a| {
+                let value = a
+                    .unescape_value()
+                    .map(|v| v.into_owned())
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
+                (
+                    String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
+                    value,
+                )
+            })
+            .collect(),
+        ..Element::default()
+    }
+}

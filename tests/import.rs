@@ -1,0 +1,635 @@
+//! `cairn import`, `cairn export` and `cairn forget` through the real binary: Isso's own
+//! migration fixtures, a database written by a real Isso server, the shared corpora of
+//! real Staticman and Disqus-for-Jekyll data, and erasure down to git history.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const CONFIG: &str = r#"[site]
+url = "https://blog.example.org"
+[comments]
+dir = "comments"
+[inbox]
+url = "https://comments.example.org"
+"#;
+
+const SECRET: (&str, &str) = ("CAIRN_SECRET", TEST_SECRET);
+
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cairn.toml"), CONFIG).unwrap();
+    dir
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// The site's comments through `cairn export`, by origin.
+fn exported(dir: &Path) -> (Value, HashMap<String, Value>) {
+    let doc: Value = serde_json::from_str(&ok(&cairn(dir, &["export"]))).unwrap();
+    let mut by_origin = HashMap::new();
+    for thread in doc["threads"].as_array().unwrap() {
+        for comment in thread["comments"].as_array().unwrap() {
+            let mut comment = comment.clone();
+            comment["thread"] = thread["thread"].clone();
+            let origin = comment["origin"].as_str().unwrap_or_default().to_string();
+            by_origin.insert(origin, comment);
+        }
+    }
+    (doc, by_origin)
+}
+
+/// Every committed-to-be byte of the comments directory, as text.
+fn tree_text(dir: &Path) -> String {
+    snapshot_tree(&dir.join("comments"))
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect()
+}
+
+#[test]
+fn isso_fixture_disqus_export_imports_every_post_and_parent() {
+    let Some(fixtures) = test_dep("isso-fixtures") else {
+        return;
+    };
+    let dir = site();
+    let xml = fixtures.join("disqus.xml");
+    let xml = xml.to_str().unwrap();
+
+    let dry = cairn_with(
+        dir.path(),
+        &["import", "disqus", xml, "--dry-run"],
+        &[SECRET],
+    );
+    assert!(ok(&dry).contains("would write 2 comments in 1 thread"));
+    assert!(stderr(&dry).contains("post 6: its thread 1337 is not in the export"));
+    assert!(
+        !dir.path().join("comments").exists(),
+        "a dry run writes nothing"
+    );
+
+    let out = cairn(dir.path(), &["import", "disqus", xml]);
+    assert!(
+        !out.status.success(),
+        "e-mails without a secret must not pass silently"
+    );
+    assert!(stderr(&out).contains("CAIRN_SECRET") && stderr(&out).contains("--no-avatars"));
+
+    ok(&cairn_with(
+        dir.path(),
+        &["import", "disqus", xml],
+        &[SECRET],
+    ));
+    let (doc, comments) = exported(dir.path());
+    assert_eq!(doc["comments"], 2);
+    let first = &comments["disqus:4"];
+    let reply = &comments["disqus:5"];
+    assert_eq!(first["thread"], "/");
+    assert_eq!(first["author"], "peter");
+    assert_eq!(first["date"], "2013-10-10T19:20:29Z");
+    assert_eq!(first["body"], "...");
+    assert_eq!(first["parent"], Value::Null);
+    assert_eq!(reply["author"], "user");
+    assert_eq!(reply["parent"], first["id"]);
+    assert_eq!(reply["body"], "Hello, World.");
+    assert_eq!(reply["date"], "2013-10-11T06:51:33Z");
+    assert_eq!(
+        first["avatar"], reply["avatar"],
+        "one e-mail, one avatar key"
+    );
+    let files = tree_text(dir.path());
+    assert!(!files.contains("foo@bar.com") && !files.contains("127.0.0.1"));
+
+    let again = ok(&cairn_with(
+        dir.path(),
+        &["import", "disqus", xml],
+        &[SECRET],
+    ));
+    assert!(again.contains("imported 0 comments") && again.contains("2 already imported"));
+}
+
+#[test]
+fn isso_fixture_wordpress_export_imports_every_comment_with_a_mapped_query_url() {
+    let Some(fixtures) = test_dep("isso-fixtures") else {
+        return;
+    };
+    let dir = site();
+    let xml = fixtures.join("wordpress.xml");
+    let xml = xml.to_str().unwrap();
+
+    let unmapped = cairn_with(
+        dir.path(),
+        &["import", "wordpress", xml, "--dry-run"],
+        &[SECRET],
+    );
+    assert!(ok(&unmapped).contains("would write 6 comments"));
+    assert!(stderr(&unmapped).contains("comment 11 on http://example.tld/?p=4"));
+    assert!(stderr(&unmapped).contains("--map /?p=4=/new/path/"));
+
+    ok(&cairn_with(
+        dir.path(),
+        &["import", "wordpress", xml, "--map", "/?p=4=/2014/p4/"],
+        &[SECRET],
+    ));
+    let (doc, c) = exported(dir.path());
+    assert_eq!(doc["comments"], 7);
+    for key in ["2", "6", "7", "8", "9", "10"] {
+        assert_eq!(c[&format!("wordpress:{key}")]["thread"], "/2014/test/");
+    }
+    assert_eq!(c["wordpress:11"]["thread"], "/2014/p4/");
+    assert_eq!(c["wordpress:2"]["author"], "Ohai");
+    assert_eq!(c["wordpress:2"]["body"], "Erster!1");
+    assert_eq!(c["wordpress:2"]["website"], "http://example.tld/");
+    assert_eq!(c["wordpress:2"]["date"], "2014-01-14T17:32:12Z");
+    assert_eq!(
+        c["wordpress:7"]["date"], "2014-04-29T15:21:35Z",
+        "GMT date only"
+    );
+    assert_eq!(c["wordpress:7"]["body"], "Drölfter!");
+    assert_eq!(c["wordpress:10"]["author"], "Letzter :/");
+    for (child, parent) in [("7", "6"), ("8", "7"), ("9", "7")] {
+        assert_eq!(
+            c[&format!("wordpress:{child}")]["parent"],
+            c[&format!("wordpress:{parent}")]["id"]
+        );
+    }
+    for top in ["2", "6", "10", "11"] {
+        assert_eq!(c[&format!("wordpress:{top}")]["parent"], Value::Null);
+    }
+    let files = tree_text(dir.path());
+    assert!(
+        !files.contains("posativ") && !files.contains("82.119.20") && !files.contains("86.56.63")
+    );
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+}
+
+/// A process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_isso(isso: &Path, work: &Path, site_port: u16, moderation: bool) -> (Killed, String) {
+    let port = free_port();
+    let config = work.join(format!("isso-{moderation}.cfg"));
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\ndbpath = {}\nhost = http://127.0.0.1:{site_port}/\n\
+             [server]\nlisten = http://127.0.0.1:{port}/\n\
+             [moderation]\nenabled = {moderation}\n[guard]\nenabled = false\n",
+            work.join("comments.db").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(work.join(format!("isso-{moderation}.log"))).unwrap();
+    let child = Command::new(isso)
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("isso starts");
+    let addr = format!("127.0.0.1:{port}");
+    wait_for("isso to listen", 60, || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    (Killed(child), addr)
+}
+
+/// Posts a comment through Isso's API; returns Isso's answer and the cookie that lets
+/// its author delete it.
+fn isso_post(addr: &str, site_port: u16, uri: &str, fields: Value) -> (Value, String) {
+    let answer = http(
+        addr,
+        "POST",
+        &format!("/new?uri={}", uri.replace('/', "%2F")),
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", &format!("http://127.0.0.1:{site_port}")),
+        ],
+        fields.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        matches!(answer.status, 201 | 202),
+        "isso: {} {}",
+        answer.status,
+        answer.body
+    );
+    let cookie = answer
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    (serde_json::from_str(&answer.body).unwrap(), cookie)
+}
+
+/// Isso's `created` as cairn writes it: to the microsecond, in UTC.
+fn isso_date(created: &Value) -> String {
+    let micros = (created.as_f64().unwrap() * 1e6).round() as i64;
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+#[test]
+fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
+    let Some(isso) = test_dep("isso-venv/bin/isso") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    // Isso checks that each page exists on the site before it takes a comment.
+    let pages = work.path().join("site");
+    for page in ["posts/a", "posts/b"] {
+        std::fs::create_dir_all(pages.join(page)).unwrap();
+        std::fs::write(
+            pages.join(page).join("index.html"),
+            format!("<!doctype html><title>{page}</title><div id=\"isso-thread\"></div>"),
+        )
+        .unwrap();
+    }
+    let site_port = free_port();
+    let _pages = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &site_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(&pages)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves the pages"),
+    );
+    let site_addr = format!("127.0.0.1:{site_port}");
+    wait_for("the pages", 30, || {
+        std::net::TcpStream::connect(&site_addr).is_ok()
+    });
+
+    let (server, addr) = start_isso(&isso, work.path(), site_port, false);
+    let (ann, ann_cookie) = isso_post(
+        &addr,
+        site_port,
+        "/posts/a/",
+        serde_json::json!({"text": "Hello *world*", "author": "Ann",
+            "email": "ann@example.org", "website": "https://ann.example"}),
+    );
+    let (bob, _) = isso_post(
+        &addr,
+        site_port,
+        "/posts/a/",
+        serde_json::json!({"text": "A reply\n\n    with code", "author": "Bob", "parent": ann["id"]}),
+    );
+    let (cy, _) = isso_post(
+        &addr,
+        site_port,
+        "/posts/b/",
+        serde_json::json!({"text": "Über alles — ünïcödé", "author": "Cy", "email": "cy@example.org"}),
+    );
+    // Ann deletes her comment; Isso keeps an empty row because Bob replied to it.
+    let deleted = http(
+        &addr,
+        "DELETE",
+        &format!("/id/{}", ann["id"]),
+        &[
+            ("Cookie", &ann_cookie),
+            ("Origin", &format!("http://127.0.0.1:{site_port}")),
+        ],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    drop(server);
+    let (server, addr) = start_isso(&isso, work.path(), site_port, true);
+    let (pending, _) = isso_post(
+        &addr,
+        site_port,
+        "/posts/b/",
+        serde_json::json!({"text": "Awaiting moderation", "author": "Dee"}),
+    );
+    assert_eq!(pending["mode"], 2);
+    drop(server);
+
+    let dir = site();
+    let db = work.path().join("comments.db");
+    let db = db.to_str().unwrap();
+    let out = cairn_with(dir.path(), &["import", "isso", db], &[SECRET]);
+    ok(&out);
+    assert!(stderr(&out).contains("awaiting moderation in the source (--include-pending"));
+    assert!(stderr(&out).contains("kept as a \"[deleted]\" stub"));
+    let (doc, c) = exported(dir.path());
+    assert_eq!(doc["comments"], 3);
+    let key = |v: &Value| format!("isso:{}", v["id"]);
+    let (a, b, y) = (&c[&key(&ann)], &c[&key(&bob)], &c[&key(&cy)]);
+    assert_eq!(a["body"], "[deleted]");
+    assert_eq!(
+        (a["author"].clone(), a["avatar"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(a["date"], isso_date(&ann["created"]));
+    assert_eq!(b["parent"], a["id"]);
+    assert_eq!(
+        b["body"], "A reply\n\n    with code",
+        "Markdown kept exactly"
+    );
+    assert_eq!(b["date"], isso_date(&bob["created"]));
+    assert_eq!(b["thread"], "/posts/a/");
+    assert_eq!(y["thread"], "/posts/b/");
+    assert_eq!(y["body"], "Über alles — ünïcödé");
+    assert_eq!(y["date"], isso_date(&cy["created"]));
+    assert_eq!(y["author"], "Cy");
+    assert!(y["avatar"].as_str().is_some_and(|k| k.len() == 16));
+    let files = tree_text(dir.path());
+    assert!(!files.contains("example.org") && !files.contains("Hello *world*"));
+
+    let more = ok(&cairn_with(
+        dir.path(),
+        &["import", "isso", db, "--include-pending"],
+        &[SECRET],
+    ));
+    assert!(
+        more.contains("imported 1 comment ") && more.contains("3 already imported"),
+        "{more}"
+    );
+    let (_, c) = exported(dir.path());
+    assert_eq!(c[&key(&pending)]["body"], "Awaiting moderation");
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+}
+
+/// The comment files of a Staticman tree, and how many replies they declare.
+fn staticman_files(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect()
+}
+
+#[test]
+fn staticman_corpus_imports_threads_checks_renders_and_reimports_as_a_no_op() {
+    let Some(corpus) = corpus("staticman-travisdowns.tar.gz") else {
+        return;
+    };
+    let source = corpus.path().join("_data/comments");
+    let files = staticman_files(&source);
+    assert_eq!(files.len(), 397);
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let hashes: Vec<&str> = texts
+        .iter()
+        .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("email: ")))
+        .filter(|h| h.len() == 32)
+        .collect();
+    assert!(
+        hashes.len() > 200,
+        "the corpus carries md5 hashes of e-mails"
+    );
+    let replies = texts
+        .iter()
+        .filter(|t| {
+            t.lines()
+                .any(|l| l.starts_with("replying_to_uid: ") && !l.ends_with("''"))
+        })
+        .count();
+
+    let dir = site();
+    let src = source.to_str().unwrap();
+    let out = cairn(dir.path(), &["import", "staticman", src]);
+    let report = ok(&out);
+    assert!(
+        report.contains("imported 397 comments in 17 threads"),
+        "{report}"
+    );
+    assert!(report.contains("0 skipped"), "{report}");
+    assert!(stderr(&out).contains("held a hash instead of an address; dropped"));
+    let orphans = stderr(&out)
+        .matches("is not in the source; imported as a top-level")
+        .count();
+    let files_text = tree_text(dir.path());
+    for hash in &hashes {
+        assert!(
+            !files_text.contains(hash),
+            "md5 {hash} reached a comment file"
+        );
+    }
+    assert_eq!(files_text.matches("\nparent: ").count(), replies - orphans);
+    ok(&cairn(dir.path(), &["check"]));
+
+    // Threads come from the page URLs Staticman recorded; render them into pages there.
+    let (doc, _) = exported(dir.path());
+    let public = dir.path().join("public");
+    for thread in doc["threads"].as_array().unwrap() {
+        let path = thread["thread"].as_str().unwrap();
+        let file = if path.ends_with('/') {
+            public.join(path.trim_start_matches('/')).join("index.html")
+        } else {
+            public.join(path.trim_start_matches('/'))
+        };
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "<html><body><div id=\"cairn-comments\"></div></body></html>",
+        )
+        .unwrap();
+    }
+    ok(&cairn(dir.path(), &["render"]));
+    for thread in doc["threads"].as_array().unwrap() {
+        let path = thread["thread"].as_str().unwrap();
+        let file = if path.ends_with('/') {
+            public.join(path.trim_start_matches('/')).join("index.html")
+        } else {
+            public.join(path.trim_start_matches('/'))
+        };
+        let html = std::fs::read_to_string(&file).unwrap();
+        for comment in thread["comments"].as_array().unwrap() {
+            let anchor = format!("id=\"c-{}\"", comment["id"].as_str().unwrap());
+            assert!(html.contains(&anchor), "{path} lacks {anchor}");
+        }
+        assert!(
+            !html.contains("<script>alert"),
+            "{path}: a body's markup got through"
+        );
+    }
+
+    let before = snapshot_tree(&dir.path().join("comments"));
+    let again = ok(&cairn(dir.path(), &["import", "staticman", src]));
+    assert!(again.contains("imported 0 comments") && again.contains("397 already imported"));
+    assert_eq!(before, snapshot_tree(&dir.path().join("comments")));
+
+    let moved = site();
+    ok(&cairn(
+        moved.path(),
+        &["import", "staticman", src, "--map", "/blog/=/posts/"],
+    ));
+    let (doc, _) = exported(moved.path());
+    for thread in doc["threads"].as_array().unwrap() {
+        let path = thread["thread"].as_str().unwrap();
+        assert!(
+            path.starts_with("/posts/") || path.starts_with("/misc/"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
+    let Some(corpus) = corpus("disqus-legacy-haacked.tar.gz") else {
+        return;
+    };
+    let source = corpus.path().join("_data/comments");
+    let files = staticman_files(&source);
+    assert_eq!(files.len(), 24_258);
+    let replies = files
+        .iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("\nreplyToId: ")
+        })
+        .count();
+    let dir = site();
+    let out = cairn(
+        dir.path(),
+        &["import", "staticman", source.to_str().unwrap()],
+    );
+    assert!(
+        ok(&out).contains("imported 24258 comments in 1740 threads"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("0 skipped"));
+    let check = ok(&cairn(dir.path(), &["check"]));
+    assert!(
+        check.contains("24258 comments in 1740 threads, 0 errors"),
+        "{check}"
+    );
+    let (_, c) = exported(dir.path());
+    let replied = c.values().filter(|v| !v["parent"].is_null()).count();
+    assert_eq!(replied, replies);
+    // The author that stops Jekyll's YAML loader, and HTML turned into Markdown.
+    let smiley = &c["staticman:dsq-747512686"];
+    assert_eq!(smiley["author"], ":)");
+    assert_eq!(smiley["body"], "i love this :D");
+    assert_eq!(smiley["date"], "2008-08-06T12:43:27Z");
+    assert_eq!(
+        c["staticman:dsq-747516344"]["body"],
+        "> You pay for the suckiness. It's like the creamy icing on top of the cake.. that's made of poop.\n\n\
+         HaHa... if I'd have been drinking a soda while reading that, it certainly would have come out my nose!"
+    );
+    assert!(!tree_text(dir.path()).contains("disqus.com/api/users/avatars"));
+}
+
+#[test]
+fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
+    let Some(fixtures) = test_dep("isso-fixtures") else {
+        return;
+    };
+    let dir = site();
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    let xml = fixtures.join("wordpress.xml");
+    let xml = xml.to_str().unwrap();
+    let import = ["import", "wordpress", xml, "--map", "/?p=4=/2014/p4/"];
+    ok(&cairn_with(root, &import, &[SECRET]));
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "Import WordPress comments"]);
+    let (_, c) = exported(root);
+    let drolf = c["wordpress:7"]["id"].as_str().unwrap().to_string();
+
+    let dry = ok(&cairn(
+        root,
+        &["forget", "--author", "Ohai", "--id", &drolf, "--dry-run"],
+    ));
+    assert!(dry.contains("dry run: 2 comments would be erased"), "{dry}");
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+
+    let out = ok(&cairn(
+        root,
+        &["forget", "--author", "Ohai", "--id", &drolf],
+    ));
+    assert!(out.contains("by a \"[deleted]\" stub"), "{out}");
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        "",
+        "one commit, nothing left over"
+    );
+    assert!(git(root, &["log", "-1", "--format=%s"]).starts_with("Forget 2 comments"));
+    let (doc, after) = exported(root);
+    assert_eq!(doc["comments"], 6);
+    assert!(!after.contains_key("wordpress:2"));
+    let stub = &after["wordpress:7"];
+    assert_eq!(
+        (stub["body"].as_str(), stub["author"].as_str()),
+        (Some("[deleted]"), None)
+    );
+    assert_eq!(after["wordpress:8"]["parent"], stub["id"]);
+    assert_eq!(after["wordpress:9"]["parent"], stub["id"]);
+    ok(&cairn(root, &["check", "--strict"]));
+
+    // The printed commands purge the old text from every commit.
+    assert!(git(root, &["log", "--all", "-p"]).contains("Drölfter"));
+    let commands: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  ")).collect();
+    assert_eq!(commands.len(), 3, "{out}");
+    for command in commands {
+        let status = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(root)
+            .env("GIT_COMMITTER_NAME", "Site Owner")
+            .env("GIT_COMMITTER_EMAIL", "owner@localhost")
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{command}: {}", stderr(&status));
+    }
+    let history = git(root, &["log", "--all", "-p"]);
+    assert!(
+        !history.contains("Drölfter") && !history.contains("Ohai"),
+        "{history}"
+    );
+    assert!(
+        history.contains("Yet another reply."),
+        "other comments stay"
+    );
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+    ok(&cairn(root, &["check", "--strict"]));
+
+    // Importing again does not bring erased comments back.
+    let again = cairn_with(root, &import, &[SECRET]);
+    assert!(ok(&again).contains("imported 0 comments"));
+    assert_eq!(
+        stderr(&again).matches("erased by `cairn forget`").count(),
+        1
+    );
+    assert!(stderr(&again).contains("comment 2 on"));
+}
