@@ -20,21 +20,12 @@ RUNS=${RUNS:-3}
 SIZES=${SIZES:-"10000:1000 100000:10000 1000000:100000"}
 HUGO_MAX=${HUGO_MAX:-100000}
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/cairn-bench.XXXXXX)}
-command -v hugo >/dev/null || { echo "bench needs hugo (apt-get install hugo)"; exit 2; }
-[ -x /usr/bin/time ] || { echo "bench needs GNU time (apt-get install time)"; exit 2; }
+. bench/lib.sh
+need_hugo_and_time
 
 cargo build --release --quiet --bin cairn --example synth
 CAIRN=$PWD/target/release/cairn
 SYNTH=$PWD/target/release/examples/synth
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# measure OUT CMD...: runs CMD, appends "seconds peak_rss_kb" to OUT.
-measure() {
-  local out=$1; shift
-  /usr/bin/time -f "%e %M" -o "$out.one" "$@" >/dev/null 2>"$out.err" || { cat "$out.err"; exit 1; }
-  cat "$out.one" >>"$out"
-}
-col() { awk -v c="$1" '{print $c}' "$2" | median; }
 
 printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
   comments pages "hugo s" "hugo+data" "added s" "cairn s" "comments/s" "RSS MiB" "ratio" "hugo+data RSS MiB"

@@ -128,10 +128,13 @@ fn ulid_at(rng: &mut Rng, date: DateTime<Utc>) -> ulid::Ulid {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
-        eprintln!("usage: synth OUT_DIR COMMENTS PAGES");
+        eprintln!("usage: synth OUT_DIR COMMENTS PAGES | synth OUT_DIR --from-corpus DATA_DIR");
         std::process::exit(2);
     }
     let out = Path::new(&args[1]);
+    if args[2] == "--from-corpus" {
+        return from_corpus(out, Path::new(&args[3]));
+    }
     let total: usize = args[2].parse().expect("COMMENTS is a number");
     let pages: usize = args[3].parse().expect("PAGES is a number");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -139,13 +142,12 @@ fn main() {
     let cairn_dir = out.join("cairn");
     let comments_dir = cairn_dir.join("comments");
     fs::create_dir_all(&comments_dir).unwrap();
-    fs::write(
-        cairn_dir.join("cairn.toml"),
-        "[site]\nurl = \"https://bench.example.org/\"\n[comments]\ndir = \"comments\"\n[inbox]\nurl = \"https://comments.bench.example.org\"\n",
-    )
-    .unwrap();
+    fs::write(cairn_dir.join("cairn.toml"), CAIRN_TOML).unwrap();
     for variant in ["plain", "data"] {
-        hugo_skeleton(&out.join(format!("hugo-{variant}")), variant == "data");
+        hugo_skeleton(
+            &out.join(format!("hugo-{variant}")),
+            (variant == "data").then_some(STATICMAN_PARTIAL),
+        );
     }
 
     // Comments per page follow a skewed distribution: most pages have a few, some many.
@@ -223,7 +225,77 @@ fn main() {
     );
 }
 
-fn hugo_skeleton(dir: &Path, data_partial: bool) {
+/// A real corpus of Jekyll data files (`DATA_DIR/<slug>/<id>.yml`, as in the shared
+/// Disqus-for-Jekyll corpus): one page per folder at `/<slug>/`, the original files as
+/// Hugo data for the partial, and the cairn site's config (its comments come from
+/// `cairn import staticman`, run by the bench script).
+fn from_corpus(out: &Path, data: &Path) {
+    let cairn_dir = out.join("cairn");
+    fs::create_dir_all(&cairn_dir).unwrap();
+    fs::write(cairn_dir.join("cairn.toml"), CAIRN_TOML).unwrap();
+    for variant in ["plain", "data"] {
+        hugo_skeleton(
+            &out.join(format!("hugo-{variant}")),
+            (variant == "data").then_some(DISQUS_PARTIAL),
+        );
+    }
+    let mut pages = 0;
+    for entry in fs::read_dir(data).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        let slug = entry.file_name().to_string_lossy().into_owned();
+        for variant in ["plain", "data"] {
+            fs::write(
+                out.join(format!("hugo-{variant}/content/{slug}.md")),
+                format!(
+                    "---\ntitle: \"{slug}\"\ndate: 2010-01-01T00:00:00Z\n---\n{}",
+                    body(&mut Rng(pages + 7))
+                ),
+            )
+            .unwrap();
+        }
+        let target = out.join("hugo-data/data/comments").join(&slug);
+        fs::create_dir_all(&target).unwrap();
+        for file in fs::read_dir(entry.path()).unwrap() {
+            let file = file.unwrap();
+            fs::copy(file.path(), target.join(file.file_name())).unwrap();
+        }
+        pages += 1;
+    }
+    println!("{pages} pages from {} in {}", data.display(), out.display());
+}
+
+const CAIRN_TOML: &str = "[site]\nurl = \"https://bench.example.org/\"\n[comments]\ndir = \"comments\"\n[inbox]\nurl = \"https://comments.bench.example.org\"\n";
+
+/// What Staticman themes do: look the page's data files up, sort, nest one level of
+/// replies, and markdownify each message.
+const STATICMAN_PARTIAL: &str = r#"{{ $all := index site.Data.comments .File.ContentBaseName }}
+<section class="comments"><h2>{{ len $all }} comments</h2><ol>
+{{ range sort $all "date" }}{{ if eq ._parent "" }}{{ $id := ._id }}
+<li id="c-{{ ._id }}"><article><header><b>{{ .name }}</b> <time>{{ dateFormat "January 2, 2006" (time .date) }}</time></header>
+{{ .message | markdownify }}</article>
+<ol>{{ range where (sort $all "date") "_parent" $id }}<li id="c-{{ ._id }}"><article><header><b>{{ .name }}</b></header>{{ .message | markdownify }}</article></li>{{ end }}</ol>
+</li>{{ end }}{{ end }}
+</ol></section>
+"#;
+
+/// What the Disqus-for-Jekyll site does with its data: HTML messages output as they
+/// are (no sanitizing), replies nested one level under `replyToId`; sorted once.
+const DISQUS_PARTIAL: &str = r#"{{ $all := index site.Data.comments .File.ContentBaseName }}
+<section class="comments"><h2>{{ len $all }} comments</h2><ol>
+{{ $sorted := sort $all "date" }}{{ range $sorted }}{{ if not .replyToId }}{{ $id := .id }}
+<li id="c-{{ .id }}"><article><header><b>{{ .name }}</b> <time>{{ dateFormat "January 2, 2006" (time .date) }}</time></header>
+{{ .message | safeHTML }}</article>
+<ol>{{ range where $sorted "replyToId" $id }}<li id="c-{{ .id }}"><article><header><b>{{ .name }}</b></header>{{ .message | safeHTML }}</article></li>{{ end }}</ol>
+</li>{{ end }}{{ end }}
+</ol></section>
+"#;
+
+/// A Hugo site whose single pages end with the cairn placeholder, or with `partial`
+/// rendering the comments from data files.
+fn hugo_skeleton(dir: &Path, partial: Option<&str>) {
     fs::create_dir_all(dir.join("layouts/_default")).unwrap();
     fs::create_dir_all(dir.join("layouts/partials")).unwrap();
     fs::create_dir_all(dir.join("content/posts")).unwrap();
@@ -242,7 +314,7 @@ fn hugo_skeleton(dir: &Path, data_partial: bool) {
         "{{ define \"main\" }}<h1>{{ .Title }}</h1>{{ end }}\n",
     )
     .unwrap();
-    let comments = if data_partial {
+    let comments = if partial.is_some() {
         "{{ partial \"comments.html\" . }}"
     } else {
         "<div id=\"cairn-comments\"></div>"
@@ -252,19 +324,7 @@ fn hugo_skeleton(dir: &Path, data_partial: bool) {
         format!("{{{{ define \"main\" }}}}<article><h1>{{{{ .Title }}}}</h1>{{{{ .Content }}}}</article>\n{comments}\n{{{{ end }}}}\n"),
     )
     .unwrap();
-    // What Staticman themes do: look the page's data files up, sort, nest one level of
-    // replies, and markdownify each message.
-    fs::write(
-        dir.join("layouts/partials/comments.html"),
-        r#"{{ $all := index site.Data.comments .File.ContentBaseName }}
-<section class="comments"><h2>{{ len $all }} comments</h2><ol>
-{{ range sort $all "date" }}{{ if eq ._parent "" }}{{ $id := ._id }}
-<li id="c-{{ ._id }}"><article><header><b>{{ .name }}</b> <time>{{ dateFormat "January 2, 2006" (time .date) }}</time></header>
-{{ .message | markdownify }}</article>
-<ol>{{ range where (sort $all "date") "_parent" $id }}<li id="c-{{ ._id }}"><article><header><b>{{ .name }}</b></header>{{ .message | markdownify }}</article></li>{{ end }}</ol>
-</li>{{ end }}{{ end }}
-</ol></section>
-"#,
-    )
-    .unwrap();
+    if let Some(partial) = partial {
+        fs::write(dir.join("layouts/partials/comments.html"), partial).unwrap();
+    }
 }
