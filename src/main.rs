@@ -18,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Set a site repository up: cairn.toml, comments dir, template snippet, CI workflow.
+    Init(cmd::init::Args),
     /// Try the whole pipeline on this machine: example site, inbox, moderation.
     Demo(cmd::demo::Args),
     /// Inject comments, stylesheet and feeds into a built site.
@@ -39,6 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Init(args) => cmd::init::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Check(args) => cmd::check::run(args),

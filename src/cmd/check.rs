@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
+use crate::github;
 use crate::store::{Problem, Severity, Store};
 
 #[derive(Debug, clap::Args)]
@@ -15,15 +16,20 @@ pub struct Args {
     /// Treat warnings (limits, future dates, stray files) as failures too.
     #[arg(long)]
     pub strict: bool,
-    /// Output format.
+    /// Output format: `github` prints problems as annotations and writes a job summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// With `--format github`: list the comments added since this commit, branch or tag
+    /// (a moderation pull request's base), rendered, in the summary.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
+    Github,
 }
 
 /// The JSON report (`--format json`).
@@ -40,6 +46,10 @@ struct Report {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let config = args.config.load()?;
+    anyhow::ensure!(
+        args.base.is_none() || args.format == OutputFormat::Github,
+        "--base goes with --format github"
+    );
     let store = Store::load(&config.comments_dir(), &config.form)?;
     let errors = store
         .problems
@@ -68,6 +78,27 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 problems,
             };
             println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        OutputFormat::Github => {
+            for problem in &store.problems {
+                println!("{}", github::annotation(problem));
+            }
+            let mut summary = github::table(
+                "cairn check",
+                &[
+                    ("comment files", store.files.to_string()),
+                    ("comments", store.len().to_string()),
+                    ("threads", store.threads.len().to_string()),
+                    ("errors", errors.to_string()),
+                    ("warnings", warnings.to_string()),
+                ],
+            );
+            summary.push_str(&github::problem_list(&store.problems));
+            if let Some(base) = &args.base {
+                let added = github::new_comments(&store, &config.comments_dir(), base)?;
+                summary.push_str(&github::comment_list(&added, &config.site.url));
+            }
+            github::append_summary(&summary)?;
         }
         OutputFormat::Text => {
             print_problems(&store.problems);

@@ -7,6 +7,7 @@ pub mod export;
 pub mod forget;
 pub mod import;
 pub mod inbox;
+pub mod init;
 pub mod moderate;
 pub mod render;
 

@@ -8,6 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
+use crate::github;
 use crate::site;
 use crate::store::Store;
 
@@ -23,6 +24,15 @@ pub struct Args {
     /// Fail, and change nothing, if any comment file has a problem.
     #[arg(long)]
     pub strict: bool,
+    /// `github` also prints problems as annotations and writes a job summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Github,
 }
 
 /// A progress bar appears only when a run takes long enough to wonder about.
@@ -42,6 +52,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     );
     let store = Store::load(&config.comments_dir(), &config.form)?;
     print_problems(&store.problems);
+    if args.format == Format::Github {
+        for problem in &store.problems {
+            println!("{}", github::annotation(problem));
+        }
+    }
     if args.strict && store.fails(true) {
         eprintln!(
             "cairn: not rendering: {} in comment files (--strict)",
@@ -90,6 +105,31 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
     }
     let problems = store.problems.len() + report.problems.len();
+    if args.format == Format::Github {
+        for problem in &report.problems {
+            println!("{}", github::annotation(problem));
+        }
+        let mut summary = github::table(
+            "cairn render",
+            &[
+                ("pages scanned", report.pages_scanned.to_string()),
+                ("pages with comments", report.sections.to_string()),
+                ("comments rendered", report.comments_rendered.to_string()),
+                ("pages written", report.pages_written.to_string()),
+                ("feeds updated", report.feeds_written.to_string()),
+                ("problems", problems.to_string()),
+                ("time", format!("{:.2} s", started.elapsed().as_secs_f64())),
+            ],
+        );
+        let all: Vec<_> = store
+            .problems
+            .iter()
+            .chain(&report.problems)
+            .cloned()
+            .collect();
+        summary.push_str(&github::problem_list(&all));
+        github::append_summary(&summary)?;
+    }
     println!(
         "cairn: {} rendered on {} of {} ({} written, {} feeds updated), {} in {:.2} s [{}]",
         plural(report.comments_rendered, "comment", "comments"),

@@ -1,0 +1,71 @@
+//! `cairn init`: sets up a site repository for cairn and prints the template snippet
+//! and the CI workflow for its static site generator.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use super::shown;
+use crate::init::{self, Generator};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The site's repository (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The static site generator, when it cannot be detected (or to override it).
+    #[arg(long, value_enum)]
+    pub generator: Option<Generator>,
+    /// The site's public base URL (default: from the generator's configuration).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Where the inbox will be reached.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://comments.example.org"
+    )]
+    pub inbox_url: String,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let detected = init::detect(&args.dir);
+    let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)) else {
+        bail!(
+            "no Hugo, Jekyll, Eleventy or Zola configuration in {}; name the generator with --generator",
+            shown(&args.dir)
+        );
+    };
+    let url = args
+        .url
+        .clone()
+        .or_else(|| detected.and_then(|d| d.1))
+        .unwrap_or_else(|| "https://blog.example.org/".into());
+    let setup = init::init(&args.dir, generator, &url, &args.inbox_url)?;
+    println!(
+        "{} site: wrote {} (site URL {url})",
+        generator.name(),
+        shown(&setup.config)
+    );
+    println!("created {}/ for comment files", shown(&setup.comments_dir));
+    if setup.gitignored {
+        println!("added .cairn/ (the inbox's spool) to .gitignore");
+    }
+    println!("\n{}", generator.snippet());
+    println!("Build and render locally:\n");
+    println!("    {}\n    cairn render\n", build_command(generator));
+    println!("Render in CI (GitHub Pages); add this workflow:\n");
+    println!("{}", generator.workflow());
+    println!("Check that [site] url and [inbox] url in cairn.toml are right, then commit.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_command(generator: Generator) -> &'static str {
+    match generator {
+        Generator::Hugo => "hugo",
+        Generator::Jekyll => "bundle exec jekyll build",
+        Generator::Eleventy => "npx @11ty/eleventy",
+        Generator::Zola => "zola build",
+    }
+}

@@ -1,0 +1,407 @@
+//! `cairn init`: sets a site repository up: detects the static site generator, writes
+//! a commented `cairn.toml`, creates the comments directory, and says what to put in
+//! the templates and which workflow runs cairn in CI.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// The GitHub Action that runs cairn, as workflows reference it.
+pub const ACTION: &str = "cairn-comments/cairn@v0";
+
+/// The generators cairn knows how to wire up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generator {
+    Hugo,
+    Jekyll,
+    Eleventy,
+    Zola,
+}
+
+impl Generator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Hugo => "Hugo",
+            Generator::Jekyll => "Jekyll",
+            Generator::Eleventy => "Eleventy",
+            Generator::Zola => "Zola",
+        }
+    }
+
+    /// Where the generator writes the built site.
+    pub fn output(self) -> &'static str {
+        match self {
+            Generator::Hugo | Generator::Zola => "public",
+            Generator::Jekyll | Generator::Eleventy => "_site",
+        }
+    }
+
+    /// The template snippet: the comments placeholder, and a count for index pages.
+    pub fn snippet(self) -> &'static str {
+        match self {
+            Generator::Hugo => {
+                "In layouts/_default/single.html (or your theme's), where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 On list pages, a comment count per post:\n\
+                 \n    <span data-cairn-count=\"{{ .RelPermalink }}\"></span>\n"
+            }
+            Generator::Jekyll => {
+                "In _layouts/post.html, where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 On index pages, a comment count per post:\n\
+                 \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n"
+            }
+            Generator::Eleventy => {
+                "In the layout of your posts, where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 In a collection loop, a comment count per post:\n\
+                 \n    <span data-cairn-count=\"{{ post.url }}\"></span>\n"
+            }
+            Generator::Zola => {
+                "In templates/page.html, where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 In a section's page loop, a comment count per page:\n\
+                 \n    <span data-cairn-count=\"{{ page.path }}\"></span>\n"
+            }
+        }
+    }
+
+    /// The steps that build the site in a GitHub workflow.
+    fn build_steps(self) -> &'static str {
+        match self {
+            Generator::Hugo => {
+                "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
+                 \x20     - run: hugo --minify\n"
+            }
+            Generator::Jekyll => {
+                "      - uses: ruby/setup-ruby@v1\n\
+                 \x20       with:\n\
+                 \x20         ruby-version: '3.3'\n\
+                 \x20         bundler-cache: true\n\
+                 \x20     - run: bundle exec jekyll build\n\
+                 \x20       env:\n\
+                 \x20         JEKYLL_ENV: production\n"
+            }
+            Generator::Eleventy => {
+                "      - uses: actions/setup-node@v4\n\
+                 \x20       with:\n\
+                 \x20         node-version: 22\n\
+                 \x20         cache: npm\n\
+                 \x20     - run: npm ci && npx @11ty/eleventy\n"
+            }
+            Generator::Zola => {
+                "      - uses: taiki-e/install-action@v2\n\
+                 \x20       with:\n\
+                 \x20         tool: zola\n\
+                 \x20     - run: zola build\n"
+            }
+        }
+    }
+
+    /// A GitHub Pages workflow: builds the site, renders the comments, deploys; on a
+    /// pull request (moderation included) it checks the comment files instead.
+    pub fn workflow(self) -> String {
+        format!(
+            "# .github/workflows/pages.yml\n\
+             name: Pages\n\
+             on:\n\
+             \x20 push:\n\
+             \x20   branches: [main]\n\
+             \x20 pull_request:\n\
+             \x20 workflow_dispatch:\n\
+             permissions:\n\
+             \x20 contents: read\n\
+             \x20 pages: write\n\
+             \x20 id-token: write\n\
+             concurrency:\n\
+             \x20 group: pages\n\
+             \x20 cancel-in-progress: false\n\
+             jobs:\n\
+             \x20 build:\n\
+             \x20   runs-on: ubuntu-latest\n\
+             \x20   steps:\n\
+             \x20     - uses: actions/checkout@v4\n\
+             \x20       with:\n\
+             \x20         fetch-depth: 0\n\
+             \x20     # Moderation pull requests: check the new comment files and show them rendered.\n\
+             \x20     - if: github.event_name == 'pull_request'\n\
+             \x20       uses: {ACTION}\n\
+             \x20       with:\n\
+             \x20         command: check\n\
+             \x20         strict: true\n\
+             {build}\
+             \x20     - if: github.event_name != 'pull_request'\n\
+             \x20       uses: {ACTION}\n\
+             \x20       with:\n\
+             \x20         command: render\n\
+             \x20         site-dir: {output}\n\
+             \x20     - if: github.event_name != 'pull_request'\n\
+             \x20       uses: actions/upload-pages-artifact@v3\n\
+             \x20       with:\n\
+             \x20         path: {output}\n\
+             \x20 deploy:\n\
+             \x20   if: github.event_name != 'pull_request'\n\
+             \x20   needs: build\n\
+             \x20   runs-on: ubuntu-latest\n\
+             \x20   environment:\n\
+             \x20     name: github-pages\n\
+             \x20     url: ${{{{ steps.deployment.outputs.page_url }}}}\n\
+             \x20   steps:\n\
+             \x20     - id: deployment\n\
+             \x20       uses: actions/deploy-pages@v4\n",
+            build = self.build_steps(),
+            output = self.output(),
+        )
+    }
+}
+
+/// The generator a site directory uses, by its configuration files, and the site's
+/// URL when its configuration names one.
+pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
+    for name in ["hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json"] {
+        if dir.join(name).is_file() {
+            return Some((
+                Generator::Hugo,
+                config_url(&dir.join(name), &["baseURL", "baseurl"]),
+            ));
+        }
+    }
+    if dir.join("_config.yml").is_file() {
+        let config = dir.join("_config.yml");
+        let url = config_url(&config, &["url"]).map(|url| {
+            let base = config_url(&config, &["baseurl"]).unwrap_or_default();
+            format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
+        });
+        return Some((Generator::Jekyll, url));
+    }
+    for name in [
+        "eleventy.config.js",
+        "eleventy.config.mjs",
+        "eleventy.config.cjs",
+        ".eleventy.js",
+    ] {
+        if dir.join(name).is_file() {
+            return Some((Generator::Eleventy, None));
+        }
+    }
+    // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
+    let config = dir.join("config.toml");
+    if config.is_file() {
+        if let Some(url) = config_url(&config, &["base_url"]) {
+            return Some((Generator::Zola, Some(url)));
+        }
+        if let Some(url) = config_url(&config, &["baseURL", "baseurl"]) {
+            return Some((Generator::Hugo, Some(url)));
+        }
+    }
+    None
+}
+
+/// A top-level string of a TOML, YAML or JSON configuration file.
+fn config_url(path: &Path, keys: &[&str]) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = match path.extension()?.to_str()? {
+        "toml" => toml::from_str(&text).ok()?,
+        "json" => serde_json::from_str(&text).ok()?,
+        _ => serde_norway::from_str(&text).ok()?,
+    };
+    keys.iter()
+        .find_map(|k| value.get(*k)?.as_str().map(str::to_string))
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// What `init` wrote.
+#[derive(Debug)]
+pub struct Setup {
+    pub config: PathBuf,
+    pub comments_dir: PathBuf,
+    /// Whether `.cairn/` was added to `.gitignore`.
+    pub gitignored: bool,
+}
+
+/// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.
+pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -> Result<Setup> {
+    let config = dir.join("cairn.toml");
+    if config.exists() {
+        bail!("{} already exists; not overwriting it", config.display());
+    }
+    crate::config::origin_of(site_url).with_context(|| format!("site URL {site_url:?}"))?;
+    crate::config::origin_of(inbox_url).with_context(|| format!("inbox URL {inbox_url:?}"))?;
+    let text = config_text(generator, site_url, inbox_url);
+    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
+    let comments_dir = dir.join("comments");
+    std::fs::create_dir_all(&comments_dir)
+        .with_context(|| format!("cannot create {}", comments_dir.display()))?;
+    let keep = comments_dir.join(".gitkeep");
+    if !keep.exists() {
+        std::fs::write(&keep, "").with_context(|| format!("cannot write {}", keep.display()))?;
+    }
+    let gitignore = dir.join(".gitignore");
+    let existing = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    let gitignored = !existing
+        .lines()
+        .any(|l| matches!(l.trim(), ".cairn" | ".cairn/" | "/.cairn/"));
+    if gitignored {
+        let mut text = existing;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# cairn inbox's spool of accepted comments\n.cairn/\n");
+        std::fs::write(&gitignore, text)
+            .with_context(|| format!("cannot write {}", gitignore.display()))?;
+    }
+    Ok(Setup {
+        config,
+        comments_dir,
+        gitignored,
+    })
+}
+
+/// A commented `cairn.toml` with the required keys set and every other at its default.
+fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String {
+    let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
+    format!(
+        "# cairn: comments for this {name} site. Every key is documented in cairn's README;\n\
+         # the commented-out ones show their defaults.\n\
+         \n\
+         [site]\n\
+         url = {site}                # the site's public base URL\n\
+         output = \"{output}\"                 # what {name} builds; `cairn render` injects comments there\n\
+         # language = \"en\"                   # en, de, fr, es, pt, it, nl, ja\n\
+         # templates = \"cairn/templates\"     # overrides of cairn's templates\n\
+         \n\
+         [comments]\n\
+         dir = \"comments\"                    # one file per comment, one folder per page\n\
+         # sort = \"oldest\"                   # or \"newest\" first\n\
+         # max_depth = 4                     # deepest nesting shown\n\
+         \n\
+         [form]\n\
+         # required = [\"body\"]               # among author, email, website, body\n\
+         # max_body = 10000\n\
+         # max_links = 3\n\
+         \n\
+         [feeds]\n\
+         # enabled = true                    # Atom feeds of comments, site-wide and per page\n\
+         \n\
+         [inbox]\n\
+         url = {inbox}       # where `cairn inbox` is reached; the form posts to {{url}}/v1/comments\n\
+         # listen = \"127.0.0.1:8080\"\n\
+         # spool = \".cairn/spool\"            # in .gitignore\n\
+         # secret_file = \"/etc/cairn/secret\" # or CAIRN_SECRET; make one with `openssl rand -hex 32`\n\
+         # trusted_proxies = [\"127.0.0.1\"]   # the reverse proxy in front of the inbox\n\
+         \n\
+         [inbox.delivery]\n\
+         # backend = \"git\"\n\
+         # mode = \"review\"                   # a branch per comment; merge to publish\n\
+         # remote = \"git@github.com:you/site.git\"  # needed by `cairn inbox`\n\
+         # branch = \"main\"\n",
+        name = generator.name(),
+        site = quoted(site_url),
+        inbox = quoted(inbox_url),
+        output = generator.output(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_generator_and_its_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(detect(d), None);
+        std::fs::write(
+            d.join("config.toml"),
+            "base_url = \"https://zola.example\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Zola, Some("https://zola.example".into())))
+        );
+        std::fs::write(
+            d.join("config.toml"),
+            "baseURL = \"https://old-hugo.example/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Hugo, Some("https://old-hugo.example/".into())))
+        );
+        std::fs::write(d.join(".eleventy.js"), "module.exports = {};\n").unwrap();
+        assert_eq!(detect(d), Some((Generator::Eleventy, None)));
+        std::fs::write(
+            d.join("_config.yml"),
+            "url: https://j.example\nbaseurl: /blog\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Jekyll, Some("https://j.example/blog".into())))
+        );
+        std::fs::write(d.join("hugo.yaml"), "baseURL: https://hugo.example/\n").unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Hugo, Some("https://hugo.example/".into())))
+        );
+    }
+
+    #[test]
+    fn the_written_config_loads_and_init_refuses_to_overwrite() {
+        for generator in [
+            Generator::Hugo,
+            Generator::Jekyll,
+            Generator::Eleventy,
+            Generator::Zola,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(".gitignore"), "public/").unwrap();
+            let setup = init(
+                dir.path(),
+                generator,
+                "https://blog.example.org/",
+                "https://c.example.org",
+            )
+            .unwrap();
+            let config = crate::config::Config::from_file(&setup.config).unwrap();
+            assert_eq!(config.site.url, "https://blog.example.org/");
+            assert_eq!(
+                config.site.output.as_deref(),
+                Some(Path::new(generator.output()))
+            );
+            assert!(setup.comments_dir.join(".gitkeep").is_file());
+            let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+            assert_eq!(
+                ignore,
+                "public/\n# cairn inbox's spool of accepted comments\n.cairn/\n"
+            );
+            let again = init(
+                dir.path(),
+                generator,
+                "https://b.example/",
+                "https://c.example",
+            );
+            assert!(again.unwrap_err().to_string().contains("already exists"));
+        }
+    }
+
+    #[test]
+    fn workflows_are_valid_yaml_that_check_pull_requests_and_render_pushes() {
+        for generator in [
+            Generator::Hugo,
+            Generator::Jekyll,
+            Generator::Eleventy,
+            Generator::Zola,
+        ] {
+            let workflow: serde_json::Value =
+                serde_norway::from_str(&generator.workflow()).unwrap();
+            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+            let cairn: Vec<&serde_json::Value> =
+                steps.iter().filter(|s| s["uses"] == ACTION).collect();
+            assert_eq!(cairn[0]["with"]["command"], "check");
+            assert_eq!(cairn[1]["with"]["command"], "render");
+            assert_eq!(cairn[1]["with"]["site-dir"], generator.output());
+        }
+    }
+}
