@@ -22,14 +22,8 @@ struct Workspace {
 impl Workspace {
     fn new(mode: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        copy_tree(&root().join("example-site"), &src);
-        git(&src, &["init", "-q", "-b", "main"]);
-        git(&src, &["add", "-A"]);
-        git(&src, &["commit", "-q", "-m", "The site"]);
-        git(dir.path(), &["clone", "-q", "--bare", "src", "site.git"]);
         let ws = Workspace {
-            remote: dir.path().join("site.git"),
+            remote: example_remote(dir.path()),
             dir,
         };
         ws.write_config("inbox.toml", "spool", mode);

@@ -154,6 +154,18 @@ pub fn parse_xml(text: &str) -> Vec<String> {
     names
 }
 
+/// The example site committed in `dir/src` and cloned bare to `dir/site.git`: a site
+/// repository with a remote an inbox can deliver to. Returns the remote's path.
+pub fn example_remote(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    copy_tree(&root().join("example-site"), &src);
+    git(&src, &["init", "-q", "-b", "main"]);
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-q", "-m", "The site"]);
+    git(dir, &["clone", "-q", "--bare", "src", "site.git"]);
+    dir.join("site.git")
+}
+
 /// Runs `git` with `args` in `dir` and returns its stdout; panics when it fails.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")

@@ -1,0 +1,331 @@
+//! The recipes in docs/ as a site owner would copy them: the workflows are what
+//! `cairn init` prints, the systemd unit passes `systemd-analyze verify`, and the nginx
+//! and Caddy configurations, run for real with TLS on loopback, carry comments to a
+//! real `cairn inbox` with each reader's address (rate limits per reader: readers are
+//! distinct loopback source addresses).
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(root().join("docs").join(path)).unwrap()
+}
+
+#[test]
+fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
+    let recipes = doc("recipes.md");
+    for (file, text) in [
+        ("hugo.toml", "baseURL = \"https://b.example/\"\n"),
+        ("_config.yml", "url: https://b.example\n"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), text).unwrap();
+        let out = cairn(dir.path(), &["init"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed = stdout(&out);
+        let start = printed.find("# .github/workflows/pages.yml").unwrap();
+        let end = printed.find("Check that [site] url").unwrap();
+        let workflow = printed[start..end].trim_end();
+        assert!(
+            recipes.contains(workflow),
+            "docs/recipes.md lacks the workflow for {file}:\n{workflow}"
+        );
+    }
+    let gitlab: serde_json::Value = serde_norway::from_str(&doc("deploy/gitlab-ci.yml")).unwrap();
+    let pages = gitlab["pages"]["script"].as_array().unwrap();
+    assert!(pages.iter().any(|l| l == "cairn render public"));
+    assert_eq!(gitlab["pages"]["artifacts"]["paths"][0], "public");
+    assert!(gitlab["check"]["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l == "cairn check --strict"));
+    let netlify: toml::Value = toml::from_str(&doc("deploy/netlify.toml")).unwrap();
+    let command = netlify["build"]["command"].as_str().unwrap();
+    assert!(
+        command.ends_with("cairn render public")
+            && netlify["build"]["publish"].as_str() == Some("public")
+    );
+}
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let Some(analyze) = tool("systemd-analyze") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Only the install location differs: the binary under test stands in for /usr/local/bin/cairn.
+    let unit = doc("deploy/cairn-inbox.service")
+        .replace("/usr/local/bin/cairn", env!("CARGO_BIN_EXE_cairn"));
+    let path = dir.path().join("cairn-inbox.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = Command::new(analyze)
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        format!("{}{}", stdout(&out), stderr(&out)),
+        "",
+        "no warnings either"
+    );
+}
+
+/// A process stopped when the test ends, however it ends.
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real inbox trusting the proxy on 127.0.0.1, allowing one comment per reader.
+fn inbox(dir: &Path) -> InboxProcess {
+    example_remote(dir);
+    let config = dir.join("inbox.toml");
+    std::fs::write(
+        &config,
+        "[site]\nurl = \"https://blog.example.org/\"\n[comments]\ndir = \"comments\"\n\
+         [inbox]\nurl = \"https://comments.example.org\"\nspool = \"spool\"\n\
+         trusted_proxies = [\"127.0.0.1\"]\nrate_per_hour = 1\nrate_burst = 1\n\
+         [inbox.delivery]\nremote = \"site.git\"\n",
+    )
+    .unwrap();
+    InboxProcess::start(&config)
+}
+
+/// `curl` through the proxy: status code and body. `extra` are more curl arguments.
+fn curl(url: &str, resolve: &str, extra: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "20",
+            "--resolve",
+            resolve,
+            "-w",
+            "\n%{http_code} %{redirect_url}",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("curl runs");
+    let text = stdout(&out);
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (status.trim().to_string(), body.to_string())
+}
+
+/// Posts a comment through the proxy from the loopback address `reader` (two readers
+/// are two source addresses; the proxy sees them and says so in X-Forwarded-For).
+fn post(base: &str, resolve: &str, reader: &str, body: &str) -> String {
+    let json = serde_json::json!({"thread": "/posts/hello-world/", "body": body}).to_string();
+    curl(
+        &format!("{base}/v1/comments"),
+        resolve,
+        &[
+            "--interface",
+            reader,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &json,
+        ],
+    )
+    .0
+}
+
+/// What both proxies must do: TLS to the inbox, health through it, and each reader's
+/// own rate limit (the inbox believes X-Forwarded-For from its trusted proxy).
+fn exercise(base: &str, resolve: &str, inbox: &InboxProcess) {
+    let (status, body) = curl(&format!("{base}/v1/health"), resolve, &[]);
+    assert!(
+        status.starts_with("200"),
+        "health through the proxy: {status} {body}\n{}",
+        inbox.log.lock().unwrap()
+    );
+    let first = post(base, resolve, "127.0.0.2", "First, from one reader.");
+    assert!(first.starts_with("202"), "{first}");
+    let other = post(base, resolve, "127.0.0.3", "Another reader, own limit.");
+    assert!(
+        other.starts_with("202"),
+        "another reader is not limited by the first: {other}"
+    );
+    let again = post(
+        base,
+        resolve,
+        "127.0.0.2",
+        "The first reader again, too soon.",
+    );
+    assert!(
+        again.starts_with("429"),
+        "the first reader is limited: {again}"
+    );
+}
+
+#[test]
+fn nginx_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
+    let Some(nginx) = tool("nginx") else { return };
+    tool("openssl").expect("openssl makes the test certificate");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = inbox(d);
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=comments.example.org",
+        ])
+        .arg("-keyout")
+        .arg(d.join("key.pem"))
+        .arg("-out")
+        .arg(d.join("cert.pem"))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (http, https) = (free_port(), free_port());
+    // The recipe as written, but on loopback ports, with the test's certificate and
+    // the test inbox's port.
+    let site = doc("deploy/nginx.conf")
+        .replace("listen 80;", &format!("listen 127.0.0.1:{http};"))
+        .replace(
+            "listen 443 ssl http2;",
+            &format!("listen 127.0.0.1:{https} ssl http2;"),
+        )
+        .replace(
+            "/etc/letsencrypt/live/comments.example.org/fullchain.pem",
+            &d.join("cert.pem").display().to_string(),
+        )
+        .replace(
+            "/etc/letsencrypt/live/comments.example.org/privkey.pem",
+            &d.join("key.pem").display().to_string(),
+        )
+        .replace("127.0.0.1:8080", &inbox.addr);
+    let tmp = d.join("nginx");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let t = tmp.display();
+    std::fs::write(
+        d.join("nginx.conf"),
+        format!(
+            "daemon off;\nuser root;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
+             http {{\naccess_log off;\nclient_body_temp_path {t}/body;\nproxy_temp_path {t}/proxy;\n\
+             fastcgi_temp_path {t}/fastcgi;\nuwsgi_temp_path {t}/uwsgi;\nscgi_temp_path {t}/scgi;\n{site}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let test = Command::new(&nginx)
+        .arg("-t")
+        .arg("-p")
+        .arg(&tmp)
+        .arg("-c")
+        .arg(d.join("nginx.conf"))
+        .output()
+        .unwrap();
+    assert!(test.status.success(), "nginx -t: {}", stderr(&test));
+    let _nginx = Stopped(
+        Command::new(&nginx)
+            .arg("-p")
+            .arg(&tmp)
+            .arg("-c")
+            .arg(d.join("nginx.conf"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("nginx to listen", 20, || {
+        std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
+    });
+    let resolve = format!("comments.example.org:{https}:127.0.0.1");
+    exercise(
+        &format!("https://comments.example.org:{https}"),
+        &resolve,
+        &inbox,
+    );
+
+    // Plain HTTP is sent to HTTPS.
+    let plain = format!("comments.example.org:{http}:127.0.0.1");
+    let (status, _) = curl(
+        &format!("http://comments.example.org:{http}/v1/health"),
+        &plain,
+        &[],
+    );
+    assert_eq!(status, "301 https://comments.example.org/v1/health");
+}
+
+#[test]
+fn caddy_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
+    let Some(caddy) = tool("caddy") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = inbox(d);
+    let https = free_port();
+    // The recipe as written, served for localhost with Caddy's own local CA (no ACME
+    // from here), on a loopback port, to the test inbox.
+    let site = doc("deploy/Caddyfile")
+        .replace(
+            "comments.example.org {",
+            &format!("localhost:{https} {{\n\ttls internal"),
+        )
+        .replace("127.0.0.1:8080", &inbox.addr);
+    let config = d.join("Caddyfile");
+    std::fs::write(
+        &config,
+        format!(
+            "{{\n\tadmin off\n\tskip_install_trust\n\tstorage file_system {}\n\thttp_port {}\n}}\n{site}",
+            d.join("caddy").display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("HOME", d.to_path_buf()),
+        ("XDG_DATA_HOME", d.join("data")),
+        ("XDG_CONFIG_HOME", d.join("config")),
+    ];
+    let validate = Command::new(&caddy)
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(&config)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "caddy validate: {}",
+        stderr(&validate)
+    );
+    let _caddy = Stopped(
+        Command::new(&caddy)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&config)
+            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("caddy to listen", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
+    });
+    let resolve = format!("localhost:{https}:127.0.0.1");
+    exercise(&format!("https://localhost:{https}"), &resolve, &inbox);
+}
