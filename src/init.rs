@@ -49,7 +49,9 @@ impl Generator {
                 "In _layouts/post.html, where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  On index pages, a comment count per post:\n\
-                 \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n"
+                 \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n\n\
+                 And keep the comment files out of Jekyll's output, in _config.yml:\n\
+                 \n    exclude: [comments, cairn.toml]\n"
             }
             Generator::Eleventy => {
                 "In the layout of your posts, where comments go:\n\

@@ -44,6 +44,11 @@ fn jekyll_build_then_render_after_cairn_init() {
         printed.contains("bundle exec jekyll build"),
         "the Jekyll workflow"
     );
+    assert!(printed.contains("exclude: [comments, cairn.toml]"));
+    // Done as the printed advice says: comment files stay out of Jekyll's output.
+    let config = dir.join("_config.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}exclude: [comments, cairn.toml]\n")).unwrap();
     let thread = dir.join("comments/2026/01/01/hello.html");
     std::fs::create_dir_all(&thread).unwrap();
     std::fs::write(thread.join("01KB00000000000000000000AA.yml"), COMMENT).unwrap();
@@ -78,6 +83,10 @@ fn jekyll_build_then_render_after_cairn_init() {
     assert!(
         section.contains("<ol class=\"cairn-replies\">"),
         "the reply is nested"
+    );
+    assert!(
+        !dir.join("_site/comments").exists(),
+        "comment files stay out of the site"
     );
     let index = std::fs::read_to_string(dir.join("_site/index.html")).unwrap();
     assert!(
