@@ -43,5 +43,5 @@ printf '%-10s %-10s %-14s | %-10s %-10s | %s\n' "$plain" "$data" "$added" "$cair
 echo "hugo+data peak RSS $(col 2 "$dir/data.times" | awk '{printf "%.0f", $1/1024}') MiB; medians of $RUNS runs; work dir $WORK"
 for out in out-plain out-data; do
   printf 'comments shown (%s): ' "$out"
-  cat "$dir/$out"/*/index.html | grep -o 'id="c-[0-9A-Z]\{26\}"' | sort -u | wc -l
+  cat "$dir/$out"/*/index.html | grep -oE 'id="c-(dsq-[0-9]+|[0-9A-Z]{26})"' | sort -u | wc -l
 done
