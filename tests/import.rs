@@ -386,6 +386,48 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
     ok(&cairn(dir.path(), &["check", "--strict"]));
 }
 
+/// The built page of a thread under `public/`.
+fn page_file(public: &Path, thread: &str) -> PathBuf {
+    let relative = thread.trim_start_matches('/');
+    if thread.ends_with('/') {
+        public.join(relative).join("index.html")
+    } else {
+        public.join(relative)
+    }
+}
+
+/// Makes a page with a placeholder for every thread of the site, runs `cairn render`,
+/// and checks that every comment is on its page.
+fn render_every_thread(dir: &Path) {
+    let (doc, _) = exported(dir);
+    let public = dir.join("public");
+    let threads = doc["threads"].as_array().unwrap();
+    for thread in threads {
+        let file = page_file(&public, thread["thread"].as_str().unwrap());
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "<html><body><div id=\"cairn-comments\"></div></body></html>",
+        )
+        .unwrap();
+    }
+    let summary = ok(&cairn(dir, &["render"]));
+    let expected = format!(
+        "{} comments rendered on {} pages",
+        doc["comments"],
+        threads.len()
+    );
+    assert!(summary.contains(&expected), "{summary}");
+    for thread in threads {
+        let path = thread["thread"].as_str().unwrap();
+        let html = std::fs::read_to_string(page_file(&public, path)).unwrap();
+        for comment in thread["comments"].as_array().unwrap() {
+            let anchor = format!("id=\"c-{}\"", comment["id"].as_str().unwrap());
+            assert!(html.contains(&anchor), "{path} lacks {anchor}");
+        }
+    }
+}
+
 /// The comment files of a Staticman tree, and how many replies they declare.
 fn staticman_files(root: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(root)
@@ -448,40 +490,16 @@ fn staticman_corpus_imports_threads_checks_renders_and_reimports_as_a_no_op() {
     ok(&cairn(dir.path(), &["check"]));
 
     // Threads come from the page URLs Staticman recorded; render them into pages there.
-    let (doc, _) = exported(dir.path());
-    let public = dir.path().join("public");
-    for thread in doc["threads"].as_array().unwrap() {
-        let path = thread["thread"].as_str().unwrap();
-        let file = if path.ends_with('/') {
-            public.join(path.trim_start_matches('/')).join("index.html")
-        } else {
-            public.join(path.trim_start_matches('/'))
-        };
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(
-            &file,
-            "<html><body><div id=\"cairn-comments\"></div></body></html>",
-        )
-        .unwrap();
-    }
-    ok(&cairn(dir.path(), &["render"]));
-    for thread in doc["threads"].as_array().unwrap() {
-        let path = thread["thread"].as_str().unwrap();
-        let file = if path.ends_with('/') {
-            public.join(path.trim_start_matches('/')).join("index.html")
-        } else {
-            public.join(path.trim_start_matches('/'))
-        };
-        let html = std::fs::read_to_string(&file).unwrap();
-        for comment in thread["comments"].as_array().unwrap() {
-            let anchor = format!("id=\"c-{}\"", comment["id"].as_str().unwrap());
-            assert!(html.contains(&anchor), "{path} lacks {anchor}");
-        }
-        assert!(
-            !html.contains("<script>alert"),
-            "{path}: a body's markup got through"
-        );
-    }
+    render_every_thread(dir.path());
+    let page = dir
+        .path()
+        .join("public/blog/2020/02/05/now-with-comments.html");
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.contains("Testing a kramdown comment"));
+    assert!(
+        !html.contains("<script") && !html.contains("alert("),
+        "a body's script got through"
+    );
 
     let before = snapshot_tree(&dir.path().join("comments"));
     let again = ok(&cairn(dir.path(), &["import", "staticman", src]));
@@ -549,6 +567,7 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
          HaHa... if I'd have been drinking a soda while reading that, it certainly would have come out my nose!"
     );
     assert!(!tree_text(dir.path()).contains("disqus.com/api/users/avatars"));
+    render_every_thread(dir.path());
 }
 
 #[test]
