@@ -257,3 +257,77 @@ fn purge_commands(removed: &[String], replaced: &[(String, Oid)]) -> Vec<String>
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Form;
+    use chrono::TimeZone;
+
+    fn comment(id: &str, parent: Option<&str>, author: &str) -> Comment {
+        Comment {
+            id: id.parse().unwrap(),
+            thread: "/posts/a/".into(),
+            parent: parent.map(|p| p.parse().unwrap()),
+            date: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            author: Some(author.into()),
+            website: Some("https://x.example".into()),
+            avatar: Some("0123456789abcdef".into()),
+            origin: None,
+            body: format!("Written by {author}"),
+        }
+    }
+
+    const A: &str = "01KB00000000000000000000AA";
+    const B: &str = "01KB00000000000000000000BB";
+    const C: &str = "01KB00000000000000000000CC";
+    const D: &str = "01KB00000000000000000000DD";
+
+    #[test]
+    fn matches_go_replied_to_ones_stay_as_stubs_and_are_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let comments = dir.path().join("comments");
+        for c in [
+            comment(A, None, "Ann"),
+            comment(B, Some(A), "Bob"),
+            comment(C, None, "Ann"),
+            comment(D, Some(C), "Ann"),
+        ] {
+            crate::store::write(&comments, &c).unwrap();
+        }
+        let store = Store::load(&comments, &Form::default()).unwrap();
+        let selectors = [Selector::Author("Ann".into())];
+        let dry = forget(&comments, &store, &selectors, true).unwrap();
+        assert_eq!((dry.removed.len(), dry.stubbed.len()), (2, 1));
+        assert!(
+            comments.join(format!("posts/a/{A}.yml")).is_file(),
+            "a dry run changes nothing"
+        );
+
+        let done = forget(&comments, &store, &selectors, false).unwrap();
+        assert_eq!(done.commit, None, "not a git repository: nothing committed");
+        let after = Store::load(&comments, &Form::default()).unwrap();
+        assert!(after.problems.is_empty(), "{:?}", after.problems);
+        let left: Vec<(String, Option<String>, String)> = after.threads["/posts/a/"]
+            .comments
+            .iter()
+            .map(|c| (c.id.to_string(), c.author.clone(), c.body.clone()))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (A.to_string(), None, DELETED_BODY.to_string()),
+                (B.to_string(), Some("Bob".into()), "Written by Bob".into()),
+            ],
+            "Ann's own thread of replies (C, D) goes whole; her comment Bob answered stays as a stub"
+        );
+        let stub = &after.threads["/posts/a/"].comments[0];
+        assert_eq!((stub.website.as_ref(), stub.avatar.as_ref()), (None, None));
+        let remembered = read_forgotten(&comments).unwrap();
+        assert_eq!(remembered.len(), 3);
+        assert!(
+            forget(&comments, &after, &[], false).is_err(),
+            "nothing selected"
+        );
+    }
+}

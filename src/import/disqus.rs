@@ -1,4 +1,5 @@
-//! Reads a Disqus XML export: `<thread>` records name the pages (by `<link>`), `<post>`
+//! Reads a Disqus XML export: `<thread>` records name the pages (by `<link>`, else by an
+//! identifier that is a path or URL), `<post>`
 //! records are the comments (HTML `<message>`, `<createdAt>`, `<isDeleted>`,
 //! `<isSpam>`, `<author>`, and `<thread>`/`<parent>` references by `dsq:id`).
 
@@ -20,7 +21,12 @@ pub fn read(path: &Path) -> Result<Source> {
     xml::for_each(path, 1, &["thread", "post"], |record| {
         let id = record.attr("id").unwrap_or_default().to_string();
         if record.name == "thread" {
-            links.insert(id, record.text_at("link"));
+            // The page's URL; threads exported without one may still carry the page
+            // path or URL as their identifier.
+            let identifier = record.text_at("id").filter(|i| {
+                i.starts_with('/') || i.starts_with("http://") || i.starts_with("https://")
+            });
+            links.insert(id, record.text_at("link").or(identifier));
             return Ok(());
         }
         let location = format!("post {id}");
@@ -44,7 +50,10 @@ pub fn read(path: &Path) -> Result<Source> {
             }
             Some(None) => source.skipped.push(Note {
                 location: item.location,
-                message: format!("its thread {} has no <link>", thread.unwrap_or_default()),
+                message: format!(
+                    "its thread {} has no <link> (nor a path as its <id>)",
+                    thread.unwrap_or_default()
+                ),
             }),
             None => source.skipped.push(Note {
                 location: item.location,
@@ -98,4 +107,66 @@ fn dsq_id(reference: &Element) -> Option<String> {
         .attr("id")
         .map(str::to_string)
         .filter(|id| !id.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_get_their_threads_parents_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.xml");
+        std::fs::write(
+            &path,
+            r#"<?xml version="1.0"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+  <thread dsq:id="1"><id>/posts/by-identifier/</id><link></link></thread>
+  <thread dsq:id="2"><id>no-path</id></thread>
+  <post dsq:id="10"><message><![CDATA[<p>Top &amp; <b>bold</b></p>]]></message>
+    <createdAt>2015-03-04T05:06:07Z</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam>
+    <author><name>Ann</name><email>ann@example.org</email></author><thread dsq:id="1"/></post>
+  <post dsq:id="11"><message>spam</message><createdAt>2015-03-04T05:06:08Z</createdAt>
+    <isSpam>true</isSpam><author><username>bot</username></author>
+    <thread dsq:id="1"/><parent dsq:id="10"/></post>
+  <post dsq:id="12"><message>gone</message><createdAt>2015-03-04T05:06:09Z</createdAt>
+    <isDeleted>true</isDeleted><thread dsq:id="1"/></post>
+  <post dsq:id="13"><message>lost</message><createdAt>2015-03-04T05:06:10Z</createdAt>
+    <thread dsq:id="2"/></post>
+  <post dsq:id="14"><message>undated</message><thread dsq:id="1"/></post>
+</disqus>"#,
+        )
+        .unwrap();
+        let source = read(&path).unwrap();
+        let keys: Vec<(&str, Status)> = source
+            .items
+            .iter()
+            .map(|i| (i.key.as_str(), i.status))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("10", Status::Published),
+                ("11", Status::Spam),
+                ("12", Status::Deleted)
+            ]
+        );
+        let top = &source.items[0];
+        assert_eq!(top.thread.as_deref(), Some("/posts/by-identifier/"));
+        assert_eq!(top.body, Body::Html("<p>Top &amp; <b>bold</b></p>".into()));
+        assert_eq!(
+            (top.author.as_deref(), top.email.as_deref()),
+            (Some("Ann"), Some("ann@example.org"))
+        );
+        assert_eq!(source.items[1].parent.as_deref(), Some("10"));
+        assert_eq!(source.items[1].author.as_deref(), Some("bot"));
+        let skipped: Vec<String> = source.skipped.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            skipped,
+            [
+                "post 14: the post has no <createdAt>",
+                "post 13: its thread 2 has no <link> (nor a path as its <id>)"
+            ]
+        );
+    }
 }

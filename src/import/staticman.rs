@@ -333,3 +333,83 @@ fn starts_with_block_tag(body: &str) -> bool {
     .iter()
     .any(|tag| lower.starts_with(tag))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_and_parents_come_from_the_common_theme_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let post = dir.path().join("my-post");
+        std::fs::create_dir_all(&post).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(post.join(name), text).unwrap();
+        write("entry1.yml", "_id: a1\nname: Ann\nemail: 0cc175b9c0f1b6a831c399e269772661\nmessage: '<p>Hi <em>all</em></p>'\ndate: 1601507235\n");
+        write("entry2.yml", "_id: b2\nname: Bob\nmessage: Markdown *here*\ndate: '2020-10-01T00:00:00Z'\nreplying_to: '1'\n");
+        write(
+            "entry3.yml",
+            "_id: c3\n_parent: a1\nmessage: by _parent\ndate: 1601507300000\nhp: ''\n",
+        );
+        write(
+            "entry4.json",
+            r#"{"id": "d4", "parent": "b2", "message": "json", "date": "2020-10-02", "url": "https://d.example"}"#,
+        );
+        write(
+            "entry5.yml",
+            "_id: e5\n_parent: 'https://site.example/blog/page.html'\nmessage: x\n",
+        );
+        write("notes.txt", "not a comment");
+        let (source, report) = read(dir.path(), &Fields::default(), BodyFormat::Auto).unwrap();
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = source
+            .items
+            .iter()
+            .map(|i| (i.key.as_str(), i.parent.as_deref(), i.thread.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a1", None, Some("/my-post/")),
+                ("b2", Some("a1"), Some("/my-post/")),
+                ("c3", Some("a1"), Some("/my-post/")),
+                ("d4", Some("b2"), Some("/my-post/")),
+            ]
+        );
+        assert_eq!(
+            source.items[0].body,
+            Body::Html("<p>Hi <em>all</em></p>".into())
+        );
+        assert_eq!(
+            source.items[1].body,
+            Body::Markdown("Markdown *here*".into())
+        );
+        assert_eq!(source.items[0].email, None, "an md5 hash is not an address");
+        assert_eq!(report.hashed_emails, 1);
+        assert_eq!(report.unused_keys.get("hp"), Some(&1));
+        assert_eq!(
+            source.items[3].website.as_deref(),
+            Some("https://d.example")
+        );
+        let skipped: Vec<String> = source.skipped.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            skipped,
+            [
+                "my-post/entry5.yml: no date (looked for date)",
+                "my-post/notes.txt: not a YAML or JSON file"
+            ]
+        );
+
+        let mut fields = Fields::default();
+        fields.set("author=nick").unwrap();
+        assert!(fields
+            .set("colour=x")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field"));
+        let (source, _) = read(dir.path(), &fields, BodyFormat::Markdown).unwrap();
+        assert_eq!(source.items[0].author, None, "name is no longer read");
+        assert_eq!(
+            source.items[0].body,
+            Body::Markdown("<p>Hi <em>all</em></p>".into())
+        );
+    }
+}

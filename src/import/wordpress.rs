@@ -82,3 +82,71 @@ fn read_comment(
         location: location.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_keep_status_parent_and_date_and_pingbacks_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wxr.xml");
+        let comment = |id: u32, approved: &str, kind: &str, parent: u32, gmt: &str| {
+            format!(
+                "<wp:comment><wp:comment_id>{id}</wp:comment_id>\
+                 <wp:comment_author><![CDATA[A{id}]]></wp:comment_author>\
+                 <wp:comment_date>2020-01-02 03:04:05</wp:comment_date>\
+                 <wp:comment_date_gmt>{gmt}</wp:comment_date_gmt>\
+                 <wp:comment_content><![CDATA[Line one\nline two\n\nSecond <em>para</em>]]></wp:comment_content>\
+                 <wp:comment_approved>{approved}</wp:comment_approved>\
+                 <wp:comment_type>{kind}</wp:comment_type>\
+                 <wp:comment_parent>{parent}</wp:comment_parent></wp:comment>"
+            )
+        };
+        std::fs::write(
+            &path,
+            format!(
+                "<?xml version=\"1.0\"?><rss xmlns:wp=\"http://wordpress.org/export/1.2/\"><channel>\
+                 <item><link>https://old.example/2020/hello/</link>{}{}{}{}{}</item></channel></rss>",
+                comment(1, "1", "", 0, "2020-01-02 02:04:05"),
+                comment(2, "0", "comment", 1, "0000-00-00 00:00:00"),
+                comment(3, "spam", "", 0, "2020-01-02 02:04:05"),
+                comment(4, "trash", "", 0, "2020-01-02 02:04:05"),
+                comment(5, "1", "pingback", 0, "2020-01-02 02:04:05"),
+            ),
+        )
+        .unwrap();
+        let source = read(&path).unwrap();
+        let got: Vec<(&str, Status, Option<&str>)> = source
+            .items
+            .iter()
+            .map(|i| (i.key.as_str(), i.status, i.parent.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1", Status::Published, None),
+                ("2", Status::Pending, Some("1")),
+                ("3", Status::Spam, None),
+                ("4", Status::Deleted, None),
+            ]
+        );
+        assert_eq!(
+            source.items[0].date.to_rfc3339(),
+            "2020-01-02T02:04:05+00:00"
+        );
+        // No GMT date recorded: the local date stands in.
+        assert_eq!(
+            source.items[1].date.to_rfc3339(),
+            "2020-01-02T03:04:05+00:00"
+        );
+        assert_eq!(
+            source.items[0].body,
+            Body::Html("<p>Line one<br>line two</p>\n<p>Second <em>para</em></p>\n".into())
+        );
+        assert_eq!(
+            source.skipped[0].to_string(),
+            "comment 5 on https://old.example/2020/hello/: a pingback, not a comment"
+        );
+    }
+}
