@@ -3,8 +3,10 @@
 //!
 //! Data flows one way through the modules: [`config`] says where things are,
 //! [`comment`] reads and writes one file, [`store`] loads the tree, [`render`] turns a
-//! thread into HTML, and [`site`] puts it into the built pages. [`cmd`] holds the
-//! command-line commands that drive them.
+//! thread into HTML, and [`site`] puts it into the built pages. [`inbox`] and
+//! [`deliver`] take new comments in; [`import`], [`export`] and [`forget`] move
+//! comments in, out and away; [`init`] and [`github`] fit cairn into a site's
+//! repository and CI. [`cmd`] holds the command-line commands that drive them.
 
 pub mod cmd;
 pub mod comment;
