@@ -1,5 +1,5 @@
 //! Erasure (`cairn forget`): removes a person's comments from the site in one commit,
-//! keeps the place of any comment others replied to as a "[deleted]" stub, records the
+//! keeps the place of any comment others replied to as a `[deleted]` stub, records the
 //! ids so no import brings them back, and says how to purge them from git history.
 
 use std::collections::{BTreeSet, HashMap};

@@ -3,7 +3,7 @@
 //! Accepted means durable. A submission is appended to the journal and the journal
 //! is fsync'd before the inbox answers 2xx; concurrent submissions share one fsync.
 //! Each item is then written to its own file, for people and tools to read, and the
-//! journal is emptied once those files are safely on disk (see [`journal`]).
+//! journal is emptied once those files are safely on disk (see `spool/journal.rs`).
 //!
 //! On disk, one directory per state, inspectable with `ls` and `cat`:
 //!
