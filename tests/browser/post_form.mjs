@@ -36,6 +36,9 @@ try {
 
   // A reply through the reply form under an existing comment (a <details>).
   await page.goto(replyPageUrl);
+  // Threaded with scripts off: replies are shown nested inside their parent comment.
+  const nested = page.locator('.cairn-comment .cairn-replies .cairn-comment');
+  if ((await nested.count()) < 2 || !(await nested.first().isVisible())) fail('replies are not shown nested');
   const comment = page.locator('.cairn-comment').first();
   const parent = (await comment.getAttribute('id')).replace(/^c-/, '');
   await comment.locator('summary').first().click();
