@@ -85,16 +85,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             source
         }
     };
+    let needs_secret = format!(
+        "The source has e-mail addresses. cairn turns each into an avatar key with the \
+         inbox's secret, so imported and new comments by the same person share an avatar: \
+         set {} (or inbox.secret_file) to the inbox's secret, or pass --no-avatars to import \
+         without avatar keys.",
+        secret::ENV
+    );
     let secret = match Secret::load(config.inbox.secret_file.as_deref(), &config.root) {
         Ok(secret) => Some(secret),
         Err(_) if args.no_avatars || !source.has_emails() => None,
-        Err(e) => bail!(
-            "{e:#}\nThe source has e-mail addresses. cairn turns each into an avatar key with \
-             the inbox's secret, so imported and new comments by the same person share an \
-             avatar: set {} (or inbox.secret_file) to the inbox's secret, or pass \
-             --no-avatars to import without avatar keys.",
-            secret::ENV
-        ),
+        Err(e) if args.dry_run => {
+            eprintln!("note: {e:#}. {needs_secret}");
+            None
+        }
+        Err(e) => bail!("{e:#}\n{needs_secret}"),
     };
     let options = Options {
         map,
