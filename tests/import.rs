@@ -253,7 +253,8 @@ fn isso_post(addr: &str, site_port: u16, uri: &str, fields: Value) -> (Value, St
     (serde_json::from_str(&answer.body).unwrap(), cookie)
 }
 
-/// Isso's `created` as cairn writes it: to the microsecond, in UTC.
+/// Isso's `created` as cairn writes it: to the microsecond, in UTC. (The JSON float
+/// is read exactly: serde_json's `float_roundtrip`, enabled for the tests.)
 fn isso_date(created: &Value) -> String {
     let micros = (created.as_f64().unwrap() * 1e6).round() as i64;
     chrono::DateTime::from_timestamp_micros(micros)
