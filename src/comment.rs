@@ -30,6 +30,9 @@ pub struct Comment {
     pub body: String,
 }
 
+/// File extensions of comment files, the default (written) one first.
+pub const EXTENSIONS: [&str; 4] = ["yml", "yaml", "toml", "json"];
+
 /// The file formats a comment may be stored in, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -9,10 +9,9 @@ use anyhow::{bail, Context, Result};
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature};
 use ulid::Ulid;
 
-use crate::comment::{Comment, Format};
+use crate::comment::Comment;
 use crate::import::{deleted_stub, read_forgotten, stubs_needed, DELETED_BODY, FORGOTTEN_FILE};
-use crate::store::Store;
-use crate::thread;
+use crate::store::{self, Store};
 
 /// Which comments to forget.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub fn forget(
 
     let mut outcome = Outcome::default();
     for (i, comment) in comments.iter().enumerate().filter(|(i, _)| matched[*i]) {
-        let path = file_of(comments_dir, comment).with_context(|| {
+        let path = store::file_of(comments_dir, comment).with_context(|| {
             format!(
                 "the file of comment {} is missing from {}",
                 comment.id,
@@ -136,15 +135,6 @@ pub fn forget(
         commit(&repo, comments_dir, &mut outcome)?;
     }
     Ok(outcome)
-}
-
-/// The file a loaded comment was read from.
-fn file_of(comments_dir: &Path, comment: &Comment) -> Option<PathBuf> {
-    let dir = comments_dir.join(thread::dir(&comment.thread));
-    ["yml", "yaml", "toml", "json"]
-        .iter()
-        .map(|ext| dir.join(format!("{}.{ext}", comment.id)))
-        .find(|p| p.is_file() && Format::of(p).is_some())
 }
 
 fn remove(path: &Path) -> Result<()> {

@@ -136,7 +136,7 @@ pub fn new_comments<'a>(
     let mut added = Vec::new();
     for comment in store.threads.values().flat_map(|t| &t.comments) {
         let thread_dir = prefix.join(crate::thread::dir(&comment.thread));
-        let known = ["yml", "yaml", "toml", "json"].iter().any(|ext| {
+        let known = crate::comment::EXTENSIONS.iter().any(|ext| {
             tree.get_path(&thread_dir.join(format!("{}.{ext}", comment.id)))
                 .is_ok()
         });

@@ -361,15 +361,22 @@ fn drop_duplicates(
 }
 
 /// The file a loaded comment came from. Loaded files are named by id in their
-/// thread's directory, so only the extension is unknown; it is looked up only for
-/// the rare problem report, rather than kept for a million comments.
-fn existing_file(dir: &Path, comment: &Comment) -> PathBuf {
+/// thread's directory, so only the extension is unknown; it is looked up when needed
+/// (a problem report, an erasure) rather than kept for a million comments.
+pub fn file_of(dir: &Path, comment: &Comment) -> Option<PathBuf> {
     let base = dir.join(thread::dir(&comment.thread));
-    ["yml", "yaml", "toml", "json"]
+    crate::comment::EXTENSIONS
         .iter()
         .map(|ext| base.join(format!("{}.{ext}", comment.id)))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| base.join(format!("{}.yml", comment.id)))
+}
+
+/// [`file_of`], or where the file would be written, for reports.
+fn existing_file(dir: &Path, comment: &Comment) -> PathBuf {
+    file_of(dir, comment).unwrap_or_else(|| {
+        dir.join(thread::dir(&comment.thread))
+            .join(format!("{}.yml", comment.id))
+    })
 }
 
 /// A chain of replies that loops back on itself never reaches the top level; show its

@@ -8,7 +8,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 const CONFIG: &str = r#"[site]
 url = "https://blog.example.org"
@@ -178,25 +178,7 @@ fn isso_fixture_wordpress_export_imports_every_comment_with_a_mapped_query_url()
     ok(&cairn(dir.path(), &["check", "--strict"]));
 }
 
-/// A process killed when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_isso(isso: &Path, work: &Path, site_port: u16, moderation: bool) -> (Killed, String) {
+fn start_isso(isso: &Path, work: &Path, site_port: u16, moderation: bool) -> (Stopped, String) {
     let port = free_port();
     let config = work.join(format!("isso-{moderation}.cfg"));
     std::fs::write(
@@ -222,7 +204,7 @@ fn start_isso(isso: &Path, work: &Path, site_port: u16, moderation: bool) -> (Ki
     wait_for("isso to listen", 60, || {
         std::net::TcpStream::connect(&addr).is_ok()
     });
-    (Killed(child), addr)
+    (Stopped(child), addr)
 }
 
 /// Posts a comment through Isso's API; returns Isso's answer and the cookie that lets
@@ -279,7 +261,7 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
         .unwrap();
     }
     let site_port = free_port();
-    let _pages = Killed(
+    let _pages = Stopped(
         Command::new("python3")
             .args([
                 "-m",

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 fn doc(path: &str) -> String {
     std::fs::read_to_string(root().join("docs").join(path)).unwrap()
@@ -73,24 +73,6 @@ fn the_systemd_unit_verifies() {
         "",
         "no warnings either"
     );
-}
-
-/// A process stopped when the test ends, however it ends.
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A real inbox trusting the proxy on 127.0.0.1, allowing one comment per reader.

@@ -644,7 +644,7 @@ impl Backend for Git {
             for branch in [&self.branch, &self.batch_branch, &own] {
                 if let Some(tip) = remote_commit(repo, branch)? {
                     let tree = tip.tree()?;
-                    if ["yml", "yaml", "toml", "json"]
+                    if crate::comment::EXTENSIONS
                         .iter()
                         .any(|ext| has_path(&tree, &self.path_in(thread, id, ext)))
                     {

@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::xml::{self, Element};
-use super::{Body, Item, Note, Source, Status};
+use super::{names_a_page, Body, Item, Note, Source, Status};
 
 /// Reads every post of the export at `path`.
 pub fn read(path: &Path) -> Result<Source> {
@@ -23,9 +23,7 @@ pub fn read(path: &Path) -> Result<Source> {
         if record.name == "thread" {
             // The page's URL; threads exported without one may still carry the page
             // path or URL as their identifier.
-            let identifier = record.text_at("id").filter(|i| {
-                i.starts_with('/') || i.starts_with("http://") || i.starts_with("https://")
-            });
+            let identifier = record.text_at("id").filter(|i| names_a_page(i));
             links.insert(id, record.text_at("link").or(identifier));
             return Ok(());
         }

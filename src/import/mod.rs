@@ -475,6 +475,11 @@ pub(crate) fn stubs_needed(parents: &[Option<usize>], kept: &[bool]) -> Vec<bool
     stub
 }
 
+/// Whether a source value names a page: a site path or an http(s) URL.
+pub(crate) fn names_a_page(value: &str) -> bool {
+    value.starts_with('/') || value.starts_with("http://") || value.starts_with("https://")
+}
+
 /// The thread of an item: its URL's path (under the site's base path) or its path,
 /// mapped by the rules, then normalized.
 fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use super::{Body, Item, Note, Source, Status};
+use super::{names_a_page, Body, Item, Note, Source, Status};
 
 /// What cairn needs from a file, and the keys tried for it, first match wins.
 #[derive(Debug, Clone)]
@@ -162,11 +162,7 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
                 .unwrap_or_default()
         });
         let (thread, parent_hint) = match get("thread") {
-            Some(t)
-                if t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://") =>
-            {
-                (t, None)
-            }
+            Some(t) if names_a_page(&t) => (t, None),
             other => (format!("/{folder}/"), other),
         };
         let email = get("email");
