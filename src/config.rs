@@ -174,7 +174,8 @@ pub struct Inbox {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Delivery {
-    /// Delivery backend: `git` (any remote git can push to).
+    /// Delivery backend: `git` (any remote git can push to) or `github` (pull requests
+    /// through GitHub's REST API).
     pub backend: Backend,
     /// `review`: a branch per comment; `batch`: one rolling branch; `direct`: straight
     /// onto the site branch (no moderation).
@@ -191,6 +192,22 @@ pub struct Delivery {
     pub committer_name: String,
     /// E-mail on cairn's commits (the bot's, never a reader's).
     pub committer_email: String,
+    /// The repository on the forge, `owner/name` (forge backends).
+    pub repo: Option<String>,
+    /// The forge's API root; default: the public service's (`https://api.github.com`).
+    pub api_url: Option<String>,
+    /// Labels put on each pull request cairn opens.
+    pub labels: Vec<String>,
+    /// File holding the forge token, when `CAIRN_FORGE_TOKEN` is not set.
+    pub token_file: Option<PathBuf>,
+    /// GitHub App id, to act as an app installation instead of with a token.
+    pub app_id: Option<u64>,
+    /// GitHub App installation id (with `app_id`).
+    pub installation_id: Option<u64>,
+    /// The GitHub App's private key (PEM), when `CAIRN_GITHUB_APP_KEY` is not set.
+    pub app_key_file: Option<PathBuf>,
+    /// Seconds one API request may take before it counts as failed and is retried.
+    pub timeout_secs: u64,
 }
 
 impl Default for Delivery {
@@ -203,6 +220,14 @@ impl Default for Delivery {
             batch_branch: "cairn/pending".into(),
             committer_name: "cairn".into(),
             committer_email: "cairn@localhost".into(),
+            repo: None,
+            api_url: None,
+            labels: vec!["comment".into()],
+            token_file: None,
+            app_id: None,
+            installation_id: None,
+            app_key_file: None,
+            timeout_secs: 30,
         }
     }
 }
@@ -212,6 +237,7 @@ impl Default for Delivery {
 pub enum Backend {
     #[default]
     Git,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

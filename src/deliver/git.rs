@@ -23,13 +23,12 @@ use git2::{
 };
 use ulid::Ulid;
 
-use super::{unknown, Backend, DeliveryError, Pending};
+use super::{
+    comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+};
 use crate::comment::{Comment, Format};
 use crate::config::{Config, Mode};
-use crate::thread;
 
-/// Prefix of the branches cairn creates.
-pub const BRANCH_PREFIX: &str = "cairn/";
 /// How often a lost push race is redone before the attempt counts as failed.
 const PUSH_TRIES: u32 = 8;
 /// A missed parent lookup fetches again at most this often.
@@ -68,16 +67,7 @@ impl Git {
                 .to_string_lossy()
                 .into_owned()
         };
-        let comments_dir = config
-            .comments
-            .dir
-            .components()
-            .filter_map(|c| match c {
-                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let comments_dir = comments_dir(config);
         let mirror = workdir.join("repo.git");
         let repo = match Repository::open_bare(&mirror) {
             Ok(repo) => repo,
@@ -116,16 +106,7 @@ impl Git {
     }
 
     fn path_in(&self, thread: &str, id: Ulid, ext: &str) -> String {
-        [
-            self.comments_dir.as_str(),
-            thread::dir(thread),
-            &format!("{id}.{ext}"),
-        ]
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("/")
+        file_path(&self.comments_dir, thread, id, ext)
     }
 
     /// Brings the mirror's view of the site branch and cairn's branches up to date.
@@ -756,15 +737,6 @@ pub fn tune_for_service() {
     if let Err(e) = outcome {
         tracing::warn!("cannot tune libgit2: {e}");
     }
-}
-
-/// The commit message for a delivered comment; the id line lets anyone find it again.
-fn message(c: &Comment) -> String {
-    let author = c.author.as_deref().unwrap_or("anonymous");
-    format!(
-        "Comment by {author} on {}\n\ncairn-id: {}\n",
-        c.thread, c.id
-    )
 }
 
 fn remote_commit<'r>(repo: &'r Repository, branch: &str) -> Result<Option<Commit<'r>>> {

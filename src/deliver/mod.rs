@@ -5,7 +5,9 @@
 //! Delivery is idempotent: everything a comment becomes is named by its id, so
 //! delivering it again after a crash or a retry finds it there and adds nothing.
 
+pub mod forge;
 pub mod git;
+pub mod github;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,7 +56,51 @@ pub trait Backend: Send + Sync {
 pub fn open(config: &Config, workdir: &Path) -> Result<Arc<dyn Backend>> {
     match config.inbox.delivery.backend {
         Kind::Git => Ok(Arc::new(git::Git::open(config, workdir)?)),
+        Kind::Github => Ok(Arc::new(forge::Forge::new(
+            config,
+            github::GitHub::new(config)?,
+        )?)),
     }
+}
+
+/// Prefix of the branches cairn creates.
+pub const BRANCH_PREFIX: &str = "cairn/";
+
+/// The comments directory inside the repository, with `/` separators.
+pub fn comments_dir(config: &Config) -> String {
+    config
+        .comments
+        .dir
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The path inside the repository of comment `id` of `thread`, in a file ending `ext`.
+pub fn file_path(comments_dir: &str, thread: &str, id: Ulid, ext: &str) -> String {
+    [
+        comments_dir,
+        crate::thread::dir(thread),
+        &format!("{id}.{ext}"),
+    ]
+    .iter()
+    .filter(|p| !p.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join("/")
+}
+
+/// The commit message for a delivered comment; the id line lets anyone find it again.
+pub fn message(c: &Comment) -> String {
+    let author = c.author.as_deref().unwrap_or("anonymous");
+    format!(
+        "Comment by {author} on {}\n\ncairn-id: {}\n",
+        c.thread, c.id
+    )
 }
 
 /// "No pending comment" as every backend says it.

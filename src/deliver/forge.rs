@@ -1,0 +1,616 @@
+//! Delivery through a forge's REST API: what review, batch and direct mode mean in
+//! terms of branches, files and pull requests, for any forge that implements [`Api`].
+//!
+//! - `review`: branch `cairn/<id>` off the site branch, one commit adding the file,
+//!   and a pull request whose body shows the comment. Approve merges it (and deletes
+//!   the branch); reject closes it and deletes the branch.
+//! - `batch`: each comment is a commit on the rolling branch, and one pull request
+//!   from it stays open. Approving one comment copies it onto the site branch and
+//!   removes it from the batch; merging the pull request approves them all.
+//! - `direct`: one commit per comment on the site branch.
+//!
+//! Every step first looks whether an earlier attempt already did it, and every "already
+//! exists" answer counts as done, so a retry after a lost answer or a crash adds nothing.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Method;
+use serde_json::Value;
+use ulid::Ulid;
+
+use super::{
+    comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+};
+use crate::comment::{Comment, Format};
+use crate::config::{Config, Mode};
+
+/// A file on a branch, with the forge's id for this version of it.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub content: Vec<u8>,
+    pub sha: String,
+}
+
+/// A pull (or merge) request cairn opened.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub number: u64,
+    /// The branch it merges.
+    pub head: String,
+    /// Where a person sees it.
+    pub url: String,
+}
+
+/// What cairn needs from a forge; each forge's REST API in its own module.
+///
+/// Calls that create something succeed when it already exists, and calls that
+/// delete something succeed when it is already gone.
+pub trait Api: Send + Sync {
+    /// Tip commit of `branch`; `None` when there is no such branch.
+    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError>;
+    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError>;
+    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError>;
+    /// The file at `path` on `branch`; `None` when it is not there.
+    fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError>;
+    /// Commits a new file to `branch`.
+    fn create_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        message: &str,
+    ) -> Result<(), DeliveryError>;
+    /// Commits the removal of a file from `branch`.
+    fn delete_file(
+        &self,
+        branch: &str,
+        path: &str,
+        sha: &str,
+        message: &str,
+    ) -> Result<(), DeliveryError>;
+    /// The open request merging `head` into `base`.
+    fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError>;
+    /// Opens a request (or returns the open one for `head`) and puts the labels on it.
+    fn open_request(
+        &self,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<Request, DeliveryError>;
+    /// Open requests into `base` from branches named `cairn/…`.
+    fn requests(&self, base: &str) -> Result<Vec<Request>, DeliveryError>;
+    /// Paths of the files a request adds or changes.
+    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError>;
+    fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError>;
+    fn close(&self, request: &Request) -> Result<(), DeliveryError>;
+}
+
+/// The backend for every forge: the modes, on top of one forge's [`Api`].
+pub struct Forge<A: Api> {
+    api: A,
+    mode: Mode,
+    branch: String,
+    batch_branch: String,
+    comments_dir: String,
+    labels: Vec<String>,
+    site_url: String,
+}
+
+impl<A: Api> Forge<A> {
+    pub fn new(config: &Config, api: A) -> Result<Forge<A>> {
+        let delivery = &config.inbox.delivery;
+        Ok(Forge {
+            api,
+            mode: delivery.mode,
+            branch: delivery.branch.clone(),
+            batch_branch: delivery.batch_branch.clone(),
+            comments_dir: comments_dir(config),
+            labels: delivery.labels.clone(),
+            site_url: config.site.url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    fn path_of(&self, c: &Comment) -> String {
+        file_path(&self.comments_dir, &c.thread, c.id, "yml")
+    }
+
+    fn site_tip(&self) -> Result<String, DeliveryError> {
+        self.api.branch(&self.branch)?.ok_or_else(|| {
+            DeliveryError::Permanent(format!("the site branch {} does not exist", self.branch))
+        })
+    }
+
+    fn published(&self, path: &str) -> Result<bool, DeliveryError> {
+        Ok(self.api.file(&self.branch, path)?.is_some())
+    }
+
+    fn deliver_review(&self, c: &Comment) -> Result<(), DeliveryError> {
+        let path = self.path_of(c);
+        let branch = format!("{BRANCH_PREFIX}{}", c.id);
+        if self.published(&path)? {
+            return Ok(());
+        }
+        if self.api.branch(&branch)?.is_none() {
+            let tip = self.site_tip()?;
+            self.api.create_branch(&branch, &tip)?;
+        }
+        if self.api.file(&branch, &path)?.is_none() {
+            self.api
+                .create_file(&branch, &path, c.to_yaml().as_bytes(), &message(c))?;
+        }
+        let title = message(c).lines().next().unwrap_or_default().to_string();
+        self.api.open_request(
+            &branch,
+            &self.branch,
+            &title,
+            &request_body(c, &self.site_url),
+            &self.labels,
+        )?;
+        Ok(())
+    }
+
+    fn deliver_batch(&self, c: &Comment) -> Result<(), DeliveryError> {
+        let path = self.path_of(c);
+        if self.published(&path)? {
+            return Ok(());
+        }
+        if self.api.branch(&self.batch_branch)?.is_none() {
+            let tip = self.site_tip()?;
+            self.api.create_branch(&self.batch_branch, &tip)?;
+        }
+        if self.api.file(&self.batch_branch, &path)?.is_none() {
+            self.api.create_file(
+                &self.batch_branch,
+                &path,
+                c.to_yaml().as_bytes(),
+                &message(c),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The rolling request of batch mode, opened once comments wait on its branch.
+    fn ensure_batch_request(&self) -> Result<(), DeliveryError> {
+        if self
+            .api
+            .find_request(&self.batch_branch, &self.branch)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let body = "Comments waiting for moderation, one commit each; the files changed show \
+                    every comment.\n\nMerge this pull request to publish them all, or approve \
+                    and reject them one by one with `cairn moderate`. cairn adds new comments \
+                    here as they arrive.\n";
+        self.api
+            .open_request(
+                &self.batch_branch,
+                &self.branch,
+                "Comments awaiting moderation",
+                body,
+                &self.labels,
+            )
+            .map(|_| ())
+    }
+
+    fn deliver_direct(&self, c: &Comment) -> Result<(), DeliveryError> {
+        let path = self.path_of(c);
+        if self.published(&path)? {
+            return Ok(());
+        }
+        self.api
+            .create_file(&self.branch, &path, c.to_yaml().as_bytes(), &message(c))
+    }
+
+    /// Comments in `request`, each with the path of its file.
+    fn comments_in(&self, request: &Request) -> Result<Vec<(Comment, String)>> {
+        let mut found = Vec::new();
+        for path in self.api.request_files(request)? {
+            if !path.starts_with(&self.comments_dir) {
+                continue;
+            }
+            let Some(format) = Format::of(std::path::Path::new(&path)) else {
+                continue;
+            };
+            let Some(file) = self.api.file(&request.head, &path)? else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&file.content);
+            match Comment::parse(&text, format) {
+                Ok(c) => found.push((c, path)),
+                Err(e) => tracing::warn!("{path} on {}: {}", request.head, e.message),
+            }
+        }
+        Ok(found)
+    }
+
+    /// A pending comment: its own request in review mode, else a file in the batch.
+    fn find_pending(&self, id: Ulid) -> Result<(Comment, String, Request)> {
+        let own = format!("{BRANCH_PREFIX}{id}");
+        let mut candidates = Vec::new();
+        if let Some(r) = self.api.find_request(&own, &self.branch)? {
+            candidates.push(r);
+        }
+        if let Some(r) = self.api.find_request(&self.batch_branch, &self.branch)? {
+            candidates.push(r);
+        }
+        for request in candidates {
+            if let Some((c, path)) = self
+                .comments_in(&request)?
+                .into_iter()
+                .find(|(c, _)| c.id == id)
+            {
+                return Ok((c, path, request));
+            }
+        }
+        Err(unknown(id))
+    }
+}
+
+impl<A: Api> Backend for Forge<A> {
+    fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+        let results: Vec<Result<(), DeliveryError>> = comments
+            .iter()
+            .map(|c| match self.mode {
+                Mode::Review => self.deliver_review(c),
+                Mode::Batch => self.deliver_batch(c),
+                Mode::Direct => self.deliver_direct(c),
+            })
+            .collect();
+        if self.mode == Mode::Batch && results.iter().any(Result::is_ok) {
+            if let Err(e) = self.ensure_batch_request() {
+                // The comments are on the branch but no one would see them: try again.
+                return vec![Err(e); comments.len()];
+            }
+        }
+        results
+    }
+
+    fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
+        let own = format!("{BRANCH_PREFIX}{id}");
+        let mine = file_path(&self.comments_dir, thread, id, "yml");
+        for branch in [own.as_str(), self.batch_branch.as_str()] {
+            if self.api.file(branch, &mine)?.is_some() {
+                return Ok(true);
+            }
+        }
+        for ext in crate::comment::EXTENSIONS {
+            let path = file_path(&self.comments_dir, thread, id, ext);
+            if self.api.file(&self.branch, &path)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn pending(&self) -> Result<Vec<Pending>> {
+        let mut pending = Vec::new();
+        for request in self.api.requests(&self.branch)? {
+            for (comment, _) in self.comments_in(&request)? {
+                pending.push(Pending {
+                    comment,
+                    location: request.url.clone(),
+                });
+            }
+        }
+        pending.sort_by_key(|p| p.comment.id);
+        Ok(pending)
+    }
+
+    fn approve(&self, id: Ulid) -> Result<Pending> {
+        let (comment, path, request) = self.find_pending(id)?;
+        let title = format!(
+            "Approve {}",
+            message(&comment).lines().next().unwrap_or_default()
+        );
+        if request.head == self.batch_branch {
+            let file = self
+                .api
+                .file(&self.batch_branch, &path)?
+                .context("the comment left the batch branch meanwhile")?;
+            if !self.published(&path)? {
+                self.api
+                    .create_file(&self.branch, &path, &file.content, &title)?;
+            }
+            self.api.delete_file(
+                &self.batch_branch,
+                &path,
+                &file.sha,
+                &format!("Approved on {}: {id}", self.branch),
+            )?;
+        } else {
+            self.api.merge(&request, &title)?;
+            self.api.delete_branch(&request.head)?;
+        }
+        Ok(Pending {
+            comment,
+            location: request.url,
+        })
+    }
+
+    fn reject(&self, id: Ulid) -> Result<Pending> {
+        let (comment, path, request) = self.find_pending(id)?;
+        if request.head == self.batch_branch {
+            let file = self
+                .api
+                .file(&self.batch_branch, &path)?
+                .context("the comment left the batch branch meanwhile")?;
+            self.api.delete_file(
+                &self.batch_branch,
+                &path,
+                &file.sha,
+                &format!("Rejected: {id}"),
+            )?;
+        } else {
+            self.api.close(&request)?;
+            self.api.delete_branch(&request.head)?;
+        }
+        Ok(Pending {
+            comment,
+            location: request.url,
+        })
+    }
+}
+
+/// The body of a comment's pull request: its fields and the comment itself, quoted, so
+/// the moderator decides without leaving the page. Mentions and issue references in
+/// what a reader wrote are defused, so a comment cannot ping people or link issues.
+pub fn request_body(c: &Comment, site_url: &str) -> String {
+    let mut out = String::from("| | |\n| --- | --- |\n");
+    let mut row = |name: &str, value: String| out += &format!("| {name} | {value} |\n");
+    row(
+        "Author",
+        escape_inline(c.author.as_deref().unwrap_or("anonymous")),
+    );
+    if let Some(site) = &c.website {
+        row("Website", format!("`{}`", site.replace('`', "'")));
+    }
+    let page = format!("{site_url}{}", c.thread);
+    row(
+        "Page",
+        format!("[`{}`](<{page}>)", c.thread.replace('`', "")),
+    );
+    if let Some(parent) = c.parent {
+        row("Reply to", format!("[`{parent}`](<{page}#c-{parent}>)"));
+    }
+    row("Date", c.date_string());
+    row("Id", format!("`{}`", c.id));
+    out += "\n";
+    for line in c.body.lines() {
+        out += "> ";
+        out += &defuse(line);
+        out += "\n";
+    }
+    out += "\nMerge this pull request to publish the comment; close it to reject it.\n";
+    out
+}
+
+/// Backslash-escapes Markdown punctuation, for one line of text in a table cell.
+fn escape_inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\n' | '\r' => out.push(' '),
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Keeps `@name` and `#123` from becoming mentions and issue links.
+fn defuse(line: &str) -> String {
+    line.replace('@', "@\u{2060}").replace('#', "#\u{2060}")
+}
+
+/// Retries of one API request after a server error or a timeout.
+const TRIES: u32 = 4;
+/// The longest cairn waits in place for a rate limit to lift; longer limits fail the
+/// attempt, and the worker's backoff retries it later.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// An API answer that was not a server error.
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error message the forge gave, for reports.
+    pub fn message(&self) -> String {
+        let text = self.body["message"]
+            .as_str()
+            .or_else(|| self.body["error"].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| self.body.to_string());
+        format!("HTTP {}: {text}", self.status)
+    }
+}
+
+/// The forge's HTTP API: JSON in and out, retries for server errors and timeouts,
+/// and waits for rate limits (`Retry-After`, `X-RateLimit-Remaining`/`-Reset`,
+/// `RateLimit-Remaining`/`-Reset`) instead of hammering.
+pub struct Http {
+    client: std::sync::OnceLock<Client>,
+    timeout: Duration,
+    /// No request goes out before this instant (a rate limit is in force).
+    blocked_until: std::sync::Mutex<Option<Instant>>,
+    retry_base: Duration,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Http {
+        Http {
+            client: std::sync::OnceLock::new(),
+            timeout,
+            blocked_until: std::sync::Mutex::new(None),
+            retry_base: Duration::from_millis(250),
+        }
+    }
+
+    fn client(&self) -> Result<&Client, DeliveryError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let client = Client::builder()
+            .timeout(self.timeout)
+            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DeliveryError::Permanent(format!("cannot start an HTTP client: {e}")))?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// Sends one request with the headers `auth` gives, retrying what is worth it.
+    pub fn call(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<&Value>,
+    ) -> Result<Reply, DeliveryError> {
+        let mut last = String::new();
+        for attempt in 0..TRIES {
+            self.wait_for_limit()?;
+            let mut request = self
+                .client()?
+                .request(method.clone(), url)
+                .headers(headers.clone());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send() {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("{method} {url}: {}", error_chain(&e));
+                    std::thread::sleep(self.retry_base * 2u32.pow(attempt));
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let limit = rate_limit(&response, status);
+            let headers = response.headers().clone();
+            let text = response.text().unwrap_or_default();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            if let Some(until) = limit.block_until {
+                self.block(until);
+            }
+            if limit.limited {
+                last = format!("{method} {url}: rate limited (HTTP {status})");
+                continue;
+            }
+            if status >= 500 {
+                last = format!("{method} {url}: HTTP {status}");
+                std::thread::sleep(self.retry_base * 2u32.pow(attempt));
+                continue;
+            }
+            return Ok(Reply {
+                status,
+                headers,
+                body,
+            });
+        }
+        Err(DeliveryError::Transient(last))
+    }
+
+    fn block(&self, until: Instant) {
+        let mut blocked = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        if blocked.is_none_or(|b| b < until) {
+            *blocked = Some(until);
+        }
+    }
+
+    fn wait_for_limit(&self) -> Result<(), DeliveryError> {
+        let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(until) = until else { return Ok(()) };
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait > MAX_WAIT {
+            return Err(DeliveryError::Transient(format!(
+                "rate limited by the forge for another {} s",
+                wait.as_secs()
+            )));
+        }
+        if !wait.is_zero() {
+            tracing::info!("rate limited by the forge: waiting {} ms", wait.as_millis());
+            std::thread::sleep(wait);
+        }
+        Ok(())
+    }
+}
+
+struct Limit {
+    /// The request was refused for the rate limit and is worth repeating.
+    limited: bool,
+    /// When the next request may go out.
+    block_until: Option<Instant>,
+}
+
+/// Reads the rate-limit headers GitHub, GitLab and Gitea send.
+fn rate_limit(response: &Response, status: u16) -> Limit {
+    let header = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            response
+                .headers()
+                .get(*n)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+    };
+    let retry_after = header(&["retry-after"]).map(Duration::from_secs);
+    let remaining = header(&["x-ratelimit-remaining", "ratelimit-remaining"]);
+    let reset = header(&["x-ratelimit-reset", "ratelimit-reset"]).map(|epoch| {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        Duration::from_secs(epoch.saturating_sub(now))
+    });
+    let exhausted = remaining == Some(0);
+    let limited = status == 429 || (status == 403 && (exhausted || retry_after.is_some()));
+    let wait = match (retry_after, exhausted, limited) {
+        (Some(after), _, _) => Some(after),
+        (None, true, _) => Some(reset.unwrap_or(Duration::from_secs(60))),
+        // A secondary limit without headers: GitHub asks for at least a minute.
+        (None, false, true) => Some(Duration::from_secs(60)),
+        (None, false, false) => None,
+    };
+    Limit {
+        limited,
+        block_until: wait.map(|w| Instant::now() + w),
+    }
+}
+
+/// An error with its causes, e.g. "error sending request: operation timed out".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text += &format!(": {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// A secret from an environment variable, else from the file the config names.
+pub fn secret_from(var: &str, file: Option<&std::path::Path>, what: &str) -> Result<String> {
+    if let Ok(v) = std::env::var(var) {
+        if !v.trim().is_empty() {
+            return Ok(v.trim().to_string());
+        }
+    }
+    let Some(file) = file else {
+        bail!("{what}: set {var} or name a file holding it in the config");
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{what}: cannot read {}", file.display()))?;
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(anyhow!("{what}: {} is empty", file.display()));
+    }
+    Ok(text)
+}

@@ -1,0 +1,526 @@
+//! The `github` backend's API: branches, files and pull requests through GitHub's REST
+//! API (also GitHub Enterprise, with `api_url`), as a fine-grained token or as a GitHub
+//! App installation whose token is renewed before it expires.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::forge::{secret_from, Api, File, Http, Reply, Request};
+use super::DeliveryError;
+use crate::config::Config;
+
+/// The REST API version cairn speaks.
+const API_VERSION: &str = "2022-11-28";
+/// An installation token is renewed when it has less than this left.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+pub struct GitHub {
+    http: Http,
+    api: String,
+    /// `owner/name`.
+    repo: String,
+    owner: String,
+    auth: Auth,
+    committer: (String, String),
+}
+
+enum Auth {
+    Token(String),
+    App {
+        app_id: u64,
+        installation_id: u64,
+        key: openssl::pkey::PKey<openssl::pkey::Private>,
+        token: Mutex<Option<(String, Instant)>>,
+    },
+}
+
+impl GitHub {
+    pub fn new(config: &Config) -> Result<GitHub> {
+        let delivery = &config.inbox.delivery;
+        let repo = delivery
+            .repo
+            .clone()
+            .context("inbox.delivery.repo is not set: name the site's repository as owner/name")?;
+        let Some((owner, name)) = repo.split_once('/') else {
+            bail!("inbox.delivery.repo = {repo:?}: expected owner/name");
+        };
+        if owner.is_empty() || name.is_empty() || name.contains('/') {
+            bail!("inbox.delivery.repo = {repo:?}: expected owner/name");
+        }
+        let auth = match (delivery.app_id, delivery.installation_id) {
+            (Some(app_id), Some(installation_id)) => {
+                let pem = secret_from(
+                    "CAIRN_GITHUB_APP_KEY",
+                    delivery
+                        .app_key_file
+                        .as_ref()
+                        .map(|f| config.root.join(f))
+                        .as_deref(),
+                    "the GitHub App's private key",
+                )?;
+                let key = openssl::pkey::PKey::private_key_from_pem(pem.as_bytes())
+                    .context("the GitHub App's private key is not a PEM RSA key")?;
+                Auth::App {
+                    app_id,
+                    installation_id,
+                    key,
+                    token: Mutex::new(None),
+                }
+            }
+            (None, None) => Auth::Token(secret_from(
+                "CAIRN_FORGE_TOKEN",
+                delivery
+                    .token_file
+                    .as_ref()
+                    .map(|f| config.root.join(f))
+                    .as_deref(),
+                "the GitHub token",
+            )?),
+            _ => bail!("inbox.delivery: a GitHub App needs both app_id and installation_id"),
+        };
+        Ok(GitHub {
+            http: Http::new(Duration::from_secs(delivery.timeout_secs.max(1))),
+            api: delivery
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            owner: owner.to_string(),
+            repo,
+            auth,
+            committer: (
+                delivery.committer_name.clone(),
+                delivery.committer_email.clone(),
+            ),
+        })
+    }
+
+    fn headers(&self, bearer: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        h.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {bearer}")) {
+            h.insert(AUTHORIZATION, v);
+        }
+        h
+    }
+
+    fn token(&self) -> Result<String, DeliveryError> {
+        match &self.auth {
+            Auth::Token(t) => Ok(t.clone()),
+            Auth::App {
+                app_id,
+                installation_id,
+                key,
+                token,
+            } => {
+                let mut cached = token.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((t, expires)) = cached.as_ref() {
+                    if expires.saturating_duration_since(Instant::now()) > RENEW_BEFORE {
+                        return Ok(t.clone());
+                    }
+                }
+                let jwt = app_jwt(*app_id, key)?;
+                let url = format!(
+                    "{}/app/installations/{installation_id}/access_tokens",
+                    self.api
+                );
+                let reply = self
+                    .http
+                    .call(Method::POST, &url, &self.headers(&jwt), None)?;
+                if reply.status != 201 {
+                    return Err(transient(
+                        "cannot get a GitHub App installation token",
+                        &reply,
+                    ));
+                }
+                let t = reply.body["token"].as_str().unwrap_or_default().to_string();
+                let expires = reply.body["expires_at"]
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|at| (at.timestamp() - chrono::Utc::now().timestamp()).max(0) as u64)
+                    .unwrap_or(3600);
+                *cached = Some((t.clone(), Instant::now() + Duration::from_secs(expires)));
+                Ok(t)
+            }
+        }
+    }
+
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, DeliveryError> {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}/repos/{}/{path}", self.api, self.repo)
+        };
+        let reply = self
+            .http
+            .call(method.clone(), &url, &self.headers(&self.token()?), body)?;
+        if reply.status == 401 {
+            if let Auth::App { token, .. } = &self.auth {
+                // Revoked or expired early: get a new one and try once more.
+                *token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return self
+                    .http
+                    .call(method, &url, &self.headers(&self.token()?), body);
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Every page of a list, following the `Link` header.
+    fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(page) = next.take() {
+            let reply = self.call(Method::GET, &page, None)?;
+            if reply.status != 200 {
+                return Err(transient(&format!("cannot list {path}"), &reply));
+            }
+            if let Value::Array(list) = reply.body {
+                items.extend(list);
+            }
+            next = reply
+                .headers
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
+        }
+        Ok(items)
+    }
+
+    fn request_of(&self, pr: &Value) -> Request {
+        Request {
+            number: pr["number"].as_u64().unwrap_or_default(),
+            head: pr["head"]["ref"].as_str().unwrap_or_default().to_string(),
+            url: pr["html_url"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    fn committer(&self) -> Value {
+        json!({"name": self.committer.0, "email": self.committer.1})
+    }
+}
+
+impl Api for GitHub {
+    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
+        let reply = self.call(
+            Method::GET,
+            &format!("git/ref/heads/{}", enc_path(branch)),
+            None,
+        )?;
+        match reply.status {
+            200 => Ok(reply.body["object"]["sha"].as_str().map(str::to_string)),
+            404 => Ok(None),
+            _ => Err(transient(
+                &format!("cannot look up branch {branch}"),
+                &reply,
+            )),
+        }
+    }
+
+    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
+        let body = json!({"ref": format!("refs/heads/{branch}"), "sha": from});
+        let reply = self.call(Method::POST, "git/refs", Some(&body))?;
+        match reply.status {
+            201 => Ok(()),
+            422 if self.branch(branch)?.is_some() => Ok(()),
+            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
+        }
+    }
+
+    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {
+        let reply = self.call(
+            Method::DELETE,
+            &format!("git/refs/heads/{}", enc_path(branch)),
+            None,
+        )?;
+        match reply.status {
+            204 | 404 | 422 => Ok(()),
+            _ => Err(transient(&format!("cannot delete branch {branch}"), &reply)),
+        }
+    }
+
+    fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError> {
+        let reply = self.call(
+            Method::GET,
+            &format!("contents/{}?ref={}", enc_path(path), enc(branch)),
+            None,
+        )?;
+        match reply.status {
+            200 => {
+                let content = reply.body["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace('\n', "");
+                let content = STANDARD.decode(content).map_err(|e| {
+                    DeliveryError::Transient(format!("{path} on {branch}: bad base64 ({e})"))
+                })?;
+                let sha = reply.body["sha"].as_str().unwrap_or_default().to_string();
+                Ok(Some(File { content, sha }))
+            }
+            404 => Ok(None),
+            _ => Err(transient(
+                &format!("cannot read {path} on {branch}"),
+                &reply,
+            )),
+        }
+    }
+
+    fn create_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        message: &str,
+    ) -> Result<(), DeliveryError> {
+        let body = json!({
+            "message": message,
+            "content": STANDARD.encode(content),
+            "branch": branch,
+            "committer": self.committer(),
+        });
+        let reply = self.call(
+            Method::PUT,
+            &format!("contents/{}", enc_path(path)),
+            Some(&body),
+        )?;
+        match reply.status {
+            200 | 201 => Ok(()),
+            // Without a sha GitHub refuses to overwrite: the file is there already.
+            409 | 422 if self.file(branch, path)?.is_some() => Ok(()),
+            _ => Err(transient(
+                &format!("cannot commit {path} to {branch}"),
+                &reply,
+            )),
+        }
+    }
+
+    fn delete_file(
+        &self,
+        branch: &str,
+        path: &str,
+        sha: &str,
+        message: &str,
+    ) -> Result<(), DeliveryError> {
+        let body = json!({
+            "message": message,
+            "sha": sha,
+            "branch": branch,
+            "committer": self.committer(),
+        });
+        let reply = self.call(
+            Method::DELETE,
+            &format!("contents/{}", enc_path(path)),
+            Some(&body),
+        )?;
+        match reply.status {
+            200 | 404 => Ok(()),
+            _ => Err(transient(
+                &format!("cannot remove {path} from {branch}"),
+                &reply,
+            )),
+        }
+    }
+
+    fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError> {
+        let list = self.all(&format!(
+            "pulls?state=open&head={}&base={}&per_page=100",
+            enc(&format!("{}:{head}", self.owner)),
+            enc(base)
+        ))?;
+        Ok(list
+            .iter()
+            .map(|pr| self.request_of(pr))
+            .find(|r| r.head == head))
+    }
+
+    fn open_request(
+        &self,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<Request, DeliveryError> {
+        let request = match self.find_request(head, base)? {
+            Some(r) => r,
+            None => {
+                let new = json!({"title": title, "head": head, "base": base, "body": body});
+                let reply = self.call(Method::POST, "pulls", Some(&new))?;
+                match reply.status {
+                    201 => self.request_of(&reply.body),
+                    422 => self.find_request(head, base)?.ok_or_else(|| {
+                        transient(&format!("cannot open a pull request for {head}"), &reply)
+                    })?,
+                    _ => {
+                        return Err(transient(
+                            &format!("cannot open a pull request for {head}"),
+                            &reply,
+                        ))
+                    }
+                }
+            }
+        };
+        if !labels.is_empty() {
+            let reply = self.call(
+                Method::POST,
+                &format!("issues/{}/labels", request.number),
+                Some(&json!({ "labels": labels })),
+            )?;
+            if reply.status != 200 {
+                return Err(transient(
+                    &format!("cannot label pull request #{}", request.number),
+                    &reply,
+                ));
+            }
+        }
+        Ok(request)
+    }
+
+    fn requests(&self, base: &str) -> Result<Vec<Request>, DeliveryError> {
+        let list = self.all(&format!("pulls?state=open&base={}&per_page=100", enc(base)))?;
+        Ok(list
+            .iter()
+            .filter(|pr| pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str()))
+            .map(|pr| self.request_of(pr))
+            .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
+            .collect())
+    }
+
+    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError> {
+        let files = self.all(&format!("pulls/{}/files?per_page=100", request.number))?;
+        Ok(files
+            .iter()
+            .filter(|f| f["status"].as_str() != Some("removed"))
+            .filter_map(|f| f["filename"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError> {
+        let reply = self.call(
+            Method::PUT,
+            &format!("pulls/{}/merge", request.number),
+            Some(&json!({"commit_title": title, "merge_method": "merge"})),
+        )?;
+        match reply.status {
+            200 => Ok(()),
+            _ => Err(DeliveryError::Permanent(format!(
+                "cannot merge {}: {}",
+                request.url,
+                reply.message()
+            ))),
+        }
+    }
+
+    fn close(&self, request: &Request) -> Result<(), DeliveryError> {
+        let reply = self.call(
+            Method::PATCH,
+            &format!("pulls/{}", request.number),
+            Some(&json!({"state": "closed"})),
+        )?;
+        match reply.status {
+            200 => Ok(()),
+            _ => Err(transient(&format!("cannot close {}", request.url), &reply)),
+        }
+    }
+}
+
+/// A JSON Web Token that identifies the app for ten minutes (RS256), as GitHub asks:
+/// issued a minute in the past against clock drift.
+fn app_jwt(
+    app_id: u64,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+) -> Result<String, DeliveryError> {
+    let now = chrono::Utc::now().timestamp();
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = URL_SAFE_NO_PAD
+        .encode(json!({"iat": now - 60, "exp": now + 540, "iss": app_id.to_string()}).to_string());
+    let signed = format!("{header}.{claims}");
+    let sign = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key)?;
+        signer.update(signed.as_bytes())?;
+        signer.sign_to_vec()
+    };
+    let signature = sign()
+        .map_err(|e| DeliveryError::Permanent(format!("cannot sign the GitHub App token: {e}")))?;
+    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+fn transient(what: &str, reply: &Reply) -> DeliveryError {
+    DeliveryError::Transient(format!("{what}: {}", reply.message()))
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+/// What stays as it is in a URL component: letters, digits and `-._~`.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query value or one path segment.
+fn enc(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// Percent-encodes each segment of a path, keeping the slashes.
+fn enc_path(path: &str) -> String {
+    path.split('/').map(enc).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_comes_from_the_link_header() {
+        let link = r#"<https://api.github.com/repos/o/r/pulls?page=3>; rel="last", <https://api.github.com/repos/o/r/pulls?page=2>; rel="next""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repos/o/r/pulls?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn paths_keep_slashes_and_encode_the_rest() {
+        assert_eq!(
+            enc_path("comments/posts/a b/01J.yml"),
+            "comments/posts/a%20b/01J.yml"
+        );
+    }
+}

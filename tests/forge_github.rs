@@ -1,0 +1,534 @@
+//! The `github` backend against a local server that speaks GitHub's REST API (see
+//! `common/fake_github.rs`): the real `cairn inbox` opening pull requests and
+//! `cairn moderate` merging and closing them, in all three modes; lost answers, a
+//! killed inbox, outages and rate limits, with nothing lost and nothing duplicated;
+//! and GitHub App authentication.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use cairn::comment::Comment;
+use cairn::deliver::Backend;
+use common::fake_github::{FakeGitHub, Fault, TOKEN};
+use common::*;
+
+const SITE: &str = "https://blog.example.org";
+const THREAD: &str = "/posts/a-quiet-post/";
+const PUBLISHED: &str = "01JA0000000000000000000000";
+
+fn published_file() -> (String, String) {
+    (
+        format!("comments/posts/a-quiet-post/{PUBLISHED}.yml"),
+        format!(
+            "id: {PUBLISHED}\nthread: {THREAD}\ndate: 2024-10-01T12:00:00Z\nauthor: Grace\nbody: |\n  The first comment.\n"
+        ),
+    )
+}
+
+fn fake() -> FakeGitHub {
+    let (path, text) = published_file();
+    FakeGitHub::start(&[("README.md", "# site\n"), (&path, &text)])
+}
+
+/// A directory with a cairn.toml delivering to `fake`, and the token in a file.
+fn workspace(fake: &FakeGitHub, mode: &str, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("cairn.toml"),
+        format!(
+            r#"[site]
+url = "{SITE}/"
+[comments]
+dir = "comments"
+[inbox]
+url = "http://127.0.0.1:9"
+rate_per_hour = 0
+[inbox.delivery]
+backend = "github"
+mode = "{mode}"
+repo = "owner/site"
+api_url = "{}"
+token_file = "token"
+labels = ["comment", "needs review"]
+timeout_secs = 2
+{extra}"#,
+            fake.url
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn backend(dir: &Path) -> std::sync::Arc<dyn Backend> {
+    let config = cairn::config::Config::load(Some(&dir.join("cairn.toml")), dir).unwrap();
+    cairn::deliver::open(&config, dir).unwrap()
+}
+
+fn comment(n: u128, body: &str) -> Comment {
+    let text = format!(
+        "id: {}\nthread: {THREAD}\ndate: 2024-11-0{}T10:00:00Z\nauthor: Reader {n}\nbody: {body:?}\n",
+        ulid::Ulid::from(0x0190_0000_0000_0000_0000_0000_0000_0000u128 + n),
+        n % 9 + 1
+    );
+    Comment::parse(&text, cairn::comment::Format::Yaml).unwrap()
+}
+
+fn moderate(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["moderate"];
+    all.extend_from_slice(args);
+    let config = dir.join("cairn.toml");
+    all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+    cairn(dir, &all)
+}
+
+fn file_for(c: &Comment) -> String {
+    format!("comments/posts/a-quiet-post/{}.yml", c.id)
+}
+
+/// Every request cairn sent carried the headers GitHub documents.
+fn assert_headers_ok(fake: &FakeGitHub) {
+    for seen in fake.seen() {
+        assert_eq!(
+            seen.header_problem, None,
+            "{} {} had bad headers",
+            seen.method, seen.path
+        );
+    }
+}
+
+#[test]
+fn review_mode_opens_pull_requests_that_moderate_merges_and_closes() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
+    let origin = SITE;
+    let form = post_form(
+        &inbox.addr,
+        origin,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada @octocat"),
+            ("email", "ada@example.org"),
+            ("body", "Hello *world*,\nsee #12 and @octocat."),
+        ],
+    )
+    .unwrap();
+    assert_eq!(form.status, 200, "{}", form.body);
+    // A reply to the published comment: the parent is looked up on GitHub.
+    let reply = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": PUBLISHED, "author": "Bob", "body": "Agreed."}),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    inbox.wait_delivered(30);
+    // A reply to a comment still waiting in its pull request.
+    let pulls = fake.pulls();
+    let ada = pulls
+        .iter()
+        .find(|p| p.title.contains("Ada"))
+        .expect("Ada's pull request");
+    let ada_id = ada.head.trim_start_matches("cairn/").to_string();
+    let nested = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": ada_id, "author": "Cy", "body": "Nested."}),
+    )
+    .unwrap();
+    assert_eq!(nested.status, 202, "{}", nested.body);
+    let missing = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": "01JZZZZZZZZZZZZZZZZZZZZZZZ", "author": "Di", "body": "Lost."}),
+    )
+    .unwrap();
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    inbox.wait_delivered(30);
+
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 3, "{pulls:#?}");
+    for p in &pulls {
+        assert!(p.open && p.head.starts_with("cairn/") && p.base == "main");
+        assert_eq!(
+            p.labels.iter().cloned().collect::<Vec<_>>(),
+            ["comment", "needs review"]
+        );
+        assert_eq!(fake.commits_ahead(&p.head), 1, "one commit on {}", p.head);
+        let id = p.head.trim_start_matches("cairn/");
+        let files = fake.files(&p.head);
+        let (path, text) = files
+            .iter()
+            .find(|(path, _)| path.ends_with(&format!("{id}.yml")))
+            .expect("the comment's file");
+        assert!(path.starts_with("comments/posts/a-quiet-post/"));
+        let text = String::from_utf8(text.clone()).unwrap();
+        assert!(!text.contains("ada@example.org"), "{text}");
+        assert!(!text.contains("127.0.0.1"), "{text}");
+    }
+    // The title names author and page; the body shows the fields and the comment,
+    // quoted, with mentions and issue references defused.
+    assert_eq!(ada.title, format!("Comment by Ada @octocat on {THREAD}"));
+    assert!(
+        ada.body.contains("| Author | Ada \\@octocat |"),
+        "{}",
+        ada.body
+    );
+    assert!(
+        ada.body
+            .contains(&format!("| Page | [`{THREAD}`](<{SITE}{THREAD}>) |")),
+        "{}",
+        ada.body
+    );
+    assert!(
+        ada.body
+            .contains("> Hello *world*,\n> see #\u{2060}12 and @\u{2060}octocat.\n"),
+        "{}",
+        ada.body
+    );
+    assert!(!ada.body.contains("ada@example.org"));
+    let bob = pulls.iter().find(|p| p.title.contains("Bob")).unwrap();
+    assert!(
+        bob.body.contains(&format!("| Reply to | [`{PUBLISHED}`]")),
+        "{}",
+        bob.body
+    );
+    let commit = fake.with(|s| s.commits.last().unwrap().committer.clone());
+    assert_eq!(commit["name"], "cairn");
+    assert_headers_ok(&fake);
+
+    // cairn moderate sees the pull requests (and pages through the list).
+    fake.with(|s| s.max_per_page = 2);
+    let list = moderate(dir.path(), &["list"]);
+    let text = stdout(&list);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.contains("https://github.com/owner/site/pull/"),
+        "{text}"
+    );
+    let show = moderate(dir.path(), &["show", &ada_id]);
+    assert!(stdout(&show).contains("Hello *world*"), "{}", stdout(&show));
+
+    let approve = moderate(dir.path(), &["approve", &ada_id]);
+    assert!(approve.status.success(), "{}", stderr(&approve));
+    let main = fake.files("main");
+    assert!(main.contains_key(&format!("comments/posts/a-quiet-post/{ada_id}.yml")));
+    assert!(!fake.branches().contains(&format!("cairn/{ada_id}")));
+    let merged = fake
+        .pulls()
+        .into_iter()
+        .find(|p| p.head == format!("cairn/{ada_id}"))
+        .unwrap();
+    assert!(merged.merged && !merged.open);
+
+    let bob_id = bob.head.trim_start_matches("cairn/").to_string();
+    let reject = moderate(dir.path(), &["reject", &bob_id]);
+    assert!(reject.status.success(), "{}", stderr(&reject));
+    let closed = fake
+        .pulls()
+        .into_iter()
+        .find(|p| p.head == bob.head)
+        .unwrap();
+    assert!(!closed.open && !closed.merged);
+    assert!(!fake.branches().contains(&bob.head));
+    assert!(!fake.files("main").keys().any(|p| p.contains(&bob_id)));
+
+    let again = moderate(dir.path(), &["approve", &bob_id]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("no pending comment"),
+        "{}",
+        stderr(&again)
+    );
+    assert_headers_ok(&fake);
+}
+
+#[test]
+fn batch_mode_collects_comments_in_one_pull_request() {
+    let fake = fake();
+    let dir = workspace(&fake, "batch", "");
+    let backend = backend(dir.path());
+    let (a, b, c) = (comment(1, "one"), comment(2, "two"), comment(3, "three"));
+    let results = backend.deliver(&[a.clone(), b.clone()]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let results = backend.deliver(std::slice::from_ref(&c));
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    assert_eq!(pulls[0].head, "cairn/pending");
+    assert_eq!(fake.commits_ahead("cairn/pending"), 3);
+    let pending: Vec<_> = backend
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(pending, [a.id, b.id, c.id]);
+
+    backend.approve(a.id).unwrap();
+    backend.reject(b.id).unwrap();
+    let main = fake.files("main");
+    assert!(main.contains_key(&file_for(&a)));
+    assert!(!main.contains_key(&file_for(&b)));
+    let batch = fake.files("cairn/pending");
+    assert!(!batch.contains_key(&file_for(&a)) && !batch.contains_key(&file_for(&b)));
+    assert!(batch.contains_key(&file_for(&c)));
+    let pending: Vec<_> = backend
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(pending, [c.id]);
+    // Redelivering changes nothing: approved, rejected or waiting.
+    backend.deliver(&[a.clone(), c.clone()]);
+    assert_eq!(fake.pulls().len(), 1);
+    assert_eq!(fake.files("cairn/pending").len(), batch.len());
+    assert_headers_ok(&fake);
+}
+
+#[test]
+fn direct_mode_commits_to_the_site_branch() {
+    let fake = fake();
+    let dir = workspace(&fake, "direct", "");
+    let backend = backend(dir.path());
+    let a = comment(4, "straight in");
+    assert!(backend.deliver(std::slice::from_ref(&a))[0].is_ok());
+    assert!(backend.deliver(std::slice::from_ref(&a))[0].is_ok());
+    assert!(fake.pulls().is_empty());
+    let main = fake.files("main");
+    let text = String::from_utf8(main[&file_for(&a)].clone()).unwrap();
+    assert_eq!(text, a.to_yaml());
+    assert_eq!(fake.with(|s| s.commits.len()), 2, "one commit, not two");
+    assert!(backend.exists(THREAD, a.id).unwrap());
+    assert!(backend.exists(THREAD, PUBLISHED.parse().unwrap()).unwrap());
+    assert!(!backend.exists("/elsewhere/", a.id).unwrap());
+}
+
+/// Each step of a review delivery (branch, file, pull request, labels) done by GitHub
+/// but its answer lost: the retry finds it done, and nothing is made twice.
+#[test]
+fn lost_answers_are_retried_without_duplicates() {
+    let steps = [
+        (Method::POST, "/git/refs"),
+        (Method::PUT, "/contents/"),
+        (Method::POST, "/pulls"),
+        (Method::POST, "/labels"),
+    ];
+    for (n, (method, path)) in steps.into_iter().enumerate() {
+        let fake = fake();
+        let dir = workspace(&fake, "review", "");
+        let backend = backend(dir.path());
+        fake.add_rule(method.clone(), path, Fault::Lose(Duration::ZERO), 1);
+        let c = comment(10 + n as u128, "once");
+        let result = backend.deliver(std::slice::from_ref(&c));
+        assert!(result[0].is_ok(), "{method} {path}: {result:?}");
+        // And once more, as after a crash before the spool recorded it.
+        assert!(backend.deliver(std::slice::from_ref(&c))[0].is_ok());
+        let lost = fake.seen().iter().filter(|s| s.status == 502).count();
+        assert_eq!(lost, 1, "{method} {path}: the fault fired");
+        let pulls = fake.pulls();
+        assert_eq!(pulls.len(), 1, "{method} {path}: {pulls:#?}");
+        assert_eq!(fake.commits_ahead(&pulls[0].head), 1, "{method} {path}");
+        assert_eq!(pulls[0].labels.len(), 2);
+    }
+}
+
+/// The inbox killed while GitHub is creating the pull request: after a restart it
+/// delivers again, and there is still one pull request with one commit.
+#[test]
+fn a_killed_inbox_redelivers_without_duplicates() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    fake.add_rule(
+        Method::POST,
+        "/pulls",
+        Fault::Lose(Duration::from_secs(30)),
+        1,
+    );
+    let config = dir.path().join("cairn.toml");
+    let inbox = InboxProcess::start(&config);
+    let answer = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Eve", "body": "Crash test."}),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    wait_for("the pull request to be created", 30, || {
+        fake.pulls().len() == 1
+    });
+    let mut inbox = inbox;
+    inbox.child.kill().unwrap();
+    inbox.child.wait().unwrap();
+    drop(inbox);
+    let inbox = InboxProcess::start(&config);
+    inbox.wait_delivered(60);
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    assert_eq!(fake.commits_ahead(&pulls[0].head), 1);
+    assert_eq!(pulls[0].labels.len(), 2);
+}
+
+/// GitHub answers 502 and times out for a while, then recovers: every accepted
+/// comment ends up in exactly one pull request.
+#[test]
+fn an_outage_delays_but_loses_and_duplicates_nothing() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(4)));
+    fake.add_rule(
+        Method::GET,
+        "/git/ref/",
+        Fault::Stall(Duration::from_secs(3)),
+        2,
+    );
+    let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let answer = post_json(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": format!("Reader {n}"), "body": format!("Comment {n}.")}),
+        )
+        .unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    inbox.wait_delivered(90);
+    let pulls = fake.pulls();
+    let mut heads: Vec<String> = pulls.iter().map(|p| p.head.clone()).collect();
+    heads.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| format!("cairn/{id}")).collect();
+    expected.sort();
+    assert_eq!(heads, expected);
+    for p in &pulls {
+        assert_eq!(fake.commits_ahead(&p.head), 1, "{}", p.head);
+    }
+    assert!(
+        fake.seen().iter().any(|s| s.status == 502),
+        "the outage happened"
+    );
+    assert!(inbox.log.lock().unwrap().contains("will retry"));
+}
+
+/// The primary limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and a
+/// secondary limit (`Retry-After`) are waited out, not hammered.
+#[test]
+fn rate_limits_are_waited_out() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    let backend = backend(dir.path());
+    fake.with(|s| s.limit = Some((4, Duration::from_secs(2))));
+    let c = comment(20, "limited");
+    assert!(backend.deliver(std::slice::from_ref(&c))[0].is_ok());
+    let seen = fake.seen();
+    assert!(seen.len() > 4, "more requests than one window allows");
+    assert!(
+        seen.iter().all(|s| s.status != 403),
+        "cairn waited for the reset instead of being refused: {seen:#?}"
+    );
+    fake.with(|s| s.limit = None);
+
+    fake.add_rule(Method::POST, "/pulls", Fault::Secondary(1), 1);
+    let d = comment(21, "secondary");
+    assert!(backend.deliver(std::slice::from_ref(&d))[0].is_ok());
+    let seen = fake.seen();
+    let refused = seen
+        .iter()
+        .position(|s| s.status == 403)
+        .expect("the limit hit");
+    let next = &seen[refused + 1];
+    assert!(
+        next.at.duration_since(seen[refused].at) >= Duration::from_secs(1),
+        "the next request waited for Retry-After"
+    );
+    assert_eq!(fake.pulls().len(), 2);
+}
+
+/// As a GitHub App: a signed JWT buys an installation token, which is renewed when it
+/// is about to expire and when GitHub stops accepting it.
+#[test]
+fn a_github_app_authenticates_with_installation_tokens() {
+    let fake = fake();
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let key = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+    let pem = key.private_key_to_pem_pkcs8().unwrap();
+    fake.with(|s| {
+        s.app = Some(common::fake_github::App {
+            app_id: 42,
+            installation_id: 7,
+            public_key_pem: key.public_key_to_pem().unwrap(),
+            token_lifetime: Duration::from_secs(3600),
+            issued: Vec::new(),
+        })
+    });
+    let dir = workspace(
+        &fake,
+        "review",
+        "app_id = 42\ninstallation_id = 7\napp_key_file = \"app.pem\"\n",
+    );
+    std::fs::write(dir.path().join("app.pem"), &pem).unwrap();
+    let backend = backend(dir.path());
+    assert!(backend.deliver(&[comment(30, "as an app")])[0].is_ok());
+    let issued = || fake.with(|s| s.app.as_ref().unwrap().issued.clone());
+    assert_eq!(issued(), ["ghs_1"], "one token for the whole delivery");
+    assert_headers_ok(&fake);
+
+    // GitHub revokes it: cairn gets another and carries on.
+    fake.with(|s| s.revoked.insert("ghs_1".into()));
+    assert!(backend.deliver(&[comment(31, "after revocation")])[0].is_ok());
+    assert_eq!(issued(), ["ghs_1", "ghs_2"]);
+
+    // Tokens about to expire are renewed before use.
+    fake.with(|s| s.app.as_mut().unwrap().token_lifetime = Duration::from_secs(120));
+    fake.with(|s| s.revoked.insert("ghs_2".into()));
+    assert!(backend.deliver(&[comment(32, "short-lived")])[0].is_ok());
+    assert!(
+        issued().len() > 3,
+        "each call renewed the short-lived token"
+    );
+    assert_eq!(fake.pulls().len(), 3);
+
+    // A wrong key is refused by GitHub, and the attempt is worth retrying later.
+    let other = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("app.pem"),
+        other.private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    let wrong = self::backend(dir.path());
+    let result = wrong.deliver(&[comment(33, "wrong key")]);
+    assert!(
+        matches!(&result[0], Err(cairn::deliver::DeliveryError::Transient(why)) if why.contains("installation token")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn configuration_mistakes_are_explained() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    let config = dir.path().join("cairn.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("repo = \"owner/site\"", "repo = \"site\""),
+    )
+    .unwrap();
+    let out = moderate(dir.path(), &["list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected owner/name"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&config, text.replace("token_file = \"token\"\n", "")).unwrap();
+    let out = moderate(dir.path(), &["list"]);
+    assert!(
+        stderr(&out).contains("CAIRN_FORGE_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
+}
