@@ -208,6 +208,9 @@ pub struct Delivery {
     pub app_key_file: Option<PathBuf>,
     /// Seconds one API request may take before it counts as failed and is retried.
     pub timeout_secs: u64,
+    /// File holding the secret forge webhooks are signed with, when
+    /// `CAIRN_WEBHOOK_SECRET` is not set; without either, webhooks are off.
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 impl Default for Delivery {
@@ -228,6 +231,7 @@ impl Default for Delivery {
             installation_id: None,
             app_key_file: None,
             timeout_secs: 30,
+            webhook_secret_file: None,
         }
     }
 }

@@ -532,3 +532,212 @@ fn configuration_mistakes_are_explained() {
         stderr(&out)
     );
 }
+
+const HOOK_SECRET: &str = "webhook-secret-for-tests";
+
+/// A webhook delivery as GitHub sends it, signed with `secret` (none: unsigned).
+fn send_hook(
+    addr: &str,
+    event: &str,
+    delivery: &str,
+    payload: &serde_json::Value,
+    secret: Option<&str>,
+) -> Answer {
+    use hmac::Mac;
+    let body = payload.to_string();
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_string()),
+        ("X-GitHub-Event", event.to_string()),
+        ("X-GitHub-Delivery", delivery.to_string()),
+        ("User-Agent", "GitHub-Hookshot/test".to_string()),
+    ];
+    if let Some(secret) = secret {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        headers.push(("X-Hub-Signature-256", format!("sha256={hex}")));
+    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    http(
+        addr,
+        "POST",
+        "/v1/webhooks/github",
+        &headers,
+        body.as_bytes(),
+    )
+    .unwrap()
+}
+
+fn closed_event(
+    branch: &str,
+    merged: bool,
+    updated: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "action": "closed",
+        "number": 1,
+        "pull_request": {
+            "number": 1,
+            "state": "closed",
+            "merged": merged,
+            "updated_at": updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "head": {"ref": branch, "repo": {"full_name": "owner/site"}},
+            "base": {"ref": "main", "repo": {"full_name": "owner/site"}}
+        },
+        "repository": {"full_name": "owner/site"}
+    })
+}
+
+/// Webhooks: only correctly signed, fresh, first-time deliveries act; a merged or
+/// closed pull request's branch is cleaned up.
+#[test]
+fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "webhook_secret_file = \"hook-secret\"\n");
+    std::fs::write(dir.path().join("hook-secret"), HOOK_SECRET).unwrap();
+    let config = dir.path().join("cairn.toml");
+    let inbox = InboxProcess::start(&config);
+    for n in 0..2 {
+        let answer = post_json(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": format!("Hooked {n}"), "body": format!("Webhook test {n}.")}),
+        )
+        .unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    inbox.wait_delivered(30);
+    let heads: Vec<String> = fake.pulls().into_iter().map(|p| p.head).collect();
+    assert_eq!(heads.len(), 2);
+    let now = chrono::Utc::now();
+    let merged = closed_event(&heads[0], true, now);
+
+    let unsigned = send_hook(&inbox.addr, "pull_request", "d-1", &merged, None);
+    assert_eq!(unsigned.status, 401, "{}", unsigned.body);
+    assert!(unsigned.body.contains("missing X-Hub-Signature-256"));
+    let wrong = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-1",
+        &merged,
+        Some("not-the-secret"),
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(fake.branches().contains(&heads[0]), "nothing happened yet");
+
+    let ok = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-1",
+        &merged,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        !fake.branches().contains(&heads[0]),
+        "the merged branch is cleaned up"
+    );
+
+    let replay = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-1",
+        &merged,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(replay.status, 409, "{}", replay.body);
+    let stale = closed_event(&heads[1], false, now - chrono::Duration::days(2));
+    let old = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-2",
+        &stale,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(old.status, 409, "{}", old.body);
+    assert!(fake.branches().contains(&heads[1]));
+
+    let ping = send_hook(
+        &inbox.addr,
+        "ping",
+        "d-3",
+        &serde_json::json!({"zen": "Keep it simple."}),
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(ping.status, 200, "{}", ping.body);
+    let metrics = http(&inbox.addr, "GET", "/metrics", &[], b"").unwrap().body;
+    assert!(
+        metrics.contains("cairn_inbox_webhooks_total{outcome=\"merged\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cairn_inbox_webhooks_total{outcome=\"bad_signature\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cairn_inbox_webhooks_total{outcome=\"replayed\"} 2"),
+        "{metrics}"
+    );
+
+    // Delivery ids outlive a restart: the replay is still refused.
+    inbox.stop();
+    let inbox = InboxProcess::start(&config);
+    let replay = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-1",
+        &merged,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(replay.status, 409, "{}", replay.body);
+    let closed = closed_event(&heads[1], false, chrono::Utc::now());
+    let ok = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-4",
+        &closed,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        !fake.branches().contains(&heads[1]),
+        "the closed branch is cleaned up"
+    );
+
+    // Not one of cairn's: left alone.
+    let foreign = closed_event("feature/x", true, chrono::Utc::now());
+    let ignored = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-5",
+        &foreign,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(ignored.status, 200, "{}", ignored.body);
+    assert!(ignored.body.contains("nothing to do"), "{}", ignored.body);
+}
+
+#[test]
+fn webhooks_are_off_without_a_secret() {
+    let fake = fake();
+    let dir = workspace(&fake, "review", "");
+    let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
+    let event = closed_event("cairn/x", true, chrono::Utc::now());
+    let answer = send_hook(
+        &inbox.addr,
+        "pull_request",
+        "d-1",
+        &event,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert!(
+        answer.body.contains("CAIRN_WEBHOOK_SECRET"),
+        "{}",
+        answer.body
+    );
+}

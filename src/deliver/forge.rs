@@ -333,6 +333,13 @@ impl<A: Api> Backend for Forge<A> {
         })
     }
 
+    fn closed(&self, branch: &str) -> Result<()> {
+        if branch.starts_with(BRANCH_PREFIX) && branch != self.batch_branch {
+            self.api.delete_branch(branch)?;
+        }
+        Ok(())
+    }
+
     fn reject(&self, id: Ulid) -> Result<Pending> {
         let (comment, path, request) = self.find_pending(id)?;
         if request.head == self.batch_branch {

@@ -49,6 +49,12 @@ pub trait Backend: Send + Sync {
     fn approve(&self, id: Ulid) -> Result<Pending>;
     /// Discards a pending comment.
     fn reject(&self, id: Ulid) -> Result<Pending>;
+    /// A moderator merged or closed the request for `branch` on the forge: clean up
+    /// what is left of it.
+    fn closed(&self, branch: &str) -> Result<()> {
+        let _ = branch;
+        Ok(())
+    }
 }
 
 /// The backend the config chooses. `workdir` is where it may keep state (the git

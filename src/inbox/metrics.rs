@@ -1,5 +1,5 @@
 //! The inbox's Prometheus metrics: submissions accepted and rejected by reason, spool
-//! depth by state, deliveries, failures and request latency.
+//! depth by state, deliveries, failures, request latency and webhooks by outcome.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -22,6 +22,7 @@ pub struct Metrics {
     pub parked: Counter,
     pub latency: Histogram,
     spool: Family<Labels, Gauge>,
+    webhooks: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -65,8 +66,15 @@ impl Default for Metrics {
             "Comments in the spool, by state",
             spool.clone(),
         );
+        let webhooks = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Forge webhook deliveries, by outcome",
+            webhooks.clone(),
+        );
         Metrics {
             registry,
+            webhooks,
             accepted,
             rejected,
             delivered,
@@ -82,6 +90,13 @@ impl Metrics {
     /// Counts a rejection under its reason label.
     pub fn reject(&self, reason: &'static str) {
         self.rejected.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    /// Counts a webhook delivery under its outcome label.
+    pub fn webhook(&self, outcome: &'static str) {
+        self.webhooks
+            .get_or_create(&vec![("outcome", outcome)])
+            .inc();
     }
 
     /// The text exposition, with the spool's depth read now.

@@ -9,6 +9,7 @@
 pub mod guard;
 pub mod metrics;
 pub mod spool;
+mod webhook;
 mod worker;
 
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +48,7 @@ pub struct Inbox {
     proxies: Vec<IpNet>,
     origins: Vec<String>,
     pub metrics: Metrics,
+    webhooks: webhook::Webhooks,
 }
 
 impl Inbox {
@@ -54,6 +56,7 @@ impl Inbox {
     pub fn new(config: Config, secret: Secret, backend: Arc<dyn Backend>) -> Result<Arc<Inbox>> {
         let renderer = Renderer::new(&config)?;
         let spool = Spool::open(&config.spool_dir())?;
+        let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
         let limiter = std::num::NonZeroU32::new(config.inbox.rate_per_hour).map(|per_hour| {
             let burst = std::num::NonZeroU32::new(config.inbox.rate_burst).unwrap_or(per_hour);
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
@@ -67,6 +70,7 @@ impl Inbox {
             backend,
             limiter,
             metrics: Metrics::default(),
+            webhooks,
             config,
         }))
     }
@@ -237,6 +241,7 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/v1/comments", post(post_comment))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics_text))
+        .route("/v1/webhooks/github", post(webhook::github))
         .layer(cors)
         .with_state(inbox)
 }
