@@ -1,5 +1,5 @@
 //! The `github` backend against a local server that speaks GitHub's REST API (see
-//! `common/fake_github.rs`): the real `cairn inbox` opening pull requests and
+//! `common/fake_forge.rs`): the real `cairn inbox` opening pull requests and
 //! `cairn moderate` merging and closing them, in all three modes; lost answers, a
 //! killed inbox, outages and rate limits, with nothing lost and nothing duplicated;
 //! and GitHub App authentication.
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use cairn::comment::Comment;
 use cairn::deliver::Backend;
-use common::fake_github::{FakeGitHub, Fault, TOKEN};
+use common::fake_forge::{FakeForge, Fault, Flavor, TOKEN};
 use common::*;
 
 const SITE: &str = "https://blog.example.org";
@@ -28,13 +28,13 @@ fn published_file() -> (String, String) {
     )
 }
 
-fn fake() -> FakeGitHub {
+fn fake() -> FakeForge {
     let (path, text) = published_file();
-    FakeGitHub::start(&[("README.md", "# site\n"), (&path, &text)])
+    FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n"), (&path, &text)])
 }
 
 /// A directory with a cairn.toml delivering to `fake`, and the token in a file.
-fn workspace(fake: &FakeGitHub, mode: &str, extra: &str) -> tempfile::TempDir {
+fn workspace(fake: &FakeForge, mode: &str, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(
@@ -90,7 +90,7 @@ fn file_for(c: &Comment) -> String {
 }
 
 /// Every request cairn sent carried the headers GitHub documents.
-fn assert_headers_ok(fake: &FakeGitHub) {
+fn assert_headers_ok(fake: &FakeForge) {
     for seen in fake.seen() {
         assert_eq!(
             seen.header_problem, None,
@@ -456,7 +456,7 @@ fn a_github_app_authenticates_with_installation_tokens() {
     let key = openssl::pkey::PKey::from_rsa(rsa).unwrap();
     let pem = key.private_key_to_pem_pkcs8().unwrap();
     fake.with(|s| {
-        s.app = Some(common::fake_github::App {
+        s.app = Some(common::fake_forge::App {
             app_id: 42,
             installation_id: 7,
             public_key_pem: key.public_key_to_pem().unwrap(),

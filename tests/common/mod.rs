@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod fake_github;
+pub mod fake_forge;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
