@@ -174,8 +174,8 @@ pub struct Inbox {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Delivery {
-    /// Delivery backend: `git` (any remote git can push to) or `github` (pull requests
-    /// through GitHub's REST API).
+    /// Delivery backend: `git` (any remote git can push to), or pull requests through a
+    /// forge's REST API: `github`, `gitlab`, `gitea` (also `forgejo`).
     pub backend: Backend,
     /// `review`: a branch per comment; `batch`: one rolling branch; `direct`: straight
     /// onto the site branch (no moderation).
@@ -194,7 +194,8 @@ pub struct Delivery {
     pub committer_email: String,
     /// The repository on the forge, `owner/name` (forge backends).
     pub repo: Option<String>,
-    /// The forge's API root; default: the public service's (`https://api.github.com`).
+    /// The forge's API root: default `https://api.github.com` or
+    /// `https://gitlab.com/api/v4`; for Gitea/Forgejo, e.g. `https://codeberg.org/api/v1`.
     pub api_url: Option<String>,
     /// Labels put on each pull request cairn opens.
     pub labels: Vec<String>,
@@ -242,6 +243,9 @@ pub enum Backend {
     #[default]
     Git,
     Github,
+    #[serde(alias = "forgejo")]
+    Gitea,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

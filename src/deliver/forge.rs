@@ -603,6 +603,38 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The forge token: `CAIRN_FORGE_TOKEN`, else the file `inbox.delivery.token_file`.
+pub fn token(config: &Config, forge: &str) -> Result<String> {
+    secret_from(
+        "CAIRN_FORGE_TOKEN",
+        config
+            .inbox
+            .delivery
+            .token_file
+            .as_ref()
+            .map(|f| config.root.join(f))
+            .as_deref(),
+        &format!("the {forge} token"),
+    )
+}
+
+/// `inbox.delivery.repo`, checked to be `owner/name` (GitLab: `group/sub/name` too).
+pub fn repo(config: &Config, nested: bool) -> Result<String> {
+    let repo = config
+        .inbox
+        .delivery
+        .repo
+        .clone()
+        .context("inbox.delivery.repo is not set: name the site's repository as owner/name")?;
+    let parts: Vec<&str> = repo.split('/').collect();
+    let shape_ok =
+        parts.iter().all(|p| !p.is_empty()) && (parts.len() == 2 || (nested && parts.len() > 2));
+    if !shape_ok {
+        bail!("inbox.delivery.repo = {repo:?}: expected owner/name");
+    }
+    Ok(repo)
+}
+
 /// A secret from an environment variable, else from the file the config names.
 pub fn secret_from(var: &str, file: Option<&std::path::Path>, what: &str) -> Result<String> {
     if let Ok(v) = std::env::var(var) {
@@ -620,4 +652,89 @@ pub fn secret_from(var: &str, file: Option<&std::path::Path>, what: &str) -> Res
         return Err(anyhow!("{what}: {} is empty", file.display()));
     }
     Ok(text)
+}
+
+/// Every page of a list: `get` fetches one page (a path or the absolute URL of a
+/// `Link: <…>; rel="next"` header, which GitHub, Gitea and GitLab all send).
+pub fn all_pages(
+    first: &str,
+    mut get: impl FnMut(&str) -> Result<Reply, DeliveryError>,
+) -> Result<Vec<Value>, DeliveryError> {
+    let mut items = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(page) = next.take() {
+        let reply = get(&page)?;
+        if reply.status != 200 {
+            return Err(transient(&format!("cannot list {first}"), &reply));
+        }
+        if let Value::Array(list) = reply.body {
+            items.extend(list);
+        }
+        next = reply
+            .headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_link);
+    }
+    Ok(items)
+}
+
+pub fn transient(what: &str, reply: &Reply) -> DeliveryError {
+    DeliveryError::Transient(format!("{what}: {}", reply.message()))
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+/// What stays as it is in a URL component: letters, digits and `-._~`.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query value or one path segment.
+pub fn enc(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// Percent-encodes each segment of a path, keeping the slashes.
+pub fn enc_path(path: &str) -> String {
+    path.split('/').map(enc).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_comes_from_the_link_header() {
+        let link = r#"<https://api.github.com/repos/o/r/pulls?page=3>; rel="last", <https://api.github.com/repos/o/r/pulls?page=2>; rel="next""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repos/o/r/pulls?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn paths_keep_slashes_and_encode_the_rest() {
+        assert_eq!(
+            enc_path("comments/posts/a b/01J.yml"),
+            "comments/posts/a%20b/01J.yml"
+        );
+    }
 }

@@ -12,7 +12,9 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::forge::{secret_from, Api, File, Http, Reply, Request};
+use super::forge::{
+    all_pages, enc, enc_path, secret_from, transient, Api, File, Http, Reply, Request,
+};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -44,16 +46,8 @@ enum Auth {
 impl GitHub {
     pub fn new(config: &Config) -> Result<GitHub> {
         let delivery = &config.inbox.delivery;
-        let repo = delivery
-            .repo
-            .clone()
-            .context("inbox.delivery.repo is not set: name the site's repository as owner/name")?;
-        let Some((owner, name)) = repo.split_once('/') else {
-            bail!("inbox.delivery.repo = {repo:?}: expected owner/name");
-        };
-        if owner.is_empty() || name.is_empty() || name.contains('/') {
-            bail!("inbox.delivery.repo = {repo:?}: expected owner/name");
-        }
+        let repo = super::forge::repo(config, false)?;
+        let owner = repo.split('/').next().unwrap_or_default();
         let auth = match (delivery.app_id, delivery.installation_id) {
             (Some(app_id), Some(installation_id)) => {
                 let pem = secret_from(
@@ -74,15 +68,7 @@ impl GitHub {
                     token: Mutex::new(None),
                 }
             }
-            (None, None) => Auth::Token(secret_from(
-                "CAIRN_FORGE_TOKEN",
-                delivery
-                    .token_file
-                    .as_ref()
-                    .map(|f| config.root.join(f))
-                    .as_deref(),
-                "the GitHub token",
-            )?),
+            (None, None) => Auth::Token(super::forge::token(config, "GitHub")?),
             _ => bail!("inbox.delivery: a GitHub App needs both app_id and installation_id"),
         };
         Ok(GitHub {
@@ -186,25 +172,8 @@ impl GitHub {
         Ok(reply)
     }
 
-    /// Every page of a list, following the `Link` header.
     fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
-        let mut items = Vec::new();
-        let mut next = Some(path.to_string());
-        while let Some(page) = next.take() {
-            let reply = self.call(Method::GET, &page, None)?;
-            if reply.status != 200 {
-                return Err(transient(&format!("cannot list {path}"), &reply));
-            }
-            if let Value::Array(list) = reply.body {
-                items.extend(list);
-            }
-            next = reply
-                .headers
-                .get("link")
-                .and_then(|v| v.to_str().ok())
-                .and_then(next_link);
-        }
-        Ok(items)
+        all_pages(path, |page| self.call(Method::GET, page, None))
     }
 
     fn request_of(&self, pr: &Value) -> Request {
@@ -463,64 +432,4 @@ fn app_jwt(
     let signature = sign()
         .map_err(|e| DeliveryError::Permanent(format!("cannot sign the GitHub App token: {e}")))?;
     Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
-}
-
-fn transient(what: &str, reply: &Reply) -> DeliveryError {
-    DeliveryError::Transient(format!("{what}: {}", reply.message()))
-}
-
-/// The `rel="next"` URL of a `Link` header.
-fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        params
-            .split(';')
-            .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| {
-                url.trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_string()
-            })
-    })
-}
-
-/// What stays as it is in a URL component: letters, digits and `-._~`.
-const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes a query value or one path segment.
-fn enc(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
-}
-
-/// Percent-encodes each segment of a path, keeping the slashes.
-fn enc_path(path: &str) -> String {
-    path.split('/').map(enc).collect::<Vec<_>>().join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_next_page_comes_from_the_link_header() {
-        let link = r#"<https://api.github.com/repos/o/r/pulls?page=3>; rel="last", <https://api.github.com/repos/o/r/pulls?page=2>; rel="next""#;
-        assert_eq!(
-            next_link(link).as_deref(),
-            Some("https://api.github.com/repos/o/r/pulls?page=2")
-        );
-        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
-    }
-
-    #[test]
-    fn paths_keep_slashes_and_encode_the_rest() {
-        assert_eq!(
-            enc_path("comments/posts/a b/01J.yml"),
-            "comments/posts/a%20b/01J.yml"
-        );
-    }
 }

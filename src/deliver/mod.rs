@@ -7,7 +7,9 @@
 
 pub mod forge;
 pub mod git;
+pub mod gitea;
 pub mod github;
+pub mod gitlab;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -65,6 +67,14 @@ pub fn open(config: &Config, workdir: &Path) -> Result<Arc<dyn Backend>> {
         Kind::Github => Ok(Arc::new(forge::Forge::new(
             config,
             github::GitHub::new(config)?,
+        )?)),
+        Kind::Gitea => Ok(Arc::new(forge::Forge::new(
+            config,
+            gitea::Gitea::new(config)?,
+        )?)),
+        Kind::Gitlab => Ok(Arc::new(forge::Forge::new(
+            config,
+            gitlab::GitLab::new(config)?,
         )?)),
     }
 }

@@ -1,8 +1,8 @@
-//! The `github` backend against a local server that speaks GitHub's REST API (see
-//! `common/fake_forge.rs`): the real `cairn inbox` opening pull requests and
-//! `cairn moderate` merging and closing them, in all three modes; lost answers, a
-//! killed inbox, outages and rate limits, with nothing lost and nothing duplicated;
-//! and GitHub App authentication.
+//! The forge backends (`github`, `gitea`, `gitlab`) against a local server that speaks
+//! each forge's REST API (see `common/fake_forge.rs`): the real `cairn inbox` opening
+//! pull (merge) requests and `cairn moderate` merging and closing them, in all three
+//! modes; lost answers, a killed inbox, outages and rate limits, with nothing lost and
+//! nothing duplicated; GitHub App authentication and GitHub webhooks.
 
 mod common;
 
@@ -28,13 +28,61 @@ fn published_file() -> (String, String) {
     )
 }
 
-fn fake() -> FakeForge {
+fn fake(flavor: Flavor) -> FakeForge {
     let (path, text) = published_file();
-    FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n"), (&path, &text)])
+    FakeForge::start(flavor, &[("README.md", "# site\n"), (&path, &text)])
+}
+
+/// What differs between the forges, as the tests see it.
+struct Forge {
+    backend: &'static str,
+    api: &'static str,
+    /// Where a person sees pull request 1.
+    first_request_url: &'static str,
+    /// The requests a review delivery makes that create something.
+    creating: &'static [(&'static str, &'static str)],
+}
+
+fn forge(flavor: Flavor) -> Forge {
+    match flavor {
+        Flavor::GitHub => Forge {
+            backend: "github",
+            api: "",
+            first_request_url: "https://github.com/owner/site/pull/1",
+            creating: &[
+                ("POST", "/git/refs"),
+                ("PUT", "/contents/"),
+                ("POST", "/pulls"),
+                ("POST", "/labels"),
+            ],
+        },
+        Flavor::Gitea => Forge {
+            backend: "gitea",
+            api: "/api/v1",
+            first_request_url: "/owner/site/pulls/1",
+            creating: &[
+                ("POST", "/branches"),
+                ("POST", "/contents/"),
+                ("POST", "/pulls"),
+            ],
+        },
+        Flavor::GitLab => Forge {
+            backend: "gitlab",
+            api: "/api/v4",
+            first_request_url: "/owner/site/-/merge_requests/1",
+            creating: &[
+                ("POST", "/repository/branches"),
+                ("POST", "/repository/files/"),
+                ("POST", "/merge_requests"),
+            ],
+        },
+    }
 }
 
 /// A directory with a cairn.toml delivering to `fake`, and the token in a file.
 fn workspace(fake: &FakeForge, mode: &str, extra: &str) -> tempfile::TempDir {
+    let flavor = fake.with(|s| s.flavor);
+    let forge = forge(flavor);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(
@@ -48,15 +96,15 @@ dir = "comments"
 url = "http://127.0.0.1:9"
 rate_per_hour = 0
 [inbox.delivery]
-backend = "github"
+backend = "{}"
 mode = "{mode}"
 repo = "owner/site"
-api_url = "{}"
+api_url = "{}{}"
 token_file = "token"
 labels = ["comment", "needs review"]
 timeout_secs = 2
 {extra}"#,
-            fake.url
+            forge.backend, fake.url, forge.api
         ),
     )
     .unwrap();
@@ -100,9 +148,8 @@ fn assert_headers_ok(fake: &FakeForge) {
     }
 }
 
-#[test]
-fn review_mode_opens_pull_requests_that_moderate_merges_and_closes() {
-    let fake = fake();
+fn review_mode_opens_pull_requests_that_moderate_merges_and_closes(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
     let origin = SITE;
@@ -205,7 +252,7 @@ fn review_mode_opens_pull_requests_that_moderate_merges_and_closes() {
     assert!(list.status.success(), "{}", stderr(&list));
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(
-        text.contains("https://github.com/owner/site/pull/"),
+        text.contains(forge(flavor).first_request_url),
         "{text}"
     );
     let show = moderate(dir.path(), &["show", &ada_id]);
@@ -245,9 +292,8 @@ fn review_mode_opens_pull_requests_that_moderate_merges_and_closes() {
     assert_headers_ok(&fake);
 }
 
-#[test]
-fn batch_mode_collects_comments_in_one_pull_request() {
-    let fake = fake();
+fn batch_mode_collects_comments_in_one_pull_request(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "batch", "");
     let backend = backend(dir.path());
     let (a, b, c) = (comment(1, "one"), comment(2, "two"), comment(3, "three"));
@@ -289,9 +335,8 @@ fn batch_mode_collects_comments_in_one_pull_request() {
     assert_headers_ok(&fake);
 }
 
-#[test]
-fn direct_mode_commits_to_the_site_branch() {
-    let fake = fake();
+fn direct_mode_commits_to_the_site_branch(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "direct", "");
     let backend = backend(dir.path());
     let a = comment(4, "straight in");
@@ -309,16 +354,14 @@ fn direct_mode_commits_to_the_site_branch() {
 
 /// Each step of a review delivery (branch, file, pull request, labels) done by GitHub
 /// but its answer lost: the retry finds it done, and nothing is made twice.
-#[test]
-fn lost_answers_are_retried_without_duplicates() {
-    let steps = [
-        (Method::POST, "/git/refs"),
-        (Method::PUT, "/contents/"),
-        (Method::POST, "/pulls"),
-        (Method::POST, "/labels"),
-    ];
+fn lost_answers_are_retried_without_duplicates(flavor: Flavor) {
+    let steps: Vec<(Method, &str)> = forge(flavor)
+        .creating
+        .iter()
+        .map(|(m, p)| (Method::from_bytes(m.as_bytes()).unwrap(), *p))
+        .collect();
     for (n, (method, path)) in steps.into_iter().enumerate() {
-        let fake = fake();
+        let fake = fake(flavor);
         let dir = workspace(&fake, "review", "");
         let backend = backend(dir.path());
         fake.add_rule(method.clone(), path, Fault::Lose(Duration::ZERO), 1);
@@ -338,9 +381,8 @@ fn lost_answers_are_retried_without_duplicates() {
 
 /// The inbox killed while GitHub is creating the pull request: after a restart it
 /// delivers again, and there is still one pull request with one commit.
-#[test]
-fn a_killed_inbox_redelivers_without_duplicates() {
-    let fake = fake();
+fn a_killed_inbox_redelivers_without_duplicates(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
     fake.add_rule(
         Method::POST,
@@ -373,9 +415,8 @@ fn a_killed_inbox_redelivers_without_duplicates() {
 
 /// GitHub answers 502 and times out for a while, then recovers: every accepted
 /// comment ends up in exactly one pull request.
-#[test]
-fn an_outage_delays_but_loses_and_duplicates_nothing() {
-    let fake = fake();
+fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
     fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(4)));
     fake.add_rule(
@@ -415,9 +456,8 @@ fn an_outage_delays_but_loses_and_duplicates_nothing() {
 
 /// The primary limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and a
 /// secondary limit (`Retry-After`) are waited out, not hammered.
-#[test]
-fn rate_limits_are_waited_out() {
-    let fake = fake();
+fn rate_limits_are_waited_out(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
     let backend = backend(dir.path());
     fake.with(|s| s.limit = Some((4, Duration::from_secs(2))));
@@ -425,11 +465,31 @@ fn rate_limits_are_waited_out() {
     assert!(backend.deliver(std::slice::from_ref(&c))[0].is_ok());
     let seen = fake.seen();
     assert!(seen.len() > 4, "more requests than one window allows");
-    assert!(
-        seen.iter().all(|s| s.status != 403),
-        "cairn waited for the reset instead of being refused: {seen:#?}"
-    );
+    let refused: Vec<usize> = (0..seen.len())
+        .filter(|&i| seen[i].status == 403 || seen[i].status == 429)
+        .collect();
+    if flavor == Flavor::Gitea {
+        // Gitea announces nothing before the limit: it answers 429 with Retry-After,
+        // and the next request waits that long.
+        assert!(!refused.is_empty(), "the limit hit");
+        for &i in &refused {
+            let gap = seen[i + 1].at.duration_since(seen[i].at);
+            assert!(
+                gap >= Duration::from_millis(900),
+                "waited {gap:?} after a 429"
+            );
+        }
+    } else {
+        assert!(
+            refused.is_empty(),
+            "cairn waited for the reset instead of being refused: {seen:#?}"
+        );
+    }
+    assert_eq!(fake.pulls().len(), 1);
     fake.with(|s| s.limit = None);
+    if flavor != Flavor::GitHub {
+        return;
+    }
 
     fake.add_rule(Method::POST, "/pulls", Fault::Secondary(1), 1);
     let d = comment(21, "secondary");
@@ -451,7 +511,7 @@ fn rate_limits_are_waited_out() {
 /// is about to expire and when GitHub stops accepting it.
 #[test]
 fn a_github_app_authenticates_with_installation_tokens() {
-    let fake = fake();
+    let fake = fake(Flavor::GitHub);
     let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
     let key = openssl::pkey::PKey::from_rsa(rsa).unwrap();
     let pem = key.private_key_to_pem_pkcs8().unwrap();
@@ -508,7 +568,7 @@ fn a_github_app_authenticates_with_installation_tokens() {
 
 #[test]
 fn configuration_mistakes_are_explained() {
-    let fake = fake();
+    let fake = fake(Flavor::GitHub);
     let dir = workspace(&fake, "review", "");
     let config = dir.path().join("cairn.toml");
     let text = std::fs::read_to_string(&config).unwrap();
@@ -597,7 +657,7 @@ fn closed_event(
 /// closed pull request's branch is cleaned up.
 #[test]
 fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
-    let fake = fake();
+    let fake = fake(Flavor::GitHub);
     let dir = workspace(&fake, "review", "webhook_secret_file = \"hook-secret\"\n");
     std::fs::write(dir.path().join("hook-secret"), HOOK_SECRET).unwrap();
     let config = dir.path().join("cairn.toml");
@@ -723,7 +783,7 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
 
 #[test]
 fn webhooks_are_off_without_a_secret() {
-    let fake = fake();
+    let fake = fake(Flavor::GitHub);
     let dir = workspace(&fake, "review", "");
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
     let event = closed_event("cairn/x", true, chrono::Utc::now());
@@ -741,3 +801,28 @@ fn webhooks_are_off_without_a_secret() {
         answer.body
     );
 }
+
+/// Runs each test that holds for every forge once per forge.
+macro_rules! every_forge {
+    ($($test:ident),* $(,)?) => {
+        mod github {
+            $(#[test] fn $test() { super::$test(super::Flavor::GitHub) })*
+        }
+        mod gitea {
+            $(#[test] fn $test() { super::$test(super::Flavor::Gitea) })*
+        }
+        mod gitlab {
+            $(#[test] fn $test() { super::$test(super::Flavor::GitLab) })*
+        }
+    };
+}
+
+every_forge!(
+    review_mode_opens_pull_requests_that_moderate_merges_and_closes,
+    batch_mode_collects_comments_in_one_pull_request,
+    direct_mode_commits_to_the_site_branch,
+    lost_answers_are_retried_without_duplicates,
+    a_killed_inbox_redelivers_without_duplicates,
+    an_outage_delays_but_loses_and_duplicates_nothing,
+    rate_limits_are_waited_out,
+);
