@@ -251,10 +251,7 @@ fn review_mode_opens_pull_requests_that_moderate_merges_and_closes(flavor: Flavo
     let text = stdout(&list);
     assert!(list.status.success(), "{}", stderr(&list));
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(
-        text.contains(forge(flavor).first_request_url),
-        "{text}"
-    );
+    assert!(text.contains(forge(flavor).first_request_url), "{text}");
     let show = moderate(dir.path(), &["show", &ada_id]);
     assert!(stdout(&show).contains("Hello *world*"), "{}", stdout(&show));
 
@@ -595,49 +592,101 @@ fn configuration_mistakes_are_explained() {
 
 const HOOK_SECRET: &str = "webhook-secret-for-tests";
 
-/// A webhook delivery as GitHub sends it, signed with `secret` (none: unsigned).
+/// A webhook delivery as `flavor` sends it, authenticated with `secret` (none: not at
+/// all). `event` is the forge's name for a closed request's event, or any other.
 fn send_hook(
+    flavor: Flavor,
     addr: &str,
-    event: &str,
+    closing: bool,
     delivery: &str,
     payload: &serde_json::Value,
     secret: Option<&str>,
 ) -> Answer {
     use hmac::Mac;
     let body = payload.to_string();
-    let mut headers = vec![
-        ("Content-Type", "application/json".to_string()),
-        ("X-GitHub-Event", event.to_string()),
-        ("X-GitHub-Delivery", delivery.to_string()),
-        ("User-Agent", "GitHub-Hookshot/test".to_string()),
-    ];
-    if let Some(secret) = secret {
+    let hex = |secret: &str| -> String {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(body.as_bytes());
-        let hex: String = mac
-            .finalize()
+        mac.finalize()
             .into_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
-            .collect();
-        headers.push(("X-Hub-Signature-256", format!("sha256={hex}")));
-    }
+            .collect()
+    };
+    let mut headers = vec![("Content-Type", "application/json".to_string())];
+    let (path, event) = match flavor {
+        Flavor::GitHub => {
+            headers.push(("X-GitHub-Delivery", delivery.to_string()));
+            headers.extend(secret.map(|s| ("X-Hub-Signature-256", format!("sha256={}", hex(s)))));
+            (
+                "github",
+                (
+                    "X-GitHub-Event",
+                    if closing { "pull_request" } else { "ping" },
+                ),
+            )
+        }
+        Flavor::Gitea => {
+            headers.push(("X-Gitea-Delivery", delivery.to_string()));
+            headers.extend(secret.map(|s| ("X-Gitea-Signature", hex(s))));
+            (
+                "forgejo",
+                (
+                    "X-Gitea-Event",
+                    if closing { "pull_request" } else { "push" },
+                ),
+            )
+        }
+        Flavor::GitLab => {
+            headers.push(("X-Gitlab-Event-UUID", delivery.to_string()));
+            headers.extend(secret.map(|s| ("X-Gitlab-Token", s.to_string())));
+            (
+                "gitlab",
+                (
+                    "X-Gitlab-Event",
+                    if closing {
+                        "Merge Request Hook"
+                    } else {
+                        "Push Hook"
+                    },
+                ),
+            )
+        }
+    };
+    headers.push((event.0, event.1.to_string()));
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     http(
         addr,
         "POST",
-        "/v1/webhooks/github",
+        &format!("/v1/webhooks/{path}"),
         &headers,
         body.as_bytes(),
     )
     .unwrap()
 }
 
+/// The event a forge sends when request 1 (from `branch`) is merged or closed.
 fn closed_event(
+    flavor: Flavor,
     branch: &str,
     merged: bool,
     updated: chrono::DateTime<chrono::Utc>,
 ) -> serde_json::Value {
+    if flavor == Flavor::GitLab {
+        return serde_json::json!({
+            "object_kind": "merge_request",
+            "event_type": "merge_request",
+            "project": {"path_with_namespace": "owner/site"},
+            "object_attributes": {
+                "iid": 1,
+                "action": if merged { "merge" } else { "close" },
+                "state": if merged { "merged" } else { "closed" },
+                "source_branch": branch,
+                "target_branch": "main",
+                "updated_at": updated.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            }
+        });
+    }
     serde_json::json!({
         "action": "closed",
         "number": 1,
@@ -655,9 +704,8 @@ fn closed_event(
 
 /// Webhooks: only correctly signed, fresh, first-time deliveries act; a merged or
 /// closed pull request's branch is cleaned up.
-#[test]
-fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
-    let fake = fake(Flavor::GitHub);
+fn webhooks_are_verified_and_clean_up_closed_pull_requests(flavor: Flavor) {
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "webhook_secret_file = \"hook-secret\"\n");
     std::fs::write(dir.path().join("hook-secret"), HOOK_SECRET).unwrap();
     let config = dir.path().join("cairn.toml");
@@ -674,14 +722,15 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
     let heads: Vec<String> = fake.pulls().into_iter().map(|p| p.head).collect();
     assert_eq!(heads.len(), 2);
     let now = chrono::Utc::now();
-    let merged = closed_event(&heads[0], true, now);
+    let merged = closed_event(flavor, &heads[0], true, now);
 
-    let unsigned = send_hook(&inbox.addr, "pull_request", "d-1", &merged, None);
+    let unsigned = send_hook(flavor, &inbox.addr, true, "d-1", &merged, None);
     assert_eq!(unsigned.status, 401, "{}", unsigned.body);
-    assert!(unsigned.body.contains("missing X-Hub-Signature-256"));
+    assert!(unsigned.body.contains("missing"), "{}", unsigned.body);
     let wrong = send_hook(
+        flavor,
         &inbox.addr,
-        "pull_request",
+        true,
         "d-1",
         &merged,
         Some("not-the-secret"),
@@ -689,41 +738,24 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
     assert_eq!(wrong.status, 401, "{}", wrong.body);
     assert!(fake.branches().contains(&heads[0]), "nothing happened yet");
 
-    let ok = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-1",
-        &merged,
-        Some(HOOK_SECRET),
-    );
+    let ok = send_hook(flavor, &inbox.addr, true, "d-1", &merged, Some(HOOK_SECRET));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(
         !fake.branches().contains(&heads[0]),
         "the merged branch is cleaned up"
     );
 
-    let replay = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-1",
-        &merged,
-        Some(HOOK_SECRET),
-    );
+    let replay = send_hook(flavor, &inbox.addr, true, "d-1", &merged, Some(HOOK_SECRET));
     assert_eq!(replay.status, 409, "{}", replay.body);
-    let stale = closed_event(&heads[1], false, now - chrono::Duration::days(2));
-    let old = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-2",
-        &stale,
-        Some(HOOK_SECRET),
-    );
+    let stale = closed_event(flavor, &heads[1], false, now - chrono::Duration::days(2));
+    let old = send_hook(flavor, &inbox.addr, true, "d-2", &stale, Some(HOOK_SECRET));
     assert_eq!(old.status, 409, "{}", old.body);
     assert!(fake.branches().contains(&heads[1]));
 
     let ping = send_hook(
+        flavor,
         &inbox.addr,
-        "ping",
+        false,
         "d-3",
         &serde_json::json!({"zen": "Keep it simple."}),
         Some(HOOK_SECRET),
@@ -746,22 +778,10 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
     // Delivery ids outlive a restart: the replay is still refused.
     inbox.stop();
     let inbox = InboxProcess::start(&config);
-    let replay = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-1",
-        &merged,
-        Some(HOOK_SECRET),
-    );
+    let replay = send_hook(flavor, &inbox.addr, true, "d-1", &merged, Some(HOOK_SECRET));
     assert_eq!(replay.status, 409, "{}", replay.body);
-    let closed = closed_event(&heads[1], false, chrono::Utc::now());
-    let ok = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-4",
-        &closed,
-        Some(HOOK_SECRET),
-    );
+    let closed = closed_event(flavor, &heads[1], false, chrono::Utc::now());
+    let ok = send_hook(flavor, &inbox.addr, true, "d-4", &closed, Some(HOOK_SECRET));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(
         !fake.branches().contains(&heads[1]),
@@ -769,10 +789,11 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
     );
 
     // Not one of cairn's: left alone.
-    let foreign = closed_event("feature/x", true, chrono::Utc::now());
+    let foreign = closed_event(flavor, "feature/x", true, chrono::Utc::now());
     let ignored = send_hook(
+        flavor,
         &inbox.addr,
-        "pull_request",
+        true,
         "d-5",
         &foreign,
         Some(HOOK_SECRET),
@@ -783,22 +804,32 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests() {
 
 #[test]
 fn webhooks_are_off_without_a_secret() {
-    let fake = fake(Flavor::GitHub);
+    let flavor = Flavor::GitHub;
+    let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
-    let event = closed_event("cairn/x", true, chrono::Utc::now());
-    let answer = send_hook(
-        &inbox.addr,
-        "pull_request",
-        "d-1",
-        &event,
-        Some(HOOK_SECRET),
-    );
+    let event = closed_event(flavor, "cairn/x", true, chrono::Utc::now());
+    let answer = send_hook(flavor, &inbox.addr, true, "d-1", &event, Some(HOOK_SECRET));
     assert_eq!(answer.status, 404, "{}", answer.body);
     assert!(
         answer.body.contains("CAIRN_WEBHOOK_SECRET"),
         "{}",
         answer.body
+    );
+    // Only the configured forge's hooks are taken.
+    let other = send_hook(
+        Flavor::GitLab,
+        &inbox.addr,
+        true,
+        "d-2",
+        &event,
+        Some(HOOK_SECRET),
+    );
+    assert_eq!(other.status, 404, "{}", other.body);
+    assert!(
+        other.body.contains("no webhooks for gitlab"),
+        "{}",
+        other.body
     );
 }
 
@@ -825,4 +856,5 @@ every_forge!(
     a_killed_inbox_redelivers_without_duplicates,
     an_outage_delays_but_loses_and_duplicates_nothing,
     rate_limits_are_waited_out,
+    webhooks_are_verified_and_clean_up_closed_pull_requests,
 );

@@ -241,7 +241,7 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/v1/comments", post(post_comment))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics_text))
-        .route("/v1/webhooks/github", post(webhook::github))
+        .route("/v1/webhooks/{forge}", post(webhook::receive))
         .layer(cors)
         .with_state(inbox)
 }

@@ -1,6 +1,6 @@
-//! Forge webhooks (`POST /v1/webhooks/github`): verified by their HMAC signature,
-//! refused when replayed, and acted on when a pull request cairn opened is closed
-//! (merged or not): its branch is cleaned up.
+//! Forge webhooks (`POST /v1/webhooks/{github,gitea,gitlab}`): verified by the forge's
+//! signature or token, refused when replayed, and acted on when a pull (merge) request
+//! cairn opened is closed, merged or not: its branch is cleaned up.
 //!
 //! A delivery is a replay when its id was seen before (ids are kept on disk next to
 //! the spool for [`REPLAY_WINDOW`]) or when the event it reports is older than that
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::Inbox;
+use crate::config::Backend as Kind;
 
 /// How long delivery ids are remembered, and the oldest event accepted.
 pub const REPLAY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -122,20 +123,155 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, compared in constant time.
-fn signature_ok(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
-    let header = headers
-        .get("x-hub-signature-256")
+/// What a forge's webhook delivery says, once read.
+struct Event {
+    /// The delivery's id, for replay detection.
+    delivery: String,
+    /// The event's name, for reports.
+    name: String,
+    /// When what it reports happened.
+    happened: Option<DateTime<Utc>>,
+    /// A request from branch `.0` was closed; `.1`: merged.
+    closed: Option<(String, bool)>,
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
         .and_then(|v| v.to_str().ok())
-        .ok_or("missing X-Hub-Signature-256")?;
-    let hex = header
-        .strip_prefix("sha256=")
-        .ok_or("X-Hub-Signature-256 is not sha256=…")?;
-    let given = decode_hex(hex).ok_or("X-Hub-Signature-256 is not hex")?;
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A hex HMAC-SHA256 of the body, compared in constant time.
+fn hmac_ok(secret: &[u8], hex: &str, body: &[u8]) -> Result<(), String> {
+    let given = decode_hex(hex).ok_or("the signature is not hex")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "bad webhook secret")?;
     mac.update(body);
     mac.verify_slice(&given)
-        .map_err(|_| "signature does not match")
+        .map_err(|_| "signature does not match".to_string())
+}
+
+/// Checks a delivery's authenticity the way each forge signs it:
+/// - GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`;
+/// - Gitea/Forgejo: `X-Gitea-Signature` (or `X-Forgejo-Signature`): the same HMAC, bare hex;
+/// - GitLab: `X-Gitlab-Token`: the secret itself.
+fn verify(kind: Kind, secret: &[u8], headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    match kind {
+        Kind::Github => {
+            let sig = header(headers, "x-hub-signature-256");
+            if sig.is_empty() {
+                return Err("missing X-Hub-Signature-256".into());
+            }
+            let hex = sig
+                .strip_prefix("sha256=")
+                .ok_or("X-Hub-Signature-256 is not sha256=…")?;
+            hmac_ok(secret, hex, body)
+        }
+        Kind::Gitea => {
+            let sig = [
+                header(headers, "x-forgejo-signature"),
+                header(headers, "x-gitea-signature"),
+            ]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .ok_or("missing X-Gitea-Signature")?;
+            hmac_ok(secret, &sig, body)
+        }
+        Kind::Gitlab => {
+            let token = header(headers, "x-gitlab-token");
+            if token.is_empty() {
+                return Err("missing X-Gitlab-Token".into());
+            }
+            // Compared as HMACs of both, so the time taken says nothing about the secret.
+            let digest = |bytes: &[u8]| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+                mac.update(bytes);
+                mac.finalize().into_bytes()
+            };
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+            mac.update(token.as_bytes());
+            mac.verify_slice(&digest(secret))
+                .map_err(|_| "X-Gitlab-Token does not match".to_string())
+        }
+        Kind::Git => Err("the git backend takes no webhooks".into()),
+    }
+}
+
+fn time(value: &Value) -> Option<DateTime<Utc>> {
+    let text = value.as_str()?;
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        // GitLab also writes "2024-11-22 10:00:00 UTC".
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S UTC")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+/// Reads a delivery: its id, its time and, for a closed request of `repo`, the branch.
+fn read(
+    kind: Kind,
+    headers: &HeaderMap,
+    payload: &Value,
+    repo: Option<&str>,
+) -> Result<Event, String> {
+    let (delivery, name) = match kind {
+        Kind::Github => (
+            header(headers, "x-github-delivery"),
+            header(headers, "x-github-event"),
+        ),
+        Kind::Gitea => (
+            header(headers, "x-gitea-delivery"),
+            header(headers, "x-gitea-event"),
+        ),
+        Kind::Gitlab => {
+            let id = [
+                header(headers, "x-gitlab-event-uuid"),
+                header(headers, "idempotency-key"),
+            ]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or_default();
+            (id, header(headers, "x-gitlab-event"))
+        }
+        Kind::Git => (String::new(), String::new()),
+    };
+    if delivery.is_empty() || name.is_empty() {
+        return Err("missing the delivery id or event name headers".into());
+    }
+    let ours = |branch: &str, project: &Value| {
+        branch.starts_with(crate::deliver::BRANCH_PREFIX) && project.as_str() == repo
+    };
+    let (happened, closed) = match kind {
+        Kind::Gitlab => {
+            let mr = &payload["object_attributes"];
+            let branch = mr["source_branch"].as_str().unwrap_or_default();
+            let action = mr["action"].as_str().unwrap_or_default();
+            let closed = (payload["object_kind"] == "merge_request"
+                && (action == "merge" || action == "close")
+                && ours(branch, &payload["project"]["path_with_namespace"]))
+            .then(|| (branch.to_string(), action == "merge"));
+            (time(&mr["updated_at"]), closed)
+        }
+        _ => {
+            let pr = &payload["pull_request"];
+            let branch = pr["head"]["ref"].as_str().unwrap_or_default();
+            let closed = (name == "pull_request"
+                && payload["action"] == "closed"
+                && ours(branch, &pr["head"]["repo"]["full_name"]))
+            .then(|| (branch.to_string(), pr["merged"].as_bool().unwrap_or(false)));
+            (time(&pr["updated_at"]), closed)
+        }
+    };
+    Ok(Event {
+        delivery,
+        name,
+        happened,
+        closed,
+    })
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
@@ -148,8 +284,32 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-pub async fn github(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> Response {
+/// `POST /v1/webhooks/{forge}`: the forge must be the configured backend.
+pub async fn receive(
+    State(inbox): State<Arc<Inbox>>,
+    Path(forge): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let hooks = &inbox.webhooks;
+    let kind = inbox.config.inbox.delivery.backend;
+    let expected = match kind {
+        Kind::Github => "github",
+        Kind::Gitea => "gitea",
+        Kind::Gitlab => "gitlab",
+        Kind::Git => "",
+    };
+    let forge = if forge == "forgejo" {
+        "gitea".to_string()
+    } else {
+        forge
+    };
+    if forge != expected {
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no webhooks for {forge}: this inbox delivers with the {} backend", expected_or_git(expected))}),
+        );
+    }
     let Some(secret) = &hooks.secret else {
         return answer(
             StatusCode::NOT_FOUND,
@@ -162,24 +322,10 @@ pub async fn github(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: B
             json!({"error": "body too large"}),
         );
     }
-    if let Err(why) = signature_ok(secret, &headers, &body) {
+    if let Err(why) = verify(kind, secret, &headers, &body) {
         inbox.metrics.webhook("bad_signature");
         tracing::warn!("webhook refused: {why}");
         return answer(StatusCode::UNAUTHORIZED, json!({"error": why}));
-    }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (delivery, event) = (header("x-github-delivery"), header("x-github-event"));
-    if delivery.is_empty() || event.is_empty() {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "missing X-GitHub-Delivery or X-GitHub-Event"}),
-        );
     }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         return answer(
@@ -187,39 +333,39 @@ pub async fn github(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: B
             json!({"error": "body is not JSON"}),
         );
     };
-    let happened = payload["pull_request"]["updated_at"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-    if happened.is_some_and(|t| Utc::now() - t.with_timezone(&Utc) > REPLAY_WINDOW) {
+    let event = match read(
+        kind,
+        &headers,
+        &payload,
+        inbox.config.inbox.delivery.repo.as_deref(),
+    ) {
+        Ok(e) => e,
+        Err(why) => return answer(StatusCode::BAD_REQUEST, json!({"error": why})),
+    };
+    if event
+        .happened
+        .is_some_and(|t| Utc::now() - t > REPLAY_WINDOW)
+    {
         inbox.metrics.webhook("replayed");
         return answer(
             StatusCode::CONFLICT,
             json!({"error": "event too old: replayed?"}),
         );
     }
-    if !hooks.first_time(&delivery) {
+    if !hooks.first_time(&event.delivery) {
         inbox.metrics.webhook("replayed");
         return answer(
             StatusCode::CONFLICT,
-            json!({"error": format!("delivery {delivery} was received already")}),
+            json!({"error": format!("delivery {} was received already", event.delivery)}),
         );
     }
-    let pr = &payload["pull_request"];
-    let ours = event == "pull_request"
-        && payload["action"] == "closed"
-        && pr["head"]["repo"]["full_name"].as_str() == inbox.config.inbox.delivery.repo.as_deref()
-        && pr["head"]["ref"]
-            .as_str()
-            .is_some_and(|r| r.starts_with(crate::deliver::BRANCH_PREFIX));
-    if !ours {
+    let Some((branch, merged)) = event.closed else {
         inbox.metrics.webhook("ignored");
         return answer(
             StatusCode::OK,
-            json!({"ok": format!("{event}: nothing to do")}),
+            json!({"ok": format!("{}: nothing to do", event.name)}),
         );
-    }
-    let branch = pr["head"]["ref"].as_str().unwrap_or_default().to_string();
-    let merged = pr["merged"].as_bool().unwrap_or(false);
+    };
     let backend = inbox.backend.clone();
     let closing = branch.clone();
     let outcome = match tokio::task::spawn_blocking(move || backend.closed(&closing)).await {
@@ -231,18 +377,26 @@ pub async fn github(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: B
             inbox
                 .metrics
                 .webhook(if merged { "merged" } else { "closed" });
-            tracing::info!(branch, merged, "pull request closed; branch cleaned up");
+            tracing::info!(branch, merged, "request closed; branch cleaned up");
             answer(
                 StatusCode::OK,
                 json!({"ok": format!("{branch} {}", if merged { "published" } else { "rejected" })}),
             )
         }
         Err(e) => {
-            hooks.forget(&delivery);
+            hooks.forget(&event.delivery);
             let why = format!("{e:#}");
             inbox.metrics.webhook("failed");
             tracing::warn!("webhook for {branch} failed: {why}");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": why}))
         }
+    }
+}
+
+fn expected_or_git(expected: &str) -> &str {
+    if expected.is_empty() {
+        "git"
+    } else {
+        expected
     }
 }
