@@ -26,9 +26,9 @@ pub enum Action {
     List,
     /// Show one comment in full.
     Show { id: String },
-    /// Publish a pending comment (merge its branch into the site branch).
+    /// Publish a pending comment (merge its branch or pull request into the site branch).
     Approve { id: String },
-    /// Discard a pending comment (delete its branch).
+    /// Discard a pending comment (delete its branch, close its pull request).
     Reject { id: String },
 }
 
