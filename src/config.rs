@@ -169,6 +169,57 @@ pub struct Inbox {
     /// Where accepted comments are delivered.
     #[serde(default)]
     pub delivery: Delivery,
+    /// Who hears about new comments, and how.
+    #[serde(default)]
+    pub notify: Notify,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Notify {
+    /// Moderators mailed about each new comment once it is delivered.
+    pub email: Vec<String>,
+    /// Sender of those mails, e.g. `cairn <cairn@example.org>`.
+    pub from: Option<String>,
+    /// SMTP server: `smtp://host:587` (STARTTLS), `smtps://host:465` (TLS from the
+    /// start), `smtp://host:25?tls=none` (plain: local relays only); a user name goes
+    /// before the host (`smtp://me@host`), its password in `CAIRN_SMTP_PASSWORD`.
+    pub smtp_url: Option<String>,
+    /// File holding the SMTP password, when `CAIRN_SMTP_PASSWORD` is not set.
+    pub smtp_password_file: Option<PathBuf>,
+    /// PEM certificate of a private CA that signed the SMTP server's certificate.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// URL that gets a POST about each new comment (Slack, Mattermost, Discord,
+    /// Matrix hookshot, ntfy, ...).
+    pub webhook: Option<String>,
+    /// `json` (an object with `text` and `content` lines and every field) or `text`
+    /// (the message as plain text, for ntfy-style URLs).
+    pub webhook_format: WebhookFormat,
+    /// Hours the one-click approve and reject links in mails stay valid (git backend).
+    pub link_hours: u64,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            email: Vec::new(),
+            from: None,
+            smtp_url: None,
+            smtp_password_file: None,
+            smtp_ca_file: None,
+            webhook: None,
+            webhook_format: WebhookFormat::Json,
+            link_hours: 168,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Text,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +323,7 @@ impl Inbox {
             max_attempts: default_max_attempts(),
             keep_delivered_hours: default_keep_delivered_hours(),
             delivery: Delivery::default(),
+            notify: Notify::default(),
         }
     }
 }

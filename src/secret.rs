@@ -60,6 +60,13 @@ impl Secret {
         mac.finalize().into_bytes().into()
     }
 
+    /// Whether `tag` is the HMAC of `data`, compared in constant time.
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.verify_slice(tag).is_ok()
+    }
+
     /// The avatar key of an e-mail address: HMAC of the trimmed, lower-cased address,
     /// truncated. Without the secret it cannot be reversed by a dictionary of addresses.
     pub fn avatar_key(&self, email: &str) -> String {

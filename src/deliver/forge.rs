@@ -333,6 +333,18 @@ impl<A: Api> Backend for Forge<A> {
         })
     }
 
+    fn location(&self, comment: &Comment) -> Result<String> {
+        let head = match self.mode {
+            Mode::Review => format!("{BRANCH_PREFIX}{}", comment.id),
+            Mode::Batch => self.batch_branch.clone(),
+            Mode::Direct => return Ok(format!("published on {}", self.branch)),
+        };
+        Ok(match self.api.find_request(&head, &self.branch)? {
+            Some(r) => r.url,
+            None => format!("branch {head}"),
+        })
+    }
+
     fn closed(&self, branch: &str) -> Result<()> {
         if branch.starts_with(BRANCH_PREFIX) && branch != self.batch_branch {
             self.api.delete_branch(branch)?;

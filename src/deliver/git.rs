@@ -659,6 +659,14 @@ impl Backend for Git {
             .collect())
     }
 
+    fn location(&self, comment: &Comment) -> Result<String> {
+        Ok(match self.mode {
+            Mode::Review => format!("branch {BRANCH_PREFIX}{}", comment.id),
+            Mode::Batch => format!("branch {}", self.batch_branch),
+            Mode::Direct => format!("published on {}", self.branch),
+        })
+    }
+
     fn approve(&self, id: Ulid) -> Result<Pending> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;

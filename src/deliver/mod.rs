@@ -51,6 +51,8 @@ pub trait Backend: Send + Sync {
     fn approve(&self, id: Ulid) -> Result<Pending>;
     /// Discards a pending comment.
     fn reject(&self, id: Ulid) -> Result<Pending>;
+    /// Where a delivered comment waits, for a person: a branch, a pull request's URL.
+    fn location(&self, comment: &Comment) -> Result<String>;
     /// A moderator merged or closed the request for `branch` on the forge: clean up
     /// what is left of it.
     fn closed(&self, branch: &str) -> Result<()> {

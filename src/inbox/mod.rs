@@ -7,7 +7,9 @@
 //! and never written anywhere.
 
 pub mod guard;
+pub mod links;
 pub mod metrics;
+mod notify;
 pub mod spool;
 mod webhook;
 mod worker;
@@ -49,6 +51,7 @@ pub struct Inbox {
     origins: Vec<String>,
     pub metrics: Metrics,
     webhooks: webhook::Webhooks,
+    notifier: Option<notify::Notifier>,
 }
 
 impl Inbox {
@@ -57,6 +60,7 @@ impl Inbox {
         let renderer = Renderer::new(&config)?;
         let spool = Spool::open(&config.spool_dir())?;
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
+        let notifier = notify::Notifier::start(&config, &secret, backend.clone())?;
         let limiter = std::num::NonZeroU32::new(config.inbox.rate_per_hour).map(|per_hour| {
             let burst = std::num::NonZeroU32::new(config.inbox.rate_burst).unwrap_or(per_hour);
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
@@ -71,6 +75,7 @@ impl Inbox {
             limiter,
             metrics: Metrics::default(),
             webhooks,
+            notifier,
             config,
         }))
     }
@@ -242,6 +247,10 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/v1/webhooks/{forge}", post(webhook::receive))
+        .route(
+            "/v1/moderate/{id}/{action}",
+            get(links::show).post(links::act),
+        )
         .layer(cors)
         .with_state(inbox)
 }

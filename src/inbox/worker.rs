@@ -75,6 +75,9 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
                         tracing::error!(id = %comment.id, "delivered, but the spool could not record it: {e:#}");
                     }
                     tracing::info!(id = %comment.id, "delivered");
+                    if let Some(notifier) = &inbox.notifier {
+                        notifier.delivered(comment);
+                    }
                 }
                 Err(e) => {
                     inbox.metrics.delivery_failures.inc();

@@ -324,9 +324,14 @@ pub const TEST_SECRET: &str = "test-secret-0123456789";
 
 impl InboxProcess {
     pub fn start(config: &Path) -> InboxProcess {
+        InboxProcess::start_on(config, "127.0.0.1:0")
+    }
+
+    /// Starts it on `listen`, for configs whose `inbox.url` must name the real port.
+    pub fn start_on(config: &Path, listen: &str) -> InboxProcess {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+            .args(["inbox", "--listen", listen, "--config"])
             .arg(config)
             .env("CAIRN_SECRET", TEST_SECRET)
             .env("RUST_LOG", "info")

@@ -1,0 +1,427 @@
+//! Moderator notifications: once a comment is delivered, a mail over SMTP (lettre;
+//! STARTTLS, TLS from the start, or plain to a local relay) and/or a POST to a webhook.
+//! Each notice is queued as a file in the spool (`notify/`), sent by its own thread and
+//! retried with backoff, so a slow or broken mail server never holds up a reader.
+//! With the `git` backend the mail carries signed approve/reject links.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+use serde::{Deserialize, Serialize};
+
+use super::links::{self, Action};
+use crate::comment::{Comment, Format};
+use crate::config::{Backend as Kind, Config, Mode, WebhookFormat};
+use crate::deliver::Backend;
+use crate::secret::Secret;
+
+/// Attempts at one notice before it is given up (and kept, renamed `.failed`).
+const MAX_ATTEMPTS: u32 = 10;
+/// How often the queue is looked at when nothing wakes the thread.
+const POLL: Duration = Duration::from_secs(5);
+
+/// A queued notice: the comment, and which channels still have to hear about it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Queued {
+    comment: String,
+    mail_sent: bool,
+    webhook_sent: bool,
+    attempts: u32,
+    not_before: DateTime<Utc>,
+    last_error: Option<String>,
+}
+
+/// Everything needed to notify, shared with the sending thread.
+struct Channels {
+    mailer: Option<(SmtpTransport, Mailbox, Vec<Mailbox>)>,
+    webhook: Option<(String, WebhookFormat)>,
+    http: reqwest::blocking::Client,
+    /// The site and inbox URLs, the backend kind and mode: for links and texts.
+    config: Config,
+    secret: Secret,
+    backend: Arc<dyn Backend>,
+}
+
+pub struct Notifier {
+    dir: PathBuf,
+    wake: Mutex<Sender<()>>,
+}
+
+impl Notifier {
+    /// Starts the sending thread; `None` when no channel is configured.
+    pub fn start(
+        config: &Config,
+        secret: &Secret,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Option<Notifier>> {
+        let notify = &config.inbox.notify;
+        let mailer = if notify.email.is_empty() {
+            None
+        } else {
+            Some(mailer(config)?)
+        };
+        let webhook = match &notify.webhook {
+            Some(url) => {
+                let parsed = url::Url::parse(url)
+                    .with_context(|| format!("inbox.notify.webhook = {url:?} is not a URL"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    bail!("inbox.notify.webhook = {url:?}: expected an http(s) URL");
+                }
+                Some((url.clone(), notify.webhook_format))
+            }
+            None => None,
+        };
+        if mailer.is_none() && webhook.is_none() {
+            return Ok(None);
+        }
+        let dir = config.spool_dir().join("notify");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let (config, secret) = (config.clone(), secret.clone());
+        let (wake, woken) = std::sync::mpsc::channel();
+        let queue = dir.clone();
+        std::thread::Builder::new()
+            .name("cairn-notify".into())
+            .spawn(move || {
+                // Made here: a blocking client must not live on the async runtime.
+                let http = match reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                {
+                    Ok(http) => http,
+                    Err(e) => {
+                        tracing::error!("cannot start an HTTP client for notifications: {e}");
+                        return;
+                    }
+                };
+                let channels = Channels {
+                    mailer,
+                    webhook,
+                    http,
+                    config,
+                    secret,
+                    backend,
+                };
+                run(&channels, &queue, &woken)
+            })?;
+        Ok(Some(Notifier {
+            dir,
+            wake: Mutex::new(wake),
+        }))
+    }
+
+    /// Queues a notice about a delivered comment; sending happens on the thread.
+    pub fn delivered(&self, comment: &Comment) {
+        let queued = Queued {
+            comment: comment.to_yaml(),
+            mail_sent: false,
+            webhook_sent: false,
+            attempts: 0,
+            not_before: Utc::now(),
+            last_error: None,
+        };
+        if let Err(e) = write(&self.dir.join(format!("{}.json", comment.id)), &queued) {
+            tracing::error!(id = %comment.id, "cannot queue the notification: {e:#}");
+            return;
+        }
+        let _ = self.wake.lock().unwrap_or_else(|p| p.into_inner()).send(());
+    }
+}
+
+fn write(path: &Path, queued: &Queued) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(queued)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// The SMTP transport, sender and recipients from `[inbox.notify]`.
+fn mailer(config: &Config) -> Result<(SmtpTransport, Mailbox, Vec<Mailbox>)> {
+    let notify = &config.inbox.notify;
+    let raw = notify.smtp_url.as_deref().context(
+        "inbox.notify.email needs inbox.notify.smtp_url (e.g. smtp://mail.example.org:587)",
+    )?;
+    let url = url::Url::parse(raw).with_context(|| format!("inbox.notify.smtp_url = {raw:?}"))?;
+    let host = url
+        .host_str()
+        .with_context(|| format!("inbox.notify.smtp_url = {raw:?} names no host"))?
+        .to_string();
+    let plain = url.query_pairs().any(|(k, v)| k == "tls" && v == "none");
+    let tls = || -> Result<TlsParameters> {
+        let mut params = TlsParameters::builder(host.clone());
+        if let Some(ca) = &notify.smtp_ca_file {
+            let path = config.root.join(ca);
+            let pem =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            params = params.add_root_certificate(
+                Certificate::from_pem(&pem)
+                    .with_context(|| format!("{} is not a PEM certificate", path.display()))?,
+            );
+        }
+        Ok(params.build()?)
+    };
+    let (security, default_port) = match (url.scheme(), plain) {
+        ("smtps", _) => (Tls::Wrapper(tls()?), 465),
+        ("smtp", true) => (Tls::None, 25),
+        ("smtp", false) => (Tls::Required(tls()?), 587),
+        (other, _) => bail!("inbox.notify.smtp_url: unknown scheme {other}: (use smtp or smtps)"),
+    };
+    let mut builder = SmtpTransport::builder_dangerous(&host)
+        .port(url.port().unwrap_or(default_port))
+        .tls(security)
+        .timeout(Some(Duration::from_secs(30)));
+    if !url.username().is_empty() {
+        let password = crate::deliver::forge::secret_from(
+            "CAIRN_SMTP_PASSWORD",
+            notify
+                .smtp_password_file
+                .as_ref()
+                .map(|f| config.root.join(f))
+                .as_deref(),
+            "the SMTP password",
+        )?;
+        let user = percent_encoding::percent_decode_str(url.username())
+            .decode_utf8_lossy()
+            .into_owned();
+        builder = builder.credentials(Credentials::new(user, password));
+    }
+    let from: Mailbox = notify
+        .from
+        .as_deref()
+        .context("inbox.notify.email needs inbox.notify.from (e.g. \"cairn <cairn@example.org>\")")?
+        .parse()
+        .context("inbox.notify.from is not an address")?;
+    let to = notify
+        .email
+        .iter()
+        .map(|a| {
+            a.parse::<Mailbox>()
+                .with_context(|| format!("inbox.notify.email: {a:?} is not an address"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((builder.build(), from, to))
+}
+
+/// Wait after `n` failed attempts: 10 s, 20 s, 40 s, ... up to an hour.
+fn backoff(n: u32) -> chrono::Duration {
+    chrono::Duration::seconds((10i64 << n.saturating_sub(1).min(10)).min(3600))
+}
+
+fn run(channels: &Channels, dir: &Path, woken: &Receiver<()>) {
+    loop {
+        match woken.recv_timeout(POLL) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut due: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        due.sort();
+        for path in due {
+            if let Err(e) = attempt(channels, &path) {
+                tracing::error!("notification {}: {e:#}", path.display());
+            }
+        }
+    }
+}
+
+/// Sends one queued notice on the channels still owed it, and records the outcome.
+fn attempt(channels: &Channels, path: &Path) -> Result<()> {
+    let mut queued: Queued = serde_json::from_slice(&std::fs::read(path)?)?;
+    if queued.not_before > Utc::now() {
+        return Ok(());
+    }
+    let comment =
+        Comment::parse(&queued.comment, Format::Yaml).map_err(|e| anyhow::anyhow!(e.message))?;
+    let location = channels
+        .backend
+        .location(&comment)
+        .unwrap_or_else(|e| format!("(cannot say where: {e:#})"));
+    let notice = Notice::new(channels, &comment, location);
+    let mut errors = Vec::new();
+    if let Some((mailer, from, to)) = &channels.mailer {
+        if !queued.mail_sent {
+            match send_mail(mailer, from, to, &notice) {
+                Ok(()) => queued.mail_sent = true,
+                Err(e) => errors.push(format!("mail: {e:#}")),
+            }
+        }
+    }
+    if let Some((url, format)) = &channels.webhook {
+        if !queued.webhook_sent {
+            match post_webhook(&channels.http, url, *format, &notice) {
+                Ok(()) => queued.webhook_sent = true,
+                Err(e) => errors.push(format!("webhook: {e:#}")),
+            }
+        }
+    }
+    if errors.is_empty() {
+        std::fs::remove_file(path)?;
+        tracing::info!(id = %comment.id, "moderator notified");
+        return Ok(());
+    }
+    queued.attempts += 1;
+    queued.last_error = Some(errors.join("; "));
+    queued.not_before = Utc::now() + backoff(queued.attempts);
+    write(path, &queued)?;
+    if queued.attempts >= MAX_ATTEMPTS {
+        std::fs::rename(path, path.with_extension("failed"))?;
+        bail!(
+            "gave up after {MAX_ATTEMPTS} attempts: {}",
+            queued.last_error.unwrap_or_default()
+        );
+    }
+    tracing::warn!(id = %comment.id, "notification failed, will retry: {}", errors.join("; "));
+    Ok(())
+}
+
+/// What a moderator is told about one comment.
+struct Notice<'a> {
+    comment: &'a Comment,
+    page: String,
+    location: String,
+    /// Approve and reject links (git backend, review or batch mode).
+    links: Option<(String, String)>,
+    expires: DateTime<Utc>,
+}
+
+impl<'a> Notice<'a> {
+    fn new(channels: &Channels, comment: &'a Comment, location: String) -> Notice<'a> {
+        let config = &channels.config;
+        let expires = Utc::now()
+            + chrono::Duration::hours(i64::try_from(config.inbox.notify.link_hours).unwrap_or(168));
+        let moderated = config.inbox.delivery.mode != Mode::Direct;
+        let links = (config.inbox.delivery.backend == Kind::Git && moderated).then(|| {
+            let url = config.inbox.url.as_str();
+            (
+                links::link(url, &channels.secret, comment.id, Action::Approve, expires),
+                links::link(url, &channels.secret, comment.id, Action::Reject, expires),
+            )
+        });
+        Notice {
+            comment,
+            page: config.public_url(&comment.thread),
+            location,
+            links,
+            expires,
+        }
+    }
+
+    fn author(&self) -> &str {
+        self.comment.author.as_deref().unwrap_or("anonymous")
+    }
+
+    fn subject(&self) -> String {
+        format!(
+            "New comment by {} on {}",
+            self.author(),
+            self.comment.thread
+        )
+    }
+
+    /// The plain-text message: who, where, the comment quoted, and what to do.
+    fn text(&self) -> String {
+        let c = self.comment;
+        let mut out = format!("{} wrote on {}:\n\n", self.author(), self.page);
+        for line in c.body.lines() {
+            out += "> ";
+            out += line;
+            out += "\n";
+        }
+        out += "\n";
+        if let Some(site) = &c.website {
+            out += &format!("Website:  {site}\n");
+        }
+        if let Some(parent) = c.parent {
+            out += &format!("Reply to: {}#c-{parent}\n", self.page);
+        }
+        out += &format!(
+            "Date:     {}\nId:       {}\nWaiting:  {}\n",
+            c.date_string(),
+            c.id,
+            self.location
+        );
+        if let Some((approve, reject)) = &self.links {
+            out += &format!(
+                "\nApprove: {approve}\nReject:  {reject}\n(These links work until {}.)\n",
+                self.expires.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        out += &format!(
+            "\nOr from a terminal: cairn moderate approve {id} / cairn moderate reject {id}\n",
+            id = c.id
+        );
+        out
+    }
+}
+
+fn send_mail(
+    mailer: &SmtpTransport,
+    from: &Mailbox,
+    to: &[Mailbox],
+    notice: &Notice<'_>,
+) -> Result<()> {
+    let mut message = Message::builder()
+        .from(from.clone())
+        .subject(notice.subject())
+        .header(ContentType::TEXT_PLAIN);
+    for address in to {
+        message = message.to(address.clone());
+    }
+    let message = message.body(notice.text())?;
+    mailer.send(&message)?;
+    Ok(())
+}
+
+fn post_webhook(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    format: WebhookFormat,
+    notice: &Notice<'_>,
+) -> Result<()> {
+    let c = notice.comment;
+    let request = match format {
+        WebhookFormat::Text => http
+            .post(url)
+            .header("Title", notice.subject())
+            .body(notice.text()),
+        WebhookFormat::Json => {
+            let line = format!("{}: {}", notice.subject(), notice.page);
+            http.post(url).json(&serde_json::json!({
+                "text": line,
+                "content": line,
+                "event": "comment.delivered",
+                "id": c.id.to_string(),
+                "thread": c.thread,
+                "page": notice.page,
+                "parent": c.parent.map(|p| p.to_string()),
+                "author": c.author,
+                "website": c.website,
+                "date": c.date_string(),
+                "body": c.body,
+                "location": notice.location,
+                "approve_url": notice.links.as_ref().map(|l| l.0.clone()),
+                "reject_url": notice.links.as_ref().map(|l| l.1.clone()),
+            }))
+        }
+    };
+    let response = request.send()?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}", response.status());
+    }
+    Ok(())
+}

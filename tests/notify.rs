@@ -1,0 +1,357 @@
+//! Moderator notifications end to end: the real inbox delivering to a real bare
+//! repository mails a real SMTP server (aiosmtpd from PyPI, over STARTTLS and over TLS
+//! from the start, with its own CA) and posts to a webhook; the mail's one-click
+//! links approve and reject, and refuse when tampered with, expired or used twice; a
+//! mail server that is down delays the mail, never the comment.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+
+const SITE: &str = "https://blog.example.org";
+const THREAD: &str = "/posts/a-quiet-post/";
+
+/// A self-signed certificate for `localhost`, written as cert.pem and key.pem.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut x509 = X509Builder::new().unwrap();
+    x509.set_version(2).unwrap();
+    x509.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    x509.set_subject_name(&name).unwrap();
+    x509.set_issuer_name(&name).unwrap();
+    x509.set_pubkey(&key).unwrap();
+    x509.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    x509.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .build(&x509.x509v3_context(None, None))
+        .unwrap();
+    x509.append_extension(san).unwrap();
+    x509.sign(&key, MessageDigest::sha256()).unwrap();
+    let (cert, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, x509.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert, key_path)
+}
+
+/// aiosmtpd on `port`, storing what it receives in the maildir `dir/mail`.
+fn smtp_server(dir: &Path, port: u16, tls: &str) -> Option<Stopped> {
+    let aiosmtpd = test_dep("aiosmtpd-venv/bin/aiosmtpd")?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let mut cmd = std::process::Command::new(aiosmtpd);
+    cmd.args(["-n", "-l", &format!("localhost:{port}")]);
+    match tls {
+        "starttls" => cmd.arg("--tlscert").arg(&cert).arg("--tlskey").arg(&key),
+        _ => cmd
+            .arg("--smtpscert")
+            .arg(&cert)
+            .arg("--smtpskey")
+            .arg(&key),
+    };
+    cmd.args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(dir.join("mail"));
+    let child = Stopped(cmd.spawn().expect("aiosmtpd starts"));
+    wait_for("the SMTP server", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Some(child)
+}
+
+/// The mails in the maildir, raw.
+fn mails(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("mail/new")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect()
+}
+
+/// A webhook receiver: every request body it gets, in order.
+fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            sink.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+fn write_config(dir: &Path, inbox_port: u16, notify: &str) -> PathBuf {
+    let path = dir.join("inbox.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[site]
+url = "{SITE}/"
+[comments]
+dir = "comments"
+[inbox]
+url = "http://127.0.0.1:{inbox_port}"
+rate_per_hour = 0
+[inbox.delivery]
+remote = "site.git"
+mode = "review"
+[inbox.notify]
+email = ["Moderator <mod@example.org>"]
+from = "cairn <cairn@example.org>"
+smtp_ca_file = "cert.pem"
+{notify}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The decoded text of a mail (quoted-printable soft breaks joined, `=XX` decoded).
+fn mail_text(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
+}
+
+fn link_in(text: &str, action: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains("/v1/moderate/") && l.contains(&format!("/{action}?")))
+        .unwrap_or_else(|| panic!("no {action} link in:\n{text}"));
+    line.split_whitespace().last().unwrap().to_string()
+}
+
+/// The path and query of an inbox URL.
+fn path_of(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap();
+    rest[rest.find('/').unwrap()..].to_string()
+}
+
+#[test]
+fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    certificate(dir.path());
+    let smtp_port = free_port();
+    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+        return;
+    };
+    let (hook, hooked) = webhook_receiver();
+    let inbox_port = free_port();
+    let config = write_config(
+        dir.path(),
+        inbox_port,
+        &format!("smtp_url = \"smtp://localhost:{smtp_port}\"\nwebhook = \"{hook}\""),
+    );
+    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
+    let form = post_form(
+        &inbox.addr,
+        SITE,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("email", "ada@example.org"),
+            ("body", "Lovely post.\nSecond line."),
+        ],
+    )
+    .unwrap();
+    assert_eq!(form.status, 200, "{}", form.body);
+    inbox.wait_delivered(30);
+    wait_explained(
+        "the moderator's mail",
+        30,
+        || !mails(dir.path()).is_empty(),
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let mail = mails(dir.path()).remove(0);
+    assert!(
+        mail.contains("Subject: New comment by Ada on /posts/a-quiet-post/"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: Moderator <mod@example.org>"), "{mail}");
+    let text = mail_text(&mail);
+    assert!(text.contains("> Lovely post.\n> Second line.\n"), "{text}");
+    assert!(
+        text.contains(&format!("Ada wrote on {SITE}{THREAD}")),
+        "{text}"
+    );
+    assert!(text.contains("Waiting:  branch cairn/"), "{text}");
+    assert!(
+        !text.contains("ada@example.org"),
+        "the reader's address is not passed on"
+    );
+    wait_for("the webhook", 30, || !hooked.lock().unwrap().is_empty());
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[0]).unwrap();
+    assert_eq!(event["author"], "Ada");
+    assert_eq!(event["thread"], THREAD);
+    assert!(event["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("New comment by Ada"));
+    let id = event["id"].as_str().unwrap().to_string();
+    let approve = link_in(&text, "approve");
+    let reject = link_in(&text, "reject");
+    assert_eq!(event["approve_url"], approve.as_str());
+    assert!(approve.starts_with(&format!(
+        "http://127.0.0.1:{inbox_port}/v1/moderate/{id}/approve?"
+    )));
+
+    // Tampered: another signature, another id, another action.
+    let tampered = approve.replace("sig=", "sig=00");
+    for bad in [
+        tampered.clone(),
+        approve.replace(&id, "01JA0000000000000000000000"),
+        approve.replace("/approve?", "/reject?"),
+    ] {
+        let answer = http(&inbox.addr, "POST", &path_of(&bad), &[], b"").unwrap();
+        assert_eq!(answer.status, 403, "{bad}: {}", answer.body);
+    }
+    // Expired: signed by the same secret, but for a time past.
+    let secret = cairn::secret::Secret::new(TEST_SECRET.as_bytes()).unwrap();
+    let expired = cairn::inbox::links::link(
+        &format!("http://127.0.0.1:{inbox_port}"),
+        &secret,
+        id.parse().unwrap(),
+        cairn::inbox::links::Action::Approve,
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    );
+    let answer = http(&inbox.addr, "POST", &path_of(&expired), &[], b"").unwrap();
+    assert_eq!(answer.status, 410, "{}", answer.body);
+    assert!(answer.body.contains("expired"));
+    let branch = format!("refs/heads/cairn/{id}");
+    assert!(
+        !git(&remote, &["for-each-ref", &branch]).is_empty(),
+        "still pending"
+    );
+
+    // Opening the link only shows a button (mail scanners fetch links).
+    let page = http(&inbox.addr, "GET", &path_of(&approve), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<form method=\"post\""), "{}", page.body);
+    assert!(
+        !git(&remote, &["for-each-ref", &branch]).is_empty(),
+        "a GET changes nothing"
+    );
+
+    let done = http(&inbox.addr, "POST", &path_of(&approve), &[], b"").unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Approved"), "{}", done.body);
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(files.contains(&format!("{id}.yml")), "{files}");
+    assert!(
+        git(&remote, &["for-each-ref", &branch]).is_empty(),
+        "the branch is gone"
+    );
+
+    // Used: neither link works again.
+    for used in [&approve, &reject] {
+        let again = http(&inbox.addr, "POST", &path_of(used), &[], b"").unwrap();
+        assert_eq!(again.status, 410, "{}", again.body);
+        assert!(again.body.contains("no longer pending"), "{}", again.body);
+    }
+}
+
+#[test]
+fn a_mail_server_outage_delays_the_mail_not_the_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    example_remote(dir.path());
+    certificate(dir.path());
+    let smtp_port = free_port();
+    let inbox_port = free_port();
+    let config = write_config(
+        dir.path(),
+        inbox_port,
+        &format!("smtp_url = \"smtps://localhost:{smtp_port}\""),
+    );
+    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
+    // No mail server yet: the comment is accepted and delivered all the same.
+    let answer = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Bo", "body": "While the mail is down."}),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    inbox.wait_delivered(30);
+    wait_explained(
+        "a failed mail attempt",
+        30,
+        || {
+            inbox
+                .log
+                .lock()
+                .unwrap()
+                .contains("notification failed, will retry")
+        },
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let queued = std::fs::read_dir(dir.path().join(".cairn/spool/notify"))
+        .unwrap()
+        .count();
+    assert_eq!(queued, 1, "the notice waits in the spool");
+    // The server comes up (TLS from the start this time): the retry gets through.
+    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "smtps") else {
+        return;
+    };
+    wait_explained(
+        "the mail after the retry",
+        60,
+        || !mails(dir.path()).is_empty(),
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let mail = mail_text(&mails(dir.path()).remove(0));
+    assert!(mail.contains("> While the mail is down."), "{mail}");
+    std::thread::sleep(Duration::from_millis(200));
+    let left = std::fs::read_dir(dir.path().join(".cairn/spool/notify"))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0, "sent notices leave the queue");
+}
