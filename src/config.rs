@@ -197,6 +197,11 @@ pub struct Notify {
     pub webhook_format: WebhookFormat,
     /// Hours the one-click approve and reject links in mails stay valid (git backend).
     pub link_hours: u64,
+    /// Offer readers a box on the form to get mail when their comment is published
+    /// and when someone replies to it (needs `smtp_url` and `from`).
+    pub replies: bool,
+    /// Seconds between looks at whether comments readers wait for were published.
+    pub publish_check_secs: u64,
 }
 
 impl Default for Notify {
@@ -210,6 +215,8 @@ impl Default for Notify {
             webhook: None,
             webhook_format: WebhookFormat::Json,
             link_hours: 168,
+            replies: false,
+            publish_check_secs: 60,
         }
     }
 }

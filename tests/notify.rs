@@ -355,3 +355,228 @@ fn a_mail_server_outage_delays_the_mail_not_the_comment() {
         .count();
     assert_eq!(left, 0, "sent notices leave the queue");
 }
+
+fn mails_to(dir: &Path, address: &str) -> Vec<String> {
+    mails(dir)
+        .into_iter()
+        .filter(|m| m.contains(&format!("To: {address}")))
+        .map(|m| mail_text(&m))
+        .collect()
+}
+
+fn approve(dir: &Path, config: &Path, id: &str) {
+    let out = cairn(
+        dir,
+        &[
+            "moderate",
+            "approve",
+            id,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn post(inbox: &InboxProcess, fields: &[(&str, &str)]) -> String {
+    let answer = post_form(&inbox.addr, SITE, fields).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let marker = "id=\"c-";
+    let at = answer
+        .body
+        .find(marker)
+        .expect("the confirmation shows the comment")
+        + marker.len();
+    answer.body[at..at + 26].to_string()
+}
+
+/// Readers who tick the box hear when their comment is published and when a reply
+/// to it is; the mail's link stops it; `cairn inbox forget` erases an address; and no
+/// address ever reaches the repository.
+#[test]
+fn readers_hear_of_publication_and_replies_until_they_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    certificate(dir.path());
+    let smtp_port = free_port();
+    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+        return;
+    };
+    let inbox_port = free_port();
+    let config = write_config(
+        dir.path(),
+        inbox_port,
+        &format!(
+            "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
+        ),
+    );
+    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
+
+    // The box needs an address; the form comes back with the box still ticked.
+    let refused = post_form(
+        &inbox.addr,
+        SITE,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("body", "Hello"),
+            ("notify", "on"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("id=\"cairn-form-notify\" name=\"notify\" type=\"checkbox\" value=\"on\" aria-describedby=\"cairn-form-notify-hint\" checked"), "{}", refused.body);
+
+    let ada = post(
+        &inbox,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("email", "ada@example.org"),
+            ("body", "First!"),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir.path(), &config, &ada);
+    wait_explained(
+        "Ada's publication mail",
+        30,
+        || !mails_to(dir.path(), "ada@example.org").is_empty(),
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let live = &mails_to(dir.path(), "ada@example.org")[0];
+    assert!(
+        live.contains("Subject: Your comment is published"),
+        "{live}"
+    );
+    assert!(live.contains(&format!("{SITE}{THREAD}#c-{ada}")), "{live}");
+    assert!(live.contains("> First!"), "{live}");
+    let raw = mails(dir.path())
+        .into_iter()
+        .find(|m| m.contains("To: ada@example.org"))
+        .unwrap();
+    assert!(
+        raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
+    let stop = live
+        .lines()
+        .find_map(|l| l.strip_prefix("No more mail: "))
+        .expect("an unsubscribe link")
+        .to_string();
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: <{stop}>")),
+        "{raw}"
+    );
+
+    let bob = post(
+        &inbox,
+        &[
+            ("thread", THREAD),
+            ("parent", &ada),
+            ("author", "Bob"),
+            ("email", "bob@example.org"),
+            ("body", "Welcome, Ada."),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir.path(), &config, &bob);
+    wait_explained(
+        "the reply mail to Ada",
+        30,
+        || mails_to(dir.path(), "ada@example.org").len() == 2,
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let reply = mails_to(dir.path(), "ada@example.org")
+        .into_iter()
+        .find(|m| m.contains("Subject: Bob replied to your comment"))
+        .expect("the reply mail");
+    assert!(reply.contains("> Welcome, Ada."), "{reply}");
+    assert!(reply.contains(&format!("#c-{bob}")), "{reply}");
+    wait_for("Bob's publication mail", 30, || {
+        !mails_to(dir.path(), "bob@example.org").is_empty()
+    });
+
+    // Ada stops it: opening the link shows a button, its POST erases her address.
+    let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = http(
+        &inbox.addr,
+        "POST",
+        &path_of(&stop),
+        &[],
+        b"List-Unsubscribe=One-Click",
+    )
+    .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let again = http(&inbox.addr, "POST", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(again.status, 404, "{}", again.body);
+
+    let cy = post(
+        &inbox,
+        &[
+            ("thread", THREAD),
+            ("parent", &ada),
+            ("author", "Cy"),
+            ("email", "cy@example.org"),
+            ("body", "Me too."),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir.path(), &config, &cy);
+    wait_for("Cy's publication mail", 30, || {
+        !mails_to(dir.path(), "cy@example.org").is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mails_to(dir.path(), "ada@example.org").len(),
+        2,
+        "no mail after unsubscribing"
+    );
+
+    let forget = cairn(
+        dir.path(),
+        &[
+            "inbox",
+            "forget",
+            "Bob@Example.org",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(forget.status.success(), "{}", stderr(&forget));
+    assert!(
+        stdout(&forget).contains("erased 1 subscription of bob@example.org"),
+        "{}",
+        stdout(&forget)
+    );
+
+    // No address in the repository's history, in the spool's files or (erased ones)
+    // in the private store.
+    let history = git(&remote, &["log", "--all", "-p"]);
+    for address in ["ada@example.org", "bob@example.org", "cy@example.org"] {
+        assert!(!history.contains(address), "{address} in the repository");
+    }
+    let private = std::fs::read(dir.path().join(".cairn/spool/private.db")).unwrap();
+    let private = String::from_utf8_lossy(&private);
+    assert!(!private.contains("ada@example.org") && !private.contains("bob@example.org"));
+    assert!(private.contains("cy@example.org"), "Cy is still subscribed");
+    for entry in walkdir::WalkDir::new(dir.path().join(".cairn/spool")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file()
+            && !entry
+                .path()
+                .starts_with(dir.path().join(".cairn/spool/private.db"))
+        {
+            let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+            assert!(
+                !text.contains("@example.org"),
+                "{} holds an address",
+                entry.path().display()
+            );
+        }
+    }
+}

@@ -9,7 +9,10 @@ use crate::inbox::Inbox;
 use crate::secret::Secret;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     #[command(flatten)]
     pub config: ConfigArg,
     /// Address to listen on (default: inbox.listen from the config).
@@ -17,7 +20,21 @@ pub struct Args {
     pub listen: Option<String>,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Erase a reader's e-mail address from the inbox's private store: every reply
+    /// subscription it has (the repository never holds addresses).
+    Forget {
+        email: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if let Some(Command::Forget { email, config }) = &args.command {
+        return forget(email, config);
+    }
     super::init_logging();
     let config = args.config.load()?;
     let secret = Secret::load(config.inbox.secret_file.as_deref(), &config.root)?;
@@ -38,4 +55,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn forget(email: &str, config: &ConfigArg) -> Result<ExitCode> {
+    let config = config.load()?;
+    let path = config.spool_dir().join("private.db");
+    if !path.exists() {
+        println!(
+            "no addresses are kept here ({} does not exist)",
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let erased = crate::inbox::private::Private::open(&path)?.forget(email)?;
+    println!(
+        "erased {} of {}",
+        super::plural(erased, "subscription", "subscriptions"),
+        crate::inbox::private::normalize(email)
+    );
+    Ok(ExitCode::SUCCESS)
 }

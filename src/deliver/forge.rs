@@ -125,14 +125,14 @@ impl<A: Api> Forge<A> {
         })
     }
 
-    fn published(&self, path: &str) -> Result<bool, DeliveryError> {
+    fn on_site(&self, path: &str) -> Result<bool, DeliveryError> {
         Ok(self.api.file(&self.branch, path)?.is_some())
     }
 
     fn deliver_review(&self, c: &Comment) -> Result<(), DeliveryError> {
         let path = self.path_of(c);
         let branch = format!("{BRANCH_PREFIX}{}", c.id);
-        if self.published(&path)? {
+        if self.on_site(&path)? {
             return Ok(());
         }
         if self.api.branch(&branch)?.is_none() {
@@ -156,7 +156,7 @@ impl<A: Api> Forge<A> {
 
     fn deliver_batch(&self, c: &Comment) -> Result<(), DeliveryError> {
         let path = self.path_of(c);
-        if self.published(&path)? {
+        if self.on_site(&path)? {
             return Ok(());
         }
         if self.api.branch(&self.batch_branch)?.is_none() {
@@ -200,7 +200,7 @@ impl<A: Api> Forge<A> {
 
     fn deliver_direct(&self, c: &Comment) -> Result<(), DeliveryError> {
         let path = self.path_of(c);
-        if self.published(&path)? {
+        if self.on_site(&path)? {
             return Ok(());
         }
         self.api
@@ -288,6 +288,16 @@ impl<A: Api> Backend for Forge<A> {
         Ok(false)
     }
 
+    fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
+        for ext in crate::comment::EXTENSIONS {
+            let path = file_path(&self.comments_dir, thread, id, ext);
+            if self.on_site(&path)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn pending(&self) -> Result<Vec<Pending>> {
         let mut pending = Vec::new();
         for request in self.api.requests(&self.branch)? {
@@ -313,7 +323,7 @@ impl<A: Api> Backend for Forge<A> {
                 .api
                 .file(&self.batch_branch, &path)?
                 .context("the comment left the batch branch meanwhile")?;
-            if !self.published(&path)? {
+            if !self.on_site(&path)? {
                 self.api
                     .create_file(&self.branch, &path, &file.content, &title)?;
             }

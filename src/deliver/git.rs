@@ -648,6 +648,19 @@ impl Backend for Git {
         look(&repo)
     }
 
+    fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
+        let repo = self.repo()?;
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.fetch_only(&repo, &mut last, Some(&[]))?;
+        let Some(site) = remote_commit(&repo, &self.branch)? else {
+            return Ok(false);
+        };
+        let tree = site.tree()?;
+        Ok(crate::comment::EXTENSIONS
+            .iter()
+            .any(|ext| has_path(&tree, &self.path_in(thread, id, ext))))
+    }
+
     fn pending(&self) -> Result<Vec<Pending>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;

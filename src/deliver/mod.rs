@@ -45,6 +45,8 @@ pub trait Backend: Send + Sync {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>>;
     /// Whether comment `id` of `thread` is published or waiting for moderation.
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool>;
+    /// Whether comment `id` of `thread` is on the site branch now (looked up afresh).
+    fn published(&self, thread: &str, id: Ulid) -> Result<bool>;
     /// Comments waiting for moderation, oldest first.
     fn pending(&self) -> Result<Vec<Pending>>;
     /// Publishes a pending comment.

@@ -29,6 +29,32 @@ pub struct Submission {
     /// The honeypot, [`crate::render::HONEYPOT_FIELD`] in the form: people leave it empty.
     #[serde(rename = "subject")]
     pub honeypot: String,
+    /// Whether the reader asked for mail when the comment is published and when someone
+    /// replies (the form's `notify` box; `true` or `"on"` in JSON).
+    #[serde(deserialize_with = "flag")]
+    pub notify: bool,
+}
+
+/// A yes/no field as forms (`on`) and JSON (`true`) say it.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Text(t) => is_yes(&t),
+    })
+}
+
+/// `on`, `1`, `true`, `yes`: what a checked box or a yes says.
+pub fn is_yes(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "on" | "1" | "true" | "yes"
+    )
 }
 
 impl Submission {
@@ -173,6 +199,10 @@ pub fn validate(
     let email = sub.email.trim();
     if !email.is_empty() && !looks_like_email(email) {
         return reject(Reason::Email, Some("email"), &[]);
+    }
+    if sub.notify && config.inbox.notify.replies && email.is_empty() {
+        // Mail was asked for: an address is needed to send it.
+        return reject(Reason::Required, Some("email"), &[]);
     }
     let website = sub.website.trim();
     if !website.is_empty() && check_website(website).is_err() {

@@ -99,7 +99,8 @@ fn check(
     Ok((id, action))
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A small page for the people these links are for.
+pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{t}</title></head>\n<body><main><h1>{t}</h1>\n{body}</main></body></html>\n",
         t = escape_html(title)
@@ -179,6 +180,9 @@ pub async fn act(
                 Action::Reject => "Rejected",
             };
             tracing::info!(%id, "{} with a moderation link", action.name());
+            if let Some(notifier) = &inbox.notifier {
+                notifier.look_now();
+            }
             page(
                 StatusCode::OK,
                 done,

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod links;
 pub mod metrics;
 mod notify;
+pub mod private;
 pub mod spool;
 mod webhook;
 mod worker;
@@ -52,6 +53,8 @@ pub struct Inbox {
     pub metrics: Metrics,
     webhooks: webhook::Webhooks,
     notifier: Option<notify::Notifier>,
+    /// Readers' addresses for reply mail; only when `inbox.notify.replies` is on.
+    pub private: Option<Arc<private::Private>>,
 }
 
 impl Inbox {
@@ -60,7 +63,14 @@ impl Inbox {
         let renderer = Renderer::new(&config)?;
         let spool = Spool::open(&config.spool_dir())?;
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
-        let notifier = notify::Notifier::start(&config, &secret, backend.clone())?;
+        let private = if config.inbox.notify.replies {
+            Some(Arc::new(private::Private::open(
+                &config.spool_dir().join("private.db"),
+            )?))
+        } else {
+            None
+        };
+        let notifier = notify::Notifier::start(&config, &secret, backend.clone(), private.clone())?;
         let limiter = std::num::NonZeroU32::new(config.inbox.rate_per_hour).map(|per_hour| {
             let burst = std::num::NonZeroU32::new(config.inbox.rate_burst).unwrap_or(per_hour);
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
@@ -76,6 +86,7 @@ impl Inbox {
             metrics: Metrics::default(),
             webhooks,
             notifier,
+            private,
             config,
         }))
     }
@@ -120,6 +131,13 @@ impl Inbox {
         }
         self.metrics.accepted.inc();
         tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");
+        if sub.notify && !sub.email.trim().is_empty() {
+            if let Some(private) = &self.private {
+                if let Err(e) = private.subscribe(comment.id, &sub.email) {
+                    tracing::error!(id = %comment.id, "cannot record the mail subscription: {e:#}");
+                }
+            }
+        }
         Ok(comment)
     }
 
@@ -248,6 +266,10 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/v1/webhooks/{forge}", post(webhook::receive))
         .route(
+            "/v1/unsubscribe/{token}",
+            get(notify::unsubscribe_page).post(notify::unsubscribe),
+        )
+        .route(
             "/v1/moderate/{id}/{action}",
             get(links::show).post(links::act),
         )
@@ -346,6 +368,10 @@ fn parse(kind: Kind, bytes: &Bytes) -> Result<Submission, String> {
                     "website" => &mut sub.website,
                     "body" => &mut sub.body,
                     crate::render::HONEYPOT_FIELD => &mut sub.honeypot,
+                    "notify" => {
+                        sub.notify = guard::is_yes(&value);
+                        continue;
+                    }
                     _ => continue,
                 };
                 *slot = value.into_owned();
@@ -396,10 +422,12 @@ fn respond_rejected(
                 }
                 None => errors.push(("form", rejection.message.as_str())),
             }
+            let mut values = sub.values().to_vec();
+            values.push(("notify", if sub.notify { "on" } else { "" }));
             let page = inbox.renderer.form_page(
                 thread.as_deref().unwrap_or("/"),
                 sub.parent.trim(),
-                &sub.values(),
+                &values,
                 &errors,
                 &inbox.back_url(thread.as_deref(), "cairn-comments"),
             );

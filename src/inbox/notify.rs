@@ -1,8 +1,13 @@
-//! Moderator notifications: once a comment is delivered, a mail over SMTP (lettre;
-//! STARTTLS, TLS from the start, or plain to a local relay) and/or a POST to a webhook.
-//! Each notice is queued as a file in the spool (`notify/`), sent by its own thread and
-//! retried with backoff, so a slow or broken mail server never holds up a reader.
-//! With the `git` backend the mail carries signed approve/reject links.
+//! Notifications, sent by their own thread so a slow or broken mail server never holds
+//! up a reader:
+//! - to the moderator, once a comment is delivered: a mail over SMTP (lettre; STARTTLS,
+//!   TLS from the start, or plain to a local relay) and/or a POST to a webhook, queued
+//!   as a file in the spool (`notify/`) and retried with backoff; with the `git`
+//!   backend the mail carries signed approve/reject links;
+//! - to readers who ticked the form's box: a mail when their comment is published, and
+//!   one when a reply to it is. Publication is looked for every `publish_check_secs`
+//!   (and at once after a webhook or a one-click link), so a merge anywhere counts.
+//!   Every such mail has a one-click unsubscribe link.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
@@ -19,6 +24,8 @@ use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
 use super::links::{self, Action};
+use super::private::Private;
+use super::Inbox;
 use crate::comment::{Comment, Format};
 use crate::config::{Backend as Kind, Config, Mode, WebhookFormat};
 use crate::deliver::Backend;
@@ -42,7 +49,9 @@ struct Queued {
 
 /// Everything needed to notify, shared with the sending thread.
 struct Channels {
+    /// The transport, the sender, and the moderators (maybe none: reply mail only).
     mailer: Option<(SmtpTransport, Mailbox, Vec<Mailbox>)>,
+    private: Option<Arc<Private>>,
     webhook: Option<(String, WebhookFormat)>,
     http: reqwest::blocking::Client,
     /// The site and inbox URLs, the backend kind and mode: for links and texts.
@@ -54,6 +63,9 @@ struct Channels {
 pub struct Notifier {
     dir: PathBuf,
     wake: Mutex<Sender<()>>,
+    /// Whether the moderator hears about deliveries (by mail or webhook).
+    moderator: bool,
+    private: Option<Arc<Private>>,
 }
 
 impl Notifier {
@@ -62,9 +74,10 @@ impl Notifier {
         config: &Config,
         secret: &Secret,
         backend: Arc<dyn Backend>,
+        private: Option<Arc<Private>>,
     ) -> Result<Option<Notifier>> {
         let notify = &config.inbox.notify;
-        let mailer = if notify.email.is_empty() {
+        let mailer = if notify.email.is_empty() && !notify.replies {
             None
         } else {
             Some(mailer(config)?)
@@ -80,13 +93,15 @@ impl Notifier {
             }
             None => None,
         };
-        if mailer.is_none() && webhook.is_none() {
+        let moderator = !notify.email.is_empty() || webhook.is_some();
+        if !moderator && private.is_none() {
             return Ok(None);
         }
         let dir = config.spool_dir().join("notify");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let (config, secret) = (config.clone(), secret.clone());
+        let thread_private = private.clone();
         let (wake, woken) = std::sync::mpsc::channel();
         let queue = dir.clone();
         std::thread::Builder::new()
@@ -106,6 +121,7 @@ impl Notifier {
                 };
                 let channels = Channels {
                     mailer,
+                    private: thread_private,
                     webhook,
                     http,
                     config,
@@ -117,11 +133,37 @@ impl Notifier {
         Ok(Some(Notifier {
             dir,
             wake: Mutex::new(wake),
+            moderator,
+            private,
         }))
     }
 
-    /// Queues a notice about a delivered comment; sending happens on the thread.
+    /// A comment was delivered: queues the moderator's notice, and remembers it when a
+    /// reader waits to hear of its publication. Sending happens on the thread.
     pub fn delivered(&self, comment: &Comment) {
+        if let Some(private) = &self.private {
+            let waited_for = [Some(comment.id), comment.parent]
+                .into_iter()
+                .flatten()
+                .any(|id| private.subscriber(id).ok().flatten().is_some());
+            if waited_for {
+                if let Err(e) = private.watch(comment) {
+                    tracing::error!(id = %comment.id, "cannot note the comment for reply mail: {e:#}");
+                }
+            }
+        }
+        if self.moderator {
+            self.queue(comment);
+        }
+        self.look_now();
+    }
+
+    /// Wakes the thread, to send what is queued and look for publications now.
+    pub fn look_now(&self) {
+        let _ = self.wake.lock().unwrap_or_else(|p| p.into_inner()).send(());
+    }
+
+    fn queue(&self, comment: &Comment) {
         let queued = Queued {
             comment: comment.to_yaml(),
             mail_sent: false,
@@ -132,9 +174,7 @@ impl Notifier {
         };
         if let Err(e) = write(&self.dir.join(format!("{}.json", comment.id)), &queued) {
             tracing::error!(id = %comment.id, "cannot queue the notification: {e:#}");
-            return;
         }
-        let _ = self.wake.lock().unwrap_or_else(|p| p.into_inner()).send(());
     }
 }
 
@@ -218,10 +258,21 @@ fn backoff(n: u32) -> chrono::Duration {
 }
 
 fn run(channels: &Channels, dir: &Path, woken: &Receiver<()>) {
+    let every = Duration::from_secs(channels.config.inbox.notify.publish_check_secs.max(1));
+    let mut last_look: Option<std::time::Instant> = None;
     loop {
-        match woken.recv_timeout(POLL) {
-            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        let prodded = match woken.recv_timeout(POLL.min(every)) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        if let Some(private) = &channels.private {
+            if prodded || last_look.is_none_or(|t| t.elapsed() >= every) {
+                last_look = Some(std::time::Instant::now());
+                if let Err(e) = announce(channels, private) {
+                    tracing::warn!("cannot look for published comments: {e:#}");
+                }
+            }
         }
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
@@ -253,7 +304,7 @@ fn attempt(channels: &Channels, path: &Path) -> Result<()> {
         .unwrap_or_else(|e| format!("(cannot say where: {e:#})"));
     let notice = Notice::new(channels, &comment, location);
     let mut errors = Vec::new();
-    if let Some((mailer, from, to)) = &channels.mailer {
+    if let Some((mailer, from, to)) = channels.mailer.as_ref().filter(|m| !m.2.is_empty()) {
         if !queued.mail_sent {
             match send_mail(mailer, from, to, &notice) {
                 Ok(()) => queued.mail_sent = true,
@@ -424,4 +475,181 @@ fn post_webhook(
         bail!("{url} answered {}", response.status());
     }
     Ok(())
+}
+
+/// Tells readers about comments of theirs that were published, and about published
+/// replies to them; forgets comments that were rejected.
+fn announce(channels: &Channels, private: &Private) -> Result<()> {
+    let Some((mailer, from, _)) = &channels.mailer else {
+        return Ok(());
+    };
+    let config = &channels.config;
+    for watched in private.watched()? {
+        let c = &watched.comment;
+        if !channels.backend.published(&c.thread, c.id)? {
+            if !channels.backend.exists(&c.thread, c.id)? {
+                tracing::info!(id = %c.id, "rejected: no publication mail");
+                private.unwatch(c.id)?;
+            }
+            continue;
+        }
+        let link = format!("{}#c-{}", config.public_url(&c.thread), c.id);
+        let own = private.subscriber(c.id)?;
+        let mut author_told = watched.author_told;
+        if !author_told {
+            if let Some(sub) = &own {
+                let text = format!(
+                    "Your comment on {} is published:\n{link}\n\n{}\n",
+                    config.public_url(&c.thread),
+                    quote(&c.body)
+                );
+                send_to_reader(
+                    mailer,
+                    from,
+                    config,
+                    sub,
+                    "Your comment is published",
+                    &text,
+                )?;
+            }
+            author_told = true;
+        }
+        let mut parent_told = watched.parent_told;
+        if !parent_told {
+            let theirs = match c.parent {
+                Some(parent) => private.subscriber(parent)?,
+                None => None,
+            };
+            match theirs {
+                Some(sub) if own.as_ref().is_none_or(|o| o.email != sub.email) => {
+                    let author = c.author.as_deref().unwrap_or("Someone");
+                    let text = format!(
+                        "{author} replied to your comment on {}:\n\n{}\n\nRead it and answer: {link}\n",
+                        config.public_url(&c.thread),
+                        quote(&c.body)
+                    );
+                    let subject = format!("{author} replied to your comment");
+                    send_to_reader(mailer, from, config, &sub, &subject, &text)?;
+                }
+                _ => {}
+            }
+            parent_told = true;
+        }
+        private.told(c.id, author_told, parent_told)?;
+        private.unwatch(c.id)?;
+        tracing::info!(id = %c.id, "published: readers told");
+    }
+    Ok(())
+}
+
+fn quote(body: &str) -> String {
+    body.lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A mail to a reader, with the one-click unsubscribe link in the text and in the
+/// `List-Unsubscribe` headers mail programs show as a button (RFC 8058).
+fn send_to_reader(
+    mailer: &SmtpTransport,
+    from: &Mailbox,
+    config: &Config,
+    to: &super::private::Subscriber,
+    subject: &str,
+    text: &str,
+) -> Result<()> {
+    use lettre::message::header::{HeaderName, HeaderValue};
+    let stop = format!(
+        "{}/v1/unsubscribe/{}",
+        config.inbox.url.trim_end_matches('/'),
+        to.token
+    );
+    let body = format!(
+        "{text}\n--\nYou get this because you asked to hear about your comment on {}.\nNo more mail: {stop}\n",
+        config.site.url
+    );
+    let message = Message::builder()
+        .from(from.clone())
+        .to(to.email.parse().context("a subscriber's address")?)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{stop}>"),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_string(),
+        ))
+        .body(body)?;
+    mailer.send(&message)?;
+    Ok(())
+}
+
+/// `GET /v1/unsubscribe/{token}`: the button that stops the mail.
+pub async fn unsubscribe_page(
+    axum::extract::State(inbox): axum::extract::State<Arc<Inbox>>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let known = inbox
+        .private
+        .as_ref()
+        .and_then(|p| p.email_of_token(&token).ok().flatten())
+        .is_some();
+    if !known {
+        return links::page(
+            StatusCode::NOT_FOUND,
+            "Nothing to stop",
+            "<p>This link stops nothing: the address gets no mail from here (any more).</p>",
+        );
+    }
+    links::page(
+        StatusCode::OK,
+        "Stop these mails?",
+        &format!(
+            "<form method=\"post\" action=\"/v1/unsubscribe/{}\"><button type=\"submit\">Stop all mail about my comments</button></form>\n",
+            crate::render::escape_html(&token)
+        ),
+    )
+}
+
+/// `POST /v1/unsubscribe/{token}` (also RFC 8058's one-click POST): forgets the
+/// address behind the token, with every subscription it has.
+pub async fn unsubscribe(
+    axum::extract::State(inbox): axum::extract::State<Arc<Inbox>>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let Some(private) = &inbox.private else {
+        return links::page(
+            StatusCode::NOT_FOUND,
+            "Nothing to stop",
+            "<p>No mail is sent from here.</p>",
+        );
+    };
+    let erased = private
+        .email_of_token(&token)
+        .and_then(|email| email.map(|e| private.forget(&e)).transpose());
+    match erased {
+        Ok(Some(n)) => {
+            tracing::info!(subscriptions = n, "a reader unsubscribed");
+            links::page(
+                StatusCode::OK,
+                "Done",
+                "<p>You will get no more mail from here, and your address is erased.</p>",
+            )
+        }
+        Ok(None) => links::page(
+            StatusCode::NOT_FOUND,
+            "Nothing to stop",
+            "<p>This address gets no mail from here (any more).</p>",
+        ),
+        Err(e) => links::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not done",
+            &format!("<p>{}</p>", crate::render::escape_html(&format!("{e:#}"))),
+        ),
+    }
 }

@@ -378,6 +378,9 @@ pub async fn receive(
                 .metrics
                 .webhook(if merged { "merged" } else { "closed" });
             tracing::info!(branch, merged, "request closed; branch cleaned up");
+            if let Some(notifier) = &inbox.notifier {
+                notifier.look_now();
+            }
             answer(
                 StatusCode::OK,
                 json!({"ok": format!("{branch} {}", if merged { "published" } else { "rejected" })}),

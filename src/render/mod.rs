@@ -65,6 +65,8 @@ pub struct FormView {
     pub max_website: usize,
     pub max_body: usize,
     pub required: BTreeMap<&'static str, bool>,
+    /// Whether the form offers mail about publication and replies.
+    pub replies: bool,
     pub values: BTreeMap<&'static str, String>,
     pub errors: BTreeMap<&'static str, String>,
 }
@@ -138,7 +140,7 @@ impl Renderer {
         let fields = || {
             FORM_FIELDS
                 .iter()
-                .chain(["form"].iter())
+                .chain(["form", "notify"].iter())
                 .map(|f| (*f, String::new()))
                 .collect()
         };
@@ -152,6 +154,7 @@ impl Renderer {
                 .iter()
                 .map(|f| (*f, config.form.required.iter().any(|r| r == f)))
                 .collect(),
+            replies: config.inbox.notify.replies,
             values: fields(),
             errors: fields(),
         };
