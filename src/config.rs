@@ -163,9 +163,14 @@ pub struct Inbox {
     /// Failed delivery attempts after which a comment is parked as failed.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
-    /// Hours a delivered comment stays in the spool for inspection.
+    /// Hours a delivered comment stays in the spool for inspection (and for its
+    /// author's private link to work).
     #[serde(default = "default_keep_delivered_hours")]
     pub keep_delivered_hours: u64,
+    /// Hours after posting during which an author may still change or withdraw a
+    /// published comment (as a request to the moderator); pending ones any time.
+    #[serde(default = "default_edit_hours")]
+    pub edit_hours: u64,
     /// Where accepted comments are delivered.
     #[serde(default)]
     pub delivery: Delivery,
@@ -329,6 +334,7 @@ impl Inbox {
             max_request: default_max_request(),
             max_attempts: default_max_attempts(),
             keep_delivered_hours: default_keep_delivered_hours(),
+            edit_hours: default_edit_hours(),
             delivery: Delivery::default(),
             notify: Notify::default(),
         }
@@ -358,6 +364,9 @@ fn form_bytes(chars: usize) -> usize {
 }
 fn default_max_attempts() -> u32 {
     10
+}
+fn default_edit_hours() -> u64 {
+    24
 }
 fn default_keep_delivered_hours() -> u64 {
     7 * 24

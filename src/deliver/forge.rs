@@ -23,6 +23,7 @@ use ulid::Ulid;
 
 use super::{
     comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+    CHANGE_PREFIX,
 };
 use crate::comment::{Comment, Format};
 use crate::config::{Config, Mode};
@@ -61,6 +62,15 @@ pub trait Api: Send + Sync {
         branch: &str,
         path: &str,
         content: &[u8],
+        message: &str,
+    ) -> Result<(), DeliveryError>;
+    /// Commits a new version of a file on `branch`; `sha` names the version replaced.
+    fn update_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        sha: &str,
         message: &str,
     ) -> Result<(), DeliveryError>;
     /// Commits the removal of a file from `branch`.
@@ -229,12 +239,17 @@ impl<A: Api> Forge<A> {
         Ok(found)
     }
 
-    /// A pending comment: its own request in review mode, else a file in the batch.
+    /// A pending comment: its own request in review mode, an author's proposed change,
+    /// else a file in the batch.
     fn find_pending(&self, id: Ulid) -> Result<(Comment, String, Request)> {
-        let own = format!("{BRANCH_PREFIX}{id}");
         let mut candidates = Vec::new();
-        if let Some(r) = self.api.find_request(&own, &self.branch)? {
-            candidates.push(r);
+        for head in [
+            format!("{BRANCH_PREFIX}{id}"),
+            format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{id}"),
+        ] {
+            if let Some(r) = self.api.find_request(&head, &self.branch)? {
+                candidates.push(r);
+            }
         }
         if let Some(r) = self.api.find_request(&self.batch_branch, &self.branch)? {
             candidates.push(r);
@@ -353,6 +368,83 @@ impl<A: Api> Backend for Forge<A> {
             Some(r) => r.url,
             None => format!("branch {head}"),
         })
+    }
+
+    fn revise(&self, comment: &Comment) -> Result<()> {
+        let (_, path, request) = self.find_pending(comment.id)?;
+        if Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
+            bail!("{path} is not a YAML file: it cannot be edited here");
+        }
+        let file = self
+            .api
+            .file(&request.head, &path)?
+            .with_context(|| format!("{path} left {} meanwhile", request.head))?;
+        let msg = format!(
+            "Edit {}",
+            message(comment).lines().next().unwrap_or_default()
+        );
+        self.api.update_file(
+            &request.head,
+            &path,
+            comment.to_yaml().as_bytes(),
+            &file.sha,
+            &msg,
+        )?;
+        Ok(())
+    }
+
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String> {
+        let head = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
+        let mut path = None;
+        for ext in crate::comment::EXTENSIONS {
+            let candidate = file_path(&self.comments_dir, &published.thread, published.id, ext);
+            if self.on_site(&candidate)? {
+                path = Some(candidate);
+                break;
+            }
+        }
+        let path =
+            path.with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
+        if new.is_some() && Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
+            bail!("{path} is not a YAML file: it cannot be edited here");
+        }
+        if self.api.branch(&head)?.is_none() {
+            let tip = self.site_tip()?;
+            self.api.create_branch(&head, &tip)?;
+        }
+        let what = if new.is_some() { "Edit" } else { "Withdrawal" };
+        let title = format!(
+            "{what} of the comment by {} on {} (asked by its author)",
+            published.author.as_deref().unwrap_or("anonymous"),
+            published.thread
+        );
+        let current = self.api.file(&head, &path)?;
+        match (new, current) {
+            (Some(c), Some(file)) => {
+                self.api
+                    .update_file(&head, &path, c.to_yaml().as_bytes(), &file.sha, &title)?
+            }
+            (Some(c), None) => {
+                self.api
+                    .create_file(&head, &path, c.to_yaml().as_bytes(), &title)?
+            }
+            (None, Some(file)) => self.api.delete_file(&head, &path, &file.sha, &title)?,
+            (None, None) => {}
+        }
+        let body = match new {
+            Some(c) => format!(
+                "The author asks to change their published comment to this:\n\n{}",
+                request_body(c, &self.site_url)
+            ),
+            None => format!(
+                "The author asks to remove their published comment:\n\n{}",
+                request_body(published, &self.site_url)
+            ),
+        };
+        let request = self
+            .api
+            .open_request(&head, &self.branch, &title, &body, &self.labels)?;
+        Ok(request.url)
     }
 
     fn closed(&self, branch: &str) -> Result<()> {

@@ -25,6 +25,7 @@ use ulid::Ulid;
 
 use super::{
     comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+    CHANGE_PREFIX,
 };
 use crate::comment::{Comment, Format};
 use crate::config::{Config, Mode};
@@ -463,22 +464,27 @@ impl Git {
         Ok(made)
     }
 
-    /// The comment file a branch adds, with its path.
+    /// The comment files a branch adds (and, with `changes`, edits or removes) against
+    /// `base`, with their paths; a removed file is read from `base`.
     fn comment_on(
         &self,
         repo: &Repository,
         tip: &Commit<'_>,
         base: &Tree<'_>,
         id: Option<Ulid>,
+        changes: bool,
     ) -> Result<Vec<(String, Comment)>> {
         let tree = tip.tree()?;
         let diff = repo.diff_tree_to_tree(Some(base), Some(&tree), None)?;
         let mut found = Vec::new();
         for delta in diff.deltas() {
-            if delta.status() != git2::Delta::Added {
-                continue;
-            }
-            let Some(path) = delta.new_file().path() else {
+            let file = match delta.status() {
+                git2::Delta::Added => delta.new_file(),
+                git2::Delta::Modified if changes => delta.new_file(),
+                git2::Delta::Deleted if changes => delta.old_file(),
+                _ => continue,
+            };
+            let Some(path) = file.path() else {
                 continue;
             };
             let Some(format) = Format::of(path) else {
@@ -491,7 +497,7 @@ impl Git {
             if id.is_some_and(|id| id.to_string() != stem) {
                 continue;
             }
-            let blob = repo.find_blob(delta.new_file().id())?;
+            let blob = repo.find_blob(file.id())?;
             let text = String::from_utf8_lossy(blob.content());
             let shown = path.to_string_lossy().into_owned();
             let comment = Comment::parse(&text, format).map_err(|e| anyhow!("{shown}: {e}"))?;
@@ -500,7 +506,8 @@ impl Git {
         Ok(found)
     }
 
-    /// Every pending comment: (comment, path in the repo, branch it waits on).
+    /// Every pending comment: (comment, path in the repo, branch it waits on). Besides
+    /// new comments, authors' proposed changes to published ones (`cairn/change-<id>`).
     fn pending_in(&self, repo: &Repository) -> Result<Vec<(Comment, String, String)>> {
         let site = self.site_tip(repo)?;
         let site_tree = site.tree()?;
@@ -510,21 +517,17 @@ impl Git {
             let Ok(name) = reference.name() else { continue };
             let branch = name.trim_start_matches("refs/remotes/origin/").to_string();
             let tip = reference.peel_to_commit()?;
-            if let Some(id) = branch
-                .strip_prefix(BRANCH_PREFIX)
-                .and_then(|s| s.parse::<Ulid>().ok())
-            {
-                let base = match tip.parent(0) {
-                    Ok(parent) => parent.tree()?,
-                    Err(_) => site_tree.clone(),
-                };
-                for (path, comment) in self.comment_on(repo, &tip, &base, Some(id))? {
-                    if !has_path(&site_tree, &path) {
-                        pending.push((comment, path, branch.clone()));
-                    }
+            let own = branch.strip_prefix(BRANCH_PREFIX).unwrap_or_default();
+            if let Ok(id) = own.parse::<Ulid>() {
+                for (path, comment) in self.comment_on(repo, &tip, &site_tree, Some(id), false)? {
+                    pending.push((comment, path, branch.clone()));
+                }
+            } else if let Some(Ok(id)) = own.strip_prefix(CHANGE_PREFIX).map(str::parse::<Ulid>) {
+                for (path, comment) in self.comment_on(repo, &tip, &site_tree, Some(id), true)? {
+                    pending.push((comment, path, branch.clone()));
                 }
             } else if branch == self.batch_branch {
-                for (path, comment) in self.comment_on(repo, &tip, &site_tree, None)? {
+                for (path, comment) in self.comment_on(repo, &tip, &site_tree, None, false)? {
                     pending.push((comment, path, branch.clone()));
                 }
             }
@@ -722,6 +725,63 @@ impl Backend for Git {
             self.delete_branch(&repo, &location)?;
         }
         Ok(Pending { comment, location })
+    }
+
+    fn revise(&self, comment: &Comment) -> Result<()> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        self.fetch(&repo, &mut last)?;
+        let (_, path, branch) = self.find_pending(&repo, comment.id)?;
+        if Format::of(Path::new(&path)) != Some(Format::Yaml) {
+            bail!("{path} is not a YAML file: it cannot be edited here");
+        }
+        let yaml = comment.to_yaml();
+        let msg = format!(
+            "Edit {}",
+            message(comment).lines().next().unwrap_or_default()
+        );
+        self.advance(&repo, &mut last, &branch, |tip| {
+            let tip = tip.with_context(|| format!("the branch {branch} vanished"))?;
+            self.commit_file(&repo, tip, &path, Some(yaml.as_bytes()), &msg)
+                .map(Some)
+        })
+    }
+
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        let branch = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
+        self.fetch_only(&repo, &mut last, Some(std::slice::from_ref(&branch)))?;
+        let site_tree = self.site_tip(&repo)?.tree()?;
+        let path = crate::comment::EXTENSIONS
+            .iter()
+            .map(|ext| self.path_in(&published.thread, published.id, ext))
+            .find(|p| has_path(&site_tree, p))
+            .with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
+        if new.is_some() && Format::of(Path::new(&path)) != Some(Format::Yaml) {
+            bail!("{path} is not a YAML file: it cannot be edited here");
+        }
+        let yaml = new.map(Comment::to_yaml);
+        let what = if new.is_some() { "Edit" } else { "Withdraw" };
+        let msg = format!(
+            "{what} {} (asked by its author)",
+            message(published).lines().next().unwrap_or_default()
+        );
+        self.advance(&repo, &mut last, &branch, |tip| {
+            let base = match tip {
+                Some(tip) => tip.clone(),
+                None => self.site_tip(&repo)?,
+            };
+            self.commit_file(
+                &repo,
+                &base,
+                &path,
+                yaml.as_deref().map(str::as_bytes),
+                &msg,
+            )
+            .map(Some)
+        })?;
+        Ok(format!("branch {branch}"))
     }
 
     fn reject(&self, id: Ulid) -> Result<Pending> {

@@ -190,6 +190,36 @@ impl Api for Gitea {
         }
     }
 
+    fn update_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        sha: &str,
+        message: &str,
+    ) -> Result<(), DeliveryError> {
+        let body = json!({
+            "content": STANDARD.encode(content),
+            "sha": sha,
+            "message": message,
+            "branch": branch,
+            "author": self.committer,
+            "committer": self.committer,
+        });
+        let reply = self.call(
+            Method::PUT,
+            &format!("contents/{}", enc_path(path)),
+            Some(&body),
+        )?;
+        match reply.status {
+            200 | 201 => Ok(()),
+            _ => Err(transient(
+                &format!("cannot update {path} on {branch}"),
+                &reply,
+            )),
+        }
+    }
+
     fn delete_file(
         &self,
         branch: &str,

@@ -283,6 +283,35 @@ impl Api for GitHub {
         }
     }
 
+    fn update_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        sha: &str,
+        message: &str,
+    ) -> Result<(), DeliveryError> {
+        let body = json!({
+            "message": message,
+            "content": STANDARD.encode(content),
+            "sha": sha,
+            "branch": branch,
+            "committer": self.committer(),
+        });
+        let reply = self.call(
+            Method::PUT,
+            &format!("contents/{}", enc_path(path)),
+            Some(&body),
+        )?;
+        match reply.status {
+            200 | 201 => Ok(()),
+            _ => Err(transient(
+                &format!("cannot update {path} on {branch}"),
+                &reply,
+            )),
+        }
+    }
+
     fn delete_file(
         &self,
         branch: &str,

@@ -186,6 +186,31 @@ impl Api for GitLab {
         }
     }
 
+    fn update_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        _sha: &str,
+        message: &str,
+    ) -> Result<(), DeliveryError> {
+        let mut body = self.commit_fields(branch, message);
+        body.insert("encoding".into(), json!("base64"));
+        body.insert("content".into(), json!(STANDARD.encode(content)));
+        let reply = self.call(
+            Method::PUT,
+            &format!("repository/files/{}", enc(path)),
+            Some(&Value::Object(body)),
+        )?;
+        match reply.status {
+            200 => Ok(()),
+            _ => Err(transient(
+                &format!("cannot update {path} on {branch}"),
+                &reply,
+            )),
+        }
+    }
+
     fn delete_file(
         &self,
         branch: &str,

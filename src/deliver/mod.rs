@@ -53,6 +53,11 @@ pub trait Backend: Send + Sync {
     fn approve(&self, id: Ulid) -> Result<Pending>;
     /// Discards a pending comment.
     fn reject(&self, id: Ulid) -> Result<Pending>;
+    /// Replaces a pending comment with a new version of it (same id).
+    fn revise(&self, comment: &Comment) -> Result<()>;
+    /// Asks the moderator to replace a published comment with `new`, or to remove it
+    /// (`None`), on branch `cairn/change-<id>`; returns where the request waits.
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String>;
     /// Where a delivered comment waits, for a person: a branch, a pull request's URL.
     fn location(&self, comment: &Comment) -> Result<String>;
     /// A moderator merged or closed the request for `branch` on the forge: clean up
@@ -85,6 +90,8 @@ pub fn open(config: &Config, workdir: &Path) -> Result<Arc<dyn Backend>> {
 
 /// Prefix of the branches cairn creates.
 pub const BRANCH_PREFIX: &str = "cairn/";
+/// After [`BRANCH_PREFIX`]: a branch that changes a published comment.
+pub const CHANGE_PREFIX: &str = "change-";
 
 /// The comments directory inside the repository, with `/` separators.
 pub fn comments_dir(config: &Config) -> String {

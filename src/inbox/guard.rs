@@ -208,16 +208,7 @@ pub fn validate(
     if !website.is_empty() && check_website(website).is_err() {
         return reject(Reason::Website, Some("website"), &[]);
     }
-    if sub.body.trim().is_empty() {
-        return reject(Reason::Required, Some("body"), &[]);
-    }
-    if count_links(&sub.body) > form.max_links {
-        return reject(
-            Reason::Links,
-            Some("body"),
-            &[("max", &form.max_links.to_string())],
-        );
-    }
+    check_body(&sub.body, config, strings)?;
     let author = sub.author.trim();
     if author.chars().any(char::is_control) {
         return reject(Reason::Malformed, Some("author"), &[]);
@@ -236,6 +227,25 @@ pub fn validate(
         // Line endings as a browser sends them (CRLF) are stored as LF.
         body: sub.body.replace("\r\n", "\n"),
     })
+}
+
+/// The rules a comment's text must meet, on posting and on its author's later edits:
+/// not empty, not too long, not too many links.
+pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), Rejection> {
+    let form = &config.form;
+    let reject = |reason, vars: &[(&str, &str)]| {
+        Err(Rejection::localized(strings, reason, Some("body"), vars))
+    };
+    if body.trim().is_empty() {
+        return reject(Reason::Required, &[]);
+    }
+    if body.chars().count() > form.max_body {
+        return reject(Reason::TooLong, &[("max", &form.max_body.to_string())]);
+    }
+    if count_links(body) > form.max_links {
+        return reject(Reason::Links, &[("max", &form.max_links.to_string())]);
+    }
+    Ok(())
 }
 
 /// The thread a submission is for: a path on the site (normalized by the same function

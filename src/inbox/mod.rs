@@ -10,6 +10,7 @@ pub mod guard;
 pub mod links;
 pub mod metrics;
 mod notify;
+pub mod own;
 pub mod private;
 pub mod spool;
 mod webhook;
@@ -265,6 +266,9 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/v1/webhooks/{forge}", post(webhook::receive))
+        .route("/v1/own/{id}", get(own::show))
+        .route("/v1/own/{id}/edit", post(own::edit))
+        .route("/v1/own/{id}/withdraw", post(own::withdraw))
         .route(
             "/v1/unsubscribe/{token}",
             get(notify::unsubscribe_page).post(notify::unsubscribe),
@@ -332,7 +336,11 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             match kind {
                 Kind::Json => (
                     StatusCode::ACCEPTED,
-                    Json(serde_json::json!({ "id": comment.id.to_string(), "status": "queued" })),
+                    Json(serde_json::json!({
+                        "id": comment.id.to_string(),
+                        "status": "queued",
+                        "manage_url": own::link(&inbox.config.inbox.url, &inbox.secret, comment.id),
+                    })),
                 )
                     .into_response(),
                 Kind::Form => {
@@ -341,7 +349,8 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
                         None => "cairn-comments".into(),
                     };
                     let back = inbox.back_url(Some(&comment.thread), &anchor);
-                    match inbox.renderer.confirmation_page(&comment, &back) {
+                    let manage = own::link(&inbox.config.inbox.url, &inbox.secret, comment.id);
+                    match inbox.renderer.confirmation_page(&comment, &back, &manage) {
                         Ok(page) => Html(page).into_response(),
                         Err(e) => internal(&e),
                     }

@@ -318,6 +318,29 @@ impl Spool {
             .map(|e| e.thread.clone())
     }
 
+    /// Where an item is: `None` when the spool does not hold it (any more).
+    pub fn state_of(&self, id: Ulid) -> Option<State> {
+        self.lock().items.get(&id).map(|e| e.state)
+    }
+
+    /// The comment as delivered (or as its author last changed it), while the spool
+    /// keeps delivered items.
+    pub fn delivered_copy(&self, id: Ulid) -> Option<Comment> {
+        let path = item_path(&self.dir, State::Delivered, id);
+        let stored: Stored = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        Comment::parse(&stored.comment, Format::Yaml).ok()
+    }
+
+    /// Replaces the delivered copy of a comment after its author changed it.
+    pub fn replace_delivered(&self, comment: &Comment) -> Result<()> {
+        let path = item_path(&self.dir, State::Delivered, comment.id);
+        let mut stored: Stored = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+        )?;
+        stored.comment = comment.to_yaml();
+        write_atomic(&path, &stored, true)
+    }
+
     /// How many items are in each state.
     pub fn depth(&self) -> HashMap<State, usize> {
         let mut counts: HashMap<State, usize> = State::ALL.iter().map(|s| (*s, 0)).collect();

@@ -205,7 +205,8 @@ impl Renderer {
 
     /// The inbox's answer to an accepted form post: the comment as it will appear,
     /// awaiting moderation, with a link back to `back`.
-    pub fn confirmation_page(&self, comment: &Comment, back: &str) -> Result<String> {
+    /// `manage` is the author's private link to edit or withdraw the comment.
+    pub fn confirmation_page(&self, comment: &Comment, back: &str, manage: &str) -> Result<String> {
         let body = markdown::to_html(&comment.body);
         let view = self.view(comment, &body);
         self.render(
@@ -217,6 +218,7 @@ impl Renderer {
                 back => back,
                 comment => minijinja::Value::from(minijinja::value::Serde(&view)),
                 preview => true,
+                manage => manage,
                 thread => comment.thread.as_str(),
                 s => self.strings_value.clone(),
                 form => self.form_value.clone(),

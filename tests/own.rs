@@ -1,0 +1,289 @@
+//! Authors' private links end to end: the real inbox gives the link on the
+//! confirmation page and in the JSON answer; with it the author edits and withdraws a
+//! pending comment (its branch or pull request changes) and asks for changes to a
+//! published one (a `cairn/change-<id>` request the moderator merges), against a real
+//! bare repository and against the local GitHub API; tampered and expired links are
+//! refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::fake_forge::{FakeForge, Flavor, TOKEN};
+use common::*;
+
+const SITE: &str = "https://blog.example.org";
+const THREAD: &str = "/posts/a-quiet-post/";
+
+fn config(dir: &Path, delivery: &str, extra: &str) -> PathBuf {
+    let path = dir.join("inbox.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[site]
+url = "{SITE}/"
+[comments]
+dir = "comments"
+[inbox]
+url = "http://127.0.0.1:9"
+rate_per_hour = 0
+{extra}
+[inbox.delivery]
+{delivery}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn moderate(dir: &Path, config: &Path, args: &[&str]) -> String {
+    let mut all = vec!["moderate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+    let out = cairn(dir, &all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The path and query of the private link in a page or JSON answer.
+fn manage_link(text: &str) -> String {
+    let at = text.find("/v1/own/").expect("a private link");
+    let end = text[at..]
+        .find(|c: char| c == '"' || c == '<' || c.is_whitespace())
+        .unwrap_or(text.len() - at);
+    text[at..at + end].replace("&amp;", "&")
+}
+
+fn get(inbox: &InboxProcess, path: &str) -> Answer {
+    http(&inbox.addr, "GET", path, &[], b"").unwrap()
+}
+
+fn post_to(inbox: &InboxProcess, path: &str, body: &str) -> Answer {
+    http(
+        &inbox.addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .unwrap()
+}
+
+fn on_branch(remote: &Path, branch: &str, id: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args([
+            "show",
+            &format!("{branch}:comments/posts/a-quiet-post/{id}.yml"),
+        ])
+        .current_dir(remote)
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let config = config(dir.path(), "remote = \"site.git\"\nmode = \"review\"", "");
+    let inbox = InboxProcess::start(&config);
+
+    let form = post_form(
+        &inbox.addr,
+        SITE,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("body", "First draft."),
+        ],
+    )
+    .unwrap();
+    assert_eq!(form.status, 200, "{}", form.body);
+    let ada_link = manage_link(&form.body);
+    let ada = ada_link
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let json = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Bob", "body": "Oops, wrong post."}),
+    )
+    .unwrap();
+    assert_eq!(json.status, 202, "{}", json.body);
+    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let bob_link = manage_link(answer["manage_url"].as_str().unwrap());
+    inbox.wait_delivered(30);
+
+    // Tampered links are refused: another key, or this key for another comment.
+    let tampered = format!("{}0", &ada_link[..ada_link.len() - 1]);
+    assert_eq!(get(&inbox, &tampered).status, 403);
+    let bob_id = bob_link
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    assert_eq!(get(&inbox, &ada_link.replace(&ada, bob_id)).status, 403);
+
+    let page = get(&inbox, &ada_link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(">First draft.</textarea>"),
+        "{}",
+        page.body
+    );
+
+    // Pending: the edit lands on its branch.
+    let (path, query) = ada_link.split_once('?').unwrap();
+    let edited = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        "body=Second+draft.",
+    );
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let file = on_branch(&remote, &format!("cairn/{ada}"), &ada).unwrap();
+    assert!(file.contains("Second draft."), "{file}");
+    assert!(moderate(dir.path(), &config, &["show", &ada]).contains("Second draft."));
+    let empty = post_to(&inbox, &format!("{path}/edit?{query}"), "body=+");
+    assert_eq!(empty.status, 400, "{}", empty.body);
+
+    // Pending: withdrawing deletes the branch; the link then says so.
+    let (bob_path, bob_query) = bob_link.split_once('?').unwrap();
+    let gone = post_to(&inbox, &format!("{bob_path}/withdraw?{bob_query}"), "");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert!(on_branch(&remote, &format!("cairn/{bob_id}"), bob_id).is_none());
+    let again = post_to(&inbox, &format!("{bob_path}/withdraw?{bob_query}"), "");
+    assert_eq!(again.status, 410, "{}", again.body);
+
+    // Published: an edit becomes a change request the moderator approves.
+    moderate(dir.path(), &config, &["approve", &ada]);
+    let edited = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Final+text.");
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert!(
+        edited.body.contains("moderator will look"),
+        "{}",
+        edited.body
+    );
+    assert!(on_branch(&remote, "main", &ada)
+        .unwrap()
+        .contains("Second draft."));
+    let change = format!("cairn/change-{ada}");
+    assert!(on_branch(&remote, &change, &ada)
+        .unwrap()
+        .contains("Final text."));
+    assert!(moderate(dir.path(), &config, &["list"]).contains(&change));
+    moderate(dir.path(), &config, &["approve", &ada]);
+    let published = on_branch(&remote, "main", &ada).unwrap();
+    assert!(published.contains("Final text."), "{published}");
+    assert!(
+        published.contains("author: Ada"),
+        "only the text changed: {published}"
+    );
+
+    // Published: withdrawing asks for the file's removal.
+    let gone = post_to(&inbox, &format!("{path}/withdraw?{query}"), "");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert!(
+        on_branch(&remote, &change, &ada).is_none(),
+        "the change removes the file"
+    );
+    moderate(dir.path(), &config, &["approve", &ada]);
+    assert!(on_branch(&remote, "main", &ada).is_none());
+}
+
+#[test]
+fn published_comments_cannot_be_changed_after_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    example_remote(dir.path());
+    let config = config(
+        dir.path(),
+        "remote = \"site.git\"\nmode = \"review\"",
+        "edit_hours = 0",
+    );
+    let inbox = InboxProcess::start(&config);
+    let json = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Cy", "body": "Too late to change."}),
+    )
+    .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    inbox.wait_delivered(30);
+    assert_eq!(get(&inbox, &link).status, 200, "pending: any time");
+    moderate(
+        dir.path(),
+        &config,
+        &["approve", answer["id"].as_str().unwrap()],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let late = get(&inbox, &link);
+    assert_eq!(late.status, 410, "{}", late.body);
+    assert!(late.body.contains("has passed"), "{}", late.body);
+}
+
+#[test]
+fn authors_change_their_pull_request_on_a_forge() {
+    let fake = FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+    let delivery = format!(
+        "backend = \"github\"\nrepo = \"owner/site\"\napi_url = \"{}\"\ntoken_file = \"token\"",
+        fake.url
+    );
+    let config = config(dir.path(), &delivery, "");
+    let inbox = InboxProcess::start(&config);
+    let json = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Di", "body": "Draft."}),
+    )
+    .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let (path, query) = link.split_once('?').unwrap();
+    inbox.wait_delivered(30);
+    let file = format!("comments/posts/a-quiet-post/{id}.yml");
+
+    let edited = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Better.");
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let head = format!("cairn/{id}");
+    let text = String::from_utf8(fake.files(&head)[&file].clone()).unwrap();
+    assert!(text.contains("Better."), "{text}");
+    assert_eq!(fake.pulls().len(), 1, "the same pull request");
+
+    moderate(dir.path(), &config, &["approve", &id]);
+    let edited = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Best.");
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let change = fake
+        .pulls()
+        .into_iter()
+        .find(|p| p.head == format!("cairn/change-{id}"))
+        .expect("a change request");
+    assert!(
+        change.open && change.title.contains("Edit of the comment by Di"),
+        "{change:?}"
+    );
+    assert!(change.body.contains("> Best."), "{}", change.body);
+    assert!(moderate(dir.path(), &config, &["list"]).contains("/pull/2"));
+    moderate(dir.path(), &config, &["approve", &id]);
+    let text = String::from_utf8(fake.files("main")[&file].clone()).unwrap();
+    assert!(text.contains("Best."), "{text}");
+
+    let gone = post_to(&inbox, &format!("{path}/withdraw?{query}"), "");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let removal = fake
+        .pulls()
+        .into_iter()
+        .find(|p| p.open && p.head == format!("cairn/change-{id}"))
+        .expect("a removal request");
+    assert!(removal.title.contains("Withdrawal"), "{removal:?}");
+    assert!(!fake.files(&removal.head).contains_key(&file));
+}
