@@ -39,6 +39,23 @@ impl Secret {
         Secret::new(text.trim().as_bytes()).with_context(|| path.display().to_string())
     }
 
+    /// The secret of site `name` when one inbox serves several: from
+    /// `CAIRN_SECRET_<NAME>` (upper case, `-` as `_`), else from `file`; never the
+    /// shared `CAIRN_SECRET`, so no two sites share one by accident.
+    pub fn load_for_site(name: &str, file: Option<&Path>, root: &Path) -> Result<Secret> {
+        let var = format!("{ENV}_{}", name.to_uppercase().replace('-', "_"));
+        if let Ok(value) = std::env::var(&var) {
+            return Secret::new(value.trim().as_bytes()).context(var);
+        }
+        let Some(file) = file else {
+            bail!("site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml")
+        };
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read secret file {}", path.display()))?;
+        Secret::new(text.trim().as_bytes()).with_context(|| path.display().to_string())
+    }
+
     /// A secret from bytes; too short a secret would make avatar keys guessable.
     pub fn new(bytes: &[u8]) -> Result<Secret> {
         if bytes.len() < 16 {

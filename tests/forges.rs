@@ -763,15 +763,20 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests(flavor: Flavor) {
     assert_eq!(ping.status, 200, "{}", ping.body);
     let metrics = http(&inbox.addr, "GET", "/metrics", &[], b"").unwrap().body;
     assert!(
-        metrics.contains("cairn_inbox_webhooks_total{outcome=\"merged\"} 1"),
+        metrics
+            .contains("cairn_inbox_webhooks_total{site=\"blog.example.org\",outcome=\"merged\"} 1"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("cairn_inbox_webhooks_total{outcome=\"bad_signature\"} 2"),
+        metrics.contains(
+            "cairn_inbox_webhooks_total{site=\"blog.example.org\",outcome=\"bad_signature\"} 2"
+        ),
         "{metrics}"
     );
     assert!(
-        metrics.contains("cairn_inbox_webhooks_total{outcome=\"replayed\"} 2"),
+        metrics.contains(
+            "cairn_inbox_webhooks_total{site=\"blog.example.org\",outcome=\"replayed\"} 2"
+        ),
         "{metrics}"
     );
 

@@ -12,6 +12,7 @@ pub mod metrics;
 mod notify;
 pub mod own;
 pub mod private;
+pub mod sites;
 pub mod spool;
 mod webhook;
 mod worker;
@@ -61,6 +62,22 @@ pub struct Inbox {
 impl Inbox {
     /// An inbox for `config`, with its spool opened (and recovered) from disk.
     pub fn new(config: Config, secret: Secret, backend: Arc<dyn Backend>) -> Result<Arc<Inbox>> {
+        // One site: its metrics are labelled with its host name.
+        let host = url::Url::parse(&config.site.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "site".into());
+        let metrics = Metrics::for_site(Arc::new(metrics::Registered::default()), host);
+        Inbox::with_metrics(config, secret, backend, metrics)
+    }
+
+    /// An inbox whose metrics go to a registry shared with other sites.
+    pub fn with_metrics(
+        config: Config,
+        secret: Secret,
+        backend: Arc<dyn Backend>,
+        metrics: Metrics,
+    ) -> Result<Arc<Inbox>> {
         let renderer = Renderer::new(&config)?;
         let spool = Spool::open(&config.spool_dir())?;
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
@@ -84,7 +101,7 @@ impl Inbox {
             spool,
             backend,
             limiter,
-            metrics: Metrics::default(),
+            metrics,
             webhooks,
             notifier,
             private,
@@ -130,7 +147,7 @@ impl Inbox {
                 return Err(plain(Reason::Unavailable));
             }
         }
-        self.metrics.accepted.inc();
+        self.metrics.accepted();
         tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");
         if sub.notify && !sub.email.trim().is_empty() {
             if let Some(private) = &self.private {
@@ -329,10 +346,7 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
     };
     match inbox.accept(&sub, client, &parts.headers).await {
         Ok(comment) => {
-            inbox
-                .metrics
-                .latency
-                .observe(started.elapsed().as_secs_f64());
+            inbox.metrics.latency(started.elapsed().as_secs_f64());
             match kind {
                 Kind::Json => (
                     StatusCode::ACCEPTED,
@@ -402,10 +416,7 @@ fn respond_rejected(
 ) -> Response {
     let reason = rejection.reason;
     inbox.metrics.reject(reason.label());
-    inbox
-        .metrics
-        .latency
-        .observe(started.elapsed().as_secs_f64());
+    inbox.metrics.latency(started.elapsed().as_secs_f64());
     tracing::info!(reason = reason.label(), field = rejection.field, "rejected");
     let mut response = match kind {
         Kind::Json => (
@@ -459,9 +470,10 @@ fn internal(e: &anyhow::Error) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
 }
 
-async fn health(State(inbox): State<Arc<Inbox>>) -> Response {
+/// The spool's items by state, for the health endpoints.
+fn spool_counts(inbox: &Inbox) -> serde_json::Map<String, serde_json::Value> {
     let depth = inbox.spool.depth();
-    let spool: serde_json::Map<String, serde_json::Value> = spool::State::ALL
+    spool::State::ALL
         .iter()
         .map(|s| {
             (
@@ -469,8 +481,11 @@ async fn health(State(inbox): State<Arc<Inbox>>) -> Response {
                 depth.get(s).copied().unwrap_or(0).into(),
             )
         })
-        .collect();
-    Json(serde_json::json!({ "status": "ok", "spool": spool })).into_response()
+        .collect()
+}
+
+async fn health(State(inbox): State<Arc<Inbox>>) -> Response {
+    Json(serde_json::json!({ "status": "ok", "spool": spool_counts(&inbox) })).into_response()
 }
 
 async fn metrics_text(State(inbox): State<Arc<Inbox>>) -> Response {
@@ -492,17 +507,35 @@ pub async fn serve(
     inbox: Arc<Inbox>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let app = router(inbox.clone());
+    serve_all(listener, vec![inbox], app, shutdown).await
+}
+
+/// [`serve`] for several sites' inboxes behind one router: a delivery worker each.
+pub async fn serve_all(
+    listener: tokio::net::TcpListener,
+    inboxes: Vec<Arc<Inbox>>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(worker::run(inbox.clone(), stopped));
-    let app = router(inbox.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let workers: Vec<_> = inboxes
+        .iter()
+        .map(|inbox| tokio::spawn(worker::run(inbox.clone(), stopped.clone())))
+        .collect();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("the HTTP server failed");
     let _ = stop.send(true);
-    worker.await.context("the delivery worker failed")?;
+    for worker in workers {
+        worker.await.context("a delivery worker failed")?;
+    }
     // Leave every item in its own file and the journal empty.
-    tokio::task::spawn_blocking(move || inbox.spool.flush()).await?;
+    for inbox in inboxes {
+        tokio::task::spawn_blocking(move || inbox.spool.flush()).await?;
+    }
     result
 }
 

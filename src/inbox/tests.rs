@@ -523,10 +523,10 @@ async fn health_and_metrics_report_the_spool_and_the_reasons() {
         .await;
     let text = metrics.body;
     for line in [
-        "cairn_inbox_accepted_total 1",
-        "cairn_inbox_rejected_total{reason=\"honeypot\"} 1",
-        "cairn_inbox_spool_items{state=\"queued\"} 1",
-        "cairn_inbox_post_latency_seconds_count 2",
+        "cairn_inbox_accepted_total{site=\"blog.example.org\"} 1",
+        "cairn_inbox_rejected_total{site=\"blog.example.org\",reason=\"honeypot\"} 1",
+        "cairn_inbox_spool_items{site=\"blog.example.org\",state=\"queued\"} 1",
+        "cairn_inbox_post_latency_seconds_count{site=\"blog.example.org\"} 2",
     ] {
         assert!(text.contains(line), "no `{line}` in\n{text}");
     }

@@ -70,7 +70,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         for (comment, result) in due.iter().zip(results) {
             match result {
                 Ok(()) => {
-                    inbox.metrics.delivered.inc();
+                    inbox.metrics.delivered();
                     if let Err(e) = inbox.spool.delivered(comment.id) {
                         tracing::error!(id = %comment.id, "delivered, but the spool could not record it: {e:#}");
                     }
@@ -80,7 +80,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
                     }
                 }
                 Err(e) => {
-                    inbox.metrics.delivery_failures.inc();
+                    inbox.metrics.delivery_failed();
                     let max = match e {
                         DeliveryError::Permanent(_) => 1,
                         DeliveryError::Transient(_) => inbox.config.inbox.max_attempts,
@@ -90,7 +90,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
                         .attempt_failed(comment.id, &e.to_string(), max, backoff)
                     {
                         Ok(true) => {
-                            inbox.metrics.parked.inc();
+                            inbox.metrics.parked();
                             tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
                         }
                         Ok(false) => {

@@ -329,10 +329,16 @@ impl InboxProcess {
 
     /// Starts it on `listen`, for configs whose `inbox.url` must name the real port.
     pub fn start_on(config: &Path, listen: &str) -> InboxProcess {
+        let config = config.to_string_lossy();
+        InboxProcess::start_with(&["--listen", listen, "--config", &config])
+    }
+
+    /// Runs `cairn inbox ARGS`, with the test secret in `CAIRN_SECRET`.
+    pub fn start_with(args: &[&str]) -> InboxProcess {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["inbox", "--listen", listen, "--config"])
-            .arg(config)
+            .arg("inbox")
+            .args(args)
             .env("CAIRN_SECRET", TEST_SECRET)
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::piped())
