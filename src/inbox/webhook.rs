@@ -293,21 +293,21 @@ pub async fn receive(
 ) -> Response {
     let hooks = &inbox.webhooks;
     let kind = inbox.config.inbox.delivery.backend;
-    let expected = match kind {
+    let configured = match kind {
+        Kind::Git => "git",
         Kind::Github => "github",
         Kind::Gitea => "gitea",
         Kind::Gitlab => "gitlab",
-        Kind::Git => "",
     };
     let forge = if forge == "forgejo" {
         "gitea".to_string()
     } else {
         forge
     };
-    if forge != expected {
+    if kind == Kind::Git || forge != configured {
         return answer(
             StatusCode::NOT_FOUND,
-            json!({"error": format!("no webhooks for {forge}: this inbox delivers with the {} backend", expected_or_git(expected))}),
+            json!({"error": format!("no webhooks for {forge}: this inbox delivers with the {configured} backend")}),
         );
     }
     let Some(secret) = &hooks.secret else {
@@ -393,13 +393,5 @@ pub async fn receive(
             tracing::warn!("webhook for {branch} failed: {why}");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": why}))
         }
-    }
-}
-
-fn expected_or_git(expected: &str) -> &str {
-    if expected.is_empty() {
-        "git"
-    } else {
-        expected
     }
 }
