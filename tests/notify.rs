@@ -298,6 +298,51 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
         assert_eq!(again.status, 410, "{}", again.body);
         assert!(again.body.contains("no longer pending"), "{}", again.body);
     }
+
+    // The author asks to change the published comment: the moderator hears of it,
+    // and the mail's approve link publishes the change.
+    let own = form.body[form.body.find("/v1/own/").unwrap()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (own_path, key) = own.split_once('?').unwrap();
+    let asked = http(
+        &inbox.addr,
+        "POST",
+        &format!("{own_path}/edit?{key}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"body=Lovely+post%2C+corrected.",
+    )
+    .unwrap();
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    wait_explained(
+        "the mail about the change",
+        30,
+        || mails(dir.path()).len() == 2,
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let change = mails(dir.path())
+        .into_iter()
+        .map(|m| mail_text(&m))
+        .find(|m| m.contains("Subject: Change asked by Ada"))
+        .expect("the change mail");
+    assert!(change.contains("> Lovely post, corrected."), "{change}");
+    assert!(
+        change.contains(&format!("Waiting:  branch cairn/change-{id}")),
+        "{change}"
+    );
+    let publish = link_in(&change, "approve");
+    let done = http(&inbox.addr, "POST", &path_of(&publish), &[], b"").unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let file = git(
+        &remote,
+        &[
+            "show",
+            &format!("main:comments/posts/a-quiet-post/{id}.yml"),
+        ],
+    );
+    assert!(file.contains("Lovely post, corrected."), "{file}");
 }
 
 #[test]

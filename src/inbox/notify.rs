@@ -22,6 +22,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
+use ulid::Ulid;
 
 use super::links::{self, Action};
 use super::private::Private;
@@ -40,6 +41,10 @@ const POLL: Duration = Duration::from_secs(5);
 #[derive(Debug, Serialize, Deserialize)]
 struct Queued {
     comment: String,
+    /// For an author's request to change a published comment: what they ask
+    /// (`edit` or `withdraw`) and where the request waits.
+    #[serde(default)]
+    change: Option<(String, String)>,
     mail_sent: bool,
     webhook_sent: bool,
     attempts: u32,
@@ -153,9 +158,18 @@ impl Notifier {
             }
         }
         if self.moderator {
-            self.queue(comment);
+            self.queue(comment, None);
         }
         self.look_now();
+    }
+
+    /// An author asked to change (`edit`) or remove (`withdraw`) a published comment;
+    /// the request waits at `location`. Tells the moderator.
+    pub fn change_asked(&self, comment: &Comment, what: &str, location: String) {
+        if self.moderator {
+            self.queue(comment, Some((what.to_string(), location)));
+            self.look_now();
+        }
     }
 
     /// Wakes the thread, to send what is queued and look for publications now.
@@ -163,16 +177,21 @@ impl Notifier {
         let _ = self.wake.lock().unwrap_or_else(|p| p.into_inner()).send(());
     }
 
-    fn queue(&self, comment: &Comment) {
+    fn queue(&self, comment: &Comment, change: Option<(String, String)>) {
+        let name = match &change {
+            Some((what, _)) => format!("{}-{what}-{}.json", comment.id, Ulid::new()),
+            None => format!("{}.json", comment.id),
+        };
         let queued = Queued {
             comment: comment.to_yaml(),
+            change,
             mail_sent: false,
             webhook_sent: false,
             attempts: 0,
             not_before: Utc::now(),
             last_error: None,
         };
-        if let Err(e) = write(&self.dir.join(format!("{}.json", comment.id)), &queued) {
+        if let Err(e) = write(&self.dir.join(name), &queued) {
             tracing::error!(id = %comment.id, "cannot queue the notification: {e:#}");
         }
     }
@@ -298,11 +317,15 @@ fn attempt(channels: &Channels, path: &Path) -> Result<()> {
     }
     let comment =
         Comment::parse(&queued.comment, Format::Yaml).map_err(|e| anyhow::anyhow!(e.message))?;
-    let location = channels
-        .backend
-        .location(&comment)
-        .unwrap_or_else(|e| format!("(cannot say where: {e:#})"));
-    let notice = Notice::new(channels, &comment, location);
+    let location = match &queued.change {
+        Some((_, location)) => location.clone(),
+        None => channels
+            .backend
+            .location(&comment)
+            .unwrap_or_else(|e| format!("(cannot say where: {e:#})")),
+    };
+    let mut notice = Notice::new(channels, &comment, location);
+    notice.change = queued.change.as_ref().map(|(what, _)| what.clone());
     let mut errors = Vec::new();
     if let Some((mailer, from, to)) = channels.mailer.as_ref().filter(|m| !m.2.is_empty()) {
         if !queued.mail_sent {
@@ -348,6 +371,8 @@ struct Notice<'a> {
     /// Approve and reject links (git backend, review or batch mode).
     links: Option<(String, String)>,
     expires: DateTime<Utc>,
+    /// What the author asks for a published comment (`edit`, `withdraw`), if anything.
+    change: Option<String>,
 }
 
 impl<'a> Notice<'a> {
@@ -369,6 +394,7 @@ impl<'a> Notice<'a> {
             location,
             links,
             expires,
+            change: None,
         }
     }
 
@@ -377,17 +403,30 @@ impl<'a> Notice<'a> {
     }
 
     fn subject(&self) -> String {
-        format!(
-            "New comment by {} on {}",
-            self.author(),
-            self.comment.thread
-        )
+        let what = match self.change.as_deref() {
+            Some("withdraw") => "Removal asked",
+            Some(_) => "Change asked",
+            None => "New comment",
+        };
+        format!("{what} by {} on {}", self.author(), self.comment.thread)
     }
 
     /// The plain-text message: who, where, the comment quoted, and what to do.
     fn text(&self) -> String {
         let c = self.comment;
-        let mut out = format!("{} wrote on {}:\n\n", self.author(), self.page);
+        let mut out = match self.change.as_deref() {
+            Some("withdraw") => format!(
+                "{} asks to remove their published comment on {}:\n\n",
+                self.author(),
+                self.page
+            ),
+            Some(_) => format!(
+                "{} asks to change their published comment on {} to:\n\n",
+                self.author(),
+                self.page
+            ),
+            None => format!("{} wrote on {}:\n\n", self.author(), self.page),
+        };
         for line in c.body.lines() {
             out += "> ";
             out += line;

@@ -215,6 +215,9 @@ pub async fn edit(
     .await;
     match outcome {
         Ok(Ok(request)) => {
+            if let (Some(location), Some(notifier)) = (&request, &inbox.notifier) {
+                notifier.change_asked(&new, "edit", location.clone());
+            }
             if let Err(e) = inbox.spool.replace_delivered(&new) {
                 tracing::warn!(id = %new.id, "cannot keep the edited copy: {e:#}");
             }
@@ -242,12 +245,16 @@ pub async fn withdraw(
     };
     let backend = inbox.backend.clone();
     let outcome = tokio::task::spawn_blocking(move || match standing {
-        Standing::Pending(c) => backend.reject(c.id).map(|_| false),
-        Standing::Published(c) => backend.propose(&c, None).map(|_| true),
+        Standing::Pending(c) => backend.reject(c.id).map(|_| None),
+        Standing::Published(c) => backend.propose(&c, None).map(|at| Some((c, at))),
     })
     .await;
     match outcome {
-        Ok(Ok(published)) => {
+        Ok(Ok(asked)) => {
+            let published = asked.is_some();
+            if let (Some((c, location)), Some(notifier)) = (asked, &inbox.notifier) {
+                notifier.change_asked(&c, "withdraw", location);
+            }
             tracing::info!(id, published, "withdrawn by its author");
             let text = if published {
                 "Thank you: the moderator will remove your comment."
