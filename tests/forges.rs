@@ -781,7 +781,9 @@ fn webhooks_are_verified_and_clean_up_closed_pull_requests(flavor: Flavor) {
     );
 
     // Delivery ids outlive a restart: the replay is still refused.
-    inbox.stop();
+    let log = inbox.log.clone();
+    let status = inbox.stop();
+    assert!(status.success(), "a clean stop: {}", log.lock().unwrap());
     let inbox = InboxProcess::start(&config);
     let replay = send_hook(flavor, &inbox.addr, true, "d-1", &merged, Some(HOOK_SECRET));
     assert_eq!(replay.status, 409, "{}", replay.body);
