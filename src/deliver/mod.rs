@@ -1,6 +1,8 @@
 //! Delivery backends: what an accepted comment becomes (a branch, a commit on a
-//! rolling branch, or a commit on the site branch) and how a moderator approves or
-//! rejects it. The inbox's worker and `cairn moderate` talk to one [`Backend`].
+//! rolling branch, or a commit on the site branch; on a forge, with a pull request) and
+//! how a moderator approves or rejects it. The inbox's worker and `cairn moderate` talk
+//! to one [`Backend`]: [`git`] for any git remote, [`forge`] over [`github`], [`gitlab`]
+//! or [`gitea`].
 //!
 //! Delivery is idempotent: everything a comment becomes is named by its id, so
 //! delivering it again after a crash or a retry finds it there and adds nothing.

@@ -1,6 +1,9 @@
 //! `cairn inbox`: the service that accepts new comments. A submission is parsed,
 //! checked by the [`guard`], made durable in the [`spool`], answered, and later
-//! delivered by the worker through a [`crate::deliver::Backend`].
+//! delivered by the worker through a [`crate::deliver::Backend`]. Around that: forge
+//! webhooks, notifications and one-click moderation [`links`], authors' private links
+//! ([`own`]), the readers' addresses for reply mail ([`private`]) and several [`sites`]
+//! in one process.
 //!
 //! Nothing here serves comments to readers: pages carry them already. If the inbox is
 //! down, only posting waits. Client IP addresses are used in memory for rate limiting
