@@ -27,16 +27,12 @@ impl std::fmt::Debug for Secret {
 impl Secret {
     /// The secret from `CAIRN_SECRET`, else from `file` (relative to `root`).
     pub fn load(file: Option<&Path>, root: &Path) -> Result<Secret> {
-        if let Ok(value) = std::env::var(ENV) {
-            return Secret::new(value.trim().as_bytes()).context(ENV);
-        }
-        let Some(file) = file else {
-            bail!("no secret: set {ENV} or inbox.secret_file (e.g. `openssl rand -hex 32`)")
-        };
-        let path = root.join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read secret file {}", path.display()))?;
-        Secret::new(text.trim().as_bytes()).with_context(|| path.display().to_string())
+        Secret::from_env_or_file(
+            ENV,
+            file,
+            root,
+            "no secret: set CAIRN_SECRET or inbox.secret_file (e.g. `openssl rand -hex 32`)",
+        )
     }
 
     /// The secret of site `name` when one inbox serves several: from
@@ -44,12 +40,21 @@ impl Secret {
     /// shared `CAIRN_SECRET`, so no two sites share one by accident.
     pub fn load_for_site(name: &str, file: Option<&Path>, root: &Path) -> Result<Secret> {
         let var = format!("{ENV}_{}", name.to_uppercase().replace('-', "_"));
-        if let Ok(value) = std::env::var(&var) {
-            return Secret::new(value.trim().as_bytes()).context(var);
+        let missing =
+            format!("site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml");
+        Secret::from_env_or_file(&var, file, root, &missing)
+    }
+
+    fn from_env_or_file(
+        var: &str,
+        file: Option<&Path>,
+        root: &Path,
+        missing: &str,
+    ) -> Result<Secret> {
+        if let Ok(value) = std::env::var(var) {
+            return Secret::new(value.trim().as_bytes()).with_context(|| var.to_string());
         }
-        let Some(file) = file else {
-            bail!("site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml")
-        };
+        let Some(file) = file else { bail!("{missing}") };
         let path = root.join(file);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read secret file {}", path.display()))?;
@@ -88,13 +93,24 @@ impl Secret {
     /// truncated. Without the secret it cannot be reversed by a dictionary of addresses.
     pub fn avatar_key(&self, email: &str) -> String {
         let normalized = email.trim().to_lowercase();
-        let mac = self.mac(normalized.as_bytes());
-        let mut key = String::with_capacity(AVATAR_KEY_LEN);
-        for byte in &mac[..AVATAR_KEY_LEN / 2] {
-            key.push_str(&format!("{byte:02x}"));
-        }
-        key
+        to_hex(&self.mac(normalized.as_bytes())[..AVATAR_KEY_LEN / 2])
     }
+}
+
+/// Lower-case hex digits of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes a hex string spells; `None` unless it is pairs of hex digits only.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

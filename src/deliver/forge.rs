@@ -139,6 +139,17 @@ impl<A: Api> Forge<A> {
         Ok(self.api.file(&self.branch, path)?.is_some())
     }
 
+    /// The path of comment `id`'s file on the site branch, in whichever format it is.
+    fn site_file(&self, thread: &str, id: Ulid) -> Result<Option<String>, DeliveryError> {
+        for ext in crate::comment::EXTENSIONS {
+            let path = file_path(&self.comments_dir, thread, id, ext);
+            if self.on_site(&path)? {
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
+    }
+
     fn deliver_review(&self, c: &Comment) -> Result<(), DeliveryError> {
         let path = self.path_of(c);
         let branch = format!("{BRANCH_PREFIX}{}", c.id);
@@ -294,23 +305,11 @@ impl<A: Api> Backend for Forge<A> {
                 return Ok(true);
             }
         }
-        for ext in crate::comment::EXTENSIONS {
-            let path = file_path(&self.comments_dir, thread, id, ext);
-            if self.api.file(&self.branch, &path)?.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        self.published(thread, id)
     }
 
     fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
-        for ext in crate::comment::EXTENSIONS {
-            let path = file_path(&self.comments_dir, thread, id, ext);
-            if self.on_site(&path)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.site_file(thread, id)?.is_some())
     }
 
     fn pending(&self) -> Result<Vec<Pending>> {
@@ -395,16 +394,9 @@ impl<A: Api> Backend for Forge<A> {
 
     fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String> {
         let head = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
-        let mut path = None;
-        for ext in crate::comment::EXTENSIONS {
-            let candidate = file_path(&self.comments_dir, &published.thread, published.id, ext);
-            if self.on_site(&candidate)? {
-                path = Some(candidate);
-                break;
-            }
-        }
-        let path =
-            path.with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
+        let path = self
+            .site_file(&published.thread, published.id)?
+            .with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
         if new.is_some() && Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");
         }
@@ -537,6 +529,29 @@ const TRIES: u32 = 4;
 /// The longest cairn waits in place for a rate limit to lift; longer limits fail the
 /// attempt, and the worker's backoff retries it later.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The file in a contents answer: base64 `content` (line breaks allowed, as GitHub
+/// sends it) and the version id in field `sha_field`.
+pub fn decoded_file(
+    reply: &Reply,
+    sha_field: &str,
+    path: &str,
+    branch: &str,
+) -> Result<File, DeliveryError> {
+    use base64::Engine;
+    let content = reply.body["content"]
+        .as_str()
+        .unwrap_or_default()
+        .replace('\n', "");
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .map_err(|e| DeliveryError::Transient(format!("{path} on {branch}: bad base64 ({e})")))?;
+    let sha = reply.body[sha_field]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(File { content, sha })
+}
 
 /// An API answer that was not a server error.
 pub struct Reply {

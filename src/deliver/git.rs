@@ -110,6 +110,14 @@ impl Git {
         file_path(&self.comments_dir, thread, id, ext)
     }
 
+    /// The path of comment `id`'s file in `tree`, in whichever format it is.
+    fn file_in(&self, tree: &Tree<'_>, thread: &str, id: Ulid) -> Option<String> {
+        crate::comment::EXTENSIONS
+            .iter()
+            .map(|ext| self.path_in(thread, id, ext))
+            .find(|p| has_path(tree, p))
+    }
+
     /// Brings the mirror's view of the site branch and cairn's branches up to date.
     fn fetch(&self, repo: &Repository, last: &mut Option<Instant>) -> Result<()> {
         self.fetch_only(repo, last, None)
@@ -627,11 +635,7 @@ impl Backend for Git {
             let own = format!("{BRANCH_PREFIX}{id}");
             for branch in [&self.branch, &self.batch_branch, &own] {
                 if let Some(tip) = remote_commit(repo, branch)? {
-                    let tree = tip.tree()?;
-                    if crate::comment::EXTENSIONS
-                        .iter()
-                        .any(|ext| has_path(&tree, &self.path_in(thread, id, ext)))
-                    {
+                    if self.file_in(&tip.tree()?, thread, id).is_some() {
                         return Ok(true);
                     }
                 }
@@ -659,9 +663,7 @@ impl Backend for Git {
             return Ok(false);
         };
         let tree = site.tree()?;
-        Ok(crate::comment::EXTENSIONS
-            .iter()
-            .any(|ext| has_path(&tree, &self.path_in(thread, id, ext))))
+        Ok(self.file_in(&tree, thread, id).is_some())
     }
 
     fn pending(&self) -> Result<Vec<Pending>> {
@@ -753,10 +755,8 @@ impl Backend for Git {
         let branch = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
         self.fetch_only(&repo, &mut last, Some(std::slice::from_ref(&branch)))?;
         let site_tree = self.site_tip(&repo)?.tree()?;
-        let path = crate::comment::EXTENSIONS
-            .iter()
-            .map(|ext| self.path_in(&published.thread, published.id, ext))
-            .find(|p| has_path(&site_tree, p))
+        let path = self
+            .file_in(&site_tree, &published.thread, published.id)
             .with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
         if new.is_some() && Format::of(Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");

@@ -11,7 +11,9 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::forge::{all_pages, enc, enc_path, transient, Api, File, Http, Reply, Request};
+use super::forge::{
+    all_pages, decoded_file, enc, enc_path, transient, Api, File, Http, Reply, Request,
+};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -69,6 +71,33 @@ impl Gitea {
 
     fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
         all_pages(path, |page| self.call(Method::GET, page, None))
+    }
+
+    /// `POST contents/{path}` creates a file; `PUT` with the `sha` of the version it
+    /// replaces updates one.
+    fn write_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        sha: Option<&str>,
+        message: &str,
+    ) -> Result<Reply, DeliveryError> {
+        let mut body = json!({
+            "content": STANDARD.encode(content),
+            "message": message,
+            "branch": branch,
+            "author": self.committer,
+            "committer": self.committer,
+        });
+        let method = match sha {
+            Some(sha) => {
+                body["sha"] = json!(sha);
+                Method::PUT
+            }
+            None => Method::POST,
+        };
+        self.call(method, &format!("contents/{}", enc_path(path)), Some(&body))
     }
 
     fn request_of(pr: &Value) -> Request {
@@ -142,17 +171,7 @@ impl Api for Gitea {
             None,
         )?;
         match reply.status {
-            200 => {
-                let content = reply.body["content"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .replace('\n', "");
-                let content = STANDARD.decode(content).map_err(|e| {
-                    DeliveryError::Transient(format!("{path} on {branch}: bad base64 ({e})"))
-                })?;
-                let sha = reply.body["sha"].as_str().unwrap_or_default().to_string();
-                Ok(Some(File { content, sha }))
-            }
+            200 => decoded_file(&reply, "sha", path, branch).map(Some),
             404 => Ok(None),
             _ => Err(transient(
                 &format!("cannot read {path} on {branch}"),
@@ -168,18 +187,7 @@ impl Api for Gitea {
         content: &[u8],
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "content": STANDARD.encode(content),
-            "message": message,
-            "branch": branch,
-            "author": self.committer,
-            "committer": self.committer,
-        });
-        let reply = self.call(
-            Method::POST,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
+        let reply = self.write_file(branch, path, content, None, message)?;
         match reply.status {
             201 => Ok(()),
             422 if self.file(branch, path)?.is_some() => Ok(()),
@@ -198,19 +206,7 @@ impl Api for Gitea {
         sha: &str,
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "content": STANDARD.encode(content),
-            "sha": sha,
-            "message": message,
-            "branch": branch,
-            "author": self.committer,
-            "committer": self.committer,
-        });
-        let reply = self.call(
-            Method::PUT,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
+        let reply = self.write_file(branch, path, content, Some(sha), message)?;
         match reply.status {
             200 | 201 => Ok(()),
             _ => Err(transient(

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, enc, enc_path, secret_from, transient, Api, File, Http, Reply, Request,
+    all_pages, decoded_file, enc, enc_path, secret_from, transient, Api, File, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -184,6 +184,31 @@ impl GitHub {
         }
     }
 
+    /// `PUT contents/{path}`: creates the file, or with `sha`, replaces that version.
+    fn write_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        sha: Option<&str>,
+        message: &str,
+    ) -> Result<Reply, DeliveryError> {
+        let mut body = json!({
+            "message": message,
+            "content": STANDARD.encode(content),
+            "branch": branch,
+            "committer": self.committer(),
+        });
+        if let Some(sha) = sha {
+            body["sha"] = json!(sha);
+        }
+        self.call(
+            Method::PUT,
+            &format!("contents/{}", enc_path(path)),
+            Some(&body),
+        )
+    }
+
     fn committer(&self) -> Value {
         json!({"name": self.committer.0, "email": self.committer.1})
     }
@@ -235,17 +260,7 @@ impl Api for GitHub {
             None,
         )?;
         match reply.status {
-            200 => {
-                let content = reply.body["content"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .replace('\n', "");
-                let content = STANDARD.decode(content).map_err(|e| {
-                    DeliveryError::Transient(format!("{path} on {branch}: bad base64 ({e})"))
-                })?;
-                let sha = reply.body["sha"].as_str().unwrap_or_default().to_string();
-                Ok(Some(File { content, sha }))
-            }
+            200 => decoded_file(&reply, "sha", path, branch).map(Some),
             404 => Ok(None),
             _ => Err(transient(
                 &format!("cannot read {path} on {branch}"),
@@ -261,17 +276,7 @@ impl Api for GitHub {
         content: &[u8],
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "message": message,
-            "content": STANDARD.encode(content),
-            "branch": branch,
-            "committer": self.committer(),
-        });
-        let reply = self.call(
-            Method::PUT,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
+        let reply = self.write_file(branch, path, content, None, message)?;
         match reply.status {
             200 | 201 => Ok(()),
             // Without a sha GitHub refuses to overwrite: the file is there already.
@@ -291,18 +296,7 @@ impl Api for GitHub {
         sha: &str,
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "message": message,
-            "content": STANDARD.encode(content),
-            "sha": sha,
-            "branch": branch,
-            "committer": self.committer(),
-        });
-        let reply = self.call(
-            Method::PUT,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
+        let reply = self.write_file(branch, path, content, Some(sha), message)?;
         match reply.status {
             200 | 201 => Ok(()),
             _ => Err(transient(

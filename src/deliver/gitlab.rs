@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::forge::{all_pages, enc, transient, Api, File, Http, Reply, Request};
+use super::forge::{all_pages, decoded_file, enc, transient, Api, File, Http, Reply, Request};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -74,6 +74,25 @@ impl GitLab {
             head: mr["source_branch"].as_str().unwrap_or_default().to_string(),
             url: mr["web_url"].as_str().unwrap_or_default().to_string(),
         }
+    }
+
+    /// `POST repository/files/{path}` creates a file, `PUT` replaces it.
+    fn write_file(
+        &self,
+        method: Method,
+        branch: &str,
+        path: &str,
+        content: &[u8],
+        message: &str,
+    ) -> Result<Reply, DeliveryError> {
+        let mut body = self.commit_fields(branch, message);
+        body.insert("encoding".into(), json!("base64"));
+        body.insert("content".into(), json!(STANDARD.encode(content)));
+        self.call(
+            method,
+            &format!("repository/files/{}", enc(path)),
+            Some(&Value::Object(body)),
+        )
     }
 
     fn commit_fields(&self, branch: &str, message: &str) -> serde_json::Map<String, Value> {
@@ -139,20 +158,7 @@ impl Api for GitLab {
             None,
         )?;
         match reply.status {
-            200 => {
-                let content = reply.body["content"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .replace('\n', "");
-                let content = STANDARD.decode(content).map_err(|e| {
-                    DeliveryError::Transient(format!("{path} on {branch}: bad base64 ({e})"))
-                })?;
-                let sha = reply.body["blob_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                Ok(Some(File { content, sha }))
-            }
+            200 => decoded_file(&reply, "blob_id", path, branch).map(Some),
             404 => Ok(None),
             _ => Err(transient(
                 &format!("cannot read {path} on {branch}"),
@@ -168,14 +174,7 @@ impl Api for GitLab {
         content: &[u8],
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let mut body = self.commit_fields(branch, message);
-        body.insert("encoding".into(), json!("base64"));
-        body.insert("content".into(), json!(STANDARD.encode(content)));
-        let reply = self.call(
-            Method::POST,
-            &format!("repository/files/{}", enc(path)),
-            Some(&Value::Object(body)),
-        )?;
+        let reply = self.write_file(Method::POST, branch, path, content, message)?;
         match reply.status {
             201 => Ok(()),
             400 if self.file(branch, path)?.is_some() => Ok(()),
@@ -194,14 +193,7 @@ impl Api for GitLab {
         _sha: &str,
         message: &str,
     ) -> Result<(), DeliveryError> {
-        let mut body = self.commit_fields(branch, message);
-        body.insert("encoding".into(), json!("base64"));
-        body.insert("content".into(), json!(STANDARD.encode(content)));
-        let reply = self.call(
-            Method::PUT,
-            &format!("repository/files/{}", enc(path)),
-            Some(&Value::Object(body)),
-        )?;
+        let reply = self.write_file(Method::PUT, branch, path, content, message)?;
         match reply.status {
             200 => Ok(()),
             _ => Err(transient(

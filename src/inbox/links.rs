@@ -14,7 +14,7 @@ use ulid::Ulid;
 
 use super::Inbox;
 use crate::render::escape_html;
-use crate::secret::Secret;
+use crate::secret::{from_hex, to_hex, Secret};
 
 /// What a link does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +53,7 @@ pub fn link(
     expires: DateTime<Utc>,
 ) -> String {
     let expires = expires.timestamp();
-    let sig: String = secret
-        .mac(signed(id, action, expires).as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sig = to_hex(&secret.mac(signed(id, action, expires).as_bytes()));
     format!(
         "{}/v1/moderate/{id}/{}?expires={expires}&sig={sig}",
         inbox_url.trim_end_matches('/'),
@@ -85,11 +81,7 @@ fn check(
         .and_then(|e| e.parse().ok())
         .ok_or(Refusal::Tampered)?;
     let sig = query.get("sig").ok_or(Refusal::Tampered)?;
-    let given: Option<Vec<u8>> = (0..sig.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(sig.get(i..i + 2)?, 16).ok())
-        .collect();
-    let given = given.ok_or(Refusal::Tampered)?;
+    let given = from_hex(sig).ok_or(Refusal::Tampered)?;
     if !secret.verify(signed(id, action, expires).as_bytes(), &given) {
         return Err(Refusal::Tampered);
     }

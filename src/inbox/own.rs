@@ -20,18 +20,13 @@ use super::spool::State as Spooled;
 use super::Inbox;
 use crate::comment::Comment;
 use crate::render::{escape_html, markdown};
-use crate::secret::Secret;
+use crate::secret::{to_hex, Secret};
 
 /// Hex digits of the key: 128 bits.
 const KEY_LEN: usize = 32;
 
 fn key(secret: &Secret, id: Ulid) -> String {
-    secret
-        .mac(format!("cairn author link\n{id}").as_bytes())
-        .iter()
-        .take(KEY_LEN / 2)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    to_hex(&secret.mac(format!("cairn author link\n{id}").as_bytes())[..KEY_LEN / 2])
 }
 
 /// The author's private link to comment `id`.

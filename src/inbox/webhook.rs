@@ -145,7 +145,7 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 
 /// A hex HMAC-SHA256 of the body, compared in constant time.
 fn hmac_ok(secret: &[u8], hex: &str, body: &[u8]) -> Result<(), String> {
-    let given = decode_hex(hex).ok_or("the signature is not hex")?;
+    let given = crate::secret::from_hex(hex).ok_or("the signature is not hex")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "bad webhook secret")?;
     mac.update(body);
     mac.verify_slice(&given)
@@ -272,16 +272,6 @@ fn read(
         happened,
         closed,
     })
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// `POST /v1/webhooks/{forge}`: the forge must be the configured backend.
