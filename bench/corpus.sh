@@ -6,6 +6,7 @@
 #   hugo (placeholder only)  ->  cairn render      (cairn's added time)
 #   hugo (data-file partial)                       (Hugo's added time = this - plain)
 # Prints medians, peak RSS and the ratio cairn added / Hugo added (target: <= 1/10).
+# Every run builds into new directories (see run_dir in bench/lib.sh).
 #
 # Usage: bench/corpus.sh   (needs hugo and GNU time; RUNS=5 CORPORA=../shared/corpora)
 set -euo pipefail
@@ -28,11 +29,13 @@ target/release/examples/synth "$WORK/site" --from-corpus "$WORK/src/_data/commen
 echo "import: $(cut -d' ' -f1 "$WORK/import.time") s, peak RSS $(awk '{printf "%.0f", $2/1024}' "$WORK/import.time") MiB (once per site, not per build)"
 
 dir=$WORK/site
+rm -f "$dir"/*.times "$dir"/*.times.*
+trap 'remove_runs "$dir"' EXIT
 for run in $(seq "$RUNS"); do
-  rm -rf "$dir/out-plain" "$dir/out-data"
-  measure "$dir/plain.times" hugo --quiet -s "$dir/hugo-plain" -d "$dir/out-plain"
-  (cd "$dir/cairn" && measure "$dir/cairn.times" "$CAIRN" render "$dir/out-plain")
-  measure "$dir/data.times" hugo --quiet -s "$dir/hugo-data" -d "$dir/out-data"
+  out=$(run_dir "$dir" "$run")
+  measure "$dir/plain.times" hugo --quiet -s "$dir/hugo-plain" -d "$out/plain"
+  (cd "$dir/cairn" && measure "$dir/cairn.times" "$CAIRN" render "$out/plain")
+  measure "$dir/data.times" hugo --quiet -s "$dir/hugo-data" -d "$out/data"
 done
 plain=$(col 1 "$dir/plain.times"); data=$(col 1 "$dir/data.times"); cairn=$(col 1 "$dir/cairn.times")
 added=$(awk -v a="$data" -v b="$plain" 'BEGIN {printf "%.2f", a - b}')
@@ -41,7 +44,7 @@ printf '%-10s %-10s %-14s | %-10s %-10s | %s\n' "$plain" "$data" "$added" "$cair
   "$(col 2 "$dir/cairn.times" | awk '{printf "%.0f", $1/1024}')" \
   "$(awk -v c="$cairn" -v h="$added" 'BEGIN {printf "1/%.1f", h / c}')"
 echo "hugo+data peak RSS $(col 2 "$dir/data.times" | awk '{printf "%.0f", $1/1024}') MiB; medians of $RUNS runs; work dir $WORK"
-for out in out-plain out-data; do
-  printf 'comments shown (%s): ' "$out"
-  cat "$dir/$out"/*/index.html | grep -oE 'id="c-(dsq-[0-9]+|[0-9A-Z]{26})"' | sort -u | wc -l
+for site in plain data; do
+  printf 'comments shown (%s): ' "$site"
+  cat "$out/$site"/*/index.html | grep -oE 'id="c-(dsq-[0-9]+|[0-9A-Z]{26})"' | sort -u | wc -l
 done

@@ -13,3 +13,17 @@ need_hugo_and_time() {
   command -v hugo >/dev/null || { echo "bench needs hugo (apt-get install hugo)"; exit 2; }
   [ -x /usr/bin/time ] || { echo "bench needs GNU time (apt-get install time)"; exit 2; }
 }
+# Each run builds into fresh directories under runs/, removed when the script ends:
+# removing thousands of files just before a run makes the next file creations slow on
+# ext4 without a journal (it passes over recently freed inodes), so deleting the last
+# run's output first would time the bench's own cleanup.
+# run_dir DIR RUN: prints a new, empty output directory for run RUN under DIR.
+run_dir() {
+  local d=$1/runs/$$-$2
+  mkdir -p "$d"
+  echo "$d"
+}
+# remove_runs DIR...: removes the runs/ of each DIR (call from an EXIT trap).
+remove_runs() {
+  for d in "$@"; do rm -rf "$d/runs"; done
+}

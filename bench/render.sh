@@ -8,6 +8,7 @@
 #   hugo (placeholder only)  ->  cairn render      (cairn's added time)
 #   hugo (data-file partial)                       (Hugo's added time = this - plain)
 # and prints medians, comments/s, peak RSS and the ratio cairn added / Hugo added.
+# Every run builds into new directories (see run_dir in bench/lib.sh).
 # Corpora above HUGO_MAX comments are rendered by cairn only (Hugo's data partial
 # would take minutes).
 #
@@ -27,6 +28,8 @@ cargo build --release --quiet --bin cairn --example synth
 CAIRN=$PWD/target/release/cairn
 SYNTH=$PWD/target/release/examples/synth
 
+dirs=""
+trap 'remove_runs $dirs' EXIT
 printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
   comments pages "hugo s" "hugo+data" "added s" "cairn s" "comments/s" "RSS MiB" "ratio" "hugo+data RSS MiB"
 for size in $SIZES; do
@@ -34,12 +37,13 @@ for size in $SIZES; do
   dir=$WORK/c$n
   [ -d "$dir" ] || "$SYNTH" "$dir" "$n" "$pages" >/dev/null
   rm -f "$dir"/*.times "$dir"/*.times.*
+  dirs="$dirs $dir"
   for run in $(seq "$RUNS"); do
-    rm -rf "$dir/out-plain" "$dir/out-data"
-    measure "$dir/plain.times" hugo --quiet -s "$dir/hugo-plain" -d "$dir/out-plain"
-    (cd "$dir/cairn" && measure "$dir/cairn.times" "$CAIRN" render "$dir/out-plain")
+    out=$(run_dir "$dir" "$run")
+    measure "$dir/plain.times" hugo --quiet -s "$dir/hugo-plain" -d "$out/plain"
+    (cd "$dir/cairn" && measure "$dir/cairn.times" "$CAIRN" render "$out/plain")
     if [ "$n" -le "$HUGO_MAX" ]; then
-      measure "$dir/data.times" hugo --quiet -s "$dir/hugo-data" -d "$dir/out-data"
+      measure "$dir/data.times" hugo --quiet -s "$dir/hugo-data" -d "$out/data"
     fi
   done
   plain=$(col 1 "$dir/plain.times"); cairn=$(col 1 "$dir/cairn.times"); rss=$(col 2 "$dir/cairn.times")

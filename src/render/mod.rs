@@ -387,13 +387,11 @@ fn format_value(
         && !value.is_none()
         && !value.is_undefined()
     {
-        let text = match value.as_str() {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(value.to_string()),
+        let written = match value.as_str() {
+            Some(s) => write_escaped(out, s, html_entity),
+            None => write_escaped(out, &value.to_string(), html_entity),
         };
-        return out
-            .write_str(&escape_html(&text))
-            .map_err(minijinja::Error::from);
+        return written.map_err(minijinja::Error::from);
     }
     minijinja::escape_formatter(out, state, value)
 }
@@ -401,17 +399,45 @@ fn format_value(
 /// HTML escaping for text and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+    let _ = write_escaped(&mut out, text, html_entity);
+    out
+}
+
+/// The entity for a byte that text and attribute values must not hold as it is.
+fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usize)> {
+    let entity = match bytes[at] {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        b'\'' => "&#39;",
+        _ => return None,
+    };
+    Some((entity, 1))
+}
+
+/// Writes `text` with escapes: `entity` says, for the byte at an index, which entity
+/// replaces how many bytes, if any. Runs between escapes are written whole.
+pub(crate) fn write_escaped<W: std::fmt::Write + ?Sized>(
+    out: &mut W,
+    text: &str,
+    entity: impl Fn(&[u8], usize) -> Option<(&'static str, usize)>,
+) -> std::fmt::Result {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match entity(bytes, at) {
+            Some((escape, len)) => {
+                out.write_str(&text[from..at])?;
+                out.write_str(escape)?;
+                at += len;
+                from = at;
+            }
+            None => at += 1,
         }
     }
-    out
+    out.write_str(&text[from..])
 }
 
 /// Template errors with their whole cause chain, which names file and line.

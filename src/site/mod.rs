@@ -275,8 +275,7 @@ fn render_page(
     page.sections = sections.into_inner();
 
     if output != input {
-        // In place, as site generators write: a new file per page would cost an inode each.
-        std::fs::write(&path, &output).map_err(|e| fail(format!("cannot write page: {e}")))?;
+        overwrite(&path, &output).map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
     }
     if let (Some((t, section)), true) = (rendered.into_inner(), config.feeds.enabled) {
@@ -486,8 +485,24 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    overwrite(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(true)
+}
+
+/// Writes a file in place, as site generators write: a new file per page would cost an
+/// inode each. The old bytes are overwritten, not truncated away first: ext4 flushes a
+/// file truncated to nothing to disk when it is closed, which would make a run wait on
+/// the disk for every page.
+fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.write_all(bytes)?;
+    // Drops what is left of longer old contents.
+    file.set_len(bytes.len() as u64)
 }
 
 #[cfg(test)]
