@@ -229,7 +229,7 @@ impl Group {
 
 /// Reads the files of one directory through a handle on it: the kernel looks up the
 /// directory once rather than for every file, and no file's size is asked for first.
-/// Loading is mostly system calls, so this is a third of its time.
+/// Loading is mostly system calls; this takes a quarter off their time.
 struct DirReader {
     dir: Option<rustix::fd::OwnedFd>,
     buf: Vec<u8>,
