@@ -23,6 +23,11 @@ run_dir() {
   mkdir -p "$d"
   echo "$d"
 }
+# run_done OUT: a finished run's output goes at once on a tmpfs, where removing files
+# slows nothing down and memory is what runs out; elsewhere it stays until the end.
+run_done() {
+  if [ "$(stat -f -c %T "$1")" = tmpfs ]; then rm -rf "$1"; fi
+}
 # remove_runs DIR...: removes the runs/ of each DIR (call from an EXIT trap).
 remove_runs() {
   for d in "$@"; do rm -rf "$d/runs"; done

@@ -45,6 +45,7 @@ for size in $SIZES; do
     if [ "$n" -le "$HUGO_MAX" ]; then
       measure "$dir/data.times" hugo --quiet -s "$dir/hugo-data" -d "$out/data"
     fi
+    run_done "$out"
   done
   plain=$(col 1 "$dir/plain.times"); cairn=$(col 1 "$dir/cairn.times"); rss=$(col 2 "$dir/cairn.times")
   if [ -f "$dir/data.times" ]; then
