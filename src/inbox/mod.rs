@@ -270,17 +270,21 @@ fn rate_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The inbox's HTTP interface.
-pub fn router(inbox: Arc<Inbox>) -> Router {
-    let origins: Vec<HeaderValue> = inbox
-        .origins
-        .iter()
+/// CORS for JSON posts from the allowed origins.
+pub(crate) fn cors<'a>(origins: impl IntoIterator<Item = &'a String>) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .into_iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
-    let cors = CorsLayer::new()
+    CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE])
+}
+
+/// The inbox's HTTP interface.
+pub fn router(inbox: Arc<Inbox>) -> Router {
+    let cors = cors(&inbox.origins);
     Router::new()
         .route("/v1/comments", post(post_comment))
         .route("/v1/health", get(health))

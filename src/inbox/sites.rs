@@ -10,11 +10,10 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::metrics::Registered;
 use super::Inbox;
@@ -71,16 +70,12 @@ impl Sites {
 }
 
 pub fn router(sites: Arc<Sites>) -> Router {
-    let origins: Vec<HeaderValue> = sites
-        .sites
-        .iter()
-        .flat_map(|(_, inbox)| inbox.origins.iter())
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+    let cors = super::cors(
+        sites
+            .sites
+            .iter()
+            .flat_map(|(_, inbox)| inbox.origins.iter()),
+    );
     let mut app = Router::new()
         .route("/v1/comments", post(dispatch).layer(cors))
         .route("/v1/health", get(health))
