@@ -8,9 +8,11 @@
 #   hugo (placeholder only)  ->  cairn render      (cairn's added time)
 #   hugo (data-file partial)                       (Hugo's added time = this - plain)
 # and prints medians, comments/s, peak RSS and the ratio cairn added / Hugo added.
+# Under the table, for each size: how long merely reading its comment files takes
+# (tar, one process), the system-call cost that a file per comment brings.
 # Every run builds into new directories (see run_dir in bench/lib.sh).
 # Corpora above HUGO_MAX comments are rendered by cairn only (Hugo's data partial
-# would take minutes).
+# would take minutes), and get no Hugo data files.
 #
 # Usage: bench/render.sh            (needs hugo and GNU time: apt-get install hugo time)
 #   SIZES="10000:1000 100000:10000 1000000:100000" RUNS=3 HUGO_MAX=100000 BENCH_DIR=/tmp/x
@@ -29,14 +31,20 @@ CAIRN=$PWD/target/release/cairn
 SYNTH=$PWD/target/release/examples/synth
 
 dirs=""
+floors=""
 trap 'remove_runs $dirs' EXIT
 printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
   comments pages "hugo s" "hugo+data" "added s" "cairn s" "comments/s" "RSS MiB" "ratio" "hugo+data RSS MiB"
 for size in $SIZES; do
   n=${size%%:*}; pages=${size##*:}
   dir=$WORK/c$n
-  [ -d "$dir" ] || "$SYNTH" "$dir" "$n" "$pages" >/dev/null
+  only_cairn=""; [ "$n" -le "$HUGO_MAX" ] || only_cairn=--no-hugo-data
+  [ -d "$dir" ] || "$SYNTH" "$dir" "$n" "$pages" $only_cairn >/dev/null
   rm -f "$dir"/*.times "$dir"/*.times.*
+  # Reading every comment file once warms the page cache for all runs, and is timed.
+  /usr/bin/time -f "%e" -o "$dir/read.time" tar -cf - -C "$dir/cairn" comments | cat >/dev/null
+  floors="$floors
+  $n comments: reading their files alone (tar, one process) takes $(cat "$dir/read.time") s"
   dirs="$dirs $dir"
   for run in $(seq "$RUNS"); do
     out=$(run_dir "$dir" "$run")
@@ -60,4 +68,4 @@ for size in $SIZES; do
   printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
     "$n" "$pages" "$plain" "$data" "$added" "$cairn" "$rate" "$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}')" "$ratio" "$data_rss"
 done
-echo "medians of $RUNS runs; corpora in $WORK"
+echo "medians of $RUNS runs; corpora in $WORK$floors"

@@ -3,8 +3,9 @@
 //! itself through a data-file partial (as Staticman sites do), and the same Hugo site
 //! with only cairn's placeholder.
 //!
-//! Usage: synth OUT_DIR COMMENTS PAGES
-//! Writes OUT_DIR/cairn/{cairn.toml,comments/} and OUT_DIR/hugo-{plain,data}/.
+//! Usage: synth OUT_DIR COMMENTS PAGES [--no-hugo-data]
+//! Writes OUT_DIR/cairn/{cairn.toml,comments/} and OUT_DIR/hugo-{plain,data}/
+//! (without hugo-data when the corpus is for cairn only: it is a file per comment).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -127,8 +128,8 @@ fn ulid_at(rng: &mut Rng, date: DateTime<Utc>) -> ulid::Ulid {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: synth OUT_DIR COMMENTS PAGES | synth OUT_DIR --from-corpus DATA_DIR");
+    if !(4..=5).contains(&args.len()) {
+        eprintln!("usage: synth OUT_DIR COMMENTS PAGES [--no-hugo-data] | synth OUT_DIR --from-corpus DATA_DIR");
         std::process::exit(2);
     }
     let out = Path::new(&args[1]);
@@ -137,16 +138,21 @@ fn main() {
     }
     let total: usize = args[2].parse().expect("COMMENTS is a number");
     let pages: usize = args[3].parse().expect("PAGES is a number");
+    let variants: &[&str] = match args.get(4).map(String::as_str) {
+        None => &["plain", "data"],
+        Some("--no-hugo-data") => &["plain"],
+        Some(other) => panic!("unknown option {other}"),
+    };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
     let cairn_dir = out.join("cairn");
     let comments_dir = cairn_dir.join("comments");
     fs::create_dir_all(&comments_dir).unwrap();
     fs::write(cairn_dir.join("cairn.toml"), CAIRN_TOML).unwrap();
-    for variant in ["plain", "data"] {
+    for variant in variants {
         hugo_skeleton(
             &out.join(format!("hugo-{variant}")),
-            (variant == "data").then_some(STATICMAN_PARTIAL),
+            (*variant == "data").then_some(STATICMAN_PARTIAL),
         );
     }
 
@@ -171,7 +177,7 @@ fn main() {
     for (page, &count) in weights.iter().enumerate() {
         let slug = format!("p{page:06}");
         let thread = format!("/posts/{slug}/");
-        for variant in ["plain", "data"] {
+        for variant in variants {
             let content = out.join(format!("hugo-{variant}/content/posts/{slug}.md"));
             fs::write(
                 content,
@@ -185,7 +191,8 @@ fn main() {
         let mut ids: Vec<ulid::Ulid> = Vec::new();
         let mut date = start + chrono::Duration::minutes(page as i64);
         let data_dir = data_root.join(&slug);
-        if count > 0 {
+        let with_data = variants.contains(&"data");
+        if count > 0 && with_data {
             fs::create_dir_all(&data_dir).unwrap();
         }
         for _ in 0..count {
@@ -208,6 +215,10 @@ fn main() {
                 body: body(&mut rng),
             };
             cairn::store::write(&comments_dir, &c).unwrap();
+            ids.push(id);
+            if !with_data {
+                continue;
+            }
             // The same comment as a Staticman data file.
             let data = format!(
                 "_id: \"{id}\"\n_parent: \"{}\"\nname: \"{author}\"\ndate: {}\nmessage: {}\n",
@@ -216,7 +227,6 @@ fn main() {
                 serde_json::to_string(&c.body).unwrap(),
             );
             fs::write(data_dir.join(format!("{id}.yml")), data).unwrap();
-            ids.push(id);
         }
     }
     println!(
