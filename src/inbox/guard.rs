@@ -216,7 +216,7 @@ pub fn validate(
     // Whole seconds in the file, as people write dates; the id keeps the order.
     let date = chrono::SubsecRound::trunc_subsecs(now, 0);
     Ok(Comment {
-        id: Ulid::from_datetime(now.into()),
+        id: new_id(now),
         thread,
         parent,
         date,
@@ -227,6 +227,19 @@ pub fn validate(
         // Line endings as a browser sends them (CRLF) are stored as LF.
         body: sub.body.replace("\r\n", "\n"),
     })
+}
+
+/// A new comment's id. Ids made by this process increase with every call, so comments
+/// that arrive within the same millisecond keep their order too (a ULID's random part
+/// would otherwise decide it).
+fn new_id(now: DateTime<Utc>) -> Ulid {
+    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut ids = IDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Overflow needs 2^80 ids in one millisecond.
+    ids.generate_from_datetime(now.into())
+        .unwrap_or_else(|_| Ulid::from_datetime(now.into()))
 }
 
 /// The rules a comment's text must meet, on posting and on its author's later edits:
@@ -308,6 +321,16 @@ mod tests {
     fn check(sub: &Submission) -> Result<Comment, Rejection> {
         let (config, strings, secret) = setup();
         validate(sub, &config, &strings, &secret, Utc::now())
+    }
+
+    #[test]
+    fn ids_follow_the_order_of_arrival_within_a_millisecond() {
+        let (config, strings, secret) = setup();
+        let now = Utc::now();
+        let ids: Vec<Ulid> = (0..50)
+            .map(|_| validate(&ok(), &config, &strings, &secret, now).unwrap().id)
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     }
 
     #[test]
