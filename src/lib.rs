@@ -24,3 +24,4 @@ pub mod secret;
 pub mod site;
 pub mod store;
 pub mod thread;
+pub mod walk;

@@ -76,51 +76,13 @@ impl Store {
         if !dir.exists() {
             return Ok(store);
         }
-        // Files grouped by directory (one thread each), loaded in parallel a directory
-        // at a time, so no list of every file's result is ever held at once.
-        let mut groups: Vec<Vec<(PathBuf, Format)>> = Vec::new();
-        // Keyed by the directory's bytes: comparing paths component by component is slow.
-        let mut group_of: HashMap<std::ffi::OsString, usize> = HashMap::new();
-        for entry in walkdir::WalkDir::new(dir)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        {
-            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let path = entry.into_path();
-            match Format::of(&path) {
-                Some(format) => {
-                    store.files += 1;
-                    let parent = path.parent().unwrap_or(dir).as_os_str();
-                    let index = match group_of.get(parent) {
-                        Some(&i) => i,
-                        None => {
-                            group_of.insert(parent.to_owned(), groups.len());
-                            groups.push(Vec::new());
-                            groups.len() - 1
-                        }
-                    };
-                    groups[index].push((path, format));
-                }
-                None => store.problems.push(Problem {
-                    path,
-                    line: None,
-                    severity: Severity::Warning,
-                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
-                        .into(),
-                }),
-            }
-        }
-        drop(group_of);
         // Dates past this are reported as being in the future.
         let future = chrono::Utc::now() + chrono::Duration::days(1);
-        let loaded: Vec<Group> = groups
-            .into_par_iter()
-            .map(|files| Group::load(dir, files, limits, future))
-            .collect();
+        // A directory holds one thread's files; the task that lists it reads them.
+        let loaded = crate::walk::tree(dir, true, &|here: &Path, files: Vec<PathBuf>| {
+            Group::load(dir, here, files, limits, future)
+        })?;
+        store.files = loaded.iter().map(|g| g.files).sum();
 
         // Each directory's comments become its thread's list as they are; only a
         // duplicate id (rare) is taken out.
@@ -186,27 +148,45 @@ impl Store {
 struct Group {
     comments: Vec<Comment>,
     problems: Vec<Problem>,
+    /// Comment files read, good and bad.
+    files: usize,
 }
 
 impl Group {
+    /// Loads the files `paths` of the directory `here` under the comments dir `root`.
     fn load(
         root: &Path,
-        files: Vec<(PathBuf, Format)>,
+        here: &Path,
+        paths: Vec<PathBuf>,
         limits: &Form,
         future: chrono::DateTime<chrono::Utc>,
     ) -> Group {
         let mut group = Group {
-            comments: Vec::with_capacity(files.len()),
+            comments: Vec::with_capacity(paths.len()),
             problems: Vec::new(),
+            files: 0,
         };
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            match Format::of(&path) {
+                Some(format) => files.push((path, format)),
+                None => group.problems.push(Problem {
+                    path,
+                    line: None,
+                    severity: Severity::Warning,
+                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
+                        .into(),
+                }),
+            }
+        }
+        group.files = files.len();
+        if files.is_empty() {
+            return group;
+        }
         // All files of a group share a directory, hence the thread they must name.
-        let dir = files[0]
-            .0
-            .parent()
-            .and_then(|p| p.strip_prefix(root).ok())
-            .unwrap_or(Path::new(""));
+        let dir = here.strip_prefix(root).unwrap_or(Path::new(""));
         let dir_thread = thread::of_page(dir).unwrap_or_default();
-        let mut reader = DirReader::new(files[0].0.parent().unwrap_or(root));
+        let mut reader = DirReader::new(here);
         for (path, format) in files {
             match read_one(&mut reader, &path, format, &dir_thread) {
                 Ok(comment) => {

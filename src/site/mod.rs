@@ -124,18 +124,16 @@ pub fn default_dir(config: &Config) -> PathBuf {
     }
 }
 
+/// The site's HTML pages, relative to `site_dir`, in path order.
 fn html_files(site_dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut pages = Vec::new();
-    for entry in walkdir::WalkDir::new(site_dir).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("cannot read {}", site_dir.display()))?;
-        let path = entry.path();
-        if entry.file_type().is_file()
-            && path.extension().is_some_and(|e| e == "html" || e == "htm")
-        {
-            pages.push(path.strip_prefix(site_dir).unwrap_or(path).to_path_buf());
-        }
-    }
-    Ok(pages)
+    let pages = crate::walk::tree(site_dir, false, &|_: &Path, files: Vec<PathBuf>| {
+        files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "html" || e == "htm"))
+            .map(|p| p.strip_prefix(site_dir).map(Path::to_path_buf).unwrap_or(p))
+            .collect::<Vec<_>>()
+    })?;
+    Ok(pages.into_iter().flatten().collect())
 }
 
 /// What happened to one page.
