@@ -31,7 +31,7 @@ CAIRN=$PWD/target/release/cairn
 SYNTH=$PWD/target/release/examples/synth
 
 dirs=""
-floors=""
+reads=""
 trap 'remove_runs $dirs' EXIT
 printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
   comments pages "hugo s" "hugo+data" "added s" "cairn s" "comments/s" "RSS MiB" "ratio" "hugo+data RSS MiB"
@@ -45,7 +45,7 @@ for size in $SIZES; do
   # read is timed.
   tar -cf - -C "$dir/cairn" comments | cat >/dev/null
   /usr/bin/time -f "%e" -o "$dir/read.time" tar -cf - -C "$dir/cairn" comments | cat >/dev/null
-  floors="$floors
+  reads="$reads
   $n comments: reading their files alone (tar, one process) takes $(cat "$dir/read.time") s"
   dirs="$dirs $dir"
   for run in $(seq "$RUNS"); do
@@ -70,4 +70,4 @@ for size in $SIZES; do
   printf '%-9s %-7s | %-9s %-9s %-9s | %-9s %-11s %-9s | %-7s %s\n' \
     "$n" "$pages" "$plain" "$data" "$added" "$cairn" "$rate" "$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}')" "$ratio" "$data_rss"
 done
-echo "medians of $RUNS runs; corpora in $WORK$floors"
+echo "medians of $RUNS runs; corpora in $WORK$reads"
