@@ -10,6 +10,10 @@
 //! Every push is a fast-forward. When another replica pushed first the push is
 //! rejected, and the work is redone on top of what it pushed: races are retried,
 //! never lost, and never overwrite anything.
+//!
+//! A remote reached over the network goes through libgit2's transports. A repository
+//! on this machine is read and written directly: objects are copied as one pack, and
+//! each branch is swapped under its ref's lock.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -132,6 +136,12 @@ impl Git {
         last: &mut Option<Instant>,
         only: Option<&[String]>,
     ) -> Result<()> {
+        if let Some(path) = self.local_path() {
+            self.fetch_local(repo, path, only)
+                .with_context(|| format!("cannot fetch from {}", self.remote))?;
+            *last = Some(Instant::now());
+            return Ok(());
+        }
         let mut remote = repo.find_remote("origin")?;
         let mut options = FetchOptions::new();
         options.remote_callbacks(callbacks());
@@ -159,81 +169,25 @@ impl Git {
 
     /// Pushes branch updates; returns the branches the remote refused, with its reason.
     /// Every update is a compare-and-swap on the branch's old value: a server refuses a
-    /// non-fast-forward atomically, and for a remote on this machine (whose transport
-    /// checks and writes in two steps) the swap is done under the ref's lock.
+    /// non-fast-forward atomically, and a remote on this machine is written directly
+    /// (see [`Git::push_local`]).
     fn push(&self, repo: &Repository, updates: &[Update]) -> Result<Vec<(String, String)>> {
-        let local_remote = !self.remote.contains("://") && !self.remote.contains('@')
-            || self.remote.starts_with("file://");
-        let staged: Vec<(String, &Update)> = updates
-            .iter()
-            .map(|u| {
-                let name = if local_remote {
-                    format!("refs/cairn-incoming/{}", Ulid::new())
-                } else {
-                    format!("refs/heads/{}", u.branch)
-                };
-                (name, u)
-            })
-            .collect();
-        let mut refspecs = Vec::new();
-        for (name, update) in &staged {
-            match update.new {
-                Some(oid) => {
-                    repo.reference(
-                        &format!("refs/heads/{}", update.branch),
-                        oid,
-                        true,
-                        "cairn: push",
-                    )?;
-                    // A staging ref is new and unique, so forcing it overwrites nothing.
-                    let force = if local_remote { "+" } else { "" };
-                    refspecs.push(format!("{force}refs/heads/{}:{name}", update.branch));
-                }
-                None if local_remote => {}
-                None => refspecs.push(format!(":{name}")),
+        let rejected = match self.local_path() {
+            Some(path) => self.push_local(repo, path, updates)?,
+            None => {
+                let refspecs: Vec<String> = updates
+                    .iter()
+                    .map(|u| match u.new {
+                        Some(oid) => format!("{oid}:refs/heads/{}", u.branch),
+                        None => format!(":refs/heads/{}", u.branch),
+                    })
+                    .collect();
+                self.push_refspecs(repo, &refspecs)?
+                    .into_iter()
+                    .map(|(name, why)| (name.trim_start_matches("refs/heads/").to_string(), why))
+                    .collect()
             }
-        }
-        let mut rejected = self.push_refspecs(repo, &refspecs)?;
-        if local_remote {
-            let path = self.remote.trim_start_matches("file://");
-            let target =
-                Repository::open(path).with_context(|| format!("cannot open {}", self.remote))?;
-            for (name, update) in &staged {
-                let branch = format!("refs/heads/{}", update.branch);
-                // The expected old value is checked under the ref's lock; a zero id
-                // means "must not exist yet" (plain create-if-missing is not atomic).
-                let swapped = match update.new {
-                    Some(new) => target
-                        .reference_matching(
-                            &branch,
-                            new,
-                            true,
-                            update.old.unwrap_or(Oid::ZERO_SHA1),
-                            "cairn: push",
-                        )
-                        .map(drop),
-                    None => match target.find_reference(&branch) {
-                        Ok(mut r) => r.delete(),
-                        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
-                        Err(e) => Err(e),
-                    },
-                };
-                if let Err(e) = swapped {
-                    rejected.push((update.branch.clone(), e.message().to_string()));
-                }
-                if update.new.is_some() {
-                    if let Ok(mut r) = target.find_reference(name) {
-                        let _ = r.delete();
-                    }
-                }
-            }
-        } else {
-            for (name, update) in &staged {
-                if let Some(i) = rejected.iter().position(|(n, _)| n == name) {
-                    rejected[i].0 = update.branch.clone();
-                }
-            }
-        }
+        };
         // The mirror's view of the remote follows what was pushed, even before a fetch.
         for update in updates {
             if rejected.iter().any(|(b, _)| *b == update.branch) {
@@ -252,6 +206,132 @@ impl Git {
             }
         }
         Ok(rejected)
+    }
+
+    /// The remote's path when it is a repository on this machine.
+    fn local_path(&self) -> Option<&str> {
+        if let Some(path) = self.remote.strip_prefix("file://") {
+            Some(path)
+        } else if self.remote.contains("://") || self.remote.contains('@') {
+            None
+        } else {
+            Some(&self.remote)
+        }
+    }
+
+    /// Pushes to a repository on this machine by writing to it: the objects it lacks go
+    /// into its object store as one pack, then each branch is swapped under the ref's
+    /// lock. libgit2's transport for a path would check and write a branch in two steps,
+    /// and on every push list every ref and read the object each points to: a cost that
+    /// grows with the branches waiting for review.
+    fn push_local(
+        &self,
+        repo: &Repository,
+        path: &str,
+        updates: &[Update],
+    ) -> Result<Vec<(String, String)>> {
+        let target =
+            Repository::open(path).with_context(|| format!("cannot open {}", self.remote))?;
+        // What the remote is known to hold need not be sent: the branches' old tips, and
+        // the mirror's view of its site and batch branches.
+        let wants: Vec<Oid> = updates.iter().filter_map(|u| u.new).collect();
+        let mut known: Vec<Oid> = updates.iter().filter_map(|u| u.old).collect();
+        for branch in [&self.branch, &self.batch_branch] {
+            if let Some(tip) = remote_commit(repo, branch)? {
+                known.push(tip.id());
+            }
+        }
+        copy_objects(repo, &target, &wants, &known)
+            .with_context(|| format!("cannot push to {}", self.remote))?;
+        let mut rejected = Vec::new();
+        for update in updates {
+            let branch = format!("refs/heads/{}", update.branch);
+            // The expected old value is checked under the ref's lock; a zero id means
+            // "must not exist yet" (plain create-if-missing is not atomic).
+            let swapped = match update.new {
+                Some(new) => target
+                    .reference_matching(
+                        &branch,
+                        new,
+                        true,
+                        update.old.unwrap_or(Oid::ZERO_SHA1),
+                        "cairn: push",
+                    )
+                    .map(drop),
+                None => match target.find_reference(&branch) {
+                    Ok(mut r) => r.delete(),
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = swapped {
+                rejected.push((update.branch.clone(), e.message().to_string()));
+            }
+        }
+        Ok(rejected)
+    }
+
+    /// Fetches from a repository on this machine, as [`Git::fetch_only`] with prune
+    /// would: reads the branches, copies the objects the mirror lacks as one pack, and
+    /// sets the mirror's tracking refs, removing those of branches gone from the remote.
+    fn fetch_local(&self, repo: &Repository, path: &str, only: Option<&[String]>) -> Result<()> {
+        let source = Repository::open(path)?;
+        let tip = |branch: &str| match source.refname_to_id(&format!("refs/heads/{branch}")) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        };
+        let mut branches = vec![(self.branch.clone(), tip(&self.branch)?)];
+        match only {
+            Some(names) => {
+                for name in names {
+                    branches.push((name.clone(), tip(name)?));
+                }
+            }
+            None => {
+                let glob = format!("refs/heads/{BRANCH_PREFIX}*");
+                for r in source.references_glob(&glob)? {
+                    let r = r?;
+                    if let (Ok(name), Some(oid)) = (r.name(), r.target()) {
+                        let name = name.trim_start_matches("refs/heads/");
+                        branches.push((name.to_string(), Some(oid)));
+                    }
+                }
+                let glob = format!("refs/remotes/origin/{BRANCH_PREFIX}*");
+                for r in repo.references_glob(&glob)? {
+                    let r = r?;
+                    let name = r.name().unwrap_or_default();
+                    let name = name.trim_start_matches("refs/remotes/origin/");
+                    if !branches.iter().any(|(b, _)| b == name) {
+                        branches.push((name.to_string(), None));
+                    }
+                }
+            }
+        }
+        let tracked = |branch: &str| repo.refname_to_id(&format!("refs/remotes/origin/{branch}"));
+        let wants: Vec<Oid> = branches.iter().filter_map(|(_, oid)| *oid).collect();
+        let known: Vec<Oid> = branches
+            .iter()
+            .map(|(b, _)| b.as_str())
+            .chain([self.batch_branch.as_str()])
+            .filter_map(|b| tracked(b).ok())
+            .collect();
+        copy_objects(&source, repo, &wants, &known)?;
+        for (branch, oid) in branches {
+            let now = tracked(&branch).ok();
+            match oid {
+                Some(oid) if now != Some(oid) => {
+                    let tracking = format!("refs/remotes/origin/{branch}");
+                    repo.reference(&tracking, oid, true, "cairn: fetch")?;
+                }
+                None if now.is_some() => {
+                    let tracking = format!("refs/remotes/origin/{branch}");
+                    repo.find_reference(&tracking)?.delete()?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Pushes refspecs; returns the refs the remote refused, with its reason.
@@ -406,9 +486,6 @@ impl Git {
                 results[i] = Err(DeliveryError::Transient(format!(
                     "push of {branch} refused: {why}"
                 )));
-            }
-            if let Ok(mut local) = repo.find_reference(&format!("refs/heads/{branch}")) {
-                let _ = local.delete();
             }
         }
         Ok(results)
@@ -826,6 +903,37 @@ fn remote_commit<'r>(repo: &'r Repository, branch: &str) -> Result<Option<Commit
         Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes into `to`, as one pack, the objects that reaching the commits `wants` needs
+/// and `to` lacks. Commits in `known` that both repositories hold are left out, with all
+/// they reach (a repository holds everything its commits reach).
+fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]) -> Result<()> {
+    let (have, give) = (to.odb()?, from.odb()?);
+    let mut walk = from.revwalk()?;
+    let mut wanted = false;
+    for &oid in wants {
+        if !have.exists(oid) {
+            walk.push(oid)?;
+            wanted = true;
+        }
+    }
+    if !wanted {
+        return Ok(());
+    }
+    for &oid in known {
+        if have.exists(oid) && give.exists(oid) {
+            walk.hide(oid)?;
+        }
+    }
+    let mut pack = from.packbuilder()?;
+    pack.insert_walk(&mut walk)?;
+    let mut bytes = git2::Buf::new();
+    pack.write_buf(&mut bytes)?;
+    let mut writer = have.packwriter()?;
+    writer.write_all(&bytes)?;
+    writer.commit()?;
+    Ok(())
 }
 
 fn has_path(tree: &Tree<'_>, path: &str) -> bool {

@@ -24,21 +24,35 @@ fn comment(n: u32, thread: &str) -> Comment {
     }
 }
 
+/// A site repository and the address the backend is given for it.
 struct Site {
     dir: tempfile::TempDir,
     remote: PathBuf,
+    url: String,
 }
 
 impl Site {
-    fn new() -> Site {
+    /// A bare repository on this machine, given as a path.
+    fn local() -> Site {
         let dir = tempfile::tempdir().unwrap();
         let remote = test_remote(dir.path(), &[("cairn.toml", "# site\n")]);
-        Site { dir, remote }
+        let url = remote.to_string_lossy().into_owned();
+        Site { dir, remote, url }
+    }
+
+    /// The same repository served by git itself over `git://` on loopback: reached
+    /// through libgit2's network transport and a real `git receive-pack`, as an ssh or
+    /// https remote is.
+    fn served() -> Site {
+        let mut site = Site::local();
+        let port = serve(site.dir.path());
+        site.url = format!("git://127.0.0.1:{port}/site.git");
+        site
     }
 
     fn backend(&self, mode: Mode, name: &str) -> Git {
         let mut config = Config::default_for_test(self.dir.path());
-        config.inbox.delivery.remote = Some(self.remote.to_string_lossy().into_owned());
+        config.inbox.delivery.remote = Some(self.url.clone());
         config.inbox.delivery.mode = mode;
         Git::open(&config, &self.dir.path().join(name)).unwrap()
     }
@@ -90,9 +104,53 @@ impl Site {
     }
 }
 
-#[test]
-fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing() {
-    let site = Site::new();
+/// Serves the repositories under `base` on a loopback port: one `git daemon --inetd`
+/// per connection, pushes allowed. Returns the port.
+fn serve(base: &Path) -> u16 {
+    use std::os::fd::OwnedFd;
+    use std::process::{Command, Stdio};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = base.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let input = stream.try_clone().unwrap();
+                let _ = Command::new("git")
+                    .args(["daemon", "--inetd", "--export-all", "--enable=receive-pack"])
+                    .arg(format!("--base-path={}", base.display()))
+                    .stdin(Stdio::from(OwnedFd::from(input)))
+                    .stdout(Stdio::from(OwnedFd::from(stream)))
+                    .stderr(Stdio::null())
+                    .status();
+            });
+        }
+    });
+    port
+}
+
+/// Runs each scenario against a remote given as a path and one served over the network.
+macro_rules! on_both_remotes {
+    ($($scenario:ident),* $(,)?) => {
+        mod local {
+            $(#[test] fn $scenario() { super::$scenario(super::Site::local()) })*
+        }
+        mod served {
+            $(#[test] fn $scenario() { super::$scenario(super::Site::served()) })*
+        }
+    };
+}
+
+on_both_remotes!(
+    review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing,
+    approve_merges_and_deletes_the_branch_reject_deletes_it,
+    batch_mode_collects_comments_on_one_branch,
+    direct_mode_commits_to_the_site_branch,
+    replicas_racing_to_push_lose_nothing,
+);
+
+fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing(site: Site) {
     let git = site.backend(Mode::Review, "inbox");
     let comments = [comment(1, "/posts/a/"), comment(2, "/")];
     assert_eq!(git.deliver(&comments), [Ok(()), Ok(())]);
@@ -131,9 +189,7 @@ fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing() {
     assert!(!git.exists("/posts/b/", comments[0].id).unwrap());
 }
 
-#[test]
-fn approve_merges_and_deletes_the_branch_reject_deletes_it() {
-    let site = Site::new();
+fn approve_merges_and_deletes_the_branch_reject_deletes_it(site: Site) {
     let git = site.backend(Mode::Review, "inbox");
     let (a, b, c) = (
         comment(1, "/posts/a/"),
@@ -183,9 +239,7 @@ fn approve_merges_and_deletes_the_branch_reject_deletes_it() {
     assert_eq!(site.branches(), ["main"]);
 }
 
-#[test]
-fn batch_mode_collects_comments_on_one_branch() {
-    let site = Site::new();
+fn batch_mode_collects_comments_on_one_branch(site: Site) {
     let git = site.backend(Mode::Batch, "inbox");
     let comments: Vec<Comment> = (0..5).map(|n| comment(n, "/posts/a/")).collect();
     assert!(git.deliver(&comments[..3]).iter().all(Result::is_ok));
@@ -211,9 +265,7 @@ fn batch_mode_collects_comments_on_one_branch() {
     assert_eq!(left, [comments[0].id, comments[2].id, comments[4].id]);
 }
 
-#[test]
-fn direct_mode_commits_to_the_site_branch() {
-    let site = Site::new();
+fn direct_mode_commits_to_the_site_branch(site: Site) {
     let git = site.backend(Mode::Direct, "inbox");
     let comments: Vec<Comment> = (0..3).map(|n| comment(n, "/posts/a/")).collect();
     assert!(git.deliver(&comments).iter().all(Result::is_ok));
@@ -224,11 +276,10 @@ fn direct_mode_commits_to_the_site_branch() {
     assert!(git.pending().unwrap().is_empty());
 }
 
-/// Regression: creating the batch branch was check-then-write in libgit2, so two
-/// replicas creating it at once could both "succeed" and one comment was lost.
-#[test]
-fn replicas_racing_to_push_lose_nothing() {
-    let site = Site::new();
+/// Regression: creating the batch branch was check-then-write in libgit2's transport
+/// for a local path, so two replicas creating it at once could both "succeed" and one
+/// comment was lost.
+fn replicas_racing_to_push_lose_nothing(site: Site) {
     let replicas: Vec<Git> = (0..3)
         .map(|i| site.backend(Mode::Batch, &format!("replica{i}")))
         .collect();
@@ -254,7 +305,7 @@ fn replicas_racing_to_push_lose_nothing() {
 
 #[test]
 fn an_unreachable_remote_is_a_transient_failure() {
-    let site = Site::new();
+    let site = Site::local();
     let git = site.backend(Mode::Review, "inbox");
     std::fs::rename(&site.remote, site.dir.path().join("moved.git")).unwrap();
     let results = git.deliver(&[comment(1, "/posts/a/")]);
