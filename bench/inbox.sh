@@ -14,6 +14,11 @@
 #     local bare repository in batch mode.
 # All traffic stays on 127.0.0.1.
 #
+# Every inbox starts in a directory of its own, and nothing is deleted until the end:
+# on ext4 without a journal, creating a file skips every inode freed in the last
+# seconds (up to a minute, until the freed inodes are written back), so deleting the
+# last run's tens of thousands of files would slow the spool of the next run down.
+#
 # Usage: bench/inbox.sh        (needs python3 with venv and pip, and git)
 #   RUNS=3 DURATION=5 BENCH_DIR=/tmp/x bench/inbox.sh
 set -euo pipefail
@@ -53,7 +58,6 @@ pids+=($!)
 
 # A bare site repository for cairn to deliver to.
 new_remote() {
-  rm -rf "$1" "$1.src"
   git init -q -b main "$1.src"
   echo "# bench" >"$1.src/README"
   git -C "$1.src" add -A
@@ -83,25 +87,26 @@ CFG
   wait_http "http://$ISSO_ADDR/info"
 }
 
-start_cairn() { # MODE SPOOL_DIR -> CAIRN_PID, CAIRN_ADDR
+start_cairn() { # MODE [SPOOL_DIR] -> CAIRN_PID, CAIRN_ADDR, RUN_DIR (fresh)
   local p; p=$(port)
-  new_remote "$WORK/site.git"
-  cat >"$WORK/cairn.toml" <<CFG
+  RUN_DIR=$(mktemp -d "$WORK/run.XXXXXX")
+  new_remote "$RUN_DIR/site.git"
+  cat >"$RUN_DIR/cairn.toml" <<CFG
 [site]
 url = "http://127.0.0.1:$PAGE_PORT/"
 [comments]
 dir = "comments"
 [inbox]
 url = "http://127.0.0.1:$p"
-spool = "$2"
+spool = "${2:-$RUN_DIR/spool}"
 allowed_origins = ["http://127.0.0.1:$p"]
 rate_per_hour = 0
 [inbox.delivery]
 remote = "site.git"
 mode = "$1"
 CFG
-  CAIRN_SECRET=bench-secret-0123456789 RUST_LOG=warn "$CAIRN" inbox --config "$WORK/cairn.toml" \
-    --listen "127.0.0.1:$p" >"$WORK/cairn.log" 2>&1 &
+  CAIRN_SECRET=bench-secret-0123456789 RUST_LOG=warn "$CAIRN" inbox --config "$RUN_DIR/cairn.toml" \
+    --listen "127.0.0.1:$p" >"$RUN_DIR/cairn.log" 2>&1 &
   CAIRN_PID=$!
   pids+=($CAIRN_PID)
   CAIRN_ADDR=127.0.0.1:$p
@@ -112,10 +117,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 record() { echo "$2" >>"$WORK/results/$1"; }
 
 rm -rf "$WORK/results" && mkdir -p "$WORK/results"
+trap 'cleanup; rm -rf "$WORK"/run.*' EXIT
 for run in $(seq "$RUNS"); do
   start_isso
-  rm -rf "$WORK/spool"
-  start_cairn review "$WORK/spool"
+  start_cairn review
   wait_http "http://$CAIRN_ADDR/v1/health"
   for c in 4 64; do
     out=$("$LOAD" "$ISSO_ADDR" isso "$c" "$DURATION")
@@ -129,8 +134,7 @@ for run in $(seq "$RUNS"); do
   done
   # The steady rate on a fresh inbox, not on the backlog the floods left behind.
   kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
-  rm -rf "$WORK/spool"
-  start_cairn review "$WORK/spool"
+  start_cairn review
   wait_http "http://$CAIRN_ADDR/v1/health"
   out=$("$LOAD" "$CAIRN_ADDR" cairn 32 "$DURATION" 1000)
   record "cairn-1000-p50" "$(field "$out" p50_ms)"
@@ -144,10 +148,10 @@ for run in $(seq "$RUNS"); do
   kill "$ISSO_PID" "$CAIRN_PID"; wait "$ISSO_PID" "$CAIRN_PID" 2>/dev/null || true
 
   # Delivery: 1,000 comments already in the spool, batch mode, from start to done.
-  rm -rf "$WORK/spool-deliver"
-  "$SPOOL" "$WORK/spool-deliver" 1000
+  spooled=$(mktemp -d "$WORK/run.XXXXXX")
+  "$SPOOL" "$spooled/spool" 1000
   t0=$(date +%s.%N)
-  start_cairn batch "$WORK/spool-deliver"
+  start_cairn batch "$spooled/spool"
   wait_http "http://$CAIRN_ADDR/v1/health"
   # A light poll (no interpreter start-up per check), so the probe does not slow
   # what it measures.
@@ -156,7 +160,7 @@ for run in $(seq "$RUNS"); do
   done
   t1=$(date +%s.%N)
   record deliver-1000 "$(echo "$t1 - $t0" | bc -l)"
-  delivered=$(git -C "$WORK/site.git" rev-list --count cairn/pending)
+  delivered=$(git -C "$RUN_DIR/site.git" rev-list --count cairn/pending)
   [ "$delivered" -eq 1001 ] || { echo "expected 1000 comment commits on cairn/pending, found $((delivered - 1))"; exit 1; }
   kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
 done

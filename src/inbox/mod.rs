@@ -18,7 +18,7 @@ pub mod private;
 pub mod sites;
 pub mod spool;
 mod webhook;
-mod worker;
+pub(crate) mod worker;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -143,8 +143,9 @@ impl Deliverer {
     }
 }
 
-/// Lowers the calling thread's CPU priority (nice 10), where the system allows it.
-fn lower_priority() {
+/// Lowers the calling thread's CPU priority (nice 10), where the system allows it: for
+/// the threads doing work no reader waits for.
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: plain system calls on the calling thread.
     unsafe {

@@ -281,6 +281,9 @@ fn write_loop(
 }
 
 fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid)) {
+    // Accepted items are durable in the journal already: writing their own files can
+    // wait for the threads answering readers.
+    crate::inbox::worker::lower_priority();
     let mut all_written = true;
     prepare_spare(&dir.join(DIR));
     while let Ok(filing) = filings.recv() {
