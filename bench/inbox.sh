@@ -15,9 +15,10 @@
 # All traffic stays on 127.0.0.1.
 #
 # Every inbox starts in a directory of its own, and nothing is deleted until the end:
-# on ext4 without a journal, creating a file skips every inode freed in the last
-# seconds (up to a minute, until the freed inodes are written back), so deleting the
-# last run's tens of thousands of files would slow the spool of the next run down.
+# on ext4 without a journal, creating a file skips every inode freed in the last one
+# to five minutes, so deleting a run's tens of thousands of files would slow down the
+# spool (and Isso's SQLite journal) of the runs after it. For the same reason, leave
+# five minutes between two invocations on such a file system.
 #
 # Usage: bench/inbox.sh        (needs python3 with venv and pip, and git)
 #   RUNS=3 DURATION=5 BENCH_DIR=/tmp/x bench/inbox.sh
