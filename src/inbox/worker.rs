@@ -67,38 +67,48 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         let results = deliverer.deliver(due.clone()).await.unwrap_or_else(|e| {
             vec![Err(DeliveryError::Transient(format!("delivery failed: {e}"))); n]
         });
-        for (comment, result) in due.iter().zip(results) {
-            match result {
-                Ok(()) => {
-                    inbox.metrics.delivered();
-                    if let Err(e) = inbox.spool.delivered(comment.id) {
-                        tracing::error!(id = %comment.id, "delivered, but the spool could not record it: {e:#}");
-                    }
-                    tracing::info!(id = %comment.id, "delivered");
-                    if let Some(notifier) = &inbox.notifier {
-                        notifier.delivered(comment);
-                    }
+        // Recording moves files in the spool: off the threads answering readers.
+        let recorder = inbox.clone();
+        let recorded = tokio::task::spawn_blocking(move || record(&recorder, &due, results)).await;
+        if let Err(e) = recorded {
+            tracing::error!("recording the outcome of a delivery failed: {e}");
+        }
+    }
+}
+
+/// Records the outcome of each delivery: in the spool, the metrics and the notifier.
+fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<(), DeliveryError>>) {
+    for (comment, result) in due.iter().zip(results) {
+        match result {
+            Ok(()) => {
+                inbox.metrics.delivered();
+                if let Err(e) = inbox.spool.delivered(comment.id) {
+                    tracing::error!(id = %comment.id, "delivered, but the spool could not record it: {e:#}");
                 }
-                Err(e) => {
-                    inbox.metrics.delivery_failed();
-                    let max = match e {
-                        DeliveryError::Permanent(_) => 1,
-                        DeliveryError::Transient(_) => inbox.config.inbox.max_attempts,
-                    };
-                    match inbox
-                        .spool
-                        .attempt_failed(comment.id, &e.to_string(), max, backoff)
-                    {
-                        Ok(true) => {
-                            inbox.metrics.parked();
-                            tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
-                        }
-                        Ok(false) => {
-                            tracing::warn!(id = %comment.id, "delivery failed, will retry: {e}")
-                        }
-                        Err(spool_error) => {
-                            tracing::error!(id = %comment.id, "delivery failed ({e}) and the spool could not record it: {spool_error:#}")
-                        }
+                tracing::info!(id = %comment.id, "delivered");
+                if let Some(notifier) = &inbox.notifier {
+                    notifier.delivered(comment);
+                }
+            }
+            Err(e) => {
+                inbox.metrics.delivery_failed();
+                let max = match e {
+                    DeliveryError::Permanent(_) => 1,
+                    DeliveryError::Transient(_) => inbox.config.inbox.max_attempts,
+                };
+                match inbox
+                    .spool
+                    .attempt_failed(comment.id, &e.to_string(), max, backoff)
+                {
+                    Ok(true) => {
+                        inbox.metrics.parked();
+                        tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
+                    }
+                    Ok(false) => {
+                        tracing::warn!(id = %comment.id, "delivery failed, will retry: {e}")
+                    }
+                    Err(spool_error) => {
+                        tracing::error!(id = %comment.id, "delivery failed ({e}) and the spool could not record it: {spool_error:#}")
                     }
                 }
             }
