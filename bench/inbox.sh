@@ -11,7 +11,7 @@
 #   - peak RSS of each server (for cairn, after the steady 1,000 req/s run, with its
 #     private part: the rest is the binary and shared libraries, OpenSSL among them);
 #   - the time for a freshly started inbox to deliver 1,000 spooled comments to a
-#     local bare repository in batch mode.
+#     local bare repository, in batch mode and in review mode.
 # All traffic stays on 127.0.0.1.
 #
 # Every inbox starts in a directory of its own, and nothing is deleted until the end:
@@ -148,22 +148,29 @@ for run in $(seq "$RUNS"); do
   record cairn-anon "$(awk '/RssAnon/ {print $2}' "/proc/$CAIRN_PID/status")"
   kill "$ISSO_PID" "$CAIRN_PID"; wait "$ISSO_PID" "$CAIRN_PID" 2>/dev/null || true
 
-  # Delivery: 1,000 comments already in the spool, batch mode, from start to done.
-  spooled=$(mktemp -d "$WORK/run.XXXXXX")
-  "$SPOOL" "$spooled/spool" 1000
-  t0=$(date +%s.%N)
-  start_cairn batch "$spooled/spool"
-  wait_http "http://$CAIRN_ADDR/v1/health"
-  # A light poll (no interpreter start-up per check), so the probe does not slow
-  # what it measures.
-  until curl -s "http://$CAIRN_ADDR/v1/health" | grep -q '"delivering":0,"failed":0,"queued":0'; do
-    sleep 0.02
+  # Delivery: 1,000 comments already in the spool, from start to done: in batch mode
+  # (a commit each on one branch), and in review mode (a branch each).
+  for mode in batch review; do
+    spooled=$(mktemp -d "$WORK/run.XXXXXX")
+    "$SPOOL" "$spooled/spool" 1000
+    t0=$(date +%s.%N)
+    start_cairn "$mode" "$spooled/spool"
+    wait_http "http://$CAIRN_ADDR/v1/health"
+    # A light poll (no interpreter start-up per check), so the probe does not slow
+    # what it measures.
+    until curl -s "http://$CAIRN_ADDR/v1/health" | grep -q '"delivering":0,"failed":0,"queued":0'; do
+      sleep 0.02
+    done
+    t1=$(date +%s.%N)
+    record "deliver-1000-$mode" "$(echo "$t1 - $t0" | bc -l)"
+    if [ "$mode" = batch ]; then
+      delivered=$(($(git -C "$RUN_DIR/site.git" rev-list --count cairn/pending) - 1))
+    else
+      delivered=$(git -C "$RUN_DIR/site.git" for-each-ref refs/heads/cairn/ | wc -l)
+    fi
+    [ "$delivered" -eq 1000 ] || { echo "$mode: expected 1000 comments delivered, found $delivered"; exit 1; }
+    kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
   done
-  t1=$(date +%s.%N)
-  record deliver-1000 "$(echo "$t1 - $t0" | bc -l)"
-  delivered=$(git -C "$RUN_DIR/site.git" rev-list --count cairn/pending)
-  [ "$delivered" -eq 1001 ] || { echo "expected 1000 comment commits on cairn/pending, found $((delivered - 1))"; exit 1; }
-  kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
 done
 
 m() { median <"$WORK/results/$1"; }
@@ -177,5 +184,7 @@ for c in 4 64; do
 done
 printf '%-28s %14s %14s\n' "p50 / p99 ms at 1,000 req/s" "-" "$(printf '%.2f / %.2f' "$(m cairn-1000-p50)" "$(m cairn-1000-p99)")"
 printf '%-28s %14s %14s\n' "peak RSS MiB" "$(printf '%.1f (worker %.1f)' "$(echo "$(m isso-rss) / 1024" | bc -l)" "$(echo "$(m isso-worker-rss) / 1024" | bc -l)")" "$(printf '%.1f (private %.1f)' "$(echo "$(m cairn-rss) / 1024" | bc -l)" "$(echo "$(m cairn-anon) / 1024" | bc -l)")"
-printf '%-28s %14s %14s\n' "deliver 1,000 spooled (s)" "-" "$(printf '%.2f' "$(m deliver-1000)")"
+for mode in batch review; do
+  printf '%-28s %14s %14s\n' "deliver 1,000 ($mode mode)" "-" "$(printf '%.2f s' "$(m "deliver-1000-$mode")")"
+done
 echo "raw figures: $WORK/results"
