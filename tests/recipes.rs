@@ -305,9 +305,14 @@ fn caddy_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
             .spawn()
             .unwrap(),
     );
-    wait_for("caddy to listen", 30, || {
-        std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
-    });
+    // Caddy listens before its internal CA has issued the site's certificate: wait
+    // for an answer over TLS, not just an open port.
     let resolve = format!("localhost:{https}:127.0.0.1");
-    exercise(&format!("https://localhost:{https}"), &resolve, &inbox);
+    let base = format!("https://localhost:{https}");
+    wait_for("caddy to answer over TLS", 30, || {
+        curl(&format!("{base}/v1/health"), &resolve, &["--max-time", "2"])
+            .0
+            .starts_with("200")
+    });
+    exercise(&base, &resolve, &inbox);
 }
