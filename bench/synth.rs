@@ -143,6 +143,7 @@ fn main() {
         Some("--no-hugo-data") => &["plain"],
         Some(other) => panic!("unknown option {other}"),
     };
+    let with_data = variants.contains(&"data");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
     let cairn_dir = out.join("cairn");
@@ -191,7 +192,6 @@ fn main() {
         let mut ids: Vec<ulid::Ulid> = Vec::new();
         let mut date = start + chrono::Duration::minutes(page as i64);
         let data_dir = data_root.join(&slug);
-        let with_data = variants.contains(&"data");
         if count > 0 && with_data {
             fs::create_dir_all(&data_dir).unwrap();
         }

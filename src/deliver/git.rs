@@ -308,17 +308,26 @@ impl Git {
                 }
             }
         }
-        let tracked = |branch: &str| repo.refname_to_id(&format!("refs/remotes/origin/{branch}"));
-        let wants: Vec<Oid> = branches.iter().filter_map(|(_, oid)| *oid).collect();
+        let tracked = |branch: &str| {
+            repo.refname_to_id(&format!("refs/remotes/origin/{branch}"))
+                .ok()
+        };
+        // Each branch with its tip on the remote and the mirror's view of it.
+        let branches: Vec<(String, Option<Oid>, Option<Oid>)> = branches
+            .into_iter()
+            .map(|(branch, oid)| {
+                let now = tracked(&branch);
+                (branch, oid, now)
+            })
+            .collect();
+        let wants: Vec<Oid> = branches.iter().filter_map(|(_, oid, _)| *oid).collect();
         let known: Vec<Oid> = branches
             .iter()
-            .map(|(b, _)| b.as_str())
-            .chain([self.batch_branch.as_str()])
-            .filter_map(|b| tracked(b).ok())
+            .filter_map(|(_, _, now)| *now)
+            .chain(tracked(&self.batch_branch))
             .collect();
         copy_objects(&source, repo, &wants, &known)?;
-        for (branch, oid) in branches {
-            let now = tracked(&branch).ok();
+        for (branch, oid, now) in branches {
             match oid {
                 Some(oid) if now != Some(oid) => {
                     let tracking = format!("refs/remotes/origin/{branch}");
@@ -910,10 +919,13 @@ fn remote_commit<'r>(repo: &'r Repository, branch: &str) -> Result<Option<Commit
 /// they reach (a repository holds everything its commits reach).
 fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]) -> Result<()> {
     let (have, give) = (to.odb()?, from.odb()?);
+    // A miss would make libgit2 list the pack directory again, for every id; one left
+    // unseen only means an object sent twice or a commit not hidden, both harmless.
+    let holds = |odb: &git2::Odb<'_>, oid| odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH);
     let mut walk = from.revwalk()?;
     let mut wanted = false;
     for &oid in wants {
-        if !have.exists(oid) {
+        if !holds(&have, oid) {
             walk.push(oid)?;
             wanted = true;
         }
@@ -922,7 +934,7 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
         return Ok(());
     }
     for &oid in known {
-        if have.exists(oid) && give.exists(oid) {
+        if holds(&have, oid) && holds(&give, oid) {
             walk.hide(oid)?;
         }
     }
