@@ -6,6 +6,7 @@
 //! that name the line) and then validated into a [`Comment`], whose fields are already
 //! normalized: the thread by [`crate::thread::normalize`], the date in UTC.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -72,18 +73,19 @@ impl std::fmt::Display for FileError {
 /// Longest avatar key accepted.
 const MAX_AVATAR_LEN: usize = 64;
 
-/// The fields of a file exactly as written, before validation.
+/// The fields of a file exactly as written, before validation. The fast reader
+/// borrows them from the file's text where it can; the body is always the comment's own.
 #[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawComment {
-    id: String,
-    thread: String,
-    parent: Option<String>,
-    date: String,
-    author: Option<String>,
-    website: Option<String>,
-    avatar: Option<String>,
-    origin: Option<String>,
+struct RawComment<'a> {
+    id: Cow<'a, str>,
+    thread: Cow<'a, str>,
+    parent: Option<Cow<'a, str>>,
+    date: Cow<'a, str>,
+    author: Option<Cow<'a, str>>,
+    website: Option<Cow<'a, str>>,
+    avatar: Option<Cow<'a, str>>,
+    origin: Option<Cow<'a, str>>,
     body: String,
 }
 
@@ -211,7 +213,7 @@ pub fn check_website(site: &str) -> Result<(), String> {
 
 fn parse_id(raw: &str) -> Result<Ulid, String> {
     let id = Ulid::from_string(raw.trim()).map_err(|e| format!("`{raw}` is not a ULID ({e})"))?;
-    if id.to_string() != raw.trim() {
+    if id.array_to_str(&mut [0; ulid::ULID_LEN]) != raw.trim() {
         return Err(format!(
             "`{raw}` is not in canonical form (expected `{id}`)"
         ));
@@ -219,12 +221,12 @@ fn parse_id(raw: &str) -> Result<Ulid, String> {
     Ok(id)
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
+fn non_empty(value: Option<Cow<'_, str>>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty()).map(Cow::into_owned)
 }
 
 /// TOML has a native datetime type; accept it for `date` as well as a string.
-fn parse_toml(text: &str) -> Result<RawComment, FileError> {
+fn parse_toml(text: &str) -> Result<RawComment<'static>, FileError> {
     let line_of = |span: Option<std::ops::Range<usize>>| {
         span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
     };
@@ -277,6 +279,16 @@ fn needs_escape(c: char) -> bool {
     ) || (c.is_control() && c != '\n' && c != '\t')
 }
 
+/// Whether any character of `text` [needs an escape](needs_escape). Printable ASCII,
+/// tabs and newlines never do: one pass over the bytes, which the compiler vectorizes,
+/// says whether there is anything else to look at.
+fn any_needs_escape(text: &str) -> bool {
+    let other = text.bytes().fold(false, |other, b| {
+        other | !((0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
+    });
+    other && text.chars().any(needs_escape)
+}
+
 /// Writes a one-line value: plain when no YAML reader could take it for anything but
 /// this string, double-quoted otherwise.
 fn yaml_scalar(out: &mut String, value: &str) {
@@ -294,38 +306,45 @@ fn is_plain_safe(value: &str) -> bool {
     let reserved = [
         "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
     ];
+    let bytes = value.as_bytes();
+    let comment_or_key = memchr::memchr2_iter(b':', b'#', bytes).any(|i| match bytes[i] {
+        b':' => bytes.get(i + 1) == Some(&b' '),
+        _ => i > 0 && bytes[i - 1] == b' ',
+    });
     (first.is_alphanumeric() || first == '/' || first == '_')
         && !value.ends_with([' ', ':'])
-        && !value.contains(": ")
-        && !value.contains(" #")
-        && !value
-            .chars()
-            .any(|c| needs_escape(c) || c == '\n' || c == '\t')
-        && !reserved.iter().any(|r| value.eq_ignore_ascii_case(r))
+        && !comment_or_key
+        && !value.contains(['\n', '\t'])
+        && !any_needs_escape(value)
+        && !(value.len() <= 5 && reserved.iter().any(|r| value.eq_ignore_ascii_case(r)))
         && !looks_numeric(value)
 }
 
 /// Whether a YAML 1.1 or 1.2 reader could take a plain scalar for a number (or a
 /// date, or infinity): such values are quoted to stay strings.
 fn looks_numeric(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let body = lower.trim_start_matches(['+', '-']);
+    let body = value.trim_start_matches(['+', '-']).as_bytes();
     let all =
-        |s: &str, ok: &dyn Fn(u8) -> bool| !s.is_empty() && s.bytes().all(|b| ok(b) || b == b'_');
-    if let Some(hex) = body.strip_prefix("0x") {
+        |s: &[u8], ok: &dyn Fn(u8) -> bool| !s.is_empty() && s.iter().all(|&b| ok(b) || b == b'_');
+    let radix = |prefix: &[u8]| {
+        (body.len() >= 2 && body[..2].eq_ignore_ascii_case(prefix)).then(|| &body[2..])
+    };
+    if let Some(hex) = radix(b"0x") {
         return all(hex, &|b| b.is_ascii_hexdigit());
     }
-    if let Some(oct) = body.strip_prefix("0o") {
+    if let Some(oct) = radix(b"0o") {
         return all(oct, &|b| (b'0'..=b'7').contains(&b));
     }
-    if let Some(bin) = body.strip_prefix("0b") {
+    if let Some(bin) = radix(b"0b") {
         return all(bin, &|b| b == b'0' || b == b'1');
     }
-    matches!(body, ".inf" | ".nan" | "inf" | "nan")
-        || (body.bytes().any(|b| b.is_ascii_digit())
+    [".inf", ".nan", "inf", "nan"]
+        .iter()
+        .any(|special| body.eq_ignore_ascii_case(special.as_bytes()))
+        || (body.iter().any(u8::is_ascii_digit)
             && body
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b"_.:e+-".contains(&b)))
+                .iter()
+                .all(|b| b.is_ascii_digit() || b"_.:e+-".contains(&b.to_ascii_lowercase())))
 }
 
 fn yaml_quoted(out: &mut String, value: &str) {
@@ -390,15 +409,18 @@ fn yaml_block(out: &mut String, body: &str) {
 /// comment files. Anything else (comments, other quoting, flow style, unknown keys)
 /// returns `None`, and the caller parses the file with serde instead; tests check that
 /// whenever this returns a value, serde returns the same one.
-fn fast_yaml(text: &str) -> Option<RawComment> {
+fn fast_yaml(text: &str) -> Option<RawComment<'_>> {
     let mut raw = RawComment::default();
     let (mut id, mut thread, mut date, mut body) = (None, None, None, None);
-    let mut lines = text.split('\n');
+    let mut lines = Lines(Some(text));
     while let Some(line) = lines.next() {
         if line.is_empty() && body.is_some() {
             continue;
         }
-        let (key, value) = line.split_once(": ")?;
+        // A key the writer writes has no colon: a line whose first colon is not
+        // followed by a space is none of them.
+        let colon = memchr::memchr(b':', line.as_bytes())?;
+        let (key, value) = (&line[..colon], line[colon + 1..].strip_prefix(' ')?);
         if key == "body" {
             if body.is_some() {
                 return None;
@@ -418,9 +440,9 @@ fn fast_yaml(text: &str) -> Option<RawComment> {
             return None;
         }
         let value = if value.starts_with('"') {
-            fast_quoted(value)?
+            Cow::Owned(fast_quoted(value)?)
         } else if is_plain_safe(value) {
-            value.to_string()
+            Cow::Borrowed(value)
         } else {
             return None;
         };
@@ -444,6 +466,29 @@ fn fast_yaml(text: &str) -> Option<RawComment> {
     raw.date = date?;
     raw.body = body?;
     Some(raw)
+}
+
+/// The lines of a text, as `str::split('\n')` gives them, found with memchr (the
+/// standard searcher costs more than the search on lines this short).
+#[derive(Clone)]
+struct Lines<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.0?;
+        Some(match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(end) => {
+                self.0 = Some(&rest[end + 1..]);
+                &rest[..end]
+            }
+            None => {
+                self.0 = None;
+                rest
+            }
+        })
+    }
 }
 
 /// A double-quoted scalar with exactly the escapes [`yaml_quoted`] writes.
@@ -495,9 +540,8 @@ fn fast_block<'a>(header: &str, lines: &mut impl Iterator<Item = &'a str>) -> Op
             continue;
         }
         let text = line.strip_prefix("  ")?;
-        if text.trim_start_matches([' ', '\t']).is_empty()
-            || text.chars().any(|c| c == '\r' || needs_escape(c))
-        {
+        // A carriage return needs an escape too.
+        if text.trim_start_matches([' ', '\t']).is_empty() || any_needs_escape(text) {
             return None;
         }
         content.push(text);

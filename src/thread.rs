@@ -37,6 +37,42 @@ pub enum ThreadError {
 /// a trailing `index.html` is dropped, and a path whose last segment has no file
 /// extension gets a trailing slash (`/posts/a` and `/posts/a/` are one thread).
 pub fn normalize(raw: &str) -> Result<String, ThreadError> {
+    if is_canonical(raw) {
+        return Ok(raw.to_string());
+    }
+    normalize_any(raw)
+}
+
+/// Whether `raw` is already what [`normalize`] makes of it, as every stored comment's
+/// thread is: checked in one pass, for paths of printable ASCII without escapes
+/// (anything else takes the whole way).
+fn is_canonical(raw: &str) -> bool {
+    if raw == "/" {
+        return true;
+    }
+    let Some(rest) = raw.strip_prefix('/') else {
+        return false;
+    };
+    if raw.len() > MAX_LEN
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'\\' | b'?' | b'#'))
+    {
+        return false;
+    }
+    let dir = rest.strip_suffix('/');
+    let mut last = "";
+    for segment in dir.unwrap_or(rest).split('/') {
+        if matches!(segment, "" | "." | "..") {
+            return false;
+        }
+        last = segment;
+    }
+    // A directory's path ends with a slash, a file's (its name has a dot) does not.
+    last != "index.html" && dir.is_some() != last.contains('.')
+}
+
+fn normalize_any(raw: &str) -> Result<String, ThreadError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(ThreadError::Empty);
@@ -138,6 +174,19 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(normalize(raw), Err(want), "normalize({raw:?})");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_paths_are_what_normalizing_gives(
+            raw in "[/a.%x\\\\? #:é]{0,12}|/[a-z]{1,3}(/[a-z.]{0,4}){0,3}/?",
+        ) {
+            if is_canonical(&raw) {
+                proptest::prop_assert_eq!(normalize_any(&raw), Ok(raw.clone()));
+            } else if raw.bytes().all(|b| b.is_ascii_graphic() && b != b'%') {
+                proptest::prop_assert_ne!(normalize_any(&raw), Ok(raw.clone()));
+            }
         }
     }
 

@@ -160,7 +160,7 @@ proptest! {
 /// Whenever the fast reader accepts a text, serde must read the same fields from it.
 fn assert_fast_agrees(text: &str) -> Result<(), TestCaseError> {
     if let Some(fast) = fast_yaml(text) {
-        let serde: RawComment = serde_norway::from_str(text).map_err(|e| {
+        let serde: RawComment<'_> = serde_norway::from_str(text).map_err(|e| {
             TestCaseError::fail(format!("fast read {text:?} but serde failed: {e}"))
         })?;
         prop_assert_eq!(fast, serde, "text: {:?}", text);

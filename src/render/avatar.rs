@@ -12,25 +12,30 @@ pub fn identicon(key: &str) -> String {
     let hue = u16::from_be_bytes([hash[0], hash[1]]) % 360;
     let saturation = 45 + hash[2] % 25;
     let lightness = 38 + hash[3] % 20;
-    let mut path = String::with_capacity(256);
+    let mut svg = String::with_capacity(512);
+    let _ = write!(
+        svg,
+        "<svg class=\"cairn-avatar\" viewBox=\"0 0 5 5\" width=\"40\" height=\"40\" aria-hidden=\"true\" focusable=\"false\">\
+<rect class=\"cairn-avatar-bg\" width=\"5\" height=\"5\"/>\
+<path fill=\"hsl({hue} {saturation}% {lightness}%)\" d=\""
+    );
     for row in 0..5u8 {
         for col in 0..3u8 {
             if hash[4 + usize::from(row * 3 + col)] & 1 == 0 {
                 continue;
             }
             for x in [col, 4 - col] {
-                let _ = write!(path, "M{x} {row}h1v1h-1z");
+                // One unit square at (x, row): `M{x} {row}h1v1h-1z`.
+                svg.extend(['M', char::from(b'0' + x), ' ', char::from(b'0' + row)]);
+                svg.push_str("h1v1h-1z");
                 if x == 2 {
                     break;
                 }
             }
         }
     }
-    format!(
-        "<svg class=\"cairn-avatar\" viewBox=\"0 0 5 5\" width=\"40\" height=\"40\" aria-hidden=\"true\" focusable=\"false\">\
-<rect class=\"cairn-avatar-bg\" width=\"5\" height=\"5\"/>\
-<path fill=\"hsl({hue} {saturation}% {lightness}%)\" d=\"{path}\"/></svg>"
-    )
+    svg.push_str("\"/></svg>");
+    svg
 }
 
 #[cfg(test)]

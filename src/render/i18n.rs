@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Context, Result};
+use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Utc};
 
 /// Languages cairn ships strings and date formats for.
@@ -22,6 +23,21 @@ fn builtin(language: &str) -> Option<&'static str> {
         "ja" => include_str!("../../templates/i18n/ja.toml"),
         _ => return None,
     })
+}
+
+/// A date format in a language's words, ready to write dates.
+#[derive(Debug, Clone)]
+pub struct DateFormat {
+    items: Vec<Item<'static>>,
+    locale: chrono::Locale,
+}
+
+impl DateFormat {
+    /// `date` in this format.
+    pub fn format(&self, date: &DateTime<Utc>) -> String {
+        date.format_localized_with_items(self.items.iter(), self.locale)
+            .to_string()
+    }
 }
 
 /// The strings of one language with the site's overrides applied.
@@ -67,12 +83,32 @@ impl Strings {
         self.map.get(key).map_or(key, String::as_str)
     }
 
-    /// A string with `{name}` placeholders filled in.
+    /// A string with `{name}` placeholders filled in (what a value holds is never
+    /// taken for a placeholder).
     pub fn fill(&self, key: &str, vars: &[(&str, &str)]) -> String {
-        let mut out = self.get(key).to_string();
-        for (name, value) in vars {
-            out = out.replace(&format!("{{{name}}}"), value);
+        let mut rest = self.get(key);
+        let mut out = String::with_capacity(rest.len() + 32);
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let var = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, value)| (close, *value))
+            });
+            match var {
+                Some((close, value)) => {
+                    out.push_str(value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
 
@@ -86,10 +122,17 @@ impl Strings {
         self.fill(&format!("{prefix}_{form}"), &[("count", &n.to_string())])
     }
 
-    /// A date in the language's words and the given (or the language's) format.
-    pub fn date(&self, date: &DateTime<Utc>, format: Option<&str>) -> String {
+    /// The given date format (strftime), or the language's, read once for every date
+    /// it writes.
+    pub fn date_format(&self, format: Option<&str>) -> Result<DateFormat> {
         let format = format.unwrap_or_else(|| self.get("date_format"));
-        date.format_localized(format, self.locale).to_string()
+        let items = StrftimeItems::new_with_locale(format, self.locale)
+            .parse_to_owned()
+            .map_err(|_| anyhow::anyhow!("date format `{format}` is not a strftime format"))?;
+        Ok(DateFormat {
+            items,
+            locale: self.locale,
+        })
     }
 
     /// All strings, for templates.
@@ -120,7 +163,10 @@ mod tests {
         let date = Utc.with_ymd_and_hms(2026, 3, 5, 12, 0, 0).unwrap();
         let got: Vec<String> = LANGUAGES
             .iter()
-            .map(|l| Strings::new(l, &BTreeMap::new()).unwrap().date(&date, None))
+            .map(|l| {
+                let strings = Strings::new(l, &BTreeMap::new()).unwrap();
+                strings.date_format(None).unwrap().format(&date)
+            })
             .collect();
         assert_eq!(
             got,
@@ -146,5 +192,16 @@ mod tests {
         assert_eq!(s.count("title", 1), "1 comment");
         assert_eq!(s.count("count", 0), "No comments");
         assert!(Strings::check_overrides(&BTreeMap::from([("titel".into(), "x".into())])).is_err());
+        let tricky = BTreeMap::from([(
+            "entry_title".to_string(),
+            "{author} on {page} {x}".to_string(),
+        )]);
+        let s = Strings::new("en", &tricky).unwrap();
+        assert_eq!(
+            s.fill("entry_title", &[("author", "{page}"), ("page", "P")]),
+            "{page} on P {x}",
+            "a value is never filled in again"
+        );
+        assert!(s.date_format(Some("%d %Q")).is_err());
     }
 }

@@ -5,10 +5,12 @@
 pub mod avatar;
 pub mod i18n;
 pub mod markdown;
+mod stencil;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -17,6 +19,7 @@ use crate::comment::Comment;
 use crate::config::{Config, Sort, FORM_FIELDS};
 use crate::store::Thread;
 use i18n::Strings;
+use stencil::{marker, Stencil};
 
 /// Name of the hidden field that people leave empty and form-filling bots do not.
 pub const HONEYPOT_FIELD: &str = "subject";
@@ -43,7 +46,7 @@ pub const ASSETS: [(&str, &str); 2] = [
 pub struct Renderer {
     env: minijinja::Environment<'static>,
     pub strings: Strings,
-    date_format: Option<String>,
+    date_format: i18n::DateFormat,
     max_depth: usize,
     sort: Sort,
     /// `s` and `form` as template values, built once.
@@ -53,7 +56,15 @@ pub struct Renderer {
     templates_dir: PathBuf,
     language: String,
     stylesheet: String,
+    /// Whether the section's templates are all built-in, so stencils may stand in for them.
+    builtin_section: bool,
+    /// The section's templates specialised for this run, made on first use; `None`
+    /// when they cannot be (overridden templates), and every comment runs the template.
+    stencils: OnceLock<Option<Stencils>>,
 }
+
+/// Templates whose output for a comment or a thread is cut into stencils.
+const SECTION_TEMPLATES: [&str; 3] = ["comments.html", "comment.html", "form.html"];
 
 /// What the form templates need: where they post, limits, and (on the inbox's error page)
 /// what the reader typed and what was wrong with it.
@@ -105,7 +116,11 @@ pub struct Section {
 impl Renderer {
     pub fn new(config: &Config) -> Result<Renderer> {
         let strings = Strings::new(&config.site.language, &config.strings)?;
+        let date_format = strings
+            .date_format(config.comments.date_format.as_deref())
+            .context("comments.date_format")?;
         let templates_dir = config.templates_dir();
+        let mut overridden = Vec::new();
         let mut sources: Vec<(String, String)> = TEMPLATES
             .iter()
             .map(|(name, text)| (name.to_string(), text.to_string()))
@@ -124,6 +139,7 @@ impl Renderer {
                     let text = std::fs::read_to_string(&path)
                         .with_context(|| format!("cannot read template {}", path.display()))?;
                     sources.retain(|(n, _)| *n != name);
+                    overridden.push(name.clone());
                     sources.push((name, text));
                 }
             }
@@ -164,12 +180,16 @@ impl Renderer {
             form_value: minijinja::Value::from(minijinja::value::Serde(&form)),
             form,
             strings,
-            date_format: config.comments.date_format.clone(),
+            date_format,
             max_depth: config.comments.max_depth,
             sort: config.comments.sort,
             templates_dir,
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
+            builtin_section: !overridden
+                .iter()
+                .any(|name| SECTION_TEMPLATES.contains(&name.as_str())),
+            stencils: OnceLock::new(),
         })
     }
 
@@ -188,19 +208,63 @@ impl Renderer {
             .map(|c| markdown::to_html(&c.body))
             .collect();
         let views = self.tree(t, &bodies);
-        // One flat context: merged contexts cost a lookup chain on every access.
-        let ctx = minijinja::context! {
-            thread => thread,
-            parent => "",
-            count => t.comments.len(),
-            title => self.strings.count("title", t.comments.len()),
-            comments => minijinja::Value::from(minijinja::value::Serde(&views)),
-            feed_url => feed_url,
-            s => self.strings_value.clone(),
-            form => self.form_value.clone(),
+        let title = self.strings.count("title", views.len());
+        let html = match self.stencils() {
+            Some(stencils) => stencils.section(thread, &views, &title, feed_url),
+            None => self.section_by_templates(thread, &views, &title, feed_url)?,
         };
-        let html = self.render("comments.html", ctx)?;
         Ok(Section { html, bodies })
+    }
+
+    /// The section rendered by running the templates, once per comment.
+    fn section_by_templates(
+        &self,
+        thread: &str,
+        views: &[CommentView<'_>],
+        title: &str,
+        feed_url: Option<&str>,
+    ) -> Result<String> {
+        let mut items = String::new();
+        for view in views {
+            items.push_str(&self.render(
+                "comment.html",
+                minijinja::context! {
+                    c => minijinja::Value::from(minijinja::value::Serde(view)),
+                    thread => thread,
+                    s => self.strings_value.clone(),
+                    form => self.form_value.clone(),
+                },
+            )?);
+        }
+        // One flat context: merged contexts cost a lookup chain on every access.
+        self.render(
+            "comments.html",
+            minijinja::context! {
+                thread => thread,
+                parent => "",
+                count => views.len(),
+                title => title,
+                comments => minijinja::Value::from_safe_string(items),
+                feed_url => feed_url,
+                s => self.strings_value.clone(),
+                form => self.form_value.clone(),
+            },
+        )
+    }
+
+    /// The stencils of this run's section templates, made the first time they are
+    /// needed; `None` when the site overrides one of them, or they cannot be cut.
+    fn stencils(&self) -> Option<&Stencils> {
+        self.stencils
+            .get_or_init(|| {
+                if !self.builtin_section {
+                    return None;
+                }
+                Stencils::new(self)
+                    .map_err(|e| tracing::debug!("section templates run per comment: {e:#}"))
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The inbox's answer to an accepted form post: the comment as it will appear,
@@ -311,7 +375,7 @@ impl Renderer {
                 .filter(|w| crate::comment::check_website(w).is_ok()),
             avatar: avatar::identicon(&key),
             date_iso: c.date_string(),
-            date_text: self.strings.date(&c.date, self.date_format.as_deref()),
+            date_text: self.date_format.format(&c.date),
             body,
             reply_to: self.strings.fill("reply_to", &[("author", author)]),
             in_reply_to: None,
@@ -404,7 +468,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// The entity for a byte that text and attribute values must not hold as it is.
-fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usize)> {
+pub(crate) fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usize)> {
     let entity = match bytes[at] {
         b'&' => "&amp;",
         b'<' => "&lt;",
@@ -438,6 +502,156 @@ pub(crate) fn write_escaped<W: std::fmt::Write + ?Sized>(
         }
     }
     out.write_str(&text[from..])
+}
+
+/// The values a comment's stencil is filled with, by slot.
+mod comment_slot {
+    pub const ID: usize = 0;
+    pub const THREAD: usize = 1;
+    pub const AUTHOR: usize = 2;
+    pub const WEBSITE: usize = 3;
+    pub const AVATAR: usize = 4;
+    pub const DATE_ISO: usize = 5;
+    pub const DATE_TEXT: usize = 6;
+    pub const BODY: usize = 7;
+    pub const REPLY_TO: usize = 8;
+    pub const PARENT_ID: usize = 9;
+    pub const PARENT_TEXT: usize = 10;
+    /// The thread being rendered (the template's `thread`).
+    pub const SECTION_THREAD: usize = 11;
+    pub const COUNT: usize = 12;
+}
+
+/// The values a section's stencil is filled with, by slot.
+mod section_slot {
+    pub const THREAD: usize = 0;
+    pub const COUNT: usize = 1;
+    pub const TITLE: usize = 2;
+    pub const COMMENTS: usize = 3;
+    pub const FEED_URL: usize = 4;
+    pub const COUNT_SLOTS: usize = 5;
+}
+
+/// The section's templates cut into stencils, one per shape.
+struct Stencils {
+    /// By [`Stencils::comment_shape`].
+    comments: Vec<Stencil>,
+    /// By [`Stencils::section_shape`].
+    sections: Vec<Stencil>,
+    max_depth: usize,
+}
+
+impl Stencils {
+    fn new(renderer: &Renderer) -> Result<Stencils> {
+        use comment_slot as c;
+        let max_depth = renderer.max_depth;
+        let m = |i| minijinja::Value::from(marker(i));
+        let cut = |template: &str, ctx: minijinja::Value, slots: usize| -> Result<Stencil> {
+            Stencil::parse(&renderer.render(template, ctx)?, slots)
+                .map_err(|e| anyhow::anyhow!("template {template}: {e}"))
+        };
+        let mut comments = Vec::with_capacity(8 * (max_depth + 1));
+        for shape in 0..8 * (max_depth + 1) {
+            let (flags, close) = (shape / (max_depth + 1), shape % (max_depth + 1));
+            let view = minijinja::context! {
+                id => m(c::ID),
+                thread => m(c::THREAD),
+                author => m(c::AUTHOR),
+                website => (flags & 1 != 0).then(|| m(c::WEBSITE)),
+                avatar => m(c::AVATAR),
+                date_iso => m(c::DATE_ISO),
+                date_text => m(c::DATE_TEXT),
+                body => m(c::BODY),
+                reply_to => m(c::REPLY_TO),
+                in_reply_to => (flags & 2 != 0).then(|| minijinja::context! {
+                    id => m(c::PARENT_ID),
+                    text => m(c::PARENT_TEXT),
+                }),
+                has_replies => flags & 4 != 0,
+                close => close,
+            };
+            let ctx = minijinja::context! {
+                c => view,
+                thread => m(c::SECTION_THREAD),
+                s => renderer.strings_value.clone(),
+                form => renderer.form_value.clone(),
+            };
+            comments.push(cut("comment.html", ctx, c::COUNT)?);
+        }
+        let mut sections = Vec::with_capacity(4);
+        for shape in 0..4 {
+            use section_slot as s;
+            let ctx = minijinja::context! {
+                thread => m(s::THREAD),
+                parent => "",
+                count => if shape & 1 != 0 { m(s::COUNT) } else { minijinja::Value::from(0) },
+                title => m(s::TITLE),
+                comments => m(s::COMMENTS),
+                feed_url => (shape & 2 != 0).then(|| m(s::FEED_URL)),
+                s => renderer.strings_value.clone(),
+                form => renderer.form_value.clone(),
+            };
+            sections.push(cut("comments.html", ctx, s::COUNT_SLOTS)?);
+        }
+        Ok(Stencils {
+            comments,
+            sections,
+            max_depth,
+        })
+    }
+
+    /// Which optional values a comment has, and where it sits in the lists.
+    fn comment_shape(&self, view: &CommentView<'_>) -> usize {
+        let flags = usize::from(view.website.is_some_and(|w| !w.is_empty()))
+            | usize::from(view.in_reply_to.is_some()) << 1
+            | usize::from(view.has_replies) << 2;
+        flags * (self.max_depth + 1) + view.close.min(self.max_depth)
+    }
+
+    fn section(
+        &self,
+        thread: &str,
+        views: &[CommentView<'_>],
+        title: &str,
+        feed_url: Option<&str>,
+    ) -> String {
+        use comment_slot as c;
+        let mut items = String::with_capacity(
+            views
+                .iter()
+                .map(|v| v.body.len() + v.avatar.len() + 2048)
+                .sum(),
+        );
+        for view in views {
+            let parent = view.in_reply_to.as_ref();
+            self.comments[self.comment_shape(view)].write(&mut items, |slot| match slot {
+                c::ID => &view.id,
+                c::THREAD => view.thread,
+                c::AUTHOR => view.author,
+                c::WEBSITE => view.website.unwrap_or_default(),
+                c::AVATAR => &view.avatar,
+                c::DATE_ISO => &view.date_iso,
+                c::DATE_TEXT => &view.date_text,
+                c::BODY => view.body,
+                c::REPLY_TO => &view.reply_to,
+                c::PARENT_ID => parent.map_or("", |p| p.id.as_str()),
+                c::PARENT_TEXT => parent.map_or("", |p| p.text.as_str()),
+                _ => thread,
+            });
+        }
+        let shape = usize::from(!views.is_empty())
+            | usize::from(feed_url.is_some_and(|u| !u.is_empty())) << 1;
+        let count = views.len().to_string();
+        let mut html = String::with_capacity(items.len() + 4096);
+        self.sections[shape].write(&mut html, |slot| match slot {
+            section_slot::THREAD => thread,
+            section_slot::COUNT => &count,
+            section_slot::TITLE => title,
+            section_slot::COMMENTS => &items,
+            _ => feed_url.unwrap_or_default(),
+        });
+        html
+    }
 }
 
 /// Template errors with their whole cause chain, which names file and line.

@@ -114,3 +114,107 @@ fn escaping_keeps_urls_readable_and_markup_inert() {
         "&lt;a href=&quot;/x/&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
     );
 }
+
+/// One generated comment: author, website, avatar, body, and which earlier comment
+/// (by position) it answers.
+type ArbComment = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<prop::sample::Index>,
+);
+
+fn arb_comment() -> impl Strategy<Value = ArbComment> {
+    (
+        proptest::option::of("[A-Za-z<>&\"' {}é]{1,12}"),
+        proptest::option::of("https://[a-z]{1,8}\\.example/[a-z&<\"']{0,6}"),
+        proptest::option::of("[0-9a-f]{16}"),
+        "[a-z*`<>&\\[\\]()\n#>-]{1,60}",
+        proptest::option::of(any::<prop::sample::Index>()),
+    )
+}
+
+/// A thread of generated comments, a minute apart, replies after what they answer.
+fn thread_of(thread: &str, arb: &[ArbComment]) -> Thread {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut t = Thread::default();
+    for (i, (author, website, avatar, body, parent)) in arb.iter().enumerate() {
+        let date = start + chrono::Duration::minutes(i as i64);
+        let parent = parent.as_ref().filter(|_| i > 0).map(|p| p.index(i));
+        t.comments.push(Comment {
+            id: ulid::Ulid::from_parts(date.timestamp_millis() as u64, i as u128),
+            thread: thread.to_string(),
+            parent: parent.map(|p| t.comments[p].id),
+            date,
+            author: author.clone(),
+            website: website.clone(),
+            avatar: avatar.clone(),
+            origin: None,
+            body: body.clone(),
+        });
+        t.parents.push(parent);
+    }
+    t
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The stencils stand in for the built-in templates: what they write is what
+    /// running the templates for every comment writes.
+    #[test]
+    fn stencils_write_what_the_templates_do(
+        comments in proptest::collection::vec(arb_comment(), 0..14),
+        max_depth in 1usize..6,
+        newest in any::<bool>(),
+        language in prop::sample::select(i18n::LANGUAGES.to_vec()),
+        required in proptest::sample::subsequence(FORM_FIELDS.to_vec(), 0..=4),
+        feed in proptest::option::of("https://blog.example.org/[a-z<&\"]{0,8}/comments.xml"),
+        thread in "/[a-z&<\"' ]{1,10}/",
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default_for_test(dir.path());
+        config.comments.max_depth = max_depth;
+        config.comments.sort = if newest { Sort::Newest } else { Sort::Oldest };
+        config.site.language = language.to_string();
+        config.form.required = required.iter().map(|f| f.to_string()).collect();
+        let renderer = Renderer::new(&config).unwrap();
+        let t = thread_of(&thread, &comments);
+        let bodies: Vec<String> = t.comments.iter().map(|c| markdown::to_html(&c.body)).collect();
+        let views = renderer.tree(&t, &bodies);
+        let title = renderer.strings.count("title", views.len());
+        let stencils = renderer.stencils().expect("the built-in templates are cut into stencils");
+        let by_templates = renderer
+            .section_by_templates(&thread, &views, &title, feed.as_deref())
+            .unwrap();
+        prop_assert_eq!(stencils.section(&thread, &views, &title, feed.as_deref()), by_templates);
+    }
+}
+
+#[test]
+fn overridden_section_templates_run_for_every_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default_for_test(dir.path());
+    std::fs::create_dir_all(config.templates_dir()).unwrap();
+    std::fs::write(
+        config.templates_dir().join("comment.html"),
+        "<li>{{ c.author | upper }}{% if c.author == \"Ann\" %}!{% endif %}</li>",
+    )
+    .unwrap();
+    let renderer = Renderer::new(&config).unwrap();
+    assert!(renderer.stencils().is_none());
+    let t = thread_of(
+        "/a/",
+        &[
+            (Some("Ann".into()), None, None, "hi".into(), None),
+            (Some("Bob".into()), None, None, "yo".into(), None),
+        ],
+    );
+    let html = renderer.section("/a/", Some(&t), None).unwrap().html;
+    assert!(html.contains("<li>ANN!</li><li>BOB</li>"), "{html}");
+}

@@ -1,13 +1,10 @@
 //! Atom feeds of comments (RFC 4287): one for the whole site, one per page with a
-//! comments section. Written with quick-xml so every feed is well-formed, and with no
-//! "now" in it, so rendering twice gives the same bytes.
-
-use std::io::Write;
-
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::Writer;
+//! comments section. Every feed has the same fixed layout, so it is written straight
+//! out, with every value escaped for XML text and attributes; there is no "now" in
+//! it, so rendering twice gives the same bytes.
 
 use crate::comment::Comment;
+use crate::render::write_escaped;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
@@ -34,21 +31,19 @@ pub struct Entry<'a> {
 impl Feed<'_> {
     /// The feed as an Atom document.
     pub fn to_xml(&self) -> String {
-        let mut w = Writer::new_with_indent(Vec::new(), b' ', 1);
-        // Writing into a Vec cannot fail.
-        let _ = self.write(&mut w);
-        String::from_utf8(w.into_inner()).unwrap_or_default()
-    }
-
-    fn write(&self, w: &mut Writer<Vec<u8>>) -> std::io::Result<()> {
-        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-        w.write_event(Event::Start(
-            BytesStart::new("feed").with_attributes([("xmlns", ATOM_NS)]),
-        ))?;
-        text(w, "id", &self.self_url)?;
-        text(w, "title", &self.title)?;
-        link(w, "self", &self.self_url, Some("application/atom+xml"))?;
-        link(w, "alternate", &self.alternate, Some("text/html"))?;
+        let size: usize = self
+            .entries
+            .iter()
+            .map(|e| e.html.len() * 5 / 4 + 640)
+            .sum();
+        let mut x = String::with_capacity(size + 640);
+        x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"");
+        x.push_str(ATOM_NS);
+        x.push_str("\">\n");
+        text(&mut x, 1, "id", &self.self_url);
+        text(&mut x, 1, "title", &self.title);
+        link(&mut x, 1, "self", &self.self_url, "application/atom+xml");
+        link(&mut x, 1, "alternate", &self.alternate, "text/html");
         let updated = self
             .entries
             .iter()
@@ -56,49 +51,69 @@ impl Feed<'_> {
             .max()
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-        text(w, "updated", &updated)?;
-        text(w, "generator", "cairn")?;
+        text(&mut x, 1, "updated", &updated);
+        text(&mut x, 1, "generator", "cairn");
         for e in &self.entries {
-            w.write_event(Event::Start(BytesStart::new("entry")))?;
-            text(w, "id", &e.url)?;
-            text(w, "title", &e.title)?;
-            link(w, "alternate", &e.url, Some("text/html"))?;
+            x.push_str(" <entry>\n");
+            text(&mut x, 2, "id", &e.url);
+            text(&mut x, 2, "title", &e.title);
+            link(&mut x, 2, "alternate", &e.url, "text/html");
             let date = e.comment.date_string();
-            text(w, "published", &date)?;
-            text(w, "updated", &date)?;
-            w.write_event(Event::Start(BytesStart::new("author")))?;
-            text(w, "name", e.author)?;
+            text(&mut x, 2, "published", &date);
+            text(&mut x, 2, "updated", &date);
+            x.push_str("  <author>\n");
+            text(&mut x, 3, "name", e.author);
             if let Some(site) = e
                 .comment
                 .website
                 .as_deref()
                 .filter(|s| crate::comment::check_website(s).is_ok())
             {
-                text(w, "uri", site)?;
+                text(&mut x, 3, "uri", site);
             }
-            w.write_event(Event::End(BytesEnd::new("author")))?;
-            w.write_event(Event::Start(
-                BytesStart::new("content").with_attributes([("type", "html")]),
-            ))?;
-            w.write_event(Event::Text(BytesText::new(e.html)))?;
-            w.write_event(Event::End(BytesEnd::new("content")))?;
-            w.write_event(Event::End(BytesEnd::new("entry")))?;
+            x.push_str("  </author>\n  <content type=\"html\">");
+            escape(&mut x, e.html);
+            x.push_str("</content>\n </entry>\n");
         }
-        w.write_event(Event::End(BytesEnd::new("feed")))?;
-        w.get_mut().write_all(b"\n")
+        x.push_str("</feed>\n");
+        x
     }
 }
 
-fn text(w: &mut Writer<Vec<u8>>, name: &str, value: &str) -> std::io::Result<()> {
-    w.write_event(Event::Start(BytesStart::new(name)))?;
-    w.write_event(Event::Text(BytesText::new(value)))?;
-    w.write_event(Event::End(BytesEnd::new(name)))
+/// `<name>value</name>` on its own line, indented by `depth`.
+fn text(x: &mut String, depth: usize, name: &str, value: &str) {
+    x.extend(std::iter::repeat_n(' ', depth));
+    x.push('<');
+    x.push_str(name);
+    x.push('>');
+    escape(x, value);
+    x.push_str("</");
+    x.push_str(name);
+    x.push_str(">\n");
 }
 
-fn link(w: &mut Writer<Vec<u8>>, rel: &str, href: &str, kind: Option<&str>) -> std::io::Result<()> {
-    let mut el = BytesStart::new("link").with_attributes([("rel", rel), ("href", href)]);
-    if let Some(kind) = kind {
-        el.push_attribute(("type", kind));
-    }
-    w.write_event(Event::Empty(el))
+fn link(x: &mut String, depth: usize, rel: &str, href: &str, kind: &str) {
+    x.extend(std::iter::repeat_n(' ', depth));
+    x.push_str("<link rel=\"");
+    escape(x, rel);
+    x.push_str("\" href=\"");
+    escape(x, href);
+    x.push_str("\" type=\"");
+    escape(x, kind);
+    x.push_str("\"/>\n");
+}
+
+/// XML escaping, for text and attribute values alike.
+fn escape(x: &mut String, value: &str) {
+    let _ = write_escaped(x, value, |bytes, at| {
+        let entity = match bytes[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
+            _ => return None,
+        };
+        Some((entity, 1))
+    });
 }

@@ -273,7 +273,8 @@ fn render_page(
     page.sections = sections.into_inner();
 
     if output != input {
-        overwrite(&path, &output).map_err(|e| fail(format!("cannot write page: {e}")))?;
+        overwrite(&path, &output, input.len())
+            .map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
     }
     if let (Some((t, section)), true) = (rendered.into_inner(), config.feeds.enabled) {
@@ -479,28 +480,61 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
 }
 
 /// Writes a file only when its content differs, so unchanged files keep their mtime.
+/// One handle both reads the old content and writes the new.
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(false);
-    }
-    overwrite(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(true)
-}
-
-/// Writes a file in place, as site generators write: a new file per page would cost an
-/// inode each. The old bytes are overwritten, not truncated away first: ext4 flushes a
-/// file truncated to nothing to disk when it is closed, which would make a run wait on
-/// the disk for every page.
-fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let cannot = || format!("cannot write {}", path.display());
     let mut file = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .open(path)
+        .with_context(cannot)?;
+    // Compare a chunk at a time; stop at the first difference.
+    let mut chunk = [0u8; 16 * 1024];
+    let mut same = 0;
+    let old_len = loop {
+        let n = match file.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(cannot),
+        };
+        if n == 0 {
+            break Some(same);
+        }
+        if bytes.get(same..same + n) != Some(&chunk[..n]) {
+            break None;
+        }
+        same += n;
+    };
+    if old_len == Some(bytes.len()) {
+        return Ok(false);
+    }
+    file.write_all_at(bytes, 0).with_context(cannot)?;
+    // Drops what is left of longer old contents (a length not read to the end is unknown).
+    if old_len.is_none_or(|old| old > bytes.len()) {
+        file.set_len(bytes.len() as u64).with_context(cannot)?;
+    }
+    Ok(true)
+}
+
+/// Writes a page in place, as site generators write: a new file per page would cost an
+/// inode each. The old bytes are overwritten, not truncated away first: ext4 flushes a
+/// file truncated to nothing to disk when it is closed, which would make a run wait on
+/// the disk for every page. `old_len` is the page's length before.
+fn overwrite(path: &Path, bytes: &[u8], old_len: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(false)
         .open(path)?;
     file.write_all(bytes)?;
-    // Drops what is left of longer old contents.
-    file.set_len(bytes.len() as u64)
+    if old_len > bytes.len() {
+        file.set_len(bytes.len() as u64)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -526,6 +560,29 @@ mod tests {
             feed_path("/a/b.html", Path::new("a/b.html"), "c.xml"),
             "/a/b.c.xml"
         );
+    }
+
+    #[test]
+    fn files_are_written_only_when_their_bytes_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("comments.xml");
+        let read = || std::fs::read(&path).unwrap();
+        assert!(write_if_changed(&path, b"a new file").unwrap());
+        assert!(!write_if_changed(&path, b"a new file").unwrap());
+        assert!(write_if_changed(&path, b"short").unwrap());
+        assert_eq!(read(), b"short");
+        // Longer than one chunk of the comparison.
+        let mut long = vec![b'x'; 40_000];
+        assert!(write_if_changed(&path, &long).unwrap());
+        assert_eq!(read(), long);
+        assert!(!write_if_changed(&path, &long).unwrap());
+        long[39_999] = b'y';
+        assert!(write_if_changed(&path, &long).unwrap());
+        assert_eq!(read(), long);
+        assert!(write_if_changed(&path, &long[..20_000]).unwrap());
+        assert_eq!(read(), &long[..20_000]);
+        assert!(write_if_changed(&path, b"").unwrap());
+        assert_eq!(read(), b"");
     }
 
     #[test]
