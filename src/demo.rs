@@ -161,7 +161,7 @@ impl Workspace {
         let config = Config::from_file(&self.config)?;
         let store = Store::load(&config.comments_dir(), &config.form)?;
         crate::site::copy(&checkout.join("prebuilt"), &self.public())?;
-        let report = crate::site::render(&config, &store, &self.public(), &|_, _| {})?;
+        let report = crate::site::render(&config, &store, &self.public(), &|_| {})?;
         Ok(report.comments_rendered)
     }
 

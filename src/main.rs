@@ -3,6 +3,12 @@
 use std::process::ExitCode;
 
 use cairn::cmd;
+
+// mimalloc: a render allocates and frees millions of small strings across threads;
+// with it a million-comment render takes a tenth less time and memory than with
+// the system allocator (measured with bench/render.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

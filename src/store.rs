@@ -8,6 +8,7 @@
 //! disappears from a page.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -18,6 +19,7 @@ use ulid::Ulid;
 use crate::comment::{Comment, FileError, Format};
 use crate::config::Form;
 use crate::thread;
+use crate::walk::Listing;
 
 /// How serious a problem is: errors fail `cairn check`; warnings only with `--strict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -79,8 +81,8 @@ impl Store {
         // Dates past this are reported as being in the future.
         let future = chrono::Utc::now() + chrono::Duration::days(1);
         // A directory holds one thread's files; the task that lists it reads them.
-        let loaded = crate::walk::tree(dir, true, &|here: &Path, files: Vec<PathBuf>| {
-            Group::load(dir, here, files, limits, future)
+        let loaded = crate::walk::tree(dir, true, &|listing: Listing<'_>| {
+            Group::load(dir, &listing, limits, future)
         })?;
         store.files = loaded.iter().map(|g| g.files).sum();
 
@@ -153,25 +155,24 @@ struct Group {
 }
 
 impl Group {
-    /// Loads the files `paths` of the directory `here` under the comments dir `root`.
+    /// Loads the files of one directory under the comments dir `root`.
     fn load(
         root: &Path,
-        here: &Path,
-        paths: Vec<PathBuf>,
+        listing: &Listing<'_>,
         limits: &Form,
         future: chrono::DateTime<chrono::Utc>,
     ) -> Group {
         let mut group = Group {
-            comments: Vec::with_capacity(paths.len()),
+            comments: Vec::with_capacity(listing.files.len()),
             problems: Vec::new(),
             files: 0,
         };
-        let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
-            match Format::of(&path) {
-                Some(format) => files.push((path, format)),
+        let mut files = Vec::with_capacity(listing.files.len());
+        for name in &listing.files {
+            match Format::of(Path::new(name)) {
+                Some(format) => files.push((name, format)),
                 None => group.problems.push(Problem {
-                    path,
+                    path: listing.file_path(name),
                     line: None,
                     severity: Severity::Warning,
                     message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
@@ -184,19 +185,25 @@ impl Group {
             return group;
         }
         // All files of a group share a directory, hence the thread they must name.
-        let dir = here.strip_prefix(root).unwrap_or(Path::new(""));
+        let dir = listing.path.strip_prefix(root).unwrap_or(Path::new(""));
         let dir_thread = thread::of_page(dir).unwrap_or_default();
-        let mut reader = DirReader::new(here);
-        for (path, format) in files {
-            match read_one(&mut reader, &path, format, &dir_thread) {
+        let mut buf = Vec::with_capacity(16 * 1024);
+        for (name, format) in files {
+            match read_one(listing, name, &mut buf, format, &dir_thread) {
                 Ok(comment) => {
+                    let warnings = limit_warnings(&comment, limits, future);
                     group
                         .problems
-                        .extend(limit_warnings(&path, &comment, limits, future));
+                        .extend(warnings.into_iter().map(|message| Problem {
+                            path: listing.file_path(name),
+                            line: None,
+                            severity: Severity::Warning,
+                            message,
+                        }));
                     group.comments.push(comment);
                 }
                 Err(e) => group.problems.push(Problem {
-                    path,
+                    path: listing.file_path(name),
                     line: e.line,
                     severity: Severity::Error,
                     message: e.message,
@@ -207,73 +214,55 @@ impl Group {
     }
 }
 
-/// Reads the files of one directory through a handle on it: the kernel looks up the
-/// directory once rather than for every file, and no file's size is asked for first.
-/// Loading is mostly system calls; this takes a quarter off their time.
-struct DirReader {
-    dir: Option<rustix::fd::OwnedFd>,
-    buf: Vec<u8>,
-}
-
-impl DirReader {
-    fn new(dir: &Path) -> DirReader {
-        let flags = rustix::fs::OFlags::RDONLY
-            | rustix::fs::OFlags::DIRECTORY
-            | rustix::fs::OFlags::CLOEXEC;
-        DirReader {
-            // Without a handle, files are opened by their whole path.
-            dir: rustix::fs::open(dir, flags, rustix::fs::Mode::empty()).ok(),
-            buf: vec![0; 16 * 1024],
+/// The text of the file `name` of a listed directory, read into `buf`: through the
+/// directory's handle, with no size asked for first.
+fn read_text<'b>(
+    listing: &Listing<'_>,
+    name: &OsString,
+    buf: &'b mut Vec<u8>,
+) -> std::io::Result<&'b str> {
+    use std::io::Read;
+    let mut file = listing.open(name)?;
+    // Not read_to_end: for a file, it first asks for the size and position.
+    let mut len = 0;
+    buf.resize(buf.capacity().max(16 * 1024), 0);
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-
-    /// The text of `path`, a file in this directory.
-    fn read(&mut self, path: &Path) -> std::io::Result<&str> {
-        use std::io::Read;
-        let mut file = match (&self.dir, path.file_name()) {
-            (Some(dir), Some(name)) => std::fs::File::from(rustix::fs::openat(
-                dir,
-                name,
-                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )?),
-            _ => std::fs::File::open(path)?,
-        };
-        let mut len = 0;
-        loop {
-            if len == self.buf.len() {
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-            match file.read(&mut self.buf[len..]) {
-                Ok(0) => break,
-                Ok(n) => len += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        std::str::from_utf8(&self.buf[..len]).map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "stream did not contain valid UTF-8",
-            )
-        })
-    }
+    std::str::from_utf8(&buf[..len]).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// Reads, parses and checks one file against where it sits in the tree.
 fn read_one(
-    reader: &mut DirReader,
-    path: &Path,
+    listing: &Listing<'_>,
+    name: &OsString,
+    buf: &mut Vec<u8>,
     format: Format,
     dir_thread: &str,
 ) -> Result<Comment, FileError> {
-    let text = reader.read(path).map_err(|e| FileError {
+    let text = read_text(listing, name, buf).map_err(|e| FileError {
         line: None,
         message: format!("cannot read: {e}"),
     })?;
     let comment = Comment::parse(text, format)?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    if stem != comment.id.to_string() {
+    let stem = Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
+    if stem != comment.id.array_to_str(&mut [0; ulid::ULID_LEN]) {
         return Err(FileError {
             line: Some(1),
             message: format!("id {} does not match the file name `{stem}`", comment.id),
@@ -291,21 +280,14 @@ fn read_one(
     Ok(comment)
 }
 
+/// What a loaded comment has beyond the site's limits, or in the future.
 fn limit_warnings(
-    path: &Path,
     c: &Comment,
     limits: &Form,
     future: chrono::DateTime<chrono::Utc>,
-) -> Vec<Problem> {
+) -> Vec<String> {
     let mut out = Vec::new();
-    let mut warn = |message: String| {
-        out.push(Problem {
-            path: path.to_path_buf(),
-            line: None,
-            severity: Severity::Warning,
-            message,
-        })
-    };
+    let mut warn = |message: String| out.push(message);
     let body = c.body.chars().count();
     if body > limits.max_body {
         warn(format!(

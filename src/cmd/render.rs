@@ -69,16 +69,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         site_dir = out.clone();
     }
 
+    // Pages are rendered as the site is walked, so their number is known only at the end.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     bar.set_style(
-        ProgressStyle::with_template("rendering {bar:30} {pos}/{len} pages")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} rendering: {pos} pages, {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let progress = |done: u64, total: u64| {
-        if bar.is_hidden() && started.elapsed() > PROGRESS_AFTER && done < total {
+    let progress = |done: u64| {
+        if bar.is_hidden() && started.elapsed() > PROGRESS_AFTER {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
-        bar.set_length(total);
         bar.set_position(done);
     };
     let report = site::render(&config, &store, &site_dir, &progress)?;

@@ -480,8 +480,22 @@ pub(crate) fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usiz
     Some((entity, 1))
 }
 
+/// Bytes an escape may start with: `"&'<>`, and the lead byte of a no-break space
+/// (U+00A0, `C2 A0`).
+const ESCAPE_STARTS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let starts = b"\"&'<>\xC2";
+    while i < starts.len() {
+        table[starts[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Writes `text` with escapes: `entity` says, for the byte at an index, which entity
-/// replaces how many bytes, if any. Runs between escapes are written whole.
+/// replaces how many bytes, if any; it is asked only about bytes an escape may start
+/// with ([`ESCAPE_STARTS`]). Runs between escapes are written whole.
 pub(crate) fn write_escaped<W: std::fmt::Write + ?Sized>(
     out: &mut W,
     text: &str,
@@ -491,6 +505,10 @@ pub(crate) fn write_escaped<W: std::fmt::Write + ?Sized>(
     let mut from = 0;
     let mut at = 0;
     while at < bytes.len() {
+        if !ESCAPE_STARTS[usize::from(bytes[at])] {
+            at += 1;
+            continue;
+        }
         match entity(bytes, at) {
             Some((escape, len)) => {
                 out.write_str(&text[from..at])?;

@@ -9,19 +9,24 @@
 
 pub mod feed;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
-use lol_html::html_content::ContentType;
-use lol_html::{element, text, HtmlRewriter, Settings};
+use lol_html::html_content::{ContentType, TextChunk};
+use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 use rayon::prelude::*;
+use rustix::fs::OFlags;
 
 use crate::config::Config;
 use crate::render::{Renderer, ASSETS};
 use crate::store::{Problem, Severity, Store};
 use crate::thread;
+use crate::walk::Listing;
 use feed::{Entry, Feed};
 
 /// What a run did, for the summary line.
@@ -41,12 +46,13 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// Renders every page of the built site in `site_dir`. `progress` is told of each page.
+/// Renders every page of the built site in `site_dir`. `progress` is told how many
+/// pages are done, after each.
 pub fn render(
     config: &Config,
     store: &Store,
     site_dir: &Path,
-    progress: &(dyn Fn(u64, u64) + Sync),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report> {
     anyhow::ensure!(
         site_dir.is_dir(),
@@ -54,22 +60,31 @@ pub fn render(
         site_dir.display()
     );
     let renderer = Renderer::new(config)?;
-    let pages = html_files(site_dir)?;
-    let base = config.base_path();
-    let total = pages.len() as u64;
+    let run = Run {
+        config,
+        store,
+        renderer: &renderer,
+        site_dir,
+        base: config.base_path(),
+    };
     let done = std::sync::atomic::AtomicU64::new(0);
-    let outcomes: Vec<Result<Page, Problem>> = pages
-        .par_iter()
-        .map(|rel| {
-            let outcome = render_page(config, store, &renderer, site_dir, &base, rel);
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(n, total);
-            outcome
-        })
-        .collect();
+    // Each directory's pages are rendered as it is listed, through its handle.
+    let outcomes: Vec<Vec<Result<Page, Problem>>> =
+        crate::walk::tree(site_dir, false, &|listing: Listing<'_>| {
+            let pages: Vec<&OsString> = listing.files.iter().filter(|n| is_page(n)).collect();
+            pages
+                .par_iter()
+                .map(|name| {
+                    let outcome = render_page(&run, &listing, name);
+                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                    outcome
+                })
+                .collect()
+        })?;
+    let outcomes: Vec<Result<Page, Problem>> = outcomes.into_iter().flatten().collect();
 
     let mut report = Report {
-        pages_scanned: pages.len(),
+        pages_scanned: outcomes.len(),
         ..Report::default()
     };
     let mut titles: BTreeMap<String, String> = BTreeMap::new();
@@ -97,12 +112,12 @@ pub fn render(
 
     if report.sections > 0 {
         for (name, _) in ASSETS {
-            write_if_changed(&site_dir.join(name), renderer.asset(name)?.as_bytes())?;
+            write_if_changed(None, site_dir.join(name), renderer.asset(name)?.as_bytes())?;
         }
     }
     if config.feeds.enabled {
         let feed = site_feed(config, store, &renderer, &titles);
-        if write_if_changed(&site_dir.join(&config.feeds.file), feed.as_bytes())? {
+        if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
             report.feeds_written += 1;
         }
     }
@@ -124,16 +139,53 @@ pub fn default_dir(config: &Config) -> PathBuf {
     }
 }
 
-/// The site's HTML pages, relative to `site_dir`, in path order.
-fn html_files(site_dir: &Path) -> Result<Vec<PathBuf>> {
-    let pages = crate::walk::tree(site_dir, false, &|_: &Path, files: Vec<PathBuf>| {
-        files
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "html" || e == "htm"))
-            .map(|p| p.strip_prefix(site_dir).map(Path::to_path_buf).unwrap_or(p))
-            .collect::<Vec<_>>()
-    })?;
-    Ok(pages.into_iter().flatten().collect())
+/// Whether a file of the built site is a page.
+fn is_page(name: &OsString) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| e == "html" || e == "htm")
+}
+
+/// What every page of a run shares.
+struct Run<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    renderer: &'a Renderer,
+    site_dir: &'a Path,
+    /// The site's base path, which placeholders may start with.
+    base: String,
+}
+
+/// The placeholders and head elements a page is rewritten at, parsed once.
+struct Selectors {
+    /// What an earlier run put into the head: taken out, to be put in again.
+    own_head_tags: Selector,
+    head: Selector,
+    title: Selector,
+    section: Selector,
+    count: Selector,
+}
+
+static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
+    let parse = |s: &str| s.parse::<Selector>().expect("cairn's selectors parse");
+    Selectors {
+        own_head_tags: parse("head [data-cairn]"),
+        head: parse("head"),
+        title: parse("head > title"),
+        section: parse("#cairn-comments"),
+        count: parse("[data-cairn-count]"),
+    }
+});
+
+/// An element handler at one of the [`SELECTORS`].
+fn on<'h>(
+    selector: &'static Selector,
+    handler: impl FnMut(&mut lol_html::html_content::Element<'_, '_>) -> lol_html::HandlerResult + 'h,
+) -> (Cow<'static, Selector>, ElementContentHandlers<'h>) {
+    (
+        Cow::Borrowed(selector),
+        ElementContentHandlers::default().element(handler),
+    )
 }
 
 /// What happened to one page.
@@ -145,22 +197,25 @@ struct Page {
     problems: Vec<Problem>,
 }
 
-fn render_page(
-    config: &Config,
-    store: &Store,
-    renderer: &Renderer,
-    site_dir: &Path,
-    base: &str,
-    rel: &Path,
-) -> Result<Page, Problem> {
-    let path = site_dir.join(rel);
+/// Renders the page `name` of a listed directory.
+fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<Page, Problem> {
+    let Run {
+        config,
+        store,
+        renderer,
+        site_dir,
+        ref base,
+    } = *run;
+    let path = listing.file_path(name);
+    let rel = path.strip_prefix(site_dir).unwrap_or(&path);
     let fail = |message: String| Problem {
         path: path.clone(),
         line: None,
         severity: Severity::Error,
         message,
     };
-    let input = std::fs::read(&path).map_err(|e| fail(format!("cannot read page: {e}")))?;
+    let (mut file, input) =
+        open_page(listing, name).map_err(|e| fail(format!("cannot read page: {e}")))?;
     let mut page = Page {
         written: false,
         feed_written: false,
@@ -197,7 +252,11 @@ fn render_page(
     let rendered = RefCell::new(None::<(String, crate::render::Section)>);
     let problems = RefCell::new(Vec::new());
     let sections = RefCell::new(Vec::new());
-    let mut output = Vec::with_capacity(input.len() + 16 * 1024);
+    // Room for the page's own thread, so the output is not copied as it grows.
+    let expected = store.threads.get(&page_thread).map_or(0, |t| {
+        t.comments.iter().map(|c| 2 * c.body.len() + 2560).sum()
+    });
+    let mut output = Vec::with_capacity(input.len() + 8192 + expected);
     let warn = |message: String| {
         problems.borrow_mut().push(Problem {
             path: path.clone(),
@@ -222,21 +281,24 @@ fn render_page(
         let mut rewriter = HtmlRewriter::new(
             Settings {
                 element_content_handlers: vec![
-                    element!("head [data-cairn]", |el| {
+                    on(&SELECTORS.own_head_tags, |el| {
                         el.remove();
                         Ok(())
                     }),
-                    element!("head", |el| {
+                    on(&SELECTORS.head, |el| {
                         if has_section {
                             el.append(&head_tags, ContentType::Html);
                         }
                         Ok(())
                     }),
-                    text!("head > title", |t| {
-                        title.borrow_mut().push_str(t.as_str());
-                        Ok(())
-                    }),
-                    element!("#cairn-comments", |el| {
+                    (
+                        Cow::Borrowed(&SELECTORS.title),
+                        ElementContentHandlers::default().text(|t: &mut TextChunk<'_>| {
+                            title.borrow_mut().push_str(t.as_str());
+                            Ok(())
+                        }),
+                    ),
+                    on(&SELECTORS.section, |el| {
                         let Some(t) = thread_of(el, "data-cairn-thread") else {
                             return Ok(());
                         };
@@ -252,7 +314,7 @@ fn render_page(
                         rendered.borrow_mut().get_or_insert((t, section));
                         Ok(())
                     }),
-                    element!("[data-cairn-count]", |el| {
+                    on(&SELECTORS.count, |el| {
                         if let Some(t) = thread_of(el, "data-cairn-count") {
                             el.set_inner_content(
                                 &renderer.count_text(store.count(&t)),
@@ -273,7 +335,7 @@ fn render_page(
     page.sections = sections.into_inner();
 
     if output != input {
-        overwrite(&path, &output, input.len())
+        overwrite(&mut file, &path, &output, input.len())
             .map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
     }
@@ -292,8 +354,9 @@ fn render_page(
             &feed_site_path,
             &section.bodies,
         );
-        let feed_file = site_dir.join(feed_site_path.trim_start_matches('/'));
-        page.feed_written = write_if_changed(&feed_file, feed.to_xml().as_bytes())
+        // The feed sits next to the page, in the same directory.
+        let feed_name = feed_site_path.rsplit('/').next().unwrap_or_default();
+        page.feed_written = write_if_changed(Some(listing), feed_name, feed.to_xml().as_bytes())
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(page)
@@ -480,18 +543,30 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
 }
 
 /// Writes a file only when its content differs, so unchanged files keep their mtime.
-/// One handle both reads the old content and writes the new.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+/// One handle both reads the old content and writes the new. `path` is relative to
+/// the listed directory `dir` when there is one.
+fn write_if_changed(
+    dir: Option<&Listing<'_>>,
+    path: impl AsRef<Path>,
+    bytes: &[u8],
+) -> Result<bool> {
     use std::io::Read;
     use std::os::unix::fs::FileExt;
-    let cannot = || format!("cannot write {}", path.display());
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .with_context(cannot)?;
+    let path = path.as_ref();
+    let cannot = || match dir {
+        Some(listing) => format!("cannot write {}", listing.path.join(path).display()),
+        None => format!("cannot write {}", path.display()),
+    };
+    let mut file = match dir {
+        Some(listing) => listing.open_with(path, OFlags::RDWR | OFlags::CREATE),
+        None => std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path),
+    }
+    .with_context(cannot)?;
     // Compare a chunk at a time; stop at the first difference.
     let mut chunk = [0u8; 16 * 1024];
     let mut same = 0;
@@ -520,17 +595,43 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     Ok(true)
 }
 
+/// A page's file, open for writing too where it may be (so a page that changes is not
+/// looked up again), and its bytes.
+fn open_page(listing: &Listing<'_>, name: &OsString) -> std::io::Result<(std::fs::File, Vec<u8>)> {
+    use std::io::Read;
+    let mut file = match listing.open_with(name, OFlags::RDWR) {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                || e.raw_os_error() == Some(libc::EROFS) =>
+        {
+            listing.open(name)?
+        }
+        opened => opened?,
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok((file, bytes))
+}
+
 /// Writes a page in place, as site generators write: a new file per page would cost an
 /// inode each. The old bytes are overwritten, not truncated away first: ext4 flushes a
 /// file truncated to nothing to disk when it is closed, which would make a run wait on
-/// the disk for every page. `old_len` is the page's length before.
-fn overwrite(path: &Path, bytes: &[u8], old_len: usize) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(false)
-        .open(path)?;
-    file.write_all(bytes)?;
+/// the disk for every page. `old_len` is the page's length before; a page opened only
+/// for reading is opened again to be written, which says why it cannot be.
+fn overwrite(
+    file: &mut std::fs::File,
+    path: &Path,
+    bytes: &[u8],
+    old_len: usize,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    if let Err(e) = file.write_all_at(bytes, 0) {
+        if e.raw_os_error() != Some(libc::EBADF) {
+            return Err(e);
+        }
+        *file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.write_all_at(bytes, 0)?;
+    }
     if old_len > bytes.len() {
         file.set_len(bytes.len() as u64)?;
     }
@@ -567,22 +668,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("comments.xml");
         let read = || std::fs::read(&path).unwrap();
-        assert!(write_if_changed(&path, b"a new file").unwrap());
-        assert!(!write_if_changed(&path, b"a new file").unwrap());
-        assert!(write_if_changed(&path, b"short").unwrap());
+        assert!(write_if_changed(None, &path, b"a new file").unwrap());
+        assert!(!write_if_changed(None, &path, b"a new file").unwrap());
+        assert!(write_if_changed(None, &path, b"short").unwrap());
         assert_eq!(read(), b"short");
         // Longer than one chunk of the comparison.
         let mut long = vec![b'x'; 40_000];
-        assert!(write_if_changed(&path, &long).unwrap());
+        assert!(write_if_changed(None, &path, &long).unwrap());
         assert_eq!(read(), long);
-        assert!(!write_if_changed(&path, &long).unwrap());
+        assert!(!write_if_changed(None, &path, &long).unwrap());
         long[39_999] = b'y';
-        assert!(write_if_changed(&path, &long).unwrap());
+        assert!(write_if_changed(None, &path, &long).unwrap());
         assert_eq!(read(), long);
-        assert!(write_if_changed(&path, &long[..20_000]).unwrap());
+        assert!(write_if_changed(None, &path, &long[..20_000]).unwrap());
         assert_eq!(read(), &long[..20_000]);
-        assert!(write_if_changed(&path, b"").unwrap());
+        assert!(write_if_changed(None, &path, b"").unwrap());
         assert_eq!(read(), b"");
+        // Through a listed directory's handle, as a page's feed is written.
+        let written = crate::walk::tree(dir.path(), true, &|listing: Listing<'_>| {
+            let first = write_if_changed(Some(&listing), "feed.xml", b"<feed/>").unwrap();
+            let again = write_if_changed(Some(&listing), "feed.xml", b"<feed/>").unwrap();
+            (first, again)
+        })
+        .unwrap();
+        assert_eq!(written, vec![(true, false)]);
+        assert_eq!(std::fs::read(dir.path().join("feed.xml")).unwrap(), b"<feed/>");
     }
 
     #[test]
