@@ -502,6 +502,11 @@ impl Config {
         format!("{}/v1/comments", self.inbox.url.trim_end_matches('/'))
     }
 
+    /// Where a reader without JavaScript replies to a comment: the inbox's reply page.
+    pub fn reply_url(&self) -> String {
+        format!("{}/v1/reply", self.inbox.url.trim_end_matches('/'))
+    }
+
     /// The spool directory as a path usable from the working directory.
     pub fn spool_dir(&self) -> PathBuf {
         self.root.join(&self.inbox.spool)

@@ -1,5 +1,5 @@
 // cairn: optional enhancements; every feature works without this script.
-// Remembers the reader's name and website on this device, and focuses the reply box.
+// Remembers the reader's name and website on this device, and replies in place.
 (function () {
   "use strict";
   var KEY = "cairn-identity";
@@ -20,14 +20,36 @@
       } catch (e) { /* storage may be off; nothing lost */ }
     });
   });
-  document.querySelectorAll(".cairn-reply").forEach(function (details) {
-    details.addEventListener("toggle", function () {
-      if (!details.open) return;
-      document.querySelectorAll(".cairn-reply[open]").forEach(function (other) {
-        if (other !== details) other.open = false;
-      });
-      var body = details.querySelector("textarea");
-      if (body) body.focus();
+  // Replying in place: "Reply" moves the page's form under the comment answered,
+  // rather than opening the inbox's reply page.
+  var form = document.getElementById("cairn-form");
+  if (!form || !form.elements.parent) return;
+  var title = document.getElementById("cairn-form-title");
+  var home = document.createComment("cairn-form");
+  form.parentNode.insertBefore(home, form);
+  var cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "cairn-cancel";
+  cancel.textContent = form.getAttribute("data-cairn-cancel") || "Cancel";
+  cancel.hidden = true;
+  form.insertBefore(cancel, form.firstChild);
+  cancel.addEventListener("click", function () {
+    form.elements.parent.value = "";
+    cancel.hidden = true;
+    if (title) title.hidden = false;
+    home.parentNode.insertBefore(form, home);
+    form.elements.body.focus();
+  });
+  document.querySelectorAll("a.cairn-reply").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var comment = link.closest(".cairn-comment");
+      if (!comment) return;
+      event.preventDefault();
+      form.elements.parent.value = comment.id.replace(/^c-/, "");
+      cancel.hidden = false;
+      if (title) title.hidden = true;
+      link.parentNode.insertBefore(form, link.nextSibling);
+      form.elements.body.focus();
     });
   });
 })();

@@ -50,12 +50,13 @@ fn hugo_build_then_render_shows_every_comment_safely() {
         section.contains("id=\"c-01M6B9GDC06C8JXRAEWHMW7TTJ\""),
         "permalink anchors"
     );
-    assert!(section.contains("<form class=\"cairn-form\" id=\"cairn-form\" method=\"post\" action=\"https://comments.example.org/v1/comments\">"));
+    assert!(section.contains("<form class=\"cairn-form\" id=\"cairn-form\" method=\"post\" action=\"https://comments.example.org/v1/comments\""));
+    assert_eq!(section.matches("<form").count(), 1, "one form per page");
     assert!(
         section.contains(
-            "<input type=\"hidden\" name=\"parent\" value=\"01M6B9GDC06C8JXRAEWHMW7TTJ\">"
+            "href=\"https://comments.example.org/v1/reply?thread=%2Fposts%2Fhello-world%2F&amp;parent=01M6B9GDC06C8JXRAEWHMW7TTJ\""
         ),
-        "reply form for a comment"
+        "a reply link for a comment"
     );
     assert!(
         section.contains("Anonymous"),

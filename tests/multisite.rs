@@ -126,6 +126,28 @@ fn one_inbox_serves_two_sites_each_on_its_own() {
     .unwrap();
     assert_eq!(by_thread.status, 202, "{}", by_thread.body);
 
+    // A reply page at the shared URL is the site's the reader comes from.
+    let reply = |referer: &str| {
+        http(
+            &inbox.addr,
+            "GET",
+            "/v1/reply?thread=%2Fposts%2Fa-quiet-post%2F&parent=01JD3K2AAAAAAAAAAAAAAAAAAA",
+            &[("Referer", referer)],
+            b"",
+        )
+        .unwrap()
+    };
+    let docs_reply = reply("https://docs.example.org/posts/a-quiet-post/");
+    assert_eq!(docs_reply.status, 200, "{}", docs_reply.body);
+    assert!(
+        docs_reply
+            .body
+            .contains("action=\"https://comments.example.org/sites/docs/v1/comments\""),
+        "{}",
+        docs_reply.body
+    );
+    assert_eq!(reply("https://elsewhere.example.net/").status, 400);
+
     // Each site keeps its own origins and limits.
     let wrong_origin = http(
         &inbox.addr,

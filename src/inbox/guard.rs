@@ -263,7 +263,7 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
 
 /// The thread a submission is for: a path on the site (normalized by the same function
 /// render uses) or a full URL under `site.url`.
-fn thread_of(raw: &str, config: &Config) -> Option<String> {
+pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
     let raw = raw.trim();
     if raw.is_empty() {
         return None;

@@ -55,6 +55,8 @@ pub struct Inbox {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     proxies: Vec<IpNet>,
     origins: Vec<String>,
+    /// The inbox's own origin: its reply and error pages post their forms from there.
+    own_origin: Option<String>,
     pub metrics: Metrics,
     webhooks: webhook::Webhooks,
     notifier: Option<notify::Notifier>,
@@ -99,6 +101,7 @@ impl Inbox {
         Ok(Arc::new(Inbox {
             proxies: config.trusted_proxies()?,
             origins: config.allowed_origins(),
+            own_origin: crate::config::origin_of(&config.inbox.url).ok(),
             renderer,
             secret,
             spool,
@@ -208,19 +211,23 @@ impl Inbox {
         }
     }
 
-    /// Forms must come from an allowed origin; requests that carry neither `Origin`
-    /// nor `Referer` are not from a browser page and pass (the rate limit still applies).
+    /// Forms must come from an allowed origin, or from the inbox's own pages (its reply
+    /// and error pages); requests that carry neither `Origin` nor `Referer` are not from
+    /// a browser page and pass (the rate limit still applies).
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
         let header = |name| {
             headers
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
+        let allowed = |origin: &str| {
+            self.origins.iter().any(|o| o == origin) || self.own_origin.as_deref() == Some(origin)
+        };
         if let Some(origin) = header(header::ORIGIN) {
-            return self.origins.iter().any(|o| o == origin);
+            return allowed(origin);
         }
         if let Some(referer) = header(header::REFERER) {
-            return crate::config::origin_of(referer).is_ok_and(|o| self.origins.contains(&o));
+            return crate::config::origin_of(referer).is_ok_and(|o| allowed(&o));
         }
         true
     }
@@ -287,6 +294,7 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
     let cors = cors(&inbox.origins);
     Router::new()
         .route("/v1/comments", post(post_comment))
+        .route("/v1/reply", get(reply_page))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/v1/webhooks/{forge}", post(webhook::receive))
@@ -303,6 +311,56 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         )
         .layer(cors)
         .with_state(inbox)
+}
+
+/// Which comment a reply page answers: `GET /v1/reply?thread=…&parent=…`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ReplyTo {
+    thread: String,
+    parent: String,
+}
+
+/// The form for a reply to one comment, for readers without JavaScript (the page's
+/// "Reply" links here). A thread that is not on the site, or a parent that is no
+/// comment id, gets the form's error page.
+async fn reply_page(
+    State(inbox): State<Arc<Inbox>>,
+    axum::extract::Query(to): axum::extract::Query<ReplyTo>,
+) -> Response {
+    let thread = guard::thread_of(&to.thread, &inbox.config);
+    let parent = ulid::Ulid::from_string(to.parent.trim()).ok();
+    let page = match (&thread, parent) {
+        (Some(thread), Some(parent)) => {
+            let back = inbox.back_url(Some(thread), &format!("c-{parent}"));
+            inbox
+                .renderer
+                .reply_page(thread, &parent.to_string(), &back)
+                .map(|page| (StatusCode::OK, page))
+        }
+        _ => {
+            let key = if thread.is_none() {
+                "error_thread"
+            } else {
+                "error_parent"
+            };
+            let message = inbox.renderer.strings.get(key);
+            inbox
+                .renderer
+                .form_page(
+                    thread.as_deref().unwrap_or("/"),
+                    "",
+                    &[],
+                    &[("form", message)],
+                    &inbox.back_url(thread.as_deref(), "cairn-comments"),
+                )
+                .map(|page| (StatusCode::BAD_REQUEST, page))
+        }
+    };
+    match page {
+        Ok((status, page)) => (status, Html(page)).into_response(),
+        Err(e) => internal(&e),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

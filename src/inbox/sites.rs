@@ -78,6 +78,7 @@ pub fn router(sites: Arc<Sites>) -> Router {
     );
     let mut app = Router::new()
         .route("/v1/comments", post(dispatch).layer(cors))
+        .route("/v1/reply", get(dispatch_reply))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(sites.clone());
@@ -123,6 +124,24 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
         Request::from_parts(parts, Body::from(bytes)),
     )
     .await
+}
+
+/// `GET /v1/reply` without a site in the URL: the site the reader comes from (its
+/// `Referer`), or the one a full URL in `thread` belongs to.
+async fn dispatch_reply(
+    State(sites): State<Arc<Sites>>,
+    headers: axum::http::HeaderMap,
+    query: axum::extract::Query<super::ReplyTo>,
+) -> Response {
+    let thread = query.0.thread.clone();
+    match sites.site_for(&headers, Some(thread.as_str())) {
+        Some(inbox) => super::reply_page(State(inbox.clone()), query).await,
+        None => (
+            StatusCode::BAD_REQUEST,
+            "this inbox serves several sites: follow the reply link from one of their pages\n",
+        )
+            .into_response(),
+    }
 }
 
 /// The `thread` field of a form or JSON body, if it is there.

@@ -359,6 +359,14 @@ async fn origins_are_checked_for_forms_and_json() {
         .form(&good(), &[("referer", "https://blog.example.org/posts/a/")])
         .await;
     assert_eq!(answer.status, StatusCode::OK);
+    // The inbox's own reply and error pages post their forms from its origin.
+    let answer = f
+        .form(
+            &with("body", "Sent from the reply page."),
+            &[("origin", "https://comments.example.org")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 
     let preflight = Request::builder()
         .method("OPTIONS")
@@ -546,4 +554,59 @@ async fn pages_speak_the_sites_language() {
         "{}",
         answer.body
     );
+}
+
+#[tokio::test]
+async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
+    let f = fixture(|_| {});
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let page = f
+        .send(get(&format!(
+            "/v1/reply?thread=%2Fposts%2Fa%2F&parent={PUBLISHED}"
+        )))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<title>Reply to a comment</title>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!(
+        "<input type=\"hidden\" name=\"parent\" value=\"{PUBLISHED}\">"
+    )));
+    assert!(page
+        .body
+        .contains("<input type=\"hidden\" name=\"thread\" value=\"/posts/a/\">"));
+    assert!(page
+        .body
+        .contains("action=\"https://comments.example.org/v1/comments\""));
+    assert!(page.body.contains(&format!(
+        "href=\"https://blog.example.org/posts/a/#c-{PUBLISHED}\""
+    )));
+    assert!(page.body.contains("noindex"));
+
+    // A full URL of the site names its page too; what is not the site's is refused,
+    // and so is a parent that is no comment id. Nothing typed is reflected as markup.
+    let full = f
+        .send(get(&format!(
+            "/v1/reply?thread=https%3A%2F%2Fblog.example.org%2Fposts%2Fa%2F&parent={PUBLISHED}"
+        )))
+        .await;
+    assert_eq!(full.status, StatusCode::OK);
+    for (query, message) in [
+        (
+            format!("thread=https%3A%2F%2Fevil.example%2F&parent={PUBLISHED}"),
+            "This page does not take comments.",
+        ),
+        (
+            "thread=%2Fposts%2Fa%2F&parent=%3Cscript%3E".to_string(),
+            "The comment you are replying to does not exist.",
+        ),
+        ("".to_string(), "This page does not take comments."),
+    ] {
+        let refused = f.send(get(&format!("/v1/reply?{query}"))).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(refused.body.contains(message), "{query}: {}", refused.body);
+        assert!(!refused.body.contains("<script>"));
+    }
 }

@@ -12,30 +12,50 @@ pub fn identicon(key: &str) -> String {
     let hue = u16::from_be_bytes([hash[0], hash[1]]) % 360;
     let saturation = 45 + hash[2] % 25;
     let lightness = 38 + hash[3] % 20;
-    let mut svg = String::with_capacity(512);
+    let mut svg = String::with_capacity(320);
     let _ = write!(
         svg,
-        "<svg class=\"cairn-avatar\" viewBox=\"0 0 5 5\" width=\"40\" height=\"40\" aria-hidden=\"true\" focusable=\"false\">\
+        "<svg class=\"cairn-avatar\" viewBox=\"0 0 5 5\" width=\"40\" height=\"40\" aria-hidden=\"true\">\
 <rect class=\"cairn-avatar-bg\" width=\"5\" height=\"5\"/>\
-<path fill=\"hsl({hue} {saturation}% {lightness}%)\" d=\""
+<path stroke=\"hsl({hue} {saturation}% {lightness}%)\" d=\""
     );
     for row in 0..5u8 {
-        for col in 0..3u8 {
-            if hash[4 + usize::from(row * 3 + col)] & 1 == 0 {
+        // Columns 0-2 come from the hash; 3 and 4 mirror 1 and 0.
+        let on = |col: u8| hash[4 + usize::from(row * 3 + col.min(4 - col))] & 1 == 1;
+        // Each run of filled squares is one line, a unit wide, through the row's middle.
+        let mut col = 0;
+        while col < 5 {
+            if !on(col) {
+                col += 1;
                 continue;
             }
-            for x in [col, 4 - col] {
-                // One unit square at (x, row): `M{x} {row}h1v1h-1z`.
-                svg.extend(['M', char::from(b'0' + x), ' ', char::from(b'0' + row)]);
-                svg.push_str("h1v1h-1z");
-                if x == 2 {
-                    break;
-                }
+            let start = col;
+            while col < 5 && on(col) {
+                col += 1;
             }
+            let _ = write!(svg, "M{start} {row}.5h{}", col - start);
         }
     }
     svg.push_str("\"/></svg>");
     svg
+}
+
+/// The unit squares an identicon fills, as (column, row), read back from its SVG.
+#[cfg(test)]
+fn squares(svg: &str) -> Vec<(u8, u8)> {
+    let d = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut squares = Vec::new();
+    for line in d.split('M').filter(|s| !s.is_empty()) {
+        let (at, width) = line.split_once('h').unwrap();
+        let (x, y) = at.split_once(' ').unwrap();
+        let (x, y, width): (u8, f32, u8) = (
+            x.parse().unwrap(),
+            y.parse().unwrap(),
+            width.parse().unwrap(),
+        );
+        squares.extend((x..x + width).map(|col| (col, y as u8)));
+    }
+    squares
 }
 
 #[cfg(test)]
@@ -50,18 +70,22 @@ mod tests {
     }
 
     #[test]
-    fn pattern_is_mirrored() {
-        let svg = identicon("mirror");
-        let d = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
-        for cell in d.split('z').filter(|s| !s.is_empty()) {
-            let nums: Vec<u8> = cell
-                .trim_start_matches('M')
-                .split(['h', ' '])
-                .take(2)
-                .map(|n| n.parse().unwrap())
-                .collect();
-            let mirrored = format!("M{} {}h1v1h-1", 4 - nums[0], nums[1]);
-            assert!(d.contains(&mirrored), "{cell} has no mirror in {d}");
+    fn pattern_is_mirrored_and_drawn_from_the_hash() {
+        for key in ["mirror", "9f2c4e1a77b0c3d2", "a", "name:Ann"] {
+            let drawn = squares(&identicon(key));
+            for &(col, row) in &drawn {
+                assert!(
+                    drawn.contains(&(4 - col, row)),
+                    "{key}: ({col}, {row}) has no mirror"
+                );
+            }
+            let hash = Sha256::digest(key.as_bytes());
+            for row in 0..5u8 {
+                for col in 0..3u8 {
+                    let on = hash[4 + usize::from(row * 3 + col)] & 1 == 1;
+                    assert_eq!(drawn.contains(&(col, row)), on, "{key}: ({col}, {row})");
+                }
+            }
         }
     }
 }

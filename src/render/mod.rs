@@ -56,6 +56,8 @@ pub struct Renderer {
     templates_dir: PathBuf,
     language: String,
     stylesheet: String,
+    /// The inbox's reply page.
+    reply_page: String,
     /// Whether the section's templates are all built-in, so stencils may stand in for them.
     builtin_section: bool,
     /// The section's templates specialised for this run, made on first use; `None`
@@ -94,6 +96,8 @@ pub struct CommentView<'a> {
     pub date_text: String,
     pub body: &'a str,
     pub reply_to: String,
+    /// The inbox's reply page for this comment (empty in a preview).
+    pub reply_url: String,
     pub in_reply_to: Option<ParentLink>,
     /// Whether the next items are this comment's replies, nested one level deeper.
     pub has_replies: bool,
@@ -186,6 +190,7 @@ impl Renderer {
             templates_dir,
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
+            reply_page: config.reply_url(),
             builtin_section: !overridden
                 .iter()
                 .any(|name| SECTION_TEMPLATES.contains(&name.as_str())),
@@ -207,7 +212,7 @@ impl Renderer {
             .iter()
             .map(|c| markdown::to_html(&c.body))
             .collect();
-        let views = self.tree(t, &bodies);
+        let views = self.tree(thread, t, &bodies);
         let title = self.strings.count("title", views.len());
         let html = match self.stencils() {
             Some(stencils) => stencils.section(thread, &views, &title, feed_url),
@@ -284,6 +289,24 @@ impl Renderer {
                 preview => true,
                 manage => manage,
                 thread => comment.thread.as_str(),
+                s => self.strings_value.clone(),
+                form => self.form_value.clone(),
+            },
+        )
+    }
+
+    /// The inbox's reply page: the form, for an answer to comment `parent` of `thread`,
+    /// for readers without JavaScript.
+    pub fn reply_page(&self, thread: &str, parent: &str, back: &str) -> Result<String> {
+        self.render(
+            "page.html",
+            minijinja::context! {
+                lang => self.language.as_str(),
+                title => self.strings.get("reply_title"),
+                stylesheet => self.stylesheet.as_str(),
+                back => back,
+                thread => thread,
+                parent => parent,
                 s => self.strings_value.clone(),
                 form => self.form_value.clone(),
             },
@@ -378,6 +401,7 @@ impl Renderer {
             date_text: self.date_format.format(&c.date),
             body,
             reply_to: self.strings.fill("reply_to", &[("author", author)]),
+            reply_url: String::new(),
             in_reply_to: None,
             has_replies: false,
             close: 0,
@@ -387,7 +411,19 @@ impl Renderer {
     /// The thread in display order. Replies nest under their parents down to
     /// `max_depth`; deeper replies follow the comment at the deepest level, each
     /// saying whom it answers.
-    fn tree<'a>(&'a self, t: &'a Thread, bodies: &'a [String]) -> Vec<CommentView<'a>> {
+    fn tree<'a>(
+        &'a self,
+        thread: &str,
+        t: &'a Thread,
+        bodies: &'a [String],
+    ) -> Vec<CommentView<'a>> {
+        let reply_base = format!(
+            "{}?{}&parent=",
+            self.reply_page,
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("thread", thread)
+                .finish()
+        );
         let n = t.comments.len();
         let mut children = vec![Vec::new(); n];
         let mut roots = Vec::new();
@@ -422,6 +458,7 @@ impl Renderer {
         for (k, &(i, depth, flattened)) in order.iter().enumerate() {
             let next_depth = order.get(k + 1).map_or(1, |o| o.1);
             let mut view = self.view(&t.comments[i], &bodies[i]);
+            view.reply_url = format!("{reply_base}{}", view.id);
             view.has_replies = next_depth > depth;
             view.close = depth.saturating_sub(next_depth);
             if let (true, Some(p)) = (flattened, t.parents[i]) {
@@ -537,7 +574,8 @@ mod comment_slot {
     pub const PARENT_TEXT: usize = 10;
     /// The thread being rendered (the template's `thread`).
     pub const SECTION_THREAD: usize = 11;
-    pub const COUNT: usize = 12;
+    pub const REPLY_URL: usize = 12;
+    pub const COUNT: usize = 13;
 }
 
 /// The values a section's stencil is filled with, by slot.
@@ -581,6 +619,7 @@ impl Stencils {
                 date_text => m(c::DATE_TEXT),
                 body => m(c::BODY),
                 reply_to => m(c::REPLY_TO),
+                reply_url => m(c::REPLY_URL),
                 in_reply_to => (flags & 2 != 0).then(|| minijinja::context! {
                     id => m(c::PARENT_ID),
                     text => m(c::PARENT_TEXT),
@@ -652,6 +691,7 @@ impl Stencils {
                 c::DATE_TEXT => &view.date_text,
                 c::BODY => view.body,
                 c::REPLY_TO => &view.reply_to,
+                c::REPLY_URL => &view.reply_url,
                 c::PARENT_ID => parent.map_or("", |p| p.id.as_str()),
                 c::PARENT_TEXT => parent.map_or("", |p| p.text.as_str()),
                 _ => thread,

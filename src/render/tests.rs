@@ -186,7 +186,7 @@ proptest! {
         let renderer = Renderer::new(&config).unwrap();
         let t = thread_of(&thread, &comments);
         let bodies: Vec<String> = t.comments.iter().map(|c| markdown::to_html(&c.body)).collect();
-        let views = renderer.tree(&t, &bodies);
+        let views = renderer.tree(&thread, &t, &bodies);
         let title = renderer.strings.count("title", views.len());
         let stencils = renderer.stencils().expect("the built-in templates are cut into stencils");
         let by_templates = renderer

@@ -692,7 +692,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(written, vec![(true, false)]);
-        assert_eq!(std::fs::read(dir.path().join("feed.xml")).unwrap(), b"<feed/>");
+        assert_eq!(
+            std::fs::read(dir.path().join("feed.xml")).unwrap(),
+            b"<feed/>"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Posts cairn's comment forms in Debian's headless Chromium with JavaScript turned
-// off, the way a reader without scripts would. Prints the accepted comment ids as
-// JSON; exits non-zero with a message when the page does not behave.
+// off, the way a reader without scripts would (and checks that with scripts on, Reply
+// moves the form instead). Prints the accepted comment ids as JSON; exits non-zero
+// with a message when the page does not behave.
 //
 // usage: node post_form.mjs PAGE_URL REPLY_PAGE_URL
 import { chromium } from 'playwright-core';
@@ -34,22 +35,37 @@ try {
   await submit(page.getByRole('link', { name: 'Back to the article' }));
   if (!page.url().startsWith(pageUrl)) fail(`the back link leads to ${page.url()}`);
 
-  // A reply through the reply form under an existing comment (a <details>).
+  // A reply: with scripts off, "Reply" under a comment opens the inbox's reply page.
   await page.goto(replyPageUrl);
   // Threaded with scripts off: replies are shown nested inside their parent comment.
   const nested = page.locator('.cairn-comment .cairn-replies .cairn-comment');
   if ((await nested.count()) < 2 || !(await nested.first().isVisible())) fail('replies are not shown nested');
   const comment = page.locator('.cairn-comment').first();
   const parent = (await comment.getAttribute('id')).replace(/^c-/, '');
-  await comment.locator('summary').first().click();
-  const form = comment.locator('details form').first();
-  await form.locator('input[name=author]').fill('Replying Reader');
-  await form.locator('textarea[name=body]').fill('A reply, no scripts needed.');
-  await submit(form.locator('button[type=submit]'));
+  await submit(comment.locator('a.cairn-reply').first());
+  if (!(await page.textContent('h1')).includes('Reply to a comment')) fail(`no reply page at ${page.url()}`);
+  if ((await page.inputValue('#cairn-form input[name=parent]')) !== parent) fail('the reply page answers another comment');
+  await page.fill('#cairn-form-author', 'Replying Reader');
+  await page.fill('#cairn-form-body', 'A reply, no scripts needed.');
+  await submit(page.locator('#cairn-form button[type=submit]'));
   if (!(await page.textContent('h1')).includes('awaits moderation')) fail('the reply was not accepted');
   const reply = await idOf();
   const back = await page.getByRole('link', { name: 'Back to the article' }).getAttribute('href');
   if (!back.endsWith(`#c-${parent}`)) fail(`the reply's back link is ${back}`);
+
+  // With scripts on, "Reply" moves the page's own form under the comment instead, and
+  // "Cancel reply" puts it back.
+  const scripted = await (await browser.newContext()).newPage();
+  await scripted.goto(replyPageUrl);
+  const second = scripted.locator('.cairn-comment').nth(1);
+  const secondId = (await second.getAttribute('id')).replace(/^c-/, '');
+  await second.locator('a.cairn-reply').first().click();
+  if (scripted.url() !== replyPageUrl) fail(`with scripts on, Reply left the page for ${scripted.url()}`);
+  if ((await second.locator('> .cairn-card #cairn-form').count()) !== 1) fail('the form did not move under the comment');
+  if ((await scripted.inputValue('#cairn-form input[name=parent]')) !== secondId) fail('the moved form answers another comment');
+  await scripted.getByRole('button', { name: 'Cancel reply' }).click();
+  if ((await scripted.locator('.cairn-card #cairn-form').count()) !== 0) fail('Cancel reply left the form under the comment');
+  if ((await scripted.inputValue('#cairn-form input[name=parent]')) !== '') fail('Cancel reply kept the parent');
 
   // A post the inbox rejects (too many links) comes back with the reader's text.
   const typed = 'See https://a.example https://b.example https://c.example https://d.example — my long thoughts.';

@@ -29,8 +29,12 @@ try {
         await page.goto(url);
         const section = page.locator('#cairn-comments');
         if ((await section.count()) !== 1) throw new Error(`${url}: no #cairn-comments section`);
-        // Open every reply form too, so their fields are checked like the main form.
-        await page.evaluate(() => document.querySelectorAll('#cairn-comments details').forEach((d) => { d.open = true; }));
+        // Reply to the first comment, so the form is checked where cairn.js moves it too.
+        const reply = page.locator('#cairn-comments a.cairn-reply').first();
+        if ((await reply.count()) === 1) {
+          await reply.click();
+          if (!(await page.locator('.cairn-card #cairn-form').isVisible())) throw new Error(`${url}: the form did not move under the comment`);
+        }
 
         await page.addScriptTag({ path: axePath });
         const result = await page.evaluate(() => window.axe.run('#cairn-comments', {
@@ -49,7 +53,7 @@ try {
           if (root.scrollWidth > window.innerWidth + 1) {
             problems.push(`the page scrolls sideways: ${root.scrollWidth}px wide in a ${window.innerWidth}px window`);
           }
-          for (const el of document.querySelectorAll('#cairn-comments input:not([type=hidden]), #cairn-comments textarea, #cairn-comments button, #cairn-comments summary')) {
+          for (const el of document.querySelectorAll('#cairn-comments input:not([type=hidden]), #cairn-comments textarea, #cairn-comments button, #cairn-comments a.cairn-reply')) {
             const box = el.getBoundingClientRect();
             const hidden = el.closest('[hidden], .cairn-honeypot') || getComputedStyle(el).display === 'none';
             if (hidden || el.name === 'subject') continue;
