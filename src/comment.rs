@@ -164,7 +164,27 @@ impl Comment {
 
     /// The date as written to files: RFC 3339 in UTC, fractions only when present.
     pub fn date_string(&self) -> String {
-        self.date.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        use chrono::{Datelike, Timelike};
+        let d = self.date;
+        // Whole seconds in years 0-9999, nearly every date, are written digit by digit:
+        // what chrono writes, for a tenth of the work.
+        if d.nanosecond() != 0 || !(0..=9999).contains(&d.year()) {
+            return d.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        }
+        let mut out = String::with_capacity(20);
+        push_digits(&mut out, d.year() as u32, 4);
+        out.push('-');
+        push_digits(&mut out, d.month(), 2);
+        out.push('-');
+        push_digits(&mut out, d.day(), 2);
+        out.push('T');
+        push_digits(&mut out, d.hour(), 2);
+        out.push(':');
+        push_digits(&mut out, d.minute(), 2);
+        out.push(':');
+        push_digits(&mut out, d.second(), 2);
+        out.push('Z');
+        out
     }
 
     /// Serializes to format v1 YAML. Parsing the result gives back this comment, and
@@ -196,6 +216,13 @@ impl Comment {
         out.push_str("body: ");
         yaml_block(&mut out, &self.body);
         out
+    }
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
     }
 }
 

@@ -187,22 +187,38 @@ impl Group {
         // All files of a group share a directory, hence the thread they must name.
         let dir = listing.path.strip_prefix(root).unwrap_or(Path::new(""));
         let dir_thread = thread::of_page(dir).unwrap_or_default();
-        let mut buf = Vec::with_capacity(16 * 1024);
+        // One buffer per thread, for every file it reads.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
+        }
+        BUF.with_borrow_mut(|buf| group.read(listing, files, buf, &dir_thread, limits, future));
+        group
+    }
+
+    /// Reads the comment `files` of a listed directory into the group.
+    fn read(
+        &mut self,
+        listing: &Listing<'_>,
+        files: Vec<(&OsString, Format)>,
+        buf: &mut Vec<u8>,
+        dir_thread: &str,
+        limits: &Form,
+        future: chrono::DateTime<chrono::Utc>,
+    ) {
         for (name, format) in files {
-            match read_one(listing, name, &mut buf, format, &dir_thread) {
+            match read_one(listing, name, buf, format, dir_thread) {
                 Ok(comment) => {
                     let warnings = limit_warnings(&comment, limits, future);
-                    group
-                        .problems
+                    self.problems
                         .extend(warnings.into_iter().map(|message| Problem {
                             path: listing.file_path(name),
                             line: None,
                             severity: Severity::Warning,
                             message,
                         }));
-                    group.comments.push(comment);
+                    self.comments.push(comment);
                 }
-                Err(e) => group.problems.push(Problem {
+                Err(e) => self.problems.push(Problem {
                     path: listing.file_path(name),
                     line: e.line,
                     severity: Severity::Error,
@@ -210,7 +226,6 @@ impl Group {
                 }),
             }
         }
-        group
     }
 }
 
@@ -225,7 +240,6 @@ fn read_text<'b>(
     let mut file = listing.open(name)?;
     // Not read_to_end: for a file, it first asks for the size and position.
     let mut len = 0;
-    buf.resize(buf.capacity().max(16 * 1024), 0);
     loop {
         if len == buf.len() {
             buf.resize(buf.len() * 2, 0);

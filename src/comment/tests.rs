@@ -227,3 +227,19 @@ proptest! {
         assert_fast_agrees(&yaml)?;
     }
 }
+
+proptest! {
+    /// Dates are written as chrono writes RFC 3339, whichever way they are written.
+    #[test]
+    fn dates_are_written_as_rfc3339(
+        secs in -70_000_000_000i64..=260_000_000_000,
+        nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+    ) {
+        let date = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
+        let comment = Comment { date, ..Comment::parse(SAMPLE, Format::Yaml).unwrap() };
+        prop_assert_eq!(
+            comment.date_string(),
+            date.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+    }
+}

@@ -2,8 +2,6 @@
 //! avatar key (or the name, for comments without one). Nothing is fetched: no
 //! third-party request ever leaves the page.
 
-use std::fmt::Write;
-
 use sha2::{Digest, Sha256};
 
 /// The SVG for an avatar key. Same key, same picture, always.
@@ -12,13 +10,18 @@ pub fn identicon(key: &str) -> String {
     let hue = u16::from_be_bytes([hash[0], hash[1]]) % 360;
     let saturation = 45 + hash[2] % 25;
     let lightness = 38 + hash[3] % 20;
+    // Written a piece at a time: formatting machinery would cost more than the hash.
     let mut svg = String::with_capacity(320);
-    let _ = write!(
-        svg,
+    svg.push_str(
         "<svg class=\"cairn-avatar\" viewBox=\"0 0 5 5\" width=\"40\" height=\"40\" aria-hidden=\"true\">\
-<rect class=\"cairn-avatar-bg\" width=\"5\" height=\"5\"/>\
-<path stroke=\"hsl({hue} {saturation}% {lightness}%)\" d=\""
+<rect class=\"cairn-avatar-bg\" width=\"5\" height=\"5\"/><path stroke=\"hsl(",
     );
+    push_number(&mut svg, hue);
+    svg.push(' ');
+    push_number(&mut svg, saturation.into());
+    svg.push_str("% ");
+    push_number(&mut svg, lightness.into());
+    svg.push_str("%)\" d=\"");
     for row in 0..5u8 {
         // Columns 0-2 come from the hash; 3 and 4 mirror 1 and 0.
         let on = |col: u8| hash[4 + usize::from(row * 3 + col.min(4 - col))] & 1 == 1;
@@ -33,11 +36,33 @@ pub fn identicon(key: &str) -> String {
             while col < 5 && on(col) {
                 col += 1;
             }
-            let _ = write!(svg, "M{start} {row}.5h{}", col - start);
+            svg.extend([
+                'M',
+                digit(start),
+                ' ',
+                digit(row),
+                '.',
+                '5',
+                'h',
+                digit(col - start),
+            ]);
         }
     }
     svg.push_str("\"/></svg>");
     svg
+}
+
+/// The decimal digit for `n` (below ten).
+fn digit(n: u8) -> char {
+    char::from(b'0' + n)
+}
+
+/// `n` in decimal.
+fn push_number(out: &mut String, n: u16) {
+    if n >= 10 {
+        push_number(out, n / 10);
+    }
+    out.push(digit((n % 10) as u8));
 }
 
 /// The unit squares an identicon fills, as (column, row), read back from its SVG.
@@ -67,6 +92,15 @@ mod tests {
         assert_eq!(identicon("9f2c4e1a77b0c3d2"), identicon("9f2c4e1a77b0c3d2"));
         assert_ne!(identicon("9f2c4e1a77b0c3d2"), identicon("9f2c4e1a77b0c3d3"));
         insta::assert_snapshot!(identicon("9f2c4e1a77b0c3d2"));
+    }
+
+    #[test]
+    fn colours_are_written_in_decimal() {
+        for n in [0, 7, 10, 45, 100, 359] {
+            let mut out = String::new();
+            push_number(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 
     #[test]

@@ -458,7 +458,7 @@ impl Renderer {
         for (k, &(i, depth, flattened)) in order.iter().enumerate() {
             let next_depth = order.get(k + 1).map_or(1, |o| o.1);
             let mut view = self.view(&t.comments[i], &bodies[i]);
-            view.reply_url = format!("{reply_base}{}", view.id);
+            view.reply_url = [reply_base.as_str(), &view.id].concat();
             view.has_replies = next_depth > depth;
             view.close = depth.saturating_sub(next_depth);
             if let (true, Some(p)) = (flattened, t.parents[i]) {
@@ -517,43 +517,43 @@ pub(crate) fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usiz
     Some((entity, 1))
 }
 
-/// Bytes an escape may start with: `"&'<>`, and the lead byte of a no-break space
-/// (U+00A0, `C2 A0`).
-const ESCAPE_STARTS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    let starts = b"\"&'<>\xC2";
-    while i < starts.len() {
-        table[starts[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
-
 /// Writes `text` with escapes: `entity` says, for the byte at an index, which entity
-/// replaces how many bytes, if any; it is asked only about bytes an escape may start
-/// with ([`ESCAPE_STARTS`]). Runs between escapes are written whole.
+/// replaces how many bytes, if any. It is asked only about the bytes an escape may
+/// start with (`"&'<>`, and the lead byte of a no-break space, `C2 A0`), which are
+/// found with memchr; runs between escapes are written whole.
 pub(crate) fn write_escaped<W: std::fmt::Write + ?Sized>(
     out: &mut W,
     text: &str,
     entity: impl Fn(&[u8], usize) -> Option<(&'static str, usize)>,
 ) -> std::fmt::Result {
     let bytes = text.as_bytes();
+    // The next byte of each set at or after `at`, searched again only once passed.
+    let find = |set: [u8; 3], from: usize| {
+        memchr::memchr3(set[0], set[1], set[2], &bytes[from..]).map_or(bytes.len(), |i| from + i)
+    };
+    const MARKUP: [u8; 3] = [b'&', b'<', b'>'];
+    const QUOTES_AND_NBSP: [u8; 3] = [b'"', b'\'', 0xC2];
+    let (mut markup, mut quotes) = (find(MARKUP, 0), find(QUOTES_AND_NBSP, 0));
     let mut from = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if !ESCAPE_STARTS[usize::from(bytes[at])] {
-            at += 1;
-            continue;
+    loop {
+        let at = markup.min(quotes);
+        if at == bytes.len() {
+            break;
         }
-        match entity(bytes, at) {
+        let next = match entity(bytes, at) {
             Some((escape, len)) => {
                 out.write_str(&text[from..at])?;
                 out.write_str(escape)?;
-                at += len;
-                from = at;
+                from = at + len;
+                from
             }
-            None => at += 1,
+            None => at + 1,
+        };
+        if markup < next {
+            markup = find(MARKUP, next);
+        }
+        if quotes < next {
+            quotes = find(QUOTES_AND_NBSP, next);
         }
     }
     out.write_str(&text[from..])

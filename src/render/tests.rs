@@ -218,3 +218,22 @@ fn overridden_section_templates_run_for_every_comment() {
     let html = renderer.section("/a/", Some(&t), None).unwrap().html;
     assert!(html.contains("<li>ANN!</li><li>BOB</li>"), "{html}");
 }
+
+proptest! {
+    /// Escaping finds every byte that needs it, however the text is made.
+    #[test]
+    fn escaping_matches_a_character_by_character_escape(text in "[a-z<>&\"' \u{a0}é\n]{0,80}") {
+        let naive: String = text
+            .chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\'' => "&#39;".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        prop_assert_eq!(escape_html(&text), naive);
+    }
+}
