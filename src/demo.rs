@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::inbox::Inbox;
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::Index;
 
 /// The page the demo invites the reader to comment on.
 pub const PAGE: &str = "/posts/a-quiet-post/";
@@ -159,9 +159,9 @@ impl Workspace {
     fn render(&self) -> Result<usize> {
         let checkout = self.dir.join("site");
         let config = Config::from_file(&self.config)?;
-        let store = Store::load(&config.comments_dir(), &config.form)?;
+        let index = Index::scan(&config.comments_dir(), &config.form)?;
         crate::site::copy(&checkout.join("prebuilt"), &self.public())?;
-        let report = crate::site::render(&config, &store, &self.public(), &|_| {})?;
+        let report = crate::site::render(&config, &index, &self.public(), &|_| {})?;
         Ok(report.comments_rendered)
     }
 

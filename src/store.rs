@@ -7,11 +7,12 @@
 //! cannot be shown is still shown, at the top level of its thread, so nothing approved
 //! disappears from a page.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 use ulid::Ulid;
@@ -19,7 +20,7 @@ use ulid::Ulid;
 use crate::comment::{Comment, FileError, Format};
 use crate::config::Form;
 use crate::thread;
-use crate::walk::Listing;
+use crate::walk::{Listing, Opened};
 
 /// How serious a problem is: errors fail `cairn check`; warnings only with `--strict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -74,53 +75,29 @@ impl Store {
     /// Loads the whole tree under `dir`. A missing directory is an empty store: a site
     /// without comments yet.
     pub fn load(dir: &Path, limits: &Form) -> Result<Store> {
-        let mut store = Store::default();
-        if !dir.exists() {
-            return Ok(store);
-        }
-        // Dates past this are reported as being in the future.
-        let future = chrono::Utc::now() + chrono::Duration::days(1);
-        // A directory holds one thread's files; the task that lists it reads them.
-        let loaded = crate::walk::tree(dir, true, &|listing: Listing<'_>| {
-            Group::load(dir, &listing, limits, future)
-        })?;
-        store.files = loaded.iter().map(|g| g.files).sum();
+        Ok(Store::read(&Index::scan(dir, limits)?))
+    }
 
-        // Each directory's comments become its thread's list as they are; only a
-        // duplicate id (rare) is taken out.
-        let mut seen: HashSet<Ulid> = HashSet::with_capacity(store.files);
-        let mut by_thread: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
-        for group in loaded {
-            store.problems.extend(group.problems);
-            let mut comments = group.comments;
-            // Every id goes into `seen`, so no short-circuit here.
-            let duplicated = comments
-                .iter()
-                .fold(false, |dup, c| !seen.insert(c.id) | dup);
-            if duplicated {
-                comments = drop_duplicates(dir, comments, &by_thread, &mut store.problems);
-            }
-            if let Some(thread) = comments.first().map(|c| c.thread.clone()) {
-                by_thread.entry(thread).or_default().append(&mut comments);
-            }
-        }
-        // Ordering and replies are per thread, so threads are settled in parallel;
-        // a missing parent is looked up among all ids to say what is wrong.
-        let settled: Vec<(String, Thread, Vec<Problem>)> = by_thread
-            .into_par_iter()
-            .map(|(name, comments)| {
-                let (thread, problems) = settle(dir, comments, &seen);
-                (name, thread, problems)
-            })
+    /// Reads every thread of a listed tree, in parallel.
+    pub fn read(index: &Index) -> Store {
+        let read: Vec<(&str, Loaded)> = index
+            .threads
+            .par_iter()
+            .map(|(name, _)| (name.as_str(), index.read_thread(name)))
             .collect();
-        for (name, thread, problems) in settled {
-            store.problems.extend(problems);
-            store.threads.insert(name, thread);
+        let mut store = Store {
+            problems: index.problems.clone(),
+            files: index.files,
+            ..Store::default()
+        };
+        for (name, loaded) in read {
+            store.problems.extend(loaded.problems);
+            if !loaded.thread.comments.is_empty() {
+                store.threads.insert(name.to_string(), loaded.thread);
+            }
         }
+        sort_problems(&mut store.problems);
         store
-            .problems
-            .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-        Ok(store)
     }
 
     /// Number of comments shown in a thread.
@@ -140,93 +117,297 @@ impl Store {
 
     /// Whether any problem fails a run: errors always, warnings when `strict`.
     pub fn fails(&self, strict: bool) -> bool {
-        self.problems
-            .iter()
-            .any(|p| strict || p.severity == Severity::Error)
+        fails(&self.problems, strict)
     }
 }
 
-/// The comments of one directory and what was wrong with its files.
-struct Group {
-    comments: Vec<Comment>,
-    problems: Vec<Problem>,
-    /// Comment files read, good and bad.
-    files: usize,
+/// Whether any of `problems` fails a run: errors always, warnings when `strict`.
+pub fn fails(problems: &[Problem], strict: bool) -> bool {
+    problems
+        .iter()
+        .any(|p| strict || p.severity == Severity::Error)
 }
 
-impl Group {
-    /// Loads the files of one directory under the comments dir `root`.
-    fn load(
-        root: &Path,
-        listing: &Listing<'_>,
-        limits: &Form,
-        future: chrono::DateTime<chrono::Utc>,
-    ) -> Group {
-        let mut group = Group {
-            comments: Vec::with_capacity(listing.files.len()),
+/// Problems in path order, then line order.
+pub fn sort_problems(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+}
+
+/// A comment tree listed but not read: each thread's directories and files, and the ids
+/// the files are named by. A thread is read when asked for ([`Index::read_thread`]),
+/// so a render reads each thread as it renders the page showing it and holds only the
+/// threads it is at, not every comment of the site.
+///
+/// What loading decides across threads is decided from the listing, exactly as if
+/// every file were read: a comment id that several files are named by belongs to the
+/// first of them (in path order) that loads, and the others are duplicates; a reply
+/// to a comment of another thread is told apart from a reply to no comment at all.
+pub struct Index {
+    root: PathBuf,
+    limits: Form,
+    /// Dates past this are reported as being in the future.
+    future: DateTime<Utc>,
+    /// The directories with comment files, in path order.
+    dirs: Vec<Dir>,
+    /// Each thread, by name, with its directories (one, unless two directory names
+    /// mean the same thread).
+    threads: Vec<(String, Vec<usize>)>,
+    /// Each id a file is named by, with the file (directory, file), sorted: an id's
+    /// first file in path order comes first.
+    ids: Vec<(Ulid, u32, u32)>,
+    /// Ids several files are named by: the file that keeps it, if any loads.
+    shared: HashMap<Ulid, Option<(usize, usize)>>,
+    /// Files named by an id that an earlier file keeps: what to report for each.
+    duplicates: HashMap<(usize, usize), Vec<Problem>>,
+    /// Files in the tree that are not comment files.
+    pub problems: Vec<Problem>,
+    /// Comment files listed.
+    pub files: usize,
+}
+
+/// A directory of the comment tree.
+struct Dir {
+    path: PathBuf,
+    /// The thread its files must name.
+    thread: String,
+    files: Vec<(OsString, Format)>,
+}
+
+/// One thread read from its files, and what was wrong with them.
+pub struct Loaded {
+    pub thread: Thread,
+    pub problems: Vec<Problem>,
+}
+
+impl Index {
+    /// Lists the tree under `root`. A missing directory is an empty tree: a site
+    /// without comments yet.
+    pub fn scan(root: &Path, limits: &Form) -> Result<Index> {
+        let mut index = Index {
+            root: root.to_path_buf(),
+            limits: limits.clone(),
+            future: Utc::now() + chrono::Duration::days(1),
+            dirs: Vec::new(),
+            threads: Vec::new(),
+            ids: Vec::new(),
+            shared: HashMap::new(),
+            duplicates: HashMap::new(),
             problems: Vec::new(),
             files: 0,
         };
-        let mut files = Vec::with_capacity(listing.files.len());
-        for name in &listing.files {
-            match Format::of(Path::new(name)) {
-                Some(format) => files.push((name, format)),
-                None => group.problems.push(Problem {
-                    path: listing.file_path(name),
-                    line: None,
-                    severity: Severity::Warning,
-                    message: "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
-                        .into(),
-                }),
+        if !root.exists() {
+            return Ok(index);
+        }
+        let listed = crate::walk::tree(root, true, &|listing: Listing<'_>| {
+            let mut files = Vec::with_capacity(listing.files.len());
+            let mut problems = Vec::new();
+            let mut ids = Vec::with_capacity(listing.files.len());
+            let path = listing.path.to_path_buf();
+            for name in listing.files {
+                let Some(format) = Format::of(Path::new(&name)) else {
+                    problems.push(Problem {
+                        path: path.join(&name),
+                        line: None,
+                        severity: Severity::Warning,
+                        message:
+                            "not a comment file (expected .yml, .yaml, .toml or .json); ignored"
+                                .into(),
+                    });
+                    continue;
+                };
+                // Only a file named by its id in canonical form can load.
+                let id = Path::new(&name)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| {
+                        Ulid::from_string(s)
+                            .ok()
+                            .filter(|id| id.array_to_str(&mut [0; ulid::ULID_LEN]) == s)
+                    });
+                if let Some(id) = id {
+                    ids.push((id, files.len() as u32));
+                }
+                files.push((name, format));
             }
+            (path, files, problems, ids)
+        })?;
+        let mut threads: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (path, files, problems, ids) in listed {
+            index.problems.extend(problems);
+            if files.is_empty() {
+                continue;
+            }
+            let d = index.dirs.len();
+            index
+                .ids
+                .extend(ids.into_iter().map(|(id, f)| (id, d as u32, f)));
+            let rel = path.strip_prefix(root).unwrap_or(Path::new(""));
+            let thread = thread::of_page(rel).unwrap_or_default();
+            threads.entry(thread.clone()).or_default().push(d);
+            index.files += files.len();
+            index.dirs.push(Dir {
+                path,
+                thread,
+                files,
+            });
         }
-        group.files = files.len();
-        if files.is_empty() {
-            return group;
+        index.ids.par_sort_unstable();
+        let several: Vec<(Ulid, Vec<(usize, usize)>)> = index
+            .ids
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|files| files.len() > 1)
+            .map(|files| {
+                let found = files.iter().map(|&(_, d, f)| (d as usize, f as usize));
+                (files[0].0, found.collect())
+            })
+            .collect();
+        index.threads = threads.into_iter().collect();
+        // An id several files are named by (rare): the first that loads keeps it.
+        for (id, files) in several {
+            let mut keeper: Option<(usize, usize)> = None;
+            for (d, f) in files {
+                let Ok(comment) = index.read_file(d, f) else {
+                    continue;
+                };
+                let Some(kept) = keeper else {
+                    keeper = Some((d, f));
+                    continue;
+                };
+                let mut problems = index.limit_problems(d, f, &comment);
+                problems.push(Problem {
+                    path: index.file_path(d, f),
+                    line: Some(1),
+                    severity: Severity::Error,
+                    message: format!(
+                        "duplicate id {id} (also in {}); ignored",
+                        index.file_path(kept.0, kept.1).display()
+                    ),
+                });
+                index.duplicates.insert((d, f), problems);
+            }
+            index.shared.insert(id, keeper);
         }
-        // All files of a group share a directory, hence the thread they must name.
-        let dir = listing.path.strip_prefix(root).unwrap_or(Path::new(""));
-        let dir_thread = thread::of_page(dir).unwrap_or_default();
-        // One buffer per thread, for every file it reads.
-        thread_local! {
-            static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
-        }
-        BUF.with_borrow_mut(|buf| group.read(listing, files, buf, &dir_thread, limits, future));
-        group
+        Ok(index)
     }
 
-    /// Reads the comment `files` of a listed directory into the group.
-    fn read(
-        &mut self,
-        listing: &Listing<'_>,
-        files: Vec<(&OsString, Format)>,
-        buf: &mut Vec<u8>,
-        dir_thread: &str,
-        limits: &Form,
-        future: chrono::DateTime<chrono::Utc>,
-    ) {
-        for (name, format) in files {
-            match read_one(listing, name, buf, format, dir_thread) {
-                Ok(comment) => {
-                    let warnings = limit_warnings(&comment, limits, future);
-                    self.problems
-                        .extend(warnings.into_iter().map(|message| Problem {
-                            path: listing.file_path(name),
-                            line: None,
-                            severity: Severity::Warning,
-                            message,
-                        }));
-                    self.comments.push(comment);
-                }
-                Err(e) => self.problems.push(Problem {
-                    path: listing.file_path(name),
-                    line: e.line,
-                    severity: Severity::Error,
-                    message: e.message,
-                }),
-            }
-        }
+    /// The threads of the tree, by name.
+    pub fn thread_names(&self) -> impl Iterator<Item = &str> {
+        self.threads.iter().map(|(name, _)| name.as_str())
     }
+
+    /// Where a thread is among [`Index::thread_names`].
+    pub fn position(&self, thread: &str) -> Option<usize> {
+        self.threads
+            .binary_search_by(|(name, _)| name.as_str().cmp(thread))
+            .ok()
+    }
+
+    /// Reads one thread's files: its comments in order and what was wrong with them.
+    /// A thread with no files is empty.
+    pub fn read_thread(&self, thread: &str) -> Loaded {
+        let mut comments = Vec::new();
+        let mut problems = Vec::new();
+        let dirs = self
+            .position(thread)
+            .map_or(&[][..], |at| self.threads[at].1.as_slice());
+        for &d in dirs {
+            let dir = &self.dirs[d];
+            let opened = Opened::new(&dir.path);
+            let listing = match &opened {
+                Ok(opened) => opened.listing(),
+                Err(e) => {
+                    problems.push(Problem {
+                        path: dir.path.clone(),
+                        line: None,
+                        severity: Severity::Error,
+                        message: format!("cannot read directory: {e}"),
+                    });
+                    continue;
+                }
+            };
+            with_buffer(|buf| {
+                for (f, (name, format)) in dir.files.iter().enumerate() {
+                    if let Some(duplicate) = self.duplicates.get(&(d, f)) {
+                        problems.extend(duplicate.iter().cloned());
+                        continue;
+                    }
+                    match read_one(&listing, name, buf, *format, &dir.thread) {
+                        Ok(comment) => {
+                            problems.extend(self.limit_problems(d, f, &comment));
+                            comments.push(comment);
+                        }
+                        Err(e) => problems.push(Problem {
+                            path: listing.file_path(name),
+                            line: e.line,
+                            severity: Severity::Error,
+                            message: e.message,
+                        }),
+                    }
+                }
+            });
+        }
+        let (thread, more) = settle(&self.root, comments, &|id| self.loads(id));
+        problems.extend(more);
+        Loaded { thread, problems }
+    }
+
+    /// Whether a comment with this id loads, in whichever thread.
+    fn loads(&self, id: Ulid) -> bool {
+        if let Some(keeper) = self.shared.get(&id) {
+            return keeper.is_some();
+        }
+        let at = self.ids.partition_point(|&(other, _, _)| other < id);
+        self.ids.get(at).is_some_and(|&(other, d, f)| {
+            other == id && self.read_file(d as usize, f as usize).is_ok()
+        })
+    }
+
+    /// Reads one file on its own: for the rare questions a thread cannot answer alone.
+    fn read_file(&self, d: usize, f: usize) -> Result<Comment, FileError> {
+        let dir = &self.dirs[d];
+        let (name, format) = &dir.files[f];
+        let opened = Opened::new(&dir.path).map_err(|e| FileError {
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        with_buffer(|buf| read_one(&opened.listing(), name, buf, *format, &dir.thread))
+    }
+
+    /// How many comment files a thread has: what a page showing it will hold.
+    pub fn files_in(&self, thread: &str) -> usize {
+        self.position(thread).map_or(0, |at| {
+            self.threads[at]
+                .1
+                .iter()
+                .map(|&d| self.dirs[d].files.len())
+                .sum()
+        })
+    }
+
+    fn file_path(&self, d: usize, f: usize) -> PathBuf {
+        self.dirs[d].path.join(&self.dirs[d].files[f].0)
+    }
+
+    /// Warnings for a loaded comment beyond the site's limits, or in the future.
+    fn limit_problems(&self, d: usize, f: usize, comment: &Comment) -> Vec<Problem> {
+        limit_warnings(comment, &self.limits, self.future)
+            .into_iter()
+            .map(|message| Problem {
+                path: self.file_path(d, f),
+                line: None,
+                severity: Severity::Warning,
+                message,
+            })
+            .collect()
+    }
+}
+
+/// Runs `f` with this thread's read buffer: one for every file it reads.
+fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
+    }
+    BUF.with_borrow_mut(f)
 }
 
 /// The text of the file `name` of a listed directory, read into `buf`: through the
@@ -328,7 +509,7 @@ fn limit_warnings(
 fn settle(
     dir: &Path,
     mut comments: Vec<Comment>,
-    all_ids: &HashSet<Ulid>,
+    loads: &dyn Fn(Ulid) -> bool,
 ) -> (Thread, Vec<Problem>) {
     let mut problems = Vec::new();
     comments.sort_by_key(|c| (c.date, c.id));
@@ -345,7 +526,7 @@ fn settle(
         };
         let shown = index.get(&parent).copied();
         if shown.is_none() {
-            let message = if all_ids.contains(&parent) {
+            let message = if loads(parent) {
                 format!("parent {parent} belongs to another thread; shown as a top-level comment")
             } else {
                 format!("parent {parent} does not exist; shown as a top-level comment")
@@ -361,38 +542,6 @@ fn settle(
     }
     break_cycles(dir, &comments, &mut parents, &mut problems);
     (Thread { comments, parents }, problems)
-}
-
-/// Takes out comments whose id was already loaded, reporting each with both files.
-fn drop_duplicates(
-    dir: &Path,
-    comments: Vec<Comment>,
-    loaded: &BTreeMap<String, Vec<Comment>>,
-    problems: &mut Vec<Problem>,
-) -> Vec<Comment> {
-    let mut kept: Vec<Comment> = Vec::with_capacity(comments.len());
-    for c in comments {
-        let earlier = loaded
-            .values()
-            .flatten()
-            .chain(kept.iter())
-            .find(|other| other.id == c.id)
-            .map(|other| existing_file(dir, other));
-        match earlier {
-            Some(earlier) => problems.push(Problem {
-                message: format!(
-                    "duplicate id {} (also in {}); ignored",
-                    c.id,
-                    earlier.display()
-                ),
-                path: existing_file(dir, &c),
-                line: Some(1),
-                severity: Severity::Error,
-            }),
-            None => kept.push(c),
-        }
-    }
-    kept
 }
 
 /// The file a loaded comment came from. Loaded files are named by id in their
@@ -539,6 +688,62 @@ mod tests {
         }
         assert_eq!(messages.len(), expect.len(), "{messages:#?}");
         assert!(store.fails(false));
+    }
+
+    #[test]
+    fn an_id_belongs_to_the_first_file_named_by_it_that_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // posts/a has a broken file named by A; posts/b and posts/c have good ones.
+        std::fs::create_dir_all(root.join("posts/a")).unwrap();
+        std::fs::write(root.join(format!("posts/a/{A}.yml")), "id: [\n").unwrap();
+        write(root, &comment(A, "/posts/b/", None, 1)).unwrap();
+        write(root, &comment(A, "/posts/c/", None, 2)).unwrap();
+        // Same id twice in one directory: the later file (by name) is the duplicate.
+        write(root, &comment(B, "/posts/c/", None, 3)).unwrap();
+        let json = serde_json::json!({
+            "id": B, "thread": "/posts/c/", "date": "2026-01-01T00:00:00Z", "body": "twin"
+        });
+        std::fs::write(root.join(format!("posts/c/{B}.json")), json.to_string()).unwrap();
+        // Replies to a comment whose only file is broken, and to one elsewhere.
+        std::fs::create_dir_all(root.join("posts/d")).unwrap();
+        std::fs::write(root.join(format!("posts/d/{C}.yml")), "id: [\n").unwrap();
+        write(root, &comment(D, "/posts/e/", Some(C), 4)).unwrap();
+        write(
+            root,
+            &comment("01JD3K8Z6Q9W2F4T7Y5M1N0EEE", "/posts/e/", Some(A), 5),
+        )
+        .unwrap();
+
+        let store = Store::load(root, &Form::default()).unwrap();
+        assert_eq!(
+            store.count("/posts/b/"),
+            1,
+            "the first good file keeps the id"
+        );
+        assert_eq!(store.count("/posts/c/"), 1, "{:#?}", store.problems);
+        let messages: Vec<String> = store.problems.iter().map(|p| p.to_string()).collect();
+        let root_shown = root.display().to_string();
+        for needle in [
+            format!("posts/a/{A}.yml:1: error: invalid YAML"),
+            format!("posts/c/{A}.yml:1: error: duplicate id {A} (also in {root_shown}/posts/b/{A}.yml); ignored"),
+            format!("posts/c/{B}.yml:1: error: duplicate id {B} (also in {root_shown}/posts/c/{B}.json); ignored"),
+            format!("posts/e/{D}.yml: error: parent {C} does not exist; shown as a top-level comment"),
+            format!("parent {A} belongs to another thread; shown as a top-level comment"),
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(needle.as_str())),
+                "missing {needle:?} in {messages:#?}"
+            );
+        }
+        assert_eq!(messages.len(), 6, "{messages:#?}");
+
+        // Reading one thread on its own reports what reading them all does for it.
+        let index = Index::scan(root, &Form::default()).unwrap();
+        let c = index.read_thread("/posts/c/");
+        assert_eq!(c.thread.comments.len(), 1);
+        assert_eq!(c.problems.len(), 2, "{:#?}", c.problems);
+        assert!(index.read_thread("/nowhere/").thread.comments.is_empty());
     }
 
     #[test]

@@ -47,6 +47,32 @@ impl Listing<'_> {
     }
 }
 
+/// A directory opened on its own, outside a walk, to open its files the same way.
+pub struct Opened {
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+impl Opened {
+    pub fn new(path: &Path) -> std::io::Result<Opened> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(Opened {
+            path: path.to_path_buf(),
+            fd: rustix::fs::open(path, flags, Mode::empty())?,
+        })
+    }
+
+    /// The directory as a listing (of no files: the caller knows which it wants).
+    pub fn listing(&self) -> Listing<'_> {
+        use rustix::fd::AsFd;
+        Listing {
+            path: &self.path,
+            dir: self.fd.as_fd(),
+            files: Vec::new(),
+        }
+    }
+}
+
 /// Calls `visit` with each directory under `root` (itself included), and returns what
 /// it made, in path order: a directory before its subdirectories, those in name order.
 /// Symbolic links are not followed. With `skip_hidden`, names starting with a dot

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::github;
 use crate::site;
-use crate::store::Store;
+use crate::store::{self, Index, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,19 +50,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         "site directory {} does not exist (build the site first, or name it: cairn render DIR)",
         site_dir.display()
     );
-    let store = Store::load(&config.comments_dir(), &config.form)?;
-    print_problems(&store.problems);
-    if args.format == Format::Github {
-        for problem in &store.problems {
-            println!("{}", github::annotation(problem));
+    let index = Index::scan(&config.comments_dir(), &config.form)?;
+    if args.strict {
+        // Nothing is written unless every comment file is clean: read them all first.
+        let problems = Store::read(&index).problems;
+        if store::fails(&problems, true) {
+            print_problems(&problems);
+            if args.format == Format::Github {
+                for problem in &problems {
+                    println!("{}", github::annotation(problem));
+                }
+            }
+            eprintln!(
+                "cairn: not rendering: {} in comment files (--strict)",
+                plural(problems.len(), "problem", "problems")
+            );
+            return Ok(ExitCode::from(EXIT_PROBLEMS));
         }
-    }
-    if args.strict && store.fails(true) {
-        eprintln!(
-            "cairn: not rendering: {} in comment files (--strict)",
-            plural(store.problems.len(), "problem", "problems")
-        );
-        return Ok(ExitCode::from(EXIT_PROBLEMS));
     }
     if let Some(out) = &args.out {
         site::copy(&site_dir, out)?;
@@ -81,7 +85,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         bar.set_position(done);
     };
-    let report = site::render(&config, &store, &site_dir, &progress)?;
+    let report = site::render(&config, &index, &site_dir, &progress)?;
     bar.finish_and_clear();
     print_problems(&report.problems);
 
@@ -104,7 +108,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         );
     }
-    let problems = store.problems.len() + report.problems.len();
+    let problems = report.problems.len();
     if args.format == Format::Github {
         for problem in &report.problems {
             println!("{}", github::annotation(problem));
@@ -121,13 +125,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 ("time", format!("{:.2} s", started.elapsed().as_secs_f64())),
             ],
         );
-        let all: Vec<_> = store
-            .problems
-            .iter()
-            .chain(&report.problems)
-            .cloned()
-            .collect();
-        summary.push_str(&github::problem_list(&all));
+        summary.push_str(&github::problem_list(&report.problems));
         github::append_summary(&summary)?;
     }
     println!(

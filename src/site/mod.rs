@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use lol_html::html_content::{ContentType, TextChunk};
@@ -22,11 +22,12 @@ use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 use rayon::prelude::*;
 use rustix::fs::OFlags;
 
+use crate::comment::Comment;
 use crate::config::Config;
 use crate::render::{Renderer, ASSETS};
-use crate::store::{Problem, Severity, Store};
+use crate::store::{Index, Loaded, Problem, Severity, Thread};
 use crate::thread;
-use crate::walk::Listing;
+use crate::walk::{Listing, Opened};
 use feed::{Entry, Feed};
 
 /// What a run did, for the summary line.
@@ -42,15 +43,22 @@ pub struct Report {
     pub feeds_written: usize,
     /// Threads that have comments but no page showing them.
     pub unpaged_threads: Vec<String>,
-    /// Pages that could not be processed, or with a placeholder naming a bad thread.
+    /// What was wrong with comment files, and pages that could not be processed or
+    /// have a placeholder naming a bad thread; by path and line.
     pub problems: Vec<Problem>,
 }
 
-/// Renders every page of the built site in `site_dir`. `progress` is told how many
-/// pages are done, after each.
+/// Renders every page of the built site in `site_dir` with the comments of `index`.
+/// `progress` is told how many pages are done, after each.
+///
+/// Each thread is read from its files when a page shows it, and let go when that page
+/// is written, so a render holds the threads it is at, not the whole site's comments.
+/// Pages with counts of other threads (`data-cairn-count`) wait until every thread's
+/// count is known: after the other pages, and after the threads no page shows, which
+/// are read for their counts, their problems and the site's feed.
 pub fn render(
     config: &Config,
-    store: &Store,
+    index: &Index,
     site_dir: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report> {
@@ -62,26 +70,57 @@ pub fn render(
     let renderer = Renderer::new(config)?;
     let run = Run {
         config,
-        store,
+        threads: Threads::new(index, config.feeds.entries),
         renderer: &renderer,
         site_dir,
         base: config.base_path(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
+    let counted = Mutex::new(Vec::new());
+    let render = |listing: &Listing<'_>, names: &[&OsString], pass: Pass<'_>| {
+        names
+            .par_iter()
+            .filter_map(|name| {
+                let outcome = render_page(&run, listing, name, pass)?;
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                Some(outcome)
+            })
+            .collect::<Vec<_>>()
+    };
     // Each directory's pages are rendered as it is listed, through its handle.
-    let outcomes: Vec<Vec<Result<Page, Problem>>> =
+    let mut outcomes: Vec<Result<Page, Problem>> =
         crate::walk::tree(site_dir, false, &|listing: Listing<'_>| {
             let pages: Vec<&OsString> = listing.files.iter().filter(|n| is_page(n)).collect();
-            pages
-                .par_iter()
-                .map(|name| {
-                    let outcome = render_page(&run, &listing, name);
-                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                    outcome
+            render(&listing, &pages, Pass::First(&counted))
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+    // The threads no page showed, for their counts, problems and feed entries.
+    (0..index.thread_names().count())
+        .into_par_iter()
+        .for_each(|at| {
+            run.threads.seen(at);
+        });
+    // Then the pages with counts.
+    let mut counted = counted.into_inner().unwrap_or_else(|e| e.into_inner());
+    counted.sort();
+    for (dir, names) in counted
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|pages| (&pages[0].0, pages.iter().map(|p| &p.1).collect::<Vec<_>>()))
+    {
+        match Opened::new(dir) {
+            Ok(opened) => outcomes.extend(render(&opened.listing(), &names, Pass::Last)),
+            Err(e) => outcomes.extend(names.iter().map(|name| {
+                Err(Problem {
+                    path: dir.join(name),
+                    line: None,
+                    severity: Severity::Error,
+                    message: format!("cannot read page: {e}"),
                 })
-                .collect()
-        })?;
-    let outcomes: Vec<Result<Page, Problem>> = outcomes.into_iter().flatten().collect();
+            })),
+        }
+    }
 
     let mut report = Report {
         pages_scanned: outcomes.len(),
@@ -103,12 +142,17 @@ pub fn render(
             }
         }
     }
-    report.unpaged_threads = store
-        .threads
-        .keys()
-        .filter(|t| !titles.contains_key(*t))
-        .cloned()
-        .collect();
+    let Threads { seen, recent, .. } = run.threads;
+    report.problems.extend(index.problems.iter().cloned());
+    for (at, (name, seen)) in index.thread_names().zip(seen).enumerate() {
+        let seen = seen
+            .into_inner()
+            .unwrap_or_else(|| unreachable!("thread {at} is read after the pages that show it"));
+        report.problems.extend(seen.problems);
+        if seen.count > 0 && !titles.contains_key(name) {
+            report.unpaged_threads.push(name.to_string());
+        }
+    }
 
     if report.sections > 0 {
         for (name, _) in ASSETS {
@@ -116,13 +160,109 @@ pub fn render(
         }
     }
     if config.feeds.enabled {
-        let feed = site_feed(config, store, &renderer, &titles);
+        let recent = recent.into_inner().unwrap_or_else(|e| e.into_inner());
+        let feed = site_feed(config, &recent, &renderer, &titles);
         if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
             report.feeds_written += 1;
         }
     }
-    report.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    crate::store::sort_problems(&mut report.problems);
     Ok(report)
+}
+
+/// Which pages a pass over the site renders.
+#[derive(Clone, Copy)]
+enum Pass<'a> {
+    /// Pages without counts; those with counts are put aside here, by directory.
+    First(&'a Mutex<Vec<(PathBuf, OsString)>>),
+    /// The pages put aside.
+    Last,
+}
+
+/// The threads of a render, read as pages show them. What the rest of the run needs of
+/// each is kept from its first reading: how many comments it shows, what was wrong with
+/// its files, and (in `recent`) its newest comments if they are among the site's.
+struct Threads<'a> {
+    index: &'a Index,
+    seen: Vec<OnceLock<Seen>>,
+    /// The site's newest comments, at most `entries`, newest first.
+    recent: Mutex<Vec<Comment>>,
+    entries: usize,
+}
+
+struct Seen {
+    count: usize,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Threads<'a> {
+    fn new(index: &'a Index, entries: usize) -> Threads<'a> {
+        Threads {
+            index,
+            seen: (0..index.thread_names().count())
+                .map(|_| OnceLock::new())
+                .collect(),
+            recent: Mutex::new(Vec::new()),
+            entries,
+        }
+    }
+
+    /// Reads a thread for a page.
+    fn read(&self, thread: &str) -> Thread {
+        let loaded = self.index.read_thread(thread);
+        if let Some(at) = self.index.position(thread) {
+            self.keep(at, &loaded);
+        }
+        loaded.thread
+    }
+
+    /// What is kept of a thread, read now if no page has shown it.
+    fn seen(&self, at: usize) -> &Seen {
+        if let Some(seen) = self.seen[at].get() {
+            return seen;
+        }
+        let name = self.index.thread_names().nth(at).unwrap_or_default();
+        self.keep(at, &self.index.read_thread(name))
+    }
+
+    /// How many comments a thread shows.
+    fn count(&self, thread: &str) -> usize {
+        self.index
+            .position(thread)
+            .map_or(0, |at| self.seen(at).count)
+    }
+
+    fn keep(&self, at: usize, loaded: &Loaded) -> &Seen {
+        self.seen[at].get_or_init(|| {
+            self.offer(&loaded.thread.comments);
+            Seen {
+                count: loaded.thread.comments.len(),
+                problems: loaded.problems.clone(),
+            }
+        })
+    }
+
+    /// Keeps those of `comments` that are among the site's newest.
+    fn offer(&self, comments: &[Comment]) {
+        let newest = |a: &&Comment, b: &&Comment| (b.date, b.id).cmp(&(a.date, a.id));
+        let mut candidates: Vec<&Comment> = comments.iter().collect();
+        candidates.sort_unstable_by(newest);
+        candidates.truncate(self.entries);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let oldest_kept = |recent: &Vec<Comment>| {
+            (recent.len() == self.entries)
+                .then(|| recent.last().map(|c| (c.date, c.id)))
+                .flatten()
+        };
+        for c in candidates {
+            if oldest_kept(&recent).is_some_and(|oldest| (c.date, c.id) <= oldest) {
+                break;
+            }
+            let at = recent.partition_point(|kept| (kept.date, kept.id) > (c.date, c.id));
+            recent.insert(at, c.clone());
+            recent.truncate(self.entries);
+        }
+    }
 }
 
 /// The site's default output directory: `public/` (Hugo, Zola) or `_site/` (Jekyll, Eleventy).
@@ -149,7 +289,7 @@ fn is_page(name: &OsString) -> bool {
 /// What every page of a run shares.
 struct Run<'a> {
     config: &'a Config,
-    store: &'a Store,
+    threads: Threads<'a>,
     renderer: &'a Renderer,
     site_dir: &'a Path,
     /// The site's base path, which placeholders may start with.
@@ -197,11 +337,26 @@ struct Page {
     problems: Vec<Problem>,
 }
 
-/// Renders the page `name` of a listed directory.
-fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<Page, Problem> {
+/// Renders the page `name` of a listed directory; in the first pass, a page with counts
+/// is put aside instead (`None`).
+fn render_page(
+    run: &Run<'_>,
+    listing: &Listing<'_>,
+    name: &OsString,
+    pass: Pass<'_>,
+) -> Option<Result<Page, Problem>> {
+    rewrite_page(run, listing, name, pass).transpose()
+}
+
+fn rewrite_page(
+    run: &Run<'_>,
+    listing: &Listing<'_>,
+    name: &OsString,
+    pass: Pass<'_>,
+) -> Result<Option<Page>, Problem> {
     let Run {
         config,
-        store,
+        ref threads,
         renderer,
         site_dir,
         ref base,
@@ -224,7 +379,14 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
     };
     // Most pages have no placeholder: skip them without parsing.
     if memchr::memmem::find(&input, b"cairn").is_none() {
-        return Ok(page);
+        return Ok(Some(page));
+    }
+    if let Pass::First(counted) = pass {
+        if memchr::memmem::find(&input, b"data-cairn-count").is_some() {
+            let mut counted = counted.lock().unwrap_or_else(|e| e.into_inner());
+            counted.push((listing.path.to_path_buf(), name.clone()));
+            return Ok(None);
+        }
     }
     let has_section = memchr::memmem::find(&input, b"cairn-comments").is_some();
     let page_thread =
@@ -249,13 +411,11 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
     );
 
     let title = RefCell::new(String::new());
-    let rendered = RefCell::new(None::<(String, crate::render::Section)>);
+    let rendered = RefCell::new(None::<(String, crate::render::Section, Thread)>);
     let problems = RefCell::new(Vec::new());
     let sections = RefCell::new(Vec::new());
     // Room for the page's own thread, so the output is not copied as it grows.
-    let expected = store.threads.get(&page_thread).map_or(0, |t| {
-        t.comments.iter().map(|c| 2 * c.body.len() + 2560).sum()
-    });
+    let expected = threads.index.files_in(&page_thread) * 3072;
     let mut output = Vec::with_capacity(input.len() + 8192 + expected);
     let warn = |message: String| {
         problems.borrow_mut().push(Problem {
@@ -302,22 +462,22 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
                         let Some(t) = thread_of(el, "data-cairn-thread") else {
                             return Ok(());
                         };
-                        let comments = store.threads.get(&t);
-                        let section = renderer.section(&t, comments, feed_url.as_deref())?;
+                        let comments = threads.read(&t);
+                        let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
                         el.set_inner_content(&section.html, ContentType::Html);
                         let page_title = unescape_title(&title.borrow());
                         sections.borrow_mut().push((
                             t.clone(),
                             page_title,
-                            comments.map_or(0, |c| c.comments.len()),
+                            comments.comments.len(),
                         ));
-                        rendered.borrow_mut().get_or_insert((t, section));
+                        rendered.borrow_mut().get_or_insert((t, section, comments));
                         Ok(())
                     }),
                     on(&SELECTORS.count, |el| {
                         if let Some(t) = thread_of(el, "data-cairn-count") {
                             el.set_inner_content(
-                                &renderer.count_text(store.count(&t)),
+                                &renderer.count_text(threads.count(&t)),
                                 ContentType::Text,
                             );
                         }
@@ -339,7 +499,7 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
             .map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
     }
-    if let (Some((t, section)), true) = (rendered.into_inner(), config.feeds.enabled) {
+    if let (Some((t, section, comments)), true) = (rendered.into_inner(), config.feeds.enabled) {
         let page_title = page
             .sections
             .first()
@@ -347,7 +507,7 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
             .unwrap_or_default();
         let feed = thread_feed(
             config,
-            store,
+            &comments,
             renderer,
             &t,
             &page_title,
@@ -359,7 +519,7 @@ fn render_page(run: &Run<'_>, listing: &Listing<'_>, name: &OsString) -> Result<
         page.feed_written = write_if_changed(Some(listing), feed_name, feed.to_xml().as_bytes())
             .map_err(|e| fail(format!("{e:#}")))?;
     }
-    Ok(page)
+    Ok(Some(page))
 }
 
 /// Templates often print a page's path with the site's base path in front
@@ -393,7 +553,7 @@ fn feed_path(page_thread: &str, rel: &Path, file: &str) -> String {
 
 fn thread_feed<'a>(
     config: &Config,
-    store: &'a Store,
+    comments: &'a Thread,
     renderer: &'a Renderer,
     thread: &str,
     page_title: &str,
@@ -406,17 +566,12 @@ fn thread_feed<'a>(
     } else {
         page_title
     };
-    let mut entries: Vec<Entry<'a>> = store
-        .threads
-        .get(thread)
-        .map(|t| {
-            t.comments
-                .iter()
-                .zip(bodies)
-                .map(|(c, html)| entry(renderer, c, html, &page_url, page_name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut entries: Vec<Entry<'a>> = comments
+        .comments
+        .iter()
+        .zip(bodies)
+        .map(|(c, html)| entry(renderer, c, html, &page_url, page_name))
+        .collect();
     newest_first(&mut entries, config.feeds.entries);
     Feed {
         title: renderer
@@ -428,19 +583,13 @@ fn thread_feed<'a>(
     }
 }
 
+/// The site's feed of its newest comments, `recent` (newest first).
 fn site_feed(
     config: &Config,
-    store: &Store,
+    recent: &[Comment],
     renderer: &Renderer,
     titles: &BTreeMap<String, String>,
 ) -> String {
-    let mut recent: Vec<&crate::comment::Comment> = store
-        .threads
-        .values()
-        .flat_map(|t| t.comments.iter())
-        .collect();
-    recent.sort_unstable_by_key(|c| std::cmp::Reverse((c.date, c.id)));
-    recent.truncate(config.feeds.entries);
     let bodies: Vec<String> = recent
         .iter()
         .map(|c| crate::render::markdown::to_html(&c.body))
@@ -696,6 +845,59 @@ mod tests {
             std::fs::read(dir.path().join("feed.xml")).unwrap(),
             b"<feed/>"
         );
+    }
+
+    #[test]
+    fn counts_feed_and_problems_take_in_threads_no_page_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let comment = |thread: &str, id: &str, day: u32| {
+            let file = root.join(format!("comments{thread}{id}.yml"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let yaml = format!(
+                "id: {id}\nthread: {thread}\ndate: 2026-01-{day:02}T00:00:00Z\nauthor: A\nbody: on {thread} day {day}\n"
+            );
+            std::fs::write(file, yaml).unwrap();
+        };
+        comment("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA", 1);
+        comment("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB", 4);
+        comment("/b/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA", 2);
+        comment("/b/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBB", 5);
+        comment("/b/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBC", 3);
+        std::fs::create_dir_all(root.join("comments/c")).unwrap();
+        std::fs::write(root.join("comments/c/broken.yml"), "id: [\n").unwrap();
+        let site = root.join("public");
+        std::fs::create_dir_all(site.join("a")).unwrap();
+        // The page with counts comes first in the walk, before the page showing /a/.
+        std::fs::write(
+            site.join("index.html"),
+            r#"<p><span data-cairn-count="/a/"></span> <span data-cairn-count="/b/"></span></p>"#,
+        )
+        .unwrap();
+        std::fs::write(
+            site.join("a/index.html"),
+            r#"<title>A</title><div id="cairn-comments"></div>"#,
+        )
+        .unwrap();
+        let mut config = Config::default_for_test(root);
+        config.feeds.entries = 3;
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let home = std::fs::read_to_string(site.join("index.html")).unwrap();
+        assert!(home.contains(">2 comments</span>") && home.contains(">3 comments</span>"));
+        assert_eq!(report.unpaged_threads, ["/b/"]);
+        assert_eq!(report.sections, 1);
+        assert_eq!(report.comments_rendered, 2);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].path.ends_with("comments/c/broken.yml"));
+        // The site's feed holds the newest three, whichever page (if any) shows them.
+        let feed = std::fs::read_to_string(site.join(&config.feeds.file)).unwrap();
+        let days: Vec<&str> = feed
+            .match_indices("day ")
+            .map(|(at, _)| &feed[at + 4..at + 5])
+            .collect();
+        assert_eq!(days, ["5", "4", "3"], "{feed}");
     }
 
     #[test]
