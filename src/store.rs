@@ -144,6 +144,8 @@ pub fn sort_problems(problems: &mut [Problem]) {
 /// to a comment of another thread is told apart from a reply to no comment at all.
 pub struct Index {
     root: PathBuf,
+    /// The root, open: threads' directories are opened relative to it.
+    root_dir: Option<Opened>,
     limits: Form,
     /// Dates past this are reported as being in the future.
     future: DateTime<Utc>,
@@ -185,6 +187,7 @@ impl Index {
     pub fn scan(root: &Path, limits: &Form) -> Result<Index> {
         let mut index = Index {
             root: root.to_path_buf(),
+            root_dir: None,
             limits: limits.clone(),
             future: Utc::now() + chrono::Duration::days(1),
             dirs: Vec::new(),
@@ -198,6 +201,7 @@ impl Index {
         if !root.exists() {
             return Ok(index);
         }
+        index.root_dir = Opened::new(root).ok();
         let listed = crate::walk::tree(root, true, &|listing: Listing<'_>| {
             let mut files = Vec::with_capacity(listing.files.len());
             let mut problems = Vec::new();
@@ -312,7 +316,7 @@ impl Index {
             .map_or(&[][..], |at| self.threads[at].1.as_slice());
         for &d in dirs {
             let dir = &self.dirs[d];
-            let opened = Opened::new(&dir.path);
+            let opened = self.open_dir(dir);
             let listing = match &opened {
                 Ok(opened) => opened.listing(),
                 Err(e) => {
@@ -362,11 +366,22 @@ impl Index {
         })
     }
 
+    /// Opens a directory of the tree, relative to the root when it is open.
+    fn open_dir(&self, dir: &Dir) -> std::io::Result<Opened> {
+        match (&self.root_dir, dir.path.strip_prefix(&self.root)) {
+            (Some(root), Ok(rel)) if rel.as_os_str().is_empty() => {
+                Opened::at(root.fd(), Path::new("."), &dir.path)
+            }
+            (Some(root), Ok(rel)) => Opened::at(root.fd(), rel, &dir.path),
+            _ => Opened::new(&dir.path),
+        }
+    }
+
     /// Reads one file on its own: for the rare questions a thread cannot answer alone.
     fn read_file(&self, d: usize, f: usize) -> Result<Comment, FileError> {
         let dir = &self.dirs[d];
         let (name, format) = &dir.files[f];
-        let opened = Opened::new(&dir.path).map_err(|e| FileError {
+        let opened = self.open_dir(dir).map_err(|e| FileError {
             line: None,
             message: format!("cannot read: {e}"),
         })?;

@@ -2,8 +2,9 @@
 //! handled) by one task and its subdirectories by others, so a tree of a hundred
 //! thousand directories is not listed one directory after another.
 //!
-//! A directory is opened once: the handle that lists it is the one its files are
-//! opened through, so the kernel looks the directory's path up once, not per file.
+//! A directory is opened once, by its name relative to its parent's handle: the handle
+//! that lists it is the one its files and subdirectories are opened through, so the
+//! kernel looks each name up once, not a whole path per file.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -53,13 +54,31 @@ pub struct Opened {
     fd: OwnedFd,
 }
 
+/// How a directory is opened to be listed or to have its files opened.
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
+
 impl Opened {
     pub fn new(path: &Path) -> std::io::Result<Opened> {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         Ok(Opened {
             path: path.to_path_buf(),
-            fd: rustix::fs::open(path, flags, Mode::empty())?,
+            fd: rustix::fs::open(path, DIR_FLAGS, Mode::empty())?,
         })
+    }
+
+    /// Opens `rel`, a directory below `parent`, whose path is `path`: the kernel looks up
+    /// the names below `parent` only.
+    pub fn at(parent: BorrowedFd<'_>, rel: &Path, path: &Path) -> std::io::Result<Opened> {
+        Ok(Opened {
+            path: path.to_path_buf(),
+            fd: rustix::fs::openat(parent, rel, DIR_FLAGS, Mode::empty())?,
+        })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        use rustix::fd::AsFd;
+        self.fd.as_fd()
     }
 
     /// The directory as a listing (of no files: the caller knows which it wants).
@@ -82,11 +101,31 @@ where
     T: Send,
     F: Fn(Listing<'_>) -> T + Sync,
 {
+    walk(None, root, skip_hidden, visit)
+}
+
+/// The walk below a directory: `path`, opened relative to `parent` (by its last name)
+/// when there is one, so the kernel does not look the whole path up again.
+fn walk<T, F>(
+    parent: Option<BorrowedFd<'_>>,
+    path: &Path,
+    skip_hidden: bool,
+    visit: &F,
+) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(Listing<'_>) -> T + Sync,
+{
+    let root = path;
     let cannot = || format!("cannot read {}", root.display());
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd: OwnedFd = rustix::fs::open(root, flags, Mode::empty())
-        .map_err(std::io::Error::from)
-        .with_context(cannot)?;
+    let opened = match (parent, root.file_name()) {
+        // A directory the listing found: not a symbolic link, which is not followed.
+        (Some(parent), Some(name)) => {
+            rustix::fs::openat(parent, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
+        }
+        _ => rustix::fs::open(root, DIR_FLAGS, Mode::empty()),
+    };
+    let fd: OwnedFd = opened.map_err(std::io::Error::from).with_context(cannot)?;
     let mut dirs: Vec<OsString> = Vec::new();
     let mut files: Vec<OsString> = Vec::new();
     let mut listing = rustix::fs::Dir::new(fd)
@@ -121,18 +160,18 @@ where
     }
     files.sort_unstable();
     dirs.sort_unstable();
+    let dir = listing
+        .fd()
+        .map_err(std::io::Error::from)
+        .with_context(cannot)?;
     let here = visit(Listing {
         path: root,
-        dir: listing
-            .fd()
-            .map_err(std::io::Error::from)
-            .with_context(cannot)?,
+        dir,
         files,
     });
-    drop(listing);
     let below: Vec<Vec<T>> = dirs
         .par_iter()
-        .map(|name| tree(&root.join(name), skip_hidden, visit))
+        .map(|name| walk(Some(dir), &root.join(name), skip_hidden, visit))
         .collect::<Result<_>>()?;
     let mut all = Vec::with_capacity(1 + below.iter().map(Vec::len).sum::<usize>());
     all.push(here);
@@ -188,6 +227,36 @@ mod tests {
                 .to_string()
                 .contains("missing")
         );
+    }
+
+    #[test]
+    fn a_root_that_is_a_link_is_followed_and_links_below_it_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("real/sub")).unwrap();
+        std::fs::write(dir.path().join("real/sub/a.yml"), "").unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        std::fs::write(dir.path().join("elsewhere/b.yml"), "").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("root")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("real/out"))
+            .unwrap();
+        let root = dir.path().join("root");
+        let seen = tree(&root, false, &|l: Listing<'_>| {
+            let files: Vec<String> = l
+                .files
+                .iter()
+                .map(|f| {
+                    l.open(f).unwrap();
+                    l.file_path(f)
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            files
+        })
+        .unwrap();
+        assert_eq!(seen, vec![vec![], vec!["sub/a.yml".to_string()]]);
     }
 
     #[test]
