@@ -83,7 +83,8 @@ impl Store {
         let read: Vec<(&str, Loaded)> = index
             .threads
             .par_iter()
-            .map(|(name, _)| (name.as_str(), index.read_thread(name)))
+            .enumerate()
+            .map(|(at, (name, _))| (name.as_str(), index.read_at(at)))
             .collect();
         let mut store = Store {
             problems: index.problems.clone(),
@@ -294,12 +295,17 @@ impl Index {
         Ok(index)
     }
 
-    /// The threads of the tree, by name.
-    pub fn thread_names(&self) -> impl Iterator<Item = &str> {
-        self.threads.iter().map(|(name, _)| name.as_str())
+    /// How many threads the tree has.
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
     }
 
-    /// Where a thread is among [`Index::thread_names`].
+    /// The name of the thread at `at`, in name order.
+    pub fn thread_name(&self, at: usize) -> &str {
+        &self.threads[at].0
+    }
+
+    /// Where a thread is in name order.
     pub fn position(&self, thread: &str) -> Option<usize> {
         self.threads
             .binary_search_by(|(name, _)| name.as_str().cmp(thread))
@@ -309,12 +315,20 @@ impl Index {
     /// Reads one thread's files: its comments in order and what was wrong with them.
     /// A thread with no files is empty.
     pub fn read_thread(&self, thread: &str) -> Loaded {
+        match self.position(thread) {
+            Some(at) => self.read_at(at),
+            None => Loaded {
+                thread: settle(&self.root, Vec::new(), &|_| false).0,
+                problems: Vec::new(),
+            },
+        }
+    }
+
+    /// Reads the thread at `at`, in name order.
+    pub fn read_at(&self, at: usize) -> Loaded {
         let mut comments = Vec::new();
         let mut problems = Vec::new();
-        let dirs = self
-            .position(thread)
-            .map_or(&[][..], |at| self.threads[at].1.as_slice());
-        for &d in dirs {
+        for &d in &self.threads[at].1 {
             let dir = &self.dirs[d];
             let opened = self.open_dir(dir);
             let listing = match &opened {
@@ -369,10 +383,14 @@ impl Index {
     /// Opens a directory of the tree, relative to the root when it is open.
     fn open_dir(&self, dir: &Dir) -> std::io::Result<Opened> {
         match (&self.root_dir, dir.path.strip_prefix(&self.root)) {
-            (Some(root), Ok(rel)) if rel.as_os_str().is_empty() => {
-                Opened::at(root.fd(), Path::new("."), &dir.path)
+            (Some(root), Ok(rel)) => {
+                let rel = if rel.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    rel
+                };
+                Opened::at(root.fd(), rel, &dir.path)
             }
-            (Some(root), Ok(rel)) => Opened::at(root.fd(), rel, &dir.path),
             _ => Opened::new(&dir.path),
         }
     }

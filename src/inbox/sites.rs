@@ -133,8 +133,7 @@ async fn dispatch_reply(
     headers: axum::http::HeaderMap,
     query: axum::extract::Query<super::ReplyTo>,
 ) -> Response {
-    let thread = query.0.thread.clone();
-    match sites.site_for(&headers, Some(thread.as_str())) {
+    match sites.site_for(&headers, Some(query.thread.as_str())) {
         Some(inbox) => super::reply_page(State(inbox.clone()), query).await,
         None => (
             StatusCode::BAD_REQUEST,

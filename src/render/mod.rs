@@ -298,19 +298,8 @@ impl Renderer {
     /// The inbox's reply page: the form, for an answer to comment `parent` of `thread`,
     /// for readers without JavaScript.
     pub fn reply_page(&self, thread: &str, parent: &str, back: &str) -> Result<String> {
-        self.render(
-            "page.html",
-            minijinja::context! {
-                lang => self.language.as_str(),
-                title => self.strings.get("reply_title"),
-                stylesheet => self.stylesheet.as_str(),
-                back => back,
-                thread => thread,
-                parent => parent,
-                s => self.strings_value.clone(),
-                form => self.form_value.clone(),
-            },
-        )
+        let title = self.strings.get("reply_title");
+        self.page_with_form(title, thread, parent, self.form_value.clone(), back)
     }
 
     /// The inbox's answer to a rejected form post: the form again, holding what the
@@ -330,17 +319,30 @@ impl Renderer {
         for (name, error) in errors {
             form.errors.insert(name, (*error).to_string());
         }
+        let form = minijinja::Value::from(minijinja::value::Serde(&form));
+        self.page_with_form(self.strings.get("error_title"), thread, parent, form, back)
+    }
+
+    /// An inbox page holding the form: `page.html` without a comment.
+    fn page_with_form(
+        &self,
+        title: &str,
+        thread: &str,
+        parent: &str,
+        form: minijinja::Value,
+        back: &str,
+    ) -> Result<String> {
         self.render(
             "page.html",
             minijinja::context! {
                 lang => self.language.as_str(),
-                title => self.strings.get("error_title"),
+                title => title,
                 stylesheet => self.stylesheet.as_str(),
                 back => back,
                 thread => thread,
                 parent => parent,
                 s => self.strings_value.clone(),
-                form => minijinja::Value::from(minijinja::value::Serde(&form)),
+                form => form,
             },
         )
     }

@@ -81,7 +81,7 @@ pub fn render(
         names
             .par_iter()
             .filter_map(|name| {
-                let outcome = render_page(&run, listing, name, pass)?;
+                let outcome = render_page(&run, listing, name, pass).transpose()?;
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
                 Some(outcome)
             })
@@ -97,11 +97,9 @@ pub fn render(
         .flatten()
         .collect();
     // The threads no page showed, for their counts, problems and feed entries.
-    (0..index.thread_names().count())
-        .into_par_iter()
-        .for_each(|at| {
-            run.threads.seen(at);
-        });
+    (0..index.thread_count()).into_par_iter().for_each(|at| {
+        run.threads.seen(at);
+    });
     // Then the pages with counts.
     let mut counted = counted.into_inner().unwrap_or_else(|e| e.into_inner());
     counted.sort();
@@ -144,7 +142,8 @@ pub fn render(
     }
     let Threads { seen, recent, .. } = run.threads;
     report.problems.extend(index.problems.iter().cloned());
-    for (at, (name, seen)) in index.thread_names().zip(seen).enumerate() {
+    for (at, seen) in seen.into_iter().enumerate() {
+        let name = index.thread_name(at);
         let seen = seen
             .into_inner()
             .unwrap_or_else(|| unreachable!("thread {at} is read after the pages that show it"));
@@ -199,9 +198,7 @@ impl<'a> Threads<'a> {
     fn new(index: &'a Index, entries: usize) -> Threads<'a> {
         Threads {
             index,
-            seen: (0..index.thread_names().count())
-                .map(|_| OnceLock::new())
-                .collect(),
+            seen: (0..index.thread_count()).map(|_| OnceLock::new()).collect(),
             recent: Mutex::new(Vec::new()),
             entries,
         }
@@ -209,11 +206,14 @@ impl<'a> Threads<'a> {
 
     /// Reads a thread for a page.
     fn read(&self, thread: &str) -> Thread {
-        let loaded = self.index.read_thread(thread);
-        if let Some(at) = self.index.position(thread) {
-            self.keep(at, &loaded);
+        match self.index.position(thread) {
+            Some(at) => {
+                let loaded = self.index.read_at(at);
+                self.keep(at, &loaded);
+                loaded.thread
+            }
+            None => self.index.read_thread(thread).thread,
         }
-        loaded.thread
     }
 
     /// What is kept of a thread, read now if no page has shown it.
@@ -221,8 +221,7 @@ impl<'a> Threads<'a> {
         if let Some(seen) = self.seen[at].get() {
             return seen;
         }
-        let name = self.index.thread_names().nth(at).unwrap_or_default();
-        self.keep(at, &self.index.read_thread(name))
+        self.keep(at, &self.index.read_at(at))
     }
 
     /// How many comments a thread shows.
@@ -340,15 +339,6 @@ struct Page {
 /// Renders the page `name` of a listed directory; in the first pass, a page with counts
 /// is put aside instead (`None`).
 fn render_page(
-    run: &Run<'_>,
-    listing: &Listing<'_>,
-    name: &OsString,
-    pass: Pass<'_>,
-) -> Option<Result<Page, Problem>> {
-    rewrite_page(run, listing, name, pass).transpose()
-}
-
-fn rewrite_page(
     run: &Run<'_>,
     listing: &Listing<'_>,
     name: &OsString,
