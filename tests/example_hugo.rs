@@ -122,8 +122,12 @@ fn hugo_build_then_render_shows_every_comment_safely() {
             .count(),
         6
     );
+    let lower = thread_feed.to_lowercase();
     assert!(
-        !thread_feed.to_lowercase().contains("&lt;script"),
+        !lower.contains("<script")
+            && !lower.contains("&lt;script")
+            && !lower.contains("onerror")
+            && !lower.contains("javascript:"),
         "feed content is sanitized too"
     );
     let quiet_feed =

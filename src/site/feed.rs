@@ -1,7 +1,8 @@
 //! Atom feeds of comments (RFC 4287): one for the whole site, one per page with a
 //! comments section. Every feed has the same fixed layout, so it is written straight
-//! out, with every value escaped for XML text and attributes; there is no "now" in
-//! it, so rendering twice gives the same bytes.
+//! out: every value escaped for XML text and attributes, and each comment's HTML in a
+//! CDATA section (as it is, bar a split `]]>`). There is no "now" in it, so rendering
+//! twice gives the same bytes.
 
 use crate::comment::Comment;
 use crate::render::write_escaped;
@@ -72,7 +73,7 @@ impl Feed<'_> {
                 text(&mut x, 3, "uri", site);
             }
             x.push_str("  </author>\n  <content type=\"html\">");
-            escape(&mut x, e.html);
+            cdata(&mut x, e.html);
             x.push_str("</content>\n </entry>\n");
         }
         x.push_str("</feed>\n");
@@ -101,6 +102,19 @@ fn link(x: &mut String, depth: usize, rel: &str, href: &str, kind: &str) {
     x.push_str("\" type=\"");
     escape(x, kind);
     x.push_str("\"/>\n");
+}
+
+/// Text as a CDATA section: markup stays as it is, only `]]>` needs splitting.
+fn cdata(x: &mut String, value: &str) {
+    x.push_str("<![CDATA[");
+    let mut rest = value;
+    while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"]]>") {
+        x.push_str(&rest[..at + 2]);
+        x.push_str("]]><![CDATA[");
+        rest = &rest[at + 2..];
+    }
+    x.push_str(rest);
+    x.push_str("]]>");
 }
 
 /// XML escaping, for text and attribute values alike.

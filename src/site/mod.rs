@@ -912,7 +912,7 @@ mod tests {
     }
 
     #[test]
-    fn feed_is_well_formed_atom_with_escaped_content() {
+    fn feed_is_well_formed_atom_with_the_html_of_each_comment_intact() {
         let comment = Comment::parse(
             "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nauthor: A & B\nwebsite: https://a.example/?x=1&y=2\nbody: x\n",
             crate::comment::Format::Yaml,
@@ -927,10 +927,33 @@ mod tests {
                 author: "A & B",
                 title: "A & B on <Page>".into(),
                 url: "https://example.org/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA".into(),
-                html: "<p>x &amp; <code>y</code></p>",
+                html: "<p>x &amp; <code>y</code> <a title=\"]]>\">z</a></p>",
             }],
         };
-        insta::assert_snapshot!(feed.to_xml());
+        let xml = feed.to_xml();
+        insta::assert_snapshot!(xml);
+        // A reader gets the body's HTML back exactly, `]]>` in it included.
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let (mut content, mut inside) = (String::new(), false);
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Start(e) if e.name().as_ref() == b"content" => {
+                    inside = true
+                }
+                quick_xml::events::Event::End(e) if e.name().as_ref() == b"content" => {
+                    inside = false
+                }
+                quick_xml::events::Event::CData(t) if inside => {
+                    content.push_str(std::str::from_utf8(&t).unwrap())
+                }
+                quick_xml::events::Event::Text(t) if inside => {
+                    content.push_str(&t.unescape().unwrap())
+                }
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(content, feed.entries[0].html);
         let empty = Feed {
             entries: Vec::new(),
             ..feed
