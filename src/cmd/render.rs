@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -74,13 +75,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
 
     // Pages are rendered as the site is walked, so their number is known only at the end.
+    // Only a terminal gets a bar: decided once, not asked of the terminal for each page.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template("{spinner} rendering: {pos} pages, {per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let drawn = AtomicBool::new(false);
     let progress = |done: u64| {
-        if bar.is_hidden() && started.elapsed() > PROGRESS_AFTER {
+        if !terminal {
+            return;
+        }
+        if !drawn.load(Ordering::Relaxed) {
+            if started.elapsed() <= PROGRESS_AFTER || drawn.swap(true, Ordering::Relaxed) {
+                return;
+            }
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         bar.set_position(done);
