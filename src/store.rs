@@ -318,7 +318,7 @@ impl Index {
         match self.position(thread) {
             Some(at) => self.read_at(at),
             None => Loaded {
-                thread: settle(&self.root, Vec::new(), &|_| false).0,
+                thread: Thread::default(),
                 problems: Vec::new(),
             },
         }

@@ -83,10 +83,9 @@ impl Opened {
 
     /// The directory as a listing (of no files: the caller knows which it wants).
     pub fn listing(&self) -> Listing<'_> {
-        use rustix::fd::AsFd;
         Listing {
             path: &self.path,
-            dir: self.fd.as_fd(),
+            dir: self.fd(),
             files: Vec::new(),
         }
     }
@@ -104,11 +103,11 @@ where
     walk(None, root, skip_hidden, visit)
 }
 
-/// The walk below a directory: `path`, opened relative to `parent` (by its last name)
+/// The walk below a directory: `root`, opened relative to `parent` (by its last name)
 /// when there is one, so the kernel does not look the whole path up again.
 fn walk<T, F>(
     parent: Option<BorrowedFd<'_>>,
-    path: &Path,
+    root: &Path,
     skip_hidden: bool,
     visit: &F,
 ) -> Result<Vec<T>>
@@ -116,7 +115,6 @@ where
     T: Send,
     F: Fn(Listing<'_>) -> T + Sync,
 {
-    let root = path;
     let cannot = || format!("cannot read {}", root.display());
     let opened = match (parent, root.file_name()) {
         // A directory the listing found: not a symbolic link, which is not followed.

@@ -212,7 +212,7 @@ impl<'a> Threads<'a> {
                 self.keep(at, &loaded);
                 loaded.thread
             }
-            None => self.index.read_thread(thread).thread,
+            None => Thread::default(),
         }
     }
 
