@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Inbox benchmark, side by side in one run: cairn's inbox (fsync on, review mode,
-# delivering to a local bare repository while it takes the load) and Isso (from
+# delivering to a local bare repository while it takes the load; rate limit and
+# backlog cap off, as the floods outrun delivery by design) and Isso (from
 # PyPI, run by gunicorn with 1 worker, guard off, moderation on, with the page it
 # fetches for a new thread served on loopback).
 #
@@ -102,6 +103,7 @@ url = "http://127.0.0.1:$p"
 spool = "${2:-$RUN_DIR/spool}"
 allowed_origins = ["http://127.0.0.1:$p"]
 rate_per_hour = 0
+max_waiting = 0
 [inbox.delivery]
 remote = "site.git"
 mode = "$1"

@@ -163,6 +163,11 @@ pub struct Inbox {
     /// Failed delivery attempts after which a comment is parked as failed.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Comments waiting for delivery (queued or being delivered) beyond which new ones
+    /// are turned away with 503 and `Retry-After` until delivery catches up, so a flood
+    /// cannot fill the disk or the moderation queue; 0 for no limit.
+    #[serde(default = "default_max_waiting")]
+    pub max_waiting: usize,
     /// Hours a delivered comment stays in the spool for inspection (and for its
     /// author's private link to work).
     #[serde(default = "default_keep_delivered_hours")]
@@ -333,6 +338,7 @@ impl Inbox {
             rate_burst: default_rate_burst(),
             max_request: default_max_request(),
             max_attempts: default_max_attempts(),
+            max_waiting: default_max_waiting(),
             keep_delivered_hours: default_keep_delivered_hours(),
             edit_hours: default_edit_hours(),
             delivery: Delivery::default(),
@@ -364,6 +370,9 @@ fn form_bytes(chars: usize) -> usize {
 }
 fn default_max_attempts() -> u32 {
     10
+}
+fn default_max_waiting() -> usize {
+    10_000
 }
 fn default_edit_hours() -> u64 {
     24

@@ -399,3 +399,44 @@ fn sigterm_finishes_what_is_in_flight() {
         assert!(branches.contains(&format!("cairn/{id}")), "{id} lost");
     }
 }
+
+#[test]
+fn a_second_inbox_on_the_same_spool_refuses_to_start() {
+    let ws = Workspace::new("review");
+    let first = InboxProcess::start(&ws.config());
+    let mut second = Stopped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+            .arg(ws.config())
+            .env("CAIRN_SECRET", TEST_SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut status = None;
+    wait_explained(
+        "the second inbox to stop",
+        30,
+        || {
+            status = second.0.try_wait().unwrap();
+            status.is_some()
+        },
+        || "it is still running: it took the spool".into(),
+    );
+    assert!(!status.unwrap().success());
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        said.contains(&format!(
+            "is in use by another cairn inbox (process {})",
+            first.child.id()
+        )),
+        "{said}"
+    );
+    // The first one goes on taking comments; once it is gone, the spool is free.
+    assert_eq!(flood(&first.addr, "first", 3, 1).len(), 3);
+    assert!(first.stop().success());
+    let restarted = InboxProcess::start(&ws.config());
+    restarted.wait_delivered(60);
+}

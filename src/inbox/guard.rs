@@ -86,6 +86,8 @@ pub enum Reason {
     Thread,
     Parent,
     Duplicate,
+    /// Too many comments are waiting for delivery (`inbox.max_waiting`).
+    Busy,
     Unavailable,
 }
 
@@ -107,6 +109,7 @@ impl Reason {
             Reason::Thread => "thread",
             Reason::Parent => "parent",
             Reason::Duplicate => "duplicate",
+            Reason::Busy => "busy",
             Reason::Unavailable => "unavailable",
         }
     }
@@ -118,7 +121,7 @@ impl Reason {
             Reason::Origin => StatusCode::FORBIDDEN,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::Duplicate => StatusCode::CONFLICT,
-            Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::Busy | Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }

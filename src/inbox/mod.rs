@@ -45,6 +45,10 @@ use guard::{Reason, Rejection, Submission};
 use metrics::Metrics;
 use spool::Spool;
 
+/// Seconds a reader turned away because too many comments wait for delivery is asked
+/// to wait (`Retry-After`): about what delivering a batch of them takes.
+const BUSY_RETRY_SECS: u64 = 60;
+
 /// Everything the handlers and the worker share.
 pub struct Inbox {
     config: Config,
@@ -84,7 +88,7 @@ impl Inbox {
         metrics: Metrics,
     ) -> Result<Arc<Inbox>> {
         let renderer = Renderer::new(&config)?;
-        let spool = Spool::open(&config.spool_dir())?;
+        let spool = Spool::open(&config.spool_dir())?.with_max_waiting(config.inbox.max_waiting);
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
         let private = if config.inbox.notify.replies {
             Some(Arc::new(private::Private::open(
@@ -148,6 +152,11 @@ impl Inbox {
         match self.spool.accept(&comment).await {
             Ok(()) => {}
             Err(spool::AcceptError::Duplicate) => return Err(plain(Reason::Duplicate)),
+            Err(e @ spool::AcceptError::Full(_)) => {
+                tracing::warn!("turned a comment away: {e}");
+                let busy = Rejection::localized(strings, Reason::Busy, None, &[]);
+                return Err((busy, Some(BUSY_RETRY_SECS)));
+            }
             Err(spool::AcceptError::Unavailable(e)) => {
                 tracing::error!("cannot spool comment {}: {e:#}", comment.id);
                 return Err(plain(Reason::Unavailable));

@@ -14,6 +14,7 @@
 //! spool/failed/<id>.json         parked after `inbox.max_attempts`, with
 //! spool/failed/<id>.state.json   the reason
 //! spool/journal/<n>.log          the last seconds of accepted items, one JSON line each
+//! spool/lock                     held by the one inbox using the spool
 //! ```
 //!
 //! Items hold the comment exactly as it will be committed (format v1 YAML): no e-mail
@@ -110,6 +111,8 @@ pub struct Entry {
 pub enum AcceptError {
     #[error("the same comment is already in the spool")]
     Duplicate,
+    #[error("{0} comments are waiting for delivery, the most the spool takes")]
+    Full(usize),
     #[error(transparent)]
     Unavailable(anyhow::Error),
 }
@@ -127,6 +130,10 @@ pub struct Spool {
     journal: journal::Writer,
     index: Arc<Mutex<Index>>,
     ready: Arc<tokio::sync::Notify>,
+    /// Items waiting for delivery beyond which new ones are refused; 0 for no limit.
+    max_waiting: usize,
+    /// This process's hold on the spool, let go after the journal's threads are done.
+    _lock: File,
 }
 
 /// What the spool holds, in memory, with the lookups the inbox makes on every request.
@@ -218,6 +225,41 @@ impl Index {
     }
 }
 
+/// Takes the spool for this process, or says who has it: two inboxes on one spool
+/// would write the same journal segments. The lock goes with the process, however it
+/// ends, so a restart after a crash finds it free.
+fn lock(dir: &Path) -> Result<File> {
+    use rustix::fs::{flock, FlockOperation};
+    use std::io::{Read, Seek};
+    let path = dir.join("lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if let Err(e) = flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        if e != rustix::io::Errno::WOULDBLOCK {
+            return Err(std::io::Error::from(e))
+                .with_context(|| format!("cannot lock {}", path.display()));
+        }
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        anyhow::bail!(
+            "the spool {} is in use by another cairn inbox (process {}): each inbox, \
+             and each site of one, needs a spool of its own",
+            dir.display(),
+            holder.trim()
+        );
+    }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(file)
+}
+
 impl Spool {
     /// Opens (creating if needed) the spool in `dir`: replays the journal of an
     /// unclean stop, then loads what is there. Items a crash left in `delivering`
@@ -228,6 +270,7 @@ impl Spool {
             std::fs::create_dir_all(&sub)
                 .with_context(|| format!("cannot create spool dir {}", sub.display()))?;
         }
+        let lock = lock(dir)?;
         journal::recover(dir)
             .with_context(|| format!("cannot recover the spool {}", dir.display()))?;
         let mut index = Index::default();
@@ -261,13 +304,22 @@ impl Spool {
             journal,
             index,
             ready,
+            max_waiting: 0,
+            _lock: lock,
         })
+    }
+
+    /// Refuses new items while `max` are waiting for delivery (0: never).
+    pub fn with_max_waiting(mut self, max: usize) -> Spool {
+        self.max_waiting = max;
+        self
     }
 
     /// Stores a newly accepted comment durably. When this returns `Ok`, the comment
     /// survives a crash or power loss. The same text already submitted to the same
     /// thread (and not failed or pruned) is refused, checked and claimed in one step so
-    /// two identical posts racing each other cannot both get in.
+    /// two identical posts racing each other cannot both get in; so is any comment
+    /// while the most items allowed are waiting for delivery.
     pub async fn accept(&self, comment: &Comment) -> Result<(), AcceptError> {
         let accepted = Utc::now();
         let stored = Stored {
@@ -290,6 +342,9 @@ impl Spool {
             let mut index = self.lock();
             if index.digests.contains_key(&entry.digest) {
                 return Err(AcceptError::Duplicate);
+            }
+            if self.max_waiting > 0 && index.waiting.len() >= self.max_waiting {
+                return Err(AcceptError::Full(index.waiting.len()));
             }
             index.insert(comment.id, entry);
         }

@@ -405,6 +405,39 @@ async fn duplicates_are_refused() {
 }
 
 #[tokio::test]
+async fn a_full_backlog_is_busy_for_both_content_types_and_gives_the_text_back() {
+    let f = fixture(|c| c.inbox.max_waiting = 1);
+    assert_eq!(f.json(good()).await.status, StatusCode::ACCEPTED);
+    let answer = f.json(with("body", "A second thought")).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json()["reason"], "busy");
+    assert_eq!(answer.headers["retry-after"], "60");
+    let page = f.form(&with("body", "A second thought"), &[]).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.headers["retry-after"], "60");
+    assert!(page.body.contains("A second thought"), "{}", page.body);
+    assert!(
+        page.body.contains("waiting to be published"),
+        "{}",
+        page.body
+    );
+    assert_eq!(f.spooled().len(), 1);
+    let metrics = f
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l.starts_with("cairn_inbox_rejected_total{")
+                && l.contains("reason=\"busy\"")
+                && l.ends_with(" 2")),
+        "{}",
+        metrics.body
+    );
+}
+
+#[tokio::test]
 async fn malformed_requests_are_refused_with_reasons() {
     let f = fixture(|c| c.inbox.max_request = 1024);
     let answer = f.post("text/plain", "hello".into(), &[], "192.0.2.1").await;

@@ -45,9 +45,25 @@ enum Filing {
     Flush(mpsc::Sender<()>),
 }
 
-/// The handle the spool appends through.
+/// The handle the spool appends through. Dropping it waits until both threads are
+/// done with the spool's files.
 pub struct Writer {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    /// `None` once dropped: closing the queue ends the writer thread, whose end ends
+    /// the filer's.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    filer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.jobs
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(filer) = self.filer.take() {
+            let _ = filer.join();
+        }
+    }
 }
 
 impl Writer {
@@ -65,12 +81,13 @@ impl Writer {
             .spawn(move || write_loop(&journal, first, &job_queue, &filings))
             .context("cannot start the spool writer")?;
         let root = dir.to_path_buf();
-        std::thread::Builder::new()
+        let filer = std::thread::Builder::new()
             .name("cairn-spool-files".into())
             .spawn(move || file_loop(&root, &filing_queue, &on_disk))
             .context("cannot start the spool filer")?;
         Ok(Writer {
-            jobs: Mutex::new(jobs),
+            jobs: Mutex::new(Some(jobs)),
+            filer: Some(filer),
         })
     }
 
@@ -102,8 +119,9 @@ impl Writer {
         self.jobs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(job)
-            .map_err(|_| anyhow::anyhow!("the spool writer has stopped"))
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| anyhow::anyhow!("the spool writer has stopped"))
     }
 }
 

@@ -67,6 +67,23 @@ async fn accepted_items_are_files_that_survive_a_restart() {
 }
 
 #[tokio::test]
+async fn one_spool_serves_one_inbox_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let err = format!("{:#}", Spool::open(dir.path()).err().unwrap());
+    assert!(err.contains("in use by another cairn inbox"), "{err}");
+    assert!(
+        err.contains(&format!("process {}", std::process::id())),
+        "{err}"
+    );
+    // Dropped, it is free again, at once, with what was accepted in it.
+    spool.accept(&comment(1, "Hello")).await.unwrap();
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Queued], 1);
+}
+
+#[tokio::test]
 async fn concurrent_accepts_are_all_durable() {
     let dir = tempfile::tempdir().unwrap();
     let spool = std::sync::Arc::new(Spool::open(dir.path()).unwrap());
@@ -82,6 +99,42 @@ async fn concurrent_accepts_are_all_durable() {
     spool.flush();
     assert_eq!(files(dir.path(), "queued").len(), 200);
     assert_eq!(load(dir.path()).unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn a_full_backlog_turns_comments_away_until_delivery_makes_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap().with_max_waiting(2);
+    let (a, b, c) = (comment(1, "one"), comment(2, "two"), comment(3, "three"));
+    spool.accept(&a).await.unwrap();
+    spool.accept(&b).await.unwrap();
+    assert!(matches!(spool.accept(&c).await, Err(AcceptError::Full(2))));
+    spool.flush();
+    assert_eq!(
+        files(dir.path(), "queued").len(),
+        2,
+        "nothing of it is kept"
+    );
+    // Being delivered is still waiting; delivered or parked is not.
+    assert_eq!(spool.take_due(Utc::now(), 1), std::slice::from_ref(&a));
+    assert!(matches!(spool.accept(&c).await, Err(AcceptError::Full(2))));
+    spool.delivered(a.id).unwrap();
+    spool.accept(&c).await.unwrap();
+    spool.take_due(Utc::now(), 10);
+    assert!(spool
+        .attempt_failed(b.id, "remote down", 1, |_| chrono::Duration::seconds(60))
+        .unwrap());
+    spool.accept(&comment(4, "four")).await.unwrap();
+    // The backlog on disk counts after a restart.
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap().with_max_waiting(2);
+    assert!(matches!(
+        spool.accept(&comment(5, "five")).await,
+        Err(AcceptError::Full(2))
+    ));
+    // No limit at all with 0.
+    let spool = spool.with_max_waiting(0);
+    spool.accept(&comment(5, "five")).await.unwrap();
 }
 
 #[tokio::test]
