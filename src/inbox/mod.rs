@@ -152,8 +152,7 @@ impl Inbox {
         match self.spool.accept(&comment).await {
             Ok(()) => {}
             Err(spool::AcceptError::Duplicate) => return Err(plain(Reason::Duplicate)),
-            Err(e @ spool::AcceptError::Full(_)) => {
-                tracing::warn!("turned a comment away: {e}");
+            Err(spool::AcceptError::Full) => {
                 let busy = Rejection::localized(strings, Reason::Busy, None, &[]);
                 return Err((busy, Some(BUSY_RETRY_SECS)));
             }

@@ -111,8 +111,8 @@ pub struct Entry {
 pub enum AcceptError {
     #[error("the same comment is already in the spool")]
     Duplicate,
-    #[error("{0} comments are waiting for delivery, the most the spool takes")]
-    Full(usize),
+    #[error("as many comments as the spool takes are waiting for delivery")]
+    Full,
     #[error(transparent)]
     Unavailable(anyhow::Error),
 }
@@ -344,7 +344,7 @@ impl Spool {
                 return Err(AcceptError::Duplicate);
             }
             if self.max_waiting > 0 && index.waiting.len() >= self.max_waiting {
-                return Err(AcceptError::Full(index.waiting.len()));
+                return Err(AcceptError::Full);
             }
             index.insert(comment.id, entry);
         }
