@@ -225,9 +225,14 @@ impl Index {
     }
 }
 
+/// How long a spool held by someone else is waited for before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Takes the spool for this process, or says who has it: two inboxes on one spool
 /// would write the same journal segments. The lock goes with the process, however it
-/// ends, so a restart after a crash finds it free.
+/// ends, so a restart after a crash finds it free. A held lock is waited for a moment
+/// first: a process that is stopping, or a child being started (which holds a copy of
+/// the handle until it runs its program), lets go of it within milliseconds.
 fn lock(dir: &Path) -> Result<File> {
     use rustix::fs::{flock, FlockOperation};
     use std::io::{Read, Seek};
@@ -239,7 +244,13 @@ fn lock(dir: &Path) -> Result<File> {
         .truncate(false)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    if let Err(e) = flock(&file, FlockOperation::NonBlockingLockExclusive) {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut taken = flock(&file, FlockOperation::NonBlockingLockExclusive);
+    while taken == Err(rustix::io::Errno::WOULDBLOCK) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        taken = flock(&file, FlockOperation::NonBlockingLockExclusive);
+    }
+    if let Err(e) = taken {
         if e != rustix::io::Errno::WOULDBLOCK {
             return Err(std::io::Error::from(e))
                 .with_context(|| format!("cannot lock {}", path.display()));
