@@ -394,11 +394,10 @@ fn a_mail_server_outage_delays_the_mail_not_the_comment() {
     );
     let mail = mail_text(&mails(dir.path()).remove(0));
     assert!(mail.contains("> While the mail is down."), "{mail}");
-    std::thread::sleep(Duration::from_millis(200));
-    let left = std::fs::read_dir(dir.path().join(".cairn/spool/notify"))
-        .unwrap()
-        .count();
-    assert_eq!(left, 0, "sent notices leave the queue");
+    let queue = dir.path().join(".cairn/spool/notify");
+    wait_for("sent notices to leave the queue", 10, || {
+        std::fs::read_dir(&queue).unwrap().count() == 0
+    });
 }
 
 fn mails_to(dir: &Path, address: &str) -> Vec<String> {
