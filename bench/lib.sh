@@ -1,11 +1,15 @@
 # Helpers shared by the bench scripts (sourced, not run).
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# measure OUT CMD...: runs CMD, appends "seconds peak_rss_kb" to OUT.
+# measure OUT CMD...: runs CMD, appends "seconds peak_rss_kb" to OUT. The seconds are
+# taken to the millisecond (GNU time's own %e has hundredths, a tenth of a 0.1 s run),
+# and include starting /usr/bin/time, which counts against the command.
 measure() {
   local out=$1; shift
-  /usr/bin/time -f "%e %M" -o "$out.one" "$@" >/dev/null 2>"$out.err" || { cat "$out.err"; exit 1; }
-  cat "$out.one" >>"$out"
+  local t0=$EPOCHREALTIME
+  /usr/bin/time -f "%M" -o "$out.one" "$@" >/dev/null 2>"$out.err" || { cat "$out.err"; exit 1; }
+  local t1=$EPOCHREALTIME
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $(cat "$out.one")" >>"$out"
 }
 # col N FILE: median of column N.
 col() { awk -v c="$1" '{print $c}' "$2" | median; }
