@@ -90,8 +90,10 @@ struct RawComment<'a> {
 }
 
 impl Comment {
-    /// Parses and validates the text of a comment file.
+    /// Parses and validates the text of a comment file. A byte order mark in front,
+    /// as some Windows editors save files, is not part of the text.
     pub fn parse(text: &str, format: Format) -> Result<Comment, FileError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let raw: RawComment = match format {
             Format::Yaml => match fast_yaml(text) {
                 Some(raw) => raw,

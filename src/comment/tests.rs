@@ -47,6 +47,37 @@ Markdown source, exactly as typed.
 }
 
 #[test]
+fn a_byte_order_mark_in_front_is_not_part_of_the_file() {
+    let yaml = Comment::parse(SAMPLE, Format::Yaml).unwrap();
+    let toml = "id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \"/posts/hello-world/\"\nparent = \"01JD3K2AAAAAAAAAAAAAAAAAAA\"\ndate = 2026-11-21T23:10:43Z\nauthor = \"Ann\"\nwebsite = \"https://ann.example\"\navatar = \"9f2c4e1a77b0c3d2\"\nbody = \"Markdown source, exactly as typed.\\n\"\n";
+    let json = serde_json::to_string(&serde_json::json!({
+        "id": "01JD3K8Z6Q9W2F4T7Y5M1N0ABC", "thread": "/posts/hello-world/",
+        "parent": "01JD3K2AAAAAAAAAAAAAAAAAAA", "date": "2026-11-21T23:10:43Z",
+        "author": "Ann", "website": "https://ann.example", "avatar": "9f2c4e1a77b0c3d2",
+        "body": "Markdown source, exactly as typed.\n"}))
+    .unwrap();
+    for (text, format) in [
+        (SAMPLE, Format::Yaml),
+        (toml, Format::Toml),
+        (&json, Format::Json),
+    ] {
+        let marked = format!("\u{feff}{text}");
+        assert_eq!(
+            Comment::parse(&marked, format),
+            Ok(yaml.clone()),
+            "{format:?}"
+        );
+    }
+    // Line numbers still count from the file's first line.
+    let err = Comment::parse(
+        "\u{feff}id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: nope\nbody: x\n",
+        Format::Yaml,
+    )
+    .unwrap_err();
+    assert_eq!(err.line, Some(3), "{err}");
+}
+
+#[test]
 fn errors_name_the_problem_and_line() {
     let cases: &[(&str, Format, Option<usize>, &str)] = &[
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\ncolour: red\n", Format::Yaml, Some(5), "unknown field `colour`"),
