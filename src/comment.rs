@@ -89,11 +89,15 @@ struct RawComment<'a> {
     body: String,
 }
 
+/// A text file's text without the byte order mark some Windows editors save in front.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 impl Comment {
-    /// Parses and validates the text of a comment file. A byte order mark in front,
-    /// as some Windows editors save files, is not part of the text.
+    /// Parses and validates the text of a comment file (see [`without_bom`]).
     pub fn parse(text: &str, format: Format) -> Result<Comment, FileError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let text = without_bom(text);
         let raw: RawComment = match format {
             Format::Yaml => match fast_yaml(text) {
                 Some(raw) => raw,

@@ -164,7 +164,7 @@ impl ThreadMap {
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read map file {}", path.display()))?;
-        for (n, line) in text.lines().enumerate() {
+        for (n, line) in crate::comment::without_bom(&text).lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;

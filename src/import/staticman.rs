@@ -245,10 +245,11 @@ fn resolve_positions(
 /// The top-level scalar fields of a YAML or JSON file, as strings.
 fn read_file(path: &Path, extension: &str) -> Result<BTreeMap<String, String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = crate::comment::without_bom(&text);
     let value: serde_json::Value = if extension == "json" {
-        serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
-        serde_norway::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?
+        serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?
     };
     let serde_json::Value::Object(map) = value else {
         return Err("not a mapping of fields".into());

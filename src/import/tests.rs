@@ -275,3 +275,29 @@ fn staticman_dates_come_in_every_common_shape() {
     );
     assert_eq!(staticman::parse_date("yesterday"), None);
 }
+
+#[test]
+fn staticman_files_saved_with_a_byte_order_mark_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("post-a");
+    std::fs::create_dir(&page).unwrap();
+    std::fs::write(
+        page.join("1.yml"),
+        "\u{feff}_id: one\nname: Ann\nmessage: Hello\ndate: 2020-09-30T23:07:15Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        page.join("2.json"),
+        "\u{feff}{\"_id\": \"two\", \"name\": \"Bob\", \"message\": \"Hi\", \"date\": 1601507235}",
+    )
+    .unwrap();
+    let (source, _) = staticman::read(
+        dir.path(),
+        &staticman::Fields::default(),
+        staticman::BodyFormat::Auto,
+    )
+    .unwrap();
+    assert!(source.skipped.is_empty(), "{:?}", source.skipped);
+    let keys: Vec<&str> = source.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["one", "two"]);
+}
