@@ -144,7 +144,9 @@ impl Renderer {
                         .with_context(|| format!("cannot read template {}", path.display()))?;
                     sources.retain(|(n, _)| *n != name);
                     overridden.push(name.clone());
-                    sources.push((name, text));
+                    // Templates are pieces of a page: a byte order mark in front
+                    // would land in the middle of it.
+                    sources.push((name, crate::comment::without_bom(&text).to_string()));
                 }
             }
         }

@@ -81,9 +81,10 @@ fn site_templates_override_builtin_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default_for_test(dir.path());
     std::fs::create_dir_all(config.templates_dir()).unwrap();
+    // Saved with a byte order mark, which stays out of the page.
     std::fs::write(
         config.templates_dir().join("comments.html"),
-        "<p>{{ title }} in {{ thread }} {{ s.reply }}</p>",
+        "\u{feff}<p>{{ title }} in {{ thread }} {{ s.reply }}</p>",
     )
     .unwrap();
     std::fs::write(config.templates_dir().join("cairn.css"), ".cairn{}").unwrap();
