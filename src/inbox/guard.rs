@@ -189,11 +189,12 @@ pub fn validate(
             return reject(Reason::Required, Some(name), &[]);
         }
     }
+    // The body's length is checked as stored (in `check_body`), so line breaks count
+    // once, as the form's `maxlength` counts them, not twice as browsers send them.
     for (name, value, max) in [
         ("author", &sub.author, form.max_author),
         ("email", &sub.email, 254),
         ("website", &sub.website, form.max_website),
-        ("body", &sub.body, form.max_body),
     ] {
         if value.chars().count() > max {
             return reject(Reason::TooLong, Some(name), &[("max", &max.to_string())]);
@@ -211,9 +212,10 @@ pub fn validate(
     if !website.is_empty() && check_website(website).is_err() {
         return reject(Reason::Website, Some("website"), &[]);
     }
-    check_body(&sub.body, config, strings)?;
+    let body = body_text(&sub.body);
+    check_body(&body, config, strings)?;
     let author = sub.author.trim();
-    if author.chars().any(char::is_control) {
+    if author.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return reject(Reason::Malformed, Some("author"), &[]);
     }
     // Whole seconds in the file, as people write dates; the id keeps the order.
@@ -227,9 +229,29 @@ pub fn validate(
         website: (!website.is_empty()).then(|| website.to_string()),
         avatar: (!email.is_empty()).then(|| secret.avatar_key(email)),
         origin: None,
-        // Line endings as a browser sends them (CRLF) are stored as LF.
-        body: sub.body.replace("\r\n", "\n"),
+        body,
     })
+}
+
+/// A comment's text as it is stored: line endings as a browser sends them (CRLF) or
+/// old Macs wrote them (CR) become LF, and control characters other than tabs and line
+/// breaks, which no one can see and Markdown has no use for, are left out.
+pub fn body_text(raw: &str) -> String {
+    raw.replace("\r\n", "\n")
+        .chars()
+        .filter_map(|c| match c {
+            '\r' => Some('\n'),
+            '\n' | '\t' => Some(c),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Characters that reverse or re-embed the text after them (U+202A to U+202E, U+2066
+/// to U+2069): in a name, they would make it show as another.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A new comment's id. Ids made by this process increase with every call, so comments
@@ -453,6 +475,65 @@ mod tests {
                 "{err:?}"
             );
         }
+    }
+
+    #[test]
+    fn bodies_are_stored_without_invisible_control_characters() {
+        let sub = Submission {
+            body: "a\u{0}b\tc\r\nd\re\u{7}\u{1b}[31m\u{85}f".into(),
+            ..ok()
+        };
+        assert_eq!(check(&sub).unwrap().body, "ab\tc\nd\ne[31mf");
+        let sub = Submission {
+            body: "\u{0}\u{8}".into(),
+            ..ok()
+        };
+        let err = check(&sub).unwrap_err();
+        assert_eq!((err.reason, err.field), (Reason::Required, Some("body")));
+    }
+
+    #[test]
+    fn a_body_as_long_as_the_form_allows_is_taken_with_its_line_breaks() {
+        // The form's maxlength counts a line break once; browsers send it as CRLF.
+        let (config, ..) = setup();
+        let line = "x".repeat(99);
+        let typed = vec![line.as_str(); config.form.max_body / 100].join("\n") + "\n";
+        assert_eq!(typed.chars().count(), config.form.max_body);
+        let sub = Submission {
+            body: typed.replace('\n', "\r\n"),
+            ..ok()
+        };
+        assert_eq!(check(&sub).unwrap().body, typed);
+        let sub = Submission {
+            body: format!("{typed}x").replace('\n', "\r\n"),
+            ..ok()
+        };
+        assert_eq!(check(&sub).unwrap_err().reason, Reason::TooLong);
+    }
+
+    #[test]
+    fn names_that_would_show_as_another_are_refused() {
+        for author in ["Ann\u{7}", "\u{202e}nnA", "Ann\u{2066}x\u{2069}"] {
+            let sub = Submission {
+                author: author.into(),
+                ..ok()
+            };
+            let err = check(&sub).unwrap_err();
+            assert_eq!(
+                (err.reason, err.field),
+                (Reason::Malformed, Some("author")),
+                "{author:?}"
+            );
+        }
+        // Right-to-left names need no control characters, and are taken.
+        let sub = Submission {
+            author: "\u{5d3}\u{5e0}\u{5d4} Dana".into(),
+            ..ok()
+        };
+        assert_eq!(
+            check(&sub).unwrap().author.as_deref(),
+            Some("\u{5d3}\u{5e0}\u{5d4} Dana")
+        );
     }
 
     #[test]

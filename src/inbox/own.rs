@@ -177,7 +177,7 @@ pub async fn edit(
     };
     let body = form
         .get("body")
-        .map(|b| b.replace("\r\n", "\n"))
+        .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
     if let Err(r) = super::guard::check_body(&body, &inbox.config, &inbox.renderer.strings) {
         return page(
