@@ -1,6 +1,7 @@
 // Posts cairn's comment forms in Debian's headless Chromium with JavaScript turned
 // off, the way a reader without scripts would (and checks that with scripts on, Reply
-// moves the form instead). Prints the accepted comment ids as JSON; exits non-zero
+// moves the form instead), and that a comment as long as the form allows is taken.
+// Prints the ids of the first two accepted comments as JSON; exits non-zero
 // with a message when the page does not behave.
 //
 // usage: node post_form.mjs PAGE_URL REPLY_PAGE_URL
@@ -79,6 +80,20 @@ try {
   if ((await page.inputValue('#cairn-form-author')) !== 'Link Lover') fail('the name was not given back');
   const error = await page.textContent('#cairn-form-body-error');
   if (!error.includes('Too many links')) fail(`the field error says: ${error}`);
+
+  // A comment as long as the form lets a reader type, with line breaks (which the
+  // form counts once and the browser sends as CRLF), is taken.
+  const max = Number(await page.getAttribute('#cairn-form-body', 'maxlength'));
+  const line = 'All the way to the limit. '.repeat(4).slice(0, 79);
+  const long = Array.from({ length: Math.floor(max / 80) + 1 }, () => line).join('\n').slice(0, max);
+  await page.goto(pageUrl);
+  await page.fill('#cairn-form-author', 'Long Writer');
+  await page.fill('#cairn-form-body', long);
+  if ((await page.inputValue('#cairn-form-body')).length !== max) fail('the long text does not fill the form');
+  await submit(page.locator('#cairn-form button[type=submit]'));
+  if (!(await page.textContent('h1')).includes('awaits moderation')) {
+    fail(`a comment of maxlength characters with line breaks was not taken: ${await page.textContent('body')}`);
+  }
 
   console.log(JSON.stringify({ accepted: [first, reply] }));
 } finally {
