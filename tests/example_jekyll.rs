@@ -72,7 +72,7 @@ fn jekyll_build_then_render_after_cairn_init() {
     let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
     assert!(section.contains("2 comments"));
     assert!(
-        section.contains("id=\"c-01KB00000000000000000000AA-by\">:)</span>"),
+        section.contains("id=\"c-01KB00000000000000000000AA-by\">:)</bdi>"),
         "{section}"
     );
     assert!(
