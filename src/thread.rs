@@ -128,6 +128,21 @@ pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
     normalize(&joined)
 }
 
+/// A path as the site's pages print it, with the site's base path taken off: templates
+/// often print a page's path with the base in front (`/blog/posts/a/` under
+/// `https://example.org/blog/`), and threads are below the base. Only whole segments
+/// come off: `/blogger/` stays as it is. `base` is the config's base path (`/` or e.g.
+/// `/blog/`).
+pub fn below_base<'a>(base: &str, path: &'a str) -> &'a str {
+    let path = path.trim();
+    let prefix = base.trim_end_matches('/');
+    match path.strip_prefix(prefix) {
+        Some("") if !prefix.is_empty() => "/",
+        Some(rest) if !prefix.is_empty() && rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
 /// The directory, relative to the comments dir, that holds a normalized thread's files
 /// (`/posts/a/` → `posts/a`, `/` → the comments dir itself).
 pub fn dir(thread: &str) -> &str {
@@ -188,6 +203,18 @@ mod tests {
                 proptest::prop_assert_ne!(normalize_any(&raw), Ok(raw.clone()));
             }
         }
+    }
+
+    #[test]
+    fn base_path_comes_off_whole_segments_only() {
+        assert_eq!(below_base("/blog/", "/blog/posts/a/"), "/posts/a/");
+        assert_eq!(below_base("/blog/", " /blog/posts/a/ "), "/posts/a/");
+        assert_eq!(below_base("/blog/", "/blog"), "/");
+        assert_eq!(below_base("/blog/", "/blog/"), "/");
+        assert_eq!(below_base("/blog/", "/blogger/x/"), "/blogger/x/");
+        assert_eq!(below_base("/blog/", "/posts/a/"), "/posts/a/");
+        assert_eq!(below_base("/", "/posts/a/"), "/posts/a/");
+        assert_eq!(below_base("/a/b/", "/a/b/c/"), "/c/");
     }
 
     #[test]

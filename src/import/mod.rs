@@ -493,10 +493,7 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
                 path.push('?');
                 path.push_str(query);
             }
-            match path.strip_prefix(options.base_path.trim_end_matches('/')) {
-                Some(rest) if options.base_path != "/" && rest.starts_with('/') => rest.into(),
-                _ => path,
-            }
+            thread::below_base(&options.base_path, &path).to_string()
         }
         _ => raw.to_string(),
     };

@@ -202,6 +202,10 @@ fn urls_lose_the_sites_base_path() {
         thread_path(Some("https://example.org/other/"), &options).unwrap(),
         "/other/"
     );
+    assert_eq!(
+        thread_path(Some("https://example.org/blog"), &options).unwrap(),
+        "/"
+    );
 }
 
 #[test]

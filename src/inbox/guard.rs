@@ -286,8 +286,9 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
     Ok(())
 }
 
-/// The thread a submission is for: a path on the site (normalized by the same function
-/// render uses) or a full URL under `site.url`.
+/// The thread a submission is for: a path on the site, with the site's base path in
+/// front or without (as render reads placeholders), or a full URL under `site.url`;
+/// normalized by the same function render uses.
 pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -301,7 +302,7 @@ pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
         }
         format!("/{}", rest.trim_start_matches('/'))
     } else {
-        raw.to_string()
+        thread::below_base(&config.base_path(), raw).to_string()
     };
     thread::normalize(&path).ok()
 }
@@ -564,5 +565,21 @@ mod tests {
             ..ok()
         };
         assert_eq!(check(&sub).unwrap_err().reason, Reason::Thread);
+    }
+
+    #[test]
+    fn threads_lose_the_sites_base_path_as_render_takes_it_off() {
+        let (mut config, ..) = setup();
+        config.site.url = "https://example.org/blog/".into();
+        for (raw, want) in [
+            ("/blog/posts/a/", "/posts/a/"),
+            ("/posts/a/", "/posts/a/"),
+            ("https://example.org/blog/posts/a/", "/posts/a/"),
+            ("/blog", "/"),
+            ("/blogger/x/", "/blogger/x/"),
+        ] {
+            assert_eq!(thread_of(raw, &config).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(thread_of("https://example.org/other/", &config), None);
     }
 }

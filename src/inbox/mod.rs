@@ -502,7 +502,7 @@ fn respond_rejected(
         )
             .into_response(),
         Kind::Form => {
-            let thread = crate::thread::normalize(&sub.thread).ok();
+            let thread = guard::thread_of(&sub.thread, &inbox.config);
             let shown_field = rejection
                 .field
                 .filter(|f| crate::config::FORM_FIELDS.contains(f));

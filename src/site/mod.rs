@@ -418,7 +418,7 @@ fn render_page(
     let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
         match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             None => Some(page_thread.clone()),
-            Some(raw) => match thread::normalize(below_base(base, &raw)) {
+            Some(raw) => match thread::normalize(thread::below_base(base, &raw)) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
@@ -510,23 +510,6 @@ fn render_page(
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(Some(page))
-}
-
-/// Templates often print a page's path with the site's base path in front
-/// (`/blog/posts/a/` under `https://example.org/blog/`); threads are below the base.
-/// Only whole segments are taken off: `/blogger/` stays as it is.
-fn below_base<'a>(base: &str, path: &'a str) -> &'a str {
-    let prefix = base.trim_end_matches('/');
-    match path.strip_prefix(prefix) {
-        Some(rest) if !prefix.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
-            if rest.is_empty() {
-                "/"
-            } else {
-                rest
-            }
-        }
-        _ => path,
-    }
 }
 
 /// Where a page's thread feed goes, as a site path: next to the page
@@ -888,15 +871,6 @@ mod tests {
             .map(|(at, _)| &feed[at + 4..at + 5])
             .collect();
         assert_eq!(days, ["5", "4", "3"], "{feed}");
-    }
-
-    #[test]
-    fn base_path_comes_off_whole_segments_only() {
-        assert_eq!(below_base("/blog/", "/blog/posts/a/"), "/posts/a/");
-        assert_eq!(below_base("/blog/", "/blog"), "/");
-        assert_eq!(below_base("/blog/", "/blogger/x/"), "/blogger/x/");
-        assert_eq!(below_base("/blog/", "/posts/a/"), "/posts/a/");
-        assert_eq!(below_base("/", "/posts/a/"), "/posts/a/");
     }
 
     #[test]
