@@ -624,3 +624,87 @@ fn readers_hear_of_publication_and_replies_until_they_stop_it() {
         }
     }
 }
+
+/// A reader of a German site gets German mail, and the page its link opens is German
+/// and styled like the site.
+#[test]
+fn readers_mail_and_its_pages_are_in_the_sites_language() {
+    let dir = tempfile::tempdir().unwrap();
+    example_remote(dir.path());
+    certificate(dir.path());
+    let smtp_port = free_port();
+    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+        return;
+    };
+    let inbox_port = free_port();
+    let config = write_config(
+        dir.path(),
+        inbox_port,
+        &format!(
+            "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
+        ),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("[comments]", "language = \"de\"\n[comments]", 1),
+    )
+    .unwrap();
+    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
+    let ada = post(
+        &inbox,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("email", "ada@example.org"),
+            ("body", "Schön!"),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir.path(), &config, &ada);
+    wait_explained(
+        "Ada's publication mail",
+        30,
+        || !mails_to(dir.path(), "ada@example.org").is_empty(),
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let live = &mails_to(dir.path(), "ada@example.org")[0];
+    assert!(
+        live.contains(&format!(
+            "Ihr Kommentar auf {SITE}{THREAD} ist veröffentlicht:\n{SITE}{THREAD}#c-{ada}"
+        )),
+        "{live}"
+    );
+    assert!(live.contains("> Schön!"), "{live}");
+    assert!(
+        live.contains(&format!(
+            "über Ihren Kommentar auf {SITE}/ benachrichtigt werden wollten."
+        )),
+        "{live}"
+    );
+    let stop = live
+        .lines()
+        .find_map(|l| l.strip_prefix("Keine E-Mails mehr: "))
+        .expect("an unsubscribe link")
+        .to_string();
+
+    let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    for part in [
+        "<html lang=\"de\">",
+        &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
+        "<title>Diese E-Mails abbestellen?</title>",
+        &format!("<form method=\"post\" action=\"{stop}\">"),
+        ">Keine E-Mails mehr zu meinen Kommentaren</button>",
+    ] {
+        assert!(page.body.contains(part), "{part} in {}", page.body);
+    }
+    let done = http(&inbox.addr, "POST", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Ihre Adresse ist gelöscht"),
+        "{}",
+        done.body
+    );
+}

@@ -201,6 +201,79 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
 }
 
 #[test]
+fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
+    let dir = tempfile::tempdir().unwrap();
+    example_remote(dir.path());
+    let config = config(dir.path(), "remote = \"site.git\"\nmode = \"review\"", "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let german = text.replace(
+        &format!("url = \"{SITE}/\"\n"),
+        &format!("url = \"{SITE}/\"\nlanguage = \"de\"\n[form]\nmax_body = 40\n"),
+    );
+    assert_ne!(german, text);
+    std::fs::write(&config, german).unwrap();
+    let inbox = InboxProcess::start(&config);
+    let json = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ada", "body": "Erster Entwurf."}),
+    )
+    .unwrap();
+    assert_eq!(json.status, 202, "{}", json.body);
+    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    inbox.wait_delivered(30);
+
+    let page = get(&inbox, &link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for part in [
+        "<html lang=\"de\">",
+        &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
+        "<title>Ihr Kommentar</title>",
+        "Er wartet auf Freigabe",
+        &format!(
+            "<li class=\"cairn-comment\" id=\"c-{}\">",
+            answer["id"].as_str().unwrap()
+        ),
+        ">Erster Entwurf.</textarea>",
+        ">Änderung speichern</button>",
+        ">Kommentar zurückziehen</button>",
+        &format!("<a href=\"{SITE}{THREAD}\">Zurück zum Artikel</a>"),
+    ] {
+        assert!(page.body.contains(part), "{part} in {}", page.body);
+    }
+
+    // A text over the limit is not saved, and comes back in the form with the reason.
+    let (path, query) = link.split_once('?').unwrap();
+    let long = "Ein viel zu langer zweiter Entwurf, den niemand kürzen will.";
+    let refused = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        &format!("body={}", long.replace(' ', "+")),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    for part in [
+        "Ihre Änderung wurde nicht gespeichert",
+        &format!(">{long}</textarea>"),
+        "aria-invalid=\"true\"",
+        "Das ist zu lang: höchstens 40 Zeichen.",
+    ] {
+        assert!(refused.body.contains(part), "{part} in {}", refused.body);
+    }
+    let saved = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Kurz.");
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved.body.contains("<title>Gespeichert</title>"),
+        "{}",
+        saved.body
+    );
+
+    let tampered = link.replace("key=", "key=0");
+    let invalid = get(&inbox, &tampered);
+    assert_eq!(invalid.status, 403, "{}", invalid.body);
+    assert!(invalid.body.contains("Ungültiger Link"), "{}", invalid.body);
+}
+
+#[test]
 fn published_comments_cannot_be_changed_after_the_window() {
     let dir = tempfile::tempdir().unwrap();
     example_remote(dir.path());

@@ -92,7 +92,7 @@ fn check(
 }
 
 /// A small page for the people these links are for.
-pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{t}</title></head>\n<body><main><h1>{t}</h1>\n{body}</main></body></html>\n",
         t = escape_html(title)

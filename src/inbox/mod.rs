@@ -538,6 +538,36 @@ fn respond_rejected(
     response
 }
 
+/// A page that tells a reader something (`notice.html`), in the site's language and
+/// style.
+fn notice(inbox: &Inbox, status: StatusCode, notice: &crate::render::Notice<'_>) -> Response {
+    match inbox.renderer.notice_page(notice) {
+        Ok(page) => (status, Html(page)).into_response(),
+        Err(e) => internal(&e),
+    }
+}
+
+/// A notice of one paragraph, both it and the title strings of the site's language
+/// (by key), with a link back to the page of `thread` if there is one.
+fn told(
+    inbox: &Inbox,
+    status: StatusCode,
+    (title, text): (&str, &str),
+    thread: Option<&str>,
+) -> Response {
+    let strings = &inbox.renderer.strings;
+    notice(
+        inbox,
+        status,
+        &crate::render::Notice {
+            title: strings.get(title),
+            text: vec![strings.get(text).to_string()],
+            back: thread.map(|t| inbox.config.public_url(t)),
+            ..Default::default()
+        },
+    )
+}
+
 fn internal(e: &anyhow::Error) -> Response {
     tracing::error!("{e:#}");
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()

@@ -30,6 +30,7 @@ use super::Inbox;
 use crate::comment::{Comment, Format};
 use crate::config::{Backend as Kind, Config, Mode, WebhookFormat};
 use crate::deliver::Backend;
+use crate::render::i18n::Strings;
 use crate::secret::Secret;
 
 /// Attempts at one notice before it is given up (and kept, renamed `.failed`).
@@ -61,6 +62,8 @@ struct Channels {
     http: reqwest::blocking::Client,
     /// The site and inbox URLs, the backend kind and mode: for links and texts.
     config: Config,
+    /// The site's language, for the mail to readers.
+    strings: Strings,
     secret: Secret,
     backend: Arc<dyn Backend>,
 }
@@ -105,6 +108,7 @@ impl Notifier {
         let dir = config.spool_dir().join("notify");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let strings = Strings::new(&config.site.language, &config.strings)?;
         let (config, secret) = (config.clone(), secret.clone());
         let thread_private = private.clone();
         let (wake, woken) = std::sync::mpsc::channel();
@@ -130,6 +134,7 @@ impl Notifier {
                     webhook,
                     http,
                     config,
+                    strings,
                     secret,
                     backend,
                 };
@@ -533,23 +538,19 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
             continue;
         }
         let link = format!("{}#c-{}", config.public_url(&c.thread), c.id);
+        let strings = &channels.strings;
+        let page = config.public_url(&c.thread);
         let own = private.subscriber(c.id)?;
         let mut author_told = watched.author_told;
         if !author_told {
             if let Some(sub) = &own {
                 let text = format!(
-                    "Your comment on {} is published:\n{link}\n\n{}\n",
-                    config.public_url(&c.thread),
+                    "{}\n{link}\n\n{}\n",
+                    strings.fill("mail_published", &[("page", &page)]),
                     quote(&c.body)
                 );
-                send_to_reader(
-                    mailer,
-                    from,
-                    config,
-                    sub,
-                    "Your comment is published",
-                    &text,
-                )?;
+                let subject = strings.get("mail_published_subject");
+                send_to_reader(mailer, from, channels, sub, subject, &text)?;
             }
             author_told = true;
         }
@@ -561,14 +562,15 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
             };
             match theirs {
                 Some(sub) if own.as_ref().is_none_or(|o| o.email != sub.email) => {
-                    let author = c.author.as_deref().unwrap_or("Someone");
+                    let author = c.author.as_deref().unwrap_or(strings.get("anonymous"));
                     let text = format!(
-                        "{author} replied to your comment on {}:\n\n{}\n\nRead it and answer: {link}\n",
-                        config.public_url(&c.thread),
-                        quote(&c.body)
+                        "{}\n\n{}\n\n{} {link}\n",
+                        strings.fill("mail_reply", &[("author", author), ("page", &page)]),
+                        quote(&c.body),
+                        strings.get("mail_reply_read"),
                     );
-                    let subject = format!("{author} replied to your comment");
-                    send_to_reader(mailer, from, config, &sub, &subject, &text)?;
+                    let subject = strings.fill("mail_reply_subject", &[("author", author)]);
+                    send_to_reader(mailer, from, channels, &sub, &subject, &text)?;
                 }
                 _ => {}
             }
@@ -593,20 +595,22 @@ fn quote(body: &str) -> String {
 fn send_to_reader(
     mailer: &SmtpTransport,
     from: &Mailbox,
-    config: &Config,
+    channels: &Channels,
     to: &super::private::Subscriber,
     subject: &str,
     text: &str,
 ) -> Result<()> {
     use lettre::message::header::{HeaderName, HeaderValue};
+    let (config, strings) = (&channels.config, &channels.strings);
     let stop = format!(
         "{}/v1/unsubscribe/{}",
         config.inbox.url.trim_end_matches('/'),
         to.token
     );
     let body = format!(
-        "{text}\n--\nYou get this because you asked to hear about your comment on {}.\nNo more mail: {stop}\n",
-        config.site.url
+        "{text}\n--\n{}\n{} {stop}\n",
+        strings.fill("mail_why", &[("site", &config.site.url)]),
+        strings.get("mail_stop"),
     );
     let message = Message::builder()
         .from(from.clone())
@@ -638,19 +642,32 @@ pub async fn unsubscribe_page(
         .and_then(|p| p.email_of_token(&token).ok().flatten())
         .is_some();
     if !known {
-        return links::page(
-            StatusCode::NOT_FOUND,
-            "Nothing to stop",
-            "<p>This link stops nothing: the address gets no mail from here (any more).</p>",
-        );
+        return nothing_to_stop(&inbox);
     }
-    links::page(
+    let strings = &inbox.renderer.strings;
+    super::notice(
+        &inbox,
         StatusCode::OK,
-        "Stop these mails?",
-        &format!(
-            "<form method=\"post\" action=\"/v1/unsubscribe/{}\"><button type=\"submit\">Stop all mail about my comments</button></form>\n",
-            crate::render::escape_html(&token)
-        ),
+        &crate::render::Notice {
+            title: strings.get("unsubscribe_title"),
+            actions: vec![crate::render::NoticeAction {
+                url: format!(
+                    "{}/v1/unsubscribe/{token}",
+                    inbox.config.inbox.url.trim_end_matches('/')
+                ),
+                label: strings.get("unsubscribe_button").to_string(),
+            }],
+            ..Default::default()
+        },
+    )
+}
+
+fn nothing_to_stop(inbox: &Inbox) -> axum::response::Response {
+    super::told(
+        inbox,
+        axum::http::StatusCode::NOT_FOUND,
+        ("unsubscribe_none_title", "unsubscribe_none"),
+        None,
     )
 }
 
@@ -662,11 +679,7 @@ pub async fn unsubscribe(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     let Some(private) = &inbox.private else {
-        return links::page(
-            StatusCode::NOT_FOUND,
-            "Nothing to stop",
-            "<p>No mail is sent from here.</p>",
-        );
+        return nothing_to_stop(&inbox);
     };
     let erased = private
         .email_of_token(&token)
@@ -674,21 +687,22 @@ pub async fn unsubscribe(
     match erased {
         Ok(Some(n)) => {
             tracing::info!(subscriptions = n, "a reader unsubscribed");
-            links::page(
+            super::told(
+                &inbox,
                 StatusCode::OK,
-                "Done",
-                "<p>You will get no more mail from here, and your address is erased.</p>",
+                ("unsubscribe_done_title", "unsubscribe_done"),
+                None,
             )
         }
-        Ok(None) => links::page(
-            StatusCode::NOT_FOUND,
-            "Nothing to stop",
-            "<p>This address gets no mail from here (any more).</p>",
-        ),
-        Err(e) => links::page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Not done",
-            &format!("<p>{}</p>", crate::render::escape_html(&format!("{e:#}"))),
-        ),
+        Ok(None) => nothing_to_stop(&inbox),
+        Err(e) => {
+            tracing::warn!("cannot unsubscribe: {e:#}");
+            super::told(
+                &inbox,
+                StatusCode::SERVICE_UNAVAILABLE,
+                ("later_title", "later"),
+                None,
+            )
+        }
     }
 }

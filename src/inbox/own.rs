@@ -15,11 +15,10 @@ use axum::Form;
 use chrono::Utc;
 use ulid::Ulid;
 
-use super::links::page;
 use super::spool::State as Spooled;
-use super::Inbox;
+use super::{notice, told, Inbox};
 use crate::comment::Comment;
-use crate::render::{escape_html, markdown};
+use crate::render::{Notice, NoticeAction, NoticeEdit};
 use crate::secret::{to_hex, Secret};
 
 /// Hex digits of the key: 128 bits.
@@ -31,8 +30,13 @@ fn key(secret: &Secret, id: Ulid) -> String {
 
 /// The author's private link to comment `id`.
 pub fn link(inbox_url: &str, secret: &Secret, id: Ulid) -> String {
+    at(inbox_url, secret, id, "")
+}
+
+/// The link to `action` (`""`, `/edit` or `/withdraw`) on comment `id`.
+fn at(inbox_url: &str, secret: &Secret, id: Ulid, action: &str) -> String {
     format!(
-        "{}/v1/own/{id}?key={}",
+        "{}/v1/own/{id}{action}?key={}",
         inbox_url.trim_end_matches('/'),
         key(secret, id)
     )
@@ -53,10 +57,11 @@ async fn find(
     query: &HashMap<String, String>,
 ) -> Result<Standing, Response> {
     let id: Ulid = id.parse().map_err(|_| {
-        page(
+        told(
+            inbox,
             StatusCode::NOT_FOUND,
-            "Not found",
-            "<p>There is no such link.</p>",
+            ("link_unknown_title", "link_unknown"),
+            None,
         )
     })?;
     let given = query.get("key").map(String::as_str).unwrap_or_default();
@@ -64,24 +69,37 @@ async fn find(
     // Compared as HMACs of both, so the time taken says nothing about the key.
     let same = inbox.secret.mac(given.as_bytes()) == inbox.secret.mac(expected.as_bytes());
     if !same {
-        return Err(page(
+        return Err(told(
+            inbox,
             StatusCode::FORBIDDEN,
-            "Invalid link",
-            "<p>This link is not the one you were given: check that it was copied whole.</p>",
+            ("link_invalid_title", "link_invalid"),
+            None,
         ));
     }
+    let expired = |thread: Option<&str>| {
+        told(
+            inbox,
+            StatusCode::GONE,
+            ("own_expired_title", "own_expired"),
+            thread,
+        )
+    };
     match inbox.spool.state_of(id) {
         Some(Spooled::Delivered) => {}
         Some(_) => {
-            return Err(page(
+            return Err(told(
+                inbox,
                 StatusCode::CONFLICT,
-                "Not yet",
-                "<p>Your comment is on its way to the moderator. Try again in a minute.</p>",
+                ("own_not_yet_title", "own_not_yet"),
+                None,
             ))
         }
-        None => return Err(expired()),
+        None => return Err(expired(None)),
     }
-    let comment = inbox.spool.delivered_copy(id).ok_or_else(expired)?;
+    let comment = inbox
+        .spool
+        .delivered_copy(id)
+        .ok_or_else(|| expired(None))?;
     let backend = inbox.backend.clone();
     let (thread, cid) = (comment.thread.clone(), comment.id);
     let status = tokio::task::spawn_blocking(move || -> anyhow::Result<(bool, bool)> {
@@ -96,35 +114,67 @@ async fn find(
                 i64::try_from(inbox.config.inbox.edit_hours).unwrap_or(i64::MAX / 3600),
             );
             if Utc::now() - comment.date > window {
-                return Err(expired());
+                return Err(expired(Some(&comment.thread)));
             }
             Ok(Standing::Published(comment))
         }
         Ok(Ok((false, true))) => Ok(Standing::Pending(comment)),
-        Ok(Ok((false, false))) => Err(page(
+        Ok(Ok((false, false))) => Err(told(
+            inbox,
             StatusCode::GONE,
-            "Not there",
-            "<p>This comment is neither waiting nor published: it was withdrawn or not accepted.</p>",
+            ("own_gone_title", "own_gone"),
+            Some(&comment.thread),
         )),
-        Ok(Err(e)) => Err(unavailable(&format!("{e:#}"))),
-        Err(e) => Err(unavailable(&e.to_string())),
+        Ok(Err(e)) => Err(unavailable(inbox, &format!("{e:#}"))),
+        Err(e) => Err(unavailable(inbox, &e.to_string())),
     }
 }
 
-fn expired() -> Response {
-    page(
-        StatusCode::GONE,
-        "Link expired",
-        "<p>The time to change this comment has passed. Ask the site's owner.</p>",
+fn unavailable(inbox: &Inbox, why: &str) -> Response {
+    tracing::warn!("author link: {why}");
+    told(
+        inbox,
+        StatusCode::SERVICE_UNAVAILABLE,
+        ("later_title", "later"),
+        None,
     )
 }
 
-fn unavailable(why: &str) -> Response {
-    tracing::warn!("author link: {why}");
-    page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again later",
-        "<p>The comment cannot be looked up right now. Try again in a few minutes.</p>",
+/// The page of an author's link: the comment as it appears, where it stands, a form
+/// holding `source` to change its text (with what was wrong with the last change),
+/// and a button to withdraw it.
+fn own_page(
+    inbox: &Inbox,
+    status: StatusCode,
+    title: &str,
+    standing: &Standing,
+    source: String,
+    error: Option<String>,
+) -> Response {
+    let (comment, note) = match standing {
+        Standing::Pending(c) => (c, "own_pending"),
+        Standing::Published(c) => (c, "own_published"),
+    };
+    let strings = &inbox.renderer.strings;
+    let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
+    notice(
+        inbox,
+        status,
+        &Notice {
+            title: strings.get(title),
+            text: vec![strings.get(note).to_string()],
+            comment: Some(comment),
+            edit: Some(NoticeEdit {
+                action: link("/edit"),
+                source,
+                error,
+            }),
+            actions: vec![NoticeAction {
+                url: link("/withdraw"),
+                label: strings.get("own_withdraw").to_string(),
+            }],
+            back: Some(inbox.config.public_url(&comment.thread)),
+        },
     )
 }
 
@@ -134,37 +184,19 @@ pub async fn show(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let standing = match find(&inbox, &id, &query).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let (comment, note) = match &standing {
-        Standing::Pending(c) => (c, "It is waiting for moderation: changes apply at once."),
-        Standing::Published(c) => (
-            c,
-            "It is published: a change or a withdrawal goes to the moderator first.",
-        ),
-    };
-    let action = format!("/v1/own/{}", comment.id);
-    let key = escape_html(query.get("key").map_or("", String::as_str));
-    page(
-        StatusCode::OK,
-        "Your comment",
-        &format!(
-            "<p>On <a href=\"{page}\">{thread}</a>. {note}</p>\n<blockquote>{body}</blockquote>\n\
-             <form method=\"post\" action=\"{action}/edit?key={key}\"><p><label for=\"body\">Your text</label><br>\
-             <textarea id=\"body\" name=\"body\" rows=\"8\" cols=\"60\" required>{source}</textarea></p>\
-             <p><button type=\"submit\">Save the change</button></p></form>\n\
-             <form method=\"post\" action=\"{action}/withdraw?key={key}\"><p><button type=\"submit\">Withdraw the comment</button></p></form>\n",
-            page = escape_html(&inbox.config.public_url(&comment.thread)),
-            thread = escape_html(&comment.thread),
-            body = markdown::to_html(&comment.body),
-            source = escape_html(&comment.body),
-        ),
-    )
+    match find(&inbox, &id, &query).await {
+        Ok(standing) => {
+            let source = match &standing {
+                Standing::Pending(c) | Standing::Published(c) => c.body.clone(),
+            };
+            own_page(&inbox, StatusCode::OK, "own_title", &standing, source, None)
+        }
+        Err(page) => page,
+    }
 }
 
-/// `POST /v1/own/{id}/edit?key=…` with the new `body`.
+/// `POST /v1/own/{id}/edit?key=…` with the new `body`. A text the rules turn away
+/// comes back in the form, with what is wrong with it.
 pub async fn edit(
     State(inbox): State<Arc<Inbox>>,
     Path(id): Path<String>,
@@ -180,14 +212,14 @@ pub async fn edit(
         .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
     if let Err(r) = super::guard::check_body(&body, &inbox.config, &inbox.renderer.strings) {
-        return page(
-            r.reason.status(),
-            "Not changed",
-            &format!(
-                "<p>{}</p><p>Your text, to copy:</p><pre>{}</pre>",
-                escape_html(&r.message),
-                escape_html(&body)
-            ),
+        let status = r.reason.status();
+        return own_page(
+            &inbox,
+            status,
+            "own_not_saved_title",
+            &standing,
+            body,
+            Some(r.message),
         );
     }
     let (old, published) = match standing {
@@ -217,14 +249,14 @@ pub async fn edit(
                 tracing::warn!(id = %new.id, "cannot keep the edited copy: {e:#}");
             }
             tracing::info!(id = %new.id, published, "edited by its author");
-            let text = match request {
-                Some(_) => "Thank you: the moderator will look at your change.",
-                None => "Saved: the moderator will see the new text.",
+            let said = match request {
+                Some(_) => ("own_title", "own_change_asked"),
+                None => ("own_saved_title", "own_saved"),
             };
-            page(StatusCode::OK, "Changed", &format!("<p>{text}</p>"))
+            told(&inbox, StatusCode::OK, said, Some(&new.thread))
         }
-        Ok(Err(e)) => unavailable(&format!("{e:#}")),
-        Err(e) => unavailable(&e.to_string()),
+        Ok(Err(e)) => unavailable(&inbox, &format!("{e:#}")),
+        Err(e) => unavailable(&inbox, &e.to_string()),
     }
 }
 
@@ -239,6 +271,9 @@ pub async fn withdraw(
         Err(page) => return page,
     };
     let backend = inbox.backend.clone();
+    let thread = match &standing {
+        Standing::Pending(c) | Standing::Published(c) => c.thread.clone(),
+    };
     let outcome = tokio::task::spawn_blocking(move || match standing {
         Standing::Pending(c) => backend.reject(c.id).map(|_| None),
         Standing::Published(c) => backend.propose(&c, None).map(|at| Some((c, at))),
@@ -251,14 +286,14 @@ pub async fn withdraw(
                 notifier.change_asked(&c, "withdraw", location);
             }
             tracing::info!(id, published, "withdrawn by its author");
-            let text = if published {
-                "Thank you: the moderator will remove your comment."
+            let said = if published {
+                ("own_title", "own_removal_asked")
             } else {
-                "Withdrawn: your comment will not be published."
+                ("own_withdrawn_title", "own_withdrawn")
             };
-            page(StatusCode::OK, "Withdrawn", &format!("<p>{text}</p>"))
+            told(&inbox, StatusCode::OK, said, Some(&thread))
         }
-        Ok(Err(e)) => unavailable(&format!("{e:#}")),
-        Err(e) => unavailable(&e.to_string()),
+        Ok(Err(e)) => unavailable(&inbox, &format!("{e:#}")),
+        Err(e) => unavailable(&inbox, &e.to_string()),
     }
 }

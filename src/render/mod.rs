@@ -26,7 +26,7 @@ pub const HONEYPOT_FIELD: &str = "subject";
 
 /// Built-in templates, embedded in the binary; a file of the same name in the site's
 /// templates directory replaces one.
-pub const TEMPLATES: [(&str, &str); 4] = [
+pub const TEMPLATES: [(&str, &str); 5] = [
     (
         "comments.html",
         include_str!("../../templates/comments.html"),
@@ -34,6 +34,7 @@ pub const TEMPLATES: [(&str, &str); 4] = [
     ("comment.html", include_str!("../../templates/comment.html")),
     ("form.html", include_str!("../../templates/form.html")),
     ("page.html", include_str!("../../templates/page.html")),
+    ("notice.html", include_str!("../../templates/notice.html")),
 ];
 
 /// Static files written next to the site, overridable the same way.
@@ -115,6 +116,38 @@ pub struct ParentLink {
 pub struct Section {
     pub html: String,
     pub bodies: Vec<String>,
+}
+
+/// What an inbox notice page says and offers (`templates/notice.html`).
+#[derive(Debug, Default)]
+pub struct Notice<'a> {
+    pub title: &'a str,
+    /// Paragraphs of text.
+    pub text: Vec<String>,
+    /// A comment, shown as it appears on the page.
+    pub comment: Option<&'a Comment>,
+    /// The form that changes a comment's text.
+    pub edit: Option<NoticeEdit>,
+    /// Forms of one button each.
+    pub actions: Vec<NoticeAction>,
+    /// The page to go back to.
+    pub back: Option<String>,
+}
+
+/// The form that changes a comment's text: where it posts, the text it holds, and
+/// what was wrong with the text last sent.
+#[derive(Debug, serde::Serialize)]
+pub struct NoticeEdit {
+    pub action: String,
+    pub source: String,
+    pub error: Option<String>,
+}
+
+/// A button, and the URL its form posts to.
+#[derive(Debug, serde::Serialize)]
+pub struct NoticeAction {
+    pub url: String,
+    pub label: String,
 }
 
 impl Renderer {
@@ -323,6 +356,35 @@ impl Renderer {
         }
         let form = minijinja::Value::from(minijinja::value::Serde(&form));
         self.page_with_form(self.strings.get("error_title"), thread, parent, form, back)
+    }
+
+    /// An inbox page that tells a reader something (`notice.html`): the page of an
+    /// author's private link, or of a link that stops mail, and what came of them.
+    pub fn notice_page(&self, notice: &Notice<'_>) -> Result<String> {
+        let body;
+        let comment = match notice.comment {
+            Some(comment) => {
+                body = markdown::to_html(&comment.body);
+                minijinja::Value::from(minijinja::value::Serde(&self.view(comment, &body)))
+            }
+            None => minijinja::Value::from(()),
+        };
+        self.render(
+            "notice.html",
+            minijinja::context! {
+                lang => self.language.as_str(),
+                title => notice.title,
+                stylesheet => self.stylesheet.as_str(),
+                text => minijinja::Value::from(minijinja::value::Serde(&notice.text)),
+                comment => comment,
+                preview => true,
+                edit => minijinja::Value::from(minijinja::value::Serde(&notice.edit)),
+                actions => minijinja::Value::from(minijinja::value::Serde(&notice.actions)),
+                back => notice.back.as_deref(),
+                s => self.strings_value.clone(),
+                form => self.form_value.clone(),
+            },
+        )
     }
 
     /// An inbox page holding the form: `page.html` without a comment.
