@@ -434,27 +434,65 @@ fn post(inbox: &InboxProcess, fields: &[(&str, &str)]) -> String {
     answer.body[at..at + 26].to_string()
 }
 
+/// An inbox whose readers may ask for mail, delivering to the example site's repository
+/// with `site` added to its `[site]`, and the SMTP server it sends through: `None`
+/// where there is no SMTP server to run.
+fn inbox_for_readers(dir: &Path, site: &str) -> Option<(Stopped, PathBuf, PathBuf, InboxProcess)> {
+    let remote = example_remote(dir);
+    certificate(dir);
+    let smtp_port = free_port();
+    let smtp = smtp_server(dir, smtp_port, "starttls")?;
+    let inbox_port = free_port();
+    let config = write_config(
+        dir,
+        inbox_port,
+        &format!(
+            "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
+        ),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("[comments]", &format!("{site}\n[comments]"), 1),
+    )
+    .unwrap();
+    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
+    Some((smtp, remote, config, inbox))
+}
+
+/// Ada posts `body` asking for mail, her comment is approved, and the mail telling her
+/// it is published arrives: her comment's id, and that mail.
+fn ada_published(dir: &Path, inbox: &InboxProcess, config: &Path, body: &str) -> (String, String) {
+    let ada = post(
+        inbox,
+        &[
+            ("thread", THREAD),
+            ("author", "Ada"),
+            ("email", "ada@example.org"),
+            ("body", body),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir, config, &ada);
+    wait_explained(
+        "Ada's publication mail",
+        30,
+        || !mails_to(dir, "ada@example.org").is_empty(),
+        || inbox.log.lock().unwrap().clone(),
+    );
+    (ada, mails_to(dir, "ada@example.org").remove(0))
+}
+
 /// Readers who tick the box hear when their comment is published and when a reply
 /// to it is; the mail's link stops it; `cairn inbox forget` erases an address; and no
 /// address ever reaches the repository.
 #[test]
 fn readers_hear_of_publication_and_replies_until_they_stop_it() {
     let dir = tempfile::tempdir().unwrap();
-    let remote = example_remote(dir.path());
-    certificate(dir.path());
-    let smtp_port = free_port();
-    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+    let Some((_smtp, remote, config, inbox)) = inbox_for_readers(dir.path(), "") else {
         return;
     };
-    let inbox_port = free_port();
-    let config = write_config(
-        dir.path(),
-        inbox_port,
-        &format!(
-            "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
-        ),
-    );
-    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
 
     // The box needs an address; the form comes back with the box still ticked.
     let refused = post_form(
@@ -471,25 +509,8 @@ fn readers_hear_of_publication_and_replies_until_they_stop_it() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(refused.body.contains("id=\"cairn-form-notify\" name=\"notify\" type=\"checkbox\" value=\"on\" aria-describedby=\"cairn-form-notify-hint\" checked"), "{}", refused.body);
 
-    let ada = post(
-        &inbox,
-        &[
-            ("thread", THREAD),
-            ("author", "Ada"),
-            ("email", "ada@example.org"),
-            ("body", "First!"),
-            ("notify", "on"),
-        ],
-    );
-    inbox.wait_delivered(30);
-    approve(dir.path(), &config, &ada);
-    wait_explained(
-        "Ada's publication mail",
-        30,
-        || !mails_to(dir.path(), "ada@example.org").is_empty(),
-        || inbox.log.lock().unwrap().clone(),
-    );
-    let live = &mails_to(dir.path(), "ada@example.org")[0];
+    let (ada, live) = ada_published(dir.path(), &inbox, &config, "First!");
+    let live = &live;
     assert!(
         live.contains("Subject: Your comment is published"),
         "{live}"
@@ -630,46 +651,11 @@ fn readers_hear_of_publication_and_replies_until_they_stop_it() {
 #[test]
 fn readers_mail_and_its_pages_are_in_the_sites_language() {
     let dir = tempfile::tempdir().unwrap();
-    example_remote(dir.path());
-    certificate(dir.path());
-    let smtp_port = free_port();
-    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+    let Some((_smtp, _, config, inbox)) = inbox_for_readers(dir.path(), "language = \"de\"") else {
         return;
     };
-    let inbox_port = free_port();
-    let config = write_config(
-        dir.path(),
-        inbox_port,
-        &format!(
-            "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
-        ),
-    );
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replacen("[comments]", "language = \"de\"\n[comments]", 1),
-    )
-    .unwrap();
-    let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
-    let ada = post(
-        &inbox,
-        &[
-            ("thread", THREAD),
-            ("author", "Ada"),
-            ("email", "ada@example.org"),
-            ("body", "Schön!"),
-            ("notify", "on"),
-        ],
-    );
-    inbox.wait_delivered(30);
-    approve(dir.path(), &config, &ada);
-    wait_explained(
-        "Ada's publication mail",
-        30,
-        || !mails_to(dir.path(), "ada@example.org").is_empty(),
-        || inbox.log.lock().unwrap().clone(),
-    );
-    let live = &mails_to(dir.path(), "ada@example.org")[0];
+    let (ada, live) = ada_published(dir.path(), &inbox, &config, "Schön!");
+    let live = &live;
     assert!(
         live.contains(&format!(
             "Ihr Kommentar auf {SITE}{THREAD} ist veröffentlicht:\n{SITE}{THREAD}#c-{ada}"

@@ -26,13 +26,14 @@ pub const HONEYPOT_FIELD: &str = "subject";
 
 /// Built-in templates, embedded in the binary; a file of the same name in the site's
 /// templates directory replaces one.
-pub const TEMPLATES: [(&str, &str); 5] = [
+pub const TEMPLATES: [(&str, &str); 6] = [
     (
         "comments.html",
         include_str!("../../templates/comments.html"),
     ),
     ("comment.html", include_str!("../../templates/comment.html")),
     ("form.html", include_str!("../../templates/form.html")),
+    ("inbox.html", include_str!("../../templates/inbox.html")),
     ("page.html", include_str!("../../templates/page.html")),
     ("notice.html", include_str!("../../templates/notice.html")),
 ];

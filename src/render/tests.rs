@@ -99,6 +99,57 @@ fn site_templates_override_builtin_ones() {
 }
 
 #[test]
+fn the_inbox_frame_once_overridden_holds_every_inbox_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default_for_test(dir.path());
+    std::fs::create_dir_all(config.templates_dir()).unwrap();
+    std::fs::write(
+        config.templates_dir().join("inbox.html"),
+        "<header>My blog</header><h1>{{ title }}</h1>{% block content %}{% endblock %}",
+    )
+    .unwrap();
+    let renderer = Renderer::new(&config).unwrap();
+    let comment: Comment = Comment::parse(
+        "id: 01HQ3Z6V1X5E7Y4AYS8JK9W2MP\nthread: /a/\ndate: 2024-01-01T00:00:00Z\nbody: Hi\n",
+        crate::comment::Format::Yaml,
+    )
+    .unwrap();
+    let pages = [
+        renderer
+            .confirmation_page(&comment, "https://x.example/a/", "https://i.example/own")
+            .unwrap(),
+        renderer
+            .reply_page("/a/", &comment.id.to_string(), "https://x.example/a/")
+            .unwrap(),
+        renderer
+            .notice_page(&Notice {
+                title: "Done",
+                text: vec!["All <done>.".into()],
+                ..Default::default()
+            })
+            .unwrap(),
+    ];
+    for page in &pages {
+        assert!(page.starts_with("<header>My blog</header><h1>"), "{page}");
+    }
+    assert!(
+        pages[0].contains("id=\"c-01HQ3Z6V1X5E7Y4AYS8JK9W2MP\""),
+        "{}",
+        pages[0]
+    );
+    assert!(
+        pages[1].contains("name=\"parent\" value=\"01HQ3Z6V1X5E7Y4AYS8JK9W2MP\""),
+        "{}",
+        pages[1]
+    );
+    assert!(
+        pages[2].contains("<p class=\"cairn-note\" role=\"status\">All &lt;done&gt;.</p>"),
+        "{}",
+        pages[2]
+    );
+}
+
+#[test]
 fn broken_override_names_the_template() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default_for_test(dir.path());
