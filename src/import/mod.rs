@@ -38,7 +38,9 @@ pub const FORGOTTEN_FILE: &str = ".forgotten";
 pub struct Item {
     /// The comment's id in the source.
     pub key: String,
-    /// The page: a URL or a path as the source gives it; `None` when it has none.
+    /// The page: a URL, or a URL path from the server's root (with the site's base
+    /// path in front, if the site has one), as the source gives it; or a path with no
+    /// leading slash, below the site's base path (`slug/`); `None` when it has none.
     pub thread: Option<String>,
     /// The source id of the comment this one replies to.
     pub parent: Option<String>,
@@ -480,8 +482,8 @@ pub(crate) fn names_a_page(value: &str) -> bool {
     value.starts_with('/') || value.starts_with("http://") || value.starts_with("https://")
 }
 
-/// The thread of an item: its URL's path (under the site's base path) or its path,
-/// mapped by the rules, then normalized.
+/// The thread of an item: the path of its URL or its path, below the site's base
+/// path, mapped by the rules, then normalized.
 fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return Err("the source names no page for it".into());
@@ -495,7 +497,7 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
             }
             thread::below_base(&options.base_path, &path).to_string()
         }
-        _ => raw.to_string(),
+        _ => thread::below_base(&options.base_path, raw).to_string(),
     };
     let mapped = match thread::normalize(&path) {
         Ok(normalized) => options.map.apply(&normalized),

@@ -163,7 +163,8 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
         });
         let (thread, parent_hint) = match get("thread") {
             Some(t) if names_a_page(&t) => (t, None),
-            other => (format!("/{folder}/"), other),
+            // A folder is a page below the site's base path, however the site is served.
+            other => (format!("{folder}/"), other),
         };
         let email = get("email");
         if email.as_deref().is_some_and(|e| !e.contains('@')) {
@@ -365,10 +366,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("a1", None, Some("/my-post/")),
-                ("b2", Some("a1"), Some("/my-post/")),
-                ("c3", Some("a1"), Some("/my-post/")),
-                ("d4", Some("b2"), Some("/my-post/")),
+                ("a1", None, Some("my-post/")),
+                ("b2", Some("a1"), Some("my-post/")),
+                ("c3", Some("a1"), Some("my-post/")),
+                ("d4", Some("b2"), Some("my-post/")),
             ]
         );
         assert_eq!(

@@ -189,7 +189,7 @@ fn thread_maps_move_prefixes_or_match_whole_paths() {
 }
 
 #[test]
-fn urls_lose_the_sites_base_path() {
+fn urls_and_paths_lose_the_sites_base_path_and_folders_are_below_it() {
     let options = Options {
         base_path: "/blog/".into(),
         ..options()
@@ -206,6 +206,11 @@ fn urls_lose_the_sites_base_path() {
         thread_path(Some("https://example.org/blog"), &options).unwrap(),
         "/"
     );
+    // Isso's `uri` is the page's path as the browser had it, base path included.
+    assert_eq!(thread_path(Some("/blog/a/"), &options).unwrap(), "/a/");
+    // A Staticman data folder names a page below the base, even one called `blog`.
+    assert_eq!(thread_path(Some("blog/"), &options).unwrap(), "/blog/");
+    assert_eq!(thread_path(Some("a/"), &options).unwrap(), "/a/");
 }
 
 #[test]
