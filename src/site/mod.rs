@@ -449,6 +449,15 @@ fn render_page(
                         }),
                     ),
                     on(&SELECTORS.section, |el| {
+                        if rendered.borrow().is_some() {
+                            // Its form's ids and the comments' anchors would be there twice.
+                            warn(
+                                "a second id=\"cairn-comments\" placeholder: left as it was \
+                                 (a page holds one comments section)"
+                                    .into(),
+                            );
+                            return Ok(());
+                        }
                         let Some(t) = thread_of(el, "data-cairn-thread") else {
                             return Ok(());
                         };
@@ -461,7 +470,7 @@ fn render_page(
                             page_title,
                             comments.comments.len(),
                         ));
-                        rendered.borrow_mut().get_or_insert((t, section, comments));
+                        *rendered.borrow_mut() = Some((t, section, comments));
                         Ok(())
                     }),
                     on(&SELECTORS.count, |el| {
@@ -871,6 +880,44 @@ mod tests {
             .map(|(at, _)| &feed[at + 4..at + 5])
             .collect();
         assert_eq!(days, ["5", "4", "3"], "{feed}");
+    }
+
+    #[test]
+    fn a_page_gets_one_comments_section_and_a_warning_for_another_placeholder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            file,
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n",
+        )
+        .unwrap();
+        let site = root.join("public");
+        std::fs::create_dir_all(site.join("a")).unwrap();
+        let second = r#"<div id="cairn-comments" data-cairn-thread="/b/"></div>"#;
+        std::fs::write(
+            site.join("a/index.html"),
+            format!(r#"<div id="cairn-comments"></div>{second}"#),
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert_eq!(page.matches("id=\"cairn-form\"").count(), 1, "{page}");
+        assert!(
+            page.contains("id=\"c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA\""),
+            "{page}"
+        );
+        assert!(page.ends_with(second), "{page}");
+        assert_eq!(report.sections, 1);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].path.ends_with("a/index.html"));
+        assert!(report.problems[0]
+            .message
+            .contains("second id=\"cairn-comments\""));
     }
 
     #[test]
