@@ -134,12 +134,13 @@ pub async fn show(
         Action::Approve => "Approve",
         Action::Reject => "Reject",
     };
-    let target = format!(
-        "/v1/moderate/{id}/{}?expires={}&sig={}",
+    let target = escape_html(&format!(
+        "{}/v1/moderate/{id}/{}?expires={}&sig={}",
+        inbox.config.inbox.url.trim_end_matches('/'),
         action.name(),
-        escape_html(query.get("expires").map_or("", String::as_str)),
-        escape_html(query.get("sig").map_or("", String::as_str)),
-    );
+        query.get("expires").map_or("", String::as_str),
+        query.get("sig").map_or("", String::as_str),
+    ));
     page(
         StatusCode::OK,
         &format!("{verb} comment {id}?"),
