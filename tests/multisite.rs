@@ -210,6 +210,17 @@ fn one_inbox_serves_two_sites_each_on_its_own() {
     assert!(docs_ids.contains(&bob.as_str()) && !blog_ids.contains(&bob.as_str()));
     // Own secrets: the same address gets a different avatar key on each site.
     assert_ne!(avatar_of(&blog_remote, &ann), avatar_of(&docs_remote, &bob));
+    // The author's page, under the site's own inbox URL, posts changes there too.
+    let own = answer.body[answer.body.find("/sites/blog/v1/own/").unwrap()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let page = http(&inbox.addr, "GET", &own, &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (path, key) = own.split_once('?').unwrap();
+    let edit = format!("action=\"https://comments.example.org{path}/edit?{key}\"");
+    assert!(page.body.contains(&edit), "{edit} in {}", page.body);
 
     let metrics = http(&inbox.addr, "GET", "/metrics", &[], b"").unwrap().body;
     for line in [
