@@ -602,11 +602,7 @@ fn send_to_reader(
 ) -> Result<()> {
     use lettre::message::header::{HeaderName, HeaderValue};
     let (config, strings) = (&channels.config, &channels.strings);
-    let stop = format!(
-        "{}/v1/unsubscribe/{}",
-        config.inbox.url.trim_end_matches('/'),
-        to.token
-    );
+    let stop = unsubscribe_url(config, &to.token);
     let body = format!(
         "{text}\n--\n{}\n{} {stop}\n",
         strings.fill("mail_why", &[("site", &config.site.url)]),
@@ -630,6 +626,14 @@ fn send_to_reader(
     Ok(())
 }
 
+/// The link in every mail to a reader that stops all mail to their address.
+fn unsubscribe_url(config: &Config, token: &str) -> String {
+    format!(
+        "{}/v1/unsubscribe/{token}",
+        config.inbox.url.trim_end_matches('/')
+    )
+}
+
 /// `GET /v1/unsubscribe/{token}`: the button that stops the mail.
 pub async fn unsubscribe_page(
     axum::extract::State(inbox): axum::extract::State<Arc<Inbox>>,
@@ -651,10 +655,7 @@ pub async fn unsubscribe_page(
         &crate::render::Notice {
             title: strings.get("unsubscribe_title"),
             actions: vec![crate::render::NoticeAction {
-                url: format!(
-                    "{}/v1/unsubscribe/{token}",
-                    inbox.config.inbox.url.trim_end_matches('/')
-                ),
+                url: unsubscribe_url(&inbox.config, &token),
                 label: strings.get("unsubscribe_button").to_string(),
             }],
             ..Default::default()
