@@ -288,9 +288,11 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
 
 /// The thread a submission is for: a path on the site, with the site's base path in
 /// front or without (as render reads placeholders), or a full URL under `site.url`;
-/// normalized by the same function render uses.
+/// normalized by the same function render uses. A query or fragment, as a script
+/// sending `location.href` includes, is not part of the page.
 pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
     let raw = raw.trim();
+    let raw = raw.split(['?', '#']).next().unwrap_or_default();
     if raw.is_empty() {
         return None;
     }
@@ -581,5 +583,34 @@ mod tests {
             assert_eq!(thread_of(raw, &config).as_deref(), Some(want), "{raw}");
         }
         assert_eq!(thread_of("https://example.org/other/", &config), None);
+    }
+
+    #[test]
+    fn a_pages_query_and_fragment_are_not_part_of_its_thread() {
+        let (config, ..) = setup();
+        for raw in [
+            "https://blog.example.org/posts/a/#cairn-comments",
+            "https://blog.example.org/posts/a/?utm_source=feed",
+            "https://blog.example.org/posts/a?x=1#c-01JD3K2AAAAAAAAAAAAAAAAAAA",
+            "/posts/a/#cairn-comments",
+        ] {
+            assert_eq!(
+                thread_of(raw, &config).as_deref(),
+                Some("/posts/a/"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            thread_of("https://blog.example.org?x=1", &config).as_deref(),
+            Some("/")
+        );
+        assert_eq!(thread_of("?x=1", &config), None);
+        assert_eq!(
+            thread_of(
+                "https://blog.example.org.evil.example/?https://blog.example.org/",
+                &config
+            ),
+            None
+        );
     }
 }
