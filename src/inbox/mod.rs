@@ -561,7 +561,7 @@ fn told(
         status,
         &crate::render::Notice {
             title: strings.get(title),
-            text: vec![strings.get(text).to_string()],
+            text: Some(strings.get(text)),
             back: thread.map(|t| inbox.config.public_url(t)),
             ..Default::default()
         },

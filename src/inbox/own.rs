@@ -162,7 +162,7 @@ fn own_page(
         status,
         &Notice {
             title: strings.get(title),
-            text: vec![strings.get(note).to_string()],
+            text: Some(strings.get(note)),
             comment: Some(comment),
             edit: Some(NoticeEdit {
                 action: link("/edit"),

@@ -123,8 +123,8 @@ pub struct Section {
 #[derive(Debug, Default)]
 pub struct Notice<'a> {
     pub title: &'a str,
-    /// Paragraphs of text.
-    pub text: Vec<String>,
+    /// What the page says, in one paragraph.
+    pub text: Option<&'a str>,
     /// A comment, shown as it appears on the page.
     pub comment: Option<&'a Comment>,
     /// The form that changes a comment's text.
@@ -376,7 +376,7 @@ impl Renderer {
                 lang => self.language.as_str(),
                 title => notice.title,
                 stylesheet => self.stylesheet.as_str(),
-                text => minijinja::Value::from(minijinja::value::Serde(&notice.text)),
+                text => notice.text,
                 comment => comment,
                 preview => true,
                 edit => minijinja::Value::from(minijinja::value::Serde(&notice.edit)),

@@ -124,7 +124,7 @@ fn the_inbox_frame_once_overridden_holds_every_inbox_page() {
         renderer
             .notice_page(&Notice {
                 title: "Done",
-                text: vec!["All <done>.".into()],
+                text: Some("All <done>."),
                 ..Default::default()
             })
             .unwrap(),
