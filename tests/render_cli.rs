@@ -206,3 +206,56 @@ fn missing_site_dir_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn pages_in_another_encoding_get_comments_in_theirs() {
+    let dir = site();
+    let comment = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0CCC
+thread: /latin/
+date: 2026-01-03T00:00:00Z
+author: Zoë
+body: Très bien ✓
+";
+    std::fs::create_dir_all(dir.path().join("comments/latin")).unwrap();
+    std::fs::write(
+        dir.path()
+            .join("comments/latin/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
+        comment,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("public/latin")).unwrap();
+    // "Café" in ISO-8859-1, declared both ways a page may declare it.
+    for (name, meta) in [
+        ("index.html", "<meta charset=\"iso-8859-1\">"),
+        (
+            "old.html",
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\">",
+        ),
+    ] {
+        let mut page = format!("<html><head>{meta}<title>Caf").into_bytes();
+        page.extend_from_slice(b"\xe9</title></head><body><div id=\"cairn-comments\" data-cairn-thread=\"/latin/\"></div></body></html>");
+        std::fs::write(dir.path().join("public/latin").join(name), page).unwrap();
+    }
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in ["index.html", "old.html"] {
+        let bytes = std::fs::read(dir.path().join("public/latin").join(name)).unwrap();
+        assert!(
+            std::str::from_utf8(&bytes).is_err(),
+            "{name} stays in its own encoding"
+        );
+        // Read as the page says it is: every ISO-8859-1 byte is the code point of its value.
+        let page: String = bytes.iter().map(|&b| char::from(b)).collect();
+        assert!(
+            page.contains("Zoë") && page.contains("Très bien &#10003;"),
+            "{name}: {page}"
+        );
+        assert!(
+            page.contains("accept-charset=\"utf-8\""),
+            "the form posts UTF-8 anyway"
+        );
+    }
+    let feed = read(&dir.path().join("public/latin/comments.xml"));
+    assert!(feed.contains("<title>Comments on Café</title>"), "{feed}");
+    assert!(feed.contains("Très bien ✓"), "{feed}");
+}

@@ -483,6 +483,10 @@ fn render_page(
                         Ok(())
                     }),
                 ],
+                // A page in another encoding than UTF-8 says so in a <meta>: its title is
+                // read, and the comments written, in that encoding (characters it lacks as
+                // numeric references).
+                adjust_charset_on_meta_tag: true,
                 ..Settings::new()
             },
             |chunk: &[u8]| output.extend_from_slice(chunk),
