@@ -259,3 +259,65 @@ body: Très bien ✓
     assert!(feed.contains("<title>Comments on Café</title>"), "{feed}");
     assert!(feed.contains("Très bien ✓"), "{feed}");
 }
+
+#[test]
+fn a_placeholder_may_ask_for_another_language_than_the_sites() {
+    let dir = site();
+    std::fs::write(
+        dir.path().join("public/a/de.html"),
+        "<html><head><title>Hallo</title></head><body>\
+         <span data-cairn-count=\"/a/\" data-cairn-lang=\"de\"></span>\
+         <div id=\"cairn-comments\" data-cairn-thread=\"/a/\" data-cairn-lang=\"de-AT\"></div></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("public/a/sv.html"),
+        "<html><body><span data-cairn-count=\"/a/\" data-cairn-lang=\"sv\"></span>\
+         <div id=\"cairn-comments\" data-cairn-thread=\"/a/\" data-cairn-lang=\"sv\"></div></body></html>",
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let de = read(&dir.path().join("public/a/de.html"));
+    assert!(
+        de.contains("\"de\">2 Kommentare</span>"),
+        "count in German: {de}"
+    );
+    assert!(de.contains("id=\"cairn-title\">2 Kommentare</h2>"), "{de}");
+    assert!(
+        de.contains(">Antworten</a>") && de.contains("Kommentar senden"),
+        "{de}"
+    );
+    // The form and the reply links tell the inbox to answer in German.
+    assert!(
+        de.contains("<input type=\"hidden\" name=\"lang\" value=\"de\">"),
+        "{de}"
+    );
+    assert!(
+        de.contains("/v1/reply?lang=de&amp;thread=%2Fa%2F&amp;parent="),
+        "{de}"
+    );
+    let feed = read(&dir.path().join("public/a/de.comments.xml"));
+    assert!(
+        feed.contains("<title>Kommentare zu Hallo</title>"),
+        "{feed}"
+    );
+
+    // The site's own pages stay English, with no language field.
+    let en = read(&dir.path().join("public/a/index.html"));
+    assert!(
+        en.contains(">Reply</a>") && !en.contains("name=\"lang\""),
+        "{en}"
+    );
+    assert!(en.contains("/v1/reply?thread=%2Fa%2F&amp;parent="), "{en}");
+
+    // A language cairn has no strings for: the site's, and one warning for the page.
+    let sv = read(&dir.path().join("public/a/sv.html"));
+    assert!(
+        sv.contains(">2 comments</span>") && sv.contains(">Reply</a>"),
+        "{sv}"
+    );
+    let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja); the site's language is used";
+    assert_eq!(stderr(&out).matches(warning).count(), 1, "{}", stderr(&out));
+}

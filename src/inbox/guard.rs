@@ -33,6 +33,9 @@ pub struct Submission {
     /// replies (the form's `notify` box; `true` or `"on"` in JSON).
     #[serde(deserialize_with = "flag")]
     pub notify: bool,
+    /// The language of the page it was sent from, when not the site's (the form's
+    /// hidden `lang`): the inbox answers in it.
+    pub lang: String,
 }
 
 /// A yes/no field as forms (`on`) and JSON (`true`) say it.

@@ -39,7 +39,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::comment::Comment;
 use crate::config::Config;
 use crate::deliver::Backend;
-use crate::render::Renderer;
+use crate::render::{Languages, Renderer};
 use crate::secret::Secret;
 use guard::{Reason, Rejection, Submission};
 use metrics::Metrics;
@@ -52,7 +52,8 @@ const BUSY_RETRY_SECS: u64 = 60;
 /// Everything the handlers and the worker share.
 pub struct Inbox {
     config: Config,
-    renderer: Renderer,
+    /// The site's renderer, and those of the languages its pages post in.
+    languages: Languages,
     secret: Secret,
     pub spool: Spool,
     backend: Arc<dyn Backend>,
@@ -87,7 +88,7 @@ impl Inbox {
         backend: Arc<dyn Backend>,
         metrics: Metrics,
     ) -> Result<Arc<Inbox>> {
-        let renderer = Renderer::new(&config)?;
+        let languages = Languages::new(&config)?;
         let spool = Spool::open(&config.spool_dir())?.with_max_waiting(config.inbox.max_waiting);
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
         let private = if config.inbox.notify.replies {
@@ -106,7 +107,7 @@ impl Inbox {
             proxies: config.trusted_proxies()?,
             origins: config.allowed_origins(),
             own_origin: crate::config::origin_of(&config.inbox.url).ok(),
-            renderer,
+            languages,
             secret,
             spool,
             backend,
@@ -119,6 +120,11 @@ impl Inbox {
         }))
     }
 
+    /// The renderer of the site's language.
+    fn renderer(&self) -> &Renderer {
+        self.languages.site()
+    }
+
     /// Runs a submission through every check and, when it passes, into the spool.
     async fn accept(
         &self,
@@ -126,7 +132,7 @@ impl Inbox {
         client: Option<IpAddr>,
         headers: &HeaderMap,
     ) -> Result<Comment, (Rejection, Option<u64>)> {
-        let strings = &self.renderer.strings;
+        let strings = &self.languages.get_or_site(&sub.lang).strings;
         let plain = |reason| (Rejection::localized(strings, reason, None, &[]), None);
         if !self.origin_allowed(headers) {
             return Err(plain(Reason::Origin));
@@ -145,7 +151,7 @@ impl Inbox {
         let comment = guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
             .map_err(|r| (r, None))?;
         if let Some(parent) = comment.parent {
-            self.check_parent(&comment.thread, parent)
+            self.check_parent(&comment.thread, parent, strings)
                 .await
                 .map_err(|r| (r, None))?;
         }
@@ -183,8 +189,12 @@ impl Inbox {
     }
 
     /// A reply's parent must exist in the same thread, pending or published.
-    async fn check_parent(&self, thread: &str, parent: ulid::Ulid) -> Result<(), Rejection> {
-        let strings = &self.renderer.strings;
+    async fn check_parent(
+        &self,
+        thread: &str,
+        parent: ulid::Ulid,
+        strings: &crate::render::i18n::Strings,
+    ) -> Result<(), Rejection> {
         let missing = || Rejection::localized(strings, Reason::Parent, Some("parent"), &[]);
         if let Some(found) = self.spool.thread_of(parent) {
             return if found == thread {
@@ -321,12 +331,14 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .with_state(inbox)
 }
 
-/// Which comment a reply page answers: `GET /v1/reply?thread=…&parent=…`.
+/// Which comment a reply page answers: `GET /v1/reply?thread=…&parent=…`, with
+/// `lang=…` from pages in another language than the site's.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct ReplyTo {
     thread: String,
     parent: String,
+    lang: String,
 }
 
 /// The form for a reply to one comment, for readers without JavaScript (the page's
@@ -338,11 +350,11 @@ async fn reply_page(
 ) -> Response {
     let thread = guard::thread_of(&to.thread, &inbox.config);
     let parent = ulid::Ulid::from_string(to.parent.trim()).ok();
+    let renderer = inbox.languages.get_or_site(&to.lang);
     let page = match (&thread, parent) {
         (Some(thread), Some(parent)) => {
             let back = inbox.back_url(Some(thread), &format!("c-{parent}"));
-            inbox
-                .renderer
+            renderer
                 .reply_page(thread, &parent.to_string(), &back)
                 .map(|page| (StatusCode::OK, page))
         }
@@ -352,9 +364,8 @@ async fn reply_page(
             } else {
                 "error_parent"
             };
-            let message = inbox.renderer.strings.get(key);
-            inbox
-                .renderer
+            let message = renderer.strings.get(key);
+            renderer
                 .form_page(
                     thread.as_deref().unwrap_or("/"),
                     "",
@@ -399,14 +410,14 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
         "application/x-www-form-urlencoded" => Kind::Form,
         "application/json" => Kind::Json,
         _ => {
-            let r = Rejection::localized(&inbox.renderer.strings, Reason::ContentType, None, &[]);
+            let r = Rejection::localized(&inbox.renderer().strings, Reason::ContentType, None, &[]);
             return respond_rejected(&inbox, Kind::Json, &Submission::default(), r, None, started);
         }
     };
     let bytes = match axum::body::to_bytes(body, inbox.config.inbox.max_request).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let r = Rejection::localized(&inbox.renderer.strings, Reason::TooLarge, None, &[]);
+            let r = Rejection::localized(&inbox.renderer().strings, Reason::TooLarge, None, &[]);
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
@@ -437,7 +448,8 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
                     };
                     let back = inbox.back_url(Some(&comment.thread), &anchor);
                     let manage = own::link(&inbox.config.inbox.url, &inbox.secret, comment.id);
-                    match inbox.renderer.confirmation_page(&comment, &back, &manage) {
+                    let renderer = inbox.languages.get_or_site(&sub.lang);
+                    match renderer.confirmation_page(&comment, &back, &manage) {
                         Ok(page) => Html(page).into_response(),
                         Err(e) => internal(&e),
                     }
@@ -463,6 +475,7 @@ fn parse(kind: Kind, bytes: &Bytes) -> Result<Submission, String> {
                     "email" => &mut sub.email,
                     "website" => &mut sub.website,
                     "body" => &mut sub.body,
+                    "lang" => &mut sub.lang,
                     crate::render::HONEYPOT_FIELD => &mut sub.honeypot,
                     "notify" => {
                         sub.notify = guard::is_yes(&value);
@@ -506,7 +519,8 @@ fn respond_rejected(
             let shown_field = rejection
                 .field
                 .filter(|f| crate::config::FORM_FIELDS.contains(f));
-            let general = inbox.renderer.strings.get("error_form").to_string();
+            let renderer = inbox.languages.get_or_site(&sub.lang);
+            let general = renderer.strings.get("error_form").to_string();
             let mut errors = vec![];
             match shown_field {
                 Some(field) => {
@@ -517,7 +531,7 @@ fn respond_rejected(
             }
             let mut values = sub.values().to_vec();
             values.push(("notify", if sub.notify { "on" } else { "" }));
-            let page = inbox.renderer.form_page(
+            let page = renderer.form_page(
                 thread.as_deref().unwrap_or("/"),
                 sub.parent.trim(),
                 &values,
@@ -541,7 +555,7 @@ fn respond_rejected(
 /// A page that tells a reader something (`notice.html`), in the site's language and
 /// style.
 fn notice(inbox: &Inbox, status: StatusCode, notice: &crate::render::Notice<'_>) -> Response {
-    match inbox.renderer.notice_page(notice) {
+    match inbox.renderer().notice_page(notice) {
         Ok(page) => (status, Html(page)).into_response(),
         Err(e) => internal(&e),
     }
@@ -555,7 +569,7 @@ fn told(
     (title, text): (&str, &str),
     thread: Option<&str>,
 ) -> Response {
-    let strings = &inbox.renderer.strings;
+    let strings = &inbox.renderer().strings;
     notice(
         inbox,
         status,

@@ -648,7 +648,7 @@ pub async fn unsubscribe_page(
     if !known {
         return nothing_to_stop(&inbox);
     }
-    let strings = &inbox.renderer.strings;
+    let strings = &inbox.renderer().strings;
     super::notice(
         &inbox,
         StatusCode::OK,

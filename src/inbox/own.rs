@@ -155,7 +155,7 @@ fn own_page(
         Standing::Pending(c) => (c, "own_pending"),
         Standing::Published(c) => (c, "own_published"),
     };
-    let strings = &inbox.renderer.strings;
+    let strings = &inbox.renderer().strings;
     let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
     notice(
         inbox,
@@ -211,7 +211,7 @@ pub async fn edit(
         .get("body")
         .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
-    if let Err(r) = super::guard::check_body(&body, &inbox.config, &inbox.renderer.strings) {
+    if let Err(r) = super::guard::check_body(&body, &inbox.config, &inbox.renderer().strings) {
         let status = r.reason.status();
         return own_page(
             &inbox,

@@ -589,6 +589,83 @@ async fn pages_speak_the_sites_language() {
     );
 }
 
+/// A page in another language than the site's (`data-cairn-lang`) sends `lang` with its
+/// form and reply links: the inbox answers its reader in that language, and keeps it on
+/// the form it shows again. Without it, or for a language cairn lacks, the site's.
+#[tokio::test]
+async fn readers_of_a_page_in_another_language_are_answered_in_it() {
+    let f = fixture(|_| {});
+    let german = |mut fields: serde_json::Value| {
+        fields["lang"] = "de".into();
+        fields
+    };
+    let refused = f.form(&german(with("body", "")), &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    for expected in [
+        "<html lang=\"de\">",
+        "Bitte füllen Sie dieses Feld aus.",
+        "<input type=\"hidden\" name=\"lang\" value=\"de\">",
+        "value=\"Ann\"",
+    ] {
+        assert!(
+            refused.body.contains(expected),
+            "{expected}: {}",
+            refused.body
+        );
+    }
+    let json = f.json(german(with("body", ""))).await;
+    assert_eq!(json.json()["error"], "Bitte füllen Sie dieses Feld aus.");
+    let missing_parent = f
+        .form(&german(with("parent", "01JD3K2BBBBBBBBBBBBBBBBBBB")), &[])
+        .await;
+    assert!(
+        missing_parent
+            .body
+            .contains("Der Kommentar, auf den Sie antworten, existiert nicht."),
+        "{}",
+        missing_parent.body
+    );
+
+    let accepted = f.form(&german(good()), &[]).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert!(
+        accepted.body.contains("<html lang=\"de\">")
+            && accepted
+                .body
+                .contains("Danke! Ihr Kommentar wartet auf Freigabe"),
+        "{}",
+        accepted.body
+    );
+
+    let get = |uri: String| Request::get(uri).body(Body::empty()).unwrap();
+    let reply = f
+        .send(get(format!(
+            "/v1/reply?lang=de&thread=%2Fposts%2Fa%2F&parent={PUBLISHED}"
+        )))
+        .await;
+    assert!(
+        reply
+            .body
+            .contains("<title>Auf einen Kommentar antworten</title>")
+            && reply
+                .body
+                .contains("<input type=\"hidden\" name=\"lang\" value=\"de\">"),
+        "{}",
+        reply.body
+    );
+
+    let unknown = f.form(&with("body", ""), &[]).await;
+    assert!(unknown.body.contains("<html lang=\"en\">") && !unknown.body.contains("name=\"lang\""));
+    let mut swedish = with("body", "");
+    swedish["lang"] = "sv".into();
+    let swedish = f.form(&swedish, &[]).await;
+    assert!(
+        swedish.body.contains("<html lang=\"en\">"),
+        "{}",
+        swedish.body
+    );
+}
+
 #[tokio::test]
 async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
     let f = fixture(|_| {});

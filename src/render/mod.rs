@@ -60,11 +60,74 @@ pub struct Renderer {
     stylesheet: String,
     /// The inbox's reply page.
     reply_page: String,
+    /// `lang=xx&` for pages in another language than the site's, so that the inbox
+    /// answers their readers in it; empty otherwise.
+    lang_query: String,
     /// Whether the section's templates are all built-in, so stencils may stand in for them.
     builtin_section: bool,
     /// The section's templates specialised for this run, made on first use; `None`
     /// when they cannot be (overridden templates), and every comment runs the template.
     stencils: OnceLock<Option<Stencils>>,
+}
+
+/// The site's renderer, and one for each other language a page asks for
+/// (`data-cairn-lang`), made the first time one does.
+pub struct Languages {
+    config: Config,
+    site: Renderer,
+    others: [OnceLock<Result<Renderer, String>>; i18n::LANGUAGES.len()],
+}
+
+impl Languages {
+    pub fn new(config: &Config) -> Result<Languages> {
+        Ok(Languages {
+            site: Renderer::new(config)?,
+            config: config.clone(),
+            others: Default::default(),
+        })
+    }
+
+    /// The renderer of the site's language.
+    pub fn site(&self) -> &Renderer {
+        &self.site
+    }
+
+    /// The renderer for pages in the language of `tag` (`de`, `de-AT`, `pt_BR`: its
+    /// first part, in any case). Another language than the site's has its built-in
+    /// strings: the site's `[strings]` overrides are written in the site's language.
+    /// An error says why there is none; callers then use the site's.
+    pub fn get(&self, tag: &str) -> Result<&Renderer, String> {
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if primary == self.config.site.language {
+            return Ok(&self.site);
+        }
+        let Some(at) = i18n::LANGUAGES.iter().position(|l| *l == primary) else {
+            return Err(format!(
+                "cairn has no interface strings in `{tag}` (it has {}); the site's language is used",
+                i18n::LANGUAGES.join(", ")
+            ));
+        };
+        self.others[at]
+            .get_or_init(|| {
+                let mut config = self.config.clone();
+                config.site.language = primary.clone();
+                config.strings.clear();
+                Renderer::build(&config, Some(&primary)).map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// [`Languages::get`], or the site's renderer when there is none for `tag` (a
+    /// reader's request names whatever it names).
+    pub fn get_or_site(&self, tag: &str) -> &Renderer {
+        self.get(tag).unwrap_or(&self.site)
+    }
 }
 
 /// Templates whose output for a comment or a thread is cut into stencils.
@@ -82,6 +145,8 @@ pub struct FormView {
     pub required: BTreeMap<&'static str, bool>,
     /// Whether the form offers mail about publication and replies.
     pub replies: bool,
+    /// The page's language when it is not the site's: a hidden field tells the inbox.
+    pub lang: Option<String>,
     pub values: BTreeMap<&'static str, String>,
     pub errors: BTreeMap<&'static str, String>,
 }
@@ -153,6 +218,11 @@ pub struct NoticeAction {
 
 impl Renderer {
     pub fn new(config: &Config) -> Result<Renderer> {
+        Renderer::build(config, None)
+    }
+
+    /// `lang` is `Some` for a renderer of another language than the site's.
+    fn build(config: &Config, lang: Option<&str>) -> Result<Renderer> {
         let strings = Strings::new(&config.site.language, &config.strings)?;
         let date_format = strings
             .date_format(config.comments.date_format.as_deref())
@@ -211,6 +281,7 @@ impl Renderer {
                 .map(|f| (*f, config.form.required.iter().any(|r| r == f)))
                 .collect(),
             replies: config.inbox.notify.replies,
+            lang: lang.map(str::to_string),
             values: fields(),
             errors: fields(),
         };
@@ -227,6 +298,7 @@ impl Renderer {
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
             reply_page: config.reply_url(),
+            lang_query: lang.map(|l| format!("lang={l}&")).unwrap_or_default(),
             builtin_section: !overridden
                 .iter()
                 .any(|name| SECTION_TEMPLATES.contains(&name.as_str())),
@@ -485,8 +557,9 @@ impl Renderer {
         bodies: &'a [String],
     ) -> Vec<CommentView<'a>> {
         let reply_base = format!(
-            "{}?{}&parent=",
+            "{}?{}{}&parent=",
             self.reply_page,
+            self.lang_query,
             url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("thread", thread)
                 .finish()

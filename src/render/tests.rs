@@ -225,6 +225,7 @@ proptest! {
         max_depth in 1usize..6,
         newest in any::<bool>(),
         language in prop::sample::select(i18n::LANGUAGES.to_vec()),
+        page_language in proptest::option::of(prop::sample::select(i18n::LANGUAGES.to_vec())),
         required in proptest::sample::subsequence(FORM_FIELDS.to_vec(), 0..=4),
         feed in proptest::option::of("https://blog.example.org/[a-z<&\"]{0,8}/comments.xml"),
         thread in "/[a-z&<\"' ]{1,10}/",
@@ -235,7 +236,12 @@ proptest! {
         config.comments.sort = if newest { Sort::Newest } else { Sort::Oldest };
         config.site.language = language.to_string();
         config.form.required = required.iter().map(|f| f.to_string()).collect();
-        let renderer = Renderer::new(&config).unwrap();
+        // The site's renderer, or a page's in its own language (`data-cairn-lang`).
+        let languages = Languages::new(&config).unwrap();
+        let renderer = match page_language {
+            Some(tag) => languages.get(tag).unwrap(),
+            None => languages.site(),
+        };
         let t = thread_of(&thread, &comments);
         let bodies: Vec<String> = t.comments.iter().map(|c| markdown::to_html(&c.body)).collect();
         let views = renderer.tree(&thread, &t, &bodies);

@@ -24,7 +24,7 @@ use rustix::fs::OFlags;
 
 use crate::comment::Comment;
 use crate::config::Config;
-use crate::render::{Renderer, ASSETS};
+use crate::render::{Languages, Renderer, ASSETS};
 use crate::store::{Index, Loaded, Problem, Severity, Thread};
 use crate::thread;
 use crate::walk::{Listing, Opened};
@@ -67,11 +67,12 @@ pub fn render(
         "site directory {} does not exist",
         site_dir.display()
     );
-    let renderer = Renderer::new(config)?;
+    let languages = Languages::new(config)?;
+    let renderer = languages.site();
     let run = Run {
         config,
         threads: Threads::new(index, config.feeds.entries),
-        renderer: &renderer,
+        languages: &languages,
         site_dir,
         base: config.base_path(),
     };
@@ -160,7 +161,7 @@ pub fn render(
     }
     if config.feeds.enabled {
         let recent = recent.into_inner().unwrap_or_else(|e| e.into_inner());
-        let feed = site_feed(config, &recent, &renderer, &titles);
+        let feed = site_feed(config, &recent, renderer, &titles);
         if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
             report.feeds_written += 1;
         }
@@ -289,7 +290,8 @@ fn is_page(name: &OsString) -> bool {
 struct Run<'a> {
     config: &'a Config,
     threads: Threads<'a>,
-    renderer: &'a Renderer,
+    /// The site's renderer, and those of the languages pages ask for.
+    languages: &'a Languages,
     site_dir: &'a Path,
     /// The site's base path, which placeholders may start with.
     base: String,
@@ -347,7 +349,7 @@ fn render_page(
     let Run {
         config,
         ref threads,
-        renderer,
+        languages,
         site_dir,
         ref base,
     } = *run;
@@ -401,7 +403,7 @@ fn render_page(
     );
 
     let title = RefCell::new(String::new());
-    let rendered = RefCell::new(None::<(String, crate::render::Section, Thread)>);
+    let rendered = RefCell::new(None::<(String, crate::render::Section, Thread, &Renderer)>);
     let problems = RefCell::new(Vec::new());
     let sections = RefCell::new(Vec::new());
     // Room for the page's own thread, so the output is not copied as it grows.
@@ -425,6 +427,22 @@ fn render_page(
                     None
                 }
             },
+        }
+    };
+    // The renderer for a placeholder: its `data-cairn-lang`, else the site's language.
+    let renderer_of = |el: &lol_html::html_content::Element| -> &Renderer {
+        match el
+            .get_attribute("data-cairn-lang")
+            .filter(|v| !v.trim().is_empty())
+        {
+            None => languages.site(),
+            Some(tag) => languages.get(&tag).unwrap_or_else(|e| {
+                let message = format!("data-cairn-lang=\"{tag}\": {e}");
+                if !problems.borrow().iter().any(|p| p.message == message) {
+                    warn(message);
+                }
+                languages.site()
+            }),
         }
     };
     let result = {
@@ -461,6 +479,7 @@ fn render_page(
                         let Some(t) = thread_of(el, "data-cairn-thread") else {
                             return Ok(());
                         };
+                        let renderer = renderer_of(el);
                         let comments = threads.read(&t);
                         let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
                         el.set_inner_content(&section.html, ContentType::Html);
@@ -470,13 +489,13 @@ fn render_page(
                             page_title,
                             comments.comments.len(),
                         ));
-                        *rendered.borrow_mut() = Some((t, section, comments));
+                        *rendered.borrow_mut() = Some((t, section, comments, renderer));
                         Ok(())
                     }),
                     on(&SELECTORS.count, |el| {
                         if let Some(t) = thread_of(el, "data-cairn-count") {
                             el.set_inner_content(
-                                &renderer.count_text(threads.count(&t)),
+                                &renderer_of(el).count_text(threads.count(&t)),
                                 ContentType::Text,
                             );
                         }
@@ -502,7 +521,9 @@ fn render_page(
             .map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
     }
-    if let (Some((t, section, comments)), true) = (rendered.into_inner(), config.feeds.enabled) {
+    if let (Some((t, section, comments, renderer)), true) =
+        (rendered.into_inner(), config.feeds.enabled)
+    {
         let page_title = page
             .sections
             .first()
