@@ -60,9 +60,6 @@ pub struct Renderer {
     stylesheet: String,
     /// The inbox's reply page.
     reply_page: String,
-    /// `lang=xx&` for pages in another language than the site's, so that the inbox
-    /// answers their readers in it; empty otherwise.
-    lang_query: String,
     /// Whether the section's templates are all built-in, so stencils may stand in for them.
     builtin_section: bool,
     /// The section's templates specialised for this run, made on first use; `None`
@@ -298,7 +295,6 @@ impl Renderer {
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
             reply_page: config.reply_url(),
-            lang_query: lang.map(|l| format!("lang={l}&")).unwrap_or_default(),
             builtin_section: !overridden
                 .iter()
                 .any(|name| SECTION_TEMPLATES.contains(&name.as_str())),
@@ -556,14 +552,13 @@ impl Renderer {
         t: &'a Thread,
         bodies: &'a [String],
     ) -> Vec<CommentView<'a>> {
-        let reply_base = format!(
-            "{}?{}{}&parent=",
-            self.reply_page,
-            self.lang_query,
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("thread", thread)
-                .finish()
-        );
+        // A page in another language than the site's tells the inbox, as its form does.
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(lang) = &self.form.lang {
+            query.append_pair("lang", lang);
+        }
+        query.append_pair("thread", thread);
+        let reply_base = format!("{}?{}&parent=", self.reply_page, query.finish());
         let n = t.comments.len();
         let mut children = vec![Vec::new(); n];
         let mut roots = Vec::new();
