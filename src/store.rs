@@ -444,27 +444,14 @@ fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 }
 
 /// The text of the file `name` of a listed directory, read into `buf`: through the
-/// directory's handle, with no size asked for first.
+/// directory's handle, with no size asked for first (the buffer is kept from file to
+/// file).
 fn read_text<'b>(
     listing: &Listing<'_>,
     name: &OsString,
     buf: &'b mut Vec<u8>,
 ) -> std::io::Result<&'b str> {
-    use std::io::Read;
-    let mut file = listing.open(name)?;
-    // Not read_to_end: for a file, it first asks for the size and position.
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let len = crate::walk::read_to_end(&mut listing.open(name)?, buf)?;
     std::str::from_utf8(&buf[..len]).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,

@@ -48,6 +48,32 @@ impl Listing<'_> {
     }
 }
 
+/// Reads a regular file from where it stands to its end into `buf`, from `buf`'s start,
+/// growing `buf` as needed (it keeps its length: the caller's scratch space); returns
+/// how many bytes the file had. A read that returns less than it was asked for is the
+/// end: POSIX promises that of regular files (short reads are for pipes, terminals and
+/// sockets), so a file that fits takes one read, not a second one that returns nothing.
+pub fn read_to_end(file: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize((buf.len() * 2).max(4096), 0);
+        }
+        let asked = buf.len() - len;
+        match file.read(&mut buf[len..]) {
+            Ok(n) => {
+                len += n;
+                if n < asked {
+                    return Ok(len);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A directory opened on its own, outside a walk, to open its files the same way.
 pub struct Opened {
     path: PathBuf,
@@ -270,5 +296,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(read, vec![vec![], vec!["text".to_string()]]);
+    }
+
+    #[test]
+    fn files_are_read_whole_whatever_their_size_against_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 1, 15, 16, 17, 4096, 100_000] {
+            let path = dir.path().join(format!("{size}.yml"));
+            let text: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+            std::fs::write(&path, &text).unwrap();
+            // A used buffer: longer than some files, shorter than others.
+            let mut buf = vec![b'#'; 16];
+            let mut file = std::fs::File::open(&path).unwrap();
+            let len = read_to_end(&mut file, &mut buf).unwrap();
+            assert_eq!(&buf[..len], &text[..], "{size} bytes");
+        }
     }
 }

@@ -739,6 +739,10 @@ fn write_if_changed(
             break None;
         }
         same += n;
+        // A short read of a regular file is its end (see walk::read_to_end).
+        if n < chunk.len() {
+            break Some(same);
+        }
     };
     if old_len == Some(bytes.len()) {
         return Ok(false);
@@ -754,7 +758,6 @@ fn write_if_changed(
 /// A page's file, open for writing too where it may be (so a page that changes is not
 /// looked up again), and its bytes.
 fn open_page(listing: &Listing<'_>, name: &OsString) -> std::io::Result<(std::fs::File, Vec<u8>)> {
-    use std::io::Read;
     let mut file = match listing.open_with(name, OFlags::RDWR) {
         Err(e)
             if e.kind() == std::io::ErrorKind::PermissionDenied
@@ -764,8 +767,11 @@ fn open_page(listing: &Listing<'_>, name: &OsString) -> std::io::Result<(std::fs
         }
         opened => opened?,
     };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    // Room for one byte more than the page has, so that one read both fills and ends it.
+    let size = file.metadata()?.len() as usize;
+    let mut bytes = vec![0; size + 1];
+    let len = crate::walk::read_to_end(&mut file, &mut bytes)?;
+    bytes.truncate(len);
     Ok((file, bytes))
 }
 
