@@ -168,11 +168,24 @@ pub fn example_remote(dir: &Path) -> PathBuf {
     dir.join("site.git")
 }
 
-/// A child process killed when the test ends, however it ends.
+/// A child process stopped when the test ends, however it ends: asked to stop
+/// (SIGTERM), so a server with worker processes (nginx) takes them down with it, and
+/// killed when it has not stopped within five seconds.
 pub struct Stopped(pub std::process::Child);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: kill(2) on our own child, which has not been waited for yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
