@@ -101,7 +101,6 @@ fn structural(source: &str) -> Option<String> {
                 escape_into(&mut w.out, &text, false);
                 w.write("</code>");
             }
-            Event::SoftBreak => w.write("\n"),
             Event::HardBreak => w.write("<br>\n"),
             Event::Rule => w.block("<hr>\n"),
             // Raw HTML, and extensions that are not enabled.
@@ -279,6 +278,9 @@ fn unwrap_dead_links(html: String) -> String {
     .unwrap_or(html)
 }
 
+/// The source's Markdown events as a comment shows them: headings demoted, images as
+/// links, and a line break the commenter typed kept as one (as in GitHub's comments and
+/// WordPress's), not joined into the line before as Markdown does in documents.
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     Parser::new_ext(source, options).map(|event| match event {
@@ -306,6 +308,7 @@ fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
             id,
         }),
         Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
+        Event::SoftBreak => Event::HardBreak,
         other => other,
     })
 }
@@ -487,5 +490,16 @@ mod tests {
             to_html("![cat](https://img.example/cat.png)"),
             "<p><a href=\"https://img.example/cat.png\" rel=\"nofollow ugc noopener\">cat</a></p>\n"
         );
+    }
+
+    #[test]
+    fn a_line_break_the_commenter_typed_is_kept() {
+        // As a reader types a signature or an address into the form; a blank line is
+        // still a new paragraph. With raw HTML in it, the sanitizer's path does the same.
+        assert_eq!(
+            to_html("Thanks,\nAnn\n\nP.S. see\nyou"),
+            "<p>Thanks,<br>\nAnn</p>\n<p>P.S. see<br>\nyou</p>\n"
+        );
+        assert_eq!(to_html("<u>Thanks</u>,\nAnn"), "<p>Thanks,<br>\nAnn</p>\n");
     }
 }
