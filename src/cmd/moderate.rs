@@ -48,11 +48,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     .into_iter()
                     .find(|l| l.comment.id == id)
                     .map(|l| (l.comment, format!("spool ({})", l.entry.state.name())))
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "no pending comment with id {id} (see `cairn moderate list`)"
-                        )
-                    })?,
+                    .ok_or_else(|| deliver::unknown(id))?,
             };
             print!("{}", show(&comment, &location, &config));
             Ok(ExitCode::SUCCESS)

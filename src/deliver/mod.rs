@@ -132,7 +132,7 @@ pub fn message(c: &Comment) -> String {
     )
 }
 
-/// "No pending comment" as every backend says it.
-fn unknown(id: Ulid) -> anyhow::Error {
+/// "No pending comment" as every backend (and `cairn moderate`) says it.
+pub fn unknown(id: Ulid) -> anyhow::Error {
     anyhow::anyhow!("no pending comment with id {id} (see `cairn moderate list`)")
 }
