@@ -166,6 +166,23 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
         "approved comment missing from the page"
     );
     assert!(page.contains("<code>cargo test</code>"));
+    // Approving it again has nothing to do; rejecting it now says how to take it down.
+    let again = ws.moderate(&["approve", &id]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("is already on main"),
+        "{}",
+        stdout(&again)
+    );
+    let late = ws.moderate(&["reject", &id]);
+    assert!(!late.status.success());
+    assert!(
+        stderr(&late).contains(&format!(
+            "already published on main; to take it down, run `cairn forget --id {id}`"
+        )),
+        "{}",
+        stderr(&late)
+    );
 
     // A JSON reply to it, approved the same way, nests under it.
     let reply = post_json(

@@ -54,7 +54,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Approve { id } => {
-            let Pending { comment, location } = backend.approve(parse_id(id)?)?;
+            let id = parse_id(id)?;
+            let Pending { comment, location } = match backend.approve(id) {
+                Ok(approved) => approved,
+                Err(e) => {
+                    // Approving twice (or a comment delivered straight to the site
+                    // branch) has nothing left to do.
+                    let Some(comment) = already_published(backend.as_ref(), &config, id) else {
+                        return Err(e);
+                    };
+                    println!(
+                        "{id} ({}) is already on {}: nothing to do",
+                        summary(&comment),
+                        config.inbox.delivery.branch
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+            };
             println!(
                 "approved {} ({}): {location} is now on {}",
                 comment.id,
@@ -64,7 +80,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Reject { id } => {
-            let Pending { comment, location } = backend.reject(parse_id(id)?)?;
+            let id = parse_id(id)?;
+            let Pending { comment, location } = match backend.reject(id) {
+                Ok(rejected) => rejected,
+                Err(e) => match already_published(backend.as_ref(), &config, id) {
+                    Some(comment) => anyhow::bail!(
+                        "{id} ({}) is already published on {}; to take it down, run \
+                         `cairn forget --id {id}`",
+                        summary(&comment),
+                        config.inbox.delivery.branch
+                    ),
+                    None => return Err(e),
+                },
+            };
             println!(
                 "rejected {} ({}): removed from {location}",
                 comment.id,
@@ -104,6 +132,23 @@ fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCod
         println!("{}  {state}", line(&l.comment));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The comment `id`, when it is no longer pending because it is on the site branch:
+/// found through the local spool, which keeps delivered comments (and their threads)
+/// for `inbox.keep_delivered_hours`. `None` when that cannot be told.
+fn already_published(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    id: Ulid,
+) -> Option<Comment> {
+    let listed = spool::load(&config.spool_dir()).ok()?;
+    let comment = listed.into_iter().find(|l| l.comment.id == id)?.comment;
+    backend
+        .published(&comment.thread, id)
+        .ok()
+        .filter(|&on| on)
+        .map(|_| comment)
 }
 
 fn parse_id(raw: &str) -> Result<Ulid> {
