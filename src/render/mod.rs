@@ -90,7 +90,7 @@ impl Languages {
     }
 
     /// The renderer for pages in the language of `tag` (`de`, `de-AT`, `pt_BR`: its
-    /// first part, in any case). Another language than the site's has its built-in
+    /// first part, in any case; none, the site's). Another language than the site's has its built-in
     /// strings: the site's `[strings]` overrides are written in the site's language.
     /// An error says why there is none; callers then use the site's.
     pub fn get(&self, tag: &str) -> Result<&Renderer, String> {
@@ -100,7 +100,8 @@ impl Languages {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if primary == self.config.site.language {
+        // No tag (every post from a page in the site's language) is the site's.
+        if primary.is_empty() || primary == self.config.site.language {
             return Ok(&self.site);
         }
         let Some(at) = i18n::LANGUAGES.iter().position(|l| *l == primary) else {
