@@ -267,8 +267,8 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
          # the commented-out ones show their defaults.\n\
          \n\
          [site]\n\
-         url = {site}                # the site's public base URL\n\
-         output = \"{output}\"                 # what {name} builds; `cairn render` injects comments there\n\
+         {site_line}\n\
+         {output_line}\n\
          # language = \"en\"                   # en, de, fr, es, pt, it, nl, ja\n\
          # templates = \"cairn/templates\"     # overrides of cairn's templates\n\
          \n\
@@ -286,7 +286,7 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
          # enabled = true                    # Atom feeds of comments, site-wide and per page\n\
          \n\
          [inbox]\n\
-         url = {inbox}       # where `cairn inbox` is reached; the form posts to {{url}}/v1/comments\n\
+         {inbox_line}\n\
          # listen = \"127.0.0.1:8080\"\n\
          # spool = \".cairn/spool\"            # in .gitignore\n\
          # secret_file = \"/etc/cairn/secret\" # or CAIRN_SECRET; make one with `openssl rand -hex 32`\n\
@@ -298,10 +298,21 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
          # remote = \"git@github.com:you/site.git\"  # needed by `cairn inbox`\n\
          # branch = \"main\"\n",
         name = generator.name(),
-        site = quoted(site_url),
-        inbox = quoted(inbox_url),
-        output = generator.output(),
+        site_line = commented(&format!("url = {}", quoted(site_url)), "the site's public base URL"),
+        output_line = commented(
+            &format!("output = {}", quoted(generator.output())),
+            &format!("what {} builds; `cairn render` injects comments there", generator.name()),
+        ),
+        inbox_line = commented(
+            &format!("url = {}", quoted(inbox_url)),
+            "where `cairn inbox` is reached; the form posts to {url}/v1/comments",
+        ),
     )
+}
+
+/// A setting with its comment in the column the file's other comments use.
+fn commented(setting: &str, comment: &str) -> String {
+    format!("{setting:<35} # {comment}")
 }
 
 #[cfg(test)]
@@ -373,6 +384,13 @@ mod tests {
                 Some(Path::new(generator.output()))
             );
             assert!(setup.comments_dir.join(".gitkeep").is_file());
+            // Each setting's comment starts in the column the others use.
+            let text = std::fs::read_to_string(&setup.config).unwrap();
+            for line in text.lines().filter(|l| !l.starts_with("# ")) {
+                if let Some(at) = line.find(" # ") {
+                    assert_eq!(at, 35, "comment out of line in {line:?}");
+                }
+            }
             let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
             assert_eq!(
                 ignore,
