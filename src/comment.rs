@@ -133,7 +133,11 @@ impl Comment {
             .map_err(|e| {
                 at(
                     "date",
-                    format!("date: {e} (expected RFC 3339, e.g. 2026-11-21T23:10:43Z)"),
+                    format!(
+                        "date: {:?} is not a date and time in RFC 3339 form, \
+                         e.g. 2026-11-21T23:10:43Z ({e})",
+                        raw.date.trim()
+                    ),
                 )
             })?
             .with_timezone(&Utc);

@@ -84,7 +84,7 @@ fn errors_name_the_problem_and_line() {
         ("id: nope\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(1), "id: `nope` is not a ULID"),
         ("id: 01jd3k8z6q9w2f4t7y5m1n0abc\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(1), "not in canonical form"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/../b/\ndate: 2026-01-01T00:00:00Z\nbody: x\n", Format::Yaml, Some(2), "thread: thread path contains a `.` or `..` segment"),
-        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: yesterday\nbody: x\n", Format::Yaml, Some(3), "date:"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: yesterday\nbody: x\n", Format::Yaml, Some(3), "date: \"yesterday\" is not a date and time in RFC 3339 form"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nwebsite: javascript:alert(1)\nbody: x\n", Format::Yaml, Some(4), "`javascript` links are not allowed"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: \"  \"\n", Format::Yaml, Some(4), "body: is empty"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n", Format::Yaml, Some(1), "missing field `body`"),
