@@ -208,6 +208,39 @@ fn missing_site_dir_is_a_clear_error() {
 }
 
 #[test]
+fn a_site_dir_without_pages_or_placeholders_gets_a_hint_not_a_failure() {
+    let dir = site();
+    let out = cairn(dir.path(), &["render", "public"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("no page has"), "{}", stderr(&out));
+
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/post.md"), "# Not built yet\n").unwrap();
+    let out = cairn(dir.path(), &["render", "src"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no HTML page in src: is it the built site?"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::create_dir_all(dir.path().join("bare")).unwrap();
+    std::fs::write(
+        dir.path().join("bare/index.html"),
+        "<html><body>Hi</body></html>",
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render", "bare"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("no page has a comments placeholder: add <div id=\"cairn-comments\"></div>"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn pages_in_another_encoding_get_comments_in_theirs() {
     let dir = site();
     let comment = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0CCC

@@ -118,6 +118,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         );
     }
+    if report.pages_scanned == 0 {
+        eprintln!(
+            "cairn: note: no HTML page in {}: is it the built site? (name it: cairn render DIR)",
+            site_dir.display()
+        );
+    } else if report.sections == 0 {
+        eprintln!(
+            "cairn: note: no page has a comments placeholder: add <div id=\"cairn-comments\"></div> \
+             to the layout of the pages that take comments"
+        );
+    }
     let problems = report.problems.len();
     if args.format == Format::Github {
         for problem in &report.problems {
