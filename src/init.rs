@@ -160,31 +160,40 @@ impl Generator {
 /// The generator a site directory uses, by its configuration files, and the site's
 /// URL when its configuration names one.
 pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
-    for name in ["hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json"] {
-        if dir.join(name).is_file() {
-            return Some((
-                Generator::Hugo,
-                config_url(&dir.join(name), &["baseURL", "baseurl"]),
-            ));
-        }
+    const HUGO_URL: &[&str] = &["baseURL", "baseurl"];
+    let first = |dir: &Path, stem: &str, extensions: &[&str]| {
+        extensions
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.{ext}")))
+            .find(|path| path.is_file())
+    };
+    let hugo_formats = ["toml", "yaml", "yml", "json"];
+    // Hugo's configuration file, or its configuration directory.
+    let hugo_dir = dir.join("config/_default");
+    if let Some(config) = first(dir, "hugo", &hugo_formats).or_else(|| {
+        first(&hugo_dir, "hugo", &hugo_formats)
+            .or_else(|| first(&hugo_dir, "config", &hugo_formats))
+    }) {
+        return Some((Generator::Hugo, config_url(&config, HUGO_URL)));
     }
-    if dir.join("_config.yml").is_file() {
-        let config = dir.join("_config.yml");
+    if let Some(config) = first(dir, "_config", &["yml", "yaml", "toml"]) {
         let url = config_url(&config, &["url"]).map(|url| {
             let base = config_url(&config, &["baseurl"]).unwrap_or_default();
             format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
         });
         return Some((Generator::Jekyll, url));
     }
-    for name in [
+    let eleventy_config = [
         "eleventy.config.js",
         "eleventy.config.mjs",
         "eleventy.config.cjs",
+        "eleventy.config.ts",
         ".eleventy.js",
-    ] {
-        if dir.join(name).is_file() {
-            return Some((Generator::Eleventy, None));
-        }
+    ]
+    .iter()
+    .any(|name| dir.join(name).is_file());
+    if eleventy_config || depends_on_eleventy(&dir.join("package.json")) {
+        return Some((Generator::Eleventy, None));
     }
     // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
     let config = dir.join("config.toml");
@@ -192,11 +201,26 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         if let Some(url) = config_url(&config, &["base_url"]) {
             return Some((Generator::Zola, Some(url)));
         }
-        if let Some(url) = config_url(&config, &["baseURL", "baseurl"]) {
+        if let Some(url) = config_url(&config, HUGO_URL) {
             return Some((Generator::Hugo, Some(url)));
         }
     }
-    None
+    first(dir, "config", &["yaml", "yml", "json"])
+        .map(|config| (Generator::Hugo, config_url(&config, HUGO_URL)))
+}
+
+/// Whether a package.json lists Eleventy among its dependencies (Eleventy runs without
+/// a configuration file).
+fn depends_on_eleventy(package: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(package) else {
+        return false;
+    };
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    ["dependencies", "devDependencies"]
+        .iter()
+        .any(|key| value[key].get("@11ty/eleventy").is_some())
 }
 
 /// A top-level string of a TOML, YAML or JSON configuration file.
@@ -342,6 +366,12 @@ mod tests {
             detect(d),
             Some((Generator::Hugo, Some("https://old-hugo.example/".into())))
         );
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"devDependencies": {"@11ty/eleventy": "^3.0.0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(detect(d), Some((Generator::Eleventy, None)));
         std::fs::write(d.join(".eleventy.js"), "module.exports = {};\n").unwrap();
         assert_eq!(detect(d), Some((Generator::Eleventy, None)));
         std::fs::write(
@@ -353,11 +383,52 @@ mod tests {
             detect(d),
             Some((Generator::Jekyll, Some("https://j.example/blog".into())))
         );
+        std::fs::create_dir_all(d.join("config/_default")).unwrap();
+        std::fs::write(
+            d.join("config/_default/hugo.toml"),
+            "baseURL = \"https://dir.example/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Hugo, Some("https://dir.example/".into())))
+        );
         std::fs::write(d.join("hugo.yaml"), "baseURL: https://hugo.example/\n").unwrap();
         assert_eq!(
             detect(d),
             Some((Generator::Hugo, Some("https://hugo.example/".into())))
         );
+    }
+
+    #[test]
+    fn detects_the_other_configuration_file_names() {
+        for (name, text, expected) in [
+            (
+                "config.yaml",
+                "baseURL: https://h.example/\n",
+                Generator::Hugo,
+            ),
+            (
+                "config.json",
+                r#"{"baseURL": "https://h.example/"}"#,
+                Generator::Hugo,
+            ),
+            (
+                "_config.yaml",
+                "url: https://h.example/\n",
+                Generator::Jekyll,
+            ),
+            (
+                "eleventy.config.mjs",
+                "export default {}\n",
+                Generator::Eleventy,
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(name), text).unwrap();
+            let (generator, _) = detect(dir.path()).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(generator, expected, "{name}");
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub fn shown(path: &Path) -> String {
     let canonical = path.canonicalize().ok();
     match (cwd, canonical) {
         (Some(cwd), Some(p)) => match p.strip_prefix(&cwd) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
             Ok(rel) => rel.display().to_string(),
             Err(_) => path.display().to_string(),
         },
