@@ -48,6 +48,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if prints_and_stays_local(&cli.command) {
+        // Like `cat`, end quietly when the reader of the output goes away
+        // (`cairn export | head`) instead of failing on a closed pipe. Commands that
+        // talk to a remote keep SIGPIPE ignored, as Rust sets it: libgit2's sockets
+        // rely on that.
+        // SAFETY: at the start of main, before any thread is spawned.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match &cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Demo(args) => cmd::demo::run(args),
@@ -63,4 +73,17 @@ fn main() -> ExitCode {
         eprintln!("cairn: error: {e:#}");
         ExitCode::from(cmd::EXIT_USAGE)
     })
+}
+
+/// Commands that print and read or write only local files.
+fn prints_and_stays_local(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Init(_)
+            | Command::Render(_)
+            | Command::Check(_)
+            | Command::Import(_)
+            | Command::Export(_)
+            | Command::Forget(_)
+    )
 }

@@ -241,6 +241,39 @@ fn a_site_dir_without_pages_or_placeholders_gets_a_hint_not_a_failure() {
 }
 
 #[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    // Far more than a pipe holds, so that the export is still writing when the
+    // reader goes away, as with `cairn export | head`.
+    let dir = site();
+    let body = "A longer comment, to fill the pipe. ".repeat(20);
+    for n in 0..400 {
+        let id = format!("01JD3K8Z6Q9W2F4T7Y5M1N{n:04}");
+        std::fs::write(
+            dir.path().join(format!("comments/a/{id}.yml")),
+            format!("id: {id}\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: {body}\n"),
+        )
+        .unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("export")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut start = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut start).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
+
+#[test]
 fn pages_in_another_encoding_get_comments_in_theirs() {
     let dir = site();
     let comment = "id: 01JD3K8Z6Q9W2F4T7Y5M1N0CCC
