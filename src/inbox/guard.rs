@@ -188,7 +188,7 @@ pub fn validate(
     };
     let form = &config.form;
     for (name, value) in sub.values() {
-        if value.trim().is_empty() && form.required.iter().any(|r| r == name) {
+        if is_blank(value) && form.required.iter().any(|r| r == name) {
             return reject(Reason::Required, Some(name), &[]);
         }
     }
@@ -228,7 +228,7 @@ pub fn validate(
         thread,
         parent,
         date,
-        author: (!author.is_empty()).then(|| author.to_string()),
+        author: (!is_blank(author)).then(|| author.to_string()),
         website: (!website.is_empty()).then(|| website.to_string()),
         avatar: (!email.is_empty()).then(|| secret.avatar_key(email)),
         origin: None,
@@ -257,6 +257,34 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether a field shows nothing: only spaces, or characters that take no room (zero
+/// width spaces and joiners, word joiners, the byte order mark, soft hyphens, Hangul
+/// fillers, the blank Braille pattern), which spam uses to get past "required".
+fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00ad}'
+                    | '\u{034f}'
+                    | '\u{061c}'
+                    | '\u{115f}'
+                    | '\u{1160}'
+                    | '\u{17b4}'
+                    | '\u{17b5}'
+                    | '\u{180b}'..='\u{180f}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{206f}'
+                    | '\u{2800}'
+                    | '\u{3164}'
+                    | '\u{fe00}'..='\u{fe0f}'
+                    | '\u{feff}'
+                    | '\u{ffa0}'
+            )
+    })
+}
+
 /// A new comment's id. Ids made by this process increase with every call, so comments
 /// that arrive within the same millisecond keep their order too (a ULID's random part
 /// would otherwise decide it).
@@ -277,7 +305,7 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
     let reject = |reason, vars: &[(&str, &str)]| {
         Err(Rejection::localized(strings, reason, Some("body"), vars))
     };
-    if body.trim().is_empty() {
+    if is_blank(body) {
         return reject(Reason::Required, &[]);
     }
     if body.chars().count() > form.max_body {
@@ -556,6 +584,34 @@ mod tests {
         let err = validate(&ok(), &config, &strings, &secret, Utc::now()).unwrap_err();
         assert_eq!((err.reason, err.field), (Reason::Required, Some("author")));
         assert_eq!(err.message, "Please fill in this field.");
+        // Characters that show nothing do not fill a field in.
+        let sub = Submission {
+            author: "\u{3164}\u{200b}".into(),
+            ..ok()
+        };
+        let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+        assert_eq!((err.reason, err.field), (Reason::Required, Some("author")));
+        config.form.required = vec!["body".into()];
+        let sub = Submission {
+            body: " \u{200b}\u{feff}\n\u{2060} ".into(),
+            ..ok()
+        };
+        let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+        assert_eq!((err.reason, err.field), (Reason::Required, Some("body")));
+        // An optional name of nothing but such characters is no name.
+        let sub = Submission {
+            author: "\u{200b}".into(),
+            ..ok()
+        };
+        let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
+        assert_eq!(comment.author, None);
+        // Text around them stays as it was typed.
+        let sub = Submission {
+            body: "a\u{200b}b".into(),
+            ..ok()
+        };
+        let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
+        assert_eq!(comment.body, "a\u{200b}b");
     }
 
     #[test]
