@@ -38,6 +38,28 @@ pub struct Submission {
     pub lang: String,
 }
 
+impl Submission {
+    /// Takes one field of a posted form by its name; other names are ignored.
+    pub fn set_field(&mut self, name: &str, value: String) {
+        let slot = match name {
+            "thread" => &mut self.thread,
+            "parent" => &mut self.parent,
+            "author" => &mut self.author,
+            "email" => &mut self.email,
+            "website" => &mut self.website,
+            "body" => &mut self.body,
+            "lang" => &mut self.lang,
+            crate::render::HONEYPOT_FIELD => &mut self.honeypot,
+            "notify" => {
+                self.notify = is_yes(&value);
+                return;
+            }
+            _ => return,
+        };
+        *slot = value;
+    }
+}
+
 /// A yes/no field as forms (`on`) and JSON (`true`) say it.
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]

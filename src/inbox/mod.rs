@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -388,6 +388,26 @@ enum Kind {
     Json,
 }
 
+/// How a submission's fields come: JSON, or a form urlencoded (as forms send them by
+/// default) or as `multipart/form-data` (as a form with that `enctype`, or a script
+/// posting `FormData`, sends them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Json,
+    UrlEncoded,
+    Multipart,
+}
+
+impl Encoding {
+    /// How the answer goes back: JSON to JSON, a page to a form.
+    fn kind(self) -> Kind {
+        match self {
+            Encoding::Json => Kind::Json,
+            Encoding::UrlEncoded | Encoding::Multipart => Kind::Form,
+        }
+    }
+}
+
 async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
@@ -401,19 +421,23 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
+        .to_string();
+    let media_type = content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let kind = match content_type.as_str() {
-        "application/x-www-form-urlencoded" => Kind::Form,
-        "application/json" => Kind::Json,
+    let encoding = match media_type.as_str() {
+        "application/x-www-form-urlencoded" => Encoding::UrlEncoded,
+        "multipart/form-data" => Encoding::Multipart,
+        "application/json" => Encoding::Json,
         _ => {
             let r = Rejection::localized(&inbox.renderer().strings, Reason::ContentType, None, &[]);
             return respond_rejected(&inbox, Kind::Json, &Submission::default(), r, None, started);
         }
     };
+    let kind = encoding.kind();
     let bytes = match axum::body::to_bytes(body, inbox.config.inbox.max_request).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -421,7 +445,7 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
-    let sub = match parse(kind, &bytes) {
+    let sub = match parse(encoding, &content_type, bytes).await {
         Ok(sub) => sub,
         Err(detail) => {
             let r = Rejection::new(Reason::Malformed, None, detail);
@@ -462,32 +486,36 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
     }
 }
 
-fn parse(kind: Kind, bytes: &Bytes) -> Result<Submission, String> {
-    match kind {
-        Kind::Json => serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}")),
-        Kind::Form => {
-            let mut sub = Submission::default();
-            for (key, value) in url::form_urlencoded::parse(bytes) {
-                let slot = match key.as_ref() {
-                    "thread" => &mut sub.thread,
-                    "parent" => &mut sub.parent,
-                    "author" => &mut sub.author,
-                    "email" => &mut sub.email,
-                    "website" => &mut sub.website,
-                    "body" => &mut sub.body,
-                    "lang" => &mut sub.lang,
-                    crate::render::HONEYPOT_FIELD => &mut sub.honeypot,
-                    "notify" => {
-                        sub.notify = guard::is_yes(&value);
-                        continue;
-                    }
-                    _ => continue,
-                };
-                *slot = value.into_owned();
+async fn parse(encoding: Encoding, content_type: &str, bytes: Bytes) -> Result<Submission, String> {
+    let mut sub = Submission::default();
+    match encoding {
+        Encoding::Json => {
+            sub = serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+        }
+        Encoding::UrlEncoded => {
+            for (name, value) in url::form_urlencoded::parse(&bytes) {
+                sub.set_field(&name, value.into_owned());
             }
-            Ok(sub)
+        }
+        Encoding::Multipart => {
+            let request = axum::http::Request::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .body(axum::body::Body::from(bytes))
+                .map_err(|e| e.to_string())?;
+            let mut form = axum::extract::Multipart::from_request(request, &())
+                .await
+                .map_err(|e| format!("invalid multipart form: {}", e.body_text()))?;
+            let invalid = |e: axum::extract::multipart::MultipartError| {
+                format!("invalid multipart form: {}", e.body_text())
+            };
+            while let Some(field) = form.next_field().await.map_err(invalid)? {
+                let name = field.name().unwrap_or_default().to_string();
+                let value = field.text().await.map_err(invalid)?;
+                sub.set_field(&name, value);
+            }
         }
     }
+    Ok(sub)
 }
 
 /// A rejection as the client asked: JSON `{"error", "reason", "field"}`, or the form

@@ -180,6 +180,59 @@ async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
     assert_eq!(f.spooled().len(), 1);
 }
 
+/// A form as `multipart/form-data`, as a browser sends one with that `enctype` (CRLF
+/// line ends, a quoted name per part).
+fn multipart(fields: &serde_json::Value) -> (String, String) {
+    let boundary = "----cairnFormBoundary7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, value) in fields.as_object().unwrap() {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{}\r\n",
+            value.as_str().unwrap().replace('\n', "\r\n")
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_multipart_form_is_taken_as_a_form() {
+    let f = fixture(|_| {});
+    let origin = [("origin", "https://blog.example.org")];
+    let (content_type, body) = multipart(&good());
+    let answer = f.post(&content_type, body, &origin, "192.0.2.1").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.body.contains("awaits moderation"), "{}", answer.body);
+    assert!(answer.body.contains("<em>agree</em>"), "{}", answer.body);
+    let spooled = f.spooled();
+    assert_eq!(spooled.len(), 1);
+    assert!(spooled[0].contains("author: Ann"), "{}", spooled[0]);
+    assert!(spooled[0].contains("> quoted"), "{}", spooled[0]);
+
+    // Refused, the reader gets the form back with their text, as for any form.
+    let (content_type, body) = multipart(&with("website", "ftp://nope"));
+    let answer = f.post(&content_type, body, &origin, "192.0.2.2").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(answer.body.contains("your text is kept"), "{}", answer.body);
+    assert!(answer.body.contains("I *agree*."), "{}", answer.body);
+
+    // A body that does not follow its boundary is malformed, answered as a form.
+    let answer = f
+        .post(
+            "multipart/form-data; boundary=xyz",
+            "--xyz\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nunterminated".into(),
+            &origin,
+            "192.0.2.3",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(answer.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(f.spooled().len(), 1);
+}
+
 #[tokio::test]
 async fn every_guard_rule_rejects_with_a_reason_for_both_content_types() {
     let long_body = "x".repeat(10_001);
