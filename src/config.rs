@@ -420,11 +420,16 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let site = url::Url::parse(&self.site.url).context("site.url is not a URL")?;
+        let full_url = |key: &str, value: &str| {
+            url::Url::parse(value).with_context(|| {
+                format!("{key} `{value}` is not a full URL, such as https://blog.example.org/")
+            })
+        };
+        let site = full_url("site.url", &self.site.url)?;
         if !matches!(site.scheme(), "http" | "https") {
             bail!("site.url must be an http(s) URL, got `{}`", self.site.url);
         }
-        let inbox = url::Url::parse(&self.inbox.url).context("inbox.url is not a URL")?;
+        let inbox = full_url("inbox.url", &self.inbox.url)?;
         if !matches!(inbox.scheme(), "http" | "https") {
             bail!("inbox.url must be an http(s) URL, got `{}`", self.inbox.url);
         }
@@ -661,7 +666,11 @@ url = "https://comments.example.org"
     fn invalid_values_are_explained() {
         let dir = tempfile::tempdir().unwrap();
         for (from, to, needle) in [
-            ("https://blog.example.org", "blog", "site.url is not a URL"),
+            (
+                "https://blog.example.org",
+                "blog",
+                "site.url `blog` is not a full URL, such as https://blog.example.org/",
+            ),
             (
                 "[comments]",
                 "[comments]\nsort = \"random\"",
