@@ -248,6 +248,18 @@ pub fn check_website(site: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a website may be shown as a link: it starts with `http://` or `https://`.
+/// Comment files and new comments have their website checked in full by
+/// [`check_website`]; this is the guard at render time, which keeps every other scheme
+/// out of an `href` without parsing the URL once more for every page and feed.
+pub fn is_web_link(site: &str) -> bool {
+    let starts = |prefix: &str| {
+        site.len() > prefix.len()
+            && site.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    starts("https://") || starts("http://")
+}
+
 fn parse_id(raw: &str) -> Result<Ulid, String> {
     let id = Ulid::from_string(raw.trim()).map_err(|e| format!("`{raw}` is not a ULID ({e})"))?;
     if id.array_to_str(&mut [0; ulid::ULID_LEN]) != raw.trim() {

@@ -274,3 +274,21 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn only_http_and_https_websites_become_links_at_render_time() {
+    for site in ["https://ann.example", "http://ann.example/x", "HTTPS://ANN.EXAMPLE"] {
+        assert!(is_web_link(site), "{site}");
+    }
+    for site in [
+        "javascript:alert(1)",
+        " https://ann.example",
+        "data:text/html,<b>x</b>",
+        "ftp://ann.example",
+        "https://",
+        "//ann.example",
+        "héllo",
+    ] {
+        assert!(!is_web_link(site), "{site}");
+    }
+}

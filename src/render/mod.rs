@@ -531,7 +531,7 @@ impl Renderer {
             website: c
                 .website
                 .as_deref()
-                .filter(|w| crate::comment::check_website(w).is_ok()),
+                .filter(|w| crate::comment::is_web_link(w)),
             avatar: avatar::identicon(&key),
             date_iso: c.date_string(),
             date_text: self.date_format.format(&c.date),

@@ -68,7 +68,7 @@ impl Feed<'_> {
                 .comment
                 .website
                 .as_deref()
-                .filter(|s| crate::comment::check_website(s).is_ok())
+                .filter(|s| crate::comment::is_web_link(s))
             {
                 text(&mut x, 3, "uri", site);
             }
