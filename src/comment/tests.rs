@@ -277,7 +277,11 @@ proptest! {
 
 #[test]
 fn only_http_and_https_websites_become_links_at_render_time() {
-    for site in ["https://ann.example", "http://ann.example/x", "HTTPS://ANN.EXAMPLE"] {
+    for site in [
+        "https://ann.example",
+        "http://ann.example/x",
+        "HTTPS://ANN.EXAMPLE",
+    ] {
         assert!(is_web_link(site), "{site}");
     }
     for site in [
