@@ -487,33 +487,36 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
 }
 
 async fn parse(encoding: Encoding, content_type: &str, bytes: Bytes) -> Result<Submission, String> {
-    let mut sub = Submission::default();
     match encoding {
-        Encoding::Json => {
-            sub = serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}"))?;
-        }
+        Encoding::Json => serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}")),
         Encoding::UrlEncoded => {
+            let mut sub = Submission::default();
             for (name, value) in url::form_urlencoded::parse(&bytes) {
                 sub.set_field(&name, value.into_owned());
             }
+            Ok(sub)
         }
-        Encoding::Multipart => {
-            let request = axum::http::Request::builder()
-                .header(header::CONTENT_TYPE, content_type)
-                .body(axum::body::Body::from(bytes))
-                .map_err(|e| e.to_string())?;
-            let mut form = axum::extract::Multipart::from_request(request, &())
-                .await
-                .map_err(|e| format!("invalid multipart form: {}", e.body_text()))?;
-            let invalid = |e: axum::extract::multipart::MultipartError| {
-                format!("invalid multipart form: {}", e.body_text())
-            };
-            while let Some(field) = form.next_field().await.map_err(invalid)? {
-                let name = field.name().unwrap_or_default().to_string();
-                let value = field.text().await.map_err(invalid)?;
-                sub.set_field(&name, value);
-            }
-        }
+        Encoding::Multipart => parse_multipart(content_type, bytes).await,
+    }
+}
+
+/// The fields of a `multipart/form-data` body, read by axum's multipart extractor.
+async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<Submission, String> {
+    let request = axum::http::Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::from(bytes))
+        .map_err(|e| e.to_string())?;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| format!("invalid multipart form: {}", e.body_text()))?;
+    let invalid = |e: axum::extract::multipart::MultipartError| {
+        format!("invalid multipart form: {}", e.body_text())
+    };
+    let mut sub = Submission::default();
+    while let Some(field) = form.next_field().await.map_err(invalid)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let value = field.text().await.map_err(invalid)?;
+        sub.set_field(&name, value);
     }
     Ok(sub)
 }
