@@ -10,10 +10,11 @@
 pub mod feed;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
@@ -303,6 +304,7 @@ struct Selectors {
     own_head_tags: Selector,
     head: Selector,
     title: Selector,
+    svg: Selector,
     section: Selector,
     count: Selector,
 }
@@ -312,11 +314,20 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
     Selectors {
         own_head_tags: parse("head [data-cairn]"),
         head: parse("head"),
-        title: parse("head > title"),
+        title: parse("title"),
+        svg: parse("svg"),
         section: parse("#cairn-comments"),
         count: parse("[data-cairn-count]"),
     }
 });
+
+/// Where the rewriter is relative to a page's title.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TitleState {
+    Before,
+    In,
+    After,
+}
 
 /// An element handler at one of the [`SELECTORS`].
 fn on<'h>(
@@ -327,6 +338,30 @@ fn on<'h>(
         Cow::Borrowed(selector),
         ElementContentHandlers::default().element(handler),
     )
+}
+
+/// Puts `content` into a placeholder, in place of what it held. A placeholder written
+/// as `<div id="cairn-comments"/>` holds, in HTML, everything after it up to its
+/// parent's end: its start tag is written anew as an element holding just `content`,
+/// so the rest of the page stays where it was.
+fn fill(el: &mut lol_html::html_content::Element<'_, '_>, content: &str, kind: ContentType) {
+    if !(el.is_self_closing() && el.can_have_content()) {
+        el.set_inner_content(content, kind);
+        return;
+    }
+    let html = match kind {
+        ContentType::Html => Cow::Borrowed(content),
+        ContentType::Text => Cow::Owned(crate::render::escape_html(content)),
+    };
+    let name = el.tag_name_preserve_case();
+    let mut tag = format!("<{name}");
+    for attribute in el.attributes() {
+        // The value is as the page has it (entities included); only its quotes change.
+        let value = attribute.value().replace('"', "&quot;");
+        tag.push_str(&format!(" {}=\"{value}\"", attribute.name_preserve_case()));
+    }
+    tag.push_str(&format!(">{html}</{name}>"));
+    el.start_tag().replace(&tag, ContentType::Html);
 }
 
 /// What happened to one page.
@@ -390,17 +425,24 @@ fn render_page(
         .then(|| config.public_url(&feed_site_path));
     // Relative links to the assets work under any base path, and from file:// too.
     let up = "../".repeat(rel.components().count().saturating_sub(1));
-    let head_tags = format!(
+    let assets = format!(
         "<link rel=\"stylesheet\" href=\"{up}cairn.css\" data-cairn>\
-<script src=\"{up}cairn.js\" defer data-cairn></script>{}",
-        feed_url
-            .as_deref()
-            .map(|u| format!(
-                "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
-                quick_xml::escape::escape(u)
-            ))
-            .unwrap_or_default()
+<script src=\"{up}cairn.js\" defer data-cairn></script>"
     );
+    let head_tags = match &feed_url {
+        Some(u) => format!(
+            "{assets}<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
+            quick_xml::escape::escape(u)
+        ),
+        None => assets.clone(),
+    };
+    // Whether the head's end tag took `head_tags`: a minified page may leave `</head>`
+    // (or the whole head) out, and then the section brings its stylesheet and script.
+    let head_done = Rc::new(Cell::new(false));
+    // The page's title is the text of its first <title>, if that comes before any
+    // <svg> (whose <title>s name pictures): `Before` it, `In` it, then `After`.
+    // (Minified pages may have no <head> tag around it.)
+    let title_state = Rc::new(Cell::new(TitleState::Before));
 
     let title = RefCell::new(String::new());
     let rendered = RefCell::new(None::<(String, crate::render::Section, Thread, &Renderer)>);
@@ -454,18 +496,45 @@ fn render_page(
                         Ok(())
                     }),
                     on(&SELECTORS.head, |el| {
-                        if has_section {
-                            el.append(&head_tags, ContentType::Html);
+                        if let (true, Some(handlers)) = (has_section, el.end_tag_handlers()) {
+                            let (tags, done) = (head_tags.clone(), head_done.clone());
+                            handlers.push(Box::new(move |end| {
+                                end.before(&tags, ContentType::Html);
+                                done.set(true);
+                                Ok(())
+                            }));
                         }
                         Ok(())
                     }),
                     (
                         Cow::Borrowed(&SELECTORS.title),
-                        ElementContentHandlers::default().text(|t: &mut TextChunk<'_>| {
-                            title.borrow_mut().push_str(t.as_str());
-                            Ok(())
-                        }),
+                        ElementContentHandlers::default()
+                            .element(|el: &mut lol_html::html_content::Element<'_, '_>| {
+                                if title_state.get() == TitleState::Before {
+                                    if let Some(handlers) = el.end_tag_handlers() {
+                                        title_state.set(TitleState::In);
+                                        let state = title_state.clone();
+                                        handlers.push(Box::new(move |_| {
+                                            state.set(TitleState::After);
+                                            Ok(())
+                                        }));
+                                    }
+                                }
+                                Ok(())
+                            })
+                            .text(|t: &mut TextChunk<'_>| {
+                                if title_state.get() == TitleState::In {
+                                    title.borrow_mut().push_str(t.as_str());
+                                }
+                                Ok(())
+                            }),
                     ),
+                    on(&SELECTORS.svg, |_| {
+                        if title_state.get() == TitleState::Before {
+                            title_state.set(TitleState::After);
+                        }
+                        Ok(())
+                    }),
                     on(&SELECTORS.section, |el| {
                         if rendered.borrow().is_some() {
                             // Its form's ids and the comments' anchors would be there twice.
@@ -482,7 +551,11 @@ fn render_page(
                         let renderer = renderer_of(el);
                         let comments = threads.read(&t);
                         let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
-                        el.set_inner_content(&section.html, ContentType::Html);
+                        if head_done.get() {
+                            fill(el, &section.html, ContentType::Html);
+                        } else {
+                            fill(el, &format!("{assets}{}", section.html), ContentType::Html);
+                        }
                         let page_title = unescape_title(&title.borrow());
                         sections.borrow_mut().push((
                             t.clone(),
@@ -494,10 +567,8 @@ fn render_page(
                     }),
                     on(&SELECTORS.count, |el| {
                         if let Some(t) = thread_of(el, "data-cairn-count") {
-                            el.set_inner_content(
-                                &renderer_of(el).count_text(threads.count(&t)),
-                                ContentType::Text,
-                            );
+                            let count = renderer_of(el).count_text(threads.count(&t));
+                            fill(el, &count, ContentType::Text);
                         }
                         Ok(())
                     }),
@@ -949,6 +1020,105 @@ mod tests {
         assert!(report.problems[0]
             .message
             .contains("second id=\"cairn-comments\""));
+    }
+
+    #[test]
+    fn placeholders_written_self_closing_keep_the_rest_of_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            file,
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n",
+        )
+        .unwrap();
+        let site = root.join("public");
+        std::fs::create_dir_all(site.join("a")).unwrap();
+        std::fs::write(
+            site.join("a/index.html"),
+            "<head></head><body><main><p>Count: <span data-cairn-count='/a/' title='say \"hi\"' hidden/> \
+             so far</p><DIV ID=\"cairn-comments\" class=x /><p>The footer &amp; more</p>\
+             </main></body>",
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(report.sections, 1);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert!(
+            page.contains(
+                "<span data-cairn-count=\"/a/\" title=\"say &quot;hi&quot;\" hidden=\"\">\
+                 1 comment</span> so far</p><DIV ID=\"cairn-comments\" class=\"x\"><section"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("</section></DIV><p>The footer &amp; more</p></main></body>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("id=\"c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA\""),
+            "{page}"
+        );
+
+        let again = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(again.pages_written, 0);
+        assert_eq!(
+            std::fs::read_to_string(site.join("a/index.html")).unwrap(),
+            page
+        );
+    }
+
+    #[test]
+    fn minified_pages_without_head_tags_get_the_stylesheet_and_their_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = root.join("public");
+        let pages = [
+            // `</head>` left out, as minify-html (Zola's minify_html) does.
+            ("a", "<!doctype html><html lang=en><head><meta charset=utf-8><title>A &amp; B</title><link rel=stylesheet href=/x.css><div id=cairn-comments></div><p>foot"),
+            // No head tags at all; an icon's title after the page's.
+            ("b", "<!doctype html><meta charset=utf-8><title>B page</title><svg><title>icon</title></svg><div id=cairn-comments></div>"),
+            // No title of its own: an icon's is not taken for it.
+            ("c", "<!doctype html><svg><title>icon</title></svg><div id=cairn-comments></div>"),
+        ];
+        for (name, html) in pages {
+            std::fs::create_dir_all(site.join(name)).unwrap();
+            std::fs::write(site.join(name).join("index.html"), html).unwrap();
+        }
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+
+        let read = |name: &str| std::fs::read_to_string(site.join(name)).unwrap();
+        for (name, _) in pages {
+            let page = read(&format!("{name}/index.html"));
+            assert!(
+                page.contains(
+                    "<div id=cairn-comments><link rel=\"stylesheet\" href=\"../cairn.css\" \
+                     data-cairn><script src=\"../cairn.js\" defer data-cairn></script><section"
+                ),
+                "{page}"
+            );
+            assert_eq!(page.matches("cairn.css").count(), 1, "{page}");
+        }
+        assert!(read("a/index.html").ends_with("</section></div><p>foot"));
+        let title = |name: &str| {
+            let feed = read(&format!("{name}/comments.xml"));
+            let at = feed.find("<title>").unwrap() + "<title>".len();
+            feed[at..at + feed[at..].find('<').unwrap()].to_string()
+        };
+        assert_eq!(title("a"), "Comments on A &amp; B");
+        assert_eq!(title("b"), "Comments on B page");
+        assert_eq!(title("c"), "Comments on /c/");
+
+        let again = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(again.pages_written, 0);
+        assert_eq!(again.feeds_written, 0);
     }
 
     #[test]
