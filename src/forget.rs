@@ -43,6 +43,10 @@ pub struct Outcome {
     pub commit: Option<Oid>,
     /// Commands that purge the removed text from the repository's history.
     pub purge: Vec<String>,
+    /// Commands that then publish the purged history to the repository's remote, with
+    /// the pending comments' `cairn/` branches (they branch off the old history); none
+    /// when the repository has no remote.
+    pub publish: Vec<String>,
     /// The repository's working directory, where `purge` runs.
     pub repo: Option<PathBuf>,
 }
@@ -210,14 +214,48 @@ fn commit(repo: &Repository, comments_dir: &Path, outcome: &mut Outcome) -> Resu
     )?;
     index.write()?;
     outcome.commit = Some(oid);
-    outcome.purge = purge_commands(&removed, &replaced);
+    let remote = main_remote(repo);
+    outcome.purge = purge_commands(&removed, &replaced, remote.as_deref());
+    if let Some(remote) = &remote {
+        let pending = sh_quote(&format!("refs/remotes/{remote}/cairn/*:refs/heads/cairn/*"));
+        let remote = sh_quote(remote);
+        outcome.publish = vec![
+            format!("git push --force --all {remote} && git push --force --tags {remote}"),
+            format!("git push --force {remote} {pending}"),
+        ];
+    }
     outcome.repo = Some(workdir);
     Ok(())
 }
 
+/// The remote the site is published through: the current branch's upstream remote,
+/// else `origin`, else the only one.
+fn main_remote(repo: &Repository) -> Option<String> {
+    let upstream = repo.head().ok().and_then(|head| {
+        let branch = head.name().ok()?.to_string();
+        let remote = repo.branch_upstream_remote(&branch).ok()?;
+        remote.as_str().ok().map(str::to_string)
+    });
+    if upstream.is_some() {
+        return upstream;
+    }
+    let remotes = repo.remotes().ok()?;
+    let names: Vec<&str> = remotes.iter().flatten().flatten().collect();
+    match names.as_slice() {
+        [only] => Some(only.to_string()),
+        _ => names.contains(&"origin").then(|| "origin".to_string()),
+    }
+}
+
 /// Shell commands that rewrite every branch and tag so the removed files never existed
-/// and the stubbed files always held their stub, then drop the old objects.
-fn purge_commands(removed: &[String], replaced: &[(String, Oid)]) -> Vec<String> {
+/// and the stubbed files always held their stub, then drop the old objects. With a
+/// remote, they first fetch its branches, so the pending comments' `cairn/` branches,
+/// which may hold the text in their history, are rewritten too.
+fn purge_commands(
+    removed: &[String],
+    replaced: &[(String, Oid)],
+    remote: Option<&str>,
+) -> Vec<String> {
     let mut script = Vec::new();
     if !removed.is_empty() {
         let paths: Vec<String> = removed.iter().map(|p| sh_quote(p)).collect();
@@ -233,14 +271,15 @@ fn purge_commands(removed: &[String], replaced: &[(String, Oid)]) -> Vec<String>
         ));
     }
     script.push("true".into());
-    vec![
+    let fetch = remote.map(|remote| format!("git fetch --prune {}", sh_quote(remote)));
+    fetch.into_iter().chain([
         format!(
             "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch --force --prune-empty --index-filter {} -- --all",
             sh_quote(&script.join("; "))
         ),
         "git for-each-ref --format='delete %(refname)' refs/original | git update-ref --stdin".into(),
         "git reflog expire --expire=now --all && git gc --prune=now --quiet".into(),
-    ]
+    ]).collect()
 }
 
 /// Quotes a string for a POSIX shell.

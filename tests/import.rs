@@ -572,6 +572,24 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
     git(root, &["commit", "-qm", "Import WordPress comments"]);
     let (_, c) = exported(root);
     let drolf = c["wordpress:7"]["id"].as_str().unwrap().to_string();
+    // Published through a remote, where the inbox has left a comment pending review on
+    // a branch of its own, made off this history.
+    let remote = tempfile::tempdir().unwrap();
+    let remote = remote.path();
+    git(remote, &["init", "-q", "--bare", "-b", "main"]);
+    git(root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(root, &["push", "-q", "origin", "main"]);
+    git(root, &["checkout", "-q", "-b", "cairn/pending"]);
+    std::fs::write(
+        root.join("comments/pending.yml"),
+        "body: waiting for review\n",
+    )
+    .unwrap();
+    git(root, &["add", "comments/pending.yml"]);
+    git(root, &["commit", "-qm", "A comment pending review"]);
+    git(root, &["push", "-q", "origin", "cairn/pending"]);
+    git(root, &["checkout", "-q", "main"]);
+    git(root, &["branch", "-q", "-D", "cairn/pending"]);
 
     let dry = ok(&cairn(
         root,
@@ -603,10 +621,15 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
     assert_eq!(after["wordpress:9"]["parent"], stub["id"]);
     ok(&cairn(root, &["check", "--strict"]));
 
-    // The printed commands purge the old text from every commit.
+    // The printed commands purge the old text from every commit, then publish that
+    // history, the pending branch's included.
     assert!(git(root, &["log", "--all", "-p"]).contains("Drölfter"));
     let commands: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  ")).collect();
-    assert_eq!(commands.len(), 3, "{out}");
+    assert_eq!(commands.len(), 6, "{out}");
+    assert!(
+        commands[0].starts_with("git fetch --prune 'origin'"),
+        "{out}"
+    );
     for command in commands {
         let status = Command::new("sh")
             .args(["-c", command])
@@ -617,15 +640,19 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
             .unwrap();
         assert!(status.status.success(), "{command}: {}", stderr(&status));
     }
-    let history = git(root, &["log", "--all", "-p"]);
-    assert!(
-        !history.contains("Drölfter") && !history.contains("Ohai"),
-        "{history}"
-    );
-    assert!(
-        history.contains("Yet another reply."),
-        "other comments stay"
-    );
+    for repo in [root, remote] {
+        let history = git(repo, &["log", "--all", "-p"]);
+        assert!(
+            !history.contains("Drölfter") && !history.contains("Ohai"),
+            "{history}"
+        );
+        assert!(
+            history.contains("Yet another reply."),
+            "other comments stay"
+        );
+    }
+    let pending = git(remote, &["show", "cairn/pending:comments/pending.yml"]);
+    assert_eq!(pending, "body: waiting for review\n");
     assert_eq!(git(root, &["status", "--porcelain"]), "");
     ok(&cairn(root, &["check", "--strict"]));
 

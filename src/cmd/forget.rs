@@ -104,7 +104,18 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 println!("  {command}");
             }
             println!();
-            println!("then publish the rewritten history (git push --force --all && git push --force --tags).");
+            if outcome.publish.is_empty() {
+                println!("then publish the rewritten history (git push --force --all && git push --force --tags).");
+            } else {
+                println!(
+                    "then publish the rewritten history, pending comments' branches included:"
+                );
+                println!();
+                for command in &outcome.publish {
+                    println!("  {command}");
+                }
+                println!();
+            }
             println!("Clones and forks made before keep the old history.");
         }
         _ => println!(
