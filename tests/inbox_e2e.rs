@@ -457,3 +457,47 @@ fn a_second_inbox_on_the_same_spool_refuses_to_start() {
     let restarted = InboxProcess::start(&ws.config());
     restarted.wait_delivered(60);
 }
+
+#[test]
+fn a_remote_that_does_not_answer_is_told_at_start_and_delivered_to_once_it_does() {
+    let ws = Workspace::new("review");
+    let later = ws.dir.path().join("later.git");
+    let config = ws.config();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "remote = \"site.git\"",
+        &format!("remote = \"file://{}\"", later.display()),
+    );
+    std::fs::write(&config, text).unwrap();
+
+    let inbox = InboxProcess::start(&config);
+    let said = |what: &str| inbox.log.lock().unwrap().contains(what);
+    wait_for("the warning", 30, || {
+        said("the site's repository does not answer yet")
+    });
+    // Comments are taken all the same, and go out once the repository is there.
+    let acked = flood(&inbox.addr, "early", 1, 1);
+    assert_eq!(acked.len(), 1);
+    git(
+        ws.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            ws.remote.to_str().unwrap(),
+            "later.git",
+        ],
+    );
+    inbox.wait_delivered(60);
+    assert!(inbox.stop().success());
+    let branches = git(&later, &["for-each-ref", "--format=%(refname:short)"]);
+    assert!(
+        branches.contains(&format!("cairn/{}", acked[0])),
+        "{branches}"
+    );
+
+    let restarted = InboxProcess::start(&config);
+    let said = |what: &str| restarted.log.lock().unwrap().contains(what);
+    wait_for("the pending count", 30, || {
+        said("the site's repository answers: 1 pending review")
+    });
+}

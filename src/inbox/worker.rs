@@ -130,6 +130,13 @@ struct Deliverer {
 impl Deliverer {
     fn start(backend: Arc<dyn crate::deliver::Backend>) -> anyhow::Result<Deliverer> {
         let (batches, queue) = std::sync::mpsc::channel::<Batch>();
+        let asked = backend.clone();
+        std::thread::Builder::new()
+            .name("cairn-ask-remote".into())
+            .spawn(move || {
+                lower_priority();
+                say_whether_it_answers(&*asked);
+            })?;
         std::thread::Builder::new()
             .name("cairn-deliver".into())
             .spawn(move || {
@@ -150,6 +157,22 @@ impl Deliverer {
             .send((comments, done))
             .map_err(|_| anyhow::anyhow!("the delivery thread has stopped"))?;
         Ok(wait.await?)
+    }
+}
+
+/// Asks the site's repository what is pending review, once at start (beside the
+/// deliveries, which do not wait for it), so a wrong remote or credential shows in the
+/// log before the first comment waits on it.
+fn say_whether_it_answers(backend: &dyn crate::deliver::Backend) {
+    match backend.pending() {
+        Ok(pending) => tracing::info!(
+            "the site's repository answers: {} pending review",
+            pending.len()
+        ),
+        Err(e) => tracing::warn!(
+            "the site's repository does not answer yet: {e:#}; comments are spooled \
+             and delivered once it does"
+        ),
     }
 }
 
