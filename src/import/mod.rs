@@ -495,9 +495,9 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
                 path.push('?');
                 path.push_str(query);
             }
-            thread::below_base(&options.base_path, &path).to_string()
+            thread::below_base(&options.base_path, &without_tracking(&path)).to_string()
         }
-        _ => thread::below_base(&options.base_path, raw).to_string(),
+        _ => thread::below_base(&options.base_path, &without_tracking(raw)).to_string(),
     };
     let mapped = match thread::normalize(&path) {
         Ok(normalized) => options.map.apply(&normalized),
@@ -510,6 +510,48 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
             format!("page {path:?} mapped to {mapped:?}: {e}")
         }
     })
+}
+
+/// A page's path without what links pick up on the way and no page is told apart by:
+/// the fragment (`#comments`) and tracking parameters (`?utm_source=…`, `fbclid`, …).
+/// Other parameters stay (`/?p=4` names a WordPress post: a case for `--map`).
+fn without_tracking(path: &str) -> String {
+    let path = path.split_once('#').map_or(path, |(path, _)| path);
+    let Some((page, query)) = path.split_once('?') else {
+        return path.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            !name.is_empty() && !is_tracking(&name.to_ascii_lowercase())
+        })
+        .collect();
+    if kept.is_empty() {
+        page.to_string()
+    } else {
+        format!("{page}?{}", kept.join("&"))
+    }
+}
+
+/// Whether a query parameter only tracks where a visitor came from.
+fn is_tracking(name: &str) -> bool {
+    name.starts_with("utm_")
+        || matches!(
+            name,
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "yclid"
+                | "igshid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_ga"
+                | "_gl"
+                | "ref"
+                | "ref_src"
+        )
 }
 
 /// A commenter's website as format v1 accepts it: an http(s) URL. A bare host gets

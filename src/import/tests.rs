@@ -189,6 +189,35 @@ fn thread_maps_move_prefixes_or_match_whole_paths() {
 }
 
 #[test]
+fn links_lose_fragments_and_tracking_parameters_but_keep_other_queries() {
+    let mut map = ThreadMap::default();
+    map.add("/?p=4=/2014/hello/").unwrap();
+    let options = Options { map, ..options() };
+    let thread = |raw: &str| thread_path(Some(raw), &options);
+    // As Disqus recorded them: the page as first loaded from a shared link.
+    assert_eq!(
+        thread("https://blog.example.org/posts/one/?utm_source=twitter&UTM_Medium=social#comments")
+            .unwrap(),
+        "/posts/one/"
+    );
+    assert_eq!(
+        thread("http://blog.example.org/posts/one/#disqus_thread").unwrap(),
+        "/posts/one/"
+    );
+    assert_eq!(
+        thread("/posts/two.html?fbclid=IwAR0x&").unwrap(),
+        "/posts/two.html"
+    );
+    assert_eq!(
+        thread("http://x.example/?utm_campaign=a&p=4").unwrap(),
+        "/2014/hello/"
+    );
+    let paged = thread("https://blog.example.org/posts/two.html?page=2&gclid=x").unwrap_err();
+    assert!(paged.contains("\"/posts/two.html?page=2\""), "{paged}");
+    assert!(paged.contains("--map /posts/two.html?page=2="), "{paged}");
+}
+
+#[test]
 fn urls_and_paths_lose_the_sites_base_path_and_folders_are_below_it() {
     let options = Options {
         base_path: "/blog/".into(),
