@@ -49,9 +49,7 @@ impl Generator {
                 "In _layouts/post.html, where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  On index pages, a comment count per post:\n\
-                 \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n\n\
-                 And keep the comment files out of Jekyll's output, in _config.yml:\n\
-                 \n    exclude: [comments, cairn.toml]\n"
+                 \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n"
             }
             Generator::Eleventy => {
                 "In the layout of your posts, where comments go:\n\
@@ -161,12 +159,6 @@ impl Generator {
 /// URL when its configuration names one.
 pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     const HUGO_URL: &[&str] = &["baseURL", "baseurl"];
-    let first = |dir: &Path, stem: &str, extensions: &[&str]| {
-        extensions
-            .iter()
-            .map(|ext| dir.join(format!("{stem}.{ext}")))
-            .find(|path| path.is_file())
-    };
     let hugo_formats = ["toml", "yaml", "yml", "json"];
     // Hugo's configuration file, or its configuration directory.
     let hugo_dir = dir.join("config/_default");
@@ -176,7 +168,7 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     }) {
         return Some((Generator::Hugo, config_url(&config, HUGO_URL)));
     }
-    if let Some(config) = first(dir, "_config", &["yml", "yaml", "toml"]) {
+    if let Some(config) = first(dir, "_config", JEKYLL_FORMATS) {
         let url = config_url(&config, &["url"]).map(|url| {
             let base = config_url(&config, &["baseurl"]).unwrap_or_default();
             format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
@@ -209,6 +201,88 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         .map(|config| (Generator::Hugo, config_url(&config, HUGO_URL)))
 }
 
+/// The first of `dir/stem.ext` for these extensions that is a file.
+fn first(dir: &Path, stem: &str, extensions: &[&str]) -> Option<PathBuf> {
+    extensions
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .find(|path| path.is_file())
+}
+
+const JEKYLL_FORMATS: &[&str] = &["yml", "yaml", "toml"];
+
+/// What Jekyll leaves out of a site by default (as `jekyll new` lists it). Jekyll 3,
+/// which GitHub Pages' built-in build runs, forgets these once a site sets `exclude`.
+const JEKYLL_EXCLUDES: &[&str] = &[
+    ".sass-cache/",
+    ".jekyll-cache/",
+    "gemfiles/",
+    "Gemfile",
+    "Gemfile.lock",
+    "node_modules/",
+    "vendor/bundle/",
+    "vendor/cache/",
+    "vendor/gems/",
+    "vendor/ruby/",
+];
+
+/// The `exclude` setting that keeps cairn's files (`comments_dir`, `cairn.toml`) out of
+/// a Jekyll site's output: the site's own list, else Jekyll's defaults, with them
+/// added, written for its configuration file (`_config.yml` or `_config.toml`): the
+/// file's name and the setting, `None` when its list has them already.
+pub fn jekyll_exclude(dir: &Path, comments_dir: &str) -> (String, Option<String>) {
+    let config = first(dir, "_config", JEKYLL_FORMATS);
+    let name = config.as_ref().map_or("_config.yml".into(), |path| {
+        path.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    let own: Option<Vec<String>> = config.as_deref().and_then(config_value).and_then(|value| {
+        let list = value.get("exclude")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        )
+    });
+    let had_list = own.is_some();
+    let mut list = own.unwrap_or_else(|| JEKYLL_EXCLUDES.iter().map(|s| s.to_string()).collect());
+    let bare = |entry: &str| entry.trim().trim_matches('/').to_string();
+    let mut added = false;
+    for wanted in [comments_dir, "cairn.toml"] {
+        if !list.iter().any(|entry| bare(entry) == bare(wanted)) {
+            list.push(wanted.to_string());
+            added = true;
+        }
+    }
+    if had_list && !added {
+        return (name, None);
+    }
+    let line = if name.ends_with(".toml") {
+        let quoted: Vec<String> = list.iter().map(|e| format!("{e:?}")).collect();
+        format!("exclude = [{}]", quoted.join(", "))
+    } else {
+        let plain = |e: &str| {
+            !e.is_empty()
+                && e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        };
+        let items: Vec<String> = list
+            .iter()
+            .map(|e| {
+                if plain(e) {
+                    e.clone()
+                } else {
+                    format!("{e:?}")
+                }
+            })
+            .collect();
+        format!("exclude: [{}]", items.join(", "))
+    };
+    (name, Some(line))
+}
+
 /// Whether a package.json lists Eleventy among its dependencies (Eleventy runs without
 /// a configuration file).
 fn depends_on_eleventy(package: &Path) -> bool {
@@ -223,14 +297,19 @@ fn depends_on_eleventy(package: &Path) -> bool {
         .any(|key| value[key].get("@11ty/eleventy").is_some())
 }
 
+/// A TOML, YAML or JSON configuration file, read.
+fn config_value(path: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match path.extension()?.to_str()? {
+        "toml" => toml::from_str(&text).ok(),
+        "json" => serde_json::from_str(&text).ok(),
+        _ => serde_norway::from_str(&text).ok(),
+    }
+}
+
 /// A top-level string of a TOML, YAML or JSON configuration file.
 fn config_url(path: &Path, keys: &[&str]) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = match path.extension()?.to_str()? {
-        "toml" => toml::from_str(&text).ok()?,
-        "json" => serde_json::from_str(&text).ok()?,
-        _ => serde_norway::from_str(&text).ok()?,
-    };
+    let value = config_value(path)?;
     keys.iter()
         .find_map(|k| value.get(*k)?.as_str().map(str::to_string))
         .filter(|u| !u.trim().is_empty())
@@ -429,6 +508,48 @@ mod tests {
             let (generator, _) = detect(dir.path()).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(generator, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn jekyll_exclude_keeps_the_sites_list_or_jekylls_defaults_and_adds_cairns_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let listed = |line: &str| -> Vec<String> {
+            let value: serde_json::Value = match line.strip_prefix("exclude = ") {
+                Some(toml) => toml::from_str::<serde_json::Value>(&format!("x = {toml}")).unwrap()
+                    ["x"]
+                    .clone(),
+                None => {
+                    serde_norway::from_str::<serde_json::Value>(line).unwrap()["exclude"].clone()
+                }
+            };
+            serde_json::from_value(value).unwrap()
+        };
+        // No list of its own: Jekyll's defaults stay (Jekyll 3 would drop them).
+        std::fs::write(d.join("_config.yml"), "title: x\n").unwrap();
+        let (file, line) = jekyll_exclude(d, "comments");
+        assert_eq!(file, "_config.yml");
+        let list = listed(&line.unwrap());
+        assert_eq!(list.len(), JEKYLL_EXCLUDES.len() + 2);
+        assert!(list.contains(&"Gemfile".to_string()));
+        assert_eq!(list[list.len() - 2..], ["comments", "cairn.toml"]);
+        // Its own list, with a glob that YAML must quote.
+        std::fs::write(
+            d.join("_config.yml"),
+            "exclude:\n  - \"*.gemspec\"\n  - vendor\n",
+        )
+        .unwrap();
+        let list = listed(&jekyll_exclude(d, "comments").1.unwrap());
+        assert_eq!(list, ["*.gemspec", "vendor", "comments", "cairn.toml"]);
+        // Already there (a trailing slash or not).
+        std::fs::write(d.join("_config.yml"), "exclude: [comments/, cairn.toml]\n").unwrap();
+        assert_eq!(jekyll_exclude(d, "comments"), ("_config.yml".into(), None));
+        // A TOML configuration gets TOML.
+        std::fs::remove_file(d.join("_config.yml")).unwrap();
+        std::fs::write(d.join("_config.toml"), "exclude = [\"vendor\"]\n").unwrap();
+        let (file, line) = jekyll_exclude(d, "comments");
+        assert_eq!(file, "_config.toml");
+        assert_eq!(listed(&line.unwrap()), ["vendor", "comments", "cairn.toml"]);
     }
 
     #[test]

@@ -44,11 +44,16 @@ fn jekyll_build_then_render_after_cairn_init() {
         printed.contains("bundle exec jekyll build"),
         "the Jekyll workflow"
     );
-    assert!(printed.contains("exclude: [comments, cairn.toml]"));
-    // Done as the printed advice says: comment files stay out of Jekyll's output.
+    // Done as the printed advice says: comment files stay out of Jekyll's output, and
+    // Jekyll's own exclusions stay in its list.
+    let exclude = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("exclude: "))
+        .expect("the exclude setting");
+    assert!(exclude.ends_with(", Gemfile.lock, node_modules/, vendor/bundle/, vendor/cache/, vendor/gems/, vendor/ruby/, comments, cairn.toml]"), "{exclude}");
     let config = dir.join("_config.yml");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("{text}exclude: [comments, cairn.toml]\n")).unwrap();
+    std::fs::write(&config, format!("{text}exclude: {exclude}\n")).unwrap();
     let thread = dir.join("comments/2026/01/01/hello.html");
     std::fs::create_dir_all(&thread).unwrap();
     std::fs::write(thread.join("01KB00000000000000000000AA.yml"), COMMENT).unwrap();
@@ -60,6 +65,7 @@ fn jekyll_build_then_render_after_cairn_init() {
         .output()
         .unwrap();
     assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+    assert!(!dir.join("_site/comments").exists() && !dir.join("_site/cairn.toml").exists());
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -53,6 +53,18 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
     }
     println!("\n{}", generator.snippet());
+    if generator == Generator::Jekyll {
+        match init::jekyll_exclude(&args.dir, "comments") {
+            (file, Some(line)) => println!(
+                "And keep cairn's files out of Jekyll's output: in {file}, set\n\n    {line}\n"
+            ),
+            (file, None) => {
+                println!(
+                    "({file} keeps comments/ and cairn.toml out of Jekyll's output already.)\n"
+                )
+            }
+        }
+    }
     println!("Build and render locally:\n");
     println!("    {}\n    cairn render\n", build_command(generator));
     println!("Render in CI (GitHub Pages); add this workflow:\n");
