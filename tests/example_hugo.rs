@@ -54,7 +54,7 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     assert_eq!(section.matches("<form").count(), 1, "one form per page");
     assert!(
         section.contains(
-            "href=\"https://comments.example.org/v1/reply?thread=%2Fposts%2Fhello-world%2F&amp;parent=01M6B9GDC06C8JXRAEWHMW7TTJ\""
+            "href=\"https://comments.example.org/v1/reply?thread=%2Fposts%2Fhello-world%2F&amp;parent=01M6B9GDC06C8JXRAEWHMW7TTJ&amp;to=Ann\""
         ),
         "a reply link for a comment"
     );

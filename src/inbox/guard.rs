@@ -282,7 +282,7 @@ fn is_bidi_control(c: char) -> bool {
 /// Whether a field shows nothing: only spaces, or characters that take no room (zero
 /// width spaces and joiners, word joiners, the byte order mark, soft hyphens, Hangul
 /// fillers, the blank Braille pattern), which spam uses to get past "required".
-fn is_blank(text: &str) -> bool {
+pub(crate) fn is_blank(text: &str) -> bool {
     text.chars().all(|c| {
         c.is_whitespace()
             || matches!(

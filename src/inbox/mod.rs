@@ -331,13 +331,15 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .with_state(inbox)
 }
 
-/// Which comment a reply page answers: `GET /v1/reply?thread=…&parent=…`, with
-/// `lang=…` from pages in another language than the site's.
+/// Which comment a reply page answers: `GET /v1/reply?thread=…&parent=…&to=…`, with
+/// `to` the name of its author (when it has one) and `lang=…` from pages in another
+/// language than the site's.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct ReplyTo {
     thread: String,
     parent: String,
+    to: String,
     lang: String,
 }
 
@@ -354,8 +356,12 @@ async fn reply_page(
     let page = match (&thread, parent) {
         (Some(thread), Some(parent)) => {
             let back = inbox.back_url(Some(thread), &format!("c-{parent}"));
+            // Only a name as a comment may carry one is shown.
+            let to = Some(to.to.trim()).filter(|name| {
+                !guard::is_blank(name) && name.chars().count() <= inbox.config.form.max_author
+            });
             renderer
-                .reply_page(thread, &parent.to_string(), &back)
+                .reply_page(thread, &parent.to_string(), to, &back)
                 .map(|page| (StatusCode::OK, page))
         }
         _ => {

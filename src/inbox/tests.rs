@@ -748,6 +748,35 @@ async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
     )));
     assert!(page.body.contains("noindex"));
 
+    // The page's link names whom the reader answers; a name no comment could carry
+    // (blank, or longer than the form takes) is not shown.
+    let named = f
+        .send(get(&format!(
+            "/v1/reply?thread=%2Fposts%2Fa%2F&parent={PUBLISHED}&to=%3Cb%3EAnn%3C%2Fb%3E"
+        )))
+        .await;
+    assert!(
+        named
+            .body
+            .contains("<title>Reply to &lt;b&gt;Ann&lt;&#x2f;b&gt;</title>")
+            || named
+                .body
+                .contains("<title>Reply to &lt;b&gt;Ann&lt;/b&gt;</title>"),
+        "{}",
+        named.body
+    );
+    for to in ["%E2%80%8B", &"x".repeat(101)] {
+        let unnamed = f
+            .send(get(&format!(
+                "/v1/reply?thread=%2Fposts%2Fa%2F&parent={PUBLISHED}&to={to}"
+            )))
+            .await;
+        assert!(
+            unnamed.body.contains("<title>Reply to a comment</title>"),
+            "{to}"
+        );
+    }
+
     // A full URL of the site names its page too; what is not the site's is refused,
     // and so is a parent that is no comment id. Nothing typed is reflected as markup.
     let full = f

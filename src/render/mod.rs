@@ -400,10 +400,19 @@ impl Renderer {
         )
     }
 
-    /// The inbox's reply page: the form, for an answer to comment `parent` of `thread`,
-    /// for readers without JavaScript.
-    pub fn reply_page(&self, thread: &str, parent: &str, back: &str) -> Result<String> {
-        let title = self.strings.get("reply_title");
+    /// The inbox's reply page: the form, for an answer to comment `parent` of `thread`
+    /// (by `to`, when the link names its author), for readers without JavaScript.
+    pub fn reply_page(
+        &self,
+        thread: &str,
+        parent: &str,
+        to: Option<&str>,
+        back: &str,
+    ) -> Result<String> {
+        let title = match to {
+            Some(author) => &self.strings.fill("reply_to", &[("author", author)]),
+            None => self.strings.get("reply_title"),
+        };
         self.page_with_form(title, thread, parent, self.form_value.clone(), back)
     }
 
@@ -595,6 +604,12 @@ impl Renderer {
             let next_depth = order.get(k + 1).map_or(1, |o| o.1);
             let mut view = self.view(&t.comments[i], &bodies[i]);
             view.reply_url = [reply_base.as_str(), &view.id].concat();
+            // The reply page names whom the reader answers.
+            if let Some(name) = &t.comments[i].author {
+                view.reply_url.push_str("&to=");
+                view.reply_url
+                    .extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+            }
             view.has_replies = next_depth > depth;
             view.close = depth.saturating_sub(next_depth);
             if let (true, Some(p)) = (flattened, t.parents[i]) {

@@ -119,7 +119,12 @@ fn the_inbox_frame_once_overridden_holds_every_inbox_page() {
             .confirmation_page(&comment, "https://x.example/a/", "https://i.example/own")
             .unwrap(),
         renderer
-            .reply_page("/a/", &comment.id.to_string(), "https://x.example/a/")
+            .reply_page(
+                "/a/",
+                &comment.id.to_string(),
+                Some("<Ann>"),
+                "https://x.example/a/",
+            )
             .unwrap(),
         renderer
             .notice_page(&Notice {
@@ -139,6 +144,11 @@ fn the_inbox_frame_once_overridden_holds_every_inbox_page() {
     );
     assert!(
         pages[1].contains("name=\"parent\" value=\"01HQ3Z6V1X5E7Y4AYS8JK9W2MP\""),
+        "{}",
+        pages[1]
+    );
+    assert!(
+        pages[1].contains("<h1>Reply to &lt;Ann&gt;</h1>"),
         "{}",
         pages[1]
     );

@@ -43,8 +43,9 @@ try {
   if ((await nested.count()) < 2 || !(await nested.first().isVisible())) fail('replies are not shown nested');
   const comment = page.locator('.cairn-comment').first();
   const parent = (await comment.getAttribute('id')).replace(/^c-/, '');
+  const author = (await comment.locator('.cairn-author').first().textContent()).trim();
   await submit(comment.locator('a.cairn-reply').first());
-  if (!(await page.textContent('h1')).includes('Reply to a comment')) fail(`no reply page at ${page.url()}`);
+  if (!(await page.textContent('h1')).includes(`Reply to ${author}`)) fail(`no reply page to ${author} at ${page.url()}`);
   if ((await page.inputValue('#cairn-form input[name=parent]')) !== parent) fail('the reply page answers another comment');
   await page.fill('#cairn-form-author', 'Replying Reader');
   await page.fill('#cairn-form-body', 'A reply, no scripts needed.');
