@@ -216,14 +216,7 @@ fn commit(repo: &Repository, comments_dir: &Path, outcome: &mut Outcome) -> Resu
     outcome.commit = Some(oid);
     let remote = main_remote(repo);
     outcome.purge = purge_commands(&removed, &replaced, remote.as_deref());
-    if let Some(remote) = &remote {
-        let pending = sh_quote(&format!("refs/remotes/{remote}/cairn/*:refs/heads/cairn/*"));
-        let remote = sh_quote(remote);
-        outcome.publish = vec![
-            format!("git push --force --all {remote} && git push --force --tags {remote}"),
-            format!("git push --force {remote} {pending}"),
-        ];
-    }
+    outcome.publish = remote.as_deref().map(publish_commands).unwrap_or_default();
     outcome.repo = Some(workdir);
     Ok(())
 }
@@ -280,6 +273,18 @@ fn purge_commands(
         "git for-each-ref --format='delete %(refname)' refs/original | git update-ref --stdin".into(),
         "git reflog expire --expire=now --all && git gc --prune=now --quiet".into(),
     ]).collect()
+}
+
+/// Shell commands that publish the purged history to `remote`: every branch and tag,
+/// and the pending comments' `cairn/` branches, rewritten from their remote-tracking
+/// copies.
+fn publish_commands(remote: &str) -> Vec<String> {
+    let pending = sh_quote(&format!("refs/remotes/{remote}/cairn/*:refs/heads/cairn/*"));
+    let remote = sh_quote(remote);
+    vec![
+        format!("git push --force --all {remote} && git push --force --tags {remote}"),
+        format!("git push --force {remote} {pending}"),
+    ]
 }
 
 /// Quotes a string for a POSIX shell.

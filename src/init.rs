@@ -259,8 +259,10 @@ pub fn jekyll_exclude(dir: &Path, comments_dir: &str) -> (String, Option<String>
     if had_list && !added {
         return (name, None);
     }
+    // A JSON string is a TOML basic string and a YAML double-quoted scalar too.
+    let quote = |e: &str| serde_json::Value::from(e).to_string();
     let line = if name.ends_with(".toml") {
-        let quoted: Vec<String> = list.iter().map(|e| format!("{e:?}")).collect();
+        let quoted: Vec<String> = list.iter().map(|e| quote(e)).collect();
         format!("exclude = [{}]", quoted.join(", "))
     } else {
         let plain = |e: &str| {
@@ -270,13 +272,7 @@ pub fn jekyll_exclude(dir: &Path, comments_dir: &str) -> (String, Option<String>
         };
         let items: Vec<String> = list
             .iter()
-            .map(|e| {
-                if plain(e) {
-                    e.clone()
-                } else {
-                    format!("{e:?}")
-                }
-            })
+            .map(|e| if plain(e) { e.clone() } else { quote(e) })
             .collect();
         format!("exclude: [{}]", items.join(", "))
     };

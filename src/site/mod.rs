@@ -551,11 +551,12 @@ fn render_page(
                         let renderer = renderer_of(el);
                         let comments = threads.read(&t);
                         let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
-                        if head_done.get() {
-                            fill(el, &section.html, ContentType::Html);
+                        let html = if head_done.get() {
+                            Cow::Borrowed(&section.html)
                         } else {
-                            fill(el, &format!("{assets}{}", section.html), ContentType::Html);
-                        }
+                            Cow::Owned(format!("{assets}{}", section.html))
+                        };
+                        fill(el, &html, ContentType::Html);
                         let page_title = unescape_title(&title.borrow());
                         sections.borrow_mut().push((
                             t.clone(),
@@ -984,10 +985,9 @@ mod tests {
         assert_eq!(days, ["5", "4", "3"], "{feed}");
     }
 
-    #[test]
-    fn a_page_gets_one_comments_section_and_a_warning_for_another_placeholder() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
+    /// A site root with one comment on `/a/`, and its (empty) built site's `a/`
+    /// directory; returns the built site's path.
+    fn one_comment_on_a(root: &Path) -> PathBuf {
         let file = root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(
@@ -997,6 +997,14 @@ mod tests {
         .unwrap();
         let site = root.join("public");
         std::fs::create_dir_all(site.join("a")).unwrap();
+        site
+    }
+
+    #[test]
+    fn a_page_gets_one_comments_section_and_a_warning_for_another_placeholder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(root);
         let second = r#"<div id="cairn-comments" data-cairn-thread="/b/"></div>"#;
         std::fs::write(
             site.join("a/index.html"),
@@ -1026,15 +1034,7 @@ mod tests {
     fn placeholders_written_self_closing_keep_the_rest_of_the_page() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let file = root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(
-            file,
-            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n",
-        )
-        .unwrap();
-        let site = root.join("public");
-        std::fs::create_dir_all(site.join("a")).unwrap();
+        let site = one_comment_on_a(root);
         std::fs::write(
             site.join("a/index.html"),
             "<head></head><body><main><p>Count: <span data-cairn-count='/a/' title='say \"hi\"' hidden/> \
