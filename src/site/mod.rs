@@ -303,6 +303,8 @@ struct Selectors {
     /// What an earlier run put into the head: taken out, to be put in again.
     own_head_tags: Selector,
     head: Selector,
+    /// A `<base href>` changes what relative links and bare `#fragment` links mean.
+    base: Selector,
     title: Selector,
     svg: Selector,
     section: Selector,
@@ -314,6 +316,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
     Selectors {
         own_head_tags: parse("head [data-cairn]"),
         head: parse("head"),
+        base: parse("base"),
         title: parse("title"),
         svg: parse("svg"),
         section: parse("#cairn-comments"),
@@ -423,19 +426,30 @@ fn render_page(
         .feeds
         .enabled
         .then(|| config.public_url(&feed_site_path));
-    // Relative links to the assets work under any base path, and from file:// too.
-    let up = "../".repeat(rel.components().count().saturating_sub(1));
-    let assets = format!(
-        "<link rel=\"stylesheet\" href=\"{up}cairn.css\" data-cairn>\
-<script src=\"{up}cairn.js\" defer data-cairn></script>"
-    );
-    let head_tags = match &feed_url {
-        Some(u) => format!(
-            "{assets}<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
-            quick_xml::escape::escape(u)
-        ),
-        None => assets.clone(),
+    // Relative links to the assets work under any base path, and from file:// too;
+    // on a page with a `<base href>`, which relative links resolve against instead,
+    // they start at the site's base path.
+    let has_base = Rc::new(Cell::new(false));
+    let assets = {
+        let (has_base, up, base) = (
+            has_base.clone(),
+            "../".repeat(rel.components().count().saturating_sub(1)),
+            base.clone(),
+        );
+        move || {
+            let at = if has_base.get() { &base } else { &up };
+            format!(
+                "<link rel=\"stylesheet\" href=\"{at}cairn.css\" data-cairn>\
+<script src=\"{at}cairn.js\" defer data-cairn></script>"
+            )
+        }
     };
+    let feed_tag = feed_url.as_ref().map(|u| {
+        format!(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
+            quick_xml::escape::escape(u)
+        )
+    });
     // Whether the head's end tag took `head_tags`: a minified page may leave `</head>`
     // (or the whole head) out, and then the section brings its stylesheet and script.
     let head_done = Rc::new(Cell::new(false));
@@ -497,12 +511,22 @@ fn render_page(
                     }),
                     on(&SELECTORS.head, |el| {
                         if let (true, Some(handlers)) = (has_section, el.end_tag_handlers()) {
-                            let (tags, done) = (head_tags.clone(), head_done.clone());
+                            let (assets, feed_tag, done) =
+                                (assets.clone(), feed_tag.clone(), head_done.clone());
                             handlers.push(Box::new(move |end| {
-                                end.before(&tags, ContentType::Html);
+                                end.before(&assets(), ContentType::Html);
+                                if let Some(tag) = &feed_tag {
+                                    end.before(tag, ContentType::Html);
+                                }
                                 done.set(true);
                                 Ok(())
                             }));
+                        }
+                        Ok(())
+                    }),
+                    on(&SELECTORS.base, |el| {
+                        if el.has_attribute("href") {
+                            has_base.set(true);
                         }
                         Ok(())
                     }),
@@ -551,11 +575,15 @@ fn render_page(
                         let renderer = renderer_of(el);
                         let comments = threads.read(&t);
                         let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
-                        let html = if head_done.get() {
-                            Cow::Borrowed(&section.html)
-                        } else {
-                            Cow::Owned(format!("{assets}{}", section.html))
-                        };
+                        let mut html = Cow::Borrowed(&section.html);
+                        if has_base.get() {
+                            // `#c-…` would lead to the base's page: the links name this one.
+                            let page = format!("{}{page_thread}", base.trim_end_matches('/'));
+                            html = Cow::Owned(html.replace("href=\"#", &format!("href=\"{page}#")));
+                        }
+                        if !head_done.get() {
+                            html = Cow::Owned(format!("{}{html}", assets()));
+                        }
                         fill(el, &html, ContentType::Html);
                         let page_title = unescape_title(&title.borrow());
                         sections.borrow_mut().push((
@@ -1119,6 +1147,46 @@ mod tests {
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!(again.pages_written, 0);
         assert_eq!(again.feeds_written, 0);
+    }
+
+    #[test]
+    fn pages_with_a_base_href_get_links_that_name_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(root);
+        std::fs::write(
+            site.join("a/index.html"),
+            "<html><head><base href=\"https://example.org/blog/\"><title>A</title></head>\
+             <body><div id=\"cairn-comments\"></div></body></html>",
+        )
+        .unwrap();
+        std::fs::create_dir_all(site.join("b")).unwrap();
+        std::fs::write(
+            site.join("b/index.html"),
+            "<html><head><title>B</title></head><body><div id=\"cairn-comments\" \
+             data-cairn-thread=\"/a/\"></div></body></html>",
+        )
+        .unwrap();
+        let mut config = Config::default_for_test(root);
+        config.site.url = "https://example.org/blog".into();
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+
+        let a = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert!(
+            a.contains("href=\"/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA\""),
+            "{a}"
+        );
+        assert!(!a.contains("href=\"#"), "{a}");
+        assert!(a.contains("href=\"/blog/cairn.css\""), "{a}");
+        assert!(a.contains("src=\"/blog/cairn.js\""), "{a}");
+        // Without a base element, the links stay relative: they work from file:// too.
+        let b = std::fs::read_to_string(site.join("b/index.html")).unwrap();
+        assert!(b.contains("href=\"#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA\""), "{b}");
+        assert!(b.contains("href=\"../cairn.css\""), "{b}");
+
+        let again = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(again.pages_written, 0);
     }
 
     #[test]
