@@ -485,6 +485,18 @@ fn render_page(
             },
         }
     };
+    // Whether a placeholder can hold what goes into it: a void element (`<img>`,
+    // `<input>`, …) cannot, and is reported rather than left empty without a word.
+    let holds_content = |el: &lol_html::html_content::Element, placeholder: &str| -> bool {
+        if !el.can_have_content() {
+            warn(format!(
+                "{placeholder} on <{}>, an element that cannot hold content: left as it was \
+                 (put it on a <div> or a <span>)",
+                el.tag_name()
+            ));
+        }
+        el.can_have_content()
+    };
     // The renderer for a placeholder: its `data-cairn-lang`, else the site's language.
     let renderer_of = |el: &lol_html::html_content::Element| -> &Renderer {
         match el
@@ -569,6 +581,9 @@ fn render_page(
                             );
                             return Ok(());
                         }
+                        if !holds_content(el, "id=\"cairn-comments\"") {
+                            return Ok(());
+                        }
                         let Some(t) = thread_of(el, "data-cairn-thread") else {
                             return Ok(());
                         };
@@ -595,6 +610,9 @@ fn render_page(
                         Ok(())
                     }),
                     on(&SELECTORS.count, |el| {
+                        if !holds_content(el, "data-cairn-count") {
+                            return Ok(());
+                        }
                         if let Some(t) = thread_of(el, "data-cairn-count") {
                             let count = renderer_of(el).count_text(threads.count(&t));
                             fill(el, &count, ContentType::Text);
@@ -1147,6 +1165,41 @@ mod tests {
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!(again.pages_written, 0);
         assert_eq!(again.feeds_written, 0);
+    }
+
+    #[test]
+    fn placeholders_on_void_elements_are_reported_and_the_others_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(root);
+        let html = "<p><img id=\"cairn-comments\" src=\"x.png\"><input data-cairn-count=\"/a/\">\
+                    <span data-cairn-count=\"/a/\"></span>";
+        std::fs::write(site.join("a/index.html"), html).unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert_eq!(
+            page,
+            html.replace("></span>", ">1 comment</span>"),
+            "only the span is filled"
+        );
+        assert_eq!(report.sections, 0);
+        let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "id=\"cairn-comments\" on <img>, an element that cannot hold content: left as it was \
+                 (put it on a <div> or a <span>)",
+                "data-cairn-count on <input>, an element that cannot hold content: left as it was \
+                 (put it on a <div> or a <span>)",
+            ]
+        );
+        assert!(report
+            .problems
+            .iter()
+            .all(|p| p.severity == Severity::Warning && p.path.ends_with("a/index.html")));
     }
 
     #[test]
