@@ -101,14 +101,27 @@ impl Comment {
         let raw: RawComment = match format {
             Format::Yaml => match fast_yaml(text) {
                 Some(raw) => raw,
-                None => serde_norway::from_str(text).map_err(|e| FileError {
-                    line: e.location().map(|l| l.line()),
-                    message: format!("invalid YAML: {}", strip_location(&e.to_string())),
+                None => serde_norway::from_str(text).map_err(|e| {
+                    // Fields are read as the text is parsed: a wrong one can come before
+                    // broken syntax further on, which is then what to report.
+                    let (e, well_formed) = match serde_norway::from_str::<serde_norway::Value>(text)
+                    {
+                        Ok(_) => (e, true),
+                        Err(syntax) => (syntax, false),
+                    };
+                    FileError {
+                        line: e.location().map(|l| l.line()),
+                        message: parse_message("YAML", strip_location(&e.to_string()), well_formed),
+                    }
                 })?,
             },
             Format::Json => serde_json::from_str(text).map_err(|e| FileError {
                 line: (e.line() > 0).then_some(e.line()),
-                message: format!("invalid JSON: {}", strip_location(&e.to_string())),
+                message: parse_message(
+                    "JSON",
+                    strip_location(&e.to_string()),
+                    e.classify() == serde_json::error::Category::Data,
+                ),
             })?,
             Format::Toml => parse_toml(text)?,
         };
@@ -281,7 +294,7 @@ fn parse_toml(text: &str) -> Result<RawComment<'static>, FileError> {
     };
     let mut table: toml::Table = toml::from_str(text).map_err(|e| FileError {
         line: line_of(e.span()),
-        message: format!("invalid TOML: {}", e.message()),
+        message: parse_message("TOML", e.message(), false),
     })?;
     if let Some(toml::Value::Datetime(dt)) = table.get("date") {
         let as_string = toml::Value::String(dt.to_string());
@@ -290,9 +303,26 @@ fn parse_toml(text: &str) -> Result<RawComment<'static>, FileError> {
     toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| FileError {
-            line: None,
-            message: format!("invalid TOML: {}", e.message()),
+            // The table has no positions left: the line of the key the message names.
+            line: e
+                .message()
+                .split('`')
+                .nth(1)
+                .and_then(|key| line_of_key(text, key, Format::Toml)),
+            message: parse_message("TOML", e.message(), true),
         })
+}
+
+/// A parser's message about a file: "invalid YAML: …" (or TOML, JSON) when its
+/// syntax is broken; as it is when the file is well-formed and only its fields are
+/// wrong, which serde's messages name by themselves ("unknown field `colour`, expected
+/// one of …", "date: invalid type: sequence, expected a string").
+fn parse_message(language: &str, message: &str, well_formed: bool) -> String {
+    if well_formed {
+        message.to_string()
+    } else {
+        format!("invalid {language}: {message}")
+    }
 }
 
 /// Parser messages end with their own "at line X column Y"; the line is reported apart.

@@ -696,7 +696,7 @@ mod tests {
             format!("{D}.yml: error: thread /posts/b/ does not match the directory"),
             "01JD3K8Z6Q9W2F4T7Y5M1N0EEE.yml:1: error: id 01JD3K8Z6Q9W2F4T7Y5M1N0AAA does not match the file name".to_string(),
             format!("{C}.yml: error: parent {D} does not exist; shown as a top-level comment"),
-            "broken.yml:1: error: invalid YAML".to_string(),
+            "broken.yml:2: error: invalid YAML: did not find expected node content".to_string(),
             format!("posts/c/{A}.json:1: error: duplicate id {A}"),
             "notes.txt: warning: not a comment file".to_string(),
         ];
@@ -745,7 +745,7 @@ mod tests {
         let messages: Vec<String> = store.problems.iter().map(|p| p.to_string()).collect();
         let root_shown = root.display().to_string();
         for needle in [
-            format!("posts/a/{A}.yml:1: error: invalid YAML"),
+            format!("posts/a/{A}.yml:2: error: invalid YAML: did not find expected node content"),
             format!("posts/c/{A}.yml:1: error: duplicate id {A} (also in {root_shown}/posts/b/{A}.yml); ignored"),
             format!("posts/c/{B}.yml:1: error: duplicate id {B} (also in {root_shown}/posts/c/{B}.json); ignored"),
             format!("posts/e/{D}.yml: error: parent {C} does not exist; shown as a top-level comment"),

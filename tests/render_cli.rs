@@ -119,7 +119,10 @@ fn broken_file_is_reported_by_path_and_the_rest_render() {
         stderr(&out)
     );
     let err = stderr(&out);
-    assert!(err.contains("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml:6: error: invalid YAML: unknown field `mood`"), "{err}");
+    assert!(
+        err.contains("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml:6: error: unknown field `mood`"),
+        "{err}"
+    );
     assert!(stdout(&out).contains(", 1 problem in"), "{}", stdout(&out));
     let page = read(&dir.path().join("public/a/index.html"));
     assert!(page.contains("First!") && page.contains("Second."));

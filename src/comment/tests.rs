@@ -88,13 +88,25 @@ fn errors_name_the_problem_and_line() {
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nwebsite: javascript:alert(1)\nbody: x\n", Format::Yaml, Some(4), "`javascript` links are not allowed"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: \"  \"\n", Format::Yaml, Some(4), "body: is empty"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n", Format::Yaml, Some(1), "missing field `body`"),
-        ("id: [1\nthread: /a/\n", Format::Yaml, Some(1), "invalid YAML"),
-        ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \n", Format::Toml, Some(2), "invalid TOML"),
-        ("{\n\"id\": 1\n}", Format::Json, Some(2), "invalid JSON"),
+        ("id: [1\nthread: /a/\n", Format::Yaml, Some(2), "invalid YAML: did not find expected ',' or ']'"),
+        ("id: \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\n", Format::Yaml, Some(3), "invalid YAML: found unexpected end of stream"),
+        ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \n", Format::Toml, Some(2), "invalid TOML: invalid string"),
+        ("{\n\"id\": 1\n}", Format::Json, Some(2), "invalid type: integer `1`, expected a string"),
+        ("{\n\"id\": \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\",\n}", Format::Json, Some(3), "invalid JSON: trailing comma"),
+        ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \"/a/\"\ndate = 2026-01-01T00:00:00Z\nbody = \"x\"\nmood = 1\n", Format::Toml, Some(5), "unknown field `mood`"),
+        ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: [1, 2]\nbody: x\n", Format::Yaml, Some(3), "date: invalid type: sequence, expected a string"),
     ];
     for (text, format, line, needle) in cases {
         let err = Comment::parse(text, *format).unwrap_err();
         assert!(err.message.contains(needle), "{text:?}: {err}");
+        // "invalid YAML" (or TOML, JSON) is said of syntax, not of a well-formed
+        // file's fields.
+        let said = |m: &str| {
+            ["YAML:", "TOML:", "JSON:"]
+                .iter()
+                .any(|l| m.starts_with(&format!("invalid {l}")))
+        };
+        assert_eq!(said(&err.message), said(needle), "{text:?}: {err}");
         assert_eq!(err.line, *line, "{text:?}: {err}");
     }
 }
