@@ -137,6 +137,10 @@ impl Inbox {
         if !self.origin_allowed(headers) {
             return Err(plain(Reason::Origin));
         }
+        let comment = guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
+            .map_err(|r| (r, None))?;
+        // A post the reader still has to fix is not counted: only one that would be
+        // looked up, written and delivered uses up the client's allowance.
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
             if let Err(not_until) = limiter.check_key(&rate_key(ip)) {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
@@ -148,8 +152,6 @@ impl Inbox {
                 ));
             }
         }
-        let comment = guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
-            .map_err(|r| (r, None))?;
         if let Some(parent) = comment.parent {
             self.check_parent(&comment.thread, parent, strings)
                 .await

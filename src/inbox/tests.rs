@@ -530,6 +530,29 @@ async fn the_longest_allowed_comment_fits_in_a_request() {
 }
 
 #[tokio::test]
+async fn posts_refused_for_the_reader_to_fix_do_not_use_up_the_allowance() {
+    let f = fixture(|c| {
+        c.inbox.rate_per_hour = 2;
+        c.inbox.rate_burst = 2;
+    });
+    let post = |body: &str| {
+        let body = with("body", body).to_string();
+        let f = &f;
+        async move {
+            f.post("application/json", body, &[], "192.0.2.1")
+                .await
+                .status
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(post("  ").await, StatusCode::BAD_REQUEST, "an empty body");
+    }
+    assert_eq!(post("first").await, StatusCode::ACCEPTED);
+    assert_eq!(post("second").await, StatusCode::ACCEPTED);
+    assert_eq!(post("third").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn clients_are_rate_limited_by_address() {
     let f = fixture(|c| {
         c.inbox.rate_per_hour = 2;
