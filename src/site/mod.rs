@@ -450,7 +450,7 @@ fn render_page(
             quick_xml::escape::escape(u)
         )
     });
-    // Whether the head's end tag took `head_tags`: a minified page may leave `</head>`
+    // Whether the head's end tag took the assets: a minified page may leave `</head>`
     // (or the whole head) out, and then the section brings its stylesheet and script.
     let head_done = Rc::new(Cell::new(false));
     // The page's title is the text of its first <title>, if that comes before any
@@ -488,14 +488,15 @@ fn render_page(
     // Whether a placeholder can hold what goes into it: a void element (`<img>`,
     // `<input>`, …) cannot, and is reported rather than left empty without a word.
     let holds_content = |el: &lol_html::html_content::Element, placeholder: &str| -> bool {
-        if !el.can_have_content() {
+        let holds = el.can_have_content();
+        if !holds {
             warn(format!(
                 "{placeholder} on <{}>, an element that cannot hold content: left as it was \
                  (put it on a <div> or a <span>)",
                 el.tag_name()
             ));
         }
-        el.can_have_content()
+        holds
     };
     // The renderer for a placeholder: its `data-cairn-lang`, else the site's language.
     let renderer_of = |el: &lol_html::html_content::Element| -> &Renderer {
@@ -1031,9 +1032,9 @@ mod tests {
         assert_eq!(days, ["5", "4", "3"], "{feed}");
     }
 
-    /// A site root with one comment on `/a/`, and its (empty) built site's `a/`
-    /// directory; returns the built site's path.
-    fn one_comment_on_a(root: &Path) -> PathBuf {
+    /// A site root with one comment on `/a/`, and a built site whose `a/index.html`
+    /// is `page`; returns the built site's path.
+    fn one_comment_on_a(root: &Path, page: &str) -> PathBuf {
         let file = root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(
@@ -1043,6 +1044,7 @@ mod tests {
         .unwrap();
         let site = root.join("public");
         std::fs::create_dir_all(site.join("a")).unwrap();
+        std::fs::write(site.join("a/index.html"), page).unwrap();
         site
     }
 
@@ -1050,13 +1052,8 @@ mod tests {
     fn a_page_gets_one_comments_section_and_a_warning_for_another_placeholder() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let site = one_comment_on_a(root);
         let second = r#"<div id="cairn-comments" data-cairn-thread="/b/"></div>"#;
-        std::fs::write(
-            site.join("a/index.html"),
-            format!(r#"<div id="cairn-comments"></div>{second}"#),
-        )
-        .unwrap();
+        let site = one_comment_on_a(root, &format!(r#"<div id="cairn-comments"></div>{second}"#));
         let config = Config::default_for_test(root);
         let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
         let report = render(&config, &index, &site, &|_| {}).unwrap();
@@ -1080,14 +1077,12 @@ mod tests {
     fn placeholders_written_self_closing_keep_the_rest_of_the_page() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let site = one_comment_on_a(root);
-        std::fs::write(
-            site.join("a/index.html"),
+        let site = one_comment_on_a(
+            root,
             "<head></head><body><main><p>Count: <span data-cairn-count='/a/' title='say \"hi\"' hidden/> \
              so far</p><DIV ID=\"cairn-comments\" class=x /><p>The footer &amp; more</p>\
              </main></body>",
-        )
-        .unwrap();
+        );
         let config = Config::default_for_test(root);
         let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
         let report = render(&config, &index, &site, &|_| {}).unwrap();
@@ -1171,10 +1166,9 @@ mod tests {
     fn placeholders_on_void_elements_are_reported_and_the_others_filled() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let site = one_comment_on_a(root);
         let html = "<p><img id=\"cairn-comments\" src=\"x.png\"><input data-cairn-count=\"/a/\">\
                     <span data-cairn-count=\"/a/\"></span>";
-        std::fs::write(site.join("a/index.html"), html).unwrap();
+        let site = one_comment_on_a(root, html);
         let config = Config::default_for_test(root);
         let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
         let report = render(&config, &index, &site, &|_| {}).unwrap();
@@ -1206,13 +1200,11 @@ mod tests {
     fn pages_with_a_base_href_get_links_that_name_the_page() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let site = one_comment_on_a(root);
-        std::fs::write(
-            site.join("a/index.html"),
+        let site = one_comment_on_a(
+            root,
             "<html><head><base href=\"https://example.org/blog/\"><title>A</title></head>\
              <body><div id=\"cairn-comments\"></div></body></html>",
-        )
-        .unwrap();
+        );
         std::fs::create_dir_all(site.join("b")).unwrap();
         std::fs::write(
             site.join("b/index.html"),
