@@ -46,7 +46,8 @@ impl Generator {
                  \n    <span data-cairn-count=\"{{ .RelPermalink }}\"></span>\n"
             }
             Generator::Jekyll => {
-                "In _layouts/post.html, where comments go:\n\
+                "In _layouts/post.html (copy your theme's there first if the site has none),\n\
+                 where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  On index pages, a comment count per post:\n\
                  \n    <span data-cairn-count=\"{{ post.url | relative_url }}\"></span>\n"
@@ -66,41 +67,64 @@ impl Generator {
         }
     }
 
-    /// The steps that build the site in a GitHub workflow.
-    fn build_steps(self) -> &'static str {
+    /// How this site is built, locally and in a GitHub workflow, by what `dir` keeps: a
+    /// Jekyll site without a Gemfile is built the way GitHub Pages' own build does it (the
+    /// `github-pages` gem), an Eleventy site without npm's lock file with `npm install`.
+    pub fn build(self, dir: &Path) -> Build {
         match self {
-            Generator::Hugo => {
-                "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
-                 \x20     - run: hugo --minify\n"
-            }
-            Generator::Jekyll => {
-                "      - uses: ruby/setup-ruby@v1\n\
-                 \x20       with:\n\
-                 \x20         ruby-version: '3.3'\n\
-                 \x20         bundler-cache: true\n\
-                 \x20     - run: bundle exec jekyll build\n\
-                 \x20       env:\n\
-                 \x20         JEKYLL_ENV: production\n"
-            }
-            Generator::Eleventy => {
-                "      - uses: actions/setup-node@v4\n\
-                 \x20       with:\n\
-                 \x20         node-version: 22\n\
-                 \x20         cache: npm\n\
-                 \x20     - run: npm ci && npx @11ty/eleventy\n"
-            }
-            Generator::Zola => {
-                "      - uses: taiki-e/install-action@v2\n\
-                 \x20       with:\n\
-                 \x20         tool: zola\n\
-                 \x20     - run: zola build\n"
-            }
+            Generator::Hugo => Build {
+                local: "hugo",
+                steps: "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
+                        \x20     - run: hugo --minify\n",
+            },
+            Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
+                local: "bundle exec jekyll build",
+                steps: "      - uses: ruby/setup-ruby@v1\n\
+                        \x20       with:\n\
+                        \x20         ruby-version: '3.3'\n\
+                        \x20         bundler-cache: true\n\
+                        \x20     - run: bundle exec jekyll build\n\
+                        \x20       env:\n\
+                        \x20         JEKYLL_ENV: production\n",
+            },
+            Generator::Jekyll => Build {
+                local: "jekyll build",
+                steps: "      - uses: ruby/setup-ruby@v1\n\
+                        \x20       with:\n\
+                        \x20         ruby-version: '3.3'\n\
+                        \x20     # No Gemfile: the gems GitHub Pages' own build uses.\n\
+                        \x20     - run: gem install github-pages && jekyll build\n\
+                        \x20       env:\n\
+                        \x20         JEKYLL_ENV: production\n",
+            },
+            Generator::Eleventy if dir.join("package-lock.json").is_file() => Build {
+                local: "npx @11ty/eleventy",
+                steps: "      - uses: actions/setup-node@v4\n\
+                        \x20       with:\n\
+                        \x20         node-version: 22\n\
+                        \x20         cache: npm\n\
+                        \x20     - run: npm ci && npx @11ty/eleventy\n",
+            },
+            Generator::Eleventy => Build {
+                local: "npx @11ty/eleventy",
+                steps: "      - uses: actions/setup-node@v4\n\
+                        \x20       with:\n\
+                        \x20         node-version: 22\n\
+                        \x20     - run: npm install && npx @11ty/eleventy\n",
+            },
+            Generator::Zola => Build {
+                local: "zola build",
+                steps: "      - uses: taiki-e/install-action@v2\n\
+                        \x20       with:\n\
+                        \x20         tool: zola\n\
+                        \x20     - run: zola build\n",
+            },
         }
     }
 
     /// A GitHub Pages workflow: builds the site, renders the comments, deploys; on a
     /// pull request (moderation included) it checks the comment files instead.
-    pub fn workflow(self) -> String {
+    pub fn workflow(self, dir: &Path) -> String {
         format!(
             "# .github/workflows/pages.yml\n\
              name: Pages\n\
@@ -149,10 +173,19 @@ impl Generator {
              \x20   steps:\n\
              \x20     - id: deployment\n\
              \x20       uses: actions/deploy-pages@v4\n",
-            build = self.build_steps(),
+            build = self.build(dir).steps,
             output = self.output(),
         )
     }
+}
+
+/// The commands that build a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Build {
+    /// The command that builds it on the owner's machine.
+    pub local: &'static str,
+    /// The steps of a GitHub workflow that install the generator and build the site.
+    steps: &'static str,
 }
 
 /// The generator a site directory uses, by its configuration files, and the site's
@@ -596,20 +629,67 @@ mod tests {
 
     #[test]
     fn workflows_are_valid_yaml_that_check_pull_requests_and_render_pushes() {
+        let bare = tempfile::tempdir().unwrap();
+        let locked = tempfile::tempdir().unwrap();
+        std::fs::write(locked.path().join("Gemfile"), "gem \"jekyll\"\n").unwrap();
+        std::fs::write(locked.path().join("package-lock.json"), "{}").unwrap();
         for generator in [
             Generator::Hugo,
             Generator::Jekyll,
             Generator::Eleventy,
             Generator::Zola,
         ] {
-            let workflow: serde_json::Value =
-                serde_norway::from_str(&generator.workflow()).unwrap();
-            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
-            let cairn: Vec<&serde_json::Value> =
-                steps.iter().filter(|s| s["uses"] == ACTION).collect();
-            assert_eq!(cairn[0]["with"]["command"], "check");
-            assert_eq!(cairn[1]["with"]["command"], "render");
-            assert_eq!(cairn[1]["with"]["site-dir"], generator.output());
+            for dir in [bare.path(), locked.path()] {
+                let workflow: serde_json::Value =
+                    serde_norway::from_str(&generator.workflow(dir)).unwrap();
+                let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+                let cairn: Vec<&serde_json::Value> =
+                    steps.iter().filter(|s| s["uses"] == ACTION).collect();
+                assert_eq!(cairn[0]["with"]["command"], "check");
+                assert_eq!(cairn[1]["with"]["command"], "render");
+                assert_eq!(cairn[1]["with"]["site-dir"], generator.output());
+            }
         }
+    }
+
+    #[test]
+    fn the_build_uses_bundler_and_npm_ci_only_where_the_site_has_their_files() {
+        // The workflow's commands, and the `with` of the step that sets the toolchain up.
+        let run = |generator: Generator, dir: &Path| -> (String, serde_json::Value) {
+            let workflow: serde_json::Value =
+                serde_norway::from_str(&generator.workflow(dir)).unwrap();
+            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+            let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+            let setup = steps
+                .iter()
+                .find(|s| s["uses"].as_str().is_some_and(|u| u.contains("/setup-")))
+                .unwrap();
+            (runs.join("\n"), setup["with"].clone())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+
+        // Without a Gemfile, `bundle exec` fails: GitHub Pages' gems are installed instead.
+        let (runs, setup) = run(Generator::Jekyll, d);
+        assert_eq!(Generator::Jekyll.build(d).local, "jekyll build");
+        assert!(!runs.contains("bundle"), "{runs}");
+        assert!(runs.contains("gem install github-pages && jekyll build"));
+        assert_eq!(setup["ruby-version"], "3.3");
+        assert!(setup.get("bundler-cache").is_none());
+        std::fs::write(d.join("Gemfile"), "gem \"jekyll\"\n").unwrap();
+        let (runs, setup) = run(Generator::Jekyll, d);
+        assert_eq!(Generator::Jekyll.build(d).local, "bundle exec jekyll build");
+        assert!(runs.contains("bundle exec jekyll build"));
+        assert_eq!(setup["bundler-cache"], true);
+
+        // `npm ci` and setup-node's npm cache both need npm's lock file.
+        let (runs, setup) = run(Generator::Eleventy, d);
+        assert!(runs.contains("npm install && npx @11ty/eleventy"), "{runs}");
+        assert_eq!(setup["node-version"], 22);
+        assert!(setup.get("cache").is_none());
+        std::fs::write(d.join("package-lock.json"), "{}").unwrap();
+        let (runs, setup) = run(Generator::Eleventy, d);
+        assert!(runs.contains("npm ci && npx @11ty/eleventy"), "{runs}");
+        assert_eq!(setup["cache"], "npm");
     }
 }

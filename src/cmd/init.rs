@@ -66,18 +66,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     println!("Build and render locally:\n");
-    println!("    {}\n    cairn render\n", build_command(generator));
+    println!(
+        "    {}\n    cairn render\n",
+        generator.build(&args.dir).local
+    );
     println!("Render in CI (GitHub Pages); add this workflow:\n");
-    println!("{}", generator.workflow());
+    println!("{}", generator.workflow(&args.dir));
     println!("Check that [site] url and [inbox] url in cairn.toml are right, then commit.");
     Ok(ExitCode::SUCCESS)
-}
-
-fn build_command(generator: Generator) -> &'static str {
-    match generator {
-        Generator::Hugo => "hugo",
-        Generator::Jekyll => "bundle exec jekyll build",
-        Generator::Eleventy => "npx @11ty/eleventy",
-        Generator::Zola => "zola build",
-    }
 }
