@@ -511,6 +511,12 @@ impl Config {
         format!("{}{}", self.site.url.trim_end_matches('/'), site_path)
     }
 
+    /// Whether a moderator sees comments before they are published: not in `direct`
+    /// mode, where they go onto the site branch and appear with the next build.
+    pub fn moderated(&self) -> bool {
+        self.inbox.delivery.mode != Mode::Direct
+    }
+
     /// Where the posting form sends comments.
     pub fn post_url(&self) -> String {
         format!("{}/v1/comments", self.inbox.url.trim_end_matches('/'))

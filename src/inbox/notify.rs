@@ -28,7 +28,7 @@ use super::links::{self, Action};
 use super::private::Private;
 use super::Inbox;
 use crate::comment::{Comment, Format};
-use crate::config::{Backend as Kind, Config, Mode, WebhookFormat};
+use crate::config::{Backend as Kind, Config, WebhookFormat};
 use crate::deliver::Backend;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
@@ -385,7 +385,7 @@ impl<'a> Notice<'a> {
         let config = &channels.config;
         let expires = Utc::now()
             + chrono::Duration::hours(i64::try_from(config.inbox.notify.link_hours).unwrap_or(168));
-        let moderated = config.inbox.delivery.mode != Mode::Direct;
+        let moderated = config.moderated();
         let links = (config.inbox.delivery.backend == Kind::Git && moderated).then(|| {
             let url = config.inbox.url.as_str();
             (

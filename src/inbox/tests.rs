@@ -180,6 +180,48 @@ async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
     assert_eq!(f.spooled().len(), 1);
 }
 
+#[tokio::test]
+async fn without_moderation_readers_are_told_their_comment_appears_with_the_next_build() {
+    const REVIEWED: &str = "Comments are reviewed before they appear.";
+    const NEXT_BUILD: &str = "Comments appear once the site is next built.";
+    let origin = [("origin", "https://blog.example.org")];
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let reply = format!("/v1/reply?thread=%2Fposts%2Fa%2F&parent={PUBLISHED}");
+
+    let moderated = fixture(|_| {});
+    let page = moderated.send(get(&reply)).await.body;
+    assert!(
+        page.contains(REVIEWED) && !page.contains(NEXT_BUILD),
+        "{page}"
+    );
+
+    let direct = fixture(|c| c.inbox.delivery.mode = crate::config::Mode::Direct);
+    let accepted = direct.form(&good(), &origin).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    let page = &accepted.body;
+    assert!(
+        page.contains("<title>Thank you! Your comment is posted</title>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("It will appear on the page once the site is next built."),
+        "{page}"
+    );
+    assert!(!page.contains("moderat"), "{page}");
+    assert!(page.contains("<em>agree</em>"), "{page}");
+    // The form, on the reply page and given back with an error, says so too.
+    let page = direct.send(get(&reply)).await.body;
+    assert!(
+        page.contains(NEXT_BUILD) && !page.contains(REVIEWED),
+        "{page}"
+    );
+    let mut empty = good();
+    empty["body"] = "".into();
+    let refused = direct.form(&empty, &origin).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains(NEXT_BUILD), "{}", refused.body);
+}
+
 /// A form as `multipart/form-data`, as a browser sends one with that `enctype` (CRLF
 /// line ends, a quoted name per part).
 fn multipart(fields: &serde_json::Value) -> (String, String) {

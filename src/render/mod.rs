@@ -143,6 +143,8 @@ pub struct FormView {
     pub required: BTreeMap<&'static str, bool>,
     /// Whether the form offers mail about publication and replies.
     pub replies: bool,
+    /// Whether a moderator reviews comments (not in `direct` delivery).
+    pub moderated: bool,
     /// The page's language when it is not the site's: a hidden field tells the inbox.
     pub lang: Option<String>,
     pub values: BTreeMap<&'static str, String>,
@@ -279,6 +281,7 @@ impl Renderer {
                 .map(|f| (*f, config.form.required.iter().any(|r| r == f)))
                 .collect(),
             replies: config.inbox.notify.replies,
+            moderated: config.moderated(),
             lang: lang.map(str::to_string),
             values: fields(),
             errors: fields(),
@@ -378,7 +381,7 @@ impl Renderer {
     }
 
     /// The inbox's answer to an accepted form post: the comment as it will appear,
-    /// awaiting moderation, with a link back to `back`.
+    /// awaiting moderation (or the site's next build), with a link back to `back`.
     /// `manage` is the author's private link to edit or withdraw the comment.
     pub fn confirmation_page(&self, comment: &Comment, back: &str, manage: &str) -> Result<String> {
         let body = markdown::to_html(&comment.body);
@@ -387,7 +390,11 @@ impl Renderer {
             "page.html",
             minijinja::context! {
                 lang => self.language.as_str(),
-                title => self.strings.get("pending_title"),
+                title => self.strings.get(if self.form.moderated {
+                    "pending_title"
+                } else {
+                    "posted_title"
+                }),
                 stylesheet => self.stylesheet.as_str(),
                 back => back,
                 comment => minijinja::Value::from(minijinja::value::Serde(&view)),

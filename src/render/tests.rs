@@ -37,6 +37,34 @@ fn empty_thread_has_form_and_invitation() {
 }
 
 #[test]
+fn the_form_says_whether_comments_are_reviewed_first() {
+    let (mut config, _) = example();
+    let note = |config: &Config| {
+        let html = Renderer::new(config)
+            .unwrap()
+            .section("/posts/a-quiet-post/", None, None)
+            .unwrap()
+            .html;
+        let at = html.find("<p class=\"cairn-note\">").expect(&html);
+        html[at..].lines().next().unwrap().to_string()
+    };
+    assert_eq!(
+        note(&config),
+        "<p class=\"cairn-note\">Comments are reviewed before they appear.</p>"
+    );
+    config.inbox.delivery.mode = crate::config::Mode::Direct;
+    assert_eq!(
+        note(&config),
+        "<p class=\"cairn-note\">Comments appear once the site is next built.</p>"
+    );
+    config.site.language = "de".into();
+    assert_eq!(
+        note(&config),
+        "<p class=\"cairn-note\">Kommentare erscheinen, sobald die Seite das nächste Mal erstellt wird.</p>"
+    );
+}
+
+#[test]
 fn replies_nest_down_to_max_depth_then_say_whom_they_answer() {
     let (mut config, store) = example();
     config.comments.max_depth = 2;
