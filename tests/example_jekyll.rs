@@ -40,9 +40,12 @@ fn jekyll_build_then_render_after_cairn_init() {
         printed.contains("{{ post.url | relative_url }}"),
         "the Jekyll count snippet"
     );
+    // The site has no Gemfile: built as GitHub Pages builds it, not with Bundler.
     assert!(
-        printed.contains("bundle exec jekyll build"),
-        "the Jekyll workflow"
+        printed.contains("\n    jekyll build\n    cairn render\n")
+            && printed.contains("run: gem install github-pages && jekyll build")
+            && !printed.contains("bundle exec"),
+        "the Jekyll workflow: {printed}"
     );
     // Done as the printed advice says: comment files stay out of Jekyll's output, and
     // Jekyll's own exclusions stay in its list.
