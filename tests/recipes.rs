@@ -17,12 +17,19 @@ fn doc(path: &str) -> String {
 #[test]
 fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
     let recipes = doc("recipes.md");
-    for (file, text) in [
-        ("hugo.toml", "baseURL = \"https://b.example/\"\n"),
-        ("_config.yml", "url: https://b.example\n"),
+    // The Jekyll recipe is for a site with a Gemfile (it says what changes without one).
+    for files in [
+        &[("hugo.toml", "baseURL = \"https://b.example/\"\n")][..],
+        &[
+            ("_config.yml", "url: https://b.example\n"),
+            ("Gemfile", "gem \"jekyll\"\n"),
+        ],
     ] {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(file), text).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
+        let file = files[0].0;
         let out = cairn(dir.path(), &["init"]);
         assert!(out.status.success(), "{}", stderr(&out));
         let printed = stdout(&out);
