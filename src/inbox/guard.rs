@@ -98,6 +98,8 @@ impl Submission {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     TooLarge,
+    /// The request's body did not arrive whole: cut off, or too slow.
+    Incomplete,
     Malformed,
     ContentType,
     Origin,
@@ -121,6 +123,7 @@ impl Reason {
     pub fn label(self) -> &'static str {
         match self {
             Reason::TooLarge => "too_large",
+            Reason::Incomplete => "incomplete",
             Reason::Malformed => "malformed",
             Reason::ContentType => "content_type",
             Reason::Origin => "origin",

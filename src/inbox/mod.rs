@@ -10,6 +10,7 @@
 //! and never written anywhere.
 
 pub mod guard;
+mod http;
 pub mod links;
 pub mod metrics;
 mod notify;
@@ -448,8 +449,13 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
     let kind = encoding.kind();
     let bytes = match axum::body::to_bytes(body, inbox.config.inbox.max_request).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            let r = Rejection::localized(&inbox.renderer().strings, Reason::TooLarge, None, &[]);
+        Err(e) => {
+            let reason = if too_large(&e) {
+                Reason::TooLarge
+            } else {
+                Reason::Incomplete
+            };
+            let r = Rejection::localized(&inbox.renderer().strings, reason, None, &[]);
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
@@ -492,6 +498,19 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             respond_rejected(&inbox, kind, &sub, rejection, retry_after, started)
         }
     }
+}
+
+/// Whether reading a body failed because it is longer than the limit (rather than cut
+/// off, or too slow: see [`http::Timeouts`]).
+fn too_large(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 async fn parse(encoding: Encoding, content_type: &str, bytes: Bytes) -> Result<Submission, String> {
@@ -679,11 +698,7 @@ pub async fn serve_all(
         .iter()
         .map(|inbox| tokio::spawn(worker::run(inbox.clone(), stopped.clone())))
         .collect();
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed");
+    http::serve(listener, app, http::Timeouts::default(), shutdown).await;
     let _ = stop.send(true);
     for worker in workers {
         worker.await.context("a delivery worker failed")?;
@@ -692,7 +707,7 @@ pub async fn serve_all(
     for inbox in inboxes {
         tokio::task::spawn_blocking(move || inbox.spool.flush()).await?;
     }
-    result
+    Ok(())
 }
 
 #[cfg(test)]

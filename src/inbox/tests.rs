@@ -2,6 +2,7 @@
 //! against a real (bare, temporary) site repository.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -866,4 +867,145 @@ async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
         assert!(refused.body.contains(message), "{query}: {}", refused.body);
         assert!(!refused.body.contains("<script>"));
     }
+}
+
+/// The inbox's own server on a port-0 listener, with these timeouts: its address, the
+/// sender that begins its shutdown, and its task.
+async fn serving(
+    f: &Fixture,
+    timeouts: http::Timeouts,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = router(f.inbox.clone());
+    let server = tokio::spawn(http::serve(listener, app, timeouts, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
+}
+
+/// What the server sends on `stream` until it closes it, or `None` if it is still open
+/// after `wait`.
+async fn answer_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    tokio::time::timeout(wait, stream.read_to_end(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn clients_that_stall_are_cut_off_by_deadlines() {
+    use tokio::io::AsyncWriteExt;
+    let f = fixture(|_| {});
+    let short = http::Timeouts {
+        head: Duration::from_millis(300),
+        body: Duration::from_millis(300),
+        shutdown: Duration::from_secs(10),
+    };
+    let (addr, stop, server) = serving(&f, short).await;
+
+    // Half a head: the connection is closed, with nothing to say.
+    let mut head = tokio::net::TcpStream::connect(addr).await.unwrap();
+    head.write_all(b"POST /v1/comments HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // A body that stops short of its length, as a client does that drips it.
+    let mut body = tokio::net::TcpStream::connect(addr).await.unwrap();
+    body.write_all(
+        b"POST /v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"thread\": ",
+    )
+    .await
+    .unwrap();
+    let closed = answer_within(&mut head, Duration::from_secs(5)).await;
+    assert!(
+        closed.is_some_and(|a| !a.contains("200 OK")),
+        "a half-sent head holds its connection"
+    );
+    let answer = answer_within(&mut body, Duration::from_secs(5))
+        .await
+        .expect("a stalled body holds its connection");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"reason\":\"incomplete\""), "{answer}");
+    assert!(f.spooled().is_empty());
+
+    // Those did not hold up a whole post behind them.
+    let post = serde_json::to_string(&good()).unwrap();
+    let mut whole = tokio::net::TcpStream::connect(addr).await.unwrap();
+    whole
+        .write_all(
+            format!(
+                "POST /v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 Origin: https://blog.example.org\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{post}",
+                post.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let answer = answer_within(&mut whole, Duration::from_secs(5)).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 202")),
+        "{answer:?}"
+    );
+    let metrics = f
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        metrics.body.contains("reason=\"incomplete\""),
+        "{}",
+        metrics.body
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shutdown_waits_a_bounded_time_for_requests_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let f = fixture(|_| {});
+    let patient = http::Timeouts {
+        head: Duration::from_secs(60),
+        body: Duration::from_secs(60),
+        shutdown: Duration::from_millis(500),
+    };
+    let (addr, stop, server) = serving(&f, patient).await;
+    // An idle connection, a half-sent head and a stalled body.
+    let _idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = tokio::net::TcpStream::connect(addr).await.unwrap();
+    head.write_all(b"GET /v1/health HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let mut body = tokio::net::TcpStream::connect(addr).await.unwrap();
+    body.write_all(
+        b"POST /v1/comments HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let began = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the shutdown waits for stalled clients for ever")
+        .unwrap();
+    assert!(
+        began.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        began.elapsed()
+    );
+    // Nothing listens any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
