@@ -46,6 +46,17 @@ fn moderate(dir: &Path, config: &Path, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Runs `cairn moderate` and checks that what it prints says each of `says`.
+fn moderate_says(dir: &Path, config: &Path, args: &[&str], says: &[&str]) {
+    let printed = moderate(dir, config, args);
+    for part in says {
+        assert!(
+            printed.contains(part),
+            "{args:?}: no {part:?} in\n{printed}"
+        );
+    }
+}
+
 /// The path and query of the private link in a page or JSON answer.
 fn manage_link(text: &str) -> String {
     let at = text.find("/v1/own/").expect("a private link");
@@ -180,7 +191,21 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     assert!(on_branch(&remote, &change, &ada)
         .unwrap()
         .contains("Final text."));
-    assert!(moderate(dir.path(), &config, &["list"]).contains(&change));
+    moderate_says(
+        dir.path(),
+        &config,
+        &["list"],
+        &[&format!("{change}  (new text for a published comment)")],
+    );
+    moderate_says(
+        dir.path(),
+        &config,
+        &["show", &ada],
+        &[
+            "asks:    to replace the published text",
+            "published:\n    Second draft.\n\nnew:\n    Final text.\n",
+        ],
+    );
     moderate(dir.path(), &config, &["approve", &ada]);
     let published = on_branch(&remote, "main", &ada).unwrap();
     assert!(published.contains("Final text."), "{published}");
@@ -196,7 +221,28 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
         on_branch(&remote, &change, &ada).is_none(),
         "the change removes the file"
     );
-    moderate(dir.path(), &config, &["approve", &ada]);
+    // The moderator is told it is a withdrawal, not a comment to publish.
+    moderate_says(
+        dir.path(),
+        &config,
+        &["list"],
+        &[
+            "\"Final text.\"",
+            "(WITHDRAWAL: approving takes the published comment down)",
+        ],
+    );
+    moderate_says(
+        dir.path(),
+        &config,
+        &["show", &ada],
+        &["asks:    to take the published comment down; approving removes it"],
+    );
+    moderate_says(
+        dir.path(),
+        &config,
+        &["approve", &ada],
+        &["(its author's withdrawal) took it off main"],
+    );
     assert!(on_branch(&remote, "main", &ada).is_none());
 }
 
@@ -346,7 +392,18 @@ fn authors_change_their_pull_request_on_a_forge() {
         "{change:?}"
     );
     assert!(change.body.contains("> Best."), "{}", change.body);
-    assert!(moderate(dir.path(), &config, &["list"]).contains("/pull/2"));
+    moderate_says(
+        dir.path(),
+        &config,
+        &["list"],
+        &["/pull/2  (new text for a published comment)"],
+    );
+    moderate_says(
+        dir.path(),
+        &config,
+        &["show", &id],
+        &["published:\n    Better.\n\nnew:\n    Best.\n"],
+    );
     moderate(dir.path(), &config, &["approve", &id]);
     let text = String::from_utf8(fake.files("main")[&file].clone()).unwrap();
     assert!(text.contains("Best."), "{text}");
@@ -360,4 +417,16 @@ fn authors_change_their_pull_request_on_a_forge() {
         .expect("a removal request");
     assert!(removal.title.contains("Withdrawal"), "{removal:?}");
     assert!(!fake.files(&removal.head).contains_key(&file));
+    // The file is gone from the request, yet the moderator sees it, for what it is.
+    moderate_says(
+        dir.path(),
+        &config,
+        &["list"],
+        &[
+            "\"Best.\"",
+            "(WITHDRAWAL: approving takes the published comment down)",
+        ],
+    );
+    moderate(dir.path(), &config, &["approve", &id]);
+    assert!(!fake.files("main").contains_key(&file));
 }

@@ -9,7 +9,7 @@ use ulid::Ulid;
 
 use super::ConfigArg;
 use crate::comment::Comment;
-use crate::deliver::{self, Backend, Pending};
+use crate::deliver::{self, Ask, Backend, Pending};
 use crate::inbox::spool::{self, State};
 
 #[derive(Debug, clap::Args)]
@@ -42,20 +42,28 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Action::Show { id } => {
             let id = parse_id(id)?;
             let found = backend.pending()?.into_iter().find(|p| p.comment.id == id);
-            let (comment, location) = match found {
-                Some(p) => (p.comment, p.location),
+            let pending = match found {
+                Some(p) => p,
                 None => spool::load(&config.spool_dir())?
                     .into_iter()
                     .find(|l| l.comment.id == id)
-                    .map(|l| (l.comment, format!("spool ({})", l.entry.state.name())))
+                    .map(|l| Pending {
+                        comment: l.comment,
+                        location: format!("spool ({})", l.entry.state.name()),
+                        ask: Ask::Publish,
+                    })
                     .ok_or_else(|| deliver::unknown(id))?,
             };
-            print!("{}", show(&comment, &location, &config));
+            print!("{}", show(&pending, &config));
             Ok(ExitCode::SUCCESS)
         }
         Action::Approve { id } => {
             let id = parse_id(id)?;
-            let Pending { comment, location } = match backend.approve(id) {
+            let Pending {
+                comment,
+                location,
+                ask,
+            } = match backend.approve(id) {
                 Ok(approved) => approved,
                 Err(e) => {
                     // Approving twice (or a comment delivered straight to the site
@@ -71,8 +79,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     return Ok(ExitCode::SUCCESS);
                 }
             };
+            let done = match ask {
+                Ask::Publish => "is now on",
+                Ask::Edit { .. } => "(its author's new text) is now on",
+                Ask::Withdraw => "(its author's withdrawal) took it off",
+            };
             println!(
-                "approved {} ({}): {location} is now on {}",
+                "approved {} ({}): {location} {done} {}",
                 comment.id,
                 summary(&comment),
                 config.inbox.delivery.branch
@@ -81,7 +94,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         Action::Reject { id } => {
             let id = parse_id(id)?;
-            let Pending { comment, location } = match backend.reject(id) {
+            let Pending {
+                comment, location, ..
+            } = match backend.reject(id) {
                 Ok(rejected) => rejected,
                 Err(e) => match already_published(backend.as_ref(), &config, id) {
                     Some(comment) => anyhow::bail!(
@@ -115,7 +130,7 @@ fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCod
         return Ok(ExitCode::SUCCESS);
     }
     for p in &pending {
-        println!("{}  {}", line(&p.comment), p.location);
+        println!("{}  {}{}", line(&p.comment), p.location, asks(&p.ask));
     }
     for l in &waiting {
         let state = match (&l.entry.state, &l.entry.last_error) {
@@ -183,8 +198,18 @@ fn line(c: &Comment) -> String {
     )
 }
 
-/// A comment as text, for the terminal.
-fn show(c: &Comment, location: &str, config: &crate::config::Config) -> String {
+/// What approving a change to a published comment does, for the end of its line.
+fn asks(ask: &Ask) -> &'static str {
+    match ask {
+        Ask::Publish => "",
+        Ask::Edit { .. } => "  (new text for a published comment)",
+        Ask::Withdraw => "  (WITHDRAWAL: approving takes the published comment down)",
+    }
+}
+
+/// A pending comment as text, for the terminal.
+fn show(pending: &Pending, config: &crate::config::Config) -> String {
+    let (c, location) = (&pending.comment, &pending.location);
     let mut out = format!("id:      {}\n", c.id);
     out += &format!("page:    {} ({})\n", c.thread, config.public_url(&c.thread));
     if let Some(parent) = c.parent {
@@ -195,9 +220,18 @@ fn show(c: &Comment, location: &str, config: &crate::config::Config) -> String {
         out += &format!("website: {site}\n");
     }
     out += &format!("date:    {}\n", c.date_string());
-    out += &format!("where:   {location}\n\n");
-    for text in c.body.lines() {
-        out += &format!("    {text}\n");
+    out += &format!("where:   {location}\n");
+    let quoted = |text: &str| -> String { text.lines().map(|l| format!("    {l}\n")).collect() };
+    match &pending.ask {
+        Ask::Publish => out += &format!("\n{}", quoted(&c.body)),
+        Ask::Edit { was } => {
+            out += "asks:    to replace the published text; approving publishes the new one\n";
+            out += &format!("\npublished:\n{}\nnew:\n{}", quoted(was), quoted(&c.body));
+        }
+        Ask::Withdraw => {
+            out += "asks:    to take the published comment down; approving removes it\n";
+            out += &format!("\n{}", quoted(&c.body));
+        }
     }
     out
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 use ulid::Ulid;
 
 use super::{
-    comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+    comments_dir, file_path, message, unknown, Ask, Backend, DeliveryError, Pending, BRANCH_PREFIX,
     CHANGE_PREFIX,
 };
 use crate::comment::{Comment, Format};
@@ -94,7 +94,8 @@ pub trait Api: Send + Sync {
     ) -> Result<Request, DeliveryError>;
     /// Open requests into `base` from branches named `cairn/…`.
     fn requests(&self, base: &str) -> Result<Vec<Request>, DeliveryError>;
-    /// Paths of the files a request adds or changes.
+    /// Paths of the files a request adds, changes or removes (an author's withdrawal
+    /// removes one).
     fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError>;
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError>;
     fn close(&self, request: &Request) -> Result<(), DeliveryError>;
@@ -229,7 +230,23 @@ impl<A: Api> Forge<A> {
     }
 
     /// Comments in `request`, each with the path of its file.
-    fn comments_in(&self, request: &Request) -> Result<Vec<(Comment, String)>> {
+    fn comments_in(&self, request: &Request) -> Result<Vec<(Comment, String, Ask)>> {
+        let change = request
+            .head
+            .strip_prefix(BRANCH_PREFIX)
+            .is_some_and(|own| own.starts_with(CHANGE_PREFIX));
+        let read = |branch: &str, path: &str, format| -> Result<Option<Comment>> {
+            let Some(file) = self.api.file(branch, path)? else {
+                return Ok(None);
+            };
+            match Comment::parse(&String::from_utf8_lossy(&file.content), format) {
+                Ok(c) => Ok(Some(c)),
+                Err(e) => {
+                    tracing::warn!("{path} on {branch}: {}", e.message);
+                    Ok(None)
+                }
+            }
+        };
         let mut found = Vec::new();
         for path in self.api.request_files(request)? {
             if !path.starts_with(&self.comments_dir) {
@@ -238,21 +255,26 @@ impl<A: Api> Forge<A> {
             let Some(format) = Format::of(std::path::Path::new(&path)) else {
                 continue;
             };
-            let Some(file) = self.api.file(&request.head, &path)? else {
-                continue;
+            let proposed = read(&request.head, &path, format)?;
+            let published = if change {
+                read(&self.branch, &path, format)?
+            } else {
+                None
             };
-            let text = String::from_utf8_lossy(&file.content);
-            match Comment::parse(&text, format) {
-                Ok(c) => found.push((c, path)),
-                Err(e) => tracing::warn!("{path} on {}: {}", request.head, e.message),
-            }
+            let (comment, ask) = match (proposed, published) {
+                (Some(new), Some(was)) => (new, Ask::Edit { was: was.body }),
+                (Some(new), None) => (new, Ask::Publish),
+                (None, Some(was)) => (was, Ask::Withdraw),
+                (None, None) => continue,
+            };
+            found.push((comment, path, ask));
         }
         Ok(found)
     }
 
     /// A pending comment: its own request in review mode, an author's proposed change,
     /// else a file in the batch.
-    fn find_pending(&self, id: Ulid) -> Result<(Comment, String, Request)> {
+    fn find_pending(&self, id: Ulid) -> Result<(Comment, String, Request, Ask)> {
         let mut candidates = Vec::new();
         for head in [
             format!("{BRANCH_PREFIX}{id}"),
@@ -266,12 +288,12 @@ impl<A: Api> Forge<A> {
             candidates.push(r);
         }
         for request in candidates {
-            if let Some((c, path)) = self
+            if let Some((c, path, ask)) = self
                 .comments_in(&request)?
                 .into_iter()
-                .find(|(c, _)| c.id == id)
+                .find(|(c, _, _)| c.id == id)
             {
-                return Ok((c, path, request));
+                return Ok((c, path, request, ask));
             }
         }
         Err(unknown(id))
@@ -315,10 +337,11 @@ impl<A: Api> Backend for Forge<A> {
     fn pending(&self) -> Result<Vec<Pending>> {
         let mut pending = Vec::new();
         for request in self.api.requests(&self.branch)? {
-            for (comment, _) in self.comments_in(&request)? {
+            for (comment, _, ask) in self.comments_in(&request)? {
                 pending.push(Pending {
                     comment,
                     location: request.url.clone(),
+                    ask,
                 });
             }
         }
@@ -327,7 +350,7 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn approve(&self, id: Ulid) -> Result<Pending> {
-        let (comment, path, request) = self.find_pending(id)?;
+        let (comment, path, request, ask) = self.find_pending(id)?;
         let title = format!(
             "Approve {}",
             message(&comment).lines().next().unwrap_or_default()
@@ -354,6 +377,7 @@ impl<A: Api> Backend for Forge<A> {
         Ok(Pending {
             comment,
             location: request.url,
+            ask,
         })
     }
 
@@ -370,7 +394,7 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn revise(&self, comment: &Comment) -> Result<()> {
-        let (_, path, request) = self.find_pending(comment.id)?;
+        let (_, path, request, _) = self.find_pending(comment.id)?;
         if Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");
         }
@@ -447,7 +471,7 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn reject(&self, id: Ulid) -> Result<Pending> {
-        let (comment, path, request) = self.find_pending(id)?;
+        let (comment, path, request, ask) = self.find_pending(id)?;
         if request.head == self.batch_branch {
             let file = self
                 .api
@@ -466,6 +490,7 @@ impl<A: Api> Backend for Forge<A> {
         Ok(Pending {
             comment,
             location: request.url,
+            ask,
         })
     }
 }

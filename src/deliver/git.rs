@@ -28,7 +28,7 @@ use git2::{
 use ulid::Ulid;
 
 use super::{
-    comments_dir, file_path, message, unknown, Backend, DeliveryError, Pending, BRANCH_PREFIX,
+    comments_dir, file_path, message, unknown, Ask, Backend, DeliveryError, Pending, BRANCH_PREFIX,
     CHANGE_PREFIX,
 };
 use crate::comment::{Comment, Format};
@@ -567,15 +567,26 @@ impl Git {
         base: &Tree<'_>,
         id: Option<Ulid>,
         changes: bool,
-    ) -> Result<Vec<(String, Comment)>> {
+    ) -> Result<Vec<(String, Comment, Ask)>> {
         let tree = tip.tree()?;
         let diff = repo.diff_tree_to_tree(Some(base), Some(&tree), None)?;
         let mut found = Vec::new();
         for delta in diff.deltas() {
-            let file = match delta.status() {
-                git2::Delta::Added => delta.new_file(),
-                git2::Delta::Modified if changes => delta.new_file(),
-                git2::Delta::Deleted if changes => delta.old_file(),
+            let (file, ask) = match delta.status() {
+                git2::Delta::Added => (delta.new_file(), Ask::Publish),
+                git2::Delta::Modified if changes => {
+                    let was = repo.find_blob(delta.old_file().id())?;
+                    let was = String::from_utf8_lossy(was.content());
+                    let was = delta
+                        .old_file()
+                        .path()
+                        .and_then(Format::of)
+                        .and_then(|format| Comment::parse(&was, format).ok())
+                        .map(|c| c.body)
+                        .unwrap_or_default();
+                    (delta.new_file(), Ask::Edit { was })
+                }
+                git2::Delta::Deleted if changes => (delta.old_file(), Ask::Withdraw),
                 _ => continue,
             };
             let Some(path) = file.path() else {
@@ -595,14 +606,15 @@ impl Git {
             let text = String::from_utf8_lossy(blob.content());
             let shown = path.to_string_lossy().into_owned();
             let comment = Comment::parse(&text, format).map_err(|e| anyhow!("{shown}: {e}"))?;
-            found.push((shown, comment));
+            found.push((shown, comment, ask));
         }
         Ok(found)
     }
 
-    /// Every pending comment: (comment, path in the repo, branch it waits on). Besides
-    /// new comments, authors' proposed changes to published ones (`cairn/change-<id>`).
-    fn pending_in(&self, repo: &Repository) -> Result<Vec<(Comment, String, String)>> {
+    /// Every pending comment (its location is the branch it waits on) and its path in
+    /// the repo. Besides new comments, authors' proposed changes to published ones
+    /// (`cairn/change-<id>`).
+    fn pending_in(&self, repo: &Repository) -> Result<Vec<(Pending, String)>> {
         let site = self.site_tip(repo)?;
         let site_tree = site.tree()?;
         let mut pending = Vec::new();
@@ -612,28 +624,35 @@ impl Git {
             let branch = name.trim_start_matches("refs/remotes/origin/").to_string();
             let tip = reference.peel_to_commit()?;
             let own = branch.strip_prefix(BRANCH_PREFIX).unwrap_or_default();
-            if let Ok(id) = own.parse::<Ulid>() {
-                for (path, comment) in self.comment_on(repo, &tip, &site_tree, Some(id), false)? {
-                    pending.push((comment, path, branch.clone()));
-                }
+            let (id, changes) = if let Ok(id) = own.parse::<Ulid>() {
+                (Some(id), false)
             } else if let Some(Ok(id)) = own.strip_prefix(CHANGE_PREFIX).map(str::parse::<Ulid>) {
-                for (path, comment) in self.comment_on(repo, &tip, &site_tree, Some(id), true)? {
-                    pending.push((comment, path, branch.clone()));
-                }
+                (Some(id), true)
             } else if branch == self.batch_branch {
-                for (path, comment) in self.comment_on(repo, &tip, &site_tree, None, false)? {
-                    pending.push((comment, path, branch.clone()));
-                }
+                (None, false)
+            } else {
+                continue;
+            };
+            for (path, comment, ask) in self.comment_on(repo, &tip, &site_tree, id, changes)? {
+                let location = branch.clone();
+                pending.push((
+                    Pending {
+                        comment,
+                        location,
+                        ask,
+                    },
+                    path,
+                ));
             }
         }
-        pending.sort_by_key(|(c, _, _)| c.id);
+        pending.sort_by_key(|(p, _)| p.comment.id);
         Ok(pending)
     }
 
-    fn find_pending(&self, repo: &Repository, id: Ulid) -> Result<(Comment, String, String)> {
+    fn find_pending(&self, repo: &Repository, id: Ulid) -> Result<(Pending, String)> {
         self.pending_in(repo)?
             .into_iter()
-            .find(|(c, _, _)| c.id == id)
+            .find(|(p, _)| p.comment.id == id)
             .ok_or_else(|| unknown(id))
     }
 
@@ -759,7 +778,7 @@ impl Backend for Git {
         Ok(self
             .pending_in(&repo)?
             .into_iter()
-            .map(|(comment, _, location)| Pending { comment, location })
+            .map(|(pending, _)| pending)
             .collect())
     }
 
@@ -775,12 +794,13 @@ impl Backend for Git {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
-        let (comment, path, location) = self.find_pending(&repo, id)?;
+        let (pending, path) = self.find_pending(&repo, id)?;
+        let (comment, location) = (&pending.comment, &pending.location);
         let title = format!(
             "Approve {}",
-            message(&comment).lines().next().unwrap_or_default()
+            message(comment).lines().next().unwrap_or_default()
         );
-        if location == self.batch_branch {
+        if *location == self.batch_branch {
             let batch =
                 remote_commit(&repo, &self.batch_branch)?.context("the batch branch vanished")?;
             let entry = batch.tree()?.get_path(Path::new(&path))?;
@@ -796,7 +816,7 @@ impl Backend for Git {
                 &format!("{title} (now on {})", self.branch),
             )?;
         } else {
-            let branch_tip = remote_commit(&repo, &location)?.context("the branch vanished")?;
+            let branch_tip = remote_commit(&repo, location)?.context("the branch vanished")?;
             self.update_site(&repo, &mut last, |site| {
                 if repo.graph_descendant_of(branch_tip.id(), site.id())? {
                     return Ok(branch_tip.id());
@@ -810,16 +830,21 @@ impl Backend for Git {
                 let msg = format!("{title}\n\nMerge branch '{location}'");
                 Ok(repo.commit(None, &sig, &sig, &msg, &tree, &[site, &branch_tip])?)
             })?;
-            self.delete_branch(&repo, &location)?;
+            self.delete_branch(&repo, location)?;
         }
-        Ok(Pending { comment, location })
+        Ok(pending)
     }
 
     fn revise(&self, comment: &Comment) -> Result<()> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
-        let (_, path, branch) = self.find_pending(&repo, comment.id)?;
+        let (
+            Pending {
+                location: branch, ..
+            },
+            path,
+        ) = self.find_pending(&repo, comment.id)?;
         if Format::of(Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");
         }
@@ -874,17 +899,17 @@ impl Backend for Git {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
-        let (comment, path, location) = self.find_pending(&repo, id)?;
-        if location == self.batch_branch {
+        let (pending, path) = self.find_pending(&repo, id)?;
+        if pending.location == self.batch_branch {
             let msg = format!(
                 "Reject {}",
-                message(&comment).lines().next().unwrap_or_default()
+                message(&pending.comment).lines().next().unwrap_or_default()
             );
             self.drop_from_batch(&repo, &mut last, &path, &msg)?;
         } else {
-            self.delete_branch(&repo, &location)?;
+            self.delete_branch(&repo, &pending.location)?;
         }
-        Ok(Pending { comment, location })
+        Ok(pending)
     }
 }
 

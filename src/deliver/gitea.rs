@@ -309,7 +309,6 @@ impl Api for Gitea {
         let files = self.all(&format!("pulls/{}/files?limit=50", request.number))?;
         Ok(files
             .iter()
-            .filter(|f| f["status"].as_str() != Some("deleted"))
             .filter_map(|f| f["filename"].as_str().map(str::to_string))
             .collect())
     }

@@ -402,7 +402,6 @@ impl Api for GitHub {
         let files = self.all(&format!("pulls/{}/files?per_page=100", request.number))?;
         Ok(files
             .iter()
-            .filter(|f| f["status"].as_str() != Some("removed"))
             .filter_map(|f| f["filename"].as_str().map(str::to_string))
             .collect())
     }

@@ -298,7 +298,6 @@ impl Api for GitLab {
         ))?;
         Ok(diffs
             .iter()
-            .filter(|d| d["deleted_file"] != true)
             .filter_map(|d| d["new_path"].as_str().map(str::to_string))
             .collect())
     }

@@ -36,9 +36,23 @@ pub enum DeliveryError {
 /// A comment waiting for a moderator's decision.
 #[derive(Debug, Clone)]
 pub struct Pending {
+    /// The comment as approving it would leave it (as it is now, for a withdrawal).
     pub comment: Comment,
     /// Where it waits: a branch, a pull request.
     pub location: String,
+    pub ask: Ask,
+}
+
+/// What approving a pending item does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// Publishes a new comment.
+    Publish,
+    /// Replaces a published comment's text with the one its author sent; `was` is the
+    /// published text.
+    Edit { was: String },
+    /// Takes a published comment down, as its author asked.
+    Withdraw,
 }
 
 /// One way of delivering comments and moderating them.
