@@ -196,7 +196,24 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
         .unwrap()
         .to_string();
     inbox.wait_delivered(30);
-    assert!(ws.moderate(&["approve", &reply_id]).status.success());
+    // The start of an id will do, when one id starts so (ids begin with their time, and
+    // both comments are in the spool): too little names both, which the error lists.
+    let both = ws.moderate(&["approve", "01"]);
+    assert!(!both.status.success());
+    assert!(
+        stderr(&both).contains("01 is the start of 2 ids")
+            && stderr(&both).contains(&id)
+            && stderr(&both).contains(&reply_id),
+        "{}",
+        stderr(&both)
+    );
+    let approved = ws.moderate(&["approve", &reply_id[..12].to_lowercase()]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(
+        stdout(&approved).contains(&format!("approved {reply_id} (Bo on {THREAD})")),
+        "{}",
+        stdout(&approved)
+    );
     let page = ws.build();
     let parent_at = page.find(&format!("id=\"c-{id}\"")).unwrap();
     let reply_at = page.find(&format!("id=\"c-{reply_id}\"")).unwrap();
@@ -207,19 +224,18 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
     );
 
     // Unknown ids get a clear error.
-    let out = ws.moderate(&["approve", "01JD3K2BBBBBBBBBBBBBBBBBBB"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("no pending comment with id 01JD3K2BBBBBBBBBBBBBBBBBBB"),
-        "{}",
-        stderr(&out)
-    );
-    let out = ws.moderate(&["reject", "not-an-id"]);
-    assert!(
-        stderr(&out).contains("is not a comment id"),
-        "{}",
-        stderr(&out)
-    );
+    for (args, says) in [
+        (
+            ["approve", "01JD3K2BBBBBBBBBBBBBBBBBBB"],
+            "no pending comment with id 01JD3K2BBBBBBBBBBBBBBBBBBB",
+        ),
+        (["reject", "not-an-id"], "is not a comment id"),
+        (["show", "ZZZZ"], "no pending comment id starts with ZZZZ"),
+    ] {
+        let out = ws.moderate(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
 
     // Privacy: neither the e-mail nor the client's address reached the repository or
     // the spool.

@@ -24,7 +24,7 @@ pub struct Args {
 pub enum Action {
     /// List pending comments (and any the inbox has not delivered yet or gave up on).
     List,
-    /// Show one comment in full.
+    /// Show one comment in full. ID may be the start of an id, as long as one matches.
     Show { id: String },
     /// Publish a pending comment (merge its branch or pull request into the site branch).
     Approve { id: String },
@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.action {
         Action::List => list(backend.as_ref(), &config),
         Action::Show { id } => {
-            let id = parse_id(id)?;
+            let id = resolve(id, backend.as_ref(), &config)?;
             let found = backend.pending()?.into_iter().find(|p| p.comment.id == id);
             let pending = match found {
                 Some(p) => p,
@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Approve { id } => {
-            let id = parse_id(id)?;
+            let id = resolve(id, backend.as_ref(), &config)?;
             let Pending {
                 comment,
                 location,
@@ -93,7 +93,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Reject { id } => {
-            let id = parse_id(id)?;
+            let id = resolve(id, backend.as_ref(), &config)?;
             let Pending {
                 comment, location, ..
             } = match backend.reject(id) {
@@ -166,12 +166,52 @@ fn already_published(
         .map(|_| comment)
 }
 
-fn parse_id(raw: &str) -> Result<Ulid> {
-    raw.trim().parse::<Ulid>().map_err(|_| {
-        anyhow::anyhow!(
-            "`{raw}` is not a comment id (expected a ULID like 01JD3K8Z6Q9W2F4T7Y5M1N0ABC)"
-        )
-    })
+/// The comment `raw` names: a whole id, or the start of exactly one id that is pending
+/// or in the spool (as `list` prints them), so a moderator need not type all 26
+/// characters.
+fn resolve(raw: &str, backend: &dyn Backend, config: &crate::config::Config) -> Result<Ulid> {
+    let start = raw.trim().to_ascii_uppercase();
+    if let Ok(id) = start.parse::<Ulid>() {
+        return Ok(id);
+    }
+    // Crockford's base 32, as ids are written.
+    let crockford = |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
+    if start.is_empty() || start.len() > 26 || !start.chars().all(crockford) {
+        anyhow::bail!(
+            "`{raw}` is not a comment id (expected a ULID like 01JD3K8Z6Q9W2F4T7Y5M1N0ABC, \
+             or its first characters)"
+        );
+    }
+    let mut known: Vec<Ulid> = backend
+        .pending()?
+        .into_iter()
+        .map(|p| p.comment.id)
+        .collect();
+    known.extend(
+        spool::load(&config.spool_dir())?
+            .into_iter()
+            .map(|l| l.comment.id),
+    );
+    known.sort_unstable();
+    known.dedup();
+    let matching: Vec<Ulid> = known
+        .into_iter()
+        .filter(|id| id.to_string().starts_with(&start))
+        .collect();
+    match matching[..] {
+        [id] => Ok(id),
+        [] => {
+            anyhow::bail!("no pending comment id starts with {start} (see `cairn moderate list`)")
+        }
+        _ => {
+            let ids: Vec<String> = matching.iter().map(Ulid::to_string).collect();
+            anyhow::bail!(
+                "{start} is the start of {} ids: {}; give more of the one you mean",
+                ids.len(),
+                ids.join(", ")
+            )
+        }
+    }
 }
 
 fn author(c: &Comment) -> &str {
