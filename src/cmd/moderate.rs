@@ -40,11 +40,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.action {
         Action::List => list(backend.as_ref(), &config),
         Action::Show { id } => {
-            let id = resolve(id, backend.as_ref(), &config)?;
-            let found = backend.pending()?.into_iter().find(|p| p.comment.id == id);
+            // Read once: to know what a shortened id names, and to show it.
+            let pending = backend.pending()?;
+            let spooled = spool::load(&config.spool_dir())?;
+            let known = pending.iter().map(|p| p.comment.id);
+            let id = resolve(id, || Ok(known.chain(spooled.iter().map(|l| l.comment.id))))?;
+            let found = pending.into_iter().find(|p| p.comment.id == id);
             let pending = match found {
                 Some(p) => p,
-                None => spool::load(&config.spool_dir())?
+                None => spooled
                     .into_iter()
                     .find(|l| l.comment.id == id)
                     .map(|l| Pending {
@@ -58,7 +62,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Approve { id } => {
-            let id = resolve(id, backend.as_ref(), &config)?;
+            let id = resolve(id, || known_ids(backend.as_ref(), &config))?;
             let Pending {
                 comment,
                 location,
@@ -93,7 +97,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Reject { id } => {
-            let id = resolve(id, backend.as_ref(), &config)?;
+            let id = resolve(id, || known_ids(backend.as_ref(), &config))?;
             let Pending {
                 comment, location, ..
             } = match backend.reject(id) {
@@ -166,10 +170,19 @@ fn already_published(
         .map(|_| comment)
 }
 
-/// The comment `raw` names: a whole id, or the start of exactly one id that is pending
-/// or in the spool (as `list` prints them), so a moderator need not type all 26
-/// characters.
-fn resolve(raw: &str, backend: &dyn Backend, config: &crate::config::Config) -> Result<Ulid> {
+/// The ids of the comments pending and in the spool, as `list` prints them.
+fn known_ids(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+) -> Result<impl Iterator<Item = Ulid>> {
+    let pending = backend.pending()?.into_iter().map(|p| p.comment.id);
+    let spooled = spool::load(&config.spool_dir())?;
+    Ok(pending.chain(spooled.into_iter().map(|l| l.comment.id)))
+}
+
+/// The comment `raw` names: a whole id, or the start of exactly one of the `known` ids
+/// (read only for a shortened id), so a moderator need not type all 26 characters.
+fn resolve<I: Iterator<Item = Ulid>>(raw: &str, known: impl FnOnce() -> Result<I>) -> Result<Ulid> {
     let start = raw.trim().to_ascii_uppercase();
     if let Ok(id) = start.parse::<Ulid>() {
         return Ok(id);
@@ -182,16 +195,7 @@ fn resolve(raw: &str, backend: &dyn Backend, config: &crate::config::Config) -> 
              or its first characters)"
         );
     }
-    let mut known: Vec<Ulid> = backend
-        .pending()?
-        .into_iter()
-        .map(|p| p.comment.id)
-        .collect();
-    known.extend(
-        spool::load(&config.spool_dir())?
-            .into_iter()
-            .map(|l| l.comment.id),
-    );
+    let mut known: Vec<Ulid> = known()?.collect();
     known.sort_unstable();
     known.dedup();
     let matching: Vec<Ulid> = known

@@ -889,6 +889,14 @@ async fn serving(
     (addr, stop, server)
 }
 
+/// A connection to `addr` that has sent `bytes`.
+async fn sent(addr: SocketAddr, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
 /// What the server sends on `stream` until it closes it, or `None` if it is still open
 /// after `wait`.
 async fn answer_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
@@ -903,7 +911,6 @@ async fn answer_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Op
 
 #[tokio::test]
 async fn clients_that_stall_are_cut_off_by_deadlines() {
-    use tokio::io::AsyncWriteExt;
     let f = fixture(|_| {});
     let short = http::Timeouts {
         head: Duration::from_millis(300),
@@ -913,18 +920,14 @@ async fn clients_that_stall_are_cut_off_by_deadlines() {
     let (addr, stop, server) = serving(&f, short).await;
 
     // Half a head: the connection is closed, with nothing to say.
-    let mut head = tokio::net::TcpStream::connect(addr).await.unwrap();
-    head.write_all(b"POST /v1/comments HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
+    let mut head = sent(addr, b"POST /v1/comments HTTP/1.1\r\nHost: x\r\n").await;
     // A body that stops short of its length, as a client does that drips it.
-    let mut body = tokio::net::TcpStream::connect(addr).await.unwrap();
-    body.write_all(
+    let mut body = sent(
+        addr,
         b"POST /v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
           Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"thread\": ",
     )
-    .await
-    .unwrap();
+    .await;
     let closed = answer_within(&mut head, Duration::from_secs(5)).await;
     assert!(
         closed.is_some_and(|a| !a.contains("200 OK")),
@@ -939,19 +942,17 @@ async fn clients_that_stall_are_cut_off_by_deadlines() {
 
     // Those did not hold up a whole post behind them.
     let post = serde_json::to_string(&good()).unwrap();
-    let mut whole = tokio::net::TcpStream::connect(addr).await.unwrap();
-    whole
-        .write_all(
-            format!(
-                "POST /v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+    let mut whole = sent(
+        addr,
+        format!(
+            "POST /v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
                  Origin: https://blog.example.org\r\nContent-Type: application/json\r\n\
                  Content-Length: {}\r\n\r\n{post}",
-                post.len()
-            )
-            .as_bytes(),
+            post.len()
         )
-        .await
-        .unwrap();
+        .as_bytes(),
+    )
+    .await;
     let answer = answer_within(&mut whole, Duration::from_secs(5)).await;
     assert!(
         answer
@@ -973,7 +974,6 @@ async fn clients_that_stall_are_cut_off_by_deadlines() {
 
 #[tokio::test]
 async fn a_shutdown_waits_a_bounded_time_for_requests_in_flight() {
-    use tokio::io::AsyncWriteExt;
     let f = fixture(|_| {});
     let patient = http::Timeouts {
         head: Duration::from_secs(60),
@@ -983,17 +983,13 @@ async fn a_shutdown_waits_a_bounded_time_for_requests_in_flight() {
     let (addr, stop, server) = serving(&f, patient).await;
     // An idle connection, a half-sent head and a stalled body.
     let _idle = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = tokio::net::TcpStream::connect(addr).await.unwrap();
-    head.write_all(b"GET /v1/health HTTP/1.1\r\n")
-        .await
-        .unwrap();
-    let mut body = tokio::net::TcpStream::connect(addr).await.unwrap();
-    body.write_all(
+    let _head = sent(addr, b"GET /v1/health HTTP/1.1\r\n").await;
+    let _body = sent(
+        addr,
         b"POST /v1/comments HTTP/1.1\r\nHost: x\r\n\
           Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
     )
-    .await
-    .unwrap();
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let began = std::time::Instant::now();
     stop.send(()).unwrap();
