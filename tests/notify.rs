@@ -231,6 +231,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
     );
     wait_for("the webhook", 30, || !hooked.lock().unwrap().is_empty());
     let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[0]).unwrap();
+    assert_eq!(event["event"], "comment.delivered");
     assert_eq!(event["author"], "Ada");
     assert_eq!(event["thread"], THREAD);
     assert!(event["text"]
@@ -337,6 +338,12 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
         change.contains(&format!("Waiting:  branch cairn/change-{id}")),
         "{change}"
     );
+    wait_for("the webhook about the change", 30, || {
+        hooked.lock().unwrap().len() == 2
+    });
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[1]).unwrap();
+    assert_eq!(event["event"], "comment.edit_asked");
+    assert_eq!(event["body"], "Lovely post, corrected.");
     let publish = link_in(&change, "approve");
     let done = http(&inbox.addr, "POST", &path_of(&publish), &[], b"").unwrap();
     assert_eq!(done.status, 200, "{}", done.body);
@@ -348,6 +355,96 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
         ],
     );
     assert!(file.contains("Lovely post, corrected."), "{file}");
+}
+
+#[test]
+fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let (hook, hooked) = webhook_receiver();
+    let config = dir.path().join("inbox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\nurl = \"{SITE}/\"\n[comments]\ndir = \"comments\"\n\
+             [inbox]\nurl = \"http://127.0.0.1:9\"\nrate_per_hour = 0\n\
+             [inbox.delivery]\nremote = \"site.git\"\nmode = \"direct\"\n\
+             [inbox.notify]\nwebhook = \"{hook}\"\nwebhook_format = \"text\"\n"
+        ),
+    )
+    .unwrap();
+    let inbox = InboxProcess::start(&config);
+    let form = post_form(
+        &inbox.addr,
+        SITE,
+        &[("thread", THREAD), ("author", "Ada"), ("body", "Hello.")],
+    )
+    .unwrap();
+    assert_eq!(form.status, 200, "{}", form.body);
+    inbox.wait_delivered(30);
+    wait_for("the notice", 30, || hooked.lock().unwrap().len() == 1);
+    let text = hooked.lock().unwrap()[0].clone();
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
+    let id = files
+        .lines()
+        .find(|f| f.starts_with("comments/posts/a-quiet-post/"))
+        .and_then(|f| f.rsplit('/').next()?.strip_suffix(".yml"))
+        .expect("the comment on main")
+        .to_string();
+    assert!(text.contains("Status:   published on main"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "To take it down, in the site's repository: cairn forget --id {id}"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("moderate approve"),
+        "nothing to approve: {text}"
+    );
+
+    let own = form.body[form.body.find("/v1/own/").unwrap()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (own_path, key) = own.split_once('?').unwrap();
+    let form_post = |path: String, body: &[u8]| {
+        let answer = http(
+            &inbox.addr,
+            "POST",
+            &path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    };
+    form_post(format!("{own_path}/edit?{key}"), b"body=Hello%2C+world.");
+    wait_for("the edit's notice", 30, || {
+        hooked.lock().unwrap().len() == 2
+    });
+    let text = hooked.lock().unwrap()[1].clone();
+    assert!(
+        text.contains(&format!(
+            "Ada changed their published comment on {SITE}{THREAD} to:"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("> Hello, world."), "{text}");
+    form_post(format!("{own_path}/withdraw?{key}"), b"");
+    wait_for("the withdrawal's notice", 30, || {
+        hooked.lock().unwrap().len() == 3
+    });
+    let text = hooked.lock().unwrap()[2].clone();
+    assert!(
+        text.contains("Ada withdrew their published comment"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("cairn forget") && !text.contains("Status:"),
+        "already down: {text}"
+    );
 }
 
 #[test]

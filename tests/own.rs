@@ -430,3 +430,103 @@ fn authors_change_their_pull_request_on_a_forge() {
     moderate(dir.path(), &config, &["approve", &id]);
     assert!(!fake.files("main").contains_key(&file));
 }
+
+/// Direct mode has no moderator: an author's edit or withdrawal of their published
+/// comment is committed to the site branch at once, and the pages say so.
+fn changes_apply_at_once_in_direct_mode(
+    dir: &Path,
+    config: &Path,
+    on_main: impl Fn(&str) -> Option<String>,
+    requests: impl Fn() -> usize,
+) {
+    let inbox = InboxProcess::start(config);
+    let json = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Eve", "body": "Posted."}),
+    )
+    .unwrap();
+    assert_eq!(json.status, 202, "{}", json.body);
+    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let (path, query) = link.split_once('?').unwrap();
+    inbox.wait_delivered(30);
+    assert!(on_main(&id).unwrap().contains("Posted."));
+
+    let page = get(&inbox, &link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("a change or a withdrawal shows once the site is next built"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("moderat"), "{}", page.body);
+
+    let edited = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Corrected.");
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert!(
+        edited.body.contains("it shows once the site is next built"),
+        "{}",
+        edited.body
+    );
+    let file = on_main(&id).unwrap();
+    assert!(
+        file.contains("Corrected.") && file.contains("author: Eve"),
+        "{file}"
+    );
+    assert_eq!(requests(), 0, "nothing for a moderator");
+    let listed = moderate(dir, config, &["list"]);
+    assert!(!listed.contains(&id), "{listed}");
+
+    let gone = post_to(&inbox, &format!("{path}/withdraw?{query}"), "");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert!(gone.body.contains("taken down"), "{}", gone.body);
+    assert!(on_main(&id).is_none(), "the file is off the site branch");
+    assert_eq!(requests(), 0);
+    assert_eq!(get(&inbox, &link).status, 410);
+}
+
+#[test]
+fn in_direct_mode_authors_change_their_published_comment_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let config = config(dir.path(), "remote = \"site.git\"\nmode = \"direct\"", "");
+    let branches = || {
+        let out = std::process::Command::new("git")
+            .args(["branch", "--list", "cairn/*"])
+            .current_dir(&remote)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    changes_apply_at_once_in_direct_mode(
+        dir.path(),
+        &config,
+        |id| on_branch(&remote, "main", id),
+        branches,
+    );
+}
+
+#[test]
+fn in_direct_mode_authors_change_their_published_comment_at_once_on_a_forge() {
+    let fake = FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+    let delivery = format!(
+        "backend = \"github\"\nmode = \"direct\"\nrepo = \"owner/site\"\napi_url = \"{}\"\ntoken_file = \"token\"",
+        fake.url
+    );
+    let config = config(dir.path(), &delivery, "");
+    changes_apply_at_once_in_direct_mode(
+        dir.path(),
+        &config,
+        |id| {
+            let file = format!("comments/posts/a-quiet-post/{id}.yml");
+            fake.files("main")
+                .get(&file)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        },
+        || fake.pulls().len(),
+    );
+}

@@ -416,13 +416,36 @@ impl<A: Api> Backend for Forge<A> {
         Ok(())
     }
 
-    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String> {
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {
         let head = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
         let path = self
             .site_file(&published.thread, published.id)?
             .with_context(|| format!("comment {} is not on {}", published.id, self.branch))?;
         if new.is_some() && Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");
+        }
+        if self.mode == Mode::Direct {
+            let message = format!(
+                "{} {} (by its author)",
+                if new.is_some() { "Edit" } else { "Withdraw" },
+                message(published).lines().next().unwrap_or_default()
+            );
+            let file = self.api.file(&self.branch, &path)?.with_context(|| {
+                format!("comment {} left {} meanwhile", published.id, self.branch)
+            })?;
+            match new {
+                Some(c) => self.api.update_file(
+                    &self.branch,
+                    &path,
+                    c.to_yaml().as_bytes(),
+                    &file.sha,
+                    &message,
+                )?,
+                None => self
+                    .api
+                    .delete_file(&self.branch, &path, &file.sha, &message)?,
+            }
+            return Ok(None);
         }
         if self.api.branch(&head)?.is_none() {
             let tip = self.site_tip()?;
@@ -460,7 +483,7 @@ impl<A: Api> Backend for Forge<A> {
         let request = self
             .api
             .open_request(&head, &self.branch, &title, &body, &self.labels)?;
-        Ok(request.url)
+        Ok(Some(request.url))
     }
 
     fn closed(&self, branch: &str) -> Result<()> {

@@ -860,11 +860,13 @@ impl Backend for Git {
         })
     }
 
-    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String> {
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         let branch = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
-        self.fetch_only(&repo, &mut last, Some(std::slice::from_ref(&branch)))?;
+        let direct = self.mode == Mode::Direct;
+        let fetched = if direct { vec![] } else { vec![branch.clone()] };
+        self.fetch_only(&repo, &mut last, Some(&fetched))?;
         let site_tree = self.site_tip(&repo)?.tree()?;
         let path = self
             .file_in(&site_tree, &published.thread, published.id)
@@ -875,24 +877,29 @@ impl Backend for Git {
         let yaml = new.map(Comment::to_yaml);
         let what = if new.is_some() { "Edit" } else { "Withdraw" };
         let msg = format!(
-            "{what} {} (asked by its author)",
-            message(published).lines().next().unwrap_or_default()
+            "{what} {} ({} its author)",
+            message(published).lines().next().unwrap_or_default(),
+            if direct { "by" } else { "asked by" }
         );
+        let content = yaml.as_deref().map(str::as_bytes);
+        if direct {
+            self.update_site(&repo, &mut last, |tip| {
+                if !has_path(&tip.tree()?, &path) {
+                    bail!("comment {} left {} meanwhile", published.id, self.branch);
+                }
+                self.commit_file(&repo, tip, &path, content, &msg)
+            })?;
+            return Ok(None);
+        }
         self.advance(&repo, &mut last, &branch, |tip| {
             let base = match tip {
                 Some(tip) => tip.clone(),
                 None => self.site_tip(&repo)?,
             };
-            self.commit_file(
-                &repo,
-                &base,
-                &path,
-                yaml.as_deref().map(str::as_bytes),
-                &msg,
-            )
-            .map(Some)
+            self.commit_file(&repo, &base, &path, content, &msg)
+                .map(Some)
         })?;
-        Ok(format!("branch {branch}"))
+        Ok(Some(format!("branch {branch}")))
     }
 
     fn reject(&self, id: Ulid) -> Result<Pending> {

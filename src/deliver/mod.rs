@@ -71,9 +71,11 @@ pub trait Backend: Send + Sync {
     fn reject(&self, id: Ulid) -> Result<Pending>;
     /// Replaces a pending comment with a new version of it (same id).
     fn revise(&self, comment: &Comment) -> Result<()>;
-    /// Asks the moderator to replace a published comment with `new`, or to remove it
-    /// (`None`), on branch `cairn/change-<id>`; returns where the request waits.
-    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<String>;
+    /// Replaces a published comment with `new`, or removes it (`None`), as its author
+    /// asked. With moderation (review and batch mode) this is a request to the
+    /// moderator on branch `cairn/change-<id>`, and where it waits is returned; in
+    /// direct mode the change is committed to the site branch at once (`None`).
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>>;
     /// Where a delivered comment waits, for a person: a branch, a pull request's URL.
     fn location(&self, comment: &Comment) -> Result<String>;
     /// A moderator merged or closed the request for `branch` on the forge: clean up

@@ -168,9 +168,10 @@ impl Notifier {
         self.look_now();
     }
 
-    /// An author asked to change (`edit`) or remove (`withdraw`) a published comment;
-    /// the request waits at `location`. Tells the moderator.
-    pub fn change_asked(&self, comment: &Comment, what: &str, location: String) {
+    /// An author changed (`edit`) or removed (`withdraw`) a published comment, or asked
+    /// to: the request waits at `location` (in direct mode, the change is on the site
+    /// branch already). Tells the moderator.
+    pub fn author_changed(&self, comment: &Comment, what: &str, location: String) {
         if self.moderator {
             self.queue(comment, Some((what.to_string(), location)));
             self.look_now();
@@ -378,6 +379,9 @@ struct Notice<'a> {
     expires: DateTime<Utc>,
     /// What the author asks for a published comment (`edit`, `withdraw`), if anything.
     change: Option<String>,
+    /// Whether comments wait for a moderator (not in direct mode, where they and their
+    /// authors' changes are published at once).
+    moderated: bool,
 }
 
 impl<'a> Notice<'a> {
@@ -400,6 +404,7 @@ impl<'a> Notice<'a> {
             links,
             expires,
             change: None,
+            moderated,
         }
     }
 
@@ -408,29 +413,45 @@ impl<'a> Notice<'a> {
     }
 
     fn subject(&self) -> String {
-        let what = match self.change.as_deref() {
-            Some("withdraw") => "Removal asked",
-            Some(_) => "Change asked",
-            None => "New comment",
+        let what = match (self.change.as_deref(), self.moderated) {
+            (None, _) => "New comment",
+            (Some("withdraw"), true) => "Removal asked",
+            (Some(_), true) => "Change asked",
+            (Some("withdraw"), false) => "Withdrawn",
+            (Some(_), false) => "Edited",
         };
         format!("{what} by {} on {}", self.author(), self.comment.thread)
+    }
+
+    /// The webhook's `event`.
+    fn event(&self) -> &'static str {
+        match (self.change.as_deref(), self.moderated) {
+            (None, _) => "comment.delivered",
+            (Some("withdraw"), true) => "comment.withdrawal_asked",
+            (Some(_), true) => "comment.edit_asked",
+            (Some("withdraw"), false) => "comment.withdrawn",
+            (Some(_), false) => "comment.edited",
+        }
     }
 
     /// The plain-text message: who, where, the comment quoted, and what to do.
     fn text(&self) -> String {
         let c = self.comment;
-        let mut out = match self.change.as_deref() {
-            Some("withdraw") => format!(
-                "{} asks to remove their published comment on {}:\n\n",
-                self.author(),
-                self.page
-            ),
-            Some(_) => format!(
-                "{} asks to change their published comment on {} to:\n\n",
-                self.author(),
-                self.page
-            ),
-            None => format!("{} wrote on {}:\n\n", self.author(), self.page),
+        let (author, page) = (self.author(), &self.page);
+        let mut out = match (self.change.as_deref(), self.moderated) {
+            (None, _) => format!("{author} wrote on {page}:\n\n"),
+            (Some("withdraw"), true) => {
+                format!("{author} asks to remove their published comment on {page}:\n\n")
+            }
+            (Some(_), true) => {
+                format!("{author} asks to change their published comment on {page} to:\n\n")
+            }
+            (Some("withdraw"), false) => {
+                format!("{author} withdrew their published comment on {page}:\n\n")
+            }
+            (Some(_), false) => {
+                format!("{author} changed their published comment on {page} to:\n\n")
+            }
         };
         for line in c.body.lines() {
             out += "> ";
@@ -444,22 +465,30 @@ impl<'a> Notice<'a> {
         if let Some(parent) = c.parent {
             out += &format!("Reply to: {}#c-{parent}\n", self.page);
         }
-        out += &format!(
-            "Date:     {}\nId:       {}\nWaiting:  {}\n",
-            c.date_string(),
-            c.id,
-            self.location
-        );
+        out += &format!("Date:     {}\nId:       {}\n", c.date_string(), c.id);
+        let withdrawn = self.change.as_deref() == Some("withdraw");
+        match (self.moderated, withdrawn) {
+            (true, _) => out += &format!("Waiting:  {}\n", self.location),
+            (false, false) => out += &format!("Status:   {}\n", self.location),
+            (false, true) => {}
+        }
         if let Some((approve, reject)) = &self.links {
             out += &format!(
                 "\nApprove: {approve}\nReject:  {reject}\n(These links work until {}.)\n",
                 self.expires.format("%Y-%m-%d %H:%M UTC")
             );
         }
-        out += &format!(
-            "\nOr from a terminal: cairn moderate approve {id} / cairn moderate reject {id}\n",
-            id = c.id
-        );
+        if self.moderated {
+            out += &format!(
+                "\nOr from a terminal: cairn moderate approve {id} / cairn moderate reject {id}\n",
+                id = c.id
+            );
+        } else if !withdrawn {
+            out += &format!(
+                "\nTo take it down, in the site's repository: cairn forget --id {}\n",
+                c.id
+            );
+        }
         out
     }
 }
@@ -499,7 +528,7 @@ fn post_webhook(
             http.post(url).json(&serde_json::json!({
                 "text": line,
                 "content": line,
-                "event": "comment.delivered",
+                "event": notice.event(),
                 "id": c.id.to_string(),
                 "thread": c.thread,
                 "page": notice.page,

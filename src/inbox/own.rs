@@ -3,7 +3,8 @@
 //! of the id under the inbox's secret). With it they can edit or withdraw the comment:
 //! while it is pending, its branch or pull request is changed or closed; once it is
 //! published (and for `inbox.edit_hours` after posting), the change goes to the
-//! moderator as a request on branch `cairn/change-<id>`.
+//! moderator as a request on branch `cairn/change-<id>`, or in direct mode (no
+//! moderation) is committed to the site branch at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +47,8 @@ fn at(inbox_url: &str, secret: &Secret, id: Ulid, action: &str) -> String {
 enum Standing {
     /// Waiting for moderation: changes go straight to its branch or pull request.
     Pending(Comment),
-    /// Published within the window: changes are requests to the moderator.
+    /// Published within the window: changes are requests to the moderator (made at
+    /// once in direct mode).
     Published(Comment),
 }
 
@@ -153,7 +155,8 @@ fn own_page(
 ) -> Response {
     let (comment, note) = match standing {
         Standing::Pending(c) => (c, "own_pending"),
-        Standing::Published(c) => (c, "own_published"),
+        Standing::Published(c) if inbox.config.moderated() => (c, "own_published"),
+        Standing::Published(c) => (c, "own_published_direct"),
     };
     let strings = &inbox.renderer().strings;
     let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
@@ -232,25 +235,32 @@ pub async fn edit(
     };
     let backend = inbox.backend.clone();
     let changed = new.clone();
+    // `None`: a pending comment revised; `Some(None)`: a published one changed at once
+    // (direct mode); `Some(Some(location))`: a change the moderator is asked for.
     let outcome = tokio::task::spawn_blocking(move || {
         if published {
-            backend.propose(&old, Some(&changed)).map(Some)
+            let asked = backend.propose(&old, Some(&changed))?;
+            let location = asked
+                .clone()
+                .map_or_else(|| backend.location(&changed), Ok)?;
+            Ok(Some((asked.is_some(), location)))
         } else {
             backend.revise(&changed).map(|()| None)
         }
     })
     .await;
     match outcome {
-        Ok(Ok(request)) => {
-            if let (Some(location), Some(notifier)) = (&request, &inbox.notifier) {
-                notifier.change_asked(&new, "edit", location.clone());
+        Ok(Ok(change)) => {
+            if let (Some((_, location)), Some(notifier)) = (&change, &inbox.notifier) {
+                notifier.author_changed(&new, "edit", location.clone());
             }
             if let Err(e) = inbox.spool.replace_delivered(&new) {
                 tracing::warn!(id = %new.id, "cannot keep the edited copy: {e:#}");
             }
             tracing::info!(id = %new.id, published, "edited by its author");
-            let said = match request {
-                Some(_) => ("own_title", "own_change_asked"),
+            let said = match change {
+                Some((true, _)) => ("own_title", "own_change_asked"),
+                Some((false, _)) => ("own_saved_title", "own_changed"),
                 None => ("own_saved_title", "own_saved"),
             };
             told(&inbox, StatusCode::OK, said, Some(&new.thread))
@@ -274,22 +284,29 @@ pub async fn withdraw(
     let thread = match &standing {
         Standing::Pending(c) | Standing::Published(c) => c.thread.clone(),
     };
+    // `None`: a pending comment withdrawn; otherwise the published comment, whether
+    // its removal is only asked for, and where that stands.
     let outcome = tokio::task::spawn_blocking(move || match standing {
         Standing::Pending(c) => backend.reject(c.id).map(|_| None),
-        Standing::Published(c) => backend.propose(&c, None).map(|at| Some((c, at))),
+        Standing::Published(c) => {
+            let asked = backend.propose(&c, None)?;
+            let location = asked.clone().map_or_else(|| backend.location(&c), Ok)?;
+            Ok(Some((c, asked.is_some(), location)))
+        }
     })
     .await;
     match outcome {
-        Ok(Ok(asked)) => {
-            let published = asked.is_some();
-            if let (Some((c, location)), Some(notifier)) = (asked, &inbox.notifier) {
-                notifier.change_asked(&c, "withdraw", location);
+        Ok(Ok(change)) => {
+            let published = change.is_some();
+            let asked = change.as_ref().is_some_and(|(_, asked, _)| *asked);
+            if let (Some((c, _, location)), Some(notifier)) = (change, &inbox.notifier) {
+                notifier.author_changed(&c, "withdraw", location);
             }
             tracing::info!(id, published, "withdrawn by its author");
-            let said = if published {
-                ("own_title", "own_removal_asked")
-            } else {
-                ("own_withdrawn_title", "own_withdrawn")
+            let said = match (published, asked) {
+                (true, true) => ("own_title", "own_removal_asked"),
+                (true, false) => ("own_withdrawn_title", "own_removed"),
+                (false, _) => ("own_withdrawn_title", "own_withdrawn"),
             };
             told(&inbox, StatusCode::OK, said, Some(&thread))
         }
