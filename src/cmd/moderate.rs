@@ -130,7 +130,15 @@ fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCod
         .filter(|l| !pending.iter().any(|p| p.comment.id == l.comment.id))
         .collect();
     if pending.is_empty() && waiting.is_empty() {
-        println!("no pending comments");
+        if config.moderated() {
+            println!("no pending comments");
+        } else {
+            println!(
+                "no pending comments (inbox.delivery.mode is direct: comments go straight \
+                 to {})",
+                config.inbox.delivery.branch
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     for p in &pending {
