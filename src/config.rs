@@ -66,6 +66,46 @@ pub struct Comments {
     /// strftime-style date format (e.g. `%-d %B %Y`); default: the language's own.
     #[serde(default)]
     pub date_format: Option<String>,
+    /// Threads that take no new comments: their comments still show, without the form
+    /// and the "Reply" links, and the inbox refuses posts to them. Each is a thread
+    /// path (`/posts/old/`) or the start of one ending in `*` (`/2019/*`); `*` alone
+    /// closes every thread.
+    #[serde(default)]
+    pub closed: Vec<String>,
+}
+
+/// Whether `thread` is one of `closed` (entries of `comments.closed`, normalized).
+pub fn is_closed(closed: &[String], thread: &str) -> bool {
+    closed.iter().any(|entry| match entry.strip_suffix('*') {
+        Some(start) => thread.starts_with(start),
+        None => entry == thread,
+    })
+}
+
+impl Comments {
+    /// Whether `thread` (a normalized thread path) takes no new comments.
+    pub fn is_closed(&self, thread: &str) -> bool {
+        is_closed(&self.closed, thread)
+    }
+
+    /// `closed`'s thread paths in the form [`Comments::is_closed`] compares:
+    /// normalized, as every thread is.
+    fn normalize_closed(&mut self) -> Result<()> {
+        for entry in &mut self.closed {
+            let what = || format!("comments.closed: `{entry}`");
+            if let Some(start) = entry.strip_suffix('*') {
+                if !(start.is_empty() || start.starts_with('/')) || start.contains('*') {
+                    bail!(
+                        "{}: a thread path starts with `/`, and only its end may be `*`",
+                        what()
+                    );
+                }
+            } else {
+                *entry = crate::thread::normalize(entry).with_context(what)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -415,6 +455,7 @@ impl Config {
         };
         config
             .validate()
+            .and_then(|()| config.comments.normalize_closed())
             .with_context(|| format!("invalid config {}", path.display()))?;
         Ok(config)
     }
@@ -574,6 +615,7 @@ impl Config {
                 sort: Sort::Oldest,
                 max_depth: default_max_depth(),
                 date_format: None,
+                closed: Vec::new(),
             },
             form: Form::default(),
             feeds: Feeds::default(),
@@ -715,6 +757,41 @@ url = "https://comments.example.org"
         let empty = tempfile::tempdir().unwrap();
         let err = Config::load(None, empty.path()).unwrap_err().to_string();
         assert!(err.contains("no cairn.toml found"), "{err}");
+    }
+
+    #[test]
+    fn closed_threads_are_paths_or_their_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace(
+            "dir = \"comments\"",
+            "dir = \"comments\"\nclosed = [\"posts/old\", \"/2019/*\"]",
+        );
+        let config = Config::from_file(&write(dir.path(), &text)).unwrap();
+        assert_eq!(config.comments.closed, ["/posts/old/", "/2019/*"]);
+        for (thread, closed) in [
+            ("/posts/old/", true),
+            ("/posts/old-2/", false),
+            ("/2019/a/", true),
+            ("/2019/", true),
+            ("/2020/a/", false),
+            ("/", false),
+        ] {
+            assert_eq!(config.comments.is_closed(thread), closed, "{thread}");
+        }
+        let all = MINIMAL.replace("dir = \"comments\"", "dir = \"comments\"\nclosed = [\"*\"]");
+        let config = Config::from_file(&write(dir.path(), &all)).unwrap();
+        assert!(config.comments.is_closed("/") && config.comments.is_closed("/a/"));
+        for bad in ["a*", "/a/*/b*", "/a/../b/"] {
+            let text = MINIMAL.replace(
+                "dir = \"comments\"",
+                &format!("dir = \"comments\"\nclosed = [\"{bad}\"]"),
+            );
+            let err = format!(
+                "{:#}",
+                Config::from_file(&write(dir.path(), &text)).unwrap_err()
+            );
+            assert!(err.contains(&format!("comments.closed: `{bad}`")), "{err}");
+        }
     }
 
     #[test]

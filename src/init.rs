@@ -408,6 +408,7 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
          dir = \"comments\"                    # one file per comment, one folder per page\n\
          # sort = \"oldest\"                   # or \"newest\" first\n\
          # max_depth = 4                     # deepest nesting shown\n\
+         # closed = [\"/2019/*\"]              # threads that take no new comments\n\
          \n\
          [form]\n\
          # required = [\"body\"]               # among author, email, website, body\n\

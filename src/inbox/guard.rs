@@ -111,6 +111,8 @@ pub enum Reason {
     Website,
     Links,
     Thread,
+    /// The thread takes no new comments (`comments.closed`).
+    Closed,
     Parent,
     Duplicate,
     /// Too many comments are waiting for delivery (`inbox.max_waiting`).
@@ -135,6 +137,7 @@ impl Reason {
             Reason::Website => "website",
             Reason::Links => "links",
             Reason::Thread => "thread",
+            Reason::Closed => "closed",
             Reason::Parent => "parent",
             Reason::Duplicate => "duplicate",
             Reason::Busy => "busy",
@@ -146,7 +149,7 @@ impl Reason {
         match self {
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Reason::Origin => StatusCode::FORBIDDEN,
+            Reason::Origin | Reason::Closed => StatusCode::FORBIDDEN,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::Duplicate => StatusCode::CONFLICT,
             Reason::Busy | Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -204,6 +207,9 @@ pub fn validate(
         Some(t) => t,
         None => return reject(Reason::Thread, Some("thread"), &[]),
     };
+    if config.comments.is_closed(&thread) {
+        return reject(Reason::Closed, Some("thread"), &[]);
+    }
     let parent = match sub.parent.trim() {
         "" => None,
         p => match p.parse::<Ulid>() {
@@ -415,6 +421,21 @@ mod tests {
             .map(|_| validate(&ok(), &config, &strings, &secret, now).unwrap().id)
             .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn a_closed_thread_takes_no_comments() {
+        let (mut config, strings, secret) = setup();
+        config.comments.closed = vec!["/posts/a/".into()];
+        let err = validate(&ok(), &config, &strings, &secret, Utc::now()).unwrap_err();
+        assert_eq!((err.reason, err.field), (Reason::Closed, Some("thread")));
+        assert_eq!(err.reason.status(), StatusCode::FORBIDDEN);
+        assert_eq!(err.message, "Comments on this page are closed.");
+        let other = Submission {
+            thread: "/posts/b/".into(),
+            ..ok()
+        };
+        assert!(validate(&other, &config, &strings, &secret, Utc::now()).is_ok());
     }
 
     #[test]

@@ -356,6 +356,21 @@ async fn reply_page(
     let thread = guard::thread_of(&to.thread, &inbox.config);
     let parent = ulid::Ulid::from_string(to.parent.trim()).ok();
     let renderer = inbox.languages.get_or_site(&to.lang);
+    if let Some(closed) = thread
+        .as_deref()
+        .filter(|t| inbox.config.comments.is_closed(t))
+    {
+        let page = renderer.notice_page(&crate::render::Notice {
+            title: renderer.strings.get("reply_title"),
+            text: Some(renderer.strings.get("error_closed")),
+            back: Some(inbox.back_url(Some(closed), "cairn-comments")),
+            ..Default::default()
+        });
+        return match page {
+            Ok(page) => (StatusCode::FORBIDDEN, Html(page)).into_response(),
+            Err(e) => internal(&e),
+        };
+    }
     let page = match (&thread, parent) {
         (Some(thread), Some(parent)) => {
             let back = inbox.back_url(Some(thread), &format!("c-{parent}"));

@@ -786,6 +786,45 @@ async fn readers_of_a_page_in_another_language_are_answered_in_it() {
 }
 
 #[tokio::test]
+async fn a_closed_thread_refuses_posts_and_replies_and_gives_the_text_back() {
+    let f = fixture(|c| c.comments.closed = vec!["/posts/a/".into()]);
+    let answer = f.json(good()).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.json()["reason"], "closed");
+    assert_eq!(answer.json()["field"], "thread");
+    let page = f.form(&with("body", "Too late, alas"), &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Too late, alas"), "{}", page.body);
+    assert!(
+        page.body.contains("Comments on this page are closed."),
+        "{}",
+        page.body
+    );
+    let reply = f
+        .send(
+            Request::get(format!(
+                "/v1/reply?thread=%2Fposts%2Fa%2F&parent={PUBLISHED}"
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        reply.body.contains("Comments on this page are closed."),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.body.contains("<form"), "{}", reply.body);
+    assert!(f.spooled().is_empty());
+    // Other threads take comments as before.
+    assert_eq!(
+        f.json(with("thread", "/posts/b/")).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
 async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
     let f = fixture(|_| {});
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();

@@ -51,6 +51,8 @@ pub struct Renderer {
     date_format: i18n::DateFormat,
     max_depth: usize,
     sort: Sort,
+    /// `comments.closed`: threads shown without the form.
+    closed: Vec<String>,
     /// `s` and `form` as template values, built once.
     strings_value: minijinja::Value,
     form_value: minijinja::Value,
@@ -295,6 +297,7 @@ impl Renderer {
             date_format,
             max_depth: config.comments.max_depth,
             sort: config.comments.sort,
+            closed: config.comments.closed.clone(),
             templates_dir,
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
@@ -322,9 +325,10 @@ impl Renderer {
             .collect();
         let views = self.tree(thread, t, &bodies);
         let title = self.strings.count("title", views.len());
+        let closed = crate::config::is_closed(&self.closed, thread);
         let html = match self.stencils() {
-            Some(stencils) => stencils.section(thread, &views, &title, feed_url),
-            None => self.section_by_templates(thread, &views, &title, feed_url)?,
+            Some(stencils) => stencils.section(thread, &views, &title, feed_url, closed),
+            None => self.section_by_templates(thread, &views, &title, feed_url, closed)?,
         };
         Ok(Section { html, bodies })
     }
@@ -336,6 +340,7 @@ impl Renderer {
         views: &[CommentView<'_>],
         title: &str,
         feed_url: Option<&str>,
+        closed: bool,
     ) -> Result<String> {
         let mut items = String::new();
         for view in views {
@@ -344,6 +349,7 @@ impl Renderer {
                 minijinja::context! {
                     c => minijinja::Value::from(minijinja::value::Serde(view)),
                     thread => thread,
+                    closed => closed,
                     s => self.strings_value.clone(),
                     form => self.form_value.clone(),
                 },
@@ -359,6 +365,7 @@ impl Renderer {
                 title => title,
                 comments => minijinja::Value::from_safe_string(items),
                 feed_url => feed_url,
+                closed => closed,
                 s => self.strings_value.clone(),
                 form => self.form_value.clone(),
             },
@@ -764,8 +771,8 @@ impl Stencils {
             Stencil::parse(&renderer.render(template, ctx)?, slots)
                 .map_err(|e| anyhow::anyhow!("template {template}: {e}"))
         };
-        let mut comments = Vec::with_capacity(8 * (max_depth + 1));
-        for shape in 0..8 * (max_depth + 1) {
+        let mut comments = Vec::with_capacity(16 * (max_depth + 1));
+        for shape in 0..16 * (max_depth + 1) {
             let (flags, close) = (shape / (max_depth + 1), shape % (max_depth + 1));
             let view = minijinja::context! {
                 id => m(c::ID),
@@ -788,13 +795,14 @@ impl Stencils {
             let ctx = minijinja::context! {
                 c => view,
                 thread => m(c::SECTION_THREAD),
+                closed => flags & 8 != 0,
                 s => renderer.strings_value.clone(),
                 form => renderer.form_value.clone(),
             };
             comments.push(cut("comment.html", ctx, c::COUNT)?);
         }
-        let mut sections = Vec::with_capacity(4);
-        for shape in 0..4 {
+        let mut sections = Vec::with_capacity(8);
+        for shape in 0..8 {
             use section_slot as s;
             let ctx = minijinja::context! {
                 thread => m(s::THREAD),
@@ -803,6 +811,7 @@ impl Stencils {
                 title => m(s::TITLE),
                 comments => m(s::COMMENTS),
                 feed_url => (shape & 2 != 0).then(|| m(s::FEED_URL)),
+                closed => shape & 4 != 0,
                 s => renderer.strings_value.clone(),
                 form => renderer.form_value.clone(),
             };
@@ -815,11 +824,13 @@ impl Stencils {
         })
     }
 
-    /// Which optional values a comment has, and where it sits in the lists.
-    fn comment_shape(&self, view: &CommentView<'_>) -> usize {
+    /// Which optional values a comment has, where it sits in the lists, and whether
+    /// its thread is closed.
+    fn comment_shape(&self, view: &CommentView<'_>, closed: bool) -> usize {
         let flags = usize::from(view.website.is_some_and(|w| !w.is_empty()))
             | usize::from(view.in_reply_to.is_some()) << 1
-            | usize::from(view.has_replies) << 2;
+            | usize::from(view.has_replies) << 2
+            | usize::from(closed) << 3;
         flags * (self.max_depth + 1) + view.close.min(self.max_depth)
     }
 
@@ -829,6 +840,7 @@ impl Stencils {
         views: &[CommentView<'_>],
         title: &str,
         feed_url: Option<&str>,
+        closed: bool,
     ) -> String {
         use comment_slot as c;
         let mut items = String::with_capacity(
@@ -839,7 +851,7 @@ impl Stencils {
         );
         for view in views {
             let parent = view.in_reply_to.as_ref();
-            self.comments[self.comment_shape(view)].write(&mut items, |slot| match slot {
+            self.comments[self.comment_shape(view, closed)].write(&mut items, |slot| match slot {
                 c::ID => &view.id,
                 c::THREAD => view.thread,
                 c::AUTHOR => view.author,
@@ -856,7 +868,8 @@ impl Stencils {
             });
         }
         let shape = usize::from(!views.is_empty())
-            | usize::from(feed_url.is_some_and(|u| !u.is_empty())) << 1;
+            | usize::from(feed_url.is_some_and(|u| !u.is_empty())) << 1
+            | usize::from(closed) << 2;
         let count = views.len().to_string();
         let mut html = String::with_capacity(items.len() + 4096);
         self.sections[shape].write(&mut html, |slot| match slot {

@@ -65,6 +65,43 @@ fn the_form_says_whether_comments_are_reviewed_first() {
 }
 
 #[test]
+fn a_closed_thread_shows_its_comments_without_form_or_reply_links() {
+    let (mut config, store) = example();
+    let thread = "/posts/markdown-in-comments/";
+    let open = Renderer::new(&config)
+        .unwrap()
+        .section(thread, store.threads.get(thread), None)
+        .unwrap()
+        .html;
+    assert!(open.contains("<form") && open.contains("class=\"cairn-reply\""));
+    config.comments.closed = vec!["/posts/*".into()];
+    let renderer = Renderer::new(&config).unwrap();
+    let closed = renderer
+        .section(thread, store.threads.get(thread), None)
+        .unwrap()
+        .html;
+    let comments = |html: &str| html.matches("<li class=\"cairn-comment\"").count();
+    assert_eq!(comments(&closed), comments(&open));
+    assert!(comments(&closed) > 0);
+    assert!(closed.contains("<p class=\"cairn-closed\">Comments are closed.</p>"));
+    for gone in ["<form", "cairn-reply", "cairn-form-title"] {
+        assert!(!closed.contains(gone), "{gone} in {closed}");
+    }
+    // No invitation to be the first where no one can be.
+    let empty = renderer
+        .section("/posts/a-quiet-post/", None, None)
+        .unwrap()
+        .html;
+    assert!(
+        empty.contains("cairn-closed") && !empty.contains("cairn-empty"),
+        "{empty}"
+    );
+    // Threads outside the list keep their form.
+    let other = renderer.section("/about/", None, None).unwrap().html;
+    assert!(other.contains("<form") && !other.contains("cairn-closed"));
+}
+
+#[test]
 fn replies_nest_down_to_max_depth_then_say_whom_they_answer() {
     let (mut config, store) = example();
     config.comments.max_depth = 2;
@@ -267,6 +304,7 @@ proptest! {
         required in proptest::sample::subsequence(FORM_FIELDS.to_vec(), 0..=4),
         feed in proptest::option::of("https://blog.example.org/[a-z<&\"]{0,8}/comments.xml"),
         thread in "/[a-z&<\"' ]{1,10}/",
+        closed in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default_for_test(dir.path());
@@ -286,9 +324,12 @@ proptest! {
         let title = renderer.strings.count("title", views.len());
         let stencils = renderer.stencils().expect("the built-in templates are cut into stencils");
         let by_templates = renderer
-            .section_by_templates(&thread, &views, &title, feed.as_deref())
+            .section_by_templates(&thread, &views, &title, feed.as_deref(), closed)
             .unwrap();
-        prop_assert_eq!(stencils.section(&thread, &views, &title, feed.as_deref()), by_templates);
+        prop_assert_eq!(
+            stencils.section(&thread, &views, &title, feed.as_deref(), closed),
+            by_templates
+        );
     }
 }
 
