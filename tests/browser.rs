@@ -1,6 +1,6 @@
 //! The rendered page in a real browser: Debian's headless Chromium, driven by
-//! playwright-core (tests/browser/). With JavaScript turned off it posts the comment and
-//! reply forms of the demo site and sees the confirmation, a rejected post gives the
+//! playwright-core (tests/browser/). With JavaScript turned off it previews and posts the
+//! comment and reply forms of the demo site and sees the confirmation, a rejected post gives the
 //! reader's text back, and a comment as long as the form allows, line breaks and all,
 //! is taken. axe-core finds no accessibility violations in the comments
 //! section, light or dark, and the section works at 360 px and 1280 px wide

@@ -36,6 +36,10 @@ pub struct Submission {
     /// The language of the page it was sent from, when not the site's (the form's
     /// hidden `lang`): the inbox answers in it.
     pub lang: String,
+    /// Only show the comment as it would appear (the form's "Preview" button, or
+    /// `true` in JSON): nothing is posted.
+    #[serde(deserialize_with = "flag")]
+    pub preview: bool,
 }
 
 impl Submission {
@@ -52,6 +56,10 @@ impl Submission {
             crate::render::HONEYPOT_FIELD => &mut self.honeypot,
             "notify" => {
                 self.notify = is_yes(&value);
+                return;
+            }
+            "preview" => {
+                self.preview = is_yes(&value);
                 return;
             }
             _ => return,

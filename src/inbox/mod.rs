@@ -135,11 +135,7 @@ impl Inbox {
     ) -> Result<Comment, (Rejection, Option<u64>)> {
         let strings = &self.languages.get_or_site(&sub.lang).strings;
         let plain = |reason| (Rejection::localized(strings, reason, None, &[]), None);
-        if !self.origin_allowed(headers) {
-            return Err(plain(Reason::Origin));
-        }
-        let comment = guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
-            .map_err(|r| (r, None))?;
+        let comment = self.checked(sub, headers).map_err(|r| (r, None))?;
         // A post the reader still has to fix is not counted: only one that would be
         // looked up, written and delivered uses up the client's allowance.
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
@@ -180,6 +176,16 @@ impl Inbox {
             }
         }
         Ok(comment)
+    }
+
+    /// What a submission would become, if its origin and every field pass the rules:
+    /// the checks that need no state.
+    fn checked(&self, sub: &Submission, headers: &HeaderMap) -> Result<Comment, Rejection> {
+        let strings = &self.languages.get_or_site(&sub.lang).strings;
+        if !self.origin_allowed(headers) {
+            return Err(Rejection::localized(strings, Reason::Origin, None, &[]));
+        }
+        guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
     }
 
     /// Forgets clients whose allowance is full again, so the rate limiter's memory
@@ -481,6 +487,9 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
+    if sub.preview {
+        return preview(&inbox, kind, &sub, &parts.headers, started);
+    }
     match inbox.accept(&sub, client, &parts.headers).await {
         Ok(comment) => {
             inbox.metrics.latency(started.elapsed().as_secs_f64());
@@ -513,6 +522,45 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             respond_rejected(&inbox, kind, &sub, rejection, retry_after, started)
         }
     }
+}
+
+/// The answer to a post that asks for a preview: the comment as it would appear, and
+/// (to a form) the form again holding it, to change it or post it. Checked by the same
+/// rules as a post, but it is not posted, so nothing is counted against the client's
+/// allowance, looked up or spooled.
+fn preview(
+    inbox: &Inbox,
+    kind: Kind,
+    sub: &Submission,
+    headers: &HeaderMap,
+    started: Instant,
+) -> Response {
+    let comment = match inbox.checked(sub, headers) {
+        Ok(comment) => comment,
+        Err(r) => return respond_rejected(inbox, kind, sub, r, None, started),
+    };
+    match kind {
+        Kind::Json => Json(serde_json::json!({
+            "status": "preview",
+            "html": crate::render::markdown::to_html(&comment.body),
+        }))
+        .into_response(),
+        Kind::Form => {
+            let back = inbox.back_url(Some(&comment.thread), "cairn-comments");
+            let renderer = inbox.languages.get_or_site(&sub.lang);
+            match renderer.preview_page(&comment, &form_values(sub), &back) {
+                Ok(page) => Html(page).into_response(),
+                Err(e) => internal(&e),
+            }
+        }
+    }
+}
+
+/// What the reader typed, to fill the form again.
+fn form_values(sub: &Submission) -> Vec<(&'static str, &str)> {
+    let mut values = sub.values().to_vec();
+    values.push(("notify", if sub.notify { "on" } else { "" }));
+    values
 }
 
 /// Whether reading a body failed because it is longer than the limit (rather than cut
@@ -602,12 +650,10 @@ fn respond_rejected(
                 }
                 None => errors.push(("form", rejection.message.as_str())),
             }
-            let mut values = sub.values().to_vec();
-            values.push(("notify", if sub.notify { "on" } else { "" }));
             let page = renderer.form_page(
                 thread.as_deref().unwrap_or("/"),
                 sub.parent.trim(),
-                &values,
+                &form_values(sub),
                 &errors,
                 &inbox.back_url(thread.as_deref(), "cairn-comments"),
             );

@@ -182,6 +182,63 @@ async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
 }
 
 #[tokio::test]
+async fn a_preview_shows_the_comment_and_the_form_holding_it_and_posts_nothing() {
+    let f = fixture(|c| {
+        c.inbox.rate_per_hour = 1;
+        c.inbox.rate_burst = 1;
+    });
+    let mut fields = good();
+    fields["preview"] = "1".into();
+    fields["parent"] = PUBLISHED.into();
+    for _ in 0..3 {
+        let answer = f
+            .form(&fields, &[("origin", "https://blog.example.org")])
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let page = &answer.body;
+        assert!(
+            page.contains("<title>Preview of your comment</title>"),
+            "{page}"
+        );
+        assert!(page.contains("It is not posted yet"), "{page}");
+        // The comment as it will appear, with the name typed, and no reply link.
+        assert!(
+            page.contains("<em>agree</em>") && page.contains("<blockquote>"),
+            "{page}"
+        );
+        assert!(page.contains(">Ann</a></bdi>"), "{page}");
+        assert!(!page.contains("cairn-reply"), "{page}");
+        // The form again, holding the text as typed, posting where the page's form does.
+        assert!(
+            page.contains(">I *agree*.\n\n&gt; quoted</textarea>"),
+            "{page}"
+        );
+        assert!(page.contains("value=\"https://ann.example\""), "{page}");
+        assert!(
+            page.contains(&format!("name=\"parent\" value=\"{PUBLISHED}\"")),
+            "{page}"
+        );
+        assert!(page.contains("action=\"https://comments.example.org/v1/comments\""));
+    }
+    let json = f.json(fields.clone()).await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.body);
+    assert_eq!(json.json()["status"], "preview");
+    assert_eq!(
+        json.json()["html"],
+        "<p>I <em>agree</em>.</p>\n<blockquote>\n<p>quoted</p>\n</blockquote>\n"
+    );
+    assert!(f.spooled().is_empty(), "a preview posts nothing");
+    // A preview is checked like a post: what is wrong comes back with the text.
+    fields["website"] = "javascript:alert(1)".into();
+    let refused = f.form(&fields, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("I *agree*."), "{}", refused.body);
+    // Previews used none of the client's allowance of one post.
+    assert_eq!(f.json(good()).await.status, StatusCode::ACCEPTED);
+    assert_eq!(f.spooled().len(), 1);
+}
+
+#[tokio::test]
 async fn without_moderation_readers_are_told_their_comment_appears_with_the_next_build() {
     const REVIEWED: &str = "Comments are reviewed before they appear.";
     const NEXT_BUILD: &str = "Comments appear once the site is next built.";

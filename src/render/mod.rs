@@ -427,7 +427,7 @@ impl Renderer {
             Some(author) => &self.strings.fill("reply_to", &[("author", author)]),
             None => self.strings.get("reply_title"),
         };
-        self.page_with_form(title, thread, parent, self.form_value.clone(), back)
+        self.page_with_form(title, thread, parent, self.form_value.clone(), None, back)
     }
 
     /// The inbox's answer to a rejected form post: the form again, holding what the
@@ -440,6 +440,44 @@ impl Renderer {
         errors: &[(&'static str, &str)],
         back: &str,
     ) -> Result<String> {
+        let form = self.form_holding(values, errors);
+        self.page_with_form(
+            self.strings.get("error_title"),
+            thread,
+            parent,
+            form,
+            None,
+            back,
+        )
+    }
+
+    /// The inbox's answer to a form's "Preview": `comment` as it would appear, and the
+    /// form again holding what the reader typed, to change it or post it.
+    pub fn preview_page(
+        &self,
+        comment: &Comment,
+        values: &[(&'static str, &str)],
+        back: &str,
+    ) -> Result<String> {
+        let body = markdown::to_html(&comment.body);
+        let view = self.view(comment, &body);
+        let parent = comment.parent.map(|p| p.to_string()).unwrap_or_default();
+        self.page_with_form(
+            self.strings.get("preview_title"),
+            &comment.thread,
+            &parent,
+            self.form_holding(values, &[]),
+            Some(minijinja::Value::from(minijinja::value::Serde(&view))),
+            back,
+        )
+    }
+
+    /// The form's values with `values` typed in and `errors` by field name.
+    fn form_holding(
+        &self,
+        values: &[(&'static str, &str)],
+        errors: &[(&'static str, &str)],
+    ) -> minijinja::Value {
         let mut form = self.form.clone();
         for (name, value) in values {
             form.values.insert(name, (*value).to_string());
@@ -447,8 +485,7 @@ impl Renderer {
         for (name, error) in errors {
             form.errors.insert(name, (*error).to_string());
         }
-        let form = minijinja::Value::from(minijinja::value::Serde(&form));
-        self.page_with_form(self.strings.get("error_title"), thread, parent, form, back)
+        minijinja::Value::from(minijinja::value::Serde(&form))
     }
 
     /// An inbox page that tells a reader something (`notice.html`): the page of an
@@ -481,12 +518,15 @@ impl Renderer {
     }
 
     /// An inbox page holding the form: `page.html` without a comment.
+    /// An inbox page holding the form; `draft` is a comment shown as it would appear
+    /// (a preview) above it.
     fn page_with_form(
         &self,
         title: &str,
         thread: &str,
         parent: &str,
         form: minijinja::Value,
+        draft: Option<minijinja::Value>,
         back: &str,
     ) -> Result<String> {
         self.render(
@@ -498,6 +538,8 @@ impl Renderer {
                 back => back,
                 thread => thread,
                 parent => parent,
+                draft => draft,
+                preview => true,
                 s => self.strings_value.clone(),
                 form => form,
             },

@@ -1,5 +1,5 @@
-// Posts cairn's comment forms in Debian's headless Chromium with JavaScript turned
-// off, the way a reader without scripts would (and checks that with scripts on, Reply
+// Previews and posts cairn's comment forms in Debian's headless Chromium with
+// JavaScript turned off, the way a reader without scripts would (and checks that with scripts on, Reply
 // moves the form instead), and that a comment as long as the form allows is taken.
 // Prints the ids of the first two accepted comments as JSON; exits non-zero
 // with a message when the page does not behave.
@@ -23,12 +23,19 @@ try {
   const page = await context.newPage();
   const idOf = async () => (await page.getAttribute('.cairn-comment', 'id')).replace(/^c-/, '');
   const submit = (button) => Promise.all([page.waitForNavigation(), button.click()]);
+  const post = () => page.getByRole('button', { name: 'Post comment' });
 
   // A new comment through the main form.
   await page.goto(pageUrl);
   await page.fill('#cairn-form-author', 'Browser Reader');
   await page.fill('#cairn-form-body', 'Posted by *Chromium* with JavaScript off.');
-  await submit(page.locator('#cairn-form button[type=submit]'));
+  // "Preview" shows the comment as it will look above the form holding it, posting nothing.
+  await submit(page.getByRole('button', { name: 'Preview' }));
+  if (!(await page.textContent('h1')).includes('Preview of your comment')) fail(`no preview page: ${await page.textContent('h1')}`);
+  if (!(await page.innerHTML('.cairn-draft .cairn-body')).includes('<em>Chromium</em>')) fail('the preview is not rendered');
+  if ((await page.inputValue('#cairn-form-body')) !== 'Posted by *Chromium* with JavaScript off.') fail('the preview lost the text');
+  if ((await page.inputValue('#cairn-form-author')) !== 'Browser Reader') fail('the preview lost the name');
+  await submit(post());
   const title = await page.textContent('h1');
   if (!title.includes('awaits moderation')) fail(`no confirmation, got: ${title}`);
   if (!(await page.innerHTML('.cairn-body')).includes('<em>Chromium</em>')) fail('the preview is not rendered');
@@ -49,7 +56,7 @@ try {
   if ((await page.inputValue('#cairn-form input[name=parent]')) !== parent) fail('the reply page answers another comment');
   await page.fill('#cairn-form-author', 'Replying Reader');
   await page.fill('#cairn-form-body', 'A reply, no scripts needed.');
-  await submit(page.locator('#cairn-form button[type=submit]'));
+  await submit(post());
   if (!(await page.textContent('h1')).includes('awaits moderation')) fail('the reply was not accepted');
   const reply = await idOf();
   const back = await page.getByRole('link', { name: 'Back to the article' }).getAttribute('href');
@@ -74,7 +81,7 @@ try {
   await page.goto(pageUrl);
   await page.fill('#cairn-form-author', 'Link Lover');
   await page.fill('#cairn-form-body', typed);
-  const [response] = await submit(page.locator('#cairn-form button[type=submit]'));
+  const [response] = await submit(post());
   if (response.status() !== 400) fail(`expected 400, got ${response.status()}`);
   if (!(await page.textContent('h1')).includes('not posted')) fail('no error title');
   if ((await page.inputValue('#cairn-form-body')) !== typed) fail('the text was not given back');
@@ -91,7 +98,7 @@ try {
   await page.fill('#cairn-form-author', 'Long Writer');
   await page.fill('#cairn-form-body', long);
   if ((await page.inputValue('#cairn-form-body')).length !== max) fail('the long text does not fill the form');
-  await submit(page.locator('#cairn-form button[type=submit]'));
+  await submit(post());
   if (!(await page.textContent('h1')).includes('awaits moderation')) {
     fail(`a comment of maxlength characters with line breaks was not taken: ${await page.textContent('body')}`);
   }
