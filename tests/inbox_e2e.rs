@@ -223,6 +223,50 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
         "the reply is not nested"
     );
 
+    // Several at once: each is done, and one that cannot be does not stop the others.
+    let posted: Vec<String> = ["One.", "Two.", "Three."]
+        .iter()
+        .map(|body| {
+            let answer = post_json(
+                &inbox.addr,
+                &serde_json::json!({"thread": THREAD, "author": "Cy", "body": body}),
+            )
+            .unwrap();
+            assert_eq!(answer.status, 202, "{}", answer.body);
+            serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    inbox.wait_delivered(30);
+    let two = ws.moderate(&["approve", &posted[0], &posted[1]]);
+    assert!(two.status.success(), "{}", stderr(&two));
+    assert_eq!(
+        stdout(&two).matches("approved ").count(),
+        2,
+        "{}",
+        stdout(&two)
+    );
+    let mixed = ws.moderate(&["reject", "01JD3K2BBBBBBBBBBBBBBBBBBB", &posted[2]]);
+    assert!(!mixed.status.success());
+    assert!(
+        stdout(&mixed).contains(&format!("rejected {}", posted[2])),
+        "{}",
+        stdout(&mixed)
+    );
+    assert!(
+        stderr(&mixed).contains("no pending comment with id 01JD3K2BBBBBBBBBBBBBBBBBBB")
+            && stderr(&mixed).contains("1 of 2 comments were not done"),
+        "{}",
+        stderr(&mixed)
+    );
+    let page = ws.build();
+    assert!(page.contains(&format!("id=\"c-{}\"", posted[0])));
+    assert!(page.contains(&format!("id=\"c-{}\"", posted[1])));
+    assert!(!page.contains(&format!("id=\"c-{}\"", posted[2])));
+    assert_eq!(ws.branches(), ["main"]);
+
     // Unknown ids get a clear error.
     for (args, says) in [
         (

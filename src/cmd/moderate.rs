@@ -26,10 +26,18 @@ pub enum Action {
     List,
     /// Show one comment in full. ID may be the start of an id, as long as one matches.
     Show { id: String },
-    /// Publish a pending comment (merge its branch or pull request into the site branch).
-    Approve { id: String },
-    /// Discard a pending comment (delete its branch, close its pull request).
-    Reject { id: String },
+    /// Publish pending comments (merge each one's branch or pull request into the site
+    /// branch). Each ID may be the start of an id.
+    Approve {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// Discard pending comments (delete each one's branch, close its pull request). Each
+    /// ID may be the start of an id.
+    Reject {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -61,65 +69,103 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             print!("{}", show(&pending, &config));
             Ok(ExitCode::SUCCESS)
         }
-        Action::Approve { id } => {
-            let id = resolve(id, || known_ids(backend.as_ref(), &config))?;
-            let Pending {
-                comment,
-                location,
-                ask,
-            } = match backend.approve(id) {
-                Ok(approved) => approved,
-                Err(e) => {
-                    // Approving twice (or a comment delivered straight to the site
-                    // branch) has nothing left to do.
-                    let Some(comment) = already_published(backend.as_ref(), &config, id) else {
-                        return Err(e);
-                    };
-                    println!(
-                        "{id} ({}) is already on {}: nothing to do",
-                        summary(&comment),
-                        config.inbox.delivery.branch
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-            };
-            let done = match ask {
-                Ask::Publish => "is now on",
-                Ask::Edit { .. } => "(its author's new text) is now on",
-                Ask::Withdraw => "(its author's withdrawal) took it off",
+        Action::Approve { ids } => each(backend.as_ref(), &config, ids, approve),
+        Action::Reject { ids } => each(backend.as_ref(), &config, ids, reject),
+    }
+}
+
+/// Runs `act` on every comment `ids` name, in order. One that fails is reported and
+/// the others are still done; the exit status says whether any failed.
+fn each(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    ids: &[String],
+    act: fn(&dyn Backend, &crate::config::Config, Ulid) -> Result<()>,
+) -> Result<ExitCode> {
+    // Read once, for every shortened id.
+    let mut known: Option<Vec<Ulid>> = None;
+    let mut failed = 0;
+    for raw in ids {
+        let done = resolve(raw, || {
+            if known.is_none() {
+                known = Some(known_ids(backend, config)?.collect());
+            }
+            Ok(known.clone().unwrap_or_default().into_iter())
+        })
+        .and_then(|id| act(backend, config, id));
+        if let Err(e) = done {
+            if ids.len() == 1 {
+                return Err(e);
+            }
+            eprintln!("cairn: error: {e:#}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} comments were not done (see above)",
+            ids.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn approve(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Result<()> {
+    let Pending {
+        comment,
+        location,
+        ask,
+    } = match backend.approve(id) {
+        Ok(approved) => approved,
+        Err(e) => {
+            // Approving twice (or a comment delivered straight to the site branch) has
+            // nothing left to do.
+            let Some(comment) = already_published(backend, config, id) else {
+                return Err(e);
             };
             println!(
-                "approved {} ({}): {location} {done} {}",
-                comment.id,
+                "{id} ({}) is already on {}: nothing to do",
                 summary(&comment),
                 config.inbox.delivery.branch
             );
-            Ok(ExitCode::SUCCESS)
+            return Ok(());
         }
-        Action::Reject { id } => {
-            let id = resolve(id, || known_ids(backend.as_ref(), &config))?;
-            let Pending {
-                comment, location, ..
-            } = match backend.reject(id) {
-                Ok(rejected) => rejected,
-                Err(e) => match already_published(backend.as_ref(), &config, id) {
-                    Some(comment) => anyhow::bail!(
-                        "{id} ({}) is already published on {}; to take it down, run \
-                         `cairn forget --id {id}`",
-                        summary(&comment),
-                        config.inbox.delivery.branch
-                    ),
-                    None => return Err(e),
-                },
-            };
-            println!(
-                "rejected {} ({}): removed from {location}",
-                comment.id,
-                summary(&comment)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    };
+    let done = match ask {
+        Ask::Publish => "is now on",
+        Ask::Edit { .. } => "(its author's new text) is now on",
+        Ask::Withdraw => "(its author's withdrawal) took it off",
+    };
+    println!(
+        "approved {} ({}): {location} {done} {}",
+        comment.id,
+        summary(&comment),
+        config.inbox.delivery.branch
+    );
+    Ok(())
+}
+
+fn reject(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Result<()> {
+    let Pending {
+        comment, location, ..
+    } = match backend.reject(id) {
+        Ok(rejected) => rejected,
+        Err(e) => match already_published(backend, config, id) {
+            Some(comment) => anyhow::bail!(
+                "{id} ({}) is already published on {}; to take it down, run \
+                 `cairn forget --id {id}`",
+                summary(&comment),
+                config.inbox.delivery.branch
+            ),
+            None => return Err(e),
+        },
+    };
+    println!(
+        "rejected {} ({}): removed from {location}",
+        comment.id,
+        summary(&comment)
+    );
+    Ok(())
 }
 
 fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCode> {
