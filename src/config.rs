@@ -127,8 +127,37 @@ pub struct Form {
     pub max_author: usize,
     /// Longest website URL accepted, in characters.
     pub max_website: usize,
+    /// Words, names or addresses the inbox refuses a comment for: one whose name,
+    /// website or text holds any of them (in any case, also inside a longer word) is
+    /// turned away, for the reader to change.
+    pub blocked: Vec<String>,
     /// Most links (`http://`, `https://`) the inbox accepts in one comment.
     pub max_links: usize,
+}
+
+impl Form {
+    /// The first of `blocked` that one of `texts` holds, in any case.
+    pub fn blocked_in<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> Option<&str> {
+        if self.blocked.is_empty() {
+            return None;
+        }
+        let texts: Vec<String> = texts.into_iter().map(str::to_lowercase).collect();
+        self.blocked
+            .iter()
+            .find(|word| texts.iter().any(|t| t.contains(word.as_str())))
+            .map(String::as_str)
+    }
+
+    /// `blocked` as [`Form::blocked_in`] compares it: trimmed and in lower case.
+    fn normalize_blocked(&mut self) -> Result<()> {
+        for word in &mut self.blocked {
+            *word = word.trim().to_lowercase();
+            if word.is_empty() {
+                bail!("form.blocked: an entry is empty, which every comment would hold");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Form {
@@ -139,6 +168,7 @@ impl Default for Form {
             max_author: 100,
             max_website: 300,
             max_links: 3,
+            blocked: Vec::new(),
         }
     }
 }
@@ -456,6 +486,7 @@ impl Config {
         config
             .validate()
             .and_then(|()| config.comments.normalize_closed())
+            .and_then(|()| config.form.normalize_blocked())
             .with_context(|| format!("invalid config {}", path.display()))?;
         Ok(config)
     }
@@ -792,6 +823,30 @@ url = "https://comments.example.org"
             );
             assert!(err.contains(&format!("comments.closed: `{bad}`")), "{err}");
         }
+    }
+
+    #[test]
+    fn blocked_words_match_in_any_case_inside_any_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{MINIMAL}[form]\nblocked = [\" Casino \", \"spam.example\"]\n");
+        let config = Config::from_file(&write(dir.path(), &text)).unwrap();
+        let form = &config.form;
+        assert_eq!(form.blocked, ["casino", "spam.example"]);
+        assert_eq!(
+            form.blocked_in(["Ann", "Best CASINOS here"]),
+            Some("casino")
+        );
+        assert_eq!(
+            form.blocked_in(["", "https://www.SPAM.example/x"]),
+            Some("spam.example")
+        );
+        assert_eq!(form.blocked_in(["Ann", "A fine post."]), None);
+        let empty = format!("{MINIMAL}[form]\nblocked = [\" \"]\n");
+        let err = format!(
+            "{:#}",
+            Config::from_file(&write(dir.path(), &empty)).unwrap_err()
+        );
+        assert!(err.contains("form.blocked: an entry is empty"), "{err}");
     }
 
     #[test]

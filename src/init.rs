@@ -414,6 +414,7 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
          # required = [\"body\"]               # among author, email, website, body\n\
          # max_body = 10000\n\
          # max_links = 3\n\
+         # blocked = [\"casino\"]              # words that turn a comment away\n\
          \n\
          [feeds]\n\
          # enabled = true                    # Atom feeds of comments, site-wide and per page\n\

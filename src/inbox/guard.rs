@@ -121,6 +121,8 @@ pub enum Reason {
     Thread,
     /// The thread takes no new comments (`comments.closed`).
     Closed,
+    /// The comment holds a word of `form.blocked`.
+    Blocked,
     Parent,
     Duplicate,
     /// Too many comments are waiting for delivery (`inbox.max_waiting`).
@@ -146,6 +148,7 @@ impl Reason {
             Reason::Links => "links",
             Reason::Thread => "thread",
             Reason::Closed => "closed",
+            Reason::Blocked => "blocked",
             Reason::Parent => "parent",
             Reason::Duplicate => "duplicate",
             Reason::Busy => "busy",
@@ -157,7 +160,7 @@ impl Reason {
         match self {
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Reason::Origin | Reason::Closed => StatusCode::FORBIDDEN,
+            Reason::Origin | Reason::Closed | Reason::Blocked => StatusCode::FORBIDDEN,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::Duplicate => StatusCode::CONFLICT,
             Reason::Busy | Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -259,6 +262,9 @@ pub fn validate(
     let author = sub.author.trim();
     if author.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return reject(Reason::Malformed, Some("author"), &[]);
+    }
+    if form.blocked_in([author, website, &body]).is_some() {
+        return reject(Reason::Blocked, None, &[]);
     }
     // Whole seconds in the file, as people write dates; the id keeps the order.
     let date = chrono::SubsecRound::trunc_subsecs(now, 0);
@@ -429,6 +435,32 @@ mod tests {
             .map(|_| validate(&ok(), &config, &strings, &secret, now).unwrap().id)
             .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn a_blocked_word_anywhere_turns_a_comment_away() {
+        let (mut config, strings, secret) = setup();
+        config.form.blocked = vec!["casino".into()];
+        for sub in [
+            Submission {
+                body: "Visit my Casino!".into(),
+                ..ok()
+            },
+            Submission {
+                author: "casino king".into(),
+                ..ok()
+            },
+            Submission {
+                website: "https://casino.example".into(),
+                ..ok()
+            },
+        ] {
+            let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+            assert_eq!((err.reason, err.field), (Reason::Blocked, None), "{sub:?}");
+            assert_eq!(err.reason.status(), StatusCode::FORBIDDEN);
+            assert!(err.message.contains("does not take"), "{}", err.message);
+        }
+        assert!(validate(&ok(), &config, &strings, &secret, Utc::now()).is_ok());
     }
 
     #[test]

@@ -882,6 +882,22 @@ async fn a_closed_thread_refuses_posts_and_replies_and_gives_the_text_back() {
 }
 
 #[tokio::test]
+async fn a_blocked_word_is_refused_with_the_text_given_back() {
+    let f = fixture(|c| c.form.blocked = vec!["casino".into()]);
+    let page = f.form(&with("body", "Best CASINO in town"), &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Best CASINO in town"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("does not take comments with some of the words"));
+    let answer = f.json(with("website", "https://casino.example")).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.json()["reason"], "blocked");
+    assert!(f.spooled().is_empty());
+    assert_eq!(f.json(good()).await.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
 async fn the_reply_page_is_the_form_for_an_answer_to_one_comment() {
     let f = fixture(|_| {});
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
