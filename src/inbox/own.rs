@@ -235,15 +235,12 @@ pub async fn edit(
     };
     let backend = inbox.backend.clone();
     let changed = new.clone();
-    // `None`: a pending comment revised; `Some(None)`: a published one changed at once
-    // (direct mode); `Some(Some(location))`: a change the moderator is asked for.
+    // `None`: a pending comment revised; otherwise, for a published one, whether the
+    // change is only asked of the moderator, and where it stands.
     let outcome = tokio::task::spawn_blocking(move || {
         if published {
             let asked = backend.propose(&old, Some(&changed))?;
-            let location = asked
-                .clone()
-                .map_or_else(|| backend.location(&changed), Ok)?;
-            Ok(Some((asked.is_some(), location)))
+            Ok(Some(stands(backend.as_ref(), asked, &changed)?))
         } else {
             backend.revise(&changed).map(|()| None)
         }
@@ -270,6 +267,19 @@ pub async fn edit(
     }
 }
 
+/// After [`crate::deliver::Backend::propose`]: whether the change was only asked for
+/// (the request's location), or made at once (direct mode: where the comment is).
+fn stands(
+    backend: &dyn crate::deliver::Backend,
+    asked: Option<String>,
+    comment: &Comment,
+) -> anyhow::Result<(bool, String)> {
+    match asked {
+        Some(location) => Ok((true, location)),
+        None => Ok((false, backend.location(comment)?)),
+    }
+}
+
 /// `POST /v1/own/{id}/withdraw?key=…`.
 pub async fn withdraw(
     State(inbox): State<Arc<Inbox>>,
@@ -290,8 +300,8 @@ pub async fn withdraw(
         Standing::Pending(c) => backend.reject(c.id).map(|_| None),
         Standing::Published(c) => {
             let asked = backend.propose(&c, None)?;
-            let location = asked.clone().map_or_else(|| backend.location(&c), Ok)?;
-            Ok(Some((c, asked.is_some(), location)))
+            let (asked, location) = stands(backend.as_ref(), asked, &c)?;
+            Ok(Some((c, asked, location)))
         }
     })
     .await;
