@@ -412,47 +412,54 @@ impl<'a> Notice<'a> {
         self.comment.author.as_deref().unwrap_or("anonymous")
     }
 
+    /// What happened, as told: the subject's start, the webhook's `event`, and the
+    /// text's first line after the author's name (up to the page).
+    fn what(&self) -> (&'static str, &'static str, &'static str) {
+        match (self.change.as_deref(), self.moderated) {
+            (None, _) => ("New comment", "comment.delivered", "wrote on"),
+            (Some("withdraw"), true) => (
+                "Removal asked",
+                "comment.withdrawal_asked",
+                "asks to remove their published comment on",
+            ),
+            (Some(_), true) => (
+                "Change asked",
+                "comment.edit_asked",
+                "asks to change their published comment on",
+            ),
+            (Some("withdraw"), false) => (
+                "Withdrawn",
+                "comment.withdrawn",
+                "withdrew their published comment on",
+            ),
+            (Some(_), false) => (
+                "Edited",
+                "comment.edited",
+                "changed their published comment on",
+            ),
+        }
+    }
+
     fn subject(&self) -> String {
-        let what = match (self.change.as_deref(), self.moderated) {
-            (None, _) => "New comment",
-            (Some("withdraw"), true) => "Removal asked",
-            (Some(_), true) => "Change asked",
-            (Some("withdraw"), false) => "Withdrawn",
-            (Some(_), false) => "Edited",
-        };
+        let (what, _, _) = self.what();
         format!("{what} by {} on {}", self.author(), self.comment.thread)
     }
 
     /// The webhook's `event`.
     fn event(&self) -> &'static str {
-        match (self.change.as_deref(), self.moderated) {
-            (None, _) => "comment.delivered",
-            (Some("withdraw"), true) => "comment.withdrawal_asked",
-            (Some(_), true) => "comment.edit_asked",
-            (Some("withdraw"), false) => "comment.withdrawn",
-            (Some(_), false) => "comment.edited",
-        }
+        self.what().1
     }
 
     /// The plain-text message: who, where, the comment quoted, and what to do.
     fn text(&self) -> String {
         let c = self.comment;
-        let (author, page) = (self.author(), &self.page);
-        let mut out = match (self.change.as_deref(), self.moderated) {
-            (None, _) => format!("{author} wrote on {page}:\n\n"),
-            (Some("withdraw"), true) => {
-                format!("{author} asks to remove their published comment on {page}:\n\n")
-            }
-            (Some(_), true) => {
-                format!("{author} asks to change their published comment on {page} to:\n\n")
-            }
-            (Some("withdraw"), false) => {
-                format!("{author} withdrew their published comment on {page}:\n\n")
-            }
-            (Some(_), false) => {
-                format!("{author} changed their published comment on {page} to:\n\n")
-            }
+        let withdrawn = self.change.as_deref() == Some("withdraw");
+        let to = if self.change.is_some() && !withdrawn {
+            " to"
+        } else {
+            ""
         };
+        let mut out = format!("{} {} {}{to}:\n\n", self.author(), self.what().2, self.page);
         for line in c.body.lines() {
             out += "> ";
             out += line;
@@ -466,7 +473,6 @@ impl<'a> Notice<'a> {
             out += &format!("Reply to: {}#c-{parent}\n", self.page);
         }
         out += &format!("Date:     {}\nId:       {}\n", c.date_string(), c.id);
-        let withdrawn = self.change.as_deref() == Some("withdraw");
         match (self.moderated, withdrawn) {
             (true, _) => out += &format!("Waiting:  {}\n", self.location),
             (false, false) => out += &format!("Status:   {}\n", self.location),
