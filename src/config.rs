@@ -89,19 +89,21 @@ impl Comments {
     }
 
     /// `closed`'s thread paths in the form [`Comments::is_closed`] compares:
-    /// normalized, as every thread is.
+    /// normalized, as every thread is (a start of one has its escapes decoded, as
+    /// threads have).
     fn normalize_closed(&mut self) -> Result<()> {
         for entry in &mut self.closed {
-            let what = || format!("comments.closed: `{entry}`");
+            let what = format!("comments.closed: `{entry}`");
             if let Some(start) = entry.strip_suffix('*') {
                 if !(start.is_empty() || start.starts_with('/')) || start.contains('*') {
-                    bail!(
-                        "{}: a thread path starts with `/`, and only its end may be `*`",
-                        what()
-                    );
+                    bail!("{what}: a thread path starts with `/`, and only its end may be `*`");
                 }
+                let decoded = percent_encoding::percent_decode_str(start)
+                    .decode_utf8()
+                    .with_context(|| format!("{what}: not valid percent-encoded UTF-8"))?;
+                *entry = format!("{decoded}*");
             } else {
-                *entry = crate::thread::normalize(entry).with_context(what)?;
+                *entry = crate::thread::normalize(entry).context(what)?;
             }
         }
         Ok(())
@@ -795,16 +797,20 @@ url = "https://comments.example.org"
         let dir = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace(
             "dir = \"comments\"",
-            "dir = \"comments\"\nclosed = [\"posts/old\", \"/2019/*\"]",
+            "dir = \"comments\"\nclosed = [\"posts/old\", \"/2019/*\", \"/caf%C3%A9/*\"]",
         );
         let config = Config::from_file(&write(dir.path(), &text)).unwrap();
-        assert_eq!(config.comments.closed, ["/posts/old/", "/2019/*"]);
+        assert_eq!(
+            config.comments.closed,
+            ["/posts/old/", "/2019/*", "/café/*"]
+        );
         for (thread, closed) in [
             ("/posts/old/", true),
             ("/posts/old-2/", false),
             ("/2019/a/", true),
             ("/2019/", true),
             ("/2020/a/", false),
+            ("/café/menu/", true),
             ("/", false),
         ] {
             assert_eq!(config.comments.is_closed(thread), closed, "{thread}");
@@ -812,7 +818,7 @@ url = "https://comments.example.org"
         let all = MINIMAL.replace("dir = \"comments\"", "dir = \"comments\"\nclosed = [\"*\"]");
         let config = Config::from_file(&write(dir.path(), &all)).unwrap();
         assert!(config.comments.is_closed("/") && config.comments.is_closed("/a/"));
-        for bad in ["a*", "/a/*/b*", "/a/../b/"] {
+        for bad in ["a*", "/a/*/b*", "/a/../b/", "/%FF/*"] {
             let text = MINIMAL.replace(
                 "dir = \"comments\"",
                 &format!("dir = \"comments\"\nclosed = [\"{bad}\"]"),
