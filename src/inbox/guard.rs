@@ -263,8 +263,10 @@ pub fn validate(
     if author.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return reject(Reason::Malformed, Some("author"), &[]);
     }
-    if form.blocked_in([author, website, &body]).is_some() {
-        return reject(Reason::Blocked, None, &[]);
+    for (name, value) in [("author", author), ("website", website)] {
+        if form.blocked_in([value]).is_some() {
+            return reject(Reason::Blocked, Some(name), &[]);
+        }
     }
     // Whole seconds in the file, as people write dates; the id keeps the order.
     let date = chrono::SubsecRound::trunc_subsecs(now, 0);
@@ -344,7 +346,7 @@ fn new_id(now: DateTime<Utc>) -> Ulid {
 }
 
 /// The rules a comment's text must meet, on posting and on its author's later edits:
-/// not empty, not too long, not too many links.
+/// not empty, not too long, not too many links, none of `form.blocked`.
 pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), Rejection> {
     let form = &config.form;
     let reject = |reason, vars: &[(&str, &str)]| {
@@ -358,6 +360,9 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
     }
     if count_links(body) > form.max_links {
         return reject(Reason::Links, &[("max", &form.max_links.to_string())]);
+    }
+    if form.blocked_in([body]).is_some() {
+        return reject(Reason::Blocked, &[]);
     }
     Ok(())
 }
@@ -441,26 +446,42 @@ mod tests {
     fn a_blocked_word_anywhere_turns_a_comment_away() {
         let (mut config, strings, secret) = setup();
         config.form.blocked = vec!["casino".into()];
-        for sub in [
-            Submission {
-                body: "Visit my Casino!".into(),
-                ..ok()
-            },
-            Submission {
-                author: "casino king".into(),
-                ..ok()
-            },
-            Submission {
-                website: "https://casino.example".into(),
-                ..ok()
-            },
+        for (sub, field) in [
+            (
+                Submission {
+                    body: "Visit my Casino!".into(),
+                    ..ok()
+                },
+                "body",
+            ),
+            (
+                Submission {
+                    author: "casino king".into(),
+                    ..ok()
+                },
+                "author",
+            ),
+            (
+                Submission {
+                    website: "https://casino.example".into(),
+                    ..ok()
+                },
+                "website",
+            ),
         ] {
             let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
-            assert_eq!((err.reason, err.field), (Reason::Blocked, None), "{sub:?}");
+            assert_eq!(
+                (err.reason, err.field),
+                (Reason::Blocked, Some(field)),
+                "{sub:?}"
+            );
             assert_eq!(err.reason.status(), StatusCode::FORBIDDEN);
             assert!(err.message.contains("does not take"), "{}", err.message);
         }
         assert!(validate(&ok(), &config, &strings, &secret, Utc::now()).is_ok());
+        // An author's later edit of the text meets the same rule.
+        let edit = check_body("Now with CASINO links", &config, &strings).unwrap_err();
+        assert_eq!((edit.reason, edit.field), (Reason::Blocked, Some("body")));
     }
 
     #[test]
