@@ -89,12 +89,7 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     let reply = http(inbox, "GET", reply_path, &[], b"").unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     // The page of the author's private link, and its answer to a refused edit.
-    let at = accepted.body.find("/v1/own/").expect("a private link");
-    let own = accepted.body[at..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
+    let own = own_link(&accepted.body);
     let mut own_page = http(inbox, "GET", &own, &[], b"").unwrap();
     wait_for("the comment's delivery", 30, || {
         own_page = http(inbox, "GET", &own, &[], b"").unwrap();

@@ -307,11 +307,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
 
     // The author asks to change the published comment: the moderator hears of it,
     // and the mail's approve link publishes the change.
-    let own = form.body[form.body.find("/v1/own/").unwrap()..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
+    let own = own_link(&form.body);
     let (own_path, key) = own.split_once('?').unwrap();
     let asked = http(
         &inbox.addr,
@@ -403,11 +399,7 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
         "nothing to approve: {text}"
     );
 
-    let own = form.body[form.body.find("/v1/own/").unwrap()..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
+    let own = own_link(&form.body);
     let (own_path, key) = own.split_once('?').unwrap();
     let form_post = |path: String, body: &[u8]| {
         let answer = http(

@@ -37,6 +37,16 @@ rate_per_hour = 0
     path
 }
 
+/// The config of an inbox delivering to the local GitHub API in `mode`.
+fn github_config(dir: &Path, fake: &FakeForge, mode: &str) -> PathBuf {
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let delivery = format!(
+        "backend = \"github\"\nmode = \"{mode}\"\nrepo = \"owner/site\"\napi_url = \"{}\"\ntoken_file = \"token\"",
+        fake.url
+    );
+    config(dir, &delivery, "")
+}
+
 fn moderate(dir: &Path, config: &Path, args: &[&str]) -> String {
     let mut all = vec!["moderate"];
     all.extend_from_slice(args);
@@ -55,15 +65,6 @@ fn moderate_says(dir: &Path, config: &Path, args: &[&str], says: &[&str]) {
             "{args:?}: no {part:?} in\n{printed}"
         );
     }
-}
-
-/// The path and query of the private link in a page or JSON answer.
-fn manage_link(text: &str) -> String {
-    let at = text.find("/v1/own/").expect("a private link");
-    let end = text[at..]
-        .find(|c: char| c == '"' || c == '<' || c.is_whitespace())
-        .unwrap_or(text.len() - at);
-    text[at..at + end].replace("&amp;", "&")
 }
 
 fn get(inbox: &InboxProcess, path: &str) -> Answer {
@@ -113,7 +114,7 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     )
     .unwrap();
     assert_eq!(form.status, 200, "{}", form.body);
-    let ada_link = manage_link(&form.body);
+    let ada_link = own_link(&form.body);
     let ada = ada_link
         .split('/')
         .nth(3)
@@ -129,7 +130,7 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     .unwrap();
     assert_eq!(json.status, 202, "{}", json.body);
     let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let bob_link = manage_link(answer["manage_url"].as_str().unwrap());
+    let bob_link = own_link(answer["manage_url"].as_str().unwrap());
     inbox.wait_delivered(30);
 
     // Tampered links are refused: another key, or this key for another comment.
@@ -266,7 +267,7 @@ fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
     .unwrap();
     assert_eq!(json.status, 202, "{}", json.body);
     let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let link = own_link(answer["manage_url"].as_str().unwrap());
     inbox.wait_delivered(30);
 
     let page = get(&inbox, &link);
@@ -335,7 +336,7 @@ fn published_comments_cannot_be_changed_after_the_window() {
     )
     .unwrap();
     let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let link = own_link(answer["manage_url"].as_str().unwrap());
     inbox.wait_delivered(30);
     assert_eq!(get(&inbox, &link).status, 200, "pending: any time");
     moderate(
@@ -353,12 +354,7 @@ fn published_comments_cannot_be_changed_after_the_window() {
 fn authors_change_their_pull_request_on_a_forge() {
     let fake = FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n")]);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
-    let delivery = format!(
-        "backend = \"github\"\nrepo = \"owner/site\"\napi_url = \"{}\"\ntoken_file = \"token\"",
-        fake.url
-    );
-    let config = config(dir.path(), &delivery, "");
+    let config = github_config(dir.path(), &fake, "review");
     let inbox = InboxProcess::start(&config);
     let json = post_json(
         &inbox.addr,
@@ -367,7 +363,7 @@ fn authors_change_their_pull_request_on_a_forge() {
     .unwrap();
     let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
-    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let link = own_link(answer["manage_url"].as_str().unwrap());
     let (path, query) = link.split_once('?').unwrap();
     inbox.wait_delivered(30);
     let file = format!("comments/posts/a-quiet-post/{id}.yml");
@@ -448,7 +444,7 @@ fn changes_apply_at_once_in_direct_mode(
     assert_eq!(json.status, 202, "{}", json.body);
     let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     let id = answer["id"].as_str().unwrap().to_string();
-    let link = manage_link(answer["manage_url"].as_str().unwrap());
+    let link = own_link(answer["manage_url"].as_str().unwrap());
     let (path, query) = link.split_once('?').unwrap();
     inbox.wait_delivered(30);
     assert!(on_main(&id).unwrap().contains("Posted."));
@@ -516,12 +512,7 @@ fn in_direct_mode_authors_change_their_published_comment_at_once() {
 fn in_direct_mode_authors_change_their_published_comment_at_once_on_a_forge() {
     let fake = FakeForge::start(Flavor::GitHub, &[("README.md", "# site\n")]);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
-    let delivery = format!(
-        "backend = \"github\"\nmode = \"direct\"\nrepo = \"owner/site\"\napi_url = \"{}\"\ntoken_file = \"token\"",
-        fake.url
-    );
-    let config = config(dir.path(), &delivery, "");
+    let config = github_config(dir.path(), &fake, "direct");
     changes_apply_at_once_in_direct_mode(
         dir.path(),
         &config,

@@ -276,6 +276,15 @@ pub fn http(
 }
 
 /// POSTs form fields, as a browser on `origin` would.
+/// The path and query of an author's private link in a page or JSON answer.
+pub fn own_link(text: &str) -> String {
+    let at = text.find("/v1/own/").expect("a private link");
+    let end = text[at..]
+        .find(|c: char| c == '"' || c == '<' || c.is_whitespace())
+        .unwrap_or(text.len() - at);
+    text[at..at + end].replace("&amp;", "&")
+}
+
 pub fn post_form(addr: &str, origin: &str, fields: &[(&str, &str)]) -> std::io::Result<Answer> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
