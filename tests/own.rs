@@ -154,8 +154,25 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
         page.body
     );
 
-    // Pending: the edit lands on its branch.
+    // A preview shows the comment with the new text and saves nothing.
     let (path, query) = ada_link.split_once('?').unwrap();
+    let preview = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        "body=*Second*+draft.&preview=1",
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(
+        preview.body.contains("<em>Second</em> draft.")
+            && preview.body.contains(">*Second* draft.</textarea>")
+            && preview.body.contains("Nothing is saved yet"),
+        "{}",
+        preview.body
+    );
+    let file = on_branch(&remote, &format!("cairn/{ada}"), &ada).unwrap();
+    assert!(file.contains("First draft."), "{file}");
+
+    // Pending: the edit lands on its branch.
     let edited = post_to(
         &inbox,
         &format!("{path}/edit?{query}"),

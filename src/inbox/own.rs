@@ -142,21 +142,43 @@ fn unavailable(inbox: &Inbox, why: &str) -> Response {
     )
 }
 
-/// The page of an author's link: the comment as it appears, where it stands, a form
-/// holding `source` to change its text (with what was wrong with the last change),
-/// and a button to withdraw it.
+/// What the form on an author's page holds.
+enum Draft {
+    /// The comment's text as it stands.
+    Current,
+    /// A change the rules turned away, with what is wrong with it.
+    Refused(String, String),
+    /// A change the author asked to see first: the comment is shown with it.
+    Preview(String),
+}
+
+/// The page of an author's link: the comment as it appears (or would with a previewed
+/// change), where it stands, a form holding the text to change (with what was wrong
+/// with the last change), and a button to withdraw it.
 fn own_page(
     inbox: &Inbox,
     status: StatusCode,
     title: &str,
     standing: &Standing,
-    source: String,
-    error: Option<String>,
+    draft: Draft,
 ) -> Response {
-    let (comment, note) = match standing {
+    let (comment, stands) = match standing {
         Standing::Pending(c) => (c, "own_pending"),
         Standing::Published(c) if inbox.config.moderated() => (c, "own_published"),
         Standing::Published(c) => (c, "own_published_direct"),
+    };
+    let (shown, note, source, error) = match draft {
+        Draft::Current => (comment.clone(), stands, comment.body.clone(), None),
+        Draft::Refused(source, error) => (comment.clone(), stands, source, Some(error)),
+        Draft::Preview(source) => (
+            Comment {
+                body: source.clone(),
+                ..comment.clone()
+            },
+            "own_preview_text",
+            source,
+            None,
+        ),
     };
     let strings = &inbox.renderer().strings;
     let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
@@ -166,7 +188,7 @@ fn own_page(
         &Notice {
             title: strings.get(title),
             text: Some(strings.get(note)),
-            comment: Some(comment),
+            comment: Some(&shown),
             edit: Some(NoticeEdit {
                 action: link("/edit"),
                 source,
@@ -188,18 +210,20 @@ pub async fn show(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     match find(&inbox, &id, &query).await {
-        Ok(standing) => {
-            let source = match &standing {
-                Standing::Pending(c) | Standing::Published(c) => c.body.clone(),
-            };
-            own_page(&inbox, StatusCode::OK, "own_title", &standing, source, None)
-        }
+        Ok(standing) => own_page(
+            &inbox,
+            StatusCode::OK,
+            "own_title",
+            &standing,
+            Draft::Current,
+        ),
         Err(page) => page,
     }
 }
 
 /// `POST /v1/own/{id}/edit?key=…` with the new `body`. A text the rules turn away
-/// comes back in the form, with what is wrong with it.
+/// comes back in the form, with what is wrong with it; with `preview` set, the page
+/// shows the comment with the new text, to change further or save, and saves nothing.
 pub async fn edit(
     State(inbox): State<Arc<Inbox>>,
     Path(id): Path<String>,
@@ -221,8 +245,16 @@ pub async fn edit(
             status,
             "own_not_saved_title",
             &standing,
-            body,
-            Some(r.message),
+            Draft::Refused(body, r.message),
+        );
+    }
+    if form.get("preview").is_some_and(|v| !v.is_empty()) {
+        return own_page(
+            &inbox,
+            StatusCode::OK,
+            "preview_title",
+            &standing,
+            Draft::Preview(body),
         );
     }
     let (old, published) = match standing {
