@@ -254,6 +254,47 @@ pub struct Inbox {
     /// Who hears about new comments, and how.
     #[serde(default)]
     pub notify: Notify,
+    /// An external spam check each comment goes through before it is accepted.
+    #[serde(default)]
+    pub spam: Spam,
+}
+
+/// The optional external spam check: a URL of the site owner's (a local classifier, or
+/// a bridge to a hosted service) that each comment which passed every other rule is
+/// POSTed to, as JSON without e-mail or IP address, and that answers whether it is spam.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spam {
+    /// The checker's http(s) URL; no check without one.
+    pub url: Option<String>,
+    /// Milliseconds the inbox waits for the answer.
+    pub timeout_ms: u64,
+    /// What a check that fails (no answer in time, an error status, an answer that is
+    /// no verdict) means: `accept` (the comment goes on to moderation unchecked) or
+    /// `refuse` (503: the reader is asked to try again, with the text given back).
+    pub on_error: SpamOnError,
+    /// File holding a bearer token for the checker, when `CAIRN_SPAM_TOKEN` is not set
+    /// (neither: no `Authorization` header).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for Spam {
+    fn default() -> Self {
+        Spam {
+            url: None,
+            timeout_ms: 3000,
+            on_error: SpamOnError::Accept,
+            token_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpamOnError {
+    #[default]
+    Accept,
+    Refuse,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -415,6 +456,7 @@ impl Inbox {
             edit_hours: default_edit_hours(),
             delivery: Delivery::default(),
             notify: Notify::default(),
+            spam: Spam::default(),
         }
     }
 }
@@ -554,6 +596,16 @@ impl Config {
                 self.inbox.max_request,
                 self.form.max_body
             );
+        }
+        if let Some(url) = &self.inbox.spam.url {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("inbox.spam.url `{url}` is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("inbox.spam.url `{url}`: expected an http(s) URL");
+            }
+        }
+        if self.inbox.spam.timeout_ms == 0 {
+            bail!("inbox.spam.timeout_ms must be at least 1");
         }
         if self.inbox.max_attempts == 0 {
             bail!("inbox.max_attempts must be at least 1");
@@ -828,6 +880,31 @@ url = "https://comments.example.org"
                 Config::from_file(&write(dir.path(), &text)).unwrap_err()
             );
             assert!(err.contains(&format!("comments.closed: `{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_spam_check_needs_an_http_url_and_a_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |spam: &str| {
+            let text = format!("{MINIMAL}[inbox.spam]\n{spam}\n");
+            Config::from_file(&write(dir.path(), &text)).map_err(|e| format!("{e:#}"))
+        };
+        let config = load("url = \"http://127.0.0.1:8181/check\"\non_error = \"refuse\"").unwrap();
+        assert_eq!(config.inbox.spam.timeout_ms, 3000);
+        assert_eq!(config.inbox.spam.on_error, SpamOnError::Refuse);
+        for (bad, says) in [
+            (
+                "url = \"ftp://x.example/\"",
+                "inbox.spam.url `ftp://x.example/`",
+            ),
+            ("url = \"check\"", "inbox.spam.url `check` is not a URL"),
+            ("timeout_ms = 0", "inbox.spam.timeout_ms must be at least 1"),
+            ("on_error = \"drop\"", "unknown variant `drop`"),
+            ("key = \"x\"", "unknown field `key`"),
+        ] {
+            let err = load(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 

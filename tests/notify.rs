@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -82,39 +81,6 @@ fn mails(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A webhook receiver: every request body it gets, in order.
-fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            sink.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&body).into_owned());
-            let _ = reader
-                .get_mut()
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
-}
-
 fn write_config(dir: &Path, inbox_port: u16, notify: &str) -> PathBuf {
     let path = dir.join("inbox.toml");
     std::fs::write(
@@ -185,7 +151,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
     let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
         return;
     };
-    let (hook, hooked) = webhook_receiver();
+    let (hook, hooked) = receiver(|_| String::new());
     let inbox_port = free_port();
     let config = write_config(
         dir.path(),
@@ -230,7 +196,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
         "the reader's address is not passed on"
     );
     wait_for("the webhook", 30, || !hooked.lock().unwrap().is_empty());
-    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[0]).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[0].1).unwrap();
     assert_eq!(event["event"], "comment.delivered");
     assert_eq!(event["author"], "Ada");
     assert_eq!(event["thread"], THREAD);
@@ -337,7 +303,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
     wait_for("the webhook about the change", 30, || {
         hooked.lock().unwrap().len() == 2
     });
-    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[1]).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[1].1).unwrap();
     assert_eq!(event["event"], "comment.edit_asked");
     assert_eq!(event["body"], "Lovely post, corrected.");
     let publish = link_in(&change, "approve");
@@ -357,7 +323,7 @@ fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
 fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
     let dir = tempfile::tempdir().unwrap();
     let remote = example_remote(dir.path());
-    let (hook, hooked) = webhook_receiver();
+    let (hook, hooked) = receiver(|_| String::new());
     let config = dir.path().join("inbox.toml");
     std::fs::write(
         &config,
@@ -379,7 +345,7 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
     assert_eq!(form.status, 200, "{}", form.body);
     inbox.wait_delivered(30);
     wait_for("the notice", 30, || hooked.lock().unwrap().len() == 1);
-    let text = hooked.lock().unwrap()[0].clone();
+    let text = hooked.lock().unwrap()[0].1.clone();
     let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
     let id = files
         .lines()
@@ -416,7 +382,7 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
     wait_for("the edit's notice", 30, || {
         hooked.lock().unwrap().len() == 2
     });
-    let text = hooked.lock().unwrap()[1].clone();
+    let text = hooked.lock().unwrap()[1].1.clone();
     assert!(
         text.contains(&format!(
             "Ada changed their published comment on {SITE}{THREAD} to:"
@@ -428,7 +394,7 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
     wait_for("the withdrawal's notice", 30, || {
         hooked.lock().unwrap().len() == 3
     });
-    let text = hooked.lock().unwrap()[2].clone();
+    let text = hooked.lock().unwrap()[2].1.clone();
     assert!(
         text.contains("Ada withdrew their published comment"),
         "{text}"

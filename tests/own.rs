@@ -542,3 +542,75 @@ fn in_direct_mode_authors_change_their_published_comment_at_once_on_a_forge() {
         || fake.pulls().len(),
     );
 }
+
+#[test]
+fn the_spam_check_sees_an_authors_change_and_can_turn_it_away() {
+    let (checker, asked) = receiver(|body| {
+        let ask: serde_json::Value = serde_json::from_str(body).unwrap();
+        let spam = ask["body"].as_str().unwrap().contains("casino");
+        serde_json::json!({ "spam": spam }).to_string()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    std::fs::write(dir.path().join("spam-token"), "s3cret-token\n").unwrap();
+    let config = config(
+        dir.path(),
+        "remote = \"site.git\"\nmode = \"direct\"",
+        &format!("[inbox.spam]\nurl = \"{checker}\"\ntoken_file = \"spam-token\""),
+    );
+    let inbox = InboxProcess::start(&config);
+    let posted = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ada", "email": "ada@example.org", "body": "A fine first text."}),
+    )
+    .unwrap();
+    assert_eq!(posted.status, 202, "{}", posted.body);
+    let answer: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    let link = own_link(answer["manage_url"].as_str().unwrap());
+    inbox.wait_delivered(30);
+    let (path, query) = link.split_once('?').unwrap();
+
+    // In direct mode a change goes live with the next build: it is checked first.
+    let refused = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        "body=Now+visit+my+casino.",
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains(">Now visit my casino.</textarea>")
+            && refused.body.contains("took your comment for spam"),
+        "{}",
+        refused.body
+    );
+    let published = on_branch(&remote, "main", &id).unwrap();
+    assert!(published.contains("A fine first text."), "{published}");
+
+    let saved = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        "body=A+better+text.",
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(on_branch(&remote, "main", &id)
+        .unwrap()
+        .contains("A better text."));
+
+    let asked = asked.lock().unwrap();
+    let events: Vec<String> = asked
+        .iter()
+        .map(|(head, body)| {
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("authorization: bearer s3cret-token"),
+                "{head}"
+            );
+            assert!(!body.contains("ada@example.org"), "{body}");
+            let ask: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(ask["id"], id.as_str());
+            ask["event"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(events, ["comment", "edit", "edit"]);
+}

@@ -123,6 +123,8 @@ pub enum Reason {
     Closed,
     /// The comment holds a word of `form.blocked`.
     Blocked,
+    /// The external spam check (`inbox.spam`) took it for spam.
+    Spam,
     Parent,
     Duplicate,
     /// Too many comments are waiting for delivery (`inbox.max_waiting`).
@@ -149,6 +151,7 @@ impl Reason {
             Reason::Thread => "thread",
             Reason::Closed => "closed",
             Reason::Blocked => "blocked",
+            Reason::Spam => "spam",
             Reason::Parent => "parent",
             Reason::Duplicate => "duplicate",
             Reason::Busy => "busy",
@@ -160,7 +163,9 @@ impl Reason {
         match self {
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Reason::Origin | Reason::Closed | Reason::Blocked => StatusCode::FORBIDDEN,
+            Reason::Origin | Reason::Closed | Reason::Blocked | Reason::Spam => {
+                StatusCode::FORBIDDEN
+            }
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::Duplicate => StatusCode::CONFLICT,
             Reason::Busy | Reason::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

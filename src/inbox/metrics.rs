@@ -1,7 +1,7 @@
 //! The inbox's Prometheus metrics: submissions accepted and rejected by reason, spool
-//! depth by state, deliveries, failures, request latency and webhooks by outcome. Every
-//! sample carries a `site` label; when one inbox serves several sites, they share one
-//! registry.
+//! depth by state, deliveries, failures, request latency, and webhooks and spam checks
+//! by outcome. Every sample carries a `site` label; when one inbox serves several
+//! sites, they share one registry.
 
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ pub struct Registered {
     latency: Histograms,
     spool: Family<Labels, Gauge>,
     webhooks: Family<Labels, Counter>,
+    spam_checks: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -77,6 +78,11 @@ impl Default for Registered {
             "webhooks",
             "Forge webhook deliveries, by outcome",
         );
+        let spam_checks = counter(
+            &mut registry,
+            "spam_checks",
+            "External spam checks, by outcome (ham, spam, error)",
+        );
         Registered {
             registry,
             accepted,
@@ -87,6 +93,7 @@ impl Default for Registered {
             latency,
             spool,
             webhooks,
+            spam_checks,
         }
     }
 }
@@ -156,6 +163,14 @@ impl Metrics {
     pub fn webhook(&self, outcome: &'static str) {
         self.all
             .webhooks
+            .get_or_create(&self.labels(Some(("outcome", outcome))))
+            .inc();
+    }
+
+    /// Counts an external spam check under its outcome label.
+    pub fn spam_check(&self, outcome: &'static str) {
+        self.all
+            .spam_checks
             .get_or_create(&self.labels(Some(("outcome", outcome))))
             .inc();
     }

@@ -17,6 +17,7 @@ mod notify;
 pub mod own;
 pub mod private;
 pub mod sites;
+pub mod spam;
 pub mod spool;
 mod webhook;
 pub(crate) mod worker;
@@ -68,6 +69,8 @@ pub struct Inbox {
     notifier: Option<notify::Notifier>,
     /// Readers' addresses for reply mail; only when `inbox.notify.replies` is on.
     pub private: Option<Arc<private::Private>>,
+    /// The external spam check, when `inbox.spam.url` names one.
+    spam: Option<spam::SpamCheck>,
 }
 
 impl Inbox {
@@ -105,6 +108,7 @@ impl Inbox {
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
         });
         Ok(Arc::new(Inbox {
+            spam: spam::SpamCheck::new(&config)?,
             proxies: config.trusted_proxies()?,
             origins: config.allowed_origins(),
             own_origin: crate::config::origin_of(&config.inbox.url).ok(),
@@ -154,6 +158,9 @@ impl Inbox {
                 .await
                 .map_err(|r| (r, None))?;
         }
+        self.spam_checked(&comment, spam::Event::Comment, &sub.lang, headers, strings)
+            .await
+            .map_err(|r| (r, None))?;
         match self.spool.accept(&comment).await {
             Ok(()) => {}
             Err(spool::AcceptError::Duplicate) => return Err(plain(Reason::Duplicate)),
@@ -194,6 +201,59 @@ impl Inbox {
         if let Some(limiter) = &self.limiter {
             limiter.retain_recent();
             limiter.shrink_to_fit();
+        }
+    }
+
+    /// The external spam check's verdict on what is about to be accepted (nothing to
+    /// check without one). A check that fails turns the comment away only under
+    /// `on_error = "refuse"`.
+    async fn spam_checked(
+        &self,
+        comment: &Comment,
+        event: spam::Event,
+        lang: &str,
+        headers: &HeaderMap,
+        strings: &crate::render::i18n::Strings,
+    ) -> Result<(), Rejection> {
+        let Some(check) = &self.spam else {
+            return Ok(());
+        };
+        match check
+            .check(&self.config, comment, event, lang, headers)
+            .await
+        {
+            Ok(spam::Verdict::Ham) => {
+                self.metrics.spam_check("ham");
+                Ok(())
+            }
+            Ok(spam::Verdict::Spam(why)) => {
+                self.metrics.spam_check("spam");
+                tracing::info!(
+                    id = %comment.id,
+                    thread = %comment.thread,
+                    why = why.as_deref().unwrap_or("-"),
+                    "refused as spam"
+                );
+                Err(Rejection::localized(strings, Reason::Spam, None, &[]))
+            }
+            Err(e) => {
+                self.metrics.spam_check("error");
+                match check.on_error {
+                    crate::config::SpamOnError::Accept => {
+                        tracing::warn!(id = %comment.id, "spam check failed, taken unchecked: {e:#}");
+                        Ok(())
+                    }
+                    crate::config::SpamOnError::Refuse => {
+                        tracing::warn!(id = %comment.id, "spam check failed, turned away: {e:#}");
+                        Err(Rejection::localized(
+                            strings,
+                            Reason::Unavailable,
+                            None,
+                            &[],
+                        ))
+                    }
+                }
+            }
         }
     }
 

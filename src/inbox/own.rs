@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use chrono::Utc;
@@ -222,12 +222,14 @@ pub async fn show(
 }
 
 /// `POST /v1/own/{id}/edit?key=…` with the new `body`. A text the rules turn away
-/// comes back in the form, with what is wrong with it; with `preview` set, the page
-/// shows the comment with the new text, to change further or save, and saves nothing.
+/// (or the spam check, if there is one, takes for spam) comes back in the form, with
+/// what is wrong with it. With `preview` set, the page shows the comment with the new
+/// text, to change further or save, and nothing is saved or sent to the spam check.
 pub async fn edit(
     State(inbox): State<Arc<Inbox>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let standing = match find(&inbox, &id, &query).await {
@@ -257,14 +259,28 @@ pub async fn edit(
             Draft::Preview(body),
         );
     }
-    let (old, published) = match standing {
-        Standing::Pending(c) => (c, false),
-        Standing::Published(c) => (c, true),
+    let (old, published) = match &standing {
+        Standing::Pending(c) => (c.clone(), false),
+        Standing::Published(c) => (c.clone(), true),
     };
     let new = Comment {
         body,
         ..old.clone()
     };
+    let strings = &inbox.renderer().strings;
+    if let Err(r) = inbox
+        .spam_checked(&new, super::spam::Event::Edit, "", &headers, strings)
+        .await
+    {
+        let status = r.reason.status();
+        return own_page(
+            &inbox,
+            status,
+            "own_not_saved_title",
+            &standing,
+            Draft::Refused(new.body, r.message),
+        );
+    }
     let backend = inbox.backend.clone();
     let changed = new.clone();
     // `None`: a pending comment revised; otherwise, for a published one, whether the

@@ -1117,3 +1117,155 @@ async fn a_shutdown_waits_a_bounded_time_for_requests_in_flight() {
     // Nothing listens any more.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// A spam checker on a port-0 listener, as `inbox.spam.url` names one: it takes a body
+/// with "viagra" for spam, answers 500 to "boom", no verdict to "nonsense", and only
+/// after two seconds to "slow". It keeps every request it got, raw.
+async fn spam_checker() -> (String, Arc<std::sync::Mutex<Vec<(HeaderMap, String)>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let app = axum::Router::new().route(
+        "/check",
+        post(move |headers: HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push((headers, body.clone()));
+                let ask: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let text = ask["body"].as_str().unwrap_or_default();
+                if text.contains("boom") {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
+                }
+                if text.contains("nonsense") {
+                    return Json(serde_json::json!({"verdict": "fine"})).into_response();
+                }
+                if text.contains("slow") {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                let spam = text.contains("viagra");
+                Json(serde_json::json!({"spam": spam, "reason": "pills"})).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/check", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn an_external_spam_check_turns_spam_away_and_never_sees_an_email_or_address() {
+    let (url, seen) = spam_checker().await;
+    let f = fixture(|c| c.inbox.spam.url = Some(url));
+    let ok = f
+        .post(
+            "application/json",
+            good().to_string(),
+            &[("user-agent", "Reader/1.0")],
+            "192.0.2.1",
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.body);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let raw = &seen[0].1;
+        let ask: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(ask["event"], "comment");
+        assert_eq!(ask["id"], ok.json()["id"]);
+        assert_eq!(ask["page"], "https://blog.example.org/posts/a/");
+        assert_eq!(ask["author"], "Ann");
+        assert_eq!(ask["body"], "I *agree*.\n\n> quoted");
+        assert_eq!(ask["user_agent"], "Reader/1.0");
+        assert_eq!(ask["avatar"].as_str().unwrap().len(), 16);
+        for private in ["ann@example.org", "192.0.2.1", "email", "ip"] {
+            assert!(!raw.contains(private), "{private} sent: {raw}");
+        }
+    }
+
+    let spam = with("body", "Cheap viagra here");
+    let answer = f.json(spam.clone()).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert_eq!(answer.json()["reason"], "spam");
+    let page = f.form(&spam, &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Cheap viagra here"), "{}", page.body);
+    assert!(
+        page.body.contains("took your comment for spam"),
+        "{}",
+        page.body
+    );
+    assert_eq!(f.spooled().len(), 1, "only the first comment is spooled");
+
+    // A preview posts nothing, so it is not sent to the checker.
+    let mut preview = spam.clone();
+    preview["preview"] = true.into();
+    assert_eq!(f.json(preview).await.status, StatusCode::OK);
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    let metrics = f
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .body;
+    for line in [
+        "cairn_inbox_spam_checks_total{site=\"blog.example.org\",outcome=\"ham\"} 1",
+        "cairn_inbox_spam_checks_total{site=\"blog.example.org\",outcome=\"spam\"} 2",
+        "cairn_inbox_rejected_total{site=\"blog.example.org\",reason=\"spam\"} 2",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_spam_check_takes_the_comment_or_turns_it_away_as_configured() {
+    let (url, seen) = spam_checker().await;
+    let taking = fixture(|c| {
+        c.inbox.spam.url = Some(url.clone());
+        c.inbox.spam.timeout_ms = 300;
+    });
+    assert_eq!(
+        taking.json(with("body", "boom")).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        taking.json(with("body", "slow")).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(taking.spooled().len(), 2);
+
+    let refusing = fixture(|c| {
+        c.inbox.spam.url = Some(url.clone());
+        c.inbox.spam.on_error = crate::config::SpamOnError::Refuse;
+        c.inbox.spam.timeout_ms = 300;
+    });
+    let answer = refusing.json(with("body", "boom")).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json()["reason"], "unavailable");
+    let page = refusing.form(&with("body", "boom, long text"), &[]).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("boom, long text"), "{}", page.body);
+    // No answer in time, and an answer that is no verdict, are failed checks too.
+    for text in ["slow", "nonsense"] {
+        let answer = refusing.json(with("body", text)).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    }
+    assert!(refusing.spooled().is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 6);
+    assert_eq!(
+        refusing.json(good()).await.status,
+        StatusCode::ACCEPTED,
+        "the checker's verdict still counts"
+    );
+
+    // So is a checker that is not there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}/check", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = fixture(|c| {
+        c.inbox.spam.url = Some(nowhere);
+        c.inbox.spam.on_error = crate::config::SpamOnError::Refuse;
+    });
+    assert_eq!(
+        unreachable.json(good()).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

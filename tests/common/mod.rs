@@ -277,6 +277,47 @@ pub fn http(
 
 /// POSTs form fields, as a browser on `origin` would.
 /// The path and query of an author's private link in a page or JSON answer.
+/// An HTTP endpoint on 127.0.0.1 (a webhook, a spam checker): it answers each request
+/// `200` with `respond(body)` as JSON, and keeps every request's head and body, in order.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, Received) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = Received::default();
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let (mut head, mut length) = (String::new(), 0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let answer = respond(&body);
+            sink.lock().unwrap().push((head, body));
+            let _ = reader.get_mut().write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (url, got)
+}
+
 pub fn own_link(text: &str) -> String {
     let at = text.find("/v1/own/").expect("a private link");
     let end = text[at..]
