@@ -240,15 +240,18 @@ pub async fn edit(
         .get("body")
         .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
-    if let Err(r) = super::guard::check_body(&body, &inbox.config, &inbox.renderer().strings) {
-        let status = r.reason.status();
-        return own_page(
+    let strings = &inbox.renderer().strings;
+    let refused = |r: super::guard::Rejection, body| {
+        own_page(
             &inbox,
-            status,
+            r.reason.status(),
             "own_not_saved_title",
             &standing,
             Draft::Refused(body, r.message),
-        );
+        )
+    };
+    if let Err(r) = super::guard::check_body(&body, &inbox.config, strings) {
+        return refused(r, body);
     }
     if form.get("preview").is_some_and(|v| !v.is_empty()) {
         return own_page(
@@ -267,19 +270,11 @@ pub async fn edit(
         body,
         ..old.clone()
     };
-    let strings = &inbox.renderer().strings;
     if let Err(r) = inbox
         .spam_checked(&new, super::spam::Event::Edit, "", &headers, strings)
         .await
     {
-        let status = r.reason.status();
-        return own_page(
-            &inbox,
-            status,
-            "own_not_saved_title",
-            &standing,
-            Draft::Refused(new.body, r.message),
-        );
+        return refused(r, new.body);
     }
     let backend = inbox.backend.clone();
     let changed = new.clone();
