@@ -76,10 +76,33 @@ pub struct Comments {
 
 /// Whether `thread` is one of `closed` (entries of `comments.closed`, normalized).
 pub fn is_closed(closed: &[String], thread: &str) -> bool {
-    closed.iter().any(|entry| match entry.strip_suffix('*') {
+    closed.iter().any(|entry| thread_matches(entry, thread))
+}
+
+/// A thread path, or the start of one ending in `*` (`/2019/*`; `*` alone is every
+/// thread), in the form [`thread_matches`] compares: normalized, as every thread is (a
+/// start has its percent escapes decoded, as threads have).
+pub fn thread_pattern(entry: &str) -> Result<String> {
+    match entry.strip_suffix('*') {
+        Some(start) => {
+            if !(start.is_empty() || start.starts_with('/')) || start.contains('*') {
+                bail!("a thread path starts with `/`, and only its end may be `*`");
+            }
+            let decoded = percent_encoding::percent_decode_str(start)
+                .decode_utf8()
+                .context("not valid percent-encoded UTF-8")?;
+            Ok(format!("{decoded}*"))
+        }
+        None => crate::thread::normalize(entry).map_err(Into::into),
+    }
+}
+
+/// Whether `thread` (a normalized thread path) is `pattern` (see [`thread_pattern`]).
+pub fn thread_matches(pattern: &str, thread: &str) -> bool {
+    match pattern.strip_suffix('*') {
         Some(start) => thread.starts_with(start),
-        None => entry == thread,
-    })
+        None => pattern == thread,
+    }
 }
 
 impl Comments {
@@ -88,23 +111,11 @@ impl Comments {
         is_closed(&self.closed, thread)
     }
 
-    /// `closed`'s thread paths in the form [`Comments::is_closed`] compares:
-    /// normalized, as every thread is (a start of one has its escapes decoded, as
-    /// threads have).
+    /// `closed`'s entries in the form [`Comments::is_closed`] compares.
     fn normalize_closed(&mut self) -> Result<()> {
         for entry in &mut self.closed {
-            let what = format!("comments.closed: `{entry}`");
-            if let Some(start) = entry.strip_suffix('*') {
-                if !(start.is_empty() || start.starts_with('/')) || start.contains('*') {
-                    bail!("{what}: a thread path starts with `/`, and only its end may be `*`");
-                }
-                let decoded = percent_encoding::percent_decode_str(start)
-                    .decode_utf8()
-                    .with_context(|| format!("{what}: not valid percent-encoded UTF-8"))?;
-                *entry = format!("{decoded}*");
-            } else {
-                *entry = crate::thread::normalize(entry).context(what)?;
-            }
+            *entry =
+                thread_pattern(entry).with_context(|| format!("comments.closed: `{entry}`"))?;
         }
         Ok(())
     }

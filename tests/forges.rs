@@ -425,14 +425,10 @@ fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
     let mut ids = Vec::new();
     for n in 0..5 {
-        let answer = post_json(
+        ids.push(post_accepted(
             &inbox.addr,
             &serde_json::json!({"thread": THREAD, "author": format!("Reader {n}"), "body": format!("Comment {n}.")}),
-        )
-        .unwrap();
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
-        ids.push(body["id"].as_str().unwrap().to_string());
+        ));
     }
     inbox.wait_delivered(90);
     let pulls = fake.pulls();
@@ -560,6 +556,40 @@ fn a_github_app_authenticates_with_installation_tokens() {
     assert!(
         matches!(&result[0], Err(cairn::deliver::DeliveryError::Transient(why)) if why.contains("installation token")),
         "{result:?}"
+    );
+}
+
+#[test]
+fn while_the_forge_is_down_moderate_list_shows_what_waits_in_the_spool() {
+    let fake = fake(Flavor::GitHub);
+    let dir = workspace(&fake, "review", "");
+    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(600)));
+    let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
+    let id = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "Waiting out the outage."}),
+    );
+    let mut list = moderate(dir.path(), &["list"]);
+    wait_for("the comment in the spool", 60, || {
+        list = moderate(dir.path(), &["list"]);
+        stdout(&list).contains(&id)
+    });
+    assert!(!list.status.success());
+    assert!(stdout(&list).contains("in the spool"), "{}", stdout(&list));
+    assert!(
+        stderr(&list).contains("cannot read the comments pending in the repository"),
+        "{}",
+        stderr(&list)
+    );
+
+    fake.with(|s| s.outage_until = None);
+    inbox.wait_delivered(90);
+    let list = moderate(dir.path(), &["list"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(
+        stdout(&list).contains(&id) && stdout(&list).contains("/owner/site/pull/"),
+        "{}",
+        stdout(&list)
     );
 }
 

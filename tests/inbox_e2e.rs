@@ -124,6 +124,135 @@ fn fields<'a>(author: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 #[test]
+fn a_spam_wave_is_found_and_rejected_in_one_command() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let post = |thread: &str, author: &str, website: &str, body: &str| {
+        post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": thread, "author": author, "website": website, "body": body}),
+        )
+    };
+    let spam = [
+        post(THREAD, "Lucky", "", "Win big at the Casino tonight"),
+        post(
+            "/posts/other/",
+            "Lucky",
+            "https://casino.example",
+            "Nice post!",
+        ),
+        post(THREAD, "CASINO bonus", "", "Great read."),
+    ];
+    let ham = [
+        post(THREAD, "Ann", "", "A real comment."),
+        post("/posts/other/", "Bo", "", "Another one."),
+    ];
+    inbox.wait_delivered(30);
+
+    let listed = |args: &[&str]| {
+        let mut all = vec!["list"];
+        all.extend_from_slice(args);
+        let out = ws.moderate(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let mut ids: Vec<String> = listed(&["--matching", "casino", "--format", "ids"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    let mut expected = spam.to_vec();
+    expected.sort();
+    assert_eq!(ids, expected, "the name, website and text are searched");
+    let on_thread = listed(&["--thread", THREAD, "--matching", "CASINO"]);
+    assert_eq!(on_thread.lines().count(), 2, "{on_thread}");
+    assert!(on_thread.contains(&spam[0]) && on_thread.contains(&spam[2]));
+    let under = listed(&["--thread", "/posts/o*", "--format", "ids"]);
+    assert_eq!(under.lines().count(), 2, "{under}");
+    assert!(
+        under.contains(&spam[1]) && under.contains(&ham[1]),
+        "{under}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&listed(&["--format", "json"])).unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    let first = items.iter().find(|i| i["id"] == ham[0].as_str()).unwrap();
+    assert_eq!(first["author"], "Ann");
+    assert_eq!(first["body"], "A real comment.");
+    assert_eq!(first["thread"], THREAD);
+    assert_eq!(first["state"], "pending");
+    assert_eq!(first["asks"], "publish");
+    assert_eq!(first["where"], format!("cairn/{}", ham[0]));
+
+    let mut reject = vec!["reject"];
+    reject.extend(ids.iter().map(String::as_str));
+    let rejected = ws.moderate(&reject);
+    assert!(rejected.status.success(), "{}", stderr(&rejected));
+    let mut left = ws.branches();
+    left.sort();
+    let mut kept: Vec<String> = ham.iter().map(|id| format!("cairn/{id}")).collect();
+    kept.push("main".into());
+    kept.sort();
+    assert_eq!(left, kept);
+    assert_eq!(
+        listed(&["--matching", "casino"]),
+        "no pending comments match\n"
+    );
+
+    let bad = ws.moderate(&["list", "--thread", "/a*/b*"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("--thread `/a*/b*`: a thread path starts with `/`"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
+    let ws = Workspace::new("review");
+    let config = ws.config();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("rate_per_hour = 0", "rate_per_hour = 0\nmax_attempts = 1"),
+    )
+    .unwrap();
+    let inbox = InboxProcess::start(&config);
+    // The repository moves away while the inbox runs, and comes back after it gave up.
+    let away = ws.remote.with_extension("away");
+    std::fs::rename(&ws.remote, &away).unwrap();
+    let id = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "Stuck."}),
+    );
+    wait_for("the comment to be parked", 30, || {
+        inbox.spool()["failed"] == 1
+    });
+    std::fs::rename(&away, &ws.remote).unwrap();
+
+    let list = stdout(&ws.moderate(&["list"]));
+    assert!(
+        list.contains(&id) && list.contains("FAILED, parked after 1 attempts: "),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.moderate(&["list", "--format", "json"]))).unwrap();
+    let item = &json[0];
+    assert_eq!(item["id"], id.as_str());
+    assert_eq!(
+        (&item["state"], &item["where"], &item["attempts"]),
+        (&"failed".into(), &"spool".into(), &1.into())
+    );
+    assert!(!item["last_error"].as_str().unwrap().is_empty(), "{item}");
+    assert_eq!(
+        stdout(&ws.moderate(&["list", "--format", "ids"])),
+        "",
+        "a parked comment cannot be approved or rejected yet"
+    );
+}
+
+#[test]
 fn form_post_becomes_a_branch_then_approval_publishes_it() {
     let ws = Workspace::new("review");
     let inbox = InboxProcess::start(&ws.config());
@@ -185,16 +314,10 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
     );
 
     // A JSON reply to it, approved the same way, nests under it.
-    let reply = post_json(
+    let reply_id = post_accepted(
         &inbox.addr,
         &serde_json::json!({"thread": THREAD, "parent": id, "author": "Bo", "body": "Agreed."}),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    let reply_id = serde_json::from_str::<serde_json::Value>(&reply.body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    );
     inbox.wait_delivered(30);
     // The start of an id will do, when one id starts so (ids begin with their time, and
     // both comments are in the spool): too little names both, which the error lists.
@@ -227,16 +350,10 @@ fn form_post_becomes_a_branch_then_approval_publishes_it() {
     let posted: Vec<String> = ["One.", "Two.", "Three."]
         .iter()
         .map(|body| {
-            let answer = post_json(
+            post_accepted(
                 &inbox.addr,
                 &serde_json::json!({"thread": THREAD, "author": "Cy", "body": body}),
             )
-            .unwrap();
-            assert_eq!(answer.status, 202, "{}", answer.body);
-            serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
         })
         .collect();
     inbox.wait_delivered(30);

@@ -23,7 +23,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
     /// List pending comments (and any the inbox has not delivered yet or gave up on).
-    List,
+    List(ListArgs),
     /// Show one comment in full. ID may be the start of an id, as long as one matches.
     Show { id: String },
     /// Publish pending comments (merge each one's branch or pull request into the site
@@ -40,13 +40,36 @@ pub enum Action {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only comments whose name, website or text holds TEXT, in any case.
+    #[arg(long, value_name = "TEXT")]
+    pub matching: Option<String>,
+    /// Only comments on thread PATH, or on every thread starting with it when it ends
+    /// in `*` (`/2019/*`).
+    #[arg(long, value_name = "PATH")]
+    pub thread: Option<String>,
+    /// `text`: a line each; `json`: every field; `ids`: the ids of those that can be
+    /// approved or rejected now, one a line, as in
+    /// `cairn moderate reject $(cairn moderate list --matching casino --format ids)`.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+    Ids,
+}
+
 pub fn run(args: &Args) -> Result<ExitCode> {
     let config = args.config.load()?;
     // A private mirror for this run, so moderating never disturbs a running inbox.
     let workdir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let backend = deliver::open(&config, workdir.path())?;
     match &args.action {
-        Action::List => list(backend.as_ref(), &config),
+        Action::List(list_args) => list(backend.as_ref(), &config, list_args),
         Action::Show { id } => {
             // Read once: to know what a shortened id names, and to show it.
             let pending = backend.pending()?;
@@ -168,15 +191,68 @@ fn reject(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Re
     Ok(())
 }
 
-fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCode> {
-    let pending = backend.pending()?;
+fn list(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    args: &ListArgs,
+) -> Result<ExitCode> {
+    let thread = args
+        .thread
+        .as_deref()
+        .map(|t| crate::config::thread_pattern(t).with_context(|| format!("--thread `{t}`")))
+        .transpose()?;
+    let matching = args.matching.as_deref().map(str::to_lowercase);
+    let wanted = |c: &Comment| {
+        thread
+            .as_deref()
+            .is_none_or(|t| crate::config::thread_matches(t, &c.thread))
+            && matching.as_deref().is_none_or(|m| {
+                [c.author.as_deref(), c.website.as_deref(), Some(&c.body)]
+                    .into_iter()
+                    .flatten()
+                    .any(|text| text.to_lowercase().contains(m))
+            })
+    };
+    // A repository that cannot be read does not hide what waits in the spool, which
+    // is likely stuck for the same reason: that is listed, then the error reported.
+    let (pending, unread) = match backend.pending() {
+        Ok(pending) => (pending, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     let waiting: Vec<spool::Listed> = spool::load(&config.spool_dir())?
         .into_iter()
         .filter(|l| l.entry.state != State::Delivered)
         .filter(|l| !pending.iter().any(|p| p.comment.id == l.comment.id))
+        .filter(|l| wanted(&l.comment))
         .collect();
-    if pending.is_empty() && waiting.is_empty() {
-        if config.moderated() {
+    let pending: Vec<Pending> = pending.into_iter().filter(|p| wanted(&p.comment)).collect();
+    let done = |unread: Option<anyhow::Error>| match unread {
+        None => Ok(ExitCode::SUCCESS),
+        Some(e) => Err(e.context(
+            "cannot read the comments pending in the repository (only the spool's are listed)",
+        )),
+    };
+    match args.format {
+        ListFormat::Ids => {
+            for p in &pending {
+                println!("{}", p.comment.id);
+            }
+            return done(unread);
+        }
+        ListFormat::Json => {
+            let mut items: Vec<serde_json::Value> =
+                pending.iter().map(|p| pending_json(p, config)).collect();
+            items.extend(waiting.iter().map(|l| waiting_json(l, config)));
+            println!("{}", serde_json::to_string_pretty(&items)?);
+            return done(unread);
+        }
+        ListFormat::Text => {}
+    }
+    if unread.is_none() && pending.is_empty() && waiting.is_empty() {
+        let filtered = args.thread.is_some() || args.matching.is_some();
+        if filtered {
+            println!("no pending comments match");
+        } else if config.moderated() {
             println!("no pending comments");
         } else {
             println!(
@@ -204,7 +280,50 @@ fn list(backend: &dyn Backend, config: &crate::config::Config) -> Result<ExitCod
         };
         println!("{}  {state}", line(&l.comment));
     }
-    Ok(ExitCode::SUCCESS)
+    done(unread)
+}
+
+/// A comment's fields, for `list --format json`.
+fn comment_json(c: &Comment, config: &crate::config::Config) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id.to_string(),
+        "thread": c.thread,
+        "page": config.public_url(&c.thread),
+        "parent": c.parent.map(|p| p.to_string()),
+        "date": c.date_string(),
+        "author": c.author,
+        "website": c.website,
+        "avatar": c.avatar,
+        "body": c.body,
+    })
+}
+
+/// A pending comment for `list --format json`: where it waits and what approving does.
+fn pending_json(p: &Pending, config: &crate::config::Config) -> serde_json::Value {
+    let mut item = comment_json(&p.comment, config);
+    item["state"] = "pending".into();
+    item["where"] = p.location.clone().into();
+    item["asks"] = match &p.ask {
+        Ask::Publish => "publish",
+        Ask::Edit { .. } => "edit",
+        Ask::Withdraw => "withdraw",
+    }
+    .into();
+    if let Ask::Edit { was } = &p.ask {
+        item["published_body"] = was.clone().into();
+    }
+    item
+}
+
+/// A comment still in the spool for `list --format json`: its state, attempts and the
+/// last error.
+fn waiting_json(l: &spool::Listed, config: &crate::config::Config) -> serde_json::Value {
+    let mut item = comment_json(&l.comment, config);
+    item["state"] = l.entry.state.name().into();
+    item["where"] = "spool".into();
+    item["attempts"] = l.entry.attempts.into();
+    item["last_error"] = l.entry.last_error.clone().into();
+    item
 }
 
 /// The comment `id`, when it is no longer pending because it is on the site branch:

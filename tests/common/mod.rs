@@ -342,6 +342,17 @@ pub fn post_form(addr: &str, origin: &str, fields: &[(&str, &str)]) -> std::io::
     )
 }
 
+/// POSTs a JSON submission the inbox must accept (202), and gives its id.
+pub fn post_accepted(addr: &str, json: &serde_json::Value) -> String {
+    let answer = post_json(addr, json).unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    body["id"]
+        .as_str()
+        .expect("the answer has the id")
+        .to_string()
+}
+
 /// POSTs a JSON submission.
 pub fn post_json(addr: &str, json: &serde_json::Value) -> std::io::Result<Answer> {
     http(
