@@ -33,6 +33,9 @@ pub struct Config {
     /// Directory holding `cairn.toml`; not read from the file.
     #[serde(skip)]
     pub root: PathBuf,
+    /// The file this was read from (empty when it was not read from one).
+    #[serde(skip)]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -538,6 +541,7 @@ impl Config {
         } else {
             root.to_path_buf()
         };
+        config.file = path.to_path_buf();
         config
             .validate()
             .and_then(|()| config.comments.normalize_closed())
@@ -718,6 +722,7 @@ impl Config {
             inbox: Inbox::new("https://comments.example.org"),
             strings: BTreeMap::new(),
             root: root.to_path_buf(),
+            file: PathBuf::new(),
         }
     }
 }

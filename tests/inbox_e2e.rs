@@ -253,6 +253,66 @@ fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
 }
 
 #[test]
+fn sighup_reloads_the_rules_without_a_restart() {
+    let ws = Workspace::new("review");
+    let config = ws.config();
+    let inbox = InboxProcess::start(&config);
+    let casino = |n: usize| {
+        post_json(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": "Lucky", "body": format!("Casino night {n}")}),
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(casino(0), 202);
+    let hangup = || {
+        let pid = inbox.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[form]\n", "[form]\nblocked = [\"casino\"]\n"),
+    )
+    .unwrap();
+    hangup();
+    let mut n = 0;
+    wait_for("the reloaded rules", 30, || {
+        n += 1;
+        casino(n) == 403
+    });
+    wait_for("the reload's report", 30, || {
+        inbox.log.lock().unwrap().contains("reloaded")
+    });
+
+    // A mistake in the file is reported, and the rules in force stay.
+    std::fs::write(
+        &config,
+        text.replace("[form]\n", "[form]\nblocked = \"casino\"\n"),
+    )
+    .unwrap();
+    hangup();
+    wait_for("the reload's error", 30, || {
+        inbox.log.lock().unwrap().contains("cannot reload")
+    });
+    assert_eq!(casino(1000), 403);
+    assert_eq!(
+        post_json(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "Still here."}),
+        )
+        .unwrap()
+        .status,
+        202
+    );
+}
+
+#[test]
 fn form_post_becomes_a_branch_then_approval_publishes_it() {
     let ws = Workspace::new("review");
     let inbox = InboxProcess::start(&ws.config());

@@ -55,6 +55,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     runtime.block_on(async move {
         let backend = crate::deliver::open(&config, &config.spool_dir())?;
         let inbox = Inbox::new(config, secret, backend)?;
+        reload_on_hangup(vec![inbox.clone()]);
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -63,6 +64,31 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads each inbox's config on SIGHUP (`systemctl reload`, `kill -HUP`): see
+/// [`Inbox::reload`].
+fn reload_on_hangup(inboxes: Vec<std::sync::Arc<Inbox>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(e) => {
+                tracing::warn!("no reloading on SIGHUP: {e}");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                for inbox in &inboxes {
+                    inbox.reload_and_say();
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(inboxes);
 }
 
 fn forget(email: &str, config: &ConfigArg) -> Result<ExitCode> {
@@ -132,7 +158,8 @@ fn run_sites(args: &Args) -> Result<ExitCode> {
                 .with_context(|| format!("site {name}"))?;
             sites.push((name, inbox));
         }
-        let inboxes = sites.iter().map(|(_, i)| i.clone()).collect();
+        let inboxes: Vec<_> = sites.iter().map(|(_, i)| i.clone()).collect();
+        reload_on_hangup(inboxes.clone());
         let names: Vec<String> = sites.iter().map(|(n, _)| n.clone()).collect();
         let app =
             crate::inbox::sites::router(Arc::new(crate::inbox::sites::Sites { sites, registered }));

@@ -51,11 +51,40 @@ use spool::Spool;
 /// to wait (`Retry-After`): about what delivering a batch of them takes.
 const BUSY_RETRY_SECS: u64 = 60;
 
-/// Everything the handlers and the worker share.
-pub struct Inbox {
-    config: Config,
+/// What reloading the config (SIGHUP) changes: the rules comments are checked by, the
+/// pages the inbox answers with, and the spam check.
+pub struct Policy {
+    /// The config as last (re)loaded. What a reload does not change is as the inbox
+    /// started: see [`Inbox::reload`].
+    pub config: Config,
     /// The site's renderer, and those of the languages its pages post in.
     languages: Languages,
+    /// The external spam check, when `inbox.spam.url` names one.
+    spam: Option<spam::SpamCheck>,
+}
+
+impl Policy {
+    fn new(config: Config) -> Result<Policy> {
+        Ok(Policy {
+            languages: Languages::new(&config)?,
+            spam: spam::SpamCheck::new(&config)?,
+            config,
+        })
+    }
+
+    /// The renderer of the site's language.
+    fn renderer(&self) -> &Renderer {
+        self.languages.site()
+    }
+}
+
+/// Everything the handlers and the worker share.
+pub struct Inbox {
+    /// The config as the inbox started: for what a reload does not change (the
+    /// `[inbox]` section but its spam check, `site.url`, `comments.dir`). The rest is
+    /// read from [`Inbox::policy`].
+    config: Config,
+    policy: std::sync::RwLock<Arc<Policy>>,
     secret: Secret,
     pub spool: Spool,
     backend: Arc<dyn Backend>,
@@ -69,8 +98,6 @@ pub struct Inbox {
     notifier: Option<notify::Notifier>,
     /// Readers' addresses for reply mail; only when `inbox.notify.replies` is on.
     pub private: Option<Arc<private::Private>>,
-    /// The external spam check, when `inbox.spam.url` names one.
-    spam: Option<spam::SpamCheck>,
 }
 
 impl Inbox {
@@ -92,7 +119,7 @@ impl Inbox {
         backend: Arc<dyn Backend>,
         metrics: Metrics,
     ) -> Result<Arc<Inbox>> {
-        let languages = Languages::new(&config)?;
+        let policy = Policy::new(config.clone())?;
         let spool = Spool::open(&config.spool_dir())?.with_max_waiting(config.inbox.max_waiting);
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
         let private = if config.inbox.notify.replies {
@@ -108,11 +135,10 @@ impl Inbox {
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
         });
         Ok(Arc::new(Inbox {
-            spam: spam::SpamCheck::new(&config)?,
+            policy: std::sync::RwLock::new(Arc::new(policy)),
             proxies: config.trusted_proxies()?,
             origins: config.allowed_origins(),
             own_origin: crate::config::origin_of(&config.inbox.url).ok(),
-            languages,
             secret,
             spool,
             backend,
@@ -125,9 +151,41 @@ impl Inbox {
         }))
     }
 
-    /// The renderer of the site's language.
-    fn renderer(&self) -> &Renderer {
-        self.languages.site()
+    /// The rules, pages and spam check in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the config file again. Its rules (`[form]`, `comments.closed`, ...), its
+    /// pages (`[strings]`, `site.language`, the templates) and `[inbox.spam]` apply from
+    /// the next request on; the rest of `[inbox]`, `site.url` and `comments.dir` stay
+    /// as the inbox started, and the names of those that differ in the file are
+    /// returned (they need a restart). A file with errors changes nothing.
+    pub fn reload(&self) -> Result<Vec<&'static str>> {
+        let read = Config::from_file(&self.config.file)?;
+        let (config, kept) = reloadable(&self.config, read);
+        let policy = Arc::new(Policy::new(config)?);
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = policy;
+        Ok(kept)
+    }
+
+    /// [`Inbox::reload`], and the outcome in the log.
+    pub fn reload_and_say(&self) {
+        let file = self.config.file.display();
+        match self.reload() {
+            Ok(kept) if kept.is_empty() => tracing::info!("reloaded {file}"),
+            Ok(kept) => tracing::warn!(
+                "reloaded {file}, but what changed in {} takes a restart",
+                kept.join(", ")
+            ),
+            Err(e) => tracing::error!("cannot reload {file}, the rules in force stay: {e:#}"),
+        }
     }
 
     /// Runs a submission through every check and, when it passes, into the spool.
@@ -137,9 +195,10 @@ impl Inbox {
         client: Option<IpAddr>,
         headers: &HeaderMap,
     ) -> Result<Comment, (Rejection, Option<u64>)> {
-        let strings = &self.languages.get_or_site(&sub.lang).strings;
+        let policy = self.policy();
+        let strings = &policy.languages.get_or_site(&sub.lang).strings;
         let plain = |reason| (Rejection::localized(strings, reason, None, &[]), None);
-        let comment = self.checked(sub, headers).map_err(|r| (r, None))?;
+        let comment = self.checked(&policy, sub, headers).map_err(|r| (r, None))?;
         // A post the reader still has to fix is not counted: only one that would be
         // looked up, written and delivered uses up the client's allowance.
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
@@ -158,7 +217,7 @@ impl Inbox {
                 .await
                 .map_err(|r| (r, None))?;
         }
-        self.spam_checked(&comment, spam::Event::Comment, &sub.lang, headers, strings)
+        self.spam_checked(&policy, &comment, spam::Event::Comment, &sub.lang, headers)
             .await
             .map_err(|r| (r, None))?;
         match self.spool.accept(&comment).await {
@@ -187,12 +246,17 @@ impl Inbox {
 
     /// What a submission would become, if its origin and every field pass the rules:
     /// the checks that need no state.
-    fn checked(&self, sub: &Submission, headers: &HeaderMap) -> Result<Comment, Rejection> {
-        let strings = &self.languages.get_or_site(&sub.lang).strings;
+    fn checked(
+        &self,
+        policy: &Policy,
+        sub: &Submission,
+        headers: &HeaderMap,
+    ) -> Result<Comment, Rejection> {
+        let strings = &policy.languages.get_or_site(&sub.lang).strings;
         if !self.origin_allowed(headers) {
             return Err(Rejection::localized(strings, Reason::Origin, None, &[]));
         }
-        guard::validate(sub, &self.config, strings, &self.secret, Utc::now())
+        guard::validate(sub, &policy.config, strings, &self.secret, Utc::now())
     }
 
     /// Forgets clients whose allowance is full again, so the rate limiter's memory
@@ -209,17 +273,18 @@ impl Inbox {
     /// `on_error = "refuse"`.
     async fn spam_checked(
         &self,
+        policy: &Policy,
         comment: &Comment,
         event: spam::Event,
         lang: &str,
         headers: &HeaderMap,
-        strings: &crate::render::i18n::Strings,
     ) -> Result<(), Rejection> {
-        let Some(check) = &self.spam else {
+        let Some(check) = &policy.spam else {
             return Ok(());
         };
+        let strings = &policy.languages.get_or_site(lang).strings;
         match check
-            .check(&self.config, comment, event, lang, headers)
+            .check(&policy.config, comment, event, lang, headers)
             .await
         {
             Ok(spam::Verdict::Ham) => {
@@ -352,6 +417,29 @@ impl Inbox {
     }
 }
 
+/// `read` with what a reload cannot change taken from `running`, and the names of
+/// those parts that differ (they need a restart).
+fn reloadable(running: &Config, mut read: Config) -> (Config, Vec<&'static str>) {
+    let mut kept = Vec::new();
+    let spam = std::mem::take(&mut read.inbox.spam);
+    let mut started = running.inbox.clone();
+    started.spam = crate::config::Spam::default();
+    if format!("{:?}", read.inbox) != format!("{started:?}") {
+        kept.push("[inbox]");
+    }
+    read.inbox = running.inbox.clone();
+    read.inbox.spam = spam;
+    if read.site.url != running.site.url {
+        kept.push("site.url");
+        read.site.url.clone_from(&running.site.url);
+    }
+    if read.comments.dir != running.comments.dir {
+        kept.push("comments.dir");
+        read.comments.dir.clone_from(&running.comments.dir);
+    }
+    (read, kept)
+}
+
 /// IPv6 clients are limited per /64, the block one subscriber usually gets.
 fn rate_key(ip: IpAddr) -> IpAddr {
     match ip {
@@ -421,10 +509,11 @@ async fn reply_page(
 ) -> Response {
     let thread = guard::thread_of(&to.thread, &inbox.config);
     let parent = ulid::Ulid::from_string(to.parent.trim()).ok();
-    let renderer = inbox.languages.get_or_site(&to.lang);
+    let policy = inbox.policy();
+    let renderer = policy.languages.get_or_site(&to.lang);
     if let Some(closed) = thread
         .as_deref()
-        .filter(|t| inbox.config.comments.is_closed(t))
+        .filter(|t| policy.config.comments.is_closed(t))
     {
         let page = renderer.notice_page(&crate::render::Notice {
             title: renderer.strings.get("reply_title"),
@@ -442,7 +531,7 @@ async fn reply_page(
             let back = inbox.back_url(Some(thread), &format!("c-{parent}"));
             // Only a name as a comment may carry one is shown.
             let to = Some(to.to.trim()).filter(|name| {
-                !guard::is_blank(name) && name.chars().count() <= inbox.config.form.max_author
+                !guard::is_blank(name) && name.chars().count() <= policy.config.form.max_author
             });
             renderer
                 .reply_page(thread, &parent.to_string(), to, &back)
@@ -523,7 +612,9 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
         "multipart/form-data" => Encoding::Multipart,
         "application/json" => Encoding::Json,
         _ => {
-            let r = Rejection::localized(&inbox.renderer().strings, Reason::ContentType, None, &[]);
+            let policy = inbox.policy();
+            let r =
+                Rejection::localized(&policy.renderer().strings, Reason::ContentType, None, &[]);
             return respond_rejected(&inbox, Kind::Json, &Submission::default(), r, None, started);
         }
     };
@@ -536,7 +627,8 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             } else {
                 Reason::Incomplete
             };
-            let r = Rejection::localized(&inbox.renderer().strings, reason, None, &[]);
+            let policy = inbox.policy();
+            let r = Rejection::localized(&policy.renderer().strings, reason, None, &[]);
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
@@ -570,7 +662,8 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
                     };
                     let back = inbox.back_url(Some(&comment.thread), &anchor);
                     let manage = own::link(&inbox.config.inbox.url, &inbox.secret, comment.id);
-                    let renderer = inbox.languages.get_or_site(&sub.lang);
+                    let policy = inbox.policy();
+                    let renderer = policy.languages.get_or_site(&sub.lang);
                     match renderer.confirmation_page(&comment, &back, &manage) {
                         Ok(page) => Html(page).into_response(),
                         Err(e) => internal(&e),
@@ -595,7 +688,8 @@ fn preview(
     headers: &HeaderMap,
     started: Instant,
 ) -> Response {
-    let comment = match inbox.checked(sub, headers) {
+    let policy = inbox.policy();
+    let comment = match inbox.checked(&policy, sub, headers) {
         Ok(comment) => comment,
         Err(r) => return respond_rejected(inbox, kind, sub, r, None, started),
     };
@@ -607,7 +701,7 @@ fn preview(
         .into_response(),
         Kind::Form => {
             let back = inbox.back_url(Some(&comment.thread), "cairn-comments");
-            let renderer = inbox.languages.get_or_site(&sub.lang);
+            let renderer = policy.languages.get_or_site(&sub.lang);
             match renderer.preview_page(&comment, &form_values(sub), &back) {
                 Ok(page) => Html(page).into_response(),
                 Err(e) => internal(&e),
@@ -700,7 +794,8 @@ fn respond_rejected(
             let shown_field = rejection
                 .field
                 .filter(|f| crate::config::FORM_FIELDS.contains(f));
-            let renderer = inbox.languages.get_or_site(&sub.lang);
+            let policy = inbox.policy();
+            let renderer = policy.languages.get_or_site(&sub.lang);
             let general = renderer.strings.get("error_form").to_string();
             let mut errors = vec![];
             match shown_field {
@@ -734,7 +829,7 @@ fn respond_rejected(
 /// A page that tells a reader something (`notice.html`), in the site's language and
 /// style.
 fn notice(inbox: &Inbox, status: StatusCode, notice: &crate::render::Notice<'_>) -> Response {
-    match inbox.renderer().notice_page(notice) {
+    match inbox.policy().renderer().notice_page(notice) {
         Ok(page) => (status, Html(page)).into_response(),
         Err(e) => internal(&e),
     }
@@ -748,7 +843,8 @@ fn told(
     (title, text): (&str, &str),
     thread: Option<&str>,
 ) -> Response {
-    let strings = &inbox.renderer().strings;
+    let policy = inbox.policy();
+    let strings = &policy.renderer().strings;
     notice(
         inbox,
         status,

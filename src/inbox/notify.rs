@@ -683,7 +683,8 @@ pub async fn unsubscribe_page(
     if !known {
         return nothing_to_stop(&inbox);
     }
-    let strings = &inbox.renderer().strings;
+    let policy = inbox.policy();
+    let strings = &policy.renderer().strings;
     super::notice(
         &inbox,
         StatusCode::OK,

@@ -180,7 +180,8 @@ fn own_page(
             None,
         ),
     };
-    let strings = &inbox.renderer().strings;
+    let policy = inbox.policy();
+    let strings = &policy.renderer().strings;
     let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
     notice(
         inbox,
@@ -240,7 +241,8 @@ pub async fn edit(
         .get("body")
         .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
-    let strings = &inbox.renderer().strings;
+    let policy = inbox.policy();
+    let strings = &policy.renderer().strings;
     let refused = |r: super::guard::Rejection, body| {
         own_page(
             &inbox,
@@ -250,7 +252,7 @@ pub async fn edit(
             Draft::Refused(body, r.message),
         )
     };
-    if let Err(r) = super::guard::check_body(&body, &inbox.config, strings) {
+    if let Err(r) = super::guard::check_body(&body, &policy.config, strings) {
         return refused(r, body);
     }
     if form.get("preview").is_some_and(|v| !v.is_empty()) {
@@ -271,7 +273,7 @@ pub async fn edit(
         ..old.clone()
     };
     if let Err(r) = inbox
-        .spam_checked(&new, super::spam::Event::Edit, "", &headers, strings)
+        .spam_checked(&policy, &new, super::spam::Event::Edit, "", &headers)
         .await
     {
         return refused(r, new.body);

@@ -1269,3 +1269,53 @@ async fn a_failed_spam_check_takes_the_comment_or_turns_it_away_as_configured() 
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+#[tokio::test]
+async fn a_reload_changes_the_rules_and_says_what_takes_a_restart() {
+    let file_for = |c: &Config, extra: &str| {
+        format!(
+            "[site]\nurl = \"{}\"\n[comments]\ndir = \"comments\"\n{extra}\n[inbox]\nurl = \"{}\"\nspool = \"spool\"\n[inbox.delivery]\nremote = {:?}\n",
+            c.site.url,
+            c.inbox.url,
+            c.inbox.delivery.remote.as_deref().unwrap()
+        )
+    };
+    let running = std::sync::Mutex::new(None);
+    let f = fixture(|c| {
+        c.file = c.root.join("cairn.toml");
+        *running.lock().unwrap() = Some(c.clone());
+    });
+    let running = running.into_inner().unwrap().unwrap();
+    let write = |extra: &str| std::fs::write(&running.file, file_for(&running, extra)).unwrap();
+    let casino = with("body", "Try the casino");
+    assert_eq!(f.json(casino.clone()).await.status, StatusCode::ACCEPTED);
+
+    write("closed = [\"/posts/b/\"]\n[form]\nblocked = [\"casino\"]\n[strings]\nerror_blocked = \"No gambling here.\"");
+    assert_eq!(f.inbox.reload().unwrap(), Vec::<&str>::new());
+    let refused = f.json(casino.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["error"], "No gambling here.");
+    let closed = f.json(with("thread", "/posts/b/")).await;
+    assert_eq!(closed.json()["reason"], "closed");
+
+    // What needs a restart is kept as it was, and named.
+    let moved = file_for(&running, "[form]\nblocked = [\"casino\"]")
+        .replace(
+            "url = \"https://blog.example.org\"",
+            "url = \"https://new.example.org\"",
+        )
+        .replace("spool = \"spool\"", "spool = \"elsewhere\"");
+    std::fs::write(&running.file, moved).unwrap();
+    assert_eq!(f.inbox.reload().unwrap(), ["[inbox]", "site.url"]);
+    assert_eq!(f.json(casino.clone()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(f.json(good()).await.status, StatusCode::ACCEPTED);
+
+    // A file with a mistake changes nothing.
+    write("[form]\nblockd = [\"casino\"]");
+    let err = format!("{:#}", f.inbox.reload().unwrap_err());
+    assert!(
+        err.contains("blockd") && err.contains("cairn.toml"),
+        "{err}"
+    );
+    assert_eq!(f.json(casino).await.status, StatusCode::FORBIDDEN);
+}
