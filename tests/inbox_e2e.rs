@@ -266,21 +266,13 @@ fn sighup_reloads_the_rules_without_a_restart() {
         .status
     };
     assert_eq!(casino(0), 202);
-    let hangup = || {
-        let pid = inbox.child.id().to_string();
-        assert!(std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success());
-    };
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
         text.replace("[form]\n", "[form]\nblocked = [\"casino\"]\n"),
     )
     .unwrap();
-    hangup();
+    inbox.hangup();
     let mut n = 0;
     wait_for("the reloaded rules", 30, || {
         n += 1;
@@ -296,7 +288,7 @@ fn sighup_reloads_the_rules_without_a_restart() {
         text.replace("[form]\n", "[form]\nblocked = \"casino\"\n"),
     )
     .unwrap();
-    hangup();
+    inbox.hangup();
     wait_for("the reload's error", 30, || {
         inbox.log.lock().unwrap().contains("cannot reload")
     });

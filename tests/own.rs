@@ -82,6 +82,16 @@ fn post_to(inbox: &InboxProcess, path: &str, body: &str) -> Answer {
     .unwrap()
 }
 
+/// Posts `fields` as JSON, which the inbox must accept: the comment's id and its
+/// author's private link.
+fn post_own(inbox: &InboxProcess, fields: serde_json::Value) -> (String, String) {
+    let answer = post_json(&inbox.addr, &fields).unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let answer: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    (id, own_link(answer["manage_url"].as_str().unwrap()))
+}
+
 fn on_branch(remote: &Path, branch: &str, id: &str) -> Option<String> {
     let out = std::process::Command::new("git")
         .args([
@@ -277,14 +287,10 @@ fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
     assert_ne!(german, text);
     std::fs::write(&config, german).unwrap();
     let inbox = InboxProcess::start(&config);
-    let json = post_json(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Ada", "body": "Erster Entwurf."}),
-    )
-    .unwrap();
-    assert_eq!(json.status, 202, "{}", json.body);
-    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let link = own_link(answer["manage_url"].as_str().unwrap());
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Ada", "body": "Erster Entwurf."}),
+    );
     inbox.wait_delivered(30);
 
     let page = get(&inbox, &link);
@@ -294,10 +300,7 @@ fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
         &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
         "<title>Ihr Kommentar</title>",
         "Er wartet auf Freigabe",
-        &format!(
-            "<li class=\"cairn-comment\" id=\"c-{}\">",
-            answer["id"].as_str().unwrap()
-        ),
+        &format!("<li class=\"cairn-comment\" id=\"c-{}\">", &id),
         ">Erster Entwurf.</textarea>",
         ">Änderung speichern</button>",
         ">Kommentar zurückziehen</button>",
@@ -347,20 +350,13 @@ fn published_comments_cannot_be_changed_after_the_window() {
         "edit_hours = 0",
     );
     let inbox = InboxProcess::start(&config);
-    let json = post_json(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Cy", "body": "Too late to change."}),
-    )
-    .unwrap();
-    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let link = own_link(answer["manage_url"].as_str().unwrap());
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Cy", "body": "Too late to change."}),
+    );
     inbox.wait_delivered(30);
     assert_eq!(get(&inbox, &link).status, 200, "pending: any time");
-    moderate(
-        dir.path(),
-        &config,
-        &["approve", answer["id"].as_str().unwrap()],
-    );
+    moderate(dir.path(), &config, &["approve", &id]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let late = get(&inbox, &link);
     assert_eq!(late.status, 410, "{}", late.body);
@@ -373,14 +369,10 @@ fn authors_change_their_pull_request_on_a_forge() {
     let dir = tempfile::tempdir().unwrap();
     let config = github_config(dir.path(), &fake, "review");
     let inbox = InboxProcess::start(&config);
-    let json = post_json(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Di", "body": "Draft."}),
-    )
-    .unwrap();
-    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let id = answer["id"].as_str().unwrap().to_string();
-    let link = own_link(answer["manage_url"].as_str().unwrap());
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Di", "body": "Draft."}),
+    );
     let (path, query) = link.split_once('?').unwrap();
     inbox.wait_delivered(30);
     let file = format!("comments/posts/a-quiet-post/{id}.yml");
@@ -453,15 +445,10 @@ fn changes_apply_at_once_in_direct_mode(
     requests: impl Fn() -> usize,
 ) {
     let inbox = InboxProcess::start(config);
-    let json = post_json(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Eve", "body": "Posted."}),
-    )
-    .unwrap();
-    assert_eq!(json.status, 202, "{}", json.body);
-    let answer: serde_json::Value = serde_json::from_str(&json.body).unwrap();
-    let id = answer["id"].as_str().unwrap().to_string();
-    let link = own_link(answer["manage_url"].as_str().unwrap());
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Eve", "body": "Posted."}),
+    );
     let (path, query) = link.split_once('?').unwrap();
     inbox.wait_delivered(30);
     assert!(on_main(&id).unwrap().contains("Posted."));
@@ -559,15 +546,10 @@ fn the_spam_check_sees_an_authors_change_and_can_turn_it_away() {
         &format!("[inbox.spam]\nurl = \"{checker}\"\ntoken_file = \"spam-token\""),
     );
     let inbox = InboxProcess::start(&config);
-    let posted = post_json(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Ada", "email": "ada@example.org", "body": "A fine first text."}),
-    )
-    .unwrap();
-    assert_eq!(posted.status, 202, "{}", posted.body);
-    let answer: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
-    let id = answer["id"].as_str().unwrap().to_string();
-    let link = own_link(answer["manage_url"].as_str().unwrap());
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Ada", "email": "ada@example.org", "body": "A fine first text."}),
+    );
     inbox.wait_delivered(30);
     let (path, query) = link.split_once('?').unwrap();
 
@@ -613,4 +595,55 @@ fn the_spam_check_sees_an_authors_change_and_can_turn_it_away() {
         })
         .collect();
     assert_eq!(events, ["comment", "edit", "edit"]);
+}
+
+#[test]
+fn on_a_closed_thread_an_author_can_withdraw_but_not_change_their_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let config = config(dir.path(), "remote = \"site.git\"\nmode = \"direct\"", "");
+    let inbox = InboxProcess::start(&config);
+    let (id, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Ada", "body": "Before the close."}),
+    );
+    inbox.wait_delivered(30);
+
+    // The owner closes the thread, and reloads the inbox.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let closed = text.replace(
+        "dir = \"comments\"\n",
+        &format!("dir = \"comments\"\nclosed = [\"{THREAD}\"]\n"),
+    );
+    assert_ne!(closed, text);
+    std::fs::write(&config, closed).unwrap();
+    inbox.hangup();
+    let mut page = get(&inbox, &link);
+    wait_for("the reload", 30, || {
+        page = get(&inbox, &link);
+        page.body.contains("can no longer be changed")
+    });
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<textarea"), "{}", page.body);
+    assert!(page.body.contains("Withdraw the comment"), "{}", page.body);
+
+    let (path, query) = link.split_once('?').unwrap();
+    let edit = post_to(
+        &inbox,
+        &format!("{path}/edit?{query}"),
+        "body=After+the+close.",
+    );
+    assert_eq!(edit.status, 403, "{}", edit.body);
+    assert!(
+        edit.body.contains(">After the close.</textarea>"),
+        "the refused text is given back: {}",
+        edit.body
+    );
+    assert!(on_branch(&remote, "main", &id)
+        .unwrap()
+        .contains("Before the close."));
+
+    let gone = post_to(&inbox, &format!("{path}/withdraw?{query}"), "");
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert!(on_branch(&remote, "main", &id).is_none());
 }

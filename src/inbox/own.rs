@@ -16,6 +16,7 @@ use axum::Form;
 use chrono::Utc;
 use ulid::Ulid;
 
+use super::guard::Reason;
 use super::spool::State as Spooled;
 use super::{notice, told, Inbox};
 use crate::comment::Comment;
@@ -154,7 +155,9 @@ enum Draft {
 
 /// The page of an author's link: the comment as it appears (or would with a previewed
 /// change), where it stands, a form holding the text to change (with what was wrong
-/// with the last change), and a button to withdraw it.
+/// with the last change), and a button to withdraw it. On a thread in
+/// `comments.closed` a comment can only be withdrawn: the form shows only to give back
+/// a change that was refused.
 fn own_page(
     inbox: &Inbox,
     status: StatusCode,
@@ -167,6 +170,9 @@ fn own_page(
         Standing::Published(c) if inbox.config.moderated() => (c, "own_published"),
         Standing::Published(c) => (c, "own_published_direct"),
     };
+    let policy = inbox.policy();
+    let closed = policy.config.comments.is_closed(&comment.thread);
+    let stands = if closed { "own_closed" } else { stands };
     let (shown, note, source, error) = match draft {
         Draft::Current => (comment.clone(), stands, comment.body.clone(), None),
         Draft::Refused(source, error) => (comment.clone(), stands, source, Some(error)),
@@ -180,9 +186,13 @@ fn own_page(
             None,
         ),
     };
-    let policy = inbox.policy();
     let strings = &policy.renderer().strings;
     let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
+    let edit = (!closed || error.is_some()).then(|| NoticeEdit {
+        action: link("/edit"),
+        source,
+        error,
+    });
     notice(
         inbox,
         status,
@@ -190,11 +200,7 @@ fn own_page(
             title: strings.get(title),
             text: Some(strings.get(note)),
             comment: Some(&shown),
-            edit: Some(NoticeEdit {
-                action: link("/edit"),
-                source,
-                error,
-            }),
+            edit,
             actions: vec![NoticeAction {
                 url: link("/withdraw"),
                 label: strings.get("own_withdraw").to_string(),
@@ -252,6 +258,13 @@ pub async fn edit(
             Draft::Refused(body, r.message),
         )
     };
+    let thread = match &standing {
+        Standing::Pending(c) | Standing::Published(c) => &c.thread,
+    };
+    if policy.config.comments.is_closed(thread) {
+        let closed = super::guard::Rejection::localized(strings, Reason::Closed, None, &[]);
+        return refused(closed, body);
+    }
     if let Err(r) = super::guard::check_body(&body, &policy.config, strings) {
         return refused(r, body);
     }

@@ -477,6 +477,13 @@ impl InboxProcess {
         );
     }
 
+    /// Sends SIGHUP, as `systemctl reload` does: the inbox reads its config again.
+    pub fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+
     /// Stops the process with SIGTERM and waits for it, as a service manager would.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
