@@ -233,7 +233,9 @@ fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
 
     let list = stdout(&ws.moderate(&["list"]));
     assert!(
-        list.contains(&id) && list.contains("FAILED, parked after 1 attempts: "),
+        list.contains(&id)
+            && list
+                .contains("FAILED, parked after 1 attempts (restarting the inbox tries again): "),
         "{list}"
     );
     let json: serde_json::Value =
@@ -249,6 +251,17 @@ fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
         stdout(&ws.moderate(&["list", "--format", "ids"])),
         "",
         "a parked comment cannot be approved or rejected yet"
+    );
+
+    // Once the cause is fixed, a restart delivers it.
+    assert!(inbox.stop().success());
+    let inbox = InboxProcess::start(&config);
+    inbox.wait_delivered(30);
+    assert!(ws.branches().contains(&format!("cairn/{id}")));
+    assert_eq!(inbox.spool()["failed"], 0);
+    assert_eq!(
+        stdout(&ws.moderate(&["list", "--format", "ids"])),
+        format!("{id}\n")
     );
 }
 

@@ -108,6 +108,23 @@ smtp_ca_file = "cert.pem"
     path
 }
 
+/// The config of an inbox delivering to `site.git`, with more keys for `[inbox]`,
+/// `[inbox.delivery]` and `[inbox.notify]`.
+fn webhook_config(dir: &Path, inbox: &str, delivery: &str, notify: &str) -> PathBuf {
+    let path = dir.join("inbox.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[site]\nurl = \"{SITE}/\"\n[comments]\ndir = \"comments\"\n\
+             [inbox]\nurl = \"http://127.0.0.1:9\"\nrate_per_hour = 0\n{inbox}\n\
+             [inbox.delivery]\nremote = \"site.git\"\n{delivery}\n\
+             [inbox.notify]\n{notify}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// The decoded text of a mail (quoted-printable soft breaks joined, `=XX` decoded).
 fn mail_text(raw: &str) -> String {
     let joined = raw.replace("=\r\n", "").replace("=\n", "");
@@ -324,17 +341,12 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
     let dir = tempfile::tempdir().unwrap();
     let remote = example_remote(dir.path());
     let (hook, hooked) = receiver(|_| String::new());
-    let config = dir.path().join("inbox.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[site]\nurl = \"{SITE}/\"\n[comments]\ndir = \"comments\"\n\
-             [inbox]\nurl = \"http://127.0.0.1:9\"\nrate_per_hour = 0\n\
-             [inbox.delivery]\nremote = \"site.git\"\nmode = \"direct\"\n\
-             [inbox.notify]\nwebhook = \"{hook}\"\nwebhook_format = \"text\"\n"
-        ),
-    )
-    .unwrap();
+    let config = webhook_config(
+        dir.path(),
+        "",
+        "mode = \"direct\"",
+        &format!("webhook = \"{hook}\"\nwebhook_format = \"text\""),
+    );
     let inbox = InboxProcess::start(&config);
     let form = post_form(
         &inbox.addr,
@@ -753,4 +765,59 @@ fn readers_mail_and_its_pages_are_in_the_sites_language() {
         "{}",
         done.body
     );
+}
+
+#[test]
+fn the_moderator_hears_of_a_comment_that_could_not_be_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let (hook, hooked) = receiver(|_| String::new());
+    let config = webhook_config(
+        dir.path(),
+        "max_attempts = 1",
+        "",
+        &format!("webhook = \"{hook}\""),
+    );
+    let inbox = InboxProcess::start(&config);
+    let away = remote.with_extension("away");
+    std::fs::rename(&remote, &away).unwrap();
+    let id = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ada", "body": "Lost in transit?"}),
+    );
+    wait_for("the notice", 30, || hooked.lock().unwrap().len() == 1);
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[0].1).unwrap();
+    assert_eq!(event["event"], "comment.parked");
+    assert_eq!(event["id"], id.as_str());
+    assert_eq!(event["body"], "Lost in transit?");
+    assert!(
+        event["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not delivered: comment by Ada on /posts/a-quiet-post/"),
+        "{event}"
+    );
+    assert!(
+        event["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("the inbox's spool (failed): "),
+        "{event}"
+    );
+    assert!(
+        event["approve_url"].is_null(),
+        "nothing to approve: {event}"
+    );
+
+    // Fixed and restarted: delivered, and the moderator hears of it as usual.
+    std::fs::rename(&away, &remote).unwrap();
+    assert!(inbox.stop().success());
+    let inbox = InboxProcess::start(&config);
+    inbox.wait_delivered(30);
+    wait_for("the second notice", 30, || {
+        hooked.lock().unwrap().len() == 2
+    });
+    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[1].1).unwrap();
+    assert_eq!(event["event"], "comment.delivered");
+    assert_eq!(event["id"], id.as_str());
 }

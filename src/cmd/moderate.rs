@@ -269,7 +269,10 @@ fn list(
     for l in &waiting {
         let state = match (&l.entry.state, &l.entry.last_error) {
             (State::Failed, Some(why)) => {
-                format!("FAILED, parked after {} attempts: {why}", l.entry.attempts)
+                format!(
+                    "FAILED, parked after {} attempts (restarting the inbox tries again): {why}",
+                    l.entry.attempts
+                )
             }
             (state, Some(why)) => format!(
                 "{} in the spool (attempt {} failed: {why})",

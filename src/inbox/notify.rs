@@ -1,9 +1,9 @@
 //! Notifications, sent by their own thread so a slow or broken mail server never holds
 //! up a reader:
-//! - to the moderator, once a comment is delivered: a mail over SMTP (lettre; STARTTLS,
-//!   TLS from the start, or plain to a local relay) and/or a POST to a webhook, queued
-//!   as a file in the spool (`notify/`) and retried with backoff; with the `git`
-//!   backend the mail carries signed approve/reject links;
+//! - to the moderator, once a comment is delivered (or parked, when it cannot be): a
+//!   mail over SMTP (lettre; STARTTLS, TLS from the start, or plain to a local relay)
+//!   and/or a POST to a webhook, queued as a file in the spool (`notify/`) and retried
+//!   with backoff; with the `git` backend the mail carries signed approve/reject links;
 //! - to readers who ticked the form's box: a mail when their comment is published, and
 //!   one when a reply to it is. Publication is looked for every `publish_check_secs`
 //!   (and at once after a webhook or a one-click link), so a merge anywhere counts.
@@ -33,6 +33,9 @@ use crate::deliver::Backend;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
 
+/// What a queued notice's change is for a comment that could not be delivered.
+const PARKED: &str = "parked";
+
 /// Attempts at one notice before it is given up (and kept, renamed `.failed`).
 const MAX_ATTEMPTS: u32 = 10;
 /// How often the queue is looked at when nothing wakes the thread.
@@ -43,7 +46,8 @@ const POLL: Duration = Duration::from_secs(5);
 struct Queued {
     comment: String,
     /// For an author's request to change a published comment: what they ask
-    /// (`edit` or `withdraw`) and where the request waits.
+    /// (`edit` or `withdraw`) and where the request waits; for a comment that could
+    /// not be delivered, `parked` and why.
     #[serde(default)]
     change: Option<(String, String)>,
     mail_sent: bool,
@@ -174,6 +178,15 @@ impl Notifier {
     pub fn author_changed(&self, comment: &Comment, what: &str, location: String) {
         if self.moderator {
             self.queue(comment, Some((what.to_string(), location)));
+            self.look_now();
+        }
+    }
+
+    /// A comment could not be delivered, and is parked in the spool for `why`: tells
+    /// the moderator, who may have a credential or an address to fix.
+    pub fn parked(&self, comment: &Comment, why: &str) {
+        if self.moderator {
+            self.queue(comment, Some((PARKED.to_string(), why.to_string())));
             self.look_now();
         }
     }
@@ -324,6 +337,7 @@ fn attempt(channels: &Channels, path: &Path) -> Result<()> {
     let comment =
         Comment::parse(&queued.comment, Format::Yaml).map_err(|e| anyhow::anyhow!(e.message))?;
     let location = match &queued.change {
+        Some((what, why)) if what == PARKED => format!("the inbox's spool (failed): {why}"),
         Some((_, location)) => location.clone(),
         None => channels
             .backend
@@ -332,6 +346,9 @@ fn attempt(channels: &Channels, path: &Path) -> Result<()> {
     };
     let mut notice = Notice::new(channels, &comment, location);
     notice.change = queued.change.as_ref().map(|(what, _)| what.clone());
+    if notice.parked() {
+        notice.links = None;
+    }
     let mut errors = Vec::new();
     if let Some((mailer, from, to)) = channels.mailer.as_ref().filter(|m| !m.2.is_empty()) {
         if !queued.mail_sent {
@@ -417,6 +434,11 @@ impl<'a> Notice<'a> {
     fn what(&self) -> (&'static str, &'static str, &'static str) {
         match (self.change.as_deref(), self.moderated) {
             (None, _) => ("New comment", "comment.delivered", "wrote on"),
+            (Some(PARKED), _) => (
+                "Not delivered: comment",
+                "comment.parked",
+                "wrote a comment that could not be delivered, on",
+            ),
             (Some("withdraw"), true) => (
                 "Removal asked",
                 "comment.withdrawal_asked",
@@ -451,10 +473,15 @@ impl<'a> Notice<'a> {
     }
 
     /// The plain-text message: who, where, the comment quoted, and what to do.
+    /// Whether this tells of a comment that could not be delivered.
+    fn parked(&self) -> bool {
+        self.change.as_deref() == Some(PARKED)
+    }
+
     fn text(&self) -> String {
         let c = self.comment;
         let withdrawn = self.change.as_deref() == Some("withdraw");
-        let to = if self.change.is_some() && !withdrawn {
+        let to = if self.change.as_deref() == Some("edit") {
             " to"
         } else {
             ""
@@ -473,6 +500,13 @@ impl<'a> Notice<'a> {
             out += &format!("Reply to: {}#c-{parent}\n", self.page);
         }
         out += &format!("Date:     {}\nId:       {}\n", c.date_string(), c.id);
+        if self.parked() {
+            out += &format!("Parked:   {}\n", self.location);
+            out += "\nOnce the cause is fixed (a credential, the repository's address), \
+                    restarting the inbox delivers it. `cairn moderate list` shows it \
+                    meanwhile.\n";
+            return out;
+        }
         match (self.moderated, withdrawn) {
             (true, _) => out += &format!("Waiting:  {}\n", self.location),
             (false, false) => out += &format!("Status:   {}\n", self.location),

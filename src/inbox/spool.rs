@@ -274,7 +274,9 @@ fn lock(dir: &Path) -> Result<File> {
 impl Spool {
     /// Opens (creating if needed) the spool in `dir`: replays the journal of an
     /// unclean stop, then loads what is there. Items a crash left in `delivering`
-    /// are queued again: delivery is idempotent.
+    /// are queued again: delivery is idempotent. So are parked ones, each with a new
+    /// round of attempts: a restart is what follows fixing what made them fail (a
+    /// credential, the remote's address).
     pub fn open(dir: &Path) -> Result<Spool> {
         for state in [State::Queued, State::Delivered, State::Failed] {
             let sub = dir.join(state.dir());
@@ -284,6 +286,10 @@ impl Spool {
         let lock = lock(dir)?;
         journal::recover(dir)
             .with_context(|| format!("cannot recover the spool {}", dir.display()))?;
+        let requeued = requeue_parked(dir)?;
+        if requeued > 0 {
+            tracing::info!("{requeued} parked comment(s) queued again for delivery");
+        }
         let mut index = Index::default();
         for listed in load(dir)? {
             index.insert(listed.comment.id, listed.entry);
@@ -537,6 +543,37 @@ impl Spool {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Moves every parked item back to the queue with its attempts starting over; how many.
+/// The new bookkeeping is written before the item moves, so a crash in between leaves
+/// the item parked, for the next start.
+fn requeue_parked(dir: &Path) -> Result<usize> {
+    let failed = dir.join(State::Failed.dir());
+    let mut moved = 0;
+    for entry in
+        std::fs::read_dir(&failed).with_context(|| format!("cannot list {}", failed.display()))?
+    {
+        let path = entry?.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<Ulid>().ok())
+        else {
+            continue;
+        };
+        let to = item_path(dir, State::Queued, id);
+        write_atomic(&progress_path(&to), &Progress::default(), true)?;
+        std::fs::rename(&path, &to).with_context(|| format!("cannot move {}", path.display()))?;
+        let _ = std::fs::remove_file(progress_path(&path));
+        moved += 1;
+    }
+    if moved > 0 {
+        sync_dir(&failed)?;
+        sync_dir(&dir.join(State::Queued.dir()))?;
+    }
+    Ok(moved)
 }
 
 fn item_path(dir: &Path, state: State, id: Ulid) -> PathBuf {

@@ -103,6 +103,9 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
                     Ok(true) => {
                         inbox.metrics.parked();
                         tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
+                        if let Some(notifier) = &inbox.notifier {
+                            notifier.parked(comment, &e.to_string());
+                        }
                     }
                     Ok(false) => {
                         tracing::warn!(id = %comment.id, "delivery failed, will retry: {e}")

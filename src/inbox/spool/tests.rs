@@ -178,11 +178,20 @@ async fn failures_back_off_then_park_with_the_reason() {
         listed[0].entry.last_error.as_deref(),
         Some("remote still down")
     );
+    // A restart, which follows fixing the cause, gives parked items a new round of
+    // attempts, due at once.
     let spool = Spool::open(dir.path()).unwrap();
-    assert!(spool
-        .take_due(later + chrono::Duration::days(1), 10)
-        .is_empty());
-    assert_eq!(spool.depth()[&State::Failed], 1);
+    assert_eq!(spool.depth()[&State::Failed], 0);
+    assert!(files(dir.path(), "failed").is_empty());
+    let listed = load(dir.path()).unwrap();
+    assert_eq!(listed[0].entry.state, State::Queued);
+    assert_eq!(listed[0].entry.attempts, 0);
+    let due = spool.take_due(Utc::now(), 10);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, c.id);
+    assert!(!spool
+        .attempt_failed(c.id, "remote down again", 3, backoff)
+        .unwrap());
 }
 
 #[tokio::test]
