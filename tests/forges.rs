@@ -415,7 +415,6 @@ fn a_killed_inbox_redelivers_without_duplicates(flavor: Flavor) {
 fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
     let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
-    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(4)));
     fake.add_rule(
         Method::GET,
         "/git/ref/",
@@ -423,6 +422,8 @@ fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
         2,
     );
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
+    // The outage starts as the comments come, however long the inbox took to start.
+    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(4)));
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(post_accepted(
