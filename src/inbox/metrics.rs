@@ -1,6 +1,6 @@
 //! The inbox's Prometheus metrics: submissions accepted and rejected by reason, spool
-//! depth by state, deliveries, failures, request latency, and webhooks and spam checks
-//! by outcome. Every sample carries a `site` label; when one inbox serves several
+//! depth by state, deliveries, failures, request latency, and webhooks, spam checks
+//! and config reloads by outcome. Every sample carries a `site` label; when one inbox serves several
 //! sites, they share one registry.
 
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub struct Registered {
     spool: Family<Labels, Gauge>,
     webhooks: Family<Labels, Counter>,
     spam_checks: Family<Labels, Counter>,
+    reloads: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -83,6 +84,11 @@ impl Default for Registered {
             "spam_checks",
             "External spam checks, by outcome (ham, spam, error)",
         );
+        let reloads = counter(
+            &mut registry,
+            "config_reloads",
+            "Reloads of the config on SIGHUP, by outcome (ok, error: the rules in force stay)",
+        );
         Registered {
             registry,
             accepted,
@@ -94,6 +100,7 @@ impl Default for Registered {
             spool,
             webhooks,
             spam_checks,
+            reloads,
         }
     }
 }
@@ -171,6 +178,14 @@ impl Metrics {
     pub fn spam_check(&self, outcome: &'static str) {
         self.all
             .spam_checks
+            .get_or_create(&self.labels(Some(("outcome", outcome))))
+            .inc();
+    }
+
+    /// Counts a reload of the config under its outcome label.
+    pub fn reload(&self, outcome: &'static str) {
+        self.all
+            .reloads
             .get_or_create(&self.labels(Some(("outcome", outcome))))
             .inc();
     }

@@ -165,13 +165,17 @@ impl Inbox {
     /// as the inbox started, and the names of those that differ in the file are
     /// returned (they need a restart). A file with errors changes nothing.
     pub fn reload(&self) -> Result<Vec<&'static str>> {
-        let read = Config::from_file(&self.config.file)?;
-        let (config, kept) = reloadable(&self.config, read);
-        let policy = Arc::new(Policy::new(config)?);
+        let reloaded = Config::from_file(&self.config.file).and_then(|read| {
+            let (config, kept) = reloadable(&self.config, read);
+            Ok((Policy::new(config)?, kept))
+        });
+        self.metrics
+            .reload(if reloaded.is_ok() { "ok" } else { "error" });
+        let (policy, kept) = reloaded?;
         *self
             .policy
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = policy;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(policy);
         Ok(kept)
     }
 

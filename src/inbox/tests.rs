@@ -100,6 +100,18 @@ impl Fixture {
         .await
     }
 
+    /// The `/metrics` text, which must hold each of `lines`.
+    async fn metrics_say(&self, lines: &[&str]) -> String {
+        let text = self
+            .send(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .body;
+        for line in lines {
+            assert!(text.contains(line), "no `{line}` in\n{text}");
+        }
+        text
+    }
+
     fn spooled(&self) -> Vec<String> {
         self.inbox.spool.flush();
         let dir = self.dir.path().join("spool/queued");
@@ -575,18 +587,13 @@ async fn a_full_backlog_is_busy_for_both_content_types_and_gives_the_text_back()
         page.body
     );
     assert_eq!(f.spooled().len(), 1);
-    let metrics = f
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
+    let text = f.metrics_say(&[]).await;
     assert!(
-        metrics
-            .body
-            .lines()
+        text.lines()
             .any(|l| l.starts_with("cairn_inbox_rejected_total{")
                 && l.contains("reason=\"busy\"")
                 && l.ends_with(" 2")),
-        "{}",
-        metrics.body
+        "{text}"
     );
 }
 
@@ -735,18 +742,13 @@ async fn health_and_metrics_report_the_spool_and_the_reasons() {
         .await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["spool"]["queued"], 1);
-    let metrics = f
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
-    let text = metrics.body;
-    for line in [
+    f.metrics_say(&[
         "cairn_inbox_accepted_total{site=\"blog.example.org\"} 1",
         "cairn_inbox_rejected_total{site=\"blog.example.org\",reason=\"honeypot\"} 1",
         "cairn_inbox_spool_items{site=\"blog.example.org\",state=\"queued\"} 1",
         "cairn_inbox_post_latency_seconds_count{site=\"blog.example.org\"} 2",
-    ] {
-        assert!(text.contains(line), "no `{line}` in\n{text}");
-    }
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -1072,14 +1074,7 @@ async fn clients_that_stall_are_cut_off_by_deadlines() {
             .is_some_and(|a| a.starts_with("HTTP/1.1 202")),
         "{answer:?}"
     );
-    let metrics = f
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
-    assert!(
-        metrics.body.contains("reason=\"incomplete\""),
-        "{}",
-        metrics.body
-    );
+    f.metrics_say(&["reason=\"incomplete\""]).await;
     stop.send(()).unwrap();
     server.await.unwrap();
 }
@@ -1202,17 +1197,12 @@ async fn an_external_spam_check_turns_spam_away_and_never_sees_an_email_or_addre
     assert_eq!(f.json(preview).await.status, StatusCode::OK);
     assert_eq!(seen.lock().unwrap().len(), 3);
 
-    let metrics = f
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .body;
-    for line in [
+    f.metrics_say(&[
         "cairn_inbox_spam_checks_total{site=\"blog.example.org\",outcome=\"ham\"} 1",
         "cairn_inbox_spam_checks_total{site=\"blog.example.org\",outcome=\"spam\"} 2",
         "cairn_inbox_rejected_total{site=\"blog.example.org\",reason=\"spam\"} 2",
-    ] {
-        assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
-    }
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -1318,4 +1308,10 @@ async fn a_reload_changes_the_rules_and_says_what_takes_a_restart() {
         "{err}"
     );
     assert_eq!(f.json(casino).await.status, StatusCode::FORBIDDEN);
+    // Monitoring sees a reload that did not take.
+    f.metrics_say(&[
+        "cairn_inbox_config_reloads_total{site=\"blog.example.org\",outcome=\"ok\"} 2",
+        "cairn_inbox_config_reloads_total{site=\"blog.example.org\",outcome=\"error\"} 1",
+    ])
+    .await;
 }
