@@ -425,13 +425,12 @@ impl Inbox {
 /// those parts that differ (they need a restart).
 fn reloadable(running: &Config, mut read: Config) -> (Config, Vec<&'static str>) {
     let mut kept = Vec::new();
-    let spam = std::mem::take(&mut read.inbox.spam);
-    let mut started = running.inbox.clone();
-    started.spam = crate::config::Spam::default();
-    if format!("{:?}", read.inbox) != format!("{started:?}") {
+    // `[inbox]` compared as it started but for the spam check, which takes the file's.
+    let spam = std::mem::replace(&mut read.inbox.spam, running.inbox.spam.clone());
+    if format!("{:?}", read.inbox) != format!("{:?}", running.inbox) {
         kept.push("[inbox]");
     }
-    read.inbox = running.inbox.clone();
+    read.inbox.clone_from(&running.inbox);
     read.inbox.spam = spam;
     if read.site.url != running.site.url {
         kept.push("site.url");

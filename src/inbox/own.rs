@@ -53,6 +53,14 @@ enum Standing {
     Published(Comment),
 }
 
+impl Standing {
+    fn comment(&self) -> &Comment {
+        match self {
+            Standing::Pending(c) | Standing::Published(c) => c,
+        }
+    }
+}
+
 /// Checks the key and finds the comment; a page saying why not, otherwise.
 async fn find(
     inbox: &Arc<Inbox>,
@@ -258,17 +266,14 @@ pub async fn edit(
             Draft::Refused(body, r.message),
         )
     };
-    let thread = match &standing {
-        Standing::Pending(c) | Standing::Published(c) => &c.thread,
-    };
-    if policy.config.comments.is_closed(thread) {
+    if policy.config.comments.is_closed(&standing.comment().thread) {
         let closed = super::guard::Rejection::localized(strings, Reason::Closed, None, &[]);
         return refused(closed, body);
     }
     if let Err(r) = super::guard::check_body(&body, &policy.config, strings) {
         return refused(r, body);
     }
-    if form.get("preview").is_some_and(|v| !v.is_empty()) {
+    if form.get("preview").is_some_and(|v| super::guard::is_yes(v)) {
         return own_page(
             &inbox,
             StatusCode::OK,
@@ -349,9 +354,7 @@ pub async fn withdraw(
         Err(page) => return page,
     };
     let backend = inbox.backend.clone();
-    let thread = match &standing {
-        Standing::Pending(c) | Standing::Published(c) => c.thread.clone(),
-    };
+    let thread = standing.comment().thread.clone();
     // `None`: a pending comment withdrawn; otherwise the published comment, whether
     // its removal is only asked for, and where that stands.
     let outcome = tokio::task::spawn_blocking(move || match standing {

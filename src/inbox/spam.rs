@@ -77,17 +77,15 @@ impl SpamCheck {
         let Some(url) = &spam.url else {
             return Ok(None);
         };
-        let token = match std::env::var(TOKEN_ENV) {
-            Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
-            _ => match &spam.token_file {
-                Some(file) => Some(crate::deliver::forge::secret_from(
-                    TOKEN_ENV,
-                    Some(&config.root.join(file)),
-                    "the spam checker's token",
-                )?),
-                None => None,
-            },
-        };
+        // The token is optional: without a file, only the variable can give one.
+        let file = spam.token_file.as_ref().map(|f| config.root.join(f));
+        let token = crate::deliver::forge::secret_from(
+            TOKEN_ENV,
+            file.as_deref(),
+            "the spam checker's token",
+        )
+        .map(Some)
+        .or_else(|e| if file.is_some() { Err(e) } else { Ok(None) })?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(spam.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
