@@ -506,10 +506,9 @@ fn post(inbox: &InboxProcess, fields: &[(&str, &str)]) -> String {
     answer.body[at..at + 26].to_string()
 }
 
-/// An inbox whose readers may ask for mail, delivering to the example site's repository
-/// with `site` added to its `[site]`, and the SMTP server it sends through: `None`
-/// where there is no SMTP server to run.
-fn inbox_for_readers(dir: &Path, site: &str) -> Option<(Stopped, PathBuf, PathBuf, InboxProcess)> {
+/// An inbox whose readers may ask for mail, delivering to the example site's repository,
+/// and the SMTP server it sends through: `None` where there is no SMTP server to run.
+fn inbox_for_readers(dir: &Path) -> Option<(Stopped, PathBuf, PathBuf, InboxProcess)> {
     let remote = example_remote(dir);
     certificate(dir);
     let smtp_port = free_port();
@@ -522,12 +521,6 @@ fn inbox_for_readers(dir: &Path, site: &str) -> Option<(Stopped, PathBuf, PathBu
             "smtp_url = \"smtp://localhost:{smtp_port}\"\nreplies = true\npublish_check_secs = 1"
         ),
     );
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replacen("[comments]", &format!("{site}\n[comments]"), 1),
-    )
-    .unwrap();
     let inbox = InboxProcess::start_on(&config, &format!("127.0.0.1:{inbox_port}"));
     Some((smtp, remote, config, inbox))
 }
@@ -562,7 +555,7 @@ fn ada_published(dir: &Path, inbox: &InboxProcess, config: &Path, body: &str) ->
 #[test]
 fn readers_hear_of_publication_and_replies_until_they_stop_it() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((_smtp, remote, config, inbox)) = inbox_for_readers(dir.path(), "") else {
+    let Some((_smtp, remote, config, inbox)) = inbox_for_readers(dir.path()) else {
         return;
     };
 
@@ -721,11 +714,23 @@ fn readers_hear_of_publication_and_replies_until_they_stop_it() {
 /// A reader of a German site gets German mail, and the page its link opens is German
 /// and styled like the site.
 #[test]
-fn readers_mail_and_its_pages_are_in_the_sites_language() {
+fn readers_mail_and_its_pages_are_in_the_sites_language_as_last_reloaded() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((_smtp, _, config, inbox)) = inbox_for_readers(dir.path(), "language = \"de\"") else {
+    let Some((_smtp, _, config, inbox)) = inbox_for_readers(dir.path()) else {
         return;
     };
+    // Started in English; the site turns German, and a reload (SIGHUP) makes it so.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let german = text.replacen("[comments]", "language = \"de\"\n[comments]", 1);
+    assert_ne!(german, text);
+    std::fs::write(&config, german).unwrap();
+    inbox.hangup();
+    wait_explained(
+        "the reload",
+        30,
+        || inbox.log.lock().unwrap().contains("reloaded"),
+        || inbox.log.lock().unwrap().clone(),
+    );
     let (ada, live) = ada_published(dir.path(), &inbox, &config, "Schön!");
     let live = &live;
     assert!(

@@ -52,7 +52,8 @@ use spool::Spool;
 const BUSY_RETRY_SECS: u64 = 60;
 
 /// What reloading the config (SIGHUP) changes: the rules comments are checked by, the
-/// pages the inbox answers with, and the spam check.
+/// pages the inbox answers with (and the strings of its mail to readers), and the spam
+/// check.
 pub struct Policy {
     /// The config as last (re)loaded. What a reload does not change is as the inbox
     /// started: see [`Inbox::reload`].
@@ -78,13 +79,39 @@ impl Policy {
     }
 }
 
+/// The policy in force, shared by the handlers and the notifier's thread; a reload puts
+/// a new one in.
+#[derive(Clone)]
+struct InForce(Arc<std::sync::RwLock<Arc<Policy>>>);
+
+impl InForce {
+    fn new(policy: Policy) -> InForce {
+        InForce(Arc::new(std::sync::RwLock::new(Arc::new(policy))))
+    }
+
+    /// The policy now: it stays as it is for the caller, whatever a reload does.
+    fn get(&self) -> Arc<Policy> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, policy: Policy) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(policy);
+    }
+}
+
 /// Everything the handlers and the worker share.
 pub struct Inbox {
     /// The config as the inbox started: for what a reload does not change (the
     /// `[inbox]` section but its spam check, `site.url`, `comments.dir`). The rest is
     /// read from [`Inbox::policy`].
     config: Config,
-    policy: std::sync::RwLock<Arc<Policy>>,
+    policy: InForce,
     secret: Secret,
     pub spool: Spool,
     backend: Arc<dyn Backend>,
@@ -119,7 +146,7 @@ impl Inbox {
         backend: Arc<dyn Backend>,
         metrics: Metrics,
     ) -> Result<Arc<Inbox>> {
-        let policy = Policy::new(config.clone())?;
+        let policy = InForce::new(Policy::new(config.clone())?);
         let spool = Spool::open(&config.spool_dir())?.with_max_waiting(config.inbox.max_waiting);
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;
         let private = if config.inbox.notify.replies {
@@ -129,13 +156,14 @@ impl Inbox {
         } else {
             None
         };
-        let notifier = notify::Notifier::start(&config, &secret, backend.clone(), private.clone())?;
+        let notifier =
+            notify::Notifier::start(&config, &secret, &policy, backend.clone(), private.clone())?;
         let limiter = std::num::NonZeroU32::new(config.inbox.rate_per_hour).map(|per_hour| {
             let burst = std::num::NonZeroU32::new(config.inbox.rate_burst).unwrap_or(per_hour);
             DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst))
         });
         Ok(Arc::new(Inbox {
-            policy: std::sync::RwLock::new(Arc::new(policy)),
+            policy,
             proxies: config.trusted_proxies()?,
             origins: config.allowed_origins(),
             own_origin: crate::config::origin_of(&config.inbox.url).ok(),
@@ -153,10 +181,7 @@ impl Inbox {
 
     /// The rules, pages and spam check in force.
     pub fn policy(&self) -> Arc<Policy> {
-        self.policy
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.policy.get()
     }
 
     /// Reads the config file again. Its rules (`[form]`, `comments.closed`, ...), its
@@ -172,10 +197,7 @@ impl Inbox {
         self.metrics
             .reload(if reloaded.is_ok() { "ok" } else { "error" });
         let (policy, kept) = reloaded?;
-        *self
-            .policy
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(policy);
+        self.policy.set(policy);
         Ok(kept)
     }
 

@@ -26,7 +26,7 @@ use ulid::Ulid;
 
 use super::links::{self, Action};
 use super::private::Private;
-use super::Inbox;
+use super::{InForce, Inbox};
 use crate::comment::{Comment, Format};
 use crate::config::{Backend as Kind, Config, WebhookFormat};
 use crate::deliver::Backend;
@@ -66,8 +66,8 @@ struct Channels {
     http: reqwest::blocking::Client,
     /// The site and inbox URLs, the backend kind and mode: for links and texts.
     config: Config,
-    /// The site's language, for the mail to readers.
-    strings: Strings,
+    /// The pages and strings in force: mail to readers is in the site's language.
+    policy: InForce,
     secret: Secret,
     backend: Arc<dyn Backend>,
 }
@@ -85,6 +85,7 @@ impl Notifier {
     pub fn start(
         config: &Config,
         secret: &Secret,
+        policy: &InForce,
         backend: Arc<dyn Backend>,
         private: Option<Arc<Private>>,
     ) -> Result<Option<Notifier>> {
@@ -112,8 +113,7 @@ impl Notifier {
         let dir = config.spool_dir().join("notify");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let strings = Strings::new(&config.site.language, &config.strings)?;
-        let (config, secret) = (config.clone(), secret.clone());
+        let (config, secret, policy) = (config.clone(), secret.clone(), policy.clone());
         let thread_private = private.clone();
         let (wake, woken) = std::sync::mpsc::channel();
         let queue = dir.clone();
@@ -138,7 +138,7 @@ impl Notifier {
                     webhook,
                     http,
                     config,
-                    strings,
+                    policy,
                     secret,
                     backend,
                 };
@@ -607,7 +607,8 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
             continue;
         }
         let link = format!("{}#c-{}", config.public_url(&c.thread), c.id);
-        let strings = &channels.strings;
+        let policy = channels.policy.get();
+        let strings = &policy.renderer().strings;
         let page = config.public_url(&c.thread);
         let own = private.subscriber(c.id)?;
         let mut author_told = watched.author_told;
@@ -619,7 +620,7 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
                     quote(&c.body)
                 );
                 let subject = strings.get("mail_published_subject");
-                send_to_reader(mailer, from, channels, sub, subject, &text)?;
+                send_to_reader(mailer, from, channels, strings, sub, subject, &text)?;
             }
             author_told = true;
         }
@@ -639,7 +640,7 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
                         strings.get("mail_reply_read"),
                     );
                     let subject = strings.fill("mail_reply_subject", &[("author", author)]);
-                    send_to_reader(mailer, from, channels, &sub, &subject, &text)?;
+                    send_to_reader(mailer, from, channels, strings, &sub, &subject, &text)?;
                 }
                 _ => {}
             }
@@ -665,12 +666,13 @@ fn send_to_reader(
     mailer: &SmtpTransport,
     from: &Mailbox,
     channels: &Channels,
+    strings: &Strings,
     to: &super::private::Subscriber,
     subject: &str,
     text: &str,
 ) -> Result<()> {
     use lettre::message::header::{HeaderName, HeaderValue};
-    let (config, strings) = (&channels.config, &channels.strings);
+    let config = &channels.config;
     let stop = unsubscribe_url(config, &to.token);
     let body = format!(
         "{text}\n--\n{}\n{} {stop}\n",
