@@ -7,7 +7,6 @@
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use ulid::Ulid;
 
 use crate::comment::{check_website, Comment};
@@ -17,8 +16,7 @@ use crate::secret::Secret;
 use crate::thread;
 
 /// What a reader sent, as typed. Missing fields are empty.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub thread: String,
     pub parent: String,
@@ -27,60 +25,101 @@ pub struct Submission {
     pub website: String,
     pub body: String,
     /// The honeypot, [`crate::render::HONEYPOT_FIELD`] in the form: people leave it empty.
-    #[serde(rename = "subject")]
     pub honeypot: String,
     /// Whether the reader asked for mail when the comment is published and when someone
     /// replies (the form's `notify` box; `true` or `"on"` in JSON).
-    #[serde(deserialize_with = "flag")]
     pub notify: bool,
     /// The language of the page it was sent from, when not the site's (the form's
     /// hidden `lang`): the inbox answers in it.
     pub lang: String,
     /// Only show the comment as it would appear (the form's "Preview" button, or
     /// `true` in JSON): nothing is posted.
-    #[serde(deserialize_with = "flag")]
     pub preview: bool,
 }
 
+/// Where a field of a submission goes.
+enum Slot<'a> {
+    Text(&'a mut String),
+    /// A box or a yes/no.
+    Flag(&'a mut bool),
+}
+
 impl Submission {
+    /// The field named `name`; `None` for names that are no field (they are ignored).
+    fn slot(&mut self, name: &str) -> Option<Slot<'_>> {
+        Some(match name {
+            "thread" => Slot::Text(&mut self.thread),
+            "parent" => Slot::Text(&mut self.parent),
+            "author" => Slot::Text(&mut self.author),
+            "email" => Slot::Text(&mut self.email),
+            "website" => Slot::Text(&mut self.website),
+            "body" => Slot::Text(&mut self.body),
+            "lang" => Slot::Text(&mut self.lang),
+            crate::render::HONEYPOT_FIELD => Slot::Text(&mut self.honeypot),
+            "notify" => Slot::Flag(&mut self.notify),
+            "preview" => Slot::Flag(&mut self.preview),
+            _ => return None,
+        })
+    }
+
     /// Takes one field of a posted form by its name; other names are ignored.
     pub fn set_field(&mut self, name: &str, value: String) {
-        let slot = match name {
-            "thread" => &mut self.thread,
-            "parent" => &mut self.parent,
-            "author" => &mut self.author,
-            "email" => &mut self.email,
-            "website" => &mut self.website,
-            "body" => &mut self.body,
-            "lang" => &mut self.lang,
-            crate::render::HONEYPOT_FIELD => &mut self.honeypot,
-            "notify" => {
-                self.notify = is_yes(&value);
-                return;
+        match self.slot(name) {
+            Some(Slot::Text(slot)) => *slot = value,
+            Some(Slot::Flag(slot)) => *slot = is_yes(&value),
+            None => {}
+        }
+    }
+
+    /// A submission sent as a JSON object: its fields are strings, `null` (as good as
+    /// left out), or for `notify` and `preview` also `true`/`false`; other names are
+    /// ignored. What is wrong is said with the field it is about.
+    pub fn from_json(bytes: &[u8]) -> Result<Submission, (Option<&'static str>, String)> {
+        use serde_json::Value;
+        let fields: serde_json::Map<String, Value> = match serde_json::from_slice(bytes) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => {
+                return Err((
+                    None,
+                    "expected a JSON object of the comment's fields".into(),
+                ))
             }
-            "preview" => {
-                self.preview = is_yes(&value);
-                return;
-            }
-            _ => return,
+            Err(e) => return Err((None, format!("invalid JSON: {e}"))),
         };
-        *slot = value;
+        let mut sub = Submission::default();
+        for (name, value) in fields {
+            match (sub.slot(&name), value) {
+                (None, _) | (Some(_), Value::Null) => {}
+                (Some(Slot::Text(slot)), Value::String(text)) => *slot = text,
+                (Some(Slot::Flag(slot)), Value::Bool(yes)) => *slot = yes,
+                (Some(Slot::Flag(slot)), Value::String(text)) => *slot = is_yes(&text),
+                (Some(slot), value) => {
+                    let expected = match slot {
+                        Slot::Text(_) => "a string",
+                        Slot::Flag(_) => "true or false",
+                    };
+                    let field = FIELD_NAMES.iter().find(|f| **f == name).copied();
+                    return Err((field, format!("{name}: expected {expected}, not {value}")));
+                }
+            }
+        }
+        Ok(sub)
     }
 }
 
-/// A yes/no field as forms (`on`) and JSON (`true`) say it.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Text(String),
-    }
-    Ok(match Flag::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Text(t) => is_yes(&t),
-    })
-}
+/// The names [`Submission::slot`] knows, as `'static` names for a rejection's field.
+const FIELD_NAMES: [&str; 10] = [
+    "thread",
+    "parent",
+    "author",
+    "email",
+    "website",
+    "body",
+    "lang",
+    crate::render::HONEYPOT_FIELD,
+    "notify",
+    "preview",
+];
 
 /// `on`, `1`, `true`, `yes`: what a checked box or a yes says.
 pub fn is_yes(text: &str) -> bool {
@@ -684,9 +723,21 @@ mod tests {
 
     #[test]
     fn the_honeypot_is_the_forms_hidden_field() {
-        let sub: Submission =
-            serde_json::from_value(serde_json::json!({ HONEYPOT_FIELD: "x" })).unwrap();
+        let json = serde_json::json!({ HONEYPOT_FIELD: "x" }).to_string();
+        let sub = Submission::from_json(json.as_bytes()).unwrap();
         assert_eq!(sub.honeypot, "x");
+        let mut sub = Submission::default();
+        sub.set_field(HONEYPOT_FIELD, "y".into());
+        assert_eq!(sub.honeypot, "y");
+    }
+
+    #[test]
+    fn every_field_name_is_a_field() {
+        let mut sub = Submission::default();
+        for name in FIELD_NAMES {
+            assert!(sub.slot(name).is_some(), "{name}");
+        }
+        assert!(sub.slot("client_version").is_none());
     }
 
     #[test]

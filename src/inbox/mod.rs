@@ -659,8 +659,8 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
     };
     let sub = match parse(encoding, &content_type, bytes).await {
         Ok(sub) => sub,
-        Err(detail) => {
-            let r = Rejection::new(Reason::Malformed, None, detail);
+        Err((field, detail)) => {
+            let r = Rejection::new(Reason::Malformed, field, detail);
             return respond_rejected(&inbox, kind, &Submission::default(), r, None, started);
         }
     };
@@ -755,9 +755,14 @@ fn too_large(error: &axum::Error) -> bool {
     false
 }
 
-async fn parse(encoding: Encoding, content_type: &str, bytes: Bytes) -> Result<Submission, String> {
+/// The submission in a body, or what is wrong with it (and with which field, if one).
+async fn parse(
+    encoding: Encoding,
+    content_type: &str,
+    bytes: Bytes,
+) -> Result<Submission, (Option<&'static str>, String)> {
     match encoding {
-        Encoding::Json => serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}")),
+        Encoding::Json => Submission::from_json(&bytes),
         Encoding::UrlEncoded => {
             let mut sub = Submission::default();
             for (name, value) in url::form_urlencoded::parse(&bytes) {
@@ -765,7 +770,9 @@ async fn parse(encoding: Encoding, content_type: &str, bytes: Bytes) -> Result<S
             }
             Ok(sub)
         }
-        Encoding::Multipart => parse_multipart(content_type, bytes).await,
+        Encoding::Multipart => parse_multipart(content_type, bytes)
+            .await
+            .map_err(|e| (None, e)),
     }
 }
 

@@ -616,6 +616,66 @@ async fn malformed_requests_are_refused_with_reasons() {
     assert!(page.body.contains("too large"), "{}", page.body);
 }
 
+/// Scripts post JSON as their language writes it: `null` for a field left empty (a
+/// comment that replies to nothing), `true` for a box; a field of another type is
+/// refused by name.
+#[tokio::test]
+async fn json_fields_may_be_null_and_a_wrong_type_is_named() {
+    let f = fixture(|_| {});
+    let mut fields = good();
+    fields["parent"] = serde_json::Value::Null;
+    fields["website"] = serde_json::Value::Null;
+    fields["lang"] = serde_json::Value::Null;
+    fields["notify"] = false.into();
+    fields["client_version"] = 3.into();
+    let answer = f.json(fields).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    let spooled = f.spooled();
+    assert_eq!(spooled.len(), 1);
+    assert!(!spooled[0].contains("website"), "{}", spooled[0]);
+
+    for (field, value, says) in [
+        (
+            "thread",
+            serde_json::json!(5),
+            "thread: expected a string, not 5",
+        ),
+        (
+            "body",
+            serde_json::json!(["x"]),
+            "body: expected a string, not [\"x\"]",
+        ),
+        (
+            "notify",
+            serde_json::json!(1),
+            "notify: expected true or false, not 1",
+        ),
+    ] {
+        let mut fields = with("body", "Typed wrong.");
+        fields[field] = value;
+        let answer = f.json(fields).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+        let json = answer.json();
+        assert_eq!(json["reason"], "malformed");
+        assert_eq!(json["field"], field);
+        assert_eq!(json["error"], says);
+    }
+    let answer = f
+        .post("application/json", "[1, 2]".into(), &[], "192.0.2.1")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.json()["error"],
+        "expected a JSON object of the comment's fields"
+    );
+    assert!(answer.json()["field"].is_null());
+    let preview = f
+        .json(serde_json::json!({"thread": "/posts/a/", "body": "Look", "preview": "on"}))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert_eq!(f.spooled().len(), 1, "a preview posts nothing");
+}
+
 /// Regression: a form's longest allowed comment, in a script that takes three bytes a
 /// character, percent-encoded, is twelve bytes a character on the wire; the default
 /// request limit must let it through so the limit that speaks is `form.max_body`.
