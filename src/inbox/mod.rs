@@ -603,10 +603,19 @@ enum Encoding {
 }
 
 impl Encoding {
-    /// How the answer goes back: JSON to JSON, a page to a form.
-    fn kind(self) -> Kind {
+    /// How the answer goes back: JSON to JSON, and to a script that asks for JSON and
+    /// not for a page (`Accept: application/json`, as one posting `FormData` may); a
+    /// page to a form.
+    fn kind(self, headers: &HeaderMap) -> Kind {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let wants_json = accept.contains("application/json") && !accept.contains("text/html");
         match self {
             Encoding::Json => Kind::Json,
+            Encoding::UrlEncoded | Encoding::Multipart if wants_json => Kind::Json,
             Encoding::UrlEncoded | Encoding::Multipart => Kind::Form,
         }
     }
@@ -643,7 +652,7 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
             return respond_rejected(&inbox, Kind::Json, &Submission::default(), r, None, started);
         }
     };
-    let kind = encoding.kind();
+    let kind = encoding.kind(&parts.headers);
     let bytes = match axum::body::to_bytes(body, inbox.config.inbox.max_request).await {
         Ok(bytes) => bytes,
         Err(e) => {

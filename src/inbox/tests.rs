@@ -307,6 +307,36 @@ fn multipart(fields: &serde_json::Value) -> (String, String) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// A script that posts a form's fields (`FormData`, or urlencoded) and asks for JSON
+/// gets JSON, as if it had posted JSON; a browser's own form post asks for a page.
+#[tokio::test]
+async fn a_script_posting_form_fields_may_ask_for_json() {
+    let f = fixture(|_| {});
+    let wants_json = [
+        ("origin", "https://blog.example.org"),
+        ("accept", "application/json"),
+    ];
+    let (content_type, body) = multipart(&good());
+    let answer = f.post(&content_type, body, &wants_json, "192.0.2.1").await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "queued");
+    assert_eq!(f.spooled().len(), 1);
+    let refused = f.form(&with("website", "ftp://nope"), &wants_json).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.json()["field"], "website");
+
+    let browser = [
+        ("origin", "https://blog.example.org"),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7",
+        ),
+    ];
+    let page = f.form(&with("body", "From a browser."), &browser).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("awaits moderation"), "{}", page.body);
+}
+
 #[tokio::test]
 async fn a_multipart_form_is_taken_as_a_form() {
     let f = fixture(|_| {});
