@@ -199,6 +199,46 @@ fn out_dir_leaves_the_built_site_untouched_and_reruns_are_identical() {
 }
 
 #[test]
+fn out_dir_may_not_be_the_site_nor_inside_it_nor_hold_it() {
+    let dir = site();
+    let before = snapshot_tree(&dir.path().join("public"));
+    std::os::unix::fs::symlink("public", dir.path().join("site-link")).unwrap();
+    for (out, clash) in [
+        ("public", "is the site directory"),
+        ("./public/../public/", "is the site directory"),
+        ("site-link", "is the site directory"),
+        ("public/rendered", "is inside the site directory"),
+        ("site-link/new/rendered", "is inside the site directory"),
+        (".", "holds the site directory"),
+    ] {
+        let run = cairn(dir.path(), &["render", "public", "--out", out]);
+        assert_eq!(run.status.code(), Some(2), "--out {out}: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains(&format!("cannot copy the site to {out}: it {clash} public")),
+            "--out {out}: {}",
+            stderr(&run)
+        );
+        assert_eq!(
+            snapshot_tree(&dir.path().join("public")),
+            before,
+            "--out {out}"
+        );
+    }
+    assert!(!dir.path().join("public/new").exists());
+
+    // A link inside the site is copied as the link it is.
+    std::os::unix::fs::symlink("a/index.html", dir.path().join("public/latest.html")).unwrap();
+    let run = cairn(dir.path(), &["render", "public", "--out", "rendered"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let link = dir.path().join("rendered/latest.html");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("a/index.html")
+    );
+    assert!(read(&link).contains("Ann"));
+}
+
+#[test]
 fn missing_site_dir_is_a_clear_error() {
     let dir = site();
     let out = cairn(dir.path(), &["render", "nowhere"]);

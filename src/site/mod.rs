@@ -792,29 +792,87 @@ fn unescape_title(raw: &str) -> String {
 }
 
 /// Copies a built site to `out` (for rendering into a copy, leaving the original as it was).
+/// `out` may not be the site itself, lie inside it or hold it: a copy onto itself would
+/// empty every file, one inside it would copy itself without end, and one around it
+/// would have the render change the original too. Symbolic links are copied as links.
 pub fn copy(src: &Path, out: &Path) -> Result<()> {
     anyhow::ensure!(
         src.is_dir(),
         "site directory {} does not exist",
         src.display()
     );
+    let cannot_resolve = |path: &Path| format!("cannot resolve {}", path.display());
+    let (real_src, real_out) = (
+        resolve(src).with_context(|| cannot_resolve(src))?,
+        resolve(out).with_context(|| cannot_resolve(out))?,
+    );
+    let clash = if real_out == real_src {
+        Some("is the site directory")
+    } else if real_out.starts_with(&real_src) {
+        Some("is inside the site directory")
+    } else if real_src.starts_with(&real_out) {
+        Some("holds the site directory")
+    } else {
+        None
+    };
+    if let Some(clash) = clash {
+        anyhow::bail!(
+            "cannot copy the site to {}: it {clash} {} (name a directory outside it)",
+            out.display(),
+            src.display()
+        );
+    }
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.with_context(|| format!("cannot read {}", src.display()))?;
         let target = out.join(entry.path().strip_prefix(src).unwrap_or(entry.path()));
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target)
                 .with_context(|| format!("cannot create {}", target.display()))?;
-        } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &target).with_context(|| {
+        } else {
+            let cannot = || {
                 format!(
                     "cannot copy {} to {}",
                     entry.path().display(),
                     target.display()
                 )
-            })?;
+            };
+            if entry.file_type().is_file() {
+                std::fs::copy(entry.path(), &target).with_context(cannot)?;
+            } else if entry.file_type().is_symlink() {
+                let link = std::fs::read_link(entry.path()).with_context(cannot)?;
+                match std::fs::remove_file(&target) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).with_context(cannot)
+                    }
+                    _ => {}
+                }
+                std::os::unix::fs::symlink(link, &target).with_context(cannot)?;
+            }
         }
     }
     Ok(())
+}
+
+/// A path as the file system sees it: absolute, with symbolic links resolved as far as
+/// the path exists and `.` and `..` taken out, so two names of one directory compare equal.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let mut resolved = PathBuf::new();
+    for part in std::path::absolute(path)?.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            part => {
+                resolved.push(part);
+                if let Ok(real) = resolved.canonicalize() {
+                    resolved = real;
+                }
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 /// Writes a file only when its content differs, so unchanged files keep their mtime.
