@@ -660,6 +660,79 @@ fn sigterm_finishes_what_is_in_flight() {
 }
 
 #[test]
+fn idle_connections_from_one_address_leave_the_inbox_to_everyone_else() {
+    let ws = Workspace::new("review");
+    let config = ws.config();
+    let config = config.to_string_lossy();
+    // A service manager's usual soft limit, or lower: the inbox raises it to the hard one.
+    let inbox = InboxProcess::start_after(
+        "ulimit -Sn 256",
+        &["--listen", "127.0.0.1:0", "--config", &config],
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", inbox.child.id())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (soft, hard) = (open_files[3], open_files[4]);
+    if hard != "unlimited" && hard.parse::<u64>().unwrap() <= (1 << 20) {
+        assert_eq!(soft, hard, "{limits}");
+    }
+    assert_ne!(soft, "256", "{limits}");
+
+    // One address opens connections and sends nothing, past what a client may hold.
+    let addr: std::net::SocketAddr = inbox.addr.parse().unwrap();
+    let opened: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    // The refused ones have their answer by now; the others have nothing to read.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut idle = Vec::new();
+    let mut refused = 0;
+    for stream in opened {
+        stream.set_nonblocking(true).unwrap();
+        let mut answer = [0; 512];
+        match std::io::Read::read(&mut &stream, &mut answer) {
+            Ok(n) => {
+                let answer = String::from_utf8_lossy(&answer[..n]);
+                assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+                refused += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => idle.push(stream),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(idle.len(), 128, "connections held for one address");
+    assert_eq!(refused, 300 - 128);
+    // A reader elsewhere posts at once.
+    let json = serde_json::json!({"thread": THREAD, "author": "Ann", "body": "Still open."});
+    let answer = http_on(
+        connect_from("127.0.0.2", &inbox.addr),
+        &inbox.addr,
+        "POST",
+        "/v1/comments",
+        &[("Content-Type", "application/json")],
+        json.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let id = serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        inbox.log.lock().unwrap().contains("holds 128 connections"),
+        "{}",
+        inbox.log.lock().unwrap()
+    );
+    drop(idle);
+    inbox.wait_delivered(60);
+    assert!(ws.branches().contains(&format!("cairn/{id}")));
+}
+
+#[test]
 fn a_second_inbox_on_the_same_spool_refuses_to_start() {
     let ws = Workspace::new("review");
     let first = InboxProcess::start(&ws.config());

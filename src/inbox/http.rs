@@ -1,11 +1,16 @@
 //! The inbox's HTTP/1 server: a task per connection, deadlines for a request's head
-//! and body (a client that drips bytes cannot hold a connection for ever), and a
-//! graceful shutdown that waits a bounded time for the requests in flight.
+//! and body (a client that drips bytes cannot hold a connection for ever), limits on
+//! the connections held (in all and per client, so idle ones cannot use up the file
+//! descriptors the spool and delivery need), and a graceful shutdown that waits a
+//! bounded time for the requests in flight.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
@@ -40,19 +45,196 @@ impl Default for Timeouts {
     }
 }
 
+/// How many connections the server holds at once.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// In all; beyond, new connections wait in the listen queue until one ends.
+    pub connections: usize,
+    /// From one client address (IPv6: one /64); beyond, a new connection is answered
+    /// 503 and closed.
+    pub per_client: usize,
+    /// Peers whose connections carry many clients (the trusted proxies): no limit
+    /// per client for them.
+    pub exempt: Vec<ipnet::IpNet>,
+}
+
+/// File descriptors kept for the spool, the delivery's repository and mail, out of
+/// reach of connections.
+const RESERVED_FILES: u64 = 256;
+
+/// Most connections held at once, however many files the process may open.
+const MAX_CONNECTIONS: u64 = 16_384;
+
+/// Connections one client may hold: a browser opens six at most.
+pub const PER_CLIENT: usize = 128;
+
+impl Limits {
+    /// Limits for a process that may open `open_files` files, with `exempt` peers.
+    pub fn new(open_files: u64, exempt: Vec<ipnet::IpNet>) -> Limits {
+        let connections = open_files
+            .saturating_sub(RESERVED_FILES)
+            .max(open_files / 2)
+            .clamp(1, MAX_CONNECTIONS);
+        Limits {
+            connections: connections as usize,
+            per_client: PER_CLIENT,
+            exempt,
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, as servers do (systemd
+/// starts services with 1,024, which idle connections alone could use up), and
+/// returns the limit in force.
+pub fn raise_open_files_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    // The kernel's own ceiling (fs.nr_open) by default; an unlimited hard limit is not
+    // one a process can set.
+    const CEILING: u64 = 1 << 20;
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(CEILING);
+    let wanted = limit.maximum.unwrap_or(CEILING).min(CEILING);
+    if current < wanted {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return wanted,
+            Err(e) => tracing::warn!("cannot raise the open files limit from {current}: {e}"),
+        }
+    }
+    current
+}
+
+/// The address that limits count a client by: IPv4 as it is (also when it came as an
+/// IPv4-mapped IPv6 address, as a dual-stack listener gives it), IPv6 per /64, the
+/// block one subscriber usually gets.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+        v4 => v4,
+    }
+}
+
+/// Connections held per client, and when a refusal was last logged.
+#[derive(Default)]
+struct Clients {
+    held: HashMap<IpAddr, usize>,
+    warned: Option<Instant>,
+}
+
+/// A client's hold on one of its connections, given back when the connection ends.
+struct Held {
+    clients: Arc<Mutex<Clients>>,
+    key: IpAddr,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = clients.held.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                clients.held.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// How often, at most, the server logs that it is at a limit.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+fn due(warned: &mut Option<Instant>) -> bool {
+    let due = warned.is_none_or(|at| at.elapsed() >= WARN_EVERY);
+    if due {
+        *warned = Some(Instant::now());
+    }
+    due
+}
+
+/// The answer to a connection over its client's limit.
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: text/plain; charset=utf-8\r\nRetry-After: 10\r\nConnection: close\r\n\
+Content-Length: 40\r\n\r\nToo many connections from your address.\n";
+
+impl Limits {
+    /// Takes a connection from `peer` on for its client, or, past the client's limit,
+    /// answers 503 and closes it.
+    fn admit(
+        &self,
+        clients: &Arc<Mutex<Clients>>,
+        peer: IpAddr,
+        stream: &tokio::net::TcpStream,
+    ) -> Result<Option<Held>, ()> {
+        if self.exempt.iter().any(|net| net.contains(&peer)) {
+            return Ok(None);
+        }
+        let key = client_key(peer);
+        let mut all = clients.lock().unwrap_or_else(|e| e.into_inner());
+        let held = all.held.entry(key).or_default();
+        if *held >= self.per_client {
+            // A new connection's send buffer is empty: the answer goes out whole or
+            // not at all, without waiting.
+            let _ = stream.try_write(TOO_MANY);
+            if due(&mut all.warned) {
+                tracing::warn!(
+                    "{key} holds {} connections, the most one client may: refusing more \
+                     (logged once a minute)",
+                    self.per_client
+                );
+            }
+            return Err(());
+        }
+        *held += 1;
+        Ok(Some(Held {
+            clients: clients.clone(),
+            key,
+        }))
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets
 /// idle connections go, and waits up to `timeouts.shutdown` for requests in flight.
-/// Each request carries its client's address as [`ConnectInfo`].
+/// Each request carries its client's address as [`ConnectInfo`] (an IPv4 client of a
+/// dual-stack listener by its IPv4 address).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     timeouts: Timeouts,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let (closing, closed) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let clients = Arc::new(Mutex::new(Clients::default()));
+    let mut warned = None;
     loop {
+        let permit = match open.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if due(&mut warned) {
+                    tracing::warn!(
+                        "{} connections open, the most the inbox holds: new ones wait \
+                         (logged once a minute)",
+                        limits.connections
+                    );
+                }
+                tokio::select! {
+                    permit = open.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -66,10 +248,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         while connections.try_join_next().is_some() {}
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+        let Ok(held) = limits.admit(&clients, peer.ip(), &stream) else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut closed = closed.clone();
         connections.spawn(async move {
+            let _held = (permit, held);
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let mut request = request.map(|body| {
                     if body.is_end_stream() {

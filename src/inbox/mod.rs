@@ -228,7 +228,7 @@ impl Inbox {
         // A post the reader still has to fix is not counted: only one that would be
         // looked up, written and delivered uses up the client's allowance.
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
-            if let Err(not_until) = limiter.check_key(&rate_key(ip)) {
+            if let Err(not_until) = limiter.check_key(&http::client_key(ip)) {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
                     &governor::clock::DefaultClock::default(),
                 ));
@@ -411,9 +411,11 @@ impl Inbox {
     }
 
     /// The client's address: the socket's peer, or, when that is a trusted proxy, the
-    /// last address in `X-Forwarded-For` that is not one.
+    /// last address in `X-Forwarded-For` that is not one. IPv4-mapped IPv6 addresses
+    /// (`::ffff:192.0.2.1`, as a dual-stack listener sees IPv4 peers) are taken as the
+    /// IPv4 addresses they are.
     fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let peer = peer?;
+        let peer = peer?.to_canonical();
         let trusted = |ip: &IpAddr| self.proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return Some(peer);
@@ -423,7 +425,8 @@ impl Inbox {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse().ok())
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
             .collect();
         Some(
             forwarded
@@ -463,18 +466,6 @@ fn reloadable(running: &Config, mut read: Config) -> (Config, Vec<&'static str>)
         read.comments.dir.clone_from(&running.comments.dir);
     }
     (read, kept)
-}
-
-/// IPv6 clients are limited per /64, the block one subscriber usually gets.
-fn rate_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let mut segments = v6.segments();
-            segments[4..].fill(0);
-            IpAddr::V6(segments.into())
-        }
-    }
 }
 
 /// CORS for JSON posts from the allowed origins.
@@ -956,7 +947,13 @@ pub async fn serve_all(
         .iter()
         .map(|inbox| tokio::spawn(worker::run(inbox.clone(), stopped.clone())))
         .collect();
-    http::serve(listener, app, http::Timeouts::default(), shutdown).await;
+    // A proxy trusted by any of the sites carries many clients' connections.
+    let proxies = inboxes
+        .iter()
+        .flat_map(|inbox| inbox.proxies.iter().copied())
+        .collect();
+    let limits = http::Limits::new(http::raise_open_files_limit(), proxies);
+    http::serve(listener, app, http::Timeouts::default(), limits, shutdown).await;
     let _ = stop.send(true);
     for worker in workers {
         worker.await.context("a delivery worker failed")?;

@@ -823,6 +823,54 @@ async fn clients_are_rate_limited_by_address() {
 }
 
 #[tokio::test]
+async fn ipv4_clients_of_a_dual_stack_listener_are_told_apart() {
+    // A listener on [::] sees IPv4 peers as IPv4-mapped IPv6 addresses.
+    let f = fixture(|c| {
+        c.inbox.rate_per_hour = 1;
+        c.inbox.rate_burst = 1;
+        c.inbox.trusted_proxies = vec!["127.0.0.1".into()];
+    });
+    let post = |n: usize, peer: &'static str, xff: Option<&'static str>| {
+        let body = with("body", &format!("comment number {n}")).to_string();
+        let f = &f;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                xff.map(|v| ("x-forwarded-for", v)).into_iter().collect();
+            f.post("application/json", body, &headers, peer)
+                .await
+                .status
+        }
+    };
+    assert_eq!(
+        post(1, "::ffff:192.0.2.1", None).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(2, "::ffff:192.0.2.2", None).await,
+        StatusCode::ACCEPTED,
+        "another IPv4 client has an allowance of its own"
+    );
+    assert_eq!(
+        post(3, "192.0.2.1", None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client, however its address came"
+    );
+    // The proxy is trusted however its address comes, and so are forwarded addresses.
+    assert_eq!(
+        post(4, "::ffff:127.0.0.1", Some("198.51.100.7")).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(5, "::ffff:127.0.0.1", Some("::ffff:198.51.100.7")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        post(6, "::ffff:127.0.0.1", Some("198.51.100.8")).await,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
 async fn health_and_metrics_report_the_spool_and_the_reasons() {
     let f = fixture(|_| {});
     f.json(good()).await;
@@ -1087,7 +1135,8 @@ async fn serving(
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(f.inbox.clone());
-    let server = tokio::spawn(http::serve(listener, app, timeouts, async {
+    let limits = http::Limits::new(1024, Vec::new());
+    let server = tokio::spawn(http::serve(listener, app, timeouts, limits, async {
         let _ = stopped.await;
     }));
     (addr, stop, server)
@@ -1167,6 +1216,95 @@ async fn clients_that_stall_are_cut_off_by_deadlines() {
     f.metrics_say(&["reason=\"incomplete\""]).await;
     stop.send(()).unwrap();
     server.await.unwrap();
+}
+
+/// A connection to `addr` from the loopback address `from`, which has sent nothing.
+async fn connected_from(from: &str, addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(from.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// A whole request for the health of the inbox, on a connection that then closes.
+const HEALTH: &[u8] = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+#[tokio::test]
+async fn idle_connections_cannot_take_every_file_descriptor() {
+    let f = fixture(|c| c.inbox.trusted_proxies = vec!["127.0.0.9".into()]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = http::Limits {
+        connections: 6,
+        per_client: 3,
+        exempt: vec!["127.0.0.9/32".parse().unwrap()],
+    };
+    let patient = http::Timeouts {
+        head: Duration::from_secs(60),
+        ..http::Timeouts::default()
+    };
+    let server = tokio::spawn(http::serve(
+        listener,
+        router(f.inbox.clone()),
+        patient,
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let ask = |mut stream: tokio::net::TcpStream| async move {
+        use tokio::io::AsyncWriteExt;
+        stream.write_all(HEALTH).await.unwrap();
+        answer_within(&mut stream, Duration::from_secs(5)).await
+    };
+
+    // One client holds as many idle connections as it may; one more is refused at once.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(connected_from("127.0.0.2", addr).await);
+    }
+    let refused = ask(connected_from("127.0.0.2", addr).await).await;
+    let refused = refused.expect("a connection over the client's limit is closed");
+    assert!(
+        refused.starts_with("HTTP/1.1 503") && refused.contains("Too many connections"),
+        "{refused}"
+    );
+    // Another client is served.
+    let answer = ask(connected_from("127.0.0.3", addr).await).await;
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    // A trusted proxy, which carries many clients, has no such limit.
+    for _ in 0..3 {
+        idle.push(connected_from("127.0.0.9", addr).await);
+    }
+    // Now six connections are open, the most the server holds: a new one waits in the
+    // listen queue, and is served once one of the others ends.
+    let waiting = tokio::spawn(ask(connected_from("127.0.0.4", addr).await));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a seventh connection was served");
+    drop(idle.pop());
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting connection was not served when another ended")
+        .unwrap();
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    // The client's own connections count again once they end.
+    drop(idle.remove(0));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = ask(connected_from("127.0.0.2", addr).await).await;
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+
+    stop.send(()).unwrap();
+    drop(idle);
+    server.await.unwrap();
+}
+
+#[test]
+fn connections_leave_files_for_the_spool_and_delivery() {
+    assert_eq!(http::Limits::new(1024, Vec::new()).connections, 1024 - 256);
+    assert_eq!(http::Limits::new(256, Vec::new()).connections, 128);
+    assert_eq!(http::Limits::new(1 << 20, Vec::new()).connections, 16_384);
 }
 
 #[tokio::test]

@@ -239,8 +239,45 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<Answer> {
+    http_on(
+        std::net::TcpStream::connect(addr)?,
+        addr,
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+/// A loopback connection to `addr` from the loopback address `from` (`127.0.0.2`, say:
+/// another client, as the server sees it).
+pub fn connect_from(from: &str, addr: &str) -> std::net::TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(std::net::SocketAddr::new(from.parse().unwrap(), 0))
+            .unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// [`http`] over `stream`, a connection to `addr`.
+pub fn http_on(
+    mut stream: std::net::TcpStream,
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -409,10 +446,26 @@ impl InboxProcess {
 
     /// Runs `cairn inbox ARGS`, with the test secret in `CAIRN_SECRET`.
     pub fn start_with(args: &[&str]) -> InboxProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        command.arg("inbox").args(args);
+        InboxProcess::spawn(command)
+    }
+
+    /// Runs `cairn inbox ARGS` through `sh`, which first runs `setup` (e.g. `ulimit`).
+    pub fn start_after(setup: &str, args: &[&str]) -> InboxProcess {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("{setup} && exec \"$0\" inbox \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_cairn"))
+            .args(args);
+        InboxProcess::spawn(command)
+    }
+
+    /// Starts `command`, a `cairn inbox`, with the test secret in `CAIRN_SECRET`.
+    fn spawn(mut command: Command) -> InboxProcess {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .arg("inbox")
-            .args(args)
+        let mut child = command
             .env("CAIRN_SECRET", TEST_SECRET)
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::piped())
