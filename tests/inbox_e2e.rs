@@ -723,7 +723,11 @@ fn idle_connections_from_one_address_leave_the_inbox_to_everyone_else() {
         .unwrap()
         .to_string();
     assert!(
-        inbox.log.lock().unwrap().contains("holds 128 connections"),
+        inbox
+            .log
+            .lock()
+            .unwrap()
+            .contains("a client holds 128 connections"),
         "{}",
         inbox.log.lock().unwrap()
     );

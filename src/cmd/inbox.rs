@@ -41,6 +41,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         return forget(email, config);
     }
     super::init_logging();
+    // Before the first connection, and before the service says it listens.
+    crate::inbox::http::raise_open_files_limit();
     if !args.sites.is_empty() {
         return run_sites(args);
     }

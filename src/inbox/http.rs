@@ -66,7 +66,7 @@ const RESERVED_FILES: u64 = 256;
 const MAX_CONNECTIONS: u64 = 16_384;
 
 /// Connections one client may hold: a browser opens six at most.
-pub const PER_CLIENT: usize = 128;
+const PER_CLIENT: usize = 128;
 
 impl Limits {
     /// Limits for a process that may open `open_files` files, with `exempt` peers.
@@ -81,30 +81,68 @@ impl Limits {
             exempt,
         }
     }
+
+    /// Takes a connection from `peer` on for its client, or, past the client's limit,
+    /// answers 503 and closes it.
+    fn admit(
+        &self,
+        clients: &Arc<Mutex<Clients>>,
+        peer: IpAddr,
+        stream: &tokio::net::TcpStream,
+    ) -> Result<Option<Held>, ()> {
+        if self.exempt.iter().any(|net| net.contains(&peer)) {
+            return Ok(None);
+        }
+        let key = client_key(peer);
+        let mut all = clients.lock().unwrap_or_else(|e| e.into_inner());
+        let held = all.held.entry(key).or_default();
+        if *held >= self.per_client {
+            // A new connection's send buffer is empty: the answer goes out whole or
+            // not at all, without waiting.
+            let _ = stream.try_write(TOO_MANY);
+            if due(&mut all.warned) {
+                // Without the address: IP addresses stay in memory, out of logs too.
+                tracing::warn!(
+                    "a client holds {} connections, the most one may: refusing more \
+                     (logged once a minute)",
+                    self.per_client
+                );
+            }
+            return Err(());
+        }
+        *held += 1;
+        Ok(Some(Held {
+            clients: clients.clone(),
+            key,
+        }))
+    }
 }
 
 /// Raises the soft limit on open files to the hard limit, as servers do (systemd
 /// starts services with 1,024, which idle connections alone could use up), and
-/// returns the limit in force.
+/// returns the limit in force. Only the first call changes anything.
 pub fn raise_open_files_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    // The kernel's own ceiling (fs.nr_open) by default; an unlimited hard limit is not
-    // one a process can set.
-    const CEILING: u64 = 1 << 20;
-    let limit = getrlimit(Resource::Nofile);
-    let current = limit.current.unwrap_or(CEILING);
-    let wanted = limit.maximum.unwrap_or(CEILING).min(CEILING);
-    if current < wanted {
-        let raised = Rlimit {
-            current: Some(wanted),
-            maximum: limit.maximum,
-        };
-        match setrlimit(Resource::Nofile, raised) {
-            Ok(()) => return wanted,
-            Err(e) => tracing::warn!("cannot raise the open files limit from {current}: {e}"),
+    static RAISED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *RAISED.get_or_init(|| {
+        // The kernel's own ceiling (fs.nr_open) by default; an unlimited hard limit is
+        // not one a process can set.
+        const CEILING: u64 = 1 << 20;
+        let limit = getrlimit(Resource::Nofile);
+        let current = limit.current.unwrap_or(CEILING);
+        let wanted = limit.maximum.unwrap_or(CEILING).min(CEILING);
+        if current < wanted {
+            let raised = Rlimit {
+                current: Some(wanted),
+                maximum: limit.maximum,
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => return wanted,
+                Err(e) => tracing::warn!("cannot raise the open files limit from {current}: {e}"),
+            }
         }
-    }
-    current
+        current
+    })
 }
 
 /// The address that limits count a client by: IPv4 as it is (also when it came as an
@@ -161,42 +199,6 @@ fn due(warned: &mut Option<Instant>) -> bool {
 const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 Content-Type: text/plain; charset=utf-8\r\nRetry-After: 10\r\nConnection: close\r\n\
 Content-Length: 40\r\n\r\nToo many connections from your address.\n";
-
-impl Limits {
-    /// Takes a connection from `peer` on for its client, or, past the client's limit,
-    /// answers 503 and closes it.
-    fn admit(
-        &self,
-        clients: &Arc<Mutex<Clients>>,
-        peer: IpAddr,
-        stream: &tokio::net::TcpStream,
-    ) -> Result<Option<Held>, ()> {
-        if self.exempt.iter().any(|net| net.contains(&peer)) {
-            return Ok(None);
-        }
-        let key = client_key(peer);
-        let mut all = clients.lock().unwrap_or_else(|e| e.into_inner());
-        let held = all.held.entry(key).or_default();
-        if *held >= self.per_client {
-            // A new connection's send buffer is empty: the answer goes out whole or
-            // not at all, without waiting.
-            let _ = stream.try_write(TOO_MANY);
-            if due(&mut all.warned) {
-                tracing::warn!(
-                    "{key} holds {} connections, the most one client may: refusing more \
-                     (logged once a minute)",
-                    self.per_client
-                );
-            }
-            return Err(());
-        }
-        *held += 1;
-        Ok(Some(Held {
-            clients: clients.clone(),
-            key,
-        }))
-    }
-}
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets
 /// idle connections go, and waits up to `timeouts.shutdown` for requests in flight.

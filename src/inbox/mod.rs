@@ -10,7 +10,7 @@
 //! and never written anywhere.
 
 pub mod guard;
-mod http;
+pub mod http;
 pub mod links;
 pub mod metrics;
 mod notify;
@@ -413,28 +413,36 @@ impl Inbox {
     /// The client's address: the socket's peer, or, when that is a trusted proxy, the
     /// last address in `X-Forwarded-For` that is not one. IPv4-mapped IPv6 addresses
     /// (`::ffff:192.0.2.1`, as a dual-stack listener sees IPv4 peers) are taken as the
-    /// IPv4 addresses they are.
+    /// IPv4 addresses they are; an address may carry a port (`192.0.2.1:5123`, as some
+    /// proxies write it). An entry that is no address ends the walk, and the client is
+    /// counted as the proxy: the entries left of it may be the client's own invention.
     fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         let peer = peer?.to_canonical();
         let trusted = |ip: &IpAddr| self.proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return Some(peer);
         }
-        let forwarded: Vec<IpAddr> = headers
+        let forwarded: Vec<Option<IpAddr>> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.to_str().unwrap_or(""))
             .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .map(|ip| ip.to_canonical())
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<IpAddr>()
+                    .or_else(|_| s.parse::<SocketAddr>().map(|a| a.ip()))
+                    .ok()
+                    .map(|ip| ip.to_canonical())
+            })
             .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|ip| !trusted(ip))
-                .unwrap_or(peer),
-        )
+        for ip in forwarded.into_iter().rev() {
+            match ip {
+                Some(ip) if trusted(&ip) => {}
+                Some(ip) => return Some(ip),
+                None => break,
+            }
+        }
+        Some(peer)
     }
 
     /// Where "back to the article" leads.

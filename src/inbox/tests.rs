@@ -868,6 +868,29 @@ async fn ipv4_clients_of_a_dual_stack_listener_are_told_apart() {
         post(6, "::ffff:127.0.0.1", Some("198.51.100.8")).await,
         StatusCode::ACCEPTED
     );
+    // Some proxies write the client's port too.
+    assert_eq!(
+        post(7, "127.0.0.1", Some("198.51.100.9:50123")).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(8, "127.0.0.1", Some("198.51.100.9:50124")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        post(9, "127.0.0.1", Some("[2001:db8::1]:50123")).await,
+        StatusCode::ACCEPTED
+    );
+    // An entry the proxy wrote that is no address: the client is not whatever it
+    // claimed left of it, but counted as the proxy.
+    assert_eq!(
+        post(10, "127.0.0.1", Some("203.0.113.1, unknown")).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(11, "127.0.0.1", Some("203.0.113.2, unknown")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
