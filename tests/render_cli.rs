@@ -236,6 +236,23 @@ fn out_dir_may_not_be_the_site_nor_inside_it_nor_hold_it() {
         Path::new("a/index.html")
     );
     assert!(read(&link).contains("Ann"));
+
+    // Rendered again into the same directory after the link became a page (and a page
+    // a link to a directory elsewhere): what the last copy left is replaced, not
+    // written through.
+    std::fs::remove_file(dir.path().join("public/latest.html")).unwrap();
+    std::fs::write(dir.path().join("public/latest.html"), PAGE).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(dir.path().join("rendered/a")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("rendered/a")).unwrap();
+    let run = cairn(dir.path(), &["render", "public", "--out", "rendered"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(!std::fs::symlink_metadata(dir.path().join("rendered/a"))
+        .unwrap()
+        .is_symlink());
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    assert!(read(&dir.path().join("rendered/a/index.html")).contains("Ann"));
 }
 
 #[test]

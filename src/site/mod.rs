@@ -825,6 +825,12 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.with_context(|| format!("cannot read {}", src.display()))?;
         let target = out.join(entry.path().strip_prefix(src).unwrap_or(entry.path()));
+        // A link an earlier copy left where this entry goes is replaced, not written
+        // through: it could lead out of `out`.
+        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(&target)
+                .with_context(|| format!("cannot replace {}", target.display()))?;
+        }
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target)
                 .with_context(|| format!("cannot create {}", target.display()))?;
@@ -840,11 +846,8 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
                 std::fs::copy(entry.path(), &target).with_context(cannot)?;
             } else if entry.file_type().is_symlink() {
                 let link = std::fs::read_link(entry.path()).with_context(cannot)?;
-                match std::fs::remove_file(&target) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e).with_context(cannot)
-                    }
-                    _ => {}
+                if target.exists() {
+                    std::fs::remove_file(&target).with_context(cannot)?;
                 }
                 std::os::unix::fs::symlink(link, &target).with_context(cannot)?;
             }
