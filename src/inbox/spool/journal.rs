@@ -137,28 +137,41 @@ struct Segment {
 
 impl Segment {
     /// A new, empty segment whose directory entry is durable before anything in it is
-    /// acknowledged.
+    /// acknowledged. One that could not be made whole (the disk full, say) is taken
+    /// away again: it holds nothing acknowledged.
     fn create(journal: &Path, sequence: u64, capacity: u64) -> std::io::Result<Segment> {
         let path = journal.join(format!("{sequence:016}.log"));
         let spare = journal.join(SPARE);
-        let file = if capacity <= SEGMENT_BYTES && std::fs::rename(&spare, &path).is_ok() {
-            std::fs::OpenOptions::new().write(true).open(&path)?
+        let renamed = capacity <= SEGMENT_BYTES && std::fs::rename(&spare, &path).is_ok();
+        let made = if renamed {
+            std::fs::OpenOptions::new().write(true).open(&path)
         } else {
-            zeroed(&path, capacity)?
-        };
-        let capacity = file.metadata()?.len();
-        std::fs::File::open(journal)?.sync_all()?;
-        Ok(Segment {
-            path,
-            file,
-            bytes: 0,
-            capacity,
-            opened: Instant::now(),
-        })
+            zeroed(&path, capacity)
+        }
+        .and_then(|file| {
+            let capacity = file.metadata()?.len();
+            std::fs::File::open(journal)?.sync_all()?;
+            Ok((file, capacity))
+        });
+        match made {
+            Ok((file, capacity)) => Ok(Segment {
+                path,
+                file,
+                bytes: 0,
+                capacity,
+                opened: Instant::now(),
+            }),
+            Err(e) => {
+                if renamed {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e)
+            }
+        }
     }
 }
 
-/// A new file of `capacity` zero bytes, synced.
+/// A new file of `capacity` zero bytes, synced; on failure, none.
 fn zeroed(path: &Path, capacity: u64) -> std::io::Result<std::fs::File> {
     let mut file = std::fs::OpenOptions::new()
         .create_new(true)
@@ -166,13 +179,22 @@ fn zeroed(path: &Path, capacity: u64) -> std::io::Result<std::fs::File> {
         .open(path)?;
     let zeros = vec![0u8; 64 << 10];
     let mut left = capacity;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64);
-        file.write_all(&zeros[..n as usize])?;
-        left -= n;
+    let filled = (|| {
+        while left > 0 {
+            let n = left.min(zeros.len() as u64);
+            file.write_all(&zeros[..n as usize])?;
+            left -= n;
+        }
+        file.sync_all()
+    })();
+    match filled {
+        Ok(()) => Ok(file),
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            Err(e)
+        }
     }
-    file.sync_all()?;
-    Ok(file)
 }
 
 /// Makes the spare segment, unless it is there already.
@@ -246,11 +268,11 @@ fn write_loop(
                 seal(&mut segment);
             }
             if segment.is_none() {
-                match Segment::create(journal, sequence, SEGMENT_BYTES.max(needed)) {
-                    Ok(s) => {
-                        sequence += 1;
-                        segment = Some(s);
-                    }
+                // A number tried is not tried again, whatever is in the way of it.
+                let made = Segment::create(journal, sequence, SEGMENT_BYTES.max(needed));
+                sequence += 1;
+                match made {
+                    Ok(s) => segment = Some(s),
                     Err(e) => {
                         tracing::error!(
                             "cannot create a journal segment in {}: {e}",

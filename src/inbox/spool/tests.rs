@@ -84,6 +84,70 @@ async fn one_spool_serves_one_inbox_at_a_time() {
 }
 
 #[tokio::test]
+async fn a_journal_segment_that_cannot_be_made_does_not_stop_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    // Something in the way of the next segment, as a disk that was full left one
+    // half-made: neither the spare nor a new file can take its place.
+    let obstacle = dir.path().join("journal/0000000000000001.log");
+    std::fs::create_dir_all(obstacle.join("in-the-way")).unwrap();
+    let c = comment(1, "Hello");
+    assert!(matches!(
+        spool.accept(&c).await,
+        Err(AcceptError::Unavailable(_))
+    ));
+    // The reader tries again: the comment is taken, not a duplicate of the failed one.
+    spool.accept(&c).await.unwrap();
+    spool.accept(&comment(2, "Again")).await.unwrap();
+    spool.flush();
+    assert_eq!(files(dir.path(), "queued").len(), 2);
+    drop(spool);
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    assert_eq!(spool.depth()[&State::Queued], 2);
+}
+
+#[test]
+fn a_segment_the_disk_cannot_hold_leaves_nothing_behind() {
+    // A file system of 1 MiB: the 8 MiB segment does not fit. Mounting needs
+    // privileges a CI machine has and a container may not.
+    struct Mounted(tempfile::TempDir);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here");
+        return;
+    }
+    let dir = Mounted(dir);
+    let dir = &dir.0;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let failed = runtime.block_on(spool.accept(&comment(1, "Hello")));
+    assert!(matches!(failed, Err(AcceptError::Unavailable(_))));
+    let journal: Vec<String> = std::fs::read_dir(dir.path().join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    assert!(journal.is_empty(), "{journal:?}");
+}
+
+#[tokio::test]
 async fn concurrent_accepts_are_all_durable() {
     let dir = tempfile::tempdir().unwrap();
     let spool = std::sync::Arc::new(Spool::open(dir.path()).unwrap());
