@@ -320,43 +320,80 @@ fn write_loop(
     seal(&mut segment);
 }
 
+/// How often the filer tries again to write the items it could not (a full disk).
+const RETRY_EVERY: Duration = Duration::from_secs(5);
+
 fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid)) {
     // Accepted items are durable in the journal already: writing their own files can
     // wait for the threads answering readers.
     crate::inbox::worker::lower_priority();
-    let mut all_written = true;
+    // Items whose file could not be written yet, and the sealed segments kept for them.
+    let mut unwritten: Vec<(Ulid, Vec<u8>)> = Vec::new();
+    let mut kept: Vec<PathBuf> = Vec::new();
+    let write = |id: Ulid, file: &[u8]| {
+        let written = write_file(&item_path(dir, State::Queued, id), file, false);
+        if written.is_ok() {
+            on_disk(id);
+        }
+        written
+    };
     prepare_spare(&dir.join(DIR));
-    while let Ok(filing) = filings.recv() {
-        match filing {
-            Filing::Item { id, file } => {
-                match write_file(&item_path(dir, State::Queued, id), &file, false) {
-                    Ok(()) => on_disk(id),
-                    Err(e) => {
-                        all_written = false;
-                        tracing::error!(%id, "cannot write the spool item (the journal keeps it): {e}");
-                    }
+    loop {
+        let filing = match filings.recv_timeout(RETRY_EVERY) {
+            Ok(filing) => Some(filing),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if !unwritten.is_empty() {
+            let before = unwritten.len();
+            unwritten.retain(|(id, file)| write(*id, file).is_err());
+            if unwritten.len() < before {
+                tracing::info!(
+                    "wrote {} spool items that could not be written before",
+                    before - unwritten.len()
+                );
+            }
+            if unwritten.is_empty() && sync_files(dir).is_ok() {
+                for segment in kept.drain(..) {
+                    remove_segment(&segment);
                 }
             }
-            Filing::Seal(segment) => {
+        }
+        match filing {
+            None => {}
+            Some(Filing::Item { id, file }) => {
+                if let Err(e) = write(id, &file) {
+                    tracing::error!(
+                        %id,
+                        "cannot write the spool item (the journal keeps it; tried again every {}s): {e}",
+                        RETRY_EVERY.as_secs()
+                    );
+                    unwritten.push((id, file));
+                }
+            }
+            Some(Filing::Seal(segment)) => {
                 // A segment goes only when every item in it is durable on its own.
-                let done = all_written && sync_files(dir).is_ok();
-                if done {
-                    if let Err(e) = std::fs::remove_file(&segment) {
-                        tracing::warn!("cannot remove {}: {e}", segment.display());
-                    }
+                if unwritten.is_empty() && sync_files(dir).is_ok() {
+                    remove_segment(&segment);
                 } else {
                     tracing::error!(
                         "keeping {} for recovery: some items are not on disk",
                         segment.display()
                     );
+                    kept.push(segment);
                 }
-                all_written = true;
                 prepare_spare(&dir.join(DIR));
             }
-            Filing::Flush(done) => {
+            Some(Filing::Flush(done)) => {
                 let _ = done.send(());
             }
         }
+    }
+}
+
+fn remove_segment(segment: &Path) {
+    if let Err(e) = std::fs::remove_file(segment) {
+        tracing::warn!("cannot remove {}: {e}", segment.display());
     }
 }
 

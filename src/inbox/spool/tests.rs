@@ -107,6 +107,38 @@ async fn a_journal_segment_that_cannot_be_made_does_not_stop_the_spool() {
     assert_eq!(spool.depth()[&State::Queued], 2);
 }
 
+#[tokio::test]
+async fn an_item_whose_file_cannot_be_written_yet_is_written_once_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let c = comment(1, "Hello");
+    // Something in the way of the item's own file, as a full disk would be.
+    let obstacle = dir.path().join(format!("queued/{}.json", c.id));
+    std::fs::create_dir_all(obstacle.join("in-the-way")).unwrap();
+    spool.accept(&c).await.unwrap();
+    spool.flush();
+    assert!(spool.take_due(Utc::now(), 10).is_empty(), "not on disk yet");
+    let logs = |dir: &Path| {
+        std::fs::read_dir(dir.join("journal"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count()
+    };
+    assert_eq!(logs(dir.path()), 1, "the journal keeps it meanwhile");
+    // Once there is room, it is written without a restart, delivered, and the journal
+    // lets its segment go.
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10), std::slice::from_ref(&c));
+    assert_eq!(logs(dir.path()), 0);
+}
+
 #[test]
 fn a_segment_the_disk_cannot_hold_leaves_nothing_behind() {
     // A file system of 1 MiB: the 8 MiB segment does not fit. Mounting needs
