@@ -146,7 +146,9 @@ fn a_segment_the_disk_cannot_hold_leaves_nothing_behind() {
     struct Mounted(tempfile::TempDir);
     impl Drop for Mounted {
         fn drop(&mut self) {
+            // Lazily: the spool's writer thread may still be closing its files.
             let _ = std::process::Command::new("umount")
+                .arg("--lazy")
                 .arg(self.0.path())
                 .status();
         }
