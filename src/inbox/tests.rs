@@ -81,6 +81,14 @@ impl Fixture {
         self.send(request).await
     }
 
+    /// A JSON post of "comment number `n`" from `peer`, through a proxy that says
+    /// `X-Forwarded-For: xff` when there is one.
+    async fn numbered(&self, n: usize, peer: &str, xff: Option<&str>) -> Answer {
+        let body = with("body", &format!("comment number {n}")).to_string();
+        let headers: Vec<(&str, &str)> = xff.map(|v| ("x-forwarded-for", v)).into_iter().collect();
+        self.post("application/json", body, &headers, peer).await
+    }
+
     async fn json(&self, fields: serde_json::Value) -> Answer {
         self.post("application/json", fields.to_string(), &[], "192.0.2.1")
             .await
@@ -756,24 +764,15 @@ async fn clients_are_rate_limited_by_address() {
         c.inbox.rate_burst = 2;
         c.inbox.trusted_proxies = vec!["10.0.0.0/8".into()];
     });
-    let post = |n: usize, peer: &'static str, xff: Option<&'static str>| {
-        let body = with("body", &format!("comment number {n}")).to_string();
-        let f = &f;
-        async move {
-            let headers: Vec<(&str, &str)> =
-                xff.map(|v| ("x-forwarded-for", v)).into_iter().collect();
-            f.post("application/json", body, &headers, peer).await
-        }
-    };
     assert_eq!(
-        post(1, "192.0.2.1", None).await.status,
+        f.numbered(1, "192.0.2.1", None).await.status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(2, "192.0.2.1", None).await.status,
+        f.numbered(2, "192.0.2.1", None).await.status,
         StatusCode::ACCEPTED
     );
-    let limited = post(3, "192.0.2.1", None).await;
+    let limited = f.numbered(3, "192.0.2.1", None).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let page = f.form(&with("body", "comment number 3"), &[]).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
@@ -787,16 +786,18 @@ async fn clients_are_rate_limited_by_address() {
     assert!(retry >= 1);
     // A forged X-Forwarded-For from an untrusted peer changes nothing.
     assert_eq!(
-        post(4, "192.0.2.1", Some("198.51.100.7")).await.status,
+        f.numbered(4, "192.0.2.1", Some("198.51.100.7"))
+            .await
+            .status,
         StatusCode::TOO_MANY_REQUESTS
     );
     // Behind a trusted proxy, each forwarded client has its own allowance.
     assert_eq!(
-        post(5, "10.0.0.2", Some("198.51.100.7")).await.status,
+        f.numbered(5, "10.0.0.2", Some("198.51.100.7")).await.status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(6, "10.0.0.2", Some("198.51.100.8, 10.0.0.3"))
+        f.numbered(6, "10.0.0.2", Some("198.51.100.8, 10.0.0.3"))
             .await
             .status,
         StatusCode::ACCEPTED
@@ -804,20 +805,20 @@ async fn clients_are_rate_limited_by_address() {
     // Clients still limited are remembered when idle ones are forgotten.
     f.inbox.forget_idle_clients();
     assert_eq!(
-        post(10, "192.0.2.1", None).await.status,
+        f.numbered(10, "192.0.2.1", None).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
     // IPv6 clients share one allowance per /64.
     assert_eq!(
-        post(7, "2001:db8::1", None).await.status,
+        f.numbered(7, "2001:db8::1", None).await.status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(8, "2001:db8::2", None).await.status,
+        f.numbered(8, "2001:db8::2", None).await.status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(9, "2001:db8::3", None).await.status,
+        f.numbered(9, "2001:db8::3", None).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -830,65 +831,70 @@ async fn ipv4_clients_of_a_dual_stack_listener_are_told_apart() {
         c.inbox.rate_burst = 1;
         c.inbox.trusted_proxies = vec!["127.0.0.1".into()];
     });
-    let post = |n: usize, peer: &'static str, xff: Option<&'static str>| {
-        let body = with("body", &format!("comment number {n}")).to_string();
-        let f = &f;
-        async move {
-            let headers: Vec<(&str, &str)> =
-                xff.map(|v| ("x-forwarded-for", v)).into_iter().collect();
-            f.post("application/json", body, &headers, peer)
-                .await
-                .status
-        }
-    };
     assert_eq!(
-        post(1, "::ffff:192.0.2.1", None).await,
+        f.numbered(1, "::ffff:192.0.2.1", None).await.status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(2, "::ffff:192.0.2.2", None).await,
+        f.numbered(2, "::ffff:192.0.2.2", None).await.status,
         StatusCode::ACCEPTED,
         "another IPv4 client has an allowance of its own"
     );
     assert_eq!(
-        post(3, "192.0.2.1", None).await,
+        f.numbered(3, "192.0.2.1", None).await.status,
         StatusCode::TOO_MANY_REQUESTS,
         "the same client, however its address came"
     );
     // The proxy is trusted however its address comes, and so are forwarded addresses.
     assert_eq!(
-        post(4, "::ffff:127.0.0.1", Some("198.51.100.7")).await,
+        f.numbered(4, "::ffff:127.0.0.1", Some("198.51.100.7"))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(5, "::ffff:127.0.0.1", Some("::ffff:198.51.100.7")).await,
+        f.numbered(5, "::ffff:127.0.0.1", Some("::ffff:198.51.100.7"))
+            .await
+            .status,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        post(6, "::ffff:127.0.0.1", Some("198.51.100.8")).await,
+        f.numbered(6, "::ffff:127.0.0.1", Some("198.51.100.8"))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     // Some proxies write the client's port too.
     assert_eq!(
-        post(7, "127.0.0.1", Some("198.51.100.9:50123")).await,
+        f.numbered(7, "127.0.0.1", Some("198.51.100.9:50123"))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(8, "127.0.0.1", Some("198.51.100.9:50124")).await,
+        f.numbered(8, "127.0.0.1", Some("198.51.100.9:50124"))
+            .await
+            .status,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        post(9, "127.0.0.1", Some("[2001:db8::1]:50123")).await,
+        f.numbered(9, "127.0.0.1", Some("[2001:db8::1]:50123"))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     // An entry the proxy wrote that is no address: the client is not whatever it
     // claimed left of it, but counted as the proxy.
     assert_eq!(
-        post(10, "127.0.0.1", Some("203.0.113.1, unknown")).await,
+        f.numbered(10, "127.0.0.1", Some("203.0.113.1, unknown"))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        post(11, "127.0.0.1", Some("203.0.113.2, unknown")).await,
+        f.numbered(11, "127.0.0.1", Some("203.0.113.2, unknown"))
+            .await
+            .status,
         StatusCode::TOO_MANY_REQUESTS
     );
 }
