@@ -358,14 +358,39 @@ fn needs_escape(c: char) -> bool {
     ) || (c.is_control() && c != '\n' && c != '\t')
 }
 
-/// Whether any character of `text` [needs an escape](needs_escape). Printable ASCII,
-/// tabs and newlines never do: one pass over the bytes, which the compiler vectorizes,
-/// says whether there is anything else to look at.
+/// Whether any character of `text` [needs an escape](needs_escape).
 fn any_needs_escape(text: &str) -> bool {
-    let other = text.bytes().fold(false, |other, b| {
+    !is_plain_ascii(text) && text.chars().any(needs_escape)
+}
+
+/// Whether `text` is printable ASCII, tabs and newlines only, which neither YAML, HTML
+/// nor XML treats specially: one pass over the bytes, which the compiler vectorizes,
+/// says whether there is anything else to look at.
+fn is_plain_ascii(text: &str) -> bool {
+    !text.bytes().fold(false, |other, b| {
         other | !((0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
-    });
-    other && text.chars().any(needs_escape)
+    })
+}
+
+/// Whether a character can be shown in a page or a feed: it is not a control character
+/// (tabs and line breaks aside) nor a Unicode noncharacter (U+FDD0 to U+FDEF, and the
+/// last two code points of each plane, such as U+FFFF). HTML takes those for errors
+/// and XML does not allow several of them at all: one in a comment would make a feed
+/// unreadable. No one sees them, so leaving them out changes nothing a reader sees.
+pub fn is_showable(c: char) -> bool {
+    !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+        || ('\u{fdd0}'..='\u{fdef}').contains(&c)
+        || (c as u32) & 0xfffe == 0xfffe)
+}
+
+/// `text` without the characters that [cannot be shown](is_showable): written as it is
+/// when it has none, which is nearly always.
+pub fn showable(text: &str) -> Cow<'_, str> {
+    if is_plain_ascii(text) || text.chars().all(is_showable) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| is_showable(c)).collect())
+    }
 }
 
 /// Writes a one-line value: plain when no YAML reader could take it for anything but

@@ -447,3 +447,41 @@ fn a_placeholder_may_ask_for_another_language_than_the_sites() {
     let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja); the site's language is used";
     assert_eq!(stderr(&out).matches(warning).count(), 1, "{}", stderr(&out));
 }
+
+/// Comments from elsewhere (an import, a file edited by hand) may hold characters no
+/// one can see: control characters, and noncharacters such as U+FFFF. The page and the
+/// feeds leave them out: a single one would make a feed unreadable to every reader.
+#[test]
+fn characters_no_one_can_see_reach_neither_pages_nor_feeds() {
+    let dir = site();
+    std::fs::write(
+        dir.path().join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAA.yml"),
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n\
+         author: \"An\\an\\x1b[0m\"\n\
+         body: \"Line\\vone\\x01 and\\uFFFF a \\uFDD0tab\\tand \\x85next\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("public/a/index.html"),
+        PAGE.replace("<title>A</title>", "<title>A&#1;B</title>"),
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let unseen =
+        |c: char| c.is_control() && !matches!(c, '\t' | '\n') || "\u{ffff}\u{fdd0}".contains(c);
+    let page = read(&dir.path().join("public/a/index.html"));
+    assert!(!page.contains(unseen), "{page:?}");
+    assert!(page.contains("Ann[0m"), "{page}");
+    assert!(page.contains("Lineone and a tab\tand next"), "{page}");
+    for feed in ["public/comments.xml", "public/a/comments.xml"] {
+        let feed = read(&dir.path().join(feed));
+        parse_xml(&feed);
+        assert!(feed.contains("<name>Ann[0m</name>"), "{feed}");
+        assert!(feed.contains("Lineone and a tab\tand next"), "{feed}");
+    }
+    assert!(
+        read(&dir.path().join("public/a/comments.xml")).contains("<title>Comments on AB</title>")
+    );
+}

@@ -308,3 +308,40 @@ fn only_http_and_https_websites_become_links_at_render_time() {
         assert!(!is_web_link(site), "{site}");
     }
 }
+
+#[test]
+fn only_characters_no_one_can_see_are_left_out_for_showing() {
+    for c in [
+        '\u{0}', '\u{7}', '\u{b}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}',
+    ] {
+        assert!(!is_showable(c), "{c:?}");
+    }
+    for c in [
+        '\u{fdd0}',
+        '\u{fdef}',
+        '\u{fffe}',
+        '\u{ffff}',
+        '\u{1fffe}',
+        '\u{10ffff}',
+    ] {
+        assert!(!is_showable(c), "{c:?}");
+    }
+    for c in [
+        '\t',
+        '\n',
+        '\r',
+        ' ',
+        'é',
+        '\u{a0}',
+        '\u{200d}',
+        '\u{fdcf}',
+        '\u{fdf0}',
+        '\u{fffd}',
+        '\u{1f600}',
+    ] {
+        assert!(is_showable(c), "{c:?}");
+    }
+    assert!(matches!(showable("plain\ttext\n"), Cow::Borrowed(_)));
+    assert!(matches!(showable("Zoë 👋\r\n"), Cow::Borrowed(_)));
+    assert_eq!(showable("a\u{7}b\u{ffff}c\u{1b}[0m"), "abc[0m");
+}

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
-use crate::comment::{check_website, Comment};
+use crate::comment::{check_website, is_showable, Comment};
 use crate::config::Config;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
@@ -304,7 +304,10 @@ pub fn validate(
     let body = body_text(&sub.body);
     check_body(&body, config, strings)?;
     let author = sub.author.trim();
-    if author.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+    if author
+        .chars()
+        .any(|c| c.is_control() || !is_showable(c) || is_bidi_control(c))
+    {
         return reject(Reason::Malformed, Some("author"), &[]);
     }
     for (name, value) in [("author", author), ("website", website)] {
@@ -328,16 +331,14 @@ pub fn validate(
 }
 
 /// A comment's text as it is stored: line endings as a browser sends them (CRLF) or
-/// old Macs wrote them (CR) become LF, and control characters other than tabs and line
-/// breaks, which no one can see and Markdown has no use for, are left out.
+/// old Macs wrote them (CR) become LF, and characters that [cannot be
+/// shown](is_showable), which no one sees and Markdown has no use for, are left out.
 pub fn body_text(raw: &str) -> String {
     raw.replace("\r\n", "\n")
         .chars()
         .filter_map(|c| match c {
             '\r' => Some('\n'),
-            '\n' | '\t' => Some(c),
-            c if c.is_control() => None,
-            c => Some(c),
+            c => is_showable(c).then_some(c),
         })
         .collect()
 }
@@ -663,12 +664,12 @@ mod tests {
     }
 
     #[test]
-    fn bodies_are_stored_without_invisible_control_characters() {
+    fn bodies_are_stored_without_characters_no_one_can_see() {
         let sub = Submission {
-            body: "a\u{0}b\tc\r\nd\re\u{7}\u{1b}[31m\u{85}f".into(),
+            body: "a\u{0}b\tc\r\nd\re\u{7}\u{1b}[31m\u{85}f\u{ffff}g\u{fdd0}h\u{10fffe}".into(),
             ..ok()
         };
-        assert_eq!(check(&sub).unwrap().body, "ab\tc\nd\ne[31mf");
+        assert_eq!(check(&sub).unwrap().body, "ab\tc\nd\ne[31mfgh");
         let sub = Submission {
             body: "\u{0}\u{8}".into(),
             ..ok()
@@ -698,7 +699,12 @@ mod tests {
 
     #[test]
     fn names_that_would_show_as_another_are_refused() {
-        for author in ["Ann\u{7}", "\u{202e}nnA", "Ann\u{2066}x\u{2069}"] {
+        for author in [
+            "Ann\u{7}",
+            "Ann\u{ffff}",
+            "\u{202e}nnA",
+            "Ann\u{2066}x\u{2069}",
+        ] {
             let sub = Submission {
                 author: author.into(),
                 ..ok()

@@ -59,9 +59,11 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
-/// Renders a comment body to sanitized HTML.
+/// Renders a comment body to sanitized HTML, without the characters that [cannot be
+/// shown](crate::comment::is_showable).
 pub fn to_html(source: &str) -> String {
-    structural(source).unwrap_or_else(|| sanitized(source))
+    let source = crate::comment::showable(source);
+    structural(&source).unwrap_or_else(|| sanitized(&source))
 }
 
 /// Markdown → HTML → the ammonia allow-list: for any source.

@@ -158,7 +158,7 @@ pub struct FormView {
 pub struct CommentView<'a> {
     pub id: String,
     pub thread: &'a str,
-    pub author: &'a str,
+    pub author: Cow<'a, str>,
     pub website: Option<&'a str>,
     pub avatar: String,
     pub date_iso: String,
@@ -574,11 +574,13 @@ impl Renderer {
             .with_context(|| format!("no asset named {name}"))
     }
 
-    /// The name shown for a comment's author.
-    pub fn author<'a>(&'a self, c: &'a Comment) -> &'a str {
-        c.author
-            .as_deref()
-            .unwrap_or_else(|| self.strings.get("anonymous"))
+    /// The name shown for a comment's author, without the characters that [cannot be
+    /// shown](crate::comment::is_showable).
+    pub fn author<'a>(&'a self, c: &'a Comment) -> Cow<'a, str> {
+        match c.author.as_deref() {
+            Some(name) => crate::comment::showable(name),
+            None => Cow::Borrowed(self.strings.get("anonymous")),
+        }
     }
 
     /// One comment's view with no replies, e.g. for a preview.
@@ -592,6 +594,7 @@ impl Renderer {
         CommentView {
             id: c.id.to_string(),
             thread: &c.thread,
+            reply_to: self.strings.fill("reply_to", &[("author", &author)]),
             author,
             website: c
                 .website
@@ -601,7 +604,6 @@ impl Renderer {
             date_iso: c.date_string(),
             date_text: self.date_format.format(&c.date),
             body,
-            reply_to: self.strings.fill("reply_to", &[("author", author)]),
             reply_url: String::new(),
             in_reply_to: None,
             has_replies: false,
@@ -674,7 +676,7 @@ impl Renderer {
                     id: t.comments[p].id.to_string(),
                     text: self
                         .strings
-                        .fill("in_reply_to", &[("author", parent_author)]),
+                        .fill("in_reply_to", &[("author", &parent_author)]),
                 });
             }
             views.push(view);
@@ -896,7 +898,7 @@ impl Stencils {
             self.comments[self.comment_shape(view, closed)].write(&mut items, |slot| match slot {
                 c::ID => &view.id,
                 c::THREAD => view.thread,
-                c::AUTHOR => view.author,
+                c::AUTHOR => &view.author,
                 c::WEBSITE => view.website.unwrap_or_default(),
                 c::AVATAR => &view.avatar,
                 c::DATE_ISO => &view.date_iso,

@@ -1,10 +1,11 @@
 //! Atom feeds of comments (RFC 4287): one for the whole site, one per page with a
 //! comments section. Every feed has the same fixed layout, so it is written straight
 //! out: every value escaped for XML text and attributes, and each comment's HTML in a
-//! CDATA section (as it is, bar a split `]]>`). There is no "now" in it, so rendering
-//! twice gives the same bytes.
+//! CDATA section (as it is, bar a split `]]>`), and characters XML does not allow left
+//! out of both: the feed is well-formed whatever a comment holds. There is no "now" in
+//! it, so rendering twice gives the same bytes.
 
-use crate::comment::Comment;
+use crate::comment::{showable, Comment};
 use crate::render::write_escaped;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -21,7 +22,7 @@ pub struct Feed<'a> {
 
 pub struct Entry<'a> {
     pub comment: &'a Comment,
-    pub author: &'a str,
+    pub author: std::borrow::Cow<'a, str>,
     pub title: String,
     /// Permalink of the comment; also its id.
     pub url: String,
@@ -63,7 +64,7 @@ impl Feed<'_> {
             text(&mut x, 2, "published", &date);
             text(&mut x, 2, "updated", &date);
             x.push_str("  <author>\n");
-            text(&mut x, 3, "name", e.author);
+            text(&mut x, 3, "name", &e.author);
             if let Some(site) = e
                 .comment
                 .website
@@ -106,6 +107,7 @@ fn link(x: &mut String, depth: usize, rel: &str, href: &str, kind: &str) {
 
 /// Text as a CDATA section: markup stays as it is, only `]]>` needs splitting.
 fn cdata(x: &mut String, value: &str) {
+    let value = &*showable(value);
     x.push_str("<![CDATA[");
     let mut rest = value;
     while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"]]>") {
@@ -119,7 +121,7 @@ fn cdata(x: &mut String, value: &str) {
 
 /// XML escaping, for text and attribute values alike.
 fn escape(x: &mut String, value: &str) {
-    let _ = write_escaped(x, value, |bytes, at| {
+    let _ = write_escaped(x, &showable(value), |bytes, at| {
         let entity = match bytes[at] {
             b'&' => "&amp;",
             b'<' => "&lt;",

@@ -756,10 +756,10 @@ fn entry<'a>(
     let author = renderer.author(c);
     Entry {
         comment: c,
-        author,
         title: renderer
             .strings
-            .fill("entry_title", &[("author", author), ("page", page_name)]),
+            .fill("entry_title", &[("author", &author), ("page", page_name)]),
+        author,
         url: format!("{page_url}#c-{}", c.id),
         html,
     }
@@ -1320,7 +1320,7 @@ mod tests {
             alternate: "https://example.org/a/".into(),
             entries: vec![Entry {
                 comment: &comment,
-                author: "A & B",
+                author: "A & B".into(),
                 title: "A & B on <Page>".into(),
                 url: "https://example.org/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAA".into(),
                 html: "<p>x &amp; <code>y</code> <a title=\"]]>\">z</a></p>",

@@ -138,6 +138,12 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Parses an XML document completely; panics with the reason if it is not well-formed.
 pub fn parse_xml(text: &str) -> Vec<String> {
+    // quick-xml does not look at the characters: XML 1.0 allows only these (its `Char`).
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| {
+        !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    }) {
+        panic!("not well-formed XML: {c:?} at byte {at}\n{text}");
+    }
     let mut reader = quick_xml::Reader::from_str(text);
     let mut names = Vec::new();
     loop {
