@@ -583,30 +583,49 @@ fn existing_file(dir: &Path, comment: &Comment) -> PathBuf {
     })
 }
 
-/// A chain of replies that loops back on itself never reaches the top level; show its
-/// members at the top level instead of losing them.
+/// A chain of replies that loops back on itself never reaches the top level: the
+/// loop's oldest comment is shown at the top level instead, with its replies under it,
+/// and nothing is lost. Each comment is walked
+/// over once, however long the chains (a conversation of thousands of replies).
 fn break_cycles(
     dir: &Path,
     comments: &[Comment],
     parents: &mut [Option<usize>],
     problems: &mut Vec<Problem>,
 ) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Not,
+        /// On the chain being walked.
+        OnChain,
+        /// Known to reach the top level.
+        Reaches,
+    }
+    let mut seen = vec![Seen::Not; comments.len()];
+    let mut chain = Vec::new();
     for start in 0..comments.len() {
         let mut at = start;
-        let mut steps = 0;
-        while let Some(p) = parents[at] {
-            at = p;
-            steps += 1;
-            if steps > comments.len() {
+        while seen[at] == Seen::Not {
+            seen[at] = Seen::OnChain;
+            chain.push(at);
+            let Some(p) = parents[at] else { break };
+            if seen[p] == Seen::OnChain {
+                // The loop is the chain from `p` on; comments are in date order.
+                let from = chain.iter().rposition(|&c| c == p).unwrap_or(0);
+                let oldest = chain[from..].iter().copied().min().unwrap_or(p);
                 problems.push(Problem {
-                    path: existing_file(dir, &comments[start]),
+                    path: existing_file(dir, &comments[oldest]),
                     line: None,
                     severity: Severity::Error,
                     message: "replies form a cycle; shown as a top-level comment".into(),
                 });
-                parents[start] = None;
+                parents[oldest] = None;
                 break;
             }
+            at = p;
+        }
+        for c in chain.drain(..) {
+            seen[c] = Seen::Reaches;
         }
     }
 }
@@ -769,13 +788,60 @@ mod tests {
     #[test]
     fn reply_cycles_are_shown_top_level() {
         let dir = tempfile::tempdir().unwrap();
+        // A and B reply to each other; C and D reply into the loop, E to nothing in it.
         write(dir.path(), &comment(A, "/t/", Some(B), 1)).unwrap();
         write(dir.path(), &comment(B, "/t/", Some(A), 2)).unwrap();
+        write(dir.path(), &comment(C, "/t/", Some(B), 3)).unwrap();
+        write(dir.path(), &comment(D, "/t/", Some(C), 0)).unwrap();
+        let e = "01JD3K8Z6Q9W2F4T7Y5M1N0EEE";
+        write(dir.path(), &comment(e, "/t/", None, 4)).unwrap();
         let store = Store::load(dir.path(), &Form::default()).unwrap();
-        assert_eq!(store.count("/t/"), 2);
-        let parents = &store.threads["/t/"].parents;
-        assert!(parents.contains(&None), "{parents:?}");
-        assert!(store.problems.iter().any(|p| p.message.contains("cycle")));
+        assert_eq!(store.count("/t/"), 5);
+        let t = &store.threads["/t/"];
+        let parent = |id: &str| {
+            let i = t
+                .comments
+                .iter()
+                .position(|c| c.id.to_string() == id)
+                .unwrap();
+            t.parents[i].map(|p| t.comments[p].id.to_string())
+        };
+        // Only the loop is cut, at its oldest comment: the rest stay threaded.
+        assert_eq!(parent(A), None);
+        assert_eq!(parent(B).as_deref(), Some(A));
+        assert_eq!(parent(C).as_deref(), Some(B));
+        assert_eq!(parent(D).as_deref(), Some(C));
+        assert_eq!(parent(e), None);
+        let cycles: Vec<_> = store
+            .problems
+            .iter()
+            .filter(|p| p.message.contains("cycle"))
+            .collect();
+        assert_eq!(cycles.len(), 1, "{cycles:#?}");
+        assert!(
+            cycles[0].path.ends_with(format!("t/{A}.yml")),
+            "{cycles:#?}"
+        );
+    }
+
+    #[test]
+    fn a_long_chain_of_replies_stays_threaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids: Vec<String> = (0..3000u128)
+            .map(|n| Ulid::from(0x0191_0000_0000_0000_0000_0000_0000_0000 + n).to_string())
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            let parent = n.checked_sub(1).map(|p| ids[p].as_str());
+            write(dir.path(), &comment(id, "/t/", parent, 0)).unwrap();
+        }
+        let store = Store::load(dir.path(), &Form::default()).unwrap();
+        assert!(store.problems.is_empty(), "{:#?}", store.problems);
+        let t = &store.threads["/t/"];
+        assert_eq!(t.parents[0], None);
+        assert!(t.parents[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, &p)| p == Some(i)));
     }
 
     #[test]
