@@ -208,6 +208,14 @@ impl Index {
             let mut problems = Vec::new();
             let mut ids = Vec::with_capacity(listing.files.len());
             let path = listing.path.to_path_buf();
+            // A link could lead anywhere, such as to a secret on the machine that
+            // builds the site, whose text an error would print: none is followed.
+            problems.extend(listing.links.iter().map(|name| Problem {
+                path: path.join(name),
+                line: None,
+                severity: Severity::Error,
+                message: "a symbolic link, which is not followed (comments are files in the tree itself); ignored".into(),
+            }));
             for name in listing.files {
                 let Some(format) = Format::of(Path::new(&name)) else {
                     problems.push(Problem {

@@ -23,6 +23,8 @@ pub struct Listing<'a> {
     pub dir: BorrowedFd<'a>,
     /// The names of its regular files, sorted.
     pub files: Vec<OsString>,
+    /// The names of its symbolic links, which are not followed, sorted.
+    pub links: Vec<OsString>,
 }
 
 impl Listing<'_> {
@@ -113,6 +115,7 @@ impl Opened {
             path: &self.path,
             dir: self.fd(),
             files: Vec::new(),
+            links: Vec::new(),
         }
     }
 }
@@ -152,6 +155,7 @@ where
     let fd: OwnedFd = opened.map_err(std::io::Error::from).with_context(cannot)?;
     let mut dirs: Vec<OsString> = Vec::new();
     let mut files: Vec<OsString> = Vec::new();
+    let mut links: Vec<OsString> = Vec::new();
     let mut listing = rustix::fs::Dir::new(fd)
         .map_err(std::io::Error::from)
         .with_context(cannot)?;
@@ -179,10 +183,12 @@ where
         match kind {
             FileType::Directory => dirs.push(name),
             FileType::RegularFile => files.push(name),
+            FileType::Symlink => links.push(name),
             _ => {}
         }
     }
     files.sort_unstable();
+    links.sort_unstable();
     dirs.sort_unstable();
     let dir = listing
         .fd()
@@ -192,6 +198,7 @@ where
         path: root,
         dir,
         files,
+        links,
     });
     let below: Vec<Vec<T>> = dirs
         .par_iter()

@@ -485,3 +485,48 @@ fn characters_no_one_can_see_reach_neither_pages_nor_feeds() {
         read(&dir.path().join("public/a/comments.xml")).contains("<title>Comments on AB</title>")
     );
 }
+
+/// A symbolic link in the comments tree could lead anywhere on the machine that builds
+/// the site (to a file of secrets, whose text a parse error would print into a public
+/// build log): none is followed, and each is reported where it is.
+#[test]
+fn links_in_the_comments_tree_are_reported_and_never_followed() {
+    let dir = site();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secrets"), "TOKEN: [ghp_0123456789\n").unwrap();
+    std::fs::create_dir_all(outside.path().join("b")).unwrap();
+    std::fs::write(
+        outside.path().join("b/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
+        GOOD.replace("0AAA", "0CCC")
+            .replace("/a/", "/b/")
+            .replace("First!", "From elsewhere"),
+    )
+    .unwrap();
+    let link = "comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0DDD.yml";
+    std::os::unix::fs::symlink(outside.path().join("secrets"), dir.path().join(link)).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("b"), dir.path().join("comments/b")).unwrap();
+
+    let check = cairn(dir.path(), &["check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let report = stderr(&check);
+    assert!(
+        report.contains(&format!(
+            "{link}: error: a symbolic link, which is not followed"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("comments/b: error: a symbolic link, which is not followed"),
+        "{report}"
+    );
+    assert!(!report.contains("ghp_"), "{report}");
+    let summary = String::from_utf8_lossy(&check.stdout);
+    assert!(summary.contains("checked 2 files: 2 comments"), "{summary}");
+
+    std::fs::create_dir_all(dir.path().join("public/b")).unwrap();
+    std::fs::write(dir.path().join("public/b/index.html"), PAGE).unwrap();
+    let render = cairn(dir.path(), &["render"]);
+    assert!(render.status.success(), "{}", stderr(&render));
+    assert!(!read(&dir.path().join("public/b/index.html")).contains("From elsewhere"));
+    assert!(read(&dir.path().join("public/a/index.html")).contains("First!"));
+}

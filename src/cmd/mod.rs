@@ -38,9 +38,21 @@ impl ConfigArg {
 }
 
 /// A path as the user would type it: relative to the current directory when under it.
+/// Its last name stays as it is: a symbolic link is shown where it is, not where it
+/// leads.
 pub fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
-    let canonical = path.canonicalize().ok();
+    let canonical = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            dir.canonicalize().ok().map(|dir| dir.join(name))
+        }
+        _ => path.canonicalize().ok(),
+    };
     match (cwd, canonical) {
         (Some(cwd), Some(p)) => match p.strip_prefix(&cwd) {
             Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
