@@ -551,18 +551,20 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let full_url = |key: &str, value: &str| {
-            url::Url::parse(value).with_context(|| {
+        // Both are base URLs that paths are added to, and every page shows them.
+        for (key, value) in [("site.url", &self.site.url), ("inbox.url", &self.inbox.url)] {
+            let url = url::Url::parse(value).with_context(|| {
                 format!("{key} `{value}` is not a full URL, such as https://blog.example.org/")
-            })
-        };
-        let site = full_url("site.url", &self.site.url)?;
-        if !matches!(site.scheme(), "http" | "https") {
-            bail!("site.url must be an http(s) URL, got `{}`", self.site.url);
-        }
-        let inbox = full_url("inbox.url", &self.inbox.url)?;
-        if !matches!(inbox.scheme(), "http" | "https") {
-            bail!("inbox.url must be an http(s) URL, got `{}`", self.inbox.url);
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("{key} must be an http(s) URL, got `{value}`");
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                bail!("{key} `{value}` has a query or fragment: give the base URL alone, such as https://blog.example.org/");
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                bail!("{key} `{value}` holds a user name or password, which every page would show");
+            }
         }
         if !crate::render::i18n::LANGUAGES.contains(&self.site.language.as_str()) {
             bail!(
@@ -826,6 +828,26 @@ url = "https://comments.example.org"
                 "unknown variant `random`",
             ),
             ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
+            (
+                "https://blog.example.org",
+                "ftp://blog.example.org",
+                "site.url must be an http(s) URL, got `ftp://blog.example.org`",
+            ),
+            (
+                "https://comments.example.org",
+                "https://comments.example.org/?key=1",
+                "inbox.url `https://comments.example.org/?key=1` has a query or fragment",
+            ),
+            (
+                "https://blog.example.org",
+                "https://blog.example.org/#top",
+                "site.url `https://blog.example.org/#top` has a query or fragment",
+            ),
+            (
+                "https://comments.example.org",
+                "https://moderator:hunter2@comments.example.org",
+                "inbox.url `https://moderator:hunter2@comments.example.org` holds a user name or password",
+            ),
             (
                 "[inbox]",
                 "[form]\nrequired = [\"phone\"]\n[inbox]",
