@@ -25,6 +25,10 @@ pub enum ThreadError {
     Backslash,
     #[error("thread path contains a `.` or `..` segment")]
     DotSegment,
+    /// The thread's files would go in a hidden directory (`.git`, `.well-known`),
+    /// which git refuses or the comments tree passes over.
+    #[error("thread path has a name starting with `.`, which comment directories cannot have")]
+    Hidden,
     #[error("thread path is not valid percent-encoded UTF-8")]
     Encoding,
     #[error("thread path must be a path, not a URL with a scheme, query or fragment")]
@@ -63,7 +67,7 @@ fn is_canonical(raw: &str) -> bool {
     let dir = rest.strip_suffix('/');
     let mut last = "";
     for segment in dir.unwrap_or(rest).split('/') {
-        if matches!(segment, "" | "." | "..") {
+        if segment.is_empty() || segment.starts_with('.') {
             return false;
         }
         last = segment;
@@ -97,6 +101,7 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
         match segment {
             "" => {}
             "." | ".." => return Err(ThreadError::DotSegment),
+            s if s.starts_with('.') => return Err(ThreadError::Hidden),
             s => segments.push(s),
         }
     }
@@ -179,6 +184,10 @@ mod tests {
             ("/a/../b/", ThreadError::DotSegment),
             ("/a/%2e%2e/b/", ThreadError::DotSegment),
             ("/a/./b", ThreadError::DotSegment),
+            ("/.git/", ThreadError::Hidden),
+            ("/.well-known/x/", ThreadError::Hidden),
+            ("/posts/.htaccess", ThreadError::Hidden),
+            ("/a/%2egit/", ThreadError::Hidden),
             ("/a\u{7}b/", ThreadError::Control),
             ("/a%0Ab/", ThreadError::Control),
             ("/a\\b/", ThreadError::Backslash),
