@@ -224,7 +224,16 @@ impl Inbox {
         let policy = self.policy();
         let strings = &policy.languages.get_or_site(&sub.lang).strings;
         let plain = |reason| (Rejection::localized(strings, reason, None, &[]), None);
+        let busy = || {
+            let busy = Rejection::localized(strings, Reason::Busy, None, &[]);
+            (busy, Some(BUSY_RETRY_SECS))
+        };
         let comment = self.checked(&policy, sub, headers).map_err(|r| (r, None))?;
+        // Nor is one turned away while the backlog is full: the reader is asked to try
+        // again in a minute, and must be able to.
+        if self.spool.is_full() {
+            return Err(busy());
+        }
         // A post the reader still has to fix is not counted: only one that would be
         // looked up, written and delivered uses up the client's allowance.
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
@@ -249,10 +258,7 @@ impl Inbox {
         match self.spool.accept(&comment).await {
             Ok(()) => {}
             Err(spool::AcceptError::Duplicate) => return Err(plain(Reason::Duplicate)),
-            Err(spool::AcceptError::Full) => {
-                let busy = Rejection::localized(strings, Reason::Busy, None, &[]);
-                return Err((busy, Some(BUSY_RETRY_SECS)));
-            }
+            Err(spool::AcceptError::Full) => return Err(busy()),
             Err(spool::AcceptError::Unavailable(e)) => {
                 tracing::error!("cannot spool comment {}: {e:#}", comment.id);
                 return Err(plain(Reason::Unavailable));

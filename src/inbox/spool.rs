@@ -360,7 +360,7 @@ impl Spool {
             if index.digests.contains_key(&entry.digest) {
                 return Err(AcceptError::Duplicate);
             }
-            if self.max_waiting > 0 && index.waiting.len() >= self.max_waiting {
+            if self.full(&index) {
                 return Err(AcceptError::Full);
             }
             index.insert(comment.id, entry);
@@ -372,6 +372,16 @@ impl Spool {
         appended
             .with_context(|| format!("cannot write to the spool {}", self.dir.display()))
             .map_err(AcceptError::Unavailable)
+    }
+
+    /// Whether the most items allowed wait for delivery, so [`Spool::accept`] would
+    /// refuse any comment now.
+    pub fn is_full(&self) -> bool {
+        self.full(&self.lock())
+    }
+
+    fn full(&self, index: &Index) -> bool {
+        self.max_waiting > 0 && index.waiting.len() >= self.max_waiting
     }
 
     /// Waits until every accepted item has its own file on disk and the journal is

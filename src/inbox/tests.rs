@@ -644,6 +644,48 @@ async fn a_full_backlog_is_busy_for_both_content_types_and_gives_the_text_back()
 }
 
 #[tokio::test]
+async fn posts_turned_away_by_a_full_backlog_leave_the_readers_allowance() {
+    let f = fixture(|c| {
+        c.inbox.max_waiting = 1;
+        c.inbox.rate_per_hour = 2;
+        c.inbox.rate_burst = 2;
+    });
+    assert_eq!(
+        f.numbered(1, "192.0.2.7", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    for n in 2..6 {
+        let answer = f.numbered(n, "192.0.2.7", None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.body
+        );
+        assert_eq!(answer.json()["reason"], "busy");
+    }
+    // Once the first is delivered there is room, and the reader's second post of the
+    // hour goes in; the third is over the allowance.
+    let spool = &f.inbox.spool;
+    spool.flush();
+    let taken = spool.take_due(Utc::now(), 10);
+    assert_eq!(taken.len(), 1);
+    spool.delivered(taken[0].id).unwrap();
+    assert_eq!(
+        f.numbered(6, "192.0.2.7", None).await.status,
+        StatusCode::ACCEPTED
+    );
+    spool.flush();
+    spool
+        .delivered(spool.take_due(Utc::now(), 10)[0].id)
+        .unwrap();
+    assert_eq!(
+        f.numbered(7, "192.0.2.7", None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
 async fn malformed_requests_are_refused_with_reasons() {
     let f = fixture(|c| c.inbox.max_request = 1024);
     let answer = f.post("text/plain", "hello".into(), &[], "192.0.2.1").await;
