@@ -140,14 +140,19 @@ impl SpamCheck {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.context("no answer")?;
+        let mut response = request.send().await.context("no answer")?;
         let status = response.status();
-        let bytes = response.bytes().await.context("the answer was cut off")?;
         if !status.is_success() {
             bail!("it answered {status}");
         }
-        if bytes.len() > MAX_ANSWER {
-            bail!("its answer is over {MAX_ANSWER} bytes");
+        // Read as it comes, up to the limit: a checker gone wrong cannot fill the
+        // inbox's memory, nor keep the reader waiting on an endless answer.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.context("the answer was cut off")? {
+            if bytes.len() + chunk.len() > MAX_ANSWER {
+                bail!("its answer is over {MAX_ANSWER} bytes");
+            }
+            bytes.extend_from_slice(&chunk);
         }
         let answer: Answer = serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -160,5 +165,52 @@ impl SpamCheck {
         } else {
             Verdict::Ham
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checker that answers 200 with a body that never ends (chunked, written until
+    /// the client hangs up).
+    async fn endless_checker() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/check", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            let chunk = format!("2000\r\n{}\r\n", " ".repeat(0x2000));
+            let mut sent = stream.write_all(head.as_bytes()).await;
+            while sent.is_ok() {
+                sent = stream.write_all(chunk.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_limit_fails_the_check_as_soon_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default_for_test(dir.path());
+        config.inbox.spam.url = Some(endless_checker().await);
+        // Longer than the test may take: only the limit can end the check.
+        config.inbox.spam.timeout_ms = 600_000;
+        let check = SpamCheck::new(&config).unwrap().unwrap();
+        let comment = Comment::parse(
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n",
+            crate::comment::Format::Yaml,
+        )
+        .unwrap();
+        let headers = HeaderMap::new();
+        let asked = check.check(&config, &comment, Event::Comment, "", &headers);
+        let failed = tokio::time::timeout(Duration::from_secs(60), asked)
+            .await
+            .expect("the check ends at the limit, not with the answer")
+            .unwrap_err();
+        assert_eq!(format!("{failed:#}"), "its answer is over 65536 bytes");
     }
 }
