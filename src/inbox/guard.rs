@@ -447,10 +447,25 @@ fn looks_like_email(email: &str) -> bool {
     }
 }
 
-/// Links in a comment body: every `http://` or `https://`, in any case.
+/// Links in a comment body: every `http://` or `https://`, in any case, written out or
+/// linked; and every other link the page will show, such as `[pills](//spam.example)`
+/// (which a browser takes to another site as well), or a relative one.
 fn count_links(body: &str) -> usize {
     let lower = body.to_ascii_lowercase();
-    lower.matches("http://").count() + lower.matches("https://").count()
+    let written = lower.matches("http://").count() + lower.matches("https://").count();
+    let html = crate::render::markdown::to_html(body);
+    let other = html
+        .match_indices("<a href=\"")
+        .filter(|&(at, found)| {
+            let href = html[at + found.len()..].as_bytes();
+            let starts = |scheme: &[u8]| {
+                href.get(..scheme.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
+            };
+            !starts(b"http://") && !starts(b"https://")
+        })
+        .count();
+    written + other
 }
 
 #[cfg(test)]
@@ -652,6 +667,16 @@ mod tests {
                 Reason::Links,
                 Some("body"),
             ),
+            // Links a browser takes to other sites although they do not say http(s).
+            (
+                Submission {
+                    body: "[a](//a.example) [b](/\\b.example) <a href=\"//c.example\">c</a> [d](https://d.example)"
+                        .into(),
+                    ..ok()
+                },
+                Reason::Links,
+                Some("body"),
+            ),
         ];
         for (sub, reason, field) in cases {
             let err = check(&sub).expect_err(&format!("{sub:?} was accepted"));
@@ -695,6 +720,24 @@ mod tests {
             ..ok()
         };
         assert_eq!(check(&sub).unwrap_err().reason, Reason::TooLong);
+    }
+
+    #[test]
+    fn links_are_counted_once_however_they_are_written() {
+        assert_eq!(count_links("no links, just text"), 0);
+        // A linked URL counts once; so do one written out, a relative link and a mail link.
+        assert_eq!(
+            count_links(
+                "[docs](https://a.example/x), https://b.example, [home](/), <me@c.example>"
+            ),
+            4
+        );
+        assert_eq!(
+            count_links("[a](//a.example) and <a href=\"HTTP://b.example\">b</a>"),
+            2
+        );
+        // A link the sanitizer drops is no link.
+        assert_eq!(count_links("[x](javascript:alert(1))"), 0);
     }
 
     #[test]
