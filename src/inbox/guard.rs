@@ -457,7 +457,7 @@ fn count_links(body: &str) -> usize {
     let other = html
         .match_indices("<a href=\"")
         .filter(|&(at, found)| {
-            let href = html[at + found.len()..].as_bytes();
+            let href = &html.as_bytes()[at + found.len()..];
             let starts = |scheme: &[u8]| {
                 href.get(..scheme.len())
                     .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
