@@ -383,6 +383,32 @@ pub fn is_showable(c: char) -> bool {
         || (c as u32) & 0xfffe == 0xfffe)
 }
 
+/// Whether a character takes no room on the page: zero width spaces and joiners, word
+/// joiners, direction marks, the byte order mark, soft hyphens, variation selectors,
+/// Hangul fillers, the blank Braille pattern. Spam puts them inside words to get past
+/// word lists, and fills fields with them to get past "required".
+pub fn takes_no_room(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+    )
+}
+
 /// `text` without the characters that [cannot be shown](is_showable): written as it is
 /// when it has none, which is nearly always.
 pub fn showable(text: &str) -> Cow<'_, str> {

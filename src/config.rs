@@ -152,28 +152,39 @@ pub struct Form {
 }
 
 impl Form {
-    /// The first of `blocked` that one of `texts` holds, in any case.
+    /// The first of `blocked` that one of `texts` holds, in any case, and with
+    /// [characters that take no room](crate::comment::takes_no_room) left out (`ca​sino`
+    /// with a zero width space in it is `casino`).
     pub fn blocked_in<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> Option<&str> {
         if self.blocked.is_empty() {
             return None;
         }
-        let texts: Vec<String> = texts.into_iter().map(str::to_lowercase).collect();
+        let texts: Vec<String> = texts.into_iter().map(comparable).collect();
         self.blocked
             .iter()
             .find(|word| texts.iter().any(|t| t.contains(word.as_str())))
             .map(String::as_str)
     }
 
-    /// `blocked` as [`Form::blocked_in`] compares it: trimmed and in lower case.
+    /// `blocked` as [`Form::blocked_in`] compares it: trimmed, in lower case and without
+    /// characters that take no room.
     fn normalize_blocked(&mut self) -> Result<()> {
         for word in &mut self.blocked {
-            *word = word.trim().to_lowercase();
+            *word = comparable(word.trim());
             if word.is_empty() {
                 bail!("form.blocked: an entry is empty, which every comment would hold");
             }
         }
         Ok(())
     }
+}
+
+/// Text as [`Form::blocked_in`] compares it.
+fn comparable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !crate::comment::takes_no_room(c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl Default for Form {
@@ -962,6 +973,10 @@ url = "https://comments.example.org"
             Some("spam.example")
         );
         assert_eq!(form.blocked_in(["Ann", "A fine post."]), None);
+        assert_eq!(
+            form.blocked_in(["Ca\u{200b}si\u{ad}no King"]),
+            Some("casino")
+        );
         let empty = format!("{MINIMAL}[form]\nblocked = [\" \"]\n");
         let err = format!(
             "{:#}",

@@ -349,32 +349,11 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Whether a field shows nothing: only spaces, or characters that take no room (zero
-/// width spaces and joiners, word joiners, the byte order mark, soft hyphens, Hangul
-/// fillers, the blank Braille pattern), which spam uses to get past "required".
+/// Whether a field shows nothing: only spaces, or [characters that take no
+/// room](crate::comment::takes_no_room), which spam uses to get past "required".
 pub(crate) fn is_blank(text: &str) -> bool {
-    text.chars().all(|c| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '\u{00ad}'
-                    | '\u{034f}'
-                    | '\u{061c}'
-                    | '\u{115f}'
-                    | '\u{1160}'
-                    | '\u{17b4}'
-                    | '\u{17b5}'
-                    | '\u{180b}'..='\u{180f}'
-                    | '\u{200b}'..='\u{200f}'
-                    | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{206f}'
-                    | '\u{2800}'
-                    | '\u{3164}'
-                    | '\u{fe00}'..='\u{fe0f}'
-                    | '\u{feff}'
-                    | '\u{ffa0}'
-            )
-    })
+    text.chars()
+        .all(|c| c.is_whitespace() || crate::comment::takes_no_room(c))
 }
 
 /// A new comment's id. Ids made by this process increase with every call, so comments
@@ -403,10 +382,14 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
     if body.chars().count() > form.max_body {
         return reject(Reason::TooLong, &[("max", &form.max_body.to_string())]);
     }
-    if count_links(body) > form.max_links {
+    // As the page will show it.
+    let html = crate::render::markdown::to_html(body);
+    if count_links(body, &html) > form.max_links {
         return reject(Reason::Links, &[("max", &form.max_links.to_string())]);
     }
-    if form.blocked_in([body]).is_some() {
+    // The words as typed, and as a reader sees them (`cas**ino**`, `c&#97;sino`).
+    let seen = crate::render::markdown::visible_text(&html);
+    if form.blocked_in([body, &seen]).is_some() {
         return reject(Reason::Blocked, &[]);
     }
     Ok(())
@@ -450,10 +433,10 @@ fn looks_like_email(email: &str) -> bool {
 /// Links in a comment body: every `http://` or `https://`, in any case, written out or
 /// linked; and every other link the page will show, such as `[pills](//spam.example)`
 /// (which a browser takes to another site as well), or a relative one.
-fn count_links(body: &str) -> usize {
+/// `html` is the body [as the page shows it](crate::render::markdown::to_html).
+fn count_links(body: &str, html: &str) -> usize {
     let lower = body.to_ascii_lowercase();
     let written = lower.matches("http://").count() + lower.matches("https://").count();
-    let html = crate::render::markdown::to_html(body);
     let other = html
         .match_indices("<a href=\"")
         .filter(|&(at, found)| {
@@ -542,6 +525,20 @@ mod tests {
         // An author's later edit of the text meets the same rule.
         let edit = check_body("Now with CASINO links", &config, &strings).unwrap_err();
         assert_eq!((edit.reason, edit.field), (Reason::Blocked, Some("body")));
+        // The words are found as a reader sees them, however they are written.
+        for body in [
+            "Best ca\u{200b}sino",
+            "Best cas**ino** in town",
+            "Best c&#97;sino",
+            "Best <b>ca</b><i>sino</i>",
+            "Best `cas`ino",
+        ] {
+            let err = check_body(body, &config, &strings).unwrap_err();
+            assert_eq!(err.reason, Reason::Blocked, "{body:?}");
+        }
+        for body in ["A casual sin, once", "Ca\n\nsino"] {
+            assert!(check_body(body, &config, &strings).is_ok(), "{body:?}");
+        }
     }
 
     #[test]
@@ -724,6 +721,7 @@ mod tests {
 
     #[test]
     fn links_are_counted_once_however_they_are_written() {
+        let count_links = |body: &str| count_links(body, &crate::render::markdown::to_html(body));
         assert_eq!(count_links("no links, just text"), 0);
         // A linked URL counts once; so do one written out, a relative link and a mail link.
         assert_eq!(

@@ -66,6 +66,24 @@ pub fn to_html(source: &str) -> String {
     structural(&source).unwrap_or_else(|| sanitized(&source))
 }
 
+/// The text a reader sees of a body, from its [HTML](to_html): without tags, and with
+/// the few escapes the HTML writers use (both write every other character as it is)
+/// turned back into characters.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        text.push_str(&rest[..lt]);
+        rest = rest[lt..].find('>').map_or("", |gt| &rest[lt + gt + 1..]);
+    }
+    text.push_str(rest);
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
 /// Markdown → HTML → the ammonia allow-list: for any source.
 fn sanitized(source: &str) -> String {
     let mut html = String::with_capacity(source.len() * 3 / 2);
