@@ -530,3 +530,35 @@ fn links_in_the_comments_tree_are_reported_and_never_followed() {
     assert!(!read(&dir.path().join("public/b/index.html")).contains("From elsewhere"));
     assert!(read(&dir.path().join("public/a/index.html")).contains("First!"));
 }
+
+/// A page in a directory whose name has a dot (`/docs/v1.2/`) is a directory page: its
+/// feed is found where the page's link says, and links lead to the page as served.
+#[test]
+fn feeds_of_pages_in_directories_with_a_dot_are_where_their_links_say() {
+    let dir = site();
+    std::fs::create_dir_all(dir.path().join("public/docs/v1.2")).unwrap();
+    std::fs::write(dir.path().join("public/docs/v1.2/index.html"), PAGE).unwrap();
+    std::fs::create_dir_all(dir.path().join("comments/docs/v1.2")).unwrap();
+    std::fs::write(
+        dir.path()
+            .join("comments/docs/v1.2/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
+        GOOD.replace("0AAA", "0CCC").replace("/a/", "/docs/v1.2/"),
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = read(&dir.path().join("public/docs/v1.2/index.html"));
+    let link = "href=\"https://example.org/blog/docs/v1.2/comments.xml\"";
+    assert!(page.contains(link), "{page}");
+    let feed = read(&dir.path().join("public/docs/v1.2/comments.xml"));
+    parse_xml(&feed);
+    assert!(feed
+        .contains("<link rel=\"self\" href=\"https://example.org/blog/docs/v1.2/comments.xml\""));
+    let permalink = "https://example.org/blog/docs/v1.2/#c-01JD3K8Z6Q9W2F4T7Y5M1N0CCC";
+    assert!(feed.contains(permalink), "{feed}");
+    assert!(read(&dir.path().join("public/comments.xml")).contains(permalink));
+    assert!(!dir
+        .path()
+        .join("public/docs/v1.2/index.comments.xml")
+        .exists());
+}

@@ -127,6 +127,8 @@ pub fn render(
         ..Report::default()
     };
     let mut titles: BTreeMap<String, String> = BTreeMap::new();
+    // The page each thread is shown on as its own, by thread.
+    let mut homes: BTreeMap<String, String> = BTreeMap::new();
     for outcome in outcomes {
         match outcome {
             Err(problem) => report.problems.push(problem),
@@ -134,9 +136,12 @@ pub fn render(
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
                 report.problems.extend(page.problems);
-                for (thread, title, count) in page.sections {
+                for (thread, title, count, home) in page.sections {
                     report.sections += 1;
                     report.comments_rendered += count;
+                    if let Some(home) = home {
+                        homes.entry(thread.clone()).or_insert(home);
+                    }
                     titles.entry(thread).or_insert(title);
                 }
             }
@@ -162,7 +167,7 @@ pub fn render(
     }
     if config.feeds.enabled {
         let recent = recent.into_inner().unwrap_or_else(|e| e.into_inner());
-        let feed = site_feed(config, &recent, renderer, &titles);
+        let feed = site_feed(config, &recent, renderer, &titles, &homes);
         if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
             report.feeds_written += 1;
         }
@@ -371,8 +376,9 @@ fn fill(el: &mut lol_html::html_content::Element<'_, '_>, content: &str, kind: C
 struct Page {
     written: bool,
     feed_written: bool,
-    /// (thread, page title, comments) for each section filled in.
-    sections: Vec<(String, String, usize)>,
+    /// (thread, page title, comments, the page's path if it is the thread's own page)
+    /// for each section filled in.
+    sections: Vec<(String, String, usize, Option<String>)>,
     problems: Vec<Problem>,
 }
 
@@ -421,7 +427,8 @@ fn render_page(
     let has_section = memchr::memmem::find(&input, b"cairn-comments").is_some();
     let page_thread =
         thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
-    let feed_site_path = feed_path(&page_thread, rel, &config.feeds.file);
+    let page_site_path = page_path(rel);
+    let feed_site_path = feed_path(&page_site_path, rel, &config.feeds.file);
     let feed_url = config
         .feeds
         .enabled
@@ -606,6 +613,7 @@ fn render_page(
                             t.clone(),
                             page_title,
                             comments.comments.len(),
+                            (t == page_thread).then(|| page_site_path.clone()),
                         ));
                         *rendered.borrow_mut() = Some((t, section, comments, renderer));
                         Ok(())
@@ -646,14 +654,15 @@ fn render_page(
         let page_title = page
             .sections
             .first()
-            .map(|s| s.1.clone())
-            .unwrap_or_default();
+            .map(|s| s.1.as_str())
+            .filter(|title| !title.is_empty())
+            .unwrap_or(&t);
         let feed = thread_feed(
             config,
             &comments,
             renderer,
-            &t,
-            &page_title,
+            &page_site_path,
+            page_title,
             &feed_site_path,
             &section.bodies,
         );
@@ -665,33 +674,48 @@ fn render_page(
     Ok(Some(page))
 }
 
-/// Where a page's thread feed goes, as a site path: next to the page
-/// (`/posts/a/comments.xml` for `/posts/a/index.html`, `/about.comments.xml` for `/about.html`).
-fn feed_path(page_thread: &str, rel: &Path, file: &str) -> String {
-    if page_thread.ends_with('/') {
-        format!("{page_thread}{file}")
+/// The path a page is served at, from its file's path in the built site: a directory
+/// for an `index.html` (`posts/v1.2/index.html` → `/posts/v1.2/`), else the file. Its
+/// thread is not always that path: the thread of a directory whose name has a dot is
+/// written without the final slash, as a file's would be.
+fn page_path(rel: &Path) -> String {
+    let mut path = String::from("/");
+    for part in rel.components() {
+        path.push_str(&part.as_os_str().to_string_lossy());
+        path.push('/');
+    }
+    path.pop();
+    match path.strip_suffix("index.html") {
+        Some(dir) if dir.ends_with('/') => dir.to_string(),
+        _ => path,
+    }
+}
+
+/// Where a page's thread feed goes, as a site path: next to the page, in its directory
+/// (`/posts/a/comments.xml`), or named after it (`/about.comments.xml`). `page` is the
+/// page's [path](page_path).
+fn feed_path(page: &str, rel: &Path, file: &str) -> String {
+    if page.ends_with('/') {
+        format!("{page}{file}")
     } else {
         let stem = rel.file_stem().unwrap_or_default().to_string_lossy();
-        let dir = page_thread.rsplit_once('/').map_or("", |(d, _)| d);
+        let dir = page.rsplit_once('/').map_or("", |(d, _)| d);
         format!("{dir}/{stem}.{file}")
     }
 }
 
+/// The feed of the thread a page shows. `page` is the page's [path](page_path), which
+/// its entries link to, and `page_name` its title (or thread).
 fn thread_feed<'a>(
     config: &Config,
     comments: &'a Thread,
     renderer: &'a Renderer,
-    thread: &str,
-    page_title: &str,
+    page: &str,
+    page_name: &str,
     feed_site_path: &str,
     bodies: &'a [String],
 ) -> Feed<'a> {
-    let page_url = config.public_url(thread);
-    let page_name = if page_title.is_empty() {
-        thread
-    } else {
-        page_title
-    };
+    let page_url = config.public_url(page);
     let mut entries: Vec<Entry<'a>> = comments
         .comments
         .iter()
@@ -709,12 +733,14 @@ fn thread_feed<'a>(
     }
 }
 
-/// The site's feed of its newest comments, `recent` (newest first).
+/// The site's feed of its newest comments, `recent` (newest first). Entries link to
+/// the thread's own page, at the path it is served at (`homes`), else to the thread.
 fn site_feed(
     config: &Config,
     recent: &[Comment],
     renderer: &Renderer,
     titles: &BTreeMap<String, String>,
+    homes: &BTreeMap<String, String>,
 ) -> String {
     let bodies: Vec<String> = recent
         .iter()
@@ -728,7 +754,8 @@ fn site_feed(
                 .get(&c.thread)
                 .filter(|t| !t.is_empty())
                 .unwrap_or(&c.thread);
-            entry(renderer, c, html, &config.public_url(&c.thread), page_name)
+            let page = homes.get(&c.thread).unwrap_or(&c.thread);
+            entry(renderer, c, html, &config.public_url(page), page_name)
         })
         .collect();
     let site_name = url::Url::parse(&config.site.url)
@@ -987,22 +1014,32 @@ mod tests {
 
     #[test]
     fn feeds_sit_next_to_their_page() {
-        assert_eq!(
-            feed_path("/posts/a/", Path::new("posts/a/index.html"), "comments.xml"),
-            "/posts/a/comments.xml"
-        );
-        assert_eq!(
-            feed_path("/", Path::new("index.html"), "comments.xml"),
-            "/comments.xml"
-        );
-        assert_eq!(
-            feed_path("/about.html", Path::new("about.html"), "comments.xml"),
-            "/about.comments.xml"
-        );
-        assert_eq!(
-            feed_path("/a/b.html", Path::new("a/b.html"), "c.xml"),
-            "/a/b.c.xml"
-        );
+        for (rel, page, feed) in [
+            ("posts/a/index.html", "/posts/a/", "/posts/a/comments.xml"),
+            ("index.html", "/", "/comments.xml"),
+            ("about.html", "/about.html", "/about.comments.xml"),
+            ("a/b.html", "/a/b.html", "/a/b.comments.xml"),
+            // A directory with a dot in its name is still a directory.
+            (
+                "docs/v1.2/index.html",
+                "/docs/v1.2/",
+                "/docs/v1.2/comments.xml",
+            ),
+            (
+                "docs/v1.2/notes.html",
+                "/docs/v1.2/notes.html",
+                "/docs/v1.2/notes.comments.xml",
+            ),
+            (
+                "a/myindex.html",
+                "/a/myindex.html",
+                "/a/myindex.comments.xml",
+            ),
+        ] {
+            let rel = Path::new(rel);
+            assert_eq!(page_path(rel), page, "{rel:?}");
+            assert_eq!(feed_path(page, rel, "comments.xml"), feed, "{rel:?}");
+        }
     }
 
     #[test]
