@@ -38,6 +38,9 @@ use crate::config::{Config, Mode};
 const PUSH_TRIES: u32 = 8;
 /// A missed parent lookup fetches again at most this often.
 const REFETCH_AFTER: Duration = Duration::from_secs(5);
+/// Most commits of the site branch read to learn whether it has taken the batch
+/// branch's comments (see [`Git::batch_base`]).
+const SITE_HISTORY_READ: usize = 10_000;
 
 pub struct Git {
     remote: String,
@@ -515,8 +518,15 @@ impl Git {
             self.in_one_pack(|builder| {
                 // The site branch may have moved too (an approval): look at its tip now.
                 let site = remote_commit(builder, &self.branch)?.map_or(site, |c| c.id());
-                let site_tree = builder.find_commit(site)?.tree()?;
-                let base = old.map_or(site, Commit::id);
+                let site_commit = builder.find_commit(site)?;
+                let site_tree = site_commit.tree()?;
+                let base = match old {
+                    Some(old) if target == self.batch_branch => {
+                        self.batch_base(builder, old, &site_commit)?
+                    }
+                    Some(old) => old.id(),
+                    None => site,
+                };
                 let mut head = builder.find_commit(base)?;
                 for c in comments {
                     let path = self.path_of(c);
@@ -538,6 +548,73 @@ impl Git {
             })?;
             Ok(tip)
         })
+    }
+
+    /// Where the batch branch's next comments go: on its tip, unless the site branch
+    /// took some of its comments otherwise than by merging it (a pull request squashed
+    /// or rebased). Then the next ones go on a commit that joins the batch branch to the
+    /// site branch, with the site's files and those of the batch's comments the site
+    /// never had: the published ones are not offered for review again, nor brought back
+    /// by the next merge once removed from the site (`cairn forget`). A batch branch
+    /// merged into the site branch moves on to the site's tip. Both are fast-forwards.
+    fn batch_base(&self, repo: &Repository, old: &Commit<'_>, site: &Commit<'_>) -> Result<Oid> {
+        if old.id() == site.id() || repo.graph_descendant_of(site.id(), old.id())? {
+            return Ok(site.id());
+        }
+        let Ok(fork) = repo.merge_base(old.id(), site.id()) else {
+            return Ok(old.id());
+        };
+        // The files the batch branch adds, and whether the site branch had each since.
+        let mut files: Vec<(PathBuf, Oid, bool)> = Vec::new();
+        let old_tree = old.tree()?;
+        let diff = repo.diff_tree_to_tree(
+            Some(&repo.find_commit(fork)?.tree()?),
+            Some(&old_tree),
+            None,
+        )?;
+        for delta in diff.deltas() {
+            if let (git2::Delta::Added, Some(path)) = (delta.status(), delta.new_file().path()) {
+                files.push((path.to_path_buf(), delta.new_file().id(), false));
+            }
+        }
+        let mut walk = repo.revwalk()?;
+        walk.push(site.id())?;
+        walk.hide(fork)?;
+        // Comments are published in the commits after the fork; a long history since
+        // is read only so far.
+        for oid in walk.take(SITE_HISTORY_READ) {
+            let tree = repo.find_commit(oid?)?.tree()?;
+            for (path, _, had) in files.iter_mut().filter(|f| !f.2) {
+                *had = tree.get_path(path).is_ok();
+            }
+            if files.iter().all(|f| f.2) {
+                break;
+            }
+        }
+        let published = files.iter().filter(|f| f.2).count();
+        if published == 0 {
+            return Ok(old.id());
+        }
+        let mut update = TreeUpdateBuilder::new();
+        for (path, blob, _) in files.iter().filter(|f| !f.2) {
+            update.upsert(path, *blob, FileMode::Blob);
+        }
+        let tree = repo.find_tree(update.create_updated(repo, &site.tree()?)?)?;
+        let sig = self.signature()?;
+        let message = format!(
+            "Join {} to {}\n\n{published} of its comments are on {} already.",
+            self.batch_branch, self.branch, self.branch
+        );
+        // libgit2 leaves out, without a word, parents looked up through another handle.
+        let parents = [repo.find_commit(old.id())?, repo.find_commit(site.id())?];
+        Ok(repo.commit(
+            None,
+            &sig,
+            &sig,
+            &message,
+            &tree,
+            &[&parents[0], &parents[1]],
+        )?)
     }
 
     /// Runs `build` on a handle of its own whose new objects are kept in memory, then

@@ -146,6 +146,7 @@ on_both_remotes!(
     review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing,
     approve_merges_and_deletes_the_branch_reject_deletes_it,
     batch_mode_collects_comments_on_one_branch,
+    a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back,
     direct_mode_commits_to_the_site_branch,
     replicas_racing_to_push_lose_nothing,
 );
@@ -263,6 +264,114 @@ fn batch_mode_collects_comments_on_one_branch(site: Site) {
         .map(|p| p.comment.id)
         .collect();
     assert_eq!(left, [comments[0].id, comments[2].id, comments[4].id]);
+}
+
+impl Site {
+    fn tip(&self, branch: &str) -> Oid {
+        self.repo()
+            .refname_to_id(&format!("refs/heads/{branch}"))
+            .unwrap()
+    }
+
+    /// Commits on the site branch, as a moderator on the forge would: `take` files
+    /// from the batch branch's tip, `remove` others; `merge` makes it a merge commit
+    /// of the batch branch, else it is a squash.
+    fn commit_on_main(&self, take: &[&str], remove: &[&str], merge: bool) {
+        let repo = self.repo();
+        let main = repo.find_commit(self.tip("main")).unwrap();
+        let batch = repo.find_commit(self.tip("cairn/pending")).unwrap();
+        let mut update = TreeUpdateBuilder::new();
+        for path in take {
+            let blob = batch
+                .tree()
+                .unwrap()
+                .get_path(Path::new(path))
+                .unwrap()
+                .id();
+            update.upsert(*path, blob, FileMode::Blob);
+        }
+        for path in remove {
+            update.remove(*path);
+        }
+        let tree = update.create_updated(&repo, &main.tree().unwrap()).unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        let sig = Signature::now("Moderator", "mod@example.org").unwrap();
+        let parents = if merge {
+            vec![&main, &batch]
+        } else {
+            vec![&main]
+        };
+        repo.commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            "on main",
+            &tree,
+            &parents,
+        )
+        .unwrap();
+    }
+
+    /// What merging the batch branch into the site branch would change, by path.
+    fn merge_would_change(&self) -> Vec<String> {
+        let repo = self.repo();
+        let tree = |branch| repo.find_commit(self.tip(branch)).unwrap().tree().unwrap();
+        let diff = repo
+            .diff_tree_to_tree(Some(&tree("main")), Some(&tree("cairn/pending")), None)
+            .unwrap();
+        diff.deltas()
+            .map(|d| {
+                format!(
+                    "{:?} {}",
+                    d.status(),
+                    d.new_file().path().unwrap().display()
+                )
+            })
+            .collect()
+    }
+}
+
+/// A batch pull request squashed (or rebased) into the site branch leaves the batch
+/// branch behind with the same comments. The next delivery joins the two, so those
+/// comments are not offered for review again, and one the site removed since (an
+/// erasure) is not brought back by the next merge.
+fn a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back(site: Site) {
+    let git = site.backend(Mode::Batch, "inbox");
+    let comments: Vec<Comment> = (0..4).map(|n| comment(n, "/posts/a/")).collect();
+    let path = |c: &Comment| format!("comments/posts/a/{}.yml", c.id);
+    let paths: Vec<String> = comments.iter().map(path).collect();
+    assert!(git.deliver(&comments[..2]).iter().all(Result::is_ok));
+    site.commit_on_main(&[&paths[0], &paths[1]], &[], false);
+    site.commit_on_main(&[], &[&paths[0]], false);
+    let before = site.tip("cairn/pending");
+
+    assert!(git.deliver(&comments[2..3]).iter().all(Result::is_ok));
+    let repo = site.repo();
+    let batch = site.tip("cairn/pending");
+    assert!(
+        repo.graph_descendant_of(batch, before).unwrap(),
+        "a fast-forward"
+    );
+    assert!(repo.graph_descendant_of(batch, site.tip("main")).unwrap());
+    assert!(
+        site.file("cairn/pending", &paths[0]).is_none(),
+        "erased stays erased"
+    );
+    assert_eq!(site.merge_would_change(), [format!("Added {}", paths[2])]);
+    let pending: Vec<Ulid> = git
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(pending, [comments[2].id]);
+
+    // Merged the usual way, the batch branch moves on to the site's tip.
+    site.commit_on_main(&[&paths[2]], &[], true);
+    assert!(git.deliver(&comments[3..]).iter().all(Result::is_ok));
+    let batch = repo.find_commit(site.tip("cairn/pending")).unwrap();
+    assert_eq!(batch.parent_ids().collect::<Vec<_>>(), [site.tip("main")]);
+    assert_eq!(site.merge_would_change(), [format!("Added {}", paths[3])]);
 }
 
 fn direct_mode_commits_to_the_site_branch(site: Site) {
