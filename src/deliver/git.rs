@@ -15,6 +15,7 @@
 //! on this machine is read and written directly: objects are copied as one pack, and
 //! each branch is swapped under its ref's lock.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -38,8 +39,8 @@ use crate::config::{Config, Mode};
 const PUSH_TRIES: u32 = 8;
 /// A missed parent lookup fetches again at most this often.
 const REFETCH_AFTER: Duration = Duration::from_secs(5);
-/// Most commits of the site branch read to learn whether it has taken the batch
-/// branch's comments (see [`Git::batch_base`]).
+/// Most commits of the site branch read to learn which comments it has taken in (see
+/// [`Git::taken_since`]).
 const SITE_HISTORY_READ: usize = 10_000;
 
 pub struct Git {
@@ -564,31 +565,21 @@ impl Git {
         let Ok(fork) = repo.merge_base(old.id(), site.id()) else {
             return Ok(old.id());
         };
-        // The files the batch branch adds, and whether the site branch had each since.
+        // The files the batch branch adds, and whether the site branch took each in.
+        let taken = Git::taken_since(repo, site, fork)?;
         let mut files: Vec<(PathBuf, Oid, bool)> = Vec::new();
-        let old_tree = old.tree()?;
         let diff = repo.diff_tree_to_tree(
             Some(&repo.find_commit(fork)?.tree()?),
-            Some(&old_tree),
+            Some(&old.tree()?),
             None,
         )?;
         for delta in diff.deltas() {
             if let (git2::Delta::Added, Some(path)) = (delta.status(), delta.new_file().path()) {
-                files.push((path.to_path_buf(), delta.new_file().id(), false));
-            }
-        }
-        let mut walk = repo.revwalk()?;
-        walk.push(site.id())?;
-        walk.hide(fork)?;
-        // Comments are published in the commits after the fork; a long history since
-        // is read only so far.
-        for oid in walk.take(SITE_HISTORY_READ) {
-            let tree = repo.find_commit(oid?)?.tree()?;
-            for (path, _, had) in files.iter_mut().filter(|f| !f.2) {
-                *had = tree.get_path(path).is_ok();
-            }
-            if files.iter().all(|f| f.2) {
-                break;
+                files.push((
+                    path.to_path_buf(),
+                    delta.new_file().id(),
+                    taken.contains(path),
+                ));
             }
         }
         let published = files.iter().filter(|f| f.2).count();
@@ -615,6 +606,29 @@ impl Git {
             &tree,
             &[&parents[0], &parents[1]],
         )?)
+    }
+
+    /// The files the site branch took in since `since` (one of its commits): those its
+    /// commits after it added, by a merge, a squash or a rebase. A file taken in and
+    /// erased later stays taken: a branch still holding it must not bring it back.
+    /// At most [`SITE_HISTORY_READ`] commits are read.
+    fn taken_since(repo: &Repository, site: &Commit<'_>, since: Oid) -> Result<HashSet<PathBuf>> {
+        let mut walk = repo.revwalk()?;
+        walk.push(site.id())?;
+        walk.hide(since)?;
+        let mut taken = HashSet::new();
+        for oid in walk.take(SITE_HISTORY_READ) {
+            let commit = repo.find_commit(oid?)?;
+            let before = commit.parents().next().map(|p| p.tree()).transpose()?;
+            let diff = repo.diff_tree_to_tree(before.as_ref(), Some(&commit.tree()?), None)?;
+            for delta in diff.deltas() {
+                if let (git2::Delta::Added, Some(path)) = (delta.status(), delta.new_file().path())
+                {
+                    taken.insert(path.to_path_buf());
+                }
+            }
+        }
+        Ok(taken)
     }
 
     /// Runs `build` on a handle of its own whose new objects are kept in memory, then
@@ -694,7 +708,7 @@ impl Git {
     fn pending_in(&self, repo: &Repository) -> Result<Vec<(Pending, String)>> {
         let site = self.site_tip(repo)?;
         let site_tree = site.tree()?;
-        let mut pending = Vec::new();
+        let mut branches = Vec::new();
         for reference in repo.references_glob(&format!("refs/remotes/origin/{BRANCH_PREFIX}*"))? {
             let reference = reference?;
             let Ok(name) = reference.name() else { continue };
@@ -710,7 +724,25 @@ impl Git {
             } else {
                 continue;
             };
+            branches.push((branch, tip, id, changes));
+        }
+        // A comment the site took in (a request squashed into it) and erased since is
+        // not offered again.
+        let forks: Vec<Oid> = branches
+            .iter()
+            .filter_map(|(_, tip, ..)| repo.merge_base(tip.id(), site.id()).ok())
+            .collect();
+        let taken = match forks.len() {
+            0 => HashSet::new(),
+            1 => Git::taken_since(repo, &site, forks[0])?,
+            _ => Git::taken_since(repo, &site, repo.merge_base_many(&forks)?)?,
+        };
+        let mut pending = Vec::new();
+        for (branch, tip, id, changes) in branches {
             for (path, comment, ask) in self.comment_on(repo, &tip, &site_tree, id, changes)? {
+                if matches!(ask, Ask::Publish) && taken.contains(Path::new(&path)) {
+                    continue;
+                }
                 let location = branch.clone();
                 pending.push((
                     Pending {

@@ -147,6 +147,7 @@ on_both_remotes!(
     approve_merges_and_deletes_the_branch_reject_deletes_it,
     batch_mode_collects_comments_on_one_branch,
     a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back,
+    a_review_branch_squashed_then_erased_is_not_offered_again,
     direct_mode_commits_to_the_site_branch,
     replicas_racing_to_push_lose_nothing,
 );
@@ -274,12 +275,12 @@ impl Site {
     }
 
     /// Commits on the site branch, as a moderator on the forge would: `take` files
-    /// from the batch branch's tip, `remove` others; `merge` makes it a merge commit
-    /// of the batch branch, else it is a squash.
-    fn commit_on_main(&self, take: &[&str], remove: &[&str], merge: bool) {
+    /// from the tip of branch `from`, `remove` others; `merge` makes it a merge commit
+    /// of `from`, else it is a squash.
+    fn commit_on_main(&self, from: &str, take: &[&str], remove: &[&str], merge: bool) {
         let repo = self.repo();
         let main = repo.find_commit(self.tip("main")).unwrap();
-        let batch = repo.find_commit(self.tip("cairn/pending")).unwrap();
+        let batch = repo.find_commit(self.tip(from)).unwrap();
         let mut update = TreeUpdateBuilder::new();
         for path in take {
             let blob = batch
@@ -341,8 +342,12 @@ fn a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back(site: Site
     let path = |c: &Comment| format!("comments/posts/a/{}.yml", c.id);
     let paths: Vec<String> = comments.iter().map(path).collect();
     assert!(git.deliver(&comments[..2]).iter().all(Result::is_ok));
-    site.commit_on_main(&[&paths[0], &paths[1]], &[], false);
-    site.commit_on_main(&[], &[&paths[0]], false);
+    site.commit_on_main("cairn/pending", &[&paths[0], &paths[1]], &[], false);
+    site.commit_on_main("cairn/pending", &[], &[&paths[0]], false);
+    assert!(
+        git.pending().unwrap().is_empty(),
+        "erased is not offered again"
+    );
     let before = site.tip("cairn/pending");
 
     assert!(git.deliver(&comments[2..3]).iter().all(Result::is_ok));
@@ -367,11 +372,32 @@ fn a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back(site: Site
     assert_eq!(pending, [comments[2].id]);
 
     // Merged the usual way, the batch branch moves on to the site's tip.
-    site.commit_on_main(&[&paths[2]], &[], true);
+    site.commit_on_main("cairn/pending", &[&paths[2]], &[], true);
     assert!(git.deliver(&comments[3..]).iter().all(Result::is_ok));
     let batch = repo.find_commit(site.tip("cairn/pending")).unwrap();
     assert_eq!(batch.parent_ids().collect::<Vec<_>>(), [site.tip("main")]);
     assert_eq!(site.merge_would_change(), [format!("Added {}", paths[3])]);
+}
+
+/// A review branch squashed into the site branch stays behind; once its comment is
+/// erased from the site, it is not offered for approval again.
+fn a_review_branch_squashed_then_erased_is_not_offered_again(site: Site) {
+    let git = site.backend(Mode::Review, "inbox");
+    let comments: Vec<Comment> = (0..2).map(|n| comment(n, "/posts/a/")).collect();
+    assert!(git.deliver(&comments).iter().all(Result::is_ok));
+    let path = format!("comments/posts/a/{}.yml", comments[0].id);
+    let branch = format!("cairn/{}", comments[0].id);
+    site.commit_on_main(&branch, &[&path], &[], false);
+    site.commit_on_main(&branch, &[], &[&path], false);
+    let pending: Vec<Ulid> = git
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|p| p.comment.id)
+        .collect();
+    assert_eq!(pending, [comments[1].id]);
+    assert!(git.approve(comments[0].id).is_err());
+    assert!(site.file("main", &path).is_none());
 }
 
 fn direct_mode_commits_to_the_site_branch(site: Site) {
