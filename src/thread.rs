@@ -122,15 +122,33 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
 /// site's output directory (`posts/a/index.html` → `/posts/a/`); the directory itself
 /// (an empty path) is the site's root, `/`.
 pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
-    if relative.as_os_str().is_empty() {
-        return Ok("/".into());
+    normalize(&joined(relative))
+}
+
+/// The path a page file is served at, from its path relative to the site's output
+/// directory: a directory for an `index.html` (`posts/v1.2/index.html` →
+/// `/posts/v1.2/`), else the file. Its [thread](of_page) is not always that path: the
+/// thread of a directory whose name has a dot is written without the final slash, as a
+/// file's would be.
+pub fn served_path(relative: &std::path::Path) -> String {
+    let path = joined(relative);
+    match path.strip_suffix("index.html") {
+        Some(dir) if dir.ends_with('/') => dir.to_string(),
+        _ => path,
     }
+}
+
+/// The names of a relative path, each after a slash; `/` for an empty path.
+fn joined(relative: &std::path::Path) -> String {
     let mut joined = String::new();
     for part in relative.components() {
         joined.push('/');
         joined.push_str(&part.as_os_str().to_string_lossy());
     }
-    normalize(&joined)
+    if joined.is_empty() {
+        joined.push('/');
+    }
+    joined
 }
 
 /// A path as the site's pages print it, with the site's base path taken off: templates

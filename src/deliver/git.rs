@@ -565,36 +565,27 @@ impl Git {
         let Ok(fork) = repo.merge_base(old.id(), site.id()) else {
             return Ok(old.id());
         };
-        // The files the batch branch adds, and whether the site branch took each in.
+        // The files the batch branch adds, split by whether the site branch took them in.
         let taken = Git::taken_since(repo, site, fork)?;
-        let mut files: Vec<(PathBuf, Oid, bool)> = Vec::new();
-        let diff = repo.diff_tree_to_tree(
-            Some(&repo.find_commit(fork)?.tree()?),
-            Some(&old.tree()?),
-            None,
-        )?;
-        for delta in diff.deltas() {
-            if let (git2::Delta::Added, Some(path)) = (delta.status(), delta.new_file().path()) {
-                files.push((
-                    path.to_path_buf(),
-                    delta.new_file().id(),
-                    taken.contains(path),
-                ));
-            }
-        }
-        let published = files.iter().filter(|f| f.2).count();
-        if published == 0 {
+        let added = added_files(repo, Some(&repo.find_commit(fork)?.tree()?), &old.tree()?)?;
+        let (published, waiting): (Vec<_>, Vec<_>) = added
+            .into_iter()
+            .partition(|(path, _)| taken.contains(path));
+        if published.is_empty() {
             return Ok(old.id());
         }
         let mut update = TreeUpdateBuilder::new();
-        for (path, blob, _) in files.iter().filter(|f| !f.2) {
+        for (path, blob) in &waiting {
             update.upsert(path, *blob, FileMode::Blob);
         }
         let tree = repo.find_tree(update.create_updated(repo, &site.tree()?)?)?;
         let sig = self.signature()?;
         let message = format!(
-            "Join {} to {}\n\n{published} of its comments are on {} already.",
-            self.batch_branch, self.branch, self.branch
+            "Join {} to {}\n\n{} of its comments are on {} already.",
+            self.batch_branch,
+            self.branch,
+            published.len(),
+            self.branch
         );
         // libgit2 leaves out, without a word, parents looked up through another handle.
         let parents = [repo.find_commit(old.id())?, repo.find_commit(site.id())?];
@@ -620,13 +611,8 @@ impl Git {
         for oid in walk.take(SITE_HISTORY_READ) {
             let commit = repo.find_commit(oid?)?;
             let before = commit.parents().next().map(|p| p.tree()).transpose()?;
-            let diff = repo.diff_tree_to_tree(before.as_ref(), Some(&commit.tree()?), None)?;
-            for delta in diff.deltas() {
-                if let (git2::Delta::Added, Some(path)) = (delta.status(), delta.new_file().path())
-                {
-                    taken.insert(path.to_path_buf());
-                }
-            }
+            let added = added_files(repo, before.as_ref(), &commit.tree()?)?;
+            taken.extend(added.into_iter().map(|(path, _)| path));
         }
         Ok(taken)
     }
@@ -1087,6 +1073,23 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
     writer.write_all(&bytes)?;
     writer.commit()?;
     Ok(())
+}
+
+/// The files `to` has and `from` has not, with their blobs.
+fn added_files(
+    repo: &Repository,
+    from: Option<&Tree<'_>>,
+    to: &Tree<'_>,
+) -> Result<Vec<(PathBuf, Oid)>> {
+    let diff = repo.diff_tree_to_tree(from, Some(to), None)?;
+    Ok(diff
+        .deltas()
+        .filter(|delta| delta.status() == git2::Delta::Added)
+        .filter_map(|delta| {
+            let file = delta.new_file();
+            Some((file.path()?.to_path_buf(), file.id()))
+        })
+        .collect())
 }
 
 fn has_path(tree: &Tree<'_>, path: &str) -> bool {

@@ -427,7 +427,7 @@ fn render_page(
     let has_section = memchr::memmem::find(&input, b"cairn-comments").is_some();
     let page_thread =
         thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
-    let page_site_path = page_path(rel);
+    let page_site_path = thread::served_path(rel);
     let feed_site_path = feed_path(&page_site_path, rel, &config.feeds.file);
     let feed_url = config
         .feeds
@@ -674,26 +674,9 @@ fn render_page(
     Ok(Some(page))
 }
 
-/// The path a page is served at, from its file's path in the built site: a directory
-/// for an `index.html` (`posts/v1.2/index.html` → `/posts/v1.2/`), else the file. Its
-/// thread is not always that path: the thread of a directory whose name has a dot is
-/// written without the final slash, as a file's would be.
-fn page_path(rel: &Path) -> String {
-    let mut path = String::from("/");
-    for part in rel.components() {
-        path.push_str(&part.as_os_str().to_string_lossy());
-        path.push('/');
-    }
-    path.pop();
-    match path.strip_suffix("index.html") {
-        Some(dir) if dir.ends_with('/') => dir.to_string(),
-        _ => path,
-    }
-}
-
 /// Where a page's thread feed goes, as a site path: next to the page, in its directory
 /// (`/posts/a/comments.xml`), or named after it (`/about.comments.xml`). `page` is the
-/// page's [path](page_path).
+/// page's [path](thread::served_path).
 fn feed_path(page: &str, rel: &Path, file: &str) -> String {
     if page.ends_with('/') {
         format!("{page}{file}")
@@ -704,7 +687,7 @@ fn feed_path(page: &str, rel: &Path, file: &str) -> String {
     }
 }
 
-/// The feed of the thread a page shows. `page` is the page's [path](page_path), which
+/// The feed of the thread a page shows. `page` is the page's [path](thread::served_path), which
 /// its entries link to, and `page_name` its title (or thread).
 fn thread_feed<'a>(
     config: &Config,
@@ -1037,7 +1020,7 @@ mod tests {
             ),
         ] {
             let rel = Path::new(rel);
-            assert_eq!(page_path(rel), page, "{rel:?}");
+            assert_eq!(thread::served_path(rel), page, "{rel:?}");
             assert_eq!(feed_path(page, rel, "comments.xml"), feed, "{rel:?}");
         }
     }

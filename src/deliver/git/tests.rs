@@ -24,6 +24,15 @@ fn comment(n: u32, thread: &str) -> Comment {
     }
 }
 
+/// The ids of the comments `git` lists as pending.
+fn pending_ids(git: &Git) -> Vec<Ulid> {
+    git.pending()
+        .unwrap()
+        .iter()
+        .map(|p| p.comment.id)
+        .collect()
+}
+
 /// A site repository and the address the backend is given for it.
 struct Site {
     dir: tempfile::TempDir,
@@ -203,13 +212,7 @@ fn approve_merges_and_deletes_the_branch_reject_deletes_it(site: Site) {
         .iter()
         .all(Result::is_ok));
     let moderator = site.backend(Mode::Review, "moderator");
-    let pending: Vec<Ulid> = moderator
-        .pending()
-        .unwrap()
-        .iter()
-        .map(|p| p.comment.id)
-        .collect();
-    assert_eq!(pending, [a.id, b.id, c.id]);
+    assert_eq!(pending_ids(&moderator), [a.id, b.id, c.id]);
 
     // The first approval fast-forwards; the second needs a merge commit.
     assert_eq!(moderator.approve(a.id).unwrap().comment, a);
@@ -258,13 +261,10 @@ fn batch_mode_collects_comments_on_one_branch(site: Site) {
     assert!(site.file("main", &path(&comments[1])).is_some());
     assert!(site.file("cairn/pending", &path(&comments[1])).is_none());
     assert!(site.file("cairn/pending", &path(&comments[3])).is_none());
-    let left: Vec<Ulid> = moderator
-        .pending()
-        .unwrap()
-        .iter()
-        .map(|p| p.comment.id)
-        .collect();
-    assert_eq!(left, [comments[0].id, comments[2].id, comments[4].id]);
+    assert_eq!(
+        pending_ids(&moderator),
+        [comments[0].id, comments[2].id, comments[4].id]
+    );
 }
 
 impl Site {
@@ -363,13 +363,7 @@ fn a_batch_taken_in_by_the_site_is_not_offered_again_nor_brought_back(site: Site
         "erased stays erased"
     );
     assert_eq!(site.merge_would_change(), [format!("Added {}", paths[2])]);
-    let pending: Vec<Ulid> = git
-        .pending()
-        .unwrap()
-        .iter()
-        .map(|p| p.comment.id)
-        .collect();
-    assert_eq!(pending, [comments[2].id]);
+    assert_eq!(pending_ids(&git), [comments[2].id]);
 
     // Merged the usual way, the batch branch moves on to the site's tip.
     site.commit_on_main("cairn/pending", &[&paths[2]], &[], true);
@@ -389,13 +383,7 @@ fn a_review_branch_squashed_then_erased_is_not_offered_again(site: Site) {
     let branch = format!("cairn/{}", comments[0].id);
     site.commit_on_main(&branch, &[&path], &[], false);
     site.commit_on_main(&branch, &[], &[&path], false);
-    let pending: Vec<Ulid> = git
-        .pending()
-        .unwrap()
-        .iter()
-        .map(|p| p.comment.id)
-        .collect();
-    assert_eq!(pending, [comments[1].id]);
+    assert_eq!(pending_ids(&git), [comments[1].id]);
     assert!(git.approve(comments[0].id).is_err());
     assert!(site.file("main", &path).is_none());
 }
