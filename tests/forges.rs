@@ -332,6 +332,71 @@ fn batch_mode_collects_comments_in_one_pull_request(flavor: Flavor) {
     assert_headers_ok(&fake);
 }
 
+/// The batch branch outlives its pull request. Whatever the moderator does with the
+/// request on the forge (squash it, close it, merge it), the next one offers only the
+/// comments that arrived since, and a comment erased from the site in between does not
+/// come back.
+fn a_batch_settled_on_the_forge_is_not_offered_again(flavor: Flavor) {
+    let fake = fake(flavor);
+    let dir = workspace(&fake, "batch", "");
+    let backend = backend(dir.path());
+    let pending = || -> Vec<ulid::Ulid> {
+        let list = backend.pending().unwrap();
+        list.into_iter().map(|p| p.comment.id).collect()
+    };
+    let deliver = |c: &Comment| {
+        let results = backend.deliver(std::slice::from_ref(c));
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    };
+    let (a, b, c, d, e) = (
+        comment(1, "one"),
+        comment(2, "two"),
+        comment(3, "three"),
+        comment(4, "four"),
+        comment(5, "five"),
+    );
+    deliver(&a);
+    deliver(&b);
+    assert_eq!(fake.pull_files(1), [file_for(&a), file_for(&b)]);
+
+    // Squashed: the branch's commits never reach the site branch. Then one comment is
+    // erased from the site.
+    fake.squash(1);
+    fake.remove("main", &file_for(&a));
+    deliver(&c);
+    assert_eq!(fake.pulls().len(), 2);
+    assert_eq!(fake.pull_files(2), [file_for(&c)]);
+    assert_eq!(pending(), [c.id]);
+
+    // Closed unmerged: every comment in it is rejected. With webhooks on, the branch
+    // is settled as soon as the forge tells.
+    fake.close(2);
+    backend.closed("cairn/pending").unwrap();
+    assert!(!fake.files("cairn/pending").contains_key(&file_for(&c)));
+    deliver(&d);
+    assert_eq!(fake.pull_files(3), [file_for(&d)]);
+    assert_eq!(pending(), [d.id]);
+
+    // Merged with a merge commit: the site branch has the branch's history, and
+    // nothing is taken off it.
+    fake.merge(3);
+    deliver(&e);
+    assert_eq!(fake.pull_files(4), [file_for(&e)]);
+    fake.merge(4);
+    let main = fake.files("main");
+    for (kept, comment) in [(false, &a), (true, &b), (false, &c), (true, &d), (true, &e)] {
+        assert_eq!(
+            main.contains_key(&file_for(comment)),
+            kept,
+            "{} on the site",
+            comment.body
+        );
+    }
+    assert_eq!(fake.pulls().len(), 4);
+    assert!(pending().is_empty());
+    assert_headers_ok(&fake);
+}
+
 fn direct_mode_commits_to_the_site_branch(flavor: Flavor) {
     let fake = fake(flavor);
     let dir = workspace(&fake, "direct", "");
@@ -889,6 +954,7 @@ macro_rules! every_forge {
 every_forge!(
     review_mode_opens_pull_requests_that_moderate_merges_and_closes,
     batch_mode_collects_comments_in_one_pull_request,
+    a_batch_settled_on_the_forge_is_not_offered_again,
     direct_mode_commits_to_the_site_branch,
     lost_answers_are_retried_without_duplicates,
     a_killed_inbox_redelivers_without_duplicates,

@@ -45,6 +45,24 @@ pub struct Request {
     pub url: String,
 }
 
+/// A request that was closed or merged.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub request: Request,
+    /// It was merged with its own commits (a merge commit or a fast-forward), which
+    /// are now in its base branch's history; squashed and rebased requests copied
+    /// their changes instead, and a closed one changed nothing.
+    pub kept_history: bool,
+}
+
+/// A file a request changes.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub path: String,
+    /// The request adds it: the branch has it and the merge base does not.
+    pub added: bool,
+}
+
 /// What cairn needs from a forge; each forge's REST API in its own module.
 ///
 /// Calls that create something succeed when it already exists, and calls that
@@ -94,9 +112,12 @@ pub trait Api: Send + Sync {
     ) -> Result<Request, DeliveryError>;
     /// Open requests into `base` from branches named `cairn/…`.
     fn requests(&self, base: &str) -> Result<Vec<Request>, DeliveryError>;
-    /// Paths of the files a request adds, changes or removes (an author's withdrawal
-    /// removes one).
-    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError>;
+    /// The request from `head` into `base` that was closed or merged last: the newest
+    /// one, as cairn opens one only when none is open.
+    fn last_closed(&self, head: &str, base: &str) -> Result<Option<Closed>, DeliveryError>;
+    /// The files a request adds, changes or removes (an author's withdrawal removes
+    /// one); a closed request's as they were when it was closed.
+    fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError>;
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError>;
     fn close(&self, request: &Request) -> Result<(), DeliveryError>;
 }
@@ -196,6 +217,46 @@ impl<A: Api> Forge<A> {
         Ok(())
     }
 
+    /// Takes off the batch branch the comments its last request settled, before new
+    /// ones are added for the next request. The branch outlives its request: when a
+    /// moderator closes the request (rejecting every comment in it), or squashes or
+    /// rebases it (so the branch's commits never reach the site branch, and a comment
+    /// erased from the site since would come back with the next merge), the next
+    /// request from the branch would offer all of them again. Each comment file the
+    /// request added is taken off in a commit of its own, which no concurrent delivery
+    /// can undo. A request merged with its history needs nothing: its commits are the
+    /// site branch's, and taking its files off would take them off the site too.
+    fn settle_batch(&self) -> Result<(), DeliveryError> {
+        if self
+            .api
+            .find_request(&self.batch_branch, &self.branch)?
+            .is_some()
+            || self.api.branch(&self.batch_branch)?.is_none()
+        {
+            return Ok(());
+        }
+        let Some(closed) = self.api.last_closed(&self.batch_branch, &self.branch)? else {
+            return Ok(());
+        };
+        if closed.kept_history {
+            return Ok(());
+        }
+        for changed in self.api.request_files(&closed.request)? {
+            if !changed.added || !changed.path.starts_with(&self.comments_dir) {
+                continue;
+            }
+            if let Some(file) = self.api.file(&self.batch_branch, &changed.path)? {
+                self.api.delete_file(
+                    &self.batch_branch,
+                    &changed.path,
+                    &file.sha,
+                    &format!("Settled in {}: {}", closed.request.url, changed.path),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The rolling request of batch mode, opened once comments wait on its branch.
     fn ensure_batch_request(&self) -> Result<(), DeliveryError> {
         if self
@@ -248,7 +309,7 @@ impl<A: Api> Forge<A> {
             }
         };
         let mut found = Vec::new();
-        for path in self.api.request_files(request)? {
+        for Changed { path, .. } in self.api.request_files(request)? {
             if !path.starts_with(&self.comments_dir) {
                 continue;
             }
@@ -302,6 +363,11 @@ impl<A: Api> Forge<A> {
 
 impl<A: Api> Backend for Forge<A> {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+        if self.mode == Mode::Batch {
+            if let Err(e) = self.settle_batch() {
+                return vec![Err(e); comments.len()];
+            }
+        }
         let results: Vec<Result<(), DeliveryError>> = comments
             .iter()
             .map(|c| match self.mode {
@@ -487,7 +553,9 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn closed(&self, branch: &str) -> Result<()> {
-        if branch.starts_with(BRANCH_PREFIX) && branch != self.batch_branch {
+        if branch == self.batch_branch {
+            self.settle_batch()?;
+        } else if branch.starts_with(BRANCH_PREFIX) {
             self.api.delete_branch(branch)?;
         }
         Ok(())
@@ -835,25 +903,69 @@ pub fn secret_from(var: &str, file: Option<&std::path::Path>, what: &str) -> Res
 /// `Link: <…>; rel="next"` header, which GitHub, Gitea and GitLab all send).
 pub fn all_pages(
     first: &str,
-    mut get: impl FnMut(&str) -> Result<Reply, DeliveryError>,
+    get: impl FnMut(&str) -> Result<Reply, DeliveryError>,
 ) -> Result<Vec<Value>, DeliveryError> {
     let mut items = Vec::new();
+    find_in_pages(first, get, |item| {
+        items.push(item);
+        None::<()>
+    })?;
+    Ok(items)
+}
+
+/// The first item of a list that `pick` takes, fetching pages only until then.
+pub fn find_in_pages<T>(
+    first: &str,
+    mut get: impl FnMut(&str) -> Result<Reply, DeliveryError>,
+    mut pick: impl FnMut(Value) -> Option<T>,
+) -> Result<Option<T>, DeliveryError> {
     let mut next = Some(first.to_string());
     while let Some(page) = next.take() {
         let reply = get(&page)?;
         if reply.status != 200 {
             return Err(transient(&format!("cannot list {first}"), &reply));
         }
-        if let Value::Array(list) = reply.body {
-            items.extend(list);
-        }
         next = reply
             .headers
             .get("link")
             .and_then(|v| v.to_str().ok())
             .and_then(next_link);
+        if let Value::Array(list) = reply.body {
+            if let Some(found) = list.into_iter().find_map(&mut pick) {
+                return Ok(Some(found));
+            }
+        }
     }
-    Ok(items)
+    Ok(None)
+}
+
+/// Whether a request GitHub or Gitea merged kept its own commits: its merge commit is
+/// its head (a fast-forward) or has its head as a parent (a merge commit), whereas a
+/// squash or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's
+/// `commits/{sha}`, Gitea's `git/commits/{sha}`: both list `parents`).
+pub fn kept_history(
+    pr: &Value,
+    commit: impl FnOnce(&str) -> Result<Reply, DeliveryError>,
+) -> Result<bool, DeliveryError> {
+    let (Some(merge), Some(head)) = (pr["merge_commit_sha"].as_str(), pr["head"]["sha"].as_str())
+    else {
+        return Ok(false);
+    };
+    if pr["merged_at"].is_null() {
+        return Ok(false);
+    }
+    if merge == head {
+        return Ok(true);
+    }
+    let reply = commit(merge)?;
+    if reply.status != 200 {
+        return Err(transient(&format!("cannot read commit {merge}"), &reply));
+    }
+    Ok(reply.body["parents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| p["sha"].as_str() == Some(head)))
 }
 
 pub fn transient(what: &str, reply: &Reply) -> DeliveryError {

@@ -12,7 +12,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, enc_path, transient, Api, File, Http, Reply, Request,
+    all_pages, decoded_file, enc, enc_path, find_in_pages, kept_history, transient, Api, Changed,
+    Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -98,6 +99,11 @@ impl Gitea {
             None => Method::POST,
         };
         self.call(method, &format!("contents/{}", enc_path(path)), Some(&body))
+    }
+
+    /// Whether a pull request's branch is in this repository, not in a fork.
+    fn ours(&self, pr: &Value) -> bool {
+        pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str())
     }
 
     fn request_of(pr: &Value) -> Request {
@@ -299,17 +305,45 @@ impl Api for Gitea {
             .open_pulls()?
             .iter()
             .filter(|pr| pr["base"]["ref"].as_str() == Some(base))
-            .filter(|pr| pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str()))
+            .filter(|pr| self.ours(pr))
             .map(Self::request_of)
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
     }
 
-    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError> {
+    fn last_closed(&self, head: &str, base: &str) -> Result<Option<Closed>, DeliveryError> {
+        // Gitea filters pulls by neither head nor (before 1.23) base, and lists the
+        // newest first: the first match is the one.
+        let found = find_in_pages(
+            "pulls?state=closed&limit=50",
+            |page| self.call(Method::GET, page, None),
+            |pr| {
+                (pr["head"]["ref"] == head && pr["base"]["ref"] == base && self.ours(&pr))
+                    .then_some(pr)
+            },
+        )?;
+        let Some(pr) = found else {
+            return Ok(None);
+        };
+        let kept_history = kept_history(&pr, |sha| {
+            self.call(Method::GET, &format!("git/commits/{sha}"), None)
+        })?;
+        Ok(Some(Closed {
+            request: Self::request_of(&pr),
+            kept_history,
+        }))
+    }
+
+    fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
         let files = self.all(&format!("pulls/{}/files?limit=50", request.number))?;
         Ok(files
             .iter()
-            .filter_map(|f| f["filename"].as_str().map(str::to_string))
+            .filter_map(|f| {
+                Some(Changed {
+                    path: f["filename"].as_str()?.to_string(),
+                    added: f["status"] == "added",
+                })
+            })
             .collect())
     }
 

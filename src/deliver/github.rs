@@ -13,7 +13,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, enc_path, secret_from, transient, Api, File, Http, Reply, Request,
+    all_pages, decoded_file, enc, enc_path, find_in_pages, kept_history, secret_from, transient,
+    Api, Changed, Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -174,6 +175,11 @@ impl GitHub {
 
     fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
         all_pages(path, |page| self.call(Method::GET, page, None))
+    }
+
+    /// Whether a pull request's branch is in this repository, not in a fork.
+    fn ours(&self, pr: &Value) -> bool {
+        pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str())
     }
 
     fn request_of(&self, pr: &Value) -> Request {
@@ -392,17 +398,45 @@ impl Api for GitHub {
         let list = self.all(&format!("pulls?state=open&base={}&per_page=100", enc(base)))?;
         Ok(list
             .iter()
-            .filter(|pr| pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str()))
+            .filter(|pr| self.ours(pr))
             .map(|pr| self.request_of(pr))
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
     }
 
-    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError> {
+    fn last_closed(&self, head: &str, base: &str) -> Result<Option<Closed>, DeliveryError> {
+        let first = format!(
+            "pulls?state=closed&head={}&base={}&per_page=100",
+            enc(&format!("{}:{head}", self.owner)),
+            enc(base)
+        );
+        let found = find_in_pages(
+            &first,
+            |page| self.call(Method::GET, page, None),
+            |pr| (pr["head"]["ref"] == head && self.ours(&pr)).then_some(pr),
+        )?;
+        let Some(pr) = found else {
+            return Ok(None);
+        };
+        let kept_history = kept_history(&pr, |sha| {
+            self.call(Method::GET, &format!("commits/{sha}"), None)
+        })?;
+        Ok(Some(Closed {
+            request: self.request_of(&pr),
+            kept_history,
+        }))
+    }
+
+    fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
         let files = self.all(&format!("pulls/{}/files?per_page=100", request.number))?;
         Ok(files
             .iter()
-            .filter_map(|f| f["filename"].as_str().map(str::to_string))
+            .filter_map(|f| {
+                Some(Changed {
+                    path: f["filename"].as_str()?.to_string(),
+                    added: f["status"] == "added",
+                })
+            })
             .collect())
     }
 

@@ -11,7 +11,10 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::forge::{all_pages, decoded_file, enc, transient, Api, File, Http, Reply, Request};
+use super::forge::{
+    all_pages, decoded_file, enc, find_in_pages, transient, Api, Changed, Closed, File, Http,
+    Reply, Request,
+};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -291,14 +294,49 @@ impl Api for GitLab {
             .collect())
     }
 
-    fn request_files(&self, request: &Request) -> Result<Vec<String>, DeliveryError> {
+    fn last_closed(&self, head: &str, base: &str) -> Result<Option<Closed>, DeliveryError> {
+        // Newest first; GitLab tells merged requests (state "merged") from closed ones.
+        let first = format!(
+            "merge_requests?state=all&source_branch={}&target_branch={}&per_page=100",
+            enc(head),
+            enc(base)
+        );
+        find_in_pages(
+            &first,
+            |page| self.call(Method::GET, page, None),
+            |mr| {
+                let state = mr["state"].as_str()?;
+                if !matches!(state, "closed" | "merged")
+                    || mr["source_branch"] != head
+                    || mr["source_project_id"] != mr["target_project_id"]
+                {
+                    return None;
+                }
+                // A squash makes a new commit; GitLab's other merge methods (a merge
+                // commit, a fast-forward, either after rebasing the branch itself)
+                // leave the branch's commits in the target's history.
+                let squashed = mr["squash"] == true || mr["squash_commit_sha"].is_string();
+                Some(Closed {
+                    request: Self::request_of(&mr),
+                    kept_history: state == "merged" && !squashed,
+                })
+            },
+        )
+    }
+
+    fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
         let diffs = self.all(&format!(
             "merge_requests/{}/diffs?per_page=100",
             request.number
         ))?;
         Ok(diffs
             .iter()
-            .filter_map(|d| d["new_path"].as_str().map(str::to_string))
+            .filter_map(|d| {
+                Some(Changed {
+                    path: d["new_path"].as_str()?.to_string(),
+                    added: d["new_file"] == true,
+                })
+            })
             .collect())
     }
 

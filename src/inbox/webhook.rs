@@ -211,13 +211,15 @@ fn time(value: &Value) -> Option<DateTime<Utc>> {
         })
 }
 
-/// Reads a delivery: its id, its time and, for a closed request of `repo`, the branch.
+/// Reads a delivery: its id, its time and, for a closed request from one of cairn's
+/// branches in the delivery's repository, the branch.
 fn read(
     kind: Kind,
     headers: &HeaderMap,
     payload: &Value,
-    repo: Option<&str>,
+    delivery_config: &crate::config::Delivery,
 ) -> Result<Event, String> {
+    let repo = delivery_config.repo.as_deref();
     let (delivery, name) = match kind {
         Kind::Github => (
             header(headers, "x-github-delivery"),
@@ -243,7 +245,9 @@ fn read(
         return Err("missing the delivery id or event name headers".into());
     }
     let ours = |branch: &str, project: &Value| {
-        branch.starts_with(crate::deliver::BRANCH_PREFIX) && project.as_str() == repo
+        (branch.starts_with(crate::deliver::BRANCH_PREFIX)
+            || branch == delivery_config.batch_branch)
+            && project.as_str() == repo
     };
     let (happened, closed) = match kind {
         Kind::Gitlab => {
@@ -323,12 +327,7 @@ pub async fn receive(
             json!({"error": "body is not JSON"}),
         );
     };
-    let event = match read(
-        kind,
-        &headers,
-        &payload,
-        inbox.config.inbox.delivery.repo.as_deref(),
-    ) {
+    let event = match read(kind, &headers, &payload, &inbox.config.inbox.delivery) {
         Ok(e) => e,
         Err(why) => return answer(StatusCode::BAD_REQUEST, json!({"error": why})),
     };

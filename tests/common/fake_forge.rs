@@ -47,6 +47,12 @@ pub struct Pull {
     pub open: bool,
     pub merged: bool,
     pub labels: BTreeSet<String>,
+    /// Once closed or merged: the merge base and head it had then. A closed request's
+    /// files and head no longer follow its branch, on every forge.
+    pub frozen: Option<(usize, usize)>,
+    /// The commit its merge made: a merge commit, or the squashed commit.
+    pub merge_commit: Option<usize>,
+    pub squashed: bool,
 }
 
 /// What to do to the next requests matching `method` and a path containing `path`.
@@ -196,6 +202,46 @@ impl FakeForge {
 
     pub fn pulls(&self) -> Vec<Pull> {
         self.with(|s| s.pulls.clone())
+    }
+
+    /// The files request `number` shows as changed.
+    pub fn pull_files(&self, number: u64) -> Vec<String> {
+        self.with(|s| {
+            let i = s.pull(&number.to_string()).unwrap();
+            s.pull_files(i).into_iter().map(|(name, _)| name).collect()
+        })
+    }
+
+    /// Closes request `number` on the forge's page, without merging it.
+    pub fn close(&self, number: u64) {
+        self.with(|s| {
+            let i = s.pull(&number.to_string()).unwrap();
+            s.close_pull(i)
+        })
+    }
+
+    /// Squash-merges request `number`, on the forge's page.
+    pub fn squash(&self, number: u64) {
+        self.with(|s| {
+            let i = s.pull(&number.to_string()).unwrap();
+            s.squash_pull(i)
+        })
+    }
+
+    /// Merges request `number` with a merge commit, on the forge's page.
+    pub fn merge(&self, number: u64) {
+        self.with(|s| {
+            let i = s.pull(&number.to_string()).unwrap();
+            s.merge_pull(i, "Merge").unwrap();
+        });
+    }
+
+    /// Commits the removal of `path` from `branch`, as a push would.
+    pub fn remove(&self, branch: &str, path: &str) {
+        self.with(|s| {
+            s.commit_file(branch, path, None, "Remove", json!({}))
+                .unwrap()
+        });
     }
 
     pub fn branches(&self) -> Vec<String> {
@@ -602,6 +648,9 @@ impl State {
             open: true,
             merged: false,
             labels,
+            frozen: None,
+            merge_commit: None,
+            squashed: false,
         };
         self.pulls.push(pull.clone());
         Ok(pull)
@@ -615,13 +664,52 @@ impl State {
             .ok_or(Refused::NotFound("pull"))
     }
 
+    /// The merge base and head of an open request.
+    fn live(&self, i: usize) -> Option<(usize, usize)> {
+        let p = &self.pulls[i];
+        let (head, base) = (self.tip(&p.head).ok()?, self.tip(&p.base).ok()?);
+        Some((merge_base(&self.commits, base, head), head))
+    }
+
+    /// Closes a request without merging it.
+    fn close_pull(&mut self, i: usize) {
+        if self.pulls[i].open {
+            self.pulls[i].frozen = self.live(i);
+            self.pulls[i].open = false;
+        }
+    }
+
+    /// Squash-merges a request as the forges' "squash and merge" button does: one
+    /// new commit on the base with the request's changes, and the head branch left as
+    /// it was.
+    fn squash_pull(&mut self, i: usize) {
+        let (since, head) = self.live(i).unwrap();
+        let base = self.tip(&self.pulls[i].base).unwrap();
+        let mut files = self.commits[base].files.clone();
+        for (name, _) in self.pull_files(i) {
+            match self.commits[head].files.get(&name) {
+                Some(content) => files.insert(name, content.clone()),
+                None => files.remove(&name),
+            };
+        }
+        self.commits.push(Commit {
+            parents: vec![base],
+            files,
+            message: self.pulls[i].title.clone(),
+            committer: json!({}),
+        });
+        let c = self.commits.len() - 1;
+        self.branches.insert(self.pulls[i].base.clone(), c);
+        let p = &mut self.pulls[i];
+        (p.open, p.merged, p.squashed) = (false, true, true);
+        (p.frozen, p.merge_commit) = (Some((since, head)), Some(c));
+    }
+
     /// Files a pull request changes: (name, added|modified|removed).
     fn pull_files(&self, i: usize) -> Vec<(String, &'static str)> {
-        let p = &self.pulls[i];
-        let (Ok(head), Ok(base)) = (self.tip(&p.head), self.tip(&p.base)) else {
+        let Some((since, head)) = self.pulls[i].frozen.or_else(|| self.live(i)) else {
             return Vec::new();
         };
-        let since = merge_base(&self.commits, base, head);
         let before = &self.commits[since].files;
         let after = &self.commits[head].files;
         let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
@@ -678,17 +766,25 @@ impl State {
         });
         let c = self.commits.len() - 1;
         self.branches.insert(p.base.clone(), c);
+        self.pulls[i].frozen = Some((since, head));
         self.pulls[i].open = false;
         self.pulls[i].merged = true;
+        self.pulls[i].merge_commit = Some(c);
         Ok(c)
     }
 
+    /// Requests in a state, newest first (each forge's default order).
     fn open_pulls(&self, state: &str, head: Option<&str>, base: Option<&str>) -> Vec<Pull> {
         self.pulls
             .iter()
+            .rev()
             .filter(|p| match state {
                 "open" | "opened" => p.open,
+                // GitLab tells merged requests from closed ones; GitHub and Gitea count
+                // them as closed.
+                "closed" if self.flavor == Flavor::GitLab => !p.open && !p.merged,
                 "closed" => !p.open,
+                "merged" => p.merged,
                 _ => true,
             })
             .filter(|p| head.is_none_or(|h| h == p.head))
@@ -845,6 +941,10 @@ fn route_github(
                 .unwrap();
             reply(200, json!({"content": null, "commit": {"sha": sha(c)}}))
         }
+        ("GET", ["commits", commit]) => commit_json(s, commit).map_or_else(
+            || github_error(422, "No commit found for SHA"),
+            |c| reply(200, c),
+        ),
         ("GET", ["pulls"]) => {
             let head = query
                 .get("head")
@@ -887,7 +987,7 @@ fn route_github(
                 return github_error(404, "Not Found");
             };
             if body["state"] == "closed" {
-                s.pulls[i].open = false;
+                s.close_pull(i);
             }
             let p = s.pulls[i].clone();
             reply(200, pull_json(s, &p))
@@ -1057,6 +1157,10 @@ fn route_gitea(
                 .collect();
             paginate(s, path, query, "limit", list)
         }
+        ("GET", ["git", "commits", commit]) => commit_json(s, commit).map_or_else(
+            || gitea_error(404, "object does not exist"),
+            |c| reply(200, c),
+        ),
         ("GET", ["pulls"]) => {
             let list: Vec<Value> = s
                 .open_pulls(
@@ -1102,7 +1206,7 @@ fn route_gitea(
                 return gitea_error(404, "pull request does not exist");
             };
             if body["state"] == "closed" {
-                s.pulls[i].open = false;
+                s.close_pull(i);
             }
             let p = s.pulls[i].clone();
             reply(201, gitea_pull(s, &p))
@@ -1173,8 +1277,10 @@ fn gitea_pull(s: &State, p: &Pull) -> Value {
         "title": p.title,
         "body": p.body,
         "merged": p.merged,
+        "merged_at": if p.merged { json!("2024-11-20T10:00:00Z") } else { Value::Null },
+        "merge_commit_sha": p.merge_commit.map(sha),
         "html_url": format!("{}/{OWNER}/{REPO}/pulls/{}", s.base_url, p.number),
-        "head": {"ref": p.head, "label": p.head, "repo": {"full_name": format!("{OWNER}/{REPO}")}},
+        "head": {"ref": p.head, "sha": head_sha(s, p), "label": p.head, "repo": {"full_name": format!("{OWNER}/{REPO}")}},
         "base": {"ref": p.base, "repo": {"full_name": format!("{OWNER}/{REPO}")}},
         "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
     })
@@ -1328,7 +1434,7 @@ fn route_gitlab(
                 return gitlab_error(404, "404 Not found");
             };
             if body["state_event"] == "close" {
-                s.pulls[i].open = false;
+                s.close_pull(i);
             }
             for label in body["add_labels"].as_str().unwrap_or_default().split(',') {
                 if !label.is_empty() {
@@ -1381,6 +1487,10 @@ fn gitlab_mr(s: &State, p: &Pull) -> Value {
         "state": if p.merged { "merged" } else if p.open { "opened" } else { "closed" },
         "source_branch": p.head,
         "target_branch": p.base,
+        "sha": head_sha(s, p),
+        "squash": p.squashed,
+        "merge_commit_sha": if p.squashed { None } else { p.merge_commit.map(sha) },
+        "squash_commit_sha": if p.squashed { p.merge_commit.map(sha) } else { None },
         "source_project_id": 1,
         "target_project_id": 1,
         "labels": p.labels.iter().collect::<Vec<_>>(),
@@ -1404,6 +1514,15 @@ fn access_token(s: &mut State, method: &Method, id: &str) -> Answer {
     )
 }
 
+/// The sha of a request's head: where its branch is while it is open, where it was when
+/// it was closed.
+fn head_sha(s: &State, p: &Pull) -> Value {
+    match p.frozen {
+        Some((_, head)) => json!(sha(head)),
+        None => s.tip(&p.head).map_or(Value::Null, |c| json!(sha(c))),
+    }
+}
+
 fn pull_json(s: &State, p: &Pull) -> Value {
     json!({
         "number": p.number,
@@ -1411,12 +1530,25 @@ fn pull_json(s: &State, p: &Pull) -> Value {
         "title": p.title,
         "body": p.body,
         "merged": p.merged,
+        "merged_at": if p.merged { json!("2024-11-20T10:00:00Z") } else { Value::Null },
+        "merge_commit_sha": p.merge_commit.map(sha),
         "html_url": format!("https://github.com/{OWNER}/{REPO}/pull/{}", p.number),
-        "head": {"ref": p.head, "label": format!("{OWNER}:{}", p.head), "repo": {"full_name": format!("{OWNER}/{REPO}")}},
+        "head": {"ref": p.head, "sha": head_sha(s, p), "label": format!("{OWNER}:{}", p.head), "repo": {"full_name": format!("{OWNER}/{REPO}")}},
         "base": {"ref": p.base, "repo": {"full_name": format!("{OWNER}/{REPO}")}},
         "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
         "url": format!("{}/repos/{OWNER}/{REPO}/pulls/{}", s.base_url, p.number),
     })
+}
+
+/// A commit as GitHub's and Gitea's commit endpoints show it: its sha and its parents'.
+fn commit_json(s: &State, sha_text: &str) -> Option<Value> {
+    let c = commit_of(s, sha_text)?;
+    let parents: Vec<Value> = s.commits[c]
+        .parents
+        .iter()
+        .map(|&p| json!({"sha": sha(p)}))
+        .collect();
+    Some(json!({"sha": sha(c), "commit": {"message": s.commits[c].message}, "parents": parents}))
 }
 
 fn merge_base(commits: &[Commit], a: usize, b: usize) -> usize {
