@@ -939,6 +939,25 @@ pub fn find_in_pages<T>(
     Ok(None)
 }
 
+/// Whether a pull request, as GitHub and Gitea show one, is from a branch of `repo`
+/// (`owner/name`), not of a fork.
+pub fn from_repo(pr: &Value, repo: &str) -> bool {
+    pr["head"]["repo"]["full_name"].as_str() == Some(repo)
+}
+
+/// The files of a request as GitHub and Gitea list them (`filename`, `status`).
+pub fn changed_files(files: &[Value]) -> Vec<Changed> {
+    files
+        .iter()
+        .filter_map(|f| {
+            Some(Changed {
+                path: f["filename"].as_str()?.to_string(),
+                added: f["status"] == "added",
+            })
+        })
+        .collect()
+}
+
 /// Whether a request GitHub or Gitea merged kept its own commits: its merge commit is
 /// its head (a fast-forward) or has its head as a parent (a merge commit), whereas a
 /// squash or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's

@@ -12,8 +12,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, enc_path, find_in_pages, kept_history, transient, Api, Changed,
-    Closed, File, Http, Reply, Request,
+    all_pages, changed_files, decoded_file, enc, enc_path, find_in_pages, from_repo, kept_history,
+    transient, Api, Changed, Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -99,11 +99,6 @@ impl Gitea {
             None => Method::POST,
         };
         self.call(method, &format!("contents/{}", enc_path(path)), Some(&body))
-    }
-
-    /// Whether a pull request's branch is in this repository, not in a fork.
-    fn ours(&self, pr: &Value) -> bool {
-        pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str())
     }
 
     fn request_of(pr: &Value) -> Request {
@@ -305,7 +300,7 @@ impl Api for Gitea {
             .open_pulls()?
             .iter()
             .filter(|pr| pr["base"]["ref"].as_str() == Some(base))
-            .filter(|pr| self.ours(pr))
+            .filter(|pr| from_repo(pr, &self.repo))
             .map(Self::request_of)
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
@@ -318,8 +313,10 @@ impl Api for Gitea {
             "pulls?state=closed&limit=50",
             |page| self.call(Method::GET, page, None),
             |pr| {
-                (pr["head"]["ref"] == head && pr["base"]["ref"] == base && self.ours(&pr))
-                    .then_some(pr)
+                (pr["head"]["ref"] == head
+                    && pr["base"]["ref"] == base
+                    && from_repo(&pr, &self.repo))
+                .then_some(pr)
             },
         )?;
         let Some(pr) = found else {
@@ -336,15 +333,7 @@ impl Api for Gitea {
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
         let files = self.all(&format!("pulls/{}/files?limit=50", request.number))?;
-        Ok(files
-            .iter()
-            .filter_map(|f| {
-                Some(Changed {
-                    path: f["filename"].as_str()?.to_string(),
-                    added: f["status"] == "added",
-                })
-            })
-            .collect())
+        Ok(changed_files(&files))
     }
 
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError> {

@@ -13,8 +13,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, enc_path, find_in_pages, kept_history, secret_from, transient,
-    Api, Changed, Closed, File, Http, Reply, Request,
+    all_pages, changed_files, decoded_file, enc, enc_path, find_in_pages, from_repo, kept_history,
+    secret_from, transient, Api, Changed, Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -175,11 +175,6 @@ impl GitHub {
 
     fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
         all_pages(path, |page| self.call(Method::GET, page, None))
-    }
-
-    /// Whether a pull request's branch is in this repository, not in a fork.
-    fn ours(&self, pr: &Value) -> bool {
-        pr["head"]["repo"]["full_name"].as_str() == Some(self.repo.as_str())
     }
 
     fn request_of(&self, pr: &Value) -> Request {
@@ -398,7 +393,7 @@ impl Api for GitHub {
         let list = self.all(&format!("pulls?state=open&base={}&per_page=100", enc(base)))?;
         Ok(list
             .iter()
-            .filter(|pr| self.ours(pr))
+            .filter(|pr| from_repo(pr, &self.repo))
             .map(|pr| self.request_of(pr))
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
@@ -413,7 +408,7 @@ impl Api for GitHub {
         let found = find_in_pages(
             &first,
             |page| self.call(Method::GET, page, None),
-            |pr| (pr["head"]["ref"] == head && self.ours(&pr)).then_some(pr),
+            |pr| (pr["head"]["ref"] == head && from_repo(&pr, &self.repo)).then_some(pr),
         )?;
         let Some(pr) = found else {
             return Ok(None);
@@ -429,15 +424,7 @@ impl Api for GitHub {
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
         let files = self.all(&format!("pulls/{}/files?per_page=100", request.number))?;
-        Ok(files
-            .iter()
-            .filter_map(|f| {
-                Some(Changed {
-                    path: f["filename"].as_str()?.to_string(),
-                    added: f["status"] == "added",
-                })
-            })
-            .collect())
+        Ok(changed_files(&files))
     }
 
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError> {
