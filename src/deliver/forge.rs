@@ -958,33 +958,43 @@ pub fn changed_files(files: &[Value]) -> Vec<Changed> {
         .collect()
 }
 
-/// Whether a request GitHub or Gitea merged kept its own commits: its merge commit is
-/// its head (a fast-forward) or has its head as a parent (a merge commit), whereas a
-/// squash or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's
+/// A closed pull request as GitHub and Gitea show one, with `request` made of it. It
+/// kept its history when it was merged with its own commits: its merge commit is its
+/// head (a fast-forward) or has its head as a parent (a merge commit), whereas a squash
+/// or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's
 /// `commits/{sha}`, Gitea's `git/commits/{sha}`: both list `parents`).
-pub fn kept_history(
+pub fn closed_pull(
     pr: &Value,
+    request: Request,
     commit: impl FnOnce(&str) -> Result<Reply, DeliveryError>,
-) -> Result<bool, DeliveryError> {
+) -> Result<Closed, DeliveryError> {
+    let closed = |kept_history| {
+        Ok(Closed {
+            request,
+            kept_history,
+        })
+    };
     let (Some(merge), Some(head)) = (pr["merge_commit_sha"].as_str(), pr["head"]["sha"].as_str())
     else {
-        return Ok(false);
+        return closed(false);
     };
     if pr["merged_at"].is_null() {
-        return Ok(false);
+        return closed(false);
     }
     if merge == head {
-        return Ok(true);
+        return closed(true);
     }
     let reply = commit(merge)?;
     if reply.status != 200 {
         return Err(transient(&format!("cannot read commit {merge}"), &reply));
     }
-    Ok(reply.body["parents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|p| p["sha"].as_str() == Some(head)))
+    closed(
+        reply.body["parents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["sha"].as_str() == Some(head)),
+    )
 }
 
 pub fn transient(what: &str, reply: &Reply) -> DeliveryError {

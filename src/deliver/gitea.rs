@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, changed_files, decoded_file, enc, enc_path, find_in_pages, from_repo, kept_history,
+    all_pages, changed_files, closed_pull, decoded_file, enc, enc_path, find_in_pages, from_repo,
     transient, Api, Changed, Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
@@ -319,16 +319,13 @@ impl Api for Gitea {
                 .then_some(pr)
             },
         )?;
-        let Some(pr) = found else {
-            return Ok(None);
-        };
-        let kept_history = kept_history(&pr, |sha| {
-            self.call(Method::GET, &format!("git/commits/{sha}"), None)
-        })?;
-        Ok(Some(Closed {
-            request: Self::request_of(&pr),
-            kept_history,
-        }))
+        found
+            .map(|pr| {
+                closed_pull(&pr, Self::request_of(&pr), |sha| {
+                    self.call(Method::GET, &format!("git/commits/{sha}"), None)
+                })
+            })
+            .transpose()
     }
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, changed_files, decoded_file, enc, enc_path, find_in_pages, from_repo, kept_history,
+    all_pages, changed_files, closed_pull, decoded_file, enc, enc_path, find_in_pages, from_repo,
     secret_from, transient, Api, Changed, Closed, File, Http, Reply, Request,
 };
 use super::DeliveryError;
@@ -410,16 +410,13 @@ impl Api for GitHub {
             |page| self.call(Method::GET, page, None),
             |pr| (pr["head"]["ref"] == head && from_repo(&pr, &self.repo)).then_some(pr),
         )?;
-        let Some(pr) = found else {
-            return Ok(None);
-        };
-        let kept_history = kept_history(&pr, |sha| {
-            self.call(Method::GET, &format!("commits/{sha}"), None)
-        })?;
-        Ok(Some(Closed {
-            request: self.request_of(&pr),
-            kept_history,
-        }))
+        found
+            .map(|pr| {
+                closed_pull(&pr, self.request_of(&pr), |sha| {
+                    self.call(Method::GET, &format!("commits/{sha}"), None)
+                })
+            })
+            .transpose()
     }
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
