@@ -28,12 +28,46 @@ impl Generator {
         }
     }
 
-    /// Where the generator writes the built site.
-    pub fn output(self) -> &'static str {
+    /// Where the generator writes the built site unless its configuration says otherwise.
+    pub fn default_output(self) -> &'static str {
         match self {
             Generator::Hugo | Generator::Zola => "public",
             Generator::Jekyll | Generator::Eleventy => "_site",
         }
+    }
+
+    /// The generator's configuration file in `dir`, when it has one.
+    fn config_file(self, dir: &Path) -> Option<PathBuf> {
+        match self {
+            Generator::Hugo => hugo_config(dir).or_else(|| first(dir, "config", HUGO_FORMATS)),
+            Generator::Jekyll => first(dir, "_config", JEKYLL_FORMATS),
+            Generator::Eleventy => ELEVENTY_CONFIGS
+                .iter()
+                .map(|name| dir.join(name))
+                .find(|path| path.is_file()),
+            Generator::Zola => Some(dir.join("config.toml")).filter(|path| path.is_file()),
+        }
+    }
+
+    /// Where the generator writes the site in `dir`, relative to it: what its
+    /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Zola's
+    /// `output_dir`, Eleventy's `dir.output` or `setOutputDirectory`), else its default.
+    pub fn output(self, dir: &Path) -> String {
+        let set = self.config_file(dir).and_then(|path| match self {
+            Generator::Hugo => config_string(&path, &["publishDir", "publishdir"]),
+            Generator::Jekyll => config_string(&path, &["destination"]),
+            Generator::Zola => config_string(&path, &["output_dir"]),
+            Generator::Eleventy => eleventy_output(&std::fs::read_to_string(&path).ok()?),
+        });
+        set.map(|dir| {
+            let mut dir = dir.trim();
+            while let Some(rest) = dir.strip_prefix("./") {
+                dir = rest;
+            }
+            dir.trim_end_matches('/').to_string()
+        })
+        .filter(|dir| !dir.is_empty() && dir != ".")
+        .unwrap_or_else(|| self.default_output().to_string())
     }
 
     /// The template snippet: the comments placeholder, and a count for index pages.
@@ -125,6 +159,7 @@ impl Generator {
     /// A GitHub Pages workflow: builds the site, renders the comments, deploys; on a
     /// pull request (moderation included) it checks the comment files instead.
     pub fn workflow(self, dir: &Path) -> String {
+        let output = self.output(dir);
         format!(
             "# .github/workflows/pages.yml\n\
              name: Pages\n\
@@ -174,7 +209,6 @@ impl Generator {
              \x20     - id: deployment\n\
              \x20       uses: actions/deploy-pages@v4\n",
             build = self.build(dir).steps,
-            output = self.output(),
         )
     }
 }
@@ -192,46 +226,101 @@ pub struct Build {
 /// URL when its configuration names one.
 pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     const HUGO_URL: &[&str] = &["baseURL", "baseurl"];
-    let hugo_formats = ["toml", "yaml", "yml", "json"];
-    // Hugo's configuration file, or its configuration directory.
-    let hugo_dir = dir.join("config/_default");
-    if let Some(config) = first(dir, "hugo", &hugo_formats).or_else(|| {
-        first(&hugo_dir, "hugo", &hugo_formats)
-            .or_else(|| first(&hugo_dir, "config", &hugo_formats))
-    }) {
-        return Some((Generator::Hugo, config_url(&config, HUGO_URL)));
+    if let Some(config) = hugo_config(dir) {
+        return Some((Generator::Hugo, config_string(&config, HUGO_URL)));
     }
-    if let Some(config) = first(dir, "_config", JEKYLL_FORMATS) {
-        let url = config_url(&config, &["url"]).map(|url| {
-            let base = config_url(&config, &["baseurl"]).unwrap_or_default();
+    if let Some(config) = Generator::Jekyll.config_file(dir) {
+        let url = config_string(&config, &["url"]).map(|url| {
+            let base = config_string(&config, &["baseurl"]).unwrap_or_default();
             format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
         });
         return Some((Generator::Jekyll, url));
     }
-    let eleventy_config = [
-        "eleventy.config.js",
-        "eleventy.config.mjs",
-        "eleventy.config.cjs",
-        "eleventy.config.ts",
-        ".eleventy.js",
-    ]
-    .iter()
-    .any(|name| dir.join(name).is_file());
-    if eleventy_config || depends_on_eleventy(&dir.join("package.json")) {
+    if Generator::Eleventy.config_file(dir).is_some()
+        || depends_on_eleventy(&dir.join("package.json"))
+    {
         return Some((Generator::Eleventy, None));
     }
     // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
-    let config = dir.join("config.toml");
-    if config.is_file() {
-        if let Some(url) = config_url(&config, &["base_url"]) {
+    if let Some(config) = Generator::Zola.config_file(dir) {
+        if let Some(url) = config_string(&config, &["base_url"]) {
             return Some((Generator::Zola, Some(url)));
         }
-        if let Some(url) = config_url(&config, HUGO_URL) {
+        if let Some(url) = config_string(&config, HUGO_URL) {
             return Some((Generator::Hugo, Some(url)));
         }
     }
     first(dir, "config", &["yaml", "yml", "json"])
-        .map(|config| (Generator::Hugo, config_url(&config, HUGO_URL)))
+        .map(|config| (Generator::Hugo, config_string(&config, HUGO_URL)))
+}
+
+const HUGO_FORMATS: &[&str] = &["toml", "yaml", "yml", "json"];
+
+/// Hugo's configuration file by its current names: `hugo.*`, or in its configuration
+/// directory (not the older `config.*`, which other generators use too).
+fn hugo_config(dir: &Path) -> Option<PathBuf> {
+    let config_dir = dir.join("config/_default");
+    first(dir, "hugo", HUGO_FORMATS).or_else(|| {
+        first(&config_dir, "hugo", HUGO_FORMATS)
+            .or_else(|| first(&config_dir, "config", HUGO_FORMATS))
+    })
+}
+
+const ELEVENTY_CONFIGS: &[&str] = &[
+    "eleventy.config.js",
+    "eleventy.config.mjs",
+    "eleventy.config.cjs",
+    "eleventy.config.ts",
+    ".eleventy.js",
+];
+
+/// The output directory an Eleventy configuration (JavaScript) sets as a string:
+/// `setOutputDirectory("dist")`, or `output: "dist"` in its `dir: { … }` object.
+fn eleventy_output(config: &str) -> Option<String> {
+    // A string literal at the start of `text`, after spaces: its contents.
+    let literal = |text: &str| -> Option<String> {
+        let text = text.trim_start();
+        let quote = text
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'))?;
+        let rest = &text[1..];
+        Some(rest[..rest.find(quote)?].to_string())
+    };
+    if let Some(at) = config.find("setOutputDirectory(") {
+        return literal(&config[at + "setOutputDirectory(".len()..]);
+    }
+    let dir = property(config, "dir")?.strip_prefix('{')?;
+    literal(property(
+        &dir[..dir.find('}').unwrap_or(dir.len())],
+        "output",
+    )?)
+}
+
+/// What follows the first property `key` (quoted or not) of a JavaScript object
+/// literal in `text`: the text after its colon, spaces skipped.
+fn property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.';
+    let mut from = 0;
+    while let Some(at) = text[from..].find(key).map(|at| at + from) {
+        from = at + key.len();
+        let before = text[..at].chars().next_back();
+        let quoted = before.filter(|c| matches!(c, '"' | '\''));
+        if before.is_some_and(|c| word(c) && quoted.is_none()) {
+            continue;
+        }
+        let mut after = &text[from..];
+        if let Some(quote) = quoted {
+            let Some(rest) = after.strip_prefix(quote) else {
+                continue;
+            };
+            after = rest;
+        }
+        if let Some(value) = after.trim_start().strip_prefix(':') {
+            return Some(value.trim_start());
+        }
+    }
+    None
 }
 
 /// The first of `dir/stem.ext` for these extensions that is a file.
@@ -337,7 +426,7 @@ fn config_value(path: &Path) -> Option<serde_json::Value> {
 }
 
 /// A top-level string of a TOML, YAML or JSON configuration file.
-fn config_url(path: &Path, keys: &[&str]) -> Option<String> {
+fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
     let value = config_value(path)?;
     keys.iter()
         .find_map(|k| value.get(*k)?.as_str().map(str::to_string))
@@ -361,7 +450,7 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
     }
     crate::config::origin_of(site_url).with_context(|| format!("site URL {site_url:?}"))?;
     crate::config::origin_of(inbox_url).with_context(|| format!("inbox URL {inbox_url:?}"))?;
-    let text = config_text(generator, site_url, inbox_url);
+    let text = config_text(generator, &generator.output(dir), site_url, inbox_url);
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let comments_dir = dir.join("comments");
     std::fs::create_dir_all(&comments_dir)
@@ -392,7 +481,7 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
 }
 
 /// A commented `cairn.toml` with the required keys set and every other at its default.
-fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String {
+fn config_text(generator: Generator, output: &str, site_url: &str, inbox_url: &str) -> String {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
     format!(
         "# cairn: comments for this {name} site. Every key is documented in cairn's README;\n\
@@ -434,7 +523,7 @@ fn config_text(generator: Generator, site_url: &str, inbox_url: &str) -> String 
         name = generator.name(),
         site_line = commented(&format!("url = {}", quoted(site_url)), "the site's public base URL"),
         output_line = commented(
-            &format!("output = {}", quoted(generator.output())),
+            &format!("output = {}", quoted(output)),
             &format!("what {} builds; `cairn render` injects comments there", generator.name()),
         ),
         inbox_line = commented(
@@ -542,6 +631,65 @@ mod tests {
     }
 
     #[test]
+    fn the_output_directory_is_the_one_the_generators_configuration_sets() {
+        let cases: &[(Generator, &str, &str, &str)] = &[
+            (Generator::Hugo, "hugo.toml", "publishDir = \"docs\"\n", "docs"),
+            (Generator::Hugo, "hugo.yaml", "publishdir: ./build/\n", "build"),
+            (Generator::Hugo, "config/_default/hugo.json", r#"{"publishDir": "out"}"#, "out"),
+            (Generator::Hugo, "config.toml", "baseURL = \"https://h/\"\n", "public"),
+            (Generator::Jekyll, "_config.yml", "destination: ./_build\n", "_build"),
+            (Generator::Jekyll, "_config.toml", "title = \"x\"\n", "_site"),
+            (Generator::Zola, "config.toml", "base_url = \"https://z/\"\noutput_dir = \"dist\"\n", "dist"),
+            (
+                Generator::Eleventy,
+                "eleventy.config.mjs",
+                "export const config = {\n  dir: {\n    input: \"src\",\n    output: \"dist\",\n  },\n};\n",
+                "dist",
+            ),
+            (
+                Generator::Eleventy,
+                ".eleventy.js",
+                "module.exports = function (c) {\n  c.addPassthroughCopy({ output: 'x' });\n  return { \"dir\": { \"input\": 'src', \"output\": 'www/' } };\n};\n",
+                "www",
+            ),
+            (
+                Generator::Eleventy,
+                "eleventy.config.js",
+                "export default function (c) {\n  c.setOutputDirectory(`public`);\n}\n",
+                "public",
+            ),
+            (
+                Generator::Eleventy,
+                "eleventy.config.js",
+                "export default function (c) {\n  c.addPlugin(img, { outputDir: \"img\" });\n}\n",
+                "_site",
+            ),
+        ];
+        for (generator, name, text, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(generator.output(dir.path()), *expected, "{name}: {text}");
+            // The written cairn.toml and the workflow use it.
+            let setup = init(
+                dir.path(),
+                *generator,
+                "https://b.example/",
+                "https://c.example",
+            )
+            .unwrap();
+            let config = crate::config::Config::from_file(&setup.config).unwrap();
+            assert_eq!(config.site.output.as_deref(), Some(Path::new(expected)));
+            let workflow: serde_json::Value =
+                serde_norway::from_str(&generator.workflow(dir.path())).unwrap();
+            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+            assert!(steps.iter().any(|s| s["with"]["site-dir"] == *expected));
+            assert!(steps.iter().any(|s| s["with"]["path"] == *expected));
+        }
+    }
+
+    #[test]
     fn jekyll_exclude_keeps_the_sites_list_or_jekylls_defaults_and_adds_cairns_files() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -604,7 +752,7 @@ mod tests {
             assert_eq!(config.site.url, "https://blog.example.org/");
             assert_eq!(
                 config.site.output.as_deref(),
-                Some(Path::new(generator.output()))
+                Some(Path::new(generator.default_output()))
             );
             assert!(setup.comments_dir.join(".gitkeep").is_file());
             // Each setting's comment starts in the column the others use.
@@ -649,7 +797,7 @@ mod tests {
                     steps.iter().filter(|s| s["uses"] == ACTION).collect();
                 assert_eq!(cairn[0]["with"]["command"], "check");
                 assert_eq!(cairn[1]["with"]["command"], "render");
-                assert_eq!(cairn[1]["with"]["site-dir"], generator.output());
+                assert_eq!(cairn[1]["with"]["site-dir"], generator.default_output());
             }
         }
     }

@@ -14,18 +14,8 @@ use common::*;
 
 /// The browser driver, or `None` (skip) outside CI when it is not installed.
 fn driver() -> Option<std::path::PathBuf> {
-    let dir = root().join("tests/browser");
-    let installed = dir.join("node_modules/playwright-core").is_dir();
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "playwright-core is not installed; .ci/run must run `npm ci --prefix tests/browser`"
-        );
-        eprintln!("skipping: run `npm ci --prefix tests/browser` to install playwright-core");
-        return None;
-    }
+    let dir = npm_packages("browser", "playwright-core")?;
     tool("chromium")?;
-    tool("node")?;
     Some(dir)
 }
 

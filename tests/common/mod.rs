@@ -75,6 +75,23 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// The directory `tests/{dir}`, whose npm packages `.ci/run` installs with
+/// `npm ci --prefix tests/{dir}`, when `package` is installed there (and Node is). Under
+/// CI a missing one fails the test; elsewhere the test is skipped with a note.
+pub fn npm_packages(dir: &str, package: &str) -> Option<PathBuf> {
+    let dir_path = root().join("tests").join(dir);
+    if !dir_path.join("node_modules").join(package).is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{package} is not installed; .ci/run must run `npm ci --prefix tests/{dir}`"
+        );
+        eprintln!("skipping: run `npm ci --prefix tests/{dir}` to install {package}");
+        return None;
+    }
+    tool("node")?;
+    Some(dir_path)
+}
+
 /// A file or directory that `.ci/test-deps` fetches into `target/test-deps`. Under CI
 /// (where `.ci/run` fetches them) a missing one fails the test; elsewhere the test is
 /// skipped with a note.

@@ -1,0 +1,135 @@
+//! A small Eleventy site (tests/fixtures/eleventy-site: sources in src/, built into
+//! dist/, served under /blog/) set up with `cairn init`, built by the real Eleventy
+//! (npm's @11ty/eleventy, in tests/eleventy/), then rendered by `cairn render` with no
+//! arguments.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const COMMENT: &str = "id: 01KB00000000000000000000AA
+thread: /posts/hello/
+date: 2026-01-02T10:00:00Z
+author: Ann
+body: |
+  Nice post. `cargo build` worked first time.
+";
+
+const REPLY: &str = "id: 01KB00000000000000000000BB
+thread: /posts/hello/
+parent: 01KB00000000000000000000AA
+date: 2026-01-02T11:00:00Z
+author: Jo
+body: |
+  <img src=x onerror=alert(1)> [click](javascript:alert(2)) <script>alert(3)</script>
+";
+
+const ABOUT: &str = "id: 01KB00000000000000000000CC
+thread: /about.html
+date: 2026-01-03T09:00:00Z
+author: Kim
+body: |
+  A comment on a page with a file-style URL.
+";
+
+fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
+    let at = dir.join("comments").join(thread);
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
+}
+
+#[test]
+fn eleventy_build_then_render_after_cairn_init() {
+    let Some(eleventy) = npm_packages("eleventy", "@11ty/eleventy") else {
+        return;
+    };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    copy_tree(&root().join("tests/fixtures/eleventy-site"), dir);
+
+    let init = cairn(dir, &["init", "--url", "https://example.org/blog/"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    assert!(
+        printed.contains("Eleventy site: wrote cairn.toml (site URL https://example.org/blog/)"),
+        "{printed}"
+    );
+    // The output directory is the one eleventy.config.mjs sets, in cairn.toml and in
+    // the workflow.
+    let config = std::fs::read_to_string(dir.join("cairn.toml")).unwrap();
+    assert!(config.contains("\noutput = \"dist\" "), "{config}");
+    assert!(
+        printed.contains("site-dir: dist\n") && printed.contains("path: dist\n"),
+        "{printed}"
+    );
+    write_comment(dir, "posts/hello", "01KB00000000000000000000AA", COMMENT);
+    write_comment(dir, "posts/hello", "01KB00000000000000000000BB", REPLY);
+    write_comment(dir, "about.html", "01KB00000000000000000000CC", ABOUT);
+
+    let built = std::process::Command::new("node")
+        .arg(eleventy.join("node_modules/@11ty/eleventy/cmd.cjs"))
+        .arg("--quiet")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "eleventy: {}", stderr(&built));
+    let dist = dir.join("dist");
+    assert!(dist.join("posts/hello/index.html").is_file());
+
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("3 comments rendered on 2 pages") && summary.contains("0 problems"),
+        "{summary}"
+    );
+
+    let page = std::fs::read_to_string(dist.join("posts/hello/index.html")).unwrap();
+    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    assert!(section.contains("2 comments"), "{section}");
+    assert!(section.contains("<code>cargo build</code>"), "{section}");
+    let ann = section.find("Nice post.").unwrap();
+    let jo = section.find("id=\"c-01KB00000000000000000000BB\"").unwrap();
+    assert!(
+        section[ann..jo].contains("<ol class=\"cairn-replies\">"),
+        "the reply is nested under the comment"
+    );
+    for inert in [
+        "<img",
+        "onerror",
+        "javascript:",
+        "<script>alert",
+        "alert(3)",
+    ] {
+        assert!(!section.contains(inert), "{inert} in {section}");
+    }
+    assert!(
+        page.contains("href=\"../../cairn.css\""),
+        "the stylesheet, relative to the page"
+    );
+    assert!(dist.join("cairn.css").is_file() && dist.join("cairn.js").is_file());
+    assert!(dist.join("posts/hello/comments.xml").is_file());
+
+    let about = std::fs::read_to_string(dist.join("about.html")).unwrap();
+    assert!(about.contains("A comment on a page with a file-style URL."));
+    assert!(
+        dist.join("about.comments.xml").is_file(),
+        "a file-style page's feed is named after it"
+    );
+
+    // Counts on the index, whose links carry Eleventy's path prefix.
+    let index = std::fs::read_to_string(dist.join("index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-count=\"/blog/posts/hello/\">2 comments</span>")
+            && index.contains("data-cairn-count=\"/blog/about.html\">1 comment</span>"),
+        "{index}"
+    );
+
+    // A second run changes nothing.
+    let before = snapshot_tree(&dist);
+    let again = cairn(dir, &["render"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(snapshot_tree(&dist), before, "render is idempotent");
+}
