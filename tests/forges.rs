@@ -286,6 +286,28 @@ fn review_mode_opens_pull_requests_that_moderate_merges_and_closes(flavor: Flavo
         "{}",
         stderr(&again)
     );
+
+    // Closed on the forge, with no webhook to tell the inbox: its branch stays, but the
+    // comment is pending no more, and so no parent (the spool still keeps it).
+    let cy = pulls.iter().find(|p| p.title.contains("Cy")).unwrap();
+    let cy_id = cy.head.trim_start_matches("cairn/").to_string();
+    let pending_reply =
+        serde_json::json!({"thread": THREAD, "parent": cy_id, "author": "Ed", "body": "Hm."});
+    assert_eq!(post_json(&inbox.addr, &pending_reply).unwrap().status, 202);
+    inbox.wait_delivered(30);
+    fake.close(cy.number);
+    assert!(fake.branches().contains(&cy.head));
+    let orphan = post_json(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": cy_id, "author": "Di", "body": "Me too."}),
+    )
+    .unwrap();
+    assert_eq!(orphan.status, 400, "{}", orphan.body);
+    assert!(
+        orphan.body.contains("\"field\":\"parent\""),
+        "{}",
+        orphan.body
+    );
     assert_headers_ok(&fake);
 }
 

@@ -386,14 +386,21 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
+        if self.published(thread, id)? {
+            return Ok(true);
+        }
+        // Pending: on a branch whose request is open. A request closed on the forge
+        // leaves its branch behind when no webhook tells the inbox.
         let own = format!("{BRANCH_PREFIX}{id}");
         let mine = file_path(&self.comments_dir, thread, id, "yml");
         for branch in [own.as_str(), self.batch_branch.as_str()] {
-            if self.api.file(branch, &mine)?.is_some() {
+            if self.api.file(branch, &mine)?.is_some()
+                && self.api.find_request(branch, &self.branch)?.is_some()
+            {
                 return Ok(true);
             }
         }
-        self.published(thread, id)
+        Ok(false)
     }
 
     fn published(&self, thread: &str, id: Ulid) -> Result<bool> {

@@ -831,9 +831,9 @@ impl Backend for Git {
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
         let repo = self.repo()?;
-        let look = |repo: &Repository| -> Result<bool> {
-            let own = format!("{BRANCH_PREFIX}{id}");
-            for branch in [&self.branch, &self.batch_branch, &own] {
+        let own = format!("{BRANCH_PREFIX}{id}");
+        let on = |repo: &Repository, branches: &[&str]| -> Result<bool> {
+            for branch in branches {
                 if let Some(tip) = remote_commit(repo, branch)? {
                     if self.file_in(&tip.tree()?, thread, id).is_some() {
                         return Ok(true);
@@ -842,17 +842,23 @@ impl Backend for Git {
             }
             Ok(false)
         };
-        if look(&repo)? {
+        let all = [
+            self.branch.as_str(),
+            self.batch_branch.as_str(),
+            own.as_str(),
+        ];
+        if on(&repo, &all[..1])? {
             return Ok(true);
         }
-        // Published since the last fetch? Look again, at most every few seconds.
+        // Pending as the mirror saw it last, or published, rejected or taken off the
+        // batch since: look again, at most every few seconds.
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
-            return Ok(false);
+            return on(&repo, &all[1..]);
         }
-        let branches = [self.batch_branch.clone(), format!("{BRANCH_PREFIX}{id}")];
+        let branches = [self.batch_branch.clone(), own.clone()];
         self.fetch_only(&repo, &mut last, Some(&branches))?;
-        look(&repo)
+        on(&repo, &all)
     }
 
     fn published(&self, thread: &str, id: Ulid) -> Result<bool> {

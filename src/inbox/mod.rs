@@ -354,7 +354,8 @@ impl Inbox {
         }
     }
 
-    /// A reply's parent must exist in the same thread, pending or published.
+    /// A reply's parent must exist in the same thread, pending or published: waiting
+    /// in the spool, or (delivered) published or waiting for moderation, not rejected.
     async fn check_parent(
         &self,
         thread: &str,
@@ -362,12 +363,10 @@ impl Inbox {
         strings: &crate::render::i18n::Strings,
     ) -> Result<(), Rejection> {
         let missing = || Rejection::localized(strings, Reason::Parent, Some("parent"), &[]);
-        if let Some(found) = self.spool.thread_of(parent) {
-            return if found == thread {
-                Ok(())
-            } else {
-                Err(missing())
-            };
+        match self.spool.thread_of(parent) {
+            Some((found, _)) if found != thread => return Err(missing()),
+            Some((_, spool::State::Queued | spool::State::Delivering)) => return Ok(()),
+            _ => {}
         }
         let backend = self.backend.clone();
         let thread_owned = thread.to_string();

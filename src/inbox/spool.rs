@@ -390,14 +390,15 @@ impl Spool {
         self.journal.flush();
     }
 
-    /// The thread of a comment the spool holds (pending or recently delivered).
-    pub fn thread_of(&self, id: Ulid) -> Option<String> {
+    /// The thread and state of a comment the spool holds (waiting or recently
+    /// delivered; not parked).
+    pub fn thread_of(&self, id: Ulid) -> Option<(String, State)> {
         let index = self.lock();
         index
             .items
             .get(&id)
             .filter(|e| e.state != State::Failed)
-            .map(|e| e.thread.clone())
+            .map(|e| (e.thread.clone(), e.state))
     }
 
     /// Where an item is: `None` when the spool does not hold it (any more).

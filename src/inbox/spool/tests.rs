@@ -58,12 +58,15 @@ async fn accepted_items_are_files_that_survive_a_restart() {
     let spool = Spool::open(dir.path()).unwrap();
     assert_eq!(spool.depth()[&State::Delivered], 1);
     assert!(spool.take_due(Utc::now(), 10).is_empty());
-    // Delivered items still count for duplicate detection and as reply parents.
+    // Delivered items still count for duplicate detection.
     assert!(matches!(
         spool.accept(&comment(9, "  Hello ")).await,
         Err(AcceptError::Duplicate)
     ));
-    assert_eq!(spool.thread_of(c.id).as_deref(), Some("/posts/a/"));
+    assert_eq!(
+        spool.thread_of(c.id),
+        Some(("/posts/a/".to_string(), State::Delivered))
+    );
 }
 
 #[tokio::test]
