@@ -33,6 +33,8 @@ pub enum ThreadError {
     Encoding,
     #[error("thread path must be a path, not a URL with a scheme, query or fragment")]
     NotAPath,
+    #[error("a URL that is not under site.url")]
+    OtherSite,
 }
 
 /// Normalizes a thread path.
@@ -166,6 +168,38 @@ pub fn below_base<'a>(base: &str, path: &'a str) -> &'a str {
     }
 }
 
+/// The thread a link to one of the site's pages names, as templates print it and
+/// forms post it: a path, with or without the site's base path `base` (see
+/// [`below_base`]), or a full URL under `site_url` (as Hugo's `.Permalink` prints it;
+/// `http:`, `https:` or scheme-relative `//host/…`: the host and port decide). A query
+/// or fragment is not part of the page.
+pub fn of_link(raw: &str, site_url: &str, base: &str) -> Result<String, ThreadError> {
+    let raw = raw.trim();
+    let raw = raw.split(['?', '#']).next().unwrap_or_default();
+    // A scheme, as RFC 3986 spells one: a letter, then letters, digits, `+`, `-`, `.`.
+    let scheme = raw.split_once(':').map(|(s, _)| s).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    match scheme {
+        None if !raw.starts_with("//") => return normalize(below_base(base, raw)),
+        Some(s) if !(s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https")) => {
+            return Err(ThreadError::NotAPath)
+        }
+        _ => {}
+    }
+    let site = url::Url::parse(site_url).map_err(|_| ThreadError::OtherSite)?;
+    let link = site.join(raw).map_err(|_| ThreadError::NotAPath)?;
+    // `port()` is `None` for the scheme's own: an `http:` link to an `https:` site counts.
+    let path = link.path();
+    let under = path.starts_with(base) || path == base.trim_end_matches('/');
+    if link.host_str() != site.host_str() || link.port() != site.port() || !under {
+        return Err(ThreadError::OtherSite);
+    }
+    normalize(below_base(base, path))
+}
+
 /// The directory, relative to the comments dir, that holds a normalized thread's files
 /// (`/posts/a/` → `posts/a`, `/` → the comments dir itself).
 pub fn dir(thread: &str) -> &str {
@@ -175,6 +209,36 @@ pub fn dir(thread: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_name_threads_under_the_sites_url() {
+        let (site, base) = ("https://example.org/blog/", "/blog/");
+        for (raw, want) in [
+            ("/blog/posts/a/", "/posts/a/"),
+            ("posts/a", "/posts/a/"),
+            ("https://example.org/blog/posts/a/", "/posts/a/"),
+            ("HTTP://EXAMPLE.ORG/blog/posts/a", "/posts/a/"),
+            ("//example.org/blog/posts/a/#comments", "/posts/a/"),
+            ("https://example.org:443/blog/about.html?x=1", "/about.html"),
+            ("https://example.org/blog", "/"),
+            ("/posts/a%20b/", "/posts/a b/"),
+        ] {
+            assert_eq!(of_link(raw, site, base).as_deref(), Ok(want), "{raw}");
+        }
+        for (raw, why) in [
+            ("https://example.net/blog/posts/a/", ThreadError::OtherSite),
+            ("//example.org.evil.example/blog/a/", ThreadError::OtherSite),
+            ("https://example.org:8443/blog/a/", ThreadError::OtherSite),
+            ("https://user@example.net/", ThreadError::OtherSite),
+            ("https://example.org/other/", ThreadError::OtherSite),
+            ("mailto:ann@example.org", ThreadError::NotAPath),
+            ("javascript:alert(1)", ThreadError::NotAPath),
+            ("?x=1", ThreadError::Empty),
+            ("/a/../../b/", ThreadError::DotSegment),
+        ] {
+            assert_eq!(of_link(raw, site, base), Err(why), "{raw}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {

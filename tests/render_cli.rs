@@ -72,6 +72,13 @@ fn read(path: &Path) -> String {
 fn plain_html_site_renders_threads_counts_and_explicit_threads() {
     let dir = site();
     std::fs::write(dir.path().join("public/bad.html"), BAD_PAGE).unwrap();
+    std::fs::write(
+        dir.path().join("public/links.html"),
+        "<p><span data-cairn-count=\"https://example.org/blog/a/\"></span>\
+         <span data-cairn-count=\"//example.org/blog/a#comments\"></span>\
+         <span data-cairn-count=\"https://example.net/blog/a/\"></span></p>",
+    )
+    .unwrap();
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = read(&dir.path().join("public/a/index.html"));
@@ -82,6 +89,20 @@ fn plain_html_site_renders_threads_counts_and_explicit_threads() {
         "base path is stripped: {index}"
     );
     assert!(index.contains("\"/nope/\">No comments</span>"));
+    // A full URL of the site (as Hugo's `.Permalink` prints it) names its thread too; one
+    // of another site is reported and left alone.
+    let links = read(&dir.path().join("public/links.html"));
+    assert!(
+        links.contains("\"https://example.org/blog/a/\">2 comments</span>")
+            && links.contains("\"//example.org/blog/a#comments\">2 comments</span>")
+            && links.contains("\"https://example.net/blog/a/\"></span>"),
+        "{links}"
+    );
+    assert!(
+        stderr(&out).contains("public/links.html: warning: data-cairn-count=\"https://example.net/blog/a/\": a URL that is not under site.url"),
+        "{}",
+        stderr(&out)
+    );
     let about = read(&dir.path().join("public/about.html"));
     assert!(
         about.contains("First!"),

@@ -395,27 +395,11 @@ pub fn check_body(body: &str, config: &Config, strings: &Strings) -> Result<(), 
     Ok(())
 }
 
-/// The thread a submission is for: a path on the site, with the site's base path in
-/// front or without (as render reads placeholders), or a full URL under `site.url`;
-/// normalized by the same function render uses. A query or fragment, as a script
-/// sending `location.href` includes, is not part of the page.
+/// The thread a submission is for, read as render reads placeholders
+/// ([`thread::of_link`]): a path with or without the site's base path, or a full URL
+/// under `site.url`, without its query or fragment (a script may send `location.href`).
 pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
-    let raw = raw.trim();
-    let raw = raw.split(['?', '#']).next().unwrap_or_default();
-    if raw.is_empty() {
-        return None;
-    }
-    let path = if raw.starts_with("http://") || raw.starts_with("https://") {
-        let site = config.site.url.trim_end_matches('/');
-        let rest = raw.strip_prefix(site)?;
-        if !(rest.is_empty() || rest.starts_with('/')) {
-            return None;
-        }
-        format!("/{}", rest.trim_start_matches('/'))
-    } else {
-        thread::below_base(&config.base_path(), raw).to_string()
-    };
-    thread::normalize(&path).ok()
+    thread::of_link(raw, &config.site.url, &config.base_path()).ok()
 }
 
 fn looks_like_email(email: &str) -> bool {

@@ -483,7 +483,7 @@ fn render_page(
     let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
         match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             None => Some(page_thread.clone()),
-            Some(raw) => match thread::normalize(thread::below_base(base, &raw)) {
+            Some(raw) => match thread::of_link(&raw, &config.site.url, base) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
