@@ -59,6 +59,11 @@ impl Generator {
             Generator::Zola => config_string(&path, &["output_dir"]),
             Generator::Eleventy => eleventy_output(&std::fs::read_to_string(&path).ok()?),
         });
+        // Eleventy's `--output` in the build script wins over its configuration.
+        let set = match self {
+            Generator::Eleventy => build_script(dir).as_deref().and_then(output_option).or(set),
+            _ => set,
+        };
         set.map(|dir| {
             let mut dir = dir.trim();
             while let Some(rest) = dir.strip_prefix("./") {
@@ -103,13 +108,15 @@ impl Generator {
 
     /// How this site is built, locally and in a GitHub workflow, by what `dir` keeps: a
     /// Jekyll site without a Gemfile is built the way GitHub Pages' own build does it (the
-    /// `github-pages` gem), an Eleventy site without npm's lock file with `npm install`.
+    /// `github-pages` gem), an Eleventy site with its `build` script if it has one, after
+    /// `npm install` where it has no lock file for `npm ci`.
     pub fn build(self, dir: &Path) -> Build {
         match self {
             Generator::Hugo => Build {
                 local: "hugo",
                 steps: "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
-                        \x20     - run: hugo --minify\n",
+                        \x20     - run: hugo --minify\n"
+                    .into(),
             },
             Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
                 local: "bundle exec jekyll build",
@@ -119,7 +126,8 @@ impl Generator {
                         \x20         bundler-cache: true\n\
                         \x20     - run: bundle exec jekyll build\n\
                         \x20       env:\n\
-                        \x20         JEKYLL_ENV: production\n",
+                        \x20         JEKYLL_ENV: production\n"
+                    .into(),
             },
             Generator::Jekyll => Build {
                 local: "jekyll build",
@@ -129,29 +137,40 @@ impl Generator {
                         \x20     # No Gemfile: the gems GitHub Pages' own build uses.\n\
                         \x20     - run: gem install github-pages && jekyll build\n\
                         \x20       env:\n\
-                        \x20         JEKYLL_ENV: production\n",
+                        \x20         JEKYLL_ENV: production\n"
+                    .into(),
             },
-            Generator::Eleventy if dir.join("package-lock.json").is_file() => Build {
-                local: "npx @11ty/eleventy",
-                steps: "      - uses: actions/setup-node@v4\n\
-                        \x20       with:\n\
-                        \x20         node-version: 22\n\
-                        \x20         cache: npm\n\
-                        \x20     - run: npm ci && npx @11ty/eleventy\n",
-            },
-            Generator::Eleventy => Build {
-                local: "npx @11ty/eleventy",
-                steps: "      - uses: actions/setup-node@v4\n\
-                        \x20       with:\n\
-                        \x20         node-version: 22\n\
-                        \x20     - run: npm install && npx @11ty/eleventy\n",
-            },
+            Generator::Eleventy => {
+                // The site's own build script when it has one (it may do more than run
+                // Eleventy); `npm ci` and setup-node's npm cache need npm's lock file.
+                let local = if build_script(dir).is_some() {
+                    "npm run build"
+                } else {
+                    "npx @11ty/eleventy"
+                };
+                let (install, cache) = if dir.join("package-lock.json").is_file() {
+                    ("npm ci", "          cache: npm\n")
+                } else {
+                    ("npm install", "")
+                };
+                Build {
+                    local,
+                    steps: format!(
+                        "      - uses: actions/setup-node@v4\n\
+                         \x20       with:\n\
+                         \x20         node-version: 22\n\
+                         {cache}\
+                         \x20     - run: {install} && {local}\n"
+                    ),
+                }
+            }
             Generator::Zola => Build {
                 local: "zola build",
                 steps: "      - uses: taiki-e/install-action@v2\n\
                         \x20       with:\n\
                         \x20         tool: zola\n\
-                        \x20     - run: zola build\n",
+                        \x20     - run: zola build\n"
+                    .into(),
             },
         }
     }
@@ -214,12 +233,12 @@ impl Generator {
 }
 
 /// The commands that build a site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
     /// The command that builds it on the owner's machine.
     pub local: &'static str,
     /// The steps of a GitHub workflow that install the generator and build the site.
-    steps: &'static str,
+    steps: String,
 }
 
 /// The generator a site directory uses, by its configuration files, and the site's
@@ -236,9 +255,7 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         });
         return Some((Generator::Jekyll, url));
     }
-    if Generator::Eleventy.config_file(dir).is_some()
-        || depends_on_eleventy(&dir.join("package.json"))
-    {
+    if Generator::Eleventy.config_file(dir).is_some() || depends_on_eleventy(dir) {
         return Some((Generator::Eleventy, None));
     }
     // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
@@ -401,18 +418,45 @@ pub fn jekyll_exclude(dir: &Path, comments_dir: &str) -> (String, Option<String>
     (name, Some(line))
 }
 
-/// Whether a package.json lists Eleventy among its dependencies (Eleventy runs without
-/// a configuration file).
-fn depends_on_eleventy(package: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(package) else {
-        return false;
-    };
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return false;
-    };
-    ["dependencies", "devDependencies"]
-        .iter()
-        .any(|key| value[key].get("@11ty/eleventy").is_some())
+/// The site's package.json, read.
+fn package_json(dir: &Path) -> Option<serde_json::Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()
+}
+
+/// Whether the site's package.json lists Eleventy among its dependencies (Eleventy
+/// runs without a configuration file).
+fn depends_on_eleventy(dir: &Path) -> bool {
+    package_json(dir).is_some_and(|value| {
+        ["dependencies", "devDependencies"]
+            .iter()
+            .any(|key| value[key].get("@11ty/eleventy").is_some())
+    })
+}
+
+/// The `build` script of the site's package.json.
+fn build_script(dir: &Path) -> Option<String> {
+    let script = package_json(dir)?["scripts"]["build"]
+        .as_str()?
+        .trim()
+        .to_string();
+    (!script.is_empty()).then_some(script)
+}
+
+/// The directory an `--output=DIR` (or `--output DIR`) option in a command names.
+fn output_option(command: &str) -> Option<String> {
+    let mut words = command.split_whitespace();
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--output") {
+            Some("") => words.next()?,
+            Some(rest) => match rest.strip_prefix('=') {
+                Some(value) => value,
+                None => continue,
+            },
+            None => continue,
+        };
+        return Some(value.trim_matches(['"', '\'']).to_string());
+    }
+    None
 }
 
 /// A TOML, YAML or JSON configuration file, read.
@@ -841,5 +885,35 @@ mod tests {
         let (runs, setup) = run(Generator::Eleventy, d);
         assert!(runs.contains("npm ci && npx @11ty/eleventy"), "{runs}");
         assert_eq!(setup["cache"], "npm");
+        assert_eq!(Generator::Eleventy.build(d).local, "npx @11ty/eleventy");
+
+        // A site with a build script of its own is built with it; its `--output` is
+        // where the site goes, over what the configuration says.
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"scripts": {"build": "rm -rf www && eleventy --output=\"www\" --quiet"}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("eleventy.config.js"),
+            "export const config = { dir: { output: \"dist\" } };\n",
+        )
+        .unwrap();
+        let (runs, _) = run(Generator::Eleventy, d);
+        assert!(runs.contains("npm ci && npm run build"), "{runs}");
+        assert_eq!(Generator::Eleventy.build(d).local, "npm run build");
+        assert_eq!(Generator::Eleventy.output(d), "www");
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"scripts": {"build": "npx @11ty/eleventy --output public"}}"#,
+        )
+        .unwrap();
+        assert_eq!(Generator::Eleventy.output(d), "public");
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"scripts": {"build": "eleventy --outputformat=json"}}"#,
+        )
+        .unwrap();
+        assert_eq!(Generator::Eleventy.output(d), "dist");
     }
 }

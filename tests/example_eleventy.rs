@@ -64,6 +64,12 @@ fn eleventy_build_then_render_after_cairn_init() {
         printed.contains("site-dir: dist\n") && printed.contains("path: dist\n"),
         "{printed}"
     );
+    // Built by the site's own build script.
+    assert!(
+        printed.contains("\n    npm run build\n    cairn render\n")
+            && printed.contains("run: npm install && npm run build\n"),
+        "{printed}"
+    );
     write_comment(dir, "posts/hello", "01KB00000000000000000000AA", COMMENT);
     write_comment(dir, "posts/hello", "01KB00000000000000000000BB", REPLY);
     write_comment(dir, "about.html", "01KB00000000000000000000CC", ABOUT);
