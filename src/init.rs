@@ -340,6 +340,20 @@ fn property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
+/// The site URL for cairn.toml: the one given, else the one the generator's
+/// configuration names, else a placeholder. A configured one that is only a path
+/// (Hugo's `baseURL = "/"`, for hosts that serve the site anywhere) cannot be cairn's:
+/// it comes back second, to tell the owner, and the placeholder stands in.
+pub fn site_url(given: Option<&str>, configured: Option<String>) -> (String, Option<String>) {
+    const PLACEHOLDER: &str = "https://blog.example.org/";
+    match (given, configured) {
+        (Some(url), _) => (url.to_string(), None),
+        (None, Some(url)) if crate::config::origin_of(&url).is_ok() => (url, None),
+        (None, Some(url)) => (PLACEHOLDER.into(), Some(url)),
+        (None, None) => (PLACEHOLDER.into(), None),
+    }
+}
+
 /// The first of `dir/stem.ext` for these extensions that is a file.
 fn first(dir: &Path, stem: &str, extensions: &[&str]) -> Option<PathBuf> {
     extensions
@@ -641,6 +655,35 @@ mod tests {
             detect(d),
             Some((Generator::Hugo, Some("https://hugo.example/".into())))
         );
+    }
+
+    #[test]
+    fn a_site_url_that_is_only_a_path_gives_way_to_the_placeholder() {
+        let configured = |url: &str| site_url(None, Some(url.into()));
+        assert_eq!(
+            configured("https://b.example/blog/"),
+            ("https://b.example/blog/".into(), None)
+        );
+        for relative in ["/", "/blog/", "b.example", ""] {
+            assert_eq!(
+                configured(relative),
+                ("https://blog.example.org/".into(), Some(relative.into()))
+            );
+        }
+        assert_eq!(
+            site_url(Some("https://given.example/"), Some("/".into())),
+            ("https://given.example/".into(), None)
+        );
+        assert_eq!(
+            site_url(None, None),
+            ("https://blog.example.org/".into(), None)
+        );
+        // The placeholder passes init's own check.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hugo.toml"), "baseURL = \"/\"\n").unwrap();
+        let (url, relative) = site_url(None, detect(dir.path()).and_then(|d| d.1));
+        assert_eq!(relative.as_deref(), Some("/"));
+        init(dir.path(), Generator::Hugo, &url, "https://c.example").unwrap();
     }
 
     #[test]

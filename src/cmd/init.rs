@@ -37,17 +37,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             shown(&args.dir)
         );
     };
-    let url = args
-        .url
-        .clone()
-        .or_else(|| detected.and_then(|d| d.1))
-        .unwrap_or_else(|| "https://blog.example.org/".into());
+    let (url, relative) = init::site_url(args.url.as_deref(), detected.and_then(|d| d.1));
     let setup = init::init(&args.dir, generator, &url, &args.inbox_url)?;
     println!(
         "{} site: wrote {} (site URL {url})",
         generator.name(),
         shown(&setup.config)
     );
+    if let Some(relative) = relative {
+        println!(
+            "The {} configuration's site URL {relative:?} is not a full http(s) URL: put the \
+             site's public address in [site] url (comment links, feeds and the inbox's \
+             checks need it).",
+            generator.name()
+        );
+    }
     println!("created {}/ for comment files", shown(&setup.comments_dir));
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
