@@ -413,6 +413,22 @@ pub fn post_accepted(addr: &str, json: &serde_json::Value) -> String {
         .to_string()
 }
 
+/// POSTs a JSON reply to `parent` and asserts that the inbox refuses it for its parent
+/// (400, field `parent`).
+pub fn assert_no_parent(addr: &str, thread: &str, parent: &str) {
+    let answer = post_json(
+        addr,
+        &serde_json::json!({"thread": thread, "parent": parent, "author": "Di", "body": "Me too."}),
+    )
+    .unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(
+        answer.body.contains("\"field\":\"parent\""),
+        "{}",
+        answer.body
+    );
+}
+
 /// POSTs a JSON submission.
 pub fn post_json(addr: &str, json: &serde_json::Value) -> std::io::Result<Answer> {
     http(
