@@ -493,9 +493,43 @@ pub(crate) fn cors<'a>(origins: impl IntoIterator<Item = &'a String>) -> CorsLay
         .allow_headers([header::CONTENT_TYPE])
 }
 
+/// The content security policy of the inbox's pages, which show what readers wrote:
+/// they load only the site's stylesheet (and what it brings: images, fonts), run no
+/// script, post only to the inbox, and no other page may frame them (no clickjacking
+/// of their buttons).
+fn page_policy(config: &Config) -> HeaderValue {
+    let site = crate::config::origin_of(&config.site.url).unwrap_or_default();
+    let inbox = crate::config::origin_of(&config.inbox.url).unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; style-src {site} 'unsafe-inline'; img-src {site} data:; \
+         font-src {site}; form-action 'self' {inbox}; frame-ancestors 'none'; \
+         base-uri 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+}
+
+/// Gives pages (HTML answers) their policy, and tells browsers to take every answer
+/// as the type it says it is.
+async fn secure(State(policy): State<HeaderValue>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if page {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 /// The inbox's HTTP interface.
 pub fn router(inbox: Arc<Inbox>) -> Router {
     let cors = cors(&inbox.origins);
+    let policy = page_policy(&inbox.config);
     Router::new()
         .route("/v1/comments", post(post_comment))
         .route("/v1/reply", get(reply_page))
@@ -514,6 +548,7 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
             get(links::show).post(links::act),
         )
         .layer(cors)
+        .layer(axum::middleware::map_response_with_state(policy, secure))
         .with_state(inbox)
 }
 

@@ -153,6 +153,7 @@ async fn json_submission_is_spooled_before_the_202() {
     let f = fixture(|_| {});
     let answer = f.json(good()).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    assert_eq!(answer.headers["x-content-type-options"], "nosniff");
     let json = answer.json();
     assert_eq!(json["status"], "queued");
     let id = json["id"].as_str().unwrap();
@@ -199,6 +200,20 @@ async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
         "a preview has no reply form: {page}"
     );
     assert_eq!(f.spooled().len(), 1);
+    // The page, showing what a reader wrote, runs no script, loads only the site's
+    // stylesheet, posts only to the inbox and cannot be framed.
+    let policy = answer.headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "style-src https://blog.example.org 'unsafe-inline'",
+        "form-action 'self' https://comments.example.org",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive}: {policy}");
+    }
+    assert!(!policy.contains("script-src"), "{policy}");
+    assert_eq!(answer.headers["x-content-type-options"], "nosniff");
 }
 
 #[tokio::test]

@@ -21,6 +21,14 @@ const browser = await chromium.launch({
 try {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
+  // What the browser refused to load or do under the inbox's pages' content security
+  // policy shows up as a console error.
+  const refused = [];
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) refused.push(`${page.url()}: ${message.text()}`);
+  });
+  // Whether the page has the site's stylesheet (cairn.css sets the accent colour).
+  const styled = () => page.$eval('main.cairn, .cairn', (e) => getComputedStyle(e).getPropertyValue('--cairn-accent').trim() !== '');
   const idOf = async () => (await page.getAttribute('.cairn-comment', 'id')).replace(/^c-/, '');
   const submit = (button) => Promise.all([page.waitForNavigation(), button.click()]);
   const post = () => page.getByRole('button', { name: 'Post comment' });
@@ -38,6 +46,7 @@ try {
   await submit(post());
   const title = await page.textContent('h1');
   if (!title.includes('awaits moderation')) fail(`no confirmation, got: ${title}`);
+  if (!(await styled())) fail('the confirmation page lacks the site\'s stylesheet');
   if (!(await page.innerHTML('.cairn-body')).includes('<em>Chromium</em>')) fail('the preview is not rendered');
   const first = await idOf();
   await submit(page.getByRole('link', { name: 'Back to the article' }));
@@ -53,6 +62,7 @@ try {
   const author = (await comment.locator('.cairn-author').first().textContent()).trim();
   await submit(comment.locator('a.cairn-reply').first());
   if (!(await page.textContent('h1')).includes(`Reply to ${author}`)) fail(`no reply page to ${author} at ${page.url()}`);
+  if (!(await styled())) fail('the reply page lacks the site\'s stylesheet');
   if ((await page.inputValue('#cairn-form input[name=parent]')) !== parent) fail('the reply page answers another comment');
   await page.fill('#cairn-form-author', 'Replying Reader');
   await page.fill('#cairn-form-body', 'A reply, no scripts needed.');
@@ -103,6 +113,7 @@ try {
     fail(`a comment of maxlength characters with line breaks was not taken: ${await page.textContent('body')}`);
   }
 
+  if (refused.length > 0) fail(`the browser refused:\n${refused.join('\n')}`);
   console.log(JSON.stringify({ accepted: [first, reply] }));
 } finally {
   await browser.close();
