@@ -841,3 +841,27 @@ fn a_remote_that_does_not_answer_is_told_at_start_and_delivered_to_once_it_does(
         said("the site's repository answers: 1 pending review")
     });
 }
+
+#[test]
+fn a_reply_to_a_pending_comment_is_taken_while_the_remote_is_away() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let parent = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "Pending."}),
+    );
+    inbox.wait_delivered(30);
+    // The remote goes away past the time the inbox's mirror may answer for it: the
+    // mirror still has the parent's branch, and vouches for it.
+    let away = ws.dir.path().join("away.git");
+    std::fs::rename(&ws.remote, &away).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let reply = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "parent": parent, "author": "Bo", "body": "Still here."}),
+    );
+    std::fs::rename(&away, &ws.remote).unwrap();
+    inbox.wait_delivered(60);
+    assert!(ws.branches().contains(&format!("cairn/{reply}")));
+    assert!(inbox.stop().success());
+}

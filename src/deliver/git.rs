@@ -851,14 +851,22 @@ impl Backend for Git {
             return Ok(true);
         }
         // Pending as the mirror saw it last, or published, rejected or taken off the
-        // batch since: look again, at most every few seconds.
+        // batch since: look again, at most every few seconds. While the remote cannot
+        // be reached, the mirror's view stands.
+        let pending = on(&repo, &all[1..])?;
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
-            return on(&repo, &all[1..]);
+            return Ok(pending);
         }
         let branches = [self.batch_branch.clone(), own.clone()];
-        self.fetch_only(&repo, &mut last, Some(&branches))?;
-        on(&repo, &all)
+        match self.fetch_only(&repo, &mut last, Some(&branches)) {
+            Ok(()) => on(&repo, &all),
+            Err(e) if pending => {
+                tracing::warn!("cannot look again for comment {id}, taken as pending: {e:#}");
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
