@@ -147,8 +147,9 @@ impl Git {
             return Ok(());
         }
         let mut remote = repo.find_remote("origin")?;
+        let seen = HostKeySeen::default();
         let mut options = FetchOptions::new();
-        options.remote_callbacks(callbacks());
+        options.remote_callbacks(callbacks(&seen));
         options.prune(FetchPrune::On);
         let mut refspecs = vec![format!(
             "+refs/heads/{0}:refs/remotes/origin/{0}",
@@ -166,9 +167,26 @@ impl Git {
         }
         remote
             .fetch(&refspecs, Some(&mut options), None)
-            .with_context(|| format!("cannot fetch from {}", self.remote))?;
+            .map_err(|e| self.network_error(e, "fetch from", &seen))?;
         *last = Some(Instant::now());
         Ok(())
+    }
+
+    /// The error of a fetch or push over the network; when the remote was not trusted
+    /// (its ssh host key or TLS certificate), it says what to check and where.
+    fn network_error(&self, e: git2::Error, doing: &str, seen: &HostKeySeen) -> anyhow::Error {
+        let failed = format!("cannot {doing} {}", self.remote);
+        if e.code() != git2::ErrorCode::Certificate {
+            return anyhow::Error::new(e).context(failed);
+        }
+        let hint = if e.class() == git2::ErrorClass::Ssh {
+            untrusted_host_key(&self.remote, seen.0.borrow().as_deref())
+        } else {
+            "its TLS certificate is not trusted: cairn trusts the system's certificates, or \
+             those in SSL_CERT_FILE / SSL_CERT_DIR"
+                .to_string()
+        };
+        anyhow::Error::new(e).context(hint).context(failed)
     }
 
     /// Pushes branch updates; returns the branches the remote refused, with its reason.
@@ -358,8 +376,9 @@ impl Git {
         }
         let mut remote = repo.find_remote("origin")?;
         let rejected = std::cell::RefCell::new(Vec::new());
+        let seen = HostKeySeen::default();
         {
-            let mut cb = callbacks();
+            let mut cb = callbacks(&seen);
             cb.push_update_reference(|name, status| {
                 if let Some(status) = status {
                     rejected
@@ -383,11 +402,7 @@ impl Git {
                         })
                         .collect());
                 }
-                Err(e) => {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("cannot push to {}", self.remote))
-                    )
-                }
+                Err(e) => return Err(self.network_error(e, "push to", &seen)),
             }
         }
         Ok(rejected.into_inner())
@@ -1117,11 +1132,61 @@ fn backoff_jitter(attempt: u32) -> Duration {
     Duration::from_millis(u64::from(attempt) * 40 + jitter)
 }
 
+/// The key an ssh remote showed (type and SHA256 fingerprint, as OpenSSH prints them),
+/// for the error when it is not trusted.
+#[derive(Default)]
+struct HostKeySeen(std::cell::RefCell<Option<String>>);
+
+/// What to do about an ssh remote whose host key libgit2 did not trust: it trusts only
+/// the keys in `~/.ssh/known_hosts` of the user cairn runs as.
+fn untrusted_host_key(remote: &str, key: Option<&str>) -> String {
+    let (host, port) = ssh_host(remote);
+    let known_hosts = match std::env::var_os("HOME") {
+        Some(home) => format!("{}/.ssh/known_hosts", Path::new(&home).display()),
+        None => "~/.ssh/known_hosts".into(),
+    };
+    let keyscan = match port {
+        Some(port) => format!("ssh-keyscan -p {port} {host}"),
+        None => format!("ssh-keyscan {host}"),
+    };
+    let shown = key.map(|k| format!(" ({k})")).unwrap_or_default();
+    format!(
+        "the ssh host key of {host}{shown} is not in {known_hosts}, or differs from the one \
+         there: check it against the fingerprints the host publishes, then add it for the \
+         user cairn runs as: `{keyscan} >> {known_hosts}`"
+    )
+}
+
+/// The host and port of an ssh remote: `ssh://[user@]host[:port]/path` or the short
+/// `[user@]host:path`.
+fn ssh_host(remote: &str) -> (String, Option<u16>) {
+    if let Ok(url) = url::Url::parse(remote) {
+        if let Some(host) = url.host_str() {
+            return (host.trim_matches(['[', ']']).to_string(), url.port());
+        }
+    }
+    let host = remote.split_once(':').map_or(remote, |(host, _)| host);
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    (host.to_string(), None)
+}
+
 /// Credentials from the environment: a token or password for https, a key file or
 /// the ssh agent for ssh. Each kind is offered once, so a bad credential fails fast
-/// instead of looping.
-fn callbacks<'a>() -> RemoteCallbacks<'a> {
+/// instead of looping. The remote's ssh host key or TLS certificate is checked by
+/// libgit2 (the user's `~/.ssh/known_hosts`; the system's certificates); `seen` keeps
+/// the host key shown, for the error when it is not trusted.
+fn callbacks(seen: &HostKeySeen) -> RemoteCallbacks<'_> {
+    use base64::Engine;
     let mut cb = RemoteCallbacks::new();
+    cb.certificate_check(|cert, _host| {
+        if let Some(key) = cert.as_hostkey() {
+            if let (Some(kind), Some(hash)) = (key.hostkey_type(), key.hash_sha256()) {
+                let hash = base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash);
+                *seen.0.borrow_mut() = Some(format!("{} SHA256:{hash}", kind.short_name()));
+            }
+        }
+        Ok(git2::CertificateCheckStatus::CertificatePassthrough)
+    });
     let mut tried = CredentialType::empty();
     cb.credentials(move |_url, user_from_url, allowed| {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());

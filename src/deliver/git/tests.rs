@@ -437,3 +437,20 @@ fn an_unreachable_remote_is_a_transient_failure() {
         "{results:?}"
     );
 }
+
+#[test]
+fn the_host_of_an_ssh_remote_is_read_from_either_form() {
+    for (remote, host, port) in [
+        ("ssh://git@github.com/owner/site.git", "github.com", None),
+        (
+            "ssh://deploy@git.example.org:2222/srv/site.git",
+            "git.example.org",
+            Some(2222),
+        ),
+        ("ssh://[::1]:2200/site.git", "::1", Some(2200)),
+        ("git@github.com:owner/site.git", "github.com", None),
+        ("git.example.org:site.git", "git.example.org", None),
+    ] {
+        assert_eq!(ssh_host(remote), (host.to_string(), port), "{remote}");
+    }
+}
