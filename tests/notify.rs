@@ -14,40 +14,6 @@ use common::*;
 const SITE: &str = "https://blog.example.org";
 const THREAD: &str = "/posts/a-quiet-post/";
 
-/// A self-signed certificate for `localhost`, written as cert.pem and key.pem.
-fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::BigNum;
-    use openssl::hash::MessageDigest;
-    use openssl::x509::extension::SubjectAlternativeName;
-    use openssl::x509::{X509Builder, X509NameBuilder};
-    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "localhost").unwrap();
-    let name = name.build();
-    let mut x509 = X509Builder::new().unwrap();
-    x509.set_version(2).unwrap();
-    x509.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
-        .unwrap();
-    x509.set_subject_name(&name).unwrap();
-    x509.set_issuer_name(&name).unwrap();
-    x509.set_pubkey(&key).unwrap();
-    x509.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    x509.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-        .unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .build(&x509.x509v3_context(None, None))
-        .unwrap();
-    x509.append_extension(san).unwrap();
-    x509.sign(&key, MessageDigest::sha256()).unwrap();
-    let (cert, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, x509.build().to_pem().unwrap()).unwrap();
-    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-    (cert, key_path)
-}
-
 /// aiosmtpd on `port`, storing what it receives in the maildir `dir/mail`.
 fn smtp_server(dir: &Path, port: u16, tls: &str) -> Option<Stopped> {
     let aiosmtpd = test_dep("aiosmtpd-venv/bin/aiosmtpd")?;
@@ -163,7 +129,7 @@ fn path_of(url: &str) -> String {
 fn moderators_get_a_mail_and_a_webhook_with_working_one_click_links() {
     let dir = tempfile::tempdir().unwrap();
     let remote = example_remote(dir.path());
-    certificate(dir.path());
+    localhost_certificate(dir.path());
     let smtp_port = free_port();
     let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
         return;
@@ -421,7 +387,7 @@ fn in_direct_mode_the_notices_say_what_is_published_and_how_to_take_it_down() {
 fn a_mail_server_outage_delays_the_mail_not_the_comment() {
     let dir = tempfile::tempdir().unwrap();
     example_remote(dir.path());
-    certificate(dir.path());
+    localhost_certificate(dir.path());
     let smtp_port = free_port();
     let inbox_port = free_port();
     let config = write_config(
@@ -510,7 +476,7 @@ fn post(inbox: &InboxProcess, fields: &[(&str, &str)]) -> String {
 /// and the SMTP server it sends through: `None` where there is no SMTP server to run.
 fn inbox_for_readers(dir: &Path) -> Option<(Stopped, PathBuf, PathBuf, InboxProcess)> {
     let remote = example_remote(dir);
-    certificate(dir);
+    localhost_certificate(dir);
     let smtp_port = free_port();
     let smtp = smtp_server(dir, smtp_port, "starttls")?;
     let inbox_port = free_port();

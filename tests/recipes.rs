@@ -167,7 +167,9 @@ fn exercise(base: &str, resolve: &str, inbox: &InboxProcess) {
 
 #[test]
 fn nginx_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
-    let Some(nginx) = tool("nginx") else { return };
+    if tool("nginx").is_none() {
+        return;
+    }
     tool("openssl").expect("openssl makes the test certificate");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -210,40 +212,7 @@ fn nginx_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
             &d.join("key.pem").display().to_string(),
         )
         .replace("127.0.0.1:8080", &inbox.addr);
-    let tmp = d.join("nginx");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let t = tmp.display();
-    std::fs::write(
-        d.join("nginx.conf"),
-        format!(
-            "daemon off;\nuser root;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
-             http {{\naccess_log off;\nclient_body_temp_path {t}/body;\nproxy_temp_path {t}/proxy;\n\
-             fastcgi_temp_path {t}/fastcgi;\nuwsgi_temp_path {t}/uwsgi;\nscgi_temp_path {t}/scgi;\n{site}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let test = Command::new(&nginx)
-        .arg("-t")
-        .arg("-p")
-        .arg(&tmp)
-        .arg("-c")
-        .arg(d.join("nginx.conf"))
-        .output()
-        .unwrap();
-    assert!(test.status.success(), "nginx -t: {}", stderr(&test));
-    let _nginx = Stopped(
-        Command::new(&nginx)
-            .arg("-p")
-            .arg(&tmp)
-            .arg("-c")
-            .arg(d.join("nginx.conf"))
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("nginx to listen", 20, || {
-        std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
-    });
+    let _nginx = run_nginx(d, &site, https);
     let resolve = format!("comments.example.org:{https}:127.0.0.1");
     exercise(
         &format!("https://comments.example.org:{https}"),

@@ -149,7 +149,7 @@ impl Git {
         let mut remote = repo.find_remote("origin")?;
         let seen = HostKeySeen::default();
         let mut options = FetchOptions::new();
-        options.remote_callbacks(callbacks(&seen));
+        options.remote_callbacks(callbacks(self.over_ssh().then_some(&seen)));
         options.prune(FetchPrune::On);
         let mut refspecs = vec![format!(
             "+refs/heads/{0}:refs/remotes/origin/{0}",
@@ -239,6 +239,15 @@ impl Git {
         } else {
             Some(&self.remote)
         }
+    }
+
+    /// Whether the remote is reached over ssh: `ssh://…`, or the short `[user@]host:path`.
+    fn over_ssh(&self) -> bool {
+        let remote = &self.remote;
+        remote.starts_with("ssh://")
+            || remote.starts_with("git+ssh://")
+            || remote.starts_with("ssh+git://")
+            || (!remote.contains("://") && self.local_path().is_none())
     }
 
     /// Pushes to a repository on this machine by writing to it: the objects it lacks go
@@ -378,7 +387,7 @@ impl Git {
         let rejected = std::cell::RefCell::new(Vec::new());
         let seen = HostKeySeen::default();
         {
-            let mut cb = callbacks(&seen);
+            let mut cb = callbacks(self.over_ssh().then_some(&seen));
             cb.push_update_reference(|name, status| {
                 if let Some(status) = status {
                     rejected
@@ -1171,40 +1180,60 @@ fn ssh_host(remote: &str) -> (String, Option<u16>) {
 }
 
 /// Credentials from the environment: a token or password for https, a key file or
-/// the ssh agent for ssh. Each kind is offered once, so a bad credential fails fast
-/// instead of looping. The remote's ssh host key or TLS certificate is checked by
-/// libgit2 (the user's `~/.ssh/known_hosts`; the system's certificates); `seen` keeps
-/// the host key shown, for the error when it is not trusted.
-fn callbacks(seen: &HostKeySeen) -> RemoteCallbacks<'_> {
+/// the ssh agent for ssh. Each kind is offered once: when the remote asks again, it
+/// refused it, and the error says which credential it refused. The remote's identity is
+/// checked by libgit2 (an ssh host key against the user's `~/.ssh/known_hosts`, a TLS
+/// certificate against the system's); for an ssh remote, `seen` keeps the host key
+/// shown, for the error when it is not trusted.
+fn callbacks(seen: Option<&HostKeySeen>) -> RemoteCallbacks<'_> {
     use base64::Engine;
     let mut cb = RemoteCallbacks::new();
-    cb.certificate_check(|cert, _host| {
-        if let Some(key) = cert.as_hostkey() {
-            if let (Some(kind), Some(hash)) = (key.hostkey_type(), key.hash_sha256()) {
-                let hash = base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash);
-                *seen.0.borrow_mut() = Some(format!("{} SHA256:{hash}", kind.short_name()));
+    // Only for ssh: with a certificate callback, libgit2 no longer marks an untrusted TLS
+    // certificate's error as one.
+    if let Some(seen) = seen {
+        cb.certificate_check(|cert, _host| {
+            if let Some(key) = cert.as_hostkey() {
+                if let (Some(kind), Some(hash)) = (key.hostkey_type(), key.hash_sha256()) {
+                    let hash = base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash);
+                    *seen.0.borrow_mut() = Some(format!("{} SHA256:{hash}", kind.short_name()));
+                }
             }
-        }
-        Ok(git2::CertificateCheckStatus::CertificatePassthrough)
-    });
+            Ok(git2::CertificateCheckStatus::CertificatePassthrough)
+        });
+    }
     let mut tried = CredentialType::empty();
     cb.credentials(move |_url, user_from_url, allowed| {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
-            && !tried.contains(CredentialType::USER_PASS_PLAINTEXT)
-        {
-            tried |= CredentialType::USER_PASS_PLAINTEXT;
+        let refused =
+            |what: String| Err(git2::Error::from_str(&format!("the remote refused {what}")));
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
             if let Some(password) = env("CAIRN_GIT_PASSWORD") {
                 let user = env("CAIRN_GIT_USERNAME")
                     .or_else(|| user_from_url.map(str::to_string))
                     .unwrap_or_else(|| "x-access-token".into());
+                if tried.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                    return refused(format!(
+                        "user {user} with the password or token in CAIRN_GIT_PASSWORD"
+                    ));
+                }
+                tried |= CredentialType::USER_PASS_PLAINTEXT;
                 return Cred::userpass_plaintext(&user, &password);
             }
         }
-        if allowed.contains(CredentialType::SSH_KEY) && !tried.contains(CredentialType::SSH_KEY) {
-            tried |= CredentialType::SSH_KEY;
+        if allowed.contains(CredentialType::SSH_KEY) {
             let user = user_from_url.unwrap_or("git");
-            return match env("CAIRN_GIT_SSH_KEY") {
+            let key = env("CAIRN_GIT_SSH_KEY");
+            if tried.contains(CredentialType::SSH_KEY) {
+                return refused(match key {
+                    Some(key) => format!("user {user} with the ssh key {key} (CAIRN_GIT_SSH_KEY)"),
+                    None => format!(
+                        "user {user} with the ssh agent's keys, if an agent runs: set \
+                         CAIRN_GIT_SSH_KEY to a key the remote takes"
+                    ),
+                });
+            }
+            tried |= CredentialType::SSH_KEY;
+            return match key {
                 Some(key) => Cred::ssh_key(
                     user,
                     None,

@@ -667,3 +667,83 @@ impl Drop for DemoProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A self-signed certificate for `localhost`, written as cert.pem and key.pem.
+pub fn localhost_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut x509 = X509Builder::new().unwrap();
+    x509.set_version(2).unwrap();
+    x509.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    x509.set_subject_name(&name).unwrap();
+    x509.set_issuer_name(&name).unwrap();
+    x509.set_pubkey(&key).unwrap();
+    x509.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    x509.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .build(&x509.x509v3_context(None, None))
+        .unwrap();
+    x509.append_extension(san).unwrap();
+    x509.sign(&key, MessageDigest::sha256()).unwrap();
+    let (cert, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, x509.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert, key_path)
+}
+
+/// nginx serving `http` (what goes in its `http` block) from `dir/nginx.conf`, with its
+/// state in `dir/nginx/`, once it listens on `port`; stopped when dropped. The caller
+/// checks first that `tool("nginx")` is there.
+pub fn run_nginx(dir: &Path, http: &str, port: u16) -> Stopped {
+    let nginx = tool("nginx").expect("nginx is installed");
+    let state = dir.join("nginx");
+    std::fs::create_dir_all(&state).unwrap();
+    let t = state.display();
+    let config = dir.join("nginx.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "daemon off;\nuser root;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
+             http {{\naccess_log off;\nclient_body_temp_path {t}/body;\nproxy_temp_path {t}/proxy;\n\
+             fastcgi_temp_path {t}/fastcgi;\nuwsgi_temp_path {t}/uwsgi;\nscgi_temp_path {t}/scgi;\n{http}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let test = Command::new(&nginx)
+        .arg("-t")
+        .arg("-p")
+        .arg(&state)
+        .arg("-c")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(test.status.success(), "nginx -t: {}", stderr(&test));
+    let server = Stopped(
+        Command::new(&nginx)
+            .arg("-p")
+            .arg(&state)
+            .arg("-c")
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_explained(
+        "nginx to listen",
+        20,
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        || std::fs::read_to_string(state.join("error.log")).unwrap_or_default(),
+    );
+    server
+}
