@@ -26,6 +26,7 @@ struct Sshd {
     user: String,
 }
 
+/// An ed25519 key pair with no passphrase: `path` and `path.pub`.
 fn keygen(path: &Path) {
     let out = std::process::Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
