@@ -752,7 +752,11 @@ fn idle_connections_from_one_address_leave_the_inbox_to_everyone_else() {
         "{}",
         inbox.log.lock().unwrap()
     );
+    // Once they close, the address gets its connections back.
     drop(idle);
+    wait_for("the address's connections to be given back", 10, || {
+        http(&inbox.addr, "GET", "/v1/health", &[], b"").is_ok_and(|a| a.status == 200)
+    });
     inbox.wait_delivered(60);
     assert!(ws.branches().contains(&format!("cairn/{id}")));
 }
