@@ -198,20 +198,29 @@ pub struct Stopped(pub std::process::Child);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0.id()) {
-            // SAFETY: kill(2) on our own child, which has not been waited for yet.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            while std::time::Instant::now() < deadline {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        stop_child(&mut self.0);
     }
+}
+
+/// Asks a child that is still running to stop (SIGTERM), and kills it when it has not
+/// stopped within five seconds.
+pub fn stop_child(child: &mut std::process::Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) on our own child, which has not been waited for yet.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A loopback port free right now, for a tool that cannot listen on port 0 itself.
@@ -591,7 +600,8 @@ impl Drop for InboxProcess {
     }
 }
 
-/// A running `cairn demo`, with what it printed; killed when dropped.
+/// A running `cairn demo`, with what it printed; stopped when dropped, so it removes
+/// its temporary workspace.
 pub struct DemoProcess {
     pub child: std::process::Child,
     /// What the demo printed after its introduction (its log).
@@ -663,8 +673,7 @@ impl DemoProcess {
 
 impl Drop for DemoProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child);
     }
 }
 
