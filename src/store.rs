@@ -190,7 +190,7 @@ impl Index {
             root: root.to_path_buf(),
             root_dir: None,
             limits: limits.clone(),
-            future: Utc::now() + chrono::Duration::days(1),
+            future: future(),
             dirs: Vec::new(),
             threads: Vec::new(),
             ids: Vec::new(),
@@ -503,8 +503,14 @@ fn read_one(
     Ok(comment)
 }
 
-/// What a loaded comment has beyond the site's limits, or in the future.
-fn limit_warnings(
+/// Dates past this are in the future: a day from now, for clocks that differ.
+pub fn future() -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::days(1)
+}
+
+/// What a comment has beyond the site's limits, or past [`future`]: what loading it
+/// reports as warnings.
+pub fn limit_warnings(
     c: &Comment,
     limits: &Form,
     future: chrono::DateTime<chrono::Utc>,

@@ -534,6 +534,16 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
         stdout(&out)
     );
     assert!(stdout(&out).contains("0 skipped"));
+    // One message is longer than the form takes: it comes over whole, and the import
+    // says so, as `cairn check` will.
+    assert!(
+        stderr(&out).contains(
+            "google-has-the-answer-aspx/dsq-747512661.yml: imported as it is, but its body \
+             has 10775 characters, more than form.max_body (10000)"
+        ),
+        "{}",
+        stderr(&out)
+    );
     let check = ok(&cairn(dir.path(), &["check"]));
     assert!(
         check.contains("24258 comments in 1740 threads, 0 errors"),

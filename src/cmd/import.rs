@@ -106,6 +106,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         include_pending: args.include_pending,
         secret,
         base_path: config.base_path(),
+        limits: config.form.clone(),
     };
     let comments_dir = config.comments_dir();
     let store = Store::load(&comments_dir, &config.form)?;

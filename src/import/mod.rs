@@ -206,6 +206,9 @@ pub struct Options {
     pub secret: Option<Secret>,
     /// The site's base path (`/` or e.g. `/blog/`), removed from the front of URLs.
     pub base_path: String,
+    /// The site's limits on what a comment holds: a comment beyond them is imported
+    /// as it is, with a note that `cairn check` will warn about it.
+    pub limits: crate::config::Form,
 }
 
 /// One file an import writes.
@@ -334,6 +337,7 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
         .map(|(item, origin)| stable_id(item.date, origin))
         .collect();
     let emitted = |i: usize| (wanted[i] || stub[i]) && threads[i].is_ok();
+    let future = crate::store::future();
 
     for (i, item) in items.iter().enumerate() {
         let note = |message: String| Note {
@@ -435,6 +439,12 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             plan.skipped
                 .push(note(format!("cannot be stored: {}", e.message)));
             continue;
+        }
+        for warning in crate::store::limit_warnings(&comment, &options.limits, future) {
+            plan.adjusted.push(note(format!(
+                "imported as it is, but its {warning}: `cairn check` and `cairn render` \
+                 warn about it, and fail with --strict (raise the limit in cairn.toml)"
+            )));
         }
         plan.new.push(Planned {
             path: PathBuf::from(thread::dir(&comment.thread)).join(format!("{}.yml", comment.id)),

@@ -87,6 +87,36 @@ fn pending_comments_are_skipped_unless_asked_for() {
 }
 
 #[test]
+fn comments_beyond_the_sites_limits_are_imported_with_a_note() {
+    let mut long = item("1", None, 0, Status::Published);
+    long.body = Body::Markdown("x".repeat(10_001));
+    let mut ahead = item("2", None, 1, Status::Published);
+    ahead.date = Utc::now() + chrono::Duration::days(30);
+    let plan = plan(
+        Kind::Disqus,
+        source(vec![long, ahead, item("3", None, 2, Status::Published)]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new.len(), 3, "{plan:#?}");
+    assert_eq!(by_origin(&plan, "disqus:1").body.len(), 10_001);
+    let notes: Vec<String> = plan.adjusted.iter().map(ToString::to_string).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].starts_with(
+            "comment 1: imported as it is, but its body has 10001 characters, more than \
+             form.max_body (10000): `cairn check` and `cairn render` warn about it"
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].starts_with("comment 2: imported as it is, but its date ")
+            && notes[1].contains(" is in the future"),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn ids_are_stable_sorted_by_date_and_distinct_per_origin() {
     let date = Utc.with_ymd_and_hms(2013, 10, 10, 19, 20, 29).unwrap();
     assert_eq!(stable_id(date, "disqus:4"), stable_id(date, "disqus:4"));
