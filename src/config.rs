@@ -386,7 +386,8 @@ pub struct Delivery {
     /// `review`: a branch per comment; `batch`: one rolling branch; `direct`: straight
     /// onto the site branch (no moderation).
     pub mode: Mode,
-    /// The site repository: a path, a `file://`, `ssh://` or `https://` URL.
+    /// The site repository: a path (relative to cairn.toml), a `file://`, `ssh://` or
+    /// `https://` URL, or the short ssh form `[user@]host:path`.
     /// Credentials come from `CAIRN_GIT_USERNAME`/`CAIRN_GIT_PASSWORD` or
     /// `CAIRN_GIT_SSH_KEY` (else the ssh agent).
     pub remote: Option<String>,

@@ -64,7 +64,7 @@ impl Git {
             .remote
             .clone()
             .context("inbox.delivery.remote is not set: name the site's git repository")?;
-        let remote = if remote.contains("://") || remote.contains('@') {
+        let remote = if !is_path(&remote) {
             remote
         } else {
             // A local path, relative to cairn.toml.
@@ -234,10 +234,10 @@ impl Git {
     fn local_path(&self) -> Option<&str> {
         if let Some(path) = self.remote.strip_prefix("file://") {
             Some(path)
-        } else if self.remote.contains("://") || self.remote.contains('@') {
-            None
-        } else {
+        } else if is_path(&self.remote) {
             Some(&self.remote)
+        } else {
+            None
         }
     }
 
@@ -1164,6 +1164,17 @@ fn untrusted_host_key(remote: &str, key: Option<&str>) -> String {
          there: check it against the fingerprints the host publishes, then add it for the \
          user cairn runs as: `{keyscan} >> {known_hosts}`"
     )
+}
+
+/// Whether a remote is a path on this machine rather than a URL or the short ssh form
+/// `[user@]host:path`, by git's own rule: a path has no `scheme://`, and no colon
+/// before its first slash (so `/srv/me@site.git` and `./a:b` are paths, and
+/// `git.example.org:site.git` is ssh).
+fn is_path(remote: &str) -> bool {
+    !remote.contains("://")
+        && remote
+            .find(':')
+            .is_none_or(|colon| remote[..colon].contains('/'))
 }
 
 /// The host and port of an ssh remote: `ssh://[user@]host[:port]/path` or the short

@@ -454,3 +454,39 @@ fn the_host_of_an_ssh_remote_is_read_from_either_form() {
         assert_eq!(ssh_host(remote), (host.to_string(), port), "{remote}");
     }
 }
+
+#[test]
+fn a_path_with_an_at_sign_is_a_repository_relative_to_cairn_toml() {
+    let mut site = Site::local();
+    let renamed = site.dir.path().join("me@site.git");
+    std::fs::rename(&site.remote, &renamed).unwrap();
+    site.remote = renamed;
+    site.url = "me@site.git".into();
+    let git = site.backend(Mode::Review, "inbox");
+    let c = comment(1, "/posts/a/");
+    assert_eq!(git.deliver(std::slice::from_ref(&c)), [Ok(())]);
+    assert_eq!(site.branches(), [format!("cairn/{}", c.id), "main".into()]);
+}
+
+#[test]
+fn remotes_are_paths_or_urls_as_git_reads_them() {
+    for path in [
+        "site.git",
+        "../site.git",
+        "/srv/git/me@site.git",
+        "./a:b.git",
+        "/x/y:z",
+    ] {
+        assert!(is_path(path), "{path}");
+    }
+    for url in [
+        "git@github.com:owner/site.git",
+        "git.example.org:site.git",
+        "[::1]:site.git",
+        "ssh://git@github.com/owner/site.git",
+        "https://github.com/owner/site.git",
+        "file:///srv/git/site.git",
+    ] {
+        assert!(!is_path(url), "{url}");
+    }
+}
