@@ -409,6 +409,50 @@ pub fn takes_no_room(c: char) -> bool {
     )
 }
 
+/// Where `text` has e-mail addresses written in it, as byte ranges. An address is a
+/// word with one `@`, something before it and a domain name with a dot after it; words
+/// end at white space and at the brackets, quotes and punctuation that set addresses
+/// off (`Ann <ann@example.org>`, `mailto:ann@example.org`, a full stop at the end).
+/// Names are shown to everyone: one holding an address would publish it.
+pub fn email_addresses(text: &str) -> Vec<std::ops::Range<usize>> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let ends_word = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | ',' | ';' | ':'
+            )
+    };
+    let mut found = Vec::new();
+    let mut start = 0;
+    for (at, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        if ends_word(c) {
+            let word = text[start..at].trim_end_matches(['.', '!', '?']);
+            if is_email_address(word) {
+                found.push(start..start + word.len());
+            }
+            start = at + c.len_utf8();
+        }
+    }
+    found
+}
+
+fn is_email_address(word: &str) -> bool {
+    let Some((local, domain)) = word.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-');
+    !local.is_empty()
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|top| top.chars().count() >= 2 && !top.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// `text` without the characters that [cannot be shown](is_showable): written as it is
 /// when it has none, which is nearly always.
 pub fn showable(text: &str) -> Cow<'_, str> {

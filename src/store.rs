@@ -286,7 +286,7 @@ impl Index {
                     keeper = Some((d, f));
                     continue;
                 };
-                let mut problems = index.limit_problems(d, f, &comment);
+                let mut problems = index.warnings(d, f, &comment);
                 problems.push(Problem {
                     path: index.file_path(d, f),
                     line: Some(1),
@@ -359,7 +359,7 @@ impl Index {
                     }
                     match read_one(&listing, name, buf, *format, &dir.thread) {
                         Ok(comment) => {
-                            problems.extend(self.limit_problems(d, f, &comment));
+                            problems.extend(self.warnings(d, f, &comment));
                             comments.push(comment);
                         }
                         Err(e) => problems.push(Problem {
@@ -429,10 +429,12 @@ impl Index {
         self.dirs[d].path.join(&self.dirs[d].files[f].0)
     }
 
-    /// Warnings for a loaded comment beyond the site's limits, or in the future.
-    fn limit_problems(&self, d: usize, f: usize, comment: &Comment) -> Vec<Problem> {
+    /// Warnings for a loaded comment beyond the site's limits, in the future, or with
+    /// an e-mail address in its author's name.
+    fn warnings(&self, d: usize, f: usize, comment: &Comment) -> Vec<Problem> {
         limit_warnings(comment, &self.limits, self.future)
             .into_iter()
+            .chain(public_email_warning(comment))
             .map(|message| Problem {
                 path: self.file_path(d, f),
                 line: None,
@@ -537,6 +539,18 @@ pub fn limit_warnings(
         warn(format!("date {} is in the future", c.date_string()));
     }
     out
+}
+
+/// The warning for a comment whose author's name holds an e-mail address, which pages
+/// and feeds would show to everyone. The inbox turns such names away and importers
+/// take the address out; a file written by hand may still have one.
+pub fn public_email_warning(c: &Comment) -> Option<String> {
+    let author = c.author.as_deref()?;
+    (!crate::comment::email_addresses(author).is_empty()).then(|| {
+        "author holds an e-mail address, which the page would show to everyone: \
+         take it out of the name"
+            .to_string()
+    })
 }
 
 /// Orders a thread's comments and finds the parent each is shown under.
@@ -797,6 +811,27 @@ mod tests {
         assert_eq!(c.thread.comments.len(), 1);
         assert_eq!(c.problems.len(), 2, "{:#?}", c.problems);
         assert!(index.read_thread("/nowhere/").thread.comments.is_empty());
+    }
+
+    #[test]
+    fn an_email_address_in_a_name_written_by_hand_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut leaky = comment(A, "/t/", None, 1);
+        leaky.author = Some("Ann <ann@example.org>".into());
+        write(dir.path(), &leaky).unwrap();
+        write(dir.path(), &comment(B, "/t/", None, 2)).unwrap();
+        let store = Store::load(dir.path(), &Form::default()).unwrap();
+        assert_eq!(store.count("/t/"), 2);
+        let messages: Vec<String> = store.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert!(
+            messages[0].ends_with(&format!(
+                "t/{A}.yml: warning: author holds an e-mail address, which the page would \
+                 show to everyone: take it out of the name"
+            )),
+            "{messages:#?}"
+        );
+        assert!(!store.fails(false) && store.fails(true));
     }
 
     #[test]

@@ -563,6 +563,54 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
          HaHa... if I'd have been drinking a soda while reading that, it certainly would have come out my nose!"
     );
     assert!(!tree_text(dir.path()).contains("disqus.com/api/users/avatars"));
+    // Nearly a hundred commenters gave their e-mail address as their name, which the
+    // old site published: the names come over without them.
+    let addresses: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let name = text
+                .lines()
+                .find_map(|l| l.strip_prefix("name: "))
+                .unwrap_or_default()
+                .to_string();
+            name.split(|c: char| c.is_whitespace() || "()[]<>'\",;".contains(c))
+                .filter(|w| {
+                    // A dotted domain: `pat@veloc-no-spam-porfavor-it.`, cut short
+                    // by Disqus, is no address any more.
+                    w.split_once('@').is_some_and(|(user, host)| {
+                        !user.is_empty() && host.trim_end_matches('.').contains('.')
+                    })
+                })
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(addresses.len() > 90, "{addresses:?}");
+    // (Bodies keep what their writers typed on purpose, addresses included.)
+    let written = tree_text(dir.path());
+    let authors: Vec<&str> = written
+        .lines()
+        .filter(|l| l.starts_with("author: "))
+        .collect();
+    for address in &addresses {
+        assert!(
+            !authors.iter().any(|a| a.contains(address.as_str())),
+            "{address} reached a comment file's author"
+        );
+    }
+    assert_eq!(
+        stderr(&out)
+            .matches("name held an e-mail address, which is never published")
+            .count()
+            + stderr(&out)
+                .matches("name was an e-mail address, which is never published")
+                .count(),
+        addresses.len(),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(c["staticman:dsq-747509813"]["author"], "Dim");
     render_every_thread(dir.path());
 }
 

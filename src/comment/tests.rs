@@ -347,3 +347,38 @@ fn only_characters_no_one_can_see_are_left_out_for_showing() {
     assert!(matches!(showable("Zoë 👋\r\n"), Cow::Borrowed(_)));
     assert_eq!(showable("a\u{7}b\u{ffff}c\u{1b}[0m"), "abc[0m");
 }
+
+#[test]
+fn addresses_are_found_in_names_however_they_are_set_off() {
+    fn found(text: &str) -> Vec<&str> {
+        email_addresses(text)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect()
+    }
+    assert_eq!(found("ann@example.org"), ["ann@example.org"]);
+    assert_eq!(
+        found("Ann <ann.lee+blog@mail.example.co.uk>"),
+        ["ann.lee+blog@mail.example.co.uk"]
+    );
+    assert_eq!(
+        found("Ann (mailto:ann@example.org), Bob"),
+        ["ann@example.org"]
+    );
+    assert_eq!(found("write to zoë@bücher.de."), ["zoë@bücher.de"]);
+    assert_eq!(found("a@b.org and c@d.net"), ["a@b.org", "c@d.net"]);
+    for name in [
+        "Ann",
+        "@ann",
+        "ann@",
+        "Ann @ home",
+        "ann@localhost",
+        "ann@192.168.0.1",
+        "ann@example.",
+        "ann@@example.org",
+        "ann@exa_mple.org",
+        "",
+    ] {
+        assert_eq!(found(name), Vec::<&str>::new(), "{name:?}");
+    }
+}

@@ -397,22 +397,20 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 }
             },
         };
+        let (author, address_in_name) = match item.author.as_deref() {
+            Some(name) => name_without_addresses(name),
+            None => (None, None),
+        };
+        let email = item.email.as_deref().filter(|e| e.contains('@'));
         let mut comment = Comment {
             id: ids[i],
             thread,
             parent,
             date: item.date,
-            author: item
-                .author
-                .as_deref()
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(str::to_string),
+            author,
             website: None,
-            avatar: match (&options.secret, item.email.as_deref()) {
-                (Some(secret), Some(email)) if email.contains('@') => {
-                    Some(secret.avatar_key(email))
-                }
+            avatar: match (&options.secret, email.or(address_in_name)) {
+                (Some(secret), Some(email)) => Some(secret.avatar_key(email)),
                 _ => None,
             },
             origin: Some(origins[i].clone()),
@@ -432,6 +430,17 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             comment.website = website(item.website.as_deref(), &mut |m| {
                 plan.adjusted.push(note(m))
             });
+            if address_in_name.is_some() {
+                plan.adjusted.push(note(match &comment.author {
+                    Some(name) => format!(
+                        "its author's name held an e-mail address, which is never \
+                         published: imported as {name:?}"
+                    ),
+                    None => "its author's name was an e-mail address, which is never \
+                             published: imported without a name"
+                        .into(),
+                }));
+            }
         }
         // The file as written must read back: anything the reader would refuse is
         // reported here rather than left for `cairn check` to find.
@@ -453,6 +462,49 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
         });
     }
     plan
+}
+
+/// A name as the source gives it, without the e-mail addresses written in it (with the
+/// brackets they stood in), and the first of those addresses: a name is shown to
+/// everyone, an address never is.
+fn name_without_addresses(name: &str) -> (Option<String>, Option<&str>) {
+    let found = crate::comment::email_addresses(name);
+    if found.is_empty() {
+        let name = name.trim();
+        return ((!name.is_empty()).then(|| name.to_string()), None);
+    }
+    let mut rest = String::with_capacity(name.len());
+    let mut last = 0;
+    for r in &found {
+        rest.push_str(&name[last..r.start]);
+        last = r.end;
+    }
+    rest.push_str(&name[last..]);
+    loop {
+        let before = rest.len();
+        for empty in ["<>", "()", "[]", "{}", "\"\"", "mailto:"] {
+            rest = rest.replace(empty, "");
+        }
+        if rest.len() == before {
+            break;
+        }
+    }
+    let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut rest = rest.trim_matches([',', ';', ':', '-', ' ']);
+    // `ann@example.org (Ann Lee)`, as RSS writes authors: the name is in the brackets,
+    // whose end a source that cuts names short may have lost.
+    for (open, close) in [('(', ')'), ('[', ']'), ('<', '>')] {
+        if let Some(inner) = rest.strip_prefix(open) {
+            let inner = inner.strip_suffix(close).unwrap_or(inner);
+            if !inner.contains([open, close]) {
+                rest = inner.trim();
+            }
+        }
+    }
+    (
+        (!rest.is_empty()).then(|| rest.to_string()),
+        found.first().map(|r| &name[r.clone()]),
+    )
 }
 
 /// What is left of a comment that goes away but has replies: its place in the thread

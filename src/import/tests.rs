@@ -144,6 +144,78 @@ fn emails_become_avatar_keys_and_never_reach_the_file() {
     assert_eq!(without.new[0].comment.avatar, None);
 }
 
+#[test]
+fn addresses_in_author_names_are_left_out_and_become_the_avatar_key() {
+    let named = |key: &str, author: &str, email: Option<&str>| Item {
+        author: Some(author.into()),
+        email: email.map(Into::into),
+        ..item(key, None, 0, Status::Published)
+    };
+    let plan = plan(
+        Kind::Wordpress,
+        source(vec![
+            named("1", "ann@example.org", None),
+            named("2", "Ann Lee <ann@example.org>", None),
+            named(
+                "3",
+                "Bob (mailto:bob@example.net)",
+                Some("bob@work.example"),
+            ),
+            named("5", "cy@example.org (Cy Young)", None),
+            named("6", "dee@example.org (Dee Sm", None),
+            named("4", "  Zoë <3  ", None),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new.len(), 6, "{plan:#?}");
+    let secret = options().secret.unwrap();
+    let authors: Vec<(Option<&str>, Option<String>)> = ["1", "2", "3", "4", "5", "6"]
+        .iter()
+        .map(|k| {
+            let c = by_origin(&plan, &format!("wordpress:{k}"));
+            (c.author.as_deref(), c.avatar.clone())
+        })
+        .collect();
+    assert_eq!(
+        authors,
+        [
+            (None, Some(secret.avatar_key("ann@example.org"))),
+            (Some("Ann Lee"), Some(secret.avatar_key("ann@example.org"))),
+            // The e-mail field, when there is one, stays the key.
+            (Some("Bob"), Some(secret.avatar_key("bob@work.example"))),
+            // A name without an address is kept as it was written.
+            (Some("Zoë <3"), None),
+            (Some("Cy Young"), Some(secret.avatar_key("cy@example.org"))),
+            // Cut short by the source.
+            (Some("Dee Sm"), Some(secret.avatar_key("dee@example.org"))),
+        ]
+    );
+    for planned in &plan.new {
+        let file = planned.comment.to_yaml();
+        assert!(
+            !file.contains("example.org") && !file.contains("example.net"),
+            "{file}"
+        );
+    }
+    let notes: Vec<String> = plan.adjusted.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        notes,
+        [
+            "comment 1: its author's name was an e-mail address, which is never published: \
+             imported without a name",
+            "comment 2: its author's name held an e-mail address, which is never published: \
+             imported as \"Ann Lee\"",
+            "comment 3: its author's name held an e-mail address, which is never published: \
+             imported as \"Bob\"",
+            "comment 5: its author's name held an e-mail address, which is never published: \
+             imported as \"Cy Young\"",
+            "comment 6: its author's name held an e-mail address, which is never published: \
+             imported as \"Dee Sm\"",
+        ]
+    );
+}
+
 fn plan_without_secret() -> Plan {
     plan(
         Kind::Disqus,

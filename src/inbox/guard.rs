@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
-use crate::comment::{check_website, is_showable, Comment};
+use crate::comment::{check_website, email_addresses, is_showable, Comment};
 use crate::config::Config;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
@@ -155,6 +155,8 @@ pub enum Reason {
     Required,
     TooLong,
     Email,
+    /// The name holds an e-mail address, which the page would show to everyone.
+    PublicEmail,
     Website,
     Links,
     Thread,
@@ -185,6 +187,7 @@ impl Reason {
             Reason::Required => "required",
             Reason::TooLong => "too_long",
             Reason::Email => "email",
+            Reason::PublicEmail => "public_email",
             Reason::Website => "website",
             Reason::Links => "links",
             Reason::Thread => "thread",
@@ -309,6 +312,9 @@ pub fn validate(
         .any(|c| c.is_control() || !is_showable(c) || is_bidi_control(c))
     {
         return reject(Reason::Malformed, Some("author"), &[]);
+    }
+    if !email_addresses(author).is_empty() {
+        return reject(Reason::PublicEmail, Some("author"), &[]);
     }
     for (name, value) in [("author", author), ("website", website)] {
         if form.blocked_in([value]).is_some() {
@@ -467,6 +473,33 @@ mod tests {
             .map(|_| validate(&ok(), &config, &strings, &secret, now).unwrap().id)
             .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn an_email_address_typed_as_the_name_is_turned_away_before_it_is_published() {
+        let (config, strings, secret) = setup();
+        for author in ["ann@example.org", "Ann <ann@example.org>"] {
+            let sub = Submission {
+                author: author.into(),
+                ..ok()
+            };
+            let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+            assert_eq!(
+                (err.reason, err.field),
+                (Reason::PublicEmail, Some("author"))
+            );
+            assert_eq!(err.reason.status(), StatusCode::BAD_REQUEST);
+            assert!(err.message.contains("shown to everyone"), "{}", err.message);
+        }
+        // In the e-mail field, the same address becomes the avatar key, never stored.
+        let sub = Submission {
+            author: "Ann".into(),
+            email: "ann@example.org".into(),
+            ..ok()
+        };
+        let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
+        assert!(!comment.to_yaml().contains("ann@example.org"));
+        assert!(comment.avatar.is_some());
     }
 
     #[test]
