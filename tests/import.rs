@@ -611,6 +611,18 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
         stderr(&out)
     );
     assert_eq!(c["staticman:dsq-747509813"]["author"], "Dim");
+    // Names came as the HTML the old pages printed: they are read as readers saw them.
+    assert_eq!(c["staticman:dsq-747527361"]["author"], "Magnus Mårtensson");
+    // (Only references cut short by Disqus, `Tho&#225;&#`, are left.)
+    let whole_reference = |a: &&&str| {
+        a.match_indices("&#").any(|(at, _)| {
+            let tail = &a.as_bytes()[at + 2..];
+            let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+            digits > 0 && tail.get(digits) == Some(&b';')
+        })
+    };
+    let escaped: Vec<&&str> = authors.iter().filter(whole_reference).collect();
+    assert!(escaped.is_empty(), "{escaped:?}");
     render_every_thread(dir.path());
 }
 

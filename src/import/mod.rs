@@ -13,6 +13,7 @@ pub mod staticman;
 pub mod wordpress;
 mod xml;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -121,6 +122,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
+    /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
+    /// the blogs it imported, which Jekyll themes print as they are. Isso's are text.
+    fn names_are_html(self) -> bool {
+        !matches!(self, Kind::Isso)
+    }
+
     /// Prefix of the `origin:` field of comments from this source.
     pub fn name(self) -> &'static str {
         match self {
@@ -397,7 +405,16 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 }
             },
         };
-        let (author, address_in_name) = match item.author.as_deref() {
+        let name = item.author.as_deref().map(|name| {
+            if kind.names_are_html() {
+                // What a reference may stand for, a reader might not be able to see.
+                let text = crate::render::unescape_html(name);
+                Cow::Owned(crate::comment::showable(&text).into_owned())
+            } else {
+                Cow::Borrowed(name)
+            }
+        });
+        let (author, address_in_name) = match name.as_deref() {
             Some(name) => name_without_addresses(name),
             None => (None, None),
         };

@@ -216,6 +216,48 @@ fn addresses_in_author_names_are_left_out_and_become_the_avatar_key() {
     );
 }
 
+#[test]
+fn names_escaped_as_html_are_read_as_their_pages_showed_them() {
+    let named = |key: &str, author: &str| Item {
+        author: Some(author.into()),
+        ..item(key, None, 0, Status::Published)
+    };
+    let items = || {
+        source(vec![
+            named("1", "Magnus M&#229;rtensson"),
+            named(
+                "2",
+                "Dave &quot;The Ninja&quot; Law &amp; Co &#x2013; &#7;x",
+            ),
+            // A bare ampersand, a reference it does not know and one cut short stay.
+            named("3", "AT&T Labs &#233;"),
+            named("4", "Tom &bogus; Jones Tho&#225;&#"),
+        ])
+    };
+    let authors = |kind: Kind| -> Vec<String> {
+        let plan = plan(kind, items(), &options(), &Existing::default());
+        (1..=4)
+            .map(|k| {
+                let origin = format!("{}:{k}", kind.name());
+                by_origin(&plan, &origin).author.clone().unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(
+        authors(Kind::Disqus),
+        [
+            "Magnus Mårtensson",
+            "Dave \"The Ninja\" Law & Co – x",
+            "AT&T Labs é",
+            "Tom &bogus; Jones Thoá&#"
+        ]
+    );
+    assert_eq!(authors(Kind::Wordpress), authors(Kind::Staticman));
+    assert_eq!(authors(Kind::Disqus), authors(Kind::Staticman));
+    // Isso shows a name as it was typed.
+    assert_eq!(authors(Kind::Isso)[0], "Magnus M&#229;rtensson");
+}
+
 fn plan_without_secret() -> Plan {
     plan(
         Kind::Disqus,

@@ -713,6 +713,58 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// HTML text as the characters a reader sees: character references (`&#229;`,
+/// `&#xE5;`) and the common named entities decoded. An `&` that starts no reference
+/// it knows (a bare `AT&T`, or one cut short) stays as it is.
+pub fn unescape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let reference = rest
+            .find(';')
+            .filter(|&end| end <= 10)
+            .and_then(|end| Some((character(&rest[..end])?, end)));
+        match reference {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => out.push('&'),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The character a reference (what stands between `&` and `;`) stands for.
+fn character(reference: &str) -> Option<char> {
+    if let Some(number) = reference.strip_prefix('#') {
+        let code = match number.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => number.parse(),
+        };
+        return code.ok().filter(|&c| c != 0).and_then(char::from_u32);
+    }
+    Some(match reference {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "rsquo" => '’',
+        "lsquo" => '‘',
+        "rdquo" => '”',
+        "ldquo" => '“',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        _ => return None,
+    })
+}
+
 /// The entity for a byte that text and attribute values must not hold as it is.
 pub(crate) fn html_entity(bytes: &[u8], at: usize) -> Option<(&'static str, usize)> {
     let entity = match bytes[at] {

@@ -783,22 +783,7 @@ fn newest_first(entries: &mut Vec<Entry<'_>>, limit: usize) {
 /// Page titles arrive as HTML source text; feeds want the characters.
 fn unescape_title(raw: &str) -> String {
     let trimmed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    quick_xml::escape::unescape_with(&trimmed, |entity| match entity {
-        "amp" | "lt" | "gt" | "quot" | "apos" => {
-            quick_xml::escape::resolve_predefined_entity(entity)
-        }
-        "nbsp" => Some("\u{a0}"),
-        "rsquo" => Some("’"),
-        "lsquo" => Some("‘"),
-        "rdquo" => Some("”"),
-        "ldquo" => Some("“"),
-        "ndash" => Some("–"),
-        "mdash" => Some("—"),
-        "hellip" => Some("…"),
-        _ => None,
-    })
-    .map(|s| s.into_owned())
-    .unwrap_or(trimmed)
+    crate::render::unescape_html(&trimmed)
 }
 
 /// Copies a built site to `out` (for rendering into a copy, leaving the original as it was).
