@@ -539,7 +539,7 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
     assert!(
         stderr(&out).contains(
             "google-has-the-answer-aspx/dsq-747512661.yml: imported as it is, but its body \
-             has 10775 characters, more than form.max_body (10000)"
+             has 10586 characters, more than form.max_body (10000)"
         ),
         "{}",
         stderr(&out)
@@ -561,6 +561,11 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
         c["staticman:dsq-747516344"]["body"],
         "> You pay for the suckiness. It's like the creamy icing on top of the cake.. that's made of poop.\n\n\
          HaHa... if I'd have been drinking a soda while reading that, it certainly would have come out my nose!"
+    );
+    // A `<br>` that ends a paragraph leaves no backslash on the page.
+    assert_eq!(
+        c["staticman:dsq-747522042"]["body"],
+        "You forget one:\\\n\\[space\\]@domain.tld is valid. GO SPACEBAR!"
     );
     assert!(!tree_text(dir.path()).contains("disqus.com/api/users/avatars"));
     // Nearly a hundred commenters gave their e-mail address as their name, which the

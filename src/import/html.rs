@@ -25,10 +25,96 @@ pub fn to_markdown(html: &str) -> String {
         .clean(html)
         .to_string();
     match converter.convert(&cleaned) {
-        Ok(markdown) => markdown.trim().to_string(),
+        Ok(markdown) => without_dangling_breaks(markdown.trim()),
         // The parser reads from memory; an I/O error cannot happen, but losing a body
         // must not either: keep the source, which render sanitizes.
         Err(_) => html.trim().to_string(),
+    }
+}
+
+/// A `<br>` that ends a paragraph shows nothing in HTML, but its Markdown, a backslash
+/// at the end of the line, shows as a backslash when no line of the paragraph follows;
+/// so does a backslash alone on a line, from breaks in a row. Those are dropped, and
+/// breaks in a row become a blank line (outside code blocks, where a backslash is text).
+fn without_dangling_breaks(markdown: &str) -> String {
+    let mut lines: Vec<String> = markdown.lines().map(str::to_string).collect();
+    // Quote markers and indentation are not the line's text.
+    let text = |line: &str| line.trim_start_matches(['>', ' ']).to_string();
+    let blank = |lines: &[String], i: Option<usize>| {
+        i.and_then(|i| lines.get(i))
+            .is_none_or(|line| text(line).trim().is_empty())
+    };
+    let breaks = |line: &str| (line.len() - line.trim_end_matches('\\').len()) % 2 == 1;
+    // Dropping one break can leave another dangling, as in `a<br><br>`.
+    loop {
+        let mut changed = false;
+        let mut in_code = false;
+        for i in 0..lines.len() {
+            let fence = text(&lines[i]);
+            if fence.starts_with("```") || fence.starts_with("~~~") {
+                in_code = !in_code;
+            }
+            if in_code || !breaks(&lines[i]) {
+                continue;
+            }
+            // A line of a break alone (`a<br><br>b`) is an empty line: a blank one in
+            // Markdown, where a backslash alone on a line is text.
+            if blank(&lines, Some(i + 1)) || text(&lines[i]) == "\\" {
+                let line = &mut lines[i];
+                line.pop();
+                line.truncate(line.trim_end().len());
+                changed = true;
+            } else if let Some(at) = block_start(&text(&lines[i + 1])) {
+                // `a<br>1) b` is two lines of text in HTML, but `1)` would start a list
+                // in Markdown, and end the paragraph with the backslash in it.
+                let next = &mut lines[i + 1];
+                let prefix = next.len() - text(next).len();
+                next.insert(prefix + at, '\\');
+                changed = true;
+            }
+        }
+        if !changed {
+            // Lines a dropped break leaves with nothing on them, first or last, go too.
+            let kept = |i: &usize| !blank(&lines, Some(*i));
+            let (Some(first), Some(last)) =
+                ((0..lines.len()).find(kept), (0..lines.len()).rfind(kept))
+            else {
+                return String::new();
+            };
+            // Blank lines in a row are one paragraph break.
+            let mut out: Vec<&str> = Vec::with_capacity(last + 1 - first);
+            let mut in_code = false;
+            for (i, line) in lines.iter().enumerate().take(last + 1).skip(first) {
+                let fence = text(line);
+                in_code ^= fence.starts_with("```") || fence.starts_with("~~~");
+                if in_code || !blank(&lines, Some(i)) || !blank(&lines, i.checked_sub(1)) {
+                    out.push(line);
+                }
+            }
+            return out.join("\n");
+        }
+    }
+}
+
+/// Where a backslash keeps a line of text from starting a Markdown block that may
+/// interrupt a paragraph (a list item, heading, fence, rule or heading underline), if
+/// it would.
+fn block_start(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let spaced = |at: usize| bytes.get(at).is_none_or(|b| *b == b' ');
+    let run = |c: u8| bytes.iter().take_while(|b| **b == c).count();
+    let first = *bytes.first()?;
+    let rule = b"-*_=".contains(&first) && text.trim_end().bytes().all(|b| b == first || b == b' ');
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    match first {
+        _ if rule => Some(0),
+        b'-' | b'+' | b'*' if spaced(1) => Some(0),
+        b'#' if run(b'#') <= 6 && spaced(run(b'#')) => Some(0),
+        b'`' | b'~' if run(first) >= 3 => Some(0),
+        b'0'..=b'9' if digits <= 9 && matches!(bytes.get(digits), Some(b'.' | b')')) => {
+            spaced(digits + 1).then_some(digits)
+        }
+        _ => None,
     }
 }
 
@@ -75,6 +161,38 @@ mod tests {
     fn scripts_are_dropped_and_blockquotes_kept() {
         let md = to_markdown("<blockquote>quoted</blockquote><script>alert(1)</script><p>mine</p>");
         assert_eq!(md, "> quoted\n\nmine");
+    }
+
+    #[test]
+    fn line_breaks_that_end_or_start_a_paragraph_leave_no_backslash() {
+        for (html, markdown) in [
+            ("<p>Stefan:<br></p><p>next</p>", "Stefan:\n\nnext"),
+            ("<p>GO SPACEBAR!<br></p>", "GO SPACEBAR!"),
+            ("<p>a<br><br></p>", "a"),
+            ("<p>a<br><br>b</p>", "a\n\nb"),
+            ("<p>a<br><br><br>b<br></p>", "a\n\nb"),
+            ("<blockquote><br>quoted<br></blockquote>", "> quoted"),
+            ("<p>one<br>two</p>", "one\\\ntwo"),
+            (
+                "<p>In brief:<br>1) this<br>2) that<br>- and<br># not a heading<br>---</p>",
+                "In brief:\\\n1\\) this\\\n2\\) that\\\n\\- and\\\n\\# not a heading\\\n\\---",
+            ),
+            // Text that starts no block is left alone.
+            (
+                "<p>a<br><em>b</em><br>-c<br>2024 was<br>#hashtag</p>",
+                "a\\\n*b*\\\n-c\\\n2024 was\\\n#hashtag",
+            ),
+            (
+                "<pre><code>make \\\n  all\\\n</code></pre>",
+                "```\nmake \\\n  all\\\n```",
+            ),
+        ] {
+            let md = to_markdown(html);
+            assert_eq!(md, markdown, "{html}");
+            let shown = crate::render::markdown::to_html(&md);
+            let outside_code = shown.split("<pre>").next().unwrap_or_default();
+            assert!(!outside_code.contains('\\'), "{html} → {md} → {shown}");
+        }
     }
 
     #[test]
