@@ -20,10 +20,26 @@ pub fn to_markdown(html: &str) -> String {
         .build();
     // Attributes Markdown cannot carry (rel, class, style, ...) would keep a link or an
     // image as raw HTML; ammonia removes them first, and scripts with them.
-    let cleaned = ammonia::Builder::default()
+    let mut cleaned = ammonia::Builder::default()
         .link_rel(None)
         .clean(html)
         .to_string();
+    // A break at the end of a link's text (`<a>text<br></a>`) would put its backslash
+    // before the `]` and escape it, leaving the link as text: it goes after the link.
+    for closing in [
+        "</a>",
+        "</em>",
+        "</strong>",
+        "</b>",
+        "</i>",
+        "</u>",
+        "</span>",
+    ] {
+        let stuck = format!("<br>{closing}");
+        while cleaned.contains(&stuck) {
+            cleaned = cleaned.replace(&stuck, &format!("{closing}<br>"));
+        }
+    }
     match converter.convert(&cleaned) {
         Ok(markdown) => without_dangling_breaks(markdown.trim()),
         // The parser reads from memory; an I/O error cannot happen, but losing a body
@@ -176,6 +192,10 @@ mod tests {
             (
                 "<p>In brief:<br>1) this<br>2) that<br>- and<br># not a heading<br>---</p>",
                 "In brief:\\\n1\\) this\\\n2\\) that\\\n\\- and\\\n\\# not a heading\\\n\\---",
+            ),
+            (
+                "<p>see <a href=\"https://example.org/\">this<br></a><br>and <em>that<br></em></p>",
+                "see [this](https://example.org/)\n\nand *that*",
             ),
             // Text that starts no block is left alone.
             (
