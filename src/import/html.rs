@@ -61,15 +61,13 @@ fn without_dangling_breaks(markdown: &str) -> String {
             .is_none_or(|line| text(line).trim().is_empty())
     };
     let breaks = |line: &str| (line.len() - line.trim_end_matches('\\').len()) % 2 == 1;
+    let fence = |line: &str| ["```", "~~~"].iter().any(|f| text(line).starts_with(f));
     // Dropping one break can leave another dangling, as in `a<br><br>`.
     loop {
         let mut changed = false;
         let mut in_code = false;
         for i in 0..lines.len() {
-            let fence = text(&lines[i]);
-            if fence.starts_with("```") || fence.starts_with("~~~") {
-                in_code = !in_code;
-            }
+            in_code ^= fence(&lines[i]);
             if in_code || !breaks(&lines[i]) {
                 continue;
             }
@@ -101,8 +99,7 @@ fn without_dangling_breaks(markdown: &str) -> String {
             let mut out: Vec<&str> = Vec::with_capacity(last + 1 - first);
             let mut in_code = false;
             for (i, line) in lines.iter().enumerate().take(last + 1).skip(first) {
-                let fence = text(line);
-                in_code ^= fence.starts_with("```") || fence.starts_with("~~~");
+                in_code ^= fence(line);
                 if in_code || !blank(&lines, Some(i)) || !blank(&lines, i.checked_sub(1)) {
                     out.push(line);
                 }
