@@ -544,7 +544,7 @@ pub fn limit_warnings(
 /// The warning for a comment whose author's name holds an e-mail address, which pages
 /// and feeds would show to everyone. The inbox turns such names away and importers
 /// take the address out; a file written by hand may still have one.
-pub fn public_email_warning(c: &Comment) -> Option<String> {
+fn public_email_warning(c: &Comment) -> Option<String> {
     let author = c.author.as_deref()?;
     (!crate::comment::email_addresses(author).is_empty()).then(|| {
         "author holds an e-mail address, which the page would show to everyone: \
