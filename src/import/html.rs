@@ -25,8 +25,9 @@ pub fn to_markdown(html: &str) -> String {
         .clean(html)
         .to_string();
     // A break at the end of a link's text (`<a>text<br></a>`) would put its backslash
-    // before the `]` and escape it, leaving the link as text: it goes after the link.
-    for closing in [
+    // before the `]` and escape it, leaving the link as text: it goes after the link
+    // (and after each element it closes, `<a><em>text<br></em></a>`).
+    let closings = [
         "</a>",
         "</em>",
         "</strong>",
@@ -34,11 +35,12 @@ pub fn to_markdown(html: &str) -> String {
         "</i>",
         "</u>",
         "</span>",
-    ] {
-        let stuck = format!("<br>{closing}");
-        while cleaned.contains(&stuck) {
-            cleaned = cleaned.replace(&stuck, &format!("{closing}<br>"));
-        }
+    ];
+    while let Some(closing) = closings
+        .iter()
+        .find(|closing| cleaned.contains(&format!("<br>{closing}")))
+    {
+        cleaned = cleaned.replace(&format!("<br>{closing}"), &format!("{closing}<br>"));
     }
     match converter.convert(&cleaned) {
         Ok(markdown) => without_dangling_breaks(markdown.trim()),
@@ -53,9 +55,11 @@ pub fn to_markdown(html: &str) -> String {
 /// so does a backslash alone on a line, from breaks in a row. Those are dropped, and
 /// breaks in a row become a blank line (outside code blocks, where a backslash is text).
 fn without_dangling_breaks(markdown: &str) -> String {
-    let mut lines: Vec<String> = markdown.lines().map(str::to_string).collect();
     // Quote markers and indentation are not the line's text.
-    let text = |line: &str| line.trim_start_matches(['>', ' ']).to_string();
+    fn text(line: &str) -> &str {
+        line.trim_start_matches(['>', ' '])
+    }
+    let mut lines: Vec<String> = markdown.lines().map(str::to_string).collect();
     let blank = |lines: &[String], i: Option<usize>| {
         i.and_then(|i| lines.get(i))
             .is_none_or(|line| text(line).trim().is_empty())
@@ -78,7 +82,7 @@ fn without_dangling_breaks(markdown: &str) -> String {
                 line.pop();
                 line.truncate(line.trim_end().len());
                 changed = true;
-            } else if let Some(at) = block_start(&text(&lines[i + 1])) {
+            } else if let Some(at) = block_start(text(&lines[i + 1])) {
                 // `a<br>1) b` is two lines of text in HTML, but `1)` would start a list
                 // in Markdown, and end the paragraph with the backslash in it.
                 let next = &mut lines[i + 1];
@@ -193,6 +197,10 @@ mod tests {
             (
                 "<p>see <a href=\"https://example.org/\">this<br></a><br>and <em>that<br></em></p>",
                 "see [this](https://example.org/)\n\nand *that*",
+            ),
+            (
+                "<p><a href=\"https://example.org/\"><em>too<br></em></a>and more</p>",
+                "[*too*](https://example.org/)\\\nand more",
             ),
             // Text that starts no block is left alone.
             (
