@@ -249,9 +249,16 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
     }
 }
 
-/// Checks that a commenter's website is an absolute http(s) URL.
+/// Checks that a commenter's website is an absolute http(s) URL without a user name
+/// or password in it.
 pub fn check_website(site: &str) -> Result<(), String> {
     match url::Url::parse(site) {
+        // `https://ann@example.org` is a link to example.org that shows ann's address,
+        // and `https://bank.example@evil.example` one that hides where it goes.
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(
+            "a website cannot hold a user name or password (a part ending in `@` before the host)"
+                .into(),
+        ),
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
         Ok(url) => Err(format!(
             "`{}` links are not allowed, only http and https",
@@ -412,8 +419,9 @@ pub fn takes_no_room(c: char) -> bool {
 /// Where `text` has e-mail addresses written in it, as byte ranges. An address is a
 /// word with one `@`, something before it and a domain name with a dot after it; words
 /// end at white space and at the brackets, quotes and punctuation that set addresses
-/// off (`Ann <ann@example.org>`, `mailto:ann@example.org`, a full stop at the end).
-/// Names are shown to everyone: one holding an address would publish it.
+/// off (`Ann <ann@example.org>`, `mailto:ann@example.org`, a full stop at the end) or
+/// put them into URLs (`https://ann@example.org`, `?to=ann@example.org`). Names and
+/// websites are shown to everyone: one holding an address would publish it.
 pub fn email_addresses(text: &str) -> Vec<std::ops::Range<usize>> {
     if !text.contains('@') {
         return Vec::new();
@@ -422,7 +430,21 @@ pub fn email_addresses(text: &str) -> Vec<std::ops::Range<usize>> {
         c.is_whitespace()
             || matches!(
                 c,
-                '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | ',' | ';' | ':'
+                '<' | '>'
+                    | '('
+                    | ')'
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '"'
+                    | ','
+                    | ';'
+                    | ':'
+                    | '/'
+                    | '?'
+                    | '='
+                    | '&'
             )
     };
     let mut found = Vec::new();

@@ -541,16 +541,25 @@ pub fn limit_warnings(
     out
 }
 
-/// The warning for a comment whose author's name holds an e-mail address, which pages
-/// and feeds would show to everyone. The inbox turns such names away and importers
-/// take the address out; a file written by hand may still have one.
+/// The warning for a comment whose author's name or website holds an e-mail address,
+/// which pages and feeds would show to everyone. The inbox turns such comments away
+/// and importers take the address out; a file written by hand may still have one.
 fn public_email_warning(c: &Comment) -> Option<String> {
-    let author = c.author.as_deref()?;
-    (!crate::comment::email_addresses(author).is_empty()).then(|| {
-        "author holds an e-mail address, which the page would show to everyone: \
-         take it out of the name"
-            .to_string()
-    })
+    let holds = |field: &Option<String>| {
+        field
+            .as_deref()
+            .is_some_and(|v| !crate::comment::email_addresses(v).is_empty())
+    };
+    if holds(&c.author) {
+        Some("author holds an e-mail address, which the page would show to everyone: take it out of the name".into())
+    } else if holds(&c.website) {
+        Some(
+            "website holds an e-mail address, which the page would show to everyone: take it out"
+                .into(),
+        )
+    } else {
+        None
+    }
 }
 
 /// Orders a thread's comments and finds the parent each is shown under.
@@ -814,16 +823,19 @@ mod tests {
     }
 
     #[test]
-    fn an_email_address_in_a_name_written_by_hand_is_warned_about() {
+    fn an_email_address_in_a_name_or_website_written_by_hand_is_warned_about() {
         let dir = tempfile::tempdir().unwrap();
         let mut leaky = comment(A, "/t/", None, 1);
         leaky.author = Some("Ann <ann@example.org>".into());
         write(dir.path(), &leaky).unwrap();
         write(dir.path(), &comment(B, "/t/", None, 2)).unwrap();
+        let mut linked = comment(C, "/t/", None, 3);
+        linked.website = Some("https://example.org/contact?to=bob@example.org".into());
+        write(dir.path(), &linked).unwrap();
         let store = Store::load(dir.path(), &Form::default()).unwrap();
-        assert_eq!(store.count("/t/"), 2);
+        assert_eq!(store.count("/t/"), 3);
         let messages: Vec<String> = store.problems.iter().map(|p| p.to_string()).collect();
-        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert_eq!(messages.len(), 2, "{messages:#?}");
         assert!(
             messages[0].ends_with(&format!(
                 "t/{A}.yml: warning: author holds an e-mail address, which the page would \
@@ -831,7 +843,22 @@ mod tests {
             )),
             "{messages:#?}"
         );
+        assert!(
+            messages[1].ends_with(&format!(
+                "t/{C}.yml: warning: website holds an e-mail address, which the page would \
+                 show to everyone: take it out"
+            )),
+            "{messages:#?}"
+        );
         assert!(!store.fails(false) && store.fails(true));
+        // An address before the host is no website at all: the file is refused.
+        linked.website = Some("https://bob@example.org".into());
+        std::fs::write(dir.path().join(format!("t/{C}.yml")), linked.to_yaml()).unwrap();
+        let store = Store::load(dir.path(), &Form::default()).unwrap();
+        assert_eq!(store.count("/t/"), 2);
+        assert!(store.problems.iter().any(|p| p.severity == Severity::Error
+            && p.message
+                .contains("website: a website cannot hold a user name or password")));
     }
 
     #[test]

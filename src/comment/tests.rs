@@ -367,6 +367,11 @@ fn addresses_are_found_in_names_however_they_are_set_off() {
     );
     assert_eq!(found("write to zoë@bücher.de."), ["zoë@bücher.de"]);
     assert_eq!(found("a@b.org and c@d.net"), ["a@b.org", "c@d.net"]);
+    assert_eq!(found("http://ann@example.org/"), ["ann@example.org"]);
+    assert_eq!(
+        found("https://ann.example/contact?to=ann@example.org&x=1"),
+        ["ann@example.org"]
+    );
     for name in [
         "Ann",
         "@ann",
@@ -377,6 +382,8 @@ fn addresses_are_found_in_names_however_they_are_set_off() {
         "ann@example.",
         "ann@@example.org",
         "ann@exa_mple.org",
+        "https://medium.com/@ann",
+        "https://ann.example/@ann/posts",
         "",
     ] {
         assert_eq!(found(name), Vec::<&str>::new(), "{name:?}");

@@ -418,6 +418,10 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             Some(name) => name_without_addresses(name),
             None => (None, None),
         };
+        let address_in_website = item
+            .website
+            .as_deref()
+            .and_then(|w| Some(&w[crate::comment::email_addresses(w).first()?.clone()]));
         let email = item.email.as_deref().filter(|e| e.contains('@'));
         let mut comment = Comment {
             id: ids[i],
@@ -426,7 +430,10 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             date: item.date,
             author,
             website: None,
-            avatar: match (&options.secret, email.or(address_in_name)) {
+            avatar: match (
+                &options.secret,
+                email.or(address_in_name).or(address_in_website),
+            ) {
                 (Some(secret), Some(email)) => Some(secret.avatar_key(email)),
                 _ => None,
             },
@@ -634,9 +641,15 @@ fn is_tracking(name: &str) -> bool {
 }
 
 /// A commenter's website as format v1 accepts it: an http(s) URL. A bare host gets
-/// `http://`; anything else is dropped with a note.
+/// `http://`; anything else is dropped with a note, and so is a website with an e-mail
+/// address in it (sources hold `ann@example.org` or `mailto:` links in the URL field),
+/// which every reader would see.
 fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String> {
     let raw = raw.map(str::trim).filter(|w| !w.is_empty())?;
+    if !crate::comment::email_addresses(raw).is_empty() {
+        adjusted("its website held an e-mail address, which is never published: dropped".into());
+        return None;
+    }
     if check_website(raw).is_ok() {
         return Some(raw.to_string());
     }

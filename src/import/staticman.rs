@@ -201,6 +201,9 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             location,
         });
     }
+    if source.items.is_empty() {
+        bail!("{}", no_comments(dir, &source.skipped));
+    }
     resolve_positions(&mut source, &folders, by_position);
     let keys: std::collections::HashSet<String> =
         source.items.iter().map(|i| i.key.clone()).collect();
@@ -210,6 +213,25 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
         }
     }
     Ok((source, report))
+}
+
+/// Why a directory without a single comment file is not what the import wants (most
+/// likely the wrong one: the site's root, or `_data` instead of `_data/comments`),
+/// with the first few files it skipped and why.
+fn no_comments(dir: &Path, skipped: &[Note]) -> String {
+    let mut message = format!(
+        "{}: no comment files (YAML or JSON files with a date): not a Staticman comments directory",
+        dir.display()
+    );
+    if skipped.is_empty() {
+        message.push_str("; it holds no files");
+        return message;
+    }
+    message.push_str(&format!("; {} skipped, e.g.:", skipped.len()));
+    for note in skipped.iter().take(3) {
+        message.push_str(&format!("\n  {}: {}", note.location, note.message));
+    }
+    message
 }
 
 /// Turns `replying_to` positions into parent ids: the n-th file (1-based, name order)

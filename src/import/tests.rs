@@ -483,3 +483,99 @@ fn staticman_files_saved_with_a_byte_order_mark_are_read() {
     let keys: Vec<&str> = source.items.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["one", "two"]);
 }
+
+#[test]
+fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
+    let read = |dir: &Path| {
+        staticman::read(
+            dir,
+            &staticman::Fields::default(),
+            staticman::BodyFormat::Auto,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    assert!(read(dir.path()).ends_with("not a Staticman comments directory; it holds no files"));
+    // The site's root, say: files, none of them a comment.
+    std::fs::write(dir.path().join("_config.yml"), "title: My blog\n").unwrap();
+    std::fs::write(dir.path().join("index.md"), "# Hello\n").unwrap();
+    let message = read(dir.path());
+    assert!(message.contains("no comment files"), "{message}");
+    assert!(message.contains("2 skipped, e.g.:"), "{message}");
+    assert!(
+        message.contains("\n  _config.yml: no date (looked for date)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  index.md: not a YAML or JSON file"),
+        "{message}"
+    );
+    // One comment among them is an import.
+    std::fs::write(
+        dir.path().join("c.yml"),
+        "name: Ann\nmessage: Hi\ndate: 2020-09-30\n",
+    )
+    .unwrap();
+    let (source, _) = staticman::read(
+        dir.path(),
+        &staticman::Fields::default(),
+        staticman::BodyFormat::Auto,
+    )
+    .unwrap();
+    assert_eq!(source.items.len(), 1);
+    assert_eq!(source.skipped.len(), 2);
+}
+
+#[test]
+fn websites_holding_an_email_address_are_dropped_and_the_address_keys_the_avatar() {
+    let linked = |key: &str, website: &str, email: Option<&str>| Item {
+        author: Some("Ann".into()),
+        website: Some(website.into()),
+        email: email.map(Into::into),
+        ..item(key, None, 0, Status::Published)
+    };
+    let plan = plan(
+        Kind::Wordpress,
+        source(vec![
+            linked("1", "ann@example.org", None),
+            linked("2", "mailto:bob@example.net", Some("bob@work.example")),
+            linked("3", "http://cy@example.org/", None),
+            linked("4", "https://medium.com/@dee", None),
+            linked("5", "dee.example", None),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    assert_eq!(plan.new.len(), 5, "{plan:#?}");
+    let secret = options().secret.unwrap();
+    let got: Vec<(Option<&str>, Option<String>)> = ["1", "2", "3", "4", "5"]
+        .iter()
+        .map(|k| {
+            let c = by_origin(&plan, &format!("wordpress:{k}"));
+            (c.website.as_deref(), c.avatar.clone())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, Some(secret.avatar_key("ann@example.org"))),
+            // The e-mail field, when there is one, stays the key.
+            (None, Some(secret.avatar_key("bob@work.example"))),
+            (None, Some(secret.avatar_key("cy@example.org"))),
+            (Some("https://medium.com/@dee"), None),
+            (Some("http://dee.example"), None),
+        ]
+    );
+    for planned in &plan.new {
+        let file = planned.comment.to_yaml();
+        assert!(
+            !file.contains("example.org") && !file.contains("example.net"),
+            "{file}"
+        );
+    }
+    let notes: Vec<String> = plan.adjusted.iter().map(ToString::to_string).collect();
+    let dropped = "its website held an e-mail address, which is never published: dropped";
+    assert_eq!(notes, [1, 2, 3].map(|n| format!("comment {n}: {dropped}")));
+}

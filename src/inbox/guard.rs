@@ -155,7 +155,8 @@ pub enum Reason {
     Required,
     TooLong,
     Email,
-    /// The name holds an e-mail address, which the page would show to everyone.
+    /// The name or website holds an e-mail address, which the page would show to
+    /// everyone.
     PublicEmail,
     Website,
     Links,
@@ -301,6 +302,9 @@ pub fn validate(
         return reject(Reason::Required, Some("email"), &[]);
     }
     let website = sub.website.trim();
+    if !email_addresses(website).is_empty() {
+        return reject(Reason::PublicEmail, Some("website"), &[]);
+    }
     if !website.is_empty() && check_website(website).is_err() {
         return reject(Reason::Website, Some("website"), &[]);
     }
@@ -490,6 +494,38 @@ mod tests {
             );
             assert_eq!(err.reason.status(), StatusCode::BAD_REQUEST);
             assert!(err.message.contains("shown to everyone"), "{}", err.message);
+        }
+        // The website is shown too: as a link, and in the feeds.
+        for website in [
+            "http://ann@example.org",
+            "https://ann.example/?to=ann@example.org",
+        ] {
+            let sub = Submission {
+                website: website.into(),
+                ..ok()
+            };
+            let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+            assert_eq!(
+                (err.reason, err.field),
+                (Reason::PublicEmail, Some("website"))
+            );
+        }
+        // A user name (and password) before the host is no part of a website.
+        for website in ["https://ann:secret@ann.example/", "https://ann@localhost/"] {
+            let sub = Submission {
+                website: website.into(),
+                ..ok()
+            };
+            let err = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap_err();
+            assert_eq!(err.field, Some("website"), "{website}");
+        }
+        for website in ["https://medium.com/@ann", "https://ann.example/@ann/posts"] {
+            let sub = Submission {
+                website: website.into(),
+                ..ok()
+            };
+            let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
+            assert_eq!(comment.website.as_deref(), Some(website));
         }
         // In the e-mail field, the same address becomes the avatar key, never stored.
         let sub = Submission {

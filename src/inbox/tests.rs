@@ -451,6 +451,13 @@ async fn every_guard_rule_rejects_with_a_reason_for_both_content_types() {
             Some("author"),
         ),
         (
+            "e-mail address in the website",
+            with("website", "http://ann@example.org"),
+            StatusCode::BAD_REQUEST,
+            "public_email",
+            Some("website"),
+        ),
+        (
             "bad website",
             with("website", "javascript:alert(1)"),
             StatusCode::BAD_REQUEST,
