@@ -258,6 +258,10 @@ impl Renderer {
         }
         let mut env = minijinja::Environment::new();
         env.set_formatter(format_value);
+        // A name a template prints that is not there (`{{ c.autor }}`) is an error that
+        // names the template and line, not an empty spot on every page; testing for
+        // one (`{% if c.website %}`) is how templates ask whether a value is there.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, text) in sources {
             env.add_template_owned(name.clone(), text)
                 .map_err(|e| anyhow::anyhow!("{}", template_error(&e)))
@@ -288,7 +292,7 @@ impl Renderer {
             values: fields(),
             errors: fields(),
         };
-        Ok(Renderer {
+        let renderer = Renderer {
             env,
             strings_value: minijinja::Value::from(minijinja::value::Serde(strings.all())),
             form_value: minijinja::Value::from(minijinja::value::Serde(&form)),
@@ -306,7 +310,92 @@ impl Renderer {
                 .iter()
                 .any(|name| SECTION_TEMPLATES.contains(&name.as_str())),
             stencils: OnceLock::new(),
-        })
+        };
+        if !overridden.is_empty() {
+            renderer.try_every_page().with_context(|| {
+                format!(
+                    "a template of the site's own (in {}) does not render",
+                    renderer.templates_dir.display()
+                )
+            })?;
+        }
+        Ok(renderer)
+    }
+
+    /// Renders every kind of page and section once, with comments that have every value
+    /// and with none, so a template of the site's own that prints a name that is not
+    /// there (`{{ c.autor }}`) fails the run before any page is touched, naming the
+    /// template and line, rather than the first page that shows a comment.
+    fn try_every_page(&self) -> Result<()> {
+        let date = chrono::DateTime::UNIX_EPOCH;
+        let full = Comment {
+            id: ulid::Ulid::from_parts(1, 1),
+            thread: "/cairn-trial/".into(),
+            parent: None,
+            date,
+            author: Some("Ann".into()),
+            website: Some("https://ann.example/".into()),
+            avatar: Some("0123456789abcdef".into()),
+            origin: Some("trial:1".into()),
+            body: "Some *text*.".into(),
+        };
+        let reply = Comment {
+            id: ulid::Ulid::from_parts(2, 2),
+            parent: Some(full.id),
+            ..full.clone()
+        };
+        let bare = Comment {
+            id: ulid::Ulid::from_parts(3, 3),
+            author: None,
+            website: None,
+            avatar: None,
+            origin: None,
+            ..full.clone()
+        };
+        let thread = Thread {
+            comments: vec![full.clone(), reply.clone(), bare.clone()],
+            parents: vec![None, Some(0), None],
+        };
+        let feed = Some("https://blog.example/cairn-trial/comments.xml");
+        self.section(&full.thread, Some(&thread), feed)?;
+        self.section(&full.thread, None, None)?;
+        for comment in [&full, &reply, &bare] {
+            self.confirmation_page(comment, "/", "https://inbox.example/own")?;
+            self.preview_page(comment, &[("body", "Some *text*.")], "/")?;
+        }
+        self.reply_page(&full.thread, &full.id.to_string(), Some("Ann"), "/")?;
+        self.reply_page(&full.thread, "", None, "/")?;
+        self.form_page(
+            &full.thread,
+            "",
+            &[("body", "x")],
+            &[("body", "Too short.")],
+            "/",
+        )?;
+        self.notice_page(&Notice {
+            title: "Your comment",
+            text: Some("It is waiting for review."),
+            comment: Some(&full),
+            edit: Some(NoticeEdit {
+                action: "https://inbox.example/own".into(),
+                source: full.body.clone(),
+                error: Some("Too short.".into()),
+            }),
+            actions: vec![NoticeAction {
+                url: "https://inbox.example/own".into(),
+                label: "Withdraw".into(),
+            }],
+            back: Some("/".into()),
+        })?;
+        self.notice_page(&Notice {
+            title: "Done",
+            text: None,
+            comment: None,
+            edit: None,
+            actions: Vec::new(),
+            back: None,
+        })?;
+        Ok(())
     }
 
     /// Renders the comments section of one thread (which may have no comments yet).

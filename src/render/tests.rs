@@ -235,6 +235,52 @@ fn broken_override_names_the_template() {
 }
 
 #[test]
+fn an_override_that_prints_a_name_that_is_not_there_fails_before_any_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default_for_test(dir.path());
+    std::fs::create_dir_all(config.templates_dir()).unwrap();
+    // Copies of every built-in template, as a site starts its own: they all render.
+    for (name, text) in TEMPLATES {
+        std::fs::write(config.templates_dir().join(name), text).unwrap();
+    }
+    Renderer::new(&config).unwrap();
+    // A misspelt name, in a branch only comments with a website take.
+    let typo = TEMPLATES
+        .iter()
+        .find(|(name, _)| *name == "comment.html")
+        .unwrap()
+        .1
+        .replacen("{{ c.author }}</a>", "{{ c.autor }}</a>", 1);
+    assert!(typo.contains("c.autor"));
+    std::fs::write(config.templates_dir().join("comment.html"), &typo).unwrap();
+    let err = format!("{:#}", Renderer::new(&config).err().unwrap());
+    assert!(err.contains("does not render"), "{err}");
+    assert!(
+        err.contains("template comment.html: undefined value (in comment.html:"),
+        "{err}"
+    );
+    // Asking whether a value is there is how templates test for one.
+    std::fs::write(
+        config.templates_dir().join("comment.html"),
+        "<li>{% if c.nickname %}{{ c.nickname }}{% else %}{{ c.author }}{% endif %}</li>",
+    )
+    .unwrap();
+    Renderer::new(&config).unwrap();
+    // The inbox's pages are tried too.
+    std::fs::remove_file(config.templates_dir().join("comment.html")).unwrap();
+    std::fs::write(
+        config.templates_dir().join("notice.html"),
+        "<p>{{ txt }}</p>",
+    )
+    .unwrap();
+    let err = format!("{:#}", Renderer::new(&config).err().unwrap());
+    assert!(
+        err.contains("template notice.html: undefined value"),
+        "{err}"
+    );
+}
+
+#[test]
 fn escaping_keeps_urls_readable_and_markup_inert() {
     assert_eq!(
         escape_html("<a href=\"/x/\">'&'</a>"),
