@@ -25,6 +25,24 @@ fn builtin(language: &str) -> Option<&'static str> {
     })
 }
 
+/// The `{name}` placeholders a string names, in order, once each.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('}') else { break };
+        let name = &rest[..close];
+        if !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !found.contains(&name)
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
 /// A date format in a language's words, ready to write dates.
 #[derive(Debug, Clone)]
 pub struct DateFormat {
@@ -73,6 +91,31 @@ impl Strings {
                     "strings: unknown key `{key}` (known keys: {})",
                     keys.join(", ")
                 );
+            }
+        }
+        for (key, value) in overrides {
+            // The values a string is filled with are those its English one names; the
+            // forms of a count (`_zero`, `_one`, `_other`) all get `{count}`.
+            let mut allowed = placeholders(&known[key]);
+            if let Some(prefix) = ["_zero", "_one", "_other"]
+                .iter()
+                .find_map(|form| key.strip_suffix(form))
+            {
+                if let Some(other) = known.get(&format!("{prefix}_other")) {
+                    allowed.extend(placeholders(other));
+                }
+            }
+            if let Some(unknown) = placeholders(value)
+                .into_iter()
+                .find(|p| !allowed.contains(p))
+            {
+                let can = if allowed.is_empty() {
+                    "it takes none".to_string()
+                } else {
+                    let names: Vec<String> = allowed.iter().map(|p| format!("{{{p}}}")).collect();
+                    format!("it takes {}", names.join(", "))
+                };
+                bail!("strings.{key}: {{{unknown}}} is not filled in here ({can})");
             }
         }
         Ok(())
@@ -155,6 +198,8 @@ mod tests {
             missing.extend(other.keys().filter(|k| !en.contains_key(*k)));
             assert!(missing.is_empty(), "{lang}: keys differ: {missing:?}");
             Strings::new(lang, &BTreeMap::new()).unwrap();
+            // Each translation names only the values its string is filled with.
+            Strings::check_overrides(&other.into_iter().collect()).unwrap();
         }
     }
 
@@ -203,5 +248,28 @@ mod tests {
             "a value is never filled in again"
         );
         assert!(s.date_format(Some("%d %Q")).is_err());
+    }
+
+    #[test]
+    fn an_override_naming_a_value_its_string_is_not_filled_with_is_refused() {
+        let check = |key: &str, value: &str| {
+            Strings::check_overrides(&BTreeMap::from([(key.to_string(), value.to_string())]))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("reply_to", "Antwort an {autor}"),
+            Err("strings.reply_to: {autor} is not filled in here (it takes {author})".into())
+        );
+        assert_eq!(
+            check("reply", "Reply {author}"),
+            Err("strings.reply: {author} is not filled in here (it takes none)".into())
+        );
+        assert!(check("reply_to", "Antwort an {author}").is_ok());
+        assert!(check("reply_to", "Antworten").is_ok());
+        // Every form of a count gets the count, though English writes "1 comment".
+        assert!(check("title_one", "{count} Kommentar").is_ok());
+        assert!(check("count_zero", "{count} comments yet").is_ok());
+        // Braces around what is no name are text.
+        assert!(check("reply", "Reply {:-)}").is_ok());
     }
 }
