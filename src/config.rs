@@ -596,6 +596,14 @@ impl Config {
         if self.comments.max_depth == 0 {
             bail!("comments.max_depth must be at least 1");
         }
+        if self.form.max_body == 0 {
+            bail!("form.max_body must be at least 1: no comment would fit (to take no more comments, list threads in comments.closed)");
+        }
+        if self.feeds.enabled && self.feeds.entries == 0 {
+            bail!(
+                "feeds.entries must be at least 1 (to write no feeds, set feeds.enabled = false)"
+            );
+        }
         if self.feeds.file.is_empty() || self.feeds.file.contains(['/', '\\']) {
             bail!(
                 "feeds.file must be a plain file name, got `{}`",
@@ -931,6 +939,21 @@ url = "https://comments.example.org"
             );
             assert!(err.contains(&format!("comments.closed: `{bad}`")), "{err}");
         }
+    }
+
+    #[test]
+    fn limits_that_would_take_no_comment_or_write_empty_feeds_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |extra: &str| {
+            let text = format!("{MINIMAL}{extra}\n");
+            Config::from_file(&write(dir.path(), &text)).map_err(|e| format!("{e:#}"))
+        };
+        let err = load("[form]\nmax_body = 0").unwrap_err();
+        assert!(err.contains("form.max_body must be at least 1"), "{err}");
+        let err = load("[feeds]\nentries = 0").unwrap_err();
+        assert!(err.contains("feeds.entries must be at least 1"), "{err}");
+        load("[feeds]\nenabled = false\nentries = 0").unwrap();
+        load("[form]\nmax_body = 1").unwrap();
     }
 
     #[test]
