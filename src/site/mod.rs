@@ -451,21 +451,37 @@ fn render_page(
             )
         }
     };
-    let feed_tag = feed_url.as_ref().map(|u| {
-        format!(
-            "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" data-cairn>",
-            quick_xml::escape::escape(u)
-        )
-    });
-    // Whether the head's end tag took the assets: a minified page may leave `</head>`
-    // (or the whole head) out, and then the section brings its stylesheet and script.
-    let head_done = Rc::new(Cell::new(false));
     // The page's title is the text of its first <title>, if that comes before any
     // <svg> (whose <title>s name pictures): `Before` it, `In` it, then `After`.
     // (Minified pages may have no <head> tag around it.)
     let title_state = Rc::new(Cell::new(TitleState::Before));
-
-    let title = RefCell::new(String::new());
+    let title = Rc::new(RefCell::new(String::new()));
+    // The feed's link, titled as the feed is (in the language of the page's placeholder,
+    // which comes after the head), for feed readers that list a page's feeds by title.
+    let feed_tag = feed_url.as_ref().map(|u| {
+        const PAGE: &str = "\u{E000}";
+        let strings = &placeholder_lang(&input)
+            .and_then(|tag| languages.get(&tag).ok())
+            .unwrap_or_else(|| languages.site())
+            .strings;
+        let feed_title = strings.fill("feed_thread_title", &[("page", PAGE)]);
+        let (href, title, thread) = (
+            quick_xml::escape::escape(u).into_owned(),
+            title.clone(),
+            page_thread.clone(),
+        );
+        move || {
+            let page = unescape_title(&title.borrow());
+            let name = if page.is_empty() { &thread } else { &page };
+            format!(
+                "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}\" href=\"{href}\" data-cairn>",
+                quick_xml::escape::escape(feed_title.replace(PAGE, name))
+            )
+        }
+    });
+    // Whether the head's end tag took the assets: a minified page may leave `</head>`
+    // (or the whole head) out, and then the section brings its stylesheet and script.
+    let head_done = Rc::new(Cell::new(false));
     let rendered = RefCell::new(None::<(String, crate::render::Section, Thread, &Renderer)>);
     let problems = RefCell::new(Vec::new());
     let sections = RefCell::new(Vec::new());
@@ -536,7 +552,7 @@ fn render_page(
                             handlers.push(Box::new(move |end| {
                                 end.before(&assets(), ContentType::Html);
                                 if let Some(tag) = &feed_tag {
-                                    end.before(tag, ContentType::Html);
+                                    end.before(&tag(), ContentType::Html);
                                 }
                                 done.set(true);
                                 Ok(())
@@ -672,6 +688,27 @@ fn render_page(
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(Some(page))
+}
+
+/// The language a page's comments placeholder asks for (`data-cairn-lang`), found in
+/// its bytes before the rewriter gets to it: the head, which comes first, links the
+/// feed under a title in that language.
+fn placeholder_lang(page: &[u8]) -> Option<String> {
+    let at = memchr::memmem::find(page, b"data-cairn-lang=")? + "data-cairn-lang=".len();
+    let rest = &page[at..];
+    let (quote, rest) = match rest.first() {
+        Some(&q @ (b'"' | b'\'')) => (Some(q), &rest[1..]),
+        _ => (None, rest),
+    };
+    let end = rest
+        .iter()
+        .position(|&b| match quote {
+            Some(q) => b == q,
+            None => b.is_ascii_whitespace() || b == b'>',
+        })
+        .unwrap_or(rest.len());
+    let tag = std::str::from_utf8(&rest[..end]).ok()?.trim();
+    (!tag.is_empty()).then(|| tag.to_string())
 }
 
 /// Where a page's thread feed goes, as a site path: next to the page, in its directory
@@ -1226,6 +1263,48 @@ mod tests {
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!(again.pages_written, 0);
         assert_eq!(again.feeds_written, 0);
+    }
+
+    #[test]
+    fn the_feed_link_in_the_head_is_titled_as_its_feed_in_the_placeholders_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = root.join("public");
+        let pages = [
+            ("a", "<html><head><title>Tom &amp; Jerry</title></head><body><div id=\"cairn-comments\"></div>"),
+            ("b", "<html><head><title>Hallo</title></head><body><div id=cairn-comments data-cairn-lang=de-AT></div>"),
+            ("c", "<html><head></head><body><div id='cairn-comments' data-cairn-lang='xx'></div>"),
+        ];
+        for (name, html) in pages {
+            std::fs::create_dir_all(site.join(name)).unwrap();
+            std::fs::write(site.join(name).join("index.html"), html).unwrap();
+        }
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+        let link = |name: &str| {
+            let page = std::fs::read_to_string(site.join(name).join("index.html")).unwrap();
+            let at = page.find("<link rel=\"alternate\"").expect(&page);
+            page[at..at + page[at..].find('>').unwrap() + 1].to_string()
+        };
+        let feed = |name: &str| config.public_url(&format!("/{name}/comments.xml"));
+        assert_eq!(
+            link("a"),
+            format!("<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Comments on Tom &amp; Jerry\" href=\"{}\" data-cairn>", feed("a"))
+        );
+        assert!(
+            link("b").contains("title=\"Kommentare zu Hallo\""),
+            "{}",
+            link("b")
+        );
+        // No title: the thread names the page; a language cairn lacks: the site's.
+        assert!(
+            link("c").contains("title=\"Comments on /c/\""),
+            "{}",
+            link("c")
+        );
+        let de = std::fs::read_to_string(site.join("b/comments.xml")).unwrap();
+        assert!(de.contains("<title>Kommentare zu Hallo</title>"), "{de}");
     }
 
     #[test]
