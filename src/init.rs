@@ -49,6 +49,26 @@ impl Generator {
         }
     }
 
+    /// The language the site in `dir` is written in, as its configuration names it
+    /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
+    /// `locale`, Zola's `default_language`), with the key that names it.
+    pub fn language(self, dir: &Path) -> Option<(String, &'static str)> {
+        let keys: &[&'static str] = match self {
+            Generator::Hugo => &[
+                "languageCode",
+                "languagecode",
+                "defaultContentLanguage",
+                "defaultcontentlanguage",
+            ],
+            Generator::Jekyll => &["lang", "locale"],
+            Generator::Zola => &["default_language"],
+            Generator::Eleventy => return None,
+        };
+        let path = self.config_file(dir)?;
+        keys.iter()
+            .find_map(|key| Some((config_string(&path, &[key])?, *key)))
+    }
+
     /// Where the generator writes the site in `dir`, relative to it: what its
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Zola's
     /// `output_dir`, Eleventy's `dir.output` or `setOutputDirectory`), else its default.
@@ -498,6 +518,18 @@ pub struct Setup {
     pub comments_dir: PathBuf,
     /// Whether `.cairn/` was added to `.gitignore`.
     pub gitignored: bool,
+    /// The site's language as its configuration names it (the tag, and the key), and
+    /// the one of cairn's languages it is, which `cairn.toml` was given.
+    pub language: Option<((String, &'static str), Option<&'static str>)>,
+}
+
+/// The one of cairn's languages a language tag (`de`, `de-AT`, `pt_BR`) is.
+pub fn known_language(tag: &str) -> Option<&'static str> {
+    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    crate::render::i18n::LANGUAGES
+        .iter()
+        .find(|l| **l == primary)
+        .copied()
 }
 
 /// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.
@@ -508,7 +540,18 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
     }
     crate::config::origin_of(site_url).with_context(|| format!("site URL {site_url:?}"))?;
     crate::config::origin_of(inbox_url).with_context(|| format!("inbox URL {inbox_url:?}"))?;
-    let text = config_text(generator, &generator.output(dir), site_url, inbox_url);
+    let language = generator.language(dir).map(|named| {
+        let known = known_language(&named.0);
+        (named, known)
+    });
+    let known = language.as_ref().and_then(|(_, known)| *known);
+    let text = config_text(
+        generator,
+        &generator.output(dir),
+        site_url,
+        inbox_url,
+        known,
+    );
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let comments_dir = dir.join("comments");
     std::fs::create_dir_all(&comments_dir)
@@ -535,12 +578,29 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
         config,
         comments_dir,
         gitignored,
+        language,
     })
 }
 
 /// A commented `cairn.toml` with the required keys set and every other at its default.
-fn config_text(generator: Generator, output: &str, site_url: &str, inbox_url: &str) -> String {
+fn config_text(
+    generator: Generator,
+    output: &str,
+    site_url: &str,
+    inbox_url: &str,
+    language: Option<&str>,
+) -> String {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let language_line = match language {
+        Some(language) => commented(
+            &format!("language = {}", quoted(language)),
+            &format!(
+                "the {} site's; en, de, fr, es, pt, it, nl, ja",
+                generator.name()
+            ),
+        ),
+        None => "# language = \"en\"                   # en, de, fr, es, pt, it, nl, ja".into(),
+    };
     format!(
         "# cairn: comments for this {name} site. Every key is documented in cairn's README;\n\
          # the commented-out ones show their defaults.\n\
@@ -548,7 +608,7 @@ fn config_text(generator: Generator, output: &str, site_url: &str, inbox_url: &s
          [site]\n\
          {site_line}\n\
          {output_line}\n\
-         # language = \"en\"                   # en, de, fr, es, pt, it, nl, ja\n\
+         {language_line}\n\
          # templates = \"cairn/templates\"     # overrides of cairn's templates\n\
          \n\
          [comments]\n\
@@ -579,6 +639,7 @@ fn config_text(generator: Generator, output: &str, site_url: &str, inbox_url: &s
          # remote = \"git@github.com:you/site.git\"  # needed by `cairn inbox`\n\
          # branch = \"main\"\n",
         name = generator.name(),
+        language_line = language_line,
         site_line = commented(&format!("url = {}", quoted(site_url)), "the site's public base URL"),
         output_line = commented(
             &format!("output = {}", quoted(output)),
@@ -684,6 +745,66 @@ mod tests {
         let (url, relative) = site_url(None, detect(dir.path()).and_then(|d| d.1));
         assert_eq!(relative.as_deref(), Some("/"));
         init(dir.path(), Generator::Hugo, &url, "https://c.example").unwrap();
+    }
+
+    #[test]
+    fn the_sites_language_comes_from_its_generators_configuration() {
+        for (generator, file, text, named, known) in [
+            (
+                Generator::Hugo,
+                "hugo.toml",
+                "languageCode = \"de-de\"\n",
+                Some(("de-de", "languageCode")),
+                Some("de"),
+            ),
+            (
+                Generator::Hugo,
+                "hugo.yaml",
+                "defaultContentLanguage: fr\n",
+                Some(("fr", "defaultContentLanguage")),
+                Some("fr"),
+            ),
+            (
+                Generator::Jekyll,
+                "_config.yml",
+                "locale: pt_BR\n",
+                Some(("pt_BR", "locale")),
+                Some("pt"),
+            ),
+            (
+                Generator::Jekyll,
+                "_config.yml",
+                "lang: sv\n",
+                Some(("sv", "lang")),
+                None,
+            ),
+            (
+                Generator::Zola,
+                "config.toml",
+                "default_language = \"ja\"\n",
+                Some(("ja", "default_language")),
+                Some("ja"),
+            ),
+            (Generator::Hugo, "hugo.toml", "title = \"x\"\n", None, None),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(file), text).unwrap();
+            let setup = init(
+                dir.path(),
+                generator,
+                "https://s.example/",
+                "https://c.example",
+            )
+            .unwrap();
+            let got = setup
+                .language
+                .as_ref()
+                .map(|((tag, key), _)| (tag.as_str(), *key));
+            assert_eq!(got, named, "{text}");
+            assert_eq!(setup.language.and_then(|(_, known)| known), known, "{text}");
+            let config = crate::config::Config::from_file(&setup.config).unwrap();
+            assert_eq!(config.site.language, known.unwrap_or("en"), "{text}");
+        }
     }
 
     #[test]

@@ -52,6 +52,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             generator.name()
         );
     }
+    match &setup.language {
+        Some(((tag, key), Some(known))) => println!(
+            "site language: {known} (the {} configuration's {key} {tag:?})",
+            generator.name()
+        ),
+        Some(((tag, key), None)) => println!(
+            "The {} configuration's {key} {tag:?} is a language cairn has no strings for: \
+             the comments get English ones. Translate them in [strings] of cairn.toml (the \
+             keys are those of templates/i18n/en.toml in cairn's repository).",
+            generator.name()
+        ),
+        None => {}
+    }
     println!("created {}/ for comment files", shown(&setup.comments_dir));
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
