@@ -220,6 +220,50 @@ fn out_dir_leaves_the_built_site_untouched_and_reruns_are_identical() {
 }
 
 #[test]
+fn out_dir_mirrors_the_site_and_never_takes_a_directory_of_other_files() {
+    let dir = site();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("public/b")).unwrap();
+    std::fs::write(root.join("public/b/index.html"), PAGE).unwrap();
+    let run = cairn(root, &["render", "public", "--out", "rendered"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(root.join("rendered/b/comments.xml").is_file());
+
+    // Page b is deleted from the site: its page and its feed leave the copy too.
+    std::fs::remove_dir_all(root.join("public/b")).unwrap();
+    let run = cairn(root, &["render", "public", "--out", "rendered"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(!root.join("rendered/b").exists());
+    let fresh = cairn(root, &["render", "public", "--out", "fresh"]);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert_eq!(
+        snapshot_tree(&root.join("rendered")),
+        snapshot_tree(&root.join("fresh")),
+        "a copy rendered again is the copy rendered anew"
+    );
+
+    // A directory holding files no copy put there is left alone.
+    std::fs::create_dir_all(root.join("mine")).unwrap();
+    std::fs::write(root.join("mine/notes.txt"), "keep").unwrap();
+    let run = cairn(root, &["render", "public", "--out", "mine"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(
+            "cannot copy the site to mine: it holds files that no `cairn render --out` put there"
+        ),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(std::fs::read_dir(root.join("mine")).unwrap().count(), 1);
+    assert_eq!(read(&root.join("mine/notes.txt")), "keep");
+    // An empty one is taken.
+    std::fs::create_dir_all(root.join("empty")).unwrap();
+    let run = cairn(root, &["render", "public", "--out", "empty"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(read(&root.join("empty/a/index.html")).contains("Ann"));
+}
+
+#[test]
 fn out_dir_may_not_be_the_site_nor_inside_it_nor_hold_it() {
     let dir = site();
     let before = snapshot_tree(&dir.path().join("public"));

@@ -472,7 +472,8 @@ fn render_page(
         );
         move || {
             let page = unescape_title(&title.borrow());
-            let name = if page.is_empty() { &thread } else { &page };
+            let page = crate::comment::showable(&page);
+            let name = if page.is_empty() { &thread } else { &*page };
             format!(
                 "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}\" href=\"{href}\" data-cairn>",
                 quick_xml::escape::escape(feed_title.replace(PAGE, name))
@@ -823,10 +824,18 @@ fn unescape_title(raw: &str) -> String {
     crate::render::unescape_html(&trimmed)
 }
 
+/// The file that marks a directory as a copy `cairn render --out` keeps.
+pub const COPY_MARK: &str = ".cairn-copy";
+
 /// Copies a built site to `out` (for rendering into a copy, leaving the original as it was).
 /// `out` may not be the site itself, lie inside it or hold it: a copy onto itself would
 /// empty every file, one inside it would copy itself without end, and one around it
 /// would have the render change the original too. Symbolic links are copied as links.
+///
+/// `out` mirrors the site: what an earlier copy left that the site no longer has (a
+/// page since deleted, and what the last render added) is removed first, so it is not
+/// published. Only a new or empty directory, or one an earlier copy marked
+/// ([`COPY_MARK`]), is written to: files of anyone else's are never removed.
 pub fn copy(src: &Path, out: &Path) -> Result<()> {
     anyhow::ensure!(
         src.is_dir(),
@@ -854,6 +863,27 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
             src.display()
         );
     }
+    let mark = out.join(COPY_MARK);
+    if out.is_dir() && !mark.is_file() {
+        let empty = std::fs::read_dir(out)
+            .with_context(|| format!("cannot read {}", out.display()))?
+            .next()
+            .is_none();
+        anyhow::ensure!(
+            empty,
+            "cannot copy the site to {}: it holds files that no `cairn render --out` put there \
+             (name a new or empty directory, or remove it first)",
+            out.display()
+        );
+    }
+    remove_stale(src, out)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::write(
+        &mark,
+        "A copy of a built site that `cairn render --out` keeps: what the site does not \
+         have is removed from it on each run.\n",
+    )
+    .with_context(|| format!("cannot write {}", mark.display()))?;
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.with_context(|| format!("cannot read {}", src.display()))?;
         let target = out.join(entry.path().strip_prefix(src).unwrap_or(entry.path()));
@@ -890,6 +920,37 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
 
 /// A path as the file system sees it: absolute, with symbolic links resolved as far as
 /// the path exists and `.` and `..` taken out, so two names of one directory compare equal.
+/// Removes what `out`, an earlier copy of `src`, holds that `src` does not (or holds as
+/// another kind: a directory for a file, a file or link for a directory). Links are
+/// removed, never followed.
+fn remove_stale(src: &Path, out: &Path) -> Result<()> {
+    if !out.is_dir() {
+        return Ok(());
+    }
+    let mut entries = walkdir::WalkDir::new(out).min_depth(1).into_iter();
+    while let Some(entry) = entries.next() {
+        let entry = entry.with_context(|| format!("cannot read {}", out.display()))?;
+        let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
+        if rel == Path::new(COPY_MARK) {
+            continue;
+        }
+        let is_dir = |t: std::fs::FileType| t.is_dir();
+        let kept = std::fs::symlink_metadata(src.join(rel))
+            .is_ok_and(|m| is_dir(m.file_type()) == is_dir(entry.file_type()));
+        if kept {
+            continue;
+        }
+        let cannot = || format!("cannot remove {}", entry.path().display());
+        if entry.file_type().is_dir() {
+            std::fs::remove_dir_all(entry.path()).with_context(cannot)?;
+            entries.skip_current_dir();
+        } else {
+            std::fs::remove_file(entry.path()).with_context(cannot)?;
+        }
+    }
+    Ok(())
+}
+
 fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     use std::path::Component;
     let mut resolved = PathBuf::new();
