@@ -523,15 +523,6 @@ pub struct Setup {
     pub language: Option<((String, &'static str), Option<&'static str>)>,
 }
 
-/// The one of cairn's languages a language tag (`de`, `de-AT`, `pt_BR`) is.
-pub fn known_language(tag: &str) -> Option<&'static str> {
-    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-    crate::render::i18n::LANGUAGES
-        .iter()
-        .find(|l| **l == primary)
-        .copied()
-}
-
 /// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.
 pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -> Result<Setup> {
     let config = dir.join("cairn.toml");
@@ -541,7 +532,7 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
     crate::config::origin_of(site_url).with_context(|| format!("site URL {site_url:?}"))?;
     crate::config::origin_of(inbox_url).with_context(|| format!("inbox URL {inbox_url:?}"))?;
     let language = generator.language(dir).map(|named| {
-        let known = known_language(&named.0);
+        let known = crate::render::i18n::known(&named.0);
         (named, known)
     });
     let known = language.as_ref().and_then(|(_, known)| *known);

@@ -11,6 +11,21 @@ use chrono::{DateTime, Utc};
 /// Languages cairn ships strings and date formats for.
 pub const LANGUAGES: [&str; 8] = ["en", "de", "fr", "es", "pt", "it", "nl", "ja"];
 
+/// The language of a tag (`de`, `de-AT`, `pt_BR`): its first part, in any case.
+pub fn primary(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The one of cairn's [languages](LANGUAGES) a tag is in, if any.
+pub fn known(tag: &str) -> Option<&'static str> {
+    let primary = primary(tag);
+    LANGUAGES.iter().find(|l| **l == primary).copied()
+}
+
 fn builtin(language: &str) -> Option<&'static str> {
     Some(match language {
         "en" => include_str!("../../templates/i18n/en.toml"),

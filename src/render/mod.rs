@@ -96,12 +96,7 @@ impl Languages {
     /// strings: the site's `[strings]` overrides are written in the site's language.
     /// An error says why there is none; callers then use the site's.
     pub fn get(&self, tag: &str) -> Result<&Renderer, String> {
-        let primary = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let primary = i18n::primary(tag);
         // No tag (every post from a page in the site's language) is the site's.
         if primary.is_empty() || primary == self.config.site.language {
             return Ok(&self.site);

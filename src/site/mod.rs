@@ -691,8 +691,8 @@ fn render_page(
     Ok(Some(page))
 }
 
-/// The language a page's comments placeholder asks for (`data-cairn-lang`), found in
-/// its bytes before the rewriter gets to it: the head, which comes first, links the
+/// The language a page's placeholders ask for (the first `data-cairn-lang`), found in
+/// its bytes before the rewriter gets to them: the head, which comes first, links the
 /// feed under a title in that language.
 fn placeholder_lang(page: &[u8]) -> Option<String> {
     let at = memchr::memmem::find(page, b"data-cairn-lang=")? + "data-cairn-lang=".len();
@@ -918,8 +918,6 @@ pub fn copy(src: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A path as the file system sees it: absolute, with symbolic links resolved as far as
-/// the path exists and `.` and `..` taken out, so two names of one directory compare equal.
 /// Removes what `out`, an earlier copy of `src`, holds that `src` does not (or holds as
 /// another kind: a directory for a file, a file or link for a directory). Links are
 /// removed, never followed.
@@ -951,6 +949,8 @@ fn remove_stale(src: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A path as the file system sees it: absolute, with symbolic links resolved as far as
+/// the path exists and `.` and `..` taken out, so two names of one directory compare equal.
 fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     use std::path::Component;
     let mut resolved = PathBuf::new();
