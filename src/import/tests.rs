@@ -144,6 +144,20 @@ fn emails_become_avatar_keys_and_never_reach_the_file() {
     assert_eq!(without.new[0].comment.avatar, None);
 }
 
+/// For the WordPress comments with these ids, in order: a field of each, and its avatar key.
+fn with_avatars<'a, const N: usize>(
+    plan: &'a Plan,
+    ids: [&str; N],
+    field: impl Fn(&Comment) -> &Option<String>,
+) -> Vec<(Option<&'a str>, Option<String>)> {
+    ids.iter()
+        .map(|k| {
+            let c = by_origin(plan, &format!("wordpress:{k}"));
+            (field(c).as_deref(), c.avatar.clone())
+        })
+        .collect()
+}
+
 #[test]
 fn addresses_in_author_names_are_left_out_and_become_the_avatar_key() {
     let named = |key: &str, author: &str, email: Option<&str>| Item {
@@ -170,13 +184,7 @@ fn addresses_in_author_names_are_left_out_and_become_the_avatar_key() {
     );
     assert_eq!(plan.new.len(), 6, "{plan:#?}");
     let secret = options().secret.unwrap();
-    let authors: Vec<(Option<&str>, Option<String>)> = ["1", "2", "3", "4", "5", "6"]
-        .iter()
-        .map(|k| {
-            let c = by_origin(&plan, &format!("wordpress:{k}"));
-            (c.author.as_deref(), c.avatar.clone())
-        })
-        .collect();
+    let authors = with_avatars(&plan, ["1", "2", "3", "4", "5", "6"], |c| &c.author);
     assert_eq!(
         authors,
         [
@@ -550,13 +558,7 @@ fn websites_holding_an_email_address_are_dropped_and_the_address_keys_the_avatar
     );
     assert_eq!(plan.new.len(), 5, "{plan:#?}");
     let secret = options().secret.unwrap();
-    let got: Vec<(Option<&str>, Option<String>)> = ["1", "2", "3", "4", "5"]
-        .iter()
-        .map(|k| {
-            let c = by_origin(&plan, &format!("wordpress:{k}"));
-            (c.website.as_deref(), c.avatar.clone())
-        })
-        .collect();
+    let got = with_avatars(&plan, ["1", "2", "3", "4", "5"], |c| &c.website);
     assert_eq!(
         got,
         [

@@ -1278,6 +1278,20 @@ mod tests {
         );
     }
 
+    /// Writes each (name, page) as the built site's `name/index.html` under `root`, and
+    /// renders the site with the default configuration.
+    fn render_pages(root: &Path, pages: &[(&str, &str)]) -> (Config, Index) {
+        let site = root.join("public");
+        for (name, html) in pages {
+            std::fs::create_dir_all(site.join(name)).unwrap();
+            std::fs::write(site.join(name).join("index.html"), html).unwrap();
+        }
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+        (config, index)
+    }
+
     #[test]
     fn minified_pages_without_head_tags_get_the_stylesheet_and_their_title() {
         let dir = tempfile::tempdir().unwrap();
@@ -1291,13 +1305,7 @@ mod tests {
             // No title of its own: an icon's is not taken for it.
             ("c", "<!doctype html><svg><title>icon</title></svg><div id=cairn-comments></div>"),
         ];
-        for (name, html) in pages {
-            std::fs::create_dir_all(site.join(name)).unwrap();
-            std::fs::write(site.join(name).join("index.html"), html).unwrap();
-        }
-        let config = Config::default_for_test(root);
-        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
-        render(&config, &index, &site, &|_| {}).unwrap();
+        let (config, index) = render_pages(root, &pages);
 
         let read = |name: &str| std::fs::read_to_string(site.join(name)).unwrap();
         for (name, _) in pages {
@@ -1336,13 +1344,7 @@ mod tests {
             ("b", "<html><head><title>Hallo</title></head><body><div id=cairn-comments data-cairn-lang=de-AT></div>"),
             ("c", "<html><head></head><body><div id='cairn-comments' data-cairn-lang='xx'></div>"),
         ];
-        for (name, html) in pages {
-            std::fs::create_dir_all(site.join(name)).unwrap();
-            std::fs::write(site.join(name).join("index.html"), html).unwrap();
-        }
-        let config = Config::default_for_test(root);
-        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
-        render(&config, &index, &site, &|_| {}).unwrap();
+        let (config, _) = render_pages(root, &pages);
         let link = |name: &str| {
             let page = std::fs::read_to_string(site.join(name).join("index.html")).unwrap();
             let at = page.find("<link rel=\"alternate\"").expect(&page);
