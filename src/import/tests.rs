@@ -466,6 +466,16 @@ fn staticman_dates_come_in_every_common_shape() {
     assert_eq!(staticman::parse_date("yesterday"), None);
 }
 
+/// The Staticman files under `dir`, read with the default fields.
+fn read_staticman(dir: &Path) -> anyhow::Result<Source> {
+    staticman::read(
+        dir,
+        &staticman::Fields::default(),
+        staticman::BodyFormat::Auto,
+    )
+    .map(|(source, _)| source)
+}
+
 #[test]
 fn staticman_files_saved_with_a_byte_order_mark_are_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -481,12 +491,7 @@ fn staticman_files_saved_with_a_byte_order_mark_are_read() {
         "\u{feff}{\"_id\": \"two\", \"name\": \"Bob\", \"message\": \"Hi\", \"date\": 1601507235}",
     )
     .unwrap();
-    let (source, _) = staticman::read(
-        dir.path(),
-        &staticman::Fields::default(),
-        staticman::BodyFormat::Auto,
-    )
-    .unwrap();
+    let source = read_staticman(dir.path()).unwrap();
     assert!(source.skipped.is_empty(), "{:?}", source.skipped);
     let keys: Vec<&str> = source.items.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["one", "two"]);
@@ -494,16 +499,7 @@ fn staticman_files_saved_with_a_byte_order_mark_are_read() {
 
 #[test]
 fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
-    let read = |dir: &Path| {
-        staticman::read(
-            dir,
-            &staticman::Fields::default(),
-            staticman::BodyFormat::Auto,
-        )
-        .map(|_| ())
-        .unwrap_err()
-        .to_string()
-    };
+    let read = |dir: &Path| read_staticman(dir).map(|_| ()).unwrap_err().to_string();
     let dir = tempfile::tempdir().unwrap();
     assert!(read(dir.path()).ends_with("not a Staticman comments directory; it holds no files"));
     // The site's root, say: files, none of them a comment.
@@ -526,12 +522,7 @@ fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
         "name: Ann\nmessage: Hi\ndate: 2020-09-30\n",
     )
     .unwrap();
-    let (source, _) = staticman::read(
-        dir.path(),
-        &staticman::Fields::default(),
-        staticman::BodyFormat::Auto,
-    )
-    .unwrap();
+    let source = read_staticman(dir.path()).unwrap();
     assert_eq!(source.items.len(), 1);
     assert_eq!(source.skipped.len(), 2);
 }
