@@ -451,9 +451,16 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             )));
             comment = deleted_stub(comment);
         } else {
-            comment.website = website(item.website.as_deref(), &mut |m| {
-                plan.adjusted.push(note(m))
-            });
+            comment.website = if address_in_website.is_some() {
+                plan.adjusted.push(note(
+                    "its website held an e-mail address, which is never published: dropped".into(),
+                ));
+                None
+            } else {
+                website(item.website.as_deref(), &mut |m| {
+                    plan.adjusted.push(note(m))
+                })
+            };
             if address_in_name.is_some() {
                 plan.adjusted.push(note(match &comment.author {
                     Some(name) => format!(
@@ -641,15 +648,11 @@ fn is_tracking(name: &str) -> bool {
 }
 
 /// A commenter's website as format v1 accepts it: an http(s) URL. A bare host gets
-/// `http://`; anything else is dropped with a note, and so is a website with an e-mail
-/// address in it (sources hold `ann@example.org` or `mailto:` links in the URL field),
-/// which every reader would see.
+/// `http://`; anything else is dropped with a note. (One with an e-mail address in it,
+/// as sources hold `ann@example.org` or `mailto:` links in the URL field, never gets
+/// here: every reader would see it.)
 fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String> {
     let raw = raw.map(str::trim).filter(|w| !w.is_empty())?;
-    if !crate::comment::email_addresses(raw).is_empty() {
-        adjusted("its website held an e-mail address, which is never published: dropped".into());
-        return None;
-    }
     if check_website(raw).is_ok() {
         return Some(raw.to_string());
     }

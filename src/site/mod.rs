@@ -458,7 +458,7 @@ fn render_page(
     let title = Rc::new(RefCell::new(String::new()));
     // The feed's link, titled as the feed is (in the language of the page's placeholder,
     // which comes after the head), for feed readers that list a page's feeds by title.
-    let feed_tag = feed_url.as_ref().map(|u| {
+    let feed_tag = feed_url.as_ref().filter(|_| has_section).map(|u| {
         const PAGE: &str = "\u{E000}";
         let strings = &placeholder_lang(&input)
             .and_then(|tag| languages.get(&tag).ok())
@@ -932,9 +932,8 @@ fn remove_stale(src: &Path, out: &Path) -> Result<()> {
         if rel == Path::new(COPY_MARK) {
             continue;
         }
-        let is_dir = |t: std::fs::FileType| t.is_dir();
         let kept = std::fs::symlink_metadata(src.join(rel))
-            .is_ok_and(|m| is_dir(m.file_type()) == is_dir(entry.file_type()));
+            .is_ok_and(|m| m.is_dir() == entry.file_type().is_dir());
         if kept {
             continue;
         }
