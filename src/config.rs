@@ -46,6 +46,10 @@ pub struct Site {
     /// Language of dates and interface strings: en, de, fr, es, pt, it, nl or ja.
     #[serde(default = "default_language")]
     pub language: String,
+    /// Time zone of the dates pages show, by its IANA name (e.g. `Europe/Berlin`);
+    /// default UTC. The machine-readable dates (`<time datetime>`, feeds) stay in UTC.
+    #[serde(default)]
+    pub timezone: TimeZone,
     /// Directory of template overrides; a file here replaces the built-in one of the same name.
     #[serde(default = "default_templates")]
     pub templates: PathBuf,
@@ -520,6 +524,36 @@ fn default_edit_hours() -> u64 {
 fn default_keep_delivered_hours() -> u64 {
     7 * 24
 }
+/// A time zone of the IANA database, as `site.timezone` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    /// The zone `name` names, exactly as the IANA database spells it (`Europe/Berlin`,
+    /// `UTC`); otherwise an error that gives the right spelling when only the case was
+    /// wrong.
+    pub fn named(name: &str) -> Result<TimeZone, String> {
+        if let Ok(zone) = name.parse() {
+            return Ok(TimeZone(zone));
+        }
+        let hint = match chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|z| z.name().eq_ignore_ascii_case(name))
+        {
+            Some(zone) => format!("did you mean `{}`?", zone.name()),
+            None => "give an IANA name, such as `Europe/Berlin`, `America/New_York` or `UTC`"
+                .to_string(),
+        };
+        Err(format!("`{name}` is not a time zone: {hint}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeZone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimeZone, D::Error> {
+        TimeZone::named(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 fn default_language() -> String {
     "en".into()
 }
@@ -729,6 +763,7 @@ impl Config {
             site: Site {
                 url: "https://blog.example.org".into(),
                 language: default_language(),
+                timezone: TimeZone::default(),
                 templates: default_templates(),
                 output: None,
             },
@@ -849,6 +884,16 @@ url = "https://comments.example.org"
             ),
             ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
             (
+                "[site]",
+                "[site]\ntimezone = \"Europe/Berln\"",
+                "`Europe/Berln` is not a time zone: give an IANA name, such as `Europe/Berlin`",
+            ),
+            (
+                "[site]",
+                "[site]\ntimezone = \"europe/berlin\"",
+                "`europe/berlin` is not a time zone: did you mean `Europe/Berlin`?",
+            ),
+            (
                 "https://blog.example.org",
                 "ftp://blog.example.org",
                 "site.url must be an http(s) URL, got `ftp://blog.example.org`",
@@ -884,6 +929,24 @@ url = "https://comments.example.org"
             let err = format!("{:#}", Config::from_file(&path).unwrap_err());
             assert!(err.contains(needle), "{to}: {err}");
         }
+    }
+
+    #[test]
+    fn a_time_zone_is_read_by_its_iana_name_and_a_wrong_one_is_shown_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), MINIMAL);
+        assert_eq!(
+            Config::from_file(&path).unwrap().site.timezone.0,
+            chrono_tz::UTC
+        );
+        let text = MINIMAL.replacen("[site]", "[site]\ntimezone = \"Asia/Tokyo\"", 1);
+        let path = write(dir.path(), &text);
+        let zone = Config::from_file(&path).unwrap().site.timezone.0;
+        assert_eq!(zone, chrono_tz::Asia::Tokyo);
+        let text = MINIMAL.replacen("[site]", "[site]\ntimezone = \"CEST\"", 1);
+        let path = write(dir.path(), &text);
+        let err = format!("{:#}", Config::from_file(&path).unwrap_err());
+        assert!(err.contains(&format!("{}:3:", path.display())), "{err}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::config::TimeZone;
+
 /// The GitHub Action that runs cairn, as workflows reference it.
 pub const ACTION: &str = "cairn-comments/cairn@v0";
 
@@ -64,6 +66,22 @@ impl Generator {
             Generator::Zola => &["default_language"],
             Generator::Eleventy => return None,
         };
+        self.setting(dir, keys)
+    }
+
+    /// The time zone the site in `dir` dates its pages in, as its configuration names it
+    /// (Hugo's `timeZone`, Jekyll's `timezone`), with the key that names it.
+    pub fn timezone(self, dir: &Path) -> Option<(String, &'static str)> {
+        let keys: &[&'static str] = match self {
+            Generator::Hugo => &["timeZone", "timezone"],
+            Generator::Jekyll => &["timezone"],
+            Generator::Zola | Generator::Eleventy => return None,
+        };
+        self.setting(dir, keys)
+    }
+
+    /// The first of `keys` the configuration of the site in `dir` sets, and its value.
+    fn setting(self, dir: &Path, keys: &[&'static str]) -> Option<(String, &'static str)> {
         let path = self.config_file(dir)?;
         keys.iter()
             .find_map(|key| Some((config_string(&path, &[key])?, *key)))
@@ -521,6 +539,9 @@ pub struct Setup {
     /// The site's language as its configuration names it (the tag, and the key), and
     /// the one of cairn's languages it is, which `cairn.toml` was given.
     pub language: Option<((String, &'static str), Option<&'static str>)>,
+    /// The site's time zone as its configuration names it (the name, and the key), and
+    /// whether cairn knows it (then `cairn.toml` was given it) or why not.
+    pub timezone: Option<((String, &'static str), Result<TimeZone, String>)>,
 }
 
 /// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.
@@ -536,12 +557,18 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
         (named, known)
     });
     let known = language.as_ref().and_then(|(_, known)| *known);
+    let timezone = generator.timezone(dir).map(|named| {
+        let zone = TimeZone::named(named.0.trim());
+        (named, zone)
+    });
+    let zone = timezone.as_ref().and_then(|(_, zone)| zone.as_ref().ok());
     let text = config_text(
         generator,
         &generator.output(dir),
         site_url,
         inbox_url,
         known,
+        zone.map(|z| z.0.name()),
     );
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
     let comments_dir = dir.join("comments");
@@ -570,6 +597,7 @@ pub fn init(dir: &Path, generator: Generator, site_url: &str, inbox_url: &str) -
         comments_dir,
         gitignored,
         language,
+        timezone,
     })
 }
 
@@ -580,6 +608,7 @@ fn config_text(
     site_url: &str,
     inbox_url: &str,
     language: Option<&str>,
+    timezone: Option<&str>,
 ) -> String {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
     let language_line = match language {
@@ -592,6 +621,13 @@ fn config_text(
         ),
         None => "# language = \"en\"                   # en, de, fr, es, pt, it, nl, ja".into(),
     };
+    let timezone_line = match timezone {
+        Some(zone) => commented(
+            &format!("timezone = {}", quoted(zone)),
+            &format!("the {} site's; dates on pages are shown in it", generator.name()),
+        ),
+        None => "# timezone = \"UTC\"                  # dates on pages are shown in it, e.g. \"Europe/Berlin\"".into(),
+    };
     format!(
         "# cairn: comments for this {name} site. Every key is documented in cairn's README;\n\
          # the commented-out ones show their defaults.\n\
@@ -600,6 +636,7 @@ fn config_text(
          {site_line}\n\
          {output_line}\n\
          {language_line}\n\
+         {timezone_line}\n\
          # templates = \"cairn/templates\"     # overrides of cairn's templates\n\
          \n\
          [comments]\n\
@@ -631,6 +668,7 @@ fn config_text(
          # branch = \"main\"\n",
         name = generator.name(),
         language_line = language_line,
+        timezone_line = timezone_line,
         site_line = commented(&format!("url = {}", quoted(site_url)), "the site's public base URL"),
         output_line = commented(
             &format!("output = {}", quoted(output)),
@@ -736,6 +774,59 @@ mod tests {
         let (url, relative) = site_url(None, detect(dir.path()).and_then(|d| d.1));
         assert_eq!(relative.as_deref(), Some("/"));
         init(dir.path(), Generator::Hugo, &url, "https://c.example").unwrap();
+    }
+
+    #[test]
+    fn the_sites_time_zone_comes_from_its_generators_configuration() {
+        for (generator, file, text, named, zone) in [
+            (
+                Generator::Hugo,
+                "hugo.toml",
+                "timeZone = \"Europe/Oslo\"\n",
+                Some(("Europe/Oslo", "timeZone")),
+                Some(chrono_tz::Europe::Oslo),
+            ),
+            (
+                Generator::Jekyll,
+                "_config.yml",
+                "timezone: America/New_York\n",
+                Some(("America/New_York", "timezone")),
+                Some(chrono_tz::America::New_York),
+            ),
+            (
+                Generator::Jekyll,
+                "_config.yml",
+                "timezone: Mars/Olympus\n",
+                Some(("Mars/Olympus", "timezone")),
+                None,
+            ),
+            (
+                Generator::Zola,
+                "config.toml",
+                "title = \"x\"\n",
+                None,
+                None,
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(file), text).unwrap();
+            let setup = init(
+                dir.path(),
+                generator,
+                "https://s.example/",
+                "https://c.example",
+            )
+            .unwrap();
+            let got = setup
+                .timezone
+                .as_ref()
+                .map(|((name, key), _)| (name.as_str(), *key));
+            assert_eq!(got, named, "{text}");
+            let known = setup.timezone.and_then(|(_, zone)| zone.ok()).map(|z| z.0);
+            assert_eq!(known, zone, "{text}");
+            let config = crate::config::Config::from_file(&setup.config).unwrap();
+            assert_eq!(config.site.timezone.0, zone.unwrap_or_default(), "{text}");
+        }
     }
 
     #[test]

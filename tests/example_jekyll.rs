@@ -7,7 +7,7 @@ use common::*;
 
 const COMMENT: &str = "id: 01KB00000000000000000000AA
 thread: /2026/01/01/hello.html
-date: 2026-01-02T10:00:00Z
+date: 2026-01-02T03:00:00Z
 author: \":)\"
 body: |
   The author name that stops Jekyll's own YAML loader.
@@ -34,6 +34,11 @@ fn jekyll_build_then_render_after_cairn_init() {
     let printed = stdout(&init);
     assert!(
         printed.contains("Jekyll site: wrote cairn.toml (site URL https://example.org/blog)"),
+        "{printed}"
+    );
+    assert!(
+        printed
+            .contains("time zone of dates: America/New_York (the Jekyll configuration's timezone)"),
         "{printed}"
     );
     assert!(
@@ -80,6 +85,10 @@ fn jekyll_build_then_render_after_cairn_init() {
     let page = std::fs::read_to_string(dir.join("_site/2026/01/01/hello.html")).unwrap();
     let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
     assert!(section.contains("2 comments"));
+    assert!(
+        section.contains("<time datetime=\"2026-01-02T03:00:00Z\">January 1, 2026</time>"),
+        "the date in the site's time zone: {section}"
+    );
     assert!(
         section.contains("id=\"c-01KB00000000000000000000AA-by\">:)</bdi>"),
         "{section}"

@@ -65,6 +65,18 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
         None => {}
     }
+    match &setup.timezone {
+        Some(((name, key), Ok(_))) => println!(
+            "time zone of dates: {name} (the {} configuration's {key})",
+            generator.name()
+        ),
+        Some(((_, key), Err(why))) => println!(
+            "The {} configuration's {key}: {why}. Dates on pages are shown in UTC until \
+             [site] timezone in cairn.toml names the site's.",
+            generator.name()
+        ),
+        None => {}
+    }
     println!("created {}/ for comment files", shown(&setup.comments_dir));
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");

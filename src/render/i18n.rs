@@ -63,12 +63,14 @@ fn placeholders(text: &str) -> Vec<&str> {
 pub struct DateFormat {
     items: Vec<Item<'static>>,
     locale: chrono::Locale,
+    zone: chrono_tz::Tz,
 }
 
 impl DateFormat {
-    /// `date` in this format.
+    /// `date` in this format, in this format's time zone.
     pub fn format(&self, date: &DateTime<Utc>) -> String {
-        date.format_localized_with_items(self.items.iter(), self.locale)
+        date.with_timezone(&self.zone)
+            .format_localized_with_items(self.items.iter(), self.locale)
             .to_string()
     }
 }
@@ -181,8 +183,8 @@ impl Strings {
     }
 
     /// The given date format (strftime), or the language's, read once for every date
-    /// it writes.
-    pub fn date_format(&self, format: Option<&str>) -> Result<DateFormat> {
+    /// it writes, in time zone `zone`.
+    pub fn date_format(&self, format: Option<&str>, zone: chrono_tz::Tz) -> Result<DateFormat> {
         let format = format.unwrap_or_else(|| self.get("date_format"));
         let items = StrftimeItems::new_with_locale(format, self.locale)
             .parse_to_owned()
@@ -190,6 +192,7 @@ impl Strings {
         Ok(DateFormat {
             items,
             locale: self.locale,
+            zone,
         })
     }
 
@@ -225,7 +228,10 @@ mod tests {
             .iter()
             .map(|l| {
                 let strings = Strings::new(l, &BTreeMap::new()).unwrap();
-                strings.date_format(None).unwrap().format(&date)
+                strings
+                    .date_format(None, chrono_tz::Tz::UTC)
+                    .unwrap()
+                    .format(&date)
             })
             .collect();
         assert_eq!(
@@ -262,7 +268,7 @@ mod tests {
             "{page} on P {x}",
             "a value is never filled in again"
         );
-        assert!(s.date_format(Some("%d %Q")).is_err());
+        assert!(s.date_format(Some("%d %Q"), chrono_tz::Tz::UTC).is_err());
     }
 
     #[test]

@@ -222,7 +222,10 @@ impl Renderer {
     fn build(config: &Config, lang: Option<&str>) -> Result<Renderer> {
         let strings = Strings::new(&config.site.language, &config.strings)?;
         let date_format = strings
-            .date_format(config.comments.date_format.as_deref())
+            .date_format(
+                config.comments.date_format.as_deref(),
+                config.site.timezone.0,
+            )
             .context("comments.date_format")?;
         let templates_dir = config.templates_dir();
         let mut overridden = Vec::new();

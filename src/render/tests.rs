@@ -123,6 +123,38 @@ fn replies_nest_down_to_max_depth_then_say_whom_they_answer() {
 }
 
 #[test]
+fn dates_are_shown_in_the_sites_time_zone_and_stay_utc_for_machines() {
+    let (mut config, store) = example();
+    let t = store.threads.get("/posts/hello-world/").unwrap();
+    let section = |config: &Config| {
+        let renderer = Renderer::new(config).unwrap();
+        renderer
+            .section("/posts/hello-world/", Some(t), None)
+            .unwrap()
+            .html
+    };
+    // 12:02 UTC on November 1 is past midnight in Auckland (UTC+13 in its summer).
+    config.site.timezone = crate::config::TimeZone(chrono_tz::Pacific::Auckland);
+    let html = section(&config);
+    assert!(
+        html.contains("<time datetime=\"2026-11-01T12:02:30Z\">November 2, 2026</time>"),
+        "{html}"
+    );
+    // Daylight saving time in Los Angeles ended at 09:00 UTC that day.
+    config.site.timezone = crate::config::TimeZone(chrono_tz::America::Los_Angeles);
+    config.comments.date_format = Some("%Y-%m-%d %H:%M %Z".into());
+    let html = section(&config);
+    for shown in [
+        "<time datetime=\"2026-11-01T10:12:00Z\">2026-11-01 02:12 PST</time>",
+        "<time datetime=\"2026-11-02T08:30:00Z\">2026-11-02 00:30 PST</time>",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    config.site.timezone = crate::config::TimeZone::default();
+    assert!(section(&config).contains(">2026-11-02 08:30 UTC</time>"));
+}
+
+#[test]
 fn newest_first_reverses_top_level_only() {
     let (mut config, store) = example();
     config.comments.sort = Sort::Newest;
