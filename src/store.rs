@@ -183,8 +183,9 @@ pub struct Loaded {
 }
 
 impl Index {
-    /// Lists the tree under `root`. A missing directory is an empty tree: a site
-    /// without comments yet.
+    /// Lists the tree under `root`. A missing directory is an empty tree, with a
+    /// warning: a site without comments yet keeps an empty directory, and a misspelt
+    /// one would otherwise take every comment off the site without a word.
     pub fn scan(root: &Path, limits: &Form) -> Result<Index> {
         let mut index = Index {
             root: root.to_path_buf(),
@@ -200,6 +201,16 @@ impl Index {
             files: 0,
         };
         if !root.exists() {
+            index.problems.push(Problem {
+                path: root.to_path_buf(),
+                line: None,
+                severity: Severity::Warning,
+                message: "the comments directory (comments.dir in cairn.toml) does not \
+                          exist, so no page shows a comment; a site without comments yet \
+                          keeps it in git with an empty .gitkeep file, as `cairn init` \
+                          makes it"
+                    .into(),
+            });
             return Ok(index);
         }
         index.root_dir = Opened::new(root).ok();
@@ -951,8 +962,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_dir_is_an_empty_store() {
+    fn a_missing_dir_is_an_empty_store_with_a_warning() {
         let store = Store::load(Path::new("/nonexistent/cairn"), &Form::default()).unwrap();
-        assert!(store.is_empty() && store.problems.is_empty());
+        assert!(store.is_empty());
+        let [problem] = &store.problems[..] else {
+            panic!("{:?}", store.problems)
+        };
+        assert_eq!(problem.path, Path::new("/nonexistent/cairn"));
+        assert_eq!(problem.severity, Severity::Warning);
+        assert!(problem.message.contains("does not exist, so no page shows a comment"));
+        assert!(!store.fails(false) && store.fails(true));
     }
 }
