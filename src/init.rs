@@ -54,7 +54,7 @@ impl Generator {
     /// The language the site in `dir` is written in, as its configuration names it
     /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
     /// `locale`, Zola's `default_language`), with the key that names it.
-    pub fn language(self, dir: &Path) -> Option<(String, &'static str)> {
+    pub fn language(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &[
                 "languageCode",
@@ -71,7 +71,7 @@ impl Generator {
 
     /// The time zone the site in `dir` dates its pages in, as its configuration names it
     /// (Hugo's `timeZone`, Jekyll's `timezone`), with the key that names it.
-    pub fn timezone(self, dir: &Path) -> Option<(String, &'static str)> {
+    pub fn timezone(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &["timeZone", "timezone"],
             Generator::Jekyll => &["timezone"],
@@ -81,7 +81,7 @@ impl Generator {
     }
 
     /// The first of `keys` the configuration of the site in `dir` sets, and its value.
-    fn setting(self, dir: &Path, keys: &[&'static str]) -> Option<(String, &'static str)> {
+    fn setting(self, dir: &Path, keys: &[&'static str]) -> Option<Named> {
         let path = self.config_file(dir)?;
         keys.iter()
             .find_map(|key| Some((config_string(&path, &[key])?, *key)))
@@ -529,6 +529,9 @@ fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
         .filter(|u| !u.trim().is_empty())
 }
 
+/// A value of the generator's configuration, and the key that holds it.
+pub type Named = (String, &'static str);
+
 /// What `init` wrote.
 #[derive(Debug)]
 pub struct Setup {
@@ -538,10 +541,10 @@ pub struct Setup {
     pub gitignored: bool,
     /// The site's language as its configuration names it (the tag, and the key), and
     /// the one of cairn's languages it is, which `cairn.toml` was given.
-    pub language: Option<((String, &'static str), Option<&'static str>)>,
+    pub language: Option<(Named, Option<&'static str>)>,
     /// The site's time zone as its configuration names it (the name, and the key), and
     /// whether cairn knows it (then `cairn.toml` was given it) or why not.
-    pub timezone: Option<((String, &'static str), Result<TimeZone, String>)>,
+    pub timezone: Option<(Named, Result<TimeZone, String>)>,
 }
 
 /// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.

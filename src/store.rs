@@ -970,7 +970,9 @@ mod tests {
         };
         assert_eq!(problem.path, Path::new("/nonexistent/cairn"));
         assert_eq!(problem.severity, Severity::Warning);
-        assert!(problem.message.contains("does not exist, so no page shows a comment"));
+        assert!(problem
+            .message
+            .contains("does not exist, so no page shows a comment"));
         assert!(!store.fails(false) && store.fails(true));
     }
 }
