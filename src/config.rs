@@ -612,6 +612,15 @@ impl Config {
                 bail!("{key} `{value}` holds a user name or password, which every page would show");
             }
         }
+        // The inbox answers under its URL's path as well as at the root.
+        let path = url_path(&self.inbox.url);
+        if !path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
+            || path.contains("//")
+        {
+            bail!("inbox.url `{}`: give its path in letters, digits and `-._~/`, such as https://blog.example.org/comments", self.inbox.url);
+        }
         if !crate::render::i18n::LANGUAGES.contains(&self.site.language.as_str()) {
             bail!(
                 "site.language `{}` is not one of {}",
@@ -697,9 +706,7 @@ impl Config {
     /// The URL path the site is served under (`/` or e.g. `/blog/`), always with slashes
     /// at both ends.
     pub fn base_path(&self) -> String {
-        let path = url::Url::parse(&self.site.url)
-            .map(|u| u.path().to_string())
-            .unwrap_or_else(|_| "/".into());
+        let path = url_path(&self.site.url);
         format!("/{}/", path.trim_matches('/')).replace("//", "/")
     }
 
@@ -793,6 +800,13 @@ pub fn origin_of(url: &str) -> Result<String> {
     Ok(parsed.origin().ascii_serialization())
 }
 
+/// The path of a URL (`/` for one without, or for what is not a URL).
+pub fn url_path(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| "/".into())
+}
+
 /// Walks up from `start` to the first directory holding `cairn.toml`.
 pub fn find(start: &Path) -> Result<PathBuf> {
     let start = start
@@ -883,6 +897,11 @@ url = "https://comments.example.org"
                 "unknown variant `random`",
             ),
             ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
+            (
+                "https://comments.example.org",
+                "https://blog.example.org/kommentar%C3%A9",
+                "give its path in letters, digits and `-._~/`",
+            ),
             (
                 "[site]",
                 "[site]\ntimezone = \"Europe/Berln\"",

@@ -82,16 +82,19 @@ fn the_systemd_unit_verifies() {
     );
 }
 
-/// A real inbox trusting the proxy on 127.0.0.1, allowing one comment per reader.
-fn inbox(dir: &Path) -> InboxProcess {
+/// A real inbox at `url`, trusting the proxy on 127.0.0.1, allowing one comment per
+/// reader.
+fn inbox(dir: &Path, url: &str) -> InboxProcess {
     example_remote(dir);
     let config = dir.join("inbox.toml");
     std::fs::write(
         &config,
-        "[site]\nurl = \"https://blog.example.org/\"\n[comments]\ndir = \"comments\"\n\
-         [inbox]\nurl = \"https://comments.example.org\"\nspool = \"spool\"\n\
-         trusted_proxies = [\"127.0.0.1\"]\nrate_per_hour = 1\nrate_burst = 1\n\
-         [inbox.delivery]\nremote = \"site.git\"\n",
+        format!(
+            "[site]\nurl = \"https://blog.example.org/\"\n[comments]\ndir = \"comments\"\n\
+             [inbox]\nurl = \"{url}\"\nspool = \"spool\"\n\
+             trusted_proxies = [\"127.0.0.1\"]\nrate_per_hour = 1\nrate_burst = 1\n\
+             [inbox.delivery]\nremote = \"site.git\"\n"
+        ),
     )
     .unwrap();
     InboxProcess::start(&config)
@@ -173,7 +176,7 @@ fn nginx_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
     tool("openssl").expect("openssl makes the test certificate");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let inbox = inbox(d);
+    let inbox = inbox(d, "https://comments.example.org");
     let status = Command::new("openssl")
         .args([
             "req",
@@ -235,7 +238,7 @@ fn caddy_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
     let Some(caddy) = tool("caddy") else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let inbox = inbox(d);
+    let inbox = inbox(d, "https://comments.example.org");
     let https = free_port();
     // The recipe as written, served for localhost with Caddy's own local CA (no ACME
     // from here), on a loopback port, to the test inbox.
@@ -291,4 +294,49 @@ fn caddy_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
             .starts_with("200")
     });
     exercise(&base, &resolve, &inbox);
+}
+
+#[test]
+fn nginx_passes_an_inbox_behind_a_path_on_with_the_path_or_without_it() {
+    if tool("nginx").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = inbox(d, "https://blog.example.org/comments");
+    // The recipe's proxy settings, in a location for the path: one server passes the
+    // path on, the other takes it off.
+    let recipe = doc("deploy/nginx.conf");
+    let location = &recipe[recipe.find("    location / {").unwrap()..];
+    let location = &location[..location.find("    }").unwrap() + 5];
+    let (keeps, strips) = (free_port(), free_port());
+    let server = |port: u16, upstream: &str| {
+        format!(
+            "server {{\nlisten 127.0.0.1:{port};\nserver_name blog.example.org;\n{}\n}}\n",
+            location
+                .replace("location / {", "location /comments/ {")
+                .replace("http://127.0.0.1:8080", upstream)
+        )
+    };
+    let http = server(keeps, &format!("http://{}", inbox.addr))
+        + &server(strips, &format!("http://{}/", inbox.addr));
+    let _nginx = run_nginx(d, &http, strips);
+    for (port, reader) in [(keeps, "127.0.0.2"), (strips, "127.0.0.3")] {
+        let resolve = format!("blog.example.org:{port}:127.0.0.1");
+        let base = format!("http://blog.example.org:{port}/comments");
+        let (status, body) = curl(&format!("{base}/v1/health"), &resolve, &[]);
+        assert!(status.starts_with("200"), "{port}: {status} {body}");
+        let posted = post(&base, &resolve, reader, &format!("Through port {port}."));
+        assert!(posted.starts_with("202"), "{port}: {posted}");
+        let (status, page) = curl(
+            &format!("{base}/v1/reply?thread=%2Fposts%2Fhello-world%2F&parent=01M6BEHPG8Z6CFW1NFM37VWWZ0"),
+            &resolve,
+            &[],
+        );
+        assert!(status.starts_with("200"), "{port}: {status} {page}");
+        assert!(
+            page.contains("action=\"https://blog.example.org/comments/v1/comments\""),
+            "{page}"
+        );
+    }
 }

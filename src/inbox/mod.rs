@@ -526,8 +526,20 @@ async fn secure(State(policy): State<HeaderValue>, mut response: Response) -> Re
     response
 }
 
-/// The inbox's HTTP interface.
+/// The inbox's HTTP interface, at the root and, when `inbox.url` has a path (the inbox
+/// behind a path of another host), under that path too: a reverse proxy may pass
+/// requests on with the path or without it.
 pub fn router(inbox: Arc<Inbox>) -> Router {
+    let path = crate::config::url_path(&inbox.config.inbox.url);
+    let app = routes(inbox);
+    match path.trim_end_matches('/') {
+        "" => app,
+        path => app.clone().nest(path, app),
+    }
+}
+
+/// The inbox's routes.
+pub(crate) fn routes(inbox: Arc<Inbox>) -> Router {
     let cors = cors(&inbox.origins);
     let policy = page_policy(&inbox.config);
     Router::new()

@@ -83,7 +83,7 @@ pub fn router(sites: Arc<Sites>) -> Router {
         .route("/metrics", get(metrics))
         .with_state(sites.clone());
     for (name, inbox) in &sites.sites {
-        app = app.nest(&format!("/sites/{name}"), super::router(inbox.clone()));
+        app = app.nest(&format!("/sites/{name}"), super::routes(inbox.clone()));
     }
     app
 }

@@ -173,6 +173,63 @@ async fn json_submission_is_spooled_before_the_202() {
 }
 
 #[tokio::test]
+async fn an_inbox_behind_a_path_answers_with_the_path_and_without_it() {
+    // On the site's own host, behind a proxy that may or may not take the path off.
+    let f = fixture(|c| c.inbox.url = "https://blog.example.org/comments/".into());
+    let post = |path: &str| {
+        let mut request = Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                with("body", &format!("posted to {path}")).to_string(),
+            ))
+            .unwrap();
+        let peer = SocketAddr::new("192.0.2.1".parse().unwrap(), 50000);
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    };
+    for path in ["/comments/v1/comments", "/v1/comments"] {
+        let answer = f.send(post(path)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::ACCEPTED,
+            "{path}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(f.spooled().len(), 2);
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    assert_eq!(
+        f.send(get("/comments/v1/health")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        f.send(get("/other/v1/health")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Its links carry the path.
+    let reply = f
+        .send(get(
+            "/comments/v1/reply?thread=%2Fposts%2Fa%2F&parent=01JD3K2AAAAAAAAAAAAAAAAAAA",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("action=\"https://blog.example.org/comments/v1/comments\""),
+        "{}",
+        reply.body
+    );
+    // A path that names one of the inbox's own routes is only a prefix.
+    let f = fixture(|c| c.inbox.url = "https://blog.example.org/metrics".into());
+    assert_eq!(f.send(get("/metrics")).await.status, StatusCode::OK);
+    assert_eq!(
+        f.send(post("/metrics/v1/comments")).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
 async fn form_submission_gets_the_comment_rendered_awaiting_moderation() {
     let f = fixture(|_| {});
     let answer = f
