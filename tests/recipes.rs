@@ -2,7 +2,8 @@
 //! `cairn init` prints, the systemd unit passes `systemd-analyze verify`, and the nginx
 //! and Caddy configurations, run for real with TLS on loopback, carry comments to a
 //! real `cairn inbox` with each reader's address (rate limits per reader: readers are
-//! distinct loopback source addresses).
+//! distinct loopback source addresses). The README's configuration reference is a
+//! configuration cairn reads.
 
 mod common;
 
@@ -12,6 +13,33 @@ use std::process::{Command, Stdio};
 
 fn doc(path: &str) -> String {
     std::fs::read_to_string(root().join("docs").join(path)).unwrap()
+}
+
+#[test]
+fn the_readmes_configuration_reference_is_a_configuration_cairn_reads() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let reference = &readme[readme.find("## Configuration reference").unwrap()..];
+    let start = reference.find("```toml\n").unwrap() + "```toml\n".len();
+    let block = &reference[start..start + reference[start..].find("```").unwrap()];
+    // Every key of every section, each set to its documented example.
+    for section in [
+        "[site]",
+        "[comments]",
+        "[form]",
+        "[feeds]",
+        "[inbox]",
+        "[inbox.delivery]",
+        "[inbox.spam]",
+        "[inbox.notify]",
+        "[strings]",
+    ] {
+        assert!(format!("\n{block}").contains(&format!("\n{section}")), "{section}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("comments")).unwrap();
+    std::fs::write(dir.path().join("cairn.toml"), block).unwrap();
+    let out = cairn(dir.path(), &["check", "--strict"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]
