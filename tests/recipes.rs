@@ -33,7 +33,10 @@ fn the_readmes_configuration_reference_is_a_configuration_cairn_reads() {
         "[inbox.notify]",
         "[strings]",
     ] {
-        assert!(format!("\n{block}").contains(&format!("\n{section}")), "{section}");
+        assert!(
+            format!("\n{block}").contains(&format!("\n{section}")),
+            "{section}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("comments")).unwrap();

@@ -264,7 +264,12 @@ fn list(
         return Ok(ExitCode::SUCCESS);
     }
     for p in &pending {
-        println!("{}  {}{}", line(&p.comment), p.location, asks(&p.ask));
+        println!(
+            "{}  {}{}",
+            line(&p.comment, config),
+            p.location,
+            asks(&p.ask)
+        );
     }
     for l in &waiting {
         let state = match (&l.entry.state, &l.entry.last_error) {
@@ -281,7 +286,7 @@ fn list(
             ),
             (state, None) => format!("{} in the spool", state.name()),
         };
-        println!("{}  {state}", line(&l.comment));
+        println!("{}  {state}", line(&l.comment, config));
     }
     done(unread)
 }
@@ -402,8 +407,9 @@ fn summary(c: &Comment) -> String {
     format!("{} on {}", author(c), c.thread)
 }
 
-/// One line of the list: id, date, author, thread and the start of the text.
-fn line(c: &Comment) -> String {
+/// One line of the list: id, date (in the site's time zone, as pages show it), author,
+/// thread and the start of the text.
+fn line(c: &Comment, config: &crate::config::Config) -> String {
     let text: String = c.body.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut excerpt: String = text.chars().take(60).collect();
     if text.chars().count() > 60 {
@@ -412,7 +418,9 @@ fn line(c: &Comment) -> String {
     format!(
         "{}  {}  {:<16}  {:<24}  \"{excerpt}\"",
         c.id,
-        c.date.format("%Y-%m-%d %H:%M"),
+        c.date
+            .with_timezone(&config.site.timezone.0)
+            .format("%Y-%m-%d %H:%M %Z"),
         author(c),
         c.thread
     )
@@ -454,4 +462,23 @@ fn show(pending: &Pending, config: &crate::config::Config) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comment::Format;
+
+    #[test]
+    fn the_list_dates_comments_in_the_sites_time_zone() {
+        let c = Comment::parse(
+            "id: 01KB00000000000000000000AA\nthread: /a/\ndate: 2026-01-01T20:30:00Z\nauthor: Ann\nbody: Hi\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        let mut config = crate::config::Config::default_for_test(std::path::Path::new("."));
+        assert!(line(&c, &config).contains("  2026-01-01 20:30 UTC  Ann"));
+        config.site.timezone = crate::config::TimeZone(chrono_tz::Asia::Tokyo);
+        assert!(line(&c, &config).contains("  2026-01-02 05:30 JST  Ann"));
+    }
 }
