@@ -318,6 +318,76 @@ fn sighup_reloads_the_rules_without_a_restart() {
 }
 
 #[test]
+fn moderate_keeps_its_mirror_between_runs_and_fetches_only_what_changed() {
+    let ws = Workspace::new("review");
+    let cache = tempfile::tempdir().unwrap();
+    let moderate = |args: &[&str]| {
+        let config = ws.config();
+        let mut all = vec!["moderate"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+        let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+        let out = cairn_with(ws.dir.path(), &all, &env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    // The packs in the one mirror there is.
+    let packs = || {
+        let mirrors: Vec<_> = std::fs::read_dir(cache.path().join("cairn/moderate"))
+            .unwrap()
+            .collect();
+        assert_eq!(mirrors.len(), 1, "one mirror for one repository");
+        let pack_dir = mirrors[0]
+            .as_ref()
+            .unwrap()
+            .path()
+            .join("repo.git/objects/pack");
+        std::fs::read_dir(pack_dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count()
+    };
+    let inbox = InboxProcess::start(&ws.config());
+    let post = |body: &str| {
+        let id = post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": "Ann", "body": body}),
+        );
+        inbox.wait_delivered(10);
+        id
+    };
+    let first = post("The first.");
+    assert!(moderate(&["list"]).contains(&first));
+    let copied = packs();
+    assert!(copied >= 1);
+    // Nothing changed: nothing is copied again.
+    assert!(moderate(&["list"]).contains(&first));
+    assert_eq!(packs(), copied);
+    // A new comment: only what it brings.
+    let second = post("The second.");
+    let listed = moderate(&["list"]);
+    assert!(
+        listed.contains(&first) && listed.contains(&second),
+        "{listed}"
+    );
+    assert_eq!(packs(), copied + 1);
+    // What the mirror knew from before is acted on as it is now.
+    moderate(&["approve", &first]);
+    let listed = moderate(&["list"]);
+    assert!(
+        !listed.contains(&first) && listed.contains(&second),
+        "{listed}"
+    );
+    assert!(ws.build().contains(&format!("id=\"c-{first}\"")));
+}
+
+#[test]
 fn form_post_becomes_a_branch_then_approval_publishes_it() {
     let ws = Workspace::new("review");
     let inbox = InboxProcess::start(&ws.config());

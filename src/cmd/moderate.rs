@@ -4,7 +4,10 @@
 
 use std::process::ExitCode;
 
+use std::os::unix::fs::DirBuilderExt;
+
 use anyhow::{Context, Result};
+use sha2::Digest;
 use ulid::Ulid;
 
 use super::ConfigArg;
@@ -65,8 +68,7 @@ pub enum ListFormat {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let config = args.config.load()?;
-    // A private mirror for this run, so moderating never disturbs a running inbox.
-    let workdir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let workdir = Workdir::new(&config)?;
     let backend = deliver::open(&config, workdir.path())?;
     match &args.action {
         Action::List(list_args) => list(backend.as_ref(), &config, list_args),
@@ -95,6 +97,72 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Action::Approve { ids } => each(backend.as_ref(), &config, ids, approve),
         Action::Reject { ids } => each(backend.as_ref(), &config, ids, reject),
     }
+}
+
+/// Where the git backend keeps its mirror of the site's repository for `cairn
+/// moderate`: apart from any inbox's, so moderating never disturbs a running one, and
+/// kept in the user's cache directory, so each run fetches only what changed since the
+/// last (a site with years of images in its history is downloaded once, not every
+/// time). Runs on one repository take turns; without a cache directory, a temporary
+/// mirror serves one run.
+enum Workdir {
+    /// The mirror's directory, and the lock held on it for this run.
+    Cached {
+        dir: std::path::PathBuf,
+        _lock: std::fs::File,
+    },
+    Temporary(tempfile::TempDir),
+}
+
+impl Workdir {
+    fn new(config: &crate::config::Config) -> Result<Workdir> {
+        if config.inbox.delivery.backend == crate::config::Backend::Git {
+            if let Some(cache) = cache_home() {
+                let remote = crate::deliver::git::remote(config)?;
+                let key = sha2::Sha256::digest(remote.as_bytes());
+                let dir = cache
+                    .join("cairn/moderate")
+                    .join(crate::secret::to_hex(&key[..8]));
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                let lock = dir.join("lock");
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&lock)
+                    .with_context(|| format!("cannot open {}", lock.display()))?;
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+                    .with_context(|| format!("cannot lock {}", lock.display()))?;
+                return Ok(Workdir::Cached { dir, _lock: file });
+            }
+        }
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        Ok(Workdir::Temporary(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Workdir::Cached { dir, .. } => dir,
+            Workdir::Temporary(dir) => dir.path(),
+        }
+    }
+}
+
+/// The user's cache directory: `XDG_CACHE_HOME`, else `~/.cache`.
+fn cache_home() -> Option<std::path::PathBuf> {
+    let absolute = |p: std::path::PathBuf| p.is_absolute().then_some(p);
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| std::path::PathBuf::from(home).join(".cache"))
+                .and_then(absolute)
+        })
 }
 
 /// Runs `act` on every comment `ids` name, in order. One that fails is reported and

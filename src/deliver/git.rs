@@ -60,22 +60,7 @@ impl Git {
     /// Opens (creating if needed) the mirror in `workdir/repo.git`.
     pub fn open(config: &Config, workdir: &Path) -> Result<Git> {
         let delivery = &config.inbox.delivery;
-        let remote = delivery
-            .remote
-            .clone()
-            .context("inbox.delivery.remote is not set: name the site's git repository")?;
-        let remote = if !is_path(&remote) {
-            remote
-        } else {
-            // A local path, relative to cairn.toml.
-            let path = config.root.join(&remote);
-            path.canonicalize()
-                .with_context(|| {
-                    format!("inbox.delivery.remote: no repository at {}", path.display())
-                })?
-                .to_string_lossy()
-                .into_owned()
-        };
+        let remote = remote(config)?;
         let comments_dir = comments_dir(config);
         let mirror = workdir.join("repo.git");
         let repo = match Repository::open_bare(&mirror) {
@@ -1053,6 +1038,26 @@ impl Backend for Git {
     }
 }
 
+/// The site's repository as `inbox.delivery.remote` names it: a URL, or the full path
+/// of a repository on this machine (the setting is relative to cairn.toml).
+pub fn remote(config: &Config) -> Result<String> {
+    let remote = config
+        .inbox
+        .delivery
+        .remote
+        .clone()
+        .context("inbox.delivery.remote is not set: name the site's git repository")?;
+    if !is_path(&remote) {
+        return Ok(remote);
+    }
+    let path = config.root.join(&remote);
+    Ok(path
+        .canonicalize()
+        .with_context(|| format!("inbox.delivery.remote: no repository at {}", path.display()))?
+        .to_string_lossy()
+        .into_owned())
+}
+
 /// Process-wide libgit2 settings for a long-running service: small object caches and
 /// pack windows, so memory stays flat however large the site repository grows, and
 /// network timeouts, so a hung remote fails a delivery (to be retried) instead of
@@ -1104,6 +1109,8 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
         }
     }
     let mut pack = from.packbuilder()?;
+    // Finding deltas is most of the work on a large history: on every core.
+    pack.set_threads(0);
     pack.insert_walk(&mut walk)?;
     let mut bytes = git2::Buf::new();
     pack.write_buf(&mut bytes)?;

@@ -18,10 +18,15 @@ pub fn cairn(dir: &Path, args: &[&str]) -> Output {
     cairn_with(dir, args, &[])
 }
 
-/// Runs `cairn` with `args` in `dir`, with extra environment variables.
+/// Runs `cairn` with `args` in `dir`, with extra environment variables. Its cache
+/// (`cairn moderate`'s mirrors) is the tests' own, not the user's.
 pub fn cairn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(args)
+        .env(
+            "XDG_CACHE_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
+        )
         .envs(env.iter().copied())
         .current_dir(dir)
         .output()
