@@ -1112,10 +1112,21 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
     // Finding deltas is most of the work on a large history: on every core.
     pack.set_threads(0);
     pack.insert_walk(&mut walk)?;
-    let mut bytes = git2::Buf::new();
-    pack.write_buf(&mut bytes)?;
+    // Streamed into the other repository as it is made: a whole history's pack is
+    // never held in memory.
     let mut writer = have.packwriter()?;
-    writer.write_all(&bytes)?;
+    let mut failed = None;
+    pack.foreach(|chunk| match writer.write_all(chunk) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    })
+    .map_err(|e| match failed.take() {
+        Some(io) => anyhow::Error::new(io).context("cannot write the objects"),
+        None => e.into(),
+    })?;
     writer.commit()?;
     Ok(())
 }
