@@ -129,6 +129,7 @@ impl Git {
             self.fetch_local(repo, path, only)
                 .with_context(|| format!("cannot fetch from {}", self.remote))?;
             *last = Some(Instant::now());
+            tidy(repo);
             return Ok(());
         }
         let mut remote = repo.find_remote("origin")?;
@@ -154,6 +155,7 @@ impl Git {
             .fetch(&refspecs, Some(&mut options), None)
             .map_err(|e| self.network_error(e, "fetch from", &seen))?;
         *last = Some(Instant::now());
+        tidy(repo);
         Ok(())
     }
 
@@ -1038,6 +1040,54 @@ impl Backend for Git {
     }
 }
 
+/// Most packs a mirror keeps before they are packed into one: each fetch that brings
+/// something adds one, and reading objects slows down as packs pile up.
+const MOST_PACKS: usize = 50;
+
+/// [`consolidate`]s a mirror after a fetch. Packing is only for speed: when it fails,
+/// the mirror works as it is, and the next fetch tries again.
+fn tidy(repo: &Repository) {
+    if let Err(e) = consolidate(repo, MOST_PACKS) {
+        tracing::warn!("{e:#}");
+    }
+}
+
+/// Once `repo` holds more than `most` packs: packs all that its references reach into
+/// one, and removes the others (with what no reference reaches).
+fn consolidate(repo: &Repository, most: usize) -> Result<()> {
+    let dir = repo.path().join("objects/pack");
+    let packs = |dir: &Path| -> Result<Vec<PathBuf>> {
+        let mut packs = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "pack") {
+                packs.push(path);
+            }
+        }
+        Ok(packs)
+    };
+    let old = packs(&dir)?;
+    if old.len() <= most {
+        return Ok(());
+    }
+    let mut walk = repo.revwalk()?;
+    walk.push_glob("*")?;
+    write_pack(repo, &mut walk, &repo.odb()?)
+        .with_context(|| format!("cannot pack the objects of {}", repo.path().display()))?;
+    // As git does: a pack with a `.keep` file stays, and the index goes first.
+    for pack in old.iter().filter(|p| !p.with_extension("keep").exists()) {
+        for ext in ["idx", "pack", "rev"] {
+            match std::fs::remove_file(pack.with_extension(ext)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot remove {}", pack.display()))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The site's repository as `inbox.delivery.remote` names it: a URL, or the full path
 /// of a repository on this machine (the setting is relative to cairn.toml).
 pub fn remote(config: &Config) -> Result<String> {
@@ -1108,13 +1158,17 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
             walk.hide(oid)?;
         }
     }
+    write_pack(from, &mut walk, &have)
+}
+
+/// Writes into `to` one pack of the commits `walk` gives from `from`, with all they
+/// reach, streamed as it is made: a whole history's pack is never held in memory.
+fn write_pack(from: &Repository, walk: &mut git2::Revwalk<'_>, to: &git2::Odb<'_>) -> Result<()> {
     let mut pack = from.packbuilder()?;
     // Finding deltas is most of the work on a large history: on every core.
     pack.set_threads(0);
-    pack.insert_walk(&mut walk)?;
-    // Streamed into the other repository as it is made: a whole history's pack is
-    // never held in memory.
-    let mut writer = have.packwriter()?;
+    pack.insert_walk(walk)?;
+    let mut writer = to.packwriter()?;
     let mut failed = None;
     pack.foreach(|chunk| match writer.write_all(chunk) {
         Ok(()) => true,

@@ -490,3 +490,60 @@ fn remotes_are_paths_or_urls_as_git_reads_them() {
         assert!(!is_path(url), "{url}");
     }
 }
+
+#[test]
+fn many_packs_are_packed_into_one_that_keeps_all_the_references_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = Repository::open(test_remote(dir.path(), &[("a", "first")])).unwrap();
+    let mirror = Repository::init_bare(dir.path().join("mirror.git")).unwrap();
+    let sig = git2::Signature::now("t", "t@localhost").unwrap();
+    let mut tips = Vec::new();
+    // Three fetches, each bringing a commit: three packs.
+    for n in 0..3 {
+        let parent = remote
+            .revparse_single("main")
+            .unwrap()
+            .peel_to_commit()
+            .unwrap();
+        let mut update = TreeUpdateBuilder::new();
+        let blob = remote.blob(format!("text {n}").as_bytes()).unwrap();
+        update.upsert(format!("f{n}"), blob, FileMode::Blob);
+        let tree = update
+            .create_updated(&remote, &parent.tree().unwrap())
+            .unwrap();
+        let tree = remote.find_tree(tree).unwrap();
+        let tip = remote
+            .commit(Some("refs/heads/main"), &sig, &sig, "c", &tree, &[&parent])
+            .unwrap();
+        copy_objects(&remote, &mirror, &[tip], &tips).unwrap();
+        mirror
+            .reference("refs/remotes/origin/main", tip, true, "t")
+            .unwrap();
+        tips.push(tip);
+    }
+    let packs = || {
+        std::fs::read_dir(mirror.path().join("objects/pack"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count()
+    };
+    assert_eq!(packs(), 3);
+    consolidate(&mirror, 3).unwrap();
+    assert_eq!(packs(), 3, "at the limit, left alone");
+    consolidate(&mirror, 2).unwrap();
+    assert_eq!(packs(), 1);
+    // Every commit, tree and file the reference reaches is still there.
+    let mirror = Repository::open_bare(mirror.path()).unwrap();
+    let tip = mirror.find_commit(tips[2]).unwrap();
+    for name in ["a", "f0", "f1", "f2"] {
+        let entry = tip.tree().unwrap().get_path(Path::new(name)).unwrap();
+        mirror.find_blob(entry.id()).unwrap();
+    }
+    assert_eq!(tip.parent(0).unwrap().parent(0).unwrap().id(), tips[0]);
+}
