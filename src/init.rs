@@ -779,6 +779,20 @@ mod tests {
         init(dir.path(), Generator::Hugo, &url, "https://c.example").unwrap();
     }
 
+    /// `init` on a site whose generator's configuration `file` holds `text`.
+    fn init_site(generator: Generator, file: &str, text: &str) -> (tempfile::TempDir, Setup) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), text).unwrap();
+        let setup = init(
+            dir.path(),
+            generator,
+            "https://s.example/",
+            "https://c.example",
+        )
+        .unwrap();
+        (dir, setup)
+    }
+
     #[test]
     fn the_sites_time_zone_comes_from_its_generators_configuration() {
         for (generator, file, text, named, zone) in [
@@ -811,15 +825,7 @@ mod tests {
                 None,
             ),
         ] {
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join(file), text).unwrap();
-            let setup = init(
-                dir.path(),
-                generator,
-                "https://s.example/",
-                "https://c.example",
-            )
-            .unwrap();
+            let (_dir, setup) = init_site(generator, file, text);
             let got = setup
                 .timezone
                 .as_ref()
@@ -872,15 +878,7 @@ mod tests {
             ),
             (Generator::Hugo, "hugo.toml", "title = \"x\"\n", None, None),
         ] {
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join(file), text).unwrap();
-            let setup = init(
-                dir.path(),
-                generator,
-                "https://s.example/",
-                "https://c.example",
-            )
-            .unwrap();
+            let (_dir, setup) = init_site(generator, file, text);
             let got = setup
                 .language
                 .as_ref()

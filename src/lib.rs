@@ -23,5 +23,7 @@ pub mod render;
 pub mod secret;
 pub mod site;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod thread;
 pub mod walk;

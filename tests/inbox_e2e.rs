@@ -337,21 +337,14 @@ fn moderate_keeps_its_mirror_between_runs_and_fetches_only_what_changed() {
             .unwrap()
             .collect();
         assert_eq!(mirrors.len(), 1, "one mirror for one repository");
-        let pack_dir = mirrors[0]
-            .as_ref()
-            .unwrap()
-            .path()
-            .join("repo.git/objects/pack");
-        std::fs::read_dir(pack_dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "pack")
-            })
-            .count()
+        testing::files_ending(
+            &mirrors[0]
+                .as_ref()
+                .unwrap()
+                .path()
+                .join("repo.git/objects/pack"),
+            "pack",
+        )
     };
     let inbox = InboxProcess::start(&ws.config());
     let post = |body: &str| {

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod fake_forge;
+#[path = "../../src/testing.rs"]
+pub mod testing;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -521,18 +521,7 @@ fn many_packs_are_packed_into_one_that_keeps_all_the_references_reach() {
             .unwrap();
         tips.push(tip);
     }
-    let packs = || {
-        std::fs::read_dir(mirror.path().join("objects/pack"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "pack")
-            })
-            .count()
-    };
+    let packs = || crate::testing::files_ending(&mirror.path().join("objects/pack"), "pack");
     assert_eq!(packs(), 3);
     consolidate(&mirror, 3).unwrap();
     assert_eq!(packs(), 3, "at the limit, left alone");

@@ -121,18 +121,7 @@ async fn an_item_whose_file_cannot_be_written_yet_is_written_once_it_can() {
     spool.accept(&c).await.unwrap();
     spool.flush();
     assert!(spool.take_due(Utc::now(), 10).is_empty(), "not on disk yet");
-    let logs = |dir: &Path| {
-        std::fs::read_dir(dir.join("journal"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "log")
-            })
-            .count()
-    };
+    let logs = |dir: &Path| crate::testing::files_ending(&dir.join("journal"), "log");
     assert_eq!(logs(dir.path()), 1, "the journal keeps it meanwhile");
     // Once there is room, it is written without a restart, delivered, and the journal
     // lets its segment go.
