@@ -1055,18 +1055,13 @@ fn tidy(repo: &Repository) {
 /// Once `repo` holds more than `most` packs: packs all that its references reach into
 /// one, and removes the others (with what no reference reaches).
 fn consolidate(repo: &Repository, most: usize) -> Result<()> {
-    let dir = repo.path().join("objects/pack");
-    let packs = |dir: &Path| -> Result<Vec<PathBuf>> {
-        let mut packs = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "pack") {
-                packs.push(path);
-            }
+    let mut old = Vec::new();
+    for entry in std::fs::read_dir(repo.path().join("objects/pack"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "pack") {
+            old.push(path);
         }
-        Ok(packs)
-    };
-    let old = packs(&dir)?;
+    }
     if old.len() <= most {
         return Ok(());
     }
