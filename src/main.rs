@@ -80,10 +80,9 @@ fn prints_and_stays_local(command: &Command) -> bool {
     matches!(
         command,
         Command::Init(_)
-            | Command::Render(_)
             | Command::Check(_)
             | Command::Import(_)
             | Command::Export(_)
             | Command::Forget(_)
-    )
+    ) || matches!(command, Command::Render(args) if args.serve.is_none())
 }

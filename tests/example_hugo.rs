@@ -151,3 +151,72 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     );
     assert_eq!(before, snapshot_tree(&public));
 }
+
+/// The README's way to look at a site while writing it: `hugo --watch` rebuilds it,
+/// `cairn render --serve` shows it with its comments, again after each rebuild.
+#[test]
+fn hugo_watch_and_render_serve_show_an_edited_post_with_its_comments() {
+    let Some(hugo) = tool("hugo") else { return };
+    let site = example_site();
+    /// Hugo watching, stopped however the test ends.
+    struct Watching(std::process::Child);
+    impl Drop for Watching {
+        fn drop(&mut self) {
+            stop_child(&mut self.0);
+        }
+    }
+    let mut watching = Watching(
+        std::process::Command::new(&hugo)
+            .args(["--watch", "-d", "public"])
+            .current_dir(site.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Its first build done, it watches (and says so); what it says after that is let go.
+    let said = std::io::BufReader::new(watching.0.stdout.take().unwrap());
+    let (watches, watching_said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(said).map_while(Result::ok) {
+            if line.starts_with("Press Ctrl+C to stop") {
+                let _ = watches.send(());
+            }
+        }
+    });
+    watching_said
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("hugo --watch builds the site and watches it");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(site.path())
+        .args(["render", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+    let page = || {
+        http(&server.addr, "GET", "/posts/hello-world/", &[], b"")
+            .expect("the site answers")
+            .body
+    };
+    let log = || server.log.lock().unwrap().clone();
+    wait_explained(
+        "the post with its comments",
+        30,
+        || page().matches("class=\"cairn-card\"").count() == 6,
+        log,
+    );
+
+    let post = site.path().join("content/posts/hello-world.md");
+    let text = std::fs::read_to_string(&post).unwrap();
+    std::fs::write(&post, text.replace("first post", "first (edited) post")).unwrap();
+    wait_explained(
+        "the edited post with its comments",
+        30,
+        || {
+            let body = page();
+            body.contains("first (edited) post")
+                && body.matches("class=\"cairn-card\"").count() == 6
+        },
+        log,
+    );
+    assert!(server.stop().success());
+}

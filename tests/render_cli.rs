@@ -627,3 +627,79 @@ fn feeds_of_pages_in_directories_with_a_dot_are_where_their_links_say() {
         .join("public/docs/v1.2/index.comments.xml")
         .exists());
 }
+
+#[test]
+fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
+    let dir = site();
+    let root = dir.path();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(root)
+        .args(["render", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+    let get = |path: &str| http(&server.addr, "GET", path, &[], b"").expect("the site answers");
+    let explain = || server.log.lock().unwrap().clone();
+    let page = || get("/blog/a/").body;
+
+    // Under the site's base path, with the stylesheet; the root leads there.
+    let first = get("/blog/a/");
+    assert_eq!(first.status, 200, "{}", explain());
+    assert!(first.body.contains("First!") && first.body.contains("Second."));
+    assert_eq!(get("/blog/cairn.css").status, 200);
+    let root_page = get("/");
+    assert_eq!(root_page.status, 307);
+    assert_eq!(root_page.header("location"), Some("/blog/"));
+    assert!(
+        get("/blog/").body.contains(">2 comments<"),
+        "{}",
+        get("/blog/").body
+    );
+
+    // A new comment appears, and its count.
+    std::fs::write(
+        root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
+        GOOD.replace("01JD3K8Z6Q9W2F4T7Y5M1N0AAA", "01JD3K8Z6Q9W2F4T7Y5M1N0CCC")
+            .replace("First!", "Third, while serving."),
+    )
+    .unwrap();
+    wait_explained(
+        "the new comment",
+        20,
+        || page().contains("Third, while serving."),
+        explain,
+    );
+    assert!(get("/blog/").body.contains(">3 comments<"));
+
+    // The generator rebuilds the page: it gets its comments again.
+    std::fs::write(
+        root.join("public/a/index.html"),
+        PAGE.replace("Post", "Post, edited"),
+    )
+    .unwrap();
+    wait_explained(
+        "the rebuilt page's comments",
+        20,
+        || {
+            let body = page();
+            body.contains("Post, edited") && body.contains("Third, while serving.")
+        },
+        explain,
+    );
+
+    // A template override is picked up.
+    std::fs::create_dir_all(root.join("cairn/templates")).unwrap();
+    std::fs::write(
+        root.join("cairn/templates/comments.html"),
+        "<section class=\"mine\">{{ count }} here</section>",
+    )
+    .unwrap();
+    wait_explained(
+        "the template override",
+        20,
+        || page().contains("<section class=\"mine\">3 here"),
+        explain,
+    );
+
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+}

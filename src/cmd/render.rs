@@ -1,11 +1,15 @@
-//! `cairn render [SITE_DIR]`: inject comments into a built site and print a summary.
+//! `cairn render [SITE_DIR]`: inject comments into a built site and print a summary;
+//! with `--serve`, then show it in the browser and render again as it changes.
 
-use std::path::PathBuf;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
@@ -13,7 +17,7 @@ use crate::github;
 use crate::site;
 use crate::store::{self, Index, Store};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// The built site (default: `site.output` from cairn.toml, else `public/` or `_site/`).
     pub site_dir: Option<PathBuf>,
@@ -28,6 +32,17 @@ pub struct Args {
     /// `github` also prints problems as annotations and writes a job summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Then serve the rendered site on this address (default 127.0.0.1:8484) to look
+    /// at in a browser, rendering it again whenever its pages, the comments, the
+    /// templates or cairn.toml change (e.g. as `hugo --watch` rebuilds it).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "127.0.0.1:8484"
+    )]
+    pub serve: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,12 +55,26 @@ pub enum Format {
 const PROGRESS_AFTER: Duration = Duration::from_millis(1500);
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    // A taken address is said before the render, not after.
+    let listener = match args.serve {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
+    let (code, rendered) = render(args)?;
+    match listener {
+        Some(listener) => serve(args, listener, &rendered),
+        None => Ok(code),
+    }
+}
+
+/// Renders the site once, printing what it did; also says which directory it rendered.
+fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
     let started = Instant::now();
     let config = args.config.load()?;
-    let mut site_dir = args
-        .site_dir
-        .clone()
-        .unwrap_or_else(|| site::default_dir(&config));
+    let mut site_dir = source_dir(args, &config);
     anyhow::ensure!(
         site_dir.is_dir(),
         "site directory {} does not exist (build the site first, or name it: cairn render DIR)",
@@ -66,7 +95,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 "cairn: not rendering: {} in comment files (--strict)",
                 plural(problems.len(), "problem", "problems")
             );
-            return Ok(ExitCode::from(EXIT_PROBLEMS));
+            let shown = args.out.clone().unwrap_or(site_dir);
+            return Ok((ExitCode::from(EXIT_PROBLEMS), shown));
         }
     }
     if let Some(out) = &args.out {
@@ -161,5 +191,106 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         shown(&site_dir),
     );
     let failed = args.strict && !report.problems.is_empty();
-    Ok(ExitCode::from(if failed { EXIT_PROBLEMS } else { 0 }))
+    Ok((
+        ExitCode::from(if failed { EXIT_PROBLEMS } else { 0 }),
+        site_dir,
+    ))
+}
+
+/// The built site named on the command line, or the config's default.
+fn source_dir(args: &Args, config: &crate::config::Config) -> PathBuf {
+    args.site_dir
+        .clone()
+        .unwrap_or_else(|| site::default_dir(config))
+}
+
+/// How often `--serve` looks for changes.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// Serves `site_dir` under the site's base path until Ctrl-C or SIGTERM, rendering the
+/// site again (as `run` did, into `--out` if given) whenever what it is made from
+/// changes: the built pages, the comments, the template overrides or the config.
+fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Result<ExitCode> {
+    let config = args.config.load()?;
+    let base = config.base_path();
+    let watched = [
+        source_dir(args, &config),
+        config.comments_dir(),
+        config.templates_dir(),
+        config.file.clone(),
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (args, stop) = (args.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seen = fingerprint(&watched);
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(WATCH_EVERY);
+                let mut now = fingerprint(&watched);
+                if now == seen {
+                    continue;
+                }
+                // A generator rebuilding the site writes many files: wait until it is
+                // done, so the pages it writes last are not left without comments.
+                loop {
+                    std::thread::sleep(WATCH_EVERY);
+                    let later = fingerprint(&watched);
+                    if later == now {
+                        break;
+                    }
+                    now = later;
+                }
+                if let Err(e) = render(&args) {
+                    eprintln!("cairn: error: {e:#}");
+                }
+                // What the render wrote is part of what it has seen.
+                seen = fingerprint(&watched);
+            }
+        })
+    };
+    let files = tower_http::services::ServeDir::new(site_dir);
+    let app = if base == "/" {
+        axum::Router::new().fallback_service(files)
+    } else {
+        // The site's links start with its base path: it is served there, and the root
+        // leads to it.
+        let to_base = axum::response::Redirect::temporary(&base);
+        axum::Router::new()
+            .nest_service(base.trim_end_matches('/'), files)
+            .route("/", axum::routing::get(move || async move { to_base }))
+    };
+    let served = super::runtime()?.block_on(async {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let local = listener.local_addr()?;
+        println!("cairn: listening on http://{local}");
+        println!(
+            "cairn: open http://{local}{base}: pages are rendered again when they, the comments, \
+             the templates or cairn.toml change (Ctrl-C stops)"
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(super::shutdown_signal())
+            .await
+            .context("serving the site")
+    });
+    stop.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    served.map(|()| ExitCode::SUCCESS)
+}
+
+/// What changes when a file is added, removed or written under any of `paths`.
+fn fingerprint(paths: &[PathBuf]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    for path in paths {
+        for entry in walkdir::WalkDir::new(path)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            entry.path().hash(&mut hasher);
+            if let Ok(meta) = entry.metadata() {
+                (meta.len(), meta.modified().ok()).hash(&mut hasher);
+            }
+        }
+    }
+    hasher.finish()
 }

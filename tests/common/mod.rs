@@ -517,8 +517,9 @@ impl InboxProcess {
         InboxProcess::spawn(command)
     }
 
-    /// Starts `command`, a `cairn inbox`, with the test secret in `CAIRN_SECRET`.
-    fn spawn(mut command: Command) -> InboxProcess {
+    /// Starts `command`, a `cairn inbox` (or another cairn command that serves HTTP and
+    /// says where it listens as the inbox does), with the test secret in `CAIRN_SECRET`.
+    pub fn spawn(mut command: Command) -> InboxProcess {
         use std::io::BufRead;
         let mut child = command
             .env("CAIRN_SECRET", TEST_SECRET)
