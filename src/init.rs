@@ -152,12 +152,14 @@ impl Generator {
         match self {
             Generator::Hugo => Build {
                 local: "hugo",
+                watch: Some("hugo --watch"),
                 steps: "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
                         \x20     - run: hugo --minify\n"
                     .into(),
             },
             Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
                 local: "bundle exec jekyll build",
+                watch: Some("bundle exec jekyll build --watch"),
                 steps: "      - uses: ruby/setup-ruby@v1\n\
                         \x20       with:\n\
                         \x20         ruby-version: '3.3'\n\
@@ -169,6 +171,7 @@ impl Generator {
             },
             Generator::Jekyll => Build {
                 local: "jekyll build",
+                watch: Some("jekyll build --watch"),
                 steps: "      - uses: ruby/setup-ruby@v1\n\
                         \x20       with:\n\
                         \x20         ruby-version: '3.3'\n\
@@ -181,10 +184,12 @@ impl Generator {
             Generator::Eleventy => {
                 // The site's own build script when it has one (it may do more than run
                 // Eleventy); `npm ci` and setup-node's npm cache need npm's lock file.
-                let local = if build_script(dir).is_some() {
-                    "npm run build"
+                // (What the script does besides running Eleventy is not known, so there
+                // is no telling how it would watch.)
+                let (local, watch) = if build_script(dir).is_some() {
+                    ("npm run build", None)
                 } else {
-                    "npx @11ty/eleventy"
+                    ("npx @11ty/eleventy", Some("npx @11ty/eleventy --watch"))
                 };
                 let (install, cache) = if dir.join("package-lock.json").is_file() {
                     ("npm ci", "          cache: npm\n")
@@ -193,6 +198,7 @@ impl Generator {
                 };
                 Build {
                     local,
+                    watch,
                     steps: format!(
                         "      - uses: actions/setup-node@v4\n\
                          \x20       with:\n\
@@ -204,6 +210,7 @@ impl Generator {
             }
             Generator::Zola => Build {
                 local: "zola build",
+                watch: None,
                 steps: "      - uses: taiki-e/install-action@v2\n\
                         \x20       with:\n\
                         \x20         tool: zola\n\
@@ -275,6 +282,9 @@ impl Generator {
 pub struct Build {
     /// The command that builds it on the owner's machine.
     pub local: &'static str,
+    /// The command that builds it again on every change, if the generator has one that
+    /// surely writes where `local` does.
+    pub watch: Option<&'static str>,
     /// The steps of a GitHub workflow that install the generator and build the site.
     steps: String,
 }
@@ -1113,6 +1123,10 @@ mod tests {
         // Without a Gemfile, `bundle exec` fails: GitHub Pages' gems are installed instead.
         let (runs, setup) = run(Generator::Jekyll, d);
         assert_eq!(Generator::Jekyll.build(d).local, "jekyll build");
+        assert_eq!(
+            Generator::Jekyll.build(d).watch,
+            Some("jekyll build --watch")
+        );
         assert!(!runs.contains("bundle"), "{runs}");
         assert!(runs.contains("gem install github-pages && jekyll build"));
         assert_eq!(setup["ruby-version"], "3.3");
@@ -1120,6 +1134,10 @@ mod tests {
         std::fs::write(d.join("Gemfile"), "gem \"jekyll\"\n").unwrap();
         let (runs, setup) = run(Generator::Jekyll, d);
         assert_eq!(Generator::Jekyll.build(d).local, "bundle exec jekyll build");
+        assert_eq!(
+            Generator::Jekyll.build(d).watch,
+            Some("bundle exec jekyll build --watch")
+        );
         assert!(runs.contains("bundle exec jekyll build"));
         assert_eq!(setup["bundler-cache"], true);
 
@@ -1133,6 +1151,10 @@ mod tests {
         assert!(runs.contains("npm ci && npx @11ty/eleventy"), "{runs}");
         assert_eq!(setup["cache"], "npm");
         assert_eq!(Generator::Eleventy.build(d).local, "npx @11ty/eleventy");
+        assert_eq!(
+            Generator::Eleventy.build(d).watch,
+            Some("npx @11ty/eleventy --watch")
+        );
 
         // A site with a build script of its own is built with it; its `--output` is
         // where the site goes, over what the configuration says.
@@ -1149,6 +1171,7 @@ mod tests {
         let (runs, _) = run(Generator::Eleventy, d);
         assert!(runs.contains("npm ci && npm run build"), "{runs}");
         assert_eq!(Generator::Eleventy.build(d).local, "npm run build");
+        assert_eq!(Generator::Eleventy.build(d).watch, None);
         assert_eq!(Generator::Eleventy.output(d), "www");
         std::fs::write(
             d.join("package.json"),

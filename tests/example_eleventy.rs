@@ -67,7 +67,10 @@ fn eleventy_build_then_render_after_cairn_init() {
     // Built by the site's own build script.
     assert!(
         printed.contains("\n    npm run build\n    cairn render\n")
-            && printed.contains("run: npm install && npm run build\n"),
+            && printed.contains("run: npm install && npm run build\n")
+            && printed.contains(
+                "`cairn render --serve` serves it and renders it again after each `npm run build`"
+            ),
         "{printed}"
     );
     write_comment(dir, "posts/hello", "01KB00000000000000000000AA", COMMENT);

@@ -52,6 +52,10 @@ fn jekyll_build_then_render_after_cairn_init() {
             && !printed.contains("bundle exec"),
         "the Jekyll workflow: {printed}"
     );
+    assert!(
+        printed.contains("\n    jekyll build --watch\n    cairn render --serve\n"),
+        "how to look at it while writing: {printed}"
+    );
     // Done as the printed advice says: comment files stay out of Jekyll's output, and
     // Jekyll's own exclusions stay in its list.
     let exclude = printed

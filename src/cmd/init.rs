@@ -94,11 +94,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         }
     }
+    let build = generator.build(&args.dir);
     println!("Build and render locally:\n");
-    println!(
-        "    {}\n    cairn render\n",
-        generator.build(&args.dir).local
-    );
+    println!("    {}\n    cairn render\n", build.local);
+    match build.watch {
+        Some(watch) => println!(
+            "Look at it with its comments as you write, in two terminals (reload the page \
+             after a change):\n\n    {watch}\n    cairn render --serve\n"
+        ),
+        None => println!(
+            "Look at it with its comments as you write: `cairn render --serve` serves it and \
+             renders it again after each `{}`.\n",
+            build.local
+        ),
+    }
     println!("Render in CI (GitHub Pages); add this workflow:\n");
     println!("{}", generator.workflow(&args.dir));
     println!("Check that [site] url and [inbox] url in cairn.toml are right, then commit.");
