@@ -158,14 +158,7 @@ fn hugo_build_then_render_shows_every_comment_safely() {
 fn hugo_watch_and_render_serve_show_an_edited_post_with_its_comments() {
     let Some(hugo) = tool("hugo") else { return };
     let site = example_site();
-    /// Hugo watching, stopped however the test ends.
-    struct Watching(std::process::Child);
-    impl Drop for Watching {
-        fn drop(&mut self) {
-            stop_child(&mut self.0);
-        }
-    }
-    let mut watching = Watching(
+    let mut watching = Stopped(
         std::process::Command::new(&hugo)
             .args(["--watch", "-d", "public"])
             .current_dir(site.path())
