@@ -4,7 +4,8 @@
 //! reader's text back, and a comment as long as the form allows, line breaks and all,
 //! is taken. axe-core finds no accessibility violations in the comments
 //! section, light or dark, and the section works at 360 px and 1280 px wide
-//! (screenshots in target/screenshots/).
+//! (screenshots in target/screenshots/). A page served by `cairn render --serve` reloads
+//! itself when a comment arrives.
 
 mod common;
 
@@ -84,4 +85,51 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
         let bytes = std::fs::read(shot.as_str().unwrap()).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is not a PNG");
     }
+}
+
+#[test]
+fn a_page_served_by_render_serve_reloads_itself_when_a_comment_arrives() {
+    let Some(dir) = driver() else { return };
+    let site = example_site();
+    copy_tree(
+        &root().join("example-site/prebuilt"),
+        &site.path().join("prebuilt"),
+    );
+    let thread = site.path().join("comments/posts/a-quiet-post");
+    std::fs::create_dir_all(&thread).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(site.path())
+        .args(["render", "prebuilt", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+
+    let id = "01KC0000000000000000000000";
+    let out = Command::new("node")
+        .arg(dir.join("live_reload.mjs"))
+        .arg(format!("http://{}/posts/a-quiet-post/", server.addr))
+        .arg(thread.join(format!("{id}.yml")))
+        .arg(format!(
+            "id: {id}\nthread: /posts/a-quiet-post/\ndate: 2026-11-20T10:00:00Z\n\
+             author: Live Reader\nbody: Seen without reloading by hand.\n"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}\n{}",
+        stdout(&out),
+        stderr(&out),
+        server.log.lock().unwrap()
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let (before, after) = (
+        seen["before"].as_str().unwrap(),
+        seen["after"].as_str().unwrap(),
+    );
+    assert!(before.contains("No comments yet") && !before.contains("Live Reader"));
+    assert!(
+        after.contains("Live Reader") && after.contains("Seen without reloading by hand."),
+        "{after}"
+    );
+    assert_eq!(seen["sameDocument"], false, "the page was loaded again");
 }

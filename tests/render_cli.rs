@@ -655,6 +655,40 @@ fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
         get("/blog/").body
     );
 
+    // The page served carries the live-reload script, with the render it is from; the
+    // file on disk does not. Asked whether the site changed, the server answers once
+    // it is rendered again.
+    assert!(first
+        .body
+        .contains("<script src=\"/__cairn/reload.js\" data-generation=\""));
+    let on_disk = std::fs::read_to_string(root.join("public/a/index.html")).unwrap();
+    assert!(on_disk.contains("First!") && !on_disk.contains("__cairn"));
+    assert_eq!(first.header("cache-control"), Some("no-store"));
+    assert_eq!(first.header("last-modified"), None);
+    let script = get("/__cairn/reload.js");
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("location.reload()"));
+    assert!(!get("/blog/cairn.css").body.contains("__cairn"));
+    let generation = |page: &str| {
+        let at = page.find("data-generation=\"").unwrap() + "data-generation=\"".len();
+        page[at..at + page[at..].find('"').unwrap()].to_string()
+    };
+    let served_at = generation(&first.body);
+    let ask = |since: String| {
+        let addr = server.addr.clone();
+        std::thread::spawn(move || {
+            http(
+                &addr,
+                "GET",
+                &format!("/__cairn/reload?since={since}"),
+                &[],
+                b"",
+            )
+            .expect("the question is answered")
+        })
+    };
+    let asking = ask(served_at.clone());
+
     // A new comment appears, and its count.
     std::fs::write(
         root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0CCC.yml"),
@@ -669,6 +703,9 @@ fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
         explain,
     );
     assert!(get("/blog/").body.contains(">3 comments<"));
+    let answer = asking.join().unwrap();
+    assert_eq!(answer.status, 200);
+    assert_ne!(answer.body.trim(), served_at, "the page is told to reload");
 
     // The generator rebuilds the page: it gets its comments again.
     std::fs::write(
@@ -700,6 +737,12 @@ fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
         explain,
     );
 
+    // Stopping answers a question still waiting, rather than waiting for it.
+    let asking = ask(generation(&page()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stopping = std::time::Instant::now();
     let status = server.stop();
     assert!(status.success(), "{status:?}");
+    assert!(stopping.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(asking.join().unwrap().status, 200);
 }

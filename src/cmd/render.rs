@@ -220,8 +220,9 @@ fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Resul
         config.file.clone(),
     ];
     let stop = Arc::new(AtomicBool::new(false));
+    let reload = super::reload::Reload::new();
     let watcher = {
-        let (args, stop) = (args.clone(), stop.clone());
+        let (args, stop, reload) = (args.clone(), stop.clone(), reload.clone());
         std::thread::spawn(move || {
             let mut seen = fingerprint(&watched);
             while !stop.load(Ordering::Relaxed) {
@@ -243,6 +244,7 @@ fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Resul
                 if let Err(e) = render(&args) {
                     eprintln!("cairn: error: {e:#}");
                 }
+                reload.rendered();
                 // What the render wrote is part of what it has seen.
                 seen = fingerprint(&watched);
             }
@@ -259,17 +261,22 @@ fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Resul
             .nest_service(base.trim_end_matches('/'), files)
             .route("/", axum::routing::get(move || async move { to_base }))
     };
+    let app = reload.around(app);
     let served = super::runtime()?.block_on(async {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let local = listener.local_addr()?;
         println!("cairn: listening on http://{local}");
         println!(
-            "cairn: open http://{local}{base}: pages are rendered again when they, the comments, \
-             the templates or cairn.toml change (Ctrl-C stops)"
+            "cairn: open http://{local}{base}: pages are rendered again, and reload in the \
+             browser, when they, the comments, the templates or cairn.toml change (Ctrl-C stops)"
         );
+        let stopping = async move {
+            super::shutdown_signal().await;
+            reload.stop();
+        };
         axum::serve(listener, app)
-            .with_graceful_shutdown(super::shutdown_signal())
+            .with_graceful_shutdown(stopping)
             .await
             .context("serving the site")
     });
