@@ -268,6 +268,25 @@ pub fn check_website(site: &str) -> Result<(), String> {
     }
 }
 
+/// `raw` as a website format v1 takes: as it is when it is an http(s) URL, else, when
+/// it is a bare host with a dot in it and maybe a path (`ann.example/blog`, as people
+/// type their site), with `scheme` (`http`, `https`) in front. `None` for anything else
+/// (another scheme, text that is no address).
+pub fn complete_website(raw: &str, scheme: &str) -> Option<String> {
+    if check_website(raw).is_ok() {
+        return Some(raw.to_string());
+    }
+    if raw.contains("://") || raw.contains(char::is_whitespace) {
+        return None;
+    }
+    let guessed = format!("{scheme}://{}", raw.trim_start_matches("//"));
+    let host_has_dot = url::Url::parse(&guessed)
+        .ok()
+        .and_then(|url| url.host_str().map(|host| host.contains('.')))
+        .unwrap_or(false);
+    (host_has_dot && check_website(&guessed).is_ok()).then_some(guessed)
+}
+
 /// Whether a website may be shown as a link: it starts with `http://` or `https://`.
 /// Comment files and new comments have their website checked in full by
 /// [`check_website`]; this is the guard at render time, which keeps every other scheme

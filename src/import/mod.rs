@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
-use crate::comment::{check_website, Comment, Format};
+use crate::comment::{complete_website, Comment, Format};
 use crate::secret::Secret;
 use crate::store::{self, Store};
 use crate::thread;
@@ -653,17 +653,11 @@ fn is_tracking(name: &str) -> bool {
 /// here: every reader would see it.)
 fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String> {
     let raw = raw.map(str::trim).filter(|w| !w.is_empty())?;
-    if check_website(raw).is_ok() {
-        return Some(raw.to_string());
+    let completed = complete_website(raw, "http");
+    if completed.is_none() {
+        adjusted(format!("website {raw:?} is not an http(s) URL; dropped"));
     }
-    if !raw.contains("://") && !raw.contains(char::is_whitespace) {
-        let guessed = format!("http://{raw}");
-        if check_website(&guessed).is_ok() && guessed.contains('.') {
-            return Some(guessed);
-        }
-    }
-    adjusted(format!("website {raw:?} is not an http(s) URL; dropped"));
-    None
+    completed
 }
 
 /// Writes the planned files. Returns how many were written and what could not be.

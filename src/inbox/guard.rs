@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
-use crate::comment::{check_website, email_addresses, is_showable, Comment};
+use crate::comment::{complete_website, email_addresses, is_showable, Comment};
 use crate::config::Config;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
@@ -301,13 +301,17 @@ pub fn validate(
         // Mail was asked for: an address is needed to send it.
         return reject(Reason::Required, Some("email"), &[]);
     }
-    let website = sub.website.trim();
-    if !email_addresses(website).is_empty() {
+    let typed = sub.website.trim();
+    if !email_addresses(typed).is_empty() {
         return reject(Reason::PublicEmail, Some("website"), &[]);
     }
-    if !website.is_empty() && check_website(website).is_err() {
-        return reject(Reason::Website, Some("website"), &[]);
-    }
+    // `ann.example`, as people type their site, is `https://ann.example`.
+    let website = match complete_website(typed, "https") {
+        Some(website) => website,
+        None if typed.is_empty() => String::new(),
+        None => return reject(Reason::Website, Some("website"), &[]),
+    };
+    let website = website.as_str();
     let body = body_text(&sub.body);
     check_body(&body, config, strings)?;
     let author = sub.author.trim();
@@ -526,6 +530,34 @@ mod tests {
             };
             let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
             assert_eq!(comment.website.as_deref(), Some(website));
+        }
+        // A site typed as people type it gets https://; what is no address is refused.
+        for (typed, kept) in [
+            (" ann.example ", Some("https://ann.example")),
+            (
+                "www.ann.example/blog/",
+                Some("https://www.ann.example/blog/"),
+            ),
+            ("ann.example:8080", Some("https://ann.example:8080")),
+            ("//ann.example/", Some("https://ann.example/")),
+            ("HTTP://ann.example", Some("HTTP://ann.example")),
+            ("ann", None),
+            ("my site", None),
+            ("ftp://ann.example", None),
+            ("javascript:alert(1)", None),
+            ("javascript:1//a.example", None),
+        ] {
+            let sub = Submission {
+                website: typed.into(),
+                ..ok()
+            };
+            match validate(&sub, &config, &strings, &secret, Utc::now()) {
+                Ok(comment) => assert_eq!(comment.website.as_deref(), kept, "{typed}"),
+                Err(err) => {
+                    assert_eq!(kept, None, "{typed}: {}", err.message);
+                    assert_eq!((err.reason, err.field), (Reason::Website, Some("website")));
+                }
+            }
         }
         // In the e-mail field, the same address becomes the avatar key, never stored.
         let sub = Submission {

@@ -37,6 +37,9 @@ try {
   await page.goto(pageUrl);
   await page.fill('#cairn-form-author', 'Browser Reader');
   await page.fill('#cairn-form-body', 'Posted by *Chromium* with JavaScript off.');
+  // A site typed as people type it, without https://: the browser lets it through and
+  // the inbox completes it.
+  await page.fill('#cairn-form-website', 'browser.example');
   // "Preview" shows the comment as it will look above the form holding it, posting nothing.
   await submit(page.getByRole('button', { name: 'Preview' }));
   if (!(await page.textContent('h1')).includes('Preview of your comment')) fail(`no preview page: ${await page.textContent('h1')}`);
@@ -48,6 +51,8 @@ try {
   if (!title.includes('awaits moderation')) fail(`no confirmation, got: ${title}`);
   if (!(await styled())) fail('the confirmation page lacks the site\'s stylesheet');
   if (!(await page.innerHTML('.cairn-body')).includes('<em>Chromium</em>')) fail('the preview is not rendered');
+  const linked = await page.getAttribute('.cairn-comment .cairn-author a', 'href');
+  if (linked !== 'https://browser.example') fail(`the name links to ${linked}`);
   const first = await idOf();
   await submit(page.getByRole('link', { name: 'Back to the article' }));
   if (!page.url().startsWith(pageUrl)) fail(`the back link leads to ${page.url()}`);
