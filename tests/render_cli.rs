@@ -665,6 +665,11 @@ fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
     assert!(on_disk.contains("First!") && !on_disk.contains("__cairn"));
     assert_eq!(first.header("cache-control"), Some("no-store"));
     assert_eq!(first.header("last-modified"), None);
+    let head = http(&server.addr, "HEAD", "/blog/a/", &[], b"").unwrap();
+    assert_eq!(
+        head.header("content-length"),
+        Some(on_disk.len().to_string().as_str())
+    );
     let script = get("/__cairn/reload.js");
     assert_eq!(script.status, 200);
     assert!(script.body.contains("location.reload()"));

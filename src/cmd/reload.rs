@@ -73,7 +73,7 @@ impl Reload {
                 }),
             )
             .route(ASK_PATH, axum::routing::get(ask).with_state(self.clone()))
-            .layer(axum::middleware::map_response_with_state(
+            .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 add_script,
             ))
@@ -104,13 +104,21 @@ async fn ask(State(reload): State<Reload>, Query(asked): Query<Ask>) -> Response
 /// Adds the script, with the render number the page is from, before the end of an
 /// HTML page's body. The page is not to be cached: a copy kept by the browser would
 /// carry an old number and reload again and again.
-async fn add_script(State(reload): State<Reload>, response: Response) -> Response {
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if response.status() != StatusCode::OK || !html {
+async fn add_script(
+    State(reload): State<Reload>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // A HEAD answer has no body to add to: it says the length of the page as it is.
+    let get = request.method() == axum::http::Method::GET;
+    let response = next.run(request).await;
+    let html = get
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+    if !html || response.status() != StatusCode::OK {
         return response;
     }
     let (mut parts, body) = response.into_parts();
