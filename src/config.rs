@@ -214,7 +214,8 @@ pub struct Feeds {
     pub enabled: bool,
     /// File name of each feed: at the site root for all comments, in each page's directory for its thread.
     pub file: String,
-    /// Most entries in each feed, newest first.
+    /// Most entries in each feed, newest first; also the most a `data-cairn-recent` list
+    /// shows.
     pub entries: usize,
 }
 

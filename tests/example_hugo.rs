@@ -103,6 +103,17 @@ fn hugo_build_then_render_shows_every_comment_safely() {
         index.contains("<span data-cairn-count=\"/posts/markdown-in-comments/\">4 comments</span>")
     );
     assert!(index.contains("<span data-cairn-count=\"/posts/a-quiet-post/\">No comments</span>"));
+    // The five newest comments of the site, newest first, each linked on its page.
+    let recent = &index[index.find("<ul class=\"cairn-recent\">").expect(&index)..];
+    let recent = &recent[..recent.find("</ul>").unwrap()];
+    assert_eq!(recent.matches("<li>").count(), 5, "{recent}");
+    let first = recent
+        .find("<a href=\"/posts/markdown-in-comments/#c-01M73EE9R04EBA29BARJRWD14W\">Ada on ");
+    let last = recent.find("<a href=\"/posts/hello-world/#c-01M6H87AB0Z8VXX7D4P4XKM648\">Anonymous on Hello, world · Cairn Example Blog</a>");
+    assert!(
+        first.is_some() && last.is_some() && first < last,
+        "{recent}"
+    );
 
     // Feeds are well-formed Atom with the right entries.
     let site_feed = std::fs::read_to_string(public.join("comments.xml")).unwrap();

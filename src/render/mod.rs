@@ -26,7 +26,7 @@ pub const HONEYPOT_FIELD: &str = "subject";
 
 /// Built-in templates, embedded in the binary; a file of the same name in the site's
 /// templates directory replaces one.
-pub const TEMPLATES: [(&str, &str); 6] = [
+pub const TEMPLATES: [(&str, &str); 7] = [
     (
         "comments.html",
         include_str!("../../templates/comments.html"),
@@ -36,6 +36,7 @@ pub const TEMPLATES: [(&str, &str); 6] = [
     ("inbox.html", include_str!("../../templates/inbox.html")),
     ("page.html", include_str!("../../templates/page.html")),
     ("notice.html", include_str!("../../templates/notice.html")),
+    ("recent.html", include_str!("../../templates/recent.html")),
 ];
 
 /// Static files written next to the site, overridable the same way.
@@ -146,6 +147,21 @@ pub struct FormView {
     pub lang: Option<String>,
     pub values: BTreeMap<&'static str, String>,
     pub errors: BTreeMap<&'static str, String>,
+}
+
+/// One comment of a list of the site's newest (`recent.html`).
+#[derive(Debug, Serialize)]
+pub struct RecentView<'a> {
+    pub id: String,
+    pub author: Cow<'a, str>,
+    /// The title of the comment's page, or its path.
+    pub page: &'a str,
+    /// "Ann on Page", as the site's feed titles its entries.
+    pub title: String,
+    /// The comment on its page.
+    pub url: String,
+    pub date_iso: String,
+    pub date_text: String,
 }
 
 /// One comment as templates see it.
@@ -361,6 +377,12 @@ impl Renderer {
             self.confirmation_page(comment, "/", "https://inbox.example/own")?;
             self.preview_page(comment, &[("body", "Some *text*.")], "/")?;
         }
+        let link = format!("/cairn-trial/#c-{}", full.id);
+        self.recent(&[
+            (&full, "A page", link.clone()),
+            (&bare, "/cairn-trial/", link),
+        ])?;
+        self.recent(&[])?;
         self.reply_page(&full.thread, &full.id.to_string(), Some("Ann"), "/")?;
         self.reply_page(&full.thread, "", None, "/")?;
         self.form_page(
@@ -638,6 +660,39 @@ impl Renderer {
             .get_template(template)
             .and_then(|t| t.render(ctx))
             .map_err(|e| anyhow::anyhow!("template {template}: {}", template_error(&e)))
+    }
+
+    /// The list of a `data-cairn-recent` placeholder: each comment with the name of
+    /// its page and the link to it there, newest first.
+    pub fn recent(&self, comments: &[(&Comment, &str, String)]) -> Result<String> {
+        let items: Vec<RecentView<'_>> = comments
+            .iter()
+            .map(|(c, page, url)| RecentView {
+                id: c.id.to_string(),
+                title: self.entry_title(c, page),
+                author: self.author(c),
+                page,
+                url: url.clone(),
+                date_iso: c.date_string(),
+                date_text: self.date_format.format(&c.date),
+            })
+            .collect();
+        self.render(
+            "recent.html",
+            minijinja::context! {
+                items => minijinja::Value::from(minijinja::value::Serde(&items)),
+                s => self.strings_value.clone(),
+            },
+        )
+    }
+
+    /// "Ann on Page": a comment named by its author and page, as feeds and lists of
+    /// the newest comments name it.
+    pub fn entry_title(&self, c: &Comment, page: &str) -> String {
+        self.strings.fill(
+            "entry_title",
+            &[("author", &self.author(c)), ("page", page)],
+        )
     }
 
     /// The text of a count placeholder, e.g. "3 comments".

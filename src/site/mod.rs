@@ -102,7 +102,16 @@ pub fn render(
     (0..index.thread_count()).into_par_iter().for_each(|at| {
         run.threads.seen(at);
     });
-    // Then the pages with counts.
+    // Then the pages with counts and lists of the newest comments.
+    let latest = Latest {
+        comments: run
+            .threads
+            .recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
+        places: Places::of(&outcomes),
+    };
     let mut counted = counted.into_inner().unwrap_or_else(|e| e.into_inner());
     counted.sort();
     for (dir, names) in counted
@@ -110,7 +119,7 @@ pub fn render(
         .map(|pages| (&pages[0].0, pages.iter().map(|p| &p.1).collect::<Vec<_>>()))
     {
         match Opened::new(dir) {
-            Ok(opened) => outcomes.extend(render(&opened.listing(), &names, Pass::Last)),
+            Ok(opened) => outcomes.extend(render(&opened.listing(), &names, Pass::Last(&latest))),
             Err(e) => outcomes.extend(names.iter().map(|name| {
                 Err(Problem {
                     path: dir.join(name),
@@ -126,9 +135,7 @@ pub fn render(
         pages_scanned: outcomes.len(),
         ..Report::default()
     };
-    let mut titles: BTreeMap<String, String> = BTreeMap::new();
-    // The page each thread is shown on as its own, by thread.
-    let mut homes: BTreeMap<String, String> = BTreeMap::new();
+    let places = Places::of(&outcomes);
     for outcome in outcomes {
         match outcome {
             Err(problem) => report.problems.push(problem),
@@ -136,13 +143,9 @@ pub fn render(
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
                 report.problems.extend(page.problems);
-                for (thread, title, count, home) in page.sections {
+                for (_, _, count, _) in page.sections {
                     report.sections += 1;
                     report.comments_rendered += count;
-                    if let Some(home) = home {
-                        homes.entry(thread.clone()).or_insert(home);
-                    }
-                    titles.entry(thread).or_insert(title);
                 }
             }
         }
@@ -155,7 +158,7 @@ pub fn render(
             .into_inner()
             .unwrap_or_else(|| unreachable!("thread {at} is read after the pages that show it"));
         report.problems.extend(seen.problems);
-        if seen.count > 0 && !titles.contains_key(name) {
+        if seen.count > 0 && !places.titles.contains_key(name) {
             report.unpaged_threads.push(name.to_string());
         }
     }
@@ -167,7 +170,7 @@ pub fn render(
     }
     if config.feeds.enabled {
         let recent = recent.into_inner().unwrap_or_else(|e| e.into_inner());
-        let feed = site_feed(config, &recent, renderer, &titles, &homes);
+        let feed = site_feed(config, &recent, renderer, &places);
         if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
             report.feeds_written += 1;
         }
@@ -179,10 +182,59 @@ pub fn render(
 /// Which pages a pass over the site renders.
 #[derive(Clone, Copy)]
 enum Pass<'a> {
-    /// Pages without counts; those with counts are put aside here, by directory.
+    /// Pages without counts or lists of the newest comments; those with them are put
+    /// aside here, by directory.
     First(&'a Mutex<Vec<(PathBuf, OsString)>>),
-    /// The pages put aside.
-    Last,
+    /// The pages put aside, with the site's newest comments.
+    Last(&'a Latest),
+}
+
+/// How many comments a `data-cairn-recent` list shows when it does not say.
+const RECENT_SHOWN: usize = 5;
+
+/// What a `data-cairn-recent` list is made of, once every thread is read: the site's
+/// newest comments (at most `feeds.entries`), newest first, and where each thread is
+/// shown (from the pages rendered before the lists).
+struct Latest {
+    comments: Vec<Comment>,
+    places: Places,
+}
+
+/// Each thread's page title and its own page (the one whose path is the thread), as
+/// the pages rendered so far show them: the first page in path order wins.
+#[derive(Default)]
+struct Places {
+    titles: BTreeMap<String, String>,
+    homes: BTreeMap<String, String>,
+}
+
+impl Places {
+    fn of(outcomes: &[Result<Page, Problem>]) -> Places {
+        let mut places = Places::default();
+        for page in outcomes.iter().flatten() {
+            for (thread, title, _, home) in &page.sections {
+                if let Some(home) = home {
+                    places.homes.entry(thread.clone()).or_insert(home.clone());
+                }
+                places.titles.entry(thread.clone()).or_insert(title.clone());
+            }
+        }
+        places
+    }
+
+    /// The name of a thread's page: its title, else its path.
+    fn name<'a>(&'a self, thread: &'a str) -> &'a str {
+        self.titles
+            .get(thread)
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+            .unwrap_or(thread)
+    }
+
+    /// The path of the page a thread is shown on.
+    fn page<'a>(&'a self, thread: &'a str) -> &'a str {
+        self.homes.get(thread).map_or(thread, String::as_str)
+    }
 }
 
 /// The threads of a render, read as pages show them. What the rest of the run needs of
@@ -314,6 +366,7 @@ struct Selectors {
     svg: Selector,
     section: Selector,
     count: Selector,
+    recent: Selector,
 }
 
 static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
@@ -326,6 +379,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
         svg: parse("svg"),
         section: parse("#cairn-comments"),
         count: parse("[data-cairn-count]"),
+        recent: parse("[data-cairn-recent]"),
     }
 });
 
@@ -418,7 +472,9 @@ fn render_page(
         return Ok(Some(page));
     }
     if let Pass::First(counted) = pass {
-        if memchr::memmem::find(&input, b"data-cairn-count").is_some() {
+        if memchr::memmem::find(&input, b"data-cairn-count").is_some()
+            || memchr::memmem::find(&input, b"data-cairn-recent").is_some()
+        {
             let mut counted = counted.lock().unwrap_or_else(|e| e.into_inner());
             counted.push((listing.path.to_path_buf(), name.clone()));
             return Ok(None);
@@ -635,6 +691,42 @@ fn render_page(
                         *rendered.borrow_mut() = Some((t, section, comments, renderer));
                         Ok(())
                     }),
+                    on(&SELECTORS.recent, |el| {
+                        // Pages with such a list wait for the last pass.
+                        let Pass::Last(latest) = pass else {
+                            return Ok(());
+                        };
+                        if !holds_content(el, "data-cairn-recent") {
+                            return Ok(());
+                        }
+                        let raw = el.get_attribute("data-cairn-recent").unwrap_or_default();
+                        let shown = match raw.trim() {
+                            "" => RECENT_SHOWN,
+                            n => match n.parse::<usize>() {
+                                Ok(n) => n,
+                                Err(_) => {
+                                    warn(format!(
+                                        "data-cairn-recent=\"{raw}\": not a number of comments; \
+                                         placeholder left as it was"
+                                    ));
+                                    return Ok(());
+                                }
+                            },
+                        };
+                        let items: Vec<(&Comment, &str, String)> = latest
+                            .comments
+                            .iter()
+                            .take(shown)
+                            .map(|c| {
+                                let page = latest.places.page(&c.thread);
+                                let url =
+                                    format!("{}{page}#c-{}", base.trim_end_matches('/'), c.id);
+                                (c, latest.places.name(&c.thread), url)
+                            })
+                            .collect();
+                        fill(el, &renderer_of(el).recent(&items)?, ContentType::Html);
+                        Ok(())
+                    }),
                     on(&SELECTORS.count, |el| {
                         if !holds_content(el, "data-cairn-count") {
                             return Ok(());
@@ -756,13 +848,7 @@ fn thread_feed<'a>(
 
 /// The site's feed of its newest comments, `recent` (newest first). Entries link to
 /// the thread's own page, at the path it is served at (`homes`), else to the thread.
-fn site_feed(
-    config: &Config,
-    recent: &[Comment],
-    renderer: &Renderer,
-    titles: &BTreeMap<String, String>,
-    homes: &BTreeMap<String, String>,
-) -> String {
+fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &Places) -> String {
     let bodies: Vec<String> = recent
         .iter()
         .map(|c| crate::render::markdown::to_html(&c.body))
@@ -771,12 +857,8 @@ fn site_feed(
         .iter()
         .zip(&bodies)
         .map(|(c, html)| {
-            let page_name = titles
-                .get(&c.thread)
-                .filter(|t| !t.is_empty())
-                .unwrap_or(&c.thread);
-            let page = homes.get(&c.thread).unwrap_or(&c.thread);
-            entry(renderer, c, html, &config.public_url(page), page_name)
+            let page = config.public_url(places.page(&c.thread));
+            entry(renderer, c, html, &page, places.name(&c.thread))
         })
         .collect();
     let site_name = url::Url::parse(&config.site.url)
@@ -801,13 +883,10 @@ fn entry<'a>(
     page_url: &str,
     page_name: &str,
 ) -> Entry<'a> {
-    let author = renderer.author(c);
     Entry {
         comment: c,
-        title: renderer
-            .strings
-            .fill("entry_title", &[("author", &author), ("page", page_name)]),
-        author,
+        title: renderer.entry_title(c, page_name),
+        author: renderer.author(c),
         url: format!("{page_url}#c-{}", c.id),
         html,
     }
@@ -1193,6 +1272,89 @@ mod tests {
             .map(|(at, _)| &feed[at + 4..at + 5])
             .collect();
         assert_eq!(days, ["5", "4", "3"], "{feed}");
+    }
+
+    #[test]
+    fn a_list_of_the_newest_comments_links_each_to_its_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let comment = |thread: &str, id: &str, day: u32, author: &str| {
+            let file = root.join(format!("comments{thread}{id}.yml"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let author = if author.is_empty() {
+                String::new()
+            } else {
+                format!("author: {author}\n")
+            };
+            let yaml = format!(
+                "id: {id}\nthread: {thread}\ndate: 2026-01-{day:02}T00:00:00Z\n{author}body: Day {day}\n"
+            );
+            std::fs::write(file, yaml).unwrap();
+        };
+        comment("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA", 1, "Ann");
+        comment("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB", 2, "");
+        comment("/b/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA", 3, "Bob");
+        comment("/c/", "01JD3K8Z6Q9W2F4T7Y5M1N0CCA", 4, "Cy");
+        let site = root.join("public");
+        for (page, html) in [
+            (
+                "index.html",
+                "<title>Home</title><aside><div data-cairn-recent=\"3\"></div>\
+                 <div id=\"all\" data-cairn-recent></div><div data-cairn-recent=\"many\">x</div></aside>",
+            ),
+            (
+                "a/index.html",
+                "<title>Post &amp; A</title><div id=\"cairn-comments\"></div>",
+            ),
+            (
+                "b/index.html",
+                "<title>B</title><div id=\"cairn-comments\"></div>",
+            ),
+        ] {
+            std::fs::create_dir_all(site.join(page).parent().unwrap()).unwrap();
+            std::fs::write(site.join(page), html).unwrap();
+        }
+        let mut config = Config::default_for_test(root);
+        config.site.url = "https://example.org/blog/".into();
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let home = std::fs::read_to_string(site.join("index.html")).unwrap();
+        let lists: Vec<&str> = home.split("<ul class=\"cairn-recent\">").skip(1).collect();
+        assert_eq!(lists.len(), 2, "{home}");
+        let items = |list: &str| -> Vec<String> {
+            list.split("<li>")
+                .skip(1)
+                .map(|li| li[..li.find("</li>").unwrap()].to_string())
+                .collect()
+        };
+        // Newest first; a thread no page shows is named by its path.
+        assert_eq!(
+            items(lists[0]),
+            [
+                "<a href=\"/blog/c/#c-01JD3K8Z6Q9W2F4T7Y5M1N0CCA\">Cy on /c/</a> \
+                 <time datetime=\"2026-01-04T00:00:00Z\">January 4, 2026</time>",
+                "<a href=\"/blog/b/#c-01JD3K8Z6Q9W2F4T7Y5M1N0BBA\">Bob on B</a> \
+                 <time datetime=\"2026-01-03T00:00:00Z\">January 3, 2026</time>",
+                "<a href=\"/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAB\">Anonymous on Post &amp; A</a> \
+                 <time datetime=\"2026-01-02T00:00:00Z\">January 2, 2026</time>",
+            ]
+        );
+        // Five when the list does not say: here, all four.
+        assert_eq!(items(lists[1]).len(), 4);
+        assert!(items(lists[1])[3].contains("Ann on Post &amp; A"));
+        assert!(home.ends_with("<div data-cairn-recent=\"many\">x</div></aside>"));
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0]
+            .message
+            .contains("data-cairn-recent=\"many\""));
+
+        // Rendering again changes nothing.
+        render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(site.join("index.html")).unwrap(),
+            home
+        );
     }
 
     /// A site root with one comment on `/a/`, and a built site whose `a/index.html`
