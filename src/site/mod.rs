@@ -847,7 +847,7 @@ fn thread_feed<'a>(
 }
 
 /// The site's feed of its newest comments, `recent` (newest first). Entries link to
-/// the thread's own page, at the path it is served at (`homes`), else to the thread.
+/// the thread's own page, at the path it is served at (`places`), else to the thread.
 fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &Places) -> String {
     let bodies: Vec<String> = recent
         .iter()
