@@ -472,9 +472,7 @@ fn render_page(
         return Ok(Some(page));
     }
     if let Pass::First(counted) = pass {
-        if memchr::memmem::find(&input, b"data-cairn-count").is_some()
-            || memchr::memmem::find(&input, b"data-cairn-recent").is_some()
-        {
+        if waits_for_every_thread(&input) {
             let mut counted = counted.lock().unwrap_or_else(|e| e.into_inner());
             counted.push((listing.path.to_path_buf(), name.clone()));
             return Ok(None);
@@ -781,6 +779,16 @@ fn render_page(
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(Some(page))
+}
+
+/// Whether a page has placeholders that need every thread read first (counts, lists of
+/// the newest comments), found in one pass over its bytes.
+fn waits_for_every_thread(page: &[u8]) -> bool {
+    const PREFIX: &[u8] = b"data-cairn-";
+    memchr::memmem::find_iter(page, PREFIX).any(|at| {
+        let rest = &page[at + PREFIX.len()..];
+        rest.starts_with(b"count") || rest.starts_with(b"recent")
+    })
 }
 
 /// The language a page's placeholders ask for (the first `data-cairn-lang`), found in
