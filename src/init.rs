@@ -11,6 +11,12 @@ use crate::config::TimeZone;
 /// The GitHub Action that runs cairn, as workflows reference it.
 pub const ACTION: &str = "cairn-comments/cairn@v0";
 
+/// The part of the template snippet that is the same for every generator: the list of
+/// the site's newest comments, which takes no template variable.
+pub const RECENT_SNIPPET: &str =
+    "Anywhere (a sidebar, the home page), the site's newest comments:\n\
+     \n    <div data-cairn-recent=\"5\"></div>\n";
+
 /// The generators cairn knows how to wire up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Generator {

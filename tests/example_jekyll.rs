@@ -45,6 +45,10 @@ fn jekyll_build_then_render_after_cairn_init() {
         printed.contains("{{ post.url | relative_url }}"),
         "the Jekyll count snippet"
     );
+    assert!(
+        printed.contains("<div data-cairn-recent=\"5\"></div>"),
+        "the recent comments snippet: {printed}"
+    );
     // The site has no Gemfile: built as GitHub Pages builds it, not with Bundler.
     assert!(
         printed.contains("\n    jekyll build\n    cairn render\n")

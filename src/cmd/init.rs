@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use super::shown;
-use crate::init::{self, Generator};
+use crate::init::{self, Generator, RECENT_SNIPPET};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -81,7 +81,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
     }
-    println!("\n{}", generator.snippet());
+    println!("\n{}\n{RECENT_SNIPPET}", generator.snippet());
     if generator == Generator::Jekyll {
         match init::jekyll_exclude(&args.dir, "comments") {
             (file, Some(line)) => println!(
@@ -99,12 +99,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     println!("    {}\n    cairn render\n", build.local);
     match build.watch {
         Some(watch) => println!(
-            "Look at it with its comments as you write, in two terminals (reload the page \
-             after a change):\n\n    {watch}\n    cairn render --serve\n"
+            "Look at it with its comments as you write, in two terminals (open pages reload \
+             themselves after a change):\n\n    {watch}\n    cairn render --serve\n"
         ),
         None => println!(
             "Look at it with its comments as you write: `cairn render --serve` serves it and \
-             renders it again after each `{}`.\n",
+             renders it again after each `{}` (open pages reload themselves).\n",
             build.local
         ),
     }
