@@ -1,7 +1,8 @@
 //! `cairn demo`: the whole pipeline on one machine, in a throwaway workspace. The
 //! example site lives in a bare git repository; the inbox runs on 127.0.0.1 and
 //! delivers to it; a small static server shows the rendered site; and whenever the
-//! site branch changes (an approval), the site is rendered again, as CI would.
+//! site branch changes (an approval), the site is rendered again, as CI would, and
+//! the pages open in the browser reload themselves.
 //!
 //! The static server exists for the demo only: real sites are served by their host.
 
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::inbox::Inbox;
+use crate::reload::Reload;
 use crate::secret::Secret;
 use crate::store::Index;
 
@@ -97,8 +99,11 @@ mode = "review"
         let backend = crate::deliver::open(&config, &config.spool_dir())?;
         let inbox = Inbox::new(config, Secret::random(), backend)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let site = axum::Router::new()
-            .fallback_service(tower_http::services::ServeDir::new(self.workspace.public()));
+        let reload = Reload::default();
+        let site = reload.around(
+            axum::Router::new()
+                .fallback_service(tower_http::services::ServeDir::new(self.workspace.public())),
+        );
         let mut site_stop = stopped.clone();
         let site_server = axum::serve(
             self.site_listener,
@@ -112,6 +117,7 @@ mode = "review"
             let _ = inbox_stop.changed().await;
         });
         let demo = self.workspace.clone();
+        let rendered = reload.clone();
         let mut watch_stop = stopped.clone();
         let watcher = tokio::spawn(async move {
             loop {
@@ -129,9 +135,12 @@ mode = "review"
                 })
                 .await;
                 match outcome {
-                    Ok(Ok(Some(n))) => tracing::info!(
-                        "the site branch changed: rendered again, {n} comments on the site"
-                    ),
+                    Ok(Ok(Some(n))) => {
+                        rendered.rendered();
+                        tracing::info!(
+                            "the site branch changed: rendered again, {n} comments on the site"
+                        );
+                    }
                     Ok(Ok(None)) => {}
                     Ok(Err(e)) => tracing::warn!("cannot render the demo site: {e:#}"),
                     Err(e) => tracing::warn!("the render task failed: {e}"),
@@ -140,6 +149,8 @@ mode = "review"
         });
         tokio::spawn(async move {
             shutdown.await;
+            // Open pages' questions are answered, so the site server stops at once.
+            reload.stop();
             let _ = stop.send(true);
         });
         let (site_result, inbox_result) = tokio::join!(site_server, inbox_server);

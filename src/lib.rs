@@ -6,7 +6,9 @@
 //! thread into HTML, and [`site`] puts it into the built pages. [`inbox`] and
 //! [`deliver`] take new comments in; [`import`], [`export`] and [`forget`] move
 //! comments in, out and away; [`init`] and [`github`] fit cairn into a site's
-//! repository and CI. [`cmd`] holds the command-line commands that drive them.
+//! repository and CI; [`reload`] lets the pages of a site served while it is written
+//! (and by [`demo`]) reload themselves. [`cmd`] holds the command-line commands that
+//! drive them.
 
 pub mod cmd;
 pub mod comment;
@@ -19,6 +21,7 @@ pub mod github;
 pub mod import;
 pub mod inbox;
 pub mod init;
+pub mod reload;
 pub mod render;
 pub mod secret;
 pub mod site;

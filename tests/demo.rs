@@ -1,6 +1,6 @@
 //! `cairn demo`, the README's first command, end to end: the page it serves takes a
-//! comment through its plain form, `cairn moderate approve` publishes it, and the
-//! reloaded page shows it.
+//! comment through its plain form, `cairn moderate approve` publishes it, the page is
+//! told to reload, and then shows it.
 
 mod common;
 
@@ -56,6 +56,25 @@ fn demo_takes_a_comment_from_form_to_page() {
     demo.wait_for("the comment's branch", 30, || {
         stdout(&moderate("list", "")).contains(&id)
     });
+    // The page open in the reader's browser asks whether the site was rendered since
+    // it was served; the answer comes once the approved comment is on the site.
+    let served_at = between(&page.body, "data-generation=\"", '"').to_string();
+    assert!(page
+        .body
+        .contains("<script src=\"/__cairn/reload.js\" data-generation=\""));
+    let asking = {
+        let (site, since) = (site.clone(), served_at.clone());
+        std::thread::spawn(move || {
+            http(
+                &site,
+                "GET",
+                &format!("/__cairn/reload?since={since}"),
+                &[],
+                b"",
+            )
+            .unwrap()
+        })
+    };
     let out = moderate("approve", &id);
     assert!(out.status.success(), "{}", stderr(&out));
     demo.wait_for("the re-rendered page", 30, || {
@@ -64,6 +83,13 @@ fn demo_takes_a_comment_from_form_to_page() {
             .body
             .contains("Tried the demo.")
     });
+    let answer = asking.join().unwrap();
+    assert_eq!(answer.status, 200);
+    assert_ne!(
+        answer.body.trim(),
+        served_at,
+        "the open page is told to reload"
+    );
 
     let pid = demo.child.id().to_string();
     std::process::Command::new("kill")

@@ -52,8 +52,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
              \x20     {exe} moderate list --config {config}\n\
              3. Approve it (or reject it):\n\
              \x20     {exe} moderate approve ID --config {config}\n\
-             4. Reload the page. The demo renders the site again whenever the site branch\n\
-             \x20  changes, as your CI would after `git push`.\n\n\
+             4. The page shows it by itself: the demo renders the site again whenever the\n\
+             \x20  site branch changes, as your CI would after `git push`, and the pages\n\
+             \x20  open in your browser reload.\n\n\
              Press Ctrl-C to stop.{}\n",
             ws.dir.display(),
             ws.site_url,

@@ -9,7 +9,6 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod moderate;
-mod reload;
 pub mod render;
 
 use std::path::{Path, PathBuf};

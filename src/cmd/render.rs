@@ -220,7 +220,7 @@ fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Resul
         config.file.clone(),
     ];
     let stop = Arc::new(AtomicBool::new(false));
-    let reload = super::reload::Reload::new();
+    let reload = crate::reload::Reload::default();
     let watcher = {
         let (args, stop, reload) = (args.clone(), stop.clone(), reload.clone());
         std::thread::spawn(move || {

@@ -1,6 +1,6 @@
-//! Live reload for `cairn render --serve`: the HTML pages it serves load a small script
-//! that asks the server, by long polling, whether the site has been rendered since the
-//! page was served, and reloads the page when it has. The script is added as pages are
+//! Live reload for `cairn render --serve` and `cairn demo`: the HTML pages they serve
+//! load a small script that asks the server, by long polling, whether the site has been
+//! rendered since the page was served, and reloads the page when it has. The script is added as pages are
 //! served; the files on disk stay as `cairn render` wrote them.
 
 use std::time::Duration;
@@ -33,10 +33,10 @@ struct Ask {
     since: u64,
 }
 
-impl Reload {
+impl Default for Reload {
     /// Its first number comes from the clock, so a page served by an earlier server
     /// (stopped and started again) reloads once this one answers.
-    pub fn new() -> Reload {
+    fn default() -> Reload {
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(1));
@@ -45,7 +45,9 @@ impl Reload {
             stopping: watch::Sender::new(false),
         }
     }
+}
 
+impl Reload {
     /// The site was rendered again: every page showing tells its reader's browser.
     pub fn rendered(&self) {
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
