@@ -1044,12 +1044,39 @@ impl Backend for Git {
 /// something adds one, and reading objects slows down as packs pile up.
 const MOST_PACKS: usize = 50;
 
-/// [`consolidate`]s a mirror after a fetch. Packing is only for speed: when it fails,
-/// the mirror works as it is, and the next fetch tries again.
+/// Most references a mirror keeps as files of their own before they are packed into
+/// `packed-refs`, as `git pack-refs` does: each delivery in review mode adds one, and
+/// every pack libgit2 writes lists every reference, a file read each when loose (with
+/// thousands of branches waiting for review, most of a delivery's time).
+const MOST_LOOSE_REFS: usize = 100;
+
+/// [`consolidate`]s a mirror after a fetch, and [`pack_refs`] it. Packing is only for
+/// speed: when it fails, the mirror works as it is, and the next fetch tries again.
 fn tidy(repo: &Repository) {
     if let Err(e) = consolidate(repo, MOST_PACKS) {
         tracing::warn!("{e:#}");
     }
+    if let Err(e) = pack_refs(repo, MOST_LOOSE_REFS) {
+        tracing::warn!(
+            "cannot pack the references of {}: {e:#}",
+            repo.path().display()
+        );
+    }
+}
+
+/// Once `repo` holds more than `most` loose references: moves them all into its
+/// `packed-refs` file. Each is removed only if it still points where it was packed,
+/// under its lock, so a reference updated meanwhile keeps its new value.
+fn pack_refs(repo: &Repository, most: usize) -> Result<()> {
+    let loose = walkdir::WalkDir::new(repo.path().join("refs"))
+        .into_iter()
+        .filter(|entry| entry.as_ref().is_ok_and(|e| e.file_type().is_file()))
+        .take(most + 1)
+        .count();
+    if loose > most {
+        repo.refdb_compress()?;
+    }
+    Ok(())
 }
 
 /// Once `repo` holds more than `most` packs: packs all that its references reach into

@@ -536,3 +536,64 @@ fn many_packs_are_packed_into_one_that_keeps_all_the_references_reach() {
     }
     assert_eq!(tip.parent(0).unwrap().parent(0).unwrap().id(), tips[0]);
 }
+
+#[test]
+fn many_loose_references_are_packed_and_all_still_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = Repository::open(test_remote(dir.path(), &[("a", "first")])).unwrap();
+    let tip = remote.refname_to_id("refs/heads/main").unwrap();
+    let loose = || {
+        walkdir::WalkDir::new(remote.path().join("refs"))
+            .into_iter()
+            .filter(|e| e.as_ref().unwrap().file_type().is_file())
+            .count()
+    };
+    for n in 0..5 {
+        remote
+            .reference(&format!("refs/heads/cairn/{n}"), tip, false, "t")
+            .unwrap();
+    }
+    assert_eq!(loose(), 6);
+    pack_refs(&remote, 6).unwrap();
+    assert_eq!(loose(), 6, "at the limit, left alone");
+    pack_refs(&remote, 5).unwrap();
+    assert_eq!(loose(), 0);
+    let remote = Repository::open_bare(remote.path()).unwrap();
+    for n in 0..5 {
+        assert_eq!(
+            remote
+                .refname_to_id(&format!("refs/heads/cairn/{n}"))
+                .unwrap(),
+            tip
+        );
+    }
+    // A packed reference is updated and deleted as a loose one is.
+    let other = remote
+        .commit(
+            None,
+            &git2::Signature::now("t", "t@localhost").unwrap(),
+            &git2::Signature::now("t", "t@localhost").unwrap(),
+            "c",
+            &remote.find_commit(tip).unwrap().tree().unwrap(),
+            &[&remote.find_commit(tip).unwrap()],
+        )
+        .unwrap();
+    remote
+        .reference_matching("refs/heads/cairn/0", other, true, tip, "t")
+        .unwrap();
+    remote
+        .find_reference("refs/heads/cairn/1")
+        .unwrap()
+        .delete()
+        .unwrap();
+    let remote = Repository::open_bare(remote.path()).unwrap();
+    assert_eq!(remote.refname_to_id("refs/heads/cairn/0").unwrap(), other);
+    assert!(remote.find_reference("refs/heads/cairn/1").is_err());
+    assert_eq!(
+        remote
+            .references_glob("refs/heads/cairn/*")
+            .unwrap()
+            .count(),
+        4
+    );
+}
