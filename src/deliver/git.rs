@@ -491,7 +491,10 @@ impl Git {
                     self.commit_file(builder, &site, &path, Some(yaml.as_bytes()), &message(c))?;
                 pushes.push((i, branch, oid));
             }
-            Ok(!pushes.is_empty())
+            Ok(Built {
+                tips: pushes.iter().map(|(_, _, oid)| *oid).collect(),
+                bases: vec![site.id()],
+            })
         });
         if !built? {
             return Ok(results);
@@ -556,7 +559,11 @@ impl Git {
                     head = builder.find_commit(oid)?;
                 }
                 tip = (head.id() != base).then_some(head.id());
-                Ok(tip.is_some())
+                Ok(Built {
+                    tips: tip.into_iter().collect(),
+                    // Not `base`: it may be a new commit joining the two.
+                    bases: std::iter::once(site).chain(old.map(Commit::id)).collect(),
+                })
             })?;
             Ok(tip)
         })
@@ -631,19 +638,26 @@ impl Git {
     /// Runs `build` on a handle of its own whose new objects are kept in memory, then
     /// stores them as one pack when `build` says it made any. Many commits at once
     /// would otherwise cost a loose file per object, more than the commits themselves.
-    fn in_one_pack(&self, build: impl FnOnce(&Repository) -> Result<bool>) -> Result<bool> {
+    /// The pack holds what the new commits reach and the commits they were built on do
+    /// not: a new file and its trees, not the whole site again (as libgit2's own dump
+    /// of the memory store would, for each commit).
+    fn in_one_pack(&self, build: impl FnOnce(&Repository) -> Result<Built>) -> Result<bool> {
         let builder = self.repo()?;
         let odb = builder.odb()?;
-        let mempack = odb.add_new_mempack_backend(1000)?;
-        let made = build(&builder)?;
-        if made {
-            let mut pack = git2::Buf::new();
-            mempack.dump(&builder, &mut pack)?;
-            let mut writer = odb.packwriter()?;
-            writer.write_all(&pack)?;
-            writer.commit()?;
+        let _kept_in_memory = odb.add_new_mempack_backend(1000)?;
+        let built = build(&builder)?;
+        if built.tips.is_empty() {
+            return Ok(false);
         }
-        Ok(made)
+        let mut walk = builder.revwalk()?;
+        for &tip in &built.tips {
+            walk.push(tip)?;
+        }
+        for &base in &built.bases {
+            walk.hide(base)?;
+        }
+        write_pack(&builder, &mut walk, &odb)?;
+        Ok(true)
     }
 
     /// The comment files a branch adds (and, with `changes`, edits or removes) against
@@ -835,6 +849,8 @@ impl Backend for Git {
                     .map(|()| vec![Ok(()); comments.len()]),
             }
         });
+        // What the work freed (the handle's caches among it) goes back to the system.
+        release_freed_memory();
         outcome.unwrap_or_else(|e| {
             vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
         })
@@ -1040,6 +1056,13 @@ impl Backend for Git {
     }
 }
 
+/// What [`Git::in_one_pack`]'s build made: the new commits at the tips of its work,
+/// and the commits it built on, which the repository holds already.
+struct Built {
+    tips: Vec<Oid>,
+    bases: Vec<Oid>,
+}
+
 /// Most packs a mirror keeps before they are packed into one: each fetch that brings
 /// something adds one, and reading objects slows down as packs pile up.
 const MOST_PACKS: usize = 50;
@@ -1052,6 +1075,7 @@ const MOST_LOOSE_REFS: usize = 100;
 
 /// [`consolidate`]s a mirror after a fetch, and [`pack_refs`] it. Packing is only for
 /// speed: when it fails, the mirror works as it is, and the next fetch tries again.
+/// Then the memory the fetch and the packing freed goes back to the system.
 fn tidy(repo: &Repository) {
     if let Err(e) = consolidate(repo, MOST_PACKS) {
         tracing::warn!("{e:#}");
@@ -1061,6 +1085,19 @@ fn tidy(repo: &Repository) {
             "cannot pack the references of {}: {e:#}",
             repo.path().display()
         );
+    }
+    release_freed_memory();
+}
+
+/// Hands the C library's free memory back to the system. libgit2 allocates with its
+/// malloc, whose arenas (one per thread; a pack's deltas are found on every core) keep
+/// what is freed for later: a long-running inbox would otherwise hold, for good, the
+/// peak of its first fetch of a large site (43 MB of 72 in a site of 24,000 comments).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own heaps.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -597,3 +597,44 @@ fn many_loose_references_are_packed_and_all_still_resolve() {
         4
     );
 }
+
+#[test]
+fn a_delivery_stores_the_new_comment_and_its_trees_not_the_site_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages: Vec<(String, String)> = (0..200)
+        .map(|n| (format!("content/p{n}.md"), format!("page {n}\n")))
+        .collect();
+    let files: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let remote = test_remote(dir.path(), &files);
+    let mut config = Config::default_for_test(dir.path());
+    config.inbox.delivery.remote = Some(remote.to_string_lossy().into_owned());
+    config.inbox.delivery.mode = Mode::Review;
+    let git = Git::open(&config, &dir.path().join("inbox")).unwrap();
+    let packs = dir.path().join("inbox/repo.git/objects/pack");
+    let indexes = || -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_dir(&packs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+            .collect()
+    };
+    // The first delivery fetches the site (its 200 files) into the mirror.
+    assert_eq!(git.deliver(&[comment(1, "/posts/a/")]), [Ok(())]);
+    let before = indexes();
+    assert_eq!(git.deliver(&[comment(2, "/posts/a/")]), [Ok(())]);
+    // A version 2 pack index counts its objects in the last entry of its fan-out table.
+    let objects: u32 = indexes()
+        .difference(&before)
+        .map(|idx| {
+            let bytes = std::fs::read(idx).unwrap();
+            assert_eq!(&bytes[..8], b"\xfftOc\0\0\0\x02", "{}", idx.display());
+            u32::from_be_bytes(bytes[8 + 255 * 4..8 + 256 * 4].try_into().unwrap())
+        })
+        .sum();
+    // One commit, the comment's file, and the trees on its path: the root, comments/,
+    // comments/posts/ and comments/posts/a/.
+    assert_eq!(objects, 6);
+}
