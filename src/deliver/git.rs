@@ -1089,17 +1089,26 @@ fn tidy(repo: &Repository) {
     release_freed_memory();
 }
 
-/// Hands the C library's free memory back to the system. libgit2 allocates with its
-/// malloc, whose arenas (one per thread; a pack's deltas are found on every core) keep
-/// what is freed for later: a long-running inbox would otherwise hold, for good, the
-/// peak of its first fetch of a large site (43 MB of 72 in a site of 24,000 comments).
+/// Hands the C library's free memory back to the system once it holds more than
+/// `KEPT_FREE`. libgit2 allocates with its malloc, whose arenas (one per thread; a
+/// pack's deltas are found on every core) keep what is freed for later: a long-running
+/// inbox would otherwise hold, for good, the peak of its first fetch of a large site
+/// (43 MB of 72 in a site of 24,000 comments). Below that, handing back is left out:
+/// pages handed back are faulted in again by the next delivery.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's own heaps.
+    // SAFETY: mallinfo2 only reads the allocator's counters, and malloc_trim only
+    // returns free pages of its own heaps.
     unsafe {
-        libc::malloc_trim(0);
+        if libc::mallinfo2().fordblks > KEPT_FREE {
+            libc::malloc_trim(0);
+        }
     }
 }
+
+/// The free memory the C library may keep for later allocations.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const KEPT_FREE: usize = 8 << 20;
 
 /// Once `repo` holds more than `most` loose references: moves them all into its
 /// `packed-refs` file. Each is removed only if it still points where it was packed,
