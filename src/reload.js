@@ -1,4 +1,4 @@
-// cairn render --serve: reloads the page once the site has been rendered again.
+// cairn render --serve and cairn demo: reloads the page once the site has been rendered again.
 (function () {
   var since = document.currentScript.getAttribute("data-generation");
   function ask() {
