@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{
-    build::TreeUpdateBuilder, Commit, Cred, CredentialType, FetchOptions, FetchPrune, FileMode,
-    Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
+    build::TreeUpdateBuilder, Binding, Commit, Cred, CredentialType, FetchOptions, FetchPrune,
+    FileMode, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
 };
 use ulid::Ulid;
 
@@ -491,10 +491,7 @@ impl Git {
                     self.commit_file(builder, &site, &path, Some(yaml.as_bytes()), &message(c))?;
                 pushes.push((i, branch, oid));
             }
-            Ok(Built {
-                tips: pushes.iter().map(|(_, _, oid)| *oid).collect(),
-                bases: vec![site.id()],
-            })
+            Ok(!pushes.is_empty())
         });
         if !built? {
             return Ok(results);
@@ -559,11 +556,7 @@ impl Git {
                     head = builder.find_commit(oid)?;
                 }
                 tip = (head.id() != base).then_some(head.id());
-                Ok(Built {
-                    tips: tip.into_iter().collect(),
-                    // Not `base`: it may be a new commit joining the two.
-                    bases: std::iter::once(site).chain(old.map(Commit::id)).collect(),
-                })
+                Ok(tip.is_some())
             })?;
             Ok(tip)
         })
@@ -638,25 +631,29 @@ impl Git {
     /// Runs `build` on a handle of its own whose new objects are kept in memory, then
     /// stores them as one pack when `build` says it made any. Many commits at once
     /// would otherwise cost a loose file per object, more than the commits themselves.
-    /// The pack holds what the new commits reach and the commits they were built on do
-    /// not: a new file and its trees, not the whole site again (as libgit2's own dump
-    /// of the memory store would, for each commit).
-    fn in_one_pack(&self, build: impl FnOnce(&Repository) -> Result<Built>) -> Result<bool> {
+    /// The pack holds just the objects the memory store took, which are those the
+    /// repository lacked (writing an object it holds stores nothing): not what the new
+    /// commits reach. libgit2's dump of the memory store adds each commit's whole tree,
+    /// the whole site again; a pack of a walk from the new commits reads, for each of
+    /// them, every directory of the site's comments.
+    fn in_one_pack(&self, build: impl FnOnce(&Repository) -> Result<bool>) -> Result<bool> {
         let builder = self.repo()?;
         let odb = builder.odb()?;
-        let _kept_in_memory = odb.add_new_mempack_backend(1000)?;
-        let built = build(&builder)?;
-        if built.tips.is_empty() {
+        let kept_in_memory = odb.add_new_mempack_backend(1000)?;
+        if !build(&builder)? {
             return Ok(false);
         }
-        let mut walk = builder.revwalk()?;
-        for &tip in &built.tips {
-            walk.push(tip)?;
-        }
-        for &base in &built.bases {
-            walk.hide(base)?;
-        }
-        write_pack(&builder, &mut walk, &odb)?;
+        write_pack(&builder, &odb, |pack| {
+            // SAFETY: both are live handles: the memory store, owned by `odb`, and the
+            // pack being built; the call only reads the store's object ids.
+            let rc = unsafe {
+                git_mempack_write_thin_pack(kept_in_memory.raw().cast(), pack.raw().cast())
+            };
+            if rc < 0 {
+                return Err(git2::Error::last_error(rc));
+            }
+            Ok(())
+        })?;
         Ok(true)
     }
 
@@ -1056,11 +1053,13 @@ impl Backend for Git {
     }
 }
 
-/// What [`Git::in_one_pack`]'s build made: the new commits at the tips of its work,
-/// and the commits it built on, which the repository holds already.
-struct Built {
-    tips: Vec<Oid>,
-    bases: Vec<Oid>,
+extern "C" {
+    /// Puts each object of a libgit2 memory store, by itself, into a pack being built
+    /// (libgit2 1.8 and later, in the library git2 links; git2 has no wrapper for it).
+    fn git_mempack_write_thin_pack(
+        backend: *mut std::ffi::c_void,
+        builder: *mut std::ffi::c_void,
+    ) -> std::ffi::c_int;
 }
 
 /// Most packs a mirror keeps before they are packed into one: each fetch that brings
@@ -1140,8 +1139,10 @@ fn consolidate(repo: &Repository, most: usize) -> Result<()> {
     }
     let mut walk = repo.revwalk()?;
     walk.push_glob("*")?;
-    write_pack(repo, &mut walk, &repo.odb()?)
-        .with_context(|| format!("cannot pack the objects of {}", repo.path().display()))?;
+    write_pack(repo, &repo.odb()?, |pack| {
+        insert_commits(repo, &mut walk, pack)
+    })
+    .with_context(|| format!("cannot pack the objects of {}", repo.path().display()))?;
     // As git does: a pack with a `.keep` file stays, and the index goes first.
     for pack in old.iter().filter(|p| !p.with_extension("keep").exists()) {
         for ext in ["idx", "pack", "rev"] {
@@ -1180,7 +1181,13 @@ pub fn remote(config: &Config) -> Result<String> {
 /// pack windows, so memory stays flat however large the site repository grows, and
 /// network timeouts, so a hung remote fails a delivery (to be retried) instead of
 /// stalling the worker. Call once, before any other git operation in the process.
+///
+/// Objects read are not hashed again to check their ids, as git does not: libgit2 does
+/// by default, and on a site with thousands of pages, where a new comment's commit
+/// reads the directory listing them all, that was a quarter of a delivery's time.
+/// Damage on disk still shows: each object's compressed data carries a checksum.
 pub fn tune_for_service() {
+    git2::opts::strict_hash_verification(false);
     // SAFETY: called at start-up, before any other thread uses libgit2.
     let outcome = unsafe {
         git2::opts::set_cache_max_size(4 << 20)
@@ -1226,16 +1233,95 @@ fn copy_objects(from: &Repository, to: &Repository, wants: &[Oid], known: &[Oid]
             walk.hide(oid)?;
         }
     }
-    write_pack(from, &mut walk, &have)
+    write_pack(from, &have, |pack| insert_commits(from, &mut walk, pack))
 }
 
-/// Writes into `to` one pack of the commits `walk` gives from `from`, with all they
-/// reach, streamed as it is made: a whole history's pack is never held in memory.
-fn write_pack(from: &Repository, walk: &mut git2::Revwalk<'_>, to: &git2::Odb<'_>) -> Result<()> {
+/// Puts into `pack` the commits `walk` gives and what each brings: the files and
+/// directories its tree has and none of its parents has at the same path. A commit's
+/// parents are in the walk too, or behind the commits it hides, which the receiving
+/// repository holds with all they reach; so nothing the walk's commits reach is
+/// missing. libgit2's own walk insertion reads every directory of every commit's tree,
+/// each time: with thousands of commits on a site of thousands of pages, most of a
+/// delivery's time.
+fn insert_commits(
+    repo: &Repository,
+    walk: &mut git2::Revwalk<'_>,
+    pack: &mut git2::PackBuilder<'_>,
+) -> Result<(), git2::Error> {
+    let mut sent = HashSet::new();
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        pack.insert_object(commit.id(), None)?;
+        let parents = commit
+            .parents()
+            .map(|parent| parent.tree())
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_tree(repo, pack, &commit.tree()?, &parents, "", &mut sent)?;
+    }
+    Ok(())
+}
+
+/// Puts `tree` into `pack` (at `path`, by which libgit2 pairs objects for deltas) with
+/// what it holds that `before` (the same directory in the parents) does not; `sent`
+/// are the objects put in already, with all they hold.
+fn insert_tree(
+    repo: &Repository,
+    pack: &mut git2::PackBuilder<'_>,
+    tree: &Tree<'_>,
+    before: &[Tree<'_>],
+    path: &str,
+    sent: &mut HashSet<Oid>,
+) -> Result<(), git2::Error> {
+    if !sent.insert(tree.id()) {
+        return Ok(());
+    }
+    pack.insert_object(tree.id(), Some(path))?;
+    for entry in tree {
+        let id = entry.id();
+        let was: Vec<_> = before
+            .iter()
+            .filter_map(|t| t.get_name_bytes(entry.name_bytes()))
+            .collect();
+        if sent.contains(&id) || was.iter().any(|e| e.id() == id) {
+            continue;
+        }
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        let path = if path.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{path}/{name}")
+        };
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                let before = was
+                    .iter()
+                    .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+                    .map(|e| repo.find_tree(e.id()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                insert_tree(repo, pack, &repo.find_tree(id)?, &before, &path, sent)?;
+            }
+            Some(git2::ObjectType::Blob) => {
+                sent.insert(id);
+                pack.insert_object(id, Some(&path))?;
+            }
+            // A submodule's commit: an object of another repository.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Writes into `to` one pack of the objects of `from` that `insert` puts into the pack
+/// builder, streamed as it is made: a whole history's pack is never held in memory.
+fn write_pack(
+    from: &Repository,
+    to: &git2::Odb<'_>,
+    insert: impl FnOnce(&mut git2::PackBuilder<'_>) -> Result<(), git2::Error>,
+) -> Result<()> {
     let mut pack = from.packbuilder()?;
     // Finding deltas is most of the work on a large history: on every core.
     pack.set_threads(0);
-    pack.insert_walk(walk)?;
+    insert(&mut pack)?;
     let mut writer = to.packwriter()?;
     let mut failed = None;
     pack.foreach(|chunk| match writer.write_all(chunk) {

@@ -613,28 +613,134 @@ fn a_delivery_stores_the_new_comment_and_its_trees_not_the_site_again() {
     config.inbox.delivery.remote = Some(remote.to_string_lossy().into_owned());
     config.inbox.delivery.mode = Mode::Review;
     let git = Git::open(&config, &dir.path().join("inbox")).unwrap();
-    let packs = dir.path().join("inbox/repo.git/objects/pack");
-    let indexes = || -> std::collections::BTreeSet<PathBuf> {
-        std::fs::read_dir(&packs)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
-            .collect()
-    };
+    let mirror = dir.path().join("inbox/repo.git");
+    let indexes = || pack_indexes(&mirror);
     // The first delivery fetches the site (its 200 files) into the mirror.
     assert_eq!(git.deliver(&[comment(1, "/posts/a/")]), [Ok(())]);
     let before = indexes();
     assert_eq!(git.deliver(&[comment(2, "/posts/a/")]), [Ok(())]);
-    // A version 2 pack index counts its objects in the last entry of its fan-out table.
     let objects: u32 = indexes()
         .difference(&before)
-        .map(|idx| {
-            let bytes = std::fs::read(idx).unwrap();
-            assert_eq!(&bytes[..8], b"\xfftOc\0\0\0\x02", "{}", idx.display());
-            u32::from_be_bytes(bytes[8 + 255 * 4..8 + 256 * 4].try_into().unwrap())
-        })
+        .map(|idx| objects_in(idx))
         .sum();
     // One commit, the comment's file, and the trees on its path: the root, comments/,
     // comments/posts/ and comments/posts/a/.
     assert_eq!(objects, 6);
+}
+
+/// The pack indexes of the repository at `git_dir`.
+fn pack_indexes(git_dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(git_dir.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .collect()
+}
+
+/// How many objects the pack of index `idx` holds: a version 2 index counts them in the
+/// last entry of its fan-out table.
+fn objects_in(idx: &Path) -> u32 {
+    let bytes = std::fs::read(idx).unwrap();
+    assert_eq!(&bytes[..8], b"\xfftOc\0\0\0\x02", "{}", idx.display());
+    u32::from_be_bytes(bytes[8 + 255 * 4..8 + 256 * 4].try_into().unwrap())
+}
+
+/// Asserts that `repo` holds every commit, directory and file that `tip` reaches.
+fn assert_whole(repo: &Repository, tip: Oid) {
+    fn held(repo: &Repository, id: Oid) {
+        let tree = repo
+            .find_tree(id)
+            .unwrap_or_else(|e| panic!("tree {id}: {e}"));
+        for entry in &tree {
+            match entry.kind() {
+                Some(git2::ObjectType::Tree) => held(repo, entry.id()),
+                Some(git2::ObjectType::Blob) => {
+                    let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+                    repo.find_blob(entry.id())
+                        .unwrap_or_else(|e| panic!("file {name}: {e}"));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(tip).unwrap();
+    for oid in walk {
+        let commit = repo.find_commit(oid.unwrap()).unwrap();
+        held(repo, commit.tree_id());
+    }
+}
+
+#[test]
+fn copying_commits_sends_what_they_change_and_leaves_the_copy_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("a", "a\n"),
+        ("d/e/f", "f\n"),
+        ("d/g", "g\n"),
+        ("k/l", "l\n"),
+    ];
+    let remote = Repository::open(test_remote(dir.path(), &files)).unwrap();
+    let base = remote.refname_to_id("refs/heads/main").unwrap();
+    let target = Repository::init_bare(dir.path().join("target.git")).unwrap();
+    // Nothing known: the whole history goes.
+    copy_objects(&remote, &target, &[base], &[]).unwrap();
+    assert_whole(&target, base);
+
+    let sig = git2::Signature::now("t", "t@localhost").unwrap();
+    let commit = |parents: &[Oid], changes: &[(&str, Option<(&str, FileMode)>)]| {
+        let parents: Vec<Commit<'_>> = parents
+            .iter()
+            .map(|p| remote.find_commit(*p).unwrap())
+            .collect();
+        let mut update = TreeUpdateBuilder::new();
+        for (path, change) in changes {
+            match change {
+                Some((text, FileMode::Commit)) => update.upsert(
+                    *path,
+                    Oid::hash_object(git2::ObjectType::Commit, text.as_bytes()).unwrap(),
+                    FileMode::Commit,
+                ),
+                Some((text, mode)) => {
+                    update.upsert(*path, remote.blob(text.as_bytes()).unwrap(), *mode)
+                }
+                None => update.remove(*path),
+            };
+        }
+        let tree = update
+            .create_updated(&remote, &parents[0].tree().unwrap())
+            .unwrap();
+        let tree = remote.find_tree(tree).unwrap();
+        let parents: Vec<&Commit<'_>> = parents.iter().collect();
+        remote
+            .commit(None, &sig, &sig, "c", &tree, &parents)
+            .unwrap()
+    };
+    // One side changes a deep file, removes one, adds a directory and a submodule; the
+    // other adds a file deep down; a merge joins them.
+    let one = commit(
+        &[base],
+        &[
+            ("d/e/f", Some(("f, changed\n", FileMode::Blob))),
+            ("d/g", None),
+            ("x/y", Some(("y\n", FileMode::Blob))),
+            ("theme", Some(("a theme's commit", FileMode::Commit))),
+        ],
+    );
+    let other = commit(&[base], &[("d/e/h", Some(("h\n", FileMode::Blob)))]);
+    let merge = commit(&[one, other], &[("d/e/h", Some(("h\n", FileMode::Blob)))]);
+    let before = pack_indexes(target.path());
+    copy_objects(&remote, &target, &[merge], &[base]).unwrap();
+    assert_whole(&target, merge);
+    let new: Vec<_> = pack_indexes(target.path())
+        .difference(&before)
+        .cloned()
+        .collect();
+    assert_eq!(new.len(), 1);
+    let objects = objects_in(&new[0]);
+    // The three commits. The first side: its root, d, d/e, f's new text, x and y. The
+    // other side: root, d, d/e and h. The merge: root, d and d/e, each of them new;
+    // what is in them is its parents'. Not the submodule's commit (another
+    // repository's), nor a, k or k/l, which the target holds.
+    assert_eq!(objects, 3 + 6 + 4 + 3);
 }
