@@ -1322,7 +1322,9 @@ fn write_pack(
     // Finding deltas is most of the work on a large history: on every core.
     pack.set_threads(0);
     insert(&mut pack)?;
-    let mut writer = to.packwriter()?;
+    // The pack comes an object at a time, and libgit2's indexer unmaps and maps the
+    // pack again for each write it takes: it takes them in larger pieces.
+    let mut writer = std::io::BufWriter::with_capacity(PACK_WRITES, to.packwriter()?);
     let mut failed = None;
     pack.foreach(|chunk| match writer.write_all(chunk) {
         Ok(()) => true,
@@ -1335,9 +1337,15 @@ fn write_pack(
         Some(io) => anyhow::Error::new(io).context("cannot write the objects"),
         None => e.into(),
     })?;
-    writer.commit()?;
+    writer
+        .into_inner()
+        .map_err(|e| anyhow::Error::new(e.into_error()).context("cannot write the objects"))?
+        .commit()?;
     Ok(())
 }
+
+/// The size of the pieces a pack is written in.
+const PACK_WRITES: usize = 256 << 10;
 
 /// The files `to` has and `from` has not, with their blobs.
 fn added_files(
