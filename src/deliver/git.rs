@@ -1062,9 +1062,14 @@ extern "C" {
     ) -> std::ffi::c_int;
 }
 
-/// Most packs a mirror keeps before they are packed into one: each fetch that brings
-/// something adds one, and reading objects slows down as packs pile up.
+/// Most small packs a mirror keeps before they are packed into one: each delivery, and
+/// each fetch that brings something, adds one, and reading objects slows down as packs
+/// pile up.
 const MOST_PACKS: usize = 50;
+
+/// Packs holding more objects than this are not merged with others (see
+/// [`consolidate`]): about 3,000 comments' worth in review mode (six objects each).
+const MOST_OBJECTS_MERGED: u32 = 20_000;
 
 /// Most references a mirror keeps as files of their own before they are packed into
 /// `packed-refs`, as `git pack-refs` does: each delivery in review mode adds one, and
@@ -1076,7 +1081,7 @@ const MOST_LOOSE_REFS: usize = 100;
 /// speed: when it fails, the mirror works as it is, and the next fetch tries again.
 /// Then the memory the fetch and the packing freed goes back to the system.
 fn tidy(repo: &Repository) {
-    if let Err(e) = consolidate(repo, MOST_PACKS) {
+    if let Err(e) = consolidate(repo, MOST_PACKS, MOST_OBJECTS_MERGED) {
         tracing::warn!("{e:#}");
     }
     if let Err(e) = pack_refs(repo, MOST_LOOSE_REFS) {
@@ -1124,27 +1129,40 @@ fn pack_refs(repo: &Repository, most: usize) -> Result<()> {
     Ok(())
 }
 
-/// Once `repo` holds more than `most` packs: packs all that its references reach into
-/// one, and removes the others (with what no reference reaches).
-fn consolidate(repo: &Repository, most: usize) -> Result<()> {
-    let mut old = Vec::new();
+/// Once `repo` holds more than `most` packs of at most `largest` objects each: packs
+/// their objects into one, and removes them. Larger packs (the site's history, as the
+/// first fetch brought it, or an earlier merge that grew that large) stay as they are,
+/// so the memory a merge takes stays bounded however large the site grows, and the
+/// site's history is not packed again for each 50 deliveries. Packs git keeps (with a
+/// `.keep` file) stay too.
+fn consolidate(repo: &Repository, most: usize, largest: u32) -> Result<()> {
+    let mut small = Vec::new();
     for entry in std::fs::read_dir(repo.path().join("objects/pack"))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "pack") {
-            old.push(path);
+        if path.extension().is_none_or(|e| e != "pack") || path.with_extension("keep").exists() {
+            continue;
+        }
+        match objects_of(&path.with_extension("idx"), largest) {
+            Ok(Some(ids)) => small.push((path, ids)),
+            Ok(None) => {}
+            // Being written, or not an index cairn reads: left as it is.
+            Err(e) => tracing::debug!("{}: {e}", path.display()),
         }
     }
-    if old.len() <= most {
+    if small.len() <= most {
         return Ok(());
     }
-    let mut walk = repo.revwalk()?;
-    walk.push_glob("*")?;
     write_pack(repo, &repo.odb()?, |pack| {
-        insert_commits(repo, &mut walk, pack)
+        for (_, ids) in &small {
+            for &id in ids {
+                pack.insert_object(id, None)?;
+            }
+        }
+        Ok(())
     })
     .with_context(|| format!("cannot pack the objects of {}", repo.path().display()))?;
-    // As git does: a pack with a `.keep` file stays, and the index goes first.
-    for pack in old.iter().filter(|p| !p.with_extension("keep").exists()) {
+    // As git does: the index goes first.
+    for (pack, _) in &small {
         for ext in ["idx", "pack", "rev"] {
             match std::fs::remove_file(pack.with_extension(ext)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -1155,6 +1173,36 @@ fn consolidate(repo: &Repository, most: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The ids of the objects in the pack of index `idx` (git's version 2 format: a
+/// header, a fan-out table whose last entry counts the objects, then their ids), or
+/// `None` when it holds more than `largest`.
+fn objects_of(idx: &Path, largest: u32) -> std::io::Result<Option<Vec<Oid>>> {
+    use std::io::Read;
+    const HEAD: usize = 8 + 256 * 4;
+    let mut file = std::fs::File::open(idx)?;
+    let mut head = [0u8; HEAD];
+    file.read_exact(&mut head)?;
+    if head[..8] != *b"\xfftOc\0\0\0\x02" {
+        return Err(std::io::Error::other("not a version 2 pack index"));
+    }
+    let count = u32::from_be_bytes([
+        head[HEAD - 4],
+        head[HEAD - 3],
+        head[HEAD - 2],
+        head[HEAD - 1],
+    ]);
+    if count > largest {
+        return Ok(None);
+    }
+    let mut ids = vec![0u8; count as usize * 20];
+    file.read_exact(&mut ids)?;
+    Ok(Some(
+        ids.chunks_exact(20)
+            .map(|id| Oid::from_bytes(id).map_err(std::io::Error::other))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// The site's repository as `inbox.delivery.remote` names it: a URL, or the full path

@@ -492,19 +492,19 @@ fn remotes_are_paths_or_urls_as_git_reads_them() {
 }
 
 #[test]
-fn many_packs_are_packed_into_one_that_keeps_all_the_references_reach() {
+fn many_small_packs_are_packed_into_one_and_large_ones_are_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let remote = Repository::open(test_remote(dir.path(), &[("a", "first")])).unwrap();
+    let files = [("a", "a\n"), ("b", "b\n"), ("c", "c\n")];
+    let remote = Repository::open(test_remote(dir.path(), &files)).unwrap();
     let mirror = Repository::init_bare(dir.path().join("mirror.git")).unwrap();
+    let base = remote.refname_to_id("refs/heads/main").unwrap();
+    // The site's history: its commit, its root and three files.
+    copy_objects(&remote, &mirror, &[base], &[]).unwrap();
     let sig = git2::Signature::now("t", "t@localhost").unwrap();
-    let mut tips = Vec::new();
-    // Three fetches, each bringing a commit: three packs.
+    let mut tips = vec![base];
+    // Three fetches, each bringing a commit, its root and a file: three packs more.
     for n in 0..3 {
-        let parent = remote
-            .revparse_single("main")
-            .unwrap()
-            .peel_to_commit()
-            .unwrap();
+        let parent = remote.find_commit(*tips.last().unwrap()).unwrap();
         let mut update = TreeUpdateBuilder::new();
         let blob = remote.blob(format!("text {n}").as_bytes()).unwrap();
         update.upsert(format!("f{n}"), blob, FileMode::Blob);
@@ -515,26 +515,37 @@ fn many_packs_are_packed_into_one_that_keeps_all_the_references_reach() {
         let tip = remote
             .commit(Some("refs/heads/main"), &sig, &sig, "c", &tree, &[&parent])
             .unwrap();
+        // A new handle sees the packs written since: the commits before are not sent.
+        let mirror = Repository::open_bare(mirror.path()).unwrap();
         copy_objects(&remote, &mirror, &[tip], &tips).unwrap();
         mirror
             .reference("refs/remotes/origin/main", tip, true, "t")
             .unwrap();
         tips.push(tip);
     }
-    let packs = || crate::testing::files_ending(&mirror.path().join("objects/pack"), "pack");
-    assert_eq!(packs(), 3);
-    consolidate(&mirror, 3).unwrap();
-    assert_eq!(packs(), 3, "at the limit, left alone");
-    consolidate(&mirror, 2).unwrap();
-    assert_eq!(packs(), 1);
+    let indexes = || pack_indexes(mirror.path());
+    let sizes = || -> Vec<u32> { indexes().iter().map(|idx| objects_in(idx)).collect() };
+    assert_eq!(indexes().len(), 4);
+    consolidate(&mirror, 4, u32::MAX).unwrap();
+    assert_eq!(indexes().len(), 4, "at the limit, left alone");
+    // Three packs of three objects are more than two: they become one; the pack of
+    // five stays as it was.
+    let history = indexes()
+        .into_iter()
+        .find(|idx| objects_in(idx) == 5)
+        .unwrap();
+    consolidate(&mirror, 2, 4).unwrap();
+    let mut now = sizes();
+    now.sort();
+    assert_eq!(now, [5, 9]);
+    assert!(history.exists());
     // Every commit, tree and file the reference reaches is still there.
     let mirror = Repository::open_bare(mirror.path()).unwrap();
-    let tip = mirror.find_commit(tips[2]).unwrap();
-    for name in ["a", "f0", "f1", "f2"] {
-        let entry = tip.tree().unwrap().get_path(Path::new(name)).unwrap();
-        mirror.find_blob(entry.id()).unwrap();
-    }
-    assert_eq!(tip.parent(0).unwrap().parent(0).unwrap().id(), tips[0]);
+    assert_whole(&mirror, tips[3]);
+    // With no pack too large, all become one.
+    consolidate(&mirror, 1, u32::MAX).unwrap();
+    assert_eq!(sizes(), [14]);
+    assert_whole(&mirror, tips[3]);
 }
 
 #[test]
