@@ -8,13 +8,18 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::Inbox;
-use crate::config::Mode;
 use crate::deliver::DeliveryError;
 
 /// Longest wait between two attempts at one comment.
 const MAX_BACKOFF_SECS: i64 = 3600;
 /// Longest the worker sleeps without looking at the spool.
 const IDLE: Duration = Duration::from_secs(60);
+/// Most comments handed to the backend at once. Their commits are built in memory
+/// before they are stored, each with a new copy of every directory on its comment's
+/// path; in batch and direct mode, a chain of them. On a site of 24,000 comments in
+/// 1,740 thread directories, delivering 1,000 in batch mode at once took 151 MiB
+/// (`bench/deliver.sh`), and 100 at a time 62 MiB, in about the same time.
+const MOST_AT_ONCE: usize = 100;
 /// How often delivered items are pruned from the spool.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -25,10 +30,6 @@ pub fn backoff(failures: u32) -> chrono::Duration {
 }
 
 pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let limit = match inbox.config.inbox.delivery.mode {
-        Mode::Review => 100,
-        Mode::Batch | Mode::Direct => 1000,
-    };
     let keep = chrono::Duration::hours(
         i64::try_from(inbox.config.inbox.keep_delivered_hours).unwrap_or(i64::MAX / 3600),
     );
@@ -49,7 +50,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
             inbox.forget_idle_clients();
             last_prune = Some(tokio::time::Instant::now());
         }
-        let due = inbox.spool.take_due(Utc::now(), limit);
+        let due = inbox.spool.take_due(Utc::now(), MOST_AT_ONCE);
         if due.is_empty() {
             let wait = match inbox.spool.next_due() {
                 Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
