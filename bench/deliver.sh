@@ -22,13 +22,6 @@ cargo build --release --quiet --bin cairn --example spool --example synth
 CAIRN=${CAIRN:-$PWD/target/release/cairn}
 SPOOL=$PWD/target/release/examples/spool
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-commit_all() { # DIR: commits everything in DIR as one commit on main
-  git -C "$1" init -q -b main
-  git -C "$1" add -A
-  git -C "$1" -c user.name=bench -c user.email=bench@localhost commit -q -m site
-}
-
 # The sites, each as a bare repository to clone for every run.
 if [ ! -d "$WORK/empty.git" ]; then
   mkdir -p "$WORK/empty" && echo "# bench" >"$WORK/empty/README"
@@ -69,20 +62,11 @@ CFG
   CAIRN_SECRET=bench-secret-0123456789 RUST_LOG=warn "$CAIRN" inbox --config "$run/cairn.toml" \
     --listen "127.0.0.1:$p" >"$run/cairn.log" 2>&1 &
   local pid=$!
-  until curl -s "http://127.0.0.1:$p/v1/health" 2>/dev/null | grep -q '"delivering":0,"failed":0,"queued":0'; do
-    kill -0 "$pid" 2>/dev/null || { cat "$run/cairn.log"; exit 1; }
-    sleep 0.02
-  done
+  wait_delivered "127.0.0.1:$p" "$pid"
   local t1=$EPOCHREALTIME
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  local delivered
-  if [ "$2" = batch ]; then
-    delivered=$(($(git -C "$run/site.git" rev-list --count cairn/pending) - $(git -C "$run/site.git" rev-list --count main)))
-  else
-    delivered=$(git -C "$run/site.git" for-each-ref refs/heads/cairn/ | wc -l)
-  fi
-  [ "$delivered" -eq "$3" ] || { echo "$1 $2: expected $3 comments delivered, found $delivered"; exit 1; }
+  check_delivered "$run/site.git" "$2" "$3"
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $hwm" >>"$4"
   rm -rf "$run"
 }

@@ -26,6 +26,7 @@
 #   RUNS=3 DURATION=5 BENCH_DIR=/tmp/x bench/inbox.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
@@ -43,7 +44,6 @@ if [ ! -x "$WORK/venv/bin/gunicorn" ]; then
 fi
 ISSO_VERSION=$("$WORK/venv/bin/pip" show isso | awk '/^Version/ {print $2}')
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1"; exit 1; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 pids=()
@@ -61,10 +61,8 @@ pids+=($!)
 
 # A bare site repository for cairn to deliver to.
 new_remote() {
-  git init -q -b main "$1.src"
-  echo "# bench" >"$1.src/README"
-  git -C "$1.src" add -A
-  git -C "$1.src" -c user.name=bench -c user.email=bench@localhost commit -q -m site
+  mkdir -p "$1.src" && echo "# bench" >"$1.src/README"
+  commit_all "$1.src"
   git clone -q --bare "$1.src" "$1"
 }
 
@@ -117,7 +115,6 @@ CFG
 }
 
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 record() { echo "$2" >>"$WORK/results/$1"; }
 
 rm -rf "$WORK/results" && mkdir -p "$WORK/results"
@@ -166,19 +163,10 @@ for run in $(seq "$RUNS"); do
     t0=$(date +%s.%N)
     start_cairn "$mode" "$spooled/spool"
     wait_http "http://$CAIRN_ADDR/v1/health"
-    # A light poll (no interpreter start-up per check), so the probe does not slow
-    # what it measures.
-    until curl -s "http://$CAIRN_ADDR/v1/health" | grep -q '"delivering":0,"failed":0,"queued":0'; do
-      sleep 0.02
-    done
+    wait_delivered "$CAIRN_ADDR"
     t1=$(date +%s.%N)
     record "deliver-1000-$mode" "$(echo "$t1 - $t0" | bc -l)"
-    if [ "$mode" = batch ]; then
-      delivered=$(($(git -C "$RUN_DIR/site.git" rev-list --count cairn/pending) - 1))
-    else
-      delivered=$(git -C "$RUN_DIR/site.git" for-each-ref refs/heads/cairn/ | wc -l)
-    fi
-    [ "$delivered" -eq 1000 ] || { echo "$mode: expected 1000 comments delivered, found $delivered"; exit 1; }
+    check_delivered "$RUN_DIR/site.git" "$mode" 1000
     kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
   done
 done

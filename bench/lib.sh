@@ -36,3 +36,31 @@ run_done() {
 remove_runs() {
   for d in "$@"; do rm -rf "$d/runs"; done
 }
+# port: prints a free TCP port on 127.0.0.1.
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# commit_all DIR: makes DIR a git repository with everything in it as one commit on main.
+commit_all() {
+  git -C "$1" init -q -b main
+  git -C "$1" add -A
+  git -C "$1" -c user.name=bench -c user.email=bench@localhost commit -q -m site
+}
+# wait_delivered ADDR [PID]: waits until the inbox at ADDR has nothing left to deliver
+# (a light poll: no interpreter start-up per check, so the probe does not slow what it
+# measures); fails when process PID ends first.
+wait_delivered() {
+  until curl -s "http://$1/v1/health" 2>/dev/null | grep -q '"delivering":0,"failed":0,"queued":0'; do
+    if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then echo "the inbox at $1 stopped"; exit 1; fi
+    sleep 0.02
+  done
+}
+# check_delivered REPO MODE COUNT: fails unless the bare repository REPO holds COUNT
+# delivered comments: commits on cairn/pending beyond main (batch), or cairn/ branches.
+check_delivered() {
+  local n
+  if [ "$2" = batch ]; then
+    n=$(($(git -C "$1" rev-list --count cairn/pending) - $(git -C "$1" rev-list --count main)))
+  else
+    n=$(git -C "$1" for-each-ref refs/heads/cairn/ | wc -l)
+  fi
+  [ "$n" -eq "$3" ] || { echo "$2: expected $3 comments delivered to $1, found $n"; exit 1; }
+}

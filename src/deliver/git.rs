@@ -1326,11 +1326,13 @@ fn insert_tree(
     pack.insert_object(tree.id(), Some(path))?;
     for entry in tree {
         let id = entry.id();
-        let was: Vec<_> = before
-            .iter()
-            .filter_map(|t| t.get_name_bytes(entry.name_bytes()))
-            .collect();
-        if sent.contains(&id) || was.iter().any(|e| e.id() == id) {
+        // The same entry in each parent's directory, if it has one.
+        let was = || {
+            before
+                .iter()
+                .filter_map(|t| t.get_name_bytes(entry.name_bytes()))
+        };
+        if sent.contains(&id) || was().any(|e| e.id() == id) {
             continue;
         }
         let name = String::from_utf8_lossy(entry.name_bytes());
@@ -1341,8 +1343,7 @@ fn insert_tree(
         };
         match entry.kind() {
             Some(git2::ObjectType::Tree) => {
-                let before = was
-                    .iter()
+                let before = was()
                     .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
                     .map(|e| repo.find_tree(e.id()))
                     .collect::<Result<Vec<_>, _>>()?;
