@@ -64,7 +64,7 @@ CFG
   local pid=$!
   wait_delivered "127.0.0.1:$p" "$pid"
   local t1=$EPOCHREALTIME
-  local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  local hwm; hwm=$(hwm_kib "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   check_delivered "$run/site.git" "$2" "$3"
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $hwm" >>"$4"

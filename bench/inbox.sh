@@ -45,7 +45,6 @@ fi
 ISSO_VERSION=$("$WORK/venv/bin/pip" show isso | awk '/^Version/ {print $2}')
 
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1"; exit 1; }
-hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

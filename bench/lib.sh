@@ -38,6 +38,8 @@ remove_runs() {
 }
 # port: prints a free TCP port on 127.0.0.1.
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# hwm_kib PID: the peak RSS of process PID so far, in KiB.
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 # commit_all DIR: makes DIR a git repository with everything in it as one commit on main.
 commit_all() {
   git -C "$1" init -q -b main

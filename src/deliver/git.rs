@@ -1136,15 +1136,16 @@ fn pack_refs(repo: &Repository, most: usize) -> Result<()> {
 /// site's history is not packed again for each 50 deliveries. Packs git keeps (with a
 /// `.keep` file) stay too.
 fn consolidate(repo: &Repository, most: usize, largest: u32) -> Result<()> {
+    // Only the counts are read here, as after every fetch; the ids only for a merge.
     let mut small = Vec::new();
     for entry in std::fs::read_dir(repo.path().join("objects/pack"))? {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "pack") || path.with_extension("keep").exists() {
             continue;
         }
-        match objects_of(&path.with_extension("idx"), largest) {
-            Ok(Some(ids)) => small.push((path, ids)),
-            Ok(None) => {}
+        match object_count(&path.with_extension("idx")) {
+            Ok(count) if count <= largest => small.push(path),
+            Ok(_) => {}
             // Being written, or not an index cairn reads: left as it is.
             Err(e) => tracing::debug!("{}: {e}", path.display()),
         }
@@ -1152,17 +1153,20 @@ fn consolidate(repo: &Repository, most: usize, largest: u32) -> Result<()> {
     if small.len() <= most {
         return Ok(());
     }
+    let mut ids = Vec::new();
+    for path in &small {
+        let idx = path.with_extension("idx");
+        ids.extend(object_ids(&idx).with_context(|| format!("cannot read {}", idx.display()))?);
+    }
     write_pack(repo, &repo.odb()?, |pack| {
-        for (_, ids) in &small {
-            for &id in ids {
-                pack.insert_object(id, None)?;
-            }
+        for &id in &ids {
+            pack.insert_object(id, None)?;
         }
         Ok(())
     })
     .with_context(|| format!("cannot pack the objects of {}", repo.path().display()))?;
     // As git does: the index goes first.
-    for (pack, _) in &small {
+    for pack in &small {
         for ext in ["idx", "pack", "rev"] {
             match std::fs::remove_file(pack.with_extension(ext)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -1175,34 +1179,43 @@ fn consolidate(repo: &Repository, most: usize, largest: u32) -> Result<()> {
     Ok(())
 }
 
-/// The ids of the objects in the pack of index `idx` (git's version 2 format: a
-/// header, a fan-out table whose last entry counts the objects, then their ids), or
-/// `None` when it holds more than `largest`.
-fn objects_of(idx: &Path, largest: u32) -> std::io::Result<Option<Vec<Oid>>> {
+/// The header and fan-out table of a version 2 pack index, before the objects' ids.
+const IDX_HEAD: usize = 8 + 256 * 4;
+
+/// Opens the pack index `idx` (git's version 2 format: a header, then a fan-out table
+/// whose last entry counts the objects, then their ids) and reads how many objects its
+/// pack holds, leaving the file at the first id.
+fn open_index(idx: &Path) -> std::io::Result<(std::fs::File, u32)> {
     use std::io::Read;
-    const HEAD: usize = 8 + 256 * 4;
     let mut file = std::fs::File::open(idx)?;
-    let mut head = [0u8; HEAD];
+    let mut head = [0u8; IDX_HEAD];
     file.read_exact(&mut head)?;
     if head[..8] != *b"\xfftOc\0\0\0\x02" {
         return Err(std::io::Error::other("not a version 2 pack index"));
     }
     let count = u32::from_be_bytes([
-        head[HEAD - 4],
-        head[HEAD - 3],
-        head[HEAD - 2],
-        head[HEAD - 1],
+        head[IDX_HEAD - 4],
+        head[IDX_HEAD - 3],
+        head[IDX_HEAD - 2],
+        head[IDX_HEAD - 1],
     ]);
-    if count > largest {
-        return Ok(None);
-    }
+    Ok((file, count))
+}
+
+/// How many objects the pack of index `idx` holds.
+fn object_count(idx: &Path) -> std::io::Result<u32> {
+    open_index(idx).map(|(_, count)| count)
+}
+
+/// The ids of the objects in the pack of index `idx`.
+fn object_ids(idx: &Path) -> std::io::Result<Vec<Oid>> {
+    use std::io::Read;
+    let (mut file, count) = open_index(idx)?;
     let mut ids = vec![0u8; count as usize * 20];
     file.read_exact(&mut ids)?;
-    Ok(Some(
-        ids.chunks_exact(20)
-            .map(|id| Oid::from_bytes(id).map_err(std::io::Error::other))
-            .collect::<Result<_, _>>()?,
-    ))
+    ids.chunks_exact(20)
+        .map(|id| Oid::from_bytes(id).map_err(std::io::Error::other))
+        .collect()
 }
 
 /// The site's repository as `inbox.delivery.remote` names it: a URL, or the full path
