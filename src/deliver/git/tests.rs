@@ -751,4 +751,14 @@ fn copying_commits_sends_what_they_change_and_leaves_the_copy_whole() {
     // what is in them is its parents'. Not the submodule's commit (another
     // repository's), nor a, k or k/l, which the target holds.
     assert_eq!(objects, 3 + 6 + 4 + 3);
+
+    // A merge made with `--no-ff` while the site branch stood still (by hand, or a
+    // forge's merge button) has the very tree of the branch it merges. With both new
+    // to the target, the copy is whole all the same.
+    let side = commit(&[merge], &[("n/o/p", Some(("p\n", FileMode::Blob)))]);
+    let no_ff = commit(&[merge, side], &[("n/o/p", Some(("p\n", FileMode::Blob)))]);
+    let tree = |c| remote.find_commit(c).unwrap().tree_id();
+    assert_eq!(tree(no_ff), tree(side));
+    copy_objects(&remote, &target, &[no_ff], &[merge]).unwrap();
+    assert_whole(&target, no_ff);
 }
