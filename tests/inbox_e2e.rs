@@ -932,3 +932,64 @@ fn a_reply_to_a_pending_comment_is_taken_while_the_remote_is_away() {
     assert!(ws.branches().contains(&format!("cairn/{reply}")));
     assert!(inbox.stop().success());
 }
+
+/// A moderator who merges a comment's branch by hand (`git merge`, `git push`) leaves
+/// it behind; the inbox deletes it (at start, then every hour) and leaves the comments
+/// still waiting alone.
+#[test]
+fn branches_merged_by_hand_are_deleted_by_the_inbox() {
+    let ws = Workspace::new("review");
+    let config = ws.config();
+    let inbox = InboxProcess::start(&config);
+    let acked = flood(&inbox.addr, "by hand", 2, 1);
+    assert_eq!(acked.len(), 2);
+    inbox.wait_delivered(60);
+    assert!(inbox.stop().success());
+
+    git(
+        ws.dir.path(),
+        &["clone", "-q", ws.remote.to_str().unwrap(), "work"],
+    );
+    let work = ws.dir.path().join("work");
+    let merged = format!("cairn/{}", acked[0]);
+    git(
+        &work,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge by hand",
+            &format!("origin/{merged}"),
+        ],
+    );
+    git(&work, &["push", "-q", "origin", "HEAD:main"]);
+    assert_eq!(
+        ws.branches(),
+        [merged.clone(), format!("cairn/{}", acked[1]), "main".into()]
+    );
+
+    let restarted = InboxProcess::start(&config);
+    wait_explained(
+        "the sweep",
+        30,
+        || ws.branches() == [format!("cairn/{}", acked[1]), "main".into()],
+        || {
+            format!(
+                "{:?}; the inbox said:\n{}",
+                ws.branches(),
+                restarted.log.lock().unwrap()
+            )
+        },
+    );
+    let log = restarted.log.lock().unwrap().clone();
+    assert!(
+        log.contains(&format!(
+            "deleted 1 branch(es) the site branch has taken in: {merged}"
+        )),
+        "{log}"
+    );
+    drop(log);
+    let listed = ws.moderate(&["list", "--format", "ids"]);
+    assert_eq!(stdout(&listed).trim(), acked[1], "{}", stderr(&listed));
+}

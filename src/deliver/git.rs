@@ -276,7 +276,13 @@ impl Git {
                         "cairn: push",
                     )
                     .map(drop),
+                // Deleting checks, under the lock, that the branch is where it was found,
+                // and where the update expects it (`old`), if it says.
                 None => match target.find_reference(&branch) {
+                    Ok(r) if update.old.is_some_and(|old| r.target() != Some(old)) => {
+                        rejected.push((update.branch.clone(), "the branch moved".to_string()));
+                        continue;
+                    }
                     Ok(mut r) => r.delete(),
                     Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
                     Err(e) => Err(e),
@@ -710,52 +716,65 @@ impl Git {
         Ok(found)
     }
 
-    /// Every pending comment (its location is the branch it waits on) and its path in
-    /// the repo. Besides new comments, authors' proposed changes to published ones
-    /// (`cairn/change-<id>`).
-    fn pending_in(&self, repo: &Repository) -> Result<Vec<(Pending, String)>> {
+    /// cairn's branches on the remote as the mirror last saw them (`cairn/<id>`,
+    /// `cairn/change-<id>` and the batch branch), with the site branch and the files it
+    /// took in since the oldest of them forked from it.
+    fn branches<'r>(&self, repo: &'r Repository) -> Result<Branches<'r>> {
         let site = self.site_tip(repo)?;
-        let site_tree = site.tree()?;
-        let mut branches = Vec::new();
+        let mut list = Vec::new();
         for reference in repo.references_glob(&format!("refs/remotes/origin/{BRANCH_PREFIX}*"))? {
             let reference = reference?;
             let Ok(name) = reference.name() else { continue };
-            let branch = name.trim_start_matches("refs/remotes/origin/").to_string();
-            let tip = reference.peel_to_commit()?;
-            let own = branch.strip_prefix(BRANCH_PREFIX).unwrap_or_default();
+            let name = name.trim_start_matches("refs/remotes/origin/").to_string();
+            let own = name.strip_prefix(BRANCH_PREFIX).unwrap_or_default();
             let (id, changes) = if let Ok(id) = own.parse::<Ulid>() {
                 (Some(id), false)
             } else if let Some(Ok(id)) = own.strip_prefix(CHANGE_PREFIX).map(str::parse::<Ulid>) {
                 (Some(id), true)
-            } else if branch == self.batch_branch {
+            } else if name == self.batch_branch {
                 (None, false)
             } else {
                 continue;
             };
-            branches.push((branch, tip, id, changes));
+            let tip = reference.peel_to_commit()?;
+            let fork = repo.merge_base(tip.id(), site.id()).ok();
+            list.push(Branch {
+                name,
+                tip,
+                id,
+                changes,
+                fork,
+            });
         }
         // A comment the site took in (a request squashed into it) and erased since is
         // not offered again.
-        let forks: Vec<Oid> = branches
-            .iter()
-            .filter_map(|(_, tip, ..)| repo.merge_base(tip.id(), site.id()).ok())
-            .collect();
+        let forks: Vec<Oid> = list.iter().filter_map(|b| b.fork).collect();
         let taken = match forks.len() {
             0 => HashSet::new(),
             1 => Git::taken_since(repo, &site, forks[0])?,
             _ => Git::taken_since(repo, &site, repo.merge_base_many(&forks)?)?,
         };
+        Ok(Branches { site, list, taken })
+    }
+
+    /// Every pending comment (its location is the branch it waits on) and its path in
+    /// the repo. Besides new comments, authors' proposed changes to published ones
+    /// (`cairn/change-<id>`).
+    fn pending_in(&self, repo: &Repository) -> Result<Vec<(Pending, String)>> {
+        let Branches { site, list, taken } = self.branches(repo)?;
+        let site_tree = site.tree()?;
         let mut pending = Vec::new();
-        for (branch, tip, id, changes) in branches {
-            for (path, comment, ask) in self.comment_on(repo, &tip, &site_tree, id, changes)? {
+        for branch in list {
+            let found =
+                self.comment_on(repo, &branch.tip, &site_tree, branch.id, branch.changes)?;
+            for (path, comment, ask) in found {
                 if matches!(ask, Ask::Publish) && taken.contains(Path::new(&path)) {
                     continue;
                 }
-                let location = branch.clone();
                 pending.push((
                     Pending {
                         comment,
-                        location,
+                        location: branch.name.clone(),
                         ask,
                     },
                     path,
@@ -812,6 +831,57 @@ impl Git {
             bail!("cannot delete branch {branch}: {why}");
         }
         Ok(())
+    }
+}
+
+/// cairn's branches on the remote, as [`Git::branches`] lists them.
+struct Branches<'r> {
+    /// The site branch's tip.
+    site: Commit<'r>,
+    list: Vec<Branch<'r>>,
+    /// The files the site branch took in since the oldest branch forked from it.
+    taken: HashSet<PathBuf>,
+}
+
+struct Branch<'r> {
+    name: String,
+    tip: Commit<'r>,
+    /// The comment it is named by; `None` for the batch branch.
+    id: Option<Ulid>,
+    /// Whether it changes a published comment (`cairn/change-<id>`).
+    changes: bool,
+    /// Where it forked from the site branch; `None` when their histories never meet.
+    fork: Option<Oid>,
+}
+
+impl Branch<'_> {
+    /// Whether the site branch has everything this review branch brings: it was merged
+    /// (its tip is in the site's history), or squashed or rebased, so that each file it
+    /// changed since its fork is on the site as on the branch, or was taken in by the
+    /// site and erased or edited since. Deleting such a branch loses nothing.
+    fn left_behind(
+        &self,
+        repo: &Repository,
+        site: &Tree<'_>,
+        taken: &HashSet<PathBuf>,
+    ) -> Result<bool> {
+        let Some(fork) = self.fork else {
+            return Ok(false);
+        };
+        let base = repo.find_commit(fork)?.tree()?;
+        let diff = repo.diff_tree_to_tree(Some(&base), Some(&self.tip.tree()?), None)?;
+        for delta in diff.deltas() {
+            let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else {
+                return Ok(false);
+            };
+            let on_site = site.get_path(path).ok().map(|entry| entry.id());
+            let on_branch = (delta.status() != git2::Delta::Deleted).then(|| delta.new_file().id());
+            let taken_in = delta.status() == git2::Delta::Added && taken.contains(path);
+            if on_site != on_branch && !taken_in {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -1050,6 +1120,30 @@ impl Backend for Git {
             self.delete_branch(&repo, &pending.location)?;
         }
         Ok(pending)
+    }
+
+    fn sweep(&self) -> Result<Vec<String>> {
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.repo()?;
+        self.fetch(&repo, &mut last)?;
+        let Branches { site, list, taken } = self.branches(&repo)?;
+        let site_tree = site.tree()?;
+        let mut deletions = Vec::new();
+        for branch in list {
+            if branch.id.is_some() && branch.left_behind(&repo, &site_tree, &taken)? {
+                deletions.push(Update {
+                    branch: branch.name,
+                    new: None,
+                    old: Some(branch.tip.id()),
+                });
+            }
+        }
+        let refused = self.push(&repo, &deletions)?;
+        Ok(deletions
+            .into_iter()
+            .map(|u| u.branch)
+            .filter(|b| !refused.iter().any(|(r, _)| r == b))
+            .collect())
     }
 }
 

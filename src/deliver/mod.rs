@@ -84,6 +84,13 @@ pub trait Backend: Send + Sync {
         let _ = branch;
         Ok(())
     }
+    /// Deletes the requests the site branch already has everything of, taken in
+    /// without `cairn moderate` (a `cairn/<id>` branch merged by hand, squashed or
+    /// rebased); returns the branches deleted. The forge backends delete a request's
+    /// branch when the forge tells them it was merged or closed ([`Backend::closed`]).
+    fn sweep(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The backend the config chooses. `workdir` is where it may keep state (the git

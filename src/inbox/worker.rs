@@ -22,6 +22,9 @@ const IDLE: Duration = Duration::from_secs(60);
 const MOST_AT_ONCE: usize = 100;
 /// How often delivered items are pruned from the spool.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often review branches the site branch took in otherwise than by `cairn moderate`
+/// are deleted (and once at start).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Wait before attempt `n + 1` after `n` failures: 5 s, 10 s, 20 s, ... up to an hour.
 pub fn backoff(failures: u32) -> chrono::Duration {
@@ -129,17 +132,27 @@ type Batch = (
 /// threads answering readers, so a large delivery never slows a submission down.
 struct Deliverer {
     batches: std::sync::mpsc::Sender<Batch>,
+    /// Dropped with the deliverer, which ends the sweeping thread.
+    _sweeping: std::sync::mpsc::Sender<()>,
 }
 
 impl Deliverer {
     fn start(backend: Arc<dyn crate::deliver::Backend>) -> anyhow::Result<Deliverer> {
         let (batches, queue) = std::sync::mpsc::channel::<Batch>();
+        let (sweeping, stopped) = std::sync::mpsc::channel::<()>();
         let asked = backend.clone();
         std::thread::Builder::new()
             .name("cairn-ask-remote".into())
             .spawn(move || {
                 lower_priority();
-                say_whether_it_answers(&*asked);
+                if say_whether_it_answers(&*asked) {
+                    sweep(&*asked);
+                }
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(SWEEP_EVERY)
+                {
+                    sweep(&*asked);
+                }
             })?;
         std::thread::Builder::new()
             .name("cairn-deliver".into())
@@ -149,7 +162,10 @@ impl Deliverer {
                     let _ = done.send(backend.deliver(&comments));
                 }
             })?;
-        Ok(Deliverer { batches })
+        Ok(Deliverer {
+            batches,
+            _sweeping: sweeping,
+        })
     }
 
     async fn deliver(
@@ -166,17 +182,37 @@ impl Deliverer {
 
 /// Asks the site's repository what is pending review, once at start (beside the
 /// deliveries, which do not wait for it), so a wrong remote or credential shows in the
-/// log before the first comment waits on it.
-fn say_whether_it_answers(backend: &dyn crate::deliver::Backend) {
+/// log before the first comment waits on it. Returns whether it answered.
+fn say_whether_it_answers(backend: &dyn crate::deliver::Backend) -> bool {
     match backend.pending() {
-        Ok(pending) => tracing::info!(
-            "the site's repository answers: {} pending review",
-            pending.len()
+        Ok(pending) => {
+            tracing::info!(
+                "the site's repository answers: {} pending review",
+                pending.len()
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!(
+                "the site's repository does not answer yet: {e:#}; comments are spooled \
+                 and delivered once it does"
+            );
+            false
+        }
+    }
+}
+
+/// Deletes the review branches the site branch already has everything of (merged by
+/// hand, squashed or rebased), as `cairn moderate approve` would have.
+fn sweep(backend: &dyn crate::deliver::Backend) {
+    match backend.sweep() {
+        Ok(deleted) if deleted.is_empty() => {}
+        Ok(deleted) => tracing::info!(
+            "deleted {} branch(es) the site branch has taken in: {}",
+            deleted.len(),
+            deleted.join(", ")
         ),
-        Err(e) => tracing::warn!(
-            "the site's repository does not answer yet: {e:#}; comments are spooled \
-             and delivered once it does"
-        ),
+        Err(e) => tracing::warn!("cannot delete the branches the site branch took in: {e:#}"),
     }
 }
 

@@ -159,6 +159,7 @@ on_both_remotes!(
     a_review_branch_squashed_then_erased_is_not_offered_again,
     direct_mode_commits_to_the_site_branch,
     replicas_racing_to_push_lose_nothing,
+    branches_the_site_took_in_by_hand_are_swept_and_pending_ones_stay,
 );
 
 fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing(site: Site) {
@@ -388,6 +389,86 @@ fn a_review_branch_squashed_then_erased_is_not_offered_again(site: Site) {
     assert!(site.file("main", &path).is_none());
 }
 
+/// Review branches taken in without `cairn moderate` (merged by hand, squashed, then
+/// perhaps erased or edited on the site) are deleted; pending ones, an edit still
+/// waiting, and branches that are not cairn's requests stay.
+fn branches_the_site_took_in_by_hand_are_swept_and_pending_ones_stay(site: Site) {
+    let git = site.backend(Mode::Review, "inbox");
+    let comments: Vec<Comment> = (0..6).map(|n| comment(n, "/posts/a/")).collect();
+    assert!(git.deliver(&comments).iter().all(Result::is_ok));
+    let path = |c: &Comment| format!("comments/posts/a/{}.yml", c.id);
+    let branch = |c: &Comment| format!("cairn/{}", c.id);
+    let [merged, squashed, merged_then_erased, squashed_then_erased, edited, waiting] =
+        &comments[..]
+    else {
+        unreachable!()
+    };
+    site.commit_on_main(&branch(merged), &[&path(merged)], &[], true);
+    site.commit_on_main(&branch(squashed), &[&path(squashed)], &[], false);
+    for (c, merge) in [(merged_then_erased, true), (squashed_then_erased, false)] {
+        site.commit_on_main(&branch(c), &[&path(c)], &[], merge);
+        site.commit_on_main(&branch(c), &[], &[&path(c)], false);
+    }
+    site.commit_on_main(&branch(edited), &[&path(edited)], &[], true);
+    // Authors ask for changes: one merged by hand, one still waiting.
+    let mut changed = merged.clone();
+    changed.body = "Changed, and merged by hand".into();
+    git.propose(merged, Some(&changed)).unwrap();
+    let change = format!("cairn/change-{}", merged.id);
+    site.commit_on_main(&change, &[&path(merged)], &[], false);
+    let mut asked = edited.clone();
+    asked.body = "Changed, still waiting".into();
+    git.propose(edited, Some(&asked)).unwrap();
+    // Not a request of cairn's, though the site has all of it.
+    site.repo()
+        .reference("refs/heads/cairn/notes", site.tip("main"), false, "notes")
+        .unwrap();
+
+    let mut swept = git.sweep().unwrap();
+    swept.sort();
+    let mut expected: Vec<String> = [
+        merged,
+        squashed,
+        merged_then_erased,
+        squashed_then_erased,
+        edited,
+    ]
+    .into_iter()
+    .map(branch)
+    .chain([change])
+    .collect();
+    expected.sort();
+    assert_eq!(swept, expected);
+    let mut left = vec![
+        branch(waiting),
+        format!("cairn/change-{}", edited.id),
+        "cairn/notes".to_string(),
+        "main".to_string(),
+    ];
+    left.sort();
+    assert_eq!(site.branches(), left);
+    let pending: Vec<(Ulid, Ask)> = git
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.comment.id, p.ask))
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            (
+                edited.id,
+                Ask::Edit {
+                    was: edited.body.clone()
+                }
+            ),
+            (waiting.id, Ask::Publish)
+        ]
+    );
+    assert_eq!(site.file("main", &path(merged)), Some(changed.to_yaml()));
+    assert!(git.sweep().unwrap().is_empty(), "nothing more to sweep");
+}
+
 fn direct_mode_commits_to_the_site_branch(site: Site) {
     let git = site.backend(Mode::Direct, "inbox");
     let comments: Vec<Comment> = (0..3).map(|n| comment(n, "/posts/a/")).collect();
@@ -424,6 +505,50 @@ fn replicas_racing_to_push_lose_nothing(site: Site) {
     delivered.sort();
     delivered.dedup();
     assert_eq!(delivered.len(), 15);
+}
+
+/// Deleting a branch of a repository on this machine checks that it is still where the
+/// caller saw it: one moved since (a replica's new commit) is left alone.
+#[test]
+fn deleting_a_branch_that_moved_is_refused() {
+    let site = Site::local();
+    let git = site.backend(Mode::Review, "inbox");
+    let c = comment(1, "/posts/a/");
+    assert!(git
+        .deliver(std::slice::from_ref(&c))
+        .iter()
+        .all(Result::is_ok));
+    let branch = format!("cairn/{}", c.id);
+    let deletion = |old| Update {
+        branch: branch.clone(),
+        new: None,
+        old: Some(old),
+    };
+    let repo = git.repo().unwrap();
+    let refused = git.push(&repo, &[deletion(site.tip("main"))]).unwrap();
+    assert_eq!(refused, [(branch.clone(), "the branch moved".to_string())]);
+    assert!(site.branches().contains(&branch));
+    assert!(git
+        .push(&repo, &[deletion(site.tip(&branch))])
+        .unwrap()
+        .is_empty());
+    assert_eq!(site.branches(), ["main"]);
+}
+
+/// The batch branch rolls on: merged, it stays, and the next comment goes on it.
+#[test]
+fn the_batch_branch_is_not_swept() {
+    let site = Site::local();
+    let git = site.backend(Mode::Batch, "inbox");
+    let c = comment(1, "/posts/a/");
+    assert!(git
+        .deliver(std::slice::from_ref(&c))
+        .iter()
+        .all(Result::is_ok));
+    let path = format!("comments/posts/a/{}.yml", c.id);
+    site.commit_on_main("cairn/pending", &[&path], &[], true);
+    assert!(git.sweep().unwrap().is_empty());
+    assert_eq!(site.branches(), ["cairn/pending", "main"]);
 }
 
 #[test]
