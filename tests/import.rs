@@ -638,6 +638,15 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
     };
     let dir = site();
     let root = dir.path();
+    // Published through a remote, which an inbox delivers to.
+    let remote = tempfile::tempdir().unwrap();
+    let remote = remote.path();
+    let mut config = std::fs::read_to_string(root.join("cairn.toml")).unwrap();
+    config.push_str(&format!(
+        "[inbox.delivery]\nremote = {:?}\n",
+        remote.display().to_string()
+    ));
+    std::fs::write(root.join("cairn.toml"), config).unwrap();
     git(root, &["init", "-q", "-b", "main"]);
     let xml = fixtures.join("wordpress.xml");
     let xml = xml.to_str().unwrap();
@@ -647,10 +656,8 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
     git(root, &["commit", "-qm", "Import WordPress comments"]);
     let (_, c) = exported(root);
     let drolf = c["wordpress:7"]["id"].as_str().unwrap().to_string();
-    // Published through a remote, where the inbox has left a comment pending review on
-    // a branch of its own, made off this history.
-    let remote = tempfile::tempdir().unwrap();
-    let remote = remote.path();
+    // The inbox has left a comment pending review on a branch of its own, made off this
+    // history.
     git(remote, &["init", "-q", "--bare", "-b", "main"]);
     git(root, &["remote", "add", "origin", remote.to_str().unwrap()]);
     git(root, &["push", "-q", "origin", "main"]);
@@ -701,6 +708,14 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
     assert!(git(root, &["log", "--all", "-p"]).contains("Drölfter"));
     let commands: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  ")).collect();
     assert_eq!(commands.len(), 6, "{out}");
+    // cairn's own copies of the repository are named, to be deleted as well.
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache/cairn/moderate/");
+    assert!(
+        out.contains("So do cairn's own copies: the inbox's mirror, ")
+            && out.contains("/repo.git by this config")
+            && out.contains(&format!("(yours: {}", cache.display())),
+        "{out}"
+    );
     assert!(
         commands[0].starts_with("git fetch --prune 'origin'"),
         "{out}"

@@ -117,6 +117,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 println!();
             }
             println!("Clones and forks made before keep the old history.");
+            if config.inbox.delivery.backend == crate::config::Backend::Git
+                && config.inbox.delivery.remote.is_some()
+            {
+                let mine = super::moderate::cached_clone(&config)
+                    .ok()
+                    .flatten()
+                    .map(|dir| format!(" (yours: {})", dir.display()))
+                    .unwrap_or_default();
+                println!(
+                    "So do cairn's own copies: the inbox's mirror, {} by this config (stop the \
+                     inbox and delete it; it copies the repository again when it starts), and \
+                     the clone `cairn moderate` keeps in the cache of each user who ran it{mine}: \
+                     delete them as well.",
+                    config.spool_dir().join("repo.git").display()
+                );
+            }
         }
         _ => println!(
             "erased {}; {dir} is not in a git repository, so nothing was committed",

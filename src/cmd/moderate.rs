@@ -116,29 +116,22 @@ enum Workdir {
 
 impl Workdir {
     fn new(config: &crate::config::Config) -> Result<Workdir> {
-        if config.inbox.delivery.backend == crate::config::Backend::Git {
-            if let Some(cache) = cache_home() {
-                let remote = crate::deliver::git::remote(config)?;
-                let key = sha2::Sha256::digest(remote.as_bytes());
-                let dir = cache
-                    .join("cairn/moderate")
-                    .join(crate::secret::to_hex(&key[..8]));
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                let lock = dir.join("lock");
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&lock)
-                    .with_context(|| format!("cannot open {}", lock.display()))?;
-                rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-                    .with_context(|| format!("cannot lock {}", lock.display()))?;
-                return Ok(Workdir::Cached { dir, _lock: file });
-            }
+        if let Some(dir) = cached_clone(config)? {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let lock = dir.join("lock");
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock)
+                .with_context(|| format!("cannot open {}", lock.display()))?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+                .with_context(|| format!("cannot lock {}", lock.display()))?;
+            return Ok(Workdir::Cached { dir, _lock: file });
         }
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         Ok(Workdir::Temporary(dir))
@@ -150,6 +143,24 @@ impl Workdir {
             Workdir::Temporary(dir) => dir.path(),
         }
     }
+}
+
+/// Where `cairn moderate` keeps its clone of the site repository (the git backend's,
+/// in the user's cache), if it keeps one.
+pub fn cached_clone(config: &crate::config::Config) -> Result<Option<std::path::PathBuf>> {
+    if config.inbox.delivery.backend != crate::config::Backend::Git {
+        return Ok(None);
+    }
+    let Some(cache) = cache_home() else {
+        return Ok(None);
+    };
+    let remote = crate::deliver::git::remote(config)?;
+    let key = sha2::Sha256::digest(remote.as_bytes());
+    Ok(Some(
+        cache
+            .join("cairn/moderate")
+            .join(crate::secret::to_hex(&key[..8])),
+    ))
 }
 
 /// The user's cache directory: `XDG_CACHE_HOME`, else `~/.cache`.
