@@ -507,17 +507,20 @@ fn replicas_racing_to_push_lose_nothing(site: Site) {
     assert_eq!(delivered.len(), 15);
 }
 
+/// An inbox of `site` in `mode` that delivered one comment.
+fn delivered_one(site: &Site, mode: Mode) -> (Git, Comment) {
+    let git = site.backend(mode, "inbox");
+    let c = comment(1, "/posts/a/");
+    assert_eq!(git.deliver(std::slice::from_ref(&c)), [Ok(())]);
+    (git, c)
+}
+
 /// Deleting a branch of a repository on this machine checks that it is still where the
 /// caller saw it: one moved since (a replica's new commit) is left alone.
 #[test]
 fn deleting_a_branch_that_moved_is_refused() {
     let site = Site::local();
-    let git = site.backend(Mode::Review, "inbox");
-    let c = comment(1, "/posts/a/");
-    assert!(git
-        .deliver(std::slice::from_ref(&c))
-        .iter()
-        .all(Result::is_ok));
+    let (git, c) = delivered_one(&site, Mode::Review);
     let branch = format!("cairn/{}", c.id);
     let deletion = |old| Update {
         branch: branch.clone(),
@@ -535,16 +538,11 @@ fn deleting_a_branch_that_moved_is_refused() {
     assert_eq!(site.branches(), ["main"]);
 }
 
-/// The batch branch rolls on: merged, it stays, and the next comment goes on it.
+/// The batch branch rolls on: merged, it stays.
 #[test]
 fn the_batch_branch_is_not_swept() {
     let site = Site::local();
-    let git = site.backend(Mode::Batch, "inbox");
-    let c = comment(1, "/posts/a/");
-    assert!(git
-        .deliver(std::slice::from_ref(&c))
-        .iter()
-        .all(Result::is_ok));
+    let (git, c) = delivered_one(&site, Mode::Batch);
     let path = format!("comments/posts/a/{}.yml", c.id);
     site.commit_on_main("cairn/pending", &[&path], &[], true);
     assert!(git.sweep().unwrap().is_empty());
