@@ -63,17 +63,7 @@ impl Git {
         let remote = remote(config)?;
         let comments_dir = comments_dir(config);
         let mirror = workdir.join("repo.git");
-        let repo = match Repository::open_bare(&mirror) {
-            Ok(repo) => repo,
-            Err(_) => Repository::init_bare(&mirror)
-                .with_context(|| format!("cannot create {}", mirror.display()))?,
-        };
-        match repo.find_remote("origin") {
-            Ok(_) => repo.remote_set_url("origin", &remote)?,
-            Err(_) => {
-                repo.remote("origin", &remote)?;
-            }
-        }
+        open_mirror(&mirror, &remote)?;
         Ok(Git {
             remote,
             branch: delivery.branch.clone(),
@@ -87,6 +77,37 @@ impl Git {
             mirror,
             lock: Mutex::new(None),
         })
+    }
+
+    /// Passes `result` on. When it failed because the mirror lacks an object its
+    /// references reach (a damaged copy), the mirror is removed and made anew first, so
+    /// the next attempt copies the repository again instead of failing the same way
+    /// for good: the mirror holds nothing the remote does not.
+    fn renewed<T>(&self, result: Result<T>) -> Result<T> {
+        let Err(e) = result else {
+            return result;
+        };
+        if !lacks_object(&e) {
+            return Err(e);
+        }
+        let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        *last = None;
+        let renewed = std::fs::remove_dir_all(&self.mirror)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| open_mirror(&self.mirror, &self.remote));
+        let mirror = self.mirror.display();
+        let said = match renewed {
+            Ok(()) => format!(
+                "the copy of the repository in {mirror} lacked objects: it was removed, and \
+                 the next attempt copies the repository again"
+            ),
+            Err(r) => format!(
+                "the copy of the repository in {mirror} lacks objects, and cannot be \
+                 removed ({r:#}): remove it by hand"
+            ),
+        };
+        tracing::warn!("{said}");
+        Err(e.context(said))
     }
 
     fn repo(&self) -> Result<Repository> {
@@ -893,8 +914,10 @@ struct Update {
     old: Option<Oid>,
 }
 
-impl Backend for Git {
-    fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+/// The backend's work on the mirror. [`Backend`] for [`Git`] calls each, and renews a
+/// mirror found damaged ([`Git::renewed`]).
+impl Git {
+    fn deliver_on_mirror(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let outcome = self.repo().and_then(|repo| {
             let branches: Vec<String> = match self.mode {
@@ -916,14 +939,15 @@ impl Backend for Git {
                     .map(|()| vec![Ok(()); comments.len()]),
             }
         });
+        drop(last);
         // What the work freed (the handle's caches among it) goes back to the system.
         release_freed_memory();
-        outcome.unwrap_or_else(|e| {
+        self.renewed(outcome).unwrap_or_else(|e| {
             vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
         })
     }
 
-    fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
+    fn exists_on_mirror(&self, thread: &str, id: Ulid) -> Result<bool> {
         let repo = self.repo()?;
         let own = format!("{BRANCH_PREFIX}{id}");
         let on = |repo: &Repository, branches: &[&str]| -> Result<bool> {
@@ -963,7 +987,7 @@ impl Backend for Git {
         }
     }
 
-    fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
+    fn published_on_mirror(&self, thread: &str, id: Ulid) -> Result<bool> {
         let repo = self.repo()?;
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         self.fetch_only(&repo, &mut last, Some(&[]))?;
@@ -974,7 +998,7 @@ impl Backend for Git {
         Ok(self.file_in(&tree, thread, id).is_some())
     }
 
-    fn pending(&self) -> Result<Vec<Pending>> {
+    fn pending_on_mirror(&self) -> Result<Vec<Pending>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
@@ -985,15 +1009,7 @@ impl Backend for Git {
             .collect())
     }
 
-    fn location(&self, comment: &Comment) -> Result<String> {
-        Ok(match self.mode {
-            Mode::Review => format!("branch {BRANCH_PREFIX}{}", comment.id),
-            Mode::Batch => format!("branch {}", self.batch_branch),
-            Mode::Direct => format!("published on {}", self.branch),
-        })
-    }
-
-    fn approve(&self, id: Ulid) -> Result<Pending> {
+    fn approve_on_mirror(&self, id: Ulid) -> Result<Pending> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
@@ -1038,7 +1054,7 @@ impl Backend for Git {
         Ok(pending)
     }
 
-    fn revise(&self, comment: &Comment) -> Result<()> {
+    fn revise_on_mirror(&self, comment: &Comment) -> Result<()> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
@@ -1063,7 +1079,11 @@ impl Backend for Git {
         })
     }
 
-    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {
+    fn propose_on_mirror(
+        &self,
+        published: &Comment,
+        new: Option<&Comment>,
+    ) -> Result<Option<String>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         let branch = format!("{BRANCH_PREFIX}{CHANGE_PREFIX}{}", published.id);
@@ -1105,7 +1125,7 @@ impl Backend for Git {
         Ok(Some(format!("branch {branch}")))
     }
 
-    fn reject(&self, id: Ulid) -> Result<Pending> {
+    fn reject_on_mirror(&self, id: Ulid) -> Result<Pending> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
@@ -1122,7 +1142,7 @@ impl Backend for Git {
         Ok(pending)
     }
 
-    fn sweep(&self) -> Result<Vec<String>> {
+    fn sweep_on_mirror(&self) -> Result<Vec<String>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
@@ -1144,6 +1164,52 @@ impl Backend for Git {
             .map(|u| u.branch)
             .filter(|b| !refused.iter().any(|(r, _)| r == b))
             .collect())
+    }
+}
+
+impl Backend for Git {
+    fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+        self.deliver_on_mirror(comments)
+    }
+
+    fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
+        self.renewed(self.exists_on_mirror(thread, id))
+    }
+
+    fn published(&self, thread: &str, id: Ulid) -> Result<bool> {
+        self.renewed(self.published_on_mirror(thread, id))
+    }
+
+    fn pending(&self) -> Result<Vec<Pending>> {
+        self.renewed(self.pending_on_mirror())
+    }
+
+    fn location(&self, comment: &Comment) -> Result<String> {
+        Ok(match self.mode {
+            Mode::Review => format!("branch {BRANCH_PREFIX}{}", comment.id),
+            Mode::Batch => format!("branch {}", self.batch_branch),
+            Mode::Direct => format!("published on {}", self.branch),
+        })
+    }
+
+    fn approve(&self, id: Ulid) -> Result<Pending> {
+        self.renewed(self.approve_on_mirror(id))
+    }
+
+    fn revise(&self, comment: &Comment) -> Result<()> {
+        self.renewed(self.revise_on_mirror(comment))
+    }
+
+    fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {
+        self.renewed(self.propose_on_mirror(published, new))
+    }
+
+    fn reject(&self, id: Ulid) -> Result<Pending> {
+        self.renewed(self.reject_on_mirror(id))
+    }
+
+    fn sweep(&self) -> Result<Vec<String>> {
+        self.renewed(self.sweep_on_mirror())
     }
 }
 
@@ -1330,6 +1396,32 @@ pub fn remote(config: &Config) -> Result<String> {
         .with_context(|| format!("inbox.delivery.remote: no repository at {}", path.display()))?
         .to_string_lossy()
         .into_owned())
+}
+
+/// Opens the mirror at `path`, creating it if it is not there, with `remote` as its
+/// origin.
+fn open_mirror(path: &Path, remote: &str) -> Result<()> {
+    let repo = match Repository::open_bare(path) {
+        Ok(repo) => repo,
+        Err(_) => Repository::init_bare(path)
+            .with_context(|| format!("cannot create {}", path.display()))?,
+    };
+    match repo.find_remote("origin") {
+        Ok(_) => repo.remote_set_url("origin", remote)?,
+        Err(_) => {
+            repo.remote("origin", remote)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `e` says that an object the mirror's references reach is not in it.
+fn lacks_object(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<git2::Error>().is_some_and(|g| {
+            g.class() == git2::ErrorClass::Odb && g.code() == git2::ErrorCode::NotFound
+        })
+    })
 }
 
 /// Process-wide libgit2 settings for a long-running service: small object caches and

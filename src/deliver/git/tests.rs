@@ -549,6 +549,71 @@ fn the_batch_branch_is_not_swept() {
     assert_eq!(site.branches(), ["cairn/pending", "main"]);
 }
 
+/// A mirror that lacks an object its branches reach (a damaged copy) is made anew: the
+/// attempt that finds it fails and says so, and the next copies the repository again.
+#[test]
+fn a_damaged_mirror_is_copied_again() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let site = Site::local();
+    let (git, c) = delivered_one(&site, Mode::Review);
+    let file = site
+        .repo()
+        .find_commit(site.tip(&format!("cairn/{}", c.id)))
+        .unwrap()
+        .tree()
+        .unwrap()
+        .get_path(Path::new(&format!("comments/posts/a/{}.yml", c.id)))
+        .unwrap()
+        .id()
+        .to_string();
+    // The mirror's objects packed again, all but the comment's file.
+    let mirror = site.dir.path().join("inbox/repo.git");
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(&mirror)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let objects = run(&["rev-list", "--objects", "--all"], "");
+    let kept: String = objects
+        .lines()
+        .filter(|l| !l.starts_with(&file))
+        .map(|l| format!("{}\n", &l[..40]))
+        .collect();
+    let packs = mirror.join("objects/pack");
+    let old: Vec<PathBuf> = std::fs::read_dir(&packs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    run(&["pack-objects", "-q", "objects/pack/pack"], &kept);
+    for path in old {
+        std::fs::remove_file(path).unwrap();
+    }
+
+    let err = format!("{:#}", git.pending().unwrap_err());
+    assert!(
+        err.contains("lacked objects: it was removed, and the next attempt copies"),
+        "{err}"
+    );
+    assert_eq!(pending_ids(&git), [c.id]);
+    let next = comment(2, "/posts/a/");
+    assert_eq!(git.deliver(std::slice::from_ref(&next)), [Ok(())]);
+    assert_eq!(pending_ids(&git), [c.id, next.id]);
+}
+
 #[test]
 fn an_unreachable_remote_is_a_transient_failure() {
     let site = Site::local();
