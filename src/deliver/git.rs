@@ -917,9 +917,9 @@ struct Update {
 /// The backend's work on the mirror. [`Backend`] for [`Git`] calls each, and renews a
 /// mirror found damaged ([`Git::renewed`]).
 impl Git {
-    fn deliver_on_mirror(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
+    fn deliver_on_mirror(&self, comments: &[Comment]) -> Result<Vec<Result<(), DeliveryError>>> {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = self.repo().and_then(|repo| {
+        self.repo().and_then(|repo| {
             let branches: Vec<String> = match self.mode {
                 Mode::Review => comments
                     .iter()
@@ -938,12 +938,6 @@ impl Git {
                     .deliver_onto(&repo, comments, &self.branch, &mut last)
                     .map(|()| vec![Ok(()); comments.len()]),
             }
-        });
-        drop(last);
-        // What the work freed (the handle's caches among it) goes back to the system.
-        release_freed_memory();
-        self.renewed(outcome).unwrap_or_else(|e| {
-            vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
         })
     }
 
@@ -1169,7 +1163,12 @@ impl Git {
 
 impl Backend for Git {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
-        self.deliver_on_mirror(comments)
+        let outcome = self.deliver_on_mirror(comments);
+        // What the work freed (the handle's caches among it) goes back to the system.
+        release_freed_memory();
+        self.renewed(outcome).unwrap_or_else(|e| {
+            vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
+        })
     }
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
