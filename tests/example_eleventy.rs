@@ -53,7 +53,7 @@ fn eleventy_build_then_render_after_cairn_init() {
     assert!(init.status.success(), "{}", stderr(&init));
     let printed = stdout(&init);
     assert!(
-        printed.contains("Eleventy site: wrote cairn.toml (site URL https://example.org/blog/)"),
+        printed.contains("Eleventy site: wrote cairn.toml (site URL https://example.org/blog/, built into dist/)"),
         "{printed}"
     );
     // The output directory is the one eleventy.config.mjs sets, in cairn.toml and in

@@ -33,7 +33,9 @@ fn jekyll_build_then_render_after_cairn_init() {
     assert!(init.status.success(), "{}", stderr(&init));
     let printed = stdout(&init);
     assert!(
-        printed.contains("Jekyll site: wrote cairn.toml (site URL https://example.org/blog)"),
+        printed.contains(
+            "Jekyll site: wrote cairn.toml (site URL https://example.org/blog, built into _site/)"
+        ),
         "{printed}"
     );
     assert!(

@@ -7,16 +7,25 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use super::shown;
-use crate::init::{self, Generator, RECENT_SNIPPET};
+use crate::init::{self, Generator, Wiring, RECENT_SNIPPET};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The site's repository (default: the current directory).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// The static site generator, when it cannot be detected (or to override it).
+    /// The static site generator, when it cannot be detected (or to override it);
+    /// `other` for any generator, with --output and --build.
     #[arg(long, value_enum)]
     pub generator: Option<Generator>,
+    /// The directory the site is built into, relative to DIR (default: from the
+    /// generator's configuration).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<String>,
+    /// The command that builds the site, for a generator cairn does not know (used in
+    /// the printed workflow).
+    #[arg(long, value_name = "COMMAND")]
+    pub build: Option<String>,
     /// The site's public base URL (default: from the generator's configuration).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -31,18 +40,29 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let detected = init::detect(&args.dir);
-    let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)) else {
+    // A site whose generator names its output and build command is any generator's.
+    let other = (args.output.is_some() && args.build.is_some()).then_some(Generator::Other);
+    let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)).or(other) else {
         bail!(
-            "no Hugo, Jekyll, Eleventy or Zola configuration in {}; name the generator with --generator",
-            shown(&args.dir)
+            "no Hugo, Jekyll, Eleventy, Hexo or Zola configuration in {}: name the generator \
+             with --generator; {}",
+            shown(&args.dir),
+            Wiring::NEEDED
         );
     };
+    let wiring = Wiring::new(
+        &args.dir,
+        generator,
+        args.output.as_deref(),
+        args.build.as_deref(),
+    )?;
     let (url, relative) = init::site_url(args.url.as_deref(), detected.and_then(|d| d.1));
-    let setup = init::init(&args.dir, generator, &url, &args.inbox_url)?;
+    let setup = init::init(&args.dir, &wiring, &url, &args.inbox_url)?;
     println!(
-        "{} site: wrote {} (site URL {url})",
+        "{} site: wrote {} (site URL {url}, built into {}/)",
         generator.name(),
-        shown(&setup.config)
+        shown(&setup.config),
+        wiring.output
     );
     if let Some(relative) = relative {
         println!(
@@ -94,10 +114,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    let build = generator.build(&args.dir);
+    let build = &wiring.build;
     println!("Build and render locally:\n");
     println!("    {}\n    cairn render\n", build.local);
-    match build.watch {
+    match &build.watch {
         Some(watch) => println!(
             "Look at it with its comments as you write, in two terminals (open pages reload \
              themselves after a change):\n\n    {watch}\n    cairn render --serve\n"
@@ -109,7 +129,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
     }
     println!("Render in CI (GitHub Pages); add this workflow:\n");
-    println!("{}", generator.workflow(&args.dir));
+    println!("{}", wiring.workflow());
     println!("Check that [site] url and [inbox] url in cairn.toml are right, then commit.");
     Ok(ExitCode::SUCCESS)
 }

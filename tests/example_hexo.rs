@@ -1,0 +1,130 @@
+//! A small Hexo blog (tests/fixtures/hexo-site: German, dated in Berlin, served under
+//! /blog/, built into www/) set up with `cairn init`, built by the real Hexo (npm's
+//! hexo, in tests/hexo/), then rendered by `cairn render` with no arguments.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const COMMENT: &str = "id: 01KB00000000000000000000AA
+thread: /2026/01/hello/
+date: 2026-01-02T10:00:00Z
+author: Anja
+body: |
+  Schöner Beitrag. `hexo generate` lief sofort.
+";
+
+const REPLY: &str = "id: 01KB00000000000000000000BB
+thread: /2026/01/hello/
+parent: 01KB00000000000000000000AA
+date: 2026-01-02T11:00:00Z
+author: Jo
+body: |
+  <img src=x onerror=alert(1)> [klick](javascript:alert(2)) <script>alert(3)</script>
+";
+
+fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
+    let at = dir.join("comments").join(thread);
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
+}
+
+#[test]
+fn hexo_build_then_render_after_cairn_init() {
+    let Some(hexo) = npm_packages("hexo", "hexo") else {
+        return;
+    };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    copy_tree(&root().join("tests/fixtures/hexo-site"), dir);
+
+    // Hexo keeps its configuration in _config.yml, as Jekyll does: it is told apart.
+    let init = cairn(dir, &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    for line in [
+        "Hexo site: wrote cairn.toml (site URL https://example.org/blog, built into www/)",
+        "site language: de (the Hexo configuration's language \"de\")",
+        "time zone of dates: Europe/Berlin (the Hexo configuration's timezone)",
+        "<span data-cairn-count=\"<%- url_for(post.path) %>\"></span>",
+        "\n    npm run build\n    cairn render\n",
+        "run: npm install && npm run build\n",
+        "site-dir: www\n",
+        "path: www\n",
+    ] {
+        assert!(printed.contains(line), "{line:?} in {printed}");
+    }
+    assert!(!printed.contains("Jekyll"), "{printed}");
+    write_comment(dir, "2026/01/hello", "01KB00000000000000000000AA", COMMENT);
+    write_comment(dir, "2026/01/hello", "01KB00000000000000000000BB", REPLY);
+
+    // The site's build script runs `hexo generate`; Hexo loads its plugins from the
+    // site's node_modules.
+    std::os::unix::fs::symlink(hexo.join("node_modules"), dir.join("node_modules")).unwrap();
+    let built = std::process::Command::new("node")
+        .arg(hexo.join("node_modules/hexo/bin/hexo"))
+        .arg("generate")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "hexo: {}", stderr(&built));
+    let www = dir.join("www");
+    assert!(www.join("2026/01/hello/index.html").is_file());
+    // Hexo publishes only source/: cairn's files stay out of the site.
+    assert!(!www.join("comments").exists() && !www.join("cairn.toml").exists());
+
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("2 comments rendered on 2 pages of 3 pages")
+            && summary.contains("0 problems"),
+        "{summary}"
+    );
+
+    let page = std::fs::read_to_string(www.join("2026/01/hello/index.html")).unwrap();
+    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    assert!(section.contains("2 Kommentare"), "{section}");
+    assert!(section.contains("<code>hexo generate</code>"), "{section}");
+    // 10:00 UTC, shown in Berlin's time.
+    assert!(
+        section.contains("datetime=\"2026-01-02T10:00:00Z\"") && section.contains("11:00"),
+        "{section}"
+    );
+    let anja = section.find("Schöner Beitrag.").unwrap();
+    let jo = section.find("id=\"c-01KB00000000000000000000BB\"").unwrap();
+    assert!(
+        section[anja..jo].contains("<ol class=\"cairn-replies\">"),
+        "the reply is nested under the comment"
+    );
+    for inert in [
+        "<img",
+        "onerror",
+        "javascript:",
+        "<script>alert",
+        "alert(3)",
+    ] {
+        assert!(!section.contains(inert), "{inert} in {section}");
+    }
+    // The form posts the thread; the page's stylesheet is relative to it.
+    assert!(section.contains("name=\"thread\" value=\"/2026/01/hello/\""));
+    assert!(page.contains("href=\"../../../cairn.css\""), "{page}");
+    assert!(www.join("cairn.css").is_file());
+    assert!(www.join("2026/01/hello/comments.xml").is_file());
+
+    // Counts on the index, whose links carry Hexo's root.
+    let index = std::fs::read_to_string(www.join("index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-count=\"/blog/2026/01/hello/\">2 Kommentare</span>")
+            && index.contains("data-cairn-count=\"/blog/2026/01/second/\">Keine Kommentare</span>"),
+        "{index}"
+    );
+
+    // A second run changes nothing.
+    let before = snapshot_tree(&www);
+    let again = cairn(dir, &["render"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(snapshot_tree(&www), before, "render is idempotent");
+}
