@@ -25,6 +25,13 @@ body: |
   <img src=x onerror=alert(1)> [klick](javascript:alert(2)) <script>alert(3)</script>
 ";
 
+const LATER: &str = "id: 01KB00000000000000000000CC
+thread: /2026/01/hello/
+date: 2026-01-03T08:00:00Z
+author: Kim
+body: Noch einer.
+";
+
 fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
     let at = dir.join("comments").join(thread);
     std::fs::create_dir_all(&at).unwrap();
@@ -63,13 +70,16 @@ fn hexo_build_then_render_after_cairn_init() {
     // The site's build script runs `hexo generate`; Hexo loads its plugins from the
     // site's node_modules.
     std::os::unix::fs::symlink(hexo.join("node_modules"), dir.join("node_modules")).unwrap();
-    let built = std::process::Command::new("node")
-        .arg(hexo.join("node_modules/hexo/bin/hexo"))
-        .arg("generate")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "hexo: {}", stderr(&built));
+    let generate = || {
+        let built = std::process::Command::new("node")
+            .arg(hexo.join("node_modules/hexo/bin/hexo"))
+            .arg("generate")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "hexo: {}", stderr(&built));
+    };
+    generate();
     let www = dir.join("www");
     assert!(www.join("2026/01/hello/index.html").is_file());
     // Hexo publishes only source/: cairn's files stay out of the site.
@@ -127,4 +137,25 @@ fn hexo_build_then_render_after_cairn_init() {
     let again = cairn(dir, &["render"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(snapshot_tree(&www), before, "render is idempotent");
+
+    // A new comment, and Hexo builds again: it writes only the pages whose sources
+    // changed, so the pages keep what cairn rendered into them, and cairn renders them
+    // anew over it.
+    write_comment(dir, "2026/01/hello", "01KB00000000000000000000CC", LATER);
+    generate();
+    assert_eq!(snapshot_tree(&www), before, "Hexo rewrote no page");
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(www.join("2026/01/hello/index.html")).unwrap();
+    assert_eq!(page.matches("id=\"cairn-comments\"").count(), 1, "{page}");
+    assert_eq!(page.matches("Schöner Beitrag.").count(), 1, "{page}");
+    assert!(
+        page.contains("3 Kommentare") && page.contains("Noch einer."),
+        "{page}"
+    );
+    let index = std::fs::read_to_string(www.join("index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-count=\"/blog/2026/01/hello/\">3 Kommentare</span>"),
+        "{index}"
+    );
 }
