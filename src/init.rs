@@ -683,11 +683,16 @@ fn config_value(path: &Path) -> Option<serde_json::Value> {
     }
 }
 
-/// A top-level string of a TOML, YAML or JSON configuration file.
+/// A top-level string of a TOML, YAML or JSON configuration file; of a list, the
+/// first (Hexo's `language` lists the site's languages, its default first).
 fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
     let value = config_value(path)?;
     keys.iter()
-        .find_map(|k| value.get(*k)?.as_str().map(str::to_string))
+        .find_map(|k| {
+            let value = value.get(*k)?;
+            let value = value.as_array().map_or(Some(value), |list| list.first())?;
+            value.as_str().map(str::to_string)
+        })
         .filter(|u| !u.trim().is_empty())
 }
 
@@ -1158,6 +1163,13 @@ mod tests {
                 "language: nl\n",
                 Some(("nl", "language")),
                 Some("nl"),
+            ),
+            (
+                Generator::Hexo,
+                "_config.yml",
+                "language:\n  - es\n  - en\n",
+                Some(("es", "language")),
+                Some("es"),
             ),
             (Generator::Hugo, "hugo.toml", "title = \"x\"\n", None, None),
         ] {
