@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 
 const COMMENT: &str = "id: 01KB00000000000000000000AA
@@ -33,12 +31,6 @@ author: Kim
 body: |
   A comment on a page with a file-style URL.
 ";
-
-fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
-    let at = dir.join("comments").join(thread);
-    std::fs::create_dir_all(&at).unwrap();
-    std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
-}
 
 #[test]
 fn eleventy_build_then_render_after_cairn_init() {
@@ -96,24 +88,10 @@ fn eleventy_build_then_render_after_cairn_init() {
     );
 
     let page = std::fs::read_to_string(dist.join("posts/hello/index.html")).unwrap();
-    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    let section = comments_section(&page);
     assert!(section.contains("2 comments"), "{section}");
     assert!(section.contains("<code>cargo build</code>"), "{section}");
-    let ann = section.find("Nice post.").unwrap();
-    let jo = section.find("id=\"c-01KB00000000000000000000BB\"").unwrap();
-    assert!(
-        section[ann..jo].contains("<ol class=\"cairn-replies\">"),
-        "the reply is nested under the comment"
-    );
-    for inert in [
-        "<img",
-        "onerror",
-        "javascript:",
-        "<script>alert",
-        "alert(3)",
-    ] {
-        assert!(!section.contains(inert), "{inert} in {section}");
-    }
+    assert_nested_and_inert(section, "Nice post.", "01KB00000000000000000000BB");
     assert!(
         page.contains("href=\"../../cairn.css\""),
         "the stylesheet, relative to the page"

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 
 const COMMENT: &str = "id: 01KB00000000000000000000AA
@@ -31,12 +29,6 @@ date: 2026-01-03T08:00:00Z
 author: Kim
 body: Noch einer.
 ";
-
-fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
-    let at = dir.join("comments").join(thread);
-    std::fs::create_dir_all(&at).unwrap();
-    std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
-}
 
 #[test]
 fn hexo_build_then_render_after_cairn_init() {
@@ -95,7 +87,7 @@ fn hexo_build_then_render_after_cairn_init() {
     );
 
     let page = std::fs::read_to_string(www.join("2026/01/hello/index.html")).unwrap();
-    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    let section = comments_section(&page);
     assert!(section.contains("2 Kommentare"), "{section}");
     assert!(section.contains("<code>hexo generate</code>"), "{section}");
     // 10:00 UTC, shown in Berlin's time.
@@ -103,21 +95,7 @@ fn hexo_build_then_render_after_cairn_init() {
         section.contains("datetime=\"2026-01-02T10:00:00Z\"") && section.contains("11:00"),
         "{section}"
     );
-    let anja = section.find("Schöner Beitrag.").unwrap();
-    let jo = section.find("id=\"c-01KB00000000000000000000BB\"").unwrap();
-    assert!(
-        section[anja..jo].contains("<ol class=\"cairn-replies\">"),
-        "the reply is nested under the comment"
-    );
-    for inert in [
-        "<img",
-        "onerror",
-        "javascript:",
-        "<script>alert",
-        "alert(3)",
-    ] {
-        assert!(!section.contains(inert), "{inert} in {section}");
-    }
+    assert_nested_and_inert(section, "Schöner Beitrag.", "01KB00000000000000000000BB");
     // The form posts the thread; the page's stylesheet is relative to it.
     assert!(section.contains("name=\"thread\" value=\"/2026/01/hello/\""));
     assert!(page.contains("href=\"../../../cairn.css\""), "{page}");

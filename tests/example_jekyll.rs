@@ -93,7 +93,7 @@ fn jekyll_build_then_render_after_cairn_init() {
     );
 
     let page = std::fs::read_to_string(dir.join("_site/2026/01/01/hello.html")).unwrap();
-    let section = &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..];
+    let section = comments_section(&page);
     assert!(section.contains("2 comments"));
     assert!(
         section.contains("<time datetime=\"2026-01-02T03:00:00Z\">January 1, 2026</time>"),

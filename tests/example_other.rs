@@ -86,9 +86,7 @@ fn any_generator_is_set_up_by_its_output_directory_and_build_command() {
         .output()
         .unwrap();
     assert!(built.status.success(), "{}", stderr(&built));
-    let at = dir.join("comments/notes/first");
-    std::fs::create_dir_all(&at).unwrap();
-    std::fs::write(at.join("01KB00000000000000000000AA.yml"), COMMENT).unwrap();
+    write_comment(dir, "notes/first", "01KB00000000000000000000AA", COMMENT);
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = std::fs::read_to_string(dir.join("out/notes/first/index.html")).unwrap();

@@ -43,6 +43,42 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Writes a comment file (YAML `text`) into the comments directory of the site in
+/// `dir`, in the directory of `thread`, named by `id`.
+pub fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
+    let at = dir.join("comments").join(thread);
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
+}
+
+/// The rendered comments section of `page`, from its placeholder on.
+pub fn comments_section(page: &str) -> &str {
+    &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..]
+}
+
+/// Asserts what the site tests' two comments show in a rendered section: the reply
+/// `reply_id` nested under the comment whose body starts `parent_text`, and the reply's
+/// hostile markup (an `<img onerror>`, a `javascript:` link, a script) inert.
+pub fn assert_nested_and_inert(section: &str, parent_text: &str, reply_id: &str) {
+    let parent = section.find(parent_text).expect("the comment");
+    let reply = section
+        .find(&format!("id=\"c-{reply_id}\""))
+        .expect("the reply");
+    assert!(
+        section[parent..reply].contains("<ol class=\"cairn-replies\">"),
+        "the reply is nested under the comment"
+    );
+    for inert in [
+        "<img",
+        "onerror",
+        "javascript:",
+        "<script>alert",
+        "alert(3)",
+    ] {
+        assert!(!section.contains(inert), "{inert} in {section}");
+    }
+}
+
 /// Copies a directory tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
