@@ -182,53 +182,48 @@ impl Generator {
     /// one, after `npm install` where it has no lock file for `npm ci`. `None` for a
     /// generator cairn does not know.
     pub fn build(self, dir: &Path) -> Option<Build> {
-        let steps = |text: &str| text.to_string();
         Some(match self {
             Generator::Hugo => Build {
                 local: "hugo".into(),
                 watch: Some("hugo --watch".into()),
-                steps: steps(
-                    "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
-                     \x20     - run: hugo --minify\n",
-                ),
+                steps: "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
+                     \x20     - run: hugo --minify\n"
+                    .into(),
             },
             Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
                 local: "bundle exec jekyll build".into(),
                 watch: Some("bundle exec jekyll build --watch".into()),
-                steps: steps(
-                    "      - uses: ruby/setup-ruby@v1\n\
+                steps: "      - uses: ruby/setup-ruby@v1\n\
                      \x20       with:\n\
                      \x20         ruby-version: '3.3'\n\
                      \x20         bundler-cache: true\n\
                      \x20     - run: bundle exec jekyll build\n\
                      \x20       env:\n\
-                     \x20         JEKYLL_ENV: production\n",
-                ),
+                     \x20         JEKYLL_ENV: production\n"
+                    .into(),
             },
             Generator::Jekyll => Build {
                 local: "jekyll build".into(),
                 watch: Some("jekyll build --watch".into()),
-                steps: steps(
-                    "      - uses: ruby/setup-ruby@v1\n\
+                steps: "      - uses: ruby/setup-ruby@v1\n\
                      \x20       with:\n\
                      \x20         ruby-version: '3.3'\n\
                      \x20     # No Gemfile: the gems GitHub Pages' own build uses.\n\
                      \x20     - run: gem install github-pages && jekyll build\n\
                      \x20       env:\n\
-                     \x20         JEKYLL_ENV: production\n",
-                ),
+                     \x20         JEKYLL_ENV: production\n"
+                    .into(),
             },
             Generator::Eleventy => node_build(dir, "npx @11ty/eleventy"),
             Generator::Hexo => node_build(dir, "npx hexo generate"),
             Generator::Zola => Build {
                 local: "zola build".into(),
                 watch: None,
-                steps: steps(
-                    "      - uses: taiki-e/install-action@v2\n\
+                steps: "      - uses: taiki-e/install-action@v2\n\
                      \x20       with:\n\
                      \x20         tool: zola\n\
-                     \x20     - run: zola build\n",
-                ),
+                     \x20     - run: zola build\n"
+                    .into(),
             },
             Generator::Other => return None,
         })
@@ -310,12 +305,12 @@ impl Wiring {
                 ),
             },
             (None, _) => bail!("{}", Self::NEEDED),
-            (Some(_), Some(_)) => bail!(
+            (Some(own), Some(_)) => bail!(
                 "--build is for a generator cairn does not know (--generator other); the \
                  printed workflow builds a {} site with `{}`: edit it there to build it \
                  another way",
                 generator.name(),
-                generator.build(dir).map(|b| b.local).unwrap_or_default()
+                own.local
             ),
         };
         Ok(Wiring {
