@@ -532,16 +532,37 @@ fn property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 /// The site URL for cairn.toml: the one given, else the one the generator's
 /// configuration names, else a placeholder. A configured one that is only a path
-/// (Hugo's `baseURL = "/"`, for hosts that serve the site anywhere) cannot be cairn's:
-/// it comes back second, to tell the owner, and the placeholder stands in.
-pub fn site_url(given: Option<&str>, configured: Option<String>) -> (String, Option<String>) {
+/// (Hugo's `baseURL = "/"`, for hosts that serve the site anywhere) cannot be cairn's,
+/// and one that is the address generators put in a new site's configuration (the root
+/// of `example.org`, `.com` or `.net`, which are reserved for examples) is not the
+/// site's: either comes back second, with what is wrong with it, to tell the owner,
+/// and the placeholder stands in.
+pub fn site_url(
+    given: Option<&str>,
+    configured: Option<String>,
+) -> (String, Option<(String, &'static str)>) {
     const PLACEHOLDER: &str = "https://blog.example.org/";
-    match (given, configured) {
-        (Some(url), _) => (url.to_string(), None),
-        (None, Some(url)) if crate::config::origin_of(&url).is_ok() => (url, None),
-        (None, Some(url)) => (PLACEHOLDER.into(), Some(url)),
-        (None, None) => (PLACEHOLDER.into(), None),
+    if let Some(given) = given {
+        return (given.to_string(), None);
     }
+    let Some(url) = configured else {
+        return (PLACEHOLDER.into(), None);
+    };
+    let example = |parsed: url::Url| {
+        parsed.path() == "/"
+            && parsed.host_str().is_some_and(|host| {
+                ["example.org", "example.com", "example.net"]
+                    .contains(&host.trim_start_matches("www."))
+            })
+    };
+    let why = if crate::config::origin_of(&url).is_err() {
+        "is not a full http(s) URL"
+    } else if url::Url::parse(&url).is_ok_and(example) {
+        "is the example address a new site is made with, not the site's"
+    } else {
+        return (url, None);
+    };
+    (PLACEHOLDER.into(), Some((url, why)))
 }
 
 /// The first of `dir/stem.ext` for these extensions that is a file.
@@ -1014,16 +1035,35 @@ mod tests {
     }
 
     #[test]
-    fn a_site_url_that_is_only_a_path_gives_way_to_the_placeholder() {
+    fn a_site_url_that_is_only_a_path_or_an_example_gives_way_to_the_placeholder() {
         let configured = |url: &str| site_url(None, Some(url.into()));
-        assert_eq!(
-            configured("https://b.example/blog/"),
-            ("https://b.example/blog/".into(), None)
-        );
+        for taken in [
+            "https://b.example/blog/",
+            "https://example.org/blog/",
+            "https://docs.example.com/",
+        ] {
+            assert_eq!(configured(taken), (taken.into(), None));
+        }
         for relative in ["/", "/blog/", "b.example", ""] {
             assert_eq!(
                 configured(relative),
-                ("https://blog.example.org/".into(), Some(relative.into()))
+                (
+                    "https://blog.example.org/".into(),
+                    Some((relative.into(), "is not a full http(s) URL"))
+                )
+            );
+        }
+        // What `hugo new site`, `hexo init` and `zola init` write.
+        for example in [
+            "https://example.org/",
+            "http://example.com",
+            "https://www.example.net",
+        ] {
+            let (url, why) = configured(example);
+            assert_eq!(url, "https://blog.example.org/");
+            assert_eq!(
+                why.unwrap().1,
+                "is the example address a new site is made with, not the site's"
             );
         }
         assert_eq!(
@@ -1037,8 +1077,8 @@ mod tests {
         // The placeholder passes init's own check.
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("hugo.toml"), "baseURL = \"/\"\n").unwrap();
-        let (url, relative) = site_url(None, detect(dir.path()).and_then(|d| d.1));
-        assert_eq!(relative.as_deref(), Some("/"));
+        let (url, unused) = site_url(None, detect(dir.path()).and_then(|d| d.1));
+        assert_eq!(unused.unwrap().0, "/");
         init(
             dir.path(),
             &wired(dir.path(), Generator::Hugo),

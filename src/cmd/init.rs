@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         args.output.as_deref(),
         args.build.as_deref(),
     )?;
-    let (url, relative) = init::site_url(args.url.as_deref(), detected.and_then(|d| d.1));
+    let (url, unused) = init::site_url(args.url.as_deref(), detected.and_then(|d| d.1));
     let setup = init::init(&args.dir, &wiring, &url, &args.inbox_url)?;
     println!(
         "{} site: wrote {} (site URL {url}, built into {}/)",
@@ -64,11 +64,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         shown(&setup.config),
         wiring.output
     );
-    if let Some(relative) = relative {
+    if let Some((configured, why)) = unused {
         println!(
-            "The {} configuration's site URL {relative:?} is not a full http(s) URL: put the \
-             site's public address in [site] url (comment links, feeds and the inbox's \
-             checks need it).",
+            "The {} configuration's site URL {configured:?} {why}: put the site's public \
+             address in [site] url (comment links, feeds and the inbox's checks need it).",
             generator.name()
         );
     }
