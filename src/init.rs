@@ -27,6 +27,8 @@ pub enum Generator {
     Eleventy,
     Hexo,
     Zola,
+    #[value(name = "mkdocs")]
+    MkDocs,
     Other,
 }
 
@@ -39,6 +41,7 @@ impl Generator {
             Generator::Eleventy => "Eleventy",
             Generator::Hexo => "Hexo",
             Generator::Zola => "Zola",
+            Generator::MkDocs => "MkDocs",
             Generator::Other => "static",
         }
     }
@@ -49,6 +52,7 @@ impl Generator {
         match self {
             Generator::Hugo | Generator::Hexo | Generator::Zola => Some("public"),
             Generator::Jekyll | Generator::Eleventy => Some("_site"),
+            Generator::MkDocs => Some("site"),
             Generator::Other => None,
         }
     }
@@ -64,14 +68,15 @@ impl Generator {
                 .map(|name| dir.join(name))
                 .find(|path| path.is_file()),
             Generator::Zola => Some(dir.join("config.toml")).filter(|path| path.is_file()),
+            Generator::MkDocs => first(dir, "mkdocs", &["yml", "yaml"]),
             Generator::Other => None,
         }
     }
 
     /// The language the site in `dir` is written in, as its configuration names it
     /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
-    /// `locale`, Hexo's `language`, Zola's `default_language`), with the key that
-    /// names it.
+    /// `locale`, Hexo's `language`, Zola's `default_language`, MkDocs' theme's
+    /// `language` (Material) or `locale`), with the key that names it.
     pub fn language(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &[
@@ -83,6 +88,7 @@ impl Generator {
             Generator::Jekyll => &["lang", "locale"],
             Generator::Hexo => &["language"],
             Generator::Zola => &["default_language"],
+            Generator::MkDocs => &["theme.language", "theme.locale"],
             Generator::Eleventy | Generator::Other => return None,
         };
         self.setting(dir, keys)
@@ -94,7 +100,9 @@ impl Generator {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &["timeZone", "timezone"],
             Generator::Jekyll | Generator::Hexo => &["timezone"],
-            Generator::Zola | Generator::Eleventy | Generator::Other => return None,
+            Generator::Zola | Generator::Eleventy | Generator::MkDocs | Generator::Other => {
+                return None
+            }
         };
         self.setting(dir, keys)
     }
@@ -108,15 +116,16 @@ impl Generator {
 
     /// Where the generator writes the site in `dir`, relative to it: what its
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Hexo's
-    /// `public_dir`, Zola's `output_dir`, Eleventy's `dir.output` or
-    /// `setOutputDirectory`), else its default; `None` for a generator cairn does not
-    /// know.
+    /// `public_dir`, Zola's `output_dir`, MkDocs' `site_dir`, Eleventy's `dir.output`
+    /// or `setOutputDirectory`), else its default; `None` for a generator cairn does
+    /// not know.
     pub fn output(self, dir: &Path) -> Option<String> {
         let set = self.config_file(dir).and_then(|path| match self {
             Generator::Hugo => config_string(&path, &["publishDir", "publishdir"]),
             Generator::Jekyll => config_string(&path, &["destination"]),
             Generator::Hexo => config_string(&path, &["public_dir"]),
             Generator::Zola => config_string(&path, &["output_dir"]),
+            Generator::MkDocs => config_string(&path, &["site_dir"]),
             Generator::Eleventy => eleventy_output(&std::fs::read_to_string(&path).ok()?),
             Generator::Other => None,
         });
@@ -165,6 +174,17 @@ impl Generator {
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  In a section's page loop, a comment count per page:\n\
                  \n    <span data-cairn-count=\"{{ page.path }}\"></span>\n"
+            }
+            Generator::MkDocs => {
+                "In the theme's main.html, overridden: with `custom_dir: overrides` under\n\
+                 `theme:` in mkdocs.yml, write overrides/main.html:\n\
+                 \n    {% extends \"base.html\" %}\
+                 \n    {% block content %}\
+                 \n      {{ super() }}\
+                 \n      <div id=\"cairn-comments\"></div>\
+                 \n    {% endblock %}\n\n\
+                 A page's comment count, anywhere in it (or in a nav loop, with nav_item):\n\
+                 \n    <span data-cairn-count=\"{{ page.abs_url }}\"></span>\n"
             }
             Generator::Other => {
                 "In the template of the pages that take comments, where comments go:\n\
@@ -225,6 +245,29 @@ impl Generator {
                      \x20     - run: zola build\n"
                     .into(),
             },
+            Generator::MkDocs => {
+                // The site's own list of packages (its theme and plugins), else MkDocs
+                // and the theme its configuration names, if that is Material.
+                let install = if dir.join("requirements.txt").is_file() {
+                    "-r requirements.txt"
+                } else if self.setting(dir, &["theme", "theme.name"]).map(|t| t.0)
+                    == Some("material".into())
+                {
+                    "mkdocs-material"
+                } else {
+                    "mkdocs"
+                };
+                Build {
+                    local: "mkdocs build".into(),
+                    watch: None,
+                    steps: format!(
+                        "      - uses: actions/setup-python@v5\n\
+                         \x20       with:\n\
+                         \x20         python-version: '3.12'\n\
+                         \x20     - run: pip install {install} && mkdocs build\n"
+                    ),
+                }
+            }
             Generator::Other => return None,
         })
     }
@@ -323,7 +366,7 @@ impl Wiring {
     /// What a site built by a generator cairn does not know must say.
     pub const NEEDED: &str = "for a generator cairn does not know, give the directory it \
                           builds the site into and the command that builds it: --output DIR \
-                          --build COMMAND (e.g. --output site --build \"mkdocs build\")";
+                          --build COMMAND (e.g. --output output --build \"pelican content\")";
 
     /// A GitHub Pages workflow: builds the site, renders the comments, deploys; on a
     /// pull request (moderation included) it checks the comment files instead.
@@ -433,6 +476,9 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     const HUGO_URL: &[&str] = &["baseURL", "baseurl"];
     if let Some(config) = hugo_config(dir) {
         return Some((Generator::Hugo, config_string(&config, HUGO_URL)));
+    }
+    if let Some(config) = Generator::MkDocs.config_file(dir) {
+        return Some((Generator::MkDocs, config_string(&config, &["site_url"])));
     }
     // Hexo's configuration is `_config.yml` too; its package.json tells it from Jekyll's.
     if let Some(config) = Generator::Hexo.config_file(dir).filter(|_| uses_hexo(dir)) {
@@ -699,13 +745,14 @@ fn config_value(path: &Path) -> Option<serde_json::Value> {
     }
 }
 
-/// A top-level string of a TOML, YAML or JSON configuration file; of a list, the
-/// first (Hexo's `language` lists the site's languages, its default first).
+/// A string of a TOML, YAML or JSON configuration file, by its key (`a.b` for key `b`
+/// of table `a`); of a list, the first (Hexo's `language` lists the site's languages,
+/// its default first).
 fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
     let value = config_value(path)?;
     keys.iter()
         .find_map(|k| {
-            let value = value.get(*k)?;
+            let value = k.split('.').try_fold(&value, |value, key| value.get(key))?;
             let value = value.as_array().map_or(Some(value), |list| list.first())?;
             value.as_str().map(str::to_string)
         })
@@ -978,6 +1025,61 @@ mod tests {
     }
 
     #[test]
+    fn an_mkdocs_site_is_built_with_its_requirements_or_mkdocs_and_its_theme() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("mkdocs.yml"),
+            "site_name: Docs\nsite_url: https://d.example/docs/\n",
+        )
+        .unwrap();
+        // Beside a Hugo-style config.yaml, mkdocs.yml tells.
+        std::fs::write(d.join("config.yaml"), "title: x\n").unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::MkDocs, Some("https://d.example/docs/".into())))
+        );
+        let run = |d: &Path| {
+            let workflow: serde_json::Value =
+                serde_norway::from_str(&wired(d, Generator::MkDocs).workflow()).unwrap();
+            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+            let runs: Vec<String> = steps
+                .iter()
+                .filter_map(|s| s["run"].as_str().map(str::to_string))
+                .collect();
+            runs.join("\n")
+        };
+        assert!(
+            run(d).contains("pip install mkdocs && mkdocs build"),
+            "{}",
+            run(d)
+        );
+        // Material's tags (`!!python/name:`) do not stop the configuration being read.
+        std::fs::write(
+            d.join("mkdocs.yml"),
+            "site_name: Docs\ntheme:\n  name: material\nmarkdown_extensions:\n  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n",
+        )
+        .unwrap();
+        assert!(
+            run(d).contains("pip install mkdocs-material && mkdocs build"),
+            "{}",
+            run(d)
+        );
+        std::fs::write(
+            d.join("requirements.txt"),
+            "mkdocs-material\nmkdocs-rss-plugin\n",
+        )
+        .unwrap();
+        assert!(
+            run(d).contains("pip install -r requirements.txt && mkdocs build"),
+            "{}",
+            run(d)
+        );
+        let build = wired(d, Generator::MkDocs).build;
+        assert_eq!((build.local.as_str(), build.watch), ("mkdocs build", None));
+    }
+
+    #[test]
     fn any_other_generator_is_wired_by_its_output_directory_and_build_command() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -1206,6 +1308,27 @@ mod tests {
                 Some(("es", "language")),
                 Some("es"),
             ),
+            (
+                Generator::MkDocs,
+                "mkdocs.yml",
+                "theme:\n  name: material\n  language: it\n",
+                Some(("it", "theme.language")),
+                Some("it"),
+            ),
+            (
+                Generator::MkDocs,
+                "mkdocs.yml",
+                "theme:\n  name: mkdocs\n  locale: pt_BR\n",
+                Some(("pt_BR", "theme.locale")),
+                Some("pt"),
+            ),
+            (
+                Generator::MkDocs,
+                "mkdocs.yml",
+                "theme: readthedocs\n",
+                None,
+                None,
+            ),
             (Generator::Hugo, "hugo.toml", "title = \"x\"\n", None, None),
         ] {
             let (_dir, setup) = init_site(generator, file, text);
@@ -1263,6 +1386,8 @@ mod tests {
             (Generator::Zola, "config.toml", "base_url = \"https://z/\"\noutput_dir = \"dist\"\n", "dist"),
             (Generator::Hexo, "_config.yml", "public_dir: ./site/\n", "site"),
             (Generator::Hexo, "_config.yml", "url: https://x/\n", "public"),
+            (Generator::MkDocs, "mkdocs.yml", "site_dir: _build/html\n", "_build/html"),
+            (Generator::MkDocs, "mkdocs.yaml", "site_name: x\n", "site"),
             (
                 Generator::Eleventy,
                 "eleventy.config.mjs",
@@ -1366,6 +1491,7 @@ mod tests {
             Generator::Eleventy,
             Generator::Hexo,
             Generator::Zola,
+            Generator::MkDocs,
         ] {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join(".gitignore"), "public/").unwrap();
@@ -1417,6 +1543,7 @@ mod tests {
             Generator::Eleventy,
             Generator::Hexo,
             Generator::Zola,
+            Generator::MkDocs,
         ] {
             for dir in [bare.path(), locked.path()] {
                 let workflow: serde_json::Value =
