@@ -29,6 +29,7 @@ pub enum Generator {
     Zola,
     #[value(name = "mkdocs")]
     MkDocs,
+    Pelican,
     Other,
 }
 
@@ -42,6 +43,7 @@ impl Generator {
             Generator::Hexo => "Hexo",
             Generator::Zola => "Zola",
             Generator::MkDocs => "MkDocs",
+            Generator::Pelican => "Pelican",
             Generator::Other => "static",
         }
     }
@@ -53,6 +55,7 @@ impl Generator {
             Generator::Hugo | Generator::Hexo | Generator::Zola => Some("public"),
             Generator::Jekyll | Generator::Eleventy => Some("_site"),
             Generator::MkDocs => Some("site"),
+            Generator::Pelican => Some("output"),
             Generator::Other => None,
         }
     }
@@ -69,6 +72,7 @@ impl Generator {
                 .find(|path| path.is_file()),
             Generator::Zola => Some(dir.join("config.toml")).filter(|path| path.is_file()),
             Generator::MkDocs => first(dir, "mkdocs", &["yml", "yaml"]),
+            Generator::Pelican => Some(dir.join("pelicanconf.py")).filter(|path| path.is_file()),
             Generator::Other => None,
         }
     }
@@ -76,7 +80,8 @@ impl Generator {
     /// The language the site in `dir` is written in, as its configuration names it
     /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
     /// `locale`, Hexo's `language`, Zola's `default_language`, MkDocs' theme's
-    /// `language` (Material) or `locale`), with the key that names it.
+    /// `language` (Material) or `locale`, Pelican's `DEFAULT_LANG`), with the key that
+    /// names it.
     pub fn language(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &[
@@ -89,17 +94,20 @@ impl Generator {
             Generator::Hexo => &["language"],
             Generator::Zola => &["default_language"],
             Generator::MkDocs => &["theme.language", "theme.locale"],
+            Generator::Pelican => &["DEFAULT_LANG"],
             Generator::Eleventy | Generator::Other => return None,
         };
         self.setting(dir, keys)
     }
 
     /// The time zone the site in `dir` dates its pages in, as its configuration names it
-    /// (Hugo's `timeZone`, Jekyll's and Hexo's `timezone`), with the key that names it.
+    /// (Hugo's `timeZone`, Jekyll's and Hexo's `timezone`, Pelican's `TIMEZONE`), with
+    /// the key that names it.
     pub fn timezone(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &["timeZone", "timezone"],
             Generator::Jekyll | Generator::Hexo => &["timezone"],
+            Generator::Pelican => &["TIMEZONE"],
             Generator::Zola | Generator::Eleventy | Generator::MkDocs | Generator::Other => {
                 return None
             }
@@ -116,9 +124,10 @@ impl Generator {
 
     /// Where the generator writes the site in `dir`, relative to it: what its
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Hexo's
-    /// `public_dir`, Zola's `output_dir`, MkDocs' `site_dir`, Eleventy's `dir.output`
-    /// or `setOutputDirectory`), else its default; `None` for a generator cairn does
-    /// not know.
+    /// `public_dir`, Zola's `output_dir`, MkDocs' `site_dir`, Pelican's `OUTPUT_PATH`
+    /// (its publishing configuration's, where it has one), Eleventy's `dir.output` or
+    /// `setOutputDirectory`), else its default; `None` for a generator cairn does not
+    /// know.
     pub fn output(self, dir: &Path) -> Option<String> {
         let set = self.config_file(dir).and_then(|path| match self {
             Generator::Hugo => config_string(&path, &["publishDir", "publishdir"]),
@@ -126,6 +135,7 @@ impl Generator {
             Generator::Hexo => config_string(&path, &["public_dir"]),
             Generator::Zola => config_string(&path, &["output_dir"]),
             Generator::MkDocs => config_string(&path, &["site_dir"]),
+            Generator::Pelican => pelican_setting(dir, "OUTPUT_PATH"),
             Generator::Eleventy => eleventy_output(&std::fs::read_to_string(&path).ok()?),
             Generator::Other => None,
         });
@@ -185,6 +195,18 @@ impl Generator {
                  \n    {% endblock %}\n\n\
                  A page's comment count, anywhere in it (or in a nav loop, with nav_item):\n\
                  \n    <span data-cairn-count=\"{{ page.abs_url }}\"></span>\n"
+            }
+            Generator::Pelican => {
+                "In the theme's article.html; or, keeping the theme, in an override: with\n\
+                 THEME_TEMPLATES_OVERRIDES = [\"overrides\"] in pelicanconf.py, write\n\
+                 overrides/article.html:\n\
+                 \n    {% extends \"!theme/article.html\" %}\
+                 \n    {% block content %}\
+                 \n      {{ super() }}\
+                 \n      <div id=\"cairn-comments\"></div>\
+                 \n    {% endblock %}\n\n\
+                 In an article loop (index.html), a comment count per article:\n\
+                 \n    <span data-cairn-count=\"{{ SITEURL }}/{{ article.url }}\"></span>\n"
             }
             Generator::Other => {
                 "In the template of the pages that take comments, where comments go:\n\
@@ -246,28 +268,25 @@ impl Generator {
                     .into(),
             },
             Generator::MkDocs => {
-                // The site's own list of packages (its theme and plugins), else MkDocs
-                // and the theme its configuration names, if that is Material.
-                let install = if dir.join("requirements.txt").is_file() {
-                    "-r requirements.txt"
-                } else if self.setting(dir, &["theme", "theme.name"]).map(|t| t.0)
-                    == Some("material".into())
-                {
-                    "mkdocs-material"
-                } else {
-                    "mkdocs"
+                let theme = self.setting(dir, &["theme", "theme.name"]).map(|t| t.0);
+                let package = match theme.as_deref() {
+                    Some("material") => "mkdocs-material",
+                    _ => "mkdocs",
                 };
-                Build {
-                    local: "mkdocs build".into(),
-                    watch: None,
-                    steps: format!(
-                        "      - uses: actions/setup-python@v5\n\
-                         \x20       with:\n\
-                         \x20         python-version: '3.12'\n\
-                         \x20     - run: pip install {install} && mkdocs build\n"
-                    ),
-                }
+                python_build(dir, package, "mkdocs build", "mkdocs build", None)
             }
+            // The publishing configuration (the site's URL, absolute links) in CI.
+            Generator::Pelican => python_build(
+                dir,
+                "\"pelican[markdown]\"",
+                "pelican content",
+                if dir.join("publishconf.py").is_file() {
+                    "pelican content -s publishconf.py"
+                } else {
+                    "pelican content"
+                },
+                Some("pelican content --autoreload"),
+            ),
             Generator::Other => return None,
         })
     }
@@ -300,6 +319,27 @@ fn node_build(dir: &Path, command: &str) -> Build {
         ),
         local,
         watch,
+    }
+}
+
+/// How a site built with Python is built: `local` on the owner's machine (`watch` to
+/// build it again on every change), `ci` in a workflow after installing the site's
+/// `requirements.txt`, else `package`.
+fn python_build(dir: &Path, package: &str, local: &str, ci: &str, watch: Option<&str>) -> Build {
+    let install = if dir.join("requirements.txt").is_file() {
+        "-r requirements.txt"
+    } else {
+        package
+    };
+    Build {
+        local: local.into(),
+        watch: watch.map(str::to_string),
+        steps: format!(
+            "      - uses: actions/setup-python@v5\n\
+             \x20       with:\n\
+             \x20         python-version: '3.12'\n\
+             \x20     - run: pip install {install} && {ci}\n"
+        ),
     }
 }
 
@@ -366,7 +406,7 @@ impl Wiring {
     /// What a site built by a generator cairn does not know must say.
     pub const NEEDED: &str = "for a generator cairn does not know, give the directory it \
                           builds the site into and the command that builds it: --output DIR \
-                          --build COMMAND (e.g. --output output --build \"pelican content\")";
+                          --build COMMAND (e.g. --output dist --build \"npm run build\")";
 
     /// A GitHub Pages workflow: builds the site, renders the comments, deploys; on a
     /// pull request (moderation included) it checks the comment files instead.
@@ -476,6 +516,9 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     const HUGO_URL: &[&str] = &["baseURL", "baseurl"];
     if let Some(config) = hugo_config(dir) {
         return Some((Generator::Hugo, config_string(&config, HUGO_URL)));
+    }
+    if Generator::Pelican.config_file(dir).is_some() {
+        return Some((Generator::Pelican, pelican_setting(dir, "SITEURL")));
     }
     if let Some(config) = Generator::MkDocs.config_file(dir) {
         return Some((Generator::MkDocs, config_string(&config, &["site_url"])));
@@ -735,17 +778,54 @@ fn output_option(command: &str) -> Option<String> {
     None
 }
 
-/// A TOML, YAML or JSON configuration file, read.
+/// A TOML, YAML, JSON or (the plain strings of) Python configuration file, read.
 fn config_value(path: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(path).ok()?;
     match path.extension()?.to_str()? {
         "toml" => toml::from_str(&text).ok(),
+        "py" => Some(python_strings(&text)),
         "json" => serde_json::from_str(&text).ok(),
         _ => serde_norway::from_str(&text).ok(),
     }
 }
 
-/// A string of a TOML, YAML or JSON configuration file, by its key (`a.b` for key `b`
+/// The top-level `NAME = "text"` assignments of a Python configuration file (Pelican's),
+/// as an object: cairn reads only strings of it, and only plain ones (no escapes, no
+/// expressions); a later assignment wins, as in Python.
+fn python_strings(text: &str) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for line in text.lines().filter(|line| !line.starts_with([' ', '\t'])) {
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        let name = name.trim_end();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let value = value.trim_start();
+        let Some(quote) = value.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+            continue;
+        };
+        let Some((string, rest)) = value[1..].split_once(quote) else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if !string.contains('\\') && (rest.is_empty() || rest.starts_with('#')) {
+            object.insert(name.to_string(), string.into());
+        }
+    }
+    object.into()
+}
+
+/// A setting of a Pelican site: its publishing configuration's (publishconf.py, which
+/// CI builds with), else its own (pelicanconf.py).
+fn pelican_setting(dir: &Path, key: &str) -> Option<String> {
+    ["publishconf.py", "pelicanconf.py"]
+        .iter()
+        .find_map(|name| config_string(&dir.join(name), &[key]))
+}
+
+/// A string of a configuration file ([`config_value`]), by its key (`a.b` for key `b`
 /// of table `a`); of a list, the first (Hexo's `language` lists the site's languages,
 /// its default first).
 fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
@@ -1080,6 +1160,61 @@ mod tests {
     }
 
     #[test]
+    fn a_pelican_site_is_read_from_its_python_configuration_and_published_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("pelicanconf.py"),
+            "AUTHOR = 'Ana'\nSITEURL = \"\"\nOUTPUT_PATH = 'output/'\n",
+        )
+        .unwrap();
+        // Locally, Pelican's site URL is empty: none is taken.
+        assert_eq!(detect(d), Some((Generator::Pelican, None)));
+        let ci = |d: &Path| {
+            let workflow: serde_json::Value =
+                serde_norway::from_str(&wired(d, Generator::Pelican).workflow()).unwrap();
+            let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+            steps
+                .iter()
+                .filter_map(|s| s["run"].as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            ci(d),
+            "pip install \"pelican[markdown]\" && pelican content"
+        );
+        // What pelican-quickstart writes: the publishing configuration has the URL,
+        // and CI builds with it.
+        std::fs::write(
+            d.join("publishconf.py"),
+            "import os\nfrom pelicanconf import *\n\nSITEURL = \"https://p.example/notes\"\nif os.environ.get('X'):\n    SITEURL = 'https://other.example'\nOUTPUT_PATH = \"public/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Pelican, Some("https://p.example/notes".into())))
+        );
+        assert_eq!(Generator::Pelican.output(d).as_deref(), Some("public"));
+        std::fs::write(d.join("requirements.txt"), "pelican\n").unwrap();
+        assert_eq!(
+            ci(d),
+            "pip install -r requirements.txt && pelican content -s publishconf.py"
+        );
+        let build = wired(d, Generator::Pelican).build;
+        assert_eq!(build.local, "pelican content");
+        assert_eq!(build.watch.as_deref(), Some("pelican content --autoreload"));
+    }
+
+    #[test]
+    fn python_configuration_gives_its_plain_top_level_strings() {
+        let read = python_strings(
+            "A = 'one'\nB=\"two\"  # note\nC = 'x' + D\nE = 'a\\'b'\nF = 3\n  G = 'inner'\nif A == 'one':\n    H = 'no'\nA = \"later\"\nI = ''\n",
+        );
+        assert_eq!(read, serde_json::json!({"A": "later", "B": "two", "I": ""}));
+    }
+
+    #[test]
     fn any_other_generator_is_wired_by_its_output_directory_and_build_command() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -1229,6 +1364,13 @@ mod tests {
                 None,
             ),
             (
+                Generator::Pelican,
+                "pelicanconf.py",
+                "TIMEZONE = \"Europe/Rome\"\n",
+                Some(("Europe/Rome", "TIMEZONE")),
+                Some(chrono_tz::Europe::Rome),
+            ),
+            (
                 Generator::Hexo,
                 "_config.yml",
                 "timezone: Asia/Tokyo\n",
@@ -1329,6 +1471,13 @@ mod tests {
                 None,
                 None,
             ),
+            (
+                Generator::Pelican,
+                "pelicanconf.py",
+                "AUTHOR = 'Ana'\nDEFAULT_LANG = 'pt'  # Portuguese\n",
+                Some(("pt", "DEFAULT_LANG")),
+                Some("pt"),
+            ),
             (Generator::Hugo, "hugo.toml", "title = \"x\"\n", None, None),
         ] {
             let (_dir, setup) = init_site(generator, file, text);
@@ -1388,6 +1537,8 @@ mod tests {
             (Generator::Hexo, "_config.yml", "url: https://x/\n", "public"),
             (Generator::MkDocs, "mkdocs.yml", "site_dir: _build/html\n", "_build/html"),
             (Generator::MkDocs, "mkdocs.yaml", "site_name: x\n", "site"),
+            (Generator::Pelican, "pelicanconf.py", "OUTPUT_PATH = 'build/'\n", "build"),
+            (Generator::Pelican, "pelicanconf.py", "PATH = 'content'\n", "output"),
             (
                 Generator::Eleventy,
                 "eleventy.config.mjs",
@@ -1492,6 +1643,7 @@ mod tests {
             Generator::Hexo,
             Generator::Zola,
             Generator::MkDocs,
+            Generator::Pelican,
         ] {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join(".gitignore"), "public/").unwrap();
@@ -1544,6 +1696,7 @@ mod tests {
             Generator::Hexo,
             Generator::Zola,
             Generator::MkDocs,
+            Generator::Pelican,
         ] {
             for dir in [bare.path(), locked.path()] {
                 let workflow: serde_json::Value =

@@ -8,7 +8,7 @@ use common::*;
 
 const COMMENT: &str = "id: 01KB00000000000000000000AA
 thread: /2026/01/hello/
-date: 2026-01-02T10:00:00Z
+date: 2026-01-02T23:30:00Z
 author: Anja
 body: |
   Schöner Beitrag. `hexo generate` lief sofort.
@@ -17,7 +17,7 @@ body: |
 const REPLY: &str = "id: 01KB00000000000000000000BB
 thread: /2026/01/hello/
 parent: 01KB00000000000000000000AA
-date: 2026-01-02T11:00:00Z
+date: 2026-01-03T07:00:00Z
 author: Jo
 body: |
   <img src=x onerror=alert(1)> [klick](javascript:alert(2)) <script>alert(3)</script>
@@ -90,9 +90,9 @@ fn hexo_build_then_render_after_cairn_init() {
     let section = comments_section(&page);
     assert!(section.contains("2 Kommentare"), "{section}");
     assert!(section.contains("<code>hexo generate</code>"), "{section}");
-    // 10:00 UTC, shown in Berlin's time.
+    // 23:30 UTC on the 2nd is the 3rd in Berlin.
     assert!(
-        section.contains("datetime=\"2026-01-02T10:00:00Z\"") && section.contains("11:00"),
+        section.contains("<time datetime=\"2026-01-02T23:30:00Z\">3. Januar 2026</time>"),
         "{section}"
     );
     assert_nested_and_inert(section, "Schöner Beitrag.", "01KB00000000000000000000BB");
