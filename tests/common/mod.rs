@@ -51,18 +51,65 @@ pub fn write_comment(dir: &Path, thread: &str, id: &str, text: &str) {
     std::fs::write(at.join(format!("{id}.yml")), text).unwrap();
 }
 
+/// A copy of the site `tests/fixtures/<fixture>`, set up with `cairn init ARGS`, and
+/// what init printed, which holds each of `lines`.
+pub fn init_fixture(fixture: &str, args: &[&str], lines: &[&str]) -> (tempfile::TempDir, String) {
+    let site = tempfile::tempdir().unwrap();
+    copy_tree(&root().join("tests/fixtures").join(fixture), site.path());
+    let init = cairn(site.path(), &[&["init"], args].concat());
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    for line in lines {
+        assert!(printed.contains(line), "{line:?} in {printed}");
+    }
+    (site, printed)
+}
+
+/// Runs `cairn render` with no arguments on the site in `dir`, which must render
+/// without problems and say `rendered` ("N comments rendered on M pages") in its
+/// summary; then again, which must change nothing in `output`, the built site.
+pub fn render_twice(dir: &Path, output: &Path, rendered: &str) {
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains(rendered) && summary.contains(" 0 problems"),
+        "{summary}"
+    );
+    let before = snapshot_tree(output);
+    let again = cairn(dir, &["render"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(snapshot_tree(output), before, "render is idempotent");
+}
+
 /// The rendered comments section of `page`, from its placeholder on.
 pub fn comments_section(page: &str) -> &str {
     &page[page.find("id=\"cairn-comments\"").expect("the placeholder")..]
 }
 
-/// Asserts what the site tests' two comments show in a rendered section: the reply
-/// `reply_id` nested under the comment whose body starts `parent_text`, and the reply's
-/// hostile markup (an `<img onerror>`, a `javascript:` link, a script) inert.
-pub fn assert_nested_and_inert(section: &str, parent_text: &str, reply_id: &str) {
+/// The id of the site tests' hostile reply.
+pub const HOSTILE_REPLY: &str = "01KB00000000000000000000BB";
+
+/// Writes the site tests' hostile reply (an `<img onerror>`, a `javascript:` link, a
+/// script) to comment `01KB00000000000000000000AA` of `thread` (its directory in the
+/// comments tree; the thread is its path), dated `date`.
+pub fn write_hostile_reply(dir: &Path, thread: &str, date: &str) {
+    let text = format!(
+        "id: {HOSTILE_REPLY}\nthread: /{thread}{slash}\nparent: 01KB00000000000000000000AA\n\
+         date: {date}\nauthor: Jo\nbody: |\n  <img src=x onerror=alert(1)> \
+         [click](javascript:alert(2)) <script>alert(3)</script>\n",
+        slash = if thread.ends_with(".html") { "" } else { "/" },
+    );
+    write_comment(dir, thread, HOSTILE_REPLY, &text);
+}
+
+/// Asserts what the site tests' two comments show in a rendered section: the hostile
+/// reply ([`write_hostile_reply`]) nested under the comment whose body starts
+/// `parent_text`, and its markup inert.
+pub fn assert_nested_and_inert(section: &str, parent_text: &str) {
     let parent = section.find(parent_text).expect("the comment");
     let reply = section
-        .find(&format!("id=\"c-{reply_id}\""))
+        .find(&format!("id=\"c-{HOSTILE_REPLY}\""))
         .expect("the reply");
     assert!(
         section[parent..reply].contains("<ol class=\"cairn-replies\">"),
