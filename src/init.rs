@@ -534,7 +534,7 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         });
         return Some((Generator::Jekyll, url));
     }
-    if Generator::Eleventy.config_file(dir).is_some() || depends_on_eleventy(dir) {
+    if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
         return Some((Generator::Eleventy, None));
     }
     // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
@@ -731,25 +731,20 @@ fn package_json(dir: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()
 }
 
-/// Whether the site's package.json lists Eleventy among its dependencies (Eleventy
-/// runs without a configuration file).
-fn depends_on_eleventy(dir: &Path) -> bool {
+/// Whether the site's package.json lists `package` among its dependencies (Eleventy
+/// runs without a configuration file; Hexo's `_config.yml` is told from Jekyll's so).
+fn depends_on(dir: &Path, package: &str) -> bool {
     package_json(dir).is_some_and(|value| {
         ["dependencies", "devDependencies"]
             .iter()
-            .any(|key| value[key].get("@11ty/eleventy").is_some())
+            .any(|key| value[key].get(package).is_some())
     })
 }
 
-/// Whether the site's package.json is a Hexo site's: `hexo init` records the version
-/// that made it, and the site depends on Hexo.
+/// Whether the site's package.json is a Hexo site's: it depends on Hexo, or has the
+/// `hexo` key `hexo init` writes (the version that made it).
 fn uses_hexo(dir: &Path) -> bool {
-    package_json(dir).is_some_and(|value| {
-        value.get("hexo").is_some()
-            || ["dependencies", "devDependencies"]
-                .iter()
-                .any(|key| value[key].get("hexo").is_some())
-    })
+    depends_on(dir, "hexo") || package_json(dir).is_some_and(|value| value.get("hexo").is_some())
 }
 
 /// The `build` script of the site's package.json.
