@@ -70,7 +70,11 @@ impl Generator {
                 .iter()
                 .map(|name| dir.join(name))
                 .find(|path| path.is_file()),
-            Generator::Zola => Some(dir.join("config.toml")).filter(|path| path.is_file()),
+            // Zola reads zola.toml first (since 0.19), then config.toml.
+            Generator::Zola => ["zola.toml", "config.toml"]
+                .iter()
+                .map(|name| dir.join(name))
+                .find(|path| path.is_file()),
             Generator::MkDocs => first(dir, "mkdocs", &["yml", "yaml"]),
             Generator::Pelican => Some(dir.join("pelicanconf.py")).filter(|path| path.is_file()),
             Generator::Other => None,
@@ -537,10 +541,12 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
         return Some((Generator::Eleventy, None));
     }
-    // Hugo's older config.toml has `baseURL`; Zola's has `base_url`.
+    // Hugo's older config.toml has `baseURL`; Zola's has `base_url`. A zola.toml is
+    // Zola's alone.
     if let Some(config) = Generator::Zola.config_file(dir) {
-        if let Some(url) = config_string(&config, &["base_url"]) {
-            return Some((Generator::Zola, Some(url)));
+        let url = config_string(&config, &["base_url"]);
+        if url.is_some() || config.ends_with("zola.toml") {
+            return Some((Generator::Zola, url));
         }
         if let Some(url) = config_string(&config, HUGO_URL) {
             return Some((Generator::Hugo, Some(url)));
@@ -1027,6 +1033,15 @@ mod tests {
             detect(d),
             Some((Generator::Hugo, Some("https://old-hugo.example/".into())))
         );
+        // Zola's zola.toml comes before its config.toml, and is Zola's even without a URL.
+        std::fs::write(d.join("zola.toml"), "title = \"Notes\"\n").unwrap();
+        assert_eq!(detect(d), Some((Generator::Zola, None)));
+        std::fs::write(d.join("zola.toml"), "base_url = \"https://z.example\"\n").unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Zola, Some("https://z.example".into())))
+        );
+        std::fs::remove_file(d.join("zola.toml")).unwrap();
         std::fs::write(
             d.join("package.json"),
             r#"{"devDependencies": {"@11ty/eleventy": "^3.0.0"}}"#,

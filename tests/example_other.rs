@@ -36,7 +36,7 @@ fn any_generator_is_set_up_by_its_output_directory_and_build_command() {
     assert_eq!(bare.status.code(), Some(2));
     let err = stderr(&bare);
     assert!(
-        err.contains("no Hugo, Jekyll, Eleventy, Hexo or Zola configuration")
+        err.contains("no Hugo, Jekyll, Eleventy, Hexo, Zola, MkDocs or Pelican configuration")
             && err.contains("--output DIR --build COMMAND"),
         "{err}"
     );
