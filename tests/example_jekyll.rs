@@ -13,6 +13,13 @@ body: |
   The author name that stops Jekyll's own YAML loader.
 ";
 
+const ON_NOTES: &str = "id: 01KB00000000000000000000CC
+thread: /2026/notes.html
+date: 2026-01-06T12:00:00Z
+author: Sam
+body: On the post served without its extension.
+";
+
 const REPLY: &str = "id: 01KB00000000000000000000BB
 thread: /2026/01/01/hello.html
 parent: 01KB00000000000000000000AA
@@ -76,6 +83,12 @@ fn jekyll_build_then_render_after_cairn_init() {
     std::fs::create_dir_all(&thread).unwrap();
     std::fs::write(thread.join("01KB00000000000000000000AA.yml"), COMMENT).unwrap();
     std::fs::write(thread.join("01KB00000000000000000000BB.yml"), REPLY).unwrap();
+    write_comment(
+        dir,
+        "2026/notes.html",
+        "01KB00000000000000000000CC",
+        ON_NOTES,
+    );
 
     let built = std::process::Command::new(jekyll)
         .args(["build", "--quiet"])
@@ -87,7 +100,7 @@ fn jekyll_build_then_render_after_cairn_init() {
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("2 comments rendered on 1 page"),
+        stdout(&out).contains("3 comments rendered on 2 pages"),
         "{}",
         stdout(&out)
     );
@@ -120,5 +133,16 @@ fn jekyll_build_then_render_after_cairn_init() {
     assert!(
         index.contains("data-cairn-count=\"/blog/2026/01/01/hello.html\">2 comments</span>"),
         "the count on the index, under the site's base path: {index}"
+    );
+    // The post whose permalink has no extension: its page is a file, its link is not,
+    // and the count finds the comments of the page the link leads to.
+    let notes = std::fs::read_to_string(dir.join("_site/2026/notes.html")).unwrap();
+    assert!(
+        comments_section(&notes).contains("name=\"thread\" value=\"/2026/notes.html\""),
+        "{notes}"
+    );
+    assert!(
+        index.contains("data-cairn-count=\"/blog/2026/notes\">1 comment</span>"),
+        "{index}"
     );
 }

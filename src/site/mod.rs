@@ -337,6 +337,30 @@ pub fn default_dir(config: &Config) -> PathBuf {
     }
 }
 
+/// The thread a link to `thread` counts: the thread itself, unless the site has no
+/// page for it but a page file it names without its extension (a link to `/a/b`, or
+/// `/a/b/`, for `a/b.html`: Jekyll writes a post whose permalink has no extension so,
+/// links to it so, and hosts serve it so) and that page's thread has comments.
+fn linked_page<'t>(run: &Run<'_>, thread: &'t str) -> Cow<'t, str> {
+    let index = run.threads.index;
+    let Some(stem) = thread.strip_suffix('/').filter(|stem| !stem.is_empty()) else {
+        return Cow::Borrowed(thread);
+    };
+    if index.position(thread).is_some() {
+        return Cow::Borrowed(thread);
+    }
+    let dir = run.site_dir.join(&stem[1..]);
+    ["html", "htm"]
+        .iter()
+        .map(|ext| format!("{stem}.{ext}"))
+        .find(|file| {
+            index.position(file).is_some()
+                && run.site_dir.join(&file[1..]).is_file()
+                && !dir.join("index.html").is_file()
+        })
+        .map_or(Cow::Borrowed(thread), Cow::Owned)
+}
+
 /// Whether a file of the built site is a page.
 fn is_page(name: &OsString) -> bool {
     Path::new(name)
@@ -730,6 +754,7 @@ fn render_page(
                             return Ok(());
                         }
                         if let Some(t) = thread_of(el, "data-cairn-count") {
+                            let t = linked_page(run, &t);
                             let count = renderer_of(el).count_text(threads.count(&t));
                             fill(el, &count, ContentType::Text);
                         }
@@ -1280,6 +1305,61 @@ mod tests {
             .map(|(at, _)| &feed[at + 4..at + 5])
             .collect();
         assert_eq!(days, ["5", "4", "3"], "{feed}");
+    }
+
+    #[test]
+    fn links_without_the_extension_count_the_comments_of_page_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (thread, id) in [
+            ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
+            ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB"),
+            ("/both.html", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
+        ] {
+            let file = root.join(format!("comments{thread}/{id}.yml"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let yaml =
+                format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
+            std::fs::write(file, yaml).unwrap();
+        }
+        let site = root.join("public");
+        std::fs::create_dir_all(site.join("2026")).unwrap();
+        std::fs::create_dir_all(site.join("both")).unwrap();
+        // As Jekyll builds `permalink: /:year/:title`: the page is a file, its links
+        // have no extension.
+        let page = r#"<div id="cairn-comments"></div>"#;
+        std::fs::write(site.join("2026/hello.html"), page).unwrap();
+        // /both/ is a page of its own (without comments), next to both.html.
+        std::fs::write(site.join("both.html"), page).unwrap();
+        std::fs::write(site.join("both/index.html"), page).unwrap();
+        std::fs::write(
+            site.join("index.html"),
+            r#"<span data-cairn-count="/2026/hello">-</span>
+<span data-cairn-count="/2026/hello/">-</span>
+<span data-cairn-count="/2026/hello.html">-</span>
+<span data-cairn-count="/both">-</span>
+<span data-cairn-count="/nowhere">-</span>"#,
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+        let home = std::fs::read_to_string(site.join("index.html")).unwrap();
+        let counts: Vec<&str> = home
+            .lines()
+            .map(|line| &line[line.find('>').unwrap() + 1..line.find("</").unwrap()])
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                "2 comments",
+                "2 comments",
+                "2 comments",
+                "No comments",
+                "No comments"
+            ],
+            "{home}"
+        );
     }
 
     #[test]
