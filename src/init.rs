@@ -26,6 +26,7 @@ pub enum Generator {
     Jekyll,
     Eleventy,
     Hexo,
+    Astro,
     Zola,
     #[value(name = "mkdocs")]
     MkDocs,
@@ -41,6 +42,7 @@ impl Generator {
             Generator::Jekyll => "Jekyll",
             Generator::Eleventy => "Eleventy",
             Generator::Hexo => "Hexo",
+            Generator::Astro => "Astro",
             Generator::Zola => "Zola",
             Generator::MkDocs => "MkDocs",
             Generator::Pelican => "Pelican",
@@ -54,6 +56,7 @@ impl Generator {
         match self {
             Generator::Hugo | Generator::Hexo | Generator::Zola => Some("public"),
             Generator::Jekyll | Generator::Eleventy => Some("_site"),
+            Generator::Astro => Some("dist"),
             Generator::MkDocs => Some("site"),
             Generator::Pelican => Some("output"),
             Generator::Other => None,
@@ -70,6 +73,7 @@ impl Generator {
                 .iter()
                 .map(|name| dir.join(name))
                 .find(|path| path.is_file()),
+            Generator::Astro => first(dir, "astro.config", JS_FORMATS),
             // Zola reads zola.toml first (since 0.19), then config.toml.
             Generator::Zola => ["zola.toml", "config.toml"]
                 .iter()
@@ -83,9 +87,9 @@ impl Generator {
 
     /// The language the site in `dir` is written in, as its configuration names it
     /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
-    /// `locale`, Hexo's `language`, Zola's `default_language`, MkDocs' theme's
-    /// `language` (Material) or `locale`, Pelican's `DEFAULT_LANG`), with the key that
-    /// names it.
+    /// `locale`, Hexo's `language`, Astro's `i18n.defaultLocale`, Zola's
+    /// `default_language`, MkDocs' theme's `language` (Material) or `locale`, Pelican's
+    /// `DEFAULT_LANG`), with the key that names it.
     pub fn language(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &[
@@ -96,6 +100,7 @@ impl Generator {
             ],
             Generator::Jekyll => &["lang", "locale"],
             Generator::Hexo => &["language"],
+            Generator::Astro => &["i18n.defaultLocale"],
             Generator::Zola => &["default_language"],
             Generator::MkDocs => &["theme.language", "theme.locale"],
             Generator::Pelican => &["DEFAULT_LANG"],
@@ -112,9 +117,11 @@ impl Generator {
             Generator::Hugo => &["timeZone", "timezone"],
             Generator::Jekyll | Generator::Hexo => &["timezone"],
             Generator::Pelican => &["TIMEZONE"],
-            Generator::Zola | Generator::Eleventy | Generator::MkDocs | Generator::Other => {
-                return None
-            }
+            Generator::Zola
+            | Generator::Eleventy
+            | Generator::Astro
+            | Generator::MkDocs
+            | Generator::Other => return None,
         };
         self.setting(dir, keys)
     }
@@ -128,7 +135,7 @@ impl Generator {
 
     /// Where the generator writes the site in `dir`, relative to it: what its
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Hexo's
-    /// `public_dir`, Zola's `output_dir`, MkDocs' `site_dir`, Pelican's `OUTPUT_PATH`
+    /// `public_dir`, Astro's `outDir`, Zola's `output_dir`, MkDocs' `site_dir`, Pelican's `OUTPUT_PATH`
     /// (its publishing configuration's, where it has one), Eleventy's `dir.output` or
     /// `setOutputDirectory`), else its default; `None` for a generator cairn does not
     /// know.
@@ -137,6 +144,7 @@ impl Generator {
             Generator::Hugo => config_string(&path, &["publishDir", "publishdir"]),
             Generator::Jekyll => config_string(&path, &["destination"]),
             Generator::Hexo => config_string(&path, &["public_dir"]),
+            Generator::Astro => config_string(&path, &["outDir"]),
             Generator::Zola => config_string(&path, &["output_dir"]),
             Generator::MkDocs => config_string(&path, &["site_dir"]),
             Generator::Pelican => pelican_setting(dir, "OUTPUT_PATH"),
@@ -182,6 +190,13 @@ impl Generator {
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  On index pages, a comment count per post:\n\
                  \n    <span data-cairn-count=\"<%- url_for(post.path) %>\"></span>\n"
+            }
+            Generator::Astro => {
+                "In the layout of your posts (in src/layouts/), where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 Where you list posts, a comment count per post: its path, as your link to\n\
+                 it has it, e.g.\n\
+                 \n    <span data-cairn-count={`/blog/${post.id}/`}></span>\n"
             }
             Generator::Zola => {
                 "In templates/page.html, where comments go:\n\
@@ -260,8 +275,10 @@ impl Generator {
                      \x20         JEKYLL_ENV: production\n"
                     .into(),
             },
-            Generator::Eleventy => node_build(dir, "npx @11ty/eleventy"),
-            Generator::Hexo => node_build(dir, "npx hexo generate"),
+            Generator::Eleventy => node_build(dir, "npx @11ty/eleventy", true),
+            Generator::Hexo => node_build(dir, "npx hexo generate", true),
+            // `astro dev` serves from memory; `astro build` has no watch.
+            Generator::Astro => node_build(dir, "npx astro build", false),
             Generator::Zola => Build {
                 local: "zola build".into(),
                 watch: None,
@@ -298,15 +315,16 @@ impl Generator {
 
 /// How a site built with Node is built: with its own `build` script when its
 /// package.json has one (it may do more than run the generator), else with `command`
-/// (whose `--watch` builds it again on every change). `npm ci` and setup-node's npm
-/// cache need npm's lock file.
-fn node_build(dir: &Path, command: &str) -> Build {
+/// (whose `--watch`, if it `watches`, builds it again on every change). `npm ci` and
+/// setup-node's npm cache need npm's lock file.
+fn node_build(dir: &Path, command: &str, watches: bool) -> Build {
     // What a build script does besides running the generator is not known, so there is
     // no telling how it would watch.
     let (local, watch) = if build_script(dir).is_some() {
         ("npm run build".to_string(), None)
     } else {
-        (command.to_string(), Some(format!("{command} --watch")))
+        let watch = watches.then(|| format!("{command} --watch"));
+        (command.to_string(), watch)
     };
     let (install, cache) = if dir.join("package-lock.json").is_file() {
         ("npm ci", "          cache: npm\n")
@@ -538,6 +556,15 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         });
         return Some((Generator::Jekyll, url));
     }
+    if Generator::Astro.config_file(dir).is_some() || depends_on(dir, "astro") {
+        let config = Generator::Astro.config_file(dir);
+        let setting = |key| config.as_deref().and_then(|c| config_string(c, &[key]));
+        let url = setting("site").map(|site| match setting("base") {
+            Some(base) => format!("{}/{}", site.trim_end_matches('/'), base.trim_matches('/')),
+            None => site,
+        });
+        return Some((Generator::Astro, url));
+    }
     if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
         return Some((Generator::Eleventy, None));
     }
@@ -579,24 +606,27 @@ const ELEVENTY_CONFIGS: &[&str] = &[
 /// The output directory an Eleventy configuration (JavaScript) sets as a string:
 /// `setOutputDirectory("dist")`, or `output: "dist"` in its `dir: { … }` object.
 fn eleventy_output(config: &str) -> Option<String> {
-    // A string literal at the start of `text`, after spaces: its contents.
-    let literal = |text: &str| -> Option<String> {
-        let text = text.trim_start();
-        let quote = text
-            .chars()
-            .next()
-            .filter(|c| matches!(c, '"' | '\'' | '`'))?;
-        let rest = &text[1..];
-        Some(rest[..rest.find(quote)?].to_string())
-    };
     if let Some(at) = config.find("setOutputDirectory(") {
-        return literal(&config[at + "setOutputDirectory(".len()..]);
+        return js_literal(&config[at + "setOutputDirectory(".len()..]);
     }
     let dir = property(config, "dir")?.strip_prefix('{')?;
-    literal(property(
+    js_literal(property(
         &dir[..dir.find('}').unwrap_or(dir.len())],
         "output",
     )?)
+}
+
+/// The string literal at the start of `text` (JavaScript), after spaces: its contents;
+/// `None` for anything else, a template literal with a `${…}` in it included.
+fn js_literal(text: &str) -> Option<String> {
+    let text = text.trim_start();
+    let quote = text
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '"' | '\'' | '`'))?;
+    let rest = &text[1..];
+    let string = &rest[..rest.find(quote)?];
+    (!string.contains("${") && !string.contains('\\')).then(|| string.to_string())
 }
 
 /// What follows the first property `key` (quoted or not) of a JavaScript object
@@ -671,6 +701,9 @@ fn first(dir: &Path, stem: &str, extensions: &[&str]) -> Option<PathBuf> {
 const JEKYLL_FORMATS: &[&str] = &["yml", "yaml", "toml"];
 
 const HEXO_FORMATS: &[&str] = &["yml", "yaml", "json"];
+
+/// The extensions of JavaScript (and TypeScript) configuration files.
+const JS_FORMATS: &[&str] = &["mjs", "js", "ts", "mts", "cjs", "cts"];
 
 /// What Jekyll leaves out of a site by default (as `jekyll new` lists it). Jekyll 3,
 /// which GitHub Pages' built-in build runs, forgets these once a site sets `exclude`.
@@ -828,8 +861,20 @@ fn pelican_setting(dir: &Path, key: &str) -> Option<String> {
 
 /// A string of a configuration file ([`config_value`]), by its key (`a.b` for key `b`
 /// of table `a`); of a list, the first (Hexo's `language` lists the site's languages,
-/// its default first).
+/// its default first). Of a JavaScript one, the string literal its key's last part is
+/// first set to, wherever that is ([`property`]).
 fn config_string(path: &Path, keys: &[&str]) -> Option<String> {
+    let js = path
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| JS_FORMATS.contains(&ext));
+    if js {
+        let text = std::fs::read_to_string(path).ok()?;
+        return keys
+            .iter()
+            .find_map(|key| js_literal(property(&text, key.rsplit('.').next()?)?))
+            .filter(|u| !u.trim().is_empty());
+    }
     let value = config_value(path)?;
     keys.iter()
         .find_map(|k| {
@@ -1112,6 +1157,60 @@ mod tests {
         )
         .unwrap();
         assert_eq!(wired(d, Generator::Hexo).build.local, "npm run build");
+    }
+
+    #[test]
+    fn an_astro_site_is_read_from_its_javascript_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A site made by create-astro before its URL is set: Astro by its package.json.
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"scripts": {"build": "astro build"}, "dependencies": {"astro": "^7.4.0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(detect(d), Some((Generator::Astro, None)));
+        assert_eq!(Generator::Astro.output(d).as_deref(), Some("dist"));
+        assert_eq!(wired(d, Generator::Astro).build.local, "npm run build");
+        std::fs::write(d.join("package.json"), "{}").unwrap();
+        // Astro's own command when there is no build script: it cannot watch.
+        let build = wired(d, Generator::Astro).build;
+        assert_eq!(
+            (build.local.as_str(), build.watch),
+            ("npx astro build", None)
+        );
+        // `site` and `base` make the URL; a `site:` elsewhere (an integration's options)
+        // comes after the first, and `sitemap` is not `site`.
+        std::fs::write(
+            d.join("astro.config.ts"),
+            "import sitemap from '@astrojs/sitemap';\n\
+             // https://astro.build/config\n\
+             export default defineConfig({\n\
+             \x20 site: 'https://a.example',\n\
+             \x20 base: '/docs/',\n\
+             \x20 outDir: `./build`,\n\
+             \x20 i18n: { defaultLocale: \"fr\", locales: [\"fr\", \"en\"] },\n\
+             \x20 integrations: [sitemap({ site: 'https://other.example' })],\n\
+             });\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::Astro, Some("https://a.example/docs".into())))
+        );
+        assert_eq!(Generator::Astro.output(d).as_deref(), Some("build"));
+        assert_eq!(
+            Generator::Astro.language(d),
+            Some(("fr".into(), "i18n.defaultLocale"))
+        );
+        // What the configuration computes is not read.
+        std::fs::write(
+            d.join("astro.config.ts"),
+            "export default defineConfig({ site: `https://${host}`, outDir: OUT });\n",
+        )
+        .unwrap();
+        assert_eq!(detect(d), Some((Generator::Astro, None)));
+        assert_eq!(Generator::Astro.output(d).as_deref(), Some("dist"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A site built by a generator cairn does not know (a shell script stands in for
-//! MkDocs, Pelican, Astro and the rest), set up with `cairn init --output --build`,
+//! Docusaurus, a Makefile and the rest), set up with `cairn init --output --build`,
 //! built with the command init printed, then rendered by `cairn render` with no
 //! arguments.
 
@@ -36,8 +36,9 @@ fn any_generator_is_set_up_by_its_output_directory_and_build_command() {
     assert_eq!(bare.status.code(), Some(2));
     let err = stderr(&bare);
     assert!(
-        err.contains("no Hugo, Jekyll, Eleventy, Hexo, Zola, MkDocs or Pelican configuration")
-            && err.contains("--output DIR --build COMMAND"),
+        err.contains(
+            "no Hugo, Jekyll, Eleventy, Hexo, Astro, Zola, MkDocs or Pelican configuration"
+        ) && err.contains("--output DIR --build COMMAND"),
         "{err}"
     );
     assert!(!dir.join("cairn.toml").exists());
