@@ -161,6 +161,77 @@ impl Generator {
             .or_else(|| self.default_output().map(str::to_string))
     }
 
+    /// The languages of a site written in several, as its configuration lists them:
+    /// Hugo's `languages` (in its configuration file, or `languages.*` of its
+    /// configuration directory), Zola's `default_language` and `languages`, Astro's
+    /// `i18n.locales`; empty for a site in one, or a generator that does not say.
+    pub fn languages(self, dir: &Path) -> Vec<String> {
+        let keys = |value: Option<serde_json::Value>| -> Vec<String> {
+            value
+                .as_ref()
+                .and_then(serde_json::Value::as_object)
+                .map(|object| object.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let config = self.config_file(dir);
+        let languages = match self {
+            Generator::Hugo => {
+                let own = keys(config.and_then(|c| config_value(&c)?.get("languages").cloned()));
+                if own.is_empty() {
+                    keys(
+                        first(&dir.join("config/_default"), "languages", HUGO_FORMATS)
+                            .and_then(|path| config_value(&path)),
+                    )
+                } else {
+                    own
+                }
+            }
+            Generator::Zola => {
+                let more = keys(
+                    config
+                        .as_deref()
+                        .and_then(|c| config_value(c)?.get("languages").cloned()),
+                );
+                let default = config
+                    .and_then(|c| config_string(&c, &["default_language"]))
+                    .unwrap_or_else(|| "en".into());
+                std::iter::once(default.clone())
+                    .chain(more.into_iter().filter(|l| *l != default))
+                    .collect()
+            }
+            Generator::Astro => config
+                .and_then(|c| std::fs::read_to_string(c).ok())
+                .and_then(|text| js_strings(property(&text, "locales")?))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        if languages.len() > 1 {
+            languages
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// For a site in several languages: the placeholders, each naming the language of
+    /// the page it is on, in the generator's templates.
+    pub fn multilingual_snippet(self) -> Option<&'static str> {
+        Some(match self {
+            Generator::Hugo => {
+                "    <div id=\"cairn-comments\" data-cairn-lang=\"{{ .Language.Lang }}\"></div>\n\
+                 \x20   <span data-cairn-count=\"{{ .RelPermalink }}\" data-cairn-lang=\"{{ .Language.Lang }}\"></span>\n"
+            }
+            Generator::Zola => {
+                "    <div id=\"cairn-comments\" data-cairn-lang=\"{{ lang }}\"></div>\n\
+                 \x20   <span data-cairn-count=\"{{ page.path }}\" data-cairn-lang=\"{{ lang }}\"></span>\n"
+            }
+            Generator::Astro => {
+                "    <div id=\"cairn-comments\" data-cairn-lang={Astro.currentLocale}></div>\n\
+                 \x20   <span data-cairn-count={`/blog/${post.id}/`} data-cairn-lang={Astro.currentLocale}></span>\n"
+            }
+            _ => return None,
+        })
+    }
+
     /// The template snippet: the comments placeholder, and a count for index pages.
     pub fn snippet(self) -> &'static str {
         match self {
@@ -627,6 +698,15 @@ fn js_literal(text: &str) -> Option<String> {
     let rest = &text[1..];
     let string = &rest[..rest.find(quote)?];
     (!string.contains("${") && !string.contains('\\')).then(|| string.to_string())
+}
+
+/// The string literals of the JavaScript array `text` starts with (Astro's
+/// `locales: ["en", "fr"]`), leaving out any item that is not one (a `{ path, codes }`
+/// object of Astro's); `None` when `text` does not start with an array.
+fn js_strings(text: &str) -> Option<Vec<String>> {
+    let items = text.strip_prefix('[')?;
+    let items = &items[..items.find(']')?];
+    Some(items.split(',').filter_map(js_literal).collect())
 }
 
 /// What follows the first property `key` (quoted or not) of a JavaScript object
@@ -1211,6 +1291,54 @@ mod tests {
         .unwrap();
         assert_eq!(detect(d), Some((Generator::Astro, None)));
         assert_eq!(Generator::Astro.output(d).as_deref(), Some("dist"));
+    }
+
+    #[test]
+    fn a_site_in_several_languages_is_told_by_its_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let write = |name: &str, text: &str| {
+            let path = d.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("hugo.toml", "[languages.en]\nweight = 1\n");
+        assert!(Generator::Hugo.languages(d).is_empty(), "one language");
+        write(
+            "hugo.toml",
+            "[languages.en]\nweight = 1\n[languages.de]\nweight = 2\n",
+        );
+        assert_eq!(Generator::Hugo.languages(d), ["de", "en"]);
+        // Hugo's configuration directory may list them in a file of their own.
+        write("hugo.toml", "title = \"x\"\n");
+        write(
+            "config/_default/languages.yaml",
+            "en:\n  weight: 1\nja:\n  weight: 2\n",
+        );
+        assert_eq!(Generator::Hugo.languages(d), ["en", "ja"]);
+        assert!(Generator::Hugo
+            .multilingual_snippet()
+            .unwrap()
+            .contains(".Language.Lang"));
+
+        // Zola: the default language, and the others.
+        write(
+            "zola.toml",
+            "default_language = \"fr\"\n[languages.en]\ntitle = \"x\"\n",
+        );
+        assert_eq!(Generator::Zola.languages(d), ["fr", "en"]);
+        write("zola.toml", "base_url = \"https://z/\"\n");
+        assert!(Generator::Zola.languages(d).is_empty());
+
+        // Astro: i18n.locales, its `{ path, codes }` items left out.
+        write(
+            "astro.config.mjs",
+            "export default defineConfig({ i18n: { defaultLocale: 'es', locales: ['es', \"en\", { path: 'x' }] } });\n",
+        );
+        assert_eq!(Generator::Astro.languages(d), ["es", "en"]);
+        write("astro.config.mjs", "export default defineConfig({});\n");
+        assert!(Generator::Astro.languages(d).is_empty());
+        assert_eq!(Generator::Jekyll.multilingual_snippet(), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The example site built by the real Hugo, then rendered by the real `cairn` binary.
+//! The example site, and a site in two languages (tests/fixtures/hugo-multilingual), built
+//! by the real Hugo, then rendered by the real `cairn` binary.
 
 mod common;
 
@@ -223,4 +224,56 @@ fn hugo_watch_and_render_serve_show_an_edited_post_with_its_comments() {
         log,
     );
     assert!(server.stop().success());
+}
+
+#[test]
+fn a_hugo_site_in_two_languages_gets_each_pages_language() {
+    let Some(hugo) = tool("hugo") else { return };
+    let (site, _) = init_fixture(
+        "hugo-multilingual",
+        &[],
+        &[
+            "site language: en (the Hugo configuration's defaultContentLanguage \"en\")",
+            "The site is in several languages (en, fr)",
+            "<div id=\"cairn-comments\" data-cairn-lang=\"{{ .Language.Lang }}\"></div>",
+        ],
+    );
+    let dir = site.path();
+    write_comment(
+        dir,
+        "fr/posts/hello",
+        "01KB00000000000000000000AA",
+        "id: 01KB00000000000000000000AA\nthread: /fr/posts/hello/\ndate: 2026-01-02T10:00:00Z\nauthor: Zoé\nbody: Merci !\n",
+    );
+    let built = std::process::Command::new(hugo)
+        .arg("--quiet")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "hugo: {}", stderr(&built));
+    let public = dir.join("public");
+    render_twice(dir, &public, "1 comment rendered on 2 pages");
+
+    // The French page and index are in French, the English ones in English.
+    let page = std::fs::read_to_string(public.join("fr/posts/hello/index.html")).unwrap();
+    let section = comments_section(&page);
+    assert!(
+        section.contains("1 commentaire") && section.contains("Laisser un commentaire"),
+        "{section}"
+    );
+    let page = std::fs::read_to_string(public.join("posts/hello/index.html")).unwrap();
+    assert!(
+        comments_section(&page).contains("Leave a comment"),
+        "{page}"
+    );
+    let index = std::fs::read_to_string(public.join("fr/index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-lang=\"fr\">1 commentaire</span>"),
+        "{index}"
+    );
+    let index = std::fs::read_to_string(public.join("index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-lang=\"en\">No comments</span>"),
+        "{index}"
+    );
 }

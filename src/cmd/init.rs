@@ -102,6 +102,26 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
     }
     println!("\n{}\n{RECENT_SNIPPET}", generator.snippet());
+    let languages = generator.languages(&args.dir);
+    if let (false, Some(snippet)) = (languages.is_empty(), generator.multilingual_snippet()) {
+        println!(
+            "The site is in several languages ({}): on each placeholder, name the language \
+             of its page, so that page's comments, counts and form are in it:\n\n{snippet}",
+            languages.join(", ")
+        );
+        let unknown: Vec<&str> = languages
+            .iter()
+            .filter(|tag| crate::render::i18n::known(tag).is_none())
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            println!(
+                "cairn has no strings for {}: pages in {} get the site's language.\n",
+                unknown.join(", "),
+                if unknown.len() == 1 { "it" } else { "them" }
+            );
+        }
+    }
     if generator == Generator::Jekyll {
         match init::jekyll_exclude(&args.dir, "comments") {
             (file, Some(line)) => println!(
