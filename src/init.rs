@@ -135,10 +135,10 @@ impl Generator {
 
     /// Where the generator writes the site in `dir`, relative to it: what its
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Hexo's
-    /// `public_dir`, Astro's `outDir`, Zola's `output_dir`, MkDocs' `site_dir`, Pelican's `OUTPUT_PATH`
-    /// (its publishing configuration's, where it has one), Eleventy's `dir.output` or
-    /// `setOutputDirectory`), else its default; `None` for a generator cairn does not
-    /// know.
+    /// `public_dir`, Astro's `outDir`, Zola's `output_dir`, MkDocs' `site_dir`,
+    /// Pelican's `OUTPUT_PATH` (its publishing configuration's, where it has one),
+    /// Eleventy's `dir.output` or `setOutputDirectory`), else its default; `None` for a
+    /// generator cairn does not know.
     pub fn output(self, dir: &Path) -> Option<String> {
         let set = self.config_file(dir).and_then(|path| match self {
             Generator::Hugo => config_string(&path, &["publishDir", "publishdir"]),

@@ -45,8 +45,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)).or(other) else {
         bail!(
             "no Hugo, Jekyll, Eleventy, Hexo, Astro, Zola, MkDocs or Pelican configuration in {}: \
-             name the generator \
-             with --generator; {}",
+             name the generator with --generator; {}",
             shown(&args.dir),
             Wiring::NEEDED
         );
