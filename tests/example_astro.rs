@@ -53,19 +53,17 @@ fn astro_build_then_render_after_cairn_init() {
 
     render_twice(dir, &www, "2 comments rendered on 2 pages of 3 pages");
 
-    let page = std::fs::read_to_string(www.join("posts/ola/index.html")).unwrap();
-    let section = comments_section(&page);
-    assert!(section.contains("2 comentários"), "{section}");
-    assert!(section.contains("<code>astro build</code>"), "{section}");
-    assert!(
-        section.contains("<time datetime=\"2026-03-02T10:00:00Z\">2 de março de 2026</time>"),
-        "{section}"
+    let page = assert_rendered_page(
+        &www,
+        "/posts/ola/",
+        "2 comentários",
+        "astro build",
+        "Muito bom.",
     );
-    assert_nested_and_inert(section, "Muito bom.");
-    assert!(section.contains("name=\"thread\" value=\"/posts/ola/\""));
-    assert!(page.contains("href=\"../../cairn.css\""), "{page}");
-    assert!(www.join("cairn.css").is_file());
-    assert!(www.join("posts/ola/comments.xml").is_file());
+    assert!(
+        page.contains("<time datetime=\"2026-03-02T10:00:00Z\">2 de março de 2026</time>"),
+        "{page}"
+    );
 
     // Counts on the index, whose links carry Astro's base and no trailing slash.
     let index = std::fs::read_to_string(www.join("index.html")).unwrap();

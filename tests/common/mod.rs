@@ -131,6 +131,44 @@ pub fn assert_nested_and_inert(section: &str, parent_text: &str) {
     }
 }
 
+/// Reads the page of `thread` in the rendered site `output` (`index.html` in the
+/// thread's directory, or the file it names) and asserts what each site test's page
+/// shows: `title` (its count of comments, in the site's language) over the test's
+/// comment, whose body starts `parent_text` and has `code` in backticks, with the
+/// hostile reply nested and inert ([`assert_nested_and_inert`]); a form that posts the
+/// thread; the stylesheet, linked relative to the page and written; the page's feed
+/// next to it. Returns the page.
+pub fn assert_rendered_page(
+    output: &Path,
+    thread: &str,
+    title: &str,
+    code: &str,
+    parent_text: &str,
+) -> String {
+    let rel = thread.trim_start_matches('/');
+    let (file, feed) = match rel.strip_suffix(".html") {
+        Some(stem) => (rel.to_string(), format!("{stem}.comments.xml")),
+        None => (format!("{rel}index.html"), format!("{rel}comments.xml")),
+    };
+    let page = std::fs::read_to_string(output.join(&file)).unwrap();
+    let section = comments_section(&page);
+    assert!(section.contains(title), "{title} in {section}");
+    assert!(
+        section.contains(&format!("<code>{code}</code>")),
+        "{section}"
+    );
+    assert_nested_and_inert(section, parent_text);
+    assert!(
+        section.contains(&format!("name=\"thread\" value=\"{thread}\"")),
+        "{section}"
+    );
+    let up = "../".repeat(file.matches('/').count());
+    assert!(page.contains(&format!("href=\"{up}cairn.css\"")), "{page}");
+    assert!(output.join("cairn.css").is_file() && output.join("cairn.js").is_file());
+    assert!(output.join(&feed).is_file(), "{feed}");
+    page
+}
+
 /// Copies a directory tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
