@@ -751,3 +751,28 @@ fn serve_shows_the_site_and_renders_it_again_as_it_changes() {
     assert!(stopping.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(asking.join().unwrap().status, 200);
 }
+
+#[test]
+fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
+    let dir = site();
+    // Comments on /c/ (as an import takes them from the address the page was served at,
+    // `/blog/c`), whose page is built as c.html; and on a page that is gone.
+    for (thread, id) in [
+        ("c", "01JD3K8Z6Q9W2F4T7Y5M1N0CCC"),
+        ("gone", "01JD3K8Z6Q9W2F4T7Y5M1N0DDD"),
+    ] {
+        let yaml = format!("id: {id}\nthread: /{thread}/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
+        write_comment(dir.path(), thread, id, &yaml);
+    }
+    std::fs::write(dir.path().join("public/c.html"), PAGE).unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "cairn: note: 2 threads with comments but no page showing them: /c/ (its page is \
+             built as c.html: thread /c.html), /gone/\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

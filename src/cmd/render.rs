@@ -130,11 +130,16 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
     print_problems(&report.problems);
 
     if !report.unpaged_threads.is_empty() {
-        let list: Vec<&str> = report
+        // A thread of a page file's path without its extension (an import's, from the
+        // address the page was served at) says which thread the page has.
+        let list: Vec<String> = report
             .unpaged_threads
             .iter()
             .take(5)
-            .map(String::as_str)
+            .map(|t| match crate::site::file_page(&site_dir, t, |_| true) {
+                Some(file) => format!("{t} (its page is built as {}: thread {file})", &file[1..]),
+                None => t.clone(),
+            })
             .collect();
         let more = report.unpaged_threads.len() - list.len();
         eprintln!(

@@ -338,27 +338,28 @@ pub fn default_dir(config: &Config) -> PathBuf {
 }
 
 /// The thread a link to `thread` counts: the thread itself, unless the site has no
-/// page for it but a page file it names without its extension (a link to `/a/b`, or
-/// `/a/b/`, for `a/b.html`: Jekyll writes a post whose permalink has no extension so,
-/// links to it so, and hosts serve it so) and that page's thread has comments.
+/// page for it but a page file it names without its extension ([`file_page`]) whose
+/// thread has comments.
 fn linked_page<'t>(run: &Run<'_>, thread: &'t str) -> Cow<'t, str> {
     let index = run.threads.index;
-    let Some(stem) = thread.strip_suffix('/').filter(|stem| !stem.is_empty()) else {
-        return Cow::Borrowed(thread);
-    };
     if index.position(thread).is_some() {
         return Cow::Borrowed(thread);
     }
-    let dir = run.site_dir.join(&stem[1..]);
-    ["html", "htm"]
+    file_page(run.site_dir, thread, |file| index.position(file).is_some())
+        .map_or(Cow::Borrowed(thread), Cow::Owned)
+}
+
+/// The thread of the page file the built site in `site_dir` serves a directory-style
+/// `thread` from, when it has no page of that directory: `/a/b.html` (or `.htm`) for
+/// `/a/b/`, as Jekyll writes a post whose permalink has no extension, links to it
+/// (`/a/b`) and hosts serve it. Only threads `wanted` says yes to are looked for.
+pub fn file_page(site_dir: &Path, thread: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let stem = thread.strip_suffix('/').filter(|stem| stem.len() > 1)?;
+    let file = ["html", "htm"]
         .iter()
         .map(|ext| format!("{stem}.{ext}"))
-        .find(|file| {
-            index.position(file).is_some()
-                && run.site_dir.join(&file[1..]).is_file()
-                && !dir.join("index.html").is_file()
-        })
-        .map_or(Cow::Borrowed(thread), Cow::Owned)
+        .find(|file| wanted(file) && site_dir.join(&file[1..]).is_file())?;
+    (!site_dir.join(&stem[1..]).join("index.html").is_file()).then_some(file)
 }
 
 /// Whether a file of the built site is a page.
