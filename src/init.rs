@@ -166,9 +166,8 @@ impl Generator {
     /// configuration directory), Zola's `default_language` and `languages`, Astro's
     /// `i18n.locales`; empty for a site in one, or a generator that does not say.
     pub fn languages(self, dir: &Path) -> Vec<String> {
-        let keys = |value: Option<serde_json::Value>| -> Vec<String> {
+        let keys = |value: Option<&serde_json::Value>| -> Vec<String> {
             value
-                .as_ref()
                 .and_then(serde_json::Value::as_object)
                 .map(|object| object.keys().cloned().collect())
                 .unwrap_or_default()
@@ -176,27 +175,24 @@ impl Generator {
         let config = self.config_file(dir);
         let languages = match self {
             Generator::Hugo => {
-                let own = keys(config.and_then(|c| config_value(&c)?.get("languages").cloned()));
+                let value = config.and_then(|c| config_value(&c));
+                let own = keys(value.as_ref().and_then(|v| v.get("languages")));
                 if own.is_empty() {
-                    keys(
-                        first(&dir.join("config/_default"), "languages", HUGO_FORMATS)
-                            .and_then(|path| config_value(&path)),
-                    )
+                    let file = first(&dir.join("config/_default"), "languages", HUGO_FORMATS);
+                    keys(file.and_then(|path| config_value(&path)).as_ref())
                 } else {
                     own
                 }
             }
             Generator::Zola => {
-                let more = keys(
-                    config
-                        .as_deref()
-                        .and_then(|c| config_value(c)?.get("languages").cloned()),
-                );
-                let default = config
-                    .and_then(|c| config_string(&c, &["default_language"]))
-                    .unwrap_or_else(|| "en".into());
-                std::iter::once(default.clone())
-                    .chain(more.into_iter().filter(|l| *l != default))
+                let value = config.and_then(|c| config_value(&c)).unwrap_or_default();
+                let default = value["default_language"].as_str().unwrap_or("en");
+                std::iter::once(default.to_string())
+                    .chain(
+                        keys(value.get("languages"))
+                            .into_iter()
+                            .filter(|l| l != default),
+                    )
                     .collect()
             }
             Generator::Astro => config
@@ -621,19 +617,14 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         return Some((Generator::Hexo, config_string(&config, &["url"])));
     }
     if let Some(config) = Generator::Jekyll.config_file(dir) {
-        let url = config_string(&config, &["url"]).map(|url| {
-            let base = config_string(&config, &["baseurl"]).unwrap_or_default();
-            format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
-        });
+        let url = config_string(&config, &["url"])
+            .map(|url| with_base(&url, config_string(&config, &["baseurl"])));
         return Some((Generator::Jekyll, url));
     }
-    if Generator::Astro.config_file(dir).is_some() || depends_on(dir, "astro") {
-        let config = Generator::Astro.config_file(dir);
-        let setting = |key| config.as_deref().and_then(|c| config_string(c, &[key]));
-        let url = setting("site").map(|site| match setting("base") {
-            Some(base) => format!("{}/{}", site.trim_end_matches('/'), base.trim_matches('/')),
-            None => site,
-        });
+    let astro = Generator::Astro.config_file(dir);
+    if astro.is_some() || depends_on(dir, "astro") {
+        let setting = |key| astro.as_deref().and_then(|c| config_string(c, &[key]));
+        let url = setting("site").map(|site| with_base(&site, setting("base")));
         return Some((Generator::Astro, url));
     }
     if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
@@ -652,6 +643,13 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
     }
     first(dir, "config", &["yaml", "yml", "json"])
         .map(|config| (Generator::Hugo, config_string(&config, HUGO_URL)))
+}
+
+/// A site URL with the base path a configuration gives apart from it (Jekyll's
+/// `baseurl`, Astro's `base`).
+fn with_base(url: &str, base: Option<String>) -> String {
+    let base = base.unwrap_or_default();
+    format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
 }
 
 const HUGO_FORMATS: &[&str] = &["toml", "yaml", "yml", "json"];
