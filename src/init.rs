@@ -86,13 +86,14 @@ impl Generator {
     }
 
     /// The language the site in `dir` is written in, as its configuration names it
-    /// (Hugo's `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
+    /// (Hugo's `locale` (since 0.158), `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
     /// `locale`, Hexo's `language`, Astro's `i18n.defaultLocale`, Zola's
     /// `default_language`, MkDocs' theme's `language` (Material) or `locale`, Pelican's
     /// `DEFAULT_LANG`), with the key that names it.
     pub fn language(self, dir: &Path) -> Option<Named> {
         let keys: &[&'static str] = match self {
             Generator::Hugo => &[
+                "locale",
                 "languageCode",
                 "languagecode",
                 "defaultContentLanguage",
@@ -232,7 +233,9 @@ impl Generator {
     pub fn snippet(self) -> &'static str {
         match self {
             Generator::Hugo => {
-                "In layouts/_default/single.html (or your theme's), where comments go:\n\
+                "In the template of single pages (layouts/_default/single.html, or\n\
+                 layouts/page.html since Hugo 0.146; copy your theme's there first),\n\
+                 where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
                  On list pages, a comment count per post:\n\
                  \n    <span data-cairn-count=\"{{ .RelPermalink }}\"></span>\n"
@@ -314,9 +317,7 @@ impl Generator {
             Generator::Hugo => Build {
                 local: "hugo".into(),
                 watch: Some("hugo --watch".into()),
-                steps: "      - run: sudo apt-get update && sudo apt-get install -y hugo\n\
-                     \x20     - run: hugo --minify\n"
-                    .into(),
+                steps: hugo_steps(local_hugo(dir)),
             },
             Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
                 local: "bundle exec jekyll build".into(),
@@ -378,6 +379,70 @@ impl Generator {
             Generator::Other => return None,
         })
     }
+}
+
+/// The Hugo a workflow installs when the machine `cairn init` runs on has none: a recent
+/// release.
+const HUGO_RELEASE: (u32, u32, u32) = (0, 168, 0);
+
+/// The version of the Hugo that builds the site in `dir` on this machine (`hugo
+/// version`), if there is one.
+fn local_hugo(dir: &Path) -> Option<(u32, u32, u32)> {
+    let out = std::process::Command::new("hugo")
+        .arg("version")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    hugo_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The version `hugo version` prints, as in `hugo v0.111.3+extended linux/amd64 ...`
+/// (before 0.80, `Hugo Static Site Generator v0.68.3-157669A0 ...`).
+fn hugo_version(printed: &str) -> Option<(u32, u32, u32)> {
+    let rest = printed
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix('v'))
+        .find(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    let mut parts = rest[..end].split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor)), Some(Ok(patch)), None) => Some((major, minor, patch)),
+        _ => None,
+    }
+}
+
+/// A workflow's steps that install Hugo's extended edition from its release on GitHub,
+/// pinned to `local` (the one the site is built with here), else to [`HUGO_RELEASE`],
+/// and build the site. Distributions' packages lag far behind what current themes need.
+fn hugo_steps(local: Option<(u32, u32, u32)>) -> String {
+    let ((major, minor, patch), why) = match local {
+        Some(version) => (
+            version,
+            "The Hugo installed where `cairn init` ran; raise HUGO_VERSION to upgrade.",
+        ),
+        None => (
+            HUGO_RELEASE,
+            "A recent Hugo: set HUGO_VERSION to the one you build with.",
+        ),
+    };
+    // Hugo's release files were renamed in 0.103.0.
+    let platform = if (major, minor) < (0, 103) {
+        "Linux-64bit"
+    } else {
+        "linux-amd64"
+    };
+    format!(
+        "      # {why}\n\
+         \x20     - run: |\n\
+         \x20         wget -q -O \"$RUNNER_TEMP/hugo.deb\" \"https://github.com/gohugoio/hugo/releases/download/v${{HUGO_VERSION}}/hugo_extended_${{HUGO_VERSION}}_{platform}.deb\"\n\
+         \x20         sudo dpkg -i \"$RUNNER_TEMP/hugo.deb\"\n\
+         \x20       env:\n\
+         \x20         HUGO_VERSION: {major}.{minor}.{patch}\n\
+         \x20     - run: hugo --minify\n"
+    )
 }
 
 /// How a site built with Node is built: with its own `build` script when its
@@ -523,6 +588,8 @@ impl Wiring {
              \x20     - uses: actions/checkout@v4\n\
              \x20       with:\n\
              \x20         fetch-depth: 0\n\
+             \x20         # Themes kept as git submodules.\n\
+             \x20         submodules: recursive\n\
              \x20     # Moderation pull requests: check the new comment files and show them rendered.\n\
              \x20     - if: github.event_name == 'pull_request'\n\
              \x20       uses: {ACTION}\n\
@@ -1645,6 +1712,13 @@ mod tests {
             ),
             (
                 Generator::Hugo,
+                "hugo.toml",
+                "locale = \"nl-NL\"\nlanguageCode = \"en\"\n",
+                Some(("nl-NL", "locale")),
+                Some("nl"),
+            ),
+            (
+                Generator::Hugo,
                 "hugo.yaml",
                 "defaultContentLanguage: fr\n",
                 Some(("fr", "defaultContentLanguage")),
@@ -1937,6 +2011,8 @@ mod tests {
                 let workflow: serde_json::Value =
                     serde_norway::from_str(&wired(dir, generator).workflow()).unwrap();
                 let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+                // Themes kept as submodules are there to build with.
+                assert_eq!(steps[0]["with"]["submodules"], "recursive");
                 let cairn: Vec<&serde_json::Value> =
                     steps.iter().filter(|s| s["uses"] == ACTION).collect();
                 assert_eq!(cairn[0]["with"]["command"], "check");
@@ -1947,6 +2023,57 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_hugo_workflow_installs_the_hugo_the_site_is_built_with() {
+        for (printed, version) in [
+            (
+                "hugo v0.111.3+extended linux/amd64 BuildDate=2023-03-16T08:41:31Z \
+                 VendorInfo=debian:0.111.3-1\n",
+                Some((0, 111, 3)),
+            ),
+            (
+                "hugo v0.168.0-e27a6760c5547237f87d353aebe0580feadb20f4+extended+withdeploy \
+                 linux/amd64 BuildDate=2026-10-13T16:42:50Z\n",
+                Some((0, 168, 0)),
+            ),
+            (
+                "Hugo Static Site Generator v0.68.3-157669A0 linux/amd64 BuildDate: \
+                 2020-03-24T12:05:34Z\n",
+                Some((0, 68, 3)),
+            ),
+            ("bash: hugo: command not found\n", None),
+            ("hugo v1.2 linux/amd64\n", None),
+        ] {
+            assert_eq!(hugo_version(printed), version, "{printed}");
+        }
+        // The step that installs it, and the release file of that version's naming.
+        let install = |local| -> (String, String) {
+            let steps: serde_json::Value = serde_norway::from_str(&hugo_steps(local)).unwrap();
+            let step = &steps[0];
+            (
+                step["env"]["HUGO_VERSION"].as_str().unwrap().to_string(),
+                step["run"].as_str().unwrap().to_string(),
+            )
+        };
+        let (version, run) = install(Some((0, 111, 3)));
+        assert_eq!(version, "0.111.3");
+        assert!(
+            run.contains(
+                "/download/v${HUGO_VERSION}/hugo_extended_${HUGO_VERSION}_linux-amd64.deb"
+            ),
+            "{run}"
+        );
+        assert!(run.contains("sudo dpkg -i"), "{run}");
+        let (version, run) = install(Some((0, 92, 2)));
+        assert_eq!(version, "0.92.2");
+        assert!(run.contains("_Linux-64bit.deb"), "{run}");
+        let (version, _) = install(None);
+        let (major, minor, patch) = HUGO_RELEASE;
+        assert_eq!(version, format!("{major}.{minor}.{patch}"));
+        let steps: serde_json::Value = serde_norway::from_str(&hugo_steps(None)).unwrap();
+        assert_eq!(steps[1]["run"], "hugo --minify");
     }
 
     #[test]

@@ -277,3 +277,26 @@ fn a_hugo_site_in_two_languages_gets_each_pages_language() {
         "{index}"
     );
 }
+
+#[test]
+fn cairn_inits_workflow_installs_the_hugo_the_site_is_built_with() {
+    let Some(hugo) = tool("hugo") else { return };
+    let (_site, printed) = init_fixture("hugo-multilingual", &[], &[]);
+    let version = std::process::Command::new(hugo)
+        .arg("version")
+        .output()
+        .unwrap();
+    let version = stdout(&version);
+    let start = printed.find("# .github/workflows/pages.yml").unwrap();
+    let end = printed.find("Check that [site] url").unwrap();
+    let workflow: serde_json::Value = serde_norway::from_str(&printed[start..end]).unwrap();
+    let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+    let pinned = steps
+        .iter()
+        .find_map(|step| step["env"]["HUGO_VERSION"].as_str())
+        .unwrap();
+    assert!(
+        version.contains(&format!(" v{pinned}+")) || version.contains(&format!(" v{pinned}-")),
+        "{pinned} in {version}"
+    );
+}

@@ -61,7 +61,10 @@ fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
             std::fs::write(dir.path().join(file), text).unwrap();
         }
         let file = files[0].0;
-        let out = cairn(dir.path(), &["init"]);
+        // Without a Hugo on the PATH to pin, the workflow pins the recipe's.
+        let no_tools = tempfile::tempdir().unwrap();
+        let path = no_tools.path().to_str().unwrap();
+        let out = cairn_with(dir.path(), &["init"], &[("PATH", path)]);
         assert!(out.status.success(), "{}", stderr(&out));
         let printed = stdout(&out);
         let start = printed.find("# .github/workflows/pages.yml").unwrap();
