@@ -317,7 +317,7 @@ impl Generator {
             Generator::Hugo => Build {
                 local: "hugo".into(),
                 watch: Some("hugo --watch".into()),
-                steps: hugo_steps(local_hugo(dir)),
+                steps: hugo_steps(local_version(dir, "hugo", "version")),
             },
             Generator::Jekyll if dir.join("Gemfile").is_file() => Build {
                 local: "bundle exec jekyll build".into(),
@@ -350,11 +350,7 @@ impl Generator {
             Generator::Zola => Build {
                 local: "zola build".into(),
                 watch: None,
-                steps: "      - uses: taiki-e/install-action@v2\n\
-                     \x20       with:\n\
-                     \x20         tool: zola\n\
-                     \x20     - run: zola build\n"
-                    .into(),
+                steps: zola_steps(local_version(dir, "zola", "--version")),
             },
             Generator::MkDocs => {
                 let theme = self.setting(dir, &["theme", "theme.name"]).map(|t| t.0);
@@ -385,24 +381,26 @@ impl Generator {
 /// release.
 const HUGO_RELEASE: (u32, u32, u32) = (0, 168, 0);
 
-/// The version of the Hugo that builds the site in `dir` on this machine (`hugo
-/// version`), if there is one.
-fn local_hugo(dir: &Path) -> Option<(u32, u32, u32)> {
-    let out = std::process::Command::new("hugo")
-        .arg("version")
+/// The version of the generator `program` that builds the site in `dir` on this
+/// machine, as its `version_arg` prints it, if it is installed.
+fn local_version(dir: &Path, program: &str, version_arg: &str) -> Option<(u32, u32, u32)> {
+    let out = std::process::Command::new(program)
+        .arg(version_arg)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()
-        .ok()?;
-    hugo_version(&String::from_utf8_lossy(&out.stdout))
+        .ok()
+        .filter(|out| out.status.success())?;
+    printed_version(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// The version `hugo version` prints, as in `hugo v0.111.3+extended linux/amd64 ...`
-/// (before 0.80, `Hugo Static Site Generator v0.68.3-157669A0 ...`).
-fn hugo_version(printed: &str) -> Option<(u32, u32, u32)> {
+/// The first version a program's version line names, as `hugo version` (`hugo
+/// v0.111.3+extended linux/amd64 ...`; before 0.80, `Hugo Static Site Generator
+/// v0.68.3-157669A0 ...`) or `zola --version` (`zola 0.17.2`) prints it.
+fn printed_version(printed: &str) -> Option<(u32, u32, u32)> {
     let rest = printed
         .split_whitespace()
-        .filter_map(|word| word.strip_prefix('v'))
+        .map(|word| word.strip_prefix('v').unwrap_or(word))
         .find(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))?;
     let end = rest
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -412,6 +410,26 @@ fn hugo_version(printed: &str) -> Option<(u32, u32, u32)> {
         (Some(Ok(major)), Some(Ok(minor)), Some(Ok(patch)), None) => Some((major, minor, patch)),
         _ => None,
     }
+}
+
+/// A workflow's steps that install Zola (with taiki-e/install-action, from Zola's
+/// releases), pinned to `local`, the one the site is built with here (Zola's releases
+/// rename configuration keys), and build the site.
+fn zola_steps(local: Option<(u32, u32, u32)>) -> String {
+    let (comment, tool) = match local {
+        Some((major, minor, patch)) => (
+            "      # The Zola installed where `cairn init` ran; raise its version to upgrade.\n",
+            format!("zola@{major}.{minor}.{patch}"),
+        ),
+        None => ("", "zola".to_string()),
+    };
+    format!(
+        "{comment}\
+         \x20     - uses: taiki-e/install-action@v2\n\
+         \x20       with:\n\
+         \x20         tool: {tool}\n\
+         \x20     - run: zola build\n"
+    )
 }
 
 /// A workflow's steps that install Hugo's extended edition from its release on GitHub,
@@ -2026,7 +2044,7 @@ mod tests {
     }
 
     #[test]
-    fn the_hugo_workflow_installs_the_hugo_the_site_is_built_with() {
+    fn hugo_and_zola_workflows_install_the_version_the_site_is_built_with() {
         for (printed, version) in [
             (
                 "hugo v0.111.3+extended linux/amd64 BuildDate=2023-03-16T08:41:31Z \
@@ -2043,10 +2061,11 @@ mod tests {
                  2020-03-24T12:05:34Z\n",
                 Some((0, 68, 3)),
             ),
+            ("zola 0.17.2\n", Some((0, 17, 2))),
             ("bash: hugo: command not found\n", None),
             ("hugo v1.2 linux/amd64\n", None),
         ] {
-            assert_eq!(hugo_version(printed), version, "{printed}");
+            assert_eq!(printed_version(printed), version, "{printed}");
         }
         // The step that installs it, and the release file of that version's naming.
         let install = |local| -> (String, String) {
@@ -2074,6 +2093,15 @@ mod tests {
         assert_eq!(version, format!("{major}.{minor}.{patch}"));
         let steps: serde_json::Value = serde_norway::from_str(&hugo_steps(None)).unwrap();
         assert_eq!(steps[1]["run"], "hugo --minify");
+
+        // Zola, the same way.
+        let tool = |local| -> serde_json::Value {
+            let steps: serde_json::Value = serde_norway::from_str(&zola_steps(local)).unwrap();
+            assert_eq!(steps[1]["run"], "zola build");
+            steps[0]["with"]["tool"].clone()
+        };
+        assert_eq!(tool(Some((0, 19, 2))), "zola@0.19.2");
+        assert_eq!(tool(None), "zola");
     }
 
     #[test]

