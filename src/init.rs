@@ -27,6 +27,8 @@ pub enum Generator {
     Eleventy,
     Hexo,
     Astro,
+    #[value(name = "vitepress")]
+    VitePress,
     Zola,
     #[value(name = "mkdocs")]
     MkDocs,
@@ -43,6 +45,7 @@ impl Generator {
             Generator::Eleventy => "Eleventy",
             Generator::Hexo => "Hexo",
             Generator::Astro => "Astro",
+            Generator::VitePress => "VitePress",
             Generator::Zola => "Zola",
             Generator::MkDocs => "MkDocs",
             Generator::Pelican => "Pelican",
@@ -57,6 +60,8 @@ impl Generator {
             Generator::Hugo | Generator::Hexo | Generator::Zola => Some("public"),
             Generator::Jekyll | Generator::Eleventy => Some("_site"),
             Generator::Astro => Some("dist"),
+            // Under its source directory: `Generator::output` puts that in front.
+            Generator::VitePress => Some(".vitepress/dist"),
             Generator::MkDocs => Some("site"),
             Generator::Pelican => Some("output"),
             Generator::Other => None,
@@ -74,6 +79,7 @@ impl Generator {
                 .map(|name| dir.join(name))
                 .find(|path| path.is_file()),
             Generator::Astro => first(dir, "astro.config", JS_FORMATS),
+            Generator::VitePress => vitepress_config(dir),
             // Zola reads zola.toml first (since 0.19), then config.toml.
             Generator::Zola => ["zola.toml", "config.toml"]
                 .iter()
@@ -102,6 +108,7 @@ impl Generator {
             Generator::Jekyll => &["lang", "locale"],
             Generator::Hexo => &["language"],
             Generator::Astro => &["i18n.defaultLocale"],
+            Generator::VitePress => &["lang"],
             Generator::Zola => &["default_language"],
             Generator::MkDocs => &["theme.language", "theme.locale"],
             Generator::Pelican => &["DEFAULT_LANG"],
@@ -121,6 +128,7 @@ impl Generator {
             Generator::Zola
             | Generator::Eleventy
             | Generator::Astro
+            | Generator::VitePress
             | Generator::MkDocs
             | Generator::Other => return None,
         };
@@ -146,6 +154,7 @@ impl Generator {
             Generator::Jekyll => config_string(&path, &["destination"]),
             Generator::Hexo => config_string(&path, &["public_dir"]),
             Generator::Astro => config_string(&path, &["outDir"]),
+            Generator::VitePress => config_string(&path, &["outDir"]),
             Generator::Zola => config_string(&path, &["output_dir"]),
             Generator::MkDocs => config_string(&path, &["site_dir"]),
             Generator::Pelican => pelican_setting(dir, "OUTPUT_PATH"),
@@ -157,9 +166,28 @@ impl Generator {
             Generator::Eleventy => build_script(dir).as_deref().and_then(output_option).or(set),
             _ => set,
         };
-        set.as_deref()
+        let output = set
+            .as_deref()
             .and_then(relative_dir)
-            .or_else(|| self.default_output().map(str::to_string))
+            .or_else(|| self.default_output().map(str::to_string))?;
+        // VitePress's `outDir` is relative to its source directory (`../public` is
+        // `public`).
+        match (self, vitepress_source(dir)) {
+            (Generator::VitePress, Some(source)) => {
+                let mut parts = Vec::new();
+                for part in source.split('/').chain(output.split('/')) {
+                    match part {
+                        "" | "." => {}
+                        ".." => {
+                            parts.pop()?;
+                        }
+                        part => parts.push(part),
+                    }
+                }
+                relative_dir(&parts.join("/"))
+            }
+            _ => Some(output),
+        }
     }
 
     /// The languages of a site written in several, as its configuration lists them:
@@ -268,6 +296,21 @@ impl Generator {
                  it has it, e.g.\n\
                  \n    <span data-cairn-count={`/blog/${post.id}/`}></span>\n"
             }
+            Generator::VitePress => {
+                "In the Markdown of each page that takes comments, where comments go:\n\
+                 \n    <div id=\"cairn-comments\"></div>\n\n\
+                 Where you list pages, a comment count per page: its path, as your link to it\n\
+                 has it (`/posts/moss.html`; `/posts/moss` with cleanUrls), e.g.\n\
+                 \n    <span data-cairn-count=\"/posts/moss.html\"></span>\n\n\
+                 VitePress renders every page after the first in the browser, and the\n\
+                 placeholders empty: cairn's script fills them from the page's HTML file. So\n\
+                 every page must load it and the stylesheet. In .vitepress/config.*, add to the\n\
+                 configuration (with `base` set, put it in front of both paths):\n\
+                 \n    head: [\
+                 \n      [\"link\", { rel: \"stylesheet\", href: \"/cairn.css\" }],\
+                 \n      [\"script\", { src: \"/cairn.js\", defer: \"\" }],\
+                 \n    ],\n"
+            }
             Generator::Zola => {
                 "In templates/page.html, where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
@@ -343,10 +386,22 @@ impl Generator {
                      \x20         JEKYLL_ENV: production\n"
                     .into(),
             },
-            Generator::Eleventy => node_build(dir, "npx @11ty/eleventy", true),
-            Generator::Hexo => node_build(dir, "npx hexo generate", true),
+            Generator::Eleventy => node_build(dir, "build", "npx @11ty/eleventy", true),
+            Generator::Hexo => node_build(dir, "build", "npx hexo generate", true),
             // `astro dev` serves from memory; `astro build` has no watch.
-            Generator::Astro => node_build(dir, "npx astro build", false),
+            Generator::Astro => node_build(dir, "build", "npx astro build", false),
+            // Nor has `vitepress build`. `vitepress init` names its script `docs:build`.
+            Generator::VitePress => {
+                let command = match vitepress_source(dir).as_deref() {
+                    None | Some(".") => "npx vitepress build".to_string(),
+                    Some(source) => format!("npx vitepress build {source}"),
+                };
+                let script = match script(dir, "docs:build") {
+                    Some(_) => "docs:build",
+                    None => "build",
+                };
+                node_build(dir, script, &command, false)
+            }
             Generator::Zola => Build {
                 local: "zola build".into(),
                 watch: None,
@@ -463,15 +518,15 @@ fn hugo_steps(local: Option<(u32, u32, u32)>) -> String {
     )
 }
 
-/// How a site built with Node is built: with its own `build` script when its
+/// How a site built with Node is built: with its own build script (`script`) when its
 /// package.json has one (it may do more than run the generator), else with `command`
 /// (whose `--watch`, if it `watches`, builds it again on every change). `npm ci` and
 /// setup-node's npm cache need npm's lock file.
-fn node_build(dir: &Path, command: &str, watches: bool) -> Build {
+fn node_build(dir: &Path, script_name: &str, command: &str, watches: bool) -> Build {
     // What a build script does besides running the generator is not known, so there is
     // no telling how it would watch.
-    let (local, watch) = if build_script(dir).is_some() {
-        ("npm run build".to_string(), None)
+    let (local, watch) = if script(dir, script_name).is_some() {
+        (format!("npm run {script_name}"), None)
     } else {
         let watch = watches.then(|| format!("{command} --watch"));
         (command.to_string(), watch)
@@ -712,6 +767,13 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         let url = setting("site").map(|site| with_base(&site, setting("base")));
         return Some((Generator::Astro, url));
     }
+    // VitePress names no site URL but its sitemap's.
+    let vitepress = Generator::VitePress.config_file(dir);
+    if vitepress.is_some() || depends_on(dir, "vitepress") {
+        let setting = |key| vitepress.as_deref().and_then(|c| config_string(c, &[key]));
+        let url = setting("sitemap.hostname").map(|host| with_base(&host, setting("base")));
+        return Some((Generator::VitePress, url));
+    }
     if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
         return Some((Generator::Eleventy, None));
     }
@@ -731,7 +793,7 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
 }
 
 /// A site URL with the base path a configuration gives apart from it (Jekyll's
-/// `baseurl`, Astro's `base`).
+/// `baseurl`, Astro's and VitePress's `base`).
 fn with_base(url: &str, base: Option<String>) -> String {
     let base = base.unwrap_or_default();
     format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
@@ -951,11 +1013,54 @@ fn uses_hexo(dir: &Path) -> bool {
 
 /// The `build` script of the site's package.json.
 fn build_script(dir: &Path) -> Option<String> {
-    let script = package_json(dir)?["scripts"]["build"]
+    script(dir, "build")
+}
+
+/// The script `name` of the site's package.json.
+fn script(dir: &Path, name: &str) -> Option<String> {
+    let script = package_json(dir)?["scripts"][name]
         .as_str()?
         .trim()
         .to_string();
     (!script.is_empty()).then_some(script)
+}
+
+/// The source directory of a VitePress site (the one holding `.vitepress/`), relative
+/// to `dir`: as a package.json script's `vitepress build DIR` names it, else `.` or
+/// `docs` where `.vitepress/` is.
+fn vitepress_source(dir: &Path) -> Option<String> {
+    let scripts = package_json(dir).and_then(|value| value.get("scripts").cloned());
+    let named = scripts
+        .as_ref()
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, script)| script.as_str())
+        .find_map(|script| {
+            let after = &script[script.find("vitepress build")? + "vitepress build".len()..];
+            let word = after
+                .split_whitespace()
+                .next()
+                .filter(|w| !w.starts_with('-'));
+            // Up to a `&&` or `;` that ends the command.
+            Some(
+                word.filter(|w| !matches!(*w, "&&" | ";" | "|"))
+                    .unwrap_or(".")
+                    .to_string(),
+            )
+        });
+    named.or_else(|| {
+        [".", "docs"]
+            .into_iter()
+            .find(|source| dir.join(source).join(".vitepress").is_dir())
+            .map(str::to_string)
+    })
+}
+
+/// A VitePress site's configuration file: `.vitepress/config.*` in its source directory.
+fn vitepress_config(dir: &Path) -> Option<PathBuf> {
+    let source = vitepress_source(dir)?;
+    first(&dir.join(source).join(".vitepress"), "config", JS_FORMATS)
 }
 
 /// The directory an `--output=DIR` (or `--output DIR`) option in a command names.
@@ -2021,6 +2126,7 @@ mod tests {
             Generator::Jekyll,
             Generator::Eleventy,
             Generator::Hexo,
+            Generator::VitePress,
             Generator::Zola,
             Generator::MkDocs,
             Generator::Pelican,
@@ -2102,6 +2208,70 @@ mod tests {
         };
         assert_eq!(tool(Some((0, 19, 2))), "zola@0.19.2");
         assert_eq!(tool(None), "zola");
+    }
+
+    #[test]
+    fn a_vitepress_site_is_found_by_its_configuration_or_its_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // As `vitepress init` makes it: the configuration in docs/.vitepress/, its scripts.
+        std::fs::create_dir_all(d.join("docs/.vitepress")).unwrap();
+        std::fs::write(
+            d.join("docs/.vitepress/config.mts"),
+            "import { defineConfig } from 'vitepress'\n\
+             export default defineConfig({\n  lang: 'fr-FR',\n  base: '/guide/',\n\
+             \x20 outDir: '../public',\n  sitemap: { hostname: 'https://v.example' },\n})\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((Generator::VitePress, Some("https://v.example/guide".into())))
+        );
+        assert_eq!(Generator::VitePress.output(d).as_deref(), Some("public"));
+        assert_eq!(
+            Generator::VitePress.language(d),
+            Some(("fr-FR".into(), "lang"))
+        );
+        let build = wired(d, Generator::VitePress).build;
+        assert_eq!(build.local, "npx vitepress build docs");
+        assert_eq!(build.watch, None, "`vitepress build` cannot watch");
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"devDependencies": {"vitepress": "^1.6.4"},
+                "scripts": {"docs:dev": "vitepress dev docs", "docs:build": "vitepress build docs"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            wired(d, Generator::VitePress).build.local,
+            "npm run docs:build"
+        );
+
+        // Its source directory named by the build script; the default output under it.
+        std::fs::remove_dir_all(d.join("docs")).unwrap();
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"devDependencies": {"vitepress": "1.6.4"}, "scripts": {"build": "vitepress build site && echo done"}}"#,
+        )
+        .unwrap();
+        assert_eq!(detect(d), Some((Generator::VitePress, None)));
+        assert_eq!(
+            Generator::VitePress.output(d).as_deref(),
+            Some("site/.vitepress/dist")
+        );
+        assert_eq!(wired(d, Generator::VitePress).build.local, "npm run build");
+        // At the root, with `vitepress build` alone.
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"scripts": {"docs:build": "vitepress build"}}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(d.join(".vitepress")).unwrap();
+        std::fs::write(d.join(".vitepress/config.js"), "export default {}\n").unwrap();
+        assert_eq!(detect(d), Some((Generator::VitePress, None)));
+        assert_eq!(
+            Generator::VitePress.output(d).as_deref(),
+            Some(".vitepress/dist")
+        );
     }
 
     #[test]

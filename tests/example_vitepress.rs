@@ -1,5 +1,5 @@
 //! A VitePress site (tests/fixtures/vitepress-site), whose script renders every page after
-//! the first in the browser: set up with `cairn init --output --build`, built by the
+//! the first in the browser: set up with `cairn init`, built by the
 //! real VitePress (npm's vitepress, in tests/vitepress/), rendered by `cairn render`, and
 //! read in a real headless Chromium with JavaScript on (playwright-core, in
 //! tests/browser/), where cairn.js fills the placeholders VitePress renders empty.
@@ -31,16 +31,15 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
     }
     let (site, _) = init_fixture(
         "vitepress-site",
+        &[],
         &[
-            "--output",
-            "docs/.vitepress/dist",
-            "--build",
-            "npx vitepress build docs",
-        ],
-        &[
-            "static site: wrote cairn.toml",
+            "VitePress site: wrote cairn.toml",
             "built into docs/.vitepress/dist/",
-            "run: npx vitepress build docs\n",
+            "site language: en (the VitePress configuration's lang \"en\")",
+            "[\"script\", { src: \"/cairn.js\", defer: \"\" }],",
+            "\n    npx vitepress build docs\n    cairn render\n",
+            "run: npm install && npx vitepress build docs\n",
+            "site-dir: docs/.vitepress/dist\n",
         ],
     );
     let dir = site.path();

@@ -44,7 +44,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let other = (args.output.is_some() && args.build.is_some()).then_some(Generator::Other);
     let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)).or(other) else {
         bail!(
-            "no Hugo, Jekyll, Eleventy, Hexo, Astro, Zola, MkDocs or Pelican configuration in {}: \
+            "no Hugo, Jekyll, Eleventy, Hexo, Astro, VitePress, Zola, MkDocs or Pelican configuration in {}: \
              name the generator with --generator; {}",
             shown(&args.dir),
             Wiring::NEEDED
