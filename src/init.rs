@@ -518,7 +518,7 @@ fn hugo_steps(local: Option<(u32, u32, u32)>) -> String {
     )
 }
 
-/// How a site built with Node is built: with its own build script (`script`) when its
+/// How a site built with Node is built: with its own script `script_name` when its
 /// package.json has one (it may do more than run the generator), else with `command`
 /// (whose `--watch`, if it `watches`, builds it again on every change). `npm ci` and
 /// setup-node's npm cache need npm's lock file.
@@ -1042,7 +1042,7 @@ fn vitepress_source(dir: &Path) -> Option<String> {
                 .split_whitespace()
                 .next()
                 .filter(|w| !w.starts_with('-'));
-            // Up to a `&&` or `;` that ends the command.
+            // `vitepress build && …` builds the directory it runs in.
             Some(
                 word.filter(|w| !matches!(*w, "&&" | ";" | "|"))
                     .unwrap_or(".")
