@@ -100,10 +100,7 @@ mode = "review"
         let inbox = Inbox::new(config, Secret::random(), backend)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let reload = Reload::default();
-        let site = reload.around(
-            axum::Router::new()
-                .fallback_service(tower_http::services::ServeDir::new(self.workspace.public())),
-        );
+        let site = reload.around(crate::site::serve::files(&self.workspace.public()));
         let mut site_stop = stopped.clone();
         let site_server = axum::serve(
             self.site_listener,

@@ -255,9 +255,9 @@ fn serve(args: &Args, listener: std::net::TcpListener, site_dir: &Path) -> Resul
             }
         })
     };
-    let files = tower_http::services::ServeDir::new(site_dir);
+    let files = crate::site::serve::files(site_dir);
     let app = if base == "/" {
-        axum::Router::new().fallback_service(files)
+        files
     } else {
         // The site's links start with its base path: it is served there, and the root
         // leads to it.

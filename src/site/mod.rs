@@ -8,6 +8,7 @@
 //! writes the same bytes.
 
 pub mod feed;
+pub mod serve;
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
