@@ -12,11 +12,46 @@ use crate::config::TimeZone;
 /// The GitHub Action that runs cairn, as workflows reference it.
 pub const ACTION: &str = "cairn-comments/cairn@v0";
 
-/// The part of the template snippet that is the same for every generator: the list of
-/// the site's newest comments, which takes no template variable.
-pub const RECENT_SNIPPET: &str =
-    "Anywhere (a sidebar, the home page), the site's newest comments:\n\
-     \n    <div data-cairn-recent=\"5\"></div>\n";
+/// The template snippet for a Docusaurus site, whose pages React renders: a
+/// placeholder is an element given its HTML (empty), which React keeps as it finds it
+/// when it hydrates a page, so it keeps what cairn wrote there (other content it finds
+/// is a mismatch, for which it renders the whole page again).
+const DOCUSAURUS_SNIPPET: &str = "\
+For blog posts, wrap the theme's post footer: write src/theme/BlogPostItem/Footer/index.js:
+
+    import React from 'react';
+    import Footer from '@theme-original/BlogPostItem/Footer';
+    import {useBlogPost} from '@docusaurus/plugin-content-blog/client';
+
+    // cairn writes comments and counts into these in the built pages: React keeps
+    // what it finds in an element whose HTML it is given (none here).
+    const keep = {__html: ''};
+
+    export default function FooterWrapper(props) {
+      const {metadata, isBlogPostPage} = useBlogPost();
+      return (
+        <>
+          <Footer {...props} />
+          {isBlogPostPage ? (
+            <div id=\"cairn-comments\" dangerouslySetInnerHTML={keep} />
+          ) : (
+            <span data-cairn-count={metadata.permalink} dangerouslySetInnerHTML={keep} />
+          )}
+        </>
+      );
+    }
+
+The comments go under a post on its own page, a count under each post listed. (For
+docs pages, wrap DocItem/Footer the same way, with the comments alone.)
+
+Docusaurus renders every page after the first in the browser, and the placeholders
+empty: cairn's script fills them from the page's HTML file. So every page must load it
+and the stylesheet. In docusaurus.config.js (with a baseUrl other than /, put it in
+front of both paths):
+
+    stylesheets: ['/cairn.css'],
+    scripts: [{src: '/cairn.js', defer: true}],
+";
 
 /// The generators cairn knows how to wire up, and `Other`: any generator, whose output
 /// directory and build command the owner names.
@@ -29,6 +64,7 @@ pub enum Generator {
     Astro,
     #[value(name = "vitepress")]
     VitePress,
+    Docusaurus,
     Zola,
     #[value(name = "mkdocs")]
     MkDocs,
@@ -46,6 +82,7 @@ impl Generator {
             Generator::Hexo => "Hexo",
             Generator::Astro => "Astro",
             Generator::VitePress => "VitePress",
+            Generator::Docusaurus => "Docusaurus",
             Generator::Zola => "Zola",
             Generator::MkDocs => "MkDocs",
             Generator::Pelican => "Pelican",
@@ -62,6 +99,7 @@ impl Generator {
             Generator::Astro => Some("dist"),
             // Under its source directory: `Generator::output` puts that in front.
             Generator::VitePress => Some(".vitepress/dist"),
+            Generator::Docusaurus => Some("build"),
             Generator::MkDocs => Some("site"),
             Generator::Pelican => Some("output"),
             Generator::Other => None,
@@ -80,6 +118,7 @@ impl Generator {
                 .find(|path| path.is_file()),
             Generator::Astro => first(dir, "astro.config", JS_FORMATS),
             Generator::VitePress => vitepress_config(dir),
+            Generator::Docusaurus => first(dir, "docusaurus.config", JS_FORMATS),
             // Zola reads zola.toml first (since 0.19), then config.toml.
             Generator::Zola => ["zola.toml", "config.toml"]
                 .iter()
@@ -93,7 +132,7 @@ impl Generator {
 
     /// The language the site in `dir` is written in, as its configuration names it
     /// (Hugo's `locale` (since 0.158), `languageCode` or `defaultContentLanguage`, Jekyll's `lang` or
-    /// `locale`, Hexo's `language`, Astro's `i18n.defaultLocale`, Zola's
+    /// `locale`, Hexo's `language`, Astro's and Docusaurus' `i18n.defaultLocale`, Zola's
     /// `default_language`, MkDocs' theme's `language` (Material) or `locale`, Pelican's
     /// `DEFAULT_LANG`), with the key that names it.
     pub fn language(self, dir: &Path) -> Option<Named> {
@@ -107,7 +146,7 @@ impl Generator {
             ],
             Generator::Jekyll => &["lang", "locale"],
             Generator::Hexo => &["language"],
-            Generator::Astro => &["i18n.defaultLocale"],
+            Generator::Astro | Generator::Docusaurus => &["i18n.defaultLocale"],
             Generator::VitePress => &["lang"],
             Generator::Zola => &["default_language"],
             Generator::MkDocs => &["theme.language", "theme.locale"],
@@ -129,6 +168,7 @@ impl Generator {
             | Generator::Eleventy
             | Generator::Astro
             | Generator::VitePress
+            | Generator::Docusaurus
             | Generator::MkDocs
             | Generator::Other => return None,
         };
@@ -146,7 +186,8 @@ impl Generator {
     /// configuration sets (Hugo's `publishDir`, Jekyll's `destination`, Hexo's
     /// `public_dir`, Astro's `outDir`, Zola's `output_dir`, MkDocs' `site_dir`,
     /// Pelican's `OUTPUT_PATH` (its publishing configuration's, where it has one),
-    /// Eleventy's `dir.output` or `setOutputDirectory`), else its default; `None` for a
+    /// Eleventy's `dir.output` or `setOutputDirectory`; an `--output` (Eleventy) or
+    /// `--out-dir` (Docusaurus) in the build script wins), else its default; `None` for a
     /// generator cairn does not know.
     pub fn output(self, dir: &Path) -> Option<String> {
         let set = self.config_file(dir).and_then(|path| match self {
@@ -159,13 +200,16 @@ impl Generator {
             Generator::MkDocs => config_string(&path, &["site_dir"]),
             Generator::Pelican => pelican_setting(dir, "OUTPUT_PATH"),
             Generator::Eleventy => eleventy_output(&std::fs::read_to_string(&path).ok()?),
-            Generator::Other => None,
+            Generator::Docusaurus | Generator::Other => None,
         });
-        // Eleventy's `--output` in the build script wins over its configuration.
-        let set = match self {
-            Generator::Eleventy => build_script(dir).as_deref().and_then(output_option).or(set),
-            _ => set,
+        let option = match self {
+            Generator::Eleventy => Some("--output"),
+            Generator::Docusaurus => Some("--out-dir"),
+            _ => None,
         };
+        let set = option
+            .and_then(|option| option_value(&build_script(dir)?, option))
+            .or(set);
         let output = set
             .as_deref()
             .and_then(relative_dir)
@@ -192,8 +236,8 @@ impl Generator {
 
     /// The languages of a site written in several, as its configuration lists them:
     /// Hugo's `languages` (in its configuration file, or `languages.*` of its
-    /// configuration directory), Zola's `default_language` and `languages`, Astro's
-    /// `i18n.locales`; empty for a site in one, or a generator that does not say.
+    /// configuration directory), Zola's `default_language` and `languages`, Astro's and
+    /// Docusaurus' `i18n.locales`; empty for a site in one, or a generator that does not say.
     pub fn languages(self, dir: &Path) -> Vec<String> {
         let keys = |value: Option<&serde_json::Value>| -> Vec<String> {
             value
@@ -224,7 +268,7 @@ impl Generator {
                     )
                     .collect()
             }
-            Generator::Astro => config
+            Generator::Astro | Generator::Docusaurus => config
                 .and_then(|c| std::fs::read_to_string(c).ok())
                 .and_then(|text| js_strings(property(&text, "locales")?))
                 .unwrap_or_default(),
@@ -252,6 +296,13 @@ impl Generator {
             Generator::Astro => {
                 "    <div id=\"cairn-comments\" data-cairn-lang={Astro.currentLocale}></div>\n\
                  \x20   <span data-cairn-count={`/blog/${post.id}/`} data-cairn-lang={Astro.currentLocale}></span>\n"
+            }
+            Generator::Docusaurus => {
+                "    import useDocusaurusContext from '@docusaurus/useDocusaurusContext';\n\
+                 \x20   // in the component:\n\
+                 \x20   const {i18n} = useDocusaurusContext();\n\
+                 \x20   <div id=\"cairn-comments\" data-cairn-lang={i18n.currentLocale} dangerouslySetInnerHTML={keep} />\n\
+                 \x20   <span data-cairn-count={metadata.permalink} data-cairn-lang={i18n.currentLocale} dangerouslySetInnerHTML={keep} />\n"
             }
             _ => return None,
         })
@@ -311,6 +362,7 @@ impl Generator {
                  \n      [\"script\", { src: \"/cairn.js\", defer: \"\" }],\
                  \n    ],\n"
             }
+            Generator::Docusaurus => DOCUSAURUS_SNIPPET,
             Generator::Zola => {
                 "In templates/page.html, where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
@@ -346,6 +398,20 @@ impl Generator {
                  On index pages, a comment count per page: the page's path (or full URL),\n\
                  as your templates print a link to it:\n\
                  \n    <span data-cairn-count=\"/path/of/the/page/\"></span>\n"
+            }
+        }
+    }
+
+    /// The list of the site's newest comments, which takes no template variable.
+    pub fn recent_snippet(self) -> &'static str {
+        match self {
+            Generator::Docusaurus => {
+                "Anywhere (a page's MDX, a swizzled component), the site's newest comments:\n\
+                 \n    <div data-cairn-recent=\"5\" dangerouslySetInnerHTML={{__html: ''}} />\n"
+            }
+            _ => {
+                "Anywhere (a sidebar, the home page), the site's newest comments:\n\
+                 \n    <div data-cairn-recent=\"5\"></div>\n"
             }
         }
     }
@@ -402,6 +468,7 @@ impl Generator {
                 };
                 node_build(dir, script, &command, false)
             }
+            Generator::Docusaurus => node_build(dir, "build", "npx docusaurus build", false),
             Generator::Zola => Build {
                 local: "zola build".into(),
                 watch: None,
@@ -774,6 +841,12 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
         let url = setting("sitemap.hostname").map(|host| with_base(&host, setting("base")));
         return Some((Generator::VitePress, url));
     }
+    let docusaurus = Generator::Docusaurus.config_file(dir);
+    if docusaurus.is_some() || depends_on(dir, "@docusaurus/core") {
+        let setting = |key| docusaurus.as_deref().and_then(|c| config_string(c, &[key]));
+        let url = setting("url").map(|url| with_base(&url, setting("baseUrl")));
+        return Some((Generator::Docusaurus, url));
+    }
     if Generator::Eleventy.config_file(dir).is_some() || depends_on(dir, "@11ty/eleventy") {
         return Some((Generator::Eleventy, None));
     }
@@ -793,7 +866,7 @@ pub fn detect(dir: &Path) -> Option<(Generator, Option<String>)> {
 }
 
 /// A site URL with the base path a configuration gives apart from it (Jekyll's
-/// `baseurl`, Astro's and VitePress's `base`).
+/// `baseurl`, Astro's and VitePress's `base`, Docusaurus' `baseUrl`).
 fn with_base(url: &str, base: Option<String>) -> String {
     let base = base.unwrap_or_default();
     format!("{}/{}", url.trim_end_matches('/'), base.trim_matches('/'))
@@ -1063,11 +1136,12 @@ fn vitepress_config(dir: &Path) -> Option<PathBuf> {
     first(&dir.join(source).join(".vitepress"), "config", JS_FORMATS)
 }
 
-/// The directory an `--output=DIR` (or `--output DIR`) option in a command names.
-fn output_option(command: &str) -> Option<String> {
+/// The value an `OPTION=VALUE` (or `OPTION VALUE`) option in a command gives, such as
+/// Eleventy's `--output=DIR`.
+fn option_value(command: &str, option: &str) -> Option<String> {
     let mut words = command.split_whitespace();
     while let Some(word) = words.next() {
-        let value = match word.strip_prefix("--output") {
+        let value = match word.strip_prefix(option) {
             Some("") => words.next()?,
             Some(rest) => match rest.strip_prefix('=') {
                 Some(value) => value,
@@ -2127,6 +2201,7 @@ mod tests {
             Generator::Eleventy,
             Generator::Hexo,
             Generator::VitePress,
+            Generator::Docusaurus,
             Generator::Zola,
             Generator::MkDocs,
             Generator::Pelican,
@@ -2208,6 +2283,57 @@ mod tests {
         };
         assert_eq!(tool(Some((0, 19, 2))), "zola@0.19.2");
         assert_eq!(tool(None), "zola");
+    }
+
+    #[test]
+    fn a_docusaurus_site_is_found_by_its_configuration_or_its_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // As `create-docusaurus` writes it (TypeScript), comments included.
+        std::fs::write(
+            d.join("docusaurus.config.ts"),
+            "import type {Config} from '@docusaurus/types';\n\
+             const config: Config = {\n  title: 'Notes',\n\
+             \x20 // Set the production url of your site here\n  url: 'https://notes.example',\n\
+             \x20 // Set the /<baseUrl>/ pathname under which your site is served\n\
+             \x20 baseUrl: '/field/',\n\
+             \x20 i18n: {\n    defaultLocale: 'fr',\n    locales: ['fr', 'en'],\n  },\n};\n\
+             export default config;\n",
+        )
+        .unwrap();
+        assert_eq!(
+            detect(d),
+            Some((
+                Generator::Docusaurus,
+                Some("https://notes.example/field".into())
+            ))
+        );
+        assert_eq!(Generator::Docusaurus.output(d).as_deref(), Some("build"));
+        assert_eq!(
+            Generator::Docusaurus.language(d),
+            Some(("fr".into(), "i18n.defaultLocale"))
+        );
+        assert_eq!(Generator::Docusaurus.languages(d), ["fr", "en"]);
+        assert!(Generator::Docusaurus
+            .multilingual_snippet()
+            .unwrap()
+            .contains("data-cairn-lang={i18n.currentLocale}"));
+        let build = wired(d, Generator::Docusaurus).build;
+        assert_eq!(build.local, "npx docusaurus build");
+        assert_eq!(build.watch, None, "`docusaurus build` cannot watch");
+
+        // Without a configuration file cairn reads, by its package; the build script's
+        // `--out-dir` is where the site goes.
+        std::fs::remove_file(d.join("docusaurus.config.ts")).unwrap();
+        std::fs::write(
+            d.join("package.json"),
+            r#"{"dependencies": {"@docusaurus/core": "3.10.2"},
+                "scripts": {"build": "docusaurus build --out-dir public"}}"#,
+        )
+        .unwrap();
+        assert_eq!(detect(d), Some((Generator::Docusaurus, None)));
+        assert_eq!(Generator::Docusaurus.output(d).as_deref(), Some("public"));
+        assert_eq!(wired(d, Generator::Docusaurus).build.local, "npm run build");
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn any_generator_is_set_up_by_its_output_directory_and_build_command() {
     let err = stderr(&bare);
     assert!(
         err.contains(
-            "no Hugo, Jekyll, Eleventy, Hexo, Astro, VitePress, Zola, MkDocs or Pelican configuration"
+            "no Hugo, Jekyll, Eleventy, Hexo, Astro, VitePress, Docusaurus, Zola, MkDocs or Pelican configuration"
         ) && err.contains("--output DIR --build COMMAND"),
         "{err}"
     );

@@ -77,6 +77,16 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
     let out = Command::new("node")
         .arg(browser.join("spa.mjs"))
         .arg(format!("http://{}/", server.addr))
+        .arg(
+            serde_json::json!({
+                "framework": "vue",
+                "land": "about.html",
+                "home": ["Back home", "^http://[^/]+/$"],
+                "post": ["Moss on the north side", "moss"],
+                "direct": "posts/moss.html",
+            })
+            .to_string(),
+        )
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));

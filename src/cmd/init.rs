@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use super::shown;
-use crate::init::{self, Generator, Wiring, RECENT_SNIPPET};
+use crate::init::{self, Generator, Wiring};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,7 +44,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let other = (args.output.is_some() && args.build.is_some()).then_some(Generator::Other);
     let Some(generator) = args.generator.or(detected.as_ref().map(|d| d.0)).or(other) else {
         bail!(
-            "no Hugo, Jekyll, Eleventy, Hexo, Astro, VitePress, Zola, MkDocs or Pelican configuration in {}: \
+            "no Hugo, Jekyll, Eleventy, Hexo, Astro, VitePress, Docusaurus, Zola, MkDocs or Pelican configuration in {}: \
              name the generator with --generator; {}",
             shown(&args.dir),
             Wiring::NEEDED
@@ -100,7 +100,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
     }
-    println!("\n{}\n{RECENT_SNIPPET}", generator.snippet());
+    println!("\n{}\n{}", generator.snippet(), generator.recent_snippet());
     let languages = generator.languages(&args.dir);
     if let (false, Some(snippet)) = (languages.is_empty(), generator.multilingual_snippet()) {
         println!(
