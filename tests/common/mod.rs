@@ -890,3 +890,52 @@ pub fn run_nginx(dir: &Path, http: &str, port: u16) -> Stopped {
     );
     server
 }
+
+/// Serves the rendered site in `dir` as a host serves it (`cairn render --serve`), and
+/// reads it in Chromium as tests/browser/spa.mjs does by `plan` (the site tests'
+/// post "Moss on the north side" with its two comments, reached from the page with
+/// counts); what the reader saw, after asserting what every such site shows:
+/// - followed links are rendered by the site's script: the page is not loaded again,
+///   and its placeholders come back empty; cairn.js fills them from the page's HTML file;
+/// - the filled section's form is enhanced as a loaded page's is ("Reply" in place);
+/// - back on the page with counts, rendered once more by the site's script, the counts
+///   again;
+/// - the post loaded directly keeps what cairn rendered through the site's hydration.
+pub fn read_spa(dir: &Path, browser: &Path, plan: serde_json::Value) -> serde_json::Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(dir)
+        .args(["render", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+    let out = Command::new("node")
+        .arg(browser.join("spa.mjs"))
+        .arg(format!("http://{}/", server.addr))
+        .arg(plan.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+
+    assert_eq!(seen["sameDocument"], true, "{seen}");
+    let section = seen["section"].as_str().unwrap();
+    assert!(
+        section.contains("2 comments")
+            && section.contains("Mine grows on the south side.")
+            && section.contains("Leave a comment"),
+        "{seen}"
+    );
+    assert_eq!(seen["replyIn"], "c-01KB00000000000000000000AA", "{seen}");
+    let post = plan["direct"].as_str().unwrap();
+    assert!(
+        seen["url"]
+            .as_str()
+            .unwrap()
+            .contains(post.trim_end_matches(".html")),
+        "Reply stayed on the page: {seen}"
+    );
+    assert_eq!(seen["countsAgain"], seen["counts"], "{seen}");
+    let loaded = seen["loaded"].as_str().unwrap();
+    assert!(loaded.contains("Mine grows on the south side."), "{seen}");
+    assert_eq!(seen["styled"], true, "{seen}");
+    seen
+}
