@@ -237,7 +237,8 @@ impl Generator {
     /// The languages of a site written in several, as its configuration lists them:
     /// Hugo's `languages` (in its configuration file, or `languages.*` of its
     /// configuration directory), Zola's `default_language` and `languages`, Astro's and
-    /// Docusaurus' `i18n.locales`; empty for a site in one, or a generator that does not say.
+    /// Docusaurus' `i18n.locales`, the `lang` of VitePress's `locales`; empty for a site in
+    /// one, or a generator that does not say.
     pub fn languages(self, dir: &Path) -> Vec<String> {
         let keys = |value: Option<&serde_json::Value>| -> Vec<String> {
             value
@@ -272,6 +273,10 @@ impl Generator {
                 .and_then(|c| std::fs::read_to_string(c).ok())
                 .and_then(|text| js_strings(property(&text, "locales")?))
                 .unwrap_or_default(),
+            Generator::VitePress => config
+                .and_then(|c| std::fs::read_to_string(c).ok())
+                .and_then(|text| vitepress_languages(&text))
+                .unwrap_or_default(),
             _ => Vec::new(),
         };
         if languages.len() > 1 {
@@ -296,6 +301,14 @@ impl Generator {
             Generator::Astro => {
                 "    <div id=\"cairn-comments\" data-cairn-lang={Astro.currentLocale}></div>\n\
                  \x20   <span data-cairn-count={`/blog/${post.id}/`} data-cairn-lang={Astro.currentLocale}></span>\n"
+            }
+            // A page's Markdown is in one language, which its author knows: VitePress
+            // offers Markdown no value that says it.
+            Generator::VitePress => {
+                "    <div id=\"cairn-comments\" data-cairn-lang=\"fr\"></div>\n\
+                 \x20   <span data-cairn-count=\"/fr/posts/mousse.html\" data-cairn-lang=\"fr\"></span>\n\n\
+                 (on the pages of each locale, its `lang`, as here for `fr`;\n\
+                 those of the root locale need none)\n"
             }
             Generator::Docusaurus => {
                 "    import useDocusaurusContext from '@docusaurus/useDocusaurusContext';\n\
@@ -925,6 +938,54 @@ fn js_strings(text: &str) -> Option<Vec<String>> {
     let items = text.strip_prefix('[')?;
     let items = &items[..items.find(']')?];
     Some(items.split(',').filter_map(js_literal).collect())
+}
+
+/// The JavaScript object literal `text` starts with, braces included: up to the brace
+/// that closes the first (braces in string literals are not told from others, which a
+/// configuration's locales do not have).
+fn js_object(text: &str) -> Option<&str> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[..=at]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The languages of a VitePress site with `locales`: each locale's `lang`, its root's
+/// first (which is the configuration's own `lang`, `en-US` by default, when the root
+/// names none); `None` without `locales`.
+fn vitepress_languages(config: &str) -> Option<Vec<String>> {
+    let locales = js_object(property(config, "locales")?)?;
+    let root = property(locales, "root")
+        .and_then(js_object)
+        .and_then(|root| js_literal(property(root, "lang")?));
+    let root = root.unwrap_or_else(|| {
+        let outside = config.replacen(locales, "{}", 1);
+        property(&outside, "lang")
+            .and_then(js_literal)
+            .unwrap_or_else(|| "en-US".into())
+    });
+    let mut languages = vec![root];
+    let mut rest = locales;
+    while let Some(value) = property(rest, "lang") {
+        rest = value;
+        if let Some(lang) = js_literal(value).filter(|lang| !languages.contains(lang)) {
+            languages.push(lang);
+        }
+    }
+    Some(languages)
 }
 
 /// What follows the first property `key` (quoted or not) of a JavaScript object
@@ -1600,6 +1661,35 @@ mod tests {
         assert_eq!(Generator::Astro.languages(d), ["es", "en"]);
         write("astro.config.mjs", "export default defineConfig({});\n");
         assert!(Generator::Astro.languages(d).is_empty());
+
+        // VitePress: the `lang` of each of its `locales`, the root's from the
+        // configuration's own `lang` when it names none (and en-US without one).
+        write(
+            "docs/.vitepress/config.mjs",
+            "export default {\n  locales: {\n    root: { label: 'English', themeConfig: { nav: [] } },\n                 fr: { label: 'Français', lang: 'fr-FR', link: '/fr/' },\n    \"de\": { lang: \"de\" },\n  },\n  lang: 'en-GB',\n};\n",
+        );
+        assert_eq!(Generator::VitePress.languages(d), ["en-GB", "fr-FR", "de"]);
+        write(
+            "docs/.vitepress/config.mjs",
+            "export default { locales: { root: { lang: 'pt-BR' }, en: { lang: 'en-US', link: '/en/' } } }\n",
+        );
+        assert_eq!(Generator::VitePress.languages(d), ["pt-BR", "en-US"]);
+        write(
+            "docs/.vitepress/config.mjs",
+            "export default { locales: { ja: { lang: 'ja', link: '/ja/' } } }\n",
+        );
+        assert_eq!(Generator::VitePress.languages(d), ["en-US", "ja"]);
+        // One locale, or none, is one language.
+        write(
+            "docs/.vitepress/config.mjs",
+            "export default { lang: 'fr', locales: { root: { label: 'Français' } } }\n",
+        );
+        assert!(Generator::VitePress.languages(d).is_empty());
+        write(
+            "docs/.vitepress/config.mjs",
+            "export default { lang: 'fr' }\n",
+        );
+        assert!(Generator::VitePress.languages(d).is_empty());
         assert_eq!(Generator::Jekyll.multilingual_snippet(), None);
     }
 

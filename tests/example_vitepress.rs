@@ -2,7 +2,8 @@
 //! the first in the browser: set up with `cairn init`, built by the
 //! real VitePress (npm's vitepress, in tests/vitepress/), rendered by `cairn render`, and
 //! read in a real headless Chromium with JavaScript on (playwright-core, in
-//! tests/browser/), where cairn.js fills the placeholders VitePress renders empty.
+//! tests/browser/), where cairn.js fills the placeholders VitePress renders empty. Its
+//! French locale gets its comments in French.
 
 mod common;
 
@@ -16,6 +17,14 @@ date: 2026-04-02T10:00:00Z
 author: Ada
 body: |
   Mine grows on the south side. `vitepress build` and then `cairn render`.
+";
+
+const COMMENTAIRE: &str = "id: 01KB00000000000000000000FR
+thread: /fr/posts/mousse.html
+date: 2026-04-03T09:00:00Z
+author: Zoé
+body: |
+  Chez moi aussi, *partout*.
 ";
 
 #[test]
@@ -40,6 +49,9 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
             "\n    npx vitepress build docs\n    cairn render\n",
             "run: npm install && npx vitepress build docs\n",
             "site-dir: docs/.vitepress/dist\n",
+            // Its French pages, from the configuration's locales.
+            "The site is in several languages (en, fr)",
+            "<div id=\"cairn-comments\" data-cairn-lang=\"fr\"></div>",
         ],
     );
     let dir = site.path();
@@ -50,6 +62,12 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
         COMMENT,
     );
     write_hostile_reply(dir, "posts/moss.html", "2026-04-02T11:00:00Z");
+    write_comment(
+        dir,
+        "fr/posts/mousse.html",
+        "01KB00000000000000000000FR",
+        COMMENTAIRE,
+    );
     std::os::unix::fs::symlink(vitepress.join("node_modules"), dir.join("node_modules")).unwrap();
     let built = Command::new("node")
         .arg(vitepress.join("node_modules/vitepress/bin/vitepress.js"))
@@ -59,7 +77,7 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
         .unwrap();
     assert!(built.status.success(), "vitepress: {}", stderr(&built));
     let dist = dir.join("docs/.vitepress/dist");
-    render_twice(dir, &dist, "2 comments rendered on 2 pages of 5 pages");
+    render_twice(dir, &dist, "3 comments rendered on 3 pages of 7 pages");
     assert_rendered_page(
         &dist,
         "/posts/moss.html",
@@ -67,6 +85,21 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
         "vitepress build",
         "Mine grows on the south side.",
     );
+
+    // A page of the French locale: its comments, form and count in French.
+    let page = std::fs::read_to_string(dist.join("fr/posts/mousse.html")).unwrap();
+    let section = comments_section(&page);
+    for french in [
+        "1 commentaire",
+        "<em>partout</em>",
+        "Laisser un commentaire",
+        "name=\"lang\" value=\"fr\"",
+    ] {
+        assert!(section.contains(french), "{french} in {section}");
+    }
+    assert!(!section.contains("Leave a comment"), "{section}");
+    let index = std::fs::read_to_string(dist.join("fr/index.html")).unwrap();
+    assert!(index.contains(">1 commentaire</span>"), "{index}");
 
     // Served as a host serves it, and read in a browser.
     let seen = read_spa(
