@@ -104,16 +104,27 @@ pub fn render(
         run.threads.seen(at);
     });
     // Then the pages with counts and lists of the newest comments.
-    let latest = Latest {
-        comments: run
-            .threads
-            .recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone(),
-        places: Places::of(&outcomes),
-    };
     let mut counted = counted.into_inner().unwrap_or_else(|e| e.into_inner());
+    let comments = run
+        .threads
+        .recent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut places = Places::of(&outcomes);
+    if !counted.is_empty() {
+        // The pages of the newest comments that waited too are named from their heads.
+        let mut looked = std::collections::HashSet::new();
+        for c in &comments {
+            if !places.titles.contains_key(&c.thread) && looked.insert(&c.thread) {
+                if let Some((title, home)) = home_page(&run, &c.thread) {
+                    places.homes.insert(c.thread.clone(), home);
+                    places.titles.insert(c.thread.clone(), title);
+                }
+            }
+        }
+    }
+    let latest = Latest { comments, places };
     counted.sort();
     for (dir, names) in counted
         .chunk_by(|a, b| a.0 == b.0)
@@ -364,7 +375,7 @@ pub fn file_page(site_dir: &Path, thread: &str, wanted: impl Fn(&str) -> bool) -
 }
 
 /// Whether a file of the built site is a page.
-fn is_page(name: &OsString) -> bool {
+fn is_page(name: &std::ffi::OsStr) -> bool {
     Path::new(name)
         .extension()
         .is_some_and(|e| e == "html" || e == "htm")
@@ -389,6 +400,10 @@ struct Selectors {
     /// A `<base href>` changes what relative links and bare `#fragment` links mean.
     base: Selector,
     title: Selector,
+    /// The page's title for sharing (Open Graph), which names the page without the site.
+    og_title: Selector,
+    /// The site's name (Open Graph), which many themes append to a page's `<title>`.
+    site_name: Selector,
     svg: Selector,
     section: Selector,
     count: Selector,
@@ -402,6 +417,8 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
         head: parse("head"),
         base: parse("base"),
         title: parse("title"),
+        og_title: parse(r#"meta[property="og:title"], meta[name="og:title"]"#),
+        site_name: parse(r#"meta[property="og:site_name"], meta[name="og:site_name"]"#),
         svg: parse("svg"),
         section: parse("#cairn-comments"),
         count: parse("[data-cairn-count]"),
@@ -410,11 +427,147 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
 });
 
 /// Where the rewriter is relative to a page's title.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 enum TitleState {
+    #[default]
     Before,
     In,
     After,
+}
+
+/// What names a page, read from its head as the rewriter passes it ([`page_name`]):
+/// the text of its first `<title>`, if that comes before any `<svg>` (whose `<title>`s
+/// name pictures; minified pages may have no `<head>` tag around it), its Open Graph
+/// title and its site name.
+#[derive(Clone, Default)]
+struct Naming {
+    state: Rc<Cell<TitleState>>,
+    title: Rc<RefCell<String>>,
+    /// `og:title` and `og:site_name`.
+    og: Rc<RefCell<(Option<String>, Option<String>)>>,
+}
+
+impl Naming {
+    /// The rewriter's handlers that read it.
+    fn handlers<'h>(&self) -> [(Cow<'static, Selector>, ElementContentHandlers<'h>); 4] {
+        let (state, text_state, title) =
+            (self.state.clone(), self.state.clone(), self.title.clone());
+        let (og_title, site_name, svg_state) =
+            (self.og.clone(), self.og.clone(), self.state.clone());
+        [
+            (
+                Cow::Borrowed(&SELECTORS.title),
+                ElementContentHandlers::default()
+                    .element(move |el: &mut lol_html::html_content::Element<'_, '_>| {
+                        if state.get() == TitleState::Before {
+                            if let Some(handlers) = el.end_tag_handlers() {
+                                state.set(TitleState::In);
+                                let state = state.clone();
+                                handlers.push(Box::new(move |_| {
+                                    state.set(TitleState::After);
+                                    Ok(())
+                                }));
+                            }
+                        }
+                        Ok(())
+                    })
+                    .text(move |t: &mut TextChunk<'_>| {
+                        if text_state.get() == TitleState::In {
+                            title.borrow_mut().push_str(t.as_str());
+                        }
+                        Ok(())
+                    }),
+            ),
+            on(&SELECTORS.og_title, move |el| {
+                let mut og = og_title.borrow_mut();
+                if og.0.is_none() {
+                    og.0 = el.get_attribute("content");
+                }
+                Ok(())
+            }),
+            on(&SELECTORS.site_name, move |el| {
+                let mut og = site_name.borrow_mut();
+                if og.1.is_none() {
+                    og.1 = el.get_attribute("content");
+                }
+                Ok(())
+            }),
+            on(&SELECTORS.svg, move |_| {
+                if svg_state.get() == TitleState::Before {
+                    svg_state.set(TitleState::After);
+                }
+                Ok(())
+            }),
+        ]
+    }
+
+    /// The page's name, from what the rewriter has passed so far.
+    fn name(&self) -> String {
+        let og = self.og.borrow();
+        page_name(&self.title.borrow(), og.0.as_deref(), og.1.as_deref())
+    }
+}
+
+/// The thread a placeholder's attribute `attr` names (as the site's templates print a
+/// link), or the page's when it names none; what it says and why that is no thread
+/// when it is not one.
+fn placeholder_thread(
+    el: &lol_html::html_content::Element<'_, '_>,
+    attr: &str,
+    page_thread: &str,
+    config: &Config,
+    base: &str,
+) -> Result<String, (String, thread::ThreadError)> {
+    match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
+        None => Ok(page_thread.to_string()),
+        Some(raw) => thread::of_link(&raw, &config.site.url, base).map_err(|e| (raw, e)),
+    }
+}
+
+/// The name and served path of the page a thread's path leads to, if that page shows
+/// the thread: for a thread whose page waited for the last pass (as a page with a list
+/// of the newest comments in its sidebar does) when such a list names it. Read from
+/// the page's head, without rendering it.
+fn home_page(run: &Run<'_>, thread: &str) -> Option<(String, String)> {
+    let rel = thread.strip_prefix('/')?;
+    let rel = if rel.is_empty() || rel.ends_with('/') {
+        PathBuf::from(format!("{rel}index.html"))
+    } else {
+        PathBuf::from(rel)
+    };
+    if !is_page(rel.as_os_str()) || thread::of_page(&rel).ok()? != thread {
+        return None;
+    }
+    let input = std::fs::read(run.site_dir.join(&rel)).ok()?;
+    let naming = Naming::default();
+    let shown = RefCell::new(None);
+    let mut rewriter = HtmlRewriter::new(
+        Settings {
+            element_content_handlers: naming
+                .handlers()
+                .into_iter()
+                .chain([on(&SELECTORS.section, |el| {
+                    if shown.borrow().is_none() {
+                        let t = placeholder_thread(
+                            el,
+                            "data-cairn-thread",
+                            thread,
+                            run.config,
+                            &run.base,
+                        );
+                        *shown.borrow_mut() = Some(t.ok());
+                    }
+                    Ok(())
+                })])
+                .collect(),
+            adjust_charset_on_meta_tag: true,
+            ..Settings::new()
+        },
+        |_: &[u8]| {},
+    );
+    rewriter.write(&input).and_then(|()| rewriter.end()).ok()?;
+    let shows = shown.into_inner().flatten().is_some_and(|t| t == thread);
+    shows.then(|| (naming.name(), thread::served_path(&rel)))
 }
 
 /// An element handler at one of the [`SELECTORS`].
@@ -531,11 +684,7 @@ fn render_page(
             )
         }
     };
-    // The page's title is the text of its first <title>, if that comes before any
-    // <svg> (whose <title>s name pictures): `Before` it, `In` it, then `After`.
-    // (Minified pages may have no <head> tag around it.)
-    let title_state = Rc::new(Cell::new(TitleState::Before));
-    let title = Rc::new(RefCell::new(String::new()));
+    let naming = Naming::default();
     // The feed's link, titled as the feed is (in the language of the page's placeholder,
     // which comes after the head), for feed readers that list a page's feeds by title.
     let feed_tag = feed_url.as_ref().filter(|_| has_section).map(|u| {
@@ -545,13 +694,13 @@ fn render_page(
             .unwrap_or_else(|| languages.site())
             .strings;
         let feed_title = strings.fill("feed_thread_title", &[("page", PAGE)]);
-        let (href, title, thread) = (
+        let (href, naming, thread) = (
             quick_xml::escape::escape(u).into_owned(),
-            title.clone(),
+            naming.clone(),
             page_thread.clone(),
         );
         move || {
-            let page = unescape_title(&title.borrow());
+            let page = naming.name();
             let page = crate::comment::showable(&page);
             let name = if page.is_empty() { &thread } else { &*page };
             format!(
@@ -578,16 +727,11 @@ fn render_page(
         })
     };
     let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
-        match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
-            None => Some(page_thread.clone()),
-            Some(raw) => match thread::of_link(&raw, &config.site.url, base) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
-                    None
-                }
-            },
-        }
+        placeholder_thread(el, attr, &page_thread, config, base)
+            .map_err(|(raw, e)| {
+                warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
+            })
+            .ok()
     };
     // Whether a placeholder can hold what goes into it: a void element (`<img>`,
     // `<input>`, …) cannot, and is reported rather than left empty without a word.
@@ -621,148 +765,126 @@ fn render_page(
     let result = {
         let mut rewriter = HtmlRewriter::new(
             Settings {
-                element_content_handlers: vec![
-                    on(&SELECTORS.own_head_tags, |el| {
-                        el.remove();
-                        Ok(())
-                    }),
-                    on(&SELECTORS.head, |el| {
-                        if let (true, Some(handlers)) = (has_section, el.end_tag_handlers()) {
-                            let (assets, feed_tag, done) =
-                                (assets.clone(), feed_tag.clone(), head_done.clone());
-                            handlers.push(Box::new(move |end| {
-                                end.before(&assets(), ContentType::Html);
-                                if let Some(tag) = &feed_tag {
-                                    end.before(&tag(), ContentType::Html);
-                                }
-                                done.set(true);
-                                Ok(())
-                            }));
-                        }
-                        Ok(())
-                    }),
-                    on(&SELECTORS.base, |el| {
-                        if el.has_attribute("href") {
-                            has_base.set(true);
-                        }
-                        Ok(())
-                    }),
-                    (
-                        Cow::Borrowed(&SELECTORS.title),
-                        ElementContentHandlers::default()
-                            .element(|el: &mut lol_html::html_content::Element<'_, '_>| {
-                                if title_state.get() == TitleState::Before {
-                                    if let Some(handlers) = el.end_tag_handlers() {
-                                        title_state.set(TitleState::In);
-                                        let state = title_state.clone();
-                                        handlers.push(Box::new(move |_| {
-                                            state.set(TitleState::After);
-                                            Ok(())
-                                        }));
+                element_content_handlers: naming
+                    .handlers()
+                    .into_iter()
+                    .chain([
+                        on(&SELECTORS.own_head_tags, |el| {
+                            el.remove();
+                            Ok(())
+                        }),
+                        on(&SELECTORS.head, |el| {
+                            if let (true, Some(handlers)) = (has_section, el.end_tag_handlers()) {
+                                let (assets, feed_tag, done) =
+                                    (assets.clone(), feed_tag.clone(), head_done.clone());
+                                handlers.push(Box::new(move |end| {
+                                    end.before(&assets(), ContentType::Html);
+                                    if let Some(tag) = &feed_tag {
+                                        end.before(&tag(), ContentType::Html);
                                     }
-                                }
-                                Ok(())
-                            })
-                            .text(|t: &mut TextChunk<'_>| {
-                                if title_state.get() == TitleState::In {
-                                    title.borrow_mut().push_str(t.as_str());
-                                }
-                                Ok(())
-                            }),
-                    ),
-                    on(&SELECTORS.svg, |_| {
-                        if title_state.get() == TitleState::Before {
-                            title_state.set(TitleState::After);
-                        }
-                        Ok(())
-                    }),
-                    on(&SELECTORS.section, |el| {
-                        if rendered.borrow().is_some() {
-                            // Its form's ids and the comments' anchors would be there twice.
-                            warn(
-                                "a second id=\"cairn-comments\" placeholder: left as it was \
+                                    done.set(true);
+                                    Ok(())
+                                }));
+                            }
+                            Ok(())
+                        }),
+                        on(&SELECTORS.base, |el| {
+                            if el.has_attribute("href") {
+                                has_base.set(true);
+                            }
+                            Ok(())
+                        }),
+                        on(&SELECTORS.section, |el| {
+                            if rendered.borrow().is_some() {
+                                // Its form's ids and the comments' anchors would be there twice.
+                                warn(
+                                    "a second id=\"cairn-comments\" placeholder: left as it was \
                                  (a page holds one comments section)"
-                                    .into(),
-                            );
-                            return Ok(());
-                        }
-                        if !holds_content(el, "id=\"cairn-comments\"") {
-                            return Ok(());
-                        }
-                        let Some(t) = thread_of(el, "data-cairn-thread") else {
-                            return Ok(());
-                        };
-                        let renderer = renderer_of(el);
-                        let comments = threads.read(&t);
-                        let section = renderer.section(&t, Some(&comments), feed_url.as_deref())?;
-                        let mut html = Cow::Borrowed(&section.html);
-                        if has_base.get() {
-                            // `#c-…` would lead to the base's page: the links name this one.
-                            let page = format!("{}{page_thread}", base.trim_end_matches('/'));
-                            html = Cow::Owned(html.replace("href=\"#", &format!("href=\"{page}#")));
-                        }
-                        if !head_done.get() {
-                            html = Cow::Owned(format!("{}{html}", assets()));
-                        }
-                        fill(el, &html, ContentType::Html);
-                        let page_title = unescape_title(&title.borrow());
-                        sections.borrow_mut().push((
-                            t.clone(),
-                            page_title,
-                            comments.comments.len(),
-                            (t == page_thread).then(|| page_site_path.clone()),
-                        ));
-                        *rendered.borrow_mut() = Some((t, section, comments, renderer));
-                        Ok(())
-                    }),
-                    on(&SELECTORS.recent, |el| {
-                        // Pages with such a list wait for the last pass.
-                        let Pass::Last(latest) = pass else {
-                            return Ok(());
-                        };
-                        if !holds_content(el, "data-cairn-recent") {
-                            return Ok(());
-                        }
-                        let raw = el.get_attribute("data-cairn-recent").unwrap_or_default();
-                        let shown = match raw.trim() {
-                            "" => RECENT_SHOWN,
-                            n => match n.parse::<usize>() {
-                                Ok(n) => n,
-                                Err(_) => {
-                                    warn(format!(
+                                        .into(),
+                                );
+                                return Ok(());
+                            }
+                            if !holds_content(el, "id=\"cairn-comments\"") {
+                                return Ok(());
+                            }
+                            let Some(t) = thread_of(el, "data-cairn-thread") else {
+                                return Ok(());
+                            };
+                            let renderer = renderer_of(el);
+                            let comments = threads.read(&t);
+                            let section =
+                                renderer.section(&t, Some(&comments), feed_url.as_deref())?;
+                            let mut html = Cow::Borrowed(&section.html);
+                            if has_base.get() {
+                                // `#c-…` would lead to the base's page: the links name this one.
+                                let page = format!("{}{page_thread}", base.trim_end_matches('/'));
+                                html = Cow::Owned(
+                                    html.replace("href=\"#", &format!("href=\"{page}#")),
+                                );
+                            }
+                            if !head_done.get() {
+                                html = Cow::Owned(format!("{}{html}", assets()));
+                            }
+                            fill(el, &html, ContentType::Html);
+                            let page_title = naming.name();
+                            sections.borrow_mut().push((
+                                t.clone(),
+                                page_title,
+                                comments.comments.len(),
+                                (t == page_thread).then(|| page_site_path.clone()),
+                            ));
+                            *rendered.borrow_mut() = Some((t, section, comments, renderer));
+                            Ok(())
+                        }),
+                        on(&SELECTORS.recent, |el| {
+                            // Pages with such a list wait for the last pass.
+                            let Pass::Last(latest) = pass else {
+                                return Ok(());
+                            };
+                            if !holds_content(el, "data-cairn-recent") {
+                                return Ok(());
+                            }
+                            let raw = el.get_attribute("data-cairn-recent").unwrap_or_default();
+                            let shown = match raw.trim() {
+                                "" => RECENT_SHOWN,
+                                n => match n.parse::<usize>() {
+                                    Ok(n) => n,
+                                    Err(_) => {
+                                        warn(format!(
                                         "data-cairn-recent=\"{raw}\": not a number of comments; \
                                          placeholder left as it was"
                                     ));
-                                    return Ok(());
-                                }
-                            },
-                        };
-                        let items: Vec<(&Comment, &str, String)> = latest
-                            .comments
-                            .iter()
-                            .take(shown)
-                            .map(|c| {
-                                let page = latest.places.page(&c.thread);
-                                let url =
-                                    format!("{}{page}#c-{}", base.trim_end_matches('/'), c.id);
-                                (c, latest.places.name(&c.thread), url)
-                            })
-                            .collect();
-                        fill(el, &renderer_of(el).recent(&items)?, ContentType::Html);
-                        Ok(())
-                    }),
-                    on(&SELECTORS.count, |el| {
-                        if !holds_content(el, "data-cairn-count") {
-                            return Ok(());
-                        }
-                        if let Some(t) = thread_of(el, "data-cairn-count") {
-                            let t = linked_page(run, &t);
-                            let count = renderer_of(el).count_text(threads.count(&t));
-                            fill(el, &count, ContentType::Text);
-                        }
-                        Ok(())
-                    }),
-                ],
+                                        return Ok(());
+                                    }
+                                },
+                            };
+                            let items: Vec<(&Comment, &str, String)> = latest
+                                .comments
+                                .iter()
+                                .take(shown)
+                                .map(|c| {
+                                    let page = latest.places.page(&c.thread);
+                                    let url =
+                                        format!("{}{page}#c-{}", base.trim_end_matches('/'), c.id);
+                                    (c, latest.places.name(&c.thread), url)
+                                })
+                                .collect();
+                            fill(el, &renderer_of(el).recent(&items)?, ContentType::Html);
+                            Ok(())
+                        }),
+                        on(&SELECTORS.count, |el| {
+                            if !holds_content(el, "data-cairn-count") {
+                                return Ok(());
+                            }
+                            if let Some(t) = thread_of(el, "data-cairn-count") {
+                                let t = linked_page(run, &t);
+                                let count = renderer_of(el).count_text(threads.count(&t));
+                                fill(el, &count, ContentType::Text);
+                            }
+                            Ok(())
+                        }),
+                    ])
+                    .collect(),
                 // A page in another encoding than UTF-8 says so in a <meta>: its title is
                 // read, and the comments written, in that encoding (characters it lacks as
                 // numeric references).
@@ -936,6 +1058,31 @@ fn newest_first(entries: &mut Vec<Entry<'_>>, limit: usize) {
 fn unescape_title(raw: &str) -> String {
     let trimmed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     crate::render::unescape_html(&trimmed)
+}
+
+/// The name of a page in feeds and lists of comments ("Ann on Hello, world"): its
+/// Open Graph title where the head has one (themes give it the page's own title, where
+/// `<title>` often says "Hello, world | My blog"), else its `<title>`; either without
+/// the site's name (`og:site_name`) that starts or ends it, set off by a separator.
+fn page_name(title: &str, og_title: Option<&str>, site_name: Option<&str>) -> String {
+    let name = og_title
+        .map(unescape_title)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| unescape_title(title));
+    let Some(site) = site_name.map(unescape_title).filter(|s| !s.is_empty()) else {
+        return name;
+    };
+    const SEPARATORS: [char; 8] = ['|', '-', '–', '—', '·', '•', ':', '»'];
+    let rest = SEPARATORS
+        .iter()
+        .find_map(|sep| {
+            name.strip_suffix(&format!(" {sep} {site}"))
+                .or_else(|| name.strip_prefix(&format!("{site} {sep} ")))
+        })
+        .or_else(|| name.strip_prefix(&format!("{site}: ")))
+        .map(str::trim)
+        .filter(|rest| !rest.is_empty());
+    rest.map_or(name.clone(), str::to_string)
 }
 
 /// The file that marks a directory as a copy `cairn render --out` keeps.
@@ -1396,9 +1543,12 @@ mod tests {
                 "a/index.html",
                 "<title>Post &amp; A</title><div id=\"cairn-comments\"></div>",
             ),
+            // A post with the list in its sidebar waits for every thread, and is
+            // named from its head all the same, without the site's name.
             (
                 "b/index.html",
-                "<title>B</title><div id=\"cairn-comments\"></div>",
+                "<head><title>B | Blog</title><meta property=\"og:site_name\" content=\"Blog\">\
+                 </head><div id=\"cairn-comments\"></div><aside><div data-cairn-recent=\"2\"></div></aside>",
             ),
         ] {
             std::fs::create_dir_all(site.join(page).parent().unwrap()).unwrap();
@@ -1433,6 +1583,9 @@ mod tests {
         // Five when the list does not say: here, all four.
         assert_eq!(items(lists[1]).len(), 4);
         assert!(items(lists[1])[3].contains("Ann on Post &amp; A"));
+        let b = std::fs::read_to_string(site.join("b/index.html")).unwrap();
+        assert!(b.contains(">Bob on B</a>"), "{b}");
+        assert!(b.contains("title=\"Comments on B\""), "{b}");
         assert!(home.ends_with("<div data-cairn-recent=\"many\">x</div></aside>"));
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0]
@@ -1594,6 +1747,9 @@ mod tests {
             ("a", "<html><head><title>Tom &amp; Jerry</title></head><body><div id=\"cairn-comments\"></div>"),
             ("b", "<html><head><title>Hallo</title></head><body><div id=cairn-comments data-cairn-lang=de-AT></div>"),
             ("c", "<html><head></head><body><div id='cairn-comments' data-cairn-lang='xx'></div>"),
+            // As Jekyll's SEO tag and Hugo's Open Graph template write the head.
+            ("d", "<html><head><title>Moss | Field notes</title><meta property=\"og:title\" content=\"Moss\"></head><body><div id=\"cairn-comments\"></div>"),
+            ("e", "<html><head><title>Lichen &amp; moss – Field notes</title><meta property=\"og:site_name\" content=\"Field notes\"></head><body><div id=\"cairn-comments\"></div>"),
         ];
         let (config, _) = render_pages(root, &pages);
         let link = |name: &str| {
@@ -1619,6 +1775,22 @@ mod tests {
         );
         let de = std::fs::read_to_string(site.join("b/comments.xml")).unwrap();
         assert!(de.contains("<title>Kommentare zu Hallo</title>"), "{de}");
+        // The page's own title, without the site's name, where the head gives it.
+        assert!(
+            link("d").contains("title=\"Comments on Moss\""),
+            "{}",
+            link("d")
+        );
+        assert!(
+            link("e").contains("title=\"Comments on Lichen &amp; moss\""),
+            "{}",
+            link("e")
+        );
+        let e = std::fs::read_to_string(site.join("e/comments.xml")).unwrap();
+        assert!(
+            e.contains("<title>Comments on Lichen &amp; moss</title>"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1691,6 +1863,46 @@ mod tests {
 
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!(again.pages_written, 0);
+    }
+
+    #[test]
+    fn a_page_is_named_by_its_own_title_without_the_sites_name() {
+        let name = |title, og, site| page_name(title, og, site);
+        // The Open Graph title names the page where the <title> adds the site.
+        assert_eq!(
+            name("Hello &amp; bye | My blog", Some("Hello &amp; bye"), None),
+            "Hello & bye"
+        );
+        assert_eq!(name("Hello | My blog", Some("  "), None), "Hello | My blog");
+        // The site's name is taken off either end, with its separator.
+        for title in [
+            "Hello | My blog",
+            "Hello - My blog",
+            "Hello – My blog",
+            "Hello · My blog",
+            "My blog | Hello",
+            "My blog: Hello",
+            "My blog » Hello",
+        ] {
+            assert_eq!(name(title, None, Some("My blog")), "Hello", "{title}");
+        }
+        assert_eq!(
+            name("Moss | Notes", Some("Moss | Notes"), Some("Notes")),
+            "Moss"
+        );
+        // Not without a separator set off by spaces, nor down to nothing (the home page
+        // is the site's).
+        assert_eq!(
+            name("Notes-taking tips", None, Some("Notes")),
+            "Notes-taking tips"
+        );
+        assert_eq!(
+            name("Hello My blog", None, Some("My blog")),
+            "Hello My blog"
+        );
+        assert_eq!(name("My blog", None, Some("My blog")), "My blog");
+        assert_eq!(name("My blog |", None, Some("My blog")), "My blog |");
+        assert_eq!(name("Hello", None, Some("")), "Hello");
     }
 
     #[test]
