@@ -105,7 +105,7 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     );
     assert!(index.contains("<span data-cairn-count=\"/posts/a-quiet-post/\">No comments</span>"));
     // The five newest comments of the site, newest first, each linked on its page.
-    let recent = &index[index.find("<ul class=\"cairn-recent\">").expect(&index)..];
+    let recent = &index[index.find("<ul class=\"cairn-recent\"").expect(&index)..];
     let recent = &recent[..recent.find("</ul>").unwrap()];
     assert_eq!(recent.matches("<li>").count(), 5, "{recent}");
     let first = recent
