@@ -3,7 +3,9 @@
 //! comment and reply forms of the demo site and sees the confirmation, a rejected post gives the
 //! reader's text back, and a comment as long as the form allows, line breaks and all,
 //! is taken. axe-core finds no accessibility violations in the comments
-//! section, light or dark, and the section works at 360 px and 1280 px wide
+//! section, light or dark (on the example's pages, on the inbox's reply page, and on a
+//! theme that stays light or that a site's toggle made dark, where it reads as the
+//! page does), and the section works at 360 px and 1280 px wide
 //! (screenshots in target/screenshots/). A page served by `cairn render --serve` reloads
 //! itself when a comment arrives.
 
@@ -59,12 +61,18 @@ fn forms_work_in_chromium_with_javascript_off() {
 fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths() {
     let Some(dir) = driver() else { return };
     let demo = DemoProcess::start();
+    let (host, path) = demo.page();
+    let hello = path.replace("/posts/a-quiet-post/", "/posts/hello-world/");
+    // The inbox's reply page, as a reader without JavaScript reaches it.
+    let page = http(&host, "GET", &hello, &[], b"").unwrap().body;
+    let at = page.find("class=\"cairn-reply\" href=\"").expect(&page) + 26;
+    let reply_page = page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&");
     let pages = [
-        demo.page_url
-            .replace("/posts/a-quiet-post/", "/posts/hello-world/"),
+        format!("http://{host}{hello}"),
         demo.page_url
             .replace("/posts/a-quiet-post/", "/posts/markdown-in-comments/"),
         demo.page_url.clone(),
+        reply_page,
     ];
     let shots = root().join("target/screenshots");
     let out = Command::new("node")
@@ -85,6 +93,53 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
         let bytes = std::fs::read(shot.as_str().unwrap()).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is not a PNG");
     }
+}
+
+/// The section takes its colours from the page's text: on a theme that is light
+/// whatever the reader's system prefers, and on one a site's toggle made dark (its
+/// own class, its own colours), it reads as the page does, light or dark system alike.
+#[test]
+fn the_comments_section_reads_well_on_light_only_and_toggled_dark_themes() {
+    let Some(dir) = driver() else { return };
+    let site = example_site();
+    let built = site.path().join("prebuilt");
+    copy_tree(&root().join("example-site/prebuilt"), &built);
+    for (name, page) in [
+        (
+            "light",
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Light</title>\
+             <style>body { background: #fff; color: #222; font-family: system-ui; }</style></head>\
+             <body><main><h1>Light only</h1>",
+        ),
+        (
+            "dark",
+            "<!DOCTYPE html><html lang=\"en\" class=\"dark\"><head><meta charset=\"utf-8\"><title>Dark</title>\
+             <style>html.dark body { background: #1b1b1f; color: rgba(255, 255, 245, 0.86); font-family: system-ui; }\
+             html.dark a { color: #a8b1ff; }</style></head><body><main><h1>Switched to dark</h1>",
+        ),
+    ] {
+        std::fs::create_dir_all(built.join("themes").join(name)).unwrap();
+        std::fs::write(
+            built.join("themes").join(name).join("index.html"),
+            format!(
+                "{page}<div id=\"cairn-comments\" data-cairn-thread=\"/posts/hello-world/\"></div></main></body></html>"
+            ),
+        )
+        .unwrap();
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(site.path())
+        .args(["render", "prebuilt", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+    let out = Command::new("node")
+        .arg(dir.join("quality.mjs"))
+        .arg(root().join("target/screenshots"))
+        .arg(format!("http://{}/themes/light/", server.addr))
+        .arg(format!("http://{}/themes/dark/", server.addr))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]

@@ -91,7 +91,10 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     assert!(hello.contains("<link rel=\"stylesheet\" href=\"../../cairn.css\" data-cairn>"));
     assert!(hello.contains("<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Comments on Hello, world\" href=\"https://blog.example.org/posts/hello-world/comments.xml\" data-cairn>"));
     let css = std::fs::read_to_string(public.join("cairn.css")).unwrap();
-    assert!(css.contains("prefers-color-scheme: dark") && css.contains("--cairn-accent"));
+    assert!(
+        css.contains("--cairn-card: color-mix(in srgb, currentColor")
+            && css.contains("--cairn-accent")
+    );
     assert!(public.join("cairn.js").is_file());
 
     // Counts on the index.
