@@ -43,6 +43,10 @@ pub struct Config {
 pub struct Site {
     /// The site's public base URL, e.g. `https://blog.example.org/`.
     pub url: String,
+    /// The site's name: the site-wide feed is titled with it (default: the URL's host),
+    /// and it is taken off page titles that start or end with it ("Hello | My blog").
+    #[serde(default)]
+    pub title: Option<String>,
     /// Language of dates and interface strings: en, de, fr, es, pt, it, nl or ja.
     #[serde(default = "default_language")]
     pub language: String,
@@ -770,6 +774,7 @@ impl Config {
         Config {
             site: Site {
                 url: "https://blog.example.org".into(),
+                title: None,
                 language: default_language(),
                 timezone: TimeZone::default(),
                 templates: default_templates(),

@@ -156,6 +156,24 @@ impl Generator {
         self.setting(dir, keys)
     }
 
+    /// The site's name, as its configuration gives it (`title`; MkDocs' `site_name`,
+    /// Pelican's `SITENAME`), with the key that holds it.
+    pub fn title(self, dir: &Path) -> Option<Named> {
+        let keys: &[&'static str] = match self {
+            Generator::Hugo
+            | Generator::Jekyll
+            | Generator::Hexo
+            | Generator::VitePress
+            | Generator::Docusaurus
+            | Generator::Zola => &["title"],
+            Generator::MkDocs => &["site_name"],
+            Generator::Pelican => &["SITENAME"],
+            Generator::Astro | Generator::Eleventy | Generator::Other => return None,
+        };
+        self.setting(dir, keys)
+            .map(|(title, key)| (title.trim().to_string(), key))
+    }
+
     /// The time zone the site in `dir` dates its pages in, as its configuration names it
     /// (Hugo's `timeZone`, Jekyll's and Hexo's `timezone`, Pelican's `TIMEZONE`), with
     /// the key that names it.
@@ -1298,6 +1316,9 @@ pub struct Setup {
     pub comments_dir: PathBuf,
     /// Whether `.cairn/` was added to `.gitignore`.
     pub gitignored: bool,
+    /// The site's name as its configuration gives it (and the key), which `cairn.toml`
+    /// was given.
+    pub title: Option<Named>,
     /// The site's language as its configuration names it (the tag, and the key), and
     /// the one of cairn's languages it is, which `cairn.toml` was given.
     pub language: Option<(Named, Option<&'static str>)>,
@@ -1325,11 +1346,13 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         (named, zone)
     });
     let zone = timezone.as_ref().and_then(|(_, zone)| zone.as_ref().ok());
+    let title = generator.title(dir);
     let text = config_text(
         generator,
         &wiring.output,
         site_url,
         inbox_url,
+        title.as_ref().map(|(title, _)| title.as_str()),
         known,
         zone.map(|z| z.0.name()),
     );
@@ -1359,6 +1382,7 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         config,
         comments_dir,
         gitignored,
+        title,
         language,
         timezone,
     })
@@ -1370,10 +1394,21 @@ fn config_text(
     output: &str,
     site_url: &str,
     inbox_url: &str,
+    title: Option<&str>,
     language: Option<&str>,
     timezone: Option<&str>,
 ) -> String {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let title_line = match title {
+        Some(title) => commented(
+            &format!("title = {}", quoted(title)),
+            &format!(
+                "the {} site's; titles the site's feed, taken off page titles",
+                generator.name()
+            ),
+        ),
+        None => "# title = \"My blog\"                 # titles the site's feed, taken off page titles (\"Post | My blog\")".into(),
+    };
     let language_line = match language {
         Some(language) => commented(
             &format!("language = {}", quoted(language)),
@@ -1397,6 +1432,7 @@ fn config_text(
          \n\
          [site]\n\
          {site_line}\n\
+         {title_line}\n\
          {output_line}\n\
          {language_line}\n\
          {timezone_line}\n\
@@ -1430,6 +1466,7 @@ fn config_text(
          # remote = \"git@github.com:you/site.git\"  # needed by `cairn inbox`\n\
          # branch = \"main\"\n",
         name = generator.name(),
+        title_line = title_line,
         language_line = language_line,
         timezone_line = timezone_line,
         site_line = commented(&format!("url = {}", quoted(site_url)), "the site's public base URL"),
@@ -2085,6 +2122,60 @@ mod tests {
             assert_eq!(setup.language.and_then(|(_, known)| known), known, "{text}");
             let config = crate::config::Config::from_file(&setup.config).unwrap();
             assert_eq!(config.site.language, known.unwrap_or("en"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_sites_title_comes_from_its_generators_configuration() {
+        for (generator, file, text, named) in [
+            (
+                Generator::Hugo,
+                "hugo.toml",
+                "title = \"Moss & Co\"\n",
+                Some(("Moss & Co", "title")),
+            ),
+            (
+                Generator::Jekyll,
+                "_config.yml",
+                "title: Field notes\n",
+                Some(("Field notes", "title")),
+            ),
+            (
+                Generator::Zola,
+                "zola.toml",
+                "base_url = \"https://z/\"\ntitle = \"Z\"\n",
+                Some(("Z", "title")),
+            ),
+            (
+                Generator::Docusaurus,
+                "docusaurus.config.js",
+                "const config = {\n  title: 'Field notes',\n  themeConfig: { navbar: { title: 'Notes' } },\n};\n",
+                Some(("Field notes", "title")),
+            ),
+            (
+                Generator::MkDocs,
+                "mkdocs.yml",
+                "site_name: Docs \"of\" moss\n",
+                Some(("Docs \"of\" moss", "site_name")),
+            ),
+            (
+                Generator::Pelican,
+                "pelicanconf.py",
+                "SITENAME = 'Lichens'\n",
+                Some(("Lichens", "SITENAME")),
+            ),
+            (Generator::Hugo, "hugo.toml", "title = \"  \"\n", None),
+            (Generator::Jekyll, "_config.yml", "lang: en\n", None),
+        ] {
+            let (_dir, setup) = init_site(generator, file, text);
+            let got = setup.title.as_ref().map(|(t, key)| (t.as_str(), *key));
+            assert_eq!(got, named, "{text}");
+            let config = crate::config::Config::from_file(&setup.config).unwrap();
+            assert_eq!(
+                config.site.title.as_deref(),
+                named.map(|(t, _)| t),
+                "{text}"
+            );
         }
     }
 

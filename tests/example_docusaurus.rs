@@ -36,6 +36,7 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
         &[
             "Docusaurus site: wrote cairn.toml (site URL https://notes.example.org/, built into build/)",
             "site language: en (the Docusaurus configuration's i18n.defaultLocale \"en\")",
+            "site title: \"Field notes\" (the Docusaurus configuration's title)",
             "    stylesheets: ['/cairn.css'],\n    scripts: [{src: '/cairn.js', defer: true}],\n",
             "<div data-cairn-recent=\"5\" dangerouslySetInnerHTML={{__html: ''}} />",
             "\n    npm run build\n    cairn render\n",
@@ -114,9 +115,11 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
             .all(|path| path == "/favicon.ico"),
         "{seen}"
     );
+    // Named by the post's title, without the site's ("Moss on the north side | Field
+    // notes" in the head), which init took from the configuration.
     let landed = seen["recentLanded"][0].as_str().unwrap();
     assert!(
-        landed.contains("Ada") && landed.contains("Moss on the north side"),
+        landed.contains("Ada on Moss on the north side April 2, 2026"),
         "{seen}"
     );
     // The swizzled footer's counts, filled on the list page React rendered.

@@ -45,6 +45,7 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
             "VitePress site: wrote cairn.toml",
             "built into docs/.vitepress/dist/",
             "site language: en (the VitePress configuration's lang \"en\")",
+            "site title: \"Field notes\" (the VitePress configuration's title)",
             "[\"script\", { src: \"/cairn.js\", defer: \"\" }],",
             "\n    npx vitepress build docs\n    cairn render\n",
             "run: npm install && npx vitepress build docs\n",
@@ -120,9 +121,11 @@ fn a_vitepress_site_shows_its_comments_as_readers_move_through_it() {
         serde_json::json!(["2 comments", "No comments"]),
         "{seen}"
     );
+    // Named by the page's title, without the site's ("Moss on the north side | Field
+    // notes" in the head), which init took from the configuration.
     let recent = seen["recent"][0].as_str().unwrap();
     assert!(
-        recent.contains("Ada") && recent.contains("Moss on the north side"),
+        recent.contains("Ada on Moss on the north side April 2, 2026"),
         "{seen}"
     );
 }

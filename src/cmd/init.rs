@@ -71,6 +71,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             generator.name()
         );
     }
+    if let Some((title, key)) = &setup.title {
+        println!(
+            "site title: {title:?} (the {} configuration's {key})",
+            generator.name()
+        );
+    }
     match &setup.language {
         Some(((tag, key), Some(known))) => println!(
             "site language: {known} (the {} configuration's {key} {tag:?})",

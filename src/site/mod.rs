@@ -501,10 +501,15 @@ impl Naming {
         ]
     }
 
-    /// The page's name, from what the rewriter has passed so far.
-    fn name(&self) -> String {
+    /// The page's name, from what the rewriter has passed so far, on the site named
+    /// `site_title` (`site.title`) where its head does not name it.
+    fn name(&self, site_title: Option<&str>) -> String {
         let og = self.og.borrow();
-        page_name(&self.title.borrow(), og.0.as_deref(), og.1.as_deref())
+        page_name(
+            &self.title.borrow(),
+            og.0.as_deref(),
+            og.1.as_deref().or(site_title),
+        )
     }
 }
 
@@ -567,7 +572,10 @@ fn home_page(run: &Run<'_>, thread: &str) -> Option<(String, String)> {
     );
     rewriter.write(&input).and_then(|()| rewriter.end()).ok()?;
     let shows = shown.into_inner().flatten().is_some_and(|t| t == thread);
-    shows.then(|| (naming.name(), thread::served_path(&rel)))
+    shows.then(|| {
+        let name = naming.name(run.config.site.title.as_deref());
+        (name, thread::served_path(&rel))
+    })
 }
 
 /// An element handler at one of the [`SELECTORS`].
@@ -694,13 +702,14 @@ fn render_page(
             .unwrap_or_else(|| languages.site())
             .strings;
         let feed_title = strings.fill("feed_thread_title", &[("page", PAGE)]);
-        let (href, naming, thread) = (
+        let (href, naming, thread, site_title) = (
             quick_xml::escape::escape(u).into_owned(),
             naming.clone(),
             page_thread.clone(),
+            config.site.title.clone(),
         );
         move || {
-            let page = naming.name();
+            let page = naming.name(site_title.as_deref());
             let page = crate::comment::showable(&page);
             let name = if page.is_empty() { &thread } else { &*page };
             format!(
@@ -826,7 +835,7 @@ fn render_page(
                                 html = Cow::Owned(format!("{}{html}", assets()));
                             }
                             fill(el, &html, ContentType::Html);
-                            let page_title = naming.name();
+                            let page_title = naming.name(config.site.title.as_deref());
                             sections.borrow_mut().push((
                                 t.clone(),
                                 page_title,
@@ -1018,10 +1027,12 @@ fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &
             entry(renderer, c, html, &page, places.name(&c.thread))
         })
         .collect();
-    let site_name = url::Url::parse(&config.site.url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| config.site.url.clone());
+    let site_name = config.site.title.clone().unwrap_or_else(|| {
+        url::Url::parse(&config.site.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| config.site.url.clone())
+    });
     Feed {
         title: renderer
             .strings
@@ -1063,7 +1074,8 @@ fn unescape_title(raw: &str) -> String {
 /// The name of a page in feeds and lists of comments ("Ann on Hello, world"): its
 /// Open Graph title where the head has one (themes give it the page's own title, where
 /// `<title>` often says "Hello, world | My blog"), else its `<title>`; either without
-/// the site's name (`og:site_name`) that starts or ends it, set off by a separator.
+/// the site's name (`og:site_name`, else `site.title`) that starts or ends it, set off
+/// by a separator.
 fn page_name(title: &str, og_title: Option<&str>, site_name: Option<&str>) -> String {
     let name = og_title
         .map(unescape_title)
@@ -1794,6 +1806,32 @@ mod tests {
             e.contains("<title>Comments on Lichen &amp; moss</title>"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_sites_title_names_its_feed_and_comes_off_page_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(
+            root,
+            "<html><head><title>Moss &amp; lichen · Field notes</title></head><body>\
+             <div id=\"cairn-comments\"></div>",
+        );
+        let mut config = Config::default_for_test(root);
+        config.site.title = Some("Field notes".into());
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert!(
+            page.contains("title=\"Comments on Moss &amp; lichen\""),
+            "{page}"
+        );
+        let feed = std::fs::read_to_string(site.join("comments.xml")).unwrap();
+        assert!(
+            feed.contains("<title>Comments on Field notes</title>"),
+            "{feed}"
+        );
+        assert!(feed.contains("on Moss &amp; lichen</title>"), "{feed}");
     }
 
     #[test]
