@@ -3,6 +3,7 @@
 //! creates the comments directory, and says what to put in the templates and which
 //! workflow runs cairn in CI.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -16,31 +17,61 @@ pub const ACTION: &str = "cairn-comments/cairn@v0";
 /// placeholder is an element given its HTML (empty), which React keeps as it finds it
 /// when it hydrates a page, so it keeps what cairn wrote there (other content it finds
 /// is a mismatch, for which it renders the whole page again).
-const DOCUSAURUS_SNIPPET: &str = "\
-For blog posts, wrap the theme's post footer: write src/theme/BlogPostItem/Footer/index.js:
+/// The theme component a Docusaurus site's blog posts get: it wraps the theme's post
+/// footer (src/theme/BlogPostItem/Footer/index.js).
+const DOCUSAURUS_FOOTER: &str = "\
+import React from 'react';
+import Footer from '@theme-original/BlogPostItem/Footer';
+import {useBlogPost} from '@docusaurus/plugin-content-blog/client';
 
-    import React from 'react';
-    import Footer from '@theme-original/BlogPostItem/Footer';
-    import {useBlogPost} from '@docusaurus/plugin-content-blog/client';
+// cairn writes comments and counts into these in the built pages: React keeps
+// what it finds in an element whose HTML it is given (none here).
+const keep = {__html: ''};
 
-    // cairn writes comments and counts into these in the built pages: React keeps
-    // what it finds in an element whose HTML it is given (none here).
-    const keep = {__html: ''};
+export default function FooterWrapper(props) {
+  const {metadata, isBlogPostPage} = useBlogPost();
+  return (
+    <>
+      <Footer {...props} />
+      {isBlogPostPage ? (
+        <div id=\"cairn-comments\" dangerouslySetInnerHTML={keep} />
+      ) : (
+        <span data-cairn-count={metadata.permalink} dangerouslySetInnerHTML={keep} />
+      )}
+    </>
+  );
+}
+";
 
-    export default function FooterWrapper(props) {
-      const {metadata, isBlogPostPage} = useBlogPost();
-      return (
-        <>
-          <Footer {...props} />
-          {isBlogPostPage ? (
-            <div id=\"cairn-comments\" dangerouslySetInnerHTML={keep} />
-          ) : (
-            <span data-cairn-count={metadata.permalink} dangerouslySetInnerHTML={keep} />
-          )}
-        </>
-      );
-    }
+/// [`DOCUSAURUS_FOOTER`] for a site in several languages: each placeholder names the
+/// page's locale.
+fn docusaurus_footer_multilingual() -> String {
+    DOCUSAURUS_FOOTER
+        .replace(
+            "/client';\n",
+            "/client';\nimport useDocusaurusContext from '@docusaurus/useDocusaurusContext';\n",
+        )
+        .replace(
+            "useBlogPost();\n",
+            "useBlogPost();\n  const {i18n} = useDocusaurusContext();\n",
+        )
+        .replace(
+            " dangerouslySetInnerHTML",
+            " data-cairn-lang={i18n.currentLocale} dangerouslySetInnerHTML",
+        )
+}
 
+/// Code, indented as the printed instructions show it.
+fn indented(code: &str) -> String {
+    code.lines()
+        .map(|line| match line {
+            "" => "\n".to_string(),
+            line => format!("    {line}\n"),
+        })
+        .collect()
+}
+
+const DOCUSAURUS_SNIPPET_END: &str = "
 The comments go under a post on its own page, a count under each post listed. (For
 docs pages, wrap DocItem/Footer the same way, with the comments alone.)
 
@@ -306,7 +337,7 @@ impl Generator {
 
     /// For a site in several languages: the placeholders, each naming the language of
     /// the page it is on, in the generator's templates.
-    pub fn multilingual_snippet(self) -> Option<&'static str> {
+    pub fn multilingual_snippet(self) -> Option<Cow<'static, str>> {
         Some(match self {
             Generator::Hugo => {
                 "    <div id=\"cairn-comments\" data-cairn-lang=\"{{ .Language.Lang }}\"></div>\n\
@@ -329,19 +360,23 @@ impl Generator {
                  those of the root locale need none)\n"
             }
             Generator::Docusaurus => {
-                "    import useDocusaurusContext from '@docusaurus/useDocusaurusContext';\n\
-                 \x20   // in the component:\n\
-                 \x20   const {i18n} = useDocusaurusContext();\n\
-                 \x20   <div id=\"cairn-comments\" data-cairn-lang={i18n.currentLocale} dangerouslySetInnerHTML={keep} />\n\
-                 \x20   <span data-cairn-count={metadata.permalink} data-cairn-lang={i18n.currentLocale} dangerouslySetInnerHTML={keep} />\n"
+                return Some(
+                    format!(
+                        "the theme component above becomes \
+                         (src/theme/BlogPostItem/Footer/index.js):\n\n{}",
+                        indented(&docusaurus_footer_multilingual())
+                    )
+                    .into(),
+                )
             }
             _ => return None,
-        })
+        }
+        .into())
     }
 
     /// The template snippet: the comments placeholder, and a count for index pages.
-    pub fn snippet(self) -> &'static str {
-        match self {
+    pub fn snippet(self) -> Cow<'static, str> {
+        let snippet = match self {
             Generator::Hugo => {
                 "In the template of single pages (layouts/_default/single.html, or\n\
                  layouts/page.html since Hugo 0.146; copy your theme's there first),\n\
@@ -393,7 +428,14 @@ impl Generator {
                  \n      [\"script\", { src: \"/cairn.js\", defer: \"\" }],\
                  \n    ],\n"
             }
-            Generator::Docusaurus => DOCUSAURUS_SNIPPET,
+            Generator::Docusaurus => {
+                return format!(
+                    "For blog posts, wrap the theme's post footer: write \
+                     src/theme/BlogPostItem/Footer/index.js:\n\n{}{DOCUSAURUS_SNIPPET_END}",
+                    indented(DOCUSAURUS_FOOTER)
+                )
+                .into()
+            }
             Generator::Zola => {
                 "In templates/page.html, where comments go:\n\
                  \n    <div id=\"cairn-comments\"></div>\n\n\
@@ -430,7 +472,8 @@ impl Generator {
                  as your templates print a link to it:\n\
                  \n    <span data-cairn-count=\"/path/of/the/page/\"></span>\n"
             }
-        }
+        };
+        snippet.into()
     }
 
     /// The list of the site's newest comments, which takes no template variable.

@@ -1,9 +1,10 @@
 //! A Docusaurus site (tests/fixtures/docusaurus-site), whose pages React renders, in the
 //! browser after the first: set up with `cairn init`, which prints the theme component
-//! the fixture holds, built by the real Docusaurus (npm's, in tests/docusaurus/),
-//! rendered by `cairn render`, and read in a real headless Chromium with JavaScript on
-//! (playwright-core, in tests/browser/): React keeps what cairn wrote when it hydrates a
-//! page, and cairn.js fills the placeholders of the pages React renders itself.
+//! the fixture holds (for its two locales, English and French), built by the real
+//! Docusaurus (npm's, in tests/docusaurus/), rendered by `cairn render`, and read in a
+//! real headless Chromium with JavaScript on (playwright-core, in tests/browser/): React
+//! keeps what cairn wrote when it hydrates a page, and cairn.js fills the placeholders of
+//! the pages React renders itself. The French pages get their comments in French.
 
 mod common;
 
@@ -17,6 +18,13 @@ date: 2026-04-02T10:00:00Z
 author: Ada
 body: |
   Mine grows on the south side. `docusaurus build` and then `cairn render`.
+";
+
+const COMMENTAIRE: &str = "id: 01KB00000000000000000000FR
+thread: /fr/moss/
+date: 2026-04-03T09:00:00Z
+author: Zoé
+body: Chez moi aussi, *partout*.
 ";
 
 #[test]
@@ -45,7 +53,12 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
         ],
     );
     let dir = site.path();
-    // The fixture's theme component is the one init prints, line for line.
+    // The fixture's theme component is the one init prints for a site in several
+    // languages, line for line.
+    assert!(
+        printed.contains("The site is in several languages (en, fr)"),
+        "{printed}"
+    );
     let component =
         std::fs::read_to_string(dir.join("src/theme/BlogPostItem/Footer/index.js")).unwrap();
     let indented: String = component
@@ -59,6 +72,7 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
 
     write_comment(dir, "moss", "01KB00000000000000000000AA", COMMENT);
     write_hostile_reply(dir, "moss", "2026-04-02T11:00:00Z");
+    write_comment(dir, "fr/moss", "01KB00000000000000000000FR", COMMENTAIRE);
     std::os::unix::fs::symlink(docusaurus.join("node_modules"), dir.join("node_modules")).unwrap();
     let built = Command::new("node")
         .arg(docusaurus.join("node_modules/@docusaurus/core/bin/docusaurus.mjs"))
@@ -75,7 +89,7 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
         stderr(&built)
     );
     let output = dir.join("build");
-    render_twice(dir, &output, "2 comments rendered on 2 pages");
+    render_twice(dir, &output, "3 comments rendered on 4 pages");
     assert_rendered_page(
         &output,
         "/moss/",
@@ -89,6 +103,19 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
         list.contains("data-cairn-count=\"/moss\"") && list.contains("2 comments"),
         "{list}"
     );
+    // The French locale's pages: the post's comments, form and the list's count in French.
+    let page = std::fs::read_to_string(output.join("fr/moss/index.html")).unwrap();
+    let section = comments_section(&page);
+    for french in [
+        "1 commentaire",
+        "<em>partout</em>",
+        "Laisser un commentaire",
+        "name=\"lang\" value=\"fr\"",
+    ] {
+        assert!(section.contains(french), "{french} in {section}");
+    }
+    let list = std::fs::read_to_string(output.join("fr/index.html")).unwrap();
+    assert!(list.contains(">1 commentaire</span>"), "{list}");
 
     // Served as a host serves it, and read in a browser.
     let seen = read_spa(
