@@ -20,13 +20,6 @@ body: |
   Mine grows on the south side. `docusaurus build` and then `cairn render`.
 ";
 
-const COMMENTAIRE: &str = "id: 01KB00000000000000000000FR
-thread: /fr/moss/
-date: 2026-04-03T09:00:00Z
-author: Zoé
-body: Chez moi aussi, *partout*.
-";
-
 #[test]
 fn a_docusaurus_site_keeps_its_comments_through_react() {
     let Some(docusaurus) = npm_packages("docusaurus", "@docusaurus/core") else {
@@ -72,7 +65,7 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
 
     write_comment(dir, "moss", "01KB00000000000000000000AA", COMMENT);
     write_hostile_reply(dir, "moss", "2026-04-02T11:00:00Z");
-    write_comment(dir, "fr/moss", "01KB00000000000000000000FR", COMMENTAIRE);
+    write_french_comment(dir, "fr/moss");
     std::os::unix::fs::symlink(docusaurus.join("node_modules"), dir.join("node_modules")).unwrap();
     let built = Command::new("node")
         .arg(docusaurus.join("node_modules/@docusaurus/core/bin/docusaurus.mjs"))
@@ -104,18 +97,7 @@ fn a_docusaurus_site_keeps_its_comments_through_react() {
         "{list}"
     );
     // The French locale's pages: the post's comments, form and the list's count in French.
-    let page = std::fs::read_to_string(output.join("fr/moss/index.html")).unwrap();
-    let section = comments_section(&page);
-    for french in [
-        "1 commentaire",
-        "<em>partout</em>",
-        "Laisser un commentaire",
-        "name=\"lang\" value=\"fr\"",
-    ] {
-        assert!(section.contains(french), "{french} in {section}");
-    }
-    let list = std::fs::read_to_string(output.join("fr/index.html")).unwrap();
-    assert!(list.contains(">1 commentaire</span>"), "{list}");
+    assert_in_french(&output, "fr/moss/index.html", "fr/index.html");
 
     // Served as a host serves it, and read in a browser.
     let seen = read_spa(

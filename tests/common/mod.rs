@@ -65,6 +65,35 @@ pub fn init_fixture(fixture: &str, args: &[&str], lines: &[&str]) -> (tempfile::
     (site, printed)
 }
 
+/// Writes a French comment (by Zoé, id `01KB00000000000000000000FR`) on `thread`,
+/// a path without its slashes at the ends, as [`write_comment`] takes it.
+pub fn write_french_comment(dir: &Path, thread: &str) {
+    let text = format!(
+        "id: 01KB00000000000000000000FR\nthread: /{thread}{}\ndate: 2026-04-03T09:00:00Z\n\
+         author: Zoé\nbody: Chez moi aussi, *partout*.\n",
+        if thread.ends_with(".html") { "" } else { "/" }
+    );
+    write_comment(dir, thread, "01KB00000000000000000000FR", &text);
+}
+
+/// Asserts that the built `page` shows [`write_french_comment`]'s comment, and the
+/// form, in French, and that the `list` page counts it in French.
+pub fn assert_in_french(output: &Path, page: &str, list: &str) {
+    let page = std::fs::read_to_string(output.join(page)).unwrap();
+    let section = comments_section(&page);
+    for french in [
+        "1 commentaire",
+        "<em>partout</em>",
+        "Laisser un commentaire",
+        "name=\"lang\" value=\"fr\"",
+    ] {
+        assert!(section.contains(french), "{french} in {section}");
+    }
+    assert!(!section.contains("Leave a comment"), "{section}");
+    let list = std::fs::read_to_string(output.join(list)).unwrap();
+    assert!(list.contains(">1 commentaire</span>"), "{list}");
+}
+
 /// Runs `cairn render` with no arguments on the site in `dir`, which must render
 /// without problems and say `rendered` ("N comments rendered on M pages") in its
 /// summary; then again, which must change nothing in `output`, the built site.
