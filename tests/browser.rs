@@ -5,8 +5,9 @@
 //! is taken. axe-core finds no accessibility violations in the comments
 //! section, light or dark (on the example's pages, on the inbox's reply page, and on a
 //! theme that stays light or that a site's toggle made dark, where it reads as the
-//! page does), and the section works at 360 px and 1280 px wide
-//! (screenshots in target/screenshots/). A page served by `cairn render --serve` reloads
+//! page does), the section works at 360 px and 1280 px wide
+//! (screenshots in target/screenshots/), and a page prints its comments without the
+//! form. A page served by `cairn render --serve` reloads
 //! itself when a comment arrives.
 
 mod common;

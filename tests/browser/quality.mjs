@@ -1,6 +1,7 @@
 // What readers see, checked in Debian's headless Chromium: axe-core on the comments
-// section (or on an inbox page, its main landmark) in light and dark colour schemes, and the section at 360 px and 1280 px wide
-// (no sideways scrolling, every form control on screen), with a screenshot of each
+// section (or on an inbox page, its main landmark) in light and dark colour schemes,
+// and the section at 360 px and 1280 px wide (no sideways scrolling, every form control
+// on screen; printed, the comments without the form), with a screenshot of each
 // written to SHOT_DIR. Prints a JSON report; exits non-zero when a page fails.
 //
 // usage: node quality.mjs SHOT_DIR PAGE_URL...
@@ -69,6 +70,24 @@ try {
           return problems;
         });
         for (const problem of layout) report.layout.push({ page: url, scheme, width, problem });
+
+        // Printed, a page keeps its comments and leaves out the form and Reply links; an
+        // inbox page, whose form may hold the reader's text, prints whole.
+        await page.emulateMedia({ media: 'print' });
+        const printed = await page.evaluate((target) => {
+          const shown = (el) => el && el.getClientRects().length > 0;
+          const form = document.querySelector(`${target} form`);
+          const comment = document.querySelector(`${target} .cairn-comment`);
+          const reply = document.querySelector(`${target} a.cairn-reply`);
+          const problems = [];
+          const inbox = target === 'main.cairn';
+          if (form && shown(form) !== inbox) problems.push(`printed, the form is ${inbox ? 'left out' : 'there'}`);
+          if (!inbox && shown(reply)) problems.push('printed, a Reply link is there');
+          if (comment && !shown(comment)) problems.push('printed, the comments are left out');
+          return problems;
+        }, target);
+        for (const problem of printed) report.layout.push({ page: url, scheme, width, problem });
+        await page.emulateMedia({ media: 'screen' });
 
         const file = `${shotDir}/${name}-${width}-${scheme}.png`;
         await section.screenshot({ path: file });
