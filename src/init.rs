@@ -13,12 +13,11 @@ use crate::config::TimeZone;
 /// The GitHub Action that runs cairn, as workflows reference it.
 pub const ACTION: &str = "cairn-comments/cairn@v0";
 
-/// The template snippet for a Docusaurus site, whose pages React renders: a
-/// placeholder is an element given its HTML (empty), which React keeps as it finds it
-/// when it hydrates a page, so it keeps what cairn wrote there (other content it finds
-/// is a mismatch, for which it renders the whole page again).
 /// The theme component a Docusaurus site's blog posts get: it wraps the theme's post
-/// footer (src/theme/BlogPostItem/Footer/index.js).
+/// footer (src/theme/BlogPostItem/Footer/index.js). Docusaurus' pages are rendered by
+/// React, so each placeholder is an element given its HTML (empty): React keeps what it
+/// finds in such an element when it hydrates a page, so it keeps what cairn wrote there
+/// (other content it finds is a mismatch, for which it renders the whole page again).
 const DOCUSAURUS_FOOTER: &str = "\
 import React from 'react';
 import Footer from '@theme-original/BlogPostItem/Footer';
@@ -71,6 +70,8 @@ fn indented(code: &str) -> String {
         .collect()
 }
 
+/// What the Docusaurus snippet says after the component: where it shows, and the
+/// stylesheet and script every page must load.
 const DOCUSAURUS_SNIPPET_END: &str = "
 The comments go under a post on its own page, a count under each post listed. (For
 docs pages, wrap DocItem/Footer the same way, with the comments alone.)
