@@ -1457,11 +1457,15 @@ fn config_text(
         Some(language) => commented(
             &format!("language = {}", quoted(language)),
             &format!(
-                "the {} site's; en, de, fr, es, pt, it, nl, ja",
-                generator.name()
+                "the {} site's; {}",
+                generator.name(),
+                crate::render::i18n::LANGUAGES.join(", ")
             ),
         ),
-        None => "# language = \"en\"                   # en, de, fr, es, pt, it, nl, ja".into(),
+        None => format!(
+            "# language = \"en\"                   # {}",
+            crate::render::i18n::LANGUAGES.join(", ")
+        ),
     };
     let timezone_line = match timezone {
         Some(zone) => commented(

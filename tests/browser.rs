@@ -99,8 +99,10 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
 /// The section takes its colours from the page's text: on a theme that is light
 /// whatever the reader's system prefers, and on one a site's toggle made dark (its
 /// own class, its own colours), it reads as the page does, light or dark system alike.
+/// On a page written right to left (Arabic) it reads from the right, in Arabic, and
+/// does not make the page scroll sideways.
 #[test]
-fn the_comments_section_reads_well_on_light_only_and_toggled_dark_themes() {
+fn the_comments_section_reads_well_on_light_dark_and_right_to_left_pages() {
     let Some(dir) = driver() else { return };
     let site = example_site();
     let built = site.path().join("prebuilt");
@@ -118,12 +120,19 @@ fn the_comments_section_reads_well_on_light_only_and_toggled_dark_themes() {
              <style>html.dark body { background: #1b1b1f; color: rgba(255, 255, 245, 0.86); font-family: system-ui; }\
              html.dark a { color: #a8b1ff; }</style></head><body><main><h1>Switched to dark</h1>",
         ),
+        (
+            "rtl",
+            "<!DOCTYPE html><html lang=\"ar\" dir=\"rtl\"><head><meta charset=\"utf-8\"><title>عربي</title>\
+             <style>body { background: #fff; color: #222; font-family: system-ui; }</style></head>\
+             <body><main><h1>صفحة عربية</h1>",
+        ),
     ] {
+        let lang = if name == "rtl" { " data-cairn-lang=\"ar\"" } else { "" };
         std::fs::create_dir_all(built.join("themes").join(name)).unwrap();
         std::fs::write(
             built.join("themes").join(name).join("index.html"),
             format!(
-                "{page}<div id=\"cairn-comments\" data-cairn-thread=\"/posts/hello-world/\"></div></main></body></html>"
+                "{page}<div id=\"cairn-comments\" data-cairn-thread=\"/posts/hello-world/\"{lang}></div></main></body></html>"
             ),
         )
         .unwrap();
@@ -138,9 +147,14 @@ fn the_comments_section_reads_well_on_light_only_and_toggled_dark_themes() {
         .arg(root().join("target/screenshots"))
         .arg(format!("http://{}/themes/light/", server.addr))
         .arg(format!("http://{}/themes/dark/", server.addr))
+        .arg(format!("http://{}/themes/rtl/", server.addr))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let arabic = std::fs::read_to_string(built.join("themes/rtl/index.html")).unwrap();
+    for expected in ["6 تعليقات", "اترك تعليقًا", "انشر التعليق"] {
+        assert!(arabic.contains(expected), "{expected}: {arabic}");
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The example site, and a site in two languages (tests/fixtures/hugo-multilingual), built
+//! The example site, and a site in three languages (tests/fixtures/hugo-multilingual), built
 //! by the real Hugo, then rendered by the real `cairn` binary.
 
 mod common;
@@ -230,14 +230,14 @@ fn hugo_watch_and_render_serve_show_an_edited_post_with_its_comments() {
 }
 
 #[test]
-fn a_hugo_site_in_two_languages_gets_each_pages_language() {
+fn a_hugo_site_in_several_languages_gets_each_pages_language() {
     let Some(hugo) = tool("hugo") else { return };
     let (site, _) = init_fixture(
         "hugo-multilingual",
         &[],
         &[
             "site language: en (the Hugo configuration's defaultContentLanguage \"en\")",
-            "The site is in several languages (en, fr)",
+            "The site is in several languages (ar, en, fr)",
             "<div id=\"cairn-comments\" data-cairn-lang=\"{{ .Language.Lang }}\"></div>",
         ],
     );
@@ -248,6 +248,17 @@ fn a_hugo_site_in_two_languages_gets_each_pages_language() {
         "01KB00000000000000000000AA",
         "id: 01KB00000000000000000000AA\nthread: /fr/posts/hello/\ndate: 2026-01-02T10:00:00Z\nauthor: Zoé\nbody: Merci !\n",
     );
+    for (id, author) in [
+        ("01KB00000000000000000000AB", "ليلى"),
+        ("01KB00000000000000000000AC", "Omar"),
+    ] {
+        write_comment(
+            dir,
+            "ar/posts/hello",
+            id,
+            &format!("id: {id}\nthread: /ar/posts/hello/\ndate: 2026-01-03T10:00:00Z\nauthor: {author}\nbody: شكرًا!\n"),
+        );
+    }
     let built = std::process::Command::new(hugo)
         .arg("--quiet")
         .current_dir(dir)
@@ -255,7 +266,7 @@ fn a_hugo_site_in_two_languages_gets_each_pages_language() {
         .unwrap();
     assert!(built.status.success(), "hugo: {}", stderr(&built));
     let public = dir.join("public");
-    render_twice(dir, &public, "1 comment rendered on 2 pages");
+    render_twice(dir, &public, "3 comments rendered on 3 pages");
 
     // The French page and index are in French, the English ones in English.
     let page = std::fs::read_to_string(public.join("fr/posts/hello/index.html")).unwrap();
@@ -277,6 +288,21 @@ fn a_hugo_site_in_two_languages_gets_each_pages_language() {
     let index = std::fs::read_to_string(public.join("index.html")).unwrap();
     assert!(
         index.contains("data-cairn-lang=\"en\">No comments</span>"),
+        "{index}"
+    );
+
+    // The Arabic page, which Hugo writes right to left, is in Arabic: two comments
+    // take Arabic's dual, and the Reply links take readers to Arabic pages.
+    let page = std::fs::read_to_string(public.join("ar/posts/hello/index.html")).unwrap();
+    assert!(page.contains("<html lang=\"ar\" dir=\"rtl\">"), "{page}");
+    let section = comments_section(&page);
+    for expected in ["تعليقان", "اترك تعليقًا", "رد على ليلى", "lang=ar&amp;"]
+    {
+        assert!(section.contains(expected), "{expected}: {section}");
+    }
+    let index = std::fs::read_to_string(public.join("ar/index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-lang=\"ar\">تعليقان</span>"),
         "{index}"
     );
 }

@@ -1065,7 +1065,7 @@ async fn pages_speak_the_sites_language() {
         answer.body
     );
     assert!(
-        answer.body.contains("<html lang=\"de\">"),
+        answer.body.contains("<html lang=\"de\" dir=\"ltr\">"),
         "{}",
         answer.body
     );
@@ -1084,7 +1084,7 @@ async fn readers_of_a_page_in_another_language_are_answered_in_it() {
     let refused = f.form(&german(with("body", "")), &[]).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     for expected in [
-        "<html lang=\"de\">",
+        "<html lang=\"de\" dir=\"ltr\">",
         "Bitte füllen Sie dieses Feld aus.",
         "<input type=\"hidden\" name=\"lang\" value=\"de\">",
         "value=\"Ann\"",
@@ -1111,7 +1111,7 @@ async fn readers_of_a_page_in_another_language_are_answered_in_it() {
     let accepted = f.form(&german(good()), &[]).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     assert!(
-        accepted.body.contains("<html lang=\"de\">")
+        accepted.body.contains("<html lang=\"de\" dir=\"ltr\">")
             && accepted
                 .body
                 .contains("Danke! Ihr Kommentar wartet auf Freigabe"),
@@ -1137,15 +1137,36 @@ async fn readers_of_a_page_in_another_language_are_answered_in_it() {
     );
 
     let unknown = f.form(&with("body", ""), &[]).await;
-    assert!(unknown.body.contains("<html lang=\"en\">") && !unknown.body.contains("name=\"lang\""));
+    assert!(
+        unknown.body.contains("<html lang=\"en\" dir=\"ltr\">")
+            && !unknown.body.contains("name=\"lang\"")
+    );
     let mut swedish = with("body", "");
     swedish["lang"] = "sv".into();
     let swedish = f.form(&swedish, &[]).await;
     assert!(
-        swedish.body.contains("<html lang=\"en\">"),
+        swedish.body.contains("<html lang=\"en\" dir=\"ltr\">"),
         "{}",
         swedish.body
     );
+
+    // A page in Arabic gets its reader's text back on a page written right to left.
+    let mut arabic = with("body", "نص التعليق");
+    arabic["lang"] = "ar".into();
+    arabic["website"] = "ftp://example.org".into();
+    let arabic = f.form(&arabic, &[]).await;
+    assert_eq!(arabic.status, StatusCode::BAD_REQUEST);
+    for expected in [
+        "<html lang=\"ar\" dir=\"rtl\">",
+        "أدخل عنوان ويب يبدأ بـ http:// أو https://.",
+        "نص التعليق",
+    ] {
+        assert!(
+            arabic.body.contains(expected),
+            "{expected}: {}",
+            arabic.body
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,13 +3,25 @@
 //! `[strings]` of its `cairn.toml`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Utc};
+use icu_plurals::{PluralCategory, PluralRules};
 
 /// Languages cairn ships strings and date formats for.
-pub const LANGUAGES: [&str; 8] = ["en", "de", "fr", "es", "pt", "it", "nl", "ja"];
+pub const LANGUAGES: [&str; 12] = [
+    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar",
+];
+
+/// Languages written from right to left (their pages get `dir="rtl"`).
+const RIGHT_TO_LEFT: [&str; 10] = ["ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"];
+
+/// The forms a count phrase (`title_*`, `count_*`) may take: `zero` is for no comments
+/// at all, the others are Unicode's plural categories (CLDR) of the language, chosen
+/// for every other number; a form a language does not write falls back to `other`.
+const COUNT_FORMS: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
 
 /// The language of a tag (`de`, `de-AT`, `pt_BR`): its first part, in any case.
 pub fn primary(tag: &str) -> String {
@@ -36,6 +48,10 @@ fn builtin(language: &str) -> Option<&'static str> {
         "it" => include_str!("../../templates/i18n/it.toml"),
         "nl" => include_str!("../../templates/i18n/nl.toml"),
         "ja" => include_str!("../../templates/i18n/ja.toml"),
+        "ru" => include_str!("../../templates/i18n/ru.toml"),
+        "pl" => include_str!("../../templates/i18n/pl.toml"),
+        "zh" => include_str!("../../templates/i18n/zh.toml"),
+        "ar" => include_str!("../../templates/i18n/ar.toml"),
         _ => return None,
     })
 }
@@ -80,6 +96,30 @@ impl DateFormat {
 pub struct Strings {
     map: HashMap<String, String>,
     locale: chrono::Locale,
+    plurals: Arc<PluralRules>,
+    right_to_left: bool,
+}
+
+/// The plural rules of `language` (a primary tag such as `ru`).
+fn plural_rules(language: &str) -> Result<PluralRules> {
+    let locale = icu_locale_core::Locale::try_from_str(language)
+        .map_err(|e| anyhow::anyhow!("`{language}` is not a language tag: {e}"))?;
+    PluralRules::try_new_cardinal((&locale).into())
+        .map_err(|e| anyhow::anyhow!("no plural rules for `{language}`: {e}"))
+}
+
+/// The key of count phrase `prefix` and form `form` (`title`, `few`: `title_few`).
+fn count_key(prefix: &str, form: &str) -> String {
+    format!("{prefix}_{form}")
+}
+
+/// The count phrase a key is a form of (`title_few`: `title`), if it is one of the
+/// phrases `known` has.
+fn count_prefix<'a>(key: &'a str, known: &HashMap<String, String>) -> Option<&'a str> {
+    COUNT_FORMS
+        .iter()
+        .find_map(|form| key.strip_suffix(form)?.strip_suffix('_'))
+        .filter(|prefix| known.contains_key(&count_key(prefix, "other")))
 }
 
 impl Strings {
@@ -94,14 +134,28 @@ impl Strings {
         }
         let locale = chrono::Locale::try_from(map["locale"].as_str())
             .map_err(|_| anyhow::anyhow!("unknown locale `{}`", map["locale"]))?;
-        Ok(Strings { map, locale })
+        Ok(Strings {
+            map,
+            locale,
+            plurals: Arc::new(plural_rules(language)?),
+            right_to_left: RIGHT_TO_LEFT.contains(&language),
+        })
+    }
+
+    /// The direction the language is written in, for an HTML `dir` attribute.
+    pub fn dir(&self) -> &'static str {
+        if self.right_to_left {
+            "rtl"
+        } else {
+            "ltr"
+        }
     }
 
     /// Rejects override keys that name no string, so a typo does not go unnoticed.
     pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Result<()> {
         let known: HashMap<String, String> = toml::from_str(builtin("en").unwrap_or_default())?;
         for key in overrides.keys() {
-            if !known.contains_key(key) {
+            if !known.contains_key(key) && count_prefix(key, &known).is_none() {
                 let mut keys: Vec<&str> = known.keys().map(String::as_str).collect();
                 keys.sort_unstable();
                 bail!(
@@ -112,15 +166,10 @@ impl Strings {
         }
         for (key, value) in overrides {
             // The values a string is filled with are those its English one names; the
-            // forms of a count (`_zero`, `_one`, `_other`) all get `{count}`.
-            let mut allowed = placeholders(&known[key]);
-            if let Some(prefix) = ["_zero", "_one", "_other"]
-                .iter()
-                .find_map(|form| key.strip_suffix(form))
-            {
-                if let Some(other) = known.get(&format!("{prefix}_other")) {
-                    allowed.extend(placeholders(other));
-                }
+            // forms of a count (`_zero`, `_one`, `_few`, `_other`, ...) all get `{count}`.
+            let mut allowed = known.get(key).map(|s| placeholders(s)).unwrap_or_default();
+            if let Some(prefix) = count_prefix(key, &known) {
+                allowed.extend(placeholders(&known[&count_key(prefix, "other")]));
             }
             if let Some(unknown) = placeholders(value)
                 .into_iter()
@@ -172,14 +221,23 @@ impl Strings {
         out
     }
 
-    /// A count phrase: `{prefix}_zero`, `{prefix}_one` or `{prefix}_other` filled with `n`.
+    /// A count phrase filled with `n`: `{prefix}_zero` for none, `{prefix}_one` for
+    /// one, else the form of `n`'s plural category in the language (`{prefix}_few`
+    /// for 3 in Russian), or `{prefix}_other` when the language has no such form.
     pub fn count(&self, prefix: &str, n: usize) -> String {
-        let form = match n {
-            0 => "zero",
-            1 => "one",
-            _ => "other",
+        let form = match (n, self.plurals.category_for(n)) {
+            (0, _) => "zero",
+            (1, _) | (_, PluralCategory::One) => "one",
+            (_, PluralCategory::Two) => "two",
+            (_, PluralCategory::Few) => "few",
+            (_, PluralCategory::Many) => "many",
+            (_, PluralCategory::Zero | PluralCategory::Other) => "other",
         };
-        self.fill(&format!("{prefix}_{form}"), &[("count", &n.to_string())])
+        let mut key = count_key(prefix, form);
+        if !self.map.contains_key(&key) {
+            key = count_key(prefix, "other");
+        }
+        self.fill(&key, &[("count", &n.to_string())])
     }
 
     /// The given date format (strftime), or the language's, read once for every date
@@ -208,17 +266,147 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn every_language_has_every_key() {
+    fn every_language_has_every_key_and_every_form_of_its_counts() {
         let en: HashMap<String, String> = toml::from_str(builtin("en").unwrap()).unwrap();
         for lang in LANGUAGES {
             let other: HashMap<String, String> = toml::from_str(builtin(lang).unwrap()).unwrap();
             let mut missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
-            missing.extend(other.keys().filter(|k| !en.contains_key(*k)));
+            // Beyond English's keys, only the forms of a count its language has.
+            missing.extend(
+                other
+                    .keys()
+                    .filter(|k| !en.contains_key(*k) && count_prefix(k, &en).is_none()),
+            );
             assert!(missing.is_empty(), "{lang}: keys differ: {missing:?}");
+            // Every form a count of comments takes, up to a thousand, is written (the
+            // `many` of French, Spanish, Italian and Portuguese is for millions).
+            let rules = plural_rules(lang).unwrap();
+            for n in 2..=1000_usize {
+                let form = match rules.category_for(n) {
+                    PluralCategory::Zero => continue,
+                    category => format!("{category:?}").to_lowercase(),
+                };
+                for prefix in ["title", "count"] {
+                    let key = count_key(prefix, &form);
+                    assert!(
+                        other.contains_key(&key),
+                        "{lang}: no `{key}`, the form of {n}"
+                    );
+                }
+            }
             Strings::new(lang, &BTreeMap::new()).unwrap();
             // Each translation names only the values its string is filled with.
             Strings::check_overrides(&other.into_iter().collect()).unwrap();
         }
+    }
+
+    #[test]
+    fn counts_take_the_form_their_number_takes_in_the_language() {
+        let counts = |lang: &str| -> Vec<String> {
+            let s = Strings::new(lang, &BTreeMap::new()).unwrap();
+            [0, 1, 2, 3, 5, 11, 21, 22, 25, 100, 102, 111]
+                .into_iter()
+                .map(|n| s.count("title", n))
+                .collect()
+        };
+        assert_eq!(
+            counts("ru"),
+            [
+                "Комментариев пока нет",
+                "1 комментарий",
+                "2 комментария",
+                "3 комментария",
+                "5 комментариев",
+                "11 комментариев",
+                "21 комментарий",
+                "22 комментария",
+                "25 комментариев",
+                "100 комментариев",
+                "102 комментария",
+                "111 комментариев",
+            ]
+        );
+        assert_eq!(
+            counts("pl")[1..9],
+            [
+                "1 komentarz",
+                "2 komentarze",
+                "3 komentarze",
+                "5 komentarzy",
+                "11 komentarzy",
+                "21 komentarzy",
+                "22 komentarze",
+                "25 komentarzy",
+            ]
+        );
+        assert_eq!(
+            counts("ar"),
+            [
+                "لا توجد تعليقات بعد",
+                "تعليق واحد",
+                "تعليقان",
+                "3 تعليقات",
+                "5 تعليقات",
+                "11 تعليقًا",
+                "21 تعليقًا",
+                "22 تعليقًا",
+                "25 تعليقًا",
+                "100 تعليق",
+                "102 تعليق",
+                "111 تعليقًا",
+            ]
+        );
+        assert_eq!(counts("zh")[..3], ["还没有评论", "1 条评论", "2 条评论"]);
+        assert_eq!(
+            counts("en")[..3],
+            ["No comments yet", "1 comment", "2 comments"]
+        );
+        assert_eq!(
+            counts("fr")[..3],
+            [
+                "Aucun commentaire pour l’instant",
+                "1 commentaire",
+                "2 commentaires"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_site_may_write_each_form_of_a_count() {
+        let forms = BTreeMap::from([
+            ("count_few".to_string(), "{count} komentáře".to_string()),
+            ("count_other".to_string(), "{count} komentářů".to_string()),
+        ]);
+        Strings::check_overrides(&forms).unwrap();
+        // In English no number takes `few`: the site's `few` goes unused, not wrong.
+        let s = Strings::new("en", &forms).unwrap();
+        assert_eq!(s.count("count", 3), "3 komentářů");
+        let s = Strings::new("ru", &forms).unwrap();
+        assert_eq!(s.count("count", 3), "3 komentáře");
+        assert_eq!(
+            s.count("count", 5),
+            "5 комментариев",
+            "the built-in `many` stays"
+        );
+        let bad = |key: &str, value: &str| {
+            Strings::check_overrides(&BTreeMap::from([(key.to_string(), value.to_string())]))
+                .map_err(|e| e.to_string())
+        };
+        assert!(bad("title_few", "{n} Kommentare")
+            .unwrap_err()
+            .contains("it takes {count}"));
+        assert!(bad("reply_few", "x")
+            .unwrap_err()
+            .contains("unknown key `reply_few`"));
+        assert!(bad("title_several", "x").is_err());
+    }
+
+    #[test]
+    fn arabic_is_written_right_to_left() {
+        let dir = |lang| Strings::new(lang, &BTreeMap::new()).unwrap().dir();
+        assert_eq!(dir("ar"), "rtl");
+        assert_eq!(dir("en"), "ltr");
+        assert_eq!(dir("ja"), "ltr");
     }
 
     #[test]
@@ -245,6 +433,10 @@ mod tests {
                 "5 marzo 2026",
                 "5 maart 2026",
                 "2026年3月5日",
+                "5 марта 2026",
+                "5 marca 2026",
+                "2026年3月5日",
+                "5 مارس 2026",
             ]
         );
     }

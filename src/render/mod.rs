@@ -506,6 +506,7 @@ impl Renderer {
             "page.html",
             minijinja::context! {
                 lang => self.language.as_str(),
+                dir => self.strings.dir(),
                 title => self.strings.get(if self.form.moderated {
                     "pending_title"
                 } else {
@@ -612,6 +613,7 @@ impl Renderer {
             "notice.html",
             minijinja::context! {
                 lang => self.language.as_str(),
+                dir => self.strings.dir(),
                 title => notice.title,
                 stylesheet => self.stylesheet.as_str(),
                 text => notice.text,
@@ -642,6 +644,7 @@ impl Renderer {
             "page.html",
             minijinja::context! {
                 lang => self.language.as_str(),
+                dir => self.strings.dir(),
                 title => title,
                 stylesheet => self.stylesheet.as_str(),
                 back => back,
