@@ -300,6 +300,11 @@ fn a_hugo_site_in_several_languages_gets_each_pages_language() {
     {
         assert!(section.contains(expected), "{expected}: {section}");
     }
+    let feed = std::fs::read_to_string(public.join("ar/posts/hello/comments.xml")).unwrap();
+    assert!(
+        feed.contains("xml:lang=\"ar\"") && feed.contains("<title>التعليقات على «مرحبا»</title>"),
+        "{feed}"
+    );
     let index = std::fs::read_to_string(public.join("ar/index.html")).unwrap();
     assert!(
         index.contains("data-cairn-lang=\"ar\">تعليقان</span>"),

@@ -689,6 +689,11 @@ impl Renderer {
         )
     }
 
+    /// The language this renderer writes in (`site.language`, or a page's own).
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
     /// "Ann on Page": a comment named by its author and page, as feeds and lists of
     /// the newest comments name it.
     pub fn entry_title(&self, c: &Comment, page: &str) -> String {

@@ -12,6 +12,9 @@ const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
 /// A feed and its entries, newest first.
 pub struct Feed<'a> {
+    /// The language its titles are written in (`xml:lang`; feed readers take the
+    /// direction of the text from it).
+    pub lang: &'a str,
     pub title: String,
     /// The feed's own URL; also its id.
     pub self_url: String,
@@ -41,6 +44,8 @@ impl Feed<'_> {
         let mut x = String::with_capacity(size + 640);
         x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"");
         x.push_str(ATOM_NS);
+        x.push_str("\" xml:lang=\"");
+        escape(&mut x, self.lang);
         x.push_str("\">\n");
         text(&mut x, 1, "id", &self.self_url);
         text(&mut x, 1, "title", &self.title);

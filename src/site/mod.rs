@@ -1003,6 +1003,7 @@ fn thread_feed<'a>(
         .collect();
     newest_first(&mut entries, config.feeds.entries);
     Feed {
+        lang: renderer.language(),
         title: renderer
             .strings
             .fill("feed_thread_title", &[("page", page_name)]),
@@ -1034,6 +1035,7 @@ fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &
             .unwrap_or_else(|| config.site.url.clone())
     });
     Feed {
+        lang: renderer.language(),
         title: renderer
             .strings
             .fill("feed_site_title", &[("site", &site_name)]),
@@ -1966,6 +1968,7 @@ mod tests {
         )
         .unwrap();
         let feed = Feed {
+            lang: "en",
             title: "Comments on <Page>".into(),
             self_url: "https://example.org/a/comments.xml".into(),
             alternate: "https://example.org/a/".into(),
