@@ -47,8 +47,8 @@ pub struct Site {
     /// and it is taken off page titles that start or end with it ("Hello | My blog").
     #[serde(default)]
     pub title: Option<String>,
-    /// Language of dates and interface strings: en, de, fr, es, pt, it, nl, ja, ru, pl, zh
-    /// or ar.
+    /// Language of dates and interface strings: en, de, fr, es, pt, it, nl, ja, ru, pl, zh,
+    /// ar, uk or ko.
     #[serde(default = "default_language")]
     pub language: String,
     /// Time zone of the dates pages show, by its IANA name (e.g. `Europe/Berlin`);

@@ -100,13 +100,22 @@ fn the_comments_section_is_accessible_light_and_dark_at_phone_and_desktop_widths
 /// whatever the reader's system prefers, and on one a site's toggle made dark (its
 /// own class, its own colours), it reads as the page does, light or dark system alike.
 /// On a page written right to left (Arabic) it reads from the right, in Arabic, and
-/// does not make the page scroll sideways.
+/// does not make the page scroll sideways; each comment reads in its own text's
+/// direction on either kind of page (an English one left to right, an Arabic one
+/// right to left).
 #[test]
 fn the_comments_section_reads_well_on_light_dark_and_right_to_left_pages() {
     let Some(dir) = driver() else { return };
     let site = example_site();
     let built = site.path().join("prebuilt");
     copy_tree(&root().join("example-site/prebuilt"), &built);
+    write_comment(
+        site.path(),
+        "posts/hello-world",
+        "01M6J0000000000000000000AR",
+        "id: 01M6J0000000000000000000AR\nthread: /posts/hello-world/\ndate: 2026-11-04T09:00:00Z\n\
+         author: ليلى\nbody: \"شكرًا على المقال! هل ستكتب عن Hugo أيضًا؟\"\n",
+    );
     for (name, page) in [
         (
             "light",
@@ -152,7 +161,7 @@ fn the_comments_section_reads_well_on_light_dark_and_right_to_left_pages() {
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let arabic = std::fs::read_to_string(built.join("themes/rtl/index.html")).unwrap();
-    for expected in ["6 تعليقات", "اترك تعليقًا", "انشر التعليق"] {
+    for expected in ["7 تعليقات", "اترك تعليقًا", "انشر التعليق"] {
         assert!(arabic.contains(expected), "{expected}: {arabic}");
     }
 }

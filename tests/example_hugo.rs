@@ -123,7 +123,7 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     let site_feed = std::fs::read_to_string(public.join("comments.xml")).unwrap();
     let names = parse_xml(&site_feed);
     assert_eq!(names.iter().filter(|n| *n == "entry").count(), 10);
-    assert!(site_feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+    assert!(site_feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\">"));
     assert!(
         site_feed.contains("<title>Ada on Markdown in comments</title>"),
         "{site_feed}"

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use icu_plurals::{PluralCategory, PluralRules};
 
 /// Languages cairn ships strings and date formats for.
-pub const LANGUAGES: [&str; 12] = [
-    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar",
+pub const LANGUAGES: [&str; 14] = [
+    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko",
 ];
 
 /// Languages written from right to left (their pages get `dir="rtl"`).
@@ -52,6 +52,8 @@ fn builtin(language: &str) -> Option<&'static str> {
         "pl" => include_str!("../../templates/i18n/pl.toml"),
         "zh" => include_str!("../../templates/i18n/zh.toml"),
         "ar" => include_str!("../../templates/i18n/ar.toml"),
+        "uk" => include_str!("../../templates/i18n/uk.toml"),
+        "ko" => include_str!("../../templates/i18n/ko.toml"),
         _ => return None,
     })
 }
@@ -356,7 +358,24 @@ mod tests {
                 "111 تعليقًا",
             ]
         );
+        assert_eq!(
+            counts("uk")[1..9],
+            [
+                "1 коментар",
+                "2 коментарі",
+                "3 коментарі",
+                "5 коментарів",
+                "11 коментарів",
+                "21 коментар",
+                "22 коментарі",
+                "25 коментарів",
+            ]
+        );
         assert_eq!(counts("zh")[..3], ["还没有评论", "1 条评论", "2 条评论"]);
+        assert_eq!(
+            counts("ko")[..3],
+            ["아직 댓글이 없습니다", "댓글 1개", "댓글 2개"]
+        );
         assert_eq!(
             counts("en")[..3],
             ["No comments yet", "1 comment", "2 comments"]
@@ -437,6 +456,8 @@ mod tests {
                 "5 marca 2026",
                 "2026年3月5日",
                 "5 مارس 2026",
+                "5 березня 2026",
+                "2026년 3월 5일",
             ]
         );
     }

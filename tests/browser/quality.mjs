@@ -67,6 +67,17 @@ try {
               problems.push(`${el.outerHTML.slice(0, 60)} is too small to tap (${Math.round(box.width)}x${Math.round(box.height)})`);
             }
           }
+          // Each comment is laid out in the direction of its own text, whatever the page's.
+          const strong = /[A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF]|[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
+          for (const body of document.querySelectorAll('.cairn-body')) {
+            const first = body.textContent.match(strong);
+            if (!first) continue;
+            const want = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/.test(first[0]) ? 'rtl' : 'ltr';
+            const got = getComputedStyle(body).direction;
+            if (got !== want) {
+              problems.push(`the comment "${body.textContent.trim().slice(0, 30)}" is laid out ${got}, its text is ${want}`);
+            }
+          }
           return problems;
         });
         for (const problem of layout) report.layout.push({ page: url, scheme, width, problem });
