@@ -721,7 +721,7 @@ fn readers_mail_and_its_pages_are_in_the_sites_language_as_last_reloaded() {
     let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
     assert_eq!(page.status, 200, "{}", page.body);
     for part in [
-        "<html lang=\"de\">",
+        "<html lang=\"de\" dir=\"ltr\">",
         &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
         "<title>Diese E-Mails abbestellen?</title>",
         &format!("<form method=\"post\" action=\"{stop}\">"),

@@ -296,7 +296,7 @@ fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
     let page = get(&inbox, &link);
     assert_eq!(page.status, 200, "{}", page.body);
     for part in [
-        "<html lang=\"de\">",
+        "<html lang=\"de\" dir=\"ltr\">",
         &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
         "<title>Ihr Kommentar</title>",
         "Er wartet auf Freigabe",
