@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use icu_plurals::{PluralCategory, PluralRules};
 
 /// Languages cairn ships strings and date formats for.
-pub const LANGUAGES: [&str; 14] = [
-    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko",
+pub const LANGUAGES: [&str; 15] = [
+    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko", "he",
 ];
 
 /// Languages written from right to left (their pages get `dir="rtl"`).
@@ -54,6 +54,7 @@ fn builtin(language: &str) -> Option<&'static str> {
         "ar" => include_str!("../../templates/i18n/ar.toml"),
         "uk" => include_str!("../../templates/i18n/uk.toml"),
         "ko" => include_str!("../../templates/i18n/ko.toml"),
+        "he" => include_str!("../../templates/i18n/he.toml"),
         _ => return None,
     })
 }
@@ -371,6 +372,10 @@ mod tests {
                 "25 коментарів",
             ]
         );
+        assert_eq!(
+            counts("he")[..4],
+            ["אין עדיין תגובות", "תגובה אחת", "שתי תגובות", "3 תגובות"]
+        );
         assert_eq!(counts("zh")[..3], ["还没有评论", "1 条评论", "2 条评论"]);
         assert_eq!(
             counts("ko")[..3],
@@ -421,9 +426,10 @@ mod tests {
     }
 
     #[test]
-    fn arabic_is_written_right_to_left() {
+    fn arabic_and_hebrew_are_written_right_to_left() {
         let dir = |lang| Strings::new(lang, &BTreeMap::new()).unwrap().dir();
         assert_eq!(dir("ar"), "rtl");
+        assert_eq!(dir("he"), "rtl");
         assert_eq!(dir("en"), "ltr");
         assert_eq!(dir("ja"), "ltr");
     }
@@ -458,6 +464,7 @@ mod tests {
                 "5 مارس 2026",
                 "5 березня 2026",
                 "2026년 3월 5일",
+                "5 במרץ 2026",
             ]
         );
     }
