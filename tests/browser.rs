@@ -166,6 +166,50 @@ fn the_comments_section_reads_well_on_light_dark_and_right_to_left_pages() {
     }
 }
 
+/// Every language cairn speaks passes the same checks as English: a translation whose
+/// "Reply" is not part of the link's accessible name ("Reply to Ann"), or too short a
+/// word to tap, fails here. Each page is in its language, in its direction.
+#[test]
+fn the_comments_section_is_accessible_in_every_language() {
+    let Some(dir) = driver() else { return };
+    let site = example_site();
+    let built = site.path().join("prebuilt");
+    copy_tree(&root().join("example-site/prebuilt"), &built);
+    let mut urls = Vec::new();
+    for lang in cairn::render::i18n::LANGUAGES {
+        let strings = cairn::render::i18n::Strings::new(lang, &Default::default()).unwrap();
+        let page = built.join("lang").join(lang);
+        std::fs::create_dir_all(&page).unwrap();
+        std::fs::write(
+            page.join("index.html"),
+            format!(
+                "<!DOCTYPE html><html lang=\"{lang}\" dir=\"{}\"><head><meta charset=\"utf-8\"><title>{lang}</title>\
+                 <style>body {{ background: #fff; color: #222; font-family: system-ui; }}</style></head>\
+                 <body><main><h1>{lang}</h1><div id=\"cairn-comments\" data-cairn-thread=\"/posts/hello-world/\" \
+                 data-cairn-lang=\"{lang}\"></div></main></body></html>",
+                strings.dir()
+            ),
+        )
+        .unwrap();
+        urls.push(lang);
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .current_dir(site.path())
+        .args(["render", "prebuilt", "--serve=127.0.0.1:0"]);
+    let server = InboxProcess::spawn(command);
+    let out = Command::new("node")
+        .arg(dir.join("quality.mjs"))
+        .arg(root().join("target/screenshots"))
+        .args(
+            urls.iter()
+                .map(|lang| format!("http://{}/lang/{lang}/", server.addr)),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
 #[test]
 fn a_page_served_by_render_serve_reloads_itself_when_a_comment_arrives() {
     let Some(dir) = driver() else { return };
