@@ -15,8 +15,9 @@ pub const LANGUAGES: [&str; 15] = [
     "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko", "he",
 ];
 
-/// Languages written from right to left (their pages get `dir="rtl"`).
-const RIGHT_TO_LEFT: [&str; 10] = ["ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"];
+/// Those of cairn's languages written from right to left (the inbox's pages in them
+/// get `dir="rtl"`).
+const RIGHT_TO_LEFT: [&str; 2] = ["ar", "he"];
 
 /// The forms a count phrase (`title_*`, `count_*`) may take: `zero` is for no comments
 /// at all, the others are Unicode's plural categories (CLDR) of the language, chosen
