@@ -48,7 +48,7 @@ pub struct Site {
     #[serde(default)]
     pub title: Option<String>,
     /// Language of dates and interface strings: en, de, fr, es, pt, it, nl, ja, ru, pl, zh,
-    /// ar, uk, ko or he.
+    /// ar, uk, ko, he, id or tr.
     #[serde(default = "default_language")]
     pub language: String,
     /// Time zone of the dates pages show, by its IANA name (e.g. `Europe/Berlin`);

@@ -509,7 +509,7 @@ fn a_placeholder_may_ask_for_another_language_than_the_sites() {
         sv.contains(">2 comments</span>") && sv.contains(">Reply</a>"),
         "{sv}"
     );
-    let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja, ru, pl, zh, ar, uk, ko, he); the site's language is used";
+    let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja, ru, pl, zh, ar, uk, ko, he, id, tr); the site's language is used";
     assert_eq!(stderr(&out).matches(warning).count(), 1, "{}", stderr(&out));
 }
 

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use icu_plurals::{PluralCategory, PluralRules};
 
 /// Languages cairn ships strings and date formats for.
-pub const LANGUAGES: [&str; 15] = [
-    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko", "he",
+pub const LANGUAGES: [&str; 17] = [
+    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko", "he", "id",
+    "tr",
 ];
 
 /// Those of cairn's languages written from right to left (the inbox's pages in them
@@ -56,6 +57,8 @@ fn builtin(language: &str) -> Option<&'static str> {
         "uk" => include_str!("../../templates/i18n/uk.toml"),
         "ko" => include_str!("../../templates/i18n/ko.toml"),
         "he" => include_str!("../../templates/i18n/he.toml"),
+        "id" => include_str!("../../templates/i18n/id.toml"),
+        "tr" => include_str!("../../templates/i18n/tr.toml"),
         _ => return None,
     })
 }
@@ -466,6 +469,8 @@ mod tests {
                 "5 березня 2026",
                 "2026년 3월 5일",
                 "5 במרץ 2026",
+                "5 Maret 2026",
+                "5 Mart 2026",
             ]
         );
     }
