@@ -275,6 +275,11 @@ fn a_hugo_site_in_several_languages_gets_each_pages_language() {
         section.contains("1 commentaire") && section.contains("Laisser un commentaire"),
         "{section}"
     );
+    // The section says which language its strings are in, for screen readers.
+    assert!(
+        page.contains("<section class=\"cairn\" lang=\"fr\" dir=\"ltr\""),
+        "{page}"
+    );
     let page = std::fs::read_to_string(public.join("posts/hello/index.html")).unwrap();
     assert!(
         comments_section(&page).contains("Leave a comment"),
@@ -295,6 +300,10 @@ fn a_hugo_site_in_several_languages_gets_each_pages_language() {
     // take Arabic's dual, and the Reply links take readers to Arabic pages.
     let page = std::fs::read_to_string(public.join("ar/posts/hello/index.html")).unwrap();
     assert!(page.contains("<html lang=\"ar\" dir=\"rtl\">"), "{page}");
+    assert!(
+        page.contains("<section class=\"cairn\" lang=\"ar\" dir=\"rtl\""),
+        "{page}"
+    );
     let section = comments_section(&page);
     for expected in ["تعليقان", "اترك تعليقًا", "رد على ليلى", "lang=ar&amp;"]
     {

@@ -468,6 +468,8 @@ impl Renderer {
         self.render(
             "comments.html",
             minijinja::context! {
+                lang => self.language.as_str(),
+                dir => self.strings.dir(),
                 thread => thread,
                 parent => "",
                 count => views.len(),
@@ -1051,6 +1053,8 @@ impl Stencils {
         for shape in 0..8 {
             use section_slot as s;
             let ctx = minijinja::context! {
+                lang => renderer.language.as_str(),
+                dir => renderer.strings.dir(),
                 thread => m(s::THREAD),
                 parent => "",
                 count => if shape & 1 != 0 { m(s::COUNT) } else { minijinja::Value::from(0) },
