@@ -47,8 +47,9 @@ pub struct Site {
     /// and it is taken off page titles that start or end with it ("Hello | My blog").
     #[serde(default)]
     pub title: Option<String>,
-    /// Language of dates and interface strings: en, de, fr, es, pt, it, nl, ja, ru, pl, zh,
-    /// ar, uk, ko, he, id or tr.
+    /// Language of dates and interface strings: cairn has strings in en, de, fr, es, pt,
+    /// it, nl, ja, ru, pl, zh, ar, uk, ko, he, id and tr; another takes them from
+    /// `[strings]`.
     #[serde(default = "default_language")]
     pub language: String,
     /// Time zone of the dates pages show, by its IANA name (e.g. `Europe/Berlin`);
@@ -627,9 +628,10 @@ impl Config {
         {
             bail!("inbox.url `{}`: give its path in letters, digits and `-._~/`, such as https://blog.example.org/comments", self.inbox.url);
         }
-        if !crate::render::i18n::LANGUAGES.contains(&self.site.language.as_str()) {
+        if !crate::render::i18n::is_language_code(&self.site.language) {
             bail!(
-                "site.language `{}` is not one of {}",
+                "site.language `{}`: give a language code, two or three lowercase letters such \
+                 as `en` or `sv` (cairn has strings in {}; for another, give them in [strings])",
                 self.site.language,
                 crate::render::i18n::LANGUAGES.join(", ")
             );
@@ -903,7 +905,7 @@ url = "https://comments.example.org"
                 "[comments]\nsort = \"random\"",
                 "unknown variant `random`",
             ),
-            ("[site]", "[site]\nlanguage = \"xx\"", "site.language `xx`"),
+            ("[site]", "[site]\nlanguage = \"en-GB\"", "site.language `en-GB`: give a language code"),
             (
                 "https://comments.example.org",
                 "https://blog.example.org/kommentar%C3%A9",

@@ -1384,7 +1384,14 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         let known = crate::render::i18n::known(&named.0);
         (named, known)
     });
-    let known = language.as_ref().and_then(|(_, known)| *known);
+    // A language cairn has no strings in is written all the same: its strings are then
+    // the site's to give in [strings].
+    let code = language.as_ref().and_then(|((tag, _), known)| {
+        known.map(str::to_string).or_else(|| {
+            Some(crate::render::i18n::primary(tag))
+                .filter(|code| crate::render::i18n::is_language_code(code))
+        })
+    });
     let timezone = generator.timezone(dir).map(|named| {
         let zone = TimeZone::named(named.0.trim());
         (named, zone)
@@ -1397,7 +1404,7 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         site_url,
         inbox_url,
         title.as_ref().map(|(title, _)| title.as_str()),
-        known,
+        code.as_deref(),
         zone.map(|z| z.0.name()),
     );
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
@@ -1456,11 +1463,17 @@ fn config_text(
     let language_line = match language {
         Some(language) => commented(
             &format!("language = {}", quoted(language)),
-            &format!(
-                "the {} site's; {}",
-                generator.name(),
-                crate::render::i18n::LANGUAGES.join(", ")
-            ),
+            &match crate::render::i18n::known(language) {
+                Some(_) => format!(
+                    "the {} site's; {}",
+                    generator.name(),
+                    crate::render::i18n::LANGUAGES.join(", ")
+                ),
+                None => format!(
+                    "the {} site's; cairn has no strings in it: give them in [strings]",
+                    generator.name()
+                ),
+            },
         ),
         None => format!(
             "# language = \"en\"                   # {}",
@@ -2168,8 +2181,12 @@ mod tests {
                 .map(|((tag, key), _)| (tag.as_str(), *key));
             assert_eq!(got, named, "{text}");
             assert_eq!(setup.language.and_then(|(_, known)| known), known, "{text}");
+            // A language cairn has no strings in is the site's all the same.
             let config = crate::config::Config::from_file(&setup.config).unwrap();
-            assert_eq!(config.site.language, known.unwrap_or("en"), "{text}");
+            let written = named.map_or("en".to_string(), |(tag, _)| {
+                crate::render::i18n::primary(tag)
+            });
+            assert_eq!(config.site.language, written, "{text}");
         }
     }
 

@@ -513,6 +513,59 @@ fn a_placeholder_may_ask_for_another_language_than_the_sites() {
     assert_eq!(stderr(&out).matches(warning).count(), 1, "{}", stderr(&out));
 }
 
+/// A site in a language cairn has no strings in (Swedish) gives them in [strings]: its
+/// pages say their language, count in its plural forms, date in its months, and the
+/// strings it has not given yet are named at every render.
+#[test]
+fn a_site_in_another_language_gives_its_strings_and_is_told_which_are_missing() {
+    let dir = site();
+    let config = dir.path().join("cairn.toml");
+    let swedish =
+        "[strings]\nlocale = \"sv_SE\"\ndate_format = \"%-d %B %Y\"\ntitle_one = \"1 kommentar\"\n\
+                   title_other = \"{count} kommentarer\"\nreply = \"Svara\"\n\
+                   reply_to = \"Svara {author}\"\n";
+    let text = read(&config).replace("[site]\n", "[site]\nlanguage = \"sv\"\n");
+    std::fs::write(&config, format!("{text}{swedish}")).unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = read(&dir.path().join("public/a/index.html"));
+    for expected in [
+        "<section class=\"cairn\" lang=\"sv\" dir=\"ltr\"",
+        "id=\"cairn-title\">2 kommentarer</h2>",
+        ">Svara</a>",
+        "aria-label=\"Svara Ann\"",
+        ">1 januari 2026</time>",
+        // Not given yet: English.
+        ">Leave a comment</h3>",
+    ] {
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+    let note = stderr(&out);
+    assert!(
+        note.contains("cairn: note: site.language `sv`: cairn has no strings in it, so ")
+            && note.contains("strings show in English until [strings] in cairn.toml gives them")
+            && note.contains("and ")
+            && !note.contains("title_one"),
+        "{note}"
+    );
+
+    // Not a language code: a clear error before anything is written.
+    std::fs::write(
+        &config,
+        text.replace("language = \"sv\"", "language = \"sv-SE\""),
+    )
+    .unwrap();
+    let out = cairn(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "site.language `sv-SE`: give a language code, two or three lowercase letters"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Comments from elsewhere (an import, a file edited by hand) may hold characters no
 /// one can see: control characters, and noncharacters such as U+FFFF. The page and the
 /// feeds leave them out: a single one would make a feed unreadable to every reader.

@@ -82,10 +82,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "site language: {known} (the {} configuration's {key} {tag:?})",
             generator.name()
         ),
+        Some(((tag, key), None))
+            if !crate::render::i18n::is_language_code(&crate::render::i18n::primary(tag)) =>
+        {
+            println!(
+                "The {} configuration's {key} {tag:?} is not a language code: the comments are \
+                 in English (set site.language in cairn.toml).",
+                generator.name()
+            )
+        }
         Some(((tag, key), None)) => println!(
-            "The {} configuration's {key} {tag:?} is a language cairn has no strings for: \
-             the comments get English ones. Translate them in [strings] of cairn.toml (the \
-             keys are those of templates/i18n/en.toml in cairn's repository).",
+            "site language: {} (the {} configuration's {key} {tag:?}), which cairn has no \
+             strings in: the comments show English ones until you translate them in [strings] \
+             of cairn.toml (the keys are those of templates/i18n/en.toml in cairn's \
+             repository; `locale`, such as sv_SE, names the months in dates). Its plural forms \
+             and direction are its own already.",
+            crate::render::i18n::primary(tag),
             generator.name()
         ),
         None => {}

@@ -74,6 +74,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
     let started = Instant::now();
     let config = args.config.load()?;
+    if let Some(note) = crate::render::i18n::untranslated(&config.site.language, &config.strings) {
+        eprintln!("cairn: note: {note}");
+    }
     let mut site_dir = source_dir(args, &config);
     anyhow::ensure!(
         site_dir.is_dir(),

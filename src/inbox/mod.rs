@@ -146,6 +146,11 @@ impl Inbox {
         backend: Arc<dyn Backend>,
         metrics: Metrics,
     ) -> Result<Arc<Inbox>> {
+        if let Some(note) =
+            crate::render::i18n::untranslated(&config.site.language, &config.strings)
+        {
+            tracing::warn!("{note}");
+        }
         let policy = InForce::new(Policy::new(config.clone())?);
         let spool = Spool::open(&config.spool_dir())?.with_max_waiting(config.inbox.max_waiting);
         let webhooks = webhook::Webhooks::open(&config, config.spool_dir().join("webhooks.seen"))?;

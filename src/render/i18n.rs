@@ -16,9 +16,9 @@ pub const LANGUAGES: [&str; 17] = [
     "tr",
 ];
 
-/// Those of cairn's languages written from right to left (the inbox's pages in them
-/// get `dir="rtl"`).
-const RIGHT_TO_LEFT: [&str; 2] = ["ar", "he"];
+/// Languages written from right to left (their sections and the inbox's pages get
+/// `dir="rtl"`): cairn's own, and those a site may write its strings in.
+const RIGHT_TO_LEFT: [&str; 10] = ["ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"];
 
 /// The forms a count phrase (`title_*`, `count_*`) may take: `zero` is for no comments
 /// at all, the others are Unicode's plural categories (CLDR) of the language, chosen
@@ -32,6 +32,42 @@ pub fn primary(tag: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase()
+}
+
+/// Whether `code` is a language code as `site.language` takes it: two or three
+/// lowercase letters (ISO 639: `sv`, `fil`).
+pub fn is_language_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// For a site whose language cairn has no strings in: the strings `[strings]` does not
+/// give yet, which show in English, said in one line (`None` when there are none).
+pub fn untranslated(language: &str, overrides: &BTreeMap<String, String>) -> Option<String> {
+    if builtin(language).is_some() {
+        return None;
+    }
+    let en: BTreeMap<String, String> = toml::from_str(builtin("en")?).ok()?;
+    let missing: Vec<&str> = en
+        .keys()
+        .filter(|key| !overrides.contains_key(*key))
+        .map(String::as_str)
+        .collect();
+    let (shown, more) = missing.split_at(missing.len().min(6));
+    (!missing.is_empty()).then(|| {
+        format!(
+            "site.language `{language}`: cairn has no strings in it, so {} of its {} strings show \
+             in English until [strings] in cairn.toml gives them (the keys of \
+             templates/i18n/en.toml; `locale`, such as `sv_SE`, names the months in dates): {}{}",
+            missing.len(),
+            en.len(),
+            shown.join(", "),
+            if more.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} more", more.len())
+            }
+        )
+    })
 }
 
 /// The one of cairn's [languages](LANGUAGES) a tag is in, if any.
@@ -130,10 +166,13 @@ fn count_prefix<'a>(key: &'a str, known: &HashMap<String, String>) -> Option<&'a
 }
 
 impl Strings {
-    /// Strings for `language`, with `overrides` (from `[strings]`) on top.
+    /// Strings for `language`, with `overrides` (from `[strings]`) on top. A language
+    /// cairn has no strings in starts from English ones (see [`untranslated`]), and
+    /// takes its own plural forms and direction.
     pub fn new(language: &str, overrides: &BTreeMap<String, String>) -> Result<Strings> {
-        let text =
-            builtin(language).with_context(|| format!("no strings for language `{language}`"))?;
+        let text = builtin(language)
+            .or_else(|| builtin("en"))
+            .context("no built-in strings")?;
         let mut map: HashMap<String, String> = toml::from_str(text)
             .with_context(|| format!("built-in strings for `{language}` are broken"))?;
         for (key, value) in overrides {
@@ -427,6 +466,52 @@ mod tests {
             .unwrap_err()
             .contains("unknown key `reply_few`"));
         assert!(bad("title_several", "x").is_err());
+    }
+
+    #[test]
+    fn a_language_cairn_lacks_starts_from_english_with_its_own_plural_forms_and_direction() {
+        let czech = BTreeMap::from([
+            ("title_one".to_string(), "1 komentář".to_string()),
+            ("title_few".to_string(), "{count} komentáře".to_string()),
+            ("title_other".to_string(), "{count} komentářů".to_string()),
+        ]);
+        let s = Strings::new("cs", &czech).unwrap();
+        assert_eq!(s.count("title", 3), "3 komentáře");
+        assert_eq!(s.count("title", 5), "5 komentářů");
+        assert_eq!(s.count("title", 0), "No comments yet", "not given: English");
+        assert_eq!(s.dir(), "ltr");
+        assert_eq!(Strings::new("fa", &BTreeMap::new()).unwrap().dir(), "rtl");
+        // A code Unicode has no rules for counts as `other` beyond one.
+        let unknown = Strings::new("qq", &BTreeMap::new()).unwrap();
+        assert_eq!(unknown.count("title", 3), "3 comments");
+
+        let note = untranslated("cs", &czech).unwrap();
+        let en: BTreeMap<String, String> = toml::from_str(builtin("en").unwrap()).unwrap();
+        assert!(
+            note.starts_with(&format!(
+                "site.language `cs`: cairn has no strings in it, so {} of its {} strings show in English",
+                en.len() - 2,
+                en.len()
+            )),
+            "{note}"
+        );
+        assert!(
+            note.ends_with(&format!(" and {} more", en.len() - 2 - 6)),
+            "{note}"
+        );
+        assert!(
+            !note.contains("title_one") && !note.contains("title_other"),
+            "{note}"
+        );
+        let everything: BTreeMap<String, String> = en.into_iter().collect();
+        assert_eq!(untranslated("cs", &everything), None);
+        assert_eq!(
+            untranslated("de", &BTreeMap::new()),
+            None,
+            "cairn has German"
+        );
+        assert!(is_language_code("sv") && is_language_code("fil"));
+        assert!(!is_language_code("sv-SE") && !is_language_code("EN") && !is_language_code("e"));
     }
 
     #[test]
