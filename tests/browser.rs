@@ -146,20 +146,11 @@ fn the_comments_section_reads_well_on_light_dark_and_right_to_left_pages() {
         )
         .unwrap();
     }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    command
-        .current_dir(site.path())
-        .args(["render", "prebuilt", "--serve=127.0.0.1:0"]);
-    let server = InboxProcess::spawn(command);
-    let out = Command::new("node")
-        .arg(dir.join("quality.mjs"))
-        .arg(root().join("target/screenshots"))
-        .arg(format!("http://{}/themes/light/", server.addr))
-        .arg(format!("http://{}/themes/dark/", server.addr))
-        .arg(format!("http://{}/themes/rtl/", server.addr))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_quality(
+        &dir,
+        site.path(),
+        ["/themes/light/", "/themes/dark/", "/themes/rtl/"],
+    );
     let arabic = std::fs::read_to_string(built.join("themes/rtl/index.html")).unwrap();
     for expected in ["7 تعليقات", "اترك تعليقًا", "انشر التعليق"] {
         assert!(arabic.contains(expected), "{expected}: {arabic}");
@@ -175,7 +166,7 @@ fn the_comments_section_is_accessible_in_every_language() {
     let site = example_site();
     let built = site.path().join("prebuilt");
     copy_tree(&root().join("example-site/prebuilt"), &built);
-    let mut urls = Vec::new();
+    let mut paths = Vec::new();
     for lang in cairn::render::i18n::LANGUAGES {
         let strings = cairn::render::i18n::Strings::new(lang, &Default::default()).unwrap();
         let page = built.join("lang").join(lang);
@@ -191,19 +182,30 @@ fn the_comments_section_is_accessible_in_every_language() {
             ),
         )
         .unwrap();
-        urls.push(lang);
+        paths.push(format!("/lang/{lang}/"));
     }
+    assert_quality(&dir, site.path(), paths);
+}
+
+/// Serves `site`'s `prebuilt/` with `cairn render --serve` and runs quality.mjs on the
+/// pages at `paths`: it fails on any problem the script reports.
+fn assert_quality<P: std::fmt::Display>(
+    dir: &std::path::Path,
+    site: &std::path::Path,
+    paths: impl IntoIterator<Item = P>,
+) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
     command
-        .current_dir(site.path())
+        .current_dir(site)
         .args(["render", "prebuilt", "--serve=127.0.0.1:0"]);
     let server = InboxProcess::spawn(command);
     let out = Command::new("node")
         .arg(dir.join("quality.mjs"))
         .arg(root().join("target/screenshots"))
         .args(
-            urls.iter()
-                .map(|lang| format!("http://{}/lang/{lang}/", server.addr)),
+            paths
+                .into_iter()
+                .map(|p| format!("http://{}{p}", server.addr)),
         )
         .output()
         .unwrap();
