@@ -139,7 +139,7 @@ impl Generator {
     }
 
     /// The generator's configuration file in `dir`, when it has one.
-    fn config_file(self, dir: &Path) -> Option<PathBuf> {
+    pub fn config_file(self, dir: &Path) -> Option<PathBuf> {
         match self {
             Generator::Hugo => hugo_config(dir).or_else(|| first(dir, "config", HUGO_FORMATS)),
             Generator::Jekyll => first(dir, "_config", JEKYLL_FORMATS),

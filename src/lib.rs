@@ -17,6 +17,7 @@ pub mod deliver;
 pub mod demo;
 pub mod export;
 pub mod forget;
+pub mod former;
 pub mod github;
 pub mod import;
 pub mod inbox;

@@ -422,6 +422,81 @@ fn staticman_files(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The comment form and list of a Jekyll theme on Staticman (as Minimal Mistakes writes
+/// them), reading the comments of a page from its data files.
+const STATICMAN_INCLUDE: &str = r#"{% if site.data.comments[page.slug] %}
+  {% assign comments = site.data.comments[page.slug] | sort %}
+  {% for comment in comments %}<article>{{ comment[1].message | markdownify }}</article>{% endfor %}
+{% endif %}
+<form method="post" action="{{ site.staticman.endpoint }}{{ site.repository }}/{{ site.staticman.branch }}/comments">
+  <textarea name="fields[message]"></textarea>
+</form>
+"#;
+
+#[test]
+fn init_tells_a_staticman_site_what_to_replace_and_its_command_brings_the_comments_over() {
+    let (Some(corpus), Some(staticman_yml)) = (
+        corpus("staticman-travisdowns.tar.gz"),
+        corpus_file("staticman-travisdowns.staticman.yml"),
+    ) else {
+        return;
+    };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    copy_tree(&root().join("tests/fixtures/jekyll-site"), dir);
+    copy_tree(&corpus.path().join("_data"), &dir.join("_data"));
+    std::fs::copy(staticman_yml, dir.join("staticman.yml")).unwrap();
+    std::fs::create_dir_all(dir.join("_includes")).unwrap();
+    std::fs::write(dir.join("_includes/comments.html"), STATICMAN_INCLUDE).unwrap();
+    let config = dir.join("_config.yml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    let line = text.lines().count() + 3;
+    text.push_str("repository: me/blog\nstaticman:\n  branch: master\n");
+    std::fs::write(&config, text).unwrap();
+
+    let printed = ok(&cairn(dir, &["init"]));
+    let advice = &printed[printed
+        .find("This site shows comments with Staticman now:\n\n")
+        .unwrap_or_else(|| panic!("{printed}"))..];
+    let listed: Vec<&str> = advice
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "_config.yml:".to_string() + &line.to_string(),
+            "_data/comments/".into(),
+            "_includes/comments.html:1".into(),
+            "_includes/comments.html:2".into(),
+            "_includes/comments.html:5".into(),
+            "staticman.yml".into(),
+        ],
+        "{advice}"
+    );
+    // Then the placeholders that take their place, and the rest of the setup.
+    assert!(
+        advice.find("<div id=\"cairn-comments\"></div>") > advice.find("--dry-run"),
+        "{advice}"
+    );
+
+    // The import, run as printed, brings every comment over.
+    let command = advice
+        .split('`')
+        .find(|part| part.starts_with("cairn import "))
+        .expect("an import command");
+    assert_eq!(command, "cairn import staticman _data/comments");
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let report = ok(&cairn(dir, &args));
+    assert!(
+        report.contains("imported 397 comments in 17 threads"),
+        "{report}"
+    );
+    ok(&cairn(dir, &["check"]));
+}
+
 #[test]
 fn staticman_corpus_imports_threads_checks_renders_and_reimports_as_a_no_op() {
     let Some(corpus) = corpus("staticman-travisdowns.tar.gz") else {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use super::shown;
+use crate::former;
 use crate::init::{self, Generator, Wiring};
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +118,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     println!("created {}/ for comment files", shown(&setup.comments_dir));
     if setup.gitignored {
         println!("added .cairn/ (the inbox's spool) to .gitignore");
+    }
+    let config_file = generator.config_file(&args.dir);
+    for found in former::find(
+        &args.dir,
+        config_file.as_deref(),
+        &wiring.output,
+        "comments",
+    ) {
+        print!("\n{}", found.advice());
     }
     println!("\n{}\n{}", generator.snippet(), generator.recent_snippet());
     let languages = generator.languages(&args.dir);

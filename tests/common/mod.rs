@@ -274,18 +274,25 @@ pub fn test_dep(relative: &str) -> Option<PathBuf> {
     None
 }
 
-/// A shared corpus of real comment data (`$CAIRN_CORPORA`, default `../shared/corpora`
-/// beside the repository), unpacked into a temp dir; `None` (skip, with a note) when
-/// the corpora are not on this machine: they live outside the repository.
-pub fn corpus(archive: &str) -> Option<tempfile::TempDir> {
+/// A file of the shared corpora of real comment data (see [`corpus`]); `None` (skip,
+/// with a note) when the corpora are not on this machine.
+pub fn corpus_file(name: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("CAIRN_CORPORA")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/corpora"));
-    let path = dir.join(archive);
+    let path = dir.join(name);
     if !path.is_file() {
         eprintln!("skipping: corpus {} is not on this machine", path.display());
         return None;
     }
+    Some(path)
+}
+
+/// A shared corpus of real comment data (`$CAIRN_CORPORA`, default `../shared/corpora`
+/// beside the repository), unpacked into a temp dir; `None` (skip, with a note) when
+/// the corpora are not on this machine: they live outside the repository.
+pub fn corpus(archive: &str) -> Option<tempfile::TempDir> {
+    let path = corpus_file(archive)?;
     let out = tempfile::tempdir().unwrap();
     let status = Command::new("tar")
         .arg("-xzf")

@@ -1,0 +1,706 @@
+//! The comment system a site shows its comments with before cairn (Isso, Disqus,
+//! Staticman, utterances, giscus): found by `cairn init` in the site's templates,
+//! configuration and data files, so it can say what to replace and how to import.
+
+use std::path::{Path, PathBuf};
+
+/// A comment system cairn replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum System {
+    Isso,
+    Disqus,
+    Staticman,
+    Utterances,
+    Giscus,
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Isso => "Isso",
+            System::Disqus => "Disqus",
+            System::Staticman => "Staticman",
+            System::Utterances => "utterances",
+            System::Giscus => "giscus",
+        }
+    }
+
+    /// What in a template line shows this system's comments, its count or its script.
+    fn markers(self) -> &'static [&'static str] {
+        match self {
+            System::Isso => &["data-isso", "isso-thread"],
+            System::Disqus => &[
+                "disqus_thread",
+                ".disqus.com/",
+                "disqus-comment-count",
+                "_internal/disqus.html",
+                "partial \"disqus.html\"",
+                "disqus_comments.html",
+            ],
+            System::Staticman => &["staticman", "data.comments", "Data.comments"],
+            System::Utterances => &["utteranc.es/client.js"],
+            System::Giscus => &["giscus.app/client.js", "@giscus/"],
+        }
+    }
+
+    /// What a line of the generator's configuration turning this system on holds (all
+    /// of one list, in any case): a theme's own support for it is switched on there.
+    fn settings(self) -> &'static [&'static [&'static str]] {
+        match self {
+            System::Isso => &[&["isso"]],
+            System::Disqus => &[&["disqus", "shortname"], &["provider", "disqus"]],
+            System::Staticman => &[&["staticman"]],
+            System::Utterances => &[&["utterances"], &["utteranc"]],
+            System::Giscus => &[&["giscus"]],
+        }
+    }
+
+    const ALL: [System; 5] = [
+        System::Isso,
+        System::Disqus,
+        System::Staticman,
+        System::Utterances,
+        System::Giscus,
+    ];
+
+    /// What cairn's placeholders replace, and what else goes.
+    fn replaced(self) -> &'static str {
+        match self {
+            System::Isso => "Isso's thread, its script and the count links it fills",
+            System::Disqus => {
+                "Disqus' thread, its script and the count links it fills (a shortname in the \
+                 settings above makes the theme load them)"
+            }
+            System::Staticman => {
+                "the list of comments and the form that use its data files (staticman.yml \
+                 can go once the inbox takes new comments)"
+            }
+            System::Utterances => "utterances' script (and its settings above)",
+            System::Giscus => "giscus' script or component (and its settings above)",
+        }
+    }
+
+    /// How its comments come over, given the Staticman data directory found.
+    fn import(self, data: Option<&Path>) -> String {
+        let command: String = match self {
+            System::Isso => "Bring its comments over with `cairn import isso comments.db` \
+                             (Isso's database: `dbpath` in its isso.cfg)"
+                .into(),
+            System::Disqus => "Bring its comments over with `cairn import disqus export.xml` \
+                               (the export Disqus mails from its admin: Moderation, Export)"
+                .into(),
+            System::Staticman => format!(
+                "Bring its comments over with `cairn import staticman {}`",
+                data.map_or("_data/comments".into(), |d| d.display().to_string())
+            ),
+            System::Utterances => {
+                return "Its comments are GitHub issues, which cairn does not import: they \
+                        stay on GitHub."
+                    .into()
+            }
+            System::Giscus => {
+                return "Its comments are GitHub discussions, which cairn does not import: \
+                        they stay on GitHub."
+                    .into()
+            }
+        };
+        let then = match (self, data) {
+            (System::Staticman, Some(data)) => format!(
+                " Then {}/ can go: Staticman's files hold an md5 hash of each reader's e-mail \
+                 address, which the import leaves out.",
+                data.display()
+            ),
+            _ => String::new(),
+        };
+        command + "; `--dry-run` first shows what it would write." + &then
+    }
+}
+
+/// Where a site shows, sets up or keeps a comment system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Relative to the site's directory.
+    pub file: PathBuf,
+    /// 1-based; 0 for a whole file or directory (written with a trailing `/`).
+    pub line: usize,
+    /// The line, trimmed and shortened.
+    pub text: String,
+}
+
+/// A comment system a site uses, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub system: System,
+    pub places: Vec<Place>,
+    /// Staticman's comment files, relative to the site's directory.
+    pub data: Option<PathBuf>,
+}
+
+impl Found {
+    /// What to do about it: where cairn's placeholders go, what to turn off, how its
+    /// comments come over.
+    pub fn advice(&self) -> String {
+        let shown = 8;
+        let mut text = format!(
+            "This site shows comments with {} now:\n\n",
+            self.system.name()
+        );
+        let width = self
+            .places
+            .iter()
+            .take(shown)
+            .map(|p| place_name(p).len())
+            .max()
+            .unwrap_or(0);
+        for place in self.places.iter().take(shown) {
+            let name = place_name(place);
+            if place.text.is_empty() {
+                text.push_str(&format!("    {name}\n"));
+            } else {
+                text.push_str(&format!("    {name:width$}  {}\n", place.text));
+            }
+        }
+        if self.places.len() > shown {
+            text.push_str(&format!("    … and {} more\n", self.places.len() - shown));
+        }
+        let advice = format!(
+            "Put cairn's placeholders (below) in place of {}. {}",
+            self.system.replaced(),
+            self.system.import(self.data.as_deref())
+        );
+        text.push('\n');
+        text.push_str(&wrapped(&advice, 88));
+        text
+    }
+}
+
+fn place_name(place: &Place) -> String {
+    match place.line {
+        0 => place.file.display().to_string(),
+        n => format!("{}:{n}", place.file.display()),
+    }
+}
+
+/// The files a template can be in.
+const TEMPLATES: &[&str] = &[
+    "html",
+    "htm",
+    "liquid",
+    "njk",
+    "ejs",
+    "hbs",
+    "handlebars",
+    "mustache",
+    "astro",
+    "jsx",
+    "tsx",
+    "js",
+    "mjs",
+    "ts",
+    "vue",
+    "svelte",
+    "j2",
+    "jinja",
+    "jinja2",
+    "tmpl",
+    "gohtml",
+    "pug",
+    "erb",
+    "twig",
+    "mdx",
+];
+
+/// Directories that hold no templates of the site's own: tools' caches, installed
+/// packages, files copied as they are.
+const SKIPPED: &[&str] = &[
+    ".git",
+    ".cairn",
+    "node_modules",
+    "vendor",
+    ".bundle",
+    "resources",
+    ".jekyll-cache",
+    ".sass-cache",
+    ".astro",
+    ".docusaurus",
+    ".cache",
+    "__pycache__",
+    "target",
+    "static",
+    "assets",
+    "public",
+];
+
+/// Directories holding themes: a theme may support a comment system the site has not
+/// turned on, so what is found there counts only when the configuration names it.
+const THEMES: &[&str] = &["themes", "_themes"];
+
+/// The largest template read: bigger files are bundles, not templates.
+const LARGEST: u64 = 256 * 1024;
+
+/// The comment systems the site in `dir` uses, read from its templates, the generator's
+/// configuration file `config` and its data files. `output` and `comments` (relative to
+/// `dir`) are not read.
+pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> Vec<Found> {
+    let settings = config
+        .map(|path| settings_in(dir, path))
+        .unwrap_or_default();
+    let configured = |system: System| settings.iter().any(|(s, _)| *s == system);
+    let mut found: Vec<Found> = Vec::new();
+    for (system, place) in &settings {
+        add(&mut found, *system, place.clone());
+    }
+    let skipped = |path: &Path| {
+        let relative = path.strip_prefix(dir).unwrap_or(path);
+        relative == Path::new(output.trim_end_matches('/'))
+            || relative == Path::new(comments.trim_end_matches('/'))
+    };
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .max_depth(12)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || !entry.file_type().is_dir()
+                || !(SKIPPED.iter().any(|s| entry.file_name() == *s) || skipped(entry.path()))
+        });
+    for entry in walk.filter_map(Result::ok).take(50_000) {
+        let path = entry.path();
+        let template = entry.file_type().is_file()
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| TEMPLATES.contains(&e))
+            && !path.to_string_lossy().ends_with(".min.js")
+            && entry.metadata().is_ok_and(|m| m.len() <= LARGEST);
+        if !template {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
+        let in_theme = relative
+            .components()
+            .next()
+            .is_some_and(|c| THEMES.iter().any(|t| c.as_os_str() == *t));
+        let text = String::from_utf8_lossy(&bytes);
+        for (n, line) in text.lines().enumerate() {
+            for system in System::ALL {
+                if in_theme && !configured(system) {
+                    continue;
+                }
+                if system.markers().iter().any(|m| line.contains(m)) {
+                    add(
+                        &mut found,
+                        system,
+                        Place {
+                            file: relative.clone(),
+                            line: n + 1,
+                            text: shortened(line),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    // Staticman's comment files: Jekyll's data folder, or Hugo's.
+    for data in ["_data/comments", "data/comments"] {
+        let path = dir.join(data);
+        let holds_files = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
+        if holds_files {
+            let place = Place {
+                file: PathBuf::from(format!("{data}/")),
+                line: 0,
+                text: String::new(),
+            };
+            add(&mut found, System::Staticman, place)
+                .data
+                .get_or_insert_with(|| PathBuf::from(data));
+        }
+    }
+    for name in ["staticman.yml", "staticman.json"] {
+        if dir.join(name).is_file() {
+            let place = Place {
+                file: PathBuf::from(name),
+                line: 0,
+                text: String::new(),
+            };
+            add(&mut found, System::Staticman, place);
+        }
+    }
+    // A Staticman folder without a template or setting that uses it is a folder of
+    // something else; `comments` alone in a template line is too.
+    found.retain(|f| f.system != System::Staticman || staticman_in_use(f));
+    for f in &mut found {
+        f.places
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        f.places.dedup();
+    }
+    found.sort_by_key(|f| f.system);
+    found
+}
+
+/// Adds `place` to what was found of `system`, and gives that.
+fn add(found: &mut Vec<Found>, system: System, place: Place) -> &mut Found {
+    let at = match found.iter().position(|f| f.system == system) {
+        Some(at) => at,
+        None => {
+            found.push(Found {
+                system,
+                places: Vec::new(),
+                data: None,
+            });
+            found.len() - 1
+        }
+    };
+    found[at].places.push(place);
+    &mut found[at]
+}
+
+/// Whether what was found of Staticman is more than a data folder named `comments`.
+fn staticman_in_use(found: &Found) -> bool {
+    let named = found.places.iter().any(|p| {
+        p.text.to_ascii_lowercase().contains("staticman")
+            || p.file.to_string_lossy().starts_with("staticman.")
+    });
+    named || (found.data.is_some() && found.places.iter().any(|p| p.line > 0))
+}
+
+/// The lines of the configuration file at `path` that turn a comment system on.
+fn settings_in(dir: &Path, path: &Path) -> Vec<(System, Place)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let file = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
+    let mut found = Vec::new();
+    // What each line sets, without its comment: Chirpy's and Minimal Mistakes' settings
+    // list every provider there is in a comment after the one chosen.
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| without_comment(l).to_ascii_lowercase())
+        .collect();
+    for (n, code) in lines.iter().enumerate() {
+        // A key on the line above names what this one sets (`[services.disqus]` then
+        // `shortname = "blog"`; `disqus:` then `  shortname: blog`).
+        let above = n.checked_sub(1).map_or("", |m| lines[m].as_str());
+        for system in System::ALL {
+            let on = system.settings().iter().any(|words| {
+                words
+                    .iter()
+                    .all(|w| code.contains(w) || (above.contains(w) && !above.contains('=')))
+            });
+            if on && has_value(code) {
+                let line = text.lines().nth(n).unwrap_or_default();
+                found.push((
+                    system,
+                    Place {
+                        file: file.clone(),
+                        line: n + 1,
+                        text: shortened(line),
+                    },
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// A line of configuration without its comment (`#` in YAML, TOML and Python, `//` in
+/// JavaScript, at the start or after a space).
+fn without_comment(line: &str) -> &str {
+    let code = line.trim_start();
+    if code.starts_with('#') || code.starts_with("//") {
+        return "";
+    }
+    let end = [" #", "\t#", " //"]
+        .iter()
+        .filter_map(|mark| line.find(mark))
+        .min()
+        .unwrap_or(line.len());
+    &line[..end]
+}
+
+/// Whether a configuration line (without its comment) sets a value that is not empty
+/// (`shortname = ""` and `disqus:` opening a table do not).
+fn has_value(code: &str) -> bool {
+    let value = match code.split_once(['=', ':']) {
+        Some((_, value)) => value,
+        None => return false,
+    };
+    let value = value.trim().trim_matches(['"', '\'', ',', ' ']);
+    !value.is_empty() && !matches!(value, "false" | "null" | "~" | "{" | "[")
+}
+
+/// `text` in lines of at most `width` characters (a longer word has one of its own),
+/// each ending in a line break.
+fn wrapped(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out.push('\n');
+    out
+}
+
+/// A line as shown: trimmed, at most 100 characters.
+fn shortened(line: &str) -> String {
+    let line = line.trim();
+    match line.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn places(found: &Found) -> Vec<String> {
+        found.places.iter().map(place_name).collect()
+    }
+
+    #[test]
+    fn isso_is_found_where_its_embed_thread_and_counts_are() {
+        let dir = site(&[
+            ("hugo.toml", "baseURL = \"https://blog.example.org/\"\n"),
+            (
+                "layouts/partials/comments.html",
+                "<script data-isso=\"https://comments.example.org/\"\n        \
+                 src=\"https://comments.example.org/js/embed.min.js\"></script>\n\
+                 <section id=\"isso-thread\" data-title=\"{{ .Title }}\"></section>\n",
+            ),
+            (
+                "layouts/_default/list.html",
+                "{{ range .Pages }}\n<a href=\"{{ .RelPermalink }}#isso-thread\">Comments</a>\n{{ end }}\n",
+            ),
+            // Isso's script, kept with the site's files, is not a template.
+            ("static/js/embed.min.js", "var x=\"isso-thread\";"),
+            ("public/posts/a/index.html", "<section id=\"isso-thread\"></section>"),
+        ]);
+        let found = find(
+            dir.path(),
+            Some(&dir.path().join("hugo.toml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Isso);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "layouts/_default/list.html:2",
+                "layouts/partials/comments.html:1",
+                "layouts/partials/comments.html:3",
+            ]
+        );
+        let advice = found[0].advice();
+        assert!(
+            advice.starts_with("This site shows comments with Isso now:\n\n"),
+            "{advice}"
+        );
+        assert!(
+            advice.contains(
+                "    layouts/partials/comments.html:3  <section id=\"isso-thread\" data-title=\"{{ .Title }}\"></section>\n"
+            ),
+            "{advice}"
+        );
+        assert!(
+            advice.contains("`cairn import isso comments.db`"),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn a_themes_disqus_counts_only_when_the_configuration_turns_it_on() {
+        let theme = (
+            "themes/ananke/layouts/_default/single.html",
+            "<article>{{ .Content }}\n{{ template \"_internal/disqus.html\" . }}\n</article>\n",
+        );
+        let off = site(&[("hugo.toml", "title = \"Blog\"\n"), theme]);
+        assert!(find(
+            off.path(),
+            Some(&off.path().join("hugo.toml")),
+            "public",
+            "comments"
+        )
+        .is_empty());
+
+        let on = site(&[
+            (
+                "hugo.toml",
+                "title = \"Blog\"\n# disqusShortname = \"old\"\n[services.disqus]\nshortname = \"myblog\"\n",
+            ),
+            theme,
+        ]);
+        let found = find(
+            on.path(),
+            Some(&on.path().join("hugo.toml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Disqus);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "hugo.toml:4",
+                "themes/ananke/layouts/_default/single.html:2"
+            ]
+        );
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import disqus export.xml`"));
+    }
+
+    #[test]
+    fn jekyll_themes_settings_name_their_provider() {
+        let minima = site(&[(
+            "_config.yml",
+            "title: Blog\ndisqus:\n  shortname: my-blog\n",
+        )]);
+        let found = find(
+            minima.path(),
+            Some(&minima.path().join("_config.yml")),
+            "_site",
+            "comments",
+        );
+        assert_eq!(places(&found[0]), ["_config.yml:3"]);
+        assert_eq!(found[0].system, System::Disqus);
+
+        // Chirpy: a provider (its comment lists them all), and each one's settings.
+        let chirpy = site(&[(
+            "_config.yml",
+            "comments:\n  # Global switch for the post-comment system.\n  provider: giscus # [disqus | utterances | giscus]\n  \
+             disqus:\n    shortname: # fill with the Disqus shortname\n  utterances:\n    repo: # <gh-username>/<repo>\n  \
+             giscus:\n    repo: me/blog\n    repo_id: R_kgDO\n",
+        )]);
+        let found = find(
+            chirpy.path(),
+            Some(&chirpy.path().join("_config.yml")),
+            "_site",
+            "comments",
+        );
+        let systems: Vec<System> = found.iter().map(|f| f.system).collect();
+        assert_eq!(
+            systems,
+            [System::Giscus],
+            "settings left empty are off: {found:?}"
+        );
+        assert_eq!(places(&found[0]), ["_config.yml:3", "_config.yml:9"]);
+        assert!(found[0]
+            .advice()
+            .contains("GitHub discussions, which cairn does not import"));
+        // The same with no provider chosen: nothing.
+        let unset = site(&[(
+            "_config.yml",
+            "comments:\n  provider: # [disqus | utterances | giscus]\n  disqus:\n    shortname:\n",
+        )]);
+        assert!(find(
+            unset.path(),
+            Some(&unset.path().join("_config.yml")),
+            "_site",
+            "comments"
+        )
+        .is_empty());
+
+        // Minimal Mistakes.
+        let mm = site(&[(
+            "_config.yml",
+            "comments:\n  provider               : \"disqus\" # false (default), \"disqus\", \"discourse\", \"staticman_v2\", \"utterances\", \"giscus\"\n  \
+             disqus:\n    shortname            : \"my-blog\"\n  utterances:\n    theme                : # \"github-light\"\n",
+        )]);
+        let found = find(
+            mm.path(),
+            Some(&mm.path().join("_config.yml")),
+            "_site",
+            "comments",
+        );
+        let systems: Vec<System> = found.iter().map(|f| f.system).collect();
+        assert_eq!(systems, [System::Disqus], "{found:?}");
+        assert_eq!(places(&found[0]), ["_config.yml:2", "_config.yml:4"]);
+    }
+
+    #[test]
+    fn staticman_is_found_by_its_data_files_and_what_uses_them() {
+        let dir = site(&[
+            ("_config.yml", "title: Blog\n"),
+            ("staticman.yml", "comments:\n  path: \"_data/comments/{options.slug}\"\n"),
+            ("_data/comments/hello/comment-1.yml", "_id: 1\nname: Ann\nmessage: Hi\n"),
+            (
+                "_includes/comments.html",
+                "{% assign comments = site.data.comments[page.slug] %}\n\
+                 <form method=\"POST\" action=\"https://api.staticman.net/v2/entry/me/blog/main/comments\">\n",
+            ),
+        ]);
+        let found = find(
+            dir.path(),
+            Some(&dir.path().join("_config.yml")),
+            "_site",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            places(&found[0]),
+            [
+                "_data/comments/",
+                "_includes/comments.html:1",
+                "_includes/comments.html:2",
+                "staticman.yml"
+            ]
+        );
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import staticman _data/comments`"));
+
+        // A data folder named comments, used by nothing that says Staticman, is not it.
+        let other = site(&[
+            ("_data/comments/list.yml", "- a\n"),
+            ("_config.yml", "title: Blog\n"),
+        ]);
+        assert!(find(
+            other.path(),
+            Some(&other.path().join("_config.yml")),
+            "_site",
+            "comments"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn utterances_and_a_site_without_comments() {
+        let dir = site(&[(
+            "templates/page.html",
+            "<script src=\"https://utteranc.es/client.js\" repo=\"me/blog\" issue-term=\"pathname\" crossorigin=\"anonymous\" async></script>\n",
+        )]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found[0].system, System::Utterances);
+        assert!(found[0]
+            .advice()
+            .contains("GitHub issues, which cairn does not import"));
+
+        let plain = site(&[("layouts/index.html", "<main>{{ .Content }}</main>\n")]);
+        assert!(find(plain.path(), None, "public", "comments").is_empty());
+    }
+}
