@@ -378,14 +378,7 @@ impl Generator {
     /// The template snippet: the comments placeholder, and a count for index pages.
     pub fn snippet(self) -> Cow<'static, str> {
         let snippet = match self {
-            Generator::Hugo => {
-                "In the template of single pages (layouts/_default/single.html, or\n\
-                 layouts/page.html since Hugo 0.146; copy your theme's there first),\n\
-                 where comments go:\n\
-                 \n    <div id=\"cairn-comments\"></div>\n\n\
-                 On list pages, a comment count per post:\n\
-                 \n    <span data-cairn-count=\"{{ .RelPermalink }}\"></span>\n"
-            }
+            Generator::Hugo => return format!("{HUGO_PLACEHOLDER}\n{HUGO_COUNT}").into(),
             Generator::Jekyll => {
                 "In _layouts/post.html (copy your theme's there first if the site has none),\n\
                  where comments go:\n\
@@ -951,6 +944,189 @@ const HUGO_FORMATS: &[&str] = &["toml", "yaml", "yml", "json"];
 
 /// Hugo's configuration file by its current names: `hugo.*`, or in its configuration
 /// directory (not the older `config.*`, which other generators use too).
+/// Where a Hugo site's comments go, when its theme has no place for them.
+const HUGO_PLACEHOLDER: &str =
+    "In the template of single pages (layouts/_default/single.html, or\n\
+     layouts/page.html since Hugo 0.146; copy your theme's there first),\n\
+     where comments go:\n\
+     \n    <div id=\"cairn-comments\"></div>\n";
+
+/// A Hugo site's comment count per post.
+pub const HUGO_COUNT: &str = "On list pages, a comment count per post:\n\
+     \n    <span data-cairn-count=\"{{ .RelPermalink }}\"></span>\n";
+
+/// A Hugo theme's place for comments: a partial its page templates call where comments
+/// go, which the theme leaves empty (or does not have) for the site to fill, as
+/// PaperMod, Congo and Blowfish do with `comments.html`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeHook {
+    pub theme: String,
+    /// The theme's template that calls the partial, relative to the site, and the line.
+    pub call: (PathBuf, usize),
+    /// The condition the call is under, as written (`{{- if (.Param "comments") }}`).
+    pub guard: Option<String>,
+    /// The site's file that fills it, relative to the site
+    /// (`layouts/partials/comments.html`).
+    pub partial: PathBuf,
+}
+
+impl ThemeHook {
+    /// The site parameter that turns the theme's comments on, where its condition names
+    /// one (`.Param "comments"`: `comments`; `site.Params.article.showComments`:
+    /// `article.showComments`).
+    pub fn param(&self) -> Option<String> {
+        let guard = self.guard.as_deref()?;
+        let site = ["site.Params.", "Site.Params."]
+            .iter()
+            .find_map(|p| guard.split(p).nth(1))
+            .map(|rest| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+                    .to_string()
+            });
+        let param = || {
+            let rest = guard.split(".Param \"").nth(1)?;
+            Some(rest.split('"').next()?.to_string())
+        };
+        site.or_else(param).filter(|name| !name.is_empty())
+    }
+
+    /// How to set [`ThemeHook::param`] in the configuration file `config` (TOML, YAML or
+    /// JSON), as a hint: "`comments = true` under `[params]`".
+    pub fn setting(&self, config: &Path) -> Option<String> {
+        let param = self.param()?;
+        let (table, key) = match param.rsplit_once('.') {
+            Some((table, key)) => (format!("params.{table}"), key.to_string()),
+            None => ("params".to_string(), param),
+        };
+        let toml = config.extension().is_some_and(|e| e == "toml");
+        Some(if toml {
+            format!("`{key} = true` under `[{table}]`")
+        } else {
+            format!("`{key}: true` under `{table}`")
+        })
+    }
+}
+
+/// The partial where the theme of the Hugo site in `dir` shows comments, when the site
+/// does not fill it yet (see [`ThemeHook`]); `None` for a site without a theme, a
+/// theme that shows no such partial or fills it itself (with a comment system of its
+/// own), and a site that fills it already.
+pub fn hugo_theme_hook(dir: &Path) -> Option<ThemeHook> {
+    let theme = Generator::Hugo.setting(dir, &["theme"])?.0;
+    let themes = Generator::Hugo
+        .setting(dir, &["themesDir"])
+        .map_or("themes".to_string(), |t| t.0);
+    let layouts = dir.join(&themes).join(&theme).join("layouts");
+    let pages = walkdir::WalkDir::new(&layouts)
+        .max_depth(4)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.file_type().is_file()
+                && name.ends_with(".html")
+                && (name.starts_with("single") || name == "page.html")
+        });
+    for page in pages {
+        let Ok(text) = std::fs::read_to_string(page.path()) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(at) = lines.iter().position(|l| {
+            ["partial \"comments.html\"", "partial \"comments\""]
+                .iter()
+                .any(|call| l.contains(call))
+        }) else {
+            continue;
+        };
+        // The theme's own partial, if it has one, must be a stub for the site to replace.
+        let folders = ["partials", "_partials"];
+        let own = folders
+            .iter()
+            .map(|f| layouts.join(f).join("comments.html"))
+            .find(|p| p.is_file());
+        if let Some(own) = &own {
+            if !is_stub(&std::fs::read_to_string(own).ok()?) {
+                return None;
+            }
+        }
+        if folders
+            .iter()
+            .any(|f| dir.join("layouts").join(f).join("comments.html").exists())
+        {
+            return None;
+        }
+        // The site's file goes in the folder the theme keeps its partials in.
+        let folder = match own.as_ref().and_then(|p| p.parent()?.file_name()) {
+            Some(name) => name.to_string_lossy().into_owned(),
+            None if layouts.join("_partials").is_dir() => "_partials".into(),
+            None => "partials".into(),
+        };
+        // The nearest condition above the call, but for one asking whether the partial
+        // exists (Congo's and Blowfish's `templates.Exists`).
+        let guard = lines[at.saturating_sub(8)..=at]
+            .iter()
+            .rev()
+            .find(|l| {
+                let action = l
+                    .trim_start()
+                    .trim_start_matches("{{")
+                    .trim_start_matches('-');
+                let action = action.trim_start();
+                (action.starts_with("if ") || action.starts_with("with "))
+                    && !action.contains("templates.Exists")
+            })
+            .map(|l| l.trim().to_string());
+        return Some(ThemeHook {
+            theme,
+            call: (
+                page.path()
+                    .strip_prefix(dir)
+                    .unwrap_or(page.path())
+                    .to_path_buf(),
+                at + 1,
+            ),
+            guard,
+            partial: Path::new("layouts").join(folder).join("comments.html"),
+        });
+    }
+    None
+}
+
+/// Whether a Hugo template holds nothing but comments (`{{/* … */}}`, `<!-- … -->`).
+fn is_stub(template: &str) -> bool {
+    let mut rest = template;
+    loop {
+        rest = rest.trim_start();
+        let (open, close) = if rest.starts_with("{{")
+            && rest[2..]
+                .trim_start_matches('-')
+                .trim_start()
+                .starts_with("/*")
+        {
+            ("{{", "*/")
+        } else if rest.starts_with("<!--") {
+            ("<!--", "-->")
+        } else {
+            return rest.is_empty();
+        };
+        let Some(end) = rest[open.len()..].find(close) else {
+            return false;
+        };
+        rest = &rest[open.len() + end + close.len()..];
+        if open == "{{" {
+            let Some(end) = rest.find("}}") else {
+                return false;
+            };
+            rest = &rest[end + 2..];
+        }
+    }
+}
+
 fn hugo_config(dir: &Path) -> Option<PathBuf> {
     let config_dir = dir.join("config/_default");
     first(dir, "hugo", HUGO_FORMATS).or_else(|| {
@@ -1369,9 +1545,12 @@ pub struct Setup {
     /// The site's time zone as its configuration names it (the name, and the key), and
     /// whether cairn knows it (then `cairn.toml` was given it) or why not.
     pub timezone: Option<(Named, Result<TimeZone, String>)>,
+    /// The Hugo theme's place for comments, which was given the placeholder.
+    pub hook: Option<ThemeHook>,
 }
 
-/// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`.
+/// Writes `cairn.toml`, the comments directory and the `.gitignore` entry in `dir`, and
+/// the placeholder into the partial a Hugo theme shows comments in ([`ThemeHook`]).
 pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Result<Setup> {
     let generator = wiring.generator;
     let config = dir.join("cairn.toml");
@@ -1429,6 +1608,16 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         std::fs::write(&gitignore, text)
             .with_context(|| format!("cannot write {}", gitignore.display()))?;
     }
+    let hook = match generator {
+        Generator::Hugo => hugo_theme_hook(dir),
+        _ => None,
+    };
+    if let Some(hook) = &hook {
+        let path = dir.join(&hook.partial);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))
+            .and_then(|()| std::fs::write(&path, "<div id=\"cairn-comments\"></div>\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(Setup {
         config,
         comments_dir,
@@ -1436,6 +1625,7 @@ pub fn init(dir: &Path, wiring: &Wiring, site_url: &str, inbox_url: &str) -> Res
         title,
         language,
         timezone,
+        hook,
     })
 }
 
@@ -2734,5 +2924,104 @@ mod tests {
         )
         .unwrap();
         assert_eq!(Generator::Eleventy.output(d).as_deref(), Some("dist"));
+    }
+
+    fn hugo_theme(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_hugo_themes_empty_comments_partial_is_the_place_for_the_placeholder() {
+        // PaperMod: a partial of comments only, shown when the `comments` parameter is on.
+        let papermod = hugo_theme(&[
+            ("hugo.toml", "title = \"Notes\"\ntheme = \"PaperMod\"\n"),
+            (
+                "themes/PaperMod/layouts/_default/single.html",
+                "{{- define \"main\" }}\n<article>\n  {{ .Content }}\n  {{- if (.Param \"comments\") }}\n  \
+                 {{- partial \"comments.html\" . }}\n  {{- end }}\n</article>\n{{- end }}\n",
+            ),
+            (
+                "themes/PaperMod/layouts/partials/comments.html",
+                "{{- /* Comments area start */ -}}\n{{- /* to add comments read => https://gohugo.io/content-management/comments/ */ -}}\n\
+                 {{- /* Comments area end */ -}}\n",
+            ),
+        ]);
+        let hook = hugo_theme_hook(papermod.path()).expect("PaperMod's comments partial");
+        assert_eq!(hook.theme, "PaperMod");
+        assert_eq!(
+            hook.call,
+            (
+                PathBuf::from("themes/PaperMod/layouts/_default/single.html"),
+                5
+            )
+        );
+        assert_eq!(
+            hook.guard.as_deref(),
+            Some("{{- if (.Param \"comments\") }}")
+        );
+        assert_eq!(hook.partial, Path::new("layouts/partials/comments.html"));
+        assert_eq!(
+            hook.setting(Path::new("hugo.toml")).as_deref(),
+            Some("`comments = true` under `[params]`")
+        );
+        // Once the site has its own, it is the site's.
+        std::fs::create_dir_all(papermod.path().join("layouts/partials")).unwrap();
+        std::fs::write(
+            papermod.path().join("layouts/partials/comments.html"),
+            "<div id=\"isso-thread\"></div>",
+        )
+        .unwrap();
+        assert_eq!(hugo_theme_hook(papermod.path()), None);
+
+        // Congo: no partial of its own, under a condition on a parameter of its own.
+        let congo = hugo_theme(&[
+            ("hugo.yaml", "theme: congo\n"),
+            (
+                "themes/congo/layouts/_default/single.html",
+                "{{ if .Params.showComments | default (.Site.Params.article.showComments | default false) }}\n  \
+                 {{ if templates.Exists \"_partials/comments.html\" }}\n    <div class=\"pt-3\">\n      <hr />\n      \
+                 <div class=\"pt-3\">\n        {{ partial \"comments.html\" . }}\n      </div>\n    </div>\n  {{ end }}\n{{ end }}\n",
+            ),
+            ("themes/congo/layouts/_partials/article-link.html", "<a></a>"),
+        ]);
+        let hook = hugo_theme_hook(congo.path()).expect("Congo's comments partial");
+        assert_eq!(hook.partial, Path::new("layouts/_partials/comments.html"));
+        assert_eq!(hook.param().as_deref(), Some("article.showComments"));
+        assert_eq!(
+            hook.setting(Path::new("hugo.yaml")).as_deref(),
+            Some("`showComments: true` under `params.article`")
+        );
+
+        // A theme whose partial is a comment system of its own is not a place to fill, nor
+        // is a theme without the partial.
+        let own = hugo_theme(&[
+            ("hugo.toml", "theme = \"loveit\"\n"),
+            ("themes/loveit/layouts/posts/single.html", "{{ partial \"comments.html\" . }}\n"),
+            ("themes/loveit/layouts/partials/comments.html", "{{- if .Site.Params.giscus }}<script src=\"https://giscus.app/client.js\"></script>{{ end }}\n"),
+        ]);
+        assert_eq!(hugo_theme_hook(own.path()), None);
+        let ananke = hugo_theme(&[
+            ("hugo.toml", "theme = \"ananke\"\n"),
+            (
+                "themes/ananke/layouts/_default/single.html",
+                "{{ template \"_internal/disqus.html\" . }}\n",
+            ),
+        ]);
+        assert_eq!(hugo_theme_hook(ananke.path()), None);
+    }
+
+    #[test]
+    fn a_hugo_template_of_comments_only_is_a_stub() {
+        assert!(is_stub(""));
+        assert!(is_stub("  \n{{/* a */}}\n{{- /* b */ -}}\n<!-- c -->\n"));
+        assert!(!is_stub("{{/* a */}}<div></div>"));
+        assert!(!is_stub("{{ template \"_internal/disqus.html\" . }}"));
+        assert!(!is_stub("{{/* never closed"));
     }
 }

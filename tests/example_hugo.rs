@@ -343,3 +343,82 @@ fn cairn_inits_workflow_installs_the_hugo_the_site_is_built_with() {
         "{pinned} in {version}"
     );
 }
+
+/// A theme laid out as PaperMod is: its single pages call an empty `comments.html`
+/// partial, which the site fills, when the `comments` parameter is on.
+const THEMED_SITE: &[(&str, &str)] = &[
+    (
+        "hugo.toml",
+        "baseURL = \"https://notes.example.net/\"\ntitle = \"Notes\"\ntheme = \"paper\"\n",
+    ),
+    (
+        "themes/paper/layouts/_default/baseof.html",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><title>{{ .Title }}</title></head>\n<body>{{ block \"main\" . }}{{ end }}</body></html>\n",
+    ),
+    (
+        "themes/paper/layouts/_default/single.html",
+        "{{- define \"main\" }}\n<article class=\"post-single\">\n  <h1>{{ .Title }}</h1>\n  <div class=\"post-content\">{{ .Content }}</div>\n  {{- if (.Param \"comments\") }}\n  {{- partial \"comments.html\" . }}\n  {{- end }}\n</article>\n{{- end }}\n",
+    ),
+    (
+        "themes/paper/layouts/_default/list.html",
+        "{{- define \"main\" }}{{ range .Pages }}<a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>{{ end }}{{ end }}\n",
+    ),
+    (
+        "themes/paper/layouts/partials/comments.html",
+        "{{- /* Comments area start */ -}}\n{{- /* to add comments read => https://gohugo.io/content-management/comments/ */ -}}\n{{- /* Comments area end */ -}}\n",
+    ),
+    ("content/posts/hello.md", "---\ntitle: Hello\n---\nHi.\n"),
+];
+
+#[test]
+fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
+    let Some(hugo) = tool("hugo") else { return };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    for (name, text) in THEMED_SITE {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let init = cairn(dir, &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    assert!(
+        printed.contains(
+            "wrote layouts/partials/comments.html with the comments placeholder: the theme paper \
+             shows that partial where comments go (themes/paper/layouts/_default/single.html:6).\n\
+             It does so when\n\n    {{- if (.Param \"comments\") }}\n\n\
+             so turn that on (in hugo.toml: `comments = true` under `[params]`)."
+        ),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("copy your theme's there first"),
+        "no template to copy: {printed}"
+    );
+    assert!(printed.contains("<span data-cairn-count=\"{{ .RelPermalink }}\"></span>"));
+
+    // Done as it says, the post shows its comments.
+    let config = dir.join("hugo.toml");
+    let text = std::fs::read_to_string(&config).unwrap() + "[params]\ncomments = true\n";
+    std::fs::write(&config, text).unwrap();
+    std::fs::create_dir_all(dir.join("comments/posts/hello")).unwrap();
+    std::fs::write(
+        dir.join("comments/posts/hello/01KB00000000000000000000AA.yml"),
+        "id: 01KB00000000000000000000AA\nthread: /posts/hello/\ndate: 2026-01-02T03:00:00Z\nauthor: Ann\nbody: Found through the theme.\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new(hugo)
+        .arg("--quiet")
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "hugo build failed");
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(dir.join("public/posts/hello/index.html")).unwrap();
+    let article = &page[page.find("<article").unwrap()..page.rfind("</article>").unwrap()];
+    assert!(article.contains("<section class=\"cairn\""), "{article}");
+    assert!(article.contains("Found through the theme."), "{article}");
+    assert!(article.contains("action=\"https://comments.example.org/v1/comments\""));
+}

@@ -128,7 +128,29 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     ) {
         print!("\n{}", found.advice());
     }
-    println!("\n{}\n{}", generator.snippet(), generator.recent_snippet());
+    match &setup.hook {
+        Some(hook) => {
+            println!(
+                "wrote {} with the comments placeholder: the theme {} shows that partial where \
+                 comments go ({}:{}).",
+                hook.partial.display(),
+                hook.theme,
+                hook.call.0.display(),
+                hook.call.1
+            );
+            if let Some(guard) = &hook.guard {
+                let setting = config_file
+                    .as_deref()
+                    .and_then(|file| {
+                        Some(format!(" (in {}: {})", shown(file), hook.setting(file)?))
+                    })
+                    .unwrap_or_default();
+                println!("It does so when\n\n    {guard}\n\nso turn that on{setting}.");
+            }
+            println!("\n{}\n{}", init::HUGO_COUNT, generator.recent_snippet());
+        }
+        None => println!("\n{}\n{}", generator.snippet(), generator.recent_snippet()),
+    }
     let languages = generator.languages(&args.dir);
     if let (false, Some(snippet)) = (languages.is_empty(), generator.multilingual_snippet()) {
         println!(
