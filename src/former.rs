@@ -80,8 +80,8 @@ impl System {
         }
     }
 
-    /// How its comments come over, given the Staticman data directory found.
-    fn import(self, data: Option<&Path>) -> String {
+    /// How its comments come over, given where they are (see [`Found::source`]).
+    fn import(self, source: Option<&str>) -> String {
         let command: String = match self {
             System::Isso => "Bring its comments over with `cairn import isso comments.db` \
                              (Isso's database: `dbpath` in its isso.cfg)"
@@ -91,24 +91,23 @@ impl System {
                 .into(),
             System::Staticman => format!(
                 "Bring its comments over with `cairn import staticman {}`",
-                data.map_or("_data/comments".into(), |d| d.display().to_string())
+                source.unwrap_or("_data/comments")
             ),
-            System::Utterances => {
-                return "Its comments are GitHub issues, which cairn does not import: they \
-                        stay on GitHub."
-                    .into()
-            }
+            System::Utterances => format!(
+                "Bring its comments, the GitHub issues it opened, over with `cairn import \
+                 utterances {}` (GITHUB_TOKEN set to a token reads a private repository)",
+                source.unwrap_or("OWNER/REPO")
+            ),
             System::Giscus => {
                 return "Its comments are GitHub discussions, which cairn does not import: \
                         they stay on GitHub."
                     .into()
             }
         };
-        let then = match (self, data) {
+        let then = match (self, source) {
             (System::Staticman, Some(data)) => format!(
-                " Then {}/ can go: Staticman's files hold an md5 hash of each reader's e-mail \
-                 address, which the import leaves out.",
-                data.display()
+                " Then {data}/ can go: Staticman's files hold an md5 hash of each reader's \
+                 e-mail address, which the import leaves out."
             ),
             _ => String::new(),
         };
@@ -132,8 +131,9 @@ pub struct Place {
 pub struct Found {
     pub system: System,
     pub places: Vec<Place>,
-    /// Staticman's comment files, relative to the site's directory.
-    pub data: Option<PathBuf>,
+    /// Where its comments are: Staticman's data files (a folder, relative to the
+    /// site's directory), the GitHub repository utterances keeps them in (owner/name).
+    pub source: Option<String>,
 }
 
 impl Found {
@@ -166,7 +166,7 @@ impl Found {
         let advice = format!(
             "Put cairn's placeholders (below) in place of {}. {}",
             self.system.replaced(),
-            self.system.import(self.data.as_deref())
+            self.system.import(self.source.as_deref())
         );
         text.push('\n');
         text.push_str(&wrapped(&advice, 88));
@@ -316,8 +316,8 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
                 text: String::new(),
             };
             add(&mut found, System::Staticman, place)
-                .data
-                .get_or_insert_with(|| PathBuf::from(data));
+                .source
+                .get_or_insert_with(|| data.to_string());
         }
     }
     for name in ["staticman.yml", "staticman.json"] {
@@ -337,6 +337,9 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
         f.places
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         f.places.dedup();
+        if f.system == System::Utterances {
+            f.source = f.places.iter().find_map(|p| repo_near(dir, p));
+        }
     }
     found.sort_by_key(|f| f.system);
     found
@@ -350,7 +353,7 @@ fn add(found: &mut Vec<Found>, system: System, place: Place) -> &mut Found {
             found.push(Found {
                 system,
                 places: Vec::new(),
-                data: None,
+                source: None,
             });
             found.len() - 1
         }
@@ -359,13 +362,34 @@ fn add(found: &mut Vec<Found>, system: System, place: Place) -> &mut Found {
     &mut found[at]
 }
 
+/// The repository utterances' script or settings name at or just after `place`
+/// (`repo="owner/name"`, `repo: owner/name`, `utterancesRepo = "owner/name"`), when
+/// written out rather than filled in by the template.
+fn repo_near(dir: &Path, place: &Place) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(&place.file)).ok()?;
+    let lines = text.lines().skip(place.line.checked_sub(1)?).take(8);
+    lines.into_iter().find_map(|line| {
+        let lower = line.to_ascii_lowercase();
+        let at = lower.find("repo")? + 4;
+        let rest = line[at..].trim_start_matches(|c: char| c.is_alphanumeric());
+        let rest = rest.trim_start().strip_prefix(['=', ':'])?.trim_start();
+        let value: String = rest
+            .trim_start_matches(['"', '\''])
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+            .collect();
+        let parts: Vec<&str> = value.split('/').collect();
+        (parts.len() == 2 && parts.iter().all(|p| !p.is_empty())).then_some(value)
+    })
+}
+
 /// Whether what was found of Staticman is more than a data folder named `comments`.
 fn staticman_in_use(found: &Found) -> bool {
     let named = found.places.iter().any(|p| {
         p.text.to_ascii_lowercase().contains("staticman")
             || p.file.to_string_lossy().starts_with("staticman.")
     });
-    named || (found.data.is_some() && found.places.iter().any(|p| p.line > 0))
+    named || (found.source.is_some() && found.places.iter().any(|p| p.line > 0))
 }
 
 /// The lines of the configuration file at `path` that turn a comment system on.
@@ -692,13 +716,46 @@ mod tests {
     fn utterances_and_a_site_without_comments() {
         let dir = site(&[(
             "templates/page.html",
-            "<script src=\"https://utteranc.es/client.js\" repo=\"me/blog\" issue-term=\"pathname\" crossorigin=\"anonymous\" async></script>\n",
+            "<script src=\"https://utteranc.es/client.js\"\n        repo=\"me/blog\"\n        issue-term=\"pathname\"\n        crossorigin=\"anonymous\" async></script>\n",
         )]);
         let found = find(dir.path(), None, "public", "comments");
         assert_eq!(found[0].system, System::Utterances);
+        assert_eq!(found[0].source.as_deref(), Some("me/blog"));
+        let import = found[0].system.import(found[0].source.as_deref());
+        assert!(
+            import.contains("`cairn import utterances me/blog`"),
+            "{import}"
+        );
+
+        // A repository the template fills in is named in the settings, or not at all.
+        let hugo = site(&[
+            ("hugo.toml", "[params]\nutterancesRepo = \"me/notes\"\n"),
+            (
+                "layouts/partials/comments.html",
+                "<script src=\"https://utteranc.es/client.js\" repo=\"{{ .Site.Params.utterancesRepo }}\" async></script>\n",
+            ),
+        ]);
+        let found = find(
+            hugo.path(),
+            Some(&hugo.path().join("hugo.toml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(
+            places(&found[0]),
+            ["hugo.toml:2", "layouts/partials/comments.html:1"]
+        );
+        assert_eq!(found[0].source.as_deref(), Some("me/notes"));
+        let unnamed = site(&[(
+            "layouts/partials/comments.html",
+            "<script src=\"https://utteranc.es/client.js\" repo=\"{{ .Site.Params.utterancesRepo }}\" async></script>\n",
+        )]);
+        let found = find(unnamed.path(), None, "public", "comments");
+        assert_eq!(found[0].source, None);
         assert!(found[0]
-            .advice()
-            .contains("GitHub issues, which cairn does not import"));
+            .system
+            .import(None)
+            .contains("`cairn import utterances OWNER/REPO`"));
 
         let plain = site(&[("layouts/index.html", "<main>{{ .Content }}</main>\n")]);
         assert!(find(plain.path(), None, "public", "comments").is_empty());

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::fake_forge::{self, FakeForge, Flavor};
 use common::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -829,4 +830,142 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
         1
     );
     assert!(stderr(&again).contains("comment 2 on"));
+}
+
+/// An issue as utterances opens one for a page: the term as its title, the page's
+/// title and description, and its address last.
+fn utterances_issue(title: &str, url: &str) -> String {
+    format!("# {title}\n\nWhat the page is about.\n\n[{url}]({url})")
+}
+
+#[test]
+fn utterances_comments_come_over_from_githubs_issues_with_their_pages_authors_and_dates() {
+    let forge = FakeForge::start(Flavor::GitHub, &[]);
+    // A public repository, read without a token, a page of the list at a time.
+    forge.with(|s| {
+        s.public = true;
+        s.max_per_page = 2;
+    });
+    let bot = "utterances-bot";
+    forge.add_issue(
+        bot,
+        "posts/hello/",
+        &utterances_issue("Hello", "https://blog.example.org/posts/hello/"),
+        &[],
+        &[
+            ("ann", "Nice **post**.", "2024-03-05T10:20:30Z"),
+            (
+                "bob",
+                "`code` and <script>alert(1)</script>",
+                "2024-03-06T08:00:00Z",
+            ),
+        ],
+    );
+    forge.add_issue(
+        "owner",
+        "The feed is broken",
+        "It 404s.",
+        &[],
+        &[("cy", "Confirmed.", "2024-03-07T00:00:00Z")],
+    );
+    // Opened while the site was tried out locally: the page is the same.
+    forge.add_issue(
+        bot,
+        "posts/hello/",
+        &utterances_issue("Hello", "http://localhost:1313/posts/hello/"),
+        &[],
+        &[("dee", "Testing.", "2024-02-01T09:00:00Z")],
+    );
+    forge.add_issue(
+        bot,
+        "about/",
+        &utterances_issue("About", "https://blog.example.org/about/?utm_source=feed"),
+        &[],
+        &[("", "From an account since deleted.", "2024-04-01T00:00:00Z")],
+    );
+    let api = forge.url.clone();
+    let dir = site();
+
+    let out = cairn(
+        dir.path(),
+        &["import", "utterances", "owner/site", "--api-url", &api],
+    );
+    let report = ok(&out);
+    assert!(
+        report.contains("imported 4 comments in 2 threads"),
+        "{report}"
+    );
+    assert!(
+        stderr(&out).contains(
+            "skipped: issue #2: \"The feed is broken\" links no page, as the issues utterances opens do"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let seen = forge.with(|s| s.seen.clone());
+    assert!(seen
+        .iter()
+        .all(|r| r.header_problem.is_none() && r.method == "GET"));
+    assert!(
+        seen.iter()
+            .any(|r| r.path.contains("/issues/comments?") && r.path.contains("page=2")),
+        "every page of the comments is read: {seen:?}"
+    );
+
+    let (_, by_origin) = exported(dir.path());
+    let comment = |origin: &str| &by_origin[origin];
+    let ann = comment("utterances:5000");
+    assert_eq!(ann["thread"], "/posts/hello/");
+    assert_eq!(ann["author"], "ann");
+    assert_eq!(ann["website"], "https://github.com/ann");
+    assert_eq!(ann["date"], "2024-03-05T10:20:30Z");
+    assert_eq!(ann["body"], "Nice **post**.");
+    assert_eq!(ann["avatar"], Value::Null);
+    assert_eq!(comment("utterances:5003")["thread"], "/posts/hello/");
+    let ghost = comment("utterances:5004");
+    assert_eq!(ghost["thread"], "/about/");
+    assert_eq!(ghost["author"], Value::Null);
+    assert!(
+        !by_origin.contains_key("utterances:5002"),
+        "an ordinary issue's comment"
+    );
+    ok(&cairn(dir.path(), &["check"]));
+
+    // Run again: nothing new.
+    let again = ok(&cairn(
+        dir.path(),
+        &["import", "utterances", "owner/site", "--api-url", &api],
+    ));
+    assert!(
+        again.contains("imported 0 comments in 0 threads into comments; 4 already imported"),
+        "{again}"
+    );
+
+    // A private repository needs a token, and says so.
+    forge.with(|s| s.public = false);
+    let refused = cairn(
+        dir.path(),
+        &["import", "utterances", "owner/site", "--api-url", &api],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("cannot read the issues of owner/site from")
+            && stderr(&refused).contains("Not Found")
+            && stderr(&refused).contains("set GITHUB_TOKEN"),
+        "{}",
+        stderr(&refused)
+    );
+    let with_token = cairn_with(
+        dir.path(),
+        &[
+            "import",
+            "utterances",
+            "owner/site",
+            "--api-url",
+            &api,
+            "--dry-run",
+        ],
+        &[("GITHUB_TOKEN", fake_forge::TOKEN)],
+    );
+    assert!(ok(&with_token).contains("4 already imported"));
 }

@@ -1,5 +1,6 @@
-//! `cairn import`: brings comments over from Isso, Disqus, WordPress or Staticman as
-//! comment files in the comments directory; `--dry-run` shows what it would do.
+//! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman or
+//! utterances as comment files in the comments directory; `--dry-run` shows what it
+//! would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use anyhow::{bail, Result};
 
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
-use crate::import::{self, disqus, isso, wordpress, Existing, Kind, Options, ThreadMap};
+use crate::import::{
+    self, disqus, isso, utterances, wordpress, Existing, Kind, Options, ThreadMap,
+};
 use crate::secret::{self, Secret};
 use crate::store::Store;
 
@@ -18,8 +21,9 @@ pub struct Args {
     /// Where the comments come from.
     #[arg(value_enum)]
     pub kind: Kind,
-    /// Isso's database file, the Disqus or WordPress XML export, or the folder of
-    /// Staticman data files (e.g. `_data/comments`).
+    /// Isso's database file, the Disqus or WordPress XML export, the folder of
+    /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
+    /// issues hold utterances' comments (owner/name: the `repo` of its script).
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -46,6 +50,14 @@ pub struct Args {
     /// Staticman: how messages are written.
     #[arg(long, value_enum, default_value_t)]
     pub body_format: BodyFormat,
+    /// utterances: the GitHub API to read from (default: https://api.github.com; GitHub
+    /// Enterprise: https://HOST/api/v3).
+    /// A token in GITHUB_TOKEN (or CAIRN_FORGE_TOKEN) reads a private repository.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// utterances: only the issues with this label (the `label` of its script).
+    #[arg(long, value_name = "LABEL")]
+    pub label: Option<String>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -60,10 +72,24 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if !args.fields.is_empty() && args.kind != Kind::Staticman {
         bail!("--field applies to staticman imports only");
     }
+    if (args.api_url.is_some() || args.label.is_some()) && args.kind != Kind::Utterances {
+        bail!("--api-url and --label apply to utterances imports only");
+    }
     let source = match args.kind {
         Kind::Isso => isso::read(&args.source)?,
         Kind::Disqus => disqus::read(&args.source)?,
         Kind::Wordpress => wordpress::read(&args.source)?,
+        Kind::Utterances => {
+            let token = ["GITHUB_TOKEN", "CAIRN_FORGE_TOKEN"]
+                .iter()
+                .find_map(|var| std::env::var(var).ok().filter(|t| !t.trim().is_empty()));
+            utterances::read(&utterances::Repo {
+                api: args.api_url.as_deref().unwrap_or(utterances::API),
+                name: &args.source.to_string_lossy(),
+                token: token.as_deref().map(str::trim),
+                label: args.label.as_deref(),
+            })?
+        }
         Kind::Staticman => {
             let mut fields = Fields::default();
             for mapping in &args.fields {

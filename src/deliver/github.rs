@@ -24,6 +24,24 @@ const API_VERSION: &str = "2022-11-28";
 /// An installation token is renewed when it has less than this left.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
 
+/// The headers of a request to GitHub's REST API: its media type and version, and the
+/// bearer token, when there is one (public repositories can be read without).
+pub fn headers(bearer: Option<&str>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        ACCEPT,
+        HeaderValue::from_static("application/vnd.github+json"),
+    );
+    h.insert(
+        "x-github-api-version",
+        HeaderValue::from_static(API_VERSION),
+    );
+    if let Some(v) = bearer.and_then(|b| HeaderValue::from_str(&format!("Bearer {b}")).ok()) {
+        h.insert(AUTHORIZATION, v);
+    }
+    h
+}
+
 pub struct GitHub {
     http: Http,
     api: String,
@@ -91,19 +109,7 @@ impl GitHub {
     }
 
     fn headers(&self, bearer: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(
-            ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
-        h.insert(
-            "x-github-api-version",
-            HeaderValue::from_static(API_VERSION),
-        );
-        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {bearer}")) {
-            h.insert(AUTHORIZATION, v);
-        }
-        h
+        headers(Some(bearer))
     }
 
     fn token(&self) -> Result<String, DeliveryError> {

@@ -1,6 +1,6 @@
-//! Importers: comments from Isso, Disqus, WordPress and Staticman become format v1
-//! files, with threading and dates kept, e-mails turned into avatar keys, and ids
-//! derived from the source's ids so that running an import again writes nothing new.
+//! Importers: comments from Isso, Disqus, WordPress, Staticman and utterances become
+//! format v1 files, with threading and dates kept, e-mails turned into avatar keys, and
+//! ids derived from the source's ids so that running an import again writes nothing new.
 //!
 //! Each source module only reads its format into [`Item`]s; [`plan`] applies cairn's
 //! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
@@ -10,6 +10,7 @@ pub mod disqus;
 pub mod html;
 pub mod isso;
 pub mod staticman;
+pub mod utterances;
 pub mod wordpress;
 mod xml;
 
@@ -119,14 +120,16 @@ pub enum Kind {
     Disqus,
     Wordpress,
     Staticman,
+    Utterances,
 }
 
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
-    /// the blogs it imported, which Jekyll themes print as they are. Isso's are text.
+    /// the blogs it imported, which Jekyll themes print as they are. Isso's names and
+    /// GitHub's logins are text.
     fn names_are_html(self) -> bool {
-        !matches!(self, Kind::Isso)
+        !matches!(self, Kind::Isso | Kind::Utterances)
     }
 
     /// Prefix of the `origin:` field of comments from this source.
@@ -136,6 +139,7 @@ impl Kind {
             Kind::Disqus => "disqus",
             Kind::Wordpress => "wordpress",
             Kind::Staticman => "staticman",
+            Kind::Utterances => "utterances",
         }
     }
 }

@@ -119,6 +119,12 @@ pub struct State {
     pub flavor: Flavor,
     /// The repository's labels (Gitea refers to them by id).
     pub labels: Vec<String>,
+    /// GitHub: the repository's issues (pull requests are listed with them), as its
+    /// API shows them, and the comments on them.
+    pub issues: Vec<Value>,
+    pub issue_comments: Vec<Value>,
+    /// GitHub: a public repository, which anyone may read without a token.
+    pub public: bool,
 }
 
 #[derive(Clone)]
@@ -158,6 +164,9 @@ impl FakeForge {
             base_url: url.clone(),
             flavor,
             labels: vec!["comment".into(), "needs review".into(), "spam".into()],
+            issues: Vec::new(),
+            issue_comments: Vec::new(),
+            public: false,
         }));
         let shared = state.clone();
         std::thread::spawn(move || {
@@ -173,6 +182,51 @@ impl FakeForge {
             });
         });
         FakeForge { url, state }
+    }
+
+    /// Opens an issue as `user` (GitHub), with `comments` on it: (user, body, created
+    /// at); gives its number. Issues and pull requests share their numbers.
+    pub fn add_issue(
+        &self,
+        user: &str,
+        title: &str,
+        body: &str,
+        labels: &[&str],
+        comments: &[(&str, &str, &str)],
+    ) -> u64 {
+        self.with(|s| {
+            let number = (s.issues.len() + s.pulls.len() + 1) as u64;
+            let api = format!("{}/repos/{OWNER}/{REPO}", s.base_url);
+            s.issues.push(json!({
+                "id": 1000 + number,
+                "number": number,
+                "url": format!("{api}/issues/{number}"),
+                "html_url": format!("https://github.com/{OWNER}/{REPO}/issues/{number}"),
+                "title": title,
+                "body": body,
+                "state": "open",
+                "user": user_json(user),
+                "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                "comments": comments.len(),
+                "created_at": comments.first().map_or("2024-01-01T00:00:00Z", |c| c.2),
+                "author_association": "NONE",
+            }));
+            for (login, text, at) in comments {
+                let id = 5000 + s.issue_comments.len() as u64;
+                s.issue_comments.push(json!({
+                    "id": id,
+                    "url": format!("{api}/issues/comments/{id}"),
+                    "html_url": format!("https://github.com/{OWNER}/{REPO}/issues/{number}#issuecomment-{id}"),
+                    "issue_url": format!("{api}/issues/{number}"),
+                    "body": text,
+                    "user": if login.is_empty() { Value::Null } else { user_json(login) },
+                    "created_at": at,
+                    "updated_at": at,
+                    "author_association": "NONE",
+                }));
+            }
+            number
+        })
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -325,7 +379,7 @@ async fn handle(
             None => None,
         };
         s.rules.retain(|r| r.times > 0);
-        let problem = header_problem(&s, &headers, &path);
+        let problem = header_problem(&s, &method, &headers, &path);
         let outage = s.outage_until.is_some_and(|t| Instant::now() < t);
         (fault, problem, primary_limit(&mut s), outage)
     };
@@ -342,6 +396,16 @@ async fn handle(
     if outage {
         record(502, &state);
         return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response();
+    }
+    // Without a token, GitHub does not tell a private repository from none at all.
+    let anonymous = headers.get("authorization").is_none();
+    if header_problem.is_some() && anonymous && state.lock().unwrap().flavor == Flavor::GitHub {
+        record(404, &state);
+        return json_response(
+            404,
+            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}),
+            vec![],
+        );
     }
     if let Some(problem) = &header_problem {
         record(401, &state);
@@ -459,9 +523,16 @@ fn json_response(status: u16, body: Value, headers: Vec<(String, String)>) -> Re
     response
 }
 
+/// A user as GitHub's API shows one in issues and comments.
+fn user_json(login: &str) -> Value {
+    json!({"login": login, "id": login.len(), "type": "User",
+           "html_url": format!("https://github.com/{login}")})
+}
+
 /// GitHub refuses requests without a User-Agent, and cairn promises the documented
-/// media type, API version and a bearer token.
-fn header_problem(s: &State, headers: &HeaderMap, path: &str) -> Option<String> {
+/// media type, API version and a bearer token (a public repository is read without
+/// one).
+fn header_problem(s: &State, method: &Method, headers: &HeaderMap, path: &str) -> Option<String> {
     let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
     if get("user-agent").is_empty() {
         return Some("no User-Agent".into());
@@ -489,6 +560,9 @@ fn header_problem(s: &State, headers: &HeaderMap, path: &str) -> Option<String> 
         ));
     }
     let Some(bearer) = get("authorization").strip_prefix("Bearer ") else {
+        if s.public && method == Method::GET && get("authorization").is_empty() {
+            return None;
+        }
         return Some(format!("Authorization: {}", get("authorization")));
     };
     if s.revoked.contains(bearer) {
@@ -945,6 +1019,45 @@ fn route_github(
             || github_error(422, "No commit found for SHA"),
             |c| reply(200, c),
         ),
+        ("GET", ["issues"]) => {
+            let state = query.get("state").map_or("open", String::as_str);
+            let wanted: Vec<&str> = query
+                .get("labels")
+                .map(|l| l.split(',').collect())
+                .unwrap_or_default();
+            let pulls: Vec<Value> = s
+                .pulls
+                .iter()
+                .map(|p| {
+                    json!({"number": p.number, "title": p.title, "body": p.body,
+                           "state": if p.open { "open" } else { "closed" },
+                           "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                           "comments": 0, "user": user_json("cairn"),
+                           "pull_request": {"url": format!("{}/repos/{OWNER}/{REPO}/pulls/{}", s.base_url, p.number)}})
+                })
+                .collect();
+            let mut list: Vec<Value> = s
+                .issues
+                .iter()
+                .cloned()
+                .chain(pulls)
+                .filter(|i| state == "all" || i["state"] == state)
+                .filter(|i| {
+                    wanted.iter().all(|w| {
+                        i["labels"]
+                            .as_array()
+                            .is_some_and(|ls| ls.iter().any(|l| l["name"] == *w))
+                    })
+                })
+                .collect();
+            // Newest first, GitHub's default order.
+            list.sort_by_key(|i| std::cmp::Reverse(i["number"].as_u64()));
+            paginate(s, path, query, "per_page", list)
+        }
+        ("GET", ["issues", "comments"]) => {
+            let list = s.issue_comments.clone();
+            paginate(s, path, query, "per_page", list)
+        }
         ("GET", ["pulls"]) => {
             let head = query
                 .get("head")
