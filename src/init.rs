@@ -1036,13 +1036,22 @@ pub fn hugo_theme_hook(dir: &Path) -> Option<ThemeHook> {
             continue;
         };
         let lines: Vec<&str> = text.lines().collect();
-        let Some(at) = lines.iter().position(|l| {
+        let calls = |l: &str| {
             ["partial \"comments.html\"", "partial \"comments\""]
                 .iter()
                 .any(|call| l.contains(call))
-        }) else {
+        };
+        let Some(at) = lines.iter().position(|l| calls(l)) else {
             continue;
         };
+        // A template of the site's own in its place is what Hugo uses: the partial
+        // counts only if that calls it too.
+        let relative = page.path().strip_prefix(&layouts).unwrap_or(page.path());
+        if let Ok(own) = std::fs::read_to_string(dir.join("layouts").join(relative)) {
+            if !own.lines().any(calls) {
+                return None;
+            }
+        }
         // The theme's own partial, if it has one, must be a stub for the site to replace.
         let folders = ["partials", "_partials"];
         let own = folders
@@ -2970,7 +2979,19 @@ mod tests {
             hook.setting(Path::new("hugo.toml")).as_deref(),
             Some("`comments = true` under `[params]`")
         );
-        // Once the site has its own, it is the site's.
+        // A single-page template of the site's own that does not show the partial is
+        // what Hugo uses: the placeholder goes there (the usual advice).
+        let own = papermod.path().join("layouts/_default/single.html");
+        std::fs::create_dir_all(own.parent().unwrap()).unwrap();
+        std::fs::write(&own, "<article>{{ .Content }}</article>\n").unwrap();
+        assert_eq!(hugo_theme_hook(papermod.path()), None);
+        std::fs::write(
+            &own,
+            "<article>{{ .Content }}{{ partial \"comments.html\" . }}</article>\n",
+        )
+        .unwrap();
+        assert!(hugo_theme_hook(papermod.path()).is_some());
+        // Once the site has its own partial, it is the site's.
         std::fs::create_dir_all(papermod.path().join("layouts/partials")).unwrap();
         std::fs::write(
             papermod.path().join("layouts/partials/comments.html"),
