@@ -288,7 +288,7 @@ fn publish_commands(remote: &str) -> Vec<String> {
 }
 
 /// Quotes a string for a POSIX shell.
-fn sh_quote(s: &str) -> String {
+pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

@@ -1106,6 +1106,37 @@ pub fn hugo_theme_hook(dir: &Path) -> Option<ThemeHook> {
     None
 }
 
+/// The post layout of a Jekyll site's gem theme (`theme: minima`), which the site must
+/// copy into its own `_layouts/` to put the placeholder in: the theme's name and the
+/// file. `None` when the site has its own post layout, names no theme, or the theme's
+/// gem is not installed here (Bundler's, with a Gemfile; else RubyGems').
+pub fn jekyll_theme_layout(dir: &Path) -> Option<(String, PathBuf)> {
+    if dir.join("_layouts/post.html").exists() {
+        return None;
+    }
+    let theme = Generator::Jekyll.setting(dir, &["theme"])?.0;
+    let found = if dir.join("Gemfile").is_file() {
+        std::process::Command::new("bundle")
+            .args(["info", "--path", &theme])
+            .current_dir(dir)
+            .output()
+    } else {
+        std::process::Command::new("ruby")
+            .args([
+                "-e",
+                "print Gem::Specification.find_by_name(ARGV[0]).gem_dir",
+                &theme,
+            ])
+            .current_dir(dir)
+            .output()
+    }
+    .ok()
+    .filter(|out| out.status.success())?;
+    let gem = String::from_utf8(found.stdout).ok()?;
+    let layout = Path::new(gem.trim()).join("_layouts/post.html");
+    layout.is_file().then_some((theme, layout))
+}
+
 /// Whether a Hugo template holds nothing but comments (`{{/* … */}}`, `<!-- … -->`).
 fn is_stub(template: &str) -> bool {
     let mut rest = template;

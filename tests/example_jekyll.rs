@@ -146,3 +146,92 @@ fn jekyll_build_then_render_after_cairn_init() {
         "{index}"
     );
 }
+
+/// A site on a gem theme (Debian's minima, as `jekyll new` makes one) has no post
+/// layout of its own: init names the theme's, and the site shows comments once it is
+/// copied in as printed and given the placeholder.
+#[test]
+fn a_site_on_a_gem_theme_is_told_which_layout_to_copy() {
+    let Some(jekyll) = tool("jekyll") else { return };
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    std::fs::create_dir_all(dir.join("_posts")).unwrap();
+    std::fs::write(
+        dir.join("_config.yml"),
+        "title: Minima notes\nurl: https://notes.example.net\ntheme: minima\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("_posts/2026-01-01-hello.md"),
+        "---\nlayout: post\ntitle: Hello\n---\nHi.\n",
+    )
+    .unwrap();
+
+    let minima = std::process::Command::new("ruby")
+        .args(["-e", "Gem::Specification.find_by_name('minima')"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !minima {
+        eprintln!("skipping: the minima gem is not installed (.ci/run installs it)");
+        return;
+    }
+    let init = cairn(dir, &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let printed = stdout(&init);
+    assert!(
+        printed.contains("its posts take the layout of the theme minima"),
+        "{printed}"
+    );
+    let copy = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("mkdir -p _layouts && cp "))
+        .unwrap_or_else(|| panic!("the copy command: {printed}"));
+    assert!(
+        copy.ends_with("/_layouts/post.html' _layouts/post.html"),
+        "{copy}"
+    );
+    let copied = std::process::Command::new("sh")
+        .args(["-c", copy])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let layout = dir.join("_layouts/post.html");
+    let text = std::fs::read_to_string(&layout).unwrap();
+    assert!(text.contains("</article>"), "minima's post layout: {text}");
+    std::fs::write(
+        &layout,
+        text.replacen(
+            "</article>",
+            "<div id=\"cairn-comments\"></div>\n</article>",
+            1,
+        ),
+    )
+    .unwrap();
+    // Init says nothing of copying once the site has its own.
+    std::fs::remove_file(dir.join("cairn.toml")).unwrap();
+    assert!(!stdout(&cairn(dir, &["init"])).contains("take the layout of"));
+
+    std::fs::create_dir_all(dir.join("comments/2026/01/01/hello.html")).unwrap();
+    std::fs::write(
+        dir.join("comments/2026/01/01/hello.html/01KB00000000000000000000AA.yml"),
+        "id: 01KB00000000000000000000AA\nthread: /2026/01/01/hello.html\ndate: 2026-01-02T03:00:00Z\nauthor: Ann\nbody: Under the theme's post.\n",
+    )
+    .unwrap();
+    let built = std::process::Command::new(jekyll)
+        .args(["build", "--quiet"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+    let out = cairn(dir, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(dir.join("_site/2026/01/01/hello.html")).unwrap();
+    let article = &page[page.find("<article").unwrap()..page.rfind("</article>").unwrap()];
+    assert!(article.contains("Under the theme's post."), "{article}");
+    assert!(
+        article.contains("class=\"post-title p-name\""),
+        "minima's layout: {article}"
+    );
+}

@@ -172,6 +172,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     if generator == Generator::Jekyll {
+        if let Some((theme, layout)) = init::jekyll_theme_layout(&args.dir) {
+            println!(
+                "The site has no _layouts/post.html of its own: its posts take the layout of \
+                 the theme {theme}. Copy that into the site, then put the placeholder in it:\n\n    \
+                 mkdir -p _layouts && cp {} _layouts/post.html\n",
+                crate::forget::sh_quote(&layout.to_string_lossy())
+            );
+        }
         match init::jekyll_exclude(&args.dir, "comments") {
             (file, Some(line)) => println!(
                 "And keep cairn's files out of Jekyll's output: in {file}, set\n\n    {line}\n"
