@@ -401,34 +401,43 @@ fn settings_in(dir: &Path, path: &Path) -> Vec<(System, Place)> {
     let mut found = Vec::new();
     // What each line sets, without its comment: Chirpy's and Minimal Mistakes' settings
     // list every provider there is in a comment after the one chosen.
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| without_comment(l).to_ascii_lowercase())
-        .collect();
-    for (n, code) in lines.iter().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    let codes: Vec<&str> = lines.iter().map(|l| without_comment(l)).collect();
+    for (n, code) in codes.iter().enumerate() {
         // A key on the line above names what this one sets (`[services.disqus]` then
         // `shortname = "blog"`; `disqus:` then `  shortname: blog`).
-        let above = n.checked_sub(1).map_or("", |m| lines[m].as_str());
+        let above = n.checked_sub(1).map_or("", |m| codes[m]);
         for system in System::ALL {
             let on = system.settings().iter().any(|words| {
                 words
                     .iter()
-                    .all(|w| code.contains(w) || (above.contains(w) && !above.contains('=')))
+                    .all(|w| has_word(code, w) || (has_word(above, w) && !above.contains('=')))
             });
             if on && has_value(code) {
-                let line = text.lines().nth(n).unwrap_or_default();
                 found.push((
                     system,
                     Place {
                         file: file.clone(),
                         line: n + 1,
-                        text: shortened(line),
+                        text: shortened(lines[n]),
                     },
                 ));
             }
         }
     }
     found
+}
+
+/// Whether `word` (lowercase) is in `line`, in any case, at the start of a word or of a
+/// part of one (`disqus` and `shortname` in `disqusShortname`, `isso` in `params.isso`,
+/// but not `isso` in `Missouri`).
+fn has_word(line: &str, word: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    lower.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let first = line[at..].chars().next();
+        before.is_none_or(|c| !c.is_alphanumeric()) || first.is_some_and(char::is_uppercase)
+    })
 }
 
 /// A line of configuration without its comment (`#` in YAML, TOML and Python, `//` in
@@ -602,7 +611,7 @@ mod tests {
     fn jekyll_themes_settings_name_their_provider() {
         let minima = site(&[(
             "_config.yml",
-            "title: Blog\ndisqus:\n  shortname: my-blog\n",
+            "title: Blog\ndescription: Notes from Missouri\ndisqus:\n  shortname: my-blog\n",
         )]);
         let found = find(
             minima.path(),
@@ -610,7 +619,8 @@ mod tests {
             "_site",
             "comments",
         );
-        assert_eq!(places(&found[0]), ["_config.yml:3"]);
+        assert_eq!(found.len(), 1, "not Isso for Missouri: {found:?}");
+        assert_eq!(places(&found[0]), ["_config.yml:4"]);
         assert_eq!(found[0].system, System::Disqus);
 
         // Chirpy: a provider (its comment lists them all), and each one's settings.
