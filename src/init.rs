@@ -2968,11 +2968,7 @@ mod tests {
 
     fn hugo_theme(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        crate::testing::write_files(dir.path(), files);
         dir
     }
 

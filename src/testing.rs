@@ -16,3 +16,12 @@ pub fn files_ending(dir: &Path, ext: &str) -> usize {
         })
         .count()
 }
+
+/// Writes each `(path, text)` of `files` under `dir`, with the directories they need.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}

@@ -375,11 +375,7 @@ fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
     let Some(hugo) = tool("hugo") else { return };
     let site = tempfile::tempdir().unwrap();
     let dir = site.path();
-    for (name, text) in THEMED_SITE {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    testing::write_files(dir, THEMED_SITE);
     let init = cairn(dir, &["init"]);
     assert!(init.status.success(), "{}", stderr(&init));
     let printed = stdout(&init);
@@ -402,12 +398,12 @@ fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
     let config = dir.join("hugo.toml");
     let text = std::fs::read_to_string(&config).unwrap() + "[params]\ncomments = true\n";
     std::fs::write(&config, text).unwrap();
-    std::fs::create_dir_all(dir.join("comments/posts/hello")).unwrap();
-    std::fs::write(
-        dir.join("comments/posts/hello/01KB00000000000000000000AA.yml"),
+    write_comment(
+        dir,
+        "posts/hello",
+        "01KB00000000000000000000AA",
         "id: 01KB00000000000000000000AA\nthread: /posts/hello/\ndate: 2026-01-02T03:00:00Z\nauthor: Ann\nbody: Found through the theme.\n",
-    )
-    .unwrap();
+    );
     let status = std::process::Command::new(hugo)
         .arg("--quiet")
         .current_dir(dir)

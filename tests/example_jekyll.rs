@@ -29,6 +29,16 @@ body: |
   A reply with <b>markup</b> and <script>alert(1)</script>.
 ";
 
+/// Builds the site in `dir` with the real Jekyll.
+fn jekyll_build(jekyll: &std::path::Path, dir: &std::path::Path) {
+    let built = std::process::Command::new(jekyll)
+        .args(["build", "--quiet"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+}
+
 #[test]
 fn jekyll_build_then_render_after_cairn_init() {
     let Some(jekyll) = tool("jekyll") else { return };
@@ -90,12 +100,7 @@ fn jekyll_build_then_render_after_cairn_init() {
         ON_NOTES,
     );
 
-    let built = std::process::Command::new(jekyll)
-        .args(["build", "--quiet"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+    jekyll_build(&jekyll, dir);
     assert!(!dir.join("_site/comments").exists() && !dir.join("_site/cairn.toml").exists());
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -213,18 +218,13 @@ fn a_site_on_a_gem_theme_is_told_which_layout_to_copy() {
     std::fs::remove_file(dir.join("cairn.toml")).unwrap();
     assert!(!stdout(&cairn(dir, &["init"])).contains("take the layout of"));
 
-    std::fs::create_dir_all(dir.join("comments/2026/01/01/hello.html")).unwrap();
-    std::fs::write(
-        dir.join("comments/2026/01/01/hello.html/01KB00000000000000000000AA.yml"),
+    write_comment(
+        dir,
+        "2026/01/01/hello.html",
+        "01KB00000000000000000000AA",
         "id: 01KB00000000000000000000AA\nthread: /2026/01/01/hello.html\ndate: 2026-01-02T03:00:00Z\nauthor: Ann\nbody: Under the theme's post.\n",
-    )
-    .unwrap();
-    let built = std::process::Command::new(jekyll)
-        .args(["build", "--quiet"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "jekyll build: {}", stderr(&built));
+    );
+    jekyll_build(&jekyll, dir);
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = std::fs::read_to_string(dir.join("_site/2026/01/01/hello.html")).unwrap();
