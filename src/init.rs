@@ -1106,35 +1106,71 @@ pub fn hugo_theme_hook(dir: &Path) -> Option<ThemeHook> {
     None
 }
 
-/// The post layout of a Jekyll site's gem theme (`theme: minima`), which the site must
-/// copy into its own `_layouts/` to put the placeholder in: the theme's name and the
-/// file. `None` when the site has its own post layout, names no theme, or the theme's
-/// gem is not installed here (Bundler's, with a Gemfile; else RubyGems').
-pub fn jekyll_theme_layout(dir: &Path) -> Option<(String, PathBuf)> {
-    if dir.join("_layouts/post.html").exists() {
-        return None;
+/// A theme's template for the pages that take comments, which the site must copy into
+/// its own templates to put the placeholder in (see [`theme_layout`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeLayout {
+    pub theme: String,
+    /// The theme's file (under the site for a Hugo theme, in the gem for Jekyll).
+    pub from: PathBuf,
+    /// Where the site's copy goes, relative to the site.
+    pub to: &'static str,
+}
+
+/// The template of a site's theme that its posts are written with, when the site has
+/// none of its own: a Hugo theme's single-page template (`themes/NAME/layouts/…`), or
+/// the post layout of a Jekyll gem theme (`theme: minima`; found with Bundler when the
+/// site has a Gemfile, else RubyGems). `None` for a site without a theme, with a
+/// template of its own, or whose theme's files are not here.
+pub fn theme_layout(generator: Generator, dir: &Path) -> Option<ThemeLayout> {
+    let theme = generator.setting(dir, &["theme"])?.0;
+    match generator {
+        Generator::Hugo => {
+            let themes = Generator::Hugo
+                .setting(dir, &["themesDir"])
+                .map_or("themes".to_string(), |t| t.0);
+            // Hugo before 0.146 and after it, each for the site's copy and the theme's.
+            let kinds = ["layouts/_default/single.html", "layouts/page.html"];
+            if kinds.iter().any(|k| dir.join(k).exists()) {
+                return None;
+            }
+            kinds.iter().find_map(|kind| {
+                let from = Path::new(&themes).join(&theme).join(kind);
+                dir.join(&from).is_file().then(|| ThemeLayout {
+                    theme: theme.clone(),
+                    from,
+                    to: kind,
+                })
+            })
+        }
+        Generator::Jekyll => {
+            let to = "_layouts/post.html";
+            if dir.join(to).exists() {
+                return None;
+            }
+            let found = if dir.join("Gemfile").is_file() {
+                std::process::Command::new("bundle")
+                    .args(["info", "--path", &theme])
+                    .current_dir(dir)
+                    .output()
+            } else {
+                std::process::Command::new("ruby")
+                    .args([
+                        "-e",
+                        "print Gem::Specification.find_by_name(ARGV[0]).gem_dir",
+                        &theme,
+                    ])
+                    .current_dir(dir)
+                    .output()
+            }
+            .ok()
+            .filter(|out| out.status.success())?;
+            let gem = String::from_utf8(found.stdout).ok()?;
+            let from = Path::new(gem.trim()).join(to);
+            from.is_file().then_some(ThemeLayout { theme, from, to })
+        }
+        _ => None,
     }
-    let theme = Generator::Jekyll.setting(dir, &["theme"])?.0;
-    let found = if dir.join("Gemfile").is_file() {
-        std::process::Command::new("bundle")
-            .args(["info", "--path", &theme])
-            .current_dir(dir)
-            .output()
-    } else {
-        std::process::Command::new("ruby")
-            .args([
-                "-e",
-                "print Gem::Specification.find_by_name(ARGV[0]).gem_dir",
-                &theme,
-            ])
-            .current_dir(dir)
-            .output()
-    }
-    .ok()
-    .filter(|out| out.status.success())?;
-    let gem = String::from_utf8(found.stdout).ok()?;
-    let layout = Path::new(gem.trim()).join("_layouts/post.html");
-    layout.is_file().then_some((theme, layout))
 }
 
 /// Whether a Hugo template holds nothing but comments (`{{/* … */}}`, `<!-- … -->`).
@@ -3062,6 +3098,17 @@ mod tests {
             ),
         ]);
         assert_eq!(hugo_theme_hook(ananke.path()), None);
+        // Such a theme's single-page template is the one to copy in.
+        assert_eq!(
+            theme_layout(Generator::Hugo, ananke.path()),
+            Some(ThemeLayout {
+                theme: "ananke".into(),
+                from: PathBuf::from("themes/ananke/layouts/_default/single.html"),
+                to: "layouts/_default/single.html",
+            })
+        );
+        crate::testing::write_files(ananke.path(), &[("layouts/page.html", "{{ .Content }}")]);
+        assert_eq!(theme_layout(Generator::Hugo, ananke.path()), None);
     }
 
     #[test]

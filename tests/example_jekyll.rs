@@ -184,7 +184,9 @@ fn a_site_on_a_gem_theme_is_told_which_layout_to_copy() {
     assert!(init.status.success(), "{}", stderr(&init));
     let printed = stdout(&init);
     assert!(
-        printed.contains("its posts take the layout of the theme minima"),
+        printed.contains(
+            "The site has no _layouts/post.html of its own: its posts take the theme minima's."
+        ),
         "{printed}"
     );
     let copy = printed
@@ -216,7 +218,7 @@ fn a_site_on_a_gem_theme_is_told_which_layout_to_copy() {
     .unwrap();
     // Init says nothing of copying once the site has its own.
     std::fs::remove_file(dir.join("cairn.toml")).unwrap();
-    assert!(!stdout(&cairn(dir, &["init"])).contains("take the layout of"));
+    assert!(!stdout(&cairn(dir, &["init"])).contains("take the theme"));
 
     write_comment(
         dir,

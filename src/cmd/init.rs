@@ -1,7 +1,7 @@
 //! `cairn init`: sets up a site repository for cairn and prints the template snippet
 //! and the CI workflow for its static site generator.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -149,7 +149,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
             println!("\n{}\n{}", init::HUGO_COUNT, generator.recent_snippet());
         }
-        None => println!("\n{}\n{}", generator.snippet(), generator.recent_snippet()),
+        None => {
+            println!("\n{}\n{}", generator.snippet(), generator.recent_snippet());
+            if let Some(layout) = init::theme_layout(generator, &args.dir) {
+                let folder = Path::new(layout.to).parent().unwrap_or(Path::new("."));
+                println!(
+                    "The site has no {} of its own: its posts take the theme {}'s. Copy it \
+                     into the site, then put the placeholder in it:\n\n    \
+                     mkdir -p {} && cp {} {}\n",
+                    layout.to,
+                    layout.theme,
+                    folder.display(),
+                    crate::forget::sh_quote(&layout.from.to_string_lossy()),
+                    layout.to
+                );
+            }
+        }
     }
     let languages = generator.languages(&args.dir);
     if let (false, Some(snippet)) = (languages.is_empty(), generator.multilingual_snippet()) {
@@ -172,14 +187,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     if generator == Generator::Jekyll {
-        if let Some((theme, layout)) = init::jekyll_theme_layout(&args.dir) {
-            println!(
-                "The site has no _layouts/post.html of its own: its posts take the layout of \
-                 the theme {theme}. Copy that into the site, then put the placeholder in it:\n\n    \
-                 mkdir -p _layouts && cp {} _layouts/post.html\n",
-                crate::forget::sh_quote(&layout.to_string_lossy())
-            );
-        }
         match init::jekyll_exclude(&args.dir, "comments") {
             (file, Some(line)) => println!(
                 "And keep cairn's files out of Jekyll's output: in {file}, set\n\n    {line}\n"
