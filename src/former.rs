@@ -126,6 +126,17 @@ pub struct Place {
     pub text: String,
 }
 
+impl Place {
+    /// A whole file, or a directory written with a trailing `/`.
+    fn whole(file: &str) -> Place {
+        Place {
+            file: PathBuf::from(file),
+            line: 0,
+            text: String::new(),
+        }
+    }
+}
+
 /// A comment system a site uses, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -310,24 +321,18 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
         let path = dir.join(data);
         let holds_files = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
         if holds_files {
-            let place = Place {
-                file: PathBuf::from(format!("{data}/")),
-                line: 0,
-                text: String::new(),
-            };
-            add(&mut found, System::Staticman, place)
-                .source
-                .get_or_insert_with(|| data.to_string());
+            add(
+                &mut found,
+                System::Staticman,
+                Place::whole(&format!("{data}/")),
+            )
+            .source
+            .get_or_insert_with(|| data.to_string());
         }
     }
     for name in ["staticman.yml", "staticman.json"] {
         if dir.join(name).is_file() {
-            let place = Place {
-                file: PathBuf::from(name),
-                line: 0,
-                text: String::new(),
-            };
-            add(&mut found, System::Staticman, place);
+            add(&mut found, System::Staticman, Place::whole(name));
         }
     }
     // A Staticman folder without a template or setting that uses it is a folder of

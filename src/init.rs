@@ -1010,16 +1010,24 @@ impl ThemeHook {
     }
 }
 
+/// The theme a Hugo site names (`theme`, the first of a list) and its directory,
+/// relative to the site (under `themesDir`, `themes` by default).
+fn hugo_theme(dir: &Path) -> Option<(String, PathBuf)> {
+    let theme = Generator::Hugo.setting(dir, &["theme"])?.0;
+    let themes = Generator::Hugo
+        .setting(dir, &["themesDir"])
+        .map_or("themes".to_string(), |t| t.0);
+    let theme_dir = Path::new(&themes).join(&theme);
+    Some((theme, theme_dir))
+}
+
 /// The partial where the theme of the Hugo site in `dir` shows comments, when the site
 /// does not fill it yet (see [`ThemeHook`]); `None` for a site without a theme, a
 /// theme that shows no such partial or fills it itself (with a comment system of its
 /// own), and a site that fills it already.
 pub fn hugo_theme_hook(dir: &Path) -> Option<ThemeHook> {
-    let theme = Generator::Hugo.setting(dir, &["theme"])?.0;
-    let themes = Generator::Hugo
-        .setting(dir, &["themesDir"])
-        .map_or("themes".to_string(), |t| t.0);
-    let layouts = dir.join(&themes).join(&theme).join("layouts");
+    let (theme, theme_dir) = hugo_theme(dir)?;
+    let layouts = dir.join(theme_dir).join("layouts");
     let pages = walkdir::WalkDir::new(&layouts)
         .max_depth(4)
         .sort_by_file_name()
@@ -1123,19 +1131,16 @@ pub struct ThemeLayout {
 /// site has a Gemfile, else RubyGems). `None` for a site without a theme, with a
 /// template of its own, or whose theme's files are not here.
 pub fn theme_layout(generator: Generator, dir: &Path) -> Option<ThemeLayout> {
-    let theme = generator.setting(dir, &["theme"])?.0;
     match generator {
         Generator::Hugo => {
-            let themes = Generator::Hugo
-                .setting(dir, &["themesDir"])
-                .map_or("themes".to_string(), |t| t.0);
+            let (theme, theme_dir) = hugo_theme(dir)?;
             // Hugo before 0.146 and after it, each for the site's copy and the theme's.
             let kinds = ["layouts/_default/single.html", "layouts/page.html"];
             if kinds.iter().any(|k| dir.join(k).exists()) {
                 return None;
             }
             kinds.iter().find_map(|kind| {
-                let from = Path::new(&themes).join(&theme).join(kind);
+                let from = theme_dir.join(kind);
                 dir.join(&from).is_file().then(|| ThemeLayout {
                     theme: theme.clone(),
                     from,
@@ -1144,6 +1149,7 @@ pub fn theme_layout(generator: Generator, dir: &Path) -> Option<ThemeLayout> {
             })
         }
         Generator::Jekyll => {
+            let theme = generator.setting(dir, &["theme"])?.0;
             let to = "_layouts/post.html";
             if dir.join(to).exists() {
                 return None;
