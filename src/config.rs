@@ -629,9 +629,13 @@ impl Config {
             bail!("inbox.url `{}`: give its path in letters, digits and `-._~/`, such as https://blog.example.org/comments", self.inbox.url);
         }
         if !crate::render::i18n::is_language_code(&self.site.language) {
+            let hint = crate::render::i18n::known(&self.site.language)
+                .map(|code| format!(": for `{}`, that is `{code}`", self.site.language))
+                .unwrap_or_default();
             bail!(
                 "site.language `{}`: give a language code, two or three lowercase letters such \
-                 as `en` or `sv` (cairn has strings in {}; for another, give them in [strings])",
+                 as `en` or `sv` (cairn has strings in {}; for another, give them in \
+                 [strings]){hint}",
                 self.site.language,
                 crate::render::i18n::LANGUAGES.join(", ")
             );
@@ -906,6 +910,11 @@ url = "https://comments.example.org"
                 "unknown variant `random`",
             ),
             ("[site]", "[site]\nlanguage = \"en-GB\"", "site.language `en-GB`: give a language code"),
+            (
+                "[site]",
+                "[site]\nlanguage = \"zh-TW\"",
+                "[strings]): for `zh-TW`, that is `zh-Hant`",
+            ),
             (
                 "https://comments.example.org",
                 "https://blog.example.org/kommentar%C3%A9",

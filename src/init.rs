@@ -2412,6 +2412,13 @@ mod tests {
             (
                 Generator::Hexo,
                 "_config.yml",
+                "language: zh-TW\n",
+                Some(("zh-TW", "language")),
+                Some("zh-Hant"),
+            ),
+            (
+                Generator::Hexo,
+                "_config.yml",
                 "language:\n  - es\n  - en\n",
                 Some(("es", "language")),
                 Some("es"),
@@ -2456,7 +2463,7 @@ mod tests {
             // A language cairn has no strings in is the site's all the same.
             let config = crate::config::Config::from_file(&setup.config).unwrap();
             let written = named.map_or("en".to_string(), |(tag, _)| {
-                crate::render::i18n::primary(tag)
+                crate::render::i18n::language_of(tag)
             });
             assert_eq!(config.site.language, written, "{text}");
         }

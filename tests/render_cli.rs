@@ -467,8 +467,24 @@ fn a_placeholder_may_ask_for_another_language_than_the_sites() {
          <div id=\"cairn-comments\" data-cairn-thread=\"/a/\" data-cairn-lang=\"sv\"></div></body></html>",
     )
     .unwrap();
+    // Taiwan's Chinese is written in Traditional characters.
+    std::fs::write(
+        dir.path().join("public/a/tw.html"),
+        "<html><body><div id=\"cairn-comments\" data-cairn-thread=\"/a/\" data-cairn-lang=\"zh-TW\"></div></body></html>",
+    )
+    .unwrap();
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
+
+    let tw = read(&dir.path().join("public/a/tw.html"));
+    assert!(
+        tw.contains("id=\"cairn-title\">2 則留言</h2>") && tw.contains(">回覆</a>"),
+        "{tw}"
+    );
+    assert!(
+        tw.contains("<input type=\"hidden\" name=\"lang\" value=\"zh-Hant\">"),
+        "{tw}"
+    );
 
     let de = read(&dir.path().join("public/a/de.html"));
     assert!(
@@ -509,7 +525,7 @@ fn a_placeholder_may_ask_for_another_language_than_the_sites() {
         sv.contains(">2 comments</span>") && sv.contains(">Reply</a>"),
         "{sv}"
     );
-    let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja, ru, pl, zh, ar, uk, ko, he, id, tr); the site's language is used";
+    let warning = "public/a/sv.html: warning: data-cairn-lang=\"sv\": cairn has no interface strings in `sv` (it has en, de, fr, es, pt, it, nl, ja, ru, pl, zh, zh-Hant, ar, uk, ko, he, id, tr); the site's language is used";
     assert_eq!(stderr(&out).matches(warning).count(), 1, "{}", stderr(&out));
 }
 

@@ -1136,6 +1136,19 @@ async fn readers_of_a_page_in_another_language_are_answered_in_it() {
         reply.body
     );
 
+    // Chinese in Traditional characters, as a Taiwanese page's form asks for it.
+    let mut traditional = with("body", "");
+    traditional["lang"] = "zh-Hant".into();
+    let traditional = f.form(&traditional, &[]).await;
+    assert!(
+        traditional
+            .body
+            .contains("<html lang=\"zh-Hant\" dir=\"ltr\">")
+            && traditional.body.contains("請填寫此欄。"),
+        "{}",
+        traditional.body
+    );
+
     let unknown = f.form(&with("body", ""), &[]).await;
     assert!(
         unknown.body.contains("<html lang=\"en\" dir=\"ltr\">")

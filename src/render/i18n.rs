@@ -10,10 +10,11 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Utc};
 use icu_plurals::{PluralCategory, PluralRules};
 
-/// Languages cairn ships strings and date formats for.
-pub const LANGUAGES: [&str; 17] = [
-    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "ar", "uk", "ko", "he", "id",
-    "tr",
+/// Languages cairn ships strings and date formats for: Chinese in Simplified (`zh`)
+/// and in Traditional characters (`zh-Hant`).
+pub const LANGUAGES: [&str; 18] = [
+    "en", "de", "fr", "es", "pt", "it", "nl", "ja", "ru", "pl", "zh", "zh-Hant", "ar", "uk", "ko",
+    "he", "id", "tr",
 ];
 
 /// Languages written from right to left (their sections and the inbox's pages get
@@ -34,10 +35,37 @@ pub fn primary(tag: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The language of a tag as cairn writes pages in it: its first part (`de` for
+/// `de-AT`, `pt` for `pt_BR`), except that Chinese in Traditional characters
+/// (`zh-Hant`, `zh-Hant-HK`, and `zh-TW`, `zh-HK` or `zh-MO` without a script) is
+/// `zh-Hant`.
+pub fn language_of(tag: &str) -> String {
+    let primary = primary(tag);
+    if primary == "zh" {
+        let rest: Vec<String> = tag
+            .trim()
+            .split(['-', '_'])
+            .skip(1)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let traditional = match rest.iter().find(|part| part.len() == 4) {
+            Some(script) => script == "hant",
+            None => rest
+                .iter()
+                .any(|r| matches!(r.as_str(), "tw" | "hk" | "mo")),
+        };
+        if traditional {
+            return "zh-Hant".into();
+        }
+    }
+    primary
+}
+
 /// Whether `code` is a language code as `site.language` takes it: two or three
-/// lowercase letters (ISO 639: `sv`, `fil`).
+/// lowercase letters (ISO 639: `sv`, `fil`), or one of cairn's languages (`zh-Hant`).
 pub fn is_language_code(code: &str) -> bool {
-    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+    ((2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase()))
+        || LANGUAGES.contains(&code)
 }
 
 /// For a site whose language cairn has no strings in: the strings `[strings]` does not
@@ -72,8 +100,8 @@ pub fn untranslated(language: &str, overrides: &BTreeMap<String, String>) -> Opt
 
 /// The one of cairn's [languages](LANGUAGES) a tag is in, if any.
 pub fn known(tag: &str) -> Option<&'static str> {
-    let primary = primary(tag);
-    LANGUAGES.iter().find(|l| **l == primary).copied()
+    let language = language_of(tag);
+    LANGUAGES.iter().find(|l| **l == language).copied()
 }
 
 fn builtin(language: &str) -> Option<&'static str> {
@@ -89,6 +117,7 @@ fn builtin(language: &str) -> Option<&'static str> {
         "ru" => include_str!("../../templates/i18n/ru.toml"),
         "pl" => include_str!("../../templates/i18n/pl.toml"),
         "zh" => include_str!("../../templates/i18n/zh.toml"),
+        "zh-Hant" => include_str!("../../templates/i18n/zh-Hant.toml"),
         "ar" => include_str!("../../templates/i18n/ar.toml"),
         "uk" => include_str!("../../templates/i18n/uk.toml"),
         "ko" => include_str!("../../templates/i18n/ko.toml"),
@@ -512,6 +541,30 @@ mod tests {
         );
         assert!(is_language_code("sv") && is_language_code("fil"));
         assert!(!is_language_code("sv-SE") && !is_language_code("EN") && !is_language_code("e"));
+        assert!(is_language_code("zh-Hant") && !is_language_code("zh-TW"));
+    }
+
+    #[test]
+    fn chinese_in_traditional_characters_is_its_own_language() {
+        for tag in [
+            "zh-Hant",
+            "zh-TW",
+            "zh_tw",
+            "zh-HK",
+            "zh-Hant-CN",
+            "zh-hant",
+            "zh-MO",
+        ] {
+            assert_eq!(language_of(tag), "zh-Hant", "{tag}");
+            assert_eq!(known(tag), Some("zh-Hant"), "{tag}");
+        }
+        for tag in ["zh", "zh-CN", "zh-Hans", "zh-Hans-TW", "zh-SG"] {
+            assert_eq!(language_of(tag), "zh", "{tag}");
+        }
+        assert_eq!(language_of("pt_BR"), "pt");
+        let strings = Strings::new("zh-Hant", &BTreeMap::new()).unwrap();
+        assert_eq!(strings.count("title", 3), "3 則留言");
+        assert_eq!(strings.get("reply"), "回覆");
     }
 
     #[test]
@@ -549,6 +602,7 @@ mod tests {
                 "2026年3月5日",
                 "5 марта 2026",
                 "5 marca 2026",
+                "2026年3月5日",
                 "2026年3月5日",
                 "5 مارس 2026",
                 "5 березня 2026",

@@ -93,16 +93,17 @@ impl Languages {
     }
 
     /// The renderer for pages in the language of `tag` (`de`, `de-AT`, `pt_BR`: its
-    /// first part, in any case; none, the site's). Another language than the site's has its built-in
-    /// strings: the site's `[strings]` overrides are written in the site's language.
+    /// first part, in any case; `zh-TW`: `zh-Hant`; see [`i18n::language_of`]; none,
+    /// the site's). Another language than the site's has its built-in strings: the
+    /// site's `[strings]` overrides are written in the site's language.
     /// An error says why there is none; callers then use the site's.
     pub fn get(&self, tag: &str) -> Result<&Renderer, String> {
-        let primary = i18n::primary(tag);
+        let language = i18n::language_of(tag);
         // No tag (every post from a page in the site's language) is the site's.
-        if primary.is_empty() || primary == self.config.site.language {
+        if language.is_empty() || language == self.config.site.language {
             return Ok(&self.site);
         }
-        let Some(at) = i18n::LANGUAGES.iter().position(|l| *l == primary) else {
+        let Some(at) = i18n::LANGUAGES.iter().position(|l| *l == language) else {
             return Err(format!(
                 "cairn has no interface strings in `{tag}` (it has {}); the site's language is used",
                 i18n::LANGUAGES.join(", ")
@@ -111,9 +112,9 @@ impl Languages {
         self.others[at]
             .get_or_init(|| {
                 let mut config = self.config.clone();
-                config.site.language = primary.clone();
+                config.site.language = language.clone();
                 config.strings.clear();
-                Renderer::build(&config, Some(&primary)).map_err(|e| format!("{e:#}"))
+                Renderer::build(&config, Some(&language)).map_err(|e| format!("{e:#}"))
             })
             .as_ref()
             .map_err(Clone::clone)
