@@ -1,5 +1,5 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, giscus): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus): found by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ pub enum System {
     Disqus,
     Staticman,
     Utterances,
+    Gitalk,
     Giscus,
 }
 
@@ -21,6 +22,7 @@ impl System {
             System::Disqus => "Disqus",
             System::Staticman => "Staticman",
             System::Utterances => "utterances",
+            System::Gitalk => "Gitalk",
             System::Giscus => "giscus",
         }
     }
@@ -39,6 +41,7 @@ impl System {
             ],
             System::Staticman => &["staticman", "data.comments", "Data.comments"],
             System::Utterances => &["utteranc.es/client.js"],
+            System::Gitalk => &["gitalk.min.js", "new Gitalk(", "gitalk.js"],
             System::Giscus => &["giscus.app/client.js", "@giscus/"],
         }
     }
@@ -51,15 +54,17 @@ impl System {
             System::Disqus => &[&["disqus", "shortname"], &["provider", "disqus"]],
             System::Staticman => &[&["staticman"]],
             System::Utterances => &[&["utterances"], &["utteranc"]],
+            System::Gitalk => &[&["gitalk"]],
             System::Giscus => &[&["giscus"]],
         }
     }
 
-    const ALL: [System; 5] = [
+    const ALL: [System; 6] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
         System::Utterances,
+        System::Gitalk,
         System::Giscus,
     ];
 
@@ -76,6 +81,9 @@ impl System {
                  can go once the inbox takes new comments)"
             }
             System::Utterances => "utterances' script (and its settings above)",
+            System::Gitalk => {
+                "Gitalk's script, its stylesheet and its container (and its settings above)"
+            }
             System::Giscus => "giscus' script or component (and its settings above)",
         }
     }
@@ -98,17 +106,28 @@ impl System {
                  utterances {}` (GITHUB_TOKEN set to a token reads a private repository)",
                 source.unwrap_or("OWNER/REPO")
             ),
-            System::Giscus => {
-                return "Its comments are GitHub discussions, which cairn does not import: \
-                        they stay on GitHub."
-                    .into()
-            }
+            System::Gitalk => format!(
+                "Bring its comments, the GitHub issues it opened, over with `cairn import \
+                 gitalk {}` (GITHUB_TOKEN set to a token reads a private repository; \
+                 `--label` names the first of its `labels` if they are not Gitalk's own)",
+                source.unwrap_or("OWNER/REPO")
+            ),
+            System::Giscus => format!(
+                "Bring its comments, the GitHub discussions it opened, over with \
+                 `cairn import giscus {}` (with GITHUB_TOKEN set to a token that can read \
+                 the repository: GitHub shows discussions only with one)",
+                source.unwrap_or("OWNER/REPO")
+            ),
         };
         let then = match (self, source) {
             (System::Staticman, Some(data)) => format!(
                 " Then {data}/ can go: Staticman's files hold an md5 hash of each reader's \
                  e-mail address, which the import leaves out."
             ),
+            // Gitalk's pages carry its OAuth app's client secret for anyone to read.
+            (System::Gitalk, _) => " Then delete Gitalk's OAuth app on GitHub (Settings, \
+                 Developer settings, OAuth Apps): its client secret was in every page."
+                .to_string(),
             _ => String::new(),
         };
         command + "; `--dry-run` first shows what it would write." + &then
@@ -142,8 +161,9 @@ impl Place {
 pub struct Found {
     pub system: System,
     pub places: Vec<Place>,
-    /// Where its comments are: Staticman's data files (a folder, relative to the
-    /// site's directory), the GitHub repository utterances keeps them in (owner/name).
+    /// Where its comments are, as `cairn import` reads it: Staticman's data files (a
+    /// folder, relative to the site's directory), the GitHub repository utterances,
+    /// Gitalk or giscus keeps them in (owner/name; for giscus with its `--category`).
     pub source: Option<String>,
 }
 
@@ -253,9 +273,28 @@ const LARGEST: u64 = 256 * 1024;
 /// configuration file `config` and its data files. `output` and `comments` (relative to
 /// `dir`) are not read.
 pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> Vec<Found> {
-    let settings = config
+    let mut settings = config
         .map(|path| settings_in(dir, path))
         .unwrap_or_default();
+    // Hexo keeps a theme's settings next to its own (`_config.next.yml`,
+    // `_config.butterfly.yml`), as Jekyll does its extra configurations.
+    if let Some(config) = config.filter(|c| c.file_name().is_some_and(|n| n == "_config.yml")) {
+        let mut more: Vec<PathBuf> = config
+            .parent()
+            .and_then(|d| std::fs::read_dir(d).ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.starts_with("_config.") && name.ends_with(".yml") && name != "_config.yml"
+            })
+            .collect();
+        more.sort();
+        for path in more {
+            settings.extend(settings_in(dir, &path));
+        }
+    }
     let configured = |system: System| settings.iter().any(|(s, _)| *s == system);
     let mut found: Vec<Found> = Vec::new();
     for (system, place) in &settings {
@@ -342,8 +381,27 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
         f.places
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         f.places.dedup();
-        if f.system == System::Utterances {
+        if matches!(f.system, System::Utterances | System::Giscus) {
             f.source = f.places.iter().find_map(|p| repo_near(dir, p));
+        }
+        // Gitalk names the repository's owner apart from it (NexT: `github_id`).
+        if f.system == System::Gitalk {
+            let near = |key| f.places.iter().find_map(|p| setting_near(dir, p, key));
+            if let (Some(owner), Some(repo)) =
+                (near("owner").or_else(|| near("github_id")), near("repo"))
+            {
+                f.source = as_repo(&format!("{owner}/{repo}"));
+            }
+        }
+        // giscus' discussions are in its category; the import leaves the others'.
+        if f.system == System::Giscus {
+            let category = f
+                .places
+                .iter()
+                .find_map(|p| setting_near(dir, p, "category"));
+            if let (Some(repo), Some(category)) = (&mut f.source, category) {
+                *repo += &format!(" --category {}", crate::forget::sh_quote(&category));
+            }
         }
     }
     found.sort_by_key(|f| f.system);
@@ -367,24 +425,46 @@ fn add(found: &mut Vec<Found>, system: System, place: Place) -> &mut Found {
     &mut found[at]
 }
 
-/// The repository utterances' script or settings name at or just after `place`
-/// (`repo="owner/name"`, `repo: owner/name`, `utterancesRepo = "owner/name"`), when
-/// written out rather than filled in by the template.
+/// The repository utterances' or giscus' script or settings name at or just after
+/// `place` (`repo="owner/name"`, `data-repo="owner/name"`, `repo: owner/name`,
+/// `utterancesRepo = "owner/name"`), when written out rather than filled in by the
+/// template.
 fn repo_near(dir: &Path, place: &Place) -> Option<String> {
+    as_repo(&setting_near(dir, place, "repo")?)
+}
+
+/// `value` when it names a repository as owner/name.
+fn as_repo(value: &str) -> Option<String> {
+    let parts: Vec<&str> = value.split('/').collect();
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    (parts.len() == 2 && parts.iter().all(|p| plain(p))).then(|| value.to_string())
+}
+
+/// The value of the first setting named `key` (or ending in it: `data-repo`,
+/// `utterancesRepo`) on the line of `place` or the seven after, written `key="value"`,
+/// `key: value` or `key = 'value'`; `None` where a template fills it in.
+fn setting_near(dir: &Path, place: &Place, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(&place.file)).ok()?;
     let lines = text.lines().skip(place.line.checked_sub(1)?).take(8);
     lines.into_iter().find_map(|line| {
         let lower = line.to_ascii_lowercase();
-        let at = lower.find("repo")? + 4;
+        let at = lower.find(key)? + key.len();
         let rest = line[at..].trim_start_matches(|c: char| c.is_alphanumeric());
-        let rest = rest.trim_start().strip_prefix(['=', ':'])?.trim_start();
-        let value: String = rest
-            .trim_start_matches(['"', '\''])
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
-            .collect();
-        let parts: Vec<&str> = value.split('/').collect();
-        (parts.len() == 2 && parts.iter().all(|p| !p.is_empty())).then_some(value)
+        let rest = rest.trim_start();
+        let yaml = rest.starts_with(':');
+        let rest = rest.strip_prefix(['=', ':'])?.trim_start();
+        let value = match rest.chars().next()? {
+            quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+            // YAML's plain values may hold spaces; an HTML attribute's end at one.
+            _ if yaml => without_comment(rest).trim(),
+            _ => rest.split([' ', '\t', '>']).next()?,
+        };
+        let filled_in = value.contains(['{', '}', '<', '>', '$']);
+        (!value.is_empty() && !filled_in).then(|| value.to_string())
     })
 }
 
@@ -644,9 +724,12 @@ mod tests {
             "settings left empty are off: {found:?}"
         );
         assert_eq!(places(&found[0]), ["_config.yml:3", "_config.yml:9"]);
-        assert!(found[0]
-            .advice()
-            .contains("GitHub discussions, which cairn does not import"));
+        assert_eq!(found[0].source.as_deref(), Some("me/blog"));
+        let import = found[0].system.import(found[0].source.as_deref());
+        assert!(
+            import.contains("`cairn import giscus me/blog` (with GITHUB_TOKEN set"),
+            "{import}"
+        );
         // The same with no provider chosen: nothing.
         let unset = site(&[(
             "_config.yml",
@@ -721,6 +804,85 @@ mod tests {
             "comments"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn giscus_script_names_its_repository_and_category() {
+        let dir = site(&[(
+            "layouts/partials/comments.html",
+            "<script src=\"https://giscus.app/client.js\"\n        data-repo-id=\"R_kgDOH42f7w\"\n        data-repo=\"me/blog\"\n        data-category-id=\"DIC_kwDOH42f784CREiG\"\n        data-category=\"Blog comments\"\n        data-mapping=\"pathname\" async></script>\n",
+        )]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found[0].system, System::Giscus);
+        assert_eq!(
+            found[0].source.as_deref(),
+            Some("me/blog --category 'Blog comments'")
+        );
+        // Settings in YAML, and a category the template fills in.
+        let dir = site(&[
+            (
+                "_config.yml",
+                "comments:\n  provider: giscus\n  giscus:\n    repo: me/notes # owner/name\n    category: Announcements\n",
+            ),
+            (
+                "_includes/giscus.html",
+                "<script src=\"https://giscus.app/client.js\" data-repo=\"{{ site.comments.giscus.repo }}\"\n  data-category=\"{{ site.comments.giscus.category }}\"></script>\n",
+            ),
+        ]);
+        let found = find(
+            dir.path(),
+            Some(&dir.path().join("_config.yml")),
+            "_site",
+            "comments",
+        );
+        assert_eq!(
+            found[0].source.as_deref(),
+            Some("me/notes --category 'Announcements'"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn gitalk_in_a_template_or_in_hexo_next_settings_names_its_repository() {
+        let dir = site(&[(
+            "source/_includes/comments.ejs",
+            "<div id=\"gitalk-container\"></div>\n<script src=\"https://unpkg.com/gitalk/dist/gitalk.min.js\"></script>\n<script>\nconst gitalk = new Gitalk({\n  clientID: 'abc',\n  clientSecret: 'def',\n  repo: 'blog-comments',\n  owner: 'me',\n  admin: ['me'],\n  id: location.pathname,\n})\n</script>\n",
+        )]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found[0].system, System::Gitalk);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "source/_includes/comments.ejs:2",
+                "source/_includes/comments.ejs:4"
+            ]
+        );
+        assert_eq!(found[0].source.as_deref(), Some("me/blog-comments"));
+        let import = found[0].system.import(found[0].source.as_deref());
+        assert!(
+            import.contains("`cairn import gitalk me/blog-comments`")
+                && import.contains("delete Gitalk's OAuth app on GitHub"),
+            "{import}"
+        );
+
+        // NexT's settings, in Hexo's file for the theme next to the site's own: a
+        // theme's Gitalk turned on, and its Disqus left off.
+        let dir = site(&[
+            ("_config.yml", "title: Notes\ntheme: next\n"),
+            (
+                "_config.next.yml",
+                "disqus:\n  enable: false\n  shortname:\ngitalk:\n  enable: true\n  github_id: me # GitHub repo owner\n  repo: notes-comments\n  client_id: abc\n",
+            ),
+        ]);
+        let found = find(
+            dir.path(),
+            Some(&dir.path().join("_config.yml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(places(&found[0]), ["_config.next.yml:5"]);
+        assert_eq!(found[0].source.as_deref(), Some("me/notes-comments"));
     }
 
     #[test]

@@ -38,7 +38,8 @@ enum Command {
     Inbox(cmd::inbox::Args),
     /// List, show, approve or reject pending comments.
     Moderate(cmd::moderate::Args),
-    /// Bring comments over from Isso, Disqus, WordPress, Staticman or utterances.
+    /// Bring comments over from Isso, Disqus, WordPress, Staticman, utterances, Gitalk or
+    /// giscus.
     Import(cmd::import::Args),
     /// Write every comment to stdout as one JSON document.
     Export(cmd::export::Args),

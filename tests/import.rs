@@ -834,6 +834,18 @@ fn forget_erases_matches_in_one_commit_keeps_replies_and_purges_history() {
 
 /// An issue as utterances opens one for a page: the term as its title, the page's
 /// title and description, and its address last.
+/// A comment imported from GitHub (utterances, giscus): on its page, by the user's
+/// login with their profile as the website, with its date and Markdown as written, and
+/// no avatar key (GitHub gives no e-mail addresses).
+fn assert_from_github(c: &Value, thread: &str, login: &str, date: &str, body: &str) {
+    assert_eq!(c["thread"], thread);
+    assert_eq!(c["author"], login);
+    assert_eq!(c["website"], format!("https://github.com/{login}"));
+    assert_eq!(c["date"], date);
+    assert_eq!(c["body"], body);
+    assert_eq!(c["avatar"], Value::Null);
+}
+
 fn utterances_issue(title: &str, url: &str) -> String {
     format!("# {title}\n\nWhat the page is about.\n\n[{url}]({url})")
 }
@@ -915,12 +927,13 @@ fn utterances_comments_come_over_from_githubs_issues_with_their_pages_authors_an
     let (_, by_origin) = exported(dir.path());
     let comment = |origin: &str| &by_origin[origin];
     let ann = comment("utterances:5000");
-    assert_eq!(ann["thread"], "/posts/hello/");
-    assert_eq!(ann["author"], "ann");
-    assert_eq!(ann["website"], "https://github.com/ann");
-    assert_eq!(ann["date"], "2024-03-05T10:20:30Z");
-    assert_eq!(ann["body"], "Nice **post**.");
-    assert_eq!(ann["avatar"], Value::Null);
+    assert_from_github(
+        ann,
+        "/posts/hello/",
+        "ann",
+        "2024-03-05T10:20:30Z",
+        "Nice **post**.",
+    );
     assert_eq!(comment("utterances:5003")["thread"], "/posts/hello/");
     let ghost = comment("utterances:5004");
     assert_eq!(ghost["thread"], "/about/");
@@ -968,4 +981,387 @@ fn utterances_comments_come_over_from_githubs_issues_with_their_pages_authors_an
         &[("GITHUB_TOKEN", fake_forge::TOKEN)],
     );
     assert!(ok(&with_token).contains("4 already imported"));
+}
+
+/// A discussion's text as giscus writes it: the page's term as a title, its
+/// description, its address, and (strict mode) a hash of the term.
+fn giscus_discussion(term: &str, url: &str) -> String {
+    format!("# {term}\n\nWhat the page is about.\n\n{url}\n\n<!-- sha1: 0c6f4f5d2b1e7a3c9d8e6f5a4b3c2d1e0f9a8b7c -->")
+}
+
+#[test]
+fn giscus_comments_and_replies_come_over_from_githubs_discussions() {
+    use fake_forge::discussion_comment as said;
+    let forge = FakeForge::start(Flavor::GitHub, &[]);
+    let mut spam = said(Some("bot"), "Cheap pills", "2024-03-05T11:00:00Z", vec![]);
+    spam["isMinimized"] = true.into();
+    spam["minimizedReason"] = "spam".into();
+    let mut outdated = said(Some("cy"), "Is v2 out yet?", "2024-03-05T12:00:00Z", vec![]);
+    outdated["isMinimized"] = true.into();
+    outdated["minimizedReason"] = "outdated".into();
+    let mut gone = said(
+        Some("dee"),
+        "",
+        "2024-03-06T00:00:00Z",
+        vec![said(
+            None,
+            "Why was this deleted?",
+            "2024-03-07T00:00:00Z",
+            vec![],
+        )],
+    );
+    gone["deletedAt"] = "2024-03-08T00:00:00Z".into();
+    forge.add_discussion(
+        "Comments",
+        "posts/hello",
+        &giscus_discussion("posts/hello", "https://blog.example.org/posts/hello/"),
+        vec![
+            said(
+                Some("ann"),
+                "Nice **post**.",
+                "2024-03-05T10:20:30Z",
+                vec![said(Some("bob"), "Agreed.", "2024-03-05T10:30:00Z", vec![])],
+            ),
+            spam,
+            outdated,
+            gone,
+        ],
+    );
+    forge.add_discussion(
+        "Ideas",
+        "Dark mode?",
+        "Could the site have one?",
+        vec![said(Some("eve"), "+1", "2024-01-02T00:00:00Z", vec![])],
+    );
+    // More comments than one query brings, the first with more replies than it brings,
+    // and more discussions than one page holds.
+    let replies = (0..53)
+        .map(|r| {
+            said(
+                Some("fay"),
+                &format!("reply {r}"),
+                "2024-05-02T00:00:00Z",
+                vec![],
+            )
+        })
+        .collect();
+    let mut busy = vec![said(Some("gus"), "First!", "2024-05-01T00:00:00Z", replies)];
+    busy.extend((1..105).map(|c| {
+        said(
+            Some("hal"),
+            &format!("comment {c}"),
+            "2024-05-03T00:00:00Z",
+            vec![],
+        )
+    }));
+    forge.add_discussion(
+        "Comments",
+        "posts/busy",
+        &giscus_discussion("posts/busy", "https://blog.example.org/posts/busy/"),
+        busy,
+    );
+    for p in 0..50 {
+        forge.add_discussion(
+            "Comments",
+            &format!("posts/p{p}"),
+            &giscus_discussion(
+                &format!("posts/p{p}"),
+                &format!("https://blog.example.org/posts/p{p}/"),
+            ),
+            vec![said(Some("ivy"), "Thanks.", "2024-06-01T00:00:00Z", vec![])],
+        );
+    }
+    let api = forge.url.clone();
+    let dir = site();
+    let token = [("GITHUB_TOKEN", fake_forge::TOKEN)];
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "giscus", "owner/site", "--api-url", &api];
+        args.extend(extra);
+        cairn_with(dir.path(), &args, &token)
+    };
+
+    let out = import(&[]);
+    let report = ok(&out);
+    // hello: ann, bob, cy, the deleted comment's stub and its reply; busy: 105 + 53;
+    // 50 more pages with one each.
+    assert!(
+        report.contains("imported 213 comments in 52 threads"),
+        "{report}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipped: discussion #2: \"Dark mode?\" links no page, as the discussions giscus opens do"),
+        "{err}"
+    );
+    assert!(err.contains("marked as spam in the source"), "{err}");
+    let seen = forge.with(|s| s.seen.clone());
+    assert!(
+        seen.iter().all(|r| r.header_problem.is_none()
+            && r.method == "POST"
+            && r.path == "/graphql"
+            && r.status == 200),
+        "{seen:?}"
+    );
+    // Two pages of discussions, then the rest of busy's comments and of its first
+    // comment's replies: GitHub answered every query with data, not errors.
+    assert_eq!(seen.len(), 4, "{seen:?}");
+
+    let (_, by_origin) = exported(dir.path());
+    let ids = forge.with(|s| {
+        let hello = &s.discussions[0]["comments"];
+        (
+            hello[0]["id"].as_str().unwrap().to_string(),
+            hello[0]["replies"][0]["id"].as_str().unwrap().to_string(),
+            hello[3]["id"].as_str().unwrap().to_string(),
+            hello[3]["replies"][0]["id"].as_str().unwrap().to_string(),
+            hello[1]["id"].as_str().unwrap().to_string(),
+        )
+    });
+    let comment = |id: &str| &by_origin[&format!("giscus:{id}")];
+    let ann = comment(&ids.0);
+    assert_from_github(
+        ann,
+        "/posts/hello/",
+        "ann",
+        "2024-03-05T10:20:30Z",
+        "Nice **post**.",
+    );
+    let bob = comment(&ids.1);
+    assert_eq!(bob["parent"], ann["id"]);
+    assert_eq!(bob["thread"], "/posts/hello/");
+    let stub = comment(&ids.2);
+    assert_eq!(stub["body"], "[deleted]");
+    let orphan = comment(&ids.3);
+    assert_eq!(orphan["parent"], stub["id"]);
+    assert_eq!(orphan["author"], Value::Null);
+    assert!(
+        !by_origin.contains_key(&format!("giscus:{}", ids.4)),
+        "spam"
+    );
+    let busy = by_origin
+        .values()
+        .filter(|c| c["thread"] == "/posts/busy/")
+        .count();
+    assert_eq!(busy, 158);
+    ok(&cairn(dir.path(), &["check"]));
+
+    // Run again, with giscus' category: nothing new, and the other categories' are not
+    // looked at.
+    let again = import(&["--category", "Comments"]);
+    assert!(
+        ok(&again).contains("imported 0 comments in 0 threads into comments; 213 already imported"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(!stderr(&again).contains("Dark mode?"), "{}", stderr(&again));
+
+    // GitHub's GraphQL API answers no one without a token; cairn says what to set, as
+    // it says when the token is refused or the repository is not there. Each fails the
+    // run as an unreadable source.
+    for (repo, env, says) in [
+        (
+            "owner/site",
+            None,
+            "set GITHUB_TOKEN to one that can read owner/site",
+        ),
+        (
+            "owner/site",
+            Some("ghp_expired"),
+            "refused the token (HTTP 401: Bad credentials)",
+        ),
+        (
+            "owner/blog",
+            Some(fake_forge::TOKEN),
+            "GitHub has no repository owner/blog, or the token cannot read it",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = env.map(|t| ("GITHUB_TOKEN", t)).into_iter().collect();
+        let out = cairn_with(
+            dir.path(),
+            &["import", "giscus", repo, "--api-url", &api],
+            &env,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+
+    // GraphQL's rate limit, in points: a page of discussions with their comments and
+    // replies costs 51 (5,051 requests' worth), so a second one is refused with 49
+    // left. The limit lifts within seconds: it is waited out, and the query repeated.
+    forge.with(|s| {
+        s.seen.clear();
+        s.limit = Some((100, std::time::Duration::from_secs(3)));
+        s.window_start = std::time::Instant::now();
+        s.used = 0;
+    });
+    let limited = import(&["--dry-run"]);
+    assert!(ok(&limited).contains("213 already imported"));
+    let seen = forge.with(|s| s.seen.clone());
+    assert_eq!(seen.len(), 5, "a query was refused and repeated: {seen:?}");
+}
+
+#[test]
+fn init_gives_a_giscus_site_the_import_that_brings_its_categorys_discussions_over() {
+    use fake_forge::discussion_comment as said;
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path();
+    copy_tree(&root().join("tests/fixtures/jekyll-site"), dir);
+    std::fs::create_dir_all(dir.join("_includes")).unwrap();
+    std::fs::write(
+        dir.join("_includes/comments.html"),
+        "<script src=\"https://giscus.app/client.js\"\n        data-repo=\"owner/site\"\n        \
+         data-repo-id=\"R_kgDOsite\"\n        data-category=\"Blog comments\"\n        \
+         data-category-id=\"DIC_kwDOsite\"\n        data-mapping=\"pathname\"\n        \
+         crossorigin=\"anonymous\" async></script>\n",
+    )
+    .unwrap();
+    let forge = FakeForge::start(Flavor::GitHub, &[]);
+    forge.add_discussion(
+        "Blog comments",
+        "blog/2024/hello/",
+        &giscus_discussion("blog/2024/hello/", "https://example.org/blog/2024/hello/"),
+        vec![said(
+            Some("ann"),
+            "Hello back.",
+            "2024-03-05T10:20:30Z",
+            vec![said(
+                Some("bob"),
+                "Hi both.",
+                "2024-03-05T11:00:00Z",
+                vec![],
+            )],
+        )],
+    );
+    forge.add_discussion(
+        "Q&A",
+        "How do I build it?",
+        "# How do I build it?\n\nWith Jekyll.\n\nhttps://example.org/blog/about/",
+        vec![said(
+            Some("cy"),
+            "bundle exec jekyll build",
+            "2024-04-01T00:00:00Z",
+            vec![],
+        )],
+    );
+
+    let printed = ok(&cairn(dir, &["init"]));
+    let advice = &printed[printed
+        .find("This site shows comments with giscus now:\n\n")
+        .unwrap_or_else(|| panic!("{printed}"))..];
+    assert!(advice.contains("_includes/comments.html:1"), "{advice}");
+    let command = advice
+        .replace('\n', " ")
+        .split('`')
+        .find(|part| part.starts_with("cairn import "))
+        .expect("an import command")
+        .to_string();
+    assert_eq!(
+        command,
+        "cairn import giscus owner/site --category 'Blog comments'"
+    );
+    // Run as printed, by a shell, against the fake GitHub: the blog's category comes
+    // over, the Q&A stays.
+    let bin = Path::new(env!("CARGO_BIN_EXE_cairn")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} --api-url {}", forge.url))
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("GITHUB_TOKEN", fake_forge::TOKEN)
+        .env_remove("CAIRN_FORGE_TOKEN")
+        .output()
+        .unwrap();
+    let report = ok(&out);
+    assert!(
+        report.contains("imported 2 comments in 1 thread"),
+        "{report}"
+    );
+    let (_, by_origin) = exported(dir);
+    let threads: Vec<&Value> = by_origin.values().map(|c| &c["thread"]).collect();
+    assert_eq!(
+        threads,
+        ["/2024/hello/", "/2024/hello/"],
+        "under the base path"
+    );
+    ok(&cairn(dir, &["check"]));
+}
+
+#[test]
+fn gitalk_comments_come_over_from_the_issues_it_labelled() {
+    let forge = FakeForge::start(Flavor::GitHub, &[]);
+    forge.with(|s| s.public = true);
+    forge.add_issue(
+        "owner",
+        "Hello",
+        "https://blog.example.org/posts/hello/ \n\n A first post.",
+        &["Gitalk", "5d41402abc4b2a76b9719d911017c592"],
+        &[
+            ("ann", "Nice **post**.", "2024-03-05T10:20:30Z"),
+            ("bob", "> Nice **post**.\n\nAgreed.", "2024-03-06T08:00:00Z"),
+        ],
+    );
+    // A site that gave Gitalk a body of its own, and the page's path as its id.
+    forge.add_issue(
+        "owner",
+        "About",
+        "Comments on the About page",
+        &["Gitalk", "/about/"],
+        &[("cy", "Hi!", "2024-04-01T00:00:00Z")],
+    );
+    forge.add_issue(
+        "owner",
+        "Old",
+        "Comments on an old page",
+        &["Gitalk", "c4ca4238a0b923820dcc509a6f75849b"],
+        &[("dee", "Lost.", "2024-04-02T00:00:00Z")],
+    );
+    // Not Gitalk's: not read.
+    forge.add_issue(
+        "eve",
+        "The feed is broken",
+        "https://blog.example.org/index.xml 404s",
+        &[],
+        &[("owner", "Fixed.", "2024-04-03T00:00:00Z")],
+    );
+    let api = forge.url.clone();
+    let dir = site();
+
+    let out = cairn(
+        dir.path(),
+        &["import", "gitalk", "owner/site", "--api-url", &api],
+    );
+    let report = ok(&out);
+    assert!(
+        report.contains("imported 3 comments in 2 threads"),
+        "{report}"
+    );
+    assert!(
+        stderr(&out)
+            .contains("skipped: issue #3: \"Old\" links no page, as the issues Gitalk opens do"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("feed is broken"), "{}", stderr(&out));
+    let seen = forge.with(|s| s.seen.clone());
+    assert!(
+        seen.iter().any(|r| r.path.contains("labels=Gitalk")),
+        "{seen:?}"
+    );
+
+    let (_, by_origin) = exported(dir.path());
+    assert_from_github(
+        &by_origin["gitalk:5000"],
+        "/posts/hello/",
+        "ann",
+        "2024-03-05T10:20:30Z",
+        "Nice **post**.",
+    );
+    assert_eq!(by_origin["gitalk:5002"]["thread"], "/about/");
+    assert_eq!(by_origin.len(), 3);
+    ok(&cairn(dir.path(), &["check"]));
 }

@@ -1,6 +1,6 @@
-//! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman or
-//! utterances as comment files in the comments directory; `--dry-run` shows what it
-//! would do.
+//! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
+//! utterances, Gitalk or giscus as comment files in the comments directory; `--dry-run`
+//! shows what it would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, disqus, isso, utterances, wordpress, Existing, Kind, Options, ThreadMap,
+    self, disqus, giscus, isso, issues, wordpress, Existing, Kind, Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -23,7 +23,8 @@ pub struct Args {
     pub kind: Kind,
     /// Isso's database file, the Disqus or WordPress XML export, the folder of
     /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
-    /// issues hold utterances' comments (owner/name: the `repo` of its script).
+    /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
+    /// script or settings) or whose discussions hold giscus' (its `data-repo`).
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -50,14 +51,20 @@ pub struct Args {
     /// Staticman: how messages are written.
     #[arg(long, value_enum, default_value_t)]
     pub body_format: BodyFormat,
-    /// utterances: the GitHub API to read from (default: https://api.github.com; GitHub
-    /// Enterprise: https://HOST/api/v3).
-    /// A token in GITHUB_TOKEN (or CAIRN_FORGE_TOKEN) reads a private repository.
+    /// utterances, Gitalk, giscus: the GitHub API to read from (default:
+    /// https://api.github.com; GitHub Enterprise: https://HOST/api/v3).
+    /// A token in GITHUB_TOKEN (or CAIRN_FORGE_TOKEN) reads a private repository; giscus
+    /// needs one in any case.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-    /// utterances: only the issues with this label (the `label` of its script).
+    /// utterances, Gitalk: only the issues with this label (the `label` of utterances'
+    /// script; Gitalk's issues have `Gitalk`, unless its `labels` say otherwise, and
+    /// Gitment's `gitment`).
     #[arg(long, value_name = "LABEL")]
     pub label: Option<String>,
+    /// giscus: only the discussions in this category (its `data-category`).
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -72,22 +79,56 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if !args.fields.is_empty() && args.kind != Kind::Staticman {
         bail!("--field applies to staticman imports only");
     }
-    if (args.api_url.is_some() || args.label.is_some()) && args.kind != Kind::Utterances {
-        bail!("--api-url and --label apply to utterances imports only");
+    if args.label.is_some() && !matches!(args.kind, Kind::Utterances | Kind::Gitalk) {
+        bail!("--label applies to utterances and Gitalk imports only");
     }
+    if args.category.is_some() && args.kind != Kind::Giscus {
+        bail!("--category applies to giscus imports only");
+    }
+    if args.api_url.is_some()
+        && !matches!(args.kind, Kind::Utterances | Kind::Gitalk | Kind::Giscus)
+    {
+        bail!("--api-url applies to utterances, Gitalk and giscus imports only");
+    }
+    let token = ["GITHUB_TOKEN", "CAIRN_FORGE_TOKEN"]
+        .iter()
+        .find_map(|var| {
+            std::env::var(var)
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        });
     let source = match args.kind {
         Kind::Isso => isso::read(&args.source)?,
         Kind::Disqus => disqus::read(&args.source)?,
         Kind::Wordpress => wordpress::read(&args.source)?,
-        Kind::Utterances => {
-            let token = ["GITHUB_TOKEN", "CAIRN_FORGE_TOKEN"]
-                .iter()
-                .find_map(|var| std::env::var(var).ok().filter(|t| !t.trim().is_empty()));
-            utterances::read(&utterances::Repo {
-                api: args.api_url.as_deref().unwrap_or(utterances::API),
+        Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {
+            kind: args.kind,
+            api: args
+                .api_url
+                .as_deref()
+                .unwrap_or(crate::deliver::github::API),
+            name: &args.source.to_string_lossy(),
+            token: token.as_deref(),
+            label: args.label.as_deref(),
+        })?,
+        Kind::Giscus => {
+            let Some(token) = token.as_deref() else {
+                bail!(
+                    "giscus keeps comments in GitHub Discussions, which GitHub's GraphQL API \
+                     shows only with a token, even for a public repository: set GITHUB_TOKEN \
+                     to one that can read {} (`gh auth token` prints yours)",
+                    args.source.display()
+                );
+            };
+            giscus::read(&giscus::Repo {
+                api: args
+                    .api_url
+                    .as_deref()
+                    .unwrap_or(crate::deliver::github::API),
                 name: &args.source.to_string_lossy(),
-                token: token.as_deref().map(str::trim),
-                label: args.label.as_deref(),
+                token,
+                category: args.category.as_deref(),
             })?
         }
         Kind::Staticman => {

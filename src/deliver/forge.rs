@@ -812,23 +812,44 @@ struct Limit {
     block_until: Option<Instant>,
 }
 
-/// Reads the rate-limit headers GitHub, GitLab and Gitea send.
+/// What an answer's rate-limit headers say, as GitHub, GitLab and Gitea send them.
+pub struct Told {
+    /// `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// Requests (or points) left: `X-RateLimit-Remaining` / `RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// How long until the limit resets: `X-RateLimit-Reset` / `RateLimit-Reset`.
+    pub reset: Option<Duration>,
+}
+
+impl Told {
+    pub fn read(headers: &HeaderMap) -> Told {
+        let header = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                headers
+                    .get(*n)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+        };
+        Told {
+            retry_after: header(&["retry-after"]).map(Duration::from_secs),
+            remaining: header(&["x-ratelimit-remaining", "ratelimit-remaining"]),
+            reset: header(&["x-ratelimit-reset", "ratelimit-reset"]).map(|epoch| {
+                let now = chrono::Utc::now().timestamp().max(0) as u64;
+                Duration::from_secs(epoch.saturating_sub(now))
+            }),
+        }
+    }
+}
+
+/// Whether an answer was refused for a rate limit, and until when to wait.
 fn rate_limit(response: &Response, status: u16) -> Limit {
-    let header = |names: &[&str]| {
-        names.iter().find_map(|n| {
-            response
-                .headers()
-                .get(*n)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        })
-    };
-    let retry_after = header(&["retry-after"]).map(Duration::from_secs);
-    let remaining = header(&["x-ratelimit-remaining", "ratelimit-remaining"]);
-    let reset = header(&["x-ratelimit-reset", "ratelimit-reset"]).map(|epoch| {
-        let now = chrono::Utc::now().timestamp().max(0) as u64;
-        Duration::from_secs(epoch.saturating_sub(now))
-    });
+    let Told {
+        retry_after,
+        remaining,
+        reset,
+    } = Told::read(response.headers());
     let exhausted = remaining == Some(0);
     let limited = status == 429 || (status == 403 && (exhausted || retry_after.is_some()));
     let wait = match (retry_after, exhausted, limited) {

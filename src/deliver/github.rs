@@ -20,6 +20,8 @@ use super::DeliveryError;
 use crate::config::Config;
 
 /// The REST API version cairn speaks.
+/// GitHub's API, unless a setting or `--api-url` names another (GitHub Enterprise).
+pub const API: &str = "https://api.github.com";
 const API_VERSION: &str = "2022-11-28";
 /// An installation token is renewed when it has less than this left.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -95,7 +97,7 @@ impl GitHub {
             api: delivery
                 .api_url
                 .clone()
-                .unwrap_or_else(|| "https://api.github.com".into())
+                .unwrap_or_else(|| API.into())
                 .trim_end_matches('/')
                 .to_string(),
             owner: owner.to_string(),

@@ -1,16 +1,18 @@
-//! Importers: comments from Isso, Disqus, WordPress, Staticman and utterances become
-//! format v1 files, with threading and dates kept, e-mails turned into avatar keys, and
-//! ids derived from the source's ids so that running an import again writes nothing new.
+//! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk and
+//! giscus become format v1 files, with threading and dates kept, e-mails turned into
+//! avatar keys, and ids derived from the source's ids so that running an import again
+//! writes nothing new.
 //!
 //! Each source module only reads its format into [`Item`]s; [`plan`] applies cairn's
 //! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
 //! writes the files.
 
 pub mod disqus;
+pub mod giscus;
 pub mod html;
 pub mod isso;
+pub mod issues;
 pub mod staticman;
-pub mod utterances;
 pub mod wordpress;
 mod xml;
 
@@ -111,6 +113,63 @@ impl Source {
     pub fn has_emails(&self) -> bool {
         self.items.iter().any(|i| i.email.is_some())
     }
+
+    /// Adds a comment GitHub holds (utterances' and Gitalk's issue comments, giscus'
+    /// discussion comments) as an item, or a note when its date is not one.
+    fn push_github(&mut self, comment: GitHubComment<'_>) {
+        let Some(date) = comment
+            .date
+            .as_str()
+            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.with_timezone(&Utc))
+        else {
+            self.skipped.push(Note {
+                location: comment.location,
+                message: format!("its date {} is not a date", comment.date),
+            });
+            return;
+        };
+        // A deleted account's comments have no user (GitHub shows them as "ghost").
+        self.items.push(Item {
+            key: comment.key,
+            thread: Some(comment.thread.to_string()),
+            parent: comment.parent.map(str::to_string),
+            date,
+            author: comment.user["login"].as_str().map(str::to_string),
+            email: None,
+            website: comment.user[comment.profile].as_str().map(str::to_string),
+            body: Body::Markdown(comment.body.as_str().unwrap_or_default().to_string()),
+            status: comment.status,
+            location: comment.location,
+        });
+    }
+}
+
+/// Checks an item made of a GitHub comment: on `page`, by `login` with their profile
+/// as the website, with `body` as written, on 5 March 2024 at 10:20:30 UTC.
+#[cfg(test)]
+fn assert_github_item(item: &Item, page: &str, login: &str, body: &str) {
+    assert_eq!(item.thread.as_deref(), Some(page));
+    assert_eq!(item.author.as_deref(), Some(login));
+    let profile = format!("https://github.com/{login}");
+    assert_eq!(item.website.as_deref(), Some(profile.as_str()));
+    assert_eq!(item.body, Body::Markdown(body.into()));
+    assert_eq!(item.date.to_rfc3339(), "2024-03-05T10:20:30+00:00");
+}
+
+/// A comment as GitHub's API shows it: when it was written (RFC 3339), by whom (a
+/// user whose `login` is the name and whose `profile` field the website) and what
+/// (Markdown, as written); where it is, and whether it is shown.
+struct GitHubComment<'a> {
+    key: String,
+    thread: &'a str,
+    parent: Option<&'a str>,
+    date: &'a serde_json::Value,
+    user: &'a serde_json::Value,
+    profile: &'a str,
+    body: &'a serde_json::Value,
+    status: Status,
+    location: String,
 }
 
 /// The sources `cairn import` reads.
@@ -121,6 +180,8 @@ pub enum Kind {
     Wordpress,
     Staticman,
     Utterances,
+    Gitalk,
+    Giscus,
 }
 
 impl Kind {
@@ -129,7 +190,10 @@ impl Kind {
     /// the blogs it imported, which Jekyll themes print as they are. Isso's names and
     /// GitHub's logins are text.
     fn names_are_html(self) -> bool {
-        !matches!(self, Kind::Isso | Kind::Utterances)
+        !matches!(
+            self,
+            Kind::Isso | Kind::Utterances | Kind::Gitalk | Kind::Giscus
+        )
     }
 
     /// Prefix of the `origin:` field of comments from this source.
@@ -140,6 +204,8 @@ impl Kind {
             Kind::Wordpress => "wordpress",
             Kind::Staticman => "staticman",
             Kind::Utterances => "utterances",
+            Kind::Gitalk => "gitalk",
+            Kind::Giscus => "giscus",
         }
     }
 }
@@ -572,6 +638,12 @@ pub(crate) fn stubs_needed(parents: &[Option<usize>], kept: &[bool]) -> Vec<bool
         }
     }
     stub
+}
+
+/// Whether a source value is a web address: an http(s) URL, in one word.
+pub(crate) fn is_web_address(value: &str) -> bool {
+    (value.starts_with("http://") || value.starts_with("https://"))
+        && !value.contains(char::is_whitespace)
 }
 
 /// Whether a source value names a page: a site path or an http(s) URL.

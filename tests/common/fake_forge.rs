@@ -1,7 +1,8 @@
 //! A local stand-in for the REST APIs of GitHub, Gitea/Forgejo and GitLab, speaking
 //! the subset cairn uses as each forge's API reference documents it: branches,
 //! repository files, pull (merge) requests with their files, labels and pagination,
-//! GitHub App installation tokens; with each forge's status codes, JSON shapes, error
+//! GitHub App installation tokens, GitHub's issues and (through its GraphQL API, in
+//! [`super::fake_graphql`]) discussions; with each forge's status codes, JSON shapes, error
 //! bodies, authentication headers and rate-limit headers. It keeps one small in-memory
 //! repository (commits as whole file maps) behind all three, checks every request's
 //! headers, and can be told to fail, lose answers, stall or rate-limit, to test what
@@ -123,6 +124,9 @@ pub struct State {
     /// API shows them, and the comments on them.
     pub issues: Vec<Value>,
     pub issue_comments: Vec<Value>,
+    /// GitHub: the repository's discussions, as its GraphQL API has them (with their
+    /// comments, and the comments' replies, in place), served at `POST /graphql`.
+    pub discussions: Vec<Value>,
     /// GitHub: a public repository, which anyone may read without a token.
     pub public: bool,
 }
@@ -166,6 +170,7 @@ impl FakeForge {
             labels: vec!["comment".into(), "needs review".into(), "spam".into()],
             issues: Vec::new(),
             issue_comments: Vec::new(),
+            discussions: Vec::new(),
             public: false,
         }));
         let shared = state.clone();
@@ -225,6 +230,40 @@ impl FakeForge {
                     "author_association": "NONE",
                 }));
             }
+            number
+        })
+    }
+
+    /// Opens a discussion (GitHub) in `category`, with `comments` on it (made by
+    /// [`discussion_comment`], replies in place); gives its number, which issues, pull
+    /// requests and discussions share.
+    pub fn add_discussion(
+        &self,
+        category: &str,
+        title: &str,
+        body: &str,
+        comments: Vec<Value>,
+    ) -> u64 {
+        self.with(|s| {
+            let number = (s.issues.len() + s.pulls.len() + s.discussions.len() + 1) as u64;
+            let url = format!("https://github.com/{OWNER}/{REPO}/discussions/{number}");
+            let mut next = 7000 + 1000 * number;
+            let mut comments = comments;
+            for comment in &mut comments {
+                number_comment(comment, &url, &mut next);
+            }
+            s.discussions.push(json!({
+                "__typename": "Discussion",
+                "id": format!("D_kwDO{number}"),
+                "number": number,
+                "title": title,
+                "body": body,
+                "url": url,
+                "createdAt": "2024-01-01T00:00:00Z",
+                "category": {"__typename": "DiscussionCategory", "id": format!("DIC_{category}"), "name": category},
+                "author": {"__typename": "User", "login": "giscus[bot]", "url": "https://github.com/apps/giscus"},
+                "comments": comments,
+            }));
             number
         })
     }
@@ -381,7 +420,14 @@ async fn handle(
         s.rules.retain(|r| r.times > 0);
         let problem = header_problem(&s, &method, &headers, &path);
         let outage = s.outage_until.is_some_and(|t| Instant::now() < t);
-        (fault, problem, primary_limit(&mut s), outage)
+        // A GraphQL query costs points by the connections it asks for; a REST request
+        // costs one.
+        let cost = if path == "/graphql" {
+            super::fake_graphql::cost(&json_body)
+        } else {
+            1
+        };
+        (fault, problem, primary_limit(&mut s, cost), outage)
     };
     let record = |status: u16, state: &Arc<Mutex<State>>| {
         state.lock().unwrap().seen.push(Seen {
@@ -397,8 +443,17 @@ async fn handle(
         record(502, &state);
         return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response();
     }
-    // Without a token, GitHub does not tell a private repository from none at all.
+    // Without a token, GitHub does not tell a private repository from none at all;
+    // its GraphQL API answers no one without a token.
     let anonymous = headers.get("authorization").is_none();
+    if anonymous && path == "/graphql" {
+        record(401, &state);
+        return json_response(
+            401,
+            json!({"message": "This endpoint requires you to be authenticated.", "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"}),
+            vec![],
+        );
+    }
     if header_problem.is_some() && anonymous && state.lock().unwrap().flavor == Flavor::GitHub {
         record(404, &state);
         return json_response(
@@ -439,6 +494,15 @@ async fn handle(
     };
     if limited.0 {
         return match flavor {
+            // GraphQL tells of its limit in an answer's errors.
+            Flavor::GitHub if path == "/graphql" => {
+                record(200, &state);
+                json_response(
+                    200,
+                    json!({"errors": [{"type": "RATE_LIMIT", "code": "graphql_rate_limit", "message": "API rate limit already exceeded for user ID 1."}]}),
+                    limit_headers,
+                )
+            }
             Flavor::GitHub => {
                 record(403, &state);
                 json_response(
@@ -521,6 +585,35 @@ fn json_response(status: u16, body: Value, headers: Vec<(String, String)>) -> Re
         );
     }
     response
+}
+
+/// A comment on a discussion by `user` (none: a deleted account), written at `at`,
+/// with its replies; [`FakeForge::add_discussion`] gives it its ids.
+pub fn discussion_comment(user: Option<&str>, body: &str, at: &str, replies: Vec<Value>) -> Value {
+    json!({
+        "__typename": "DiscussionComment",
+        "body": body,
+        "createdAt": at,
+        "deletedAt": null,
+        "isMinimized": false,
+        "minimizedReason": null,
+        "upvoteCount": 0,
+        "author": user.map(|l| json!({"__typename": "User", "login": l, "url": format!("https://github.com/{l}")})),
+        "replies": replies,
+    })
+}
+
+fn number_comment(comment: &mut Value, discussion_url: &str, next: &mut u64) {
+    *next += 1;
+    comment["id"] = json!(format!("DC_kwDO{next}"));
+    comment["databaseId"] = json!(*next);
+    comment["url"] = json!(format!("{discussion_url}#discussioncomment-{next}"));
+    if let Some(replies) = comment["replies"].as_array_mut() {
+        for reply in replies {
+            number_comment(reply, discussion_url, next);
+            reply["replies"] = json!([]);
+        }
+    }
 }
 
 /// A user as GitHub's API shows one in issues and comments.
@@ -616,8 +709,10 @@ fn verify_jwt(app: &App, jwt: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Counts the request against the primary limit: (refused?, (remaining, reset epoch)).
-fn primary_limit(s: &mut State) -> (bool, (u32, i64)) {
+/// Counts a request costing `cost` against the primary limit: (refused?, (remaining,
+/// reset epoch)). A request costing more than what remains is refused, and what
+/// remains need not be nothing.
+fn primary_limit(s: &mut State, cost: u32) -> (bool, (u32, i64)) {
     let Some((budget, window)) = s.limit else {
         return (false, (4999, chrono::Utc::now().timestamp() + 3600));
     };
@@ -629,10 +724,10 @@ fn primary_limit(s: &mut State) -> (bool, (u32, i64)) {
     // The epoch second by which the window has surely ended.
     let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     let reset = (now + left.as_secs_f64()).ceil() as i64;
-    if s.used >= budget {
-        return (true, (0, reset));
+    if s.used + cost > budget {
+        return (true, (budget - s.used.min(budget), reset));
     }
-    s.used += 1;
+    s.used += cost;
     (false, (budget - s.used, reset))
 }
 
@@ -894,6 +989,21 @@ fn route_github(
     body: &Value,
 ) -> Answer {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if segments == ["graphql"] {
+        if method != Method::POST {
+            return github_error(404, "Not Found");
+        }
+        let repository = json!({
+            "__typename": "Repository",
+            "id": "R_kgDOsite",
+            "nameWithOwner": format!("{OWNER}/{REPO}"),
+            "discussions": s.discussions.iter().rev().cloned().collect::<Vec<_>>(),
+        });
+        return reply(
+            200,
+            super::fake_graphql::answer(&repository, OWNER, REPO, body),
+        );
+    }
     if let ["app", "installations", id, "access_tokens"] = segments[..] {
         return access_token(s, method, id);
     }

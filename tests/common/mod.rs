@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_forge;
+pub mod fake_graphql;
 #[path = "../../src/testing.rs"]
 pub mod testing;
 
@@ -21,10 +22,13 @@ pub fn cairn(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Runs `cairn` with `args` in `dir`, with extra environment variables. Its cache
-/// (`cairn moderate`'s mirrors) is the tests' own, not the user's.
+/// (`cairn moderate`'s mirrors) is the tests' own, not the user's, and a forge token
+/// in the environment that runs the tests is not passed on.
 pub fn cairn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(args)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("CAIRN_FORGE_TOKEN")
         .env(
             "XDG_CACHE_HOME",
             concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),

@@ -1,44 +1,45 @@
-//! Reads utterances' comments from GitHub's REST API: utterances keeps a page's comments
-//! as the comments of one issue of a repository, which it opens with the page's address
-//! in its text, and the issue's comments are the page's (Markdown, by GitHub users).
+//! Reads the comments utterances and Gitalk (and Gitment, whose issues Gitalk took
+//! over) keep in GitHub issues, from GitHub's REST API: each opens one issue of a
+//! repository per page, with the page's address in its text, and the issue's comments
+//! are the page's (Markdown, by GitHub users).
 //!
-//! utterances has no replies, and no e-mail addresses: a comment's author is its GitHub
-//! user, with their profile as the website.
+//! Neither has replies, nor e-mail addresses: a comment's author is its GitHub user,
+//! with their profile as the website.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
-use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{Body, Item, Note, Source, Status};
+use super::{is_web_address, names_a_page, GitHubComment, Kind, Note, Source, Status};
 use crate::deliver::forge::{all_pages, Http};
 use crate::deliver::github;
 
-/// GitHub's API, unless `--api-url` names another (GitHub Enterprise).
-pub const API: &str = "https://api.github.com";
-
-/// Where utterances' issues are, and how to read them.
+/// Where the issues are, which system opened them, and how to read them.
 pub struct Repo<'a> {
+    /// [`Kind::Utterances`] or [`Kind::Gitalk`].
+    pub kind: Kind,
     /// The API's root URL.
     pub api: &'a str,
     /// `owner/name`.
     pub name: &'a str,
     /// A token; a public repository is read without one, at a lower rate limit.
     pub token: Option<&'a str>,
-    /// Only issues with this label (utterances' `label` attribute).
+    /// Only issues with this label (utterances' `label` attribute, one of Gitalk's
+    /// `labels`); Gitalk's issues have its default, `Gitalk`, unless told otherwise.
     pub label: Option<&'a str>,
 }
 
-/// Reads every comment of every issue utterances opened in the repository.
+/// Reads every comment of every issue utterances or Gitalk opened in the repository.
 pub fn read(repo: &Repo<'_>) -> Result<Source> {
     let parts: Vec<&str> = repo.name.split('/').collect();
     if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
         bail!(
-            "{:?} is not a GitHub repository: name it as owner/name (the `repo` of utterances' script)",
-            repo.name
+            "{:?} is not a GitHub repository: name it as owner/name (the `repo` of {}' settings)",
+            repo.name,
+            system(repo.kind)
         );
     }
     let http = Http::new(Duration::from_secs(30));
@@ -54,6 +55,7 @@ pub fn read(repo: &Repo<'_>) -> Result<Source> {
     };
     let label = repo
         .label
+        .or((repo.kind == Kind::Gitalk).then_some("Gitalk"))
         .map(|l| format!("&labels={}", crate::deliver::forge::enc(l)))
         .unwrap_or_default();
     let unreadable = |e| {
@@ -71,14 +73,22 @@ pub fn read(repo: &Repo<'_>) -> Result<Source> {
     let issues =
         all_pages(&format!("/issues?state=all&per_page=100{label}"), get).map_err(unreadable)?;
     let comments = all_pages("/issues/comments?per_page=100", get).map_err(unreadable)?;
-    Ok(items(&issues, &comments))
+    Ok(items(repo.kind, &issues, &comments))
 }
 
-/// The comments of utterances' issues among `issues`, as items; the others' are
-/// reported.
-fn items(issues: &[Value], comments: &[Value]) -> Source {
+/// The name of the system, as its users write it.
+fn system(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Gitalk => "Gitalk",
+        _ => "utterances",
+    }
+}
+
+/// The comments of the issues among `issues` that `kind` opened, as items; the others'
+/// are reported.
+fn items(kind: Kind, issues: &[Value], comments: &[Value]) -> Source {
     let mut source = Source::default();
-    // Each issue's page, by its number; `None` for an issue utterances did not open.
+    // Each issue's page, by its number; `None` for an issue the system did not open.
     let mut pages: HashMap<u64, Option<String>> = HashMap::new();
     for issue in issues {
         // The issues list has the repository's pull requests too.
@@ -88,13 +98,18 @@ fn items(issues: &[Value], comments: &[Value]) -> Source {
         let Some(number) = issue["number"].as_u64() else {
             continue;
         };
-        let page = issue["body"].as_str().and_then(page_link);
+        let body = issue["body"].as_str().unwrap_or_default();
+        let page = match kind {
+            Kind::Gitalk => gitalk_page(body, &issue["labels"]),
+            _ => page_link(body),
+        };
         if page.is_none() && issue["comments"].as_u64().unwrap_or(0) > 0 {
             source.skipped.push(Note {
                 location: format!("issue #{number}"),
                 message: format!(
-                    "{:?} links no page, as the issues utterances opens do: its comments are not imported",
-                    issue["title"].as_str().unwrap_or_default()
+                    "{:?} links no page, as the issues {} opens do: its comments are not imported",
+                    issue["title"].as_str().unwrap_or_default(),
+                    system(kind)
                 ),
             });
         }
@@ -110,34 +125,37 @@ fn items(issues: &[Value], comments: &[Value]) -> Source {
         let Some(Some(page)) = number.and_then(|n| pages.get(&n)) else {
             continue;
         };
-        let location = format!("issue #{} comment {id}", number.unwrap_or_default());
-        let Some(date) = comment["created_at"]
-            .as_str()
-            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-            .map(|d| d.with_timezone(&Utc))
-        else {
-            source.skipped.push(Note {
-                location,
-                message: format!("its date {} is not a date", comment["created_at"]),
-            });
-            continue;
-        };
-        // A deleted account's comments have no user (GitHub shows them as "ghost").
-        let user = &comment["user"];
-        source.items.push(Item {
+        source.push_github(GitHubComment {
             key: id.to_string(),
-            thread: Some(page.clone()),
+            thread: page,
             parent: None,
-            date,
-            author: user["login"].as_str().map(str::to_string),
-            email: None,
-            website: user["html_url"].as_str().map(str::to_string),
-            body: Body::Markdown(comment["body"].as_str().unwrap_or_default().to_string()),
+            date: &comment["created_at"],
+            user: &comment["user"],
+            profile: "html_url",
+            body: &comment["body"],
             status: Status::Published,
-            location,
+            location: format!("issue #{} comment {id}", number.unwrap_or_default()),
         });
     }
     source
+}
+
+/// The page an issue Gitalk opened is for: the address it starts the issue's text with
+/// (`https://blog.example.org/posts/a/ \n\n A first post.`; `Issue from …` in some of
+/// its versions), else one of the issue's labels that is a path or an address (Gitalk
+/// labels an issue with its page's `id`, often `location.pathname`).
+fn gitalk_page(body: &str, labels: &Value) -> Option<String> {
+    let first = body.lines().map(str::trim).find(|l| !l.is_empty());
+    let in_body = first
+        .and_then(|line| line.split_whitespace().last())
+        .filter(|word| is_web_address(word));
+    let in_labels = || {
+        labels.as_array().into_iter().flatten().find_map(|l| {
+            let name = l["name"].as_str().or_else(|| l.as_str())?;
+            (names_a_page(name) && !name.contains(char::is_whitespace)).then_some(name)
+        })
+    };
+    in_body.or_else(in_labels).map(str::to_string)
 }
 
 /// The page an issue utterances opened is for: the link it writes on a line of its own
@@ -148,14 +166,14 @@ fn page_link(body: &str) -> Option<String> {
     body.lines().rev().find_map(|line| {
         let (text, target) = line.trim().strip_prefix('[')?.split_once("](")?;
         let target = target.strip_suffix(')')?;
-        (text == target && (target.starts_with("http://") || target.starts_with("https://")))
-            .then(|| target.to_string())
+        (text == target && is_web_address(target)).then(|| target.to_string())
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::assert_github_item;
     use serde_json::json;
 
     #[test]
@@ -180,6 +198,31 @@ mod tests {
     }
 
     #[test]
+    fn the_page_is_the_address_gitalk_starts_its_issue_with_or_a_label() {
+        let labels = json!([{"name": "Gitalk"}, {"name": "5d41402abc4b2a76b9719d911017c592"}]);
+        assert_eq!(
+            gitalk_page(
+                "https://blog.example.org/posts/a/ \n\n A first post.",
+                &labels
+            )
+            .as_deref(),
+            Some("https://blog.example.org/posts/a/")
+        );
+        assert_eq!(
+            gitalk_page("Issue from http://localhost:4000/posts/a/", &labels).as_deref(),
+            Some("http://localhost:4000/posts/a/")
+        );
+        // A body of the site's own: the page's id among the labels.
+        let by_path = json!([{"name": "Gitalk"}, {"name": "/2019/05/hello.html"}]);
+        assert_eq!(
+            gitalk_page("Comments on Hello", &by_path).as_deref(),
+            Some("/2019/05/hello.html")
+        );
+        assert_eq!(gitalk_page("Comments on Hello", &labels), None);
+        assert_eq!(gitalk_page("", &json!(null)), None);
+    }
+
+    #[test]
     fn comments_of_utterances_issues_are_items_and_others_are_reported() {
         let issues = [
             json!({"number": 1, "title": "posts/hello/", "comments": 2,
@@ -198,18 +241,15 @@ mod tests {
             comment(13, 3, Some("cy"), "LGTM"),
             comment(14, 1, None, "From an account since deleted."),
         ];
-        let source = items(&issues, &comments);
+        let source = items(Kind::Utterances, &issues, &comments);
         let keys: Vec<&str> = source.items.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(keys, ["11", "14"]);
-        let ann = &source.items[0];
-        assert_eq!(
-            ann.thread.as_deref(),
-            Some("https://blog.example.org/posts/hello/")
+        assert_github_item(
+            &source.items[0],
+            "https://blog.example.org/posts/hello/",
+            "ann",
+            "Nice **post**.",
         );
-        assert_eq!(ann.author.as_deref(), Some("ann"));
-        assert_eq!(ann.website.as_deref(), Some("https://github.com/ann"));
-        assert_eq!(ann.body, Body::Markdown("Nice **post**.".into()));
-        assert_eq!(ann.date.to_rfc3339(), "2024-03-05T10:20:30+00:00");
         assert_eq!(source.items[1].author, None);
         assert_eq!(source.skipped.len(), 1, "{:?}", source.skipped);
         assert_eq!(source.skipped[0].location, "issue #2");
