@@ -494,6 +494,17 @@ fn inbox_for_readers(dir: &Path) -> Option<(Stopped, PathBuf, PathBuf, InboxProc
 /// Ada posts `body` asking for mail, her comment is approved, and the mail telling her
 /// it is published arrives: her comment's id, and that mail.
 fn ada_published(dir: &Path, inbox: &InboxProcess, config: &Path, body: &str) -> (String, String) {
+    ada_published_from(dir, inbox, config, body, "")
+}
+
+/// [`ada_published`], from a page in `lang` (none: the site's language).
+fn ada_published_from(
+    dir: &Path,
+    inbox: &InboxProcess,
+    config: &Path,
+    body: &str,
+    lang: &str,
+) -> (String, String) {
     let ada = post(
         inbox,
         &[
@@ -502,6 +513,7 @@ fn ada_published(dir: &Path, inbox: &InboxProcess, config: &Path, body: &str) ->
             ("email", "ada@example.org"),
             ("body", body),
             ("notify", "on"),
+            ("lang", lang),
         ],
     );
     inbox.wait_delivered(30);
@@ -733,6 +745,88 @@ fn readers_mail_and_its_pages_are_in_the_sites_language_as_last_reloaded() {
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(
         done.body.contains("Ihre Adresse ist gelöscht"),
+        "{}",
+        done.body
+    );
+}
+
+/// On a site in several languages, a reader who wrote on a page in another language
+/// than the site's gets mail in that language, and its link's page is in it; a reader
+/// who wrote on a page in the site's language gets mail in the site's.
+#[test]
+fn readers_mail_is_in_the_language_of_the_page_they_wrote_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_smtp, _, config, inbox)) = inbox_for_readers(dir.path()) else {
+        return;
+    };
+    let (ada, live) = ada_published_from(dir.path(), &inbox, &config, "Super !", "fr-FR");
+    assert!(
+        live.contains(&format!(
+            "Votre commentaire sur {SITE}{THREAD} est publié :\n{SITE}{THREAD}#c-{ada}"
+        )),
+        "{live}"
+    );
+    assert!(live.contains("> Super !"), "{live}");
+    let stop = live
+        .lines()
+        .find_map(|l| l.strip_prefix("Ne plus recevoir d’e-mails : "))
+        .expect("an unsubscribe link in French")
+        .to_string();
+
+    // Bob writes on the English page: his own mail is English, Ada's of his reply French.
+    let bob = post(
+        &inbox,
+        &[
+            ("thread", THREAD),
+            ("parent", &ada),
+            ("author", "Bob"),
+            ("email", "bob@example.org"),
+            ("body", "Thanks, Ada."),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir.path(), &config, &bob);
+    wait_explained(
+        "the reply mail to Ada",
+        30,
+        || mails_to(dir.path(), "ada@example.org").len() == 2,
+        || inbox.log.lock().unwrap().clone(),
+    );
+    let reply = mails_to(dir.path(), "ada@example.org")
+        .into_iter()
+        .find(|m| {
+            m.contains(&format!(
+                "Bob a répondu à votre commentaire sur {SITE}{THREAD} :"
+            ))
+        })
+        .expect("the reply mail, in French");
+    assert!(
+        reply.contains(&format!("Lire et répondre : {SITE}{THREAD}#c-{bob}")),
+        "{reply}"
+    );
+    wait_for("Bob's publication mail", 30, || {
+        !mails_to(dir.path(), "bob@example.org").is_empty()
+    });
+    let bobs = mails_to(dir.path(), "bob@example.org").remove(0);
+    assert!(
+        bobs.contains("Subject: Your comment is published"),
+        "{bobs}"
+    );
+
+    let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    for part in [
+        "<html lang=\"fr\" dir=\"ltr\">",
+        "<title>Ne plus recevoir ces e-mails ?</title>",
+        ">Ne plus recevoir d’e-mails sur mes commentaires</button>",
+    ] {
+        assert!(page.body.contains(part), "{part} in {}", page.body);
+    }
+    let done = http(&inbox.addr, "POST", &path_of(&stop), &[], b"").unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("<title>C’est fait</title>"),
         "{}",
         done.body
     );

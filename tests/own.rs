@@ -275,7 +275,7 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
 }
 
 #[test]
-fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
+fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() {
     let dir = tempfile::tempdir().unwrap();
     example_remote(dir.path());
     let config = config(dir.path(), "remote = \"site.git\"\nmode = \"review\"", "");
@@ -338,6 +338,51 @@ fn the_private_links_pages_speak_the_sites_language_and_keep_a_refused_text() {
     let invalid = get(&inbox, &tampered);
     assert_eq!(invalid.status, 403, "{}", invalid.body);
     assert!(invalid.body.contains("Ungültiger Link"), "{}", invalid.body);
+
+    // A reader of the site's French pages gets a link whose pages are French, and the
+    // pages it leads to keep the language; a language the link cannot have is the site's.
+    let (_, link) = post_own(
+        &inbox,
+        serde_json::json!({"thread": THREAD, "author": "Zoé", "body": "Premier jet.", "lang": "fr-CA"}),
+    );
+    assert!(link.ends_with("&lang=fr"), "{link}");
+    inbox.wait_delivered(30);
+    let page = get(&inbox, &link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (path, query) = link.split_once('?').unwrap();
+    for part in [
+        "<html lang=\"fr\" dir=\"ltr\">",
+        "<title>Votre commentaire</title>",
+        ">Enregistrer la modification</button>",
+        &format!(
+            "action=\"http://127.0.0.1:9{path}/edit?{}\"",
+            query.replace('&', "&amp;")
+        ),
+        &format!(
+            "action=\"http://127.0.0.1:9{path}/withdraw?{}\"",
+            query.replace('&', "&amp;")
+        ),
+    ] {
+        assert!(page.body.contains(part), "{part} in {}", page.body);
+    }
+    let saved = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Court.");
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved.body.contains("<title>Enregistré</title>"),
+        "{}",
+        saved.body
+    );
+    let invalid = get(&inbox, &link.replace("key=", "key=0"));
+    assert_eq!(invalid.status, 403, "{}", invalid.body);
+    assert!(invalid.body.contains("Lien non valide"), "{}", invalid.body);
+    let unknown = get(&inbox, &link.replace("lang=fr", "lang=xx%22"));
+    assert_eq!(unknown.status, 200, "{}", unknown.body);
+    assert!(
+        unknown.body.contains("<title>Ihr Kommentar</title>"),
+        "{}",
+        unknown.body
+    );
+    assert!(!unknown.body.contains("lang=xx"), "{}", unknown.body);
 }
 
 #[test]

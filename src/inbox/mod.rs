@@ -273,7 +273,8 @@ impl Inbox {
         tracing::info!(id = %comment.id, thread = %comment.thread, "accepted");
         if sub.notify && !sub.email.trim().is_empty() {
             if let Some(private) = &self.private {
-                if let Err(e) = private.subscribe(comment.id, &sub.email) {
+                let lang = policy.languages.other(&sub.lang).unwrap_or_default();
+                if let Err(e) = private.subscribe(comment.id, &sub.email, lang) {
                     tracing::error!(id = %comment.id, "cannot record the mail subscription: {e:#}");
                 }
             }
@@ -741,7 +742,12 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
                     Json(serde_json::json!({
                         "id": comment.id.to_string(),
                         "status": "queued",
-                        "manage_url": own::link(&inbox.config.inbox.url, &inbox.secret, comment.id),
+                        "manage_url": own::link(
+                            &inbox.config.inbox.url,
+                            &inbox.secret,
+                            comment.id,
+                            inbox.policy().languages.other(&sub.lang),
+                        ),
                     })),
                 )
                     .into_response(),
@@ -751,8 +757,13 @@ async fn post_comment(State(inbox): State<Arc<Inbox>>, request: Request) -> Resp
                         None => "cairn-comments".into(),
                     };
                     let back = inbox.back_url(Some(&comment.thread), &anchor);
-                    let manage = own::link(&inbox.config.inbox.url, &inbox.secret, comment.id);
                     let policy = inbox.policy();
+                    let manage = own::link(
+                        &inbox.config.inbox.url,
+                        &inbox.secret,
+                        comment.id,
+                        policy.languages.other(&sub.lang),
+                    );
                     let renderer = policy.languages.get_or_site(&sub.lang);
                     match renderer.confirmation_page(&comment, &back, &manage) {
                         Ok(page) => Html(page).into_response(),
@@ -923,27 +934,39 @@ fn respond_rejected(
     response
 }
 
-/// A page that tells a reader something (`notice.html`), in the site's language and
-/// style.
-fn notice(inbox: &Inbox, status: StatusCode, notice: &crate::render::Notice<'_>) -> Response {
-    match inbox.policy().renderer().notice_page(notice) {
+/// A page that tells a reader something (`notice.html`), in the site's style and the
+/// language of `lang` (or the site's).
+fn notice(
+    inbox: &Inbox,
+    lang: &str,
+    status: StatusCode,
+    notice: &crate::render::Notice<'_>,
+) -> Response {
+    match inbox
+        .policy()
+        .languages
+        .get_or_site(lang)
+        .notice_page(notice)
+    {
         Ok(page) => (status, Html(page)).into_response(),
         Err(e) => internal(&e),
     }
 }
 
-/// A notice of one paragraph, both it and the title strings of the site's language
-/// (by key), with a link back to the page of `thread` if there is one.
+/// A notice of one paragraph, both it and the title strings (by key) in the language
+/// of `lang` (or the site's), with a link back to the page of `thread` if there is one.
 fn told(
     inbox: &Inbox,
+    lang: &str,
     status: StatusCode,
     (title, text): (&str, &str),
     thread: Option<&str>,
 ) -> Response {
     let policy = inbox.policy();
-    let strings = &policy.renderer().strings;
+    let strings = &policy.languages.get_or_site(lang).strings;
     notice(
         inbox,
+        lang,
         status,
         &crate::render::Notice {
             title: strings.get(title),

@@ -591,7 +591,8 @@ fn post_webhook(
 }
 
 /// Tells readers about comments of theirs that were published, and about published
-/// replies to them; forgets comments that were rejected.
+/// replies to them, each in the language of the page they wrote on; forgets comments
+/// that were rejected.
 fn announce(channels: &Channels, private: &Private) -> Result<()> {
     let Some((mailer, from, _)) = &channels.mailer else {
         return Ok(());
@@ -608,12 +609,14 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
         }
         let link = format!("{}#c-{}", config.public_url(&c.thread), c.id);
         let policy = channels.policy.get();
-        let strings = &policy.renderer().strings;
+        let strings_of =
+            |sub: &super::private::Subscriber| &policy.languages.get_or_site(&sub.lang).strings;
         let page = config.public_url(&c.thread);
         let own = private.subscriber(c.id)?;
         let mut author_told = watched.author_told;
         if !author_told {
             if let Some(sub) = &own {
+                let strings = strings_of(sub);
                 let text = format!(
                     "{}\n{link}\n\n{}\n",
                     strings.fill("mail_published", &[("page", &page)]),
@@ -632,6 +635,7 @@ fn announce(channels: &Channels, private: &Private) -> Result<()> {
             };
             match theirs {
                 Some(sub) if own.as_ref().is_none_or(|o| o.email != sub.email) => {
+                    let strings = strings_of(&sub);
                     let author = c.author.as_deref().unwrap_or(strings.get("anonymous"));
                     let text = format!(
                         "{}\n\n{}\n\n{} {link}\n",
@@ -711,18 +715,18 @@ pub async fn unsubscribe_page(
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
-    let known = inbox
+    let Some(sub) = inbox
         .private
         .as_ref()
-        .and_then(|p| p.email_of_token(&token).ok().flatten())
-        .is_some();
-    if !known {
+        .and_then(|p| p.of_token(&token).ok().flatten())
+    else {
         return nothing_to_stop(&inbox);
-    }
+    };
     let policy = inbox.policy();
-    let strings = &policy.renderer().strings;
+    let strings = &policy.languages.get_or_site(&sub.lang).strings;
     super::notice(
         &inbox,
+        &sub.lang,
         StatusCode::OK,
         &crate::render::Notice {
             title: strings.get("unsubscribe_title"),
@@ -738,6 +742,7 @@ pub async fn unsubscribe_page(
 fn nothing_to_stop(inbox: &Inbox) -> axum::response::Response {
     super::told(
         inbox,
+        "",
         axum::http::StatusCode::NOT_FOUND,
         ("unsubscribe_none_title", "unsubscribe_none"),
         None,
@@ -754,14 +759,16 @@ pub async fn unsubscribe(
     let Some(private) = &inbox.private else {
         return nothing_to_stop(&inbox);
     };
-    let erased = private
-        .email_of_token(&token)
-        .and_then(|email| email.map(|e| private.forget(&e)).transpose());
+    let erased = private.of_token(&token).and_then(|sub| {
+        sub.map(|sub| Ok((private.forget(&sub.email)?, sub.lang)))
+            .transpose()
+    });
     match erased {
-        Ok(Some(n)) => {
+        Ok(Some((n, lang))) => {
             tracing::info!(subscriptions = n, "a reader unsubscribed");
             super::told(
                 &inbox,
+                &lang,
                 StatusCode::OK,
                 ("unsubscribe_done_title", "unsubscribe_done"),
                 None,
@@ -772,6 +779,7 @@ pub async fn unsubscribe(
             tracing::warn!("cannot unsubscribe: {e:#}");
             super::told(
                 &inbox,
+                "",
                 StatusCode::SERVICE_UNAVAILABLE,
                 ("later_title", "later"),
                 None,

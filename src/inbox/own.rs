@@ -30,18 +30,26 @@ fn key(secret: &Secret, id: Ulid) -> String {
     to_hex(&secret.mac(format!("cairn author link\n{id}").as_bytes())[..KEY_LEN / 2])
 }
 
-/// The author's private link to comment `id`.
-pub fn link(inbox_url: &str, secret: &Secret, id: Ulid) -> String {
-    at(inbox_url, secret, id, "")
+/// The author's private link to comment `id`, whose pages are in `lang` (one of
+/// cairn's languages; none: the site's).
+pub fn link(inbox_url: &str, secret: &Secret, id: Ulid, lang: Option<&str>) -> String {
+    at(inbox_url, secret, id, "", lang)
 }
 
 /// The link to `action` (`""`, `/edit` or `/withdraw`) on comment `id`.
-fn at(inbox_url: &str, secret: &Secret, id: Ulid, action: &str) -> String {
+fn at(inbox_url: &str, secret: &Secret, id: Ulid, action: &str, lang: Option<&str>) -> String {
+    let lang = lang.map(|l| format!("&lang={l}")).unwrap_or_default();
     format!(
-        "{}/v1/own/{id}{action}?key={}",
+        "{}/v1/own/{id}{action}?key={}{lang}",
         inbox_url.trim_end_matches('/'),
         key(secret, id)
     )
+}
+
+/// The language a link's pages are in: its `lang`, as [`link`] wrote it (the key
+/// does not cover it: it only chooses the words), or the site's.
+fn lang(query: &HashMap<String, String>) -> &str {
+    query.get("lang").map_or("", String::as_str)
 }
 
 /// Where a comment stands, for its author.
@@ -67,9 +75,11 @@ async fn find(
     id: &str,
     query: &HashMap<String, String>,
 ) -> Result<Standing, Response> {
+    let lang = lang(query);
     let id: Ulid = id.parse().map_err(|_| {
         told(
             inbox,
+            lang,
             StatusCode::NOT_FOUND,
             ("link_unknown_title", "link_unknown"),
             None,
@@ -82,6 +92,7 @@ async fn find(
     if !same {
         return Err(told(
             inbox,
+            lang,
             StatusCode::FORBIDDEN,
             ("link_invalid_title", "link_invalid"),
             None,
@@ -90,6 +101,7 @@ async fn find(
     let expired = |thread: Option<&str>| {
         told(
             inbox,
+            lang,
             StatusCode::GONE,
             ("own_expired_title", "own_expired"),
             thread,
@@ -100,6 +112,7 @@ async fn find(
         Some(_) => {
             return Err(told(
                 inbox,
+                lang,
                 StatusCode::CONFLICT,
                 ("own_not_yet_title", "own_not_yet"),
                 None,
@@ -132,19 +145,21 @@ async fn find(
         Ok(Ok((false, true))) => Ok(Standing::Pending(comment)),
         Ok(Ok((false, false))) => Err(told(
             inbox,
+            lang,
             StatusCode::GONE,
             ("own_gone_title", "own_gone"),
             Some(&comment.thread),
         )),
-        Ok(Err(e)) => Err(unavailable(inbox, &format!("{e:#}"))),
-        Err(e) => Err(unavailable(inbox, &e.to_string())),
+        Ok(Err(e)) => Err(unavailable(inbox, lang, &format!("{e:#}"))),
+        Err(e) => Err(unavailable(inbox, lang, &e.to_string())),
     }
 }
 
-fn unavailable(inbox: &Inbox, why: &str) -> Response {
+fn unavailable(inbox: &Inbox, lang: &str, why: &str) -> Response {
     tracing::warn!("author link: {why}");
     told(
         inbox,
+        lang,
         StatusCode::SERVICE_UNAVAILABLE,
         ("later_title", "later"),
         None,
@@ -168,6 +183,7 @@ enum Draft {
 /// a change that was refused.
 fn own_page(
     inbox: &Inbox,
+    lang: &str,
     status: StatusCode,
     title: &str,
     standing: &Standing,
@@ -194,8 +210,17 @@ fn own_page(
             None,
         ),
     };
-    let strings = &policy.renderer().strings;
-    let link = |action| at(&inbox.config.inbox.url, &inbox.secret, comment.id, action);
+    let strings = &policy.languages.get_or_site(lang).strings;
+    let other = policy.languages.other(lang);
+    let link = |action| {
+        at(
+            &inbox.config.inbox.url,
+            &inbox.secret,
+            comment.id,
+            action,
+            other,
+        )
+    };
     let edit = (!closed || error.is_some()).then(|| NoticeEdit {
         action: link("/edit"),
         source,
@@ -203,6 +228,7 @@ fn own_page(
     });
     notice(
         inbox,
+        lang,
         status,
         &Notice {
             title: strings.get(title),
@@ -227,6 +253,7 @@ pub async fn show(
     match find(&inbox, &id, &query).await {
         Ok(standing) => own_page(
             &inbox,
+            lang(&query),
             StatusCode::OK,
             "own_title",
             &standing,
@@ -255,11 +282,13 @@ pub async fn edit(
         .get("body")
         .map(|b| super::guard::body_text(b))
         .unwrap_or_default();
+    let lang = lang(&query);
     let policy = inbox.policy();
-    let strings = &policy.renderer().strings;
+    let strings = &policy.languages.get_or_site(lang).strings;
     let refused = |r: super::guard::Rejection, body| {
         own_page(
             &inbox,
+            lang,
             r.reason.status(),
             "own_not_saved_title",
             &standing,
@@ -276,6 +305,7 @@ pub async fn edit(
     if form.get("preview").is_some_and(|v| super::guard::is_yes(v)) {
         return own_page(
             &inbox,
+            lang,
             StatusCode::OK,
             "preview_title",
             &standing,
@@ -291,7 +321,7 @@ pub async fn edit(
         ..old.clone()
     };
     if let Err(r) = inbox
-        .spam_checked(&policy, &new, super::spam::Event::Edit, "", &headers)
+        .spam_checked(&policy, &new, super::spam::Event::Edit, lang, &headers)
         .await
     {
         return refused(r, new.body);
@@ -323,10 +353,10 @@ pub async fn edit(
                 Some((false, _)) => ("own_saved_title", "own_changed"),
                 None => ("own_saved_title", "own_saved"),
             };
-            told(&inbox, StatusCode::OK, said, Some(&new.thread))
+            told(&inbox, lang, StatusCode::OK, said, Some(&new.thread))
         }
-        Ok(Err(e)) => unavailable(&inbox, &format!("{e:#}")),
-        Err(e) => unavailable(&inbox, &e.to_string()),
+        Ok(Err(e)) => unavailable(&inbox, lang, &format!("{e:#}")),
+        Err(e) => unavailable(&inbox, lang, &e.to_string()),
     }
 }
 
@@ -353,6 +383,7 @@ pub async fn withdraw(
         Ok(s) => s,
         Err(page) => return page,
     };
+    let lang = lang(&query);
     let backend = inbox.backend.clone();
     let thread = standing.comment().thread.clone();
     // `None`: a pending comment withdrawn; otherwise the published comment, whether
@@ -379,9 +410,9 @@ pub async fn withdraw(
                 (true, false) => ("own_withdrawn_title", "own_removed"),
                 (false, _) => ("own_withdrawn_title", "own_withdrawn"),
             };
-            told(&inbox, StatusCode::OK, said, Some(&thread))
+            told(&inbox, lang, StatusCode::OK, said, Some(&thread))
         }
-        Ok(Err(e)) => unavailable(&inbox, &format!("{e:#}")),
-        Err(e) => unavailable(&inbox, &e.to_string()),
+        Ok(Err(e)) => unavailable(&inbox, lang, &format!("{e:#}")),
+        Err(e) => unavailable(&inbox, lang, &e.to_string()),
     }
 }

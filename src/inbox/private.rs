@@ -1,5 +1,6 @@
 //! The inbox's private store (`private.db` in the spool, SQLite): the e-mail addresses
-//! of readers who asked to hear about replies, and the delivered comments whose
+//! of readers who asked to hear about replies (with the language of the page they
+//! wrote on, which their mail is in), and the delivered comments whose
 //! publication someone is waiting to hear about. Nothing here ever reaches the site
 //! repository; deleted rows are overwritten on disk (`secure_delete`), so `cairn inbox
 //! forget` leaves no trace of an address.
@@ -23,6 +24,9 @@ pub struct Subscriber {
     pub email: String,
     /// The secret part of their unsubscribe link.
     pub token: String,
+    /// The language of the page they wrote on, when not the site's (see
+    /// [`crate::render::Languages::other`]); empty: the site's.
+    pub lang: String,
 }
 
 /// A delivered comment whose publication is to be announced.
@@ -48,7 +52,8 @@ impl Private {
              CREATE TABLE IF NOT EXISTS subscriptions (
                  comment TEXT PRIMARY KEY,
                  email TEXT NOT NULL,
-                 token TEXT NOT NULL
+                 token TEXT NOT NULL,
+                 lang TEXT NOT NULL DEFAULT ''
              );
              CREATE INDEX IF NOT EXISTS subscriptions_email ON subscriptions (email);
              CREATE TABLE IF NOT EXISTS watched (
@@ -59,6 +64,18 @@ impl Private {
              );",
         )
         .with_context(|| format!("cannot set up {}", path.display()))?;
+        // Stores from before readers' languages were kept: theirs is the site's.
+        let has_lang: bool = db
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('subscriptions') WHERE name = 'lang'",
+                [],
+                |row| row.get(0),
+            )
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if !has_lang {
+            db.execute_batch("ALTER TABLE subscriptions ADD COLUMN lang TEXT NOT NULL DEFAULT ''")
+                .with_context(|| format!("cannot add readers' languages to {}", path.display()))?;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -71,40 +88,42 @@ impl Private {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that the author of `comment` wants mail about it (and its replies).
-    pub fn subscribe(&self, comment: Ulid, email: &str) -> Result<()> {
+    /// Records that the author of `comment` wants mail about it (and its replies), in
+    /// `lang` (empty: the site's language).
+    pub fn subscribe(&self, comment: Ulid, email: &str, lang: &str) -> Result<()> {
         let token = format!("{}{}", Ulid::new(), Ulid::new());
         self.db().execute(
-            "INSERT OR REPLACE INTO subscriptions (comment, email, token) VALUES (?1, ?2, ?3)",
-            params![comment.to_string(), normalize(email), token],
+            "INSERT OR REPLACE INTO subscriptions (comment, email, token, lang) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![comment.to_string(), normalize(email), token, lang],
         )?;
         Ok(())
     }
 
+    /// Who wants mail about `comment`.
     pub fn subscriber(&self, comment: Ulid) -> Result<Option<Subscriber>> {
+        self.subscription("comment", &comment.to_string())
+    }
+
+    /// The subscription an unsubscribe token stops (with every other of its address).
+    pub fn of_token(&self, token: &str) -> Result<Option<Subscriber>> {
+        self.subscription("token", token)
+    }
+
+    /// The subscription whose `column` (`comment` or `token`) is `value`.
+    fn subscription(&self, column: &str, value: &str) -> Result<Option<Subscriber>> {
         Ok(self
             .db()
             .query_row(
-                "SELECT email, token FROM subscriptions WHERE comment = ?1",
-                params![comment.to_string()],
+                &format!("SELECT email, token, lang FROM subscriptions WHERE {column} = ?1"),
+                params![value],
                 |row| {
                     Ok(Subscriber {
                         email: row.get(0)?,
                         token: row.get(1)?,
+                        lang: row.get(2)?,
                     })
                 },
-            )
-            .optional()?)
-    }
-
-    /// The address behind an unsubscribe token.
-    pub fn email_of_token(&self, token: &str) -> Result<Option<String>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT email FROM subscriptions WHERE token = ?1",
-                params![token],
-                |row| row.get(0),
             )
             .optional()?)
     }
@@ -179,17 +198,18 @@ mod tests {
         let path = dir.path().join("private.db");
         let store = Private::open(&path).unwrap();
         let (a, b, c) = (Ulid::new(), Ulid::new(), Ulid::new());
-        store.subscribe(a, " Ann@Example.org").unwrap();
-        store.subscribe(b, "ann@example.org").unwrap();
-        store.subscribe(c, "bob@example.org").unwrap();
+        store.subscribe(a, " Ann@Example.org", "").unwrap();
+        store.subscribe(b, "ann@example.org", "de").unwrap();
+        store.subscribe(c, "bob@example.org", "").unwrap();
         assert_eq!(
             store.subscriber(a).unwrap().unwrap().email,
             "ann@example.org"
         );
         let token = store.subscriber(b).unwrap().unwrap().token;
+        let by_token = store.of_token(&token).unwrap().unwrap();
         assert_eq!(
-            store.email_of_token(&token).unwrap().as_deref(),
-            Some("ann@example.org")
+            (by_token.email.as_str(), by_token.lang.as_str()),
+            ("ann@example.org", "de")
         );
         assert_eq!(store.forget("ANN@example.org").unwrap(), 2);
         assert!(store.subscriber(a).unwrap().is_none());
@@ -202,5 +222,30 @@ mod tests {
             "the address is gone from the file"
         );
         assert!(text.contains("bob@example.org"));
+    }
+
+    #[test]
+    fn a_store_from_before_languages_keeps_its_readers_in_the_sites_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE subscriptions (comment TEXT PRIMARY KEY, email TEXT NOT NULL, \
+             token TEXT NOT NULL);
+             INSERT INTO subscriptions VALUES ('01JDZZZZZZZZZZZZZZZZZZZZZZ', 'ann@example.org', 't');",
+        )
+        .unwrap();
+        drop(old);
+        for _ in 0..2 {
+            let store = Private::open(&path).unwrap();
+            let ann = store.of_token("t").unwrap().unwrap();
+            assert_eq!(
+                (ann.email.as_str(), ann.lang.as_str()),
+                ("ann@example.org", "")
+            );
+            let new = Ulid::new();
+            store.subscribe(new, "bob@example.org", "fr").unwrap();
+            assert_eq!(store.subscriber(new).unwrap().unwrap().lang, "fr");
+        }
     }
 }

@@ -125,6 +125,13 @@ impl Languages {
     pub fn get_or_site(&self, tag: &str) -> &Renderer {
         self.get(tag).unwrap_or(&self.site)
     }
+
+    /// The one of cairn's [languages](i18n::LANGUAGES) `tag` is in, when it is not the
+    /// site's: what is kept of a reader's language for the mail and the links they
+    /// get later (none: the site's, as it is then).
+    pub fn other(&self, tag: &str) -> Option<&'static str> {
+        i18n::known(tag).filter(|l| *l != self.config.site.language)
+    }
 }
 
 /// Templates whose output for a comment or a thread is cut into stencils.
