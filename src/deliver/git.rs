@@ -199,23 +199,28 @@ impl Git {
 
     /// Pushes branch updates; returns the branches the remote refused, with its reason.
     /// Every update is a compare-and-swap on the branch's old value: a server refuses a
-    /// non-fast-forward atomically, and a remote on this machine is written directly
-    /// (see [`Git::push_local`]).
+    /// non-fast-forward atomically, a deletion that says where the branch must be is
+    /// sent only while the server tells it is there (see [`Git::push_refspecs`]), and a
+    /// remote on this machine is written directly (see [`Git::push_local`]).
     fn push(&self, repo: &Repository, updates: &[Update]) -> Result<Vec<(String, String)>> {
         let rejected = match self.local_path() {
             Some(path) => self.push_local(repo, path, updates)?,
             None => {
-                let refspecs: Vec<String> = updates
-                    .iter()
-                    .map(|u| match u.new {
-                        Some(oid) => format!("{oid}:refs/heads/{}", u.branch),
-                        None => format!(":refs/heads/{}", u.branch),
-                    })
-                    .collect();
-                self.push_refspecs(repo, &refspecs)?
-                    .into_iter()
-                    .map(|(name, why)| (name.trim_start_matches("refs/heads/").to_string(), why))
-                    .collect()
+                // The branches found moved are left alone, and the rest pushed again.
+                let mut moved = Vec::new();
+                let mut left: Vec<&Update> = updates.iter().collect();
+                loop {
+                    match self.push_updates(repo, &left)? {
+                        Pushed::Done(mut rejected) => {
+                            rejected.append(&mut moved);
+                            break rejected;
+                        }
+                        Pushed::Moved(branches) => {
+                            left.retain(|u| !branches.contains(&u.branch));
+                            moved.extend(branches.into_iter().map(|b| (b, MOVED.to_string())));
+                        }
+                    }
+                }
             }
         };
         // The mirror's view of the remote follows what was pushed, even before a fetch.
@@ -301,7 +306,7 @@ impl Git {
                 // and where the update expects it (`old`), if it says.
                 None => match target.find_reference(&branch) {
                     Ok(r) if update.old.is_some_and(|old| r.target() != Some(old)) => {
-                        rejected.push((update.branch.clone(), "the branch moved".to_string()));
+                        rejected.push((update.branch.clone(), MOVED.to_string()));
                         continue;
                     }
                     Ok(mut r) => r.delete(),
@@ -388,17 +393,30 @@ impl Git {
         Ok(())
     }
 
-    /// Pushes refspecs; returns the refs the remote refused, with its reason.
-    fn push_refspecs(
-        &self,
-        repo: &Repository,
-        refspecs: &[String],
-    ) -> Result<Vec<(String, String)>> {
-        if refspecs.is_empty() {
-            return Ok(Vec::new());
+    /// Pushes branch updates over the network, unless a deletion's branch moved.
+    ///
+    /// A server refuses an update that does not fast-forward, but deletes a branch
+    /// wherever it is. So before the upload, the value the server tells for each branch
+    /// to delete is compared with where the update saw it (`old`), as `git push
+    /// --force-with-lease` does, and the push is called off when one moved: an author's
+    /// edit pushed since is never deleted with the branch. (The server itself checks
+    /// that the values it told are unchanged when the commands arrive.) A branch
+    /// already gone needs no deleting.
+    fn push_updates(&self, repo: &Repository, updates: &[&Update]) -> Result<Pushed> {
+        if updates.is_empty() {
+            return Ok(Pushed::Done(Vec::new()));
         }
+        let refspecs: Vec<String> = updates
+            .iter()
+            .map(|u| match u.new {
+                Some(oid) => format!("{oid}:refs/heads/{}", u.branch),
+                None => format!(":refs/heads/{}", u.branch),
+            })
+            .collect();
+        let branch_of = |name: &str| name.trim_start_matches("refs/heads/").to_string();
         let mut remote = repo.find_remote("origin")?;
         let rejected = std::cell::RefCell::new(Vec::new());
+        let moved = std::cell::RefCell::new(Vec::new());
         let seen = HostKeySeen::default();
         {
             let mut cb = callbacks(self.over_ssh().then_some(&seen));
@@ -406,29 +424,44 @@ impl Git {
                 if let Some(status) = status {
                     rejected
                         .borrow_mut()
-                        .push((name.to_string(), status.to_string()));
+                        .push((branch_of(name), status.to_string()));
                 }
                 Ok(())
             });
+            cb.push_negotiation(|sent| {
+                for command in sent {
+                    let branch = branch_of(&String::from_utf8_lossy(command.dst_refname_bytes()));
+                    let expected = updates
+                        .iter()
+                        .find(|u| u.new.is_none() && u.branch == branch)
+                        .and_then(|u| u.old);
+                    let now = command.src();
+                    if expected.is_some_and(|old| !now.is_zero() && now != old) {
+                        moved.borrow_mut().push(branch);
+                    }
+                }
+                match moved.borrow().is_empty() {
+                    true => Ok(()),
+                    false => Err(git2::Error::from_str(MOVED)),
+                }
+            });
             let mut options = PushOptions::new();
             options.remote_callbacks(cb);
-            match remote.push(refspecs, Some(&mut options)) {
+            match remote.push(&refspecs, Some(&mut options)) {
                 Ok(()) => {}
+                Err(_) if !moved.borrow().is_empty() => return Ok(Pushed::Moved(moved.take())),
                 Err(e) if e.code() == git2::ErrorCode::NotFastForward => {
-                    return Ok(refspecs
-                        .iter()
-                        .map(|r| {
-                            (
-                                r.rsplit(':').next().unwrap_or(r).to_string(),
-                                e.message().to_string(),
-                            )
-                        })
-                        .collect());
+                    return Ok(Pushed::Done(
+                        updates
+                            .iter()
+                            .map(|u| (u.branch.clone(), e.message().to_string()))
+                            .collect(),
+                    ));
                 }
                 Err(e) => return Err(self.network_error(e, "push to", &seen)),
             }
         }
-        Ok(rejected.into_inner())
+        Ok(Pushed::Done(rejected.into_inner()))
     }
 
     /// Moves `branch` on the remote from its current tip to what `make` builds on it
@@ -842,16 +875,19 @@ impl Git {
         })
     }
 
-    fn delete_branch(&self, repo: &Repository, branch: &str) -> Result<()> {
+    /// Deletes `branch` from the remote if it is still at `tip`: `false` when it moved
+    /// (it is kept), an error when the remote refused.
+    fn delete_branch(&self, repo: &Repository, branch: &str, tip: Oid) -> Result<bool> {
         let update = Update {
             branch: branch.to_string(),
             new: None,
-            old: None,
+            old: Some(tip),
         };
-        if let Some((_, why)) = self.push(repo, &[update])?.first() {
-            bail!("cannot delete branch {branch}: {why}");
+        match self.push(repo, &[update])?.first() {
+            None => Ok(true),
+            Some((_, why)) if why == MOVED => Ok(false),
+            Some((_, why)) => bail!("cannot delete branch {branch}: {why}"),
         }
-        Ok(())
     }
 }
 
@@ -906,8 +942,24 @@ impl Branch<'_> {
     }
 }
 
+/// Why a branch was not changed: it is no longer where the update saw it.
+const MOVED: &str = "the branch moved";
+
+/// How many times approving or rejecting a comment follows its branch when an
+/// author's edits keep moving it.
+const MERGES: usize = 5;
+
+/// What a push over the network came to.
+enum Pushed {
+    /// It was made: the branches the remote refused, with its reason.
+    Done(Vec<(String, String)>),
+    /// It was called off: these branches to delete are no longer where their updates
+    /// saw them.
+    Moved(Vec<String>),
+}
+
 /// One branch to change on the remote: to `new` (or deleted), if it is still at `old`
-/// (`None`: if it does not exist yet).
+/// (`None`: if it does not exist yet; for a deletion, wherever it is).
 struct Update {
     branch: String,
     new: Option<Oid>,
@@ -1007,13 +1059,13 @@ impl Git {
         let mut last = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let repo = self.repo()?;
         self.fetch(&repo, &mut last)?;
-        let (pending, path) = self.find_pending(&repo, id)?;
-        let (comment, location) = (&pending.comment, &pending.location);
+        let (mut pending, path) = self.find_pending(&repo, id)?;
+        let location = pending.location.clone();
         let title = format!(
             "Approve {}",
-            message(comment).lines().next().unwrap_or_default()
+            message(&pending.comment).lines().next().unwrap_or_default()
         );
-        if *location == self.batch_branch {
+        if location == self.batch_branch {
             let batch =
                 remote_commit(&repo, &self.batch_branch)?.context("the batch branch vanished")?;
             let entry = batch.tree()?.get_path(Path::new(&path))?;
@@ -1029,21 +1081,42 @@ impl Git {
                 &format!("{title} (now on {})", self.branch),
             )?;
         } else {
-            let branch_tip = remote_commit(&repo, location)?.context("the branch vanished")?;
-            self.update_site(&repo, &mut last, |site| {
-                if repo.graph_descendant_of(branch_tip.id(), site.id())? {
-                    return Ok(branch_tip.id());
+            // An author's edit may reach the branch while it is merged: the branch is
+            // then kept (see [`Git::delete_branch`]) and merged again, as approving a
+            // pending comment publishes it as it stands, like an edit made a moment
+            // before.
+            for _ in 0..MERGES {
+                let branch_tip = remote_commit(&repo, &location)?.context("the branch vanished")?;
+                self.update_site(&repo, &mut last, |site| {
+                    if repo.graph_descendant_of(branch_tip.id(), site.id())? {
+                        return Ok(branch_tip.id());
+                    }
+                    let mut index = repo.merge_commits(site, &branch_tip, None)?;
+                    if index.has_conflicts() {
+                        bail!("{location} conflicts with {}", self.branch);
+                    }
+                    let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+                    let sig = self.signature()?;
+                    let msg = format!("{title}\n\nMerge branch '{location}'");
+                    Ok(repo.commit(None, &sig, &sig, &msg, &tree, &[site, &branch_tip])?)
+                })?;
+                if self.delete_branch(&repo, &location, branch_tip.id())? {
+                    return Ok(pending);
                 }
-                let mut index = repo.merge_commits(site, &branch_tip, None)?;
-                if index.has_conflicts() {
-                    bail!("{location} conflicts with {}", self.branch);
+                self.fetch_only(&repo, &mut last, Some(std::slice::from_ref(&location)))?;
+                // The comment as the edit left it (a withdrawal leaves no file).
+                let moved = remote_commit(&repo, &location)?.context("the branch vanished")?;
+                if let (Ok(entry), Some(format)) = (
+                    moved.tree()?.get_path(Path::new(&path)),
+                    Format::of(Path::new(&path)),
+                ) {
+                    let text = repo.find_blob(entry.id())?;
+                    let text = String::from_utf8_lossy(text.content());
+                    pending.comment =
+                        Comment::parse(&text, format).map_err(|e| anyhow!("{path}: {e}"))?;
                 }
-                let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
-                let sig = self.signature()?;
-                let msg = format!("{title}\n\nMerge branch '{location}'");
-                Ok(repo.commit(None, &sig, &sig, &msg, &tree, &[site, &branch_tip])?)
-            })?;
-            self.delete_branch(&repo, location)?;
+            }
+            bail!("{location} kept changing while it was merged: approve it again");
         }
         Ok(pending)
     }
@@ -1131,7 +1204,19 @@ impl Git {
             );
             self.drop_from_batch(&repo, &mut last, &path, &msg)?;
         } else {
-            self.delete_branch(&repo, &pending.location)?;
+            // Rejecting discards the comment whatever an author's edit made of it
+            // meanwhile: a branch that moved is deleted where it went.
+            let location = &pending.location;
+            for _ in 0..MERGES {
+                let Some(tip) = remote_commit(&repo, location)? else {
+                    return Ok(pending);
+                };
+                if self.delete_branch(&repo, location, tip.id())? {
+                    return Ok(pending);
+                }
+                self.fetch_only(&repo, &mut last, Some(std::slice::from_ref(location)))?;
+            }
+            bail!("{location} kept changing while it was deleted: reject it again");
         }
         Ok(pending)
     }

@@ -160,6 +160,7 @@ on_both_remotes!(
     direct_mode_commits_to_the_site_branch,
     replicas_racing_to_push_lose_nothing,
     branches_the_site_took_in_by_hand_are_swept_and_pending_ones_stay,
+    deleting_a_branch_that_moved_is_refused,
 );
 
 fn review_mode_makes_a_branch_per_comment_and_redelivery_adds_nothing(site: Site) {
@@ -515,26 +516,76 @@ fn delivered_one(site: &Site, mode: Mode) -> (Git, Comment) {
     (git, c)
 }
 
-/// Deleting a branch of a repository on this machine checks that it is still where the
-/// caller saw it: one moved since (a replica's new commit) is left alone.
-#[test]
-fn deleting_a_branch_that_moved_is_refused() {
-    let site = Site::local();
-    let (git, c) = delivered_one(&site, Mode::Review);
-    let branch = format!("cairn/{}", c.id);
-    let deletion = |old| Update {
-        branch: branch.clone(),
+/// Deleting a branch checks that it is still where the caller saw it: one moved since
+/// (an author's edit, a replica's new commit) is left alone, and the others of the
+/// same push are deleted.
+fn deleting_a_branch_that_moved_is_refused(site: Site) {
+    let git = site.backend(Mode::Review, "inbox");
+    let comments = [comment(1, "/posts/a/"), comment(2, "/posts/a/")];
+    assert_eq!(git.deliver(&comments), [Ok(()), Ok(())]);
+    let [moved, kept] = comments.map(|c| format!("cairn/{}", c.id));
+    let deletion = |branch: &str, old| Update {
+        branch: branch.to_string(),
         new: None,
         old: Some(old),
     };
     let repo = git.repo().unwrap();
-    let refused = git.push(&repo, &[deletion(site.tip("main"))]).unwrap();
-    assert_eq!(refused, [(branch.clone(), "the branch moved".to_string())]);
-    assert!(site.branches().contains(&branch));
+    let refused = git
+        .push(
+            &repo,
+            &[
+                deletion(&moved, site.tip("main")),
+                deletion(&kept, site.tip(&kept)),
+            ],
+        )
+        .unwrap();
+    assert_eq!(refused, [(moved.clone(), "the branch moved".to_string())]);
+    assert_eq!(site.branches(), [moved.clone(), "main".to_string()]);
     assert!(git
-        .push(&repo, &[deletion(site.tip(&branch))])
+        .push(&repo, &[deletion(&moved, site.tip(&moved))])
         .unwrap()
         .is_empty());
+    assert_eq!(site.branches(), ["main"]);
+}
+
+/// An author's edit that reaches a comment's branch while a moderator approves it (here
+/// pushed by the remote's own hook the moment the approval reaches the site branch)
+/// is not deleted with the branch: the approval merges it too, as it would an edit
+/// made a moment before.
+#[test]
+fn an_edit_made_during_an_approval_is_published_not_lost() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::served();
+    let (git, c) = delivered_one(&site, Mode::Review);
+    let branch = format!("cairn/{}", c.id);
+    let first = site.tip(&branch);
+    let edited = Comment {
+        body: "Comment number 1, put better".into(),
+        ..c.clone()
+    };
+    site.backend(Mode::Review, "author")
+        .revise(&edited)
+        .unwrap();
+    let edit = site.tip(&branch);
+    assert_ne!(edit, first);
+    let repo = site.repo();
+    repo.reference(&format!("refs/heads/{branch}"), first, true, "test: back")
+        .unwrap();
+    let hook = site.remote.join("hooks/post-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nwhile read old new ref; do\n  [ \"$ref\" = refs/heads/main ] && \
+             git update-ref refs/heads/{branch} {edit}\ndone\nexit 0\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let approved = git.approve(c.id).unwrap();
+    assert_eq!(approved.comment, edited);
+    let path = format!("comments/posts/a/{}.yml", c.id);
+    assert_eq!(site.file("main", &path), Some(edited.to_yaml()));
     assert_eq!(site.branches(), ["main"]);
 }
 
