@@ -527,6 +527,38 @@ fn ada_published_from(
     (ada, mails_to(dir, "ada@example.org").remove(0))
 }
 
+/// Bob replies to Ada's comment `ada` with `body` from a page in the site's language,
+/// asking for mail; his reply is approved, and the mail telling Ada of it arrives: his
+/// comment's id, and Ada's mails.
+fn bob_replied(
+    dir: &Path,
+    inbox: &InboxProcess,
+    config: &Path,
+    ada: &str,
+    body: &str,
+) -> (String, Vec<String>) {
+    let bob = post(
+        inbox,
+        &[
+            ("thread", THREAD),
+            ("parent", ada),
+            ("author", "Bob"),
+            ("email", "bob@example.org"),
+            ("body", body),
+            ("notify", "on"),
+        ],
+    );
+    inbox.wait_delivered(30);
+    approve(dir, config, &bob);
+    wait_explained(
+        "the reply mail to Ada",
+        30,
+        || mails_to(dir, "ada@example.org").len() == 2,
+        || inbox.log.lock().unwrap().clone(),
+    );
+    (bob, mails_to(dir, "ada@example.org"))
+}
+
 /// Readers who tick the box hear when their comment is published and when a reply
 /// to it is; the mail's link stops it; `cairn inbox forget` erases an address; and no
 /// address ever reaches the repository.
@@ -578,26 +610,8 @@ fn readers_hear_of_publication_and_replies_until_they_stop_it() {
         "{raw}"
     );
 
-    let bob = post(
-        &inbox,
-        &[
-            ("thread", THREAD),
-            ("parent", &ada),
-            ("author", "Bob"),
-            ("email", "bob@example.org"),
-            ("body", "Welcome, Ada."),
-            ("notify", "on"),
-        ],
-    );
-    inbox.wait_delivered(30);
-    approve(dir.path(), &config, &bob);
-    wait_explained(
-        "the reply mail to Ada",
-        30,
-        || mails_to(dir.path(), "ada@example.org").len() == 2,
-        || inbox.log.lock().unwrap().clone(),
-    );
-    let reply = mails_to(dir.path(), "ada@example.org")
+    let (bob, mails) = bob_replied(dir.path(), &inbox, &config, &ada, "Welcome, Ada.");
+    let reply = mails
         .into_iter()
         .find(|m| m.contains("Subject: Bob replied to your comment"))
         .expect("the reply mail");
@@ -774,26 +788,8 @@ fn readers_mail_is_in_the_language_of_the_page_they_wrote_on() {
         .to_string();
 
     // Bob writes on the English page: his own mail is English, Ada's of his reply French.
-    let bob = post(
-        &inbox,
-        &[
-            ("thread", THREAD),
-            ("parent", &ada),
-            ("author", "Bob"),
-            ("email", "bob@example.org"),
-            ("body", "Thanks, Ada."),
-            ("notify", "on"),
-        ],
-    );
-    inbox.wait_delivered(30);
-    approve(dir.path(), &config, &bob);
-    wait_explained(
-        "the reply mail to Ada",
-        30,
-        || mails_to(dir.path(), "ada@example.org").len() == 2,
-        || inbox.log.lock().unwrap().clone(),
-    );
-    let reply = mails_to(dir.path(), "ada@example.org")
+    let (bob, mails) = bob_replied(dir.path(), &inbox, &config, &ada, "Thanks, Ada.");
+    let reply = mails
         .into_iter()
         .find(|m| {
             m.contains(&format!(
