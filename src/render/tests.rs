@@ -452,3 +452,27 @@ proptest! {
         prop_assert_eq!(escape_html(&text), naive);
     }
 }
+
+/// Every colour the stylesheet mixes has a plain one for browsers without
+/// `color-mix()`, or their sections would lose their borders and cards.
+#[test]
+fn every_mixed_colour_has_a_fallback() {
+    let css = include_str!("../../templates/cairn.css");
+    let (_, fallback) = css
+        .split_once("@supports not (color: color-mix(")
+        .expect("a block for browsers without color-mix()");
+    let fallback = &fallback[..fallback.find("\n}\n").expect("the block's end")];
+    let mixed: Vec<&str> = css
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--") && l.contains("color-mix("))
+        .map(|l| l.trim().split(':').next().unwrap())
+        .collect();
+    assert!(mixed.len() >= 5, "{mixed:?}");
+    for property in mixed {
+        let plain = fallback
+            .lines()
+            .find(|l| l.trim().starts_with(&format!("{property}:")))
+            .unwrap_or_else(|| panic!("no fallback for {property}"));
+        assert!(!plain.contains("color-mix("), "{plain}");
+    }
+}
