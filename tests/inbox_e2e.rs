@@ -208,6 +208,79 @@ fn a_spam_wave_is_found_and_rejected_in_one_command() {
     );
 }
 
+/// `cairn moderate review` shows each pending comment and does what the moderator
+/// answers; the filters of `list` choose which, and the end of the input stops it.
+#[test]
+fn a_review_goes_through_the_pending_comments_one_by_one() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let post = |thread: &str, author: &str, body: &str| {
+        post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": thread, "author": author, "body": body}),
+        )
+    };
+    let ann = post(THREAD, "Ann", "A thoughtful comment.");
+    let spam = post(THREAD, "Lucky", "Win big at the casino");
+    let bo = post(THREAD, "Bo", "Not sure yet.");
+    let other = post("/posts/other/", "Cy", "On another post.");
+    inbox.wait_delivered(30);
+
+    let config = ws.config();
+    let review = |args: &[&str], input: &str| {
+        let mut all = vec!["moderate", "review"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+        cairn_input(ws.dir.path(), &all, input)
+    };
+    // Approve, reject, an answer it does not take, then skip; the end of the input
+    // stops the review before the last comment.
+    let out = review(&["--thread", THREAD], "a\nR\nmaybe\n\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    for part in [
+        "[1 of 3]\nid:      ".to_string(),
+        format!("id:      {ann}\n"),
+        "    A thoughtful comment.\n".to_string(),
+        "approve, reject, skip or quit? [a/r/s/q] ".to_string(),
+        format!("approved {ann} (Ann on {THREAD}): cairn/{ann} is now on main"),
+        format!("rejected {spam} (Lucky on {THREAD}): removed from cairn/{spam}"),
+        "`maybe`: answer a, r, s or q".to_string(),
+        format!("[3 of 3]\nid:      {bo}\n"),
+        "approved 1, rejected 1, left 1 of 3 pending".to_string(),
+    ] {
+        assert!(said.contains(&part), "{part:?} in\n{said}");
+    }
+    assert!(!said.contains(&other), "{said}");
+    let mut left = ws.branches();
+    left.sort();
+    let mut expected = vec![
+        format!("cairn/{bo}"),
+        format!("cairn/{other}"),
+        "main".into(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert!(ws.build().contains("A thoughtful comment."));
+
+    // Quitting leaves the rest; what is left comes first the next time.
+    let out = review(&[], "q\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!("[1 of 2]\nid:      {bo}\n")),
+        "{said}"
+    );
+    assert!(
+        said.contains("approved 0, rejected 0, left 2 of 2 pending"),
+        "{said}"
+    );
+    assert_eq!(ws.branches().len(), 3);
+
+    let out = review(&["--matching", "nothing like it"], "");
+    assert_eq!(stdout(&out), "no pending comments match\n");
+}
+
 #[test]
 fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
     let ws = Workspace::new("review");

@@ -41,10 +41,15 @@ pub enum Action {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
+    /// Go through the pending comments one by one, oldest first: each is shown in full
+    /// and waits for an answer, a (approve), r (reject), s (skip, also an empty line)
+    /// or q (quit).
+    Review(Filter),
 }
 
+/// Which pending comments a command takes.
 #[derive(Debug, clap::Args)]
-pub struct ListArgs {
+pub struct Filter {
     /// Only comments whose name, website or text holds TEXT, in any case.
     #[arg(long, value_name = "TEXT")]
     pub matching: Option<String>,
@@ -52,6 +57,39 @@ pub struct ListArgs {
     /// in `*` (`/2019/*`).
     #[arg(long, value_name = "PATH")]
     pub thread: Option<String>,
+}
+
+impl Filter {
+    fn is_set(&self) -> bool {
+        self.thread.is_some() || self.matching.is_some()
+    }
+
+    /// Whether a comment is one the filter takes.
+    fn wanted(&self) -> Result<impl Fn(&Comment) -> bool> {
+        let thread = self
+            .thread
+            .as_deref()
+            .map(|t| crate::config::thread_pattern(t).with_context(|| format!("--thread `{t}`")))
+            .transpose()?;
+        let matching = self.matching.as_deref().map(str::to_lowercase);
+        Ok(move |c: &Comment| {
+            thread
+                .as_deref()
+                .is_none_or(|t| crate::config::thread_matches(t, &c.thread))
+                && matching.as_deref().is_none_or(|m| {
+                    [c.author.as_deref(), c.website.as_deref(), Some(&c.body)]
+                        .into_iter()
+                        .flatten()
+                        .any(|text| text.to_lowercase().contains(m))
+                })
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: Filter,
     /// `text`: a line each; `json`: every field; `ids`: the ids of those that can be
     /// approved or rejected now, one a line, as in
     /// `cairn moderate reject $(cairn moderate list --matching casino --format ids)`.
@@ -96,6 +134,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         Action::Approve { ids } => each(backend.as_ref(), &config, ids, approve),
         Action::Reject { ids } => each(backend.as_ref(), &config, ids, reject),
+        Action::Review(filter) => review(backend.as_ref(), &config, filter),
     }
 }
 
@@ -275,23 +314,7 @@ fn list(
     config: &crate::config::Config,
     args: &ListArgs,
 ) -> Result<ExitCode> {
-    let thread = args
-        .thread
-        .as_deref()
-        .map(|t| crate::config::thread_pattern(t).with_context(|| format!("--thread `{t}`")))
-        .transpose()?;
-    let matching = args.matching.as_deref().map(str::to_lowercase);
-    let wanted = |c: &Comment| {
-        thread
-            .as_deref()
-            .is_none_or(|t| crate::config::thread_matches(t, &c.thread))
-            && matching.as_deref().is_none_or(|m| {
-                [c.author.as_deref(), c.website.as_deref(), Some(&c.body)]
-                    .into_iter()
-                    .flatten()
-                    .any(|text| text.to_lowercase().contains(m))
-            })
-    };
+    let wanted = args.filter.wanted()?;
     // A repository that cannot be read does not hide what waits in the spool, which
     // is likely stuck for the same reason: that is listed, then the error reported.
     let (pending, unread) = match backend.pending() {
@@ -328,18 +351,7 @@ fn list(
         ListFormat::Text => {}
     }
     if unread.is_none() && pending.is_empty() && waiting.is_empty() {
-        let filtered = args.thread.is_some() || args.matching.is_some();
-        if filtered {
-            println!("no pending comments match");
-        } else if config.moderated() {
-            println!("no pending comments");
-        } else {
-            println!(
-                "no pending comments (inbox.delivery.mode is direct: comments go straight \
-                 to {})",
-                config.inbox.delivery.branch
-            );
-        }
+        none_pending(config, &args.filter);
         return Ok(ExitCode::SUCCESS);
     }
     for p in &pending {
@@ -368,6 +380,87 @@ fn list(
         println!("{}  {state}", line(&l.comment, config));
     }
     done(unread)
+}
+
+/// Says that no comment waits (that the filter takes).
+fn none_pending(config: &crate::config::Config, filter: &Filter) {
+    if filter.is_set() {
+        println!("no pending comments match");
+    } else if config.moderated() {
+        println!("no pending comments");
+    } else {
+        println!(
+            "no pending comments (inbox.delivery.mode is direct: comments go straight to {})",
+            config.inbox.delivery.branch
+        );
+    }
+}
+
+/// `cairn moderate review`: shows each pending comment the filter takes and does what
+/// the answer read from stdin says. The end of the input quits; a comment that could
+/// not be approved or rejected is reported and the review goes on, and the exit status
+/// says whether any could not.
+fn review(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    filter: &Filter,
+) -> Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let wanted = filter.wanted()?;
+    let pending: Vec<Pending> = backend
+        .pending()?
+        .into_iter()
+        .filter(|p| wanted(&p.comment))
+        .collect();
+    if pending.is_empty() {
+        none_pending(config, filter);
+        return Ok(ExitCode::SUCCESS);
+    }
+    enum Answer {
+        Approve,
+        Reject,
+        Skip,
+    }
+    let mut answers = std::io::stdin().lock().lines();
+    let (mut approved, mut rejected, mut failed) = (0, 0, 0);
+    'comments: for (n, p) in pending.iter().enumerate() {
+        println!("[{} of {}]", n + 1, pending.len());
+        print!("{}", show(p, config));
+        let answer = loop {
+            print!("approve, reject, skip or quit? [a/r/s/q] ");
+            std::io::stdout().flush()?;
+            let Some(line) = answers.next().transpose()? else {
+                println!();
+                break 'comments;
+            };
+            match line.trim().to_lowercase().as_str() {
+                "a" | "approve" => break Answer::Approve,
+                "r" | "reject" => break Answer::Reject,
+                "s" | "skip" | "" => break Answer::Skip,
+                "q" | "quit" => break 'comments,
+                other => println!("`{other}`: answer a, r, s or q"),
+            }
+        };
+        let done = match answer {
+            Answer::Approve => approve(backend, config, p.comment.id).map(|()| approved += 1),
+            Answer::Reject => reject(backend, config, p.comment.id).map(|()| rejected += 1),
+            Answer::Skip => Ok(()),
+        };
+        if let Err(e) = done {
+            eprintln!("cairn: error: {e:#}");
+            failed += 1;
+        }
+        println!();
+    }
+    println!(
+        "approved {approved}, rejected {rejected}, left {} of {} pending",
+        pending.len() - approved - rejected,
+        pending.len()
+    );
+    if failed > 0 {
+        anyhow::bail!("{failed} of the comments answered were not done (see above)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A comment's fields, for `list --format json`.

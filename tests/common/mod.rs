@@ -25,7 +25,28 @@ pub fn cairn(dir: &Path, args: &[&str]) -> Output {
 /// (`cairn moderate`'s mirrors) is the tests' own, not the user's, and a forge token
 /// in the environment that runs the tests is not passed on.
 pub fn cairn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
+    command(dir, args, env).output().expect("cairn runs")
+}
+
+/// Runs `cairn` with `args` in `dir`, `input` on its stdin (as [`cairn`] does).
+pub fn cairn_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command(dir, args, &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cairn runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().expect("cairn runs")
+}
+
+/// The command that runs `cairn` for [`cairn_with`] and [`cairn_input`].
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
         .args(args)
         .env_remove("GITHUB_TOKEN")
         .env_remove("CAIRN_FORGE_TOKEN")
@@ -34,9 +55,8 @@ pub fn cairn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
             concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
         )
         .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .expect("cairn runs")
+        .current_dir(dir);
+    command
 }
 
 pub fn stdout(out: &Output) -> String {
