@@ -744,24 +744,31 @@ fn readers_mail_and_its_pages_are_in_the_sites_language_as_last_reloaded() {
         .expect("an unsubscribe link")
         .to_string();
 
-    let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
-    assert_eq!(page.status, 200, "{}", page.body);
-    for part in [
-        "<html lang=\"de\" dir=\"ltr\">",
-        &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
-        "<title>Diese E-Mails abbestellen?</title>",
-        &format!("<form method=\"post\" action=\"{stop}\">"),
-        ">Keine E-Mails mehr zu meinen Kommentaren</button>",
-    ] {
-        assert!(page.body.contains(part), "{part} in {}", page.body);
-    }
-    let done = http(&inbox.addr, "POST", &path_of(&stop), &[], b"").unwrap();
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(
-        done.body.contains("Ihre Adresse ist gelöscht"),
-        "{}",
-        done.body
+    unsubscribed(
+        &inbox,
+        &stop,
+        &[
+            "<html lang=\"de\" dir=\"ltr\">",
+            &format!("<link rel=\"stylesheet\" href=\"{SITE}/cairn.css\">"),
+            "<title>Diese E-Mails abbestellen?</title>",
+            &format!("<form method=\"post\" action=\"{stop}\">"),
+            ">Keine E-Mails mehr zu meinen Kommentaren</button>",
+        ],
+        "Ihre Adresse ist gelöscht",
     );
+}
+
+/// Opens the unsubscribe link `stop`, whose page must hold each of `page`, and presses
+/// its button: the page that says it is done holds `done`.
+fn unsubscribed(inbox: &InboxProcess, stop: &str, page: &[&str], done: &str) {
+    let shown = http(&inbox.addr, "GET", &path_of(stop), &[], b"").unwrap();
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    for part in page {
+        assert!(shown.body.contains(part), "{part} in {}", shown.body);
+    }
+    let pressed = http(&inbox.addr, "POST", &path_of(stop), &[], b"").unwrap();
+    assert_eq!(pressed.status, 200, "{}", pressed.body);
+    assert!(pressed.body.contains(done), "{}", pressed.body);
 }
 
 /// On a site in several languages, a reader who wrote on a page in another language
@@ -810,21 +817,15 @@ fn readers_mail_is_in_the_language_of_the_page_they_wrote_on() {
         "{bobs}"
     );
 
-    let page = http(&inbox.addr, "GET", &path_of(&stop), &[], b"").unwrap();
-    assert_eq!(page.status, 200, "{}", page.body);
-    for part in [
-        "<html lang=\"fr\" dir=\"ltr\">",
-        "<title>Ne plus recevoir ces e-mails ?</title>",
-        ">Ne plus recevoir d’e-mails sur mes commentaires</button>",
-    ] {
-        assert!(page.body.contains(part), "{part} in {}", page.body);
-    }
-    let done = http(&inbox.addr, "POST", &path_of(&stop), &[], b"").unwrap();
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(
-        done.body.contains("<title>C’est fait</title>"),
-        "{}",
-        done.body
+    unsubscribed(
+        &inbox,
+        &stop,
+        &[
+            "<html lang=\"fr\" dir=\"ltr\">",
+            "<title>Ne plus recevoir ces e-mails ?</title>",
+            ">Ne plus recevoir d’e-mails sur mes commentaires</button>",
+        ],
+        "<title>C’est fait</title>",
     );
 }
 

@@ -274,6 +274,26 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     assert!(on_branch(&remote, "main", &ada).is_none());
 }
 
+/// Saves `text` (one word) through the private link `link`, and checks that the page
+/// is titled `saved`; then that the link with another key is refused, saying `invalid`.
+fn saved_then_tampered(inbox: &InboxProcess, link: &str, text: &str, saved: &str, invalid: &str) {
+    let (path, query) = link.split_once('?').unwrap();
+    let page = post_to(
+        inbox,
+        &format!("{path}/edit?{query}"),
+        &format!("body={text}"),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<title>{saved}</title>")),
+        "{}",
+        page.body
+    );
+    let refused = get(inbox, &link.replace("key=", "key=0"));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains(invalid), "{}", refused.body);
+}
+
 #[test]
 fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,18 +346,7 @@ fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() 
     ] {
         assert!(refused.body.contains(part), "{part} in {}", refused.body);
     }
-    let saved = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Kurz.");
-    assert_eq!(saved.status, 200, "{}", saved.body);
-    assert!(
-        saved.body.contains("<title>Gespeichert</title>"),
-        "{}",
-        saved.body
-    );
-
-    let tampered = link.replace("key=", "key=0");
-    let invalid = get(&inbox, &tampered);
-    assert_eq!(invalid.status, 403, "{}", invalid.body);
-    assert!(invalid.body.contains("Ungültiger Link"), "{}", invalid.body);
+    saved_then_tampered(&inbox, &link, "Kurz.", "Gespeichert", "Ungültiger Link");
 
     // A reader of the site's French pages gets a link whose pages are French, and the
     // pages it leads to keep the language; a language the link cannot have is the site's.
@@ -365,16 +374,7 @@ fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() 
     ] {
         assert!(page.body.contains(part), "{part} in {}", page.body);
     }
-    let saved = post_to(&inbox, &format!("{path}/edit?{query}"), "body=Court.");
-    assert_eq!(saved.status, 200, "{}", saved.body);
-    assert!(
-        saved.body.contains("<title>Enregistré</title>"),
-        "{}",
-        saved.body
-    );
-    let invalid = get(&inbox, &link.replace("key=", "key=0"));
-    assert_eq!(invalid.status, 403, "{}", invalid.body);
-    assert!(invalid.body.contains("Lien non valide"), "{}", invalid.body);
+    saved_then_tampered(&inbox, &link, "Court.", "Enregistré", "Lien non valide");
     let unknown = get(&inbox, &link.replace("lang=fr", "lang=xx%22"));
     assert_eq!(unknown.status, 200, "{}", unknown.body);
     assert!(
