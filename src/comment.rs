@@ -795,5 +795,23 @@ fn fast_block<'a>(header: &str, lines: &mut impl Iterator<Item = &'a str>) -> Op
     Some(body)
 }
 
+/// A comment by Ann on `thread`, written at the start of 2026 (`id` and `parent` are
+/// ULIDs), for the tests of the modules that handle comments.
+#[cfg(test)]
+pub(crate) fn sample(id: &str, thread: &str, parent: Option<&str>) -> Comment {
+    use chrono::TimeZone;
+    Comment {
+        id: id.parse().unwrap(),
+        thread: thread.into(),
+        parent: parent.map(|p| p.parse().unwrap()),
+        date: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        author: Some("Ann".into()),
+        website: None,
+        avatar: None,
+        origin: None,
+        body: "Hello".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

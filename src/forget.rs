@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature};
+use git2::{Oid, Repository};
 use ulid::Ulid;
 
 use crate::comment::Comment;
@@ -152,50 +152,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Commits exactly the forget's changes on top of HEAD (whatever else is staged or
 /// modified stays as it was), updates the index to match, and prepares the purge.
 fn commit(repo: &Repository, comments_dir: &Path, outcome: &mut Outcome) -> Result<()> {
-    let workdir = repo
-        .workdir()
-        .context("the comments directory is in a bare repository")?
-        .canonicalize()?;
-    let dir = comments_dir.canonicalize()?;
-    let in_repo = |relative: &Path| -> Result<String> {
-        let path = dir.join(relative);
-        let inside = path
-            .strip_prefix(&workdir)
-            .context("the comments directory is outside the repository's work tree")?;
-        Ok(inside.to_string_lossy().replace('\\', "/"))
-    };
-    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let base = match &head {
-        Some(commit) => commit.tree()?,
-        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
-    };
-    let mut update = TreeUpdateBuilder::new();
-    let mut index = repo.index()?;
-    let mut removed = Vec::new();
-    for path in &outcome.removed {
-        let path = in_repo(path)?;
-        update.remove(&path);
-        index.remove_path(Path::new(&path)).ok();
-        removed.push(path);
-    }
-    let mut replaced = Vec::new();
-    let mut changed: Vec<(String, Oid)> = Vec::new();
-    for (path, _) in &outcome.stubbed {
-        let path = in_repo(path)?;
-        let oid = repo.blob_path(&workdir.join(&path))?;
-        replaced.push((path.clone(), oid));
-        changed.push((path, oid));
-    }
-    let list = in_repo(Path::new(FORGOTTEN_FILE))?;
-    changed.push((list.clone(), repo.blob_path(&workdir.join(&list))?));
-    for (path, oid) in &changed {
-        update.upsert(path, *oid, FileMode::Blob);
-        index.add_path(Path::new(path))?;
-    }
-    let tree = repo.find_tree(update.create_updated(repo, &base)?)?;
-    let signature = repo
-        .signature()
-        .or_else(|_| Signature::now("cairn", "cairn@localhost"))?;
+    let mut written: Vec<PathBuf> = outcome.stubbed.iter().map(|(p, _)| p.clone()).collect();
+    written.push(PathBuf::from(FORGOTTEN_FILE));
     let count = outcome.removed.len() + outcome.stubbed.len();
     let message = format!(
         "Forget {}\n\nErased with `cairn forget`: {} removed, {} replaced by a \"{DELETED_BODY}\" stub\nbecause others replied to them.\n",
@@ -203,21 +161,15 @@ fn commit(repo: &Repository, comments_dir: &Path, outcome: &mut Outcome) -> Resu
         outcome.removed.len(),
         outcome.stubbed.len(),
     );
-    let parents: Vec<&git2::Commit> = head.iter().collect();
-    let oid = repo.commit(
-        Some("HEAD"),
-        &signature,
-        &signature,
-        &message,
-        &tree,
-        &parents,
-    )?;
-    index.write()?;
-    outcome.commit = Some(oid);
+    let mut committed =
+        store::commit_files(repo, comments_dir, &outcome.removed, &written, &message)?;
+    // The stubs' blobs, not the list of forgotten ids.
+    committed.written.pop();
+    outcome.commit = Some(committed.oid);
     let remote = main_remote(repo);
-    outcome.purge = purge_commands(&removed, &replaced, remote.as_deref());
+    outcome.purge = purge_commands(&committed.removed, &committed.written, remote.as_deref());
     outcome.publish = remote.as_deref().map(publish_commands).unwrap_or_default();
-    outcome.repo = Some(workdir);
+    outcome.repo = Some(committed.workdir);
     Ok(())
 }
 
@@ -296,19 +248,14 @@ pub fn sh_quote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Form;
-    use chrono::TimeZone;
 
     fn comment(id: &str, parent: Option<&str>, author: &str) -> Comment {
         Comment {
-            id: id.parse().unwrap(),
-            thread: "/posts/a/".into(),
-            parent: parent.map(|p| p.parse().unwrap()),
-            date: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             author: Some(author.into()),
             website: Some("https://x.example".into()),
             avatar: Some("0123456789abcdef".into()),
-            origin: None,
             body: format!("Written by {author}"),
+            ..crate::comment::sample(id, "/posts/a/", parent)
         }
     }
 

@@ -5,10 +5,10 @@
 //! [`comment`] reads and writes one file, [`store`] loads the tree, [`render`] turns a
 //! thread into HTML, and [`site`] puts it into the built pages. [`inbox`] and
 //! [`deliver`] take new comments in; [`import`], [`export`] and [`forget`] move
-//! comments in, out and away; [`init`] and [`github`] fit cairn into a site's
-//! repository and CI; [`reload`] lets the pages of a site served while it is written
-//! (and by [`demo`]) reload themselves. [`cmd`] holds the command-line commands that
-//! drive them.
+//! comments in, out and away, and [`relocate`] after pages whose URLs changed; [`init`]
+//! and [`github`] fit cairn into a site's repository and CI; [`reload`] lets the pages
+//! of a site served while it is written (and by [`demo`]) reload themselves. [`cmd`]
+//! holds the command-line commands that drive them.
 
 pub mod cmd;
 pub mod comment;
@@ -23,6 +23,7 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod reload;
+pub mod relocate;
 pub mod render;
 pub mod secret;
 pub mod site;

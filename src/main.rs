@@ -45,6 +45,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Erase comments by id, author, avatar key or e-mail, in one commit.
     Forget(cmd::forget::Args),
+    /// Move the comments of pages whose URLs changed to their new paths, in one commit.
+    Move(cmd::relocate::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Forget(args) => cmd::forget::run(args),
+        Command::Move(args) => cmd::relocate::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cairn: error: {e:#}");
@@ -85,5 +88,6 @@ fn prints_and_stays_local(command: &Command) -> bool {
             | Command::Import(_)
             | Command::Export(_)
             | Command::Forget(_)
+            | Command::Move(_)
     ) || matches!(command, Command::Render(args) if args.serve.is_none())
 }

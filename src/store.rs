@@ -702,6 +702,82 @@ pub fn write(comments_dir: &Path, comment: &Comment) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// A commit of changes made in a comments directory, by [`commit_files`].
+pub struct Committed {
+    pub oid: git2::Oid,
+    /// The repository's work tree.
+    pub workdir: PathBuf,
+    /// The removed files' paths in the repository.
+    pub removed: Vec<String>,
+    /// The written files' paths in the repository, with their contents' blobs.
+    pub written: Vec<(String, git2::Oid)>,
+}
+
+/// Commits exactly the removal of `removed` and the files `written` as they are now
+/// (paths relative to the comments directory) on top of HEAD, with `message`, and
+/// updates the index to match: whatever else is staged or modified stays as it was.
+pub fn commit_files(
+    repo: &git2::Repository,
+    comments_dir: &Path,
+    removed: &[PathBuf],
+    written: &[PathBuf],
+    message: &str,
+) -> Result<Committed> {
+    let workdir = repo
+        .workdir()
+        .context("the comments directory is in a bare repository")?
+        .canonicalize()?;
+    let dir = comments_dir.canonicalize()?;
+    let in_repo = |relative: &Path| -> Result<String> {
+        let path = dir.join(relative);
+        let inside = path
+            .strip_prefix(&workdir)
+            .context("the comments directory is outside the repository's work tree")?;
+        Ok(inside.to_string_lossy().replace('\\', "/"))
+    };
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let base = match &head {
+        Some(commit) => commit.tree()?,
+        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
+    };
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    let mut index = repo.index()?;
+    let mut committed = Committed {
+        oid: git2::Oid::ZERO_SHA1,
+        workdir: workdir.clone(),
+        removed: Vec::new(),
+        written: Vec::new(),
+    };
+    for path in removed {
+        let path = in_repo(path)?;
+        update.remove(&path);
+        index.remove_path(Path::new(&path)).ok();
+        committed.removed.push(path);
+    }
+    for path in written {
+        let path = in_repo(path)?;
+        let oid = repo.blob_path(&workdir.join(&path))?;
+        update.upsert(&path, oid, git2::FileMode::Blob);
+        index.add_path(Path::new(&path))?;
+        committed.written.push((path, oid));
+    }
+    let tree = repo.find_tree(update.create_updated(repo, &base)?)?;
+    let signature = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("cairn", "cairn@localhost"))?;
+    let parents: Vec<&git2::Commit> = head.iter().collect();
+    committed.oid = repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        message,
+        &tree,
+        &parents,
+    )?;
+    index.write()?;
+    Ok(committed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,17 +785,11 @@ mod tests {
 
     fn comment(id: &str, thread: &str, parent: Option<&str>, minute: u32) -> Comment {
         Comment {
-            id: id.parse().unwrap(),
-            thread: thread.into(),
-            parent: parent.map(|p| p.parse().unwrap()),
             date: chrono::Utc
                 .with_ymd_and_hms(2026, 1, 1, 0, minute, 0)
                 .unwrap(),
-            author: Some("Ann".into()),
-            website: None,
-            avatar: None,
-            origin: None,
             body: "hello\n".into(),
+            ..crate::comment::sample(id, thread, parent)
         }
     }
 

@@ -1,6 +1,7 @@
-//! `cairn import`, `cairn export` and `cairn forget` through the real binary: Isso's own
-//! migration fixtures, a database written by a real Isso server, the shared corpora of
-//! real Staticman and Disqus-for-Jekyll data, and erasure down to git history.
+//! `cairn import`, `cairn export`, `cairn forget` and `cairn move` through the real
+//! binary: Isso's own migration fixtures, a database written by a real Isso server, the
+//! shared corpora of real Staticman and Disqus-for-Jekyll data, erasure down to git
+//! history, and comments following their pages to new URLs.
 
 mod common;
 
@@ -705,6 +706,116 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
     let escaped: Vec<&&str> = authors.iter().filter(whole_reference).collect();
     assert!(escaped.is_empty(), "{escaped:?}");
     render_every_thread(dir.path());
+}
+
+/// Pages whose URLs changed take their comments along: `cairn move` rewrites them
+/// under the new paths in one commit, replies still under what they answer, and the
+/// pages at the new paths show them.
+#[test]
+fn moved_pages_take_their_comments_along_in_one_commit() {
+    let dir = site();
+    let root = dir.path();
+    let (ann, bob, cy, dee) = (
+        "01KB00000000000000000000AA",
+        "01KB00000000000000000000BB",
+        "01KB00000000000000000000CC",
+        "01KB00000000000000000000DD",
+    );
+    for (thread, id, more) in [
+        (
+            "/2019/old-slug/",
+            ann,
+            "author: Ann\nbody: First!\n".to_string(),
+        ),
+        (
+            "/2019/old-slug/",
+            bob,
+            format!("parent: {ann}\nauthor: Bob\nbody: Welcome, Ann.\n"),
+        ),
+        ("/notes/a/", cy, "author: Cy\nbody: A note.\n".to_string()),
+        ("/about/", dee, "author: Dee\nbody: Stays.\n".to_string()),
+    ] {
+        let dir_name = thread.trim_matches('/');
+        write_comment(
+            root,
+            dir_name,
+            id,
+            &format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\n{more}"),
+        );
+    }
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "Comments"]);
+    let rules = [
+        "move",
+        "--map",
+        "/2019/old-slug/=/2019/new-slug/",
+        "--map",
+        "/notes/=/journal/",
+    ];
+
+    let mut dry = rules.to_vec();
+    dry.push("--dry-run");
+    let said = ok(&cairn(root, &dry));
+    assert!(
+        said.contains("would move 2 comments: /2019/old-slug/ -> /2019/new-slug/")
+            && said.contains("would move 1 comment: /notes/a/ -> /journal/a/"),
+        "{said}"
+    );
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+
+    let said = ok(&cairn(root, &rules));
+    assert!(
+        said.contains("moved 2 comments: /2019/old-slug/ -> /2019/new-slug/"),
+        "{said}"
+    );
+    assert!(said.contains("committed "), "{said}");
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        "",
+        "one commit, nothing left over"
+    );
+    let message = git(root, &["log", "-1", "--format=%B"]);
+    assert!(
+        message.starts_with("Move the comments of 2 threads")
+            && message.contains("/2019/old-slug/ -> /2019/new-slug/: 2"),
+        "{message}"
+    );
+    let files = git(root, &["ls-files", "comments"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        [
+            format!("comments/2019/new-slug/{ann}.yml"),
+            format!("comments/2019/new-slug/{bob}.yml"),
+            format!("comments/about/{dee}.yml"),
+            format!("comments/journal/a/{cy}.yml"),
+        ]
+    );
+    ok(&cairn(root, &["check", "--strict"]));
+
+    let page = root.join("public/2019/new-slug/index.html");
+    std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+    std::fs::write(
+        &page,
+        "<html><body><div id=\"cairn-comments\"></div></body></html>",
+    )
+    .unwrap();
+    ok(&cairn(root, &["render", "public"]));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (first, reply) = (
+        html.find("First!").unwrap(),
+        html.find("Welcome, Ann.").unwrap(),
+    );
+    assert!(first < reply && html.contains("cairn-replies"), "{html}");
+
+    let again = ok(&cairn(root, &rules));
+    assert_eq!(again, "no thread with comments matches; nothing changed\n");
+    let none = cairn(root, &["move"]);
+    assert!(
+        stderr(&none).contains("nothing to move: give --map OLD=NEW"),
+        "{}",
+        stderr(&none)
+    );
 }
 
 #[test]

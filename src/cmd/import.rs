@@ -69,13 +69,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let config = args.config.load()?;
-    let mut map = ThreadMap::default();
-    if let Some(file) = &args.map_file {
-        map.add_file(file)?;
-    }
-    for rule in &args.map {
-        map.add(rule)?;
-    }
+    let map = ThreadMap::from_args(&args.map, args.map_file.as_deref())?;
     if !args.fields.is_empty() && args.kind != Kind::Staticman {
         bail!("--field applies to staticman imports only");
     }

@@ -9,6 +9,7 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod moderate;
+pub mod relocate;
 pub mod render;
 
 use std::path::{Path, PathBuf};

@@ -259,8 +259,20 @@ impl ThreadMap {
         Ok(())
     }
 
+    /// The rules of `--map-file` (`file`), then those of `--map` (`rules`).
+    pub fn from_args(rules: &[String], file: Option<&Path>) -> Result<ThreadMap> {
+        let mut map = ThreadMap::default();
+        if let Some(file) = file {
+            map.add_file(file)?;
+        }
+        for rule in rules {
+            map.add(rule)?;
+        }
+        Ok(map)
+    }
+
     /// The path after the first matching rule (or unchanged).
-    fn apply(&self, path: &str) -> String {
+    pub fn apply(&self, path: &str) -> String {
         for (old, new) in &self.rules {
             if old.ends_with('/') {
                 if let Some(rest) = path.strip_prefix(old.as_str()) {
