@@ -1,7 +1,11 @@
-//! The export document: every comment of a site, by thread, as one JSON value that
-//! other tools (or another comment system) can read without knowing format v1 files.
+//! The export documents: every comment of a site, by thread, as one JSON value that
+//! other tools can read without knowing format v1 files, or as a WordPress export
+//! (WXR), which WordPress and Disqus import.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
+use ulid::Ulid;
 
 use crate::comment::Comment;
 use crate::config::Config;
@@ -71,17 +75,11 @@ impl<'a> Entry<'a> {
 /// Builds the document for every comment the store loaded. Comments are ordered by
 /// date within a thread (oldest first), whatever order the site shows them in.
 pub fn document<'a>(config: &'a Config, store: &'a Store) -> Document<'a> {
-    let threads: Vec<Thread<'a>> = store
-        .threads
-        .iter()
-        .map(|(path, thread)| {
-            let mut comments: Vec<&Comment> = thread.comments.iter().collect();
-            comments.sort_by_key(|c| (c.date, c.id));
-            Thread {
-                thread: path,
-                url: config.public_url(path),
-                comments: comments.into_iter().map(Entry::of).collect(),
-            }
+    let threads: Vec<Thread<'a>> = oldest_first(store)
+        .map(|(path, comments)| Thread {
+            thread: path,
+            url: config.public_url(path),
+            comments: comments.into_iter().map(Entry::of).collect(),
         })
         .collect();
     Document {
@@ -91,4 +89,88 @@ pub fn document<'a>(config: &'a Config, store: &'a Store) -> Document<'a> {
         comments: store.len(),
         threads,
     }
+}
+
+/// Each thread in path order, with its comments by date, oldest first.
+fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
+    store.threads.iter().map(|(path, thread)| {
+        let mut comments: Vec<&Comment> = thread.comments.iter().collect();
+        comments.sort_by_key(|c| (c.date, c.id));
+        (path.as_str(), comments)
+    })
+}
+
+/// The site's comments as a WordPress export (WXR, in the shape of Disqus's "custom
+/// XML import format", every field present): an `<item>` per thread, linking its
+/// page, with a `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the site (WordPress's
+/// ids are numbers) and replies name their parent's number; the text is the comment's
+/// sanitized HTML, as the page shows it. There is no e-mail or IP address to give.
+pub fn wxr(config: &Config, store: &Store) -> String {
+    use crate::site::feed::{cdata, text};
+    let mut numbers: HashMap<Ulid, usize> = HashMap::new();
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" \
+         xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" \
+         xmlns:dsq=\"http://www.disqus.com/\" \
+         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+         xmlns:wp=\"http://wordpress.org/export/1.0/\">\n<channel>\n",
+    );
+    text(&mut x, 1, "title", &config.site.url);
+    text(&mut x, 1, "link", &config.site.url);
+    text(&mut x, 1, "wp:wxr_version", "1.0");
+    text(&mut x, 1, "generator", "cairn");
+    for (thread, comments) in oldest_first(store) {
+        x.push_str(" <item>\n");
+        text(&mut x, 2, "title", thread);
+        text(&mut x, 2, "link", &config.public_url(thread));
+        text(&mut x, 2, "dsq:thread_identifier", thread);
+        // The thread's creation: its first comment.
+        let opened = comments
+            .first()
+            .map(|c| wxr_date(c.date))
+            .unwrap_or_default();
+        text(&mut x, 2, "wp:post_date_gmt", &opened);
+        text(&mut x, 2, "wp:post_type", "post");
+        text(&mut x, 2, "wp:status", "publish");
+        text(&mut x, 2, "wp:comment_status", "open");
+        x.push_str("  <content:encoded></content:encoded>\n");
+        // Numbered first: an imported reply may be dated before what it answers.
+        for c in &comments {
+            numbers.insert(c.id, numbers.len() + 1);
+        }
+        for c in comments {
+            let number = numbers[&c.id];
+            let parent = c.parent.and_then(|p| numbers.get(&p)).map_or(0, |n| *n);
+            let date = wxr_date(c.date);
+            x.push_str("  <wp:comment>\n");
+            text(&mut x, 3, "wp:comment_id", &number.to_string());
+            text(
+                &mut x,
+                3,
+                "wp:comment_author",
+                c.author.as_deref().unwrap_or_default(),
+            );
+            text(&mut x, 3, "wp:comment_author_email", "");
+            let website = c.website.as_deref().unwrap_or_default();
+            text(&mut x, 3, "wp:comment_author_url", website);
+            text(&mut x, 3, "wp:comment_author_IP", "");
+            text(&mut x, 3, "wp:comment_date", &date);
+            text(&mut x, 3, "wp:comment_date_gmt", &date);
+            x.push_str("   <wp:comment_content>");
+            cdata(&mut x, &crate::render::markdown::to_html(&c.body));
+            x.push_str("</wp:comment_content>\n");
+            text(&mut x, 3, "wp:comment_approved", "1");
+            text(&mut x, 3, "wp:comment_type", "comment");
+            text(&mut x, 3, "wp:comment_parent", &parent.to_string());
+            x.push_str("  </wp:comment>\n");
+        }
+        x.push_str(" </item>\n");
+    }
+    x.push_str("</channel>\n</rss>\n");
+    x
+}
+
+/// A date as WXR writes it: `YYYY-MM-DD HH:MM:SS`, here always UTC.
+fn wxr_date(date: chrono::DateTime<chrono::Utc>) -> String {
+    date.format("%Y-%m-%d %H:%M:%S").to_string()
 }

@@ -708,6 +708,103 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
     render_every_thread(dir.path());
 }
 
+/// `cairn export --format wxr` writes a WordPress export that WordPress's importer
+/// (here cairn's own, which reads WordPress's real exports) takes back whole: every
+/// thread, author, website, date and reply, and each text as the page shows it,
+/// hostile markup already gone.
+#[test]
+fn a_wordpress_export_of_the_site_reads_back_whole() {
+    let dir = site();
+    let root = dir.path();
+    let (ann, bob, cy, dee) = (
+        "01KB00000000000000000000AA",
+        "01KB00000000000000000000BB",
+        "01KB00000000000000000000CC",
+        "01KB00000000000000000000DD",
+    );
+    for (thread, id, more) in [
+        (
+            "posts/a",
+            ann,
+            "date: 2026-01-01T10:00:00Z\nauthor: Ann\nwebsite: https://ann.example/\nbody: |\n  *Nice* post, see [this](https://example.org/x).\n\n  > quoted\n\n  `code` & <script>alert(1)</script>\n".to_string(),
+        ),
+        (
+            "posts/a",
+            bob,
+            format!("date: 2026-01-01T11:30:15Z\nparent: {ann}\nauthor: Bob\nbody: Thanks, Ann.\n"),
+        ),
+        (
+            "posts/a",
+            cy,
+            format!("date: 2026-01-02T00:00:00Z\nparent: {bob}\nbody: Anonymous ]]> reply.\n"),
+        ),
+        ("about", dee, "date: 2026-02-01T00:00:00Z\nauthor: Dée\nbody: Bonjour.\n".to_string()),
+    ] {
+        let page = format!("/{thread}/");
+        write_comment(root, thread, id, &format!("id: {id}\nthread: {page}\n{more}"));
+    }
+    let out = cairn(root, &["export", "--format", "wxr"]);
+    let wxr = ok(&out);
+    assert!(
+        wxr.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss"),
+        "{wxr}"
+    );
+    assert!(!wxr.contains("<script"), "{wxr}");
+    assert!(
+        wxr.contains("<dsq:thread_identifier>/posts/a/</dsq:thread_identifier>"),
+        "{wxr}"
+    );
+    let file = root.join("export.xml");
+    std::fs::write(&file, &wxr).unwrap();
+
+    let back = site();
+    let imported = ok(&cairn(
+        back.path(),
+        &["import", "wordpress", file.to_str().unwrap()],
+    ));
+    assert!(
+        imported.contains("imported 4 comments in 2 threads"),
+        "{imported}"
+    );
+    ok(&cairn(back.path(), &["check", "--strict"]));
+    let shape = |dir: &Path| {
+        let (doc, _) = exported(dir);
+        let mut out = Vec::new();
+        for thread in doc["threads"].as_array().unwrap() {
+            let comments = thread["comments"].as_array().unwrap();
+            let author_of = |id: &Value| {
+                comments
+                    .iter()
+                    .find(|c| c["id"] == *id)
+                    .map(|c| c["author"].clone())
+            };
+            for c in comments {
+                let html = cairn::render::markdown::to_html(c["body"].as_str().unwrap());
+                let words = cairn::render::markdown::visible_text(&html)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push((
+                    thread["thread"].to_string(),
+                    c["date"].to_string(),
+                    c["author"].to_string(),
+                    c["website"].to_string(),
+                    format!("{:?}", author_of(&c["parent"])),
+                    words,
+                ));
+            }
+        }
+        out
+    };
+    let (before, after) = (shape(root), shape(back.path()));
+    assert_eq!(before.len(), 4);
+    assert_eq!(before, after);
+    assert_eq!(
+        after[1].5, "Nice post, see this. quoted code &",
+        "{after:?}"
+    );
+}
+
 /// Pages whose URLs changed take their comments along: `cairn move` rewrites them
 /// under the new paths in one commit, replies still under what they answer, and the
 /// pages at the new paths show them.

@@ -1,5 +1,5 @@
-//! `cairn export`: writes every comment of the site to stdout as one JSON document
-//! (see [`crate::export`] and the README for its shape).
+//! `cairn export`: writes every comment of the site to stdout as one JSON document, or
+//! as a WordPress export (see [`crate::export`] and the README for their shapes).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,6 +26,8 @@ pub struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Json,
+    /// WordPress's export format (WXR), which WordPress and Disqus import.
+    Wxr,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -35,11 +37,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.strict && store.fails(true) {
         return Ok(ExitCode::from(EXIT_PROBLEMS));
     }
-    let document = export::document(&config, &store);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, &document).context("cannot write the export")?;
-    writeln!(out)
-        .and_then(|_| out.flush())
-        .context("cannot write the export")?;
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &export::document(&config, &store))
+                .context("cannot write the export")?;
+            writeln!(out).context("cannot write the export")?;
+        }
+        Format::Wxr => out
+            .write_all(export::wxr(&config, &store).as_bytes())
+            .context("cannot write the export")?,
+    }
+    out.flush().context("cannot write the export")?;
     Ok(ExitCode::SUCCESS)
 }

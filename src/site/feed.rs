@@ -88,7 +88,7 @@ impl Feed<'_> {
 }
 
 /// `<name>value</name>` on its own line, indented by `depth`.
-fn text(x: &mut String, depth: usize, name: &str, value: &str) {
+pub(crate) fn text(x: &mut String, depth: usize, name: &str, value: &str) {
     x.extend(std::iter::repeat_n(' ', depth));
     x.push('<');
     x.push_str(name);
@@ -111,7 +111,7 @@ fn link(x: &mut String, depth: usize, rel: &str, href: &str, kind: &str) {
 }
 
 /// Text as a CDATA section: markup stays as it is, only `]]>` needs splitting.
-fn cdata(x: &mut String, value: &str) {
+pub(crate) fn cdata(x: &mut String, value: &str) {
     let value = &*showable(value);
     x.push_str("<![CDATA[");
     let mut rest = value;
