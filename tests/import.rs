@@ -22,6 +22,20 @@ url = "https://comments.example.org"
 
 const SECRET: (&str, &str) = ("CAIRN_SECRET", TEST_SECRET);
 
+/// Comment ids for the tests that write their comments by hand.
+const IDS: [&str; 4] = [
+    "01KB00000000000000000000AA",
+    "01KB00000000000000000000BB",
+    "01KB00000000000000000000CC",
+    "01KB00000000000000000000DD",
+];
+
+/// Writes comment `id` on `thread` into the site in `dir`, with the YAML lines `more`.
+fn write_thread_comment(dir: &Path, thread: &str, id: &str, more: &str) {
+    let text = format!("id: {id}\nthread: {thread}\n{more}");
+    write_comment(dir, thread.trim_matches('/'), id, &text);
+}
+
 fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cairn.toml"), CONFIG).unwrap();
@@ -716,32 +730,26 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
 fn a_wordpress_export_of_the_site_reads_back_whole() {
     let dir = site();
     let root = dir.path();
-    let (ann, bob, cy, dee) = (
-        "01KB00000000000000000000AA",
-        "01KB00000000000000000000BB",
-        "01KB00000000000000000000CC",
-        "01KB00000000000000000000DD",
-    );
+    let [ann, bob, cy, dee] = IDS;
     for (thread, id, more) in [
         (
-            "posts/a",
+            "/posts/a/",
             ann,
             "date: 2026-01-01T10:00:00Z\nauthor: Ann\nwebsite: https://ann.example/\nbody: |\n  *Nice* post, see [this](https://example.org/x).\n\n  > quoted\n\n  `code` & <script>alert(1)</script>\n".to_string(),
         ),
         (
-            "posts/a",
+            "/posts/a/",
             bob,
             format!("date: 2026-01-01T11:30:15Z\nparent: {ann}\nauthor: Bob\nbody: Thanks, Ann.\n"),
         ),
         (
-            "posts/a",
+            "/posts/a/",
             cy,
             format!("date: 2026-01-02T00:00:00Z\nparent: {bob}\nbody: Anonymous ]]> reply.\n"),
         ),
-        ("about", dee, "date: 2026-02-01T00:00:00Z\nauthor: Dée\nbody: Bonjour.\n".to_string()),
+        ("/about/", dee, "date: 2026-02-01T00:00:00Z\nauthor: Dée\nbody: Bonjour.\n".to_string()),
     ] {
-        let page = format!("/{thread}/");
-        write_comment(root, thread, id, &format!("id: {id}\nthread: {page}\n{more}"));
+        write_thread_comment(root, thread, id, &more);
     }
     let out = cairn(root, &["export", "--format", "wxr"]);
     let wxr = ok(&out);
@@ -812,12 +820,7 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
 fn moved_pages_take_their_comments_along_in_one_commit() {
     let dir = site();
     let root = dir.path();
-    let (ann, bob, cy, dee) = (
-        "01KB00000000000000000000AA",
-        "01KB00000000000000000000BB",
-        "01KB00000000000000000000CC",
-        "01KB00000000000000000000DD",
-    );
+    let [ann, bob, cy, dee] = IDS;
     for (thread, id, more) in [
         (
             "/2019/old-slug/",
@@ -832,12 +835,11 @@ fn moved_pages_take_their_comments_along_in_one_commit() {
         ("/notes/a/", cy, "author: Cy\nbody: A note.\n".to_string()),
         ("/about/", dee, "author: Dee\nbody: Stays.\n".to_string()),
     ] {
-        let dir_name = thread.trim_matches('/');
-        write_comment(
+        write_thread_comment(
             root,
-            dir_name,
+            thread,
             id,
-            &format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\n{more}"),
+            &format!("date: 2026-01-01T00:00:00Z\n{more}"),
         );
     }
     git(root, &["init", "-q", "-b", "main"]);
