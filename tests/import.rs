@@ -813,6 +813,27 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
     );
 }
 
+/// Imports `kind` (utterances or Gitalk) from `owner/site` on the local forge into a
+/// new site, whose report must hold `imported` and whose stderr `skipped`: the site,
+/// and that stderr.
+fn imported_from_issues(
+    forge: &FakeForge,
+    kind: &str,
+    imported: &str,
+    skipped: &str,
+) -> (tempfile::TempDir, String) {
+    let dir = site();
+    let out = cairn(
+        dir.path(),
+        &["import", kind, "owner/site", "--api-url", &forge.url],
+    );
+    let report = ok(&out);
+    assert!(report.contains(imported), "{report}");
+    let err = stderr(&out);
+    assert!(err.contains(skipped), "{err}");
+    (dir, err)
+}
+
 /// Pages whose URLs changed take their comments along: `cairn move` rewrites them
 /// under the new paths in one commit, replies still under what they answer, and the
 /// pages at the new paths show them.
@@ -1105,24 +1126,11 @@ fn utterances_comments_come_over_from_githubs_issues_with_their_pages_authors_an
         &[],
         &[("", "From an account since deleted.", "2024-04-01T00:00:00Z")],
     );
-    let api = forge.url.clone();
-    let dir = site();
-
-    let out = cairn(
-        dir.path(),
-        &["import", "utterances", "owner/site", "--api-url", &api],
-    );
-    let report = ok(&out);
-    assert!(
-        report.contains("imported 4 comments in 2 threads"),
-        "{report}"
-    );
-    assert!(
-        stderr(&out).contains(
-            "skipped: issue #2: \"The feed is broken\" links no page, as the issues utterances opens do"
-        ),
-        "{}",
-        stderr(&out)
+    let (dir, _) = imported_from_issues(
+        &forge,
+        "utterances",
+        "imported 4 comments in 2 threads",
+        "skipped: issue #2: \"The feed is broken\" links no page, as the issues utterances opens do",
     );
     let seen = forge.with(|s| s.seen.clone());
     assert!(seen
@@ -1155,6 +1163,7 @@ fn utterances_comments_come_over_from_githubs_issues_with_their_pages_authors_an
     ok(&cairn(dir.path(), &["check"]));
 
     // Run again: nothing new.
+    let api = forge.url.clone();
     let again = ok(&cairn(
         dir.path(),
         &["import", "utterances", "owner/site", "--api-url", &api],
@@ -1538,25 +1547,13 @@ fn gitalk_comments_come_over_from_the_issues_it_labelled() {
         &[],
         &[("owner", "Fixed.", "2024-04-03T00:00:00Z")],
     );
-    let api = forge.url.clone();
-    let dir = site();
-
-    let out = cairn(
-        dir.path(),
-        &["import", "gitalk", "owner/site", "--api-url", &api],
+    let (dir, err) = imported_from_issues(
+        &forge,
+        "gitalk",
+        "imported 3 comments in 2 threads",
+        "skipped: issue #3: \"Old\" links no page, as the issues Gitalk opens do",
     );
-    let report = ok(&out);
-    assert!(
-        report.contains("imported 3 comments in 2 threads"),
-        "{report}"
-    );
-    assert!(
-        stderr(&out)
-            .contains("skipped: issue #3: \"Old\" links no page, as the issues Gitalk opens do"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!stderr(&out).contains("feed is broken"), "{}", stderr(&out));
+    assert!(!err.contains("feed is broken"), "{err}");
     let seen = forge.with(|s| s.seen.clone());
     assert!(
         seen.iter().any(|r| r.path.contains("labels=Gitalk")),
