@@ -123,7 +123,11 @@ pub fn read(repo: &Repo<'_>) -> Result<Source> {
             repo.name
         );
     };
-    for discussion in &mut discussions {
+    // The comments of other categories' discussions are not read beyond their first page.
+    for discussion in discussions
+        .iter_mut()
+        .filter(|d| in_category(d, repo.category))
+    {
         let number = discussion["number"].as_u64().unwrap_or_default();
         let comments = &mut discussion["comments"];
         read_rest(comments, |after| {
@@ -281,7 +285,7 @@ fn read_rest(
 fn items(discussions: &[Value], category: Option<&str>) -> Source {
     let mut source = Source::default();
     for discussion in discussions {
-        if category.is_some_and(|c| discussion["category"]["name"].as_str() != Some(c)) {
+        if !in_category(discussion, category) {
             continue;
         }
         let number = discussion["number"].as_u64().unwrap_or_default();
@@ -312,6 +316,11 @@ fn items(discussions: &[Value], category: Option<&str>) -> Source {
         }
     }
     source
+}
+
+/// Whether a discussion is in giscus' category (`--category`), when one is given.
+fn in_category(discussion: &Value, category: Option<&str>) -> bool {
+    category.is_none_or(|c| discussion["category"]["name"].as_str() == Some(c))
 }
 
 /// One comment or reply as an item (or a note, when it has no date).
