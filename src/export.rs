@@ -102,7 +102,8 @@ fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
 
 /// The site's comments as a WordPress export (WXR, in the shape of Disqus's "custom
 /// XML import format", every field present): an `<item>` per thread, linking its
-/// page, with a `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the site (WordPress's
+/// page and `closed` to comments when `comments.closed` lists it, with a
+/// `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the site (WordPress's
 /// ids are numbers) and replies name their parent's number; the text is the comment's
 /// sanitized HTML, as the page shows it. There is no e-mail or IP address to give.
 pub fn wxr(config: &Config, store: &Store) -> String {
@@ -132,7 +133,12 @@ pub fn wxr(config: &Config, store: &Store) -> String {
         text(&mut x, 2, "wp:post_date_gmt", &opened);
         text(&mut x, 2, "wp:post_type", "post");
         text(&mut x, 2, "wp:status", "publish");
-        text(&mut x, 2, "wp:comment_status", "open");
+        let status = if config.comments.is_closed(thread) {
+            "closed"
+        } else {
+            "open"
+        };
+        text(&mut x, 2, "wp:comment_status", status);
         x.push_str("  <content:encoded></content:encoded>\n");
         // Numbered first: an imported reply may be dated before what it answers.
         for c in &comments {

@@ -1,5 +1,5 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, Gitalk, giscus): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus, Remark42): found by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ pub enum System {
     Utterances,
     Gitalk,
     Giscus,
+    Remark42,
 }
 
 impl System {
@@ -24,6 +25,7 @@ impl System {
             System::Utterances => "utterances",
             System::Gitalk => "Gitalk",
             System::Giscus => "giscus",
+            System::Remark42 => "Remark42",
         }
     }
 
@@ -43,6 +45,13 @@ impl System {
             System::Utterances => &["utteranc.es/client.js"],
             System::Gitalk => &["gitalk.min.js", "new Gitalk(", "gitalk.js"],
             System::Giscus => &["giscus.app/client.js", "@giscus/"],
+            System::Remark42 => &[
+                "remark_config",
+                "id=\"remark42\"",
+                "remark42__counter",
+                "remark42__last-comments",
+                "REMARK42",
+            ],
         }
     }
 
@@ -56,16 +65,18 @@ impl System {
             System::Utterances => &[&["utterances"], &["utteranc"]],
             System::Gitalk => &[&["gitalk"]],
             System::Giscus => &[&["giscus"]],
+            System::Remark42 => &[&["remark42"]],
         }
     }
 
-    const ALL: [System; 6] = [
+    const ALL: [System; 7] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
         System::Utterances,
         System::Gitalk,
         System::Giscus,
+        System::Remark42,
     ];
 
     /// What cairn's placeholders replace, and what else goes.
@@ -85,6 +96,10 @@ impl System {
                 "Gitalk's script, its stylesheet and its container (and its settings above)"
             }
             System::Giscus => "giscus' script or component (and its settings above)",
+            System::Remark42 => {
+                "Remark42's `remark_config`, the script that loads its widgets, and its \
+                 `remark42` node and counters"
+            }
         }
     }
 
@@ -118,6 +133,11 @@ impl System {
                  the repository: GitHub shows discussions only with one)",
                 source.unwrap_or("OWNER/REPO")
             ),
+            System::Remark42 => "Bring its comments over with `cairn import remark42 \
+                                 backup-SITE-DATE.gz` (a backup its server writes every day, \
+                                 in `var/backup` by default, or one `docker exec remark42 \
+                                 backup -s SITE` makes)"
+                .into(),
         };
         let then = match (self, source) {
             (System::Staticman, Some(data)) => format!(
@@ -839,6 +859,61 @@ mod tests {
             found[0].source.as_deref(),
             Some("me/notes --category 'Announcements'"),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn remark42_is_found_by_its_config_node_and_counters_or_a_themes_setting() {
+        let dir = site(&[
+            (
+                "layouts/partials/comments.html",
+                "<div id=\"remark42\"></div>\n<script>\n  var remark_config = { host: 'https://remark42.example.org', site_id: 'blog' }\n</script>\n",
+            ),
+            (
+                "layouts/index.html",
+                "{{ range .Pages }}<span class=\"remark42__counter\" data-url=\"{{ .Permalink }}\"></span>{{ end }}\n",
+            ),
+            // The Stack theme's own support, off unless the configuration picks it.
+            ("themes/stack/layouts/partials/comments/provider/remark42.html", "<div id=\"remark42\"></div>\n"),
+        ]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Remark42);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "layouts/index.html:1",
+                "layouts/partials/comments.html:1",
+                "layouts/partials/comments.html:3"
+            ]
+        );
+        let advice = found[0].advice();
+        assert!(advice.contains("`cairn import remark42"), "{advice}");
+        assert!(advice.contains("backup-SITE-DATE.gz"), "{advice}");
+
+        let stack = site(&[
+            (
+                "hugo.toml",
+                "theme = \"stack\"\n[params.comments]\nenabled = true\nprovider = \"remark42\"\n",
+            ),
+            (
+                "themes/stack/layouts/partials/comments/provider/remark42.html",
+                "<div id=\"remark42\"></div>\n",
+            ),
+        ]);
+        let found = find(
+            stack.path(),
+            Some(&stack.path().join("hugo.toml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            places(&found[0]),
+            [
+                "hugo.toml:4",
+                "themes/stack/layouts/partials/comments/provider/remark42.html:1"
+            ]
         );
     }
 

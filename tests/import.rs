@@ -751,6 +751,15 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
     ] {
         write_thread_comment(root, thread, id, &more);
     }
+    // A page closed to new comments stays closed on the other side.
+    std::fs::write(
+        root.join("cairn.toml"),
+        CONFIG.replace(
+            "dir = \"comments\"",
+            "dir = \"comments\"\nclosed = [\"/about/\"]",
+        ),
+    )
+    .unwrap();
     let out = cairn(root, &["export", "--format", "wxr"]);
     let wxr = ok(&out);
     assert!(
@@ -766,13 +775,23 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
     std::fs::write(&file, &wxr).unwrap();
 
     let back = site();
-    let imported = ok(&cairn(
+    let out = cairn(
         back.path(),
         &["import", "wordpress", file.to_str().unwrap()],
-    ));
+    );
+    let imported = ok(&out);
     assert!(
         imported.contains("imported 4 comments in 2 threads"),
         "{imported}"
+    );
+    assert!(
+        stderr(&out).contains(
+            "note: 1 page took no new comments in the source; cairn's form shows on every \
+             page with a placeholder, so to keep it closed, add to [comments] in cairn.toml:\n  \
+             closed = [\"/about/\"]"
+        ),
+        "{}",
+        stderr(&out)
     );
     ok(&cairn(back.path(), &["check", "--strict"]));
     let shape = |dir: &Path| {
@@ -1571,4 +1590,122 @@ fn gitalk_comments_come_over_from_the_issues_it_labelled() {
     assert_eq!(by_origin["gitalk:5002"]["thread"], "/about/");
     assert_eq!(by_origin.len(), 3);
     ok(&cairn(dir.path(), &["check"]));
+}
+
+/// A Remark42 backup of a blog: what `remark42 backup` (and the daily backups) write,
+/// gzip'd: the site's metadata, then a comment a line.
+fn remark42_backup(dir: &Path) -> PathBuf {
+    use serde_json::json;
+    use std::io::Write;
+    let user = |name: &str, id: &str| {
+        json!({"name": name, "id": id, "picture": format!("https://remark42.example.org/api/v1/avatar/{id}.image"),
+               "ip": "293ec5b0cf154855258824ec7fac5dc63d176915", "admin": false, "site_id": "blog"})
+    };
+    let comment =
+        |id: &str, pid: &str, page: &str, time: &str, who: serde_json::Value, text: &str| {
+            json!({"id": id, "pid": pid, "text": text, "user": who,
+               "locator": {"site": "blog", "url": format!("https://blog.example.org{page}")},
+               "score": 1, "vote": 0, "time": time, "title": "A post"})
+        };
+    let mut deleted = comment(
+        "r-gone",
+        "",
+        "/2021/hello/",
+        "2021-03-04T09:00:00Z",
+        user("deleted", "deleted"),
+        "",
+    );
+    deleted["delete"] = json!(true);
+    let lines = [
+        json!({"version": 1,
+               "users": [{"id": "github_ann", "blocked": {"status": false, "until": "0001-01-01T00:00:00Z"}, "verified": true},
+                         {"id": "google_troll", "blocked": {"status": true, "until": "2999-01-01T00:00:00Z"}}],
+               "posts": [{"url": "https://blog.example.org/2020/old/", "read_only": true},
+                         {"url": "https://blog.example.org/2021/hello/", "read_only": false}]}),
+        comment("r-ann", "", "/2021/hello/", "2021-03-04T10:20:30.5+02:00", user("Ann &lt;3", "github_ann"),
+                "<p>Nice, see <a href=\"https://ann.example/\" rel=\"nofollow\">my notes</a>:</p>\n\n<pre class=\"chroma\"><code><span class=\"nx\">let</span> x = 1;\n</code></pre>\n"),
+        comment("r-bob", "r-ann", "/2021/hello/", "2021-03-04T11:00:00Z", user("Bob", "anonymous_bob"),
+                "<blockquote>\n<p>see my notes</p>\n</blockquote>\n<p>Thanks!</p>\n"),
+        comment("r-cy", "r-bob", "/2021/hello/", "2021-03-05T08:00:00Z", user("Cy", "email_cy"), "<p>Third level.</p>"),
+        deleted,
+        comment("r-dee", "r-gone", "/2021/hello/", "2021-03-06T08:00:00Z", user("Dee", "email_dee"), "<p>Replying to a deleted one.</p>"),
+        comment("r-troll", "", "/2021/hello/", "2021-03-07T08:00:00Z", user("Troll", "google_troll"), "<p>buy now</p>"),
+        comment("r-old", "", "/2020/old/", "2020-01-01T00:00:00Z", user("Eve", "github_eve"), "<p>An old one.</p>"),
+    ];
+    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str("{\"id\":\"r-cut\",\"text\":\"<p>cut sh\n");
+    let path = dir.join("backup-blog-20240101.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_remark42_backup_comes_over_threaded_with_its_closed_pages_named() {
+    let dir = site();
+    let backup = remark42_backup(dir.path());
+    let backup = backup.to_str().unwrap();
+    let out = cairn(dir.path(), &["import", "remark42", backup]);
+    assert!(
+        ok(&out).contains(
+            "imported 6 comments in 2 threads into comments; 0 already imported; 2 skipped"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let report = stderr(&out);
+    for expected in [
+        "skipped: line 7 (comment r-troll): its author is blocked in the source",
+        "skipped: line 9: not a Remark42 comment: EOF while parsing a string",
+        "note: line 5 (comment r-gone): deleted in the source; kept as a \"[deleted]\" stub because replies to it are imported",
+        "so to keep it closed, add to [comments] in cairn.toml:\n  closed = [\"/2020/old/\"]",
+    ] {
+        assert!(report.contains(expected), "{expected:?} not in:\n{report}");
+    }
+    let (_, c) = exported(dir.path());
+    let ann = &c["remark42:r-ann"];
+    assert_eq!(ann["thread"], "/2021/hello/");
+    assert_eq!(ann["author"], "Ann <3");
+    assert_eq!(ann["date"], "2021-03-04T08:20:30.500Z");
+    assert_eq!(ann["avatar"], Value::Null);
+    assert_eq!(
+        ann["body"],
+        "Nice, see [my notes](https://ann.example/):\n\n```\nlet x = 1;\n```"
+    );
+    assert_eq!(c["remark42:r-bob"]["parent"], ann["id"]);
+    assert_eq!(c["remark42:r-bob"]["body"], "> see my notes\n\nThanks!");
+    assert_eq!(c["remark42:r-cy"]["parent"], c["remark42:r-bob"]["id"]);
+    assert_eq!(c["remark42:r-gone"]["body"], "[deleted]");
+    assert_eq!(c["remark42:r-dee"]["parent"], c["remark42:r-gone"]["id"]);
+    // Neither the picture on Remark42's server, nor the hash of an IP, nor the user ids.
+    let tree = tree_text(dir.path());
+    for gone in ["remark42.example.org", "293ec5b0", "github_ann", "email_cy"] {
+        assert!(!tree.contains(gone), "{gone} reached the comment files");
+    }
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+
+    let again = cairn(dir.path(), &["import", "remark42", backup]);
+    assert!(
+        ok(&again).contains("imported 0 comments in 0 threads into comments; 6 already imported"),
+        "{}",
+        stdout(&again)
+    );
+    // Once the page is closed in cairn.toml, the import stops saying so.
+    std::fs::write(
+        dir.path().join("cairn.toml"),
+        CONFIG.replace(
+            "dir = \"comments\"",
+            "dir = \"comments\"\nclosed = [\"/2020/*\"]",
+        ),
+    )
+    .unwrap();
+    let closed = cairn(dir.path(), &["import", "remark42", backup, "--dry-run"]);
+    ok(&closed);
+    assert!(
+        !stderr(&closed).contains("closed = ["),
+        "{}",
+        stderr(&closed)
+    );
 }

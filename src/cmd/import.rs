@@ -1,5 +1,5 @@
 //! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
-//! utterances, Gitalk or giscus as comment files in the comments directory; `--dry-run`
+//! utterances, Gitalk, giscus or Remark42 as comment files in the comments directory; `--dry-run`
 //! shows what it would do.
 
 use std::collections::BTreeSet;
@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, disqus, giscus, isso, issues, wordpress, Existing, Kind, Options, ThreadMap,
+    self, disqus, giscus, isso, issues, remark42, wordpress, Existing, Kind, Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -24,7 +24,8 @@ pub struct Args {
     /// Isso's database file, the Disqus or WordPress XML export, the folder of
     /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
-    /// script or settings) or whose discussions hold giscus' (its `data-repo`).
+    /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
+    /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not).
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -96,6 +97,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Isso => isso::read(&args.source)?,
         Kind::Disqus => disqus::read(&args.source)?,
         Kind::Wordpress => wordpress::read(&args.source)?,
+        Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {
             kind: args.kind,
             api: args
@@ -181,6 +183,34 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     for note in &plan.skipped {
         eprintln!("skipped: {note}");
+    }
+    let still_open: Vec<String> = plan
+        .closed
+        .iter()
+        .filter(|thread| !config.comments.is_closed(thread))
+        .map(|thread| format!("{thread:?}"))
+        .collect();
+    if !still_open.is_empty() {
+        let (them, list) = (
+            if still_open.len() == 1 { "it" } else { "them" },
+            still_open.join(", "),
+        );
+        let addition = if config.comments.closed.is_empty() {
+            format!(
+                "add to [comments] in {}:\n  closed = [{list}]",
+                shown(&config.file)
+            )
+        } else {
+            format!(
+                "add {list} to `closed` in [comments] of {}",
+                shown(&config.file)
+            )
+        };
+        eprintln!(
+            "note: {} took no new comments in the source; cairn's form shows on every page \
+             with a placeholder, so to keep {them} closed, {addition}",
+            plural(still_open.len(), "page", "pages"),
+        );
     }
     if args.dry_run {
         for planned in &plan.new {

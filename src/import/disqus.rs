@@ -1,7 +1,8 @@
 //! Reads a Disqus XML export: `<thread>` records name the pages (by `<link>`, else by an
 //! identifier that is a path or URL), `<post>`
 //! records are the comments (HTML `<message>`, `<createdAt>`, `<isDeleted>`,
-//! `<isSpam>`, `<author>`, and `<thread>`/`<parent>` references by `dsq:id`).
+//! `<isSpam>`, `<author>`, and `<thread>`/`<parent>` references by `dsq:id`). A thread's
+//! `<isClosed>` says it takes no new comments.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,7 +25,11 @@ pub fn read(path: &Path) -> Result<Source> {
             // The page's URL; threads exported without one may still carry the page
             // path or URL as their identifier.
             let identifier = record.text_at("id").filter(|i| names_a_page(i));
-            links.insert(id, record.text_at("link").or(identifier));
+            let page = record.text_at("link").or(identifier);
+            if record.text_at("isClosed").as_deref() == Some("true") {
+                source.closed.extend(page.clone());
+            }
+            links.insert(id, page);
             return Ok(());
         }
         let location = format!("post {id}");
@@ -119,8 +124,8 @@ mod tests {
             &path,
             r#"<?xml version="1.0"?>
 <disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
-  <thread dsq:id="1"><id>/posts/by-identifier/</id><link></link></thread>
-  <thread dsq:id="2"><id>no-path</id></thread>
+  <thread dsq:id="1"><id>/posts/by-identifier/</id><link></link><isClosed>true</isClosed></thread>
+  <thread dsq:id="2"><id>no-path</id><isClosed>false</isClosed></thread>
   <post dsq:id="10"><message><![CDATA[<p>Top &amp; <b>bold</b></p>]]></message>
     <createdAt>2015-03-04T05:06:07Z</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam>
     <author><name>Ann</name><email>ann@example.org</email></author><thread dsq:id="1"/></post>
@@ -158,6 +163,7 @@ mod tests {
         );
         assert_eq!(source.items[1].parent.as_deref(), Some("10"));
         assert_eq!(source.items[1].author.as_deref(), Some("bot"));
+        assert_eq!(source.closed, ["/posts/by-identifier/"]);
         let skipped: Vec<String> = source.skipped.iter().map(|n| n.to_string()).collect();
         assert_eq!(
             skipped,

@@ -436,13 +436,8 @@ mod tests {
                    "comments": {"nodes": [comment("DC_y", Some("fay"), vec![])]}}),
         ];
         let source = items(&discussions, None);
-        let got: Vec<(&str, Option<&str>, Status)> = source
-            .items
-            .iter()
-            .map(|i| (i.key.as_str(), i.parent.as_deref(), i.status))
-            .collect();
         assert_eq!(
-            got,
+            crate::import::threading(&source),
             [
                 ("DC_a", None, Status::Published),
                 ("DC_r1", Some("DC_a"), Status::Published),

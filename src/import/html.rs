@@ -24,6 +24,9 @@ pub fn to_markdown(html: &str) -> String {
         .link_rel(None)
         .clean(html)
         .to_string();
+    // Highlighted code (Remark42's and many blogs' `<pre><code><span class="k">`) is
+    // code: its spans only coloured it, and would keep the block as raw HTML.
+    cleaned = without_spans_in_pre(&cleaned);
     // A break at the end of a link's text (`<a>text<br></a>`) would put its backslash
     // before the `]` and escape it, leaving the link as text: it goes after the link
     // (and after each element it closes, `<a><em>text<br></em></a>`).
@@ -48,6 +51,33 @@ pub fn to_markdown(html: &str) -> String {
         // must not either: keep the source, which render sanitizes.
         Err(_) => html.trim().to_string(),
     }
+}
+
+/// `html` (as ammonia writes it: tags well formed, and every `<` of text escaped) without
+/// the `<span>` tags inside its `<pre>` blocks, keeping their text.
+fn without_spans_in_pre(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<pre") {
+        let end = rest[start..]
+            .find("</pre>")
+            .map_or(rest.len(), |e| start + e);
+        out.push_str(&rest[..start]);
+        let mut block = &rest[start..end];
+        while let Some(tag) = [block.find("<span"), block.find("</span>")]
+            .into_iter()
+            .flatten()
+            .min()
+        {
+            let close = block[tag..].find('>').map_or(block.len(), |c| tag + c + 1);
+            out.push_str(&block[..tag]);
+            block = &block[close..];
+        }
+        out.push_str(block);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A `<br>` that ends a paragraph shows nothing in HTML, but its Markdown, a backslash
@@ -218,6 +248,17 @@ mod tests {
             let outside_code = shown.split("<pre>").next().unwrap_or_default();
             assert!(!outside_code.contains('\\'), "{html} → {md} → {shown}");
         }
+    }
+
+    #[test]
+    fn highlighted_code_is_a_code_block_and_spans_elsewhere_stay() {
+        let html = "<p>Try <span title=\"x\">this</span>:</p>\n<pre class=\"chroma\"><code class=\"language-go\">\
+                    <span class=\"kd\">func</span> <span class=\"nf\">f</span>() <span class=\"p\">{<span class=\"s\">\"&lt;/pre&gt;\"</span>}</span>\n\
+                    </code></pre>\n<p>and <span>after</span></p><pre><code>x</code></pre>";
+        assert_eq!(
+            to_markdown(html),
+            "Try <span title=\"x\">this</span>:\n\n```\nfunc f() {\"</pre>\"}\n```\n\nand <span>after</span>\n\n```\nx\n```"
+        );
     }
 
     #[test]

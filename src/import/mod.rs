@@ -1,5 +1,5 @@
-//! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk and
-//! giscus become format v1 files, with threading and dates kept, e-mails turned into
+//! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
+//! giscus and Remark42 become format v1 files, with threading and dates kept, e-mails turned into
 //! avatar keys, and ids derived from the source's ids so that running an import again
 //! writes nothing new.
 //!
@@ -12,12 +12,13 @@ pub mod giscus;
 pub mod html;
 pub mod isso;
 pub mod issues;
+pub mod remark42;
 pub mod staticman;
 pub mod wordpress;
 mod xml;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -83,6 +84,8 @@ pub enum Status {
     Pending,
     Deleted,
     Spam,
+    /// Hidden because its author is blocked.
+    Blocked,
 }
 
 /// Something in the source that will not become a comment file as it is, and why.
@@ -106,6 +109,8 @@ pub struct Source {
     pub skipped: Vec<Note>,
     /// Items read with a change worth knowing (e.g. a reply reference that points nowhere).
     pub adjusted: Vec<Note>,
+    /// The pages the source takes no new comments on (closed, read-only), as it names them.
+    pub closed: Vec<String>,
 }
 
 impl Source {
@@ -145,6 +150,16 @@ impl Source {
     }
 }
 
+/// Each item's source id, the source id of its parent and its status, in order.
+#[cfg(test)]
+fn threading(source: &Source) -> Vec<(&str, Option<&str>, Status)> {
+    source
+        .items
+        .iter()
+        .map(|i| (i.key.as_str(), i.parent.as_deref(), i.status))
+        .collect()
+}
+
 /// Checks an item made of a GitHub comment: on `page`, by `login` with their profile
 /// as the website, with `body` as written, on 5 March 2024 at 10:20:30 UTC.
 #[cfg(test)]
@@ -182,13 +197,14 @@ pub enum Kind {
     Utterances,
     Gitalk,
     Giscus,
+    Remark42,
 }
 
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
-    /// the blogs it imported, which Jekyll themes print as they are. Isso's names and
-    /// GitHub's logins are text.
+    /// the blogs it imported, which Jekyll themes print as they are; Remark42 escapes
+    /// `<` and `>` in the names it stores. Isso's names and GitHub's logins are text.
     fn names_are_html(self) -> bool {
         !matches!(
             self,
@@ -206,6 +222,7 @@ impl Kind {
             Kind::Utterances => "utterances",
             Kind::Gitalk => "gitalk",
             Kind::Giscus => "giscus",
+            Kind::Remark42 => "remark42",
         }
     }
 }
@@ -320,6 +337,9 @@ pub struct Plan {
     pub skipped: Vec<Note>,
     /// Items imported with a change worth knowing (a stub, a dropped website, ...).
     pub adjusted: Vec<Note>,
+    /// The threads, of those with comments in the source, that it took no new comments
+    /// on, in path order: for `comments.closed`, which an import leaves to the owner.
+    pub closed: Vec<String>,
 }
 
 /// What is in the comments directory already.
@@ -402,6 +422,15 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
         .iter()
         .map(|i| thread_path(i.thread.as_deref(), options))
         .collect();
+    let commented: HashSet<&str> = threads.iter().flatten().map(String::as_str).collect();
+    plan.closed = source
+        .closed
+        .iter()
+        .filter_map(|page| thread_path(Some(page), options).ok())
+        .filter(|thread| commented.contains(thread.as_str()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
 
     // Shown in the source, with something to show; the rest is dropped, except that a
     // dropped comment with kept replies stays as a stub so the replies keep their place.
@@ -449,6 +478,7 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 }
                 Status::Deleted => "deleted in the source".into(),
                 Status::Spam => "marked as spam in the source".into(),
+                Status::Blocked => "its author is blocked in the source".into(),
                 Status::Published => unreachable!("published items with a body are wanted"),
             }));
             continue;
@@ -528,6 +558,7 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 match item.status {
                     Status::Pending => "awaiting moderation in the source",
                     Status::Spam => "marked as spam in the source",
+                    Status::Blocked => "its author is blocked in the source",
                     _ => "deleted in the source",
                 }
             )));

@@ -1,5 +1,6 @@
 //! Reads a WordPress export (WXR 1.0 to 1.2): each `<item>` is a post with its
-//! `<link>` and its `<wp:comment>`s. Comment text is WordPress's own: HTML where the
+//! `<link>`, its `<wp:comment_status>` (`closed` when it takes no new comments) and its
+//! `<wp:comment>`s. Comment text is WordPress's own: HTML where the
 //! commenter typed tags, blank lines for paragraphs.
 
 use std::path::Path;
@@ -18,6 +19,9 @@ pub fn read(path: &Path) -> Result<Source> {
     xml::for_each(path, 2, &["item"], |item| {
         items_seen += 1;
         let link = item.text_at("link");
+        if item.text_at("comment_status").as_deref() == Some("closed") {
+            source.closed.extend(link.clone());
+        }
         for comment in item.children("comment") {
             let id = comment.text_at("comment_id").unwrap_or_default();
             let location = format!(
