@@ -882,6 +882,15 @@ fn moved_pages_take_their_comments_along_in_one_commit() {
             &format!("date: 2026-01-01T00:00:00Z\n{more}"),
         );
     }
+    // Closed pages: those of 2019 stay closed where they go, the note does not.
+    std::fs::write(
+        root.join("cairn.toml"),
+        CONFIG.replace(
+            "dir = \"comments\"",
+            "dir = \"comments\"\nclosed = [\"/2019/*\", \"/notes/a/\"]",
+        ),
+    )
+    .unwrap();
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "Comments"]);
@@ -895,11 +904,17 @@ fn moved_pages_take_their_comments_along_in_one_commit() {
 
     let mut dry = rules.to_vec();
     dry.push("--dry-run");
-    let said = ok(&cairn(root, &dry));
+    let out = cairn(root, &dry);
+    let said = ok(&out);
     assert!(
         said.contains("would move 2 comments: /2019/old-slug/ -> /2019/new-slug/")
             && said.contains("would move 1 comment: /notes/a/ -> /journal/a/"),
         "{said}"
+    );
+    assert_eq!(
+        stderr(&out),
+        "note: `comments.closed` in cairn.toml closes /notes/a/ but not /journal/a/, where \
+         its comments went: add \"/journal/a/\" to it to keep the page closed\n"
     );
     assert_eq!(git(root, &["status", "--porcelain"]), "");
 

@@ -40,11 +40,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let verb = if args.dry_run { "would move" } else { "moved" };
-    for ((from, to), n) in relocate::summary(&moves) {
+    let summary = relocate::summary(&moves);
+    for ((from, to), n) in &summary {
         println!(
             "{verb} {}: {from} -> {to}",
-            plural(n, "comment", "comments")
+            plural(*n, "comment", "comments")
         );
+    }
+    // `comments.closed` names paths: a closed page that moves opens unless it names
+    // the new one too, which is the owner's to write.
+    for (from, to) in summary.keys() {
+        if config.comments.is_closed(from) && !config.comments.is_closed(to) {
+            eprintln!(
+                "note: `comments.closed` in {} closes {from} but not {to}, where its comments \
+                 went: add \"{to}\" to it to keep the page closed",
+                shown(&config.file)
+            );
+        }
     }
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
