@@ -1,5 +1,5 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, Gitalk, giscus, Remark42): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline): found by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ pub enum System {
     Gitalk,
     Giscus,
     Remark42,
+    Waline,
 }
 
 impl System {
@@ -26,6 +27,7 @@ impl System {
             System::Gitalk => "Gitalk",
             System::Giscus => "giscus",
             System::Remark42 => "Remark42",
+            System::Waline => "Waline",
         }
     }
 
@@ -52,6 +54,12 @@ impl System {
                 "remark42__last-comments",
                 "REMARK42",
             ],
+            System::Waline => &[
+                "@waline/client",
+                "Waline.init(",
+                "id=\"waline\"",
+                "waline-comment-count",
+            ],
         }
     }
 
@@ -66,10 +74,11 @@ impl System {
             System::Gitalk => &[&["gitalk"]],
             System::Giscus => &[&["giscus"]],
             System::Remark42 => &[&["remark42"]],
+            System::Waline => &[&["waline"]],
         }
     }
 
-    const ALL: [System; 7] = [
+    const ALL: [System; 8] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
@@ -77,6 +86,7 @@ impl System {
         System::Gitalk,
         System::Giscus,
         System::Remark42,
+        System::Waline,
     ];
 
     /// What cairn's placeholders replace, and what else goes.
@@ -99,6 +109,10 @@ impl System {
             System::Remark42 => {
                 "Remark42's `remark_config`, the script that loads its widgets, and its \
                  `remark42` node and counters"
+            }
+            System::Waline => {
+                "Waline's script or component, its stylesheet and its container and \
+                 counters (and its settings above)"
             }
         }
     }
@@ -137,6 +151,9 @@ impl System {
                                  backup-SITE-DATE.gz` (a backup its server writes every day, \
                                  in `var/backup` by default, or one `docker exec remark42 \
                                  backup -s SITE` makes)"
+                .into(),
+            System::Waline => "Bring its comments over with `cairn import waline \
+                               waline.json` (the file its admin's Migration page exports)"
                 .into(),
         };
         let then = match (self, source) {
@@ -914,6 +931,53 @@ mod tests {
                 "hugo.toml:4",
                 "themes/stack/layouts/partials/comments/provider/remark42.html:1"
             ]
+        );
+    }
+
+    #[test]
+    fn waline_is_found_by_its_script_container_and_counts_or_hexo_next_settings() {
+        let dir = site(&[
+            (
+                "_includes/comments.html",
+                "<div id=\"waline\"></div>\n<script type=\"module\">\n  import { init } from 'https://unpkg.com/@waline/client@v3/dist/waline.js';\n  init({ el: '#waline', serverURL: 'https://waline.example.org' });\n</script>\n",
+            ),
+            (
+                "index.html",
+                "{% for post in site.posts %}<span class=\"waline-comment-count\" data-path=\"{{ post.url }}\"></span>{% endfor %}\n",
+            ),
+        ]);
+        let found = find(dir.path(), None, "_site", "comments");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Waline);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "_includes/comments.html:1",
+                "_includes/comments.html:3",
+                "index.html:1"
+            ]
+        );
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import waline waline.json`"));
+
+        let next = site(&[
+            ("_config.yml", "title: Blog\ntheme: next\n"),
+            (
+                "_config.next.yml",
+                "waline:\n  enable: true\n  serverURL: https://waline.example.org\n",
+            ),
+        ]);
+        let found = find(
+            next.path(),
+            Some(&next.path().join("_config.yml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            places(&found[0]),
+            ["_config.next.yml:2", "_config.next.yml:3"]
         );
     }
 

@@ -413,10 +413,11 @@ fn render_every_thread(dir: &Path) {
         .unwrap();
     }
     let summary = ok(&cairn(dir, &["render"]));
+    let count = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let expected = format!(
-        "{} comments rendered on {} pages",
-        doc["comments"],
-        threads.len()
+        "{} rendered on {}",
+        count(doc["comments"].as_u64().unwrap() as usize, "comment"),
+        count(threads.len(), "page")
     );
     assert!(summary.contains(&expected), "{summary}");
     for thread in threads {
@@ -1722,5 +1723,106 @@ fn a_remark42_backup_comes_over_threaded_with_its_closed_pages_named() {
         !stderr(&closed).contains("closed = ["),
         "{}",
         stderr(&closed)
+    );
+}
+
+#[test]
+fn a_waline_export_comes_over_with_accounts_replies_and_avatar_keys() {
+    let dir = site();
+    let export = dir.path().join("waline.json");
+    let comment = |id: &str, page: &str, text: &str, more: Value| {
+        let mut c = serde_json::json!({"objectId": id, "url": page, "comment": text,
+            "insertedAt": "2024-03-05T10:20:30.000Z", "createdAt": "2024-03-05T10:20:30.000Z",
+            "updatedAt": "2024-03-05T10:20:30.000Z", "status": "approved", "ua": "Mozilla/5.0",
+            "ip": "203.0.113.9", "like": 0, "sticky": false});
+        for (key, value) in more.as_object().unwrap() {
+            c[key] = value.clone();
+        }
+        c
+    };
+    let comments = [
+        comment(
+            "65e6f1",
+            "/2024/hello/",
+            "First! `code` and a [link](https://example.org)",
+            serde_json::json!({"nick": "Ann", "mail": "ann@example.org", "link": "ann.example"}),
+        ),
+        comment(
+            "65e6f2",
+            "/2024/hello/",
+            "Welcome, Ann.",
+            serde_json::json!({"pid": "65e6f1", "rid": "65e6f1", "user_id": "u1",
+                               "insertedAt": "2024-03-05 12:00:00", "nick": "admin"}),
+        ),
+        comment(
+            "65e6f3",
+            "/2024/hello/",
+            "Awaiting a look",
+            serde_json::json!({"status": "waiting", "nick": "Cy", "mail": "cy@example.org"}),
+        ),
+        comment(
+            "65e6f4",
+            "/2024/hello/",
+            "cheap pills",
+            serde_json::json!({"status": "spam", "nick": "bot", "mail": "bot@example.org"}),
+        ),
+    ];
+    let users = serde_json::json!([{"objectId": "u1", "display_name": "Bob",
+        "email": "bob@example.org", "url": "https://bob.example", "type": "administrator",
+        "password": "$2a$08$x"}]);
+    let doc = serde_json::json!({"type": "waline", "version": 1, "time": 1709634030000u64,
+        "tables": ["Comment", "Counter", "Users"],
+        "data": {"Comment": comments, "Users": users,
+                 "Counter": [{"objectId": "c1", "url": "/2024/hello/", "time": 42}]}});
+    std::fs::write(&export, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let export = export.to_str().unwrap();
+
+    let out = cairn_with(dir.path(), &["import", "waline", export], &[SECRET]);
+    assert!(
+        ok(&out).contains(
+            "imported 2 comments in 1 thread into comments; 0 already imported; 2 skipped"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let report = stderr(&out);
+    assert!(
+        report.contains("skipped: comment 65e6f3: awaiting moderation in the source (--include-pending imports it)")
+            && report.contains("skipped: comment 65e6f4: marked as spam in the source"),
+        "{report}"
+    );
+    let (_, c) = exported(dir.path());
+    let (ann, bob) = (&c["waline:65e6f1"], &c["waline:65e6f2"]);
+    assert_eq!(ann["thread"], "/2024/hello/");
+    assert_eq!(ann["website"], "http://ann.example");
+    assert_eq!(
+        ann["body"],
+        "First! `code` and a [link](https://example.org)"
+    );
+    // A signed-in commenter is shown as their account.
+    assert_eq!(bob["author"], "Bob");
+    assert_eq!(bob["website"], "https://bob.example");
+    assert_eq!(bob["parent"], ann["id"]);
+    assert_eq!(bob["date"], "2024-03-05T12:00:00Z");
+    assert!(ann["avatar"].is_string() && bob["avatar"].is_string());
+    assert_ne!(ann["avatar"], bob["avatar"]);
+    let tree = tree_text(dir.path());
+    for gone in ["@example.org", "203.0.113.9", "Mozilla", "$2a$08$x"] {
+        assert!(!tree.contains(gone), "{gone} reached the comment files");
+    }
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+
+    let pending = cairn_with(
+        dir.path(),
+        &["import", "waline", export, "--include-pending"],
+        &[SECRET],
+    );
+    assert!(
+        ok(&pending).contains(
+            "imported 1 comment in 1 thread into comments; 2 already imported; 1 skipped"
+        ),
+        "{}",
+        stdout(&pending)
     );
 }

@@ -1,5 +1,5 @@
 //! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
-//! giscus and Remark42 become format v1 files, with threading and dates kept, e-mails turned into
+//! giscus, Remark42 and Waline become format v1 files, with threading and dates kept, e-mails turned into
 //! avatar keys, and ids derived from the source's ids so that running an import again
 //! writes nothing new.
 //!
@@ -14,6 +14,7 @@ pub mod isso;
 pub mod issues;
 pub mod remark42;
 pub mod staticman;
+pub mod waline;
 pub mod wordpress;
 mod xml;
 
@@ -198,17 +199,19 @@ pub enum Kind {
     Gitalk,
     Giscus,
     Remark42,
+    Waline,
 }
 
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
     /// the blogs it imported, which Jekyll themes print as they are; Remark42 escapes
-    /// `<` and `>` in the names it stores. Isso's names and GitHub's logins are text.
+    /// `<` and `>` in the names it stores. Isso's and Waline's names and GitHub's
+    /// logins are text.
     fn names_are_html(self) -> bool {
         !matches!(
             self,
-            Kind::Isso | Kind::Utterances | Kind::Gitalk | Kind::Giscus
+            Kind::Isso | Kind::Utterances | Kind::Gitalk | Kind::Giscus | Kind::Waline
         )
     }
 
@@ -223,6 +226,7 @@ impl Kind {
             Kind::Gitalk => "gitalk",
             Kind::Giscus => "giscus",
             Kind::Remark42 => "remark42",
+            Kind::Waline => "waline",
         }
     }
 }
