@@ -948,6 +948,68 @@ fn webhooks_are_off_without_a_secret() {
     );
 }
 
+/// An author's edit that reaches a pending comment's branch just after a moderator
+/// merged its request (on the forge's page, or with `cairn moderate approve`) would stay
+/// on a branch nobody looks at: it is asked for as a change of the published comment
+/// instead, which the moderator then approves like any other.
+fn an_edit_that_meets_a_merge_is_asked_for_as_a_change(flavor: Flavor) {
+    let fake = fake(flavor);
+    let dir = workspace(&fake, "review", "");
+    let backend = backend(dir.path());
+    let (first, other) = (comment(1, "First version."), comment(2, "Draft."));
+    let results = backend.deliver(&[first.clone(), other.clone()]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let head = format!("cairn/{}", first.id);
+    let number = fake.pulls().iter().find(|p| p.head == head).unwrap().number;
+    let update = match flavor {
+        Flavor::GitLab => "/repository/files/",
+        _ => "/contents/",
+    };
+    let body_on = |branch: &str, c: &Comment| {
+        let files = fake.files(branch);
+        let text = String::from_utf8(files[&file_for(c)].clone()).unwrap();
+        Comment::parse(&text, cairn::comment::Format::Yaml)
+            .unwrap()
+            .body
+    };
+
+    // No merge in the way: the edit lands on the comment's own branch.
+    let draft = Comment {
+        body: "Final draft.".into(),
+        ..other.clone()
+    };
+    assert_eq!(backend.revise(&draft).unwrap(), None);
+    assert_eq!(
+        body_on(&format!("cairn/{}", other.id), &other),
+        "Final draft."
+    );
+
+    fake.add_rule(Method::PUT, update, Fault::MergeFirst(number), 1);
+    let edited = Comment {
+        body: "Second version.".into(),
+        ..first.clone()
+    };
+    let asked = backend.revise(&edited).unwrap();
+    assert_eq!(body_on("main", &first), "First version.");
+    let change = fake
+        .pulls()
+        .into_iter()
+        .find(|p| p.open && p.head == format!("cairn/change-{}", first.id))
+        .expect("the edit waits in a change request");
+    assert!(
+        asked
+            .as_deref()
+            .is_some_and(|at| at.ends_with(&change.number.to_string())),
+        "{asked:?} for {change:?}"
+    );
+    assert_eq!(body_on(&change.head, &first), "Second version.");
+
+    let approve = moderate(dir.path(), &["approve", &first.id.to_string()]);
+    assert!(approve.status.success(), "{}", stderr(&approve));
+    assert_eq!(body_on("main", &first), "Second version.");
+    assert_headers_ok(&fake);
+}
+
 /// Runs each test that holds for every forge once per forge.
 macro_rules! every_forge {
     ($($test:ident),* $(,)?) => {
@@ -973,4 +1035,5 @@ every_forge!(
     an_outage_delays_but_loses_and_duplicates_nothing,
     rate_limits_are_waited_out,
     webhooks_are_verified_and_clean_up_closed_pull_requests,
+    an_edit_that_meets_a_merge_is_asked_for_as_a_change,
 );

@@ -466,7 +466,7 @@ impl<A: Api> Backend for Forge<A> {
         })
     }
 
-    fn revise(&self, comment: &Comment) -> Result<()> {
+    fn revise(&self, comment: &Comment) -> Result<Option<String>> {
         let (_, path, request, _) = self.find_pending(comment.id)?;
         if Format::of(std::path::Path::new(&path)) != Some(Format::Yaml) {
             bail!("{path} is not a YAML file: it cannot be edited here");
@@ -486,7 +486,30 @@ impl<A: Api> Backend for Forge<A> {
             &file.sha,
             &msg,
         )?;
-        Ok(())
+        // A moderator may have merged the request while the edit was on its way: the
+        // merge took the comment as it was then, and the edit was left on a branch no
+        // request shows any more (or went with it, if the forge deleted it). A request
+        // still open now merges whatever its branch holds when it is merged.
+        if self
+            .api
+            .find_request(&request.head, &self.branch)?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let published = match self.api.file(&self.branch, &path)? {
+            Some(file) => Comment::parse(&String::from_utf8_lossy(&file.content), Format::Yaml)
+                .map_err(|e| anyhow::anyhow!("{path} on {}: {}", self.branch, e.message))?,
+            None => bail!(
+                "comment {} was turned down while it was being edited",
+                comment.id
+            ),
+        };
+        if published == *comment {
+            return Ok(None);
+        }
+        tracing::info!(id = %comment.id, "published while it was edited: the edit is asked for as a change");
+        self.propose(&published, Some(comment))
     }
 
     fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {

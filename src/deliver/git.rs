@@ -1280,8 +1280,10 @@ impl Backend for Git {
         self.renewed(self.approve_on_mirror(id))
     }
 
-    fn revise(&self, comment: &Comment) -> Result<()> {
-        self.renewed(self.revise_on_mirror(comment))
+    fn revise(&self, comment: &Comment) -> Result<Option<String>> {
+        // The edit is pushed only onto the branch as it is, and an approval deletes the
+        // branch only where it merged it: an edit is merged, or refused with an error.
+        self.renewed(self.revise_on_mirror(comment)).map(|()| None)
     }
 
     fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>> {

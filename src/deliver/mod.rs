@@ -69,8 +69,11 @@ pub trait Backend: Send + Sync {
     fn approve(&self, id: Ulid) -> Result<Pending>;
     /// Discards a pending comment.
     fn reject(&self, id: Ulid) -> Result<Pending>;
-    /// Replaces a pending comment with a new version of it (same id).
-    fn revise(&self, comment: &Comment) -> Result<()>;
+    /// Replaces a pending comment with a new version of it (same id): `None`. When
+    /// the comment was published meanwhile (its request merged while the new version
+    /// was on its way), the new version is asked for as a change, as [`Self::propose`]
+    /// does, and where that waits is returned.
+    fn revise(&self, comment: &Comment) -> Result<Option<String>>;
     /// Replaces a published comment with `new`, or removes it (`None`), as its author
     /// asked. With moderation (review and batch mode) this is a request to the
     /// moderator on branch `cairn/change-<id>`, and where it waits is returned; in

@@ -328,14 +328,16 @@ pub async fn edit(
     }
     let backend = inbox.backend.clone();
     let changed = new.clone();
-    // `None`: a pending comment revised; otherwise, for a published one, whether the
-    // change is only asked of the moderator, and where it stands.
-    let outcome = tokio::task::spawn_blocking(move || {
+    // `None`: a pending comment revised; otherwise, for a published one (or one
+    // published while its new version was on its way), whether the change is only
+    // asked of the moderator, and where it stands.
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         if published {
             let asked = backend.propose(&old, Some(&changed))?;
             Ok(Some(stands(backend.as_ref(), asked, &changed)?))
         } else {
-            backend.revise(&changed).map(|()| None)
+            let asked = backend.revise(&changed)?;
+            Ok(asked.map(|location| (true, location)))
         }
     })
     .await;

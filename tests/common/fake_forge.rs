@@ -68,6 +68,9 @@ pub enum Fault {
     Stall(Duration),
     /// A secondary rate limit: 403 with `Retry-After` seconds.
     Secondary(u64),
+    /// Merge request N with a merge commit first, as a moderator on the forge's page
+    /// might at that very moment, then do the work.
+    MergeFirst(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -535,6 +538,11 @@ async fn handle(
             );
         }
         Some(Fault::Stall(wait)) => tokio::time::sleep(wait).await,
+        Some(Fault::MergeFirst(number)) => {
+            let mut s = state.lock().unwrap();
+            let i = s.pull(&number.to_string()).unwrap();
+            s.merge_pull(i, "Merge").unwrap();
+        }
         _ => {}
     }
     // Each segment decoded on its own: GitLab names a project `owner%2Fname` and a
@@ -1322,23 +1330,38 @@ fn route_gitea(
                 Err(_) => gitea_error(404, "object does not exist"),
             }
         }
-        ("POST", ["contents", file @ ..]) => {
+        // POST creates a file, PUT updates one (whose `sha` it must be given).
+        (verb @ ("POST" | "PUT"), ["contents", file @ ..]) => {
             let file = file.join("/");
             let branch = body["branch"].as_str().unwrap_or("main").to_string();
             let Some(bytes) = body["content"].as_str().and_then(unb64) else {
                 return gitea_error(422, "[Content]: Required");
             };
-            match s.file_on(&branch, &file) {
-                Ok(_) => {
+            let update = verb == "PUT";
+            match (s.file_on(&branch, &file), update) {
+                (Err(Refused::NotFound("branch")), _) => {
+                    return gitea_error(404, "branch does not exist")
+                }
+                (Ok(_), false) => {
                     return gitea_error(
                         422,
                         &format!("repository file already exists [path: {file}]"),
                     )
                 }
-                Err(Refused::NotFound("branch")) => {
-                    return gitea_error(404, "branch does not exist")
+                (Err(_), true) => {
+                    return gitea_error(404, &format!("file does not exist [path: {file}]"))
                 }
-                Err(_) => {}
+                (Ok(old), true) if body["sha"].as_str() != Some(blob_sha(old).as_str()) => {
+                    return gitea_error(
+                        422,
+                        &format!(
+                            "sha does not match [given: {}, expected: {}]",
+                            body["sha"],
+                            blob_sha(old)
+                        ),
+                    )
+                }
+                _ => {}
             }
             let message = body["message"].as_str().unwrap_or("Add file").to_string();
             let sha_new = blob_sha(&bytes);
@@ -1352,7 +1375,7 @@ fn route_gitea(
                 )
                 .unwrap();
             reply(
-                201,
+                if update { 200 } else { 201 },
                 json!({"content": {"path": file, "sha": sha_new}, "commit": {"sha": sha(c)}}),
             )
         }
@@ -1564,7 +1587,8 @@ fn route_gitlab(
                 Err(_) => gitlab_error(404, "404 File Not Found"),
             }
         }
-        ("POST", ["repository", "files", file]) => {
+        // POST creates a file, PUT updates one.
+        (verb @ ("POST" | "PUT"), ["repository", "files", file]) => {
             let (Some(branch), Some(message)) =
                 (body["branch"].as_str(), body["commit_message"].as_str())
             else {
@@ -1580,20 +1604,25 @@ fn route_gitlab(
             let Some(bytes) = bytes else {
                 return reply(400, json!({"error": "content is missing"}));
             };
-            match s.file_on(branch, file) {
-                Ok(_) => return gitlab_error(400, "A file with this name already exists"),
-                Err(Refused::NotFound("branch")) => {
+            let update = verb == "PUT";
+            match (s.file_on(branch, file), update) {
+                (Err(Refused::NotFound("branch")), _) => {
                     return gitlab_error(
                         400,
                         "You can only create or edit files when you are on a branch",
                     )
                 }
-                Err(_) => {}
+                (Ok(_), false) => return gitlab_error(400, "A file with this name already exists"),
+                (Err(_), true) => return gitlab_error(400, "A file with this name doesn't exist"),
+                _ => {}
             }
             let committer = json!({"name": body["author_name"], "email": body["author_email"]});
             s.commit_file(branch, file, Some(bytes), message, committer)
                 .unwrap();
-            reply(201, json!({"file_path": file, "branch": branch}))
+            reply(
+                if update { 200 } else { 201 },
+                json!({"file_path": file, "branch": branch}),
+            )
         }
         ("DELETE", ["repository", "files", file]) => {
             let (Some(branch), Some(message)) =
