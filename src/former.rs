@@ -1,5 +1,5 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, Gitalk, giscus, Remark42, Waline): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento): found by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ pub enum System {
     Giscus,
     Remark42,
     Waline,
+    Commento,
 }
 
 impl System {
@@ -28,6 +29,7 @@ impl System {
             System::Giscus => "giscus",
             System::Remark42 => "Remark42",
             System::Waline => "Waline",
+            System::Commento => "Commento",
         }
     }
 
@@ -60,6 +62,12 @@ impl System {
                 "id=\"waline\"",
                 "waline-comment-count",
             ],
+            System::Commento => &[
+                "/js/commento.js",
+                "cdn.commento.io",
+                "id=\"commento\"",
+                "#commento",
+            ],
         }
     }
 
@@ -75,10 +83,11 @@ impl System {
             System::Giscus => &[&["giscus"]],
             System::Remark42 => &[&["remark42"]],
             System::Waline => &[&["waline"]],
+            System::Commento => &[&["commento"]],
         }
     }
 
-    const ALL: [System; 8] = [
+    const ALL: [System; 9] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
@@ -87,6 +96,7 @@ impl System {
         System::Giscus,
         System::Remark42,
         System::Waline,
+        System::Commento,
     ];
 
     /// What cairn's placeholders replace, and what else goes.
@@ -113,6 +123,10 @@ impl System {
             System::Waline => {
                 "Waline's script or component, its stylesheet and its container and \
                  counters (and its settings above)"
+            }
+            System::Commento => {
+                "Commento's script, its `commento` container and the `#commento` count \
+                 links (and its settings above)"
             }
         }
     }
@@ -154,6 +168,10 @@ impl System {
                 .into(),
             System::Waline => "Bring its comments over with `cairn import waline \
                                waline.json` (the file its admin's Migration page exports)"
+                .into(),
+            System::Commento => "Bring its comments over with `cairn import commento \
+                                 commento-export.json.gz` (the file its dashboard mails a \
+                                 link to: General, Export data)"
                 .into(),
         };
         let then = match (self, source) {
@@ -979,6 +997,35 @@ mod tests {
             places(&found[0]),
             ["_config.next.yml:2", "_config.next.yml:3"]
         );
+    }
+
+    #[test]
+    fn commento_is_found_by_its_script_container_and_count_links() {
+        let dir = site(&[
+            (
+                "layouts/partials/comments.html",
+                "<div id=\"commento\"></div>\n<script defer src=\"https://cdn.commento.io/js/commento.js\"></script>\n",
+            ),
+            (
+                "layouts/index.html",
+                "{{ range .Pages }}<a href=\"{{ .RelPermalink }}#commento\"></a>{{ end }}\n<script defer src=\"https://cdn.commento.io/js/count.js\"></script>\n",
+            ),
+        ]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Commento);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "layouts/index.html:1",
+                "layouts/index.html:2",
+                "layouts/partials/comments.html:1",
+                "layouts/partials/comments.html:2"
+            ]
+        );
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import commento commento-export.json.gz`"));
     }
 
     #[test]

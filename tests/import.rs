@@ -1826,3 +1826,92 @@ fn a_waline_export_comes_over_with_accounts_replies_and_avatar_keys() {
         stdout(&pending)
     );
 }
+
+/// Commento mails a link to its export, a gzip'd JSON document of the domain's
+/// comments and of the commenters who wrote them.
+#[test]
+fn a_commento_export_comes_over_with_its_commenters_and_replies() {
+    use std::io::Write;
+    let dir = site();
+    let hex = |n: u8| format!("{n:02x}").repeat(32);
+    let comment = |n: u8, parent: &str, commenter: &str, url: &str, markdown: &str| {
+        serde_json::json!({"commentHex": hex(n), "domain": "blog.example.org", "url": url,
+            "commenterHex": commenter, "markdown": markdown, "html": "", "parentHex": parent,
+            "score": 0, "state": "approved", "creationDate": format!("2021-03-1{n}T12:09:47.722181Z"),
+            "direction": 0})
+    };
+    let commenter = |n: u8, name: &str, email: &str, link: &str| {
+        serde_json::json!({"commenterHex": hex(n), "email": email, "name": name, "link": link,
+            "photo": "https://lh3.googleusercontent.com/a/photo", "provider": "google",
+            "joinDate": "2021-03-01T00:00:00Z"})
+    };
+    let mut flagged = comment(4, "root", &hex(0xb0), "/blog/post/1", "cheap pills");
+    flagged["state"] = serde_json::json!("flagged");
+    let export = serde_json::json!({"version": 1,
+    "comments": [
+        comment(1, "root", &hex(0xa0), "/blog/post/1", "Nice post.\n\n> a quote"),
+        comment(2, &hex(1), "anonymous", "/blog/post/1", "Agreed!"),
+        comment(3, &hex(2), &hex(0xa0), "/blog/post/1", "Thanks, stranger."),
+        flagged,
+        comment(5, "root", &hex(0xb0), "/about", "Hello."),
+    ],
+    "commenters": [
+        commenter(0xa0, "Ann", "ann@example.org", "https://ann.example"),
+        commenter(0xa0, "Ann", "ann@example.org", "https://ann.example"),
+        commenter(0xb0, "Bob", "bob@example.org", "undefined"),
+    ]});
+    let path = dir.path().join("commento-export.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(export.to_string().as_bytes()).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+
+    let out = cairn_with(dir.path(), &["import", "commento", path], &[SECRET]);
+    assert!(
+        ok(&out).contains(
+            "imported 4 comments in 2 threads into comments; 0 already imported; 1 skipped"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!(
+            "skipped: comment {}: marked as spam in the source",
+            &hex(4)[..12]
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let (_, c) = exported(dir.path());
+    let (ann, anon, reply) = (
+        &c[&format!("commento:{}", hex(1))],
+        &c[&format!("commento:{}", hex(2))],
+        &c[&format!("commento:{}", hex(3))],
+    );
+    assert_eq!(ann["thread"], "/blog/post/1/");
+    assert_eq!(ann["author"], "Ann");
+    assert_eq!(ann["website"], "https://ann.example");
+    assert_eq!(ann["body"], "Nice post.\n\n> a quote");
+    assert_eq!(anon["author"], Value::Null);
+    assert_eq!(anon["avatar"], Value::Null);
+    assert_eq!(anon["parent"], ann["id"]);
+    assert_eq!(reply["parent"], anon["id"]);
+    assert_eq!(reply["avatar"], ann["avatar"]);
+    let bob = &c[&format!("commento:{}", hex(5))];
+    assert_eq!(
+        (&bob["thread"], &bob["website"]),
+        (&Value::from("/about/"), &Value::Null)
+    );
+    let tree = tree_text(dir.path());
+    for gone in ["@example.org", "googleusercontent", "undefined"] {
+        assert!(!tree.contains(gone), "{gone} reached the comment files");
+    }
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+    let again = cairn_with(dir.path(), &["import", "commento", path], &[SECRET]);
+    assert!(
+        ok(&again).contains("4 already imported"),
+        "{}",
+        stdout(&again)
+    );
+}

@@ -1,5 +1,5 @@
 //! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
-//! utterances, Gitalk, giscus, Remark42 or Waline as comment files in the comments directory; `--dry-run`
+//! utterances, Gitalk, giscus, Remark42, Waline or Commento as comment files in the comments directory; `--dry-run`
 //! shows what it would do.
 
 use std::collections::BTreeSet;
@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, disqus, giscus, isso, issues, remark42, waline, wordpress, Existing, Kind, Options,
-    ThreadMap,
+    self, commento, disqus, giscus, isso, issues, remark42, waline, wordpress, Existing, Kind,
+    Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -26,8 +26,8 @@ pub struct Args {
     /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
-    /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not), or Waline's
-    /// export (`waline.json`).
+    /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not), Waline's export
+    /// (`waline.json`) or Commento's (`.json.gz`, gzip'd or not).
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -41,7 +41,8 @@ pub struct Args {
     /// Print every file it would write and every item it skips, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also import comments awaiting moderation in the source (Isso, WordPress, Waline).
+    /// Also import comments awaiting moderation in the source (Isso, WordPress,
+    /// Waline, Commento).
     #[arg(long)]
     pub include_pending: bool,
     /// Import without avatar keys when no secret is set. E-mails are never written either way.
@@ -101,6 +102,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Wordpress => wordpress::read(&args.source)?,
         Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Waline => waline::read(&args.source)?,
+        Kind::Commento => commento::read(&args.source)?,
         Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {
             kind: args.kind,
             api: args

@@ -1,5 +1,5 @@
 //! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
-//! giscus, Remark42 and Waline become format v1 files, with threading and dates kept, e-mails turned into
+//! giscus, Remark42, Waline and Commento become format v1 files, with threading and dates kept, e-mails turned into
 //! avatar keys, and ids derived from the source's ids so that running an import again
 //! writes nothing new.
 //!
@@ -7,6 +7,7 @@
 //! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
 //! writes the files.
 
+pub mod commento;
 pub mod disqus;
 pub mod giscus;
 pub mod html;
@@ -200,18 +201,24 @@ pub enum Kind {
     Giscus,
     Remark42,
     Waline,
+    Commento,
 }
 
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
     /// the blogs it imported, which Jekyll themes print as they are; Remark42 escapes
-    /// `<` and `>` in the names it stores. Isso's and Waline's names and GitHub's
-    /// logins are text.
+    /// `<` and `>` in the names it stores. Isso's, Waline's and Commento's names and
+    /// GitHub's logins are text.
     fn names_are_html(self) -> bool {
         !matches!(
             self,
-            Kind::Isso | Kind::Utterances | Kind::Gitalk | Kind::Giscus | Kind::Waline
+            Kind::Isso
+                | Kind::Utterances
+                | Kind::Gitalk
+                | Kind::Giscus
+                | Kind::Waline
+                | Kind::Commento
         )
     }
 
@@ -227,6 +234,7 @@ impl Kind {
             Kind::Giscus => "giscus",
             Kind::Remark42 => "remark42",
             Kind::Waline => "waline",
+            Kind::Commento => "commento",
         }
     }
 }
@@ -385,6 +393,30 @@ pub fn read_forgotten(comments_dir: &Path) -> Result<HashSet<Ulid>> {
                 .with_context(|| format!("{}: {l:?} is not a comment id", path.display()))
         })
         .collect()
+}
+
+/// The text of the export at `path`, gunzip'd if it is compressed (Remark42's backups
+/// and Commento's exports are).
+fn text_of(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::with_capacity(bytes.len() * 4);
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut plain)
+            .with_context(|| format!("{}: not a whole gzip file", path.display()))?;
+        plain
+    } else {
+        bytes
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(crate::comment::without_bom(&text).to_string())
 }
 
 /// The id of an imported comment: a ULID whose time is the comment's date and whose

@@ -7,10 +7,9 @@
 //! (the page), `time` (RFC 3339) and `delete`.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -86,7 +85,7 @@ struct Locator {
 
 /// Reads every comment of the backup at `path`.
 pub fn read(path: &Path) -> Result<Source> {
-    let text = contents(path)?;
+    let text = super::text_of(path)?;
     let mut lines = text
         .lines()
         .enumerate()
@@ -166,27 +165,6 @@ pub fn read(path: &Path) -> Result<Source> {
         });
     }
     Ok(source)
-}
-
-/// The text of the backup at `path`, gunzip'd if it is compressed.
-fn contents(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::MultiGzDecoder::new(bytes.as_slice())
-            .read_to_end(&mut plain)
-            .with_context(|| format!("{}: not a whole gzip file", path.display()))?;
-        plain
-    } else {
-        bytes
-    };
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not UTF-8 text (byte {}): not a Remark42 backup",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
 }
 
 #[cfg(test)]

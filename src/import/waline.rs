@@ -19,10 +19,9 @@ use super::{Body, Item, Note, Source, Status};
 
 /// Reads every comment of the export at `path`.
 pub fn read(path: &Path) -> Result<Source> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let doc: Value = serde_json::from_str(crate::comment::without_bom(&text))
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let text = super::text_of(path)?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     // The admin saves what the API answers without its envelope; the API itself
     // (`GET /api/db`) wraps it in `{"errno": 0, "data": ...}`.
     let doc = if doc["type"].is_null() && doc["data"]["type"] == "waline" {
