@@ -38,10 +38,10 @@ enum Command {
     Inbox(cmd::inbox::Args),
     /// List, show, approve or reject pending comments.
     Moderate(cmd::moderate::Args),
-    /// Bring comments over from Isso, Disqus, WordPress, Staticman, utterances, Gitalk or
-    /// giscus.
+    /// Bring comments over from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
+    /// giscus, Remark42, Waline or Commento.
     Import(cmd::import::Args),
-    /// Write every comment to stdout as one JSON document.
+    /// Write every comment to stdout as one JSON document (or a WordPress export).
     Export(cmd::export::Args),
     /// Erase comments by id, author, avatar key or e-mail, in one commit.
     Forget(cmd::forget::Args),
