@@ -103,9 +103,10 @@ fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
 /// The site's comments as a WordPress export (WXR, in the shape of Disqus's "custom
 /// XML import format", every field present): an `<item>` per thread, linking its
 /// page and `closed` to comments when `comments.closed` lists it, with a
-/// `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the site (WordPress's
-/// ids are numbers) and replies name their parent's number; the text is the comment's
-/// sanitized HTML, as the page shows it. There is no e-mail or IP address to give.
+/// `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the
+/// site (WordPress's ids are numbers) and replies name their parent's number; the text
+/// is the comment's sanitized HTML, as the page shows it. There is no e-mail or IP
+/// address to give.
 pub fn wxr(config: &Config, store: &Store) -> String {
     use crate::site::feed::{cdata, text};
     let mut numbers: HashMap<Ulid, usize> = HashMap::new();

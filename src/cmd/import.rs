@@ -1,6 +1,6 @@
 //! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
-//! utterances, Gitalk, giscus, Remark42, Waline or Commento as comment files in the comments directory; `--dry-run`
-//! shows what it would do.
+//! utterances, Gitalk, giscus, Remark42, Waline or Commento as comment files in the
+//! comments directory; `--dry-run` shows what it would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
-//! giscus, Remark42, Waline and Commento become format v1 files, with threading and dates kept, e-mails turned into
-//! avatar keys, and ids derived from the source's ids so that running an import again
-//! writes nothing new.
+//! giscus, Remark42, Waline and Commento become format v1 files, with threading and
+//! dates kept, e-mails turned into avatar keys, and ids derived from the source's ids
+//! so that running an import again writes nothing new.
 //!
 //! Each source module only reads its format into [`Item`]s; [`plan`] applies cairn's
 //! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
@@ -409,14 +409,16 @@ fn text_of(path: &Path) -> Result<String> {
     } else {
         bytes
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let mut text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{}: not UTF-8 text (byte {})",
             path.display(),
             e.utf8_error().valid_up_to()
         )
     })?;
-    Ok(crate::comment::without_bom(&text).to_string())
+    let bom = text.len() - crate::comment::without_bom(&text).len();
+    text.drain(..bom);
+    Ok(text)
 }
 
 /// The id of an imported comment: a ULID whose time is the comment's date and whose
