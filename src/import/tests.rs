@@ -572,3 +572,20 @@ fn websites_holding_an_email_address_are_dropped_and_the_address_keys_the_avatar
     let dropped = "its website held an e-mail address, which is never published: dropped";
     assert_eq!(notes, [1, 2, 3].map(|n| format!("comment {n}: {dropped}")));
 }
+
+#[test]
+fn exports_are_read_gzipped_or_not_without_a_byte_order_mark() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\u{feff}{\"version\": 1}\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    for (name, bytes) in [
+        ("plain.json", text.as_bytes().to_vec()),
+        ("packed.json.gz", gz.finish().unwrap()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(text_of(&path).unwrap(), "{\"version\": 1}\n", "{name}");
+    }
+}
