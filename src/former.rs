@@ -1,5 +1,5 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo, Valine): found by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ pub enum System {
     Remark42,
     Waline,
     Commento,
+    Twikoo,
+    Valine,
 }
 
 impl System {
@@ -30,6 +32,8 @@ impl System {
             System::Remark42 => "Remark42",
             System::Waline => "Waline",
             System::Commento => "Commento",
+            System::Twikoo => "Twikoo",
+            System::Valine => "Valine",
         }
     }
 
@@ -68,6 +72,8 @@ impl System {
                 "id=\"commento\"",
                 "#commento",
             ],
+            System::Twikoo => &["twikoo.init(", "twikoo.all.min.js", "/twikoo@"],
+            System::Valine => &["new Valine(", "valine.min.js", "/valine@"],
         }
     }
 
@@ -84,10 +90,12 @@ impl System {
             System::Remark42 => &[&["remark42"]],
             System::Waline => &[&["waline"]],
             System::Commento => &[&["commento"]],
+            System::Twikoo => &[&["twikoo"]],
+            System::Valine => &[&["valine"]],
         }
     }
 
-    const ALL: [System; 9] = [
+    const ALL: [System; 11] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
@@ -97,6 +105,8 @@ impl System {
         System::Remark42,
         System::Waline,
         System::Commento,
+        System::Twikoo,
+        System::Valine,
     ];
 
     /// What cairn's placeholders replace, and what else goes.
@@ -128,6 +138,8 @@ impl System {
                 "Commento's script, its `commento` container and the `#commento` count \
                  links (and its settings above)"
             }
+            System::Twikoo => "Twikoo's script and its container (and its settings above)",
+            System::Valine => "Valine's script and its container (and its settings above)",
         }
     }
 
@@ -172,6 +184,13 @@ impl System {
             System::Commento => "Bring its comments over with `cairn import commento \
                                  commento-export.json.gz` (the file its dashboard mails a \
                                  link to: General, Export data)"
+                .into(),
+            System::Twikoo => "Bring its comments over with `cairn import twikoo \
+                               twikoo-comments.json` (the comments its admin panel exports)"
+                .into(),
+            System::Valine => "Bring its comments over with `cairn import valine \
+                               Comment.json` (its `Comment` class, exported from \
+                               LeanCloud's console: Data storage, Import/Export)"
                 .into(),
         };
         let then = match (self, source) {
@@ -1026,6 +1045,44 @@ mod tests {
         assert!(found[0]
             .advice()
             .contains("`cairn import commento commento-export.json.gz`"));
+    }
+
+    #[test]
+    fn twikoo_and_valine_are_found_by_their_scripts_or_settings() {
+        let dir = site(&[(
+            "layouts/partials/comments.html",
+            "<div id=\"tcomment\"></div>\n<script src=\"https://cdn.jsdelivr.net/npm/twikoo@1.6.39/dist/twikoo.all.min.js\"></script>\n<script>twikoo.init({ envId: 'https://twikoo.example.org', el: '#tcomment' })</script>\n",
+        )]);
+        let found = find(dir.path(), None, "public", "comments");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Twikoo);
+        assert_eq!(
+            places(&found[0]),
+            [
+                "layouts/partials/comments.html:2",
+                "layouts/partials/comments.html:3"
+            ]
+        );
+        assert!(found[0].advice().contains("`cairn import twikoo"));
+
+        let next = site(&[
+            ("_config.yml", "title: Blog\ntheme: next\n"),
+            (
+                "_config.next.yml",
+                "valine:\n  enable: true\n  appId: abc\n",
+            ),
+        ]);
+        let found = find(
+            next.path(),
+            Some(&next.path().join("_config.yml")),
+            "public",
+            "comments",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, System::Valine);
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import valine Comment.json`"));
     }
 
     #[test]

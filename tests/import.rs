@@ -1915,3 +1915,83 @@ fn a_commento_export_comes_over_with_its_commenters_and_replies() {
         stdout(&again)
     );
 }
+
+/// Twikoo's admin exports its comments as a JSON array of HTML comments; LeanCloud
+/// exports Valine's, in the same shape, one object a line.
+#[test]
+fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
+    let dir = site();
+    let twikoo = dir.path().join("twikoo-comments.json");
+    let comment = |id: &str, pid: Option<&str>, nick: &str, html: &str, spam: bool| {
+        serde_json::json!({"_id": id, "nick": nick, "mail": format!("{}@example.org", nick.to_lowercase()),
+            "mailMd5": "0bc83cb571cd1c50ba6f3e8a78ef1346", "link": "", "ua": "Mozilla/5.0",
+            "ip": "203.0.113.9", "master": false, "url": "/2024/hello/",
+            "href": "https://blog.example.org/2024/hello/", "comment": html, "pid": pid,
+            "rid": pid, "isSpam": spam, "created": 1709634030000u64, "updated": 1709634030000u64,
+            "like": [], "top": false})
+    };
+    let export = serde_json::json!([
+        comment(
+            "t1",
+            None,
+            "Ann",
+            "<p>Nice, <code>x &lt; y</code>:</p>\n<blockquote><p>quoted</p></blockquote>\n",
+            false
+        ),
+        comment("t2", Some("t1"), "Bob", "<p>Agreed.</p>\n", false),
+        comment("t3", None, "Cy", "<p>Waiting for review.</p>\n", true),
+    ]);
+    std::fs::write(&twikoo, export.to_string()).unwrap();
+    let out = cairn_with(
+        dir.path(),
+        &["import", "twikoo", twikoo.to_str().unwrap()],
+        &[SECRET],
+    );
+    assert!(
+        ok(&out).contains(
+            "imported 2 comments in 1 thread into comments; 0 already imported; 1 skipped"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let (_, c) = exported(dir.path());
+    let (ann, bob) = (&c["twikoo:t1"], &c["twikoo:t2"]);
+    assert_eq!(ann["body"], "Nice, `x < y`:\n\n> quoted");
+    assert_eq!(bob["parent"], ann["id"]);
+    assert_eq!(ann["website"], Value::Null);
+    assert!(ann["avatar"].is_string());
+
+    let valine = dir.path().join("Comment.0.jsonl");
+    std::fs::write(
+        &valine,
+        "{\"objectId\":\"v1\",\"nick\":\"Di\",\"mail\":\"di@example.org\",\"link\":\"di.example\",\"url\":\"/about/\",\"comment\":\"<p>Hello from Valine</p>\",\"createdAt\":\"2019-05-01T08:00:00.000Z\",\"updatedAt\":\"2019-05-01T08:00:00.000Z\",\"ip\":\"198.51.100.7\"}\n\
+         {\"objectId\":\"v2\",\"nick\":\"Ed\",\"url\":\"/about/\",\"pid\":\"v1\",\"rid\":\"v1\",\"comment\":\"<p>Hi Di</p>\",\"createdAt\":{\"__type\":\"Date\",\"iso\":\"2019-05-02T08:00:00.000Z\"}}\n",
+    )
+    .unwrap();
+    let out = cairn_with(
+        dir.path(),
+        &["import", "valine", valine.to_str().unwrap()],
+        &[SECRET],
+    );
+    assert!(
+        ok(&out).contains("imported 2 comments in 1 thread"),
+        "{}",
+        stdout(&out)
+    );
+    let (_, c) = exported(dir.path());
+    assert_eq!(c["valine:v1"]["website"], "http://di.example");
+    assert_eq!(c["valine:v2"]["parent"], c["valine:v1"]["id"]);
+    assert_eq!(c["valine:v2"]["date"], "2019-05-02T08:00:00Z");
+    let tree = tree_text(dir.path());
+    for gone in [
+        "@example.org",
+        "203.0.113.9",
+        "198.51.100.7",
+        "0bc83cb5",
+        "Mozilla",
+    ] {
+        assert!(!tree.contains(gone), "{gone} reached the comment files");
+    }
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+}

@@ -1,6 +1,6 @@
 //! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
-//! utterances, Gitalk, giscus, Remark42, Waline or Commento as comment files in the
-//! comments directory; `--dry-run` shows what it would do.
+//! utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo or Valine as comment
+//! files in the comments directory; `--dry-run` shows what it would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, commento, disqus, giscus, isso, issues, remark42, waline, wordpress, Existing, Kind,
-    Options, ThreadMap,
+    self, commento, disqus, giscus, isso, issues, remark42, twikoo, waline, wordpress, Existing,
+    Kind, Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -27,7 +27,8 @@ pub struct Args {
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
     /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not), Waline's export
-    /// (`waline.json`) or Commento's (`.json.gz`, gzip'd or not).
+    /// (`waline.json`), Commento's (`.json.gz`, gzip'd or not), Twikoo's, or the
+    /// LeanCloud export of Valine's `Comment` class.
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -42,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// Also import comments awaiting moderation in the source (Isso, WordPress,
-    /// Waline, Commento).
+    /// Waline, Commento; Twikoo's and Valine's hidden ones, spam included).
     #[arg(long)]
     pub include_pending: bool,
     /// Import without avatar keys when no secret is set. E-mails are never written either way.
@@ -103,6 +104,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Waline => waline::read(&args.source)?,
         Kind::Commento => commento::read(&args.source)?,
+        Kind::Twikoo | Kind::Valine => twikoo::read(&args.source)?,
         Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {
             kind: args.kind,
             api: args

@@ -1,6 +1,6 @@
 //! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
-//! giscus, Remark42, Waline and Commento become format v1 files, with threading and
-//! dates kept, e-mails turned into avatar keys, and ids derived from the source's ids
+//! giscus, Remark42, Waline, Commento, Twikoo and Valine become format v1 files, with
+//! threading and dates kept, e-mails turned into avatar keys, and ids derived from the source's ids
 //! so that running an import again writes nothing new.
 //!
 //! Each source module only reads its format into [`Item`]s; [`plan`] applies cairn's
@@ -15,6 +15,7 @@ pub mod isso;
 pub mod issues;
 pub mod remark42;
 pub mod staticman;
+pub mod twikoo;
 pub mod waline;
 pub mod wordpress;
 mod xml;
@@ -202,14 +203,16 @@ pub enum Kind {
     Remark42,
     Waline,
     Commento,
+    Twikoo,
+    Valine,
 }
 
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
     /// the blogs it imported, which Jekyll themes print as they are; Remark42 escapes
-    /// `<` and `>` in the names it stores. Isso's, Waline's and Commento's names and
-    /// GitHub's logins are text.
+    /// `<` and `>` in the names it stores. The names of Isso, Waline, Commento, Twikoo
+    /// and Valine, and GitHub's logins, are text.
     fn names_are_html(self) -> bool {
         !matches!(
             self,
@@ -219,6 +222,8 @@ impl Kind {
                 | Kind::Giscus
                 | Kind::Waline
                 | Kind::Commento
+                | Kind::Twikoo
+                | Kind::Valine
         )
     }
 
@@ -235,6 +240,8 @@ impl Kind {
             Kind::Remark42 => "remark42",
             Kind::Waline => "waline",
             Kind::Commento => "commento",
+            Kind::Twikoo => "twikoo",
+            Kind::Valine => "valine",
         }
     }
 }
