@@ -669,6 +669,27 @@ mod tests {
         found.places.iter().map(place_name).collect()
     }
 
+    /// What `find` found, which must be `system` alone.
+    fn only(found: Vec<Found>, system: System) -> Found {
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].system, system);
+        found.into_iter().next().unwrap()
+    }
+
+    /// `system`, found alone in a Hexo site on NexT whose theme settings
+    /// (`_config.next.yml`) are `settings`.
+    fn in_next_settings(settings: &str, system: System) -> Found {
+        let next = site(&[
+            ("_config.yml", "title: Blog\ntheme: next\n"),
+            ("_config.next.yml", settings),
+        ]);
+        let config = next.path().join("_config.yml");
+        only(
+            find(next.path(), Some(&config), "public", "comments"),
+            system,
+        )
+    }
+
     #[test]
     fn isso_is_found_where_its_embed_thread_and_counts_are() {
         let dir = site(&[
@@ -930,18 +951,19 @@ mod tests {
             // The Stack theme's own support, off unless the configuration picks it.
             ("themes/stack/layouts/partials/comments/provider/remark42.html", "<div id=\"remark42\"></div>\n"),
         ]);
-        let found = find(dir.path(), None, "public", "comments");
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].system, System::Remark42);
+        let found = only(
+            find(dir.path(), None, "public", "comments"),
+            System::Remark42,
+        );
         assert_eq!(
-            places(&found[0]),
+            places(&found),
             [
                 "layouts/index.html:1",
                 "layouts/partials/comments.html:1",
                 "layouts/partials/comments.html:3"
             ]
         );
-        let advice = found[0].advice();
+        let advice = found.advice();
         assert!(advice.contains("`cairn import remark42"), "{advice}");
         assert!(advice.contains("backup-SITE-DATE.gz"), "{advice}");
 
@@ -955,15 +977,17 @@ mod tests {
                 "<div id=\"remark42\"></div>\n",
             ),
         ]);
-        let found = find(
-            stack.path(),
-            Some(&stack.path().join("hugo.toml")),
-            "public",
-            "comments",
+        let found = only(
+            find(
+                stack.path(),
+                Some(&stack.path().join("hugo.toml")),
+                "public",
+                "comments",
+            ),
+            System::Remark42,
         );
-        assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
-            places(&found[0]),
+            places(&found),
             [
                 "hugo.toml:4",
                 "themes/stack/layouts/partials/comments/provider/remark42.html:1"
@@ -983,39 +1007,22 @@ mod tests {
                 "{% for post in site.posts %}<span class=\"waline-comment-count\" data-path=\"{{ post.url }}\"></span>{% endfor %}\n",
             ),
         ]);
-        let found = find(dir.path(), None, "_site", "comments");
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].system, System::Waline);
+        let found = only(find(dir.path(), None, "_site", "comments"), System::Waline);
         assert_eq!(
-            places(&found[0]),
+            places(&found),
             [
                 "_includes/comments.html:1",
                 "_includes/comments.html:3",
                 "index.html:1"
             ]
         );
-        assert!(found[0]
-            .advice()
-            .contains("`cairn import waline waline.json`"));
+        assert!(found.advice().contains("`cairn import waline waline.json`"));
 
-        let next = site(&[
-            ("_config.yml", "title: Blog\ntheme: next\n"),
-            (
-                "_config.next.yml",
-                "waline:\n  enable: true\n  serverURL: https://waline.example.org\n",
-            ),
-        ]);
-        let found = find(
-            next.path(),
-            Some(&next.path().join("_config.yml")),
-            "public",
-            "comments",
+        let found = in_next_settings(
+            "waline:\n  enable: true\n  serverURL: https://waline.example.org\n",
+            System::Waline,
         );
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(
-            places(&found[0]),
-            ["_config.next.yml:2", "_config.next.yml:3"]
-        );
+        assert_eq!(places(&found), ["_config.next.yml:2", "_config.next.yml:3"]);
     }
 
     #[test]
@@ -1030,11 +1037,12 @@ mod tests {
                 "{{ range .Pages }}<a href=\"{{ .RelPermalink }}#commento\"></a>{{ end }}\n<script defer src=\"https://cdn.commento.io/js/count.js\"></script>\n",
             ),
         ]);
-        let found = find(dir.path(), None, "public", "comments");
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].system, System::Commento);
+        let found = only(
+            find(dir.path(), None, "public", "comments"),
+            System::Commento,
+        );
         assert_eq!(
-            places(&found[0]),
+            places(&found),
             [
                 "layouts/index.html:1",
                 "layouts/index.html:2",
@@ -1042,7 +1050,7 @@ mod tests {
                 "layouts/partials/comments.html:2"
             ]
         );
-        assert!(found[0]
+        assert!(found
             .advice()
             .contains("`cairn import commento commento-export.json.gz`"));
     }
@@ -1053,34 +1061,18 @@ mod tests {
             "layouts/partials/comments.html",
             "<div id=\"tcomment\"></div>\n<script src=\"https://cdn.jsdelivr.net/npm/twikoo@1.6.39/dist/twikoo.all.min.js\"></script>\n<script>twikoo.init({ envId: 'https://twikoo.example.org', el: '#tcomment' })</script>\n",
         )]);
-        let found = find(dir.path(), None, "public", "comments");
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].system, System::Twikoo);
+        let found = only(find(dir.path(), None, "public", "comments"), System::Twikoo);
         assert_eq!(
-            places(&found[0]),
+            places(&found),
             [
                 "layouts/partials/comments.html:2",
                 "layouts/partials/comments.html:3"
             ]
         );
-        assert!(found[0].advice().contains("`cairn import twikoo"));
+        assert!(found.advice().contains("`cairn import twikoo"));
 
-        let next = site(&[
-            ("_config.yml", "title: Blog\ntheme: next\n"),
-            (
-                "_config.next.yml",
-                "valine:\n  enable: true\n  appId: abc\n",
-            ),
-        ]);
-        let found = find(
-            next.path(),
-            Some(&next.path().join("_config.yml")),
-            "public",
-            "comments",
-        );
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].system, System::Valine);
-        assert!(found[0]
+        let found = in_next_settings("valine:\n  enable: true\n  appId: abc\n", System::Valine);
+        assert!(found
             .advice()
             .contains("`cairn import valine Comment.json`"));
     }
@@ -1110,22 +1102,12 @@ mod tests {
 
         // NexT's settings, in Hexo's file for the theme next to the site's own: a
         // theme's Gitalk turned on, and its Disqus left off.
-        let dir = site(&[
-            ("_config.yml", "title: Notes\ntheme: next\n"),
-            (
-                "_config.next.yml",
-                "disqus:\n  enable: false\n  shortname:\ngitalk:\n  enable: true\n  github_id: me # GitHub repo owner\n  repo: notes-comments\n  client_id: abc\n",
-            ),
-        ]);
-        let found = find(
-            dir.path(),
-            Some(&dir.path().join("_config.yml")),
-            "public",
-            "comments",
+        let found = in_next_settings(
+            "disqus:\n  enable: false\n  shortname:\ngitalk:\n  enable: true\n  github_id: me # GitHub repo owner\n  repo: notes-comments\n  client_id: abc\n",
+            System::Gitalk,
         );
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(places(&found[0]), ["_config.next.yml:5"]);
-        assert_eq!(found[0].source.as_deref(), Some("me/notes-comments"));
+        assert_eq!(places(&found), ["_config.next.yml:5"]);
+        assert_eq!(found.source.as_deref(), Some("me/notes-comments"));
     }
 
     #[test]

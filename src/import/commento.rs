@@ -171,10 +171,7 @@ mod tests {
              "link": "undefined", "photo": "https://example.org/bob.png", "provider": "google",
              "joinDate": "2021-03-19T19:27:25.954285Z", "isModerator": false}
         ]});
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("commento-export.json");
-        std::fs::write(&path, export.to_string()).unwrap();
-        let source = read(&path).unwrap();
+        let source = crate::import::read_written(&export.to_string(), read).unwrap();
         let (a, b, c, d, e) = (hex(1), hex(2), hex(3), hex(4), hex(5));
         assert_eq!(
             crate::import::threading(&source),
@@ -225,14 +222,14 @@ mod tests {
 
     #[test]
     fn what_is_not_a_commento_export_says_so() {
-        let dir = tempfile::tempdir().unwrap();
         for (doc, expected) in [
             (json!({"type": "waline"}), "not a Commento export"),
             (json!({"version": 2, "comments": []}), "version 2"),
         ] {
-            let path = dir.path().join("export.json");
-            std::fs::write(&path, doc.to_string()).unwrap();
-            let error = format!("{:#}", read(&path).unwrap_err());
+            let error = format!(
+                "{:#}",
+                crate::import::read_written(&doc.to_string(), read).unwrap_err()
+            );
             assert!(error.contains(expected), "{error}");
         }
     }

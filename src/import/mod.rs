@@ -13,6 +13,7 @@ pub mod giscus;
 pub mod html;
 pub mod isso;
 pub mod issues;
+mod json;
 pub mod remark42;
 pub mod staticman;
 pub mod twikoo;
@@ -161,6 +162,15 @@ fn threading(source: &Source) -> Vec<(&str, Option<&str>, Status)> {
         .iter()
         .map(|i| (i.key.as_str(), i.parent.as_deref(), i.status))
         .collect()
+}
+
+/// What `read` makes of a file holding `text`.
+#[cfg(test)]
+fn read_written(text: &str, read: fn(&Path) -> Result<Source>) -> Result<Source> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("export.json");
+    std::fs::write(&path, text)?;
+    read(&path)
 }
 
 /// Checks an item made of a GitHub comment: on `page`, by `login` with their profile

@@ -12,9 +12,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::json::{date, id, text};
 use super::{Body, Item, Note, Source, Status};
 
 /// Reads every comment of the export at `path`.
@@ -90,43 +90,13 @@ fn item(comment: &Value, key: Option<String>, location: &str) -> Result<Item, St
     })
 }
 
-/// An id: a string, or MongoDB's `{"$oid": "..."}`.
-fn id(value: &Value) -> Option<String> {
-    text(value).or_else(|| text(&value["$oid"]))
-}
-
-/// A non-empty string field.
-fn text(value: &Value) -> Option<String> {
-    value
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// Unix milliseconds (Twikoo), RFC 3339 (Valine), or LeanCloud's
-/// `{"__type": "Date", "iso": ...}`, or MongoDB's `{"$date": ...}`.
-fn date(value: &Value) -> Option<DateTime<Utc>> {
-    match value {
-        Value::Number(n) => DateTime::from_timestamp_millis(n.as_i64()?),
-        Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
-            .ok()
-            .map(|d| d.with_timezone(&Utc)),
-        Value::Object(o) => date(o.get("iso").or_else(|| o.get("$date"))?),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn read_text(text: &str) -> Result<Source> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("export.json");
-        std::fs::write(&path, text).unwrap();
-        read(&path)
+        crate::import::read_written(text, read)
     }
 
     #[test]

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
+use super::json::{date, id, text};
 use super::{Body, Item, Note, Source, Status};
 
 /// Reads every comment of the export at `path`.
@@ -97,54 +97,13 @@ fn item(
     })
 }
 
-/// An id as Waline's storages write them: a string, or a number (SQL); none when
-/// empty, null or 0.
-fn id(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) if n.as_u64() != Some(0) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A non-empty string field.
-fn text(value: &Value) -> Option<String> {
-    value
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// A date as Waline's storages write them: RFC 3339 (`2024-03-05T10:20:30.000Z`),
-/// SQL's `2024-03-05 10:20:30` (UTC, as Waline writes it), Unix milliseconds, or
-/// LeanCloud's `{"__type": "Date", "iso": ...}`.
-fn date(value: &Value) -> Option<DateTime<Utc>> {
-    match value {
-        Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
-            .map(|d| d.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
-                    .ok()
-                    .map(|naive| naive.and_utc())
-            }),
-        Value::Number(n) => DateTime::from_timestamp_millis(n.as_i64()?),
-        Value::Object(o) => date(o.get("iso")?),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn read_json(doc: &Value) -> Result<Source> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("waline.json");
-        std::fs::write(&path, serde_json::to_string_pretty(doc).unwrap()).unwrap();
-        read(&path)
+        crate::import::read_written(&serde_json::to_string_pretty(doc).unwrap(), read)
     }
 
     #[test]
