@@ -281,6 +281,78 @@ fn a_review_goes_through_the_pending_comments_one_by_one() {
     assert_eq!(stdout(&out), "no pending comments match\n");
 }
 
+/// A review shows a comment; its author changes it before the moderator answers. The
+/// approval publishes the comment as it is then, and the review shows what that says.
+#[test]
+fn a_review_shows_what_was_published_when_the_author_changed_it_meanwhile() {
+    use std::io::{Read, Write};
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let id = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "A harmless remark."}),
+    );
+    inbox.wait_delivered(30);
+
+    let config = ws.config();
+    let mut review = command(
+        ws.dir.path(),
+        &["moderate", "review", "--config", config.to_str().unwrap()],
+        &[],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut shown = Vec::new();
+    let mut stdout = review.stdout.take().unwrap();
+    while !String::from_utf8_lossy(&shown).contains("[a/r/s/q] ") {
+        let mut chunk = [0; 4096];
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&shown));
+        shown.extend_from_slice(&chunk[..n]);
+    }
+    assert!(String::from_utf8_lossy(&shown).contains("    A harmless remark.\n"));
+
+    // The author's edit reaches the comment's branch, as the inbox commits it.
+    let clone = ws.dir.path().join("edit");
+    git(
+        ws.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            &format!("cairn/{id}"),
+            ws.remote.to_str().unwrap(),
+            "edit",
+        ],
+    );
+    let file = walkdir::WalkDir::new(clone.join("comments"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("{id}.yml")))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("A harmless remark.", "Buy pills now.")).unwrap();
+    git(&clone, &["commit", "-qam", "Edit"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+
+    let mut stdin = review.stdin.take().unwrap();
+    stdin.write_all(b"a\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(review.wait().unwrap().success(), "{rest}");
+    assert!(
+        rest.contains(&format!(
+            "note: its author changed it while you read it; what is now on main says:\n\n    \
+             Buy pills now.\n\n(`cairn forget --id {id}`"
+        )),
+        "{rest}"
+    );
+    assert!(ws.build().contains("Buy pills now."));
+}
+
 #[test]
 fn comments_that_cannot_be_delivered_are_parked_and_listed_with_the_reason() {
     let ws = Workspace::new("review");

@@ -252,6 +252,16 @@ fn each(
 }
 
 fn approve(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Result<()> {
+    approved(backend, config, id).map(drop)
+}
+
+/// Approves comment `id` and says so: the comment as it was published, or `None` when it
+/// was on the site branch already.
+fn approved(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    id: Ulid,
+) -> Result<Option<Comment>> {
     let Pending {
         comment,
         location,
@@ -269,7 +279,7 @@ fn approve(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> R
                 summary(&comment),
                 config.inbox.delivery.branch
             );
-            return Ok(());
+            return Ok(None);
         }
     };
     let done = match ask {
@@ -283,6 +293,28 @@ fn approve(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> R
         summary(&comment),
         config.inbox.delivery.branch
     );
+    Ok(Some(comment))
+}
+
+/// Approves the comment a review showed. Its author may have changed it while the
+/// moderator read it (an approval takes the comment as it is then): if so, what was
+/// published is shown too, with the way to take it down.
+fn approve_shown(
+    backend: &dyn Backend,
+    config: &crate::config::Config,
+    shown: &Pending,
+) -> Result<()> {
+    let id = shown.comment.id;
+    if let Some(published) = approved(backend, config, id)? {
+        if published.body != shown.comment.body {
+            println!(
+                "note: its author changed it while you read it; what is now on {} says:\n\n{}\n\
+                 (`cairn forget --id {id}`, in a copy of the site's repository, takes it down)",
+                config.inbox.delivery.branch,
+                quoted(&published.body)
+            );
+        }
+    }
     Ok(())
 }
 
@@ -442,7 +474,7 @@ fn review(
             }
         };
         let done = match answer {
-            Answer::Approve => approve(backend, config, p.comment.id).map(|()| approved += 1),
+            Answer::Approve => approve_shown(backend, config, p).map(|()| approved += 1),
             Answer::Reject => reject(backend, config, p.comment.id).map(|()| rejected += 1),
             Answer::Skip => Ok(()),
         };
@@ -621,7 +653,6 @@ fn show(pending: &Pending, config: &crate::config::Config) -> String {
     }
     out += &format!("date:    {}\n", c.date_string());
     out += &format!("where:   {location}\n");
-    let quoted = |text: &str| -> String { text.lines().map(|l| format!("    {l}\n")).collect() };
     match &pending.ask {
         Ask::Publish => out += &format!("\n{}", quoted(&c.body)),
         Ask::Edit { was } => {
@@ -634,6 +665,11 @@ fn show(pending: &Pending, config: &crate::config::Config) -> String {
         }
     }
     out
+}
+
+/// `text`, indented as a quote.
+fn quoted(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub fn cairn_input(dir: &Path, args: &[&str], input: &str) -> Output {
 }
 
 /// The command that runs `cairn` for [`cairn_with`] and [`cairn_input`].
-fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
     command
         .args(args)
