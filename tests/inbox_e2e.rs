@@ -315,27 +315,7 @@ fn a_review_shows_what_was_published_when_the_author_changed_it_meanwhile() {
     assert!(String::from_utf8_lossy(&shown).contains("    A harmless remark.\n"));
 
     // The author's edit reaches the comment's branch, as the inbox commits it.
-    let clone = ws.dir.path().join("edit");
-    git(
-        ws.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "-b",
-            &format!("cairn/{id}"),
-            ws.remote.to_str().unwrap(),
-            "edit",
-        ],
-    );
-    let file = walkdir::WalkDir::new(clone.join("comments"))
-        .into_iter()
-        .map(|e| e.unwrap().into_path())
-        .find(|p| p.to_string_lossy().ends_with(&format!("{id}.yml")))
-        .unwrap();
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("A harmless remark.", "Buy pills now.")).unwrap();
-    git(&clone, &["commit", "-qam", "Edit"]);
-    git(&clone, &["push", "-q", "origin", "HEAD"]);
+    author_edits(&ws.remote, &id, "A harmless remark.", "Buy pills now.");
 
     let mut stdin = review.stdin.take().unwrap();
     stdin.write_all(b"a\n").unwrap();
@@ -351,6 +331,109 @@ fn a_review_shows_what_was_published_when_the_author_changed_it_meanwhile() {
         "{rest}"
     );
     assert!(ws.build().contains("Buy pills now."));
+}
+
+/// Commits `from` → `to` in comment `id`'s file on its branch of `remote`, as the
+/// inbox does when its author edits it.
+fn author_edits(remote: &std::path::Path, id: &str, from: &str, to: &str) {
+    let checkout = tempfile::tempdir().unwrap();
+    let branch = format!("cairn/{id}");
+    let args = [
+        "clone",
+        "-q",
+        "-b",
+        &branch,
+        remote.to_str().unwrap(),
+        "edit",
+    ];
+    git(checkout.path(), &args);
+    let clone = checkout.path().join("edit");
+    let file = walkdir::WalkDir::new(clone.join("comments"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("{id}.yml")))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(from), "{text}");
+    std::fs::write(&file, text.replace(from, to)).unwrap();
+    git(&clone, &["commit", "-qam", "Edit"]);
+    git(&clone, &["push", "-q", "origin", "HEAD"]);
+}
+
+/// A moderator's one-click link shows the comment as it is when opened; if its author
+/// changes it before the button is pressed, the button shows the new text instead of
+/// approving what the moderator did not see.
+#[test]
+fn a_moderation_link_approves_only_the_text_it_showed() {
+    let ws = Workspace::new("review");
+    let inbox = InboxProcess::start(&ws.config());
+    let id = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "A <harmless> remark."}),
+    );
+    inbox.wait_delivered(30);
+    let secret = cairn::secret::Secret::new(TEST_SECRET.as_bytes()).unwrap();
+    let link = cairn::inbox::links::link(
+        "http://127.0.0.1:9",
+        &secret,
+        id.parse().unwrap(),
+        cairn::inbox::links::Action::Approve,
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    );
+    let path = link.trim_start_matches("http://127.0.0.1:9");
+    let seen = |page: &str| {
+        let marker = "name=\"seen\" value=\"";
+        let at = page.find(marker).expect("the button's digest") + marker.len();
+        page[at..at + 32].to_string()
+    };
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+
+    let page = http(&inbox.addr, "GET", path, &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("A &lt;harmless&gt; remark."),
+        "{}",
+        page.body
+    );
+    let shown = seen(&page.body);
+
+    author_edits(&ws.remote, &id, "A <harmless> remark.", "Buy pills now.");
+    let refused = http(
+        &inbox.addr,
+        "POST",
+        path,
+        &form,
+        format!("seen={shown}").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("the comment changed"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Buy pills now."), "{}", refused.body);
+    assert!(
+        ws.branches().contains(&format!("cairn/{id}")),
+        "not approved"
+    );
+
+    // The moderator saw the new text; its button approves it.
+    let now = seen(&refused.body);
+    assert_ne!(now, shown);
+    let done = http(
+        &inbox.addr,
+        "POST",
+        path,
+        &form,
+        format!("seen={now}").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Approved"), "{}", done.body);
+    assert!(ws.build().contains("Buy pills now."));
+    let again = http(&inbox.addr, "GET", path, &[], b"").unwrap();
+    assert_eq!(again.status, 410, "{}", again.body);
 }
 
 #[test]
