@@ -39,7 +39,7 @@ struct UserMeta {
 struct Blocked {
     #[serde(default)]
     status: bool,
-    /// Until when; a block that ended before the backup was made no longer hides anything.
+    /// Until when; a block that has ended by the time of the import hides nothing.
     #[serde(default)]
     until: Option<DateTime<Utc>>,
 }
