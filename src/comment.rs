@@ -813,5 +813,14 @@ pub(crate) fn sample(id: &str, thread: &str, parent: Option<&str>) -> Comment {
     }
 }
 
+/// Ids for [`sample`] comments.
+#[cfg(test)]
+pub(crate) const SAMPLE_IDS: [&str; 4] = [
+    "01KB00000000000000000000AA",
+    "01KB00000000000000000000BB",
+    "01KB00000000000000000000CC",
+    "01KB00000000000000000000DD",
+];
+
 #[cfg(test)]
 mod tests;

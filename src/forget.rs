@@ -259,10 +259,10 @@ mod tests {
         }
     }
 
-    const A: &str = "01KB00000000000000000000AA";
-    const B: &str = "01KB00000000000000000000BB";
-    const C: &str = "01KB00000000000000000000CC";
-    const D: &str = "01KB00000000000000000000DD";
+    const A: &str = crate::comment::SAMPLE_IDS[0];
+    const B: &str = crate::comment::SAMPLE_IDS[1];
+    const C: &str = crate::comment::SAMPLE_IDS[2];
+    const D: &str = crate::comment::SAMPLE_IDS[3];
 
     #[test]
     fn matches_go_replied_to_ones_stay_as_stubs_and_are_remembered() {

@@ -119,10 +119,10 @@ mod tests {
     use crate::comment::sample as comment;
     use crate::config::Form;
 
-    const A: &str = "01KB00000000000000000000AA";
-    const B: &str = "01KB00000000000000000000BB";
-    const C: &str = "01KB00000000000000000000CC";
-    const D: &str = "01KB00000000000000000000DD";
+    const A: &str = crate::comment::SAMPLE_IDS[0];
+    const B: &str = crate::comment::SAMPLE_IDS[1];
+    const C: &str = crate::comment::SAMPLE_IDS[2];
+    const D: &str = crate::comment::SAMPLE_IDS[3];
 
     #[test]
     fn threads_move_whole_under_a_prefix_or_by_their_path_and_the_rest_stay() {
