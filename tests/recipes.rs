@@ -1,5 +1,5 @@
 //! The recipes in docs/ as a site owner would copy them: the workflows are what
-//! `cairn init` prints, the systemd unit passes `systemd-analyze verify`, and the nginx
+//! `cairn init` prints, the systemd units pass `systemd-analyze verify`, and the nginx
 //! and Caddy configurations, run for real with TLS on loopback, carry comments to a
 //! real `cairn inbox` with each reader's address (rate limits per reader: readers are
 //! distinct loopback source addresses). The README's configuration reference is a
@@ -93,19 +93,23 @@ fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
 }
 
 #[test]
-fn the_systemd_unit_verifies() {
+fn the_systemd_units_verify() {
     let Some(analyze) = tool("systemd-analyze") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     // Only the install location differs: the binary under test stands in for /usr/local/bin/cairn.
-    let unit = doc("deploy/cairn-inbox.service")
-        .replace("/usr/local/bin/cairn", env!("CARGO_BIN_EXE_cairn"));
-    let path = dir.path().join("cairn-inbox.service");
-    std::fs::write(&path, unit).unwrap();
+    let mut units = Vec::new();
+    for name in ["cairn-inbox.service", "cairn-inbox.socket"] {
+        let unit = doc(&format!("deploy/{name}"))
+            .replace("/usr/local/bin/cairn", env!("CARGO_BIN_EXE_cairn"));
+        let path = dir.path().join(name);
+        std::fs::write(&path, unit).unwrap();
+        units.push(path);
+    }
     let out = Command::new(analyze)
         .arg("verify")
-        .arg(&path)
+        .args(&units)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use sd_notify::NotifyState;
 
 use super::ConfigArg;
 use crate::inbox::Inbox;
@@ -57,20 +58,92 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     runtime.block_on(async move {
         let backend = crate::deliver::open(&config, &config.spool_dir())?;
         let inbox = Inbox::new(config, secret, backend)?;
-        reload_on_hangup(vec![inbox.clone()]);
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!("cairn inbox listening on http://{}", listener.local_addr()?);
-        crate::inbox::serve(listener, inbox, super::shutdown_signal()).await?;
+        let listener = listener(&listen, args.listen.is_some()).await?;
+        let status = ready(&listener)?;
+        reload_on_hangup(vec![inbox.clone()], status);
+        crate::inbox::serve(listener, inbox, shutdown()).await?;
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
 
+/// The socket to serve: the one systemd passes when it starts the inbox for its socket
+/// unit (socket activation: docs/deploy/cairn-inbox.socket), else `listen`, bound now.
+/// `explicit`: `listen` came from `--listen`, so passing it over is worth a warning.
+async fn listener(listen: &str, explicit: bool) -> Result<tokio::net::TcpListener> {
+    let mut passed =
+        sd_notify::listen_fds().context("cannot take the socket systemd passed (LISTEN_FDS)")?;
+    let listener = match (passed.next(), passed.len()) {
+        (None, _) => tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?,
+        (Some(fd), 0) => {
+            if explicit {
+                tracing::warn!(
+                    "--listen {listen} is not used: systemd passed the socket to listen on"
+                );
+            }
+            tracing::info!("serving the socket systemd passed (socket activation)");
+            passed_listener(fd)?
+        }
+        (Some(_), more) => anyhow::bail!(
+            "systemd passed {} sockets (LISTEN_FDS); the inbox listens on one: give its \
+             socket unit a single ListenStream",
+            more + 1
+        ),
+    };
+    tracing::info!("cairn inbox listening on http://{}", listener.local_addr()?);
+    Ok(listener)
+}
+
+/// What a socket unit for the inbox must say, when what systemd passed is not that.
+const ONE_TCP_SOCKET: &str = "the inbox's socket unit takes ListenStream=ADDRESS:PORT";
+
+/// The listening TCP socket systemd passed as `fd`.
+fn passed_listener(fd: std::os::fd::RawFd) -> Result<tokio::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: systemd passed this descriptor to this process (LISTEN_PID), open, for it
+    // to own; nothing else here takes it.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    if !rustix::net::sockopt::socket_acceptconn(&fd).unwrap_or(false) {
+        anyhow::bail!(
+            "the file systemd passed (LISTEN_FDS) is no listening socket: {ONE_TCP_SOCKET}"
+        );
+    }
+    let listener = std::net::TcpListener::from(fd);
+    if listener.local_addr().is_err() {
+        anyhow::bail!("the socket systemd passed (LISTEN_FDS) is no TCP socket: {ONE_TCP_SOCKET}");
+    }
+    listener.set_nonblocking(true)?;
+    Ok(tokio::net::TcpListener::from_std(listener)?)
+}
+
+/// Tells systemd, when it runs the inbox as a `Type=notify` service, that the inbox
+/// serves on `listener`; returns the status line it was given, for after a reload.
+fn ready(listener: &tokio::net::TcpListener) -> Result<String> {
+    let status = format!("listening on http://{}", listener.local_addr()?);
+    tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
+    Ok(status)
+}
+
+/// Completes on Ctrl-C or SIGTERM, once systemd is told the inbox is stopping.
+async fn shutdown() {
+    super::shutdown_signal().await;
+    tell_systemd(&[NotifyState::Stopping]);
+}
+
+/// Sends `states` to systemd when it runs the inbox (`NOTIFY_SOCKET`); nothing
+/// otherwise. A message that cannot be sent is logged: the inbox serves all the same.
+fn tell_systemd(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!("cannot notify systemd: {e}");
+    }
+}
+
 /// Reloads each inbox's config on SIGHUP (`systemctl reload`, `kill -HUP`): see
-/// [`Inbox::reload`].
-fn reload_on_hangup(inboxes: Vec<std::sync::Arc<Inbox>>) {
+/// [`Inbox::reload`]. systemd hears when a reload begins and ends, and the service's
+/// status (`systemctl status`) says when one failed, as the reload itself cannot.
+fn reload_on_hangup(inboxes: Vec<std::sync::Arc<Inbox>>, status: String) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -83,14 +156,28 @@ fn reload_on_hangup(inboxes: Vec<std::sync::Arc<Inbox>>) {
         };
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
-                for inbox in &inboxes {
-                    inbox.reload_and_say();
+                match NotifyState::monotonic_usec_now() {
+                    Ok(now) => tell_systemd(&[NotifyState::Reloading, now]),
+                    Err(e) => tracing::warn!("cannot notify systemd: {e}"),
                 }
+                // Every inbox reloads, whatever the others' outcome.
+                let failed = inboxes
+                    .iter()
+                    .filter(|inbox| !inbox.reload_and_say())
+                    .count();
+                let now = if failed == 0 {
+                    format!("{status}; config reloaded")
+                } else {
+                    format!(
+                        "{status}; the last reload failed, the rules in force stay (see the log)"
+                    )
+                };
+                tell_systemd(&[NotifyState::Ready, NotifyState::Status(&now)]);
             }
         });
     }
     #[cfg(not(unix))]
-    drop(inboxes);
+    drop((inboxes, status));
 }
 
 fn forget(email: &str, config: &ConfigArg) -> Result<ExitCode> {
@@ -161,16 +248,14 @@ fn run_sites(args: &Args) -> Result<ExitCode> {
             sites.push((name, inbox));
         }
         let inboxes: Vec<_> = sites.iter().map(|(_, i)| i.clone()).collect();
-        reload_on_hangup(inboxes.clone());
         let names: Vec<String> = sites.iter().map(|(n, _)| n.clone()).collect();
         let app =
             crate::inbox::sites::router(Arc::new(crate::inbox::sites::Sites { sites, registered }));
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!("serving the sites {}", names.join(", "));
-        tracing::info!("cairn inbox listening on http://{}", listener.local_addr()?);
-        crate::inbox::serve_all(listener, inboxes, app, super::shutdown_signal()).await?;
+        let listener = listener(&listen, args.listen.is_some()).await?;
+        let status = ready(&listener)?;
+        reload_on_hangup(inboxes.clone(), status);
+        crate::inbox::serve_all(listener, inboxes, app, shutdown()).await?;
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
     })

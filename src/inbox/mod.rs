@@ -206,8 +206,9 @@ impl Inbox {
         Ok(kept)
     }
 
-    /// [`Inbox::reload`], and the outcome in the log.
-    pub fn reload_and_say(&self) {
+    /// [`Inbox::reload`], and the outcome in the log; `false` when the file could not
+    /// be read and the rules in force stay.
+    pub fn reload_and_say(&self) -> bool {
         let file = self.config.file.display();
         match self.reload() {
             Ok(kept) if kept.is_empty() => tracing::info!("reloaded {file}"),
@@ -215,8 +216,12 @@ impl Inbox {
                 "reloaded {file}, but what changed in {} takes a restart",
                 kept.join(", ")
             ),
-            Err(e) => tracing::error!("cannot reload {file}, the rules in force stay: {e:#}"),
+            Err(e) => {
+                tracing::error!("cannot reload {file}, the rules in force stay: {e:#}");
+                return false;
+            }
         }
+        true
     }
 
     /// Runs a submission through every check and, when it passes, into the spool.
