@@ -1,7 +1,8 @@
 //! The inbox as a systemd service: it says when it is ready, reloading and stopping
 //! (sd_notify's protocol, heard on a datagram socket as systemd listens), and serves
 //! the listening socket systemd passes it (socket activation, through systemd's own
-//! `systemd-socket-activate`), answering the connection that started it.
+//! `systemd-socket-activate`), answering the connection that started it, and the
+//! readers who posted while it restarted on a socket held for it.
 
 mod common;
 
@@ -54,6 +55,35 @@ impl Manager {
             .map(String::from)
             .collect()
     }
+}
+
+/// `cairn inbox` as systemd starts it for its socket unit: the listening socket `held`
+/// as descriptor 3, `LISTEN_FDS=1` and `LISTEN_PID` its own pid.
+fn start_on(held: &std::net::TcpListener, config: &Path) -> InboxProcess {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = held.as_raw_fd();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" inbox --config \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_cairn"))
+        .arg(config);
+    // SAFETY: between fork and exec, only the async-signal-safe dup2 and fcntl.
+    unsafe {
+        command.pre_exec(move || {
+            let kept = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if kept == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    InboxProcess::spawn(command)
 }
 
 fn comment() -> serde_json::Value {
@@ -242,4 +272,50 @@ fn a_passed_file_that_is_no_listening_tcp_socket_is_refused_with_the_fix() {
         ),
         "{said}"
     );
+}
+
+#[test]
+fn readers_who_post_while_the_inbox_restarts_are_answered_once_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    // systemd's part: the socket, held open across the restart.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let first = start_on(&held, &config);
+    assert_eq!(first.addr, addr);
+    post_accepted(&addr, &comment());
+    assert!(first.stop().success());
+
+    // No inbox runs: these readers' connections wait in the socket's queue.
+    let waiting: Vec<_> = (0..3)
+        .map(|n| {
+            let stream = std::net::TcpStream::connect(&addr).unwrap();
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let text = format!("Posted while the inbox restarted, {n}.");
+                let json = serde_json::json!({"thread": "/posts/hello-world/", "body": text});
+                let headers = [("Content-Type", "application/json")];
+                http_on(
+                    stream,
+                    &addr,
+                    "POST",
+                    "/v1/comments",
+                    &headers,
+                    json.to_string().as_bytes(),
+                )
+            })
+        })
+        .collect();
+    let second = start_on(&held, &config);
+    for reader in waiting {
+        let answer = reader.join().unwrap().unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    second.wait_delivered(60);
+    let branches = git(
+        &dir.path().join("site.git"),
+        &["branch", "--list", "cairn/*"],
+    );
+    assert_eq!(branches.lines().count(), 4, "{branches}");
+    assert!(second.stop().success());
 }
