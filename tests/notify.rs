@@ -883,3 +883,134 @@ fn the_moderator_hears_of_a_comment_that_could_not_be_delivered() {
     assert_eq!(event["event"], "comment.delivered");
     assert_eq!(event["id"], id.as_str());
 }
+
+#[test]
+fn inbox_check_says_what_answers_and_sends_a_test_notice_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    example_remote(dir.path());
+    localhost_certificate(dir.path());
+    let smtp_port = free_port();
+    let Some(_smtp) = smtp_server(dir.path(), smtp_port, "starttls") else {
+        return;
+    };
+    let (hook, hooked) = receiver(|_| String::new());
+    let config = write_config(
+        dir.path(),
+        free_port(),
+        &format!("smtp_url = \"smtp://localhost:{smtp_port}\"\nwebhook = \"{hook}\""),
+    );
+    let config = config.to_str().unwrap();
+    let check = |args: &[&str]| {
+        let out = cairn_with(
+            dir.path(),
+            &[&["inbox", "check", "--config", config], args].concat(),
+            &[("CAIRN_SECRET", TEST_SECRET)],
+        );
+        (out.status.code(), stdout(&out))
+    };
+
+    // Asked only: every part answers, and nobody gets a notice.
+    let (code, said) = check(&[]);
+    assert_eq!(code, Some(0), "{said}");
+    let spool = dir.path().join(".cairn/spool");
+    let expected = [
+        "secret      from CAIRN_SECRET".to_string(),
+        format!(
+            "spool       {}: not there yet; the inbox can make it",
+            spool.display()
+        ),
+        "repository  site.git: answers; 0 pending review".to_string(),
+        format!(
+            "mail        smtp://localhost:{smtp_port}: connected; --send mails a test to \
+             Moderator <mod@example.org>"
+        ),
+        format!("webhook     {hook}: not tried; --send posts a test notice"),
+        "everything the inbox needs answers".to_string(),
+    ];
+    assert_eq!(said.lines().collect::<Vec<_>>(), expected, "{said}");
+    assert!(mails(dir.path()).is_empty());
+    assert!(hooked.lock().unwrap().is_empty());
+
+    // With --send: a test mail to the moderators, a test notice to the webhook.
+    let (code, said) = check(&["--send"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "mail        smtp://localhost:{smtp_port}: a test mail went to Moderator <mod@example.org>\n"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("webhook     {hook}: took a test notice\n")),
+        "{said}"
+    );
+    let mail = mails(dir.path()).remove(0);
+    assert!(
+        mail.contains("Subject: cairn: a test notice from the inbox at http://127.0.0.1:"),
+        "{mail}"
+    );
+    assert!(
+        mail_text(&mail).contains("sent by `cairn inbox check --send`"),
+        "{mail}"
+    );
+    let (_, body) = hooked.lock().unwrap().remove(0);
+    let notice: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(notice["event"], "test");
+    assert_eq!(notice["site"], format!("{SITE}/"));
+    assert!(notice["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("cairn: a test notice"));
+}
+
+#[test]
+fn inbox_check_says_which_part_does_not_answer_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    localhost_certificate(dir.path());
+    // No repository, no mail server, and a webhook where nothing listens.
+    let (smtp_port, hook_port) = (free_port(), free_port());
+    let config = write_config(
+        dir.path(),
+        free_port(),
+        &format!(
+            "smtp_url = \"smtp://localhost:{smtp_port}\"\n\
+             webhook = \"http://127.0.0.1:{hook_port}/hook\""
+        ),
+    );
+    let out = cairn_with(
+        dir.path(),
+        &[
+            "inbox",
+            "check",
+            "--send",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let failed: Vec<&str> = said.lines().filter(|l| l.contains(" FAILED: ")).collect();
+    assert_eq!(failed.len(), 4, "{said}");
+    assert!(
+        failed[0].starts_with("secret      FAILED: no secret: set CAIRN_SECRET"),
+        "{said}"
+    );
+    assert!(
+        failed[1].starts_with("repository  FAILED: site.git does not answer: "),
+        "{said}"
+    );
+    assert!(
+        failed[2].starts_with(&format!(
+            "mail        FAILED: smtp://localhost:{smtp_port}: no connection"
+        )),
+        "{said}"
+    );
+    assert!(
+        failed[3].starts_with(&format!(
+            "webhook     FAILED: http://127.0.0.1:{hook_port}/hook: the test notice was not taken"
+        )),
+        "{said}"
+    );
+    assert!(said.ends_with("4 parts failed\n"), "{said}");
+}

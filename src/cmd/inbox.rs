@@ -35,11 +35,22 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Ask what the inbox depends on whether it answers: its secret, its spool, the
+    /// site's repository, the mail server and the webhook (exit 1 when one does not).
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also mail a test notice to the moderators and post one to the webhook.
+        #[arg(long)]
+        send: bool,
+    },
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    if let Some(Command::Forget { email, config }) = &args.command {
-        return forget(email, config);
+    match &args.command {
+        Some(Command::Forget { email, config }) => return forget(email, config),
+        Some(Command::Check { config, send }) => return check(config, *send),
+        None => {}
     }
     super::init_logging();
     // Before the first connection, and before the service says it listens.
@@ -197,6 +208,26 @@ fn forget(email: &str, config: &ConfigArg) -> Result<ExitCode> {
         crate::inbox::private::normalize(email)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn check(config: &ConfigArg, send: bool) -> Result<ExitCode> {
+    let config = config.load()?;
+    let mut failed = 0;
+    for finding in crate::inbox::check::check(&config, send) {
+        match finding.outcome {
+            Ok(line) => println!("{:<11} {line}", finding.part),
+            Err(e) => {
+                failed += 1;
+                println!("{:<11} FAILED: {e:#}", finding.part);
+            }
+        }
+    }
+    if failed == 0 {
+        println!("everything the inbox needs answers");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", super::plural(failed, "part failed", "parts failed"));
+    Ok(ExitCode::from(super::EXIT_PROBLEMS))
 }
 
 fn run_sites(args: &Args) -> Result<ExitCode> {

@@ -9,6 +9,7 @@
 //! down, only posting waits. Client IP addresses are used in memory for rate limiting
 //! and never written anywhere.
 
+pub mod check;
 pub mod guard;
 pub mod http;
 pub mod links;

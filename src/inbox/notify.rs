@@ -95,17 +95,7 @@ impl Notifier {
         } else {
             Some(mailer(config)?)
         };
-        let webhook = match &notify.webhook {
-            Some(url) => {
-                let parsed = url::Url::parse(url)
-                    .with_context(|| format!("inbox.notify.webhook = {url:?} is not a URL"))?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    bail!("inbox.notify.webhook = {url:?}: expected an http(s) URL");
-                }
-                Some((url.clone(), notify.webhook_format))
-            }
-            None => None,
-        };
+        let webhook = webhook(config)?;
         let moderator = !notify.email.is_empty() || webhook.is_some();
         if !moderator && private.is_none() {
             return Ok(None);
@@ -121,11 +111,7 @@ impl Notifier {
             .name("cairn-notify".into())
             .spawn(move || {
                 // Made here: a blocking client must not live on the async runtime.
-                let http = match reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                {
+                let http = match client() {
                     Ok(http) => http,
                     Err(e) => {
                         tracing::error!("cannot start an HTTP client for notifications: {e}");
@@ -288,6 +274,114 @@ fn mailer(config: &Config) -> Result<(SmtpTransport, Mailbox, Vec<Mailbox>)> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((builder.build(), from, to))
+}
+
+/// The client notices are posted with.
+fn client() -> reqwest::Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// For `cairn inbox check`: whether the mail server takes the inbox's connection, with
+/// its TLS and login; with `send`, a test mail to the moderators as well. `None` when
+/// the inbox sends no mail.
+pub fn check_mail(config: &Config, send: bool) -> Option<Result<String>> {
+    let notify = &config.inbox.notify;
+    if notify.email.is_empty() && !notify.replies {
+        return None;
+    }
+    Some((|| {
+        let (mailer, from, to) = mailer(config)?;
+        let server = without_password(notify.smtp_url.as_deref().unwrap_or_default());
+        let answered = mailer
+            .test_connection()
+            .with_context(|| format!("{server}: no connection"))?;
+        if !answered {
+            bail!("{server}: the connection did not answer");
+        }
+        let to_text = to
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if to.is_empty() {
+            return Ok(format!(
+                "{server}: connected (the moderators get no mail: inbox.notify.email is empty)"
+            ));
+        }
+        if !send {
+            return Ok(format!(
+                "{server}: connected; --send mails a test to {to_text}"
+            ));
+        }
+        let (subject, text) = test_notice(config);
+        mail(&mailer, &from, &to, subject, text)
+            .with_context(|| format!("{server}: the test mail was not taken"))?;
+        Ok(format!("{server}: a test mail went to {to_text}"))
+    })())
+}
+
+/// For `cairn inbox check`: with `send`, posts a test notice to the webhook and says
+/// whether it took it. `None` when no webhook is set.
+pub fn check_webhook(config: &Config, send: bool) -> Option<Result<String>> {
+    let (url, format) = match webhook(config) {
+        Ok(Some(hook)) => hook,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let shown = without_password(&url);
+    if !send {
+        return Some(Ok(format!(
+            "{shown}: not tried; --send posts a test notice"
+        )));
+    }
+    Some((|| {
+        let (subject, text) = test_notice(config);
+        let fields = serde_json::json!({"event": "test", "site": config.site.url.as_str()});
+        post(&client()?, (&url, format), &subject, &subject, text, fields)
+            .with_context(|| format!("{shown}: the test notice was not taken"))?;
+        Ok(format!("{shown}: took a test notice"))
+    })())
+}
+
+/// The subject and text of `cairn inbox check --send`'s test notice.
+fn test_notice(config: &Config) -> (String, String) {
+    let inbox = config.inbox.url.as_str();
+    (
+        format!("cairn: a test notice from the inbox at {inbox}"),
+        format!(
+            "This is a test, sent by `cairn inbox check --send`. The inbox at {inbox} \
+             tells you here about each comment on {} it delivers for moderation.\n",
+            config.site.url
+        ),
+    )
+}
+
+/// `url` for a person to read: without a password, should it hold one.
+pub(super) fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The webhook's URL and format from `[inbox.notify]`, when one is set.
+fn webhook(config: &Config) -> Result<Option<(String, WebhookFormat)>> {
+    let notify = &config.inbox.notify;
+    let Some(url) = &notify.webhook else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(url)
+        .with_context(|| format!("inbox.notify.webhook = {url:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        bail!("inbox.notify.webhook = {url:?}: expected an http(s) URL");
+    }
+    Ok(Some((url.clone(), notify.webhook_format)))
 }
 
 /// Wait after `n` failed attempts: 10 s, 20 s, 40 s, ... up to an hour.
@@ -539,15 +633,25 @@ fn send_mail(
     to: &[Mailbox],
     notice: &Notice<'_>,
 ) -> Result<()> {
+    mail(mailer, from, to, notice.subject(), notice.text())
+}
+
+/// Sends one plain-text mail.
+fn mail(
+    mailer: &SmtpTransport,
+    from: &Mailbox,
+    to: &[Mailbox],
+    subject: String,
+    text: String,
+) -> Result<()> {
     let mut message = Message::builder()
         .from(from.clone())
-        .subject(notice.subject())
+        .subject(subject)
         .header(ContentType::TEXT_PLAIN);
     for address in to {
         message = message.to(address.clone());
     }
-    let message = message.body(notice.text())?;
-    mailer.send(&message)?;
+    mailer.send(&message.body(text)?)?;
     Ok(())
 }
 
@@ -558,29 +662,42 @@ fn post_webhook(
     notice: &Notice<'_>,
 ) -> Result<()> {
     let c = notice.comment;
+    let fields = serde_json::json!({
+        "event": notice.event(),
+        "id": c.id.to_string(),
+        "thread": c.thread,
+        "page": notice.page,
+        "parent": c.parent.map(|p| p.to_string()),
+        "author": c.author,
+        "website": c.website,
+        "date": c.date_string(),
+        "body": c.body,
+        "location": notice.location,
+        "approve_url": notice.links.as_ref().map(|l| l.0.clone()),
+        "reject_url": notice.links.as_ref().map(|l| l.1.clone()),
+    });
+    let subject = notice.subject();
+    let line = format!("{subject}: {}", notice.page);
+    post(http, (url, format), &subject, &line, notice.text(), fields)
+}
+
+/// POSTs a notice to the webhook: in the `json` format, `fields` with `text` and
+/// `content` set to `line` (what chat hooks show); in the `text` format, `text` with
+/// `subject` as its title.
+fn post(
+    http: &reqwest::blocking::Client,
+    (url, format): (&str, WebhookFormat),
+    subject: &str,
+    line: &str,
+    text: String,
+    mut fields: serde_json::Value,
+) -> Result<()> {
     let request = match format {
-        WebhookFormat::Text => http
-            .post(url)
-            .header("Title", notice.subject())
-            .body(notice.text()),
+        WebhookFormat::Text => http.post(url).header("Title", subject).body(text),
         WebhookFormat::Json => {
-            let line = format!("{}: {}", notice.subject(), notice.page);
-            http.post(url).json(&serde_json::json!({
-                "text": line,
-                "content": line,
-                "event": notice.event(),
-                "id": c.id.to_string(),
-                "thread": c.thread,
-                "page": notice.page,
-                "parent": c.parent.map(|p| p.to_string()),
-                "author": c.author,
-                "website": c.website,
-                "date": c.date_string(),
-                "body": c.body,
-                "location": notice.location,
-                "approve_url": notice.links.as_ref().map(|l| l.0.clone()),
-                "reject_url": notice.links.as_ref().map(|l| l.1.clone()),
-            }))
+            fields["text"] = line.into();
+            fields["content"] = line.into();
+            http.post(url).json(&fields)
         }
     };
     let response = request.send()?;
