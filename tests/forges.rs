@@ -1037,3 +1037,33 @@ every_forge!(
     webhooks_are_verified_and_clean_up_closed_pull_requests,
     an_edit_that_meets_a_merge_is_asked_for_as_a_change,
 );
+
+#[test]
+fn inbox_check_asks_the_forge_with_the_inboxs_token() {
+    let fake = fake(Flavor::GitHub);
+    let dir = workspace(&fake, "review", "");
+    let config = dir.path().join("cairn.toml");
+    let check = || {
+        let out = cairn_with(
+            dir.path(),
+            &["inbox", "check", "--config", config.to_str().unwrap()],
+            &[("CAIRN_SECRET", TEST_SECRET)],
+        );
+        (out.status.code(), stdout(&out))
+    };
+    let (code, said) = check();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("\nrepository  owner/site: answers; 0 pending review\n"),
+        "{said}"
+    );
+    std::fs::write(dir.path().join("token"), "not-the-token\n").unwrap();
+    let (code, said) = check();
+    assert_eq!(code, Some(1), "{said}");
+    let line = said.lines().find(|l| l.starts_with("repository")).unwrap();
+    assert!(
+        line.starts_with("repository  FAILED: owner/site does not answer: ")
+            && line.ends_with("HTTP 401: Bad credentials"),
+        "{said}"
+    );
+}
