@@ -70,8 +70,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let backend = crate::deliver::open(&config, &config.spool_dir())?;
         let inbox = Inbox::new(config, secret, backend)?;
         let listener = listener(&listen, args.listen.is_some()).await?;
-        let status = ready(&listener)?;
-        reload_on_hangup(vec![inbox.clone()], status);
+        ready(&listener, vec![inbox.clone()])?;
         crate::inbox::serve(listener, inbox, shutdown()).await?;
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
@@ -129,12 +128,14 @@ fn passed_listener(fd: std::os::fd::RawFd) -> Result<tokio::net::TcpListener> {
     Ok(tokio::net::TcpListener::from_std(listener)?)
 }
 
-/// Tells systemd, when it runs the inbox as a `Type=notify` service, that the inbox
-/// serves on `listener`; returns the status line it was given, for after a reload.
-fn ready(listener: &tokio::net::TcpListener) -> Result<String> {
+/// Once the inbox listens on `listener`: reloads `inboxes` on SIGHUP from then on, and
+/// tells systemd, when it runs the inbox as a `Type=notify` service, that it is ready
+/// (not before the handler is in place: systemd may send SIGHUP at once).
+fn ready(listener: &tokio::net::TcpListener, inboxes: Vec<std::sync::Arc<Inbox>>) -> Result<()> {
     let status = format!("listening on http://{}", listener.local_addr()?);
+    reload_on_hangup(inboxes, status.clone());
     tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
-    Ok(status)
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM, once systemd is told the inbox is stopping.
@@ -284,8 +285,7 @@ fn run_sites(args: &Args) -> Result<ExitCode> {
             crate::inbox::sites::router(Arc::new(crate::inbox::sites::Sites { sites, registered }));
         tracing::info!("serving the sites {}", names.join(", "));
         let listener = listener(&listen, args.listen.is_some()).await?;
-        let status = ready(&listener)?;
-        reload_on_hangup(inboxes.clone(), status);
+        ready(&listener, inboxes.clone())?;
         crate::inbox::serve_all(listener, inboxes, app, shutdown()).await?;
         tracing::info!("cairn inbox stopped");
         Ok(ExitCode::SUCCESS)
