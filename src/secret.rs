@@ -11,6 +11,11 @@ use sha2::Sha256;
 /// Environment variable holding the secret.
 pub const ENV: &str = "CAIRN_SECRET";
 
+/// The environment variable holding site `name`'s secret, when one inbox serves several.
+pub fn site_var(name: &str) -> String {
+    format!("{ENV}_{}", name.to_uppercase().replace('-', "_"))
+}
+
 /// Hex digits kept of the HMAC: 64 bits tell avatars apart and reveal nothing usable.
 const AVATAR_KEY_LEN: usize = 16;
 
@@ -39,7 +44,7 @@ impl Secret {
     /// `CAIRN_SECRET_<NAME>` (upper case, `-` as `_`), else from `file`; never the
     /// shared `CAIRN_SECRET`, so no two sites share one by accident.
     pub fn load_for_site(name: &str, file: Option<&Path>, root: &Path) -> Result<Secret> {
-        let var = format!("{ENV}_{}", name.to_uppercase().replace('-', "_"));
+        let var = site_var(name);
         let missing =
             format!("site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml");
         Secret::from_env_or_file(&var, file, root, &missing)

@@ -287,3 +287,66 @@ fn sites_must_not_share_a_spool_or_go_without_a_secret() {
         stderr(&out)
     );
 }
+
+#[test]
+fn inbox_check_asks_each_sites_parts_with_that_sites_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = site(dir.path(), "blog", "blog.example.org", "");
+    let docs = site(dir.path(), "docs", "docs.example.org", "");
+    let check = |env: &[(&str, &str)]| {
+        let out = cairn_with(
+            dir.path(),
+            &[
+                "inbox",
+                "check",
+                "--site",
+                &format!("blog={}", blog.display()),
+                "--site",
+                &format!("docs={}", docs.display()),
+            ],
+            env,
+        );
+        (out.status.code(), stdout(&out))
+    };
+    // Each site's secret from its file, or from its own variable; the shared
+    // CAIRN_SECRET is never one of them.
+    let (code, said) = check(&[
+        ("CAIRN_SECRET_DOCS", "docs-secret-from-the-environment"),
+        ("CAIRN_SECRET", TEST_SECRET),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("site blog ({})", blog.display()),
+        "{said}"
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "secret      from {}",
+            dir.path().join("blog/secret").display()
+        )
+    );
+    assert_eq!(lines[3], "repository  site.git: answers; 0 pending review");
+    assert_eq!(
+        lines[4],
+        format!("site docs ({})", docs.display()),
+        "{said}"
+    );
+    assert_eq!(lines[5], "secret      from CAIRN_SECRET_DOCS");
+    assert_eq!(lines.last(), Some(&"everything the inbox needs answers"));
+
+    std::fs::remove_file(dir.path().join("blog/secret")).unwrap();
+    let (code, said) = check(&[("CAIRN_SECRET", TEST_SECRET)]);
+    assert_eq!(code, Some(1), "{said}");
+    let missing = dir.path().join("blog/secret");
+    assert!(
+        said.contains(&format!(
+            "\nsecret      FAILED: cannot read secret file {}: ",
+            missing.display()
+        )),
+        "{said}"
+    );
+    assert!(said.ends_with("\n1 part failed\n"), "{said}");
+}

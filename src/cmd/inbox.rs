@@ -40,6 +40,10 @@ pub enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArg,
+        /// Check the sites one inbox serves: NAME=CONFIG, once per site, as given to
+        /// `cairn inbox --site` (instead of --config).
+        #[arg(long = "site", value_name = "NAME=CONFIG", conflicts_with = "config")]
+        sites: Vec<String>,
         /// Also mail a test notice to the moderators and post one to the webhook.
         #[arg(long)]
         send: bool,
@@ -49,7 +53,11 @@ pub enum Command {
 pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Some(Command::Forget { email, config }) => return forget(email, config),
-        Some(Command::Check { config, send }) => return check(config, *send),
+        Some(Command::Check {
+            config,
+            sites,
+            send,
+        }) => return check(config, sites, *send),
         None => {}
     }
     super::init_logging();
@@ -211,15 +219,27 @@ fn forget(email: &str, config: &ConfigArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(config: &ConfigArg, send: bool) -> Result<ExitCode> {
-    let config = config.load()?;
+fn check(config: &ConfigArg, sites: &[String], send: bool) -> Result<ExitCode> {
+    let sites = if sites.is_empty() {
+        vec![(None, config.load()?)]
+    } else {
+        site_configs(sites)?
+            .into_iter()
+            .map(|(name, config)| (Some(name), config))
+            .collect()
+    };
     let mut failed = 0;
-    for finding in crate::inbox::check::check(&config, send) {
-        match finding.outcome {
-            Ok(line) => println!("{:<11} {line}", finding.part),
-            Err(e) => {
-                failed += 1;
-                println!("{:<11} FAILED: {e:#}", finding.part);
+    for (name, config) in &sites {
+        if let Some(name) = name {
+            println!("site {name} ({})", config.file.display());
+        }
+        for finding in crate::inbox::check::check(config, name.as_deref(), send) {
+            match finding.outcome {
+                Ok(line) => println!("{:<11} {line}", finding.part),
+                Err(e) => {
+                    failed += 1;
+                    println!("{:<11} FAILED: {e:#}", finding.part);
+                }
             }
         }
     }
@@ -231,26 +251,24 @@ fn check(config: &ConfigArg, send: bool) -> Result<ExitCode> {
     Ok(ExitCode::from(super::EXIT_PROBLEMS))
 }
 
-fn run_sites(args: &Args) -> Result<ExitCode> {
-    use std::sync::Arc;
+/// The configs of `--site NAME=CONFIG ...`: names well formed and given once, each
+/// site with a spool of its own.
+fn site_configs(specs: &[String]) -> Result<Vec<(String, crate::config::Config)>> {
     let cwd = std::env::current_dir()?;
-    let mut configs = Vec::new();
-    for spec in &args.sites {
+    let mut configs: Vec<(String, crate::config::Config)> = Vec::new();
+    for spec in specs {
         let (name, path) = spec
             .split_once('=')
             .with_context(|| format!("--site {spec}: expected NAME=CONFIG"))?;
         crate::inbox::sites::check_name(name)?;
-        if configs
-            .iter()
-            .any(|(n, _): &(String, crate::config::Config)| n == name)
-        {
+        if configs.iter().any(|(n, _)| n == name) {
             anyhow::bail!("--site {name} is given twice");
         }
         let config = crate::config::Config::load(Some(std::path::Path::new(path)), &cwd)
             .with_context(|| format!("site {name}"))?;
         if let Some((other, _)) = configs
             .iter()
-            .find(|(_, c): &&(String, crate::config::Config)| c.spool_dir() == config.spool_dir())
+            .find(|(_, c)| c.spool_dir() == config.spool_dir())
         {
             anyhow::bail!(
                 "sites {other} and {name} share the spool {}: give each its own inbox.spool",
@@ -259,6 +277,12 @@ fn run_sites(args: &Args) -> Result<ExitCode> {
         }
         configs.push((name.to_string(), config));
     }
+    Ok(configs)
+}
+
+fn run_sites(args: &Args) -> Result<ExitCode> {
+    use std::sync::Arc;
+    let configs = site_configs(&args.sites)?;
     let listen = args
         .listen
         .clone()

@@ -16,13 +16,14 @@ pub struct Finding {
     pub outcome: Result<String>,
 }
 
-/// Asks every part the config uses, in the order a comment meets them. With `send`,
-/// the mail server and the webhook also get a test notice.
-pub fn check(config: &Config, send: bool) -> Vec<Finding> {
+/// Asks every part the config uses, in the order a comment meets them; `site` names
+/// the site when one inbox serves several (its secret is its own). With `send`, the
+/// mail server and the webhook also get a test notice.
+pub fn check(config: &Config, site: Option<&str>, send: bool) -> Vec<Finding> {
     let mut found = vec![
         Finding {
             part: "secret",
-            outcome: secret(config),
+            outcome: secret(config, site),
         },
         Finding {
             part: "spool",
@@ -48,14 +49,23 @@ pub fn check(config: &Config, send: bool) -> Vec<Finding> {
     found
 }
 
-fn secret(config: &Config) -> Result<String> {
+fn secret(config: &Config, site: Option<&str>) -> Result<String> {
     let file = config.inbox.secret_file.as_deref();
-    Secret::load(file, &config.root)?;
+    let var = match site {
+        Some(name) => {
+            Secret::load_for_site(name, file, &config.root)?;
+            secret::site_var(name)
+        }
+        None => {
+            Secret::load(file, &config.root)?;
+            secret::ENV.to_string()
+        }
+    };
     Ok(match file {
-        Some(file) if std::env::var_os(secret::ENV).is_none() => {
+        Some(file) if std::env::var_os(&var).is_none() => {
             format!("from {}", config.root.join(file).display())
         }
-        _ => format!("from {}", secret::ENV),
+        _ => format!("from {var}"),
     })
 }
 
