@@ -870,6 +870,22 @@ fn the_moderator_hears_of_a_comment_that_could_not_be_delivered() {
         event["approve_url"].is_null(),
         "nothing to approve: {event}"
     );
+    // `cairn inbox check`, beside the running inbox, says it too.
+    let out = cairn_with(
+        dir.path(),
+        &["inbox", "check", "--config", config.to_str().unwrap()],
+        &[("CAIRN_SECRET", TEST_SECRET)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "\nspool       FAILED: {}: 1 comment(s) parked, not delivered: `cairn moderate \
+             list` says why",
+            dir.path().join(".cairn/spool").display()
+        )),
+        "{}",
+        stdout(&out)
+    );
 
     // Fixed and restarted: delivered, and the moderator hears of it as usual.
     std::fs::rename(&away, &remote).unwrap();
