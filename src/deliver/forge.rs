@@ -63,15 +63,9 @@ pub struct Changed {
     pub added: bool,
 }
 
-/// What cairn needs from a forge; each forge's REST API in its own module.
-///
-/// Calls that create something succeed when it already exists, and calls that
-/// delete something succeed when it is already gone.
-pub trait Api: Send + Sync {
-    /// Tip commit of `branch`; `None` when there is no such branch.
-    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError>;
-    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError>;
-    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError>;
+/// A forge's files on its branches: each change is one commit. Creating a file that
+/// is there already succeeds, as does removing one that is gone.
+pub trait Files {
     /// The file at `path` on `branch`; `None` when it is not there.
     fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError>;
     /// Commits a new file to `branch`.
@@ -99,6 +93,17 @@ pub trait Api: Send + Sync {
         sha: &str,
         message: &str,
     ) -> Result<(), DeliveryError>;
+}
+
+/// What cairn needs from a forge; each forge's REST API in its own module.
+///
+/// Calls that create something succeed when it already exists, and calls that
+/// delete something succeed when it is already gone.
+pub trait Api: Files + Send + Sync {
+    /// Tip commit of `branch`; `None` when there is no such branch.
+    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError>;
+    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError>;
+    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError>;
     /// The open request merging `head` into `base`.
     fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError>;
     /// Opens a request (or returns the open one for `head`) and puts the labels on it.
@@ -707,6 +712,29 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Nothing when the status is one of `ok`; else `what` failed, with the forge's
+    /// message, a transient error.
+    pub fn expect(&self, ok: &[u16], what: impl FnOnce() -> String) -> Result<(), DeliveryError> {
+        if ok.contains(&self.status) {
+            Ok(())
+        } else {
+            Err(transient(&what(), self))
+        }
+    }
+
+    /// A merge's answer. A refused merge (a conflict, a protected branch, a check that
+    /// failed) is for a person to look at: it is not retried.
+    pub fn merged(&self, request: &Request) -> Result<(), DeliveryError> {
+        match self.status {
+            200 => Ok(()),
+            _ => Err(DeliveryError::Permanent(format!(
+                "cannot merge {}: {}",
+                request.url,
+                self.message()
+            ))),
+        }
+    }
+
     /// The error message the forge gave, for reports.
     pub fn message(&self) -> String {
         let text = self.body["message"]
@@ -973,9 +1001,7 @@ pub fn find_in_pages<T>(
     let mut next = Some(first.to_string());
     while let Some(page) = next.take() {
         let reply = get(&page)?;
-        if reply.status != 200 {
-            return Err(transient(&format!("cannot list {first}"), &reply));
-        }
+        reply.expect(&[200], || format!("cannot list {first}"))?;
         next = reply
             .headers
             .get("link")
@@ -988,64 +1014,6 @@ pub fn find_in_pages<T>(
         }
     }
     Ok(None)
-}
-
-/// Whether a pull request, as GitHub and Gitea show one, is from a branch of `repo`
-/// (`owner/name`), not of a fork.
-pub fn from_repo(pr: &Value, repo: &str) -> bool {
-    pr["head"]["repo"]["full_name"].as_str() == Some(repo)
-}
-
-/// The files of a request as GitHub and Gitea list them (`filename`, `status`).
-pub fn changed_files(files: &[Value]) -> Vec<Changed> {
-    files
-        .iter()
-        .filter_map(|f| {
-            Some(Changed {
-                path: f["filename"].as_str()?.to_string(),
-                added: f["status"] == "added",
-            })
-        })
-        .collect()
-}
-
-/// A closed pull request as GitHub and Gitea show one, with `request` made of it. It
-/// kept its history when it was merged with its own commits: its merge commit is its
-/// head (a fast-forward) or has its head as a parent (a merge commit), whereas a squash
-/// or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's
-/// `commits/{sha}`, Gitea's `git/commits/{sha}`: both list `parents`).
-pub fn closed_pull(
-    pr: &Value,
-    request: Request,
-    commit: impl FnOnce(&str) -> Result<Reply, DeliveryError>,
-) -> Result<Closed, DeliveryError> {
-    let closed = |kept_history| {
-        Ok(Closed {
-            request,
-            kept_history,
-        })
-    };
-    let (Some(merge), Some(head)) = (pr["merge_commit_sha"].as_str(), pr["head"]["sha"].as_str())
-    else {
-        return closed(false);
-    };
-    if pr["merged_at"].is_null() {
-        return closed(false);
-    }
-    if merge == head {
-        return closed(true);
-    }
-    let reply = commit(merge)?;
-    if reply.status != 200 {
-        return Err(transient(&format!("cannot read commit {merge}"), &reply));
-    }
-    closed(
-        reply.body["parents"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["sha"].as_str() == Some(head)),
-    )
 }
 
 pub fn transient(what: &str, reply: &Reply) -> DeliveryError {

@@ -5,16 +5,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::forge::{
-    all_pages, changed_files, closed_pull, decoded_file, enc, enc_path, find_in_pages, from_repo,
-    transient, Api, Changed, Closed, File, Http, Reply, Request,
-};
+use super::contents::{from_repo, last_closed, pull_request, request_files, Contents};
+use super::forge::{enc_path, transient, Api, Changed, Closed, Http, Reply, Request};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -56,59 +52,6 @@ impl Gitea {
         })
     }
 
-    fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Reply, DeliveryError> {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/repos/{}/{path}", self.api, self.repo)
-        };
-        self.http.call(method, &url, &self.headers, body)
-    }
-
-    fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
-        all_pages(path, |page| self.call(Method::GET, page, None))
-    }
-
-    /// `POST contents/{path}` creates a file; `PUT` with the `sha` of the version it
-    /// replaces updates one.
-    fn write_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        sha: Option<&str>,
-        message: &str,
-    ) -> Result<Reply, DeliveryError> {
-        let mut body = json!({
-            "content": STANDARD.encode(content),
-            "message": message,
-            "branch": branch,
-            "author": self.committer,
-            "committer": self.committer,
-        });
-        let method = match sha {
-            Some(sha) => {
-                body["sha"] = json!(sha);
-                Method::PUT
-            }
-            None => Method::POST,
-        };
-        self.call(method, &format!("contents/{}", enc_path(path)), Some(&body))
-    }
-
-    fn request_of(pr: &Value) -> Request {
-        Request {
-            number: pr["number"].as_u64().unwrap_or_default(),
-            head: pr["head"]["ref"].as_str().unwrap_or_default().to_string(),
-            url: pr["html_url"].as_str().unwrap_or_default().to_string(),
-        }
-    }
-
     fn open_pulls(&self) -> Result<Vec<Value>, DeliveryError> {
         self.all("pulls?state=open&limit=50")
     }
@@ -127,6 +70,28 @@ impl Gitea {
             }
         }
         Ok(self.label_ids.get_or_init(|| ids).clone())
+    }
+}
+
+impl Contents for Gitea {
+    const CREATE: Method = Method::POST;
+
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, DeliveryError> {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}/repos/{}/{path}", self.api, self.repo)
+        };
+        self.http.call(method, &url, &self.headers, body)
+    }
+
+    fn committer(&self) -> &Value {
+        &self.committer
     }
 }
 
@@ -159,90 +124,7 @@ impl Api for Gitea {
             &format!("branches/{}", enc_path(branch)),
             None,
         )?;
-        match reply.status {
-            204 | 404 => Ok(()),
-            _ => Err(transient(&format!("cannot delete branch {branch}"), &reply)),
-        }
-    }
-
-    fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError> {
-        let reply = self.call(
-            Method::GET,
-            &format!("contents/{}?ref={}", enc_path(path), enc(branch)),
-            None,
-        )?;
-        match reply.status {
-            200 => decoded_file(&reply, "sha", path, branch).map(Some),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot read {path} on {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn create_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let reply = self.write_file(branch, path, content, None, message)?;
-        match reply.status {
-            201 => Ok(()),
-            422 if self.file(branch, path)?.is_some() => Ok(()),
-            _ => Err(transient(
-                &format!("cannot commit {path} to {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn update_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        sha: &str,
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let reply = self.write_file(branch, path, content, Some(sha), message)?;
-        match reply.status {
-            200 | 201 => Ok(()),
-            _ => Err(transient(
-                &format!("cannot update {path} on {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn delete_file(
-        &self,
-        branch: &str,
-        path: &str,
-        sha: &str,
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "sha": sha,
-            "message": message,
-            "branch": branch,
-            "author": self.committer,
-            "committer": self.committer,
-        });
-        let reply = self.call(
-            Method::DELETE,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
-        match reply.status {
-            200 | 404 => Ok(()),
-            _ => Err(transient(
-                &format!("cannot remove {path} from {branch}"),
-                &reply,
-            )),
-        }
+        reply.expect(&[204, 404], || format!("cannot delete branch {branch}"))
     }
 
     fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError> {
@@ -250,7 +132,7 @@ impl Api for Gitea {
             .open_pulls()?
             .iter()
             .filter(|pr| pr["base"]["ref"].as_str() == Some(base))
-            .map(Self::request_of)
+            .map(pull_request)
             .find(|r| r.head == head))
     }
 
@@ -275,16 +157,14 @@ impl Api for Gitea {
                     &format!("issues/{}/labels", existing.number),
                     Some(&json!({ "labels": ids })),
                 )?;
-                if reply.status != 200 {
-                    return Err(transient(&format!("cannot label {}", existing.url), &reply));
-                }
+                reply.expect(&[200], || format!("cannot label {}", existing.url))?;
             }
             return Ok(existing);
         }
         let new = json!({"head": head, "base": base, "title": title, "body": body, "labels": ids});
         let reply = self.call(Method::POST, "pulls", Some(&new))?;
         match reply.status {
-            201 => Ok(Self::request_of(&reply.body)),
+            201 => Ok(pull_request(&reply.body)),
             409 | 422 => self.find_request(head, base)?.ok_or_else(|| {
                 transient(&format!("cannot open a pull request for {head}"), &reply)
             }),
@@ -301,7 +181,7 @@ impl Api for Gitea {
             .iter()
             .filter(|pr| pr["base"]["ref"].as_str() == Some(base))
             .filter(|pr| from_repo(pr, &self.repo))
-            .map(Self::request_of)
+            .map(pull_request)
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
     }
@@ -309,28 +189,18 @@ impl Api for Gitea {
     fn last_closed(&self, head: &str, base: &str) -> Result<Option<Closed>, DeliveryError> {
         // Gitea filters pulls by neither head nor (before 1.23) base, and lists the
         // newest first: the first match is the one.
-        let found = find_in_pages(
+        last_closed(
+            self,
             "pulls?state=closed&limit=50",
-            |page| self.call(Method::GET, page, None),
             |pr| {
-                (pr["head"]["ref"] == head
-                    && pr["base"]["ref"] == base
-                    && from_repo(&pr, &self.repo))
-                .then_some(pr)
+                pr["head"]["ref"] == head && pr["base"]["ref"] == base && from_repo(pr, &self.repo)
             },
-        )?;
-        found
-            .map(|pr| {
-                closed_pull(&pr, Self::request_of(&pr), |sha| {
-                    self.call(Method::GET, &format!("git/commits/{sha}"), None)
-                })
-            })
-            .transpose()
+            "git/commits",
+        )
     }
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
-        let files = self.all(&format!("pulls/{}/files?limit=50", request.number))?;
-        Ok(changed_files(&files))
+        request_files(self, request, "limit=50")
     }
 
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError> {
@@ -339,14 +209,7 @@ impl Api for Gitea {
             &format!("pulls/{}/merge", request.number),
             Some(&json!({"Do": "merge", "MergeTitleField": title})),
         )?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(DeliveryError::Permanent(format!(
-                "cannot merge {}: {}",
-                request.url,
-                reply.message()
-            ))),
-        }
+        reply.merged(request)
     }
 
     fn close(&self, request: &Request) -> Result<(), DeliveryError> {
@@ -355,9 +218,6 @@ impl Api for Gitea {
             &format!("pulls/{}", request.number),
             Some(&json!({"state": "closed"})),
         )?;
-        match reply.status {
-            200 | 201 => Ok(()),
-            _ => Err(transient(&format!("cannot close {}", request.url), &reply)),
-        }
+        reply.expect(&[200, 201], || format!("cannot close {}", request.url))
     }
 }

@@ -6,15 +6,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::contents::{from_repo, last_closed, pull_request, request_files, Contents};
 use super::forge::{
-    all_pages, changed_files, closed_pull, decoded_file, enc, enc_path, find_in_pages, from_repo,
-    secret_from, transient, Api, Changed, Closed, File, Http, Reply, Request,
+    enc, enc_path, secret_from, transient, Api, Changed, Closed, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -51,7 +51,7 @@ pub struct GitHub {
     repo: String,
     owner: String,
     auth: Auth,
-    committer: (String, String),
+    committer: Value,
 }
 
 enum Auth {
@@ -103,10 +103,7 @@ impl GitHub {
             owner: owner.to_string(),
             repo,
             auth,
-            committer: (
-                delivery.committer_name.clone(),
-                delivery.committer_email.clone(),
-            ),
+            committer: json!({"name": delivery.committer_name, "email": delivery.committer_email}),
         })
     }
 
@@ -154,6 +151,10 @@ impl GitHub {
             }
         }
     }
+}
+
+impl Contents for GitHub {
+    const CREATE: Method = Method::PUT;
 
     fn call(
         &self,
@@ -181,45 +182,8 @@ impl GitHub {
         Ok(reply)
     }
 
-    fn all(&self, path: &str) -> Result<Vec<Value>, DeliveryError> {
-        all_pages(path, |page| self.call(Method::GET, page, None))
-    }
-
-    fn request_of(&self, pr: &Value) -> Request {
-        Request {
-            number: pr["number"].as_u64().unwrap_or_default(),
-            head: pr["head"]["ref"].as_str().unwrap_or_default().to_string(),
-            url: pr["html_url"].as_str().unwrap_or_default().to_string(),
-        }
-    }
-
-    /// `PUT contents/{path}`: creates the file, or with `sha`, replaces that version.
-    fn write_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        sha: Option<&str>,
-        message: &str,
-    ) -> Result<Reply, DeliveryError> {
-        let mut body = json!({
-            "message": message,
-            "content": STANDARD.encode(content),
-            "branch": branch,
-            "committer": self.committer(),
-        });
-        if let Some(sha) = sha {
-            body["sha"] = json!(sha);
-        }
-        self.call(
-            Method::PUT,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )
-    }
-
-    fn committer(&self) -> Value {
-        json!({"name": self.committer.0, "email": self.committer.1})
+    fn committer(&self) -> &Value {
+        &self.committer
     }
 }
 
@@ -256,90 +220,9 @@ impl Api for GitHub {
             &format!("git/refs/heads/{}", enc_path(branch)),
             None,
         )?;
-        match reply.status {
-            204 | 404 | 422 => Ok(()),
-            _ => Err(transient(&format!("cannot delete branch {branch}"), &reply)),
-        }
-    }
-
-    fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError> {
-        let reply = self.call(
-            Method::GET,
-            &format!("contents/{}?ref={}", enc_path(path), enc(branch)),
-            None,
-        )?;
-        match reply.status {
-            200 => decoded_file(&reply, "sha", path, branch).map(Some),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot read {path} on {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn create_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let reply = self.write_file(branch, path, content, None, message)?;
-        match reply.status {
-            200 | 201 => Ok(()),
-            // Without a sha GitHub refuses to overwrite: the file is there already.
-            409 | 422 if self.file(branch, path)?.is_some() => Ok(()),
-            _ => Err(transient(
-                &format!("cannot commit {path} to {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn update_file(
-        &self,
-        branch: &str,
-        path: &str,
-        content: &[u8],
-        sha: &str,
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let reply = self.write_file(branch, path, content, Some(sha), message)?;
-        match reply.status {
-            200 | 201 => Ok(()),
-            _ => Err(transient(
-                &format!("cannot update {path} on {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn delete_file(
-        &self,
-        branch: &str,
-        path: &str,
-        sha: &str,
-        message: &str,
-    ) -> Result<(), DeliveryError> {
-        let body = json!({
-            "message": message,
-            "sha": sha,
-            "branch": branch,
-            "committer": self.committer(),
-        });
-        let reply = self.call(
-            Method::DELETE,
-            &format!("contents/{}", enc_path(path)),
-            Some(&body),
-        )?;
-        match reply.status {
-            200 | 404 => Ok(()),
-            _ => Err(transient(
-                &format!("cannot remove {path} from {branch}"),
-                &reply,
-            )),
-        }
+        reply.expect(&[204, 404, 422], || {
+            format!("cannot delete branch {branch}")
+        })
     }
 
     fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError> {
@@ -348,10 +231,7 @@ impl Api for GitHub {
             enc(&format!("{}:{head}", self.owner)),
             enc(base)
         ))?;
-        Ok(list
-            .iter()
-            .map(|pr| self.request_of(pr))
-            .find(|r| r.head == head))
+        Ok(list.iter().map(pull_request).find(|r| r.head == head))
     }
 
     fn open_request(
@@ -368,7 +248,7 @@ impl Api for GitHub {
                 let new = json!({"title": title, "head": head, "base": base, "body": body});
                 let reply = self.call(Method::POST, "pulls", Some(&new))?;
                 match reply.status {
-                    201 => self.request_of(&reply.body),
+                    201 => pull_request(&reply.body),
                     422 => self.find_request(head, base)?.ok_or_else(|| {
                         transient(&format!("cannot open a pull request for {head}"), &reply)
                     })?,
@@ -387,12 +267,9 @@ impl Api for GitHub {
                 &format!("issues/{}/labels", request.number),
                 Some(&json!({ "labels": labels })),
             )?;
-            if reply.status != 200 {
-                return Err(transient(
-                    &format!("cannot label pull request #{}", request.number),
-                    &reply,
-                ));
-            }
+            reply.expect(&[200], || {
+                format!("cannot label pull request #{}", request.number)
+            })?;
         }
         Ok(request)
     }
@@ -402,7 +279,7 @@ impl Api for GitHub {
         Ok(list
             .iter()
             .filter(|pr| from_repo(pr, &self.repo))
-            .map(|pr| self.request_of(pr))
+            .map(pull_request)
             .filter(|r| r.head.starts_with(super::BRANCH_PREFIX))
             .collect())
     }
@@ -413,23 +290,16 @@ impl Api for GitHub {
             enc(&format!("{}:{head}", self.owner)),
             enc(base)
         );
-        let found = find_in_pages(
+        last_closed(
+            self,
             &first,
-            |page| self.call(Method::GET, page, None),
-            |pr| (pr["head"]["ref"] == head && from_repo(&pr, &self.repo)).then_some(pr),
-        )?;
-        found
-            .map(|pr| {
-                closed_pull(&pr, self.request_of(&pr), |sha| {
-                    self.call(Method::GET, &format!("commits/{sha}"), None)
-                })
-            })
-            .transpose()
+            |pr| pr["head"]["ref"] == head && from_repo(pr, &self.repo),
+            "commits",
+        )
     }
 
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError> {
-        let files = self.all(&format!("pulls/{}/files?per_page=100", request.number))?;
-        Ok(changed_files(&files))
+        request_files(self, request, "per_page=100")
     }
 
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError> {
@@ -438,14 +308,7 @@ impl Api for GitHub {
             &format!("pulls/{}/merge", request.number),
             Some(&json!({"commit_title": title, "merge_method": "merge"})),
         )?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(DeliveryError::Permanent(format!(
-                "cannot merge {}: {}",
-                request.url,
-                reply.message()
-            ))),
-        }
+        reply.merged(request)
     }
 
     fn close(&self, request: &Request) -> Result<(), DeliveryError> {
@@ -454,10 +317,7 @@ impl Api for GitHub {
             &format!("pulls/{}", request.number),
             Some(&json!({"state": "closed"})),
         )?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(transient(&format!("cannot close {}", request.url), &reply)),
-        }
+        reply.expect(&[200], || format!("cannot close {}", request.url))
     }
 }
 

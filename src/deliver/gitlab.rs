@@ -12,8 +12,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, find_in_pages, transient, Api, Changed, Closed, File, Http,
-    Reply, Request,
+    all_pages, decoded_file, enc, find_in_pages, transient, Api, Changed, Closed, File, Files,
+    Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -108,52 +108,7 @@ impl GitLab {
     }
 }
 
-impl Api for GitLab {
-    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
-        let reply = self.call(
-            Method::GET,
-            &format!("repository/branches/{}", enc(branch)),
-            None,
-        )?;
-        match reply.status {
-            200 => Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot look up branch {branch}"),
-                &reply,
-            )),
-        }
-    }
-
-    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
-        let reply = self.call(
-            Method::POST,
-            &format!(
-                "repository/branches?branch={}&ref={}",
-                enc(branch),
-                enc(from)
-            ),
-            None,
-        )?;
-        match reply.status {
-            201 => Ok(()),
-            400 if self.branch(branch)?.is_some() => Ok(()),
-            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
-        }
-    }
-
-    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {
-        let reply = self.call(
-            Method::DELETE,
-            &format!("repository/branches/{}", enc(branch)),
-            None,
-        )?;
-        match reply.status {
-            204 | 404 => Ok(()),
-            _ => Err(transient(&format!("cannot delete branch {branch}"), &reply)),
-        }
-    }
-
+impl Files for GitLab {
     fn file(&self, branch: &str, path: &str) -> Result<Option<File>, DeliveryError> {
         let reply = self.call(
             Method::GET,
@@ -197,13 +152,7 @@ impl Api for GitLab {
         message: &str,
     ) -> Result<(), DeliveryError> {
         let reply = self.write_file(Method::PUT, branch, path, content, message)?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(transient(
-                &format!("cannot update {path} on {branch}"),
-                &reply,
-            )),
-        }
+        reply.expect(&[200], || format!("cannot update {path} on {branch}"))
     }
 
     fn delete_file(
@@ -227,6 +176,50 @@ impl Api for GitLab {
                 &reply,
             )),
         }
+    }
+}
+
+impl Api for GitLab {
+    fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
+        let reply = self.call(
+            Method::GET,
+            &format!("repository/branches/{}", enc(branch)),
+            None,
+        )?;
+        match reply.status {
+            200 => Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
+            404 => Ok(None),
+            _ => Err(transient(
+                &format!("cannot look up branch {branch}"),
+                &reply,
+            )),
+        }
+    }
+
+    fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
+        let reply = self.call(
+            Method::POST,
+            &format!(
+                "repository/branches?branch={}&ref={}",
+                enc(branch),
+                enc(from)
+            ),
+            None,
+        )?;
+        match reply.status {
+            201 => Ok(()),
+            400 if self.branch(branch)?.is_some() => Ok(()),
+            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
+        }
+    }
+
+    fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {
+        let reply = self.call(
+            Method::DELETE,
+            &format!("repository/branches/{}", enc(branch)),
+            None,
+        )?;
+        reply.expect(&[204, 404], || format!("cannot delete branch {branch}"))
     }
 
     fn find_request(&self, head: &str, base: &str) -> Result<Option<Request>, DeliveryError> {
@@ -255,9 +248,7 @@ impl Api for GitLab {
                     &format!("merge_requests/{}", existing.number),
                     Some(&json!({ "add_labels": labels })),
                 )?;
-                if reply.status != 200 {
-                    return Err(transient(&format!("cannot label {}", existing.url), &reply));
-                }
+                reply.expect(&[200], || format!("cannot label {}", existing.url))?;
             }
             return Ok(existing);
         }
@@ -346,14 +337,7 @@ impl Api for GitLab {
             &format!("merge_requests/{}/merge", request.number),
             Some(&json!({ "merge_commit_message": title })),
         )?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(DeliveryError::Permanent(format!(
-                "cannot merge {}: {}",
-                request.url,
-                reply.message()
-            ))),
-        }
+        reply.merged(request)
     }
 
     fn close(&self, request: &Request) -> Result<(), DeliveryError> {
@@ -362,9 +346,6 @@ impl Api for GitLab {
             &format!("merge_requests/{}", request.number),
             Some(&json!({ "state_event": "close" })),
         )?;
-        match reply.status {
-            200 => Ok(()),
-            _ => Err(transient(&format!("cannot close {}", request.url), &reply)),
-        }
+        reply.expect(&[200], || format!("cannot close {}", request.url))
     }
 }

@@ -7,6 +7,7 @@
 //! Delivery is idempotent: everything a comment becomes is named by its id, so
 //! delivering it again after a crash or a retry finds it there and adds nothing.
 
+mod contents;
 pub mod forge;
 pub mod git;
 pub mod gitea;
