@@ -1043,6 +1043,16 @@ const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUME
     .remove(b'_')
     .remove(b'~');
 
+/// The URL of an API call: `path` below `root`, or `path` itself when it is a URL
+/// already (a next page, from a `Link` header).
+pub fn url(root: &str, path: &str) -> String {
+    if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{root}/{path}")
+    }
+}
+
 /// Percent-encodes a query value or one path segment.
 pub fn enc(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::contents::{from_repo, last_closed, pull_request, request_files, Contents};
-use super::forge::{enc_path, transient, Api, Changed, Closed, Http, Reply, Request};
+use super::forge::{enc_path, transient, url, Api, Changed, Closed, Http, Reply, Request};
 use super::DeliveryError;
 use crate::config::Config;
 
@@ -82,11 +82,7 @@ impl Contents for Gitea {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, DeliveryError> {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/repos/{}/{path}", self.api, self.repo)
-        };
+        let url = url(&format!("{}/repos/{}", self.api, self.repo), path);
         self.http.call(method, &url, &self.headers, body)
     }
 

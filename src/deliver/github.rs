@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::contents::{from_repo, last_closed, pull_request, request_files, Contents};
 use super::forge::{
-    enc, enc_path, secret_from, transient, Api, Changed, Closed, Http, Reply, Request,
+    enc, enc_path, secret_from, transient, url, Api, Changed, Closed, Http, Reply, Request,
 };
 use super::DeliveryError;
 use crate::config::Config;
@@ -162,11 +162,7 @@ impl Contents for GitHub {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, DeliveryError> {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/repos/{}/{path}", self.api, self.repo)
-        };
+        let url = url(&format!("{}/repos/{}", self.api, self.repo), path);
         let reply = self
             .http
             .call(method.clone(), &url, &self.headers(&self.token()?), body)?;

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, find_in_pages, transient, Api, Changed, Closed, File, Files,
+    all_pages, decoded_file, enc, find_in_pages, transient, url, Api, Changed, Closed, File, Files,
     Http, Reply, Request,
 };
 use super::DeliveryError;
@@ -59,11 +59,7 @@ impl GitLab {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, DeliveryError> {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}/{path}", self.project)
-        };
+        let url = url(&self.project, path);
         self.http.call(method, &url, &self.headers, body)
     }
 

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{is_web_address, names_a_page, GitHubComment, Kind, Note, Source, Status};
-use crate::deliver::forge::{all_pages, Http};
+use crate::deliver::forge::{self, all_pages, Http};
 use crate::deliver::github;
 
 /// Where the issues are, which system opened them, and how to read them.
@@ -45,18 +45,11 @@ pub fn read(repo: &Repo<'_>) -> Result<Source> {
     let http = Http::new(Duration::from_secs(30));
     let headers = github::headers(repo.token);
     let root = format!("{}/repos/{}", repo.api.trim_end_matches('/'), repo.name);
-    let get = |url: &str| {
-        let url = if url.starts_with("http") {
-            url.to_string()
-        } else {
-            format!("{root}{url}")
-        };
-        http.call(Method::GET, &url, &headers, None)
-    };
+    let get = |path: &str| http.call(Method::GET, &forge::url(&root, path), &headers, None);
     let label = repo
         .label
         .or((repo.kind == Kind::Gitalk).then_some("Gitalk"))
-        .map(|l| format!("&labels={}", crate::deliver::forge::enc(l)))
+        .map(|l| format!("&labels={}", forge::enc(l)))
         .unwrap_or_default();
     let unreadable = |e| {
         anyhow!(
@@ -71,8 +64,8 @@ pub fn read(repo: &Repo<'_>) -> Result<Source> {
         )
     };
     let issues =
-        all_pages(&format!("/issues?state=all&per_page=100{label}"), get).map_err(unreadable)?;
-    let comments = all_pages("/issues/comments?per_page=100", get).map_err(unreadable)?;
+        all_pages(&format!("issues?state=all&per_page=100{label}"), get).map_err(unreadable)?;
+    let comments = all_pages("issues/comments?per_page=100", get).map_err(unreadable)?;
     Ok(items(repo.kind, &issues, &comments))
 }
 
