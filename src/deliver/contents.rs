@@ -44,14 +44,10 @@ impl<T: Contents> Files for T {
             &format!("contents/{}?ref={}", enc_path(path), enc(branch)),
             None,
         )?;
-        match reply.status {
-            200 => decoded_file(&reply, "sha", path, branch).map(Some),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot read {path} on {branch}"),
-                &reply,
-            )),
-        }
+        reply.lookup(
+            |reply| decoded_file(reply, "sha", path, branch),
+            || format!("cannot read {path} on {branch}"),
+        )
     }
 
     fn create_file(

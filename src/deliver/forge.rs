@@ -722,6 +722,20 @@ impl Reply {
         }
     }
 
+    /// A lookup's answer: what `found` makes of it for a 200, nothing for a 404; any
+    /// other status, `what` failed.
+    pub fn lookup<T>(
+        &self,
+        found: impl FnOnce(&Reply) -> Result<T, DeliveryError>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<T>, DeliveryError> {
+        match self.status {
+            200 => found(self).map(Some),
+            404 => Ok(None),
+            _ => Err(transient(&what(), self)),
+        }
+    }
+
     /// A merge's answer. A refused merge (a conflict, a protected branch, a check that
     /// failed) is for a person to look at: it is not retried.
     pub fn merged(&self, request: &Request) -> Result<(), DeliveryError> {

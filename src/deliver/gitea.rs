@@ -94,14 +94,11 @@ impl Contents for Gitea {
 impl Api for Gitea {
     fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
         let reply = self.call(Method::GET, &format!("branches/{}", enc_path(branch)), None)?;
-        match reply.status {
-            200 => Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot look up branch {branch}"),
-                &reply,
-            )),
-        }
+        let tip = reply.lookup(
+            |reply| Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
+            || format!("cannot look up branch {branch}"),
+        )?;
+        Ok(tip.flatten())
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {

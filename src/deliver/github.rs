@@ -190,14 +190,11 @@ impl Api for GitHub {
             &format!("git/ref/heads/{}", enc_path(branch)),
             None,
         )?;
-        match reply.status {
-            200 => Ok(reply.body["object"]["sha"].as_str().map(str::to_string)),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot look up branch {branch}"),
-                &reply,
-            )),
-        }
+        let tip = reply.lookup(
+            |reply| Ok(reply.body["object"]["sha"].as_str().map(str::to_string)),
+            || format!("cannot look up branch {branch}"),
+        )?;
+        Ok(tip.flatten())
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {

@@ -111,14 +111,10 @@ impl Files for GitLab {
             &format!("repository/files/{}?ref={}", enc(path), enc(branch)),
             None,
         )?;
-        match reply.status {
-            200 => decoded_file(&reply, "blob_id", path, branch).map(Some),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot read {path} on {branch}"),
-                &reply,
-            )),
-        }
+        reply.lookup(
+            |reply| decoded_file(reply, "blob_id", path, branch),
+            || format!("cannot read {path} on {branch}"),
+        )
     }
 
     fn create_file(
@@ -182,14 +178,11 @@ impl Api for GitLab {
             &format!("repository/branches/{}", enc(branch)),
             None,
         )?;
-        match reply.status {
-            200 => Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
-            404 => Ok(None),
-            _ => Err(transient(
-                &format!("cannot look up branch {branch}"),
-                &reply,
-            )),
-        }
+        let tip = reply.lookup(
+            |reply| Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
+            || format!("cannot look up branch {branch}"),
+        )?;
+        Ok(tip.flatten())
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
