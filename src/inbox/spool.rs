@@ -142,6 +142,12 @@ struct Index {
     items: HashMap<Ulid, Entry>,
     /// Queued and delivering items, oldest first: the worker's to-do list.
     waiting: BTreeSet<Ulid>,
+    /// Queued items in their own file that may be delivered now, oldest first.
+    ready: BTreeSet<Ulid>,
+    /// Queued items in their own file that wait for a retry, by when it is due. So the
+    /// worker finds what is due without looking at every item that waits: a remote that
+    /// is down for a day, while comments keep coming, does not slow the inbox down.
+    backoff: BTreeSet<(DateTime<Utc>, Ulid)>,
     /// Items that count for duplicate detection (all but failed ones), by digest.
     digests: HashMap<[u8; 32], Ulid>,
 }
@@ -155,13 +161,46 @@ impl Index {
             self.digests.insert(entry.digest, id);
         }
         self.items.insert(id, entry);
+        self.list(id);
+    }
+
+    /// Takes an item off the lists of deliverable items, before its entry changes.
+    fn unlist(&mut self, id: Ulid) {
+        if let Some(entry) = self.items.get(&id) {
+            self.ready.remove(&id);
+            if let Some(at) = entry.next_attempt {
+                self.backoff.remove(&(at, id));
+            }
+        }
+    }
+
+    /// Puts an item on the list of deliverable items its entry says, after it changed.
+    fn list(&mut self, id: Ulid) {
+        let Some(entry) = self.items.get(&id) else {
+            return;
+        };
+        if entry.state == State::Queued && entry.on_disk {
+            match entry.next_attempt {
+                Some(at) => self.backoff.insert((at, id)),
+                None => self.ready.insert(id),
+            };
+        }
+    }
+
+    /// Changes an item's entry, keeping the lists of deliverable items in step.
+    fn update(&mut self, id: Ulid, change: impl FnOnce(&mut Entry)) {
+        self.unlist(id);
+        if let Some(entry) = self.items.get_mut(&id) {
+            change(entry);
+        }
+        self.list(id);
     }
 
     fn set_state(&mut self, id: Ulid, state: State) {
-        let Some(entry) = self.items.get_mut(&id) else {
+        self.update(id, |entry| entry.state = state);
+        let Some(entry) = self.items.get(&id) else {
             return;
         };
-        entry.state = state;
         if matches!(state, State::Queued | State::Delivering) {
             self.waiting.insert(id);
         } else {
@@ -173,6 +212,7 @@ impl Index {
     }
 
     fn remove(&mut self, id: Ulid) {
+        self.unlist(id);
         if let Some(entry) = self.items.remove(&id) {
             self.waiting.remove(&id);
             if self.digests.get(&entry.digest) == Some(&id) {
@@ -303,9 +343,7 @@ impl Spool {
                     let mut index = index
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if let Some(entry) = index.items.get_mut(&id) {
-                        entry.on_disk = true;
-                    }
+                    index.update(id, |entry| entry.on_disk = true);
                     if let Err(e) = index.place(&dir, id) {
                         tracing::error!(%id, "cannot move a spool item: {e:#}");
                     }
@@ -440,19 +478,15 @@ impl Spool {
     pub fn take_due(&self, now: DateTime<Utc>, limit: usize) -> Vec<Comment> {
         let due: Vec<Ulid> = {
             let mut index = self.lock();
-            let due: Vec<Ulid> = index
-                .waiting
-                .iter()
-                .filter(|id| {
-                    index.items.get(id).is_some_and(|e| {
-                        e.on_disk
-                            && e.state == State::Queued
-                            && e.next_attempt.is_none_or(|t| t <= now)
-                    })
-                })
-                .take(limit)
-                .copied()
-                .collect();
+            // Retries whose time has come join the others, in order of age.
+            while let Some(&(at, id)) = index.backoff.first() {
+                if at > now {
+                    break;
+                }
+                index.backoff.pop_first();
+                index.ready.insert(id);
+            }
+            let due: Vec<Ulid> = index.ready.iter().take(limit).copied().collect();
             for id in &due {
                 index.set_state(*id, State::Delivering);
             }
@@ -475,13 +509,11 @@ impl Spool {
     /// The earliest time a queued item that is ready becomes due, if any is waiting.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         let index = self.lock();
-        index
-            .waiting
-            .iter()
-            .filter_map(|id| index.items.get(id))
-            .filter(|e| e.state == State::Queued && e.on_disk)
-            .map(|e| e.next_attempt.unwrap_or(e.accepted))
-            .min()
+        let ready = index.ready.first().and_then(|id| index.items.get(id));
+        match ready {
+            Some(e) => Some(e.next_attempt.unwrap_or(e.accepted)),
+            None => index.backoff.first().map(|&(at, _)| at),
+        }
     }
 
     /// Completes when an item becomes ready for delivery (its own file is written).
@@ -506,6 +538,7 @@ impl Spool {
         backoff: impl Fn(u32) -> chrono::Duration,
     ) -> Result<bool> {
         let mut index = self.lock();
+        index.unlist(id);
         let Some(entry) = index.items.get_mut(&id) else {
             return Ok(false);
         };

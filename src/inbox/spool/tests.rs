@@ -227,6 +227,54 @@ async fn a_full_backlog_turns_comments_away_until_delivery_makes_room() {
     spool.accept(&comment(5, "five")).await.unwrap();
 }
 
+/// Retries and new comments are taken alike, oldest first, each when it is due, and
+/// the worker hears when the next retry is due: before and after a restart.
+#[tokio::test]
+async fn retries_and_new_comments_are_taken_oldest_first_when_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let (a, b, c) = (comment(1, "one"), comment(2, "two"), comment(3, "three"));
+    spool.accept(&a).await.unwrap();
+    spool.accept(&b).await.unwrap();
+    spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10), [a.clone(), b.clone()]);
+    let seconds = chrono::Duration::seconds;
+    spool
+        .attempt_failed(a.id, "remote down", 5, |_| seconds(60))
+        .unwrap();
+    spool
+        .attempt_failed(b.id, "remote down", 5, |_| seconds(30))
+        .unwrap();
+    spool.accept(&c).await.unwrap();
+    spool.flush();
+    let now = Utc::now();
+    assert!(spool.next_due().unwrap() <= now, "c is due now");
+    assert_eq!(spool.take_due(now, 10), std::slice::from_ref(&c));
+    assert!(spool.take_due(now, 10).is_empty(), "a and b wait");
+    let first_retry = spool.next_due().unwrap();
+    assert!(first_retry > now + seconds(29) && first_retry <= now + seconds(31));
+    spool.delivered(c.id).unwrap();
+
+    // After a restart, from the bookkeeping on disk.
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap();
+    assert!(spool.take_due(now, 10).is_empty(), "a and b still wait");
+    assert_eq!(spool.next_due(), Some(first_retry));
+    assert_eq!(
+        spool.take_due(now + seconds(45), 10),
+        std::slice::from_ref(&b),
+        "b's retry is due, a's is not"
+    );
+    let later = now + seconds(61);
+    assert_eq!(spool.take_due(later, 10), std::slice::from_ref(&a));
+    spool
+        .attempt_failed(a.id, "remote down", 5, |_| seconds(0))
+        .unwrap();
+    spool.delivered(b.id).unwrap();
+    assert_eq!(spool.take_due(Utc::now(), 1), std::slice::from_ref(&a));
+    assert_eq!(spool.next_due(), None);
+}
+
 #[tokio::test]
 async fn failures_back_off_then_park_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
