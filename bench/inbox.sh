@@ -9,6 +9,8 @@
 #   - accepted POSTs per second at 4 and 64 connections, and p50/p99 latency;
 #   - cairn's p50/p99 at a steady 1,000 requests per second (open loop: latency counts
 #     from when a request was due, so queueing cannot hide);
+#   - cairn's accepted POSTs per second at 4 connections while every delivery fails
+#     (the site branch is missing from its repository), so retries pile up;
 #   - peak RSS of each server (for cairn, after the steady 1,000 req/s run, with its
 #     private part: the rest is the binary and shared libraries, OpenSSL among them),
 #     and its working set: what it touches while it keeps serving that load;
@@ -87,7 +89,7 @@ CFG
   wait_http "http://$ISSO_ADDR/info"
 }
 
-start_cairn() { # MODE [SPOOL_DIR] -> CAIRN_PID, CAIRN_ADDR, RUN_DIR (fresh)
+start_cairn() { # MODE [SPOOL_DIR] [SITE_BRANCH] -> CAIRN_PID, CAIRN_ADDR, RUN_DIR (fresh)
   local p; p=$(port)
   RUN_DIR=$(mktemp -d "$WORK/run.XXXXXX")
   new_remote "$RUN_DIR/site.git"
@@ -105,6 +107,7 @@ max_waiting = 0
 [inbox.delivery]
 remote = "site.git"
 mode = "$1"
+branch = "${3:-main}"
 CFG
   CAIRN_SECRET=bench-secret-0123456789 RUST_LOG=warn "$CAIRN" inbox --config "$RUN_DIR/cairn.toml" \
     --listen "127.0.0.1:$p" >"$RUN_DIR/cairn.log" 2>&1 &
@@ -154,6 +157,15 @@ for run in $(seq "$RUNS"); do
   fi
   kill "$ISSO_PID" "$CAIRN_PID"; wait "$ISSO_PID" "$CAIRN_PID" 2>/dev/null || true
 
+  # The same flood while the site's repository cannot take a comment (its site branch
+  # is missing): every delivery fails and is retried later, and the backlog grows.
+  start_cairn review "" gone
+  wait_http "http://$CAIRN_ADDR/v1/health"
+  out=$("$LOAD" "$CAIRN_ADDR" cairn 4 "$DURATION")
+  record cairn-down-rate "$(field "$out" per_second)"
+  record cairn-down-p99 "$(field "$out" p99_ms)"
+  kill "$CAIRN_PID"; wait "$CAIRN_PID" 2>/dev/null || true
+
   # Delivery: 1,000 comments already in the spool, from start to done: in batch mode
   # (a commit each on one branch), and in review mode (a branch each).
   for mode in batch review; do
@@ -179,6 +191,7 @@ for c in 4 64; do
   printf '%-28s %14.0f %14.0f %10s\n' "accepted POST/s, $c conns" "$(m isso-$c-rate)" "$(m cairn-$c-rate)" "$(ratio "$(m isso-$c-rate)" "$(m cairn-$c-rate)")"
   printf '%-28s %14s %14s\n' "p50 / p99 ms, $c conns" "$(printf '%.2f / %.2f' "$(m isso-$c-p50)" "$(m isso-$c-p99)")" "$(printf '%.2f / %.2f' "$(m cairn-$c-p50)" "$(m cairn-$c-p99)")"
 done
+printf '%-28s %14s %14s\n' "POST/s, 4 conns, remote down" "-" "$(printf '%.0f (p99 %.2f ms)' "$(m cairn-down-rate)" "$(m cairn-down-p99)")"
 printf '%-28s %14s %14s\n' "p50 / p99 ms at 1,000 req/s" "-" "$(printf '%.2f / %.2f' "$(m cairn-1000-p50)" "$(m cairn-1000-p99)")"
 printf '%-28s %14s %14s\n' "peak RSS MiB" "$(printf '%.1f (worker %.1f)' "$(echo "$(m isso-rss) / 1024" | bc -l)" "$(echo "$(m isso-worker-rss) / 1024" | bc -l)")" "$(printf '%.1f (private %.1f)' "$(echo "$(m cairn-rss) / 1024" | bc -l)" "$(echo "$(m cairn-anon) / 1024" | bc -l)")"
 if [ -f "$WORK/results/cairn-ws" ]; then
