@@ -145,8 +145,9 @@ struct Index {
     /// Queued items in their own file that may be delivered now, oldest first.
     ready: BTreeSet<Ulid>,
     /// Queued items in their own file that wait for a retry, by when it is due. So the
-    /// worker finds what is due without looking at every item that waits: a remote that
-    /// is down for a day, while comments keep coming, does not slow the inbox down.
+    /// worker finds what is due without looking at every item that waits: while a
+    /// remote is down for a day and comments keep coming, the backlog that grows does
+    /// not make each new comment cost more than the last.
     backoff: BTreeSet<(DateTime<Utc>, Ulid)>,
     /// Items that count for duplicate detection (all but failed ones), by digest.
     digests: HashMap<[u8; 32], Ulid>,
