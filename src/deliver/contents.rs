@@ -193,10 +193,10 @@ fn changed_files(files: &[Value]) -> Vec<Changed> {
         .collect()
 }
 
-/// A closed pull request as GitHub and Gitea show one. It
-/// kept its history when it was merged with its own commits: its merge commit is its
-/// head (a fast-forward) or has its head as a parent (a merge commit), whereas a squash
-/// or a rebase makes new commits. `commit` fetches one commit by sha (GitHub's
+/// A closed pull request as GitHub and Gitea show one. It kept its history when it
+/// was merged with its own commits: its merge commit is its head (a fast-forward) or
+/// has its head as a parent (a merge commit), whereas a squash or a rebase makes new
+/// commits. `commit` fetches one commit by sha (GitHub's
 /// `commits/{sha}`, Gitea's `git/commits/{sha}`: both list `parents`).
 fn closed_pull(
     pr: &Value,
