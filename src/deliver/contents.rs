@@ -196,8 +196,8 @@ fn changed_files(files: &[Value]) -> Vec<Changed> {
 /// A closed pull request as GitHub and Gitea show one. It kept its history when it
 /// was merged with its own commits: its merge commit is its head (a fast-forward) or
 /// has its head as a parent (a merge commit), whereas a squash or a rebase makes new
-/// commits. `commit` fetches one commit by sha (GitHub's
-/// `commits/{sha}`, Gitea's `git/commits/{sha}`: both list `parents`).
+/// commits. `commit` fetches one commit by sha (GitHub's `commits/{sha}`, Gitea's
+/// `git/commits/{sha}`: both list `parents`).
 fn closed_pull(
     pr: &Value,
     commit: impl FnOnce(&str) -> Result<Reply, DeliveryError>,
