@@ -12,7 +12,7 @@ use sha2::Sha256;
 pub const ENV: &str = "CAIRN_SECRET";
 
 /// The environment variable holding site `name`'s secret, when one inbox serves several.
-pub fn site_var(name: &str) -> String {
+fn site_var(name: &str) -> String {
     format!("{ENV}_{}", name.to_uppercase().replace('-', "_"))
 }
 
@@ -32,38 +32,48 @@ impl std::fmt::Debug for Secret {
 impl Secret {
     /// The secret from `CAIRN_SECRET`, else from `file` (relative to `root`).
     pub fn load(file: Option<&Path>, root: &Path) -> Result<Secret> {
-        Secret::from_env_or_file(
-            ENV,
-            file,
-            root,
-            "no secret: set CAIRN_SECRET or inbox.secret_file (e.g. `openssl rand -hex 32`)",
-        )
+        Ok(Secret::located(None, file, root)?.0)
     }
 
     /// The secret of site `name` when one inbox serves several: from
     /// `CAIRN_SECRET_<NAME>` (upper case, `-` as `_`), else from `file`; never the
     /// shared `CAIRN_SECRET`, so no two sites share one by accident.
     pub fn load_for_site(name: &str, file: Option<&Path>, root: &Path) -> Result<Secret> {
-        let var = site_var(name);
-        let missing =
-            format!("site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml");
-        Secret::from_env_or_file(&var, file, root, &missing)
+        Ok(Secret::located(Some(name), file, root)?.0)
     }
 
-    fn from_env_or_file(
-        var: &str,
+    /// The inbox's secret (site `site`'s, when one inbox serves several), and where it
+    /// was read from: `from VAR` or `from FILE`.
+    pub fn located(
+        site: Option<&str>,
         file: Option<&Path>,
         root: &Path,
-        missing: &str,
-    ) -> Result<Secret> {
-        if let Ok(value) = std::env::var(var) {
-            return Secret::new(value.trim().as_bytes()).with_context(|| var.to_string());
+    ) -> Result<(Secret, String)> {
+        let (var, missing) = match site {
+            None => (
+                ENV.to_string(),
+                "no secret: set CAIRN_SECRET or inbox.secret_file (e.g. `openssl rand -hex 32`)"
+                    .to_string(),
+            ),
+            Some(name) => {
+                let var = site_var(name);
+                let missing = format!(
+                    "site {name}: no secret: set {var} or inbox.secret_file in its cairn.toml"
+                );
+                (var, missing)
+            }
+        };
+        if let Ok(value) = std::env::var(&var) {
+            let secret = Secret::new(value.trim().as_bytes()).with_context(|| var.clone())?;
+            return Ok((secret, format!("from {var}")));
         }
         let Some(file) = file else { bail!("{missing}") };
         let path = root.join(file);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read secret file {}", path.display()))?;
-        Secret::new(text.trim().as_bytes()).with_context(|| path.display().to_string())
+        let secret =
+            Secret::new(text.trim().as_bytes()).with_context(|| path.display().to_string())?;
+        Ok((secret, format!("from {}", path.display())))
     }
 
     /// A secret from bytes; too short a secret would make avatar keys guessable.

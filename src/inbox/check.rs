@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::spool::{self, State};
 use crate::config::{Backend as Kind, Config};
-use crate::secret::{self, Secret};
+use crate::secret::Secret;
 
 /// What one part answered: a line to show, or why it failed.
 pub struct Finding {
@@ -50,23 +50,8 @@ pub fn check(config: &Config, site: Option<&str>, send: bool) -> Vec<Finding> {
 }
 
 fn secret(config: &Config, site: Option<&str>) -> Result<String> {
-    let file = config.inbox.secret_file.as_deref();
-    let var = match site {
-        Some(name) => {
-            Secret::load_for_site(name, file, &config.root)?;
-            secret::site_var(name)
-        }
-        None => {
-            Secret::load(file, &config.root)?;
-            secret::ENV.to_string()
-        }
-    };
-    Ok(match file {
-        Some(file) if std::env::var_os(&var).is_none() => {
-            format!("from {}", config.root.join(file).display())
-        }
-        _ => format!("from {var}"),
-    })
+    let (_, source) = Secret::located(site, config.inbox.secret_file.as_deref(), &config.root)?;
+    Ok(source)
 }
 
 /// The spool takes files, and holds no comment it gave up on.
