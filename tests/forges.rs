@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use cairn::comment::Comment;
-use cairn::deliver::Backend;
+use cairn::deliver::{Backend, DeliveryError};
 use common::fake_forge::{FakeForge, Fault, Flavor, TOKEN};
 use common::*;
 
@@ -525,6 +525,46 @@ fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
     assert!(inbox.log.lock().unwrap().contains("will retry"));
 }
 
+/// While the forge answers nothing but server errors, a batch of comments costs the
+/// retries of one call, not of every comment's calls: the rest wait for the next
+/// attempt untried, and go out once each when the forge is back.
+fn a_forge_that_does_not_answer_is_asked_once_per_batch(flavor: Flavor) {
+    let fake = fake(flavor);
+    let dir = workspace(&fake, "review", "");
+    let backend = backend(dir.path());
+    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(600)));
+    let comments: Vec<Comment> = (0..5).map(|n| comment(40 + n, "Waits.")).collect();
+    let results = backend.deliver(&comments);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(DeliveryError::Unavailable(_)))),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[4], Err(DeliveryError::Unavailable(why)) if why.contains("not tried") && why.contains("HTTP 502")),
+        "{results:?}"
+    );
+    let seen = fake.seen();
+    assert!(seen.len() > 1, "the call was retried in place");
+    assert!(
+        seen.iter()
+            .all(|s| s.status == 502 && (&s.method, &s.path) == (&seen[0].method, &seen[0].path)),
+        "one call, the first comment's first: {:?}",
+        seen.iter()
+            .map(|s| (&s.method, &s.path))
+            .collect::<Vec<_>>()
+    );
+
+    fake.with(|s| s.outage_until = None);
+    let results = backend.deliver(&comments);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let mut heads: Vec<String> = fake.pulls().iter().map(|p| p.head.clone()).collect();
+    heads.sort();
+    let expected: Vec<String> = comments.iter().map(|c| format!("cairn/{}", c.id)).collect();
+    assert_eq!(heads, expected);
+}
+
 /// The primary limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and a
 /// secondary limit (`Retry-After`) are waited out, not hammered.
 fn rate_limits_are_waited_out(flavor: Flavor) {
@@ -1033,6 +1073,7 @@ every_forge!(
     lost_answers_are_retried_without_duplicates,
     a_killed_inbox_redelivers_without_duplicates,
     an_outage_delays_but_loses_and_duplicates_nothing,
+    a_forge_that_does_not_answer_is_asked_once_per_batch,
     rate_limits_are_waited_out,
     webhooks_are_verified_and_clean_up_closed_pull_requests,
     an_edit_that_meets_a_merge_is_asked_for_as_a_change,

@@ -373,14 +373,25 @@ impl<A: Api> Backend for Forge<A> {
                 return vec![Err(e); comments.len()];
             }
         }
-        let results: Vec<Result<(), DeliveryError>> = comments
-            .iter()
-            .map(|c| match self.mode {
+        let mut results = Vec::with_capacity(comments.len());
+        for c in comments {
+            let result = match self.mode {
                 Mode::Review => self.deliver_review(c),
                 Mode::Batch => self.deliver_batch(c),
                 Mode::Direct => self.deliver_direct(c),
-            })
-            .collect();
+            };
+            // A forge that does not answer would take the same retries and timeouts
+            // for each comment left: they wait for the next attempt without a call.
+            if let Err(DeliveryError::Unavailable(why)) = &result {
+                let untried = DeliveryError::Unavailable(format!(
+                    "not tried: the forge did not answer for an earlier comment ({why})"
+                ));
+                results.push(result);
+                results.resize(comments.len(), Err(untried));
+                break;
+            }
+            results.push(result);
+        }
         if self.mode == Mode::Batch && results.iter().any(Result::is_ok) {
             if let Err(e) = self.ensure_batch_request() {
                 // The comments are on the branch but no one would see them: try again.
@@ -842,7 +853,7 @@ impl Http {
                 body,
             });
         }
-        Err(DeliveryError::Transient(last))
+        Err(DeliveryError::Unavailable(last))
     }
 
     fn block(&self, until: Instant) {
@@ -857,7 +868,7 @@ impl Http {
         let Some(until) = until else { return Ok(()) };
         let wait = until.saturating_duration_since(Instant::now());
         if wait > MAX_WAIT {
-            return Err(DeliveryError::Transient(format!(
+            return Err(DeliveryError::Unavailable(format!(
                 "rate limited by the forge for another {} s",
                 wait.as_secs()
             )));

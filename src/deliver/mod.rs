@@ -32,6 +32,13 @@ pub enum DeliveryError {
     /// Retrying cannot help: the comment must be looked at by a person.
     #[error("{0}")]
     Permanent(String),
+    /// The remote itself is not answering (no connection, a timeout, server errors or
+    /// a rate limit, after the retries in place): worth retrying later, like
+    /// [`DeliveryError::Transient`], and no use trying the next comments now. The
+    /// forge backends, which make calls of their own for each comment, stop a batch at
+    /// the first; the git backend fetches once for a whole batch and fails it whole.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// A comment waiting for a moderator's decision.

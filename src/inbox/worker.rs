@@ -98,7 +98,9 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
                 inbox.metrics.delivery_failed();
                 let max = match e {
                     DeliveryError::Permanent(_) => 1,
-                    DeliveryError::Transient(_) => inbox.config.inbox.max_attempts,
+                    DeliveryError::Transient(_) | DeliveryError::Unavailable(_) => {
+                        inbox.config.inbox.max_attempts
+                    }
                 };
                 match inbox
                     .spool
