@@ -565,6 +565,64 @@ fn a_forge_that_does_not_answer_is_asked_once_per_batch(flavor: Flavor) {
     assert_eq!(heads, expected);
 }
 
+/// Stopping the inbox (SIGTERM) while a slow forge takes a batch: it finishes the
+/// comment in hand and stops without going through the rest, which wait in the spool
+/// and are delivered, once each, when it runs again.
+fn stopping_mid_batch_leaves_the_rest_for_the_next_start(flavor: Flavor) {
+    let fake = fake(flavor);
+    let dir = workspace(&fake, "review", "");
+    let (method, path) = forge(flavor).creating[0];
+    fake.add_rule(
+        Method::from_bytes(method.as_bytes()).unwrap(),
+        path,
+        // Within the two seconds of `timeout_secs`, so each is one call.
+        Fault::Stall(Duration::from_millis(1500)),
+        2,
+    );
+    let config = dir.path().join("cairn.toml");
+    let mut inbox = InboxProcess::start(&config);
+    let post = |n: usize| {
+        post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": format!("Reader {n}"), "body": format!("Comment {n}.")}),
+        )
+    };
+    let asked_about = |id: &str| {
+        fake.seen()
+            .iter()
+            .any(|s| s.path.contains(id) || s.body.to_string().contains(id))
+    };
+    // One comment in the first batch; the other four wait for it, then go as one.
+    let mut ids = vec![post(0)];
+    wait_for("the first delivery", 30, || asked_about(&ids[0]));
+    ids.extend((1..5).map(post));
+    wait_for("the second batch", 30, || asked_about(&ids[1]));
+    // SAFETY: kill(2) on our own child, which has not been waited for yet.
+    unsafe { libc::kill(inbox.child.id() as i32, libc::SIGTERM) };
+    let status = inbox.child.wait().unwrap();
+    let log = inbox.log.lock().unwrap().clone();
+    assert!(status.success(), "{status}: {log}");
+    assert!(
+        log.contains("3 comment(s) not tried as the inbox stops"),
+        "{log}"
+    );
+    assert_eq!(fake.pulls().len(), 2, "the comment in hand was finished");
+    for id in &ids[2..] {
+        assert!(!asked_about(id), "{id} was left alone");
+    }
+
+    let inbox = InboxProcess::start(&config);
+    inbox.wait_delivered(60);
+    let mut heads: Vec<String> = fake.pulls().iter().map(|p| p.head.clone()).collect();
+    heads.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| format!("cairn/{id}")).collect();
+    expected.sort();
+    assert_eq!(heads, expected);
+    for p in fake.pulls() {
+        assert_eq!(fake.commits_ahead(&p.head), 1, "{}", p.head);
+    }
+}
+
 /// The primary limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and a
 /// secondary limit (`Retry-After`) are waited out, not hammered.
 fn rate_limits_are_waited_out(flavor: Flavor) {
@@ -1074,6 +1132,7 @@ every_forge!(
     a_killed_inbox_redelivers_without_duplicates,
     an_outage_delays_but_loses_and_duplicates_nothing,
     a_forge_that_does_not_answer_is_asked_once_per_batch,
+    stopping_mid_batch_leaves_the_rest_for_the_next_start,
     rate_limits_are_waited_out,
     webhooks_are_verified_and_clean_up_closed_pull_requests,
     an_edit_that_meets_a_merge_is_asked_for_as_a_change,

@@ -136,6 +136,8 @@ pub struct Forge<A: Api> {
     comments_dir: String,
     labels: Vec<String>,
     site_url: String,
+    /// Set by [`Backend::stop`]: deliver no further comment.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl<A: Api> Forge<A> {
@@ -149,6 +151,7 @@ impl<A: Api> Forge<A> {
             comments_dir: comments_dir(config),
             labels: delivery.labels.clone(),
             site_url: config.site.url.trim_end_matches('/').to_string(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -375,6 +378,9 @@ impl<A: Api> Backend for Forge<A> {
         }
         let mut results = Vec::with_capacity(comments.len());
         for c in comments {
+            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
             let result = match self.mode {
                 Mode::Review => self.deliver_review(c),
                 Mode::Batch => self.deliver_batch(c),
@@ -399,6 +405,11 @@ impl<A: Api> Backend for Forge<A> {
             }
         }
         results
+    }
+
+    fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {

@@ -66,7 +66,13 @@ pub enum Ask {
 /// One way of delivering comments and moderating them.
 pub trait Backend: Send + Sync {
     /// Delivers comments, oldest first; one result per comment, in the same order.
+    /// After [`Backend::stop`], the results may stop short: the comments past them
+    /// were not tried.
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>>;
+    /// The inbox is stopping: a backend that delivers comment by comment finishes the
+    /// one in hand and leaves the rest of its batch untried, so stopping waits for one
+    /// comment's calls, not a hundred's. (The git backend pushes a batch at once.)
+    fn stop(&self) {}
     /// Whether comment `id` of `thread` is published or waiting for moderation.
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool>;
     /// Whether comment `id` of `thread` is on the site branch now (looked up afresh).

@@ -1018,8 +1018,8 @@ async fn metrics_text(State(inbox): State<Arc<Inbox>>) -> Response {
 }
 
 /// Serves on `listener` and runs the delivery worker until `shutdown` completes; then
-/// stops taking connections, finishes the requests and the delivery in flight, and
-/// returns.
+/// stops taking connections, finishes the requests in flight and the delivery of the
+/// comment in hand (the rest of a forge's batch stays queued), and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     inbox: Arc<Inbox>,
@@ -1049,6 +1049,9 @@ pub async fn serve_all(
     let limits = http::Limits::new(http::raise_open_files_limit(), proxies);
     http::serve(listener, app, http::Timeouts::default(), limits, shutdown).await;
     let _ = stop.send(true);
+    for inbox in &inboxes {
+        inbox.backend.stop();
+    }
     for worker in workers {
         worker.await.context("a delivery worker failed")?;
     }

@@ -529,6 +529,11 @@ impl Spool {
         index.place(&self.dir, id)
     }
 
+    /// Puts an item taken for delivery but not tried back in the queue, as it was.
+    pub fn untried(&self, id: Ulid) {
+        self.lock().set_state(id, State::Queued);
+    }
+
     /// Records a failed attempt. The item is retried after `backoff`, or parked as
     /// failed when it has had `max_attempts`. Returns whether it was parked.
     pub fn attempt_failed(

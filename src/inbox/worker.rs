@@ -82,6 +82,17 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
 
 /// Records the outcome of each delivery: in the spool, the metrics and the notifier.
 fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<(), DeliveryError>>) {
+    // A backend told to stop leaves the end of its batch untried.
+    let untried = &due[results.len().min(due.len())..];
+    if !untried.is_empty() {
+        tracing::info!(
+            "{} comment(s) not tried as the inbox stops: they are delivered once it runs again",
+            untried.len()
+        );
+    }
+    for comment in untried {
+        inbox.spool.untried(comment.id);
+    }
     for (comment, result) in due.iter().zip(results) {
         match result {
             Ok(()) => {

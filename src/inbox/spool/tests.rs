@@ -275,6 +275,27 @@ async fn retries_and_new_comments_are_taken_oldest_first_when_due() {
     assert_eq!(spool.next_due(), None);
 }
 
+/// An item taken but not tried (the inbox stopping mid-batch) is queued again as it
+/// was: due at once, with no attempt counted.
+#[tokio::test]
+async fn an_untried_item_is_queued_again_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let (a, b) = (comment(1, "one"), comment(2, "two"));
+    spool.accept(&a).await.unwrap();
+    spool.accept(&b).await.unwrap();
+    spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10), [a.clone(), b.clone()]);
+    spool.delivered(a.id).unwrap();
+    spool.untried(b.id);
+    assert_eq!(spool.depth()[&State::Queued], 1);
+    assert_eq!(spool.take_due(Utc::now(), 10), std::slice::from_ref(&b));
+    drop(spool);
+    let listed = load(dir.path()).unwrap();
+    let b_listed = listed.iter().find(|l| l.comment.id == b.id).unwrap();
+    assert_eq!(b_listed.entry.attempts, 0);
+}
+
 #[tokio::test]
 async fn failures_back_off_then_park_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
