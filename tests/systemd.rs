@@ -163,6 +163,38 @@ fn the_inbox_tells_systemd_when_it_is_ready_reloading_and_stopping() {
     );
 }
 
+/// With `WatchdogSec=` in its unit (`WATCHDOG_USEC` in its environment), the inbox
+/// tells systemd over and over that it is well, while it takes comments, so the
+/// watchdog never restarts a working inbox.
+#[test]
+fn the_inbox_tells_systemds_watchdog_it_is_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let manager = Manager::new(dir.path());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &manager.path)
+        .env("WATCHDOG_USEC", "1000000");
+    let inbox = InboxProcess::spawn(command);
+    let log = || inbox.log.lock().unwrap().clone();
+    assert!(manager.next(&log).contains(&"READY=1".to_string()));
+    for n in 0..3 {
+        post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": "/posts/hello-world/", "body": format!("Comment {n}.")}),
+        );
+        assert_eq!(manager.next(&log), ["WATCHDOG=1"]);
+    }
+    assert!(
+        log().contains("systemd's watchdog is told every 500 ms"),
+        "{}",
+        log()
+    );
+    assert!(inbox.stop().success());
+}
+
 #[test]
 fn the_inbox_serves_the_socket_systemd_passes_from_the_first_connection_on() {
     let Some(activate) = tool("systemd-socket-activate") else {

@@ -141,9 +141,47 @@ fn passed_listener(fd: std::os::fd::RawFd) -> Result<tokio::net::TcpListener> {
 /// (not before the handler is in place: systemd may send SIGHUP at once).
 fn ready(listener: &tokio::net::TcpListener, inboxes: Vec<std::sync::Arc<Inbox>>) -> Result<()> {
     let status = format!("listening on http://{}", listener.local_addr()?);
+    keep_watchdog_fed(inboxes.clone());
     reload_on_hangup(inboxes, status.clone());
     tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
     Ok(())
+}
+
+/// When systemd watches the inbox (`WatchdogSec=` in its unit), tells it twice per
+/// interval that the inbox is well: its runtime runs this, and each spool's writer
+/// comes to a question put to it. A writer stuck on a disk that hangs stops the
+/// messages, and systemd restarts the service as the unit says.
+fn keep_watchdog_fed(inboxes: Vec<std::sync::Arc<Inbox>>) {
+    let Some(interval) = sd_notify::watchdog_enabled() else {
+        return;
+    };
+    let every = interval / 2;
+    tracing::info!("systemd's watchdog is told every {} ms", every.as_millis());
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let mut stuck = 0;
+            for inbox in &inboxes {
+                if !matches!(
+                    tokio::time::timeout(every, inbox.spool.answers()).await,
+                    Ok(Ok(()))
+                ) {
+                    stuck += 1;
+                }
+            }
+            if stuck == 0 {
+                tell_systemd(&[NotifyState::Watchdog]);
+            } else {
+                tracing::error!(
+                    "{stuck} spool writer(s) did not answer within {} ms: systemd's \
+                     watchdog is not told the inbox is well",
+                    every.as_millis()
+                );
+            }
+        }
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM, once systemd is told the inbox is stopping.

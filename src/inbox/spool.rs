@@ -423,6 +423,12 @@ impl Spool {
         self.max_waiting > 0 && index.waiting.len() >= self.max_waiting
     }
 
+    /// Completes when the spool's writer comes to it: it is not stuck on an earlier
+    /// write (on a disk that hangs, say). An error when it has stopped.
+    pub async fn answers(&self) -> Result<()> {
+        self.journal.answers().await
+    }
+
     /// Waits until every accepted item has its own file on disk and the journal is
     /// empty, e.g. before a clean shutdown.
     pub fn flush(&self) {

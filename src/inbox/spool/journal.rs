@@ -37,6 +37,8 @@ enum Job {
         done: tokio::sync::oneshot::Sender<std::io::Result<()>>,
     },
     Flush(mpsc::Sender<()>),
+    /// Answered when the writer comes to it: it is not stuck on an earlier write.
+    Ping(tokio::sync::oneshot::Sender<()>),
 }
 
 enum Filing {
@@ -104,6 +106,14 @@ impl Writer {
         })?;
         wait.await.context("the spool writer has stopped")??;
         Ok(())
+    }
+
+    /// Completes when the writer comes to it, so it is not stuck on an earlier write
+    /// (on a disk that hangs, say). An error when it has stopped.
+    pub async fn answers(&self) -> Result<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.send(Job::Ping(done))?;
+        wait.await.context("the spool writer has stopped")
     }
 
     /// Waits until every item appended so far has its own file and the journal holds
@@ -246,6 +256,9 @@ fn write_loop(
                 Job::Flush(done) => {
                     flush = Some(done);
                     break;
+                }
+                Job::Ping(done) => {
+                    let _ = done.send(());
                 }
             }
             next = if group.len() < MAX_GROUP {
