@@ -90,17 +90,24 @@ fn comment() -> serde_json::Value {
     serde_json::json!({"thread": "/posts/hello-world/", "author": "Ann", "body": "Found it."})
 }
 
+/// `cairn inbox` with the config in `dir`, as a service whose notifications
+/// `manager` hears, with `env` added to its environment.
+fn notifying(dir: &Path, manager: &Manager, env: &[(&str, &str)]) -> InboxProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command
+        .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("cairn.toml"))
+        .env("NOTIFY_SOCKET", &manager.path)
+        .envs(env.iter().copied());
+    InboxProcess::spawn(command)
+}
+
 #[test]
 fn the_inbox_tells_systemd_when_it_is_ready_reloading_and_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     let manager = Manager::new(dir.path());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    command
-        .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &manager.path);
-    let inbox = InboxProcess::spawn(command);
+    let inbox = notifying(dir.path(), &manager, &[]);
     let log = || inbox.log.lock().unwrap().clone();
 
     // Ready once it listens, and the status says where.
@@ -169,15 +176,9 @@ fn the_inbox_tells_systemd_when_it_is_ready_reloading_and_stopping() {
 #[test]
 fn the_inbox_tells_systemds_watchdog_it_is_well() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
+    config(dir.path());
     let manager = Manager::new(dir.path());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    command
-        .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &manager.path)
-        .env("WATCHDOG_USEC", "1000000");
-    let inbox = InboxProcess::spawn(command);
+    let inbox = notifying(dir.path(), &manager, &[("WATCHDOG_USEC", "1000000")]);
     let log = || inbox.log.lock().unwrap().clone();
     assert!(manager.next(&log).contains(&"READY=1".to_string()));
     for n in 0..3 {
