@@ -42,7 +42,8 @@ enum Job {
 }
 
 enum Filing {
-    Item { id: Ulid, file: Vec<u8> },
+    /// The items of one group, durable in the journal, to be written to their own files.
+    Items(Vec<(Ulid, Vec<u8>)>),
     Seal(PathBuf),
     Flush(mpsc::Sender<()>),
 }
@@ -304,10 +305,13 @@ fn write_loop(
             match written {
                 Ok(()) => {
                     s.bytes += lines.len() as u64;
+                    // Every answer first, then the filer is woken once for the group.
+                    let mut items = Vec::with_capacity(group.len());
                     for (id, _, file, done) in group {
                         let _ = done.send(Ok(()));
-                        let _ = filings.send(Filing::Item { id, file });
+                        items.push((id, file));
                     }
+                    let _ = filings.send(Filing::Items(items));
                 }
                 Err(e) => {
                     tracing::error!("cannot write the journal {}: {e}", s.path.display());
@@ -374,14 +378,16 @@ fn file_loop(dir: &Path, filings: &mpsc::Receiver<Filing>, on_disk: &dyn Fn(Ulid
         }
         match filing {
             None => {}
-            Some(Filing::Item { id, file }) => {
-                if let Err(e) = write(id, &file) {
-                    tracing::error!(
-                        %id,
-                        "cannot write the spool item (the journal keeps it; tried again every {}s): {e}",
-                        RETRY_EVERY.as_secs()
-                    );
-                    unwritten.push((id, file));
+            Some(Filing::Items(items)) => {
+                for (id, file) in items {
+                    if let Err(e) = write(id, &file) {
+                        tracing::error!(
+                            %id,
+                            "cannot write the spool item (the journal keeps it; tried again every {}s): {e}",
+                            RETRY_EVERY.as_secs()
+                        );
+                        unwritten.push((id, file));
+                    }
                 }
             }
             Some(Filing::Seal(segment)) => {
