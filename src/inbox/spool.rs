@@ -550,16 +550,20 @@ impl Spool {
         backoff: impl Fn(u32) -> chrono::Duration,
     ) -> Result<bool> {
         let mut index = self.lock();
-        index.unlist(id);
-        let Some(entry) = index.items.get_mut(&id) else {
+        let Some(&Entry {
+            attempts, on_disk, ..
+        }) = index.items.get(&id)
+        else {
             return Ok(false);
         };
-        entry.attempts += 1;
-        entry.last_error = Some(error.to_string());
-        entry.next_attempt = Some(Utc::now() + backoff(entry.attempts));
-        let (attempts, on_disk) = (entry.attempts, entry.on_disk);
-        if attempts >= max_attempts {
-            entry.next_attempt = None;
+        let attempts = attempts + 1;
+        let parked = attempts >= max_attempts;
+        index.update(id, |entry| {
+            entry.attempts = attempts;
+            entry.last_error = Some(error.to_string());
+            entry.next_attempt = (!parked).then(|| Utc::now() + backoff(attempts));
+        });
+        if parked {
             index.set_state(id, State::Failed);
             index.place(&self.dir, id)?;
             return Ok(true);
