@@ -125,6 +125,8 @@ pub trait Api: Files + Send + Sync {
     fn request_files(&self, request: &Request) -> Result<Vec<Changed>, DeliveryError>;
     fn merge(&self, request: &Request, title: &str) -> Result<(), DeliveryError>;
     fn close(&self, request: &Request) -> Result<(), DeliveryError>;
+    /// The client its calls go through.
+    fn http(&self) -> &Http;
 }
 
 /// The backend for every forge: the modes, on top of one forge's [`Api`].
@@ -136,8 +138,6 @@ pub struct Forge<A: Api> {
     comments_dir: String,
     labels: Vec<String>,
     site_url: String,
-    /// Set by [`Backend::stop`]: deliver no further comment.
-    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl<A: Api> Forge<A> {
@@ -151,7 +151,6 @@ impl<A: Api> Forge<A> {
             comments_dir: comments_dir(config),
             labels: delivery.labels.clone(),
             site_url: config.site.url.trim_end_matches('/').to_string(),
-            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -378,7 +377,7 @@ impl<A: Api> Backend for Forge<A> {
         }
         let mut results = Vec::with_capacity(comments.len());
         for c in comments {
-            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.api.http().stopping() {
                 break;
             }
             let result = match self.mode {
@@ -386,6 +385,11 @@ impl<A: Api> Backend for Forge<A> {
                 Mode::Batch => self.deliver_batch(c),
                 Mode::Direct => self.deliver_direct(c),
             };
+            // Cut short by the stop (its calls are no longer repeated): left untried
+            // like the rest, for the next start, with no attempt counted.
+            if result.is_err() && self.api.http().stopping() {
+                break;
+            }
             // A forge that does not answer would take the same retries and timeouts
             // for each comment left: they wait for the next attempt without a call.
             if let Err(DeliveryError::Unavailable(why)) = &result {
@@ -408,8 +412,7 @@ impl<A: Api> Backend for Forge<A> {
     }
 
     fn stop(&self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.api.http().stop();
     }
 
     fn exists(&self, thread: &str, id: Ulid) -> Result<bool> {
@@ -784,13 +787,16 @@ impl Reply {
 
 /// The forge's HTTP API: JSON in and out, retries for server errors and timeouts,
 /// and waits for rate limits (`Retry-After`, `X-RateLimit-Remaining`/`-Reset`,
-/// `RateLimit-Remaining`/`-Reset`) instead of hammering.
+/// `RateLimit-Remaining`/`-Reset`) instead of hammering. Once [stopped](Http::stop),
+/// it neither retries nor waits: a request is sent once, so a stop waits for at most
+/// one request's timeout, however the forge fares.
 pub struct Http {
     client: std::sync::OnceLock<Client>,
     timeout: Duration,
     /// No request goes out before this instant (a rate limit is in force).
     blocked_until: std::sync::Mutex<Option<Instant>>,
     retry_base: Duration,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Http {
@@ -800,6 +806,24 @@ impl Http {
             timeout,
             blocked_until: std::sync::Mutex::new(None),
             retry_base: Duration::from_millis(250),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The inbox stops: from now on, no request is repeated and no wait is waited.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits before try `attempt + 2`, unless the inbox stops.
+    fn back_off(&self, attempt: u32) {
+        if !self.stopping() {
+            std::thread::sleep(self.retry_base * 2u32.pow(attempt));
         }
     }
 
@@ -825,6 +849,10 @@ impl Http {
     ) -> Result<Reply, DeliveryError> {
         let mut last = String::new();
         for attempt in 0..TRIES {
+            if attempt > 0 && self.stopping() {
+                last.push_str(" (not tried again: the inbox stops)");
+                break;
+            }
             self.wait_for_limit()?;
             let mut request = self
                 .client()?
@@ -837,7 +865,7 @@ impl Http {
                 Ok(r) => r,
                 Err(e) => {
                     last = format!("{method} {url}: {}", error_chain(&e));
-                    std::thread::sleep(self.retry_base * 2u32.pow(attempt));
+                    self.back_off(attempt);
                     continue;
                 }
             };
@@ -855,7 +883,7 @@ impl Http {
             }
             if status >= 500 {
                 last = format!("{method} {url}: HTTP {status}");
-                std::thread::sleep(self.retry_base * 2u32.pow(attempt));
+                self.back_off(attempt);
                 continue;
             }
             return Ok(Reply {
@@ -878,7 +906,7 @@ impl Http {
         let until = *self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
         let Some(until) = until else { return Ok(()) };
         let wait = until.saturating_duration_since(Instant::now());
-        if wait > MAX_WAIT {
+        if wait > MAX_WAIT || (!wait.is_zero() && self.stopping()) {
             return Err(DeliveryError::Unavailable(format!(
                 "rate limited by the forge for another {} s",
                 wait.as_secs()

@@ -92,6 +92,10 @@ impl Contents for Gitea {
 }
 
 impl Api for Gitea {
+    fn http(&self) -> &Http {
+        &self.http
+    }
+
     fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
         let reply = self.call(Method::GET, &format!("branches/{}", enc_path(branch)), None)?;
         let tip = reply.lookup(

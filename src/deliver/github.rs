@@ -184,6 +184,10 @@ impl Contents for GitHub {
 }
 
 impl Api for GitHub {
+    fn http(&self) -> &Http {
+        &self.http
+    }
+
     fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
         let reply = self.call(
             Method::GET,

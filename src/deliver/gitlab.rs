@@ -172,6 +172,10 @@ impl Files for GitLab {
 }
 
 impl Api for GitLab {
+    fn http(&self) -> &Http {
+        &self.http
+    }
+
     fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
         let reply = self.call(
             Method::GET,
