@@ -626,52 +626,60 @@ fn stopping_mid_batch_leaves_the_rest_for_the_next_start(flavor: Flavor) {
 /// Stopping the inbox while the forge does not answer: the request in flight is not
 /// tried again, so the stop waits for one request's timeout, not for its retries; the
 /// comment stays queued with no attempt counted, and goes out once on the next start.
+/// In review mode the forge stalls creating the comment's branch; in batch mode,
+/// opening the request once the comment is on the batch branch.
 fn a_stop_does_not_wait_out_a_forge_that_does_not_answer(flavor: Flavor) {
-    let fake = fake(flavor);
-    let dir = workspace(&fake, "review", "");
-    let (method, path) = forge(flavor).creating[0];
-    // Longer than `timeout_secs` (2 s), for every try: its four would take 11.75 s.
-    fake.add_rule(
-        Method::from_bytes(method.as_bytes()).unwrap(),
-        path,
-        Fault::Stall(Duration::from_secs(4)),
-        4,
-    );
-    let config = dir.path().join("cairn.toml");
-    let mut inbox = InboxProcess::start(&config);
-    let id = post_accepted(
-        &inbox.addr,
-        &serde_json::json!({"thread": THREAD, "author": "Reader", "body": "Still there?"}),
-    );
-    let stalled = || fake.with(|s| s.rules.iter().map(|r| r.times).sum::<usize>());
-    wait_for("the first try", 30, || stalled() < 4);
-    // SAFETY: kill(2) on our own child, which has not been waited for yet.
-    unsafe { libc::kill(inbox.child.id() as i32, libc::SIGTERM) };
-    let asked = Instant::now();
-    let status = inbox.child.wait().unwrap();
-    let took = asked.elapsed();
-    let log = inbox.log.lock().unwrap().clone();
-    assert!(status.success(), "{status}: {log}");
-    assert!(
-        took < Duration::from_secs(5),
-        "the stop took {took:?}: {log}"
-    );
-    assert_eq!(stalled(), 3, "the call was not tried again: {log}");
-    assert!(
-        log.contains("1 comment(s) not tried as the inbox stops"),
-        "{log}"
-    );
-    assert!(
-        !log.contains("delivery failed"),
-        "no attempt counted: {log}"
-    );
+    for (mode, (method, path)) in [
+        ("review", forge(flavor).creating[0]),
+        ("batch", forge(flavor).creating[2]),
+    ] {
+        let fake = fake(flavor);
+        let dir = workspace(&fake, mode, "");
+        // Longer than `timeout_secs` (2 s), for every try: its four would take 11.75 s.
+        fake.add_rule(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            path,
+            Fault::Stall(Duration::from_secs(4)),
+            4,
+        );
+        let config = dir.path().join("cairn.toml");
+        let mut inbox = InboxProcess::start(&config);
+        let id = post_accepted(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": "Reader", "body": "Still there?"}),
+        );
+        let stalled = || fake.with(|s| s.rules.iter().map(|r| r.times).sum::<usize>());
+        wait_for("the first try", 30, || stalled() < 4);
+        // SAFETY: kill(2) on our own child, which has not been waited for yet.
+        unsafe { libc::kill(inbox.child.id() as i32, libc::SIGTERM) };
+        let asked = Instant::now();
+        let status = inbox.child.wait().unwrap();
+        let took = asked.elapsed();
+        let log = inbox.log.lock().unwrap().clone();
+        assert!(status.success(), "{mode}: {status}: {log}");
+        assert!(
+            took < Duration::from_secs(5),
+            "{mode}: the stop took {took:?}: {log}"
+        );
+        assert_eq!(stalled(), 3, "{mode}: the call was not tried again: {log}");
+        assert!(
+            log.contains("1 comment(s) not tried as the inbox stops"),
+            "{mode}: {log}"
+        );
+        assert!(
+            !log.contains("delivery failed"),
+            "{mode}: no attempt counted: {log}"
+        );
 
-    fake.with(|s| s.rules.clear());
-    let inbox = InboxProcess::start(&config);
-    inbox.wait_delivered(60);
-    let heads: Vec<String> = fake.pulls().iter().map(|p| p.head.clone()).collect();
-    assert_eq!(heads, [format!("cairn/{id}")]);
-    assert_eq!(fake.commits_ahead(&heads[0]), 1);
+        fake.with(|s| s.rules.clear());
+        let inbox = InboxProcess::start(&config);
+        inbox.wait_delivered(60);
+        let pulls = fake.pulls();
+        assert_eq!(pulls.len(), 1, "{mode}: {pulls:#?}");
+        assert_eq!(fake.commits_ahead(&pulls[0].head), 1, "{mode}");
+        let files = fake.files(&pulls[0].head);
+        assert!(files.keys().any(|f| f.contains(&id)), "{mode}: {files:?}");
+    }
 }
 
 /// The primary limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and a

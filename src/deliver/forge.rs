@@ -158,6 +158,16 @@ impl<A: Api> Forge<A> {
         file_path(&self.comments_dir, &c.thread, c.id, "yml")
     }
 
+    /// The results of a round of `comments` that failed as a whole: `e` for each, or
+    /// none when the stop cut it short, which leaves them all untried.
+    fn failed_round(&self, e: DeliveryError, comments: usize) -> Vec<Result<(), DeliveryError>> {
+        if self.api.http().stopping() {
+            Vec::new()
+        } else {
+            vec![Err(e); comments]
+        }
+    }
+
     fn site_tip(&self) -> Result<String, DeliveryError> {
         self.api.branch(&self.branch)?.ok_or_else(|| {
             DeliveryError::Permanent(format!("the site branch {} does not exist", self.branch))
@@ -372,7 +382,7 @@ impl<A: Api> Backend for Forge<A> {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
         if self.mode == Mode::Batch {
             if let Err(e) = self.settle_batch() {
-                return vec![Err(e); comments.len()];
+                return self.failed_round(e, comments.len());
             }
         }
         let mut results = Vec::with_capacity(comments.len());
@@ -405,7 +415,7 @@ impl<A: Api> Backend for Forge<A> {
         if self.mode == Mode::Batch && results.iter().any(Result::is_ok) {
             if let Err(e) = self.ensure_batch_request() {
                 // The comments are on the branch but no one would see them: try again.
-                return vec![Err(e); comments.len()];
+                return self.failed_round(e, comments.len());
             }
         }
         results
