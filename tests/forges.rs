@@ -565,22 +565,36 @@ fn a_forge_that_does_not_answer_is_asked_once_per_batch(flavor: Flavor) {
     assert_eq!(heads, expected);
 }
 
+/// Makes the forge take `wait` before it answers the next `times` requests of `call`
+/// (method and path); longer than `timeout_secs` (2 s), each is a timeout.
+fn stall(fake: &FakeForge, (method, path): (&str, &str), wait: Duration, times: usize) {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    fake.add_rule(method, path, Fault::Stall(wait), times);
+}
+
+/// Stops `inbox` with SIGTERM, as systemd does: how it exited, and what it logged.
+fn terminate(inbox: InboxProcess) -> (std::process::ExitStatus, String) {
+    let log = inbox.log.clone();
+    let status = inbox.stop();
+    let log = log.lock().unwrap().clone();
+    (status, log)
+}
+
 /// Stopping the inbox (SIGTERM) while a slow forge takes a batch: it finishes the
 /// comment in hand and stops without going through the rest, which wait in the spool
 /// and are delivered, once each, when it runs again.
 fn stopping_mid_batch_leaves_the_rest_for_the_next_start(flavor: Flavor) {
     let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
-    let (method, path) = forge(flavor).creating[0];
-    fake.add_rule(
-        Method::from_bytes(method.as_bytes()).unwrap(),
-        path,
-        // Within the two seconds of `timeout_secs`, so each is one call.
-        Fault::Stall(Duration::from_millis(1500)),
+    // Within the two seconds of `timeout_secs`, so each is one call.
+    stall(
+        &fake,
+        forge(flavor).creating[0],
+        Duration::from_millis(1500),
         2,
     );
     let config = dir.path().join("cairn.toml");
-    let mut inbox = InboxProcess::start(&config);
+    let inbox = InboxProcess::start(&config);
     let post = |n: usize| {
         post_accepted(
             &inbox.addr,
@@ -597,10 +611,7 @@ fn stopping_mid_batch_leaves_the_rest_for_the_next_start(flavor: Flavor) {
     wait_for("the first delivery", 30, || asked_about(&ids[0]));
     ids.extend((1..5).map(post));
     wait_for("the second batch", 30, || asked_about(&ids[1]));
-    // SAFETY: kill(2) on our own child, which has not been waited for yet.
-    unsafe { libc::kill(inbox.child.id() as i32, libc::SIGTERM) };
-    let status = inbox.child.wait().unwrap();
-    let log = inbox.log.lock().unwrap().clone();
+    let (status, log) = terminate(inbox);
     assert!(status.success(), "{status}: {log}");
     assert!(
         log.contains("3 comment(s) not tried as the inbox stops"),
@@ -629,33 +640,25 @@ fn stopping_mid_batch_leaves_the_rest_for_the_next_start(flavor: Flavor) {
 /// In review mode the forge stalls creating the comment's branch; in batch mode,
 /// opening the request once the comment is on the batch branch.
 fn a_stop_does_not_wait_out_a_forge_that_does_not_answer(flavor: Flavor) {
-    for (mode, (method, path)) in [
+    for (mode, call) in [
         ("review", forge(flavor).creating[0]),
         ("batch", forge(flavor).creating[2]),
     ] {
         let fake = fake(flavor);
         let dir = workspace(&fake, mode, "");
         // Longer than `timeout_secs` (2 s), for every try: its four would take 11.75 s.
-        fake.add_rule(
-            Method::from_bytes(method.as_bytes()).unwrap(),
-            path,
-            Fault::Stall(Duration::from_secs(4)),
-            4,
-        );
+        stall(&fake, call, Duration::from_secs(4), 4);
         let config = dir.path().join("cairn.toml");
-        let mut inbox = InboxProcess::start(&config);
+        let inbox = InboxProcess::start(&config);
         let id = post_accepted(
             &inbox.addr,
             &serde_json::json!({"thread": THREAD, "author": "Reader", "body": "Still there?"}),
         );
         let stalled = || fake.with(|s| s.rules.iter().map(|r| r.times).sum::<usize>());
         wait_for("the first try", 30, || stalled() < 4);
-        // SAFETY: kill(2) on our own child, which has not been waited for yet.
-        unsafe { libc::kill(inbox.child.id() as i32, libc::SIGTERM) };
         let asked = Instant::now();
-        let status = inbox.child.wait().unwrap();
+        let (status, log) = terminate(inbox);
         let took = asked.elapsed();
-        let log = inbox.log.lock().unwrap().clone();
         assert!(status.success(), "{mode}: {status}: {log}");
         assert!(
             took < Duration::from_secs(5),
