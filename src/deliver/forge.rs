@@ -820,7 +820,7 @@ impl Http {
         }
     }
 
-    /// The inbox stops: from now on, no request is repeated and no wait is waited.
+    /// The inbox stops: from now on, no request is repeated and no limit waited out.
     pub fn stop(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::Relaxed);
