@@ -492,12 +492,7 @@ fn a_killed_inbox_redelivers_without_duplicates(flavor: Flavor) {
 fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
     let fake = fake(flavor);
     let dir = workspace(&fake, "review", "");
-    fake.add_rule(
-        Method::GET,
-        "/git/ref/",
-        Fault::Stall(Duration::from_secs(3)),
-        2,
-    );
+    stall(&fake, ("GET", "/git/ref/"), Duration::from_secs(3), 2);
     let inbox = InboxProcess::start(&dir.path().join("cairn.toml"));
     // The outage starts as the comments come, however long the inbox took to start.
     fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(4)));
