@@ -520,6 +520,38 @@ fn an_outage_delays_but_loses_and_duplicates_nothing(flavor: Flavor) {
     assert!(inbox.log.lock().unwrap().contains("will retry"));
 }
 
+/// A comment parked while the forge answered nothing but server errors goes out by
+/// itself once the forge answers again, here for the next comment: no restart.
+fn a_comment_parked_while_the_forge_is_down_goes_out_once_it_answers(flavor: Flavor) {
+    let fake = fake(flavor);
+    let dir = workspace(&fake, "review", "");
+    let config = dir.path().join("cairn.toml");
+    park_after_one_attempt(&config);
+    let inbox = InboxProcess::start(&config);
+    fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(600)));
+    let parked = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Ann", "body": "During."}),
+    );
+    wait_for("the comment to be parked", 60, || {
+        inbox.spool()["failed"] == 1
+    });
+    fake.with(|s| s.outage_until = None);
+    let next = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Bo", "body": "After."}),
+    );
+    inbox.wait_all_delivered(60);
+    let mut heads: Vec<String> = fake.pulls().iter().map(|p| p.head.clone()).collect();
+    heads.sort();
+    let mut expected = [format!("cairn/{parked}"), format!("cairn/{next}")];
+    expected.sort();
+    assert_eq!(heads, expected);
+    assert!(inbox.log.lock().unwrap().contains(
+        "1 parked comment(s) queued again for delivery: the site's repository answers again"
+    ));
+}
+
 /// While the forge answers nothing but server errors, a batch of comments costs the
 /// retries of one call, not of every comment's calls: the rest wait for the next
 /// attempt untried, and go out once each when the forge is back.
@@ -1188,6 +1220,7 @@ every_forge!(
     lost_answers_are_retried_without_duplicates,
     a_killed_inbox_redelivers_without_duplicates,
     an_outage_delays_but_loses_and_duplicates_nothing,
+    a_comment_parked_while_the_forge_is_down_goes_out_once_it_answers,
     a_forge_that_does_not_answer_is_asked_once_per_batch,
     stopping_mid_batch_leaves_the_rest_for_the_next_start,
     a_stop_does_not_wait_out_a_forge_that_does_not_answer,

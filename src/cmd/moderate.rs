@@ -396,12 +396,15 @@ fn list(
     }
     for l in &waiting {
         let state = match (&l.entry.state, &l.entry.last_error) {
-            (State::Failed, Some(why)) => {
-                format!(
-                    "FAILED, parked after {} attempts (restarting the inbox tries again): {why}",
-                    l.entry.attempts
-                )
-            }
+            (State::Failed, Some(why)) => format!(
+                "FAILED, parked after {} attempts ({}): {why}",
+                l.entry.attempts,
+                if l.entry.outage {
+                    "tried again once the site's repository answers, or at a restart"
+                } else {
+                    "restarting the inbox tries again"
+                }
+            ),
             (state, Some(why)) => format!(
                 "{} in the spool (attempt {} failed: {why})",
                 state.name(),
@@ -527,14 +530,15 @@ fn pending_json(p: &Pending, config: &crate::config::Config) -> serde_json::Valu
     item
 }
 
-/// A comment still in the spool for `list --format json`: its state, attempts and the
-/// last error.
+/// A comment still in the spool for `list --format json`: its state, attempts, the
+/// last error, and whether that was the remote's (`outage`).
 fn waiting_json(l: &spool::Listed, config: &crate::config::Config) -> serde_json::Value {
     let mut item = comment_json(&l.comment, config);
     item["state"] = l.entry.state.name().into();
     item["where"] = "spool".into();
     item["attempts"] = l.entry.attempts.into();
     item["last_error"] = l.entry.last_error.clone().into();
+    item["outage"] = l.entry.outage.into();
     item
 }
 

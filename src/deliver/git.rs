@@ -1251,8 +1251,10 @@ impl Backend for Git {
         let outcome = self.deliver_on_mirror(comments);
         // What the work freed (the handle's caches among it) goes back to the system.
         release_freed_memory();
+        // A round fails as a whole for want of the remote (or of the copy of it), not
+        // for any one comment.
         self.renewed(outcome).unwrap_or_else(|e| {
-            vec![Err(DeliveryError::Transient(format!("{e:#}"))); comments.len()]
+            vec![Err(DeliveryError::Unavailable(format!("{e:#}"))); comments.len()]
         })
     }
 

@@ -37,6 +37,7 @@ pub enum DeliveryError {
     /// [`DeliveryError::Transient`], and no use trying the next comments now. The
     /// forge backends, which make calls of their own for each comment, stop a batch at
     /// the first; the git backend fetches once for a whole batch and fails it whole.
+    /// A comment parked after such failures is queued again once the remote answers.
     #[error("{0}")]
     Unavailable(String),
 }

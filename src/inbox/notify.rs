@@ -596,9 +596,10 @@ impl<'a> Notice<'a> {
         out += &format!("Date:     {}\nId:       {}\n", c.date_string(), c.id);
         if self.parked() {
             out += &format!("Parked:   {}\n", self.location);
-            out += "\nOnce the cause is fixed (a credential, the repository's address), \
-                    restarting the inbox delivers it. `cairn moderate list` shows it \
-                    meanwhile.\n";
+            out += "\nIf the site's repository did not answer, the comment goes out by \
+                    itself once it does. Otherwise, once the cause is fixed (a credential, \
+                    the repository's address), restarting the inbox delivers it. `cairn \
+                    moderate list` shows it meanwhile.\n";
             return out;
         }
         match (self.moderated, withdrawn) {

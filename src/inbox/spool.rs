@@ -90,6 +90,9 @@ struct Progress {
     last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     next_attempt: Option<DateTime<Utc>>,
+    /// Whether the last attempt failed for want of the remote, not for this comment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    outage: bool,
 }
 
 /// What the spool knows about one item, in memory.
@@ -101,6 +104,10 @@ pub struct Entry {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub next_attempt: Option<DateTime<Utc>>,
+    /// Whether the last attempt failed for want of the remote (it did not answer, or
+    /// the whole round failed), not for this comment: parked so, the item is queued
+    /// again once the remote answers ([`Spool::requeue_outages`]).
+    pub outage: bool,
     digest: [u8; 32],
     /// Whether the item's own file has been written (it may lag the journal).
     on_disk: bool,
@@ -151,6 +158,8 @@ struct Index {
     backoff: BTreeSet<(DateTime<Utc>, Ulid)>,
     /// Items that count for duplicate detection (all but failed ones), by digest.
     digests: HashMap<[u8; 32], Ulid>,
+    /// Items parked for want of the remote ([`Entry::outage`]).
+    outages: BTreeSet<Ulid>,
 }
 
 impl Index {
@@ -160,6 +169,8 @@ impl Index {
         }
         if entry.state != State::Failed {
             self.digests.insert(entry.digest, id);
+        } else if entry.outage {
+            self.outages.insert(id);
         }
         self.items.insert(id, entry);
         self.list(id);
@@ -216,6 +227,7 @@ impl Index {
         self.unlist(id);
         if let Some(entry) = self.items.remove(&id) {
             self.waiting.remove(&id);
+            self.outages.remove(&id);
             if self.digests.get(&entry.digest) == Some(&id) {
                 self.digests.remove(&entry.digest);
             }
@@ -229,6 +241,7 @@ impl Index {
                 attempts: e.attempts,
                 last_error: e.last_error.clone(),
                 next_attempt: e.next_attempt,
+                outage: e.outage,
             })
     }
 
@@ -390,6 +403,7 @@ impl Spool {
             attempts: 0,
             last_error: None,
             next_attempt: None,
+            outage: false,
             digest: digest(comment),
             on_disk: false,
         };
@@ -505,8 +519,9 @@ impl Spool {
                 Ok((comment, _)) => comments.push(comment),
                 Err(e) => {
                     tracing::error!(%id, "spool item unreadable: {e:#}");
-                    let _ =
-                        self.attempt_failed(id, &format!("{e:#}"), 1, |_| chrono::Duration::zero());
+                    let _ = self.attempt_failed(id, &format!("{e:#}"), 1, false, |_| {
+                        chrono::Duration::zero()
+                    });
                 }
             }
         }
@@ -540,13 +555,15 @@ impl Spool {
         self.lock().set_state(id, State::Queued);
     }
 
-    /// Records a failed attempt. The item is retried after `backoff`, or parked as
-    /// failed when it has had `max_attempts`. Returns whether it was parked.
+    /// Records a failed attempt, `outage` when it failed for want of the remote rather
+    /// than for this comment. The item is retried after `backoff`, or parked as failed
+    /// when it has had `max_attempts`. Returns whether it was parked.
     pub fn attempt_failed(
         &self,
         id: Ulid,
         error: &str,
         max_attempts: u32,
+        outage: bool,
         backoff: impl Fn(u32) -> chrono::Duration,
     ) -> Result<bool> {
         let mut index = self.lock();
@@ -562,9 +579,13 @@ impl Spool {
             entry.attempts = attempts;
             entry.last_error = Some(error.to_string());
             entry.next_attempt = (!parked).then(|| Utc::now() + backoff(attempts));
+            entry.outage = outage;
         });
         if parked {
             index.set_state(id, State::Failed);
+            if outage {
+                index.outages.insert(id);
+            }
             index.place(&self.dir, id)?;
             return Ok(true);
         }
@@ -579,6 +600,40 @@ impl Spool {
             )?;
         }
         Ok(false)
+    }
+
+    /// Queues again, each with a new round of attempts, the parked items whose last
+    /// attempt failed for want of the remote: called once the remote answers again, so
+    /// an outage longer than the attempts last needs no restart. Returns how many.
+    pub fn requeue_outages(&self) -> Result<usize> {
+        let mut index = self.lock();
+        if index.outages.is_empty() {
+            return Ok(0);
+        }
+        let parked = std::mem::take(&mut index.outages);
+        for (done, &id) in parked.iter().enumerate() {
+            // An item not in its own file yet is placed by the state it has then.
+            if index.items.get(&id).is_some_and(|e| e.on_disk) {
+                if let Err(e) = unpark(&self.dir, id) {
+                    index.outages.extend(parked.iter().skip(done));
+                    return Err(e);
+                }
+            }
+            index.update(id, |entry| {
+                entry.attempts = 0;
+                entry.last_error = None;
+                entry.next_attempt = None;
+                entry.outage = false;
+            });
+            index.set_state(id, State::Queued);
+            if let Some(digest) = index.items.get(&id).map(|e| e.digest) {
+                index.digests.entry(digest).or_insert(id);
+            }
+        }
+        sync_queues(&self.dir)?;
+        drop(index);
+        self.ready.notify_one();
+        Ok(parked.len())
     }
 
     /// Deletes delivered items older than `keep`.
@@ -623,17 +678,36 @@ fn requeue_parked(dir: &Path) -> Result<usize> {
         else {
             continue;
         };
-        let to = item_path(dir, State::Queued, id);
-        write_atomic(&progress_path(&to), &Progress::default(), true)?;
-        std::fs::rename(&path, &to).with_context(|| format!("cannot move {}", path.display()))?;
-        let _ = std::fs::remove_file(progress_path(&path));
+        unpark(dir, id)?;
         moved += 1;
     }
     if moved > 0 {
-        sync_dir(&failed)?;
-        sync_dir(&dir.join(State::Queued.dir()))?;
+        sync_queues(dir)?;
     }
     Ok(moved)
+}
+
+/// Moves parked item `id` back to the queue on disk, with a new round of attempts: no
+/// bookkeeping beside it (its moves are made durable by [`sync_queues`]).
+fn unpark(dir: &Path, id: Ulid) -> Result<()> {
+    let from = item_path(dir, State::Failed, id);
+    let to = item_path(dir, State::Queued, id);
+    let stale = progress_path(&to);
+    match std::fs::remove_file(&stale) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", stale.display()))
+        }
+        _ => {}
+    }
+    std::fs::rename(&from, &to).with_context(|| format!("cannot move {}", from.display()))?;
+    let _ = std::fs::remove_file(progress_path(&from));
+    Ok(())
+}
+
+/// Makes the moves between the queue and the parked items durable.
+fn sync_queues(dir: &Path) -> Result<()> {
+    sync_dir(&dir.join(State::Failed.dir()))?;
+    sync_dir(&dir.join(State::Queued.dir()))
 }
 
 fn item_path(dir: &Path, state: State, id: Ulid) -> PathBuf {
@@ -673,6 +747,7 @@ pub fn load(dir: &Path) -> Result<Vec<Listed>> {
                         attempts: progress.attempts,
                         last_error: progress.last_error,
                         next_attempt: progress.next_attempt,
+                        outage: progress.outage,
                         digest: digest(&comment),
                         on_disk: true,
                     };

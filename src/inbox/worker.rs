@@ -1,7 +1,9 @@
 //! The delivery worker: takes due comments from the spool, hands them to the backend,
 //! and records each outcome. Failures are retried with exponential backoff and parked
-//! after `inbox.max_attempts`; nothing is dropped.
+//! after `inbox.max_attempts`; nothing is dropped. Comments parked because the remote
+//! did not answer are queued again once it does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +24,9 @@ const IDLE: Duration = Duration::from_secs(60);
 const MOST_AT_ONCE: usize = 100;
 /// How often delivered items are pruned from the spool.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-/// How often review branches the site branch took in otherwise than by `cairn moderate`
-/// are deleted (and once at start).
+/// How often the remote is asked whether it answers (and once at start): when it does,
+/// comments parked because it did not are queued again, and review branches the site
+/// branch took in otherwise than by `cairn moderate` are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Wait before attempt `n + 1` after `n` failures: 5 s, 10 s, 20 s, ... up to an hour.
@@ -37,7 +40,7 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
         i64::try_from(inbox.config.inbox.keep_delivered_hours).unwrap_or(i64::MAX / 3600),
     );
     let mut last_prune: Option<tokio::time::Instant> = None;
-    let deliverer = match Deliverer::start(inbox.backend.clone()) {
+    let deliverer = match Deliverer::start(inbox.backend.clone(), SWEEP_EVERY) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!("cannot start the delivery thread: {e:#}");
@@ -47,6 +50,10 @@ pub async fn run(inbox: Arc<Inbox>, mut stop: tokio::sync::watch::Receiver<bool>
     loop {
         if *stop.borrow() {
             break;
+        }
+        if deliverer.answered.swap(false, Ordering::Relaxed) {
+            let spool = inbox.clone();
+            let _ = tokio::task::spawn_blocking(move || requeue_outages(&spool)).await;
         }
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             inbox.spool.prune(keep);
@@ -93,6 +100,7 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
     for comment in untried {
         inbox.spool.untried(comment.id);
     }
+    let answered = results.iter().any(Result::is_ok);
     for (comment, result) in due.iter().zip(results) {
         match result {
             Ok(()) => {
@@ -113,9 +121,10 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
                         inbox.config.inbox.max_attempts
                     }
                 };
+                let outage = matches!(e, DeliveryError::Unavailable(_));
                 match inbox
                     .spool
-                    .attempt_failed(comment.id, &e.to_string(), max, backoff)
+                    .attempt_failed(comment.id, &e.to_string(), max, outage, backoff)
                 {
                     Ok(true) => {
                         inbox.metrics.parked();
@@ -134,6 +143,20 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
             }
         }
     }
+    if answered {
+        requeue_outages(inbox);
+    }
+}
+
+/// The remote answers again: queues again the comments parked because it did not.
+fn requeue_outages(inbox: &Inbox) {
+    match inbox.spool.requeue_outages() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            "{n} parked comment(s) queued again for delivery: the site's repository answers again"
+        ),
+        Err(e) => tracing::error!("cannot queue the parked comments again: {e:#}"),
+    }
 }
 
 type Batch = (
@@ -145,26 +168,46 @@ type Batch = (
 /// threads answering readers, so a large delivery never slows a submission down.
 struct Deliverer {
     batches: std::sync::mpsc::Sender<Batch>,
+    /// Set when the remote answered the periodic question (see [`Deliverer::start`]).
+    answered: Arc<AtomicBool>,
     /// Dropped with the deliverer, which ends the sweeping thread.
     _sweeping: std::sync::mpsc::Sender<()>,
 }
 
 impl Deliverer {
-    fn start(backend: Arc<dyn crate::deliver::Backend>) -> anyhow::Result<Deliverer> {
+    /// Starts the delivery thread, and the thread that asks the remote at start and
+    /// then `every` so long whether it answers, sweeping its branches when it does.
+    fn start(
+        backend: Arc<dyn crate::deliver::Backend>,
+        every: Duration,
+    ) -> anyhow::Result<Deliverer> {
         let (batches, queue) = std::sync::mpsc::channel::<Batch>();
         let (sweeping, stopped) = std::sync::mpsc::channel::<()>();
         let asked = backend.clone();
+        let answered = Arc::new(AtomicBool::new(false));
+        let answers = answered.clone();
         std::thread::Builder::new()
             .name("cairn-ask-remote".into())
             .spawn(move || {
                 lower_priority();
-                if say_whether_it_answers(&*asked) {
-                    sweep(&*asked);
-                }
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(SWEEP_EVERY)
-                {
-                    sweep(&*asked);
+                let mut answer = say_whether_it_answers(&*asked);
+                loop {
+                    if answer {
+                        // For the comments parked while it did not.
+                        answers.store(true, Ordering::Relaxed);
+                        sweep(&*asked);
+                    }
+                    match stopped.recv_timeout(every) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => break,
+                    }
+                    answer = match asked.pending() {
+                        Ok(_) => true,
+                        Err(e) => {
+                            tracing::debug!("the site's repository does not answer: {e:#}");
+                            false
+                        }
+                    };
                 }
             })?;
         std::thread::Builder::new()
@@ -177,6 +220,7 @@ impl Deliverer {
             })?;
         Ok(Deliverer {
             batches,
+            answered,
             _sweeping: sweeping,
         })
     }
@@ -269,6 +313,26 @@ mod tests {
         // Only the thread that asked: this one still answers readers.
         // SAFETY: as above.
         assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
+    }
+
+    #[test]
+    fn the_remote_is_asked_again_until_it_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = crate::deliver::git::test_remote(dir.path(), &[("cairn.toml", "# site\n")]);
+        let mut config = crate::config::Config::default_for_test(dir.path());
+        config.inbox.delivery.remote = Some(remote.to_string_lossy().into_owned());
+        let backend = crate::deliver::open(&config, &dir.path().join("spool")).unwrap();
+        let away = dir.path().join("away.git");
+        std::fs::rename(&remote, &away).unwrap();
+        let deliverer = Deliverer::start(backend, Duration::from_millis(50)).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(!deliverer.answered.load(Ordering::Relaxed));
+        std::fs::rename(&away, &remote).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !deliverer.answered.load(Ordering::Relaxed) {
+            assert!(std::time::Instant::now() < deadline, "never said to answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -642,6 +642,18 @@ pub fn post_json(addr: &str, json: &serde_json::Value) -> std::io::Result<Answer
     )
 }
 
+/// Makes the inbox of the config at `path` park a comment after one failed attempt
+/// (after the `rate_per_hour = 0` line the test configs have in `[inbox]`).
+pub fn park_after_one_attempt(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("rate_per_hour = 0\n"), "{text}");
+    let text = text.replace(
+        "rate_per_hour = 0\n",
+        "rate_per_hour = 0\nmax_attempts = 1\n",
+    );
+    std::fs::write(path, text).unwrap();
+}
+
 /// Waits until `ready` holds, checking every 50 ms; panics with `what` after `secs`.
 pub fn wait_for(what: &str, secs: u64, ready: impl FnMut() -> bool) {
     wait_explained(what, secs, ready, String::new);
@@ -770,6 +782,14 @@ impl InboxProcess {
                 )
             },
         );
+    }
+
+    /// Waits until every comment is delivered: none waiting, none parked.
+    pub fn wait_all_delivered(&self, secs: u64) {
+        wait_for("every comment to be delivered", secs, || {
+            let spool = self.spool();
+            spool["queued"] == 0 && spool["delivering"] == 0 && spool["failed"] == 0
+        });
     }
 
     /// Sends SIGHUP, as `systemctl reload` does: the inbox reads its config again.

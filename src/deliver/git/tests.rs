@@ -666,13 +666,16 @@ fn a_damaged_mirror_is_copied_again() {
 }
 
 #[test]
-fn an_unreachable_remote_is_a_transient_failure() {
+fn an_unreachable_remote_fails_the_whole_round_as_unavailable() {
     let site = Site::local();
     let git = site.backend(Mode::Review, "inbox");
     std::fs::rename(&site.remote, site.dir.path().join("moved.git")).unwrap();
-    let results = git.deliver(&[comment(1, "/posts/a/")]);
+    let results = git.deliver(&[comment(1, "/posts/a/"), comment(2, "/posts/b/")]);
+    assert_eq!(results.len(), 2);
     assert!(
-        matches!(&results[0], Err(DeliveryError::Transient(m)) if m.contains("cannot fetch")),
+        results
+            .iter()
+            .all(|r| matches!(r, Err(DeliveryError::Unavailable(m)) if m.contains("cannot fetch"))),
         "{results:?}"
     );
 }

@@ -212,7 +212,13 @@ async fn a_full_backlog_turns_comments_away_until_delivery_makes_room() {
     spool.accept(&c).await.unwrap();
     spool.take_due(Utc::now(), 10);
     assert!(spool
-        .attempt_failed(b.id, "remote down", 1, |_| chrono::Duration::seconds(60))
+        .attempt_failed(
+            b.id,
+            "remote down",
+            1,
+            false,
+            |_| chrono::Duration::seconds(60)
+        )
         .unwrap());
     spool.accept(&comment(4, "four")).await.unwrap();
     // The backlog on disk counts after a restart.
@@ -240,10 +246,10 @@ async fn retries_and_new_comments_are_taken_oldest_first_when_due() {
     assert_eq!(spool.take_due(Utc::now(), 10), [a.clone(), b.clone()]);
     let seconds = chrono::Duration::seconds;
     spool
-        .attempt_failed(a.id, "remote down", 5, |_| seconds(60))
+        .attempt_failed(a.id, "remote down", 5, false, |_| seconds(60))
         .unwrap();
     spool
-        .attempt_failed(b.id, "remote down", 5, |_| seconds(30))
+        .attempt_failed(b.id, "remote down", 5, false, |_| seconds(30))
         .unwrap();
     spool.accept(&c).await.unwrap();
     spool.flush();
@@ -268,7 +274,7 @@ async fn retries_and_new_comments_are_taken_oldest_first_when_due() {
     let later = now + seconds(61);
     assert_eq!(spool.take_due(later, 10), std::slice::from_ref(&a));
     spool
-        .attempt_failed(a.id, "remote down", 5, |_| seconds(0))
+        .attempt_failed(a.id, "remote down", 5, false, |_| seconds(0))
         .unwrap();
     spool.delivered(b.id).unwrap();
     assert_eq!(spool.take_due(Utc::now(), 1), std::slice::from_ref(&a));
@@ -306,14 +312,14 @@ async fn failures_back_off_then_park_with_the_reason() {
     spool.flush();
     spool.take_due(Utc::now(), 10);
     assert!(!spool
-        .attempt_failed(c.id, "remote down", 3, backoff)
+        .attempt_failed(c.id, "remote down", 3, false, backoff)
         .unwrap());
     // Not due again before the backoff has passed.
     assert!(spool.take_due(Utc::now(), 10).is_empty());
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(spool.take_due(later, 10).len(), 1);
     assert!(!spool
-        .attempt_failed(c.id, "remote down", 3, backoff)
+        .attempt_failed(c.id, "remote down", 3, false, backoff)
         .unwrap());
     assert_eq!(
         spool
@@ -322,7 +328,7 @@ async fn failures_back_off_then_park_with_the_reason() {
         1
     );
     assert!(spool
-        .attempt_failed(c.id, "remote still down", 3, backoff)
+        .attempt_failed(c.id, "remote still down", 3, false, backoff)
         .unwrap());
     assert_eq!(
         files(dir.path(), "failed"),
@@ -349,8 +355,64 @@ async fn failures_back_off_then_park_with_the_reason() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].id, c.id);
     assert!(!spool
-        .attempt_failed(c.id, "remote down again", 3, backoff)
+        .attempt_failed(c.id, "remote down again", 3, false, backoff)
         .unwrap());
+}
+
+#[tokio::test]
+async fn comments_parked_for_want_of_the_remote_are_queued_again_once_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let (outage, refused) = (comment(1, "Out of reach"), comment(2, "Refused"));
+    spool.accept(&outage).await.unwrap();
+    spool.accept(&refused).await.unwrap();
+    spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10).len(), 2);
+    let now = |_| chrono::Duration::zero();
+    assert!(spool
+        .attempt_failed(outage.id, "cannot fetch", 1, true, now)
+        .unwrap());
+    assert!(spool
+        .attempt_failed(refused.id, "push refused", 1, false, now)
+        .unwrap());
+    assert_eq!(spool.depth()[&State::Failed], 2);
+    // Told apart on disk too, for `cairn moderate list`.
+    let listed = load(dir.path()).unwrap();
+    let outage_of = |id| {
+        listed
+            .iter()
+            .find(|l| l.comment.id == id)
+            .unwrap()
+            .entry
+            .outage
+    };
+    assert!(outage_of(outage.id) && !outage_of(refused.id));
+
+    assert_eq!(spool.requeue_outages().unwrap(), 1);
+    assert_eq!(
+        files(dir.path(), "failed"),
+        [
+            format!("{}.json", refused.id),
+            format!("{}.state.json", refused.id)
+        ]
+    );
+    assert_eq!(spool.depth()[&State::Queued], 1);
+    assert_eq!(
+        spool.take_due(Utc::now(), 10),
+        std::slice::from_ref(&outage)
+    );
+    let listed = load(dir.path()).unwrap();
+    let again = listed.iter().find(|l| l.comment.id == outage.id).unwrap();
+    assert_eq!(
+        (again.entry.state, again.entry.attempts, again.entry.outage),
+        (State::Queued, 0, false)
+    );
+    // Waiting again, it counts for duplicate detection again.
+    assert!(matches!(
+        spool.accept(&comment(3, "Out of reach")).await,
+        Err(AcceptError::Duplicate)
+    ));
+    assert_eq!(spool.requeue_outages().unwrap(), 0);
 }
 
 #[tokio::test]
