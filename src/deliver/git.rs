@@ -148,7 +148,7 @@ impl Git {
     ) -> Result<()> {
         if let Some(path) = self.local_path() {
             self.fetch_local(repo, path, only)
-                .with_context(|| format!("cannot fetch from {}", self.remote))?;
+                .context(Unreachable(self.remote.clone()))?;
             *last = Some(Instant::now());
             tidy(repo);
             return Ok(());
@@ -174,16 +174,21 @@ impl Git {
         }
         remote
             .fetch(&refspecs, Some(&mut options), None)
-            .map_err(|e| self.network_error(e, "fetch from", &seen))?;
+            .map_err(|e| self.network_error(e, Unreachable(self.remote.clone()), &seen))?;
         *last = Some(Instant::now());
         tidy(repo);
         Ok(())
     }
 
-    /// The error of a fetch or push over the network; when the remote was not trusted
-    /// (its ssh host key or TLS certificate), it says what to check and where.
-    fn network_error(&self, e: git2::Error, doing: &str, seen: &HostKeySeen) -> anyhow::Error {
-        let failed = format!("cannot {doing} {}", self.remote);
+    /// The error of a fetch or push over the network, `failed` saying which; when the
+    /// remote was not trusted (its ssh host key or TLS certificate), it says what to
+    /// check and where.
+    fn network_error(
+        &self,
+        e: git2::Error,
+        failed: impl std::fmt::Display + Send + Sync + 'static,
+        seen: &HostKeySeen,
+    ) -> anyhow::Error {
         if e.code() != git2::ErrorCode::Certificate {
             return anyhow::Error::new(e).context(failed);
         }
@@ -458,7 +463,13 @@ impl Git {
                             .collect(),
                     ));
                 }
-                Err(e) => return Err(self.network_error(e, "push to", &seen)),
+                Err(e) => {
+                    return Err(self.network_error(
+                        e,
+                        format!("cannot push to {}", self.remote),
+                        &seen,
+                    ))
+                }
             }
         }
         Ok(Pushed::Done(rejected.into_inner()))
@@ -1246,15 +1257,34 @@ impl Git {
     }
 }
 
+/// What an error that kept cairn from reading the remote at all (a fetch) is
+/// wrapped in: a delivery round that fails so is the remote's outage.
+#[derive(Debug)]
+struct Unreachable(String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot fetch from {}", self.0)
+    }
+}
+
 impl Backend for Git {
     fn deliver(&self, comments: &[Comment]) -> Vec<Result<(), DeliveryError>> {
         let outcome = self.deliver_on_mirror(comments);
         // What the work freed (the handle's caches among it) goes back to the system.
         release_freed_memory();
-        // A round fails as a whole for want of the remote (or of the copy of it), not
-        // for any one comment.
+        // A round fails as a whole. When the remote could not be read at all, that is
+        // its outage, which ends when it can be read again (see `Backend::pending`);
+        // anything else (a push refused as a whole: a read-only credential, say) waits
+        // for a person, and is not retried whenever the remote answers.
         self.renewed(outcome).unwrap_or_else(|e| {
-            vec![Err(DeliveryError::Unavailable(format!("{e:#}"))); comments.len()]
+            let why = format!("{e:#}");
+            let error = if e.downcast_ref::<Unreachable>().is_some() {
+                DeliveryError::Unavailable(why)
+            } else {
+                DeliveryError::Transient(why)
+            };
+            vec![Err(error); comments.len()]
         })
     }
 

@@ -36,8 +36,9 @@ pub enum DeliveryError {
     /// a rate limit, after the retries in place): worth retrying later, like
     /// [`DeliveryError::Transient`], and no use trying the next comments now. The
     /// forge backends, which make calls of their own for each comment, stop a batch at
-    /// the first; the git backend fetches once for a whole batch and fails it whole.
-    /// A comment parked after such failures is queued again once the remote answers.
+    /// the first; the git backend fetches once for a whole batch, and fails it whole
+    /// when that fetch fails. A comment parked after such failures is queued again once
+    /// the remote answers.
     #[error("{0}")]
     Unavailable(String),
 }

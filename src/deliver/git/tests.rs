@@ -53,8 +53,13 @@ impl Site {
     /// through libgit2's network transport and a real `git receive-pack`, as an ssh or
     /// https remote is.
     fn served() -> Site {
+        Site::served_so(true)
+    }
+
+    /// Served so that it can be fetched from, and pushed to only when `writable`.
+    fn served_so(writable: bool) -> Site {
         let mut site = Site::local();
-        let port = serve(site.dir.path());
+        let port = serve(site.dir.path(), writable);
         site.url = format!("git://127.0.0.1:{port}/site.git");
         site
     }
@@ -114,8 +119,8 @@ impl Site {
 }
 
 /// Serves the repositories under `base` on a loopback port: one `git daemon --inetd`
-/// per connection, pushes allowed. Returns the port.
-fn serve(base: &Path) -> u16 {
+/// per connection, pushes allowed when `writable`. Returns the port.
+fn serve(base: &Path, writable: bool) -> u16 {
     use std::os::fd::OwnedFd;
     use std::process::{Command, Stdio};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -126,8 +131,13 @@ fn serve(base: &Path) -> u16 {
             let base = base.clone();
             std::thread::spawn(move || {
                 let input = stream.try_clone().unwrap();
+                let pushes = if writable {
+                    "--enable=receive-pack"
+                } else {
+                    "--disable=receive-pack"
+                };
                 let _ = Command::new("git")
-                    .args(["daemon", "--inetd", "--export-all", "--enable=receive-pack"])
+                    .args(["daemon", "--inetd", "--export-all", pushes])
                     .arg(format!("--base-path={}", base.display()))
                     .stdin(Stdio::from(OwnedFd::from(input)))
                     .stdout(Stdio::from(OwnedFd::from(stream)))
@@ -678,6 +688,20 @@ fn an_unreachable_remote_fails_the_whole_round_as_unavailable() {
             .all(|r| matches!(r, Err(DeliveryError::Unavailable(m)) if m.contains("cannot fetch"))),
         "{results:?}"
     );
+}
+
+#[test]
+fn a_remote_that_is_read_but_not_written_fails_a_round_for_a_person_to_look_at() {
+    let site = Site::served_so(false);
+    let git = site.backend(Mode::Review, "inbox");
+    let results = git.deliver(&[comment(1, "/posts/a/")]);
+    assert!(
+        matches!(&results[0], Err(DeliveryError::Transient(m)) if m.contains("cannot push to")),
+        "{results:?}"
+    );
+    // Not an outage: it answers the inbox's question, which would queue the comment
+    // again every time.
+    assert!(git.pending().unwrap().is_empty());
 }
 
 #[test]
