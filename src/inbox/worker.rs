@@ -175,8 +175,8 @@ struct Deliverer {
 }
 
 impl Deliverer {
-    /// Starts the delivery thread, and the thread that asks the remote at start and
-    /// then `every` so long whether it answers, sweeping its branches when it does.
+    /// Starts the delivery thread, and the thread that asks the remote whether it
+    /// answers, at start and then once every `every`, sweeping its branches when it does.
     fn start(
         backend: Arc<dyn crate::deliver::Backend>,
         every: Duration,
