@@ -173,6 +173,45 @@ fn the_inbox_tells_systemd_when_it_is_ready_reloading_and_stopping() {
 /// With `WatchdogSec=` in its unit (`WATCHDOG_USEC` in its environment), the inbox
 /// tells systemd over and over that it is well, while it takes comments, so the
 /// watchdog never restarts a working inbox.
+/// Whoever reads that the inbox listens may ask it to reload at once (a deploy script,
+/// a test): by then the handler is in place, every time, and the signal's default
+/// (ending the process) never applies.
+#[test]
+fn a_reload_asked_as_soon_as_the_inbox_says_it_listens_reloads_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    for _ in 0..20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["inbox", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .env("CAIRN_SECRET", TEST_SECRET)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = rustix::process::Pid::from_child(&child);
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut said = String::new();
+        let mut reloaded = false;
+        for line in lines.by_ref().map_while(Result::ok) {
+            said += &line;
+            said.push('\n');
+            if line.contains("listening on http://") {
+                rustix::process::kill_process(pid, rustix::process::Signal::HUP).unwrap();
+            }
+            if line.contains("reloaded") {
+                reloaded = true;
+                break;
+            }
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert!(reloaded, "{status}; the inbox said:\n{said}");
+    }
+}
+
 #[test]
 fn the_inbox_tells_systemds_watchdog_it_is_well() {
     let dir = tempfile::tempdir().unwrap();

@@ -110,7 +110,6 @@ async fn listener(listen: &str, explicit: bool) -> Result<tokio::net::TcpListene
             more + 1
         ),
     };
-    tracing::info!("cairn inbox listening on http://{}", listener.local_addr()?);
     Ok(listener)
 }
 
@@ -137,12 +136,14 @@ fn passed_listener(fd: std::os::fd::RawFd) -> Result<tokio::net::TcpListener> {
 }
 
 /// Once the inbox listens on `listener`: reloads `inboxes` on SIGHUP from then on, and
-/// tells systemd, when it runs the inbox as a `Type=notify` service, that it is ready
-/// (not before the handler is in place: systemd may send SIGHUP at once).
+/// says that it listens, in the log and to systemd when it runs the inbox as a
+/// `Type=notify` service (not before the handler is in place: whoever reads either may
+/// send SIGHUP at once, and the signal's default would end the process).
 fn ready(listener: &tokio::net::TcpListener, inboxes: Vec<std::sync::Arc<Inbox>>) -> Result<()> {
     let status = format!("listening on http://{}", listener.local_addr()?);
     keep_watchdog_fed(inboxes.clone());
     reload_on_hangup(inboxes, status.clone());
+    tracing::info!("cairn inbox {status}");
     tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
     Ok(())
 }
