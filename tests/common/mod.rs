@@ -767,13 +767,24 @@ impl InboxProcess {
 
     /// Waits until nothing is waiting to be delivered.
     pub fn wait_delivered(&self, secs: u64) {
+        self.wait_spool("delivery", secs, |spool| {
+            spool["queued"] == 0 && spool["delivering"] == 0
+        });
+    }
+
+    /// Waits until every comment is delivered: none waiting, none parked.
+    pub fn wait_all_delivered(&self, secs: u64) {
+        self.wait_spool("every comment to be delivered", secs, |spool| {
+            spool["queued"] == 0 && spool["delivering"] == 0 && spool["failed"] == 0
+        });
+    }
+
+    /// Waits until the spool's counts are `done`; the panic shows them and the log.
+    fn wait_spool(&self, what: &str, secs: u64, done: impl Fn(&serde_json::Value) -> bool) {
         wait_explained(
-            "delivery",
+            what,
             secs,
-            || {
-                let spool = self.spool();
-                spool["queued"] == 0 && spool["delivering"] == 0
-            },
+            || done(&self.spool()),
             || {
                 format!(
                     "spool: {}; the inbox said:\n{}",
@@ -782,14 +793,6 @@ impl InboxProcess {
                 )
             },
         );
-    }
-
-    /// Waits until every comment is delivered: none waiting, none parked.
-    pub fn wait_all_delivered(&self, secs: u64) {
-        wait_for("every comment to be delivered", secs, || {
-            let spool = self.spool();
-            spool["queued"] == 0 && spool["delivering"] == 0 && spool["failed"] == 0
-        });
     }
 
     /// Sends SIGHUP, as `systemctl reload` does: the inbox reads its config again.
