@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::forge::{
-    all_pages, decoded_file, enc, enc_path, find_in_pages, transient, Changed, Closed, File, Files,
-    Reply, Request,
+    all_pages, decoded_file, enc, enc_path, find_in_pages, Changed, Closed, File, Files, Reply,
+    Request,
 };
 use super::DeliveryError;
 
@@ -58,16 +58,14 @@ impl<T: Contents> Files for T {
         message: &str,
     ) -> Result<(), DeliveryError> {
         let reply = write(self, T::CREATE, branch, path, content, None, message)?;
-        match reply.status {
-            200 | 201 => Ok(()),
-            // Without a sha neither forge overwrites a file: an earlier attempt, whose
-            // answer was lost, made it.
-            409 | 422 if self.file(branch, path)?.is_some() => Ok(()),
-            _ => Err(transient(
-                &format!("cannot commit {path} to {branch}"),
-                &reply,
-            )),
-        }
+        // Without a sha neither forge overwrites a file: an existing one was made by an
+        // earlier attempt.
+        reply.settled(
+            &[200, 201],
+            &[409, 422],
+            || Ok(self.file(branch, path)?.is_some()),
+            || format!("cannot commit {path} to {branch}"),
+        )
     }
 
     fn update_file(

@@ -771,6 +771,40 @@ impl Reply {
         }
     }
 
+    /// The answer to a call that makes a change the API refuses to make twice (create a
+    /// branch or a file, remove a file): nothing when the status is one of `ok`, or one
+    /// of `refused` while `done` finds the change made, by an earlier attempt whose
+    /// answer was lost; else `what` failed, a transient error.
+    pub fn settled(
+        &self,
+        ok: &[u16],
+        refused: &[u16],
+        done: impl FnOnce() -> Result<bool, DeliveryError>,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), DeliveryError> {
+        if ok.contains(&self.status) || (refused.contains(&self.status) && done()?) {
+            Ok(())
+        } else {
+            Err(transient(&what(), self))
+        }
+    }
+
+    /// A branch lookup's answer: the tip commit, found at `pointer` in the JSON, or
+    /// nothing when there is no such branch.
+    pub fn tip(&self, pointer: &str, branch: &str) -> Result<Option<String>, DeliveryError> {
+        let tip = self.lookup(
+            |reply| {
+                Ok(reply
+                    .body
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .map(str::to_string))
+            },
+            || format!("cannot look up branch {branch}"),
+        )?;
+        Ok(tip.flatten())
+    }
+
     /// A merge's answer. A refused merge (a conflict, a protected branch, a check that
     /// failed) is for a person to look at: it is not retried.
     pub fn merged(&self, request: &Request) -> Result<(), DeliveryError> {

@@ -98,21 +98,18 @@ impl Api for Gitea {
 
     fn branch(&self, branch: &str) -> Result<Option<String>, DeliveryError> {
         let reply = self.call(Method::GET, &format!("branches/{}", enc_path(branch)), None)?;
-        let tip = reply.lookup(
-            |reply| Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
-            || format!("cannot look up branch {branch}"),
-        )?;
-        Ok(tip.flatten())
+        reply.tip("/commit/id", branch)
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
         let body = json!({"new_branch_name": branch, "old_ref_name": from});
         let reply = self.call(Method::POST, "branches", Some(&body))?;
-        match reply.status {
-            201 => Ok(()),
-            409 if self.branch(branch)?.is_some() => Ok(()),
-            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
-        }
+        reply.settled(
+            &[201],
+            &[409],
+            || Ok(self.branch(branch)?.is_some()),
+            || format!("cannot create branch {branch}"),
+        )
     }
 
     fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {

@@ -194,21 +194,18 @@ impl Api for GitHub {
             &format!("git/ref/heads/{}", enc_path(branch)),
             None,
         )?;
-        let tip = reply.lookup(
-            |reply| Ok(reply.body["object"]["sha"].as_str().map(str::to_string)),
-            || format!("cannot look up branch {branch}"),
-        )?;
-        Ok(tip.flatten())
+        reply.tip("/object/sha", branch)
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
         let body = json!({"ref": format!("refs/heads/{branch}"), "sha": from});
         let reply = self.call(Method::POST, "git/refs", Some(&body))?;
-        match reply.status {
-            201 => Ok(()),
-            422 if self.branch(branch)?.is_some() => Ok(()),
-            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
-        }
+        reply.settled(
+            &[201],
+            &[422],
+            || Ok(self.branch(branch)?.is_some()),
+            || format!("cannot create branch {branch}"),
+        )
     }
 
     fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {

@@ -125,14 +125,12 @@ impl Files for GitLab {
         message: &str,
     ) -> Result<(), DeliveryError> {
         let reply = self.write_file(Method::POST, branch, path, content, message)?;
-        match reply.status {
-            201 => Ok(()),
-            400 if self.file(branch, path)?.is_some() => Ok(()),
-            _ => Err(transient(
-                &format!("cannot commit {path} to {branch}"),
-                &reply,
-            )),
-        }
+        reply.settled(
+            &[201],
+            &[400],
+            || Ok(self.file(branch, path)?.is_some()),
+            || format!("cannot commit {path} to {branch}"),
+        )
     }
 
     fn update_file(
@@ -160,14 +158,12 @@ impl Files for GitLab {
             &format!("repository/files/{}", enc(path)),
             Some(&body),
         )?;
-        match reply.status {
-            204 => Ok(()),
-            400 | 404 if self.file(branch, path)?.is_none() => Ok(()),
-            _ => Err(transient(
-                &format!("cannot remove {path} from {branch}"),
-                &reply,
-            )),
-        }
+        reply.settled(
+            &[204],
+            &[400, 404],
+            || Ok(self.file(branch, path)?.is_none()),
+            || format!("cannot remove {path} from {branch}"),
+        )
     }
 }
 
@@ -182,11 +178,7 @@ impl Api for GitLab {
             &format!("repository/branches/{}", enc(branch)),
             None,
         )?;
-        let tip = reply.lookup(
-            |reply| Ok(reply.body["commit"]["id"].as_str().map(str::to_string)),
-            || format!("cannot look up branch {branch}"),
-        )?;
-        Ok(tip.flatten())
+        reply.tip("/commit/id", branch)
     }
 
     fn create_branch(&self, branch: &str, from: &str) -> Result<(), DeliveryError> {
@@ -199,11 +191,12 @@ impl Api for GitLab {
             ),
             None,
         )?;
-        match reply.status {
-            201 => Ok(()),
-            400 if self.branch(branch)?.is_some() => Ok(()),
-            _ => Err(transient(&format!("cannot create branch {branch}"), &reply)),
-        }
+        reply.settled(
+            &[201],
+            &[400],
+            || Ok(self.branch(branch)?.is_some()),
+            || format!("cannot create branch {branch}"),
+        )
     }
 
     fn delete_branch(&self, branch: &str) -> Result<(), DeliveryError> {
