@@ -887,17 +887,47 @@ fn the_moderator_hears_of_a_comment_that_could_not_be_delivered() {
         stdout(&out)
     );
 
-    // Fixed and restarted: delivered, and the moderator hears of it as usual.
+    // The next comment parked for want of the repository is no news: no notice of its
+    // own.
+    let second = post_accepted(
+        &inbox.addr,
+        &serde_json::json!({"thread": THREAD, "author": "Bo", "body": "Me too?"}),
+    );
+    wait_for("the second comment parked", 30, || {
+        inbox.spool()["failed"] == 2
+    });
+
+    // Fixed and restarted: both delivered, and the moderator hears of each as usual,
+    // having heard of the outage once.
     std::fs::rename(&away, &remote).unwrap();
     assert!(inbox.stop().success());
     let inbox = InboxProcess::start(&config);
-    inbox.wait_delivered(30);
-    wait_for("the second notice", 30, || {
-        hooked.lock().unwrap().len() == 2
+    inbox.wait_all_delivered(30);
+    let notices = dir.path().join(".cairn/spool/notify");
+    wait_for("every notice sent", 30, || {
+        hooked.lock().unwrap().len() >= 3 && std::fs::read_dir(&notices).unwrap().next().is_none()
     });
-    let event: serde_json::Value = serde_json::from_str(&hooked.lock().unwrap()[1].1).unwrap();
-    assert_eq!(event["event"], "comment.delivered");
-    assert_eq!(event["id"], id.as_str());
+    let events: Vec<(String, String)> = hooked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            let event: serde_json::Value = serde_json::from_str(body).unwrap();
+            (
+                event["event"].as_str().unwrap().to_string(),
+                event["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let delivered = |id: &str| ("comment.delivered".to_string(), id.to_string());
+    assert_eq!(
+        events,
+        [
+            ("comment.parked".to_string(), id.clone()),
+            delivered(&id),
+            delivered(&second)
+        ]
+    );
 }
 
 #[test]

@@ -35,6 +35,8 @@ use crate::secret::Secret;
 
 /// What a queued notice's change is for a comment that could not be delivered.
 const PARKED: &str = "parked";
+/// The same, when it was because the site's repository did not answer.
+const PARKED_OUTAGE: &str = "parked-outage";
 
 /// Attempts at one notice before it is given up (and kept, renamed `.failed`).
 const MAX_ATTEMPTS: u32 = 10;
@@ -47,7 +49,7 @@ struct Queued {
     comment: String,
     /// For an author's request to change a published comment: what they ask
     /// (`edit` or `withdraw`) and where the request waits; for a comment that could
-    /// not be delivered, `parked` and why.
+    /// not be delivered, `parked` (or `parked-outage`) and why.
     #[serde(default)]
     change: Option<(String, String)>,
     mail_sent: bool,
@@ -168,11 +170,13 @@ impl Notifier {
         }
     }
 
-    /// A comment could not be delivered, and is parked in the spool for `why`: tells
-    /// the moderator, who may have a credential or an address to fix.
-    pub fn parked(&self, comment: &Comment, why: &str) {
+    /// A comment could not be delivered, and is parked in the spool for `why` (an
+    /// `outage`: the site's repository did not answer): tells the moderator, who may
+    /// have a credential or an address to fix.
+    pub fn parked(&self, comment: &Comment, why: &str, outage: bool) {
         if self.moderator {
-            self.queue(comment, Some((PARKED.to_string(), why.to_string())));
+            let what = if outage { PARKED_OUTAGE } else { PARKED };
+            self.queue(comment, Some((what.to_string(), why.to_string())));
             self.look_now();
         }
     }
@@ -431,7 +435,9 @@ fn attempt(channels: &Channels, path: &Path) -> Result<()> {
     let comment =
         Comment::parse(&queued.comment, Format::Yaml).map_err(|e| anyhow::anyhow!(e.message))?;
     let location = match &queued.change {
-        Some((what, why)) if what == PARKED => format!("the inbox's spool (failed): {why}"),
+        Some((what, why)) if what == PARKED || what == PARKED_OUTAGE => {
+            format!("the inbox's spool (failed): {why}")
+        }
         Some((_, location)) => location.clone(),
         None => channels
             .backend
@@ -528,7 +534,7 @@ impl<'a> Notice<'a> {
     fn what(&self) -> (&'static str, &'static str, &'static str) {
         match (self.change.as_deref(), self.moderated) {
             (None, _) => ("New comment", "comment.delivered", "wrote on"),
-            (Some(PARKED), _) => (
+            (Some(PARKED | PARKED_OUTAGE), _) => (
                 "Not delivered: comment",
                 "comment.parked",
                 "wrote a comment that could not be delivered, on",
@@ -566,12 +572,12 @@ impl<'a> Notice<'a> {
         self.what().1
     }
 
-    /// The plain-text message: who, where, the comment quoted, and what to do.
     /// Whether this tells of a comment that could not be delivered.
     fn parked(&self) -> bool {
-        self.change.as_deref() == Some(PARKED)
+        matches!(self.change.as_deref(), Some(PARKED | PARKED_OUTAGE))
     }
 
+    /// The plain-text message: who, where, the comment quoted, and what to do.
     fn text(&self) -> String {
         let c = self.comment;
         let withdrawn = self.change.as_deref() == Some("withdraw");
@@ -596,10 +602,15 @@ impl<'a> Notice<'a> {
         out += &format!("Date:     {}\nId:       {}\n", c.date_string(), c.id);
         if self.parked() {
             out += &format!("Parked:   {}\n", self.location);
-            out += "\nIf the site's repository did not answer, the comment goes out by \
-                    itself once it does. Otherwise, once the cause is fixed (a credential, \
-                    the repository's address), restarting the inbox delivers it. `cairn \
-                    moderate list` shows it meanwhile.\n";
+            out += if self.change.as_deref() == Some(PARKED_OUTAGE) {
+                "\nThe site's repository did not answer: the comment goes out by itself \
+                 once it does. Comments parked for the same reason until then are not told \
+                 of one by one; `cairn moderate list` shows them all.\n"
+            } else {
+                "\nOnce the cause is fixed (a credential, the repository's address), \
+                 restarting the inbox delivers it. `cairn moderate list` shows it \
+                 meanwhile.\n"
+            };
             return out;
         }
         match (self.moderated, withdrawn) {
@@ -903,5 +914,61 @@ pub async fn unsubscribe(
                 None,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parked comment's notice says what delivers it: for an outage, the
+    /// repository's return (and that the next ones parked so get no notice); for the
+    /// rest, a restart once the cause is fixed.
+    #[test]
+    fn a_parked_notice_says_what_delivers_the_comment() {
+        let comment = Comment::parse(
+            "id: 01JD3K2AAAAAAAAAAAAAAAAAAA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n\
+             author: Ada\nbody: Lost?\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        let notice = |change: &str| Notice {
+            comment: &comment,
+            page: "https://blog.example.org/a/".into(),
+            location: "the inbox's spool (failed): cannot fetch".into(),
+            links: None,
+            expires: Utc::now(),
+            change: Some(change.into()),
+            moderated: true,
+        };
+        for change in [PARKED, PARKED_OUTAGE] {
+            let notice = notice(change);
+            assert!(notice.parked());
+            assert_eq!(notice.event(), "comment.parked");
+            let text = notice.text();
+            assert!(text.starts_with("Ada wrote a comment that could not be delivered, on https://blog.example.org/a/:\n\n> Lost?\n"), "{text}");
+            assert!(
+                text.contains("\nParked:   the inbox's spool (failed): cannot fetch\n"),
+                "{text}"
+            );
+            assert!(!text.contains("Approve"), "{text}");
+        }
+        let outage = notice(PARKED_OUTAGE).text();
+        assert!(
+            outage.ends_with(
+                "\nThe site's repository did not answer: the comment goes out by itself once it \
+             does. Comments parked for the same reason until then are not told of one by \
+             one; `cairn moderate list` shows them all.\n"
+            ),
+            "{outage}"
+        );
+        let other = notice(PARKED).text();
+        assert!(
+            other.ends_with(
+                "\nOnce the cause is fixed (a credential, the repository's address), restarting \
+             the inbox delivers it. `cairn moderate list` shows it meanwhile.\n"
+            ),
+            "{other}"
+        );
     }
 }

@@ -95,6 +95,16 @@ struct Progress {
     outage: bool,
 }
 
+/// What became of an item after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// Queued for another attempt, after the backoff.
+    Retried,
+    /// Parked. Not `news` when it was parked for want of the remote while others wait
+    /// parked so since the remote last answered: whoever heard of the first knows.
+    Parked { news: bool },
+}
+
 /// What the spool knows about one item, in memory.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -557,7 +567,7 @@ impl Spool {
 
     /// Records a failed attempt, `outage` when it failed for want of the remote rather
     /// than for this comment. The item is retried after `backoff`, or parked as failed
-    /// when it has had `max_attempts`. Returns whether it was parked.
+    /// when it has had `max_attempts`.
     pub fn attempt_failed(
         &self,
         id: Ulid,
@@ -565,13 +575,13 @@ impl Spool {
         max_attempts: u32,
         outage: bool,
         backoff: impl Fn(u32) -> chrono::Duration,
-    ) -> Result<bool> {
+    ) -> Result<Failed> {
         let mut index = self.lock();
         let Some(&Entry {
             attempts, on_disk, ..
         }) = index.items.get(&id)
         else {
-            return Ok(false);
+            return Ok(Failed::Retried);
         };
         let attempts = attempts + 1;
         let parked = attempts >= max_attempts;
@@ -583,11 +593,12 @@ impl Spool {
         });
         if parked {
             index.set_state(id, State::Failed);
+            let news = !outage || index.outages.is_empty();
             if outage {
                 index.outages.insert(id);
             }
             index.place(&self.dir, id)?;
-            return Ok(true);
+            return Ok(Failed::Parked { news });
         }
         index.set_state(id, State::Queued);
         if on_disk {
@@ -599,7 +610,7 @@ impl Spool {
                 false,
             )?;
         }
-        Ok(false)
+        Ok(Failed::Retried)
     }
 
     /// Queues again, each with a new round of attempts, the parked items whose last

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::spool::Failed;
 use super::Inbox;
 use crate::deliver::DeliveryError;
 
@@ -126,14 +127,14 @@ fn record(inbox: &Inbox, due: &[crate::comment::Comment], results: Vec<Result<()
                     .spool
                     .attempt_failed(comment.id, &e.to_string(), max, outage, backoff)
                 {
-                    Ok(true) => {
+                    Ok(Failed::Parked { news }) => {
                         inbox.metrics.parked();
                         tracing::error!(id = %comment.id, "delivery failed for good, parked: {e}");
-                        if let Some(notifier) = &inbox.notifier {
-                            notifier.parked(comment, &e.to_string());
+                        if let Some(notifier) = inbox.notifier.as_ref().filter(|_| news) {
+                            notifier.parked(comment, &e.to_string(), outage);
                         }
                     }
-                    Ok(false) => {
+                    Ok(Failed::Retried) => {
                         tracing::warn!(id = %comment.id, "delivery failed, will retry: {e}")
                     }
                     Err(spool_error) => {

@@ -211,15 +211,18 @@ async fn a_full_backlog_turns_comments_away_until_delivery_makes_room() {
     spool.delivered(a.id).unwrap();
     spool.accept(&c).await.unwrap();
     spool.take_due(Utc::now(), 10);
-    assert!(spool
-        .attempt_failed(
-            b.id,
-            "remote down",
-            1,
-            false,
-            |_| chrono::Duration::seconds(60)
-        )
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(
+                b.id,
+                "remote down",
+                1,
+                false,
+                |_| chrono::Duration::seconds(60)
+            )
+            .unwrap(),
+        Failed::Parked { news: true }
+    );
     spool.accept(&comment(4, "four")).await.unwrap();
     // The backlog on disk counts after a restart.
     drop(spool);
@@ -311,25 +314,34 @@ async fn failures_back_off_then_park_with_the_reason() {
     let backoff = |_| chrono::Duration::seconds(60);
     spool.flush();
     spool.take_due(Utc::now(), 10);
-    assert!(!spool
-        .attempt_failed(c.id, "remote down", 3, false, backoff)
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(c.id, "remote down", 3, false, backoff)
+            .unwrap(),
+        Failed::Retried
+    );
     // Not due again before the backoff has passed.
     assert!(spool.take_due(Utc::now(), 10).is_empty());
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(spool.take_due(later, 10).len(), 1);
-    assert!(!spool
-        .attempt_failed(c.id, "remote down", 3, false, backoff)
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(c.id, "remote down", 3, false, backoff)
+            .unwrap(),
+        Failed::Retried
+    );
     assert_eq!(
         spool
             .take_due(later + chrono::Duration::seconds(61), 10)
             .len(),
         1
     );
-    assert!(spool
-        .attempt_failed(c.id, "remote still down", 3, false, backoff)
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(c.id, "remote still down", 3, false, backoff)
+            .unwrap(),
+        Failed::Parked { news: true }
+    );
     assert_eq!(
         files(dir.path(), "failed"),
         [format!("{}.json", c.id), format!("{}.state.json", c.id)]
@@ -354,9 +366,12 @@ async fn failures_back_off_then_park_with_the_reason() {
     let due = spool.take_due(Utc::now(), 10);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].id, c.id);
-    assert!(!spool
-        .attempt_failed(c.id, "remote down again", 3, false, backoff)
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(c.id, "remote down again", 3, false, backoff)
+            .unwrap(),
+        Failed::Retried
+    );
 }
 
 #[tokio::test]
@@ -369,12 +384,18 @@ async fn comments_parked_for_want_of_the_remote_are_queued_again_once_it_answers
     spool.flush();
     assert_eq!(spool.take_due(Utc::now(), 10).len(), 2);
     let now = |_| chrono::Duration::zero();
-    assert!(spool
-        .attempt_failed(outage.id, "cannot fetch", 1, true, now)
-        .unwrap());
-    assert!(spool
-        .attempt_failed(refused.id, "push refused", 1, false, now)
-        .unwrap());
+    assert_eq!(
+        spool
+            .attempt_failed(outage.id, "cannot fetch", 1, true, now)
+            .unwrap(),
+        Failed::Parked { news: true }
+    );
+    assert_eq!(
+        spool
+            .attempt_failed(refused.id, "push refused", 1, false, now)
+            .unwrap(),
+        Failed::Parked { news: true }
+    );
     assert_eq!(spool.depth()[&State::Failed], 2);
     // Told apart on disk too, for `cairn moderate list`.
     let listed = load(dir.path()).unwrap();
@@ -413,6 +434,44 @@ async fn comments_parked_for_want_of_the_remote_are_queued_again_once_it_answers
         Err(AcceptError::Duplicate)
     ));
     assert_eq!(spool.requeue_outages().unwrap(), 0);
+}
+
+/// One outage, one piece of news: the first comment parked for want of the remote is,
+/// the next ones parked so before it answers are not; a comment's own failure always
+/// is; and once the remote has answered, a new outage is news again.
+#[tokio::test]
+async fn only_the_first_comment_parked_in_an_outage_is_news() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let comments: Vec<Comment> = (1..=5)
+        .map(|n| comment(n, &format!("Comment {n}")))
+        .collect();
+    for c in &comments {
+        spool.accept(c).await.unwrap();
+    }
+    spool.flush();
+    assert_eq!(spool.take_due(Utc::now(), 10).len(), 5);
+    let now = |_| chrono::Duration::zero();
+    let park = |c: &Comment, outage| {
+        spool
+            .attempt_failed(c.id, "failed", 1, outage, now)
+            .unwrap()
+    };
+    assert_eq!(park(&comments[0], true), Failed::Parked { news: true });
+    assert_eq!(park(&comments[1], true), Failed::Parked { news: false });
+    assert_eq!(park(&comments[2], false), Failed::Parked { news: true });
+    assert_eq!(spool.requeue_outages().unwrap(), 2);
+    assert_eq!(park(&comments[3], true), Failed::Parked { news: true });
+    // A restart queues every parked comment again: the next outage is news too.
+    drop(spool);
+    let spool = Spool::open(dir.path()).unwrap();
+    spool.take_due(Utc::now(), 10);
+    assert_eq!(
+        spool
+            .attempt_failed(comments[4].id, "failed", 1, true, now)
+            .unwrap(),
+        Failed::Parked { news: true }
+    );
 }
 
 #[tokio::test]
