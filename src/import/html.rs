@@ -6,7 +6,15 @@ use htmd::HtmlToMarkdown;
 
 /// Converts an HTML fragment to Markdown. What Markdown cannot say stays as inline
 /// HTML, which render sanitizes like any other body; scripts and styles are dropped.
+/// A fragment nesting deeper than render shows
+/// ([`MAX_NESTING`](crate::render::markdown::MAX_NESTING)) is kept as it is: render
+/// shows it as text, and parsing it would take time growing with the square of its
+/// depth.
 pub fn to_markdown(html: &str) -> String {
+    use crate::render::markdown::{nests_deeper, MAX_NESTING};
+    if nests_deeper(html, MAX_NESTING) {
+        return html.trim().to_string();
+    }
     let converter = HtmlToMarkdown::builder()
         .options(Options {
             br_style: BrStyle::Backslash,
@@ -202,6 +210,18 @@ mod tests {
             html.contains("2 * 3 = 6 and a_b_c; # not a heading"),
             "{md} → {html}"
         );
+    }
+
+    /// An imported body nested deeper than pages show is kept as it came, and shown
+    /// as text, where converting it would take time growing with the square of its
+    /// depth.
+    #[test]
+    fn a_body_nested_too_deep_is_kept_as_it_came() {
+        let html = format!("{}<b>x</b>", "<div>".repeat(30_000));
+        assert_eq!(to_markdown(&html), html);
+        assert!(crate::render::markdown::render(&html).as_text);
+        let shallow = format!("{}x", "<blockquote>".repeat(3));
+        assert_eq!(to_markdown(&shallow), "> > > x");
     }
 
     #[test]

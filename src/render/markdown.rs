@@ -6,6 +6,10 @@
 //! a commenter typed survives only as far as the allow-list lets it, links get
 //! `rel="nofollow ugc noopener"`, and `javascript:` URLs are gone.
 //!
+//! A body whose HTML would nest more than [`MAX_NESTING`] elements deep is shown as the
+//! text it is: no comment needs that, it would squeeze the page's layout to nothing,
+//! and parsing it costs time that grows with the square of its depth.
+//!
 //! Most comments hold no raw HTML. Their events can only make tags from the allow-list,
 //! so they are written straight out with the escaping, URL check and `rel` the
 //! sanitizer would apply, byte for byte the same as the sanitizer's output (a property
@@ -59,11 +63,42 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+/// How deep a body's HTML may nest elements; deeper, it is shown as text.
+pub const MAX_NESTING: usize = 100;
+
+/// A comment body as a page shows it.
+pub struct Body {
+    pub html: String,
+    /// Whether it is shown as text, its HTML nesting more than [`MAX_NESTING`] deep.
+    pub as_text: bool,
+}
+
 /// Renders a comment body to sanitized HTML, without the characters that [cannot be
 /// shown](crate::comment::is_showable).
 pub fn to_html(source: &str) -> String {
+    render(source).html
+}
+
+/// [`to_html`], saying whether the body is shown as text.
+pub fn render(source: &str) -> Body {
     let source = crate::comment::showable(source);
-    structural(&source).unwrap_or_else(|| sanitized(&source))
+    if let Some(html) = structural(&source) {
+        return Body {
+            html,
+            as_text: false,
+        };
+    }
+    let html = raw_html(&source);
+    if nests_deeper(&html, MAX_NESTING) {
+        return Body {
+            html: as_text(&source),
+            as_text: true,
+        };
+    }
+    Body {
+        html: sanitize(&html),
+        as_text: false,
+    }
 }
 
 /// The text a reader sees of a body, from its [HTML](to_html): without tags, and with
@@ -84,11 +119,83 @@ pub fn visible_text(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Markdown → HTML → the ammonia allow-list: for any source.
-fn sanitized(source: &str) -> String {
+/// Markdown → HTML, raw HTML and all.
+fn raw_html(source: &str) -> String {
     let mut html = String::with_capacity(source.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events(source));
-    unwrap_dead_links(SANITIZER.clean(&html).to_string())
+    html
+}
+
+/// HTML → the ammonia allow-list.
+fn sanitize(html: &str) -> String {
+    unwrap_dead_links(SANITIZER.clean(html).to_string())
+}
+
+/// Elements that hold nothing, so never nest.
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Elements that a sibling of the same name closes (`<li>a<li>b`).
+const SIBLING_CLOSED: [&str; 9] = [
+    "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+];
+
+/// Whether `html` nests elements more than `max` deep, counted as a browser builds
+/// them, roughly: void elements hold nothing, an end tag closes what it names and
+/// what is open inside it, and a `p`, `li`, … closes one of its name just before it.
+/// In one pass, holding at most `max` names.
+pub fn nests_deeper(html: &str, max: usize) -> bool {
+    let mut open: Vec<&str> = Vec::new();
+    let mut at = 0;
+    while let Some(lt) = memchr::memchr(b'<', &html.as_bytes()[at..]) {
+        let start = at + lt + 1;
+        let closing = html.as_bytes().get(start) == Some(&b'/');
+        let name_at = start + usize::from(closing);
+        let len = html.as_bytes()[name_at..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        at = name_at + len;
+        if len == 0 {
+            continue;
+        }
+        let name = &html[name_at..at];
+        let named = |other: &&str| other.eq_ignore_ascii_case(name);
+        if closing {
+            if let Some(i) = open.iter().rposition(named) {
+                open.truncate(i);
+            }
+        } else if VOID.iter().any(named)
+            || (SIBLING_CLOSED.iter().any(named) && open.last().is_some_and(named))
+        {
+            continue;
+        } else {
+            open.push(name);
+            if open.len() > max {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A body shown as the text it is: paragraphs at blank lines, its line breaks kept.
+fn as_text(source: &str) -> String {
+    let source = source.replace("\r\n", "\n");
+    let mut out = String::with_capacity(source.len() * 9 / 8);
+    for paragraph in source.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        out.push_str("<p>");
+        for (i, line) in paragraph.trim_matches('\n').lines().enumerate() {
+            if i > 0 {
+                out.push_str("<br>\n");
+            }
+            escape_into(&mut out, line, false);
+        }
+        out.push_str("</p>\n");
+    }
+    out
 }
 
 /// The sanitizer's output for a source with no raw HTML, written from the events:
@@ -97,7 +204,8 @@ fn sanitized(source: &str) -> String {
 /// left out (code block languages, table alignments), links checked and given `rel`
 /// as ammonia does, and links whose URL it removes reduced to their text.
 /// `None` for what only the sanitizer handles: raw HTML, a link inside a link (an
-/// image in a link), carriage returns and NULs (which HTML parsing changes).
+/// image in a link), carriage returns and NULs (which HTML parsing changes); and for
+/// elements nested more than [`MAX_NESTING`] deep.
 fn structural(source: &str) -> Option<String> {
     if source.contains(['\r', '\0']) {
         return None;
@@ -108,10 +216,21 @@ fn structural(source: &str) -> Option<String> {
         table_head: false,
         link: None,
     };
+    // Elements open; deeper than allowed, the body is for `render` to show as text.
+    let mut depth = 0;
     for event in events(source) {
         match event {
-            Event::Start(tag) => w.start(tag)?,
-            Event::End(tag) => w.end(tag),
+            Event::Start(tag) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return None;
+                }
+                w.start(tag)?;
+            }
+            Event::End(tag) => {
+                depth -= 1;
+                w.end(tag);
+            }
             Event::Text(text) => {
                 escape_into(&mut w.out, &text, false);
                 w.end_newline = text.ends_with('\n');
@@ -418,6 +537,11 @@ mod tests {
         "\r\n",
     ];
 
+    /// The sanitizer's path, for any source.
+    fn sanitized(source: &str) -> String {
+        sanitize(&raw_html(source))
+    }
+
     fn source() -> impl Strategy<Value = String> {
         proptest::collection::vec(proptest::sample::select(PIECES), 0..40)
             .prop_map(|pieces| pieces.concat())
@@ -521,5 +645,67 @@ mod tests {
             "<p>Thanks,<br>\nAnn</p>\n<p>P.S. see<br>\nyou</p>\n"
         );
         assert_eq!(to_html("<u>Thanks</u>,\nAnn"), "<p>Thanks,<br>\nAnn</p>\n");
+    }
+
+    /// Nesting a few levels deeper than allowed, by Markdown or by raw HTML (which
+    /// took seconds to parse at some thousands of levels), shows the body as text;
+    /// as deep as allowed, it renders.
+    #[test]
+    fn bodies_nested_too_deep_are_shown_as_text() {
+        let quotes = |n: usize| format!("{} deep\n\nand <em>so</em>", "> ".repeat(n));
+        let shown = render(&quotes(MAX_NESTING - 1));
+        assert!(!shown.as_text);
+        assert_eq!(shown.html.matches("<blockquote>").count(), MAX_NESTING - 1);
+        assert!(
+            shown.html.contains("<p>and <em>so</em></p>"),
+            "{}",
+            shown.html
+        );
+        // Without raw HTML too (the direct path).
+        assert!(!render(&"> ".repeat(MAX_NESTING - 1)).as_text);
+        assert!(render(&"> ".repeat(MAX_NESTING + 1)).as_text);
+        let deep = render(&quotes(MAX_NESTING));
+        assert!(deep.as_text);
+        assert_eq!(
+            deep.html,
+            format!(
+                "<p>{} deep</p>\n<p>and &lt;em&gt;so&lt;/em&gt;</p>\n",
+                "&gt; ".repeat(MAX_NESTING)
+            )
+        );
+        let divs = |n: usize| format!("{}hi\r\nthere", "<div>".repeat(n));
+        assert!(!render(&divs(MAX_NESTING)).as_text);
+        // Thirty thousand levels (150 kB) are not given to the HTML parser at all.
+        let deep = render(&divs(30_000));
+        assert!(deep.as_text);
+        assert!(deep.html.starts_with("<p>&lt;div&gt;&lt;div&gt;"));
+        assert!(deep.html.ends_with("hi<br>\nthere</p>\n"));
+        assert_eq!(to_html(&divs(30_000)), deep.html);
+    }
+
+    /// What does not nest is not counted: void elements, end tags, and a `p` or `li`
+    /// that closes the one before it.
+    #[test]
+    fn nesting_is_counted_as_browsers_build_it() {
+        let many = |piece: &str| piece.repeat(MAX_NESTING * 3);
+        for flat in [
+            "<br>",
+            "<hr/>",
+            "<p>x",
+            "<li>x",
+            "<div></div>",
+            "<b>x</b>",
+            "a < b ",
+            "</div>",
+        ] {
+            assert!(!nests_deeper(&many(flat), MAX_NESTING), "{flat}");
+        }
+        for deep in ["<div>", "<b>", "<blockquote><p>x", "<ul><li>"] {
+            assert!(nests_deeper(&many(deep), MAX_NESTING), "{deep}");
+        }
+        let exact = "<div>".repeat(MAX_NESTING);
+        assert!(!nests_deeper(&exact, MAX_NESTING));
+        assert!(nests_deeper(&format!("{exact}<i>"), MAX_NESTING));
+        assert!(!nests_deeper(&format!("{exact}</DIV><i>"), MAX_NESTING));
     }
 }

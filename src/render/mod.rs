@@ -203,6 +203,9 @@ pub struct ParentLink {
 pub struct Section {
     pub html: String,
     pub bodies: Vec<String>,
+    /// The comments shown as text, their HTML nesting too deep
+    /// ([`markdown::MAX_NESTING`]).
+    pub as_text: Vec<ulid::Ulid>,
 }
 
 /// What an inbox notice page says and offers (`templates/notice.html`).
@@ -435,10 +438,17 @@ impl Renderer {
     ) -> Result<Section> {
         let empty = Thread::default();
         let t = comments.unwrap_or(&empty);
+        let mut as_text = Vec::new();
         let bodies: Vec<String> = t
             .comments
             .iter()
-            .map(|c| markdown::to_html(&c.body))
+            .map(|c| {
+                let body = markdown::render(&c.body);
+                if body.as_text {
+                    as_text.push(c.id);
+                }
+                body.html
+            })
             .collect();
         let views = self.tree(thread, t, &bodies);
         let title = self.strings.count("title", views.len());
@@ -447,7 +457,11 @@ impl Renderer {
             Some(stencils) => stencils.section(thread, &views, &title, feed_url, closed),
             None => self.section_by_templates(thread, &views, &title, feed_url, closed)?,
         };
-        Ok(Section { html, bodies })
+        Ok(Section {
+            html,
+            bodies,
+            as_text,
+        })
     }
 
     /// The section rendered by running the templates, once per comment.

@@ -823,6 +823,13 @@ fn render_page(
                             let comments = threads.read(&t);
                             let section =
                                 renderer.section(&t, Some(&comments), feed_url.as_deref())?;
+                            for id in &section.as_text {
+                                warn(format!(
+                                    "comment {id} of {t}: its HTML nests more than {} levels \
+                                     deep, so it is shown as text",
+                                    crate::render::markdown::MAX_NESTING
+                                ));
+                            }
                             let mut html = Cow::Borrowed(&section.html);
                             if has_base.get() {
                                 // `#c-…` would lead to the base's page: the links name this one.
@@ -1656,6 +1663,44 @@ mod tests {
         assert!(report.problems[0]
             .message
             .contains("second id=\"cairn-comments\""));
+    }
+
+    /// A comment whose HTML nests deeper than a page shows is shown as text, and the
+    /// render says which and why; the others on the page render as usual.
+    #[test]
+    fn a_comment_nested_too_deep_is_shown_as_text_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(root, r#"<div id="cairn-comments"></div>"#);
+        let deep = format!("{}x", "<div>".repeat(5_000));
+        std::fs::write(
+            root.join("comments/a/01JD3K8Z6Q9W2F4T7Y5M1N0AAB.yml"),
+            format!(
+                "id: 01JD3K8Z6Q9W2F4T7Y5M1N0AAB\nthread: /a/\ndate: 2026-01-02T00:00:00Z\nbody: '{deep}'\n"
+            ),
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(report.comments_rendered, 2);
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert!(page.contains("<p>Hi</p>"), "{page}");
+        assert!(page.contains(&format!("<p>{}x</p>", "&lt;div&gt;".repeat(5_000))));
+        assert!(!page.contains("<div><div>"));
+        let warnings: Vec<_> = report
+            .problems
+            .iter()
+            .filter(|p| p.message.contains("shown as text"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{:?}", report.problems);
+        assert!(warnings[0].path.ends_with("a/index.html"));
+        assert_eq!(warnings[0].severity, Severity::Warning);
+        assert_eq!(
+            warnings[0].message,
+            "comment 01JD3K8Z6Q9W2F4T7Y5M1N0AAB of /a/: its HTML nests more than 100 \
+             levels deep, so it is shown as text"
+        );
     }
 
     #[test]
