@@ -101,16 +101,20 @@ impl Comment {
         let raw: RawComment = match format {
             Format::Yaml => match fast_yaml(text) {
                 Some(raw) => raw,
-                None => serde_norway::from_str(text).map_err(|e| {
+                None => crate::yaml::from_str(text).map_err(|e| {
                     // Fields are read as the text is parsed: a wrong one can come before
                     // broken syntax further on, which is then what to report.
-                    let (e, well_formed) = match serde_norway::from_str::<serde_norway::Value>(text)
-                    {
-                        Ok(_) => (e, true),
-                        Err(syntax) => (syntax, false),
+                    let (e, well_formed) = match &e {
+                        crate::yaml::Error::TooDeep { .. } => (e, false),
+                        crate::yaml::Error::Yaml(_) => {
+                            match serde_norway::from_str::<serde_norway::Value>(text) {
+                                Ok(_) => (e, true),
+                                Err(syntax) => (crate::yaml::Error::Yaml(syntax), false),
+                            }
+                        }
                     };
                     FileError {
-                        line: e.location().map(|l| l.line()),
+                        line: e.line(),
                         message: parse_message("YAML", strip_location(&e.to_string()), well_formed),
                     }
                 })?,

@@ -32,3 +32,4 @@ pub mod store;
 mod testing;
 pub mod thread;
 pub mod walk;
+pub mod yaml;

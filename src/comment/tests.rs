@@ -96,7 +96,18 @@ fn errors_name_the_problem_and_line() {
         ("id = \"01JD3K8Z6Q9W2F4T7Y5M1N0ABC\"\nthread = \"/a/\"\ndate = 2026-01-01T00:00:00Z\nbody = \"x\"\nmood = 1\n", Format::Toml, Some(5), "unknown field `mood`"),
         ("id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\ndate: [1, 2]\nbody: x\n", Format::Yaml, Some(3), "date: invalid type: sequence, expected a string"),
     ];
-    for (text, format, line, needle) in cases {
+    // Nested too deep for the YAML parser, which would take seconds to say so.
+    let deep = format!(
+        "id: 01JD3K8Z6Q9W2F4T7Y5M1N0ABC\nthread: /a/\nbody: {}\n",
+        "[".repeat(100_000)
+    );
+    let deep = (
+        deep.as_str(),
+        Format::Yaml,
+        Some(3),
+        "invalid YAML: flow collections (`[`, `{`) nested more than 128 deep",
+    );
+    for (text, format, line, needle) in cases.iter().chain([&deep]) {
         let err = Comment::parse(text, *format).unwrap_err();
         assert!(err.message.contains(needle), "{text:?}: {err}");
         // "invalid YAML" (or TOML, JSON) is said of syntax, not of a well-formed

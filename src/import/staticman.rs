@@ -272,7 +272,7 @@ fn read_file(path: &Path, extension: &str) -> Result<BTreeMap<String, String>, S
     let value: serde_json::Value = if extension == "json" {
         serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
-        serde_norway::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?
+        crate::yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?
     };
     let serde_json::Value::Object(map) = value else {
         return Err("not a mapping of fields".into());

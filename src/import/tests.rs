@@ -497,6 +497,34 @@ fn staticman_files_saved_with_a_byte_order_mark_are_read() {
     assert_eq!(keys, ["one", "two"]);
 }
 
+/// A data file nested too deep for the YAML parser is skipped with the reason, at
+/// once rather than after the seconds that parser would take; the rest import.
+#[test]
+fn a_staticman_file_nested_too_deep_is_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1.yml"),
+        "_id: one\nname: Ann\nmessage: Hello\ndate: 2020-09-30T23:07:15Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("2.yml"),
+        format!("_id: two\nname: Bob\nmessage: {}\n", "{a: ".repeat(50_000)),
+    )
+    .unwrap();
+    let source = read_staticman(dir.path()).unwrap();
+    let keys: Vec<&str> = source.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["one"]);
+    assert_eq!(source.skipped.len(), 1, "{:?}", source.skipped);
+    assert!(
+        source.skipped[0].message.ends_with(
+            "invalid YAML: flow collections (`[`, `{`) nested more than 128 deep at line 3"
+        ),
+        "{:?}",
+        source.skipped
+    );
+}
+
 #[test]
 fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
     let read = |dir: &Path| read_staticman(dir).map(|_| ()).unwrap_err().to_string();
