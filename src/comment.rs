@@ -34,6 +34,9 @@ pub struct Comment {
 /// File extensions of comment files, the default (written) one first.
 pub const EXTENSIONS: [&str; 4] = ["yml", "yaml", "toml", "json"];
 
+/// The years a comment's date can fall in: RFC 3339 writes a year in four digits.
+pub const YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
+
 /// The file formats a comment may be stored in, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -195,7 +198,7 @@ impl Comment {
         let d = self.date;
         // Whole seconds in years 0-9999, nearly every date, are written digit by digit:
         // what chrono writes, for a tenth of the work.
-        if d.nanosecond() != 0 || !(0..=9999).contains(&d.year()) {
+        if d.nanosecond() != 0 || !YEARS.contains(&d.year()) {
             return d.to_rfc3339_opts(SecondsFormat::AutoSi, true);
         }
         let mut out = String::with_capacity(20);

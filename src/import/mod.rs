@@ -26,7 +26,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
@@ -489,12 +489,19 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
 
     // Shown in the source, with something to show; the rest is dropped, except that a
     // dropped comment with kept replies stays as a stub so the replies keep their place.
+    // A date no comment file can hold (year 52088 from a mangled timestamp) cannot be
+    // written: such a comment is skipped, not left for its replies to point at.
+    let dated: Vec<bool> = items
+        .iter()
+        .map(|i| crate::comment::YEARS.contains(&i.date.year()))
+        .collect();
     let wanted: Vec<bool> = items
         .iter()
         .zip(&bodies)
         .enumerate()
         .map(|(i, (item, body))| {
             !duplicate[i]
+                && dated[i]
                 && !body.is_empty()
                 && (item.status == Status::Published
                     || (item.status == Status::Pending && options.include_pending))
@@ -503,6 +510,7 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
     let parents: Vec<Option<usize>> = items
         .iter()
         .map(|i| i.parent.as_deref().and_then(|p| index.get(p)).copied())
+        .map(|p| p.filter(|&p| dated[p]))
         .collect();
     let stub = stubs_needed(&parents, &wanted);
     let ids: Vec<Ulid> = items
@@ -521,6 +529,16 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
         if duplicate[i] {
             plan.skipped
                 .push(note(format!("id {} appears twice in the source", item.key)));
+            continue;
+        }
+        if !dated[i] {
+            plan.skipped.push(note(format!(
+                "its date {} is outside the years {} to {} a comment file can hold",
+                item.date
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                crate::comment::YEARS.start(),
+                crate::comment::YEARS.end()
+            )));
             continue;
         }
         if !wanted[i] && !stub[i] {

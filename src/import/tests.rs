@@ -322,6 +322,50 @@ fn a_missing_parent_makes_a_top_level_comment_with_a_note() {
 }
 
 #[test]
+fn comments_dated_past_year_9999_are_skipped_and_their_replies_kept_top_level() {
+    let far = DateTime::from_timestamp(1_588_505_111_361, 0).unwrap(); // ms read as s
+    let plan = plan(
+        Kind::Staticman,
+        source(vec![
+            Item {
+                date: far,
+                ..item("1", None, 0, Status::Published)
+            },
+            item("2", Some("1"), 1, Status::Published),
+            Item {
+                date: far,
+                ..item("3", None, 2, Status::Deleted)
+            },
+            item("4", Some("3"), 3, Status::Published),
+        ]),
+        &options(),
+        &Existing::default(),
+    );
+    let planned: Vec<_> = plan
+        .new
+        .iter()
+        .map(|p| p.comment.origin.as_deref())
+        .collect();
+    assert_eq!(planned, [Some("staticman:2"), Some("staticman:4")]);
+    for new in &plan.new {
+        assert_eq!(new.comment.parent, None, "{new:#?}");
+        Comment::parse(&new.comment.to_yaml(), Format::Yaml).unwrap();
+    }
+    let skipped: Vec<&str> = plan.skipped.iter().map(|n| n.message.as_str()).collect();
+    let why =
+        "its date +52307-09-22T19:49:21Z is outside the years 0 to 9999 a comment file can hold";
+    assert_eq!(skipped, [why, why]);
+    let adjusted: Vec<&str> = plan.adjusted.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(
+        adjusted,
+        [
+            "its parent 1 is not imported; imported as a top-level comment",
+            "its parent 3 is not imported; imported as a top-level comment"
+        ]
+    );
+}
+
+#[test]
 fn thread_maps_move_prefixes_or_match_whole_paths() {
     let mut map = ThreadMap::default();
     map.add("/blog/=/posts/").unwrap();
