@@ -12,6 +12,10 @@ use thiserror::Error;
 /// Longest thread path accepted, in bytes after decoding.
 pub const MAX_LEN: usize = 512;
 
+/// Longest name between two slashes, in bytes: a thread's names are the names of the
+/// directories its comments go in, and file systems hold no longer name (`NAME_MAX`).
+pub const MAX_NAME: usize = 255;
+
 /// Why a string is not a thread path.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ThreadError {
@@ -19,6 +23,8 @@ pub enum ThreadError {
     Empty,
     #[error("thread path is longer than {MAX_LEN} bytes")]
     TooLong,
+    #[error("thread path has a name longer than {MAX_NAME} bytes, which no directory can have")]
+    NameTooLong,
     #[error("thread path contains a control character")]
     Control,
     #[error("thread path contains a backslash")]
@@ -39,8 +45,9 @@ pub enum ThreadError {
 
 /// Normalizes a thread path.
 ///
-/// Percent-escapes are decoded, repeated slashes collapse, a leading slash is added,
-/// a trailing `index.html` is dropped, and a path whose last segment has no file
+/// Percent-escapes are decoded, space around the path and around each of its names
+/// is dropped, repeated slashes collapse, a leading slash is added, a trailing
+/// `index.html` is dropped, and a path whose last segment has no file
 /// extension gets a trailing slash (`/posts/a` and `/posts/a/` are one thread).
 pub fn normalize(raw: &str) -> Result<String, ThreadError> {
     if is_canonical(raw) {
@@ -69,7 +76,7 @@ fn is_canonical(raw: &str) -> bool {
     let dir = rest.strip_suffix('/');
     let mut last = "";
     for segment in dir.unwrap_or(rest).split('/') {
-        if segment.is_empty() || segment.starts_with('.') {
+        if segment.is_empty() || segment.starts_with('.') || segment.len() > MAX_NAME {
             return false;
         }
         last = segment;
@@ -99,11 +106,14 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
         return Err(ThreadError::Backslash);
     }
     let mut segments: Vec<&str> = Vec::new();
-    for segment in decoded.split('/') {
+    // Space around a name goes, as around the whole path: a directory named `a ` would
+    // otherwise hold a thread that reads back as `/a/`.
+    for segment in decoded.split('/').map(str::trim) {
         match segment {
             "" => {}
             "." | ".." => return Err(ThreadError::DotSegment),
             s if s.starts_with('.') => return Err(ThreadError::Hidden),
+            s if s.len() > MAX_NAME => return Err(ThreadError::NameTooLong),
             s => segments.push(s),
         }
     }
@@ -252,7 +262,12 @@ mod tests {
             ("/about.html", "/about.html"),
             ("/caf%C3%A9/", "/café/"),
             ("  /padded/  ", "/padded/"),
+            ("/a /%20b/c.html ", "/a/b/c.html"),
+            ("/a.html /", "/a.html"),
+            ("/ /a/", "/a/"),
         ];
+        let longest = format!("/{}/", "a".repeat(MAX_NAME));
+        assert_eq!(normalize(&longest), Ok(longest.clone()));
         for (raw, want) in cases {
             assert_eq!(normalize(raw).as_deref(), Ok(want), "normalize({raw:?})");
         }
@@ -261,6 +276,8 @@ mod tests {
     #[test]
     fn rejections() {
         let long = format!("/{}/", "a".repeat(MAX_LEN));
+        let long_name = format!("/a/{}/", "é".repeat(128));
+        let long_ascii = format!("/a/{}/", "a".repeat(MAX_NAME + 1));
         let cases = [
             ("", ThreadError::Empty),
             ("/a/../b/", ThreadError::DotSegment),
@@ -270,6 +287,8 @@ mod tests {
             ("/.well-known/x/", ThreadError::Hidden),
             ("/posts/.htaccess", ThreadError::Hidden),
             ("/a/%2egit/", ThreadError::Hidden),
+            ("/a/ .git/", ThreadError::Hidden),
+            ("/a/%20..%20/b/", ThreadError::DotSegment),
             ("/a\u{7}b/", ThreadError::Control),
             ("/a%0Ab/", ThreadError::Control),
             ("/a\\b/", ThreadError::Backslash),
@@ -277,6 +296,8 @@ mod tests {
             ("https://example.org/a/", ThreadError::NotAPath),
             ("/a/?q=1", ThreadError::NotAPath),
             (long.as_str(), ThreadError::TooLong),
+            (long_name.as_str(), ThreadError::NameTooLong),
+            (long_ascii.as_str(), ThreadError::NameTooLong),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize(raw), Err(want), "normalize({raw:?})");
@@ -292,6 +313,19 @@ mod tests {
                 proptest::prop_assert_eq!(normalize_any(&raw), Ok(raw.clone()));
             } else if raw.bytes().all(|b| b.is_ascii_graphic() && b != b'%') {
                 proptest::prop_assert_ne!(normalize_any(&raw), Ok(raw.clone()));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// What a stored comment relies on: its thread is a fixed point of normalizing,
+        /// and the directory its files go in reads back as that thread.
+        #[test]
+        fn a_threads_directory_holds_that_thread(raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?") {
+            if let Ok(thread) = normalize(&raw) {
+                proptest::prop_assert_eq!(normalize(&thread), Ok(thread.clone()));
+                let from_dir = of_page(std::path::Path::new(dir(&thread)));
+                proptest::prop_assert_eq!(from_dir, Ok(thread));
             }
         }
     }

@@ -696,6 +696,15 @@ mod tests {
                 Some("thread"),
             ),
             (
+                // A directory no file system can create would break every checkout.
+                Submission {
+                    thread: format!("/posts/{}/", "a".repeat(300)),
+                    ..ok()
+                },
+                Reason::Thread,
+                Some("thread"),
+            ),
+            (
                 Submission {
                     parent: "nope".into(),
                     ..ok()
