@@ -721,6 +721,10 @@ fn render_page(
     // Whether the head's end tag took the assets: a minified page may leave `</head>`
     // (or the whole head) out, and then the section brings its stylesheet and script.
     let head_done = Rc::new(Cell::new(false));
+    // The head's tags go in between two marks, and stay only if the body has a section
+    // (a page whose text only names `cairn-comments`, as a page of documentation does,
+    // gets none). A page that already holds a mark gets the tags as they are.
+    let marked = memchr::memmem::find(&input, HEAD_TAGS_MARK.as_bytes()).is_none();
     let rendered = RefCell::new(None::<(String, crate::render::Section, Thread, &Renderer)>);
     let problems = RefCell::new(Vec::new());
     let sections = RefCell::new(Vec::new());
@@ -787,9 +791,15 @@ fn render_page(
                                 let (assets, feed_tag, done) =
                                     (assets.clone(), feed_tag.clone(), head_done.clone());
                                 handlers.push(Box::new(move |end| {
+                                    if marked {
+                                        end.before(HEAD_TAGS.0, ContentType::Html);
+                                    }
                                     end.before(&assets(), ContentType::Html);
                                     if let Some(tag) = &feed_tag {
                                         end.before(&tag(), ContentType::Html);
+                                    }
+                                    if marked {
+                                        end.before(HEAD_TAGS.1, ContentType::Html);
                                     }
                                     done.set(true);
                                     Ok(())
@@ -912,6 +922,9 @@ fn render_page(
         rewriter.write(&input).and_then(|()| rewriter.end())
     };
     result.map_err(|e| fail(format!("cannot rewrite page: {e}")))?;
+    if marked && head_done.get() {
+        unmark_head_tags(&mut output, rendered.borrow().is_some());
+    }
     page.problems = problems.into_inner();
     page.sections = sections.into_inner();
 
@@ -944,6 +957,32 @@ fn render_page(
             .map_err(|e| fail(format!("{e:#}")))?;
     }
     Ok(Some(page))
+}
+
+/// The marks around the tags a page's head gets for its comments section (ASCII, so
+/// they read the same in whatever encoding the page is written).
+const HEAD_TAGS: (&str, &str) = ("<!--cairn:head-->", "<!--cairn:head-end-->");
+/// What both marks start with.
+const HEAD_TAGS_MARK: &str = "<!--cairn:head";
+
+/// Takes the [`HEAD_TAGS`] marks out of a rewritten page (a page with two heads has
+/// two pairs), and the tags between them too unless the page got a comments section.
+fn unmark_head_tags(output: &mut Vec<u8>, keep: bool) {
+    let (open, close) = (HEAD_TAGS.0.as_bytes(), HEAD_TAGS.1.as_bytes());
+    let mut from = 0;
+    while let Some(start) = memchr::memmem::find(&output[from..], open).map(|at| from + at) {
+        let Some(end) = memchr::memmem::find(&output[start..], close).map(|at| start + at) else {
+            return;
+        };
+        if keep {
+            output.drain(end..end + close.len());
+            output.drain(start..start + open.len());
+            from = end - open.len();
+        } else {
+            output.drain(start..end + close.len());
+            from = start;
+        }
+    }
 }
 
 /// Whether a page has placeholders that need every thread read first (counts, lists of
@@ -1798,6 +1837,47 @@ mod tests {
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!(again.pages_written, 0);
         assert_eq!(again.feeds_written, 0);
+    }
+
+    #[test]
+    fn only_pages_that_get_a_section_get_its_stylesheet_and_feed_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = root.join("public");
+        let docs = "<html><head><title>Docs</title></head><body><p>Add \
+                    <code>&lt;div id=\"cairn-comments\"&gt;</code> to your layout.</p>";
+        let void = "<html><head><title>Void</title></head><body><img id=\"cairn-comments\">";
+        let quoted = "<html><head><title>Marks</title></head><body><p><!--cairn:head--></p>\
+                      <div id=\"cairn-comments\"></div>";
+        std::fs::create_dir_all(site.join("latin")).unwrap();
+        std::fs::write(
+            site.join("latin/index.html"),
+            b"<html><head><meta charset=\"iso-8859-1\"><title>Caf\xe9</title></head>\
+              <body><div id=\"cairn-comments\"></div>",
+        )
+        .unwrap();
+        let pages = [("docs", docs), ("void", void), ("quoted", quoted)];
+        let (config, index) = render_pages(root, &pages);
+
+        let read = |name: &str| std::fs::read(site.join(name)).unwrap();
+        assert_eq!(read("docs/index.html"), docs.as_bytes());
+        assert_eq!(read("void/index.html"), void.as_bytes());
+        assert!(!site.join("docs/comments.xml").exists());
+        let latin = read("latin/index.html");
+        let head = &latin[..memchr::memmem::find(&latin, b"</head>").unwrap()];
+        assert!(
+            memchr::memmem::find(head, b"title=\"Comments on Caf\xe9\"").is_some()
+                && memchr::memmem::find(head, b"cairn.css").is_some()
+                && memchr::memmem::find(&latin, b"cairn:head").is_none(),
+            "{}",
+            String::from_utf8_lossy(&latin)
+        );
+        let quoted = String::from_utf8(read("quoted/index.html")).unwrap();
+        assert!(quoted.contains("<p><!--cairn:head--></p>"), "{quoted}");
+        assert_eq!(quoted.matches("cairn.css").count(), 1, "{quoted}");
+
+        let again = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!((again.pages_written, again.feeds_written), (0, 0));
     }
 
     #[test]
