@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{types::ValueRef, Connection, OpenFlags};
 
 use super::{Body, Item, Note, Source, Status};
 
@@ -42,42 +42,95 @@ pub fn read(path: &Path) -> Result<Source> {
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let location = format!("comment {id}");
-        let uri: Option<String> = row.get(1)?;
-        let created: f64 = row.get(3)?;
-        let Some(date) = date_of(created) else {
+        // SQLite keeps whatever a row was given, whatever the column's type: a value of
+        // another type skips that comment (or is read as text) with a note, never the
+        // whole import.
+        let mut text = |at: usize, column: &str| -> Result<Option<String>> {
+            let (value, lossy) = match row.get_ref(at)? {
+                ValueRef::Null => return Ok(None),
+                ValueRef::Integer(n) => return Ok(Some(n.to_string())),
+                ValueRef::Real(x) => return Ok(Some(x.to_string())),
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                    let value = String::from_utf8_lossy(bytes);
+                    let lossy = matches!(value, std::borrow::Cow::Owned(_));
+                    (value.into_owned(), lossy)
+                }
+            };
+            if lossy {
+                source.adjusted.push(Note {
+                    location: location.clone(),
+                    message: format!(
+                        "its {column} is not UTF-8 text: read with U+FFFD in place of the bytes that are not"
+                    ),
+                });
+            }
+            Ok(Some(value))
+        };
+        let uri = text(1, "page URI")?;
+        let parent = text(2, "parent")?;
+        let author = text(5, "author")?;
+        let email = text(6, "email")?;
+        let website = text(7, "website")?;
+        let body = text(8, "text")?.unwrap_or_default();
+        let skip = |source: &mut Source, message: String| {
             source.skipped.push(Note {
-                location,
-                message: format!("its creation time {created} is not a date"),
-            });
+                location: location.clone(),
+                message,
+            })
+        };
+        let created = match row.get_ref(3)? {
+            ValueRef::Real(x) => Some(x),
+            ValueRef::Integer(n) => Some(n as f64),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
+            _ => None,
+        };
+        let Some(date) = created.and_then(date_of) else {
+            let raw = described(row.get_ref(3)?);
+            skip(
+                &mut source,
+                format!("its creation time {raw} is not a date"),
+            );
             continue;
         };
-        let mode: i64 = row.get(4)?;
-        let status = match mode {
-            1 => Status::Published,
-            2 => Status::Pending,
-            4 => Status::Deleted,
+        let status = match row.get_ref(4)? {
+            ValueRef::Integer(1) => Status::Published,
+            ValueRef::Integer(2) => Status::Pending,
+            ValueRef::Integer(4) => Status::Deleted,
             other => {
-                source.skipped.push(Note {
-                    location,
-                    message: format!("unknown Isso mode {other}"),
-                });
+                skip(
+                    &mut source,
+                    format!("unknown Isso mode {}", described(other)),
+                );
                 continue;
             }
         };
         source.items.push(Item {
             key: id.to_string(),
             thread: uri,
-            parent: row.get::<_, Option<i64>>(2)?.map(|p| p.to_string()),
+            parent,
             date,
-            author: row.get(5)?,
-            email: row.get(6)?,
-            website: row.get(7)?,
-            body: Body::Markdown(row.get::<_, Option<String>>(8)?.unwrap_or_default()),
+            author,
+            email,
+            website,
+            body: Body::Markdown(body),
             status,
             location,
         });
     }
     Ok(source)
+}
+
+/// A value as a report shows it: numbers as they are, text quoted, and what else.
+fn described(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Real(x) => x.to_string(),
+        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("(a blob of {} bytes)", b.len()),
+    }
 }
 
 /// Isso's `created` (Unix seconds as a float) to the microsecond, as Isso's API shows it.

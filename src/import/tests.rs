@@ -661,3 +661,56 @@ fn exports_are_read_gzipped_or_not_without_a_byte_order_mark() {
         assert_eq!(text_of(&path).unwrap(), "{\"version\": 1}\n", "{name}");
     }
 }
+
+#[test]
+fn isso_rows_holding_values_of_other_types_are_skipped_or_read_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("comments.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    // Isso's schema; SQLite keeps any value in any column.
+    db.execute_batch(
+        "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+         CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
+             created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
+             text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR,
+             likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB NOT NULL,
+             notification INTEGER DEFAULT 0);
+         INSERT INTO threads VALUES (1, '/posts/a/', 'A');
+         INSERT INTO comments VALUES (1, 1, NULL, 1600000000.5, NULL, 1, '', 'good', 'Ann', NULL, NULL, 0, 0, x'', 0);
+         INSERT INTO comments VALUES (1, 2, 1, '2020-09-13 12:00', NULL, 1, '', 'text date', 'Bob', NULL, NULL, 0, 0, x'', 0);
+         INSERT INTO comments VALUES (1, 3, NULL, 1600000100, NULL, NULL, '', 'no mode', 'Cy', NULL, NULL, 0, 0, x'', 0);
+         INSERT INTO comments VALUES (1, 4, 'x', '1600000200', NULL, 1, '', 'text parent', 'Di', NULL, NULL, 0, 0, x'', 0);
+         INSERT INTO comments VALUES (1, 5, 1, 1600000300, NULL, 1, '', x'41ff42', 42, NULL, NULL, 0, 0, x'', 0);",
+    )
+    .unwrap();
+    drop(db);
+
+    let source = super::isso::read(&path).unwrap();
+    let read: Vec<(&str, Option<&str>, String)> = source
+        .items
+        .iter()
+        .map(|i| (i.key.as_str(), i.parent.as_deref(), i.body.to_markdown()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("1", None, "good".to_string()),
+            ("4", Some("x"), "text parent".to_string()),
+            ("5", Some("1"), "A\u{FFFD}B".to_string()),
+        ]
+    );
+    assert_eq!(source.items[1].date.timestamp(), 1_600_000_200);
+    assert_eq!(source.items[2].author.as_deref(), Some("42"));
+    let notes = |notes: &[Note]| notes.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        notes(&source.skipped),
+        [
+            "comment 2: its creation time \"2020-09-13 12:00\" is not a date",
+            "comment 3: unknown Isso mode NULL"
+        ]
+    );
+    assert_eq!(
+        notes(&source.adjusted),
+        ["comment 5: its text is not UTF-8 text: read with U+FFFD in place of the bytes that are not"]
+    );
+}
