@@ -714,3 +714,36 @@ fn isso_rows_holding_values_of_other_types_are_skipped_or_read_with_a_note() {
         ["comment 5: its text is not UTF-8 text: read with U+FFFD in place of the bytes that are not"]
     );
 }
+
+#[test]
+fn an_xml_export_cut_short_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xml");
+    let export = r#"<?xml version="1.0" encoding="utf-8"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+  <thread dsq:id="1"><link>https://blog.example.org/posts/a/</link></thread>
+  <post dsq:id="2"><message><![CDATA[<p>First</p>]]></message><createdAt>2020-01-01T00:00:00Z</createdAt>
+    <isDeleted>false</isDeleted><isSpam>false</isSpam><author><name>Ann</name></author><thread dsq:id="1"/></post>
+  <post dsq:id="3"><message><![CDATA[<p>Second</p>]]></message><createdAt>2020-01-02T00:00:00Z</createdAt>
+    <isDeleted>false</isDeleted><isSpam>false</isSpam><author><name>Bob</name></author><thread dsq:id="1"/></post>
+</disqus>
+"#;
+    std::fs::write(&path, export).unwrap();
+    assert_eq!(super::disqus::read(&path).unwrap().items.len(), 2);
+    let end = export.find("</disqus>").unwrap() + "</disqus>".len();
+    // The whole first post and part of the second, as an interrupted download leaves it.
+    let cut = export.find("<createdAt>2020-01-02").unwrap();
+    std::fs::write(&path, &export[..cut]).unwrap();
+    let err = format!("{:#}", super::disqus::read(&path).unwrap_err());
+    assert!(
+        err.contains(&format!(
+            "not a well-formed XML export: the file ends at byte {cut} with 2 elements still \
+             open: it was cut short"
+        )),
+        "{err}"
+    );
+    for cut in (0..end).filter(|&at| export.is_char_boundary(at)) {
+        std::fs::write(&path, &export[..cut]).unwrap();
+        assert!(super::disqus::read(&path).is_err(), "{cut} bytes read");
+    }
+}

@@ -73,9 +73,10 @@ fn walk<R: BufRead>(
     // The record being built, and its open descendants.
     let mut open: Vec<Element> = Vec::new();
     loop {
+        // The error's own words, once: its source would repeat them.
         let event = reader
             .read_event_into(&mut buf)
-            .with_context(|| format!("at byte {}", reader.error_position()))?;
+            .map_err(|e| anyhow::anyhow!("at byte {}: {e}", reader.error_position()))?;
         match event {
             Event::Start(start) => {
                 let element = element_of(&start);
@@ -120,7 +121,15 @@ fn walk<R: BufRead>(
                         .push_str(&String::from_utf8_lossy(&data.into_inner()));
                 }
             }
-            Event::Eof => return Ok(()),
+            Event::Eof if level == 0 => return Ok(()),
+            // A download that stopped early reads well up to its last byte: what it
+            // holds would be imported as if it were all.
+            Event::Eof => anyhow::bail!(
+                "the file ends at byte {} with {level} element{} still open: it was cut \
+                 short (an interrupted download?); nothing was imported",
+                reader.buffer_position(),
+                if level == 1 { "" } else { "s" }
+            ),
             _ => {}
         }
         buf.clear();
