@@ -631,7 +631,7 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
     assert!(
         stderr(&out).contains(
             "google-has-the-answer-aspx/dsq-747512661.yml: imported as it is, but its body \
-             has 10586 characters, more than form.max_body (10000)"
+             has 10584 characters, more than form.max_body (10000)"
         ),
         "{}",
         stderr(&out)

@@ -53,12 +53,162 @@ pub fn to_markdown(html: &str) -> String {
     {
         cleaned = cleaned.replace(&format!("<br>{closing}"), &format!("{closing}<br>"));
     }
-    match converter.convert(&cleaned) {
+    let escaped = with_text_escaped(&cleaned);
+    match converter.convert(escaped.as_deref().unwrap_or(&cleaned)) {
+        Ok(markdown) if escaped.is_some() => {
+            without_dangling_breaks(markdown.replace(ESCAPE, "\\").trim())
+        }
         Ok(markdown) => without_dangling_breaks(markdown.trim()),
         // The parser reads from memory; an I/O error cannot happen, but losing a body
         // must not either: keep the source, which render sanitizes.
         Err(_) => html.trim().to_string(),
     }
+}
+
+/// Stands for a backslash in the HTML given to htmd, which writes it as it is (it
+/// escapes a backslash of the text): a private-use character no body holds.
+const ESCAPE: char = '\u{F8FF}';
+
+/// Elements htmd keeps as HTML that CommonMark reads as an HTML block, whose text it
+/// shows as it is: no escape goes in there.
+const RAW_BLOCKS: [&str; 15] = [
+    "article",
+    "aside",
+    "center",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "header",
+    "hgroup",
+    "nav",
+    "summary",
+];
+
+/// Elements whose tags start a new line of Markdown.
+const BLOCKS: [&str; 24] = [
+    "p",
+    "div",
+    "br",
+    "hr",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+];
+
+/// `html` (as ammonia writes it) with an [`ESCAPE`] before the text that htmd would leave
+/// to mean Markdown: a block marker at the start of a line when space comes before it
+/// (htmd looks for markers before it trims space), `1)` and a rule of `-` (which it
+/// does not know), and every `~`, which strikes text through. Text in code, and in
+/// the [`RAW_BLOCKS`] htmd keeps as HTML, is left as it is. `None` for a body that
+/// holds an `ESCAPE` itself.
+fn with_text_escaped(html: &str) -> Option<String> {
+    if html.contains(ESCAPE) {
+        return None;
+    }
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut rest = html;
+    let mut line_start = true;
+    // Open elements whose text stays as it is: code, and the raw blocks.
+    let mut as_is = 0usize;
+    while !rest.is_empty() {
+        if rest.starts_with('<') {
+            let end = tag_end(rest);
+            let tag = &rest[..end];
+            let closing = tag.starts_with("</");
+            let name: String = tag[if closing { 2 } else { 1 }..]
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            if name == "pre" || name == "code" || RAW_BLOCKS.contains(&name.as_str()) {
+                as_is = if closing {
+                    as_is.saturating_sub(1)
+                } else {
+                    as_is + 1
+                };
+            }
+            // An inline element starts its line with its own syntax (`**`, `[`, `` ` ``).
+            line_start = BLOCKS.contains(&name.as_str());
+            out.push_str(tag);
+            rest = &rest[end..];
+            continue;
+        }
+        let end = rest.find('<').unwrap_or(rest.len());
+        let mut text = &rest[..end];
+        rest = &rest[end..];
+        if as_is > 0 {
+            out.push_str(text);
+            continue;
+        }
+        if line_start {
+            // Space at the start of a line shows nothing in HTML.
+            loop {
+                let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
+                text = trimmed.strip_prefix("&nbsp;").unwrap_or(trimmed);
+                if text.len() == trimmed.len() {
+                    break;
+                }
+            }
+            if text.is_empty() {
+                continue;
+            }
+            line_start = false;
+            if text.starts_with("&gt;") {
+                out.push(ESCAPE);
+            } else if let Some(at) = block_start(text) {
+                // htmd escapes `*`, `_` and `` ` `` wherever they are, and `~` is below.
+                if !text[at..].starts_with(['*', '_', '`', '~']) {
+                    out.push_str(&text[..at]);
+                    out.push(ESCAPE);
+                    text = &text[at..];
+                }
+            }
+        }
+        for (i, piece) in text.split('~').enumerate() {
+            if i > 0 {
+                out.push(ESCAPE);
+                out.push('~');
+            }
+            out.push_str(piece);
+        }
+    }
+    Some(out)
+}
+
+/// The length of the tag `html` starts with, quoted attribute values and all.
+fn tag_end(html: &str) -> usize {
+    let mut quote = None;
+    for (i, b) in html.bytes().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if b == q => quote = None,
+            (None, b'>') => return i + 1,
+            _ => {}
+        }
+    }
+    html.len()
 }
 
 /// `html` (as ammonia writes it: tags well formed, and every `<` of text escaped) without
@@ -156,10 +306,15 @@ fn without_dangling_breaks(markdown: &str) -> String {
 /// it would.
 fn block_start(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    let spaced = |at: usize| bytes.get(at).is_none_or(|b| *b == b' ');
+    // A line of Markdown, or text of HTML, where a newline or tab is a space too.
+    let spaced = |at: usize| bytes.get(at).is_none_or(u8::is_ascii_whitespace);
     let run = |c: u8| bytes.iter().take_while(|b| **b == c).count();
     let first = *bytes.first()?;
-    let rule = b"-*_=".contains(&first) && text.trim_end().bytes().all(|b| b == first || b == b' ');
+    let rule = b"-*_=".contains(&first)
+        && text
+            .trim_end()
+            .bytes()
+            .all(|b| b == first || b.is_ascii_whitespace());
     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     match first {
         _ if rule => Some(0),
@@ -279,6 +434,75 @@ mod tests {
             to_markdown(html),
             "Try <span title=\"x\">this</span>:\n\n```\nfunc f() {\"</pre>\"}\n```\n\nand <span>after</span>\n\n```\nx\n```"
         );
+    }
+
+    /// What a reader saw of an imported comment is what the page shows of its
+    /// Markdown: text that reads as Markdown syntax is escaped, in every element.
+    #[test]
+    fn imported_text_shows_as_it_did_in_every_element() {
+        use crate::render::markdown::{to_html, visible_text};
+        // Blocks and breaks part words in one and run together in the other.
+        let shown = |html: &str| visible_text(html).replace(char::is_whitespace, "");
+        let texts = [
+            "\n# not a heading",
+            " - not a list",
+            "\u{a0}+ not a list",
+            "\n1. not a list",
+            "1) not a list",
+            "2020. A year",
+            "&gt; not a quote",
+            "---",
+            "===",
+            "~~~",
+            "***",
+            "it costs ~5, not ~10~ as said",
+            "~~not struck~~",
+            "a * b _ c ` d [e] \\ f",
+        ];
+        let tags = [
+            "p",
+            "div",
+            "li",
+            "blockquote",
+            "h2",
+            "dd",
+            "dt",
+            "span",
+            "b",
+            "em",
+            "a",
+            "del",
+            "s",
+            "u",
+            "sub",
+            "small",
+            "center",
+            "article",
+            "aside",
+            "details",
+            "figure",
+            "footer",
+            "header",
+            "nav",
+            "section",
+            "summary",
+            "figcaption",
+            "code",
+            "pre",
+        ];
+        for tag in tags {
+            for text in texts {
+                let html = match tag {
+                    "li" => format!("<p>a</p><ul><li>{text}</li></ul>"),
+                    "dd" | "dt" => format!("<p>a</p><dl><{tag}>{text}</{tag}></dl>"),
+                    "a" => format!("<p>a</p><p><a href=\"https://example.org/\">{text}</a></p>"),
+                    _ => format!("<p>a</p><{tag}>{text}</{tag}>"),
+                };
+                let md = to_markdown(&html);
+                let page = to_html(&md);
+                assert_eq!(shown(&page), shown(&html), "{html} → {md:?} → {page}");
+            }
+        }
     }
 
     #[test]
