@@ -32,6 +32,7 @@ pub fn to_markdown(html: &str) -> String {
         .link_rel(None)
         .clean(html)
         .to_string();
+    cleaned = code_with_breaks_as_blocks(&cleaned);
     // Highlighted code (Remark42's and many blogs' `<pre><code><span class="k">`) is
     // code: its spans only coloured it, and would keep the block as raw HTML.
     cleaned = without_spans_in_pre(&cleaned);
@@ -209,6 +210,46 @@ fn tag_end(html: &str) -> usize {
         }
     }
     html.len()
+}
+
+/// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds
+/// `<br>`s, as Disqus kept code of several lines, made a `<pre>` block of those lines:
+/// htmd keeps such a `<code>` as HTML but writes its text unescaped, so the `<T>` of
+/// `List&lt;T&gt;` would be read as a tag, and lost.
+fn code_with_breaks_as_blocks(html: &str) -> String {
+    const CLOSE: &str = "</code>";
+    let mut out = String::with_capacity(html.len() + 32);
+    let mut rest = html;
+    while let Some(code) = rest.find("<code") {
+        if let Some(pre) = rest[..code].find("<pre") {
+            let end = rest[pre..]
+                .find("</pre>")
+                .map_or(rest.len(), |e| pre + e + "</pre>".len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        let inner = code + tag_end(&rest[code..]);
+        let Some(close) = rest[inner..].find(CLOSE).map(|at| inner + at) else {
+            break;
+        };
+        out.push_str(&rest[..code]);
+        if rest[inner..close].contains("<br>") {
+            // A break that starts or ends the code only spaced it from the text.
+            let mut lines = &rest[inner..close];
+            while let Some(within) = lines.strip_prefix("<br>").or(lines.strip_suffix("<br>")) {
+                lines = within;
+            }
+            out.push_str("<pre><code>");
+            out.push_str(&lines.replace("<br>", "\n"));
+            out.push_str("</code></pre>");
+        } else {
+            out.push_str(&rest[code..close + CLOSE.len()]);
+        }
+        rest = &rest[close + CLOSE.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `html` (as ammonia writes it: tags well formed, and every `<` of text escaped) without
@@ -503,6 +544,20 @@ mod tests {
                 assert_eq!(shown(&page), shown(&html), "{html} → {md:?} → {page}");
             }
         }
+    }
+
+    #[test]
+    fn code_of_several_lines_keeps_its_text_and_lines() {
+        let md = to_markdown(
+            "<p>Consider:<br><code><br>&lt;httpHandlers&gt;<br>&lt;remove verb=\"*\"/&gt;<br>\
+             &lt;/httpHandlers&gt;<br></code>and <code>List&lt;T&gt;</code></p>\
+             <pre><code>a<br>b</code></pre>",
+        );
+        assert_eq!(
+            md,
+            "Consider:\n\n```\n<httpHandlers>\n<remove verb=\"*\"/>\n</httpHandlers>\n```\n\n\
+             and `List<T>`\n\n<pre><code>a<br>b</code></pre>"
+        );
     }
 
     #[test]
