@@ -32,7 +32,7 @@ pub fn to_markdown(html: &str) -> String {
         .link_rel(None)
         .clean(html)
         .to_string();
-    cleaned = code_with_breaks_as_blocks(&cleaned);
+    cleaned = plain_code(&cleaned);
     // Highlighted code (Remark42's and many blogs' `<pre><code><span class="k">`) is
     // code: its spans only coloured it, and would keep the block as raw HTML.
     cleaned = without_spans_in_pre(&cleaned);
@@ -212,11 +212,12 @@ fn tag_end(html: &str) -> usize {
     html.len()
 }
 
-/// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds
-/// `<br>`s, as Disqus kept code of several lines, made a `<pre>` block of those lines:
-/// htmd keeps such a `<code>` as HTML but writes its text unescaped, so the `<T>` of
-/// `List&lt;T&gt;` would be read as a tag, and lost.
-fn code_with_breaks_as_blocks(html: &str) -> String {
+/// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds tags
+/// made plain: htmd keeps such a `<code>` as HTML but writes its text unescaped, so the
+/// `<T>` of `List&lt;T&gt;` would be read as a tag, and lost. What formatted the code
+/// (a `<strong>` in it) goes; its `<br>`s, as Disqus kept code of several lines, make
+/// it a `<pre>` block of those lines.
+fn plain_code(html: &str) -> String {
     const CLOSE: &str = "</code>";
     let mut out = String::with_capacity(html.len() + 32);
     let mut rest = html;
@@ -234,15 +235,30 @@ fn code_with_breaks_as_blocks(html: &str) -> String {
             break;
         };
         out.push_str(&rest[..code]);
-        if rest[inner..close].contains("<br>") {
-            // A break that starts or ends the code only spaced it from the text.
-            let mut lines = &rest[inner..close];
-            while let Some(within) = lines.strip_prefix("<br>").or(lines.strip_suffix("<br>")) {
-                lines = within;
+        let held = &rest[inner..close];
+        if held.contains('<') {
+            // Its text, a line a `<br>` (a newline of the source is a space there).
+            let mut text = String::with_capacity(held.len());
+            let mut left = held;
+            while let Some(at) = left.find('<') {
+                text.push_str(&left[..at].replace('\n', " "));
+                let end = at + tag_end(&left[at..]);
+                if left[at..end].starts_with("<br") {
+                    text.push('\n');
+                }
+                left = &left[end..];
             }
-            out.push_str("<pre><code>");
-            out.push_str(&lines.replace("<br>", "\n"));
-            out.push_str("</code></pre>");
+            text.push_str(&left.replace('\n', " "));
+            // A break that starts or ends the code only spaced it from the text.
+            let text = text.trim_matches('\n');
+            let (open, close) = if text.contains('\n') {
+                ("<pre><code>", "</code></pre>")
+            } else {
+                ("<code>", CLOSE)
+            };
+            out.push_str(open);
+            out.push_str(text);
+            out.push_str(close);
         } else {
             out.push_str(&rest[code..close + CLOSE.len()]);
         }
@@ -547,16 +563,16 @@ mod tests {
     }
 
     #[test]
-    fn code_of_several_lines_keeps_its_text_and_lines() {
+    fn code_keeps_its_text_and_its_lines() {
         let md = to_markdown(
             "<p>Consider:<br><code><br>&lt;httpHandlers&gt;<br>&lt;remove verb=\"*\"/&gt;<br>\
-             &lt;/httpHandlers&gt;<br></code>and <code>List&lt;T&gt;</code></p>\
-             <pre><code>a<br>b</code></pre>",
+             &lt;/httpHandlers&gt;<br></code>and <code>List&lt;T&gt;</code> or \
+             <code><strong>&lt;Folder /&gt;</strong></code></p><pre><code>a<br>b</code></pre>",
         );
         assert_eq!(
             md,
             "Consider:\n\n```\n<httpHandlers>\n<remove verb=\"*\"/>\n</httpHandlers>\n```\n\n\
-             and `List<T>`\n\n<pre><code>a<br>b</code></pre>"
+             and `List<T>` or `<Folder />`\n\n<pre><code>a<br>b</code></pre>"
         );
     }
 
