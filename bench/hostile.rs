@@ -136,6 +136,16 @@ fn cases() -> Vec<(Reader, &'static str, Make)> {
         (Html, "breaks before lists", rep("a<br>1. b<br>")),
         (
             Html,
+            "<pre>s before <code>",
+            Box::new(|n| format!("{}<code>a<br>b</code>", "<pre>x</pre>".repeat(n))),
+        ),
+        (
+            Html,
+            "code with tags",
+            rep("<code><b>&lt;a&gt;</b><br>~</code>"),
+        ),
+        (
+            Html,
             "nested <blockquote>",
             Box::new(|n| nested("<blockquote>", "a", "</blockquote>", n)),
         ),

@@ -221,29 +221,36 @@ fn plain_code(html: &str) -> String {
     const CLOSE: &str = "</code>";
     let mut out = String::with_capacity(html.len() + 32);
     let mut rest = html;
-    while let Some(code) = rest.find("<code") {
-        if let Some(pre) = rest[..code].find("<pre") {
-            let end = rest[pre..]
+    // One walk from tag to tag: code in a `<pre>` is a block already.
+    while let Some(at) = rest.find('<') {
+        let inner = at + tag_end(&rest[at..]);
+        let tag = &rest[at..inner];
+        if tag.starts_with("<pre") {
+            let end = rest[inner..]
                 .find("</pre>")
-                .map_or(rest.len(), |e| pre + e + "</pre>".len());
+                .map_or(rest.len(), |e| inner + e + "</pre>".len());
             out.push_str(&rest[..end]);
             rest = &rest[end..];
             continue;
         }
-        let inner = code + tag_end(&rest[code..]);
-        let Some(close) = rest[inner..].find(CLOSE).map(|at| inner + at) else {
+        if !tag.starts_with("<code") {
+            out.push_str(&rest[..inner]);
+            rest = &rest[inner..];
+            continue;
+        }
+        let Some(close) = rest[inner..].find(CLOSE).map(|e| inner + e) else {
             break;
         };
-        out.push_str(&rest[..code]);
+        out.push_str(&rest[..at]);
         let held = &rest[inner..close];
         if held.contains('<') {
             // Its text, a line a `<br>` (a newline of the source is a space there).
             let mut text = String::with_capacity(held.len());
             let mut left = held;
-            while let Some(at) = left.find('<') {
-                text.push_str(&left[..at].replace('\n', " "));
-                let end = at + tag_end(&left[at..]);
-                if left[at..end].starts_with("<br") {
+            while let Some(open) = left.find('<') {
+                text.push_str(&left[..open].replace('\n', " "));
+                let end = open + tag_end(&left[open..]);
+                if left[open..end].starts_with("<br") {
                     text.push('\n');
                 }
                 left = &left[end..];
@@ -260,7 +267,7 @@ fn plain_code(html: &str) -> String {
             out.push_str(text);
             out.push_str(close);
         } else {
-            out.push_str(&rest[code..close + CLOSE.len()]);
+            out.push_str(&rest[at..close + CLOSE.len()]);
         }
         rest = &rest[close + CLOSE.len()..];
     }
