@@ -137,13 +137,8 @@ fn with_text_escaped(html: &str) -> Option<String> {
         if rest.starts_with('<') {
             let end = tag_end(rest);
             let tag = &rest[..end];
-            let closing = tag.starts_with("</");
-            let name: String = tag[if closing { 2 } else { 1 }..]
-                .chars()
-                .take_while(char::is_ascii_alphanumeric)
-                .map(|c| c.to_ascii_lowercase())
-                .collect();
-            if name == "pre" || name == "code" || RAW_BLOCKS.contains(&name.as_str()) {
+            let (name, closing) = tag_name(tag);
+            if name == "pre" || name == "code" || RAW_BLOCKS.contains(&name) {
                 as_is = if closing {
                     as_is.saturating_sub(1)
                 } else {
@@ -151,7 +146,7 @@ fn with_text_escaped(html: &str) -> Option<String> {
                 };
             }
             // An inline element starts its line with its own syntax (`**`, `[`, `` ` ``).
-            line_start = BLOCKS.contains(&name.as_str());
+            line_start = BLOCKS.contains(&name);
             out.push_str(tag);
             rest = &rest[end..];
             continue;
@@ -212,6 +207,15 @@ fn tag_end(html: &str) -> usize {
     html.len()
 }
 
+/// The name of a tag as ammonia writes it (`<pre>`, `</pre>`, `<a href="…">`: in lower
+/// case), and whether it closes its element.
+fn tag_name(tag: &str) -> (&str, bool) {
+    let closing = tag.starts_with("</");
+    let name = &tag[if closing { 2 } else { 1 }..];
+    let len = name.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    (&name[..len], closing)
+}
+
 /// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds tags
 /// made plain: htmd keeps such a `<code>` as HTML but writes its text unescaped, so the
 /// `<T>` of `List&lt;T&gt;` would be read as a tag, and lost. What formatted the code
@@ -224,8 +228,8 @@ fn plain_code(html: &str) -> String {
     // One walk from tag to tag: code in a `<pre>` is a block already.
     while let Some(at) = rest.find('<') {
         let inner = at + tag_end(&rest[at..]);
-        let tag = &rest[at..inner];
-        if tag.starts_with("<pre") {
+        let tag = tag_name(&rest[at..inner]);
+        if tag == ("pre", false) {
             let end = rest[inner..]
                 .find("</pre>")
                 .map_or(rest.len(), |e| inner + e + "</pre>".len());
@@ -233,7 +237,7 @@ fn plain_code(html: &str) -> String {
             rest = &rest[end..];
             continue;
         }
-        if !tag.starts_with("<code") {
+        if tag != ("code", false) {
             out.push_str(&rest[..inner]);
             rest = &rest[inner..];
             continue;
@@ -250,7 +254,7 @@ fn plain_code(html: &str) -> String {
             while let Some(open) = left.find('<') {
                 text.push_str(&left[..open].replace('\n', " "));
                 let end = open + tag_end(&left[open..]);
-                if left[open..end].starts_with("<br") {
+                if tag_name(&left[open..end]).0 == "br" {
                     text.push('\n');
                 }
                 left = &left[end..];

@@ -45,6 +45,36 @@ pub fn read(path: &Path) -> Result<Source> {
         // SQLite keeps whatever a row was given, whatever the column's type: a value of
         // another type skips that comment (or is read as text) with a note, never the
         // whole import.
+        let note = |message: String| Note {
+            location: location.clone(),
+            message,
+        };
+        let created = match row.get_ref(3)? {
+            ValueRef::Real(x) => Some(x),
+            ValueRef::Integer(n) => Some(n as f64),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
+            _ => None,
+        };
+        let Some(date) = created.and_then(date_of) else {
+            let raw = described(row.get_ref(3)?);
+            source
+                .skipped
+                .push(note(format!("its creation time {raw} is not a date")));
+            continue;
+        };
+        let status = match row.get_ref(4)? {
+            ValueRef::Integer(1) => Status::Published,
+            ValueRef::Integer(2) => Status::Pending,
+            ValueRef::Integer(4) => Status::Deleted,
+            other => {
+                source
+                    .skipped
+                    .push(note(format!("unknown Isso mode {}", described(other))));
+                continue;
+            }
+        };
         let mut text = |at: usize, column: &str| -> Result<Option<String>> {
             let (value, lossy) = match row.get_ref(at)? {
                 ValueRef::Null => return Ok(None),
@@ -57,12 +87,9 @@ pub fn read(path: &Path) -> Result<Source> {
                 }
             };
             if lossy {
-                source.adjusted.push(Note {
-                    location: location.clone(),
-                    message: format!(
-                        "its {column} is not UTF-8 text: read with U+FFFD in place of the bytes that are not"
-                    ),
-                });
+                source.adjusted.push(note(format!(
+                    "its {column} is not UTF-8 text: read with U+FFFD in place of the bytes that are not"
+                )));
             }
             Ok(Some(value))
         };
@@ -72,40 +99,6 @@ pub fn read(path: &Path) -> Result<Source> {
         let email = text(6, "email")?;
         let website = text(7, "website")?;
         let body = text(8, "text")?.unwrap_or_default();
-        let skip = |source: &mut Source, message: String| {
-            source.skipped.push(Note {
-                location: location.clone(),
-                message,
-            })
-        };
-        let created = match row.get_ref(3)? {
-            ValueRef::Real(x) => Some(x),
-            ValueRef::Integer(n) => Some(n as f64),
-            ValueRef::Text(t) => std::str::from_utf8(t)
-                .ok()
-                .and_then(|t| t.trim().parse().ok()),
-            _ => None,
-        };
-        let Some(date) = created.and_then(date_of) else {
-            let raw = described(row.get_ref(3)?);
-            skip(
-                &mut source,
-                format!("its creation time {raw} is not a date"),
-            );
-            continue;
-        };
-        let status = match row.get_ref(4)? {
-            ValueRef::Integer(1) => Status::Published,
-            ValueRef::Integer(2) => Status::Pending,
-            ValueRef::Integer(4) => Status::Deleted,
-            other => {
-                skip(
-                    &mut source,
-                    format!("unknown Isso mode {}", described(other)),
-                );
-                continue;
-            }
-        };
         source.items.push(Item {
             key: id.to_string(),
             thread: uri,
