@@ -134,6 +134,8 @@ fn cases() -> Vec<(Reader, &'static str, Make)> {
             Box::new(|n| format!("<pre>{}</pre>", "<span class=k>a</span>".repeat(n))),
         ),
         (Html, "breaks before lists", rep("a<br>1. b<br>")),
+        (Html, "breaks and space at ends", rep("<b>a<br> <br> </b>")),
+        (Html, "emphasis kept as HTML", rep("a<em>.b</em>")),
         (
             Html,
             "<pre>s before <code>",

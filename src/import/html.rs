@@ -1,8 +1,15 @@
 //! HTML comment bodies (Disqus, WordPress, some Staticman themes) turned into the
 //! Markdown that format v1 stores, so every body is edited and rendered one way.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::sync::{Mutex, PoisonError};
+
+use htmd::element_handler::{ElementHandler, HandlerResult, Handlers};
 use htmd::options::{BrStyle, BulletListMarker, Options, TranslationMode};
-use htmd::HtmlToMarkdown;
+use htmd::{Element, HtmlToMarkdown};
+use markup5ever_rcdom::{Node, NodeData};
 
 /// Converts an HTML fragment to Markdown. What Markdown cannot say stays as inline
 /// HTML, which render sanitizes like any other body; scripts and styles are dropped.
@@ -25,35 +32,23 @@ pub fn to_markdown(html: &str) -> String {
             ..Options::default()
         })
         .skip_tags(vec!["script", "style", "head", "iframe", "object", "embed"])
+        .add_handler(vec!["em", "i", "strong", "b"], Emphasis::default())
         .build();
     // Attributes Markdown cannot carry (rel, class, style, ...) would keep a link or an
     // image as raw HTML; ammonia removes them first, and scripts with them.
     let mut cleaned = ammonia::Builder::default()
         .link_rel(None)
+        .attribute_filter(|_, attribute, value| match attribute {
+            "href" | "src" => Some(url_for_markdown(value)),
+            _ => Some(value.into()),
+        })
         .clean(html)
         .to_string();
     cleaned = plain_code(&cleaned);
     // Highlighted code (Remark42's and many blogs' `<pre><code><span class="k">`) is
     // code: its spans only coloured it, and would keep the block as raw HTML.
     cleaned = without_spans_in_pre(&cleaned);
-    // A break at the end of a link's text (`<a>text<br></a>`) would put its backslash
-    // before the `]` and escape it, leaving the link as text: it goes after the link
-    // (and after each element it closes, `<a><em>text<br></em></a>`).
-    let closings = [
-        "</a>",
-        "</em>",
-        "</strong>",
-        "</b>",
-        "</i>",
-        "</u>",
-        "</span>",
-    ];
-    while let Some(closing) = closings
-        .iter()
-        .find(|closing| cleaned.contains(&format!("<br>{closing}")))
-    {
-        cleaned = cleaned.replace(&format!("<br>{closing}"), &format!("{closing}<br>"));
-    }
+    cleaned = breaks_after_inline_ends(&cleaned);
     let escaped = with_text_escaped(&cleaned);
     match converter.convert(escaped.as_deref().unwrap_or(&cleaned)) {
         Ok(markdown) if escaped.is_some() => {
@@ -63,6 +58,199 @@ pub fn to_markdown(html: &str) -> String {
         // The parser reads from memory; an I/O error cannot happen, but losing a body
         // must not either: keep the source, which render sanitizes.
         Err(_) => html.trim().to_string(),
+    }
+}
+
+/// `html` with each run of breaks that ends an inline element's text (`<a>text<br></a>`)
+/// moved after it, and after each element it ends (`<a><em>text<br> </em></a>`): the
+/// backslash of a break in Markdown would come before the `]` and escape it, leaving
+/// the link as text. Space in the run goes: after a break, it does not show.
+fn breaks_after_inline_ends(html: &str) -> String {
+    const BREAK: &str = "<br>";
+    const ENDS: [&str; 7] = [
+        "</a>",
+        "</em>",
+        "</strong>",
+        "</b>",
+        "</i>",
+        "</u>",
+        "</span>",
+    ];
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find(BREAK) {
+        out.push_str(&rest[..at]);
+        let mut run = &rest[at..];
+        let (mut breaks, mut ends) = (0, Vec::new());
+        loop {
+            run = run.trim_start_matches(|c: char| c.is_ascii_whitespace());
+            if let Some(after) = run.strip_prefix(BREAK) {
+                breaks += 1;
+                run = after;
+            } else if let Some(end) = ENDS.iter().find(|end| run.starts_with(**end)) {
+                ends.push(*end);
+                run = &run[end.len()..];
+            } else {
+                break;
+            }
+        }
+        if ends.is_empty() {
+            // Breaks with nothing ended after them stay, with their space.
+            out.push_str(&rest[at..rest.len() - run.len()]);
+        } else {
+            ends.iter().for_each(|end| out.push_str(end));
+            out.push_str(&BREAK.repeat(breaks));
+        }
+        rest = run;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A link's or an image's URL as a browser follows it, written so that Markdown keeps
+/// it whole: without the space around it, tabs and newlines (which browsers drop), and
+/// with the space, `<` and `>` in it percent-encoded (which browsers do), so htmd never
+/// writes it between `<…>`, where a `<` or `>` of the URL would end it.
+fn url_for_markdown(url: &str) -> Cow<'_, str> {
+    let url = url.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    if !url.contains([' ', '<', '>', '\t', '\n', '\r']) {
+        return url.into();
+    }
+    let mut out = String::with_capacity(url.len() + 8);
+    for c in url.chars() {
+        match c {
+            '\t' | '\n' | '\r' => {}
+            ' ' => out.push_str("%20"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+/// Emphasis as htmd writes it (`*text*`, `**text**`), or as HTML (`<em>text</em>`)
+/// where Markdown would not read it back. CommonMark opens emphasis at a `*` followed
+/// by punctuation only if space or punctuation comes before it (`Aside*: note*` is
+/// text), and closes it likewise (`**Page.**ViewState`); a `*` of emphasis inside next
+/// to one of these (`<em>a<em>b</em></em>`, `*a*b**`), or of emphasis beside it, makes
+/// a run of another meaning.
+#[derive(Default)]
+struct Emphasis {
+    /// Where the last element handled sat among its parent's children, by parent:
+    /// htmd handles children in order, so finding the next one takes a step or two.
+    seen: Mutex<HashMap<usize, usize>>,
+}
+
+impl ElementHandler for Emphasis {
+    fn handle(&self, handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
+        let (node, strong) = (element.node, matches!(element.tag, "strong" | "b"));
+        let result = handlers.fallback(element)?;
+        let (marker, name) = if strong {
+            ("**", "strong")
+        } else {
+            ("*", "em")
+        };
+        // htmd moves the space at either end of the text out of the markers.
+        const SPACE: [char; 5] = [' ', '\t', '\n', '\r', '\x0c'];
+        let content = &result.content;
+        let body = content.trim_start_matches(SPACE);
+        let lead = &content[..content.len() - body.len()];
+        let body = body.trim_end_matches(SPACE);
+        let trail = &content[lead.len() + body.len()..];
+        let Some(inner) = body
+            .strip_prefix(marker)
+            .and_then(|body| body.strip_suffix(marker))
+        else {
+            // Kept as HTML already (it has attributes).
+            return Some(result);
+        };
+        // A `*` of emphasis inside at either end (a `\*` of text is not one).
+        let starts = inner.len() - inner.trim_start_matches('*').len();
+        let before = inner.trim_end_matches('*');
+        let escaped = before.len() - before.trim_end_matches('\\').len();
+        let ends = (inner.len() - before.len()).saturating_sub(escaped % 2);
+        // Emphasis holding strong emphasis and nothing else, or the other way round, is
+        // a run of three (`***a***`), which CommonMark reads as both.
+        let nested = starts + marker.len() == 3 && ends + marker.len() == 3;
+        let core = &inner[starts..inner.len() - ends];
+        let (prev, next) = self.siblings(node);
+        let opens = reads(core.chars().next(), !lead.is_empty(), prev);
+        let closes = reads(core.chars().next_back(), !trail.is_empty(), next);
+        if opens && closes && (starts + ends == 0 || nested) {
+            return Some(result);
+        }
+        Some(format!("{lead}<{name}>{inner}</{name}>{trail}").into())
+    }
+}
+
+impl Emphasis {
+    /// What is next to `node` in its parent, before and after it.
+    fn siblings(&self, node: &Rc<Node>) -> (Beside, Beside) {
+        // The parent is kept in a `Cell`: taken to read it, and put back.
+        let link = node.parent.take();
+        let parent = link.as_ref().and_then(Weak::upgrade);
+        node.parent.set(link);
+        let Some(parent) = parent else {
+            return (Beside::Markup, Beside::Markup);
+        };
+        let children = parent.children.borrow();
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let hint = seen.entry(Rc::as_ptr(&parent) as usize).or_default();
+        let from = (*hint).min(children.len());
+        let Some(at) = (from..children.len())
+            .chain(0..from)
+            .find(|at| Rc::ptr_eq(&children[*at], node))
+        else {
+            return (Beside::Markup, Beside::Markup);
+        };
+        *hint = at;
+        let beside = |at: Option<usize>, after: bool| match at
+            .and_then(|at| children.get(at))
+            .map(|child| &child.data)
+        {
+            Some(NodeData::Text { contents }) => {
+                let text = contents.borrow();
+                let c = if after {
+                    text.chars().next()
+                } else {
+                    text.chars().next_back()
+                };
+                c.map_or(Beside::Markup, Beside::Text)
+            }
+            Some(NodeData::Element { name, .. })
+                if matches!(&*name.local, "em" | "i" | "strong" | "b") =>
+            {
+                Beside::Emphasis
+            }
+            _ => Beside::Markup,
+        };
+        (beside(at.checked_sub(1), false), beside(Some(at + 1), true))
+    }
+}
+
+/// What is next to an element in its parent, as far as Markdown's emphasis goes.
+enum Beside {
+    /// Text, starting or ending with this character.
+    Text(char),
+    /// Nothing, or an element whose Markdown starts and ends with punctuation or a line.
+    Markup,
+    /// Emphasis, whose `*` would run together with the element's.
+    Emphasis,
+}
+
+/// Whether a `*` delimiter reads as one, given the text's character next to it inside
+/// (`None`: no text), whether space was moved out there, and what is past it:
+/// CommonMark's flanking rules, where punctuation inside needs space or punctuation
+/// outside.
+fn reads(inside: Option<char>, spaced: bool, beside: Beside) -> bool {
+    match (inside, beside) {
+        (_, Beside::Emphasis) if !spaced => false,
+        (Some(c), _) if c.is_alphanumeric() => true,
+        (Some(c), _) if c.is_whitespace() => false,
+        (Some(_), Beside::Text(c)) => spaced || c.is_whitespace() || c.is_ascii_punctuation(),
+        (Some(_), _) => true,
+        (None, _) => false,
     }
 }
 
@@ -182,12 +370,21 @@ fn with_text_escaped(html: &str) -> Option<String> {
                 }
             }
         }
+        // `!` before a link makes it an image: `![text](url)`.
+        let bang = text.ends_with('!') && tag_name(rest) == ("a", false);
+        if bang {
+            text = &text[..text.len() - 1];
+        }
         for (i, piece) in text.split('~').enumerate() {
             if i > 0 {
                 out.push(ESCAPE);
                 out.push('~');
             }
             out.push_str(piece);
+        }
+        if bang {
+            out.push(ESCAPE);
+            out.push('!');
         }
     }
     Some(out)
@@ -217,7 +414,7 @@ fn tag_name(tag: &str) -> (&str, bool) {
 }
 
 /// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds tags
-/// made plain: htmd keeps such a `<code>` as HTML but writes its text unescaped, so the
+/// made plain, and each that holds no text gone: htmd keeps such a `<code>` as HTML but writes its text unescaped, so the
 /// `<T>` of `List&lt;T&gt;` would be read as a tag, and lost. What formatted the code
 /// (a `<strong>` in it) goes; its `<br>`s, as Disqus kept code of several lines, make
 /// it a `<pre>` block of those lines.
@@ -247,7 +444,7 @@ fn plain_code(html: &str) -> String {
         };
         out.push_str(&rest[..at]);
         let held = &rest[inner..close];
-        if held.contains('<') {
+        if held.contains('<') || held.trim().is_empty() {
             // Its text, a line a `<br>` (a newline of the source is a space there).
             let mut text = String::with_capacity(held.len());
             let mut left = held;
@@ -267,9 +464,14 @@ fn plain_code(html: &str) -> String {
             } else {
                 ("<code>", CLOSE)
             };
-            out.push_str(open);
-            out.push_str(text);
-            out.push_str(close);
+            if text.trim().is_empty() {
+                // Code of nothing shows nothing, where htmd would write two backticks.
+                out.push_str(if text.is_empty() { "" } else { " " });
+            } else {
+                out.push_str(open);
+                out.push_str(text);
+                out.push_str(close);
+            }
         } else {
             out.push_str(&rest[at..close + CLOSE.len()]);
         }
@@ -570,6 +772,57 @@ mod tests {
                 let page = to_html(&md);
                 assert_eq!(shown(&page), shown(&html), "{html} → {md:?} → {page}");
             }
+        }
+    }
+
+    /// Markup that Markdown would read otherwise, or not at all, shows as it did: a `!`
+    /// before a link, URLs holding space or `<`, emphasis where CommonMark's `*` would
+    /// not open or close, and code of nothing.
+    #[test]
+    fn imported_markup_shows_as_it_did() {
+        let rel = "rel=\"nofollow ugc noopener\"";
+        for (html, page) in [
+            (
+                "<p>Congratulations!<a href=\"https://x.org/\">paxil</a></p>",
+                format!("<p>Congratulations!<a href=\"https://x.org/\" {rel}>paxil</a></p>"),
+            ),
+            (
+                "<p><a href=\"/Detail/<%=ID %>\">&lt;%=Name %&gt;</a> \
+                 <a href=\" https://x.org/a b\n\">space</a></p>",
+                format!(
+                    "<p><a href=\"/Detail/%3C%=ID%20%%3E\" {rel}>&lt;%=Name %&gt;</a> \
+                     <a href=\"https://x.org/a%20b\" {rel}>space</a></p>"
+                ),
+            ),
+            (
+                "<p>Aside<em>: a note.</em> <strong>Page.</strong>ViewState \
+                 <strong>Aside</strong><em>: b</em> <em>a</em> <em>b</em></p>",
+                "<p>Aside<em>: a note.</em> <strong>Page.</strong>ViewState \
+                 <strong>Aside</strong><em>: b</em> <em>a</em> <em>b</em></p>"
+                    .to_string(),
+            ),
+            (
+                "<p>a <em>b <em>c</em></em> <strong><em>d</em></strong> \
+                 <strong>*e*</strong> f<strong><em>.g</em></strong></p>",
+                "<p>a <em>b <em>c</em></em> <em><strong>d</strong></em> \
+                 <strong>*e*</strong> f<strong><em>.g</em></strong></p>"
+                    .to_string(),
+            ),
+            (
+                "<p>see <code></code>and <code><br></code>here</p>",
+                "<p>see and here</p>".to_string(),
+            ),
+            (
+                "<p><a href=\"https://x.org/\"><br> text <br>\n </a>after</p>",
+                format!("<p><a href=\"https://x.org/\" {rel}><br>\ntext</a> <br>\nafter</p>"),
+            ),
+        ] {
+            let md = to_markdown(html);
+            assert_eq!(
+                crate::render::markdown::to_html(&md).trim(),
+                page,
+                "{html} → {md}"
+            );
         }
     }
 
