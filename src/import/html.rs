@@ -52,7 +52,7 @@ pub fn to_markdown(html: &str) -> String {
     let escaped = with_text_escaped(&cleaned);
     match converter.convert(escaped.as_deref().unwrap_or(&cleaned)) {
         Ok(markdown) if escaped.is_some() => {
-            without_dangling_breaks(markdown.replace(ESCAPE, "\\").trim())
+            without_dangling_breaks(markdown.replace(ESCAPE, "\\").trim()).replace(KEEP, "")
         }
         Ok(markdown) => without_dangling_breaks(markdown.trim()),
         // The parser reads from memory; an I/O error cannot happen, but losing a body
@@ -67,15 +67,6 @@ pub fn to_markdown(html: &str) -> String {
 /// the link as text. Space in the run goes: after a break, it does not show.
 fn breaks_after_inline_ends(html: &str) -> String {
     const BREAK: &str = "<br>";
-    const ENDS: [&str; 7] = [
-        "</a>",
-        "</em>",
-        "</strong>",
-        "</b>",
-        "</i>",
-        "</u>",
-        "</span>",
-    ];
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(at) = rest.find(BREAK) {
@@ -87,9 +78,10 @@ fn breaks_after_inline_ends(html: &str) -> String {
             if let Some(after) = run.strip_prefix(BREAK) {
                 breaks += 1;
                 run = after;
-            } else if let Some(end) = ENDS.iter().find(|end| run.starts_with(**end)) {
-                ends.push(*end);
-                run = &run[end.len()..];
+            } else if tag_name(run).1 && INLINE.contains(&tag_name(run).0) {
+                let end = tag_end(run);
+                ends.push(&run[..end]);
+                run = &run[end..];
             } else {
                 break;
             }
@@ -258,6 +250,15 @@ fn reads(inside: Option<char>, spaced: bool, beside: Beside) -> bool {
 /// escapes a backslash of the text): a private-use character no body holds.
 const ESCAPE: char = '\u{F8FF}';
 
+/// Stands before the second of two breaks in a row inside an inline element (`<a>a<br>
+/// <br>b</a>`), and goes after the Markdown is written: a line holding only the second
+/// break's backslash becomes a paragraph break there, which would cut the link in two.
+const KEEP: char = '\u{F8FE}';
+
+/// Elements written as Markdown around their text, which a paragraph break must not
+/// cut (and `u` and `span`, whose tags must not hold a break at their end either).
+const INLINE: [&str; 7] = ["a", "em", "strong", "b", "i", "u", "span"];
+
 /// Elements htmd keeps as HTML that CommonMark reads as an HTML block, whose text it
 /// shows as it is: no escape goes in there.
 const RAW_BLOCKS: [&str; 15] = [
@@ -313,7 +314,7 @@ const BLOCKS: [&str; 24] = [
 /// the [`RAW_BLOCKS`] htmd keeps as HTML, is left as it is. `None` for a body that
 /// holds an `ESCAPE` itself.
 fn with_text_escaped(html: &str) -> Option<String> {
-    if html.contains(ESCAPE) {
+    if html.contains([ESCAPE, KEEP]) {
         return None;
     }
     let mut out = String::with_capacity(html.len() + 16);
@@ -321,18 +322,27 @@ fn with_text_escaped(html: &str) -> Option<String> {
     let mut line_start = true;
     // Open elements whose text stays as it is: code, and the raw blocks.
     let mut as_is = 0usize;
+    // Open inline elements, and whether a break came last.
+    let (mut inline, mut after_break) = (0usize, false);
+    let count = |open: usize, closing: bool| match closing {
+        true => open.saturating_sub(1),
+        false => open + 1,
+    };
     while !rest.is_empty() {
         if rest.starts_with('<') {
             let end = tag_end(rest);
             let tag = &rest[..end];
             let (name, closing) = tag_name(tag);
             if name == "pre" || name == "code" || RAW_BLOCKS.contains(&name) {
-                as_is = if closing {
-                    as_is.saturating_sub(1)
-                } else {
-                    as_is + 1
-                };
+                as_is = count(as_is, closing);
             }
+            if INLINE.contains(&name) {
+                inline = count(inline, closing);
+            }
+            if name == "br" && after_break && inline > 0 && as_is == 0 {
+                out.push(KEEP);
+            }
+            after_break = name == "br";
             // An inline element starts its line with its own syntax (`**`, `[`, `` ` ``).
             line_start = BLOCKS.contains(&name);
             out.push_str(tag);
@@ -342,6 +352,7 @@ fn with_text_escaped(html: &str) -> Option<String> {
         let end = rest.find('<').unwrap_or(rest.len());
         let mut text = &rest[..end];
         rest = &rest[end..];
+        after_break &= text.trim().is_empty();
         if as_is > 0 {
             out.push_str(text);
             continue;
@@ -405,10 +416,12 @@ fn tag_end(html: &str) -> usize {
 }
 
 /// The name of a tag as ammonia writes it (`<pre>`, `</pre>`, `<a href="…">`: in lower
-/// case), and whether it closes its element.
+/// case), and whether it closes its element; no name for text that starts no tag.
 fn tag_name(tag: &str) -> (&str, bool) {
     let closing = tag.starts_with("</");
-    let name = &tag[if closing { 2 } else { 1 }..];
+    let Some(name) = tag.strip_prefix("</").or_else(|| tag.strip_prefix('<')) else {
+        return ("", false);
+    };
     let len = name.bytes().take_while(u8::is_ascii_alphanumeric).count();
     (&name[..len], closing)
 }
@@ -777,7 +790,7 @@ mod tests {
 
     /// Markup that Markdown would read otherwise, or not at all, shows as it did: a `!`
     /// before a link, URLs holding space or `<`, emphasis where CommonMark's `*` would
-    /// not open or close, and code of nothing.
+    /// not open or close, code of nothing, and breaks in a row or at the end of a link.
     #[test]
     fn imported_markup_shows_as_it_did() {
         let rel = "rel=\"nofollow ugc noopener\"";
@@ -812,6 +825,14 @@ mod tests {
                 "<p>see <code></code>and <code><br></code>here</p>",
                 "<p>see and here</p>".to_string(),
             ),
+            (
+                "<p>a <b>x<br><br>y</b> <a href=\"https://x.org/\">x<br>\n<br>y</a></p>",
+                format!(
+                    "<p>a <strong>x<br>\n<br>\ny</strong> \
+                     <a href=\"https://x.org/\" {rel}>x<br>\n<br>\ny</a></p>"
+                ),
+            ),
+            ("Wow!", "<p>Wow!</p>".to_string()),
             (
                 "<p><a href=\"https://x.org/\"><br> text <br>\n </a>after</p>",
                 format!("<p><a href=\"https://x.org/\" {rel}><br>\ntext</a> <br>\nafter</p>"),
