@@ -33,6 +33,7 @@ pub fn to_markdown(html: &str) -> String {
         })
         .skip_tags(vec!["script", "style", "head", "iframe", "object", "embed"])
         .add_handler(vec!["em", "i", "strong", "b"], Emphasis::default())
+        .add_handler(vec!["table"], table)
         .build();
     // Attributes Markdown cannot carry (rel, class, style, ...) would keep a link or an
     // image as raw HTML; ammonia removes them first, and scripts with them.
@@ -44,6 +45,7 @@ pub fn to_markdown(html: &str) -> String {
         })
         .clean(html)
         .to_string();
+    cleaned = with_current_names(&cleaned);
     cleaned = plain_code(&cleaned);
     // Highlighted code (Remark42's and many blogs' `<pre><code><span class="k">`) is
     // code: its spans only coloured it, and would keep the block as raw HTML.
@@ -97,6 +99,25 @@ fn breaks_after_inline_ends(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `html` (as ammonia writes it: every `<` of text escaped) with the elements HTML no
+/// longer has, which pages do not show, named as it does now: `<strike>` is `<s>`, and
+/// `<u>`, underlined as `<ins>` is.
+fn with_current_names(html: &str) -> String {
+    let mut html = html.to_string();
+    for (old, new) in [("strike", "s"), ("u", "ins")] {
+        for (from, to) in [
+            (format!("<{old}>"), format!("<{new}>")),
+            (format!("<{old} "), format!("<{new} ")),
+            (format!("</{old}>"), format!("</{new}>")),
+        ] {
+            if html.contains(&from) {
+                html = html.replace(&from, &to);
+            }
+        }
+    }
+    html
 }
 
 /// A link's or an image's URL as a browser follows it, written so that Markdown keeps
@@ -221,6 +242,36 @@ impl Emphasis {
     }
 }
 
+/// A table as htmd writes it, with a header row of empty cells when it has none: a
+/// Markdown table starts with its header, and htmd writes the rows of a table without
+/// one as lines of text, `| a | b |`.
+fn table(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
+    let result = handlers.fallback(element)?;
+    let lines: Vec<&str> = result.content.lines().collect();
+    let Some(first) = lines.iter().position(|line| line.starts_with('|')) else {
+        return Some(result);
+    };
+    let rule =
+        |line: &&str| line.starts_with('|') && line.trim_matches(['|', '-', ':', ' ']).is_empty();
+    if lines.get(first + 1).is_some_and(rule) {
+        return Some(result);
+    }
+    let columns = lines[first].matches('|').count().saturating_sub(1).max(1);
+    let mut content = String::with_capacity(result.content.len() + 8 * columns);
+    for (at, line) in lines.iter().enumerate() {
+        if at == first {
+            content.push_str(&format!(
+                "|{}\n|{}\n",
+                "  |".repeat(columns),
+                " --- |".repeat(columns)
+            ));
+        }
+        content.push_str(line);
+        content.push('\n');
+    }
+    Some(content.into())
+}
+
 /// What is next to an element in its parent, as far as Markdown's emphasis goes.
 enum Beside {
     /// Text, starting or ending with this character.
@@ -256,8 +307,8 @@ const ESCAPE: char = '\u{F8FF}';
 const KEEP: char = '\u{F8FE}';
 
 /// Elements written as Markdown around their text, which a paragraph break must not
-/// cut (and `u` and `span`, whose tags must not hold a break at their end either).
-const INLINE: [&str; 7] = ["a", "em", "strong", "b", "i", "u", "span"];
+/// cut (and `ins` and `span`, whose tags must not hold a break at their end either).
+const INLINE: [&str; 7] = ["a", "em", "strong", "b", "i", "ins", "span"];
 
 /// Elements htmd keeps as HTML that CommonMark reads as an HTML block, whose text it
 /// shows as it is: no escape goes in there.
@@ -757,6 +808,7 @@ mod tests {
             "del",
             "s",
             "u",
+            "strike",
             "sub",
             "small",
             "center",
@@ -790,7 +842,9 @@ mod tests {
 
     /// Markup that Markdown would read otherwise, or not at all, shows as it did: a `!`
     /// before a link, URLs holding space or `<`, emphasis where CommonMark's `*` would
-    /// not open or close, code of nothing, and breaks in a row or at the end of a link.
+    /// not open or close, code of nothing, breaks in a row or at the end of a link, a
+    /// table without a header, and the underlined and struck text of elements HTML no
+    /// longer has.
     #[test]
     fn imported_markup_shows_as_it_did() {
         let rel = "rel=\"nofollow ugc noopener\"";
@@ -833,6 +887,16 @@ mod tests {
                 ),
             ),
             ("Wow!", "<p>Wow!</p>".to_string()),
+            (
+                "<table><tr><td>a</td><td>b|c</td></tr></table>",
+                "<table><thead><tr><th></th><th></th></tr></thead><tbody>\n\
+                 <tr><td>a</td><td>b|c</td></tr>\n</tbody></table>"
+                    .to_string(),
+            ),
+            (
+                "<p>H<sub>2</sub>O x<sup>2</sup> <u>under</u> <strike>struck</strike></p>",
+                "<p>H<sub>2</sub>O x<sup>2</sup> <ins>under</ins> <s>struck</s></p>".to_string(),
+            ),
             (
                 "<p><a href=\"https://x.org/\"><br> text <br>\n </a>after</p>",
                 format!("<p><a href=\"https://x.org/\" {rel}><br>\ntext</a> <br>\nafter</p>"),

@@ -36,6 +36,9 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         "strong",
         "del",
         "s",
+        "ins",
+        "sub",
+        "sup",
         "code",
         "pre",
         "blockquote",
@@ -618,6 +621,16 @@ mod tests {
                 assert!(!html.contains(bad), "{case:?} → {html}");
             }
         }
+    }
+
+    /// What Markdown cannot write but a comment may need: struck, inserted, sub- and
+    /// superscript text, without attributes that could style or script it.
+    #[test]
+    fn text_level_elements_markdown_lacks_are_kept() {
+        assert_eq!(
+            to_html("H<sub>2</sub>O, x<sup onclick=\"f()\">2</sup>, <del>a</del><s>b</s><ins style=\"x\">c</ins>"),
+            "<p>H<sub>2</sub>O, x<sup>2</sup>, <del>a</del><s>b</s><ins>c</ins></p>\n"
+        );
     }
 
     #[test]
