@@ -592,10 +592,24 @@ fn on<'h>(
 /// Puts `content` into a placeholder, in place of what it held. A placeholder written
 /// as `<div id="cairn-comments"/>` holds, in HTML, everything after it up to its
 /// parent's end: its start tag is written anew as an element holding just `content`,
-/// so the rest of the page stays where it was.
-fn fill(el: &mut lol_html::html_content::Element<'_, '_>, content: &str, kind: ContentType) {
+/// so the rest of the page stays where it was. `filling` counts the placeholders being
+/// filled that the rewriter is inside: what they held goes, placeholders too.
+fn fill(
+    el: &mut lol_html::html_content::Element<'_, '_>,
+    content: &str,
+    kind: ContentType,
+    filling: &Rc<Cell<usize>>,
+) {
     if !(el.is_self_closing() && el.can_have_content()) {
         el.set_inner_content(content, kind);
+        if let Some(handlers) = el.end_tag_handlers() {
+            filling.set(filling.get() + 1);
+            let filling = filling.clone();
+            handlers.push(Box::new(move |_| {
+                filling.set(filling.get() - 1);
+                Ok(())
+            }));
+        }
         return;
     }
     let html = match kind {
@@ -746,9 +760,15 @@ fn render_page(
             })
             .ok()
     };
-    // Whether a placeholder can hold what goes into it: a void element (`<img>`,
-    // `<input>`, …) cannot, and is reported rather than left empty without a word.
+    let filling = Rc::new(Cell::new(0));
+    // Whether a placeholder is to be filled: not when it is inside one being filled,
+    // whose content goes; not when it cannot hold what goes into it, as a void element
+    // (`<img>`, `<input>`, …) cannot, which is reported rather than left empty without
+    // a word.
     let holds_content = |el: &lol_html::html_content::Element, placeholder: &str| -> bool {
+        if filling.get() > 0 {
+            return false;
+        }
         let holds = el.can_have_content();
         if !holds {
             warn(format!(
@@ -851,7 +871,7 @@ fn render_page(
                             if !head_done.get() {
                                 html = Cow::Owned(format!("{}{html}", assets()));
                             }
-                            fill(el, &html, ContentType::Html);
+                            fill(el, &html, ContentType::Html, &filling);
                             let page_title = naming.name(config.site.title.as_deref());
                             sections.borrow_mut().push((
                                 t.clone(),
@@ -895,7 +915,12 @@ fn render_page(
                                     (c, latest.places.name(&c.thread), url)
                                 })
                                 .collect();
-                            fill(el, &renderer_of(el).recent(&items)?, ContentType::Html);
+                            fill(
+                                el,
+                                &renderer_of(el).recent(&items)?,
+                                ContentType::Html,
+                                &filling,
+                            );
                             Ok(())
                         }),
                         on(&SELECTORS.count, |el| {
@@ -905,7 +930,7 @@ fn render_page(
                             if let Some(t) = thread_of(el, "data-cairn-count") {
                                 let t = linked_page(run, &t);
                                 let count = renderer_of(el).count_text(threads.count(&t));
-                                fill(el, &count, ContentType::Text);
+                                fill(el, &count, ContentType::Text, &filling);
                             }
                             Ok(())
                         }),
@@ -1876,6 +1901,28 @@ mod tests {
         assert!(quoted.contains("<p><!--cairn:head--></p>"), "{quoted}");
         assert_eq!(quoted.matches("cairn.css").count(), 1, "{quoted}");
 
+        let again = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!((again.pages_written, again.feeds_written), (0, 0));
+    }
+
+    /// A placeholder inside another goes with that one's content when it is filled: a
+    /// section there would be lost, and its stylesheet, feed link and feed left
+    /// without it on the page; a second run would find no placeholder and take them out.
+    #[test]
+    fn placeholders_inside_a_filled_placeholder_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = root.join("public");
+        let page = "<html><head><title>N</title></head><body><p><span data-cairn-count=\"/a/\">\
+                    <div id=\"cairn-comments\"></div><b data-cairn-count=\"/b/\">-</b></span>\
+                    <span data-cairn-recent=\"1\"><i data-cairn-count=\"/c/\"></i></span></p>\
+                    <div id=\"cairn-comments\"></div>";
+        let (config, index) = render_pages(root, &[("n", page)]);
+        let shown = std::fs::read_to_string(site.join("n/index.html")).unwrap();
+        assert_eq!(shown.matches("cairn.css").count(), 1, "{shown}");
+        assert_eq!(shown.matches("<form").count(), 1, "{shown}");
+        assert!(!shown.contains("data-cairn-count=\"/b/\""), "{shown}");
+        assert!(site.join("n/comments.xml").exists());
         let again = render(&config, &index, &site, &|_| {}).unwrap();
         assert_eq!((again.pages_written, again.feeds_written), (0, 0));
     }
