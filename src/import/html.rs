@@ -73,16 +73,11 @@ pub fn to_markdown(html: &str) -> String {
 /// space stays): emphasis of nothing is two stars. Space after a break goes with it:
 /// it would start a line, where it does not show. Code blocks keep their breaks.
 fn breaks_outside_inline(html: &str) -> String {
-    const BREAK: &str = "<br>";
     let mut out = String::with_capacity(html.len());
     // The open inline elements: where each one's start tag begins and ends in `out`.
     let mut open: Vec<(usize, usize)> = Vec::new();
     // Where the last block's tag ends in `out`; open code blocks and headings.
     let (mut block, mut pre, mut heading) = (0, 0usize, 0usize);
-    let count = |open: usize, closing: bool| match closing {
-        true => open.saturating_sub(1),
-        false => open + 1,
-    };
     let mut rest = html;
     while let Some(at) = rest.find('<') {
         let mut text = &rest[..at];
@@ -92,20 +87,9 @@ fn breaks_outside_inline(html: &str) -> String {
             - text
                 .trim_start_matches(|c: char| c.is_ascii_whitespace())
                 .len();
-        if spaced > 0 && pre == 0 && open.last().is_some_and(|(_, inner)| *inner == out.len()) {
-            let mut to = out.len();
-            let mut moved = 0;
-            for &(start, inner) in open.iter().rev() {
-                if inner != to {
-                    break;
-                }
-                (to, moved) = (start, moved + 1);
-            }
-            out.insert_str(to, &text[..spaced]);
-            let held = open.len() - moved;
-            for (start, inner) in &mut open[held..] {
-                (*start, *inner) = (*start + spaced, *inner + spaced);
-            }
+        if spaced > 0 && pre == 0 {
+            let (to, moved) = before_empty(&out, &open, str::is_empty);
+            insert_before(&mut out, &mut open, moved, to, &text[..spaced]);
             text = &text[spaced..];
         }
         out.push_str(text);
@@ -122,44 +106,30 @@ fn breaks_outside_inline(html: &str) -> String {
         } else if name == "br" {
             // Before the open elements that hold no text yet, without the space after
             // them; gone if nothing comes before it in its block.
-            let mut at = out.len();
-            let mut moved = 0;
-            for &(start, inner) in open.iter().rev() {
-                if !is_space(&out[inner..at]) {
-                    break;
-                }
-                if moved == 0 {
-                    out.truncate(inner);
-                }
-                (at, moved) = (start, moved + 1);
+            let (at, moved) = before_empty(&out, &open, is_space);
+            if moved > 0 {
+                out.truncate(open[open.len() - 1].1);
             }
             if is_space(&out[block..at]) {
                 continue;
             }
-            out.insert_str(at, tag);
-            let held = open.len() - moved;
-            for (start, inner) in &mut open[held..] {
-                (*start, *inner) = (*start + tag.len(), *inner + tag.len());
-            }
+            insert_before(&mut out, &mut open, moved, at, tag);
         } else if BLOCKS.contains(&name) {
             // Breaks that end the block before it go.
-            let mut held = trim_end_space(&out[block..]);
-            while let Some(before) = held.strip_suffix(BREAK) {
-                held = trim_end_space(before);
-            }
-            if held.len() < out.len() - block && out[block + held.len()..].contains(BREAK) {
+            let (held, breaks) = without_end_breaks(&out[block..]);
+            if breaks > 0 {
                 out.truncate(block + held.len());
             }
             open.clear();
             out.push_str(tag);
             block = out.len();
             pre = if name == "pre" {
-                count(pre, closing)
+                nested(pre, closing)
             } else {
                 pre
             };
             if HEADINGS.contains(&name) {
-                heading = count(heading, closing);
+                heading = nested(heading, closing);
             }
         } else if !inline(name) {
             out.push_str(tag);
@@ -167,12 +137,7 @@ fn breaks_outside_inline(html: &str) -> String {
             open.push((out.len(), out.len() + tag.len()));
             out.push_str(tag);
         } else if let Some((start, inner)) = open.pop() {
-            let mut held = trim_end_space(&out[inner..]);
-            let mut breaks = 0;
-            while let Some(before) = held.strip_suffix(BREAK) {
-                breaks += 1;
-                held = trim_end_space(before);
-            }
+            let (held, breaks) = without_end_breaks(&out[inner..]);
             let kept = held.len();
             if is_space(&out[inner..inner + kept]) {
                 // Nothing but space (and breaks): the element goes, its space stays.
@@ -195,6 +160,55 @@ fn breaks_outside_inline(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A line break as ammonia writes it.
+const BREAK: &str = "<br>";
+
+/// Where in `out` the open inline elements that hold nothing yet (as `empty` tells of
+/// what follows each start tag) start, the outermost of them, and how many they are.
+fn before_empty(out: &str, open: &[(usize, usize)], empty: fn(&str) -> bool) -> (usize, usize) {
+    let (mut at, mut moved) = (out.len(), 0);
+    for &(start, inner) in open.iter().rev() {
+        if !empty(&out[inner..at]) {
+            break;
+        }
+        (at, moved) = (start, moved + 1);
+    }
+    (at, moved)
+}
+
+/// Inserts `what` into `out` at `at`, before the last `moved` open elements, whose
+/// places move with it.
+fn insert_before(
+    out: &mut String,
+    open: &mut [(usize, usize)],
+    moved: usize,
+    at: usize,
+    what: &str,
+) {
+    out.insert_str(at, what);
+    let held = open.len() - moved;
+    for (start, inner) in &mut open[held..] {
+        (*start, *inner) = (*start + what.len(), *inner + what.len());
+    }
+}
+
+/// `html` without the breaks (and space) it ends with, and how many they were.
+fn without_end_breaks(html: &str) -> (&str, usize) {
+    let (mut held, mut breaks) = (trim_end_space(html), 0);
+    while let Some(before) = held.strip_suffix(BREAK) {
+        (held, breaks) = (trim_end_space(before), breaks + 1);
+    }
+    (held, breaks)
+}
+
+/// How many elements of a kind are open after a tag of one: its start or its end.
+fn nested(open: usize, closing: bool) -> usize {
+    match closing {
+        true => open.saturating_sub(1),
+        false => open + 1,
+    }
 }
 
 /// `html`'s text without the space at its end: whitespace, and no-break space as
@@ -506,23 +520,19 @@ fn with_text_escaped(html: &str) -> Option<String> {
     let mut as_is = 0usize;
     // Open inline elements and headings, and whether a break came last.
     let (mut inline, mut heading, mut after_break) = (0usize, 0usize, false);
-    let count = |open: usize, closing: bool| match closing {
-        true => open.saturating_sub(1),
-        false => open + 1,
-    };
     while !rest.is_empty() {
         if rest.starts_with('<') {
             let end = tag_end(rest);
             let tag = &rest[..end];
             let (name, closing) = tag_name(tag);
             if name == "pre" || name == "code" || RAW_BLOCKS.contains(&name) {
-                as_is = count(as_is, closing);
+                as_is = nested(as_is, closing);
             }
             if self::inline(name) {
-                inline = count(inline, closing);
+                inline = nested(inline, closing);
             }
             if HEADINGS.contains(&name) {
-                heading = count(heading, closing);
+                heading = nested(heading, closing);
             }
             if name == "br" && after_break && inline > 0 && as_is == 0 {
                 out.push(KEEP);
@@ -648,11 +658,7 @@ fn plain_code(html: &str) -> String {
         if tag != ("code", false) {
             let (name, closing) = tag;
             if self::inline(name) || HEADINGS.contains(&name) {
-                inline = if closing {
-                    inline.saturating_sub(1)
-                } else {
-                    inline + 1
-                };
+                inline = nested(inline, closing);
             }
             out.push_str(&rest[..inner]);
             rest = &rest[inner..];
