@@ -138,6 +138,11 @@ fn cases() -> Vec<(Reader, &'static str, Make)> {
         (Html, "emphasis kept as HTML", rep("a<em>.b</em>")),
         (
             Html,
+            "backslashes in emphasis",
+            Box::new(|n| format!("<em>.{}*a</em>", "\\".repeat(n))),
+        ),
+        (
+            Html,
             "<pre>s before <code>",
             Box::new(|n| format!("{}<code>a<br>b</code>", "<pre>x</pre>".repeat(n))),
         ),

@@ -314,20 +314,19 @@ impl ElementHandler for Emphasis {
         let ends = (inner.len() - before.len()).saturating_sub(escaped % 2);
         // Emphasis holding strong emphasis and nothing else, or the other way round, is
         // a run of three (`***a***`), which CommonMark reads as both.
-        let nested = starts + marker.len() == 3 && ends + marker.len() == 3;
+        let both = starts + marker.len() == 3 && ends + marker.len() == 3;
         let core = &inner[starts..inner.len() - ends];
         let (prev, next) = self.siblings(node);
         let opens = reads(core.chars().next(), !lead.is_empty(), prev);
         let closes = reads(core.chars().next_back(), !trail.is_empty(), next);
         // A `*` of emphasis inside, not at an end, may close this one's opener early.
-        let inside = core.bytes().enumerate().any(|(at, b)| {
-            let escapes = core.as_bytes()[..at]
-                .iter()
-                .rev()
-                .take_while(|b| **b == b'\\');
-            b == b'*' && escapes.count() % 2 == 0
+        let mut after_backslash = false;
+        let inside = core.bytes().any(|b| {
+            let delimiter = b == b'*' && !after_backslash;
+            after_backslash = b == b'\\' && !after_backslash;
+            delimiter
         });
-        if opens && closes && !inside && (starts + ends == 0 || nested) {
+        if opens && closes && !inside && (starts + ends == 0 || both) {
             return Some(result);
         }
         Some(format!("{lead}<{name}>{inner}</{name}>{trail}").into())
