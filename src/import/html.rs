@@ -631,11 +631,12 @@ fn tag_name(tag: &str) -> (&str, bool) {
     (&name[..len], closing)
 }
 
-/// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` that holds tags
-/// made plain, and each that holds no text gone: htmd keeps such a `<code>` as HTML but writes its text unescaped, so the
-/// `<T>` of `List&lt;T&gt;` would be read as a tag, and lost. What formatted the code
-/// (a `<strong>` in it) goes; its `<br>`s, as Disqus kept code of several lines, make
-/// it a `<pre>` block of those lines.
+/// `html` (as ammonia writes it) with each `<code>` outside a `<pre>` written plain: htmd
+/// keeps a `<code>` holding tags as HTML but writes its text unescaped, so the `<T>` of
+/// `List&lt;T&gt;` would be read as a tag, and lost. What formatted the code (a
+/// `<strong>` in it) goes; its `<br>`s, as Disqus kept code of several lines, make it a
+/// `<pre>` block of those lines; code holding no text goes; space at the ends of code
+/// in a line goes outside it, where htmd's code span would lose it.
 fn plain_code(html: &str) -> String {
     const CLOSE: &str = "</code>";
     let mut out = String::with_capacity(html.len() + 32);
@@ -668,73 +669,59 @@ fn plain_code(html: &str) -> String {
         };
         out.push_str(&rest[..at]);
         let held = &rest[inner..close];
-        if held.contains('<') || held.trim().is_empty() {
-            // Its text, a line a `<br>` (a newline of the source is a space there).
-            let mut text = String::with_capacity(held.len());
-            let mut left = held;
-            while let Some(open) = left.find('<') {
-                text.push_str(&left[..open].replace('\n', " "));
-                let end = open + tag_end(&left[open..]);
-                if tag_name(&left[open..end]).0 == "br" {
-                    text.push('\n');
-                }
-                left = &left[end..];
+        // Its text, a line a `<br>` (a newline of the source is a space there).
+        let mut text = String::with_capacity(held.len());
+        let mut left = held;
+        while let Some(open) = left.find('<') {
+            text.push_str(&left[..open].replace('\n', " "));
+            let end = open + tag_end(&left[open..]);
+            if tag_name(&left[open..end]).0 == "br" {
+                text.push('\n');
             }
-            text.push_str(&left.replace('\n', " "));
-            // A break that starts or ends the code only spaced it from the text: a
-            // block is apart, code in a line gets a space.
-            let edges = (text.starts_with('\n'), text.ends_with('\n'));
-            let mut text = text.trim_matches('\n');
-            let lines;
-            if inline > 0 {
-                // In a link, emphasis, heading, …, a block would cut it in two: one line.
-                lines = text.replace('\n', " ");
-                text = &lines;
-            }
-            let block = text.contains('\n');
-            let (open, close) = match block {
-                true => ("<pre><code>", "</code></pre>"),
-                false => ("<code>", CLOSE),
-            };
-            // Space at the ends of code in a line goes outside, where htmd's code span
-            // would lose it.
-            let (lead, trail) = match block {
-                true => (0, 0),
-                false => (
-                    text.len() - text.trim_start().len(),
-                    text.len() - text.trim_end().len(),
-                ),
-            };
-            if (edges.0 && !block) || lead > 0 {
+            left = &left[end..];
+        }
+        text.push_str(&left.replace('\n', " "));
+        // A break that starts or ends the code only spaced it from the text: a
+        // block is apart, code in a line gets a space.
+        let edges = (text.starts_with('\n'), text.ends_with('\n'));
+        let mut text = text.trim_matches('\n');
+        let lines;
+        if inline > 0 {
+            // In a link, emphasis, heading, …, a block would cut it in two: one line.
+            lines = text.replace('\n', " ");
+            text = &lines;
+        }
+        let block = text.contains('\n');
+        let (start_tag, end_tag) = match block {
+            true => ("<pre><code>", "</code></pre>"),
+            false => ("<code>", CLOSE),
+        };
+        // Space at the ends of code in a line goes outside, where htmd's code span
+        // would lose it.
+        let (lead, trail) = match block {
+            true => (0, 0),
+            false => (
+                text.len() - text.trim_start().len(),
+                text.len() - text.trim_end().len(),
+            ),
+        };
+        if (edges.0 && !block) || lead > 0 {
+            out.push(' ');
+        }
+        if text.trim().is_empty() {
+            // Code of nothing shows nothing, where htmd would write two backticks.
+            out.push_str(if text.is_empty() || edges.0 || lead > 0 {
+                ""
+            } else {
+                " "
+            });
+        } else {
+            out.push_str(start_tag);
+            out.push_str(&text[lead..text.len() - trail]);
+            out.push_str(end_tag);
+            if (edges.1 && !block) || trail > 0 {
                 out.push(' ');
             }
-            if text.trim().is_empty() {
-                // Code of nothing shows nothing, where htmd would write two backticks.
-                out.push_str(if text.is_empty() || edges.0 || lead > 0 {
-                    ""
-                } else {
-                    " "
-                });
-            } else {
-                out.push_str(open);
-                out.push_str(&text[lead..text.len() - trail]);
-                out.push_str(close);
-                if (edges.1 && !block) || trail > 0 {
-                    out.push(' ');
-                }
-            }
-        } else {
-            // Space at its ends goes outside, where htmd's code span would lose it.
-            let trimmed = held.trim_matches(|c: char| c.is_ascii_whitespace());
-            let lead = held.len()
-                - held
-                    .trim_start_matches(|c: char| c.is_ascii_whitespace())
-                    .len();
-            out.push_str(&held[..lead]);
-            out.push_str(&rest[at..inner]);
-            out.push_str(trimmed);
-            out.push_str(CLOSE);
-            out.push_str(&held[lead + trimmed.len()..]);
         }
         rest = &rest[close + CLOSE.len()..];
     }
