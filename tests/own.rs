@@ -159,7 +159,7 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     let page = get(&inbox, &ada_link);
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
-        page.body.contains(">First draft.</textarea>"),
+        page.body.contains(">\nFirst draft.</textarea>"),
         "{}",
         page.body
     );
@@ -174,7 +174,7 @@ fn authors_edit_and_withdraw_through_their_private_link_with_the_git_backend() {
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert!(
         preview.body.contains("<em>Second</em> draft.")
-            && preview.body.contains(">*Second* draft.</textarea>")
+            && preview.body.contains(">\n*Second* draft.</textarea>")
             && preview.body.contains("Nothing is saved yet"),
         "{}",
         preview.body
@@ -321,7 +321,7 @@ fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() 
         "<title>Ihr Kommentar</title>",
         "Er wartet auf Freigabe",
         &format!("<li class=\"cairn-comment\" id=\"c-{}\">", &id),
-        ">Erster Entwurf.</textarea>",
+        ">\nErster Entwurf.</textarea>",
         ">Änderung speichern</button>",
         ">Kommentar zurückziehen</button>",
         &format!("<a href=\"{SITE}{THREAD}\">Zurück zum Artikel</a>"),
@@ -340,7 +340,7 @@ fn the_private_links_pages_speak_the_readers_language_and_keep_a_refused_text() 
     assert_eq!(refused.status, 400, "{}", refused.body);
     for part in [
         "Ihre Änderung wurde nicht gespeichert",
-        &format!(">{long}</textarea>"),
+        &format!(">\n{long}</textarea>"),
         "aria-invalid=\"true\"",
         "Das ist zu lang: höchstens 40 Zeichen.",
     ] {
@@ -606,7 +606,7 @@ fn the_spam_check_sees_an_authors_change_and_can_turn_it_away() {
     );
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(
-        refused.body.contains(">Now visit my casino.</textarea>")
+        refused.body.contains(">\nNow visit my casino.</textarea>")
             && refused.body.contains("took your comment for spam"),
         "{}",
         refused.body
@@ -680,7 +680,7 @@ fn on_a_closed_thread_an_author_can_withdraw_but_not_change_their_comment() {
     );
     assert_eq!(edit.status, 403, "{}", edit.body);
     assert!(
-        edit.body.contains(">After the close.</textarea>"),
+        edit.body.contains(">\nAfter the close.</textarea>"),
         "the refused text is given back: {}",
         edit.body
     );
