@@ -231,11 +231,11 @@ fn is_space(html: &str) -> bool {
 }
 
 /// `html` (as ammonia writes it: every `<` of text escaped) with the elements HTML no
-/// longer has, which pages do not show, named as it does now: `<strike>` is `<s>`, and
-/// `<u>`, underlined as `<ins>` is.
+/// longer has, which pages do not show, named as it does now: `<strike>` is `<s>`,
+/// `<acronym>` is `<abbr>`, and `<u>`, underlined as `<ins>` is.
 fn with_current_names(html: &str) -> String {
     let mut html = html.to_string();
-    for (old, new) in [("strike", "s"), ("u", "ins")] {
+    for (old, new) in [("strike", "s"), ("u", "ins"), ("acronym", "abbr")] {
         for (from, to) in [
             (format!("<{old}>"), format!("<{new}>")),
             (format!("<{old} "), format!("<{new} ")),
@@ -866,16 +866,53 @@ fn block_start(text: &str) -> Option<usize> {
 
 /// WordPress stores comments with paragraphs as blank lines and line breaks as single
 /// newlines (its `wpautop` adds the tags when showing them). This adds them the same
-/// way, so the Markdown keeps the reader's paragraphs.
+/// way, so the Markdown keeps the reader's paragraphs. As `wpautop` does, a `<pre>`
+/// block is left as it is: its blank lines and indentation are the code's.
 pub fn wordpress_paragraphs(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
+    let lower = text.to_ascii_lowercase();
     let mut html = String::with_capacity(text.len() + 32);
-    for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        html.push_str("<p>");
-        html.push_str(&paragraph.replace('\n', "<br>"));
-        html.push_str("</p>\n");
+    let mut at = 0;
+    while at < text.len() {
+        let (start, end) = match pre_block(&lower[at..]) {
+            Some((start, end)) => (at + start, at + end),
+            None => (text.len(), text.len()),
+        };
+        for paragraph in text[at..start]
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            html.push_str("<p>");
+            html.push_str(&paragraph.replace('\n', "<br>"));
+            html.push_str("</p>\n");
+        }
+        if start < end {
+            html.push_str(&text[start..end]);
+            html.push('\n');
+        }
+        at = end;
     }
     html
+}
+
+/// Where the first `<pre>` element of `lower` (lowercase HTML) starts and ends: after
+/// its `</pre>`, or at the end of the text when it is not closed.
+fn pre_block(lower: &str) -> Option<(usize, usize)> {
+    let start = memchr::memmem::find_iter(lower.as_bytes(), b"<pre").find(|&i| {
+        matches!(
+            lower.as_bytes().get(i + 4),
+            Some(b'>' | b'/' | b' ' | b'\t' | b'\n')
+        )
+    })?;
+    let end = memchr::memmem::find(&lower.as_bytes()[start..], b"</pre")
+        .and_then(|close| {
+            lower[start + close..]
+                .find('>')
+                .map(|gt| start + close + gt + 1)
+        })
+        .unwrap_or(lower.len());
+    Some((start, end))
 }
 
 #[cfg(test)]
@@ -1107,6 +1144,10 @@ mod tests {
                 "<p>H<sub>2</sub>O x<sup>2</sup> <ins>under</ins> <s>struck</s></p>".to_string(),
             ),
             (
+                "<p><q>Hi</q> from <cite>Dune</cite> by <acronym title=\"x\">NASA</acronym></p>",
+                "<p><q>Hi</q> from <cite>Dune</cite> by <abbr title=\"x\">NASA</abbr></p>".to_string(),
+            ),
+            (
                 "<p>see <a href=\"https://x.org/\"><br> text <br>\n </a>after</p>",
                 format!("<p>see <br>\n<a href=\"https://x.org/\" {rel}>text</a><br>\nafter</p>"),
             ),
@@ -1126,17 +1167,17 @@ mod tests {
     }
 
     /// Inline HTML as comments hold it: text of letters, space and Markdown's
-    /// punctuation, in emphasis, links, struck, underlined and sub- or superscript text
-    /// nested three deep, with breaks and code of text, in paragraphs, quotes, headings
-    /// and list items.
+    /// punctuation, in emphasis, links, quotations, struck, underlined and sub- or
+    /// superscript text nested three deep, with breaks and code of text, in paragraphs,
+    /// quotes, headings and list items.
     fn comment_html() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         const TEXT: [&str; 29] = [
             "a", "word", " ", ".", ",", ":", "!", "?", "*", "_", "~", "[", "]", "(", ")", "&lt;",
             "&gt;", "&amp;", "#", "-", "+", "1.", "1)", "\\", "'", "\"", "é", "x y", "&nbsp;",
         ];
-        const TAGS: [&str; 10] = [
-            "em", "strong", "b", "i", "a", "u", "strike", "del", "sub", "span",
+        const TAGS: [&str; 11] = [
+            "em", "strong", "b", "i", "a", "u", "strike", "del", "sub", "q", "span",
         ];
         let text = prop::collection::vec(prop::sample::select(&TEXT[..]), 1..4);
         // Code text without `]`: a link whose text starts with code holding `]:`, first
@@ -1200,6 +1241,24 @@ mod tests {
             "Consider:\n\n```\n<httpHandlers>\n<remove verb=\"*\"/>\n</httpHandlers>\n```\n\n\
              and `List<T>` or `<Folder />`\n\n<pre><code>a<br>b</code></pre>"
         );
+    }
+
+    /// Code in `<pre>` shows as WordPress showed it: `wpautop` leaves such blocks alone.
+    #[test]
+    fn wordpress_pre_blocks_keep_their_blank_lines_and_indentation() {
+        let page =
+            |text| crate::render::markdown::to_html(&to_markdown(&wordpress_paragraphs(text)));
+        assert_eq!(
+            page("Try this:\r\n\r\n<PRE class=\"x\">fn main() {\n\n    go();\n}</PRE>\nWorks."),
+            "<p>Try this:</p>\n<pre>fn main() {\n\n    go();\n}</pre>\n<p>Works.</p>\n"
+        );
+        assert_eq!(
+            page("<pre><code>let a;\n\n  let b;</code></pre>"),
+            "<pre><code>let a;\n\n  let b;\n</code></pre>\n"
+        );
+        // Not closed: to the end, as a browser reads it.
+        assert_eq!(page("<pre>a\n\n  b"), "<pre>a\n\n  b\n</pre>");
+        assert_eq!(page("<preface>a\n\nb</preface>"), "<p>a</p>\n<p>b</p>\n");
     }
 
     #[test]

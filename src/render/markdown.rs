@@ -25,6 +25,9 @@ const URL_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
 /// What every kept link gets.
 const LINK_REL: &str = "nofollow ugc noopener";
 
+/// The allow-list: what Markdown writes, and the text-level elements people type as
+/// HTML for what Markdown has no syntax for (`H<sub>2</sub>O`, `<q>` for quotation
+/// marks, `<abbr title>`), as GitHub's comment sanitizer allows them.
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::empty();
     b.add_tags([
@@ -39,6 +42,9 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         "ins",
         "sub",
         "sup",
+        "q",
+        "cite",
+        "abbr",
         "code",
         "pre",
         "blockquote",
@@ -58,6 +64,8 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     ])
     .add_tag_attributes("a", ["href", "title"])
     .add_tag_attributes("ol", ["start"])
+    // A quotation's source URL, which no reader sees or follows.
+    .rm_tag_attributes("q", &["cite"])
     .url_schemes(URL_SCHEMES.into())
     .url_relative(ammonia::UrlRelative::PassThrough)
     .link_rel(Some(LINK_REL))
@@ -630,6 +638,11 @@ mod tests {
         assert_eq!(
             to_html("H<sub>2</sub>O, x<sup onclick=\"f()\">2</sup>, <del>a</del><s>b</s><ins style=\"x\">c</ins>"),
             "<p>H<sub>2</sub>O, x<sup>2</sup>, <del>a</del><s>b</s><ins>c</ins></p>\n"
+        );
+        // A browser puts quotation marks around `<q>`: without it they would be gone.
+        assert_eq!(
+            to_html("<q cite=\"https://x.example\">Hi</q> <q cite=\"javascript:f()\">yo</q>, <cite>Dune</cite>, <abbr title=\"World Health Organization\" onclick=\"f()\">WHO</abbr>"),
+            "<p><q>Hi</q> <q>yo</q>, <cite>Dune</cite>, <abbr title=\"World Health Organization\">WHO</abbr></p>\n"
         );
     }
 
