@@ -878,13 +878,26 @@ pub fn wordpress_paragraphs(text: &str) -> String {
             Some((start, end)) => (at + start, at + end),
             None => (text.len(), text.len()),
         };
-        for paragraph in text[at..start]
-            .split("\n\n")
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            html.push_str("<p>");
-            html.push_str(&paragraph.replace('\n', "<br>"));
+        // Lines holding only space end a paragraph, as blank ones do.
+        let mut in_paragraph = false;
+        for line in text[at..start].split('\n').map(str::trim) {
+            if line.is_empty() {
+                if in_paragraph {
+                    html.push_str("</p>\n");
+                }
+                in_paragraph = false;
+                continue;
+            }
+            if !in_paragraph {
+                html.push_str("<p>");
+            } else if !ends_with_break(&html) {
+                // A newline after a `<br>` the text holds is not a second break.
+                html.push_str("<br>");
+            }
+            in_paragraph = true;
+            html.push_str(line);
+        }
+        if in_paragraph {
             html.push_str("</p>\n");
         }
         if start < end {
@@ -894,6 +907,15 @@ pub fn wordpress_paragraphs(text: &str) -> String {
         at = end;
     }
     html
+}
+
+/// Whether `html` ends with a `<br>` tag (`<br/>`, `<BR />`), space after it aside.
+fn ends_with_break(html: &str) -> bool {
+    let Some(tag) = html.trim_end().as_bytes().strip_suffix(b">") else {
+        return false;
+    };
+    let tag = tag.strip_suffix(b"/").unwrap_or(tag).trim_ascii_end();
+    tag.len() >= 3 && tag[tag.len() - 3..].eq_ignore_ascii_case(b"<br")
 }
 
 /// Where the first `<pre>` element of `lower` (lowercase HTML) starts and ends: after
@@ -1243,9 +1265,10 @@ mod tests {
         );
     }
 
-    /// Code in `<pre>` shows as WordPress showed it: `wpautop` leaves such blocks alone.
+    /// Breaks and code show as WordPress's `wpautop` showed them: it leaves `<pre>`
+    /// blocks alone and adds no break after a `<br>`.
     #[test]
-    fn wordpress_pre_blocks_keep_their_blank_lines_and_indentation() {
+    fn wordpress_pre_blocks_and_breaks_show_as_wordpress_showed_them() {
         let page =
             |text| crate::render::markdown::to_html(&to_markdown(&wordpress_paragraphs(text)));
         assert_eq!(
@@ -1255,6 +1278,11 @@ mod tests {
         assert_eq!(
             page("<pre><code>let a;\n\n  let b;</code></pre>"),
             "<pre><code>let a;\n\n  let b;\n</code></pre>\n"
+        );
+        // A newline after a break the text holds adds none; a line of spaces is blank.
+        assert_eq!(
+            page("a<br />\nb<BR>  \nc<br>\n\nd\n \t\ne"),
+            "<p>a<br>\nb<br>\nc</p>\n<p>d</p>\n<p>e</p>\n"
         );
         // Not closed: to the end, as a browser reads it.
         assert_eq!(page("<pre>a\n\n  b"), "<pre>a\n\n  b\n</pre>");
