@@ -317,6 +317,15 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
         "/posts/b/",
         serde_json::json!({"text": "Über alles — ünïcödé", "author": "Cy", "email": "cy@example.org"}),
     );
+    // Raw HTML, character references, sub- and superscript: Isso shows each its way.
+    let (eve, _) = isso_post(
+        &addr,
+        site_port,
+        "/posts/b/",
+        serde_json::json!({"author": "Eve", "text": "Use <b>bold</b>, <script>alert(1)</script> \
+            & &amp; &#169;\n\n<div>\nblock *x*\n</div>\n\nH~2~O, 2^10^, ~~gone~~, ~a b~, \
+            `<code>` and *em*"}),
+    );
     // Ann deletes her comment; Isso keeps an empty row because Bob replied to it.
     let deleted = http(
         &addr,
@@ -349,7 +358,7 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
     assert!(stderr(&out).contains("awaiting moderation in the source (--include-pending"));
     assert!(stderr(&out).contains("kept as a \"[deleted]\" stub"));
     let (doc, c) = exported(dir.path());
-    assert_eq!(doc["comments"], 3);
+    assert_eq!(doc["comments"], 4);
     let key = |v: &Value| format!("isso:{}", v["id"]);
     let (a, b, y) = (&c[&key(&ann)], &c[&key(&bob)], &c[&key(&cy)]);
     assert_eq!(a["body"], "[deleted]");
@@ -370,6 +379,25 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
     assert_eq!(y["date"], isso_date(&cy["created"]));
     assert_eq!(y["author"], "Cy");
     assert!(y["avatar"].as_str().is_some_and(|k| k.len() == 16));
+    // The page shows Eve's comment as Isso showed it: every character, in the same
+    // elements (space aside: Isso writes an HTML block's lines as one).
+    let shown = |html: &str| {
+        let text = cairn::render::markdown::visible_text(html);
+        let elements: Vec<&str> = ["<sub>", "<sup>", "<del>", "<code>", "<em>"]
+            .into_iter()
+            .filter(|tag| html.contains(tag))
+            .collect();
+        (
+            text.split_whitespace().collect::<Vec<_>>().join(" "),
+            elements,
+        )
+    };
+    let eve_body = c[&key(&eve)]["body"].as_str().unwrap();
+    assert_eq!(
+        shown(&cairn::render::markdown::to_html(eve_body)),
+        shown(eve["text"].as_str().unwrap()),
+        "{eve_body}"
+    );
     let files = tree_text(dir.path());
     assert!(!files.contains("example.org") && !files.contains("Hello *world*"));
 
@@ -379,7 +407,7 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
         &[SECRET],
     ));
     assert!(
-        more.contains("imported 1 comment ") && more.contains("3 already imported"),
+        more.contains("imported 1 comment ") && more.contains("4 already imported"),
         "{more}"
     );
     let (_, c) = exported(dir.path());

@@ -3,8 +3,10 @@
 //! Isso stores Markdown, the page URI per thread, the parent id, the creation time as
 //! Unix seconds with a fraction, and a mode: 1 published, 2 pending, 4 deleted (a
 //! deleted comment that has replies stays as an empty row). Votes are not imported:
-//! cairn has none.
+//! cairn has none. The Markdown is written so that it shows as the version of Isso
+//! that last opened the database showed it.
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -12,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{types::ValueRef, Connection, OpenFlags};
 
 use super::{Body, Item, Note, Source, Status};
+use crate::render::markdown::OPTIONS;
 
 /// Reads every comment of the database at `path`.
 pub fn read(path: &Path) -> Result<Source> {
@@ -33,6 +36,12 @@ pub fn read(path: &Path) -> Result<Source> {
             path.display()
         );
     }
+    // Isso 0.14 (which leaves its databases at version 5) shows comments through
+    // mistune, escaping raw HTML; earlier versions through misaka, keeping the tags of
+    // an allow-list much like cairn's.
+    let escapes_html = db
+        .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+        .is_ok_and(|version| version >= 5);
     let mut statement = db.prepare(
         "SELECT c.id, t.uri, c.parent, c.created, c.mode, c.author, c.email, c.website, c.text \
          FROM comments c LEFT JOIN threads t ON t.id = c.tid ORDER BY c.id",
@@ -107,12 +116,120 @@ pub fn read(path: &Path) -> Result<Source> {
             author,
             email,
             website,
-            body: Body::Markdown(body),
+            body: Body::Markdown(if escapes_html {
+                as_isso_showed_it(&body)
+            } else {
+                body
+            }),
             status,
             location,
         });
     }
     Ok(source)
+}
+
+/// Isso's Markdown, written so that cairn shows it as Isso 0.14 did. Its default
+/// renderer, mistune, escapes raw HTML and character references, so `<div>`
+/// and `&amp;` show as typed, where cairn would take them as HTML (and drop the `<div>`
+/// its allow-list lacks); and it reads `~x~` as subscript and `^x^` as superscript,
+/// where cairn reads `~x~` as struck text and `^` as text. Those are escaped or written
+/// as `<sub>` and `<sup>`; everything else stays as it is, byte for byte.
+fn as_isso_showed_it(text: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    // Text as the parser gives it, in pieces (it cuts at each `~`) joined up again.
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (event, range) in Parser::new_ext(text, OPTIONS).into_offset_iter() {
+        let source = &text[range.clone()];
+        match event {
+            Event::Text(t) => {
+                // A character reference, which the parser reads as the character.
+                if source.starts_with('&') && *t != *source {
+                    edits.push((range.start..range.start, "\\".into()));
+                }
+                match runs.last_mut() {
+                    Some(run) if run.end == range.start => run.end = range.end,
+                    _ => runs.push(range),
+                }
+            }
+            Event::Html(_) | Event::InlineHtml(_) => edits.push((range, escaped(source))),
+            Event::Start(Tag::Strikethrough) if !source.starts_with("~~") => {
+                // `~x~`: subscript when nothing in it is space, else two tildes.
+                let spaced = source[1..source.len() - 1].contains(char::is_whitespace);
+                let (open, close) = if spaced {
+                    ("\\~", "\\~")
+                } else {
+                    ("<sub>", "</sub>")
+                };
+                edits.push((range.start..range.start + 1, open.into()));
+                edits.push((range.end - 1..range.end, close.into()));
+            }
+            _ => {}
+        }
+    }
+    for run in runs {
+        for (mark, open, close) in [('^', "<sup>", "</sup>"), ('~', "<sub>", "</sub>")] {
+            for found in marked(text, run.clone(), mark) {
+                edits.push((found.start..found.start + 1, open.into()));
+                edits.push((found.end - 1..found.end, close.into()));
+            }
+        }
+    }
+    if edits.is_empty() {
+        return text.to_string();
+    }
+    edits.sort_by_key(|(range, _)| (range.start, range.end));
+    let mut out = String::with_capacity(text.len() + edits.len() * 4);
+    let mut at = 0;
+    for (range, with) in edits {
+        if range.start < at {
+            continue;
+        }
+        out.push_str(&text[at..range.start]);
+        out.push_str(&with);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `text` with a backslash before each ASCII punctuation character, which Markdown
+/// then shows as it is.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where `text` has `^x^` (or `~x~`) in the range `run`, as mistune finds them: from a
+/// `mark` to the next, with at least one character and no space between, neither
+/// escaped nor doubled.
+fn marked(text: &str, run: Range<usize>, mark: char) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut at = run.start;
+    while let Some(open) = text[at..run.end].find(mark).map(|i| at + i) {
+        at = open + 1;
+        if text[..open].ends_with(['\\', mark]) {
+            continue;
+        }
+        let inside = text[at..run.end]
+            .find(|c: char| c == mark || c.is_whitespace())
+            .unwrap_or(run.end - at);
+        let close = at + inside;
+        if inside > 0
+            && text[close..run.end].starts_with(mark)
+            && !text[close + 1..].starts_with(mark)
+        {
+            found.push(open..close + 1);
+            at = close + 1;
+        }
+    }
+    found
 }
 
 /// A value as a report shows it: numbers as they are, text quoted, and what else.
@@ -132,4 +249,55 @@ fn date_of(created: f64) -> Option<DateTime<Utc>> {
         return None;
     }
     DateTime::from_timestamp_micros((created * 1e6).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::markdown::to_html;
+
+    /// What Isso 0.14 (mistune) writes for each source, and so what the page shows.
+    #[test]
+    fn isso_markdown_shows_as_isso_showed_it() {
+        for (isso, page) in [
+            (
+                "Use <b>bold</b> and <script>alert(1)</script>",
+                "<p>Use &lt;b&gt;bold&lt;/b&gt; and &lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+            ),
+            (
+                "<div>\n*x*\n---\n</div>\n\n<!-- note -->",
+                "<p>&lt;div&gt;<br>\n*x*<br>\n---<br>\n&lt;/div&gt;</p>\n<p>&lt;!-- note --&gt;</p>\n",
+            ),
+            (
+                "a < b & c &amp; &#169;",
+                "<p>a &lt; b &amp; c &amp;amp; &amp;#169;</p>\n",
+            ),
+            (
+                "H~2~O, 2^10^, ~x~, ~~gone~~, ~a b~, x^y, 2^^3, a\\^b^",
+                "<p>H<sub>2</sub>O, 2<sup>10</sup>, <sub>x</sub>, <del>gone</del>, ~a b~, x^y, 2^^3, a^b^</p>\n",
+            ),
+        ] {
+            assert_eq!(to_html(&as_isso_showed_it(isso)), page, "{isso}");
+        }
+        // Markdown without those stays byte for byte, code and autolinks too.
+        for same in [
+            "A reply\n\n    <pre>code</pre>\n\n`<b>` *em* <https://x.example/?a=1&b=2>",
+            "[a](https://x.example/?a=1&amp;b=2) ~~struck~~",
+        ] {
+            assert_eq!(as_isso_showed_it(same), same);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any source goes through, and one without `<`, `&`, `^` and `~` as it is.
+        #[test]
+        fn isso_markdown_without_html_or_marks_stays_as_it_is(
+            source in "([a-z ~^&<>*_`\\\\#>\n-]|é|&amp;|<b>|</b>|<div>\n){0,40}"
+        ) {
+            let written = as_isso_showed_it(&source);
+            if !source.contains(['<', '&', '^', '~']) {
+                proptest::prop_assert_eq!(written, source);
+            }
+        }
+    }
 }

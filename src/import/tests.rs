@@ -715,6 +715,37 @@ fn isso_rows_holding_values_of_other_types_are_skipped_or_read_with_a_note() {
     );
 }
 
+/// Raw HTML shows as typed when Isso 0.14 or later (mistune) last opened the database,
+/// and as HTML (sanitized at render) when an earlier one (misaka) did.
+#[test]
+fn isso_bodies_are_taken_as_the_isso_that_kept_them_showed_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (version, body) in [
+        (3, "Use <b>b</b> &amp; 2^10^"),
+        (5, "Use \\<b\\>b\\<\\/b\\> \\&amp; 2<sup>10</sup>"),
+    ] {
+        let path = dir.path().join(format!("comments-{version}.db"));
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(&format!(
+            "PRAGMA user_version = {version};
+             CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+             CREATE TABLE comments (tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
+                 created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
+                 text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR);
+             INSERT INTO threads VALUES (1, '/posts/a/', 'A');
+             INSERT INTO comments VALUES (1, 1, NULL, 1600000000, NULL, 1, '', 'Use <b>b</b> &amp; 2^10^', 'Ann', NULL, NULL);"
+        ))
+        .unwrap();
+        drop(db);
+        let source = super::isso::read(&path).unwrap();
+        assert_eq!(
+            source.items[0].body.to_markdown(),
+            body,
+            "version {version}"
+        );
+    }
+}
+
 #[test]
 fn an_xml_export_cut_short_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();

@@ -428,12 +428,15 @@ fn unwrap_dead_links(html: String) -> String {
     .unwrap_or(html)
 }
 
+/// The Markdown comments are written in: CommonMark with tables and struck text
+/// (`~a~`, `~~a~~`).
+pub(crate) const OPTIONS: Options = Options::ENABLE_TABLES.union(Options::ENABLE_STRIKETHROUGH);
+
 /// The source's Markdown events as a comment shows them: headings demoted, images as
 /// links, and a line break the commenter typed kept as one (as in GitHub's comments and
 /// WordPress's), not joined into the line before as Markdown does in documents.
 fn events(source: &str) -> impl Iterator<Item = Event<'_>> {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    Parser::new_ext(source, options).map(|event| match event {
+    Parser::new_ext(source, OPTIONS).map(|event| match event {
         Event::Start(Tag::Heading {
             level,
             id,
