@@ -324,7 +324,7 @@ fn a_real_isso_database_imports_comments_replies_dates_and_deleted_parents() {
         "/posts/b/",
         serde_json::json!({"author": "Eve", "text": "Use <b>bold</b>, <script>alert(1)</script> \
             & &amp; &#169;\n\n<div>\nblock *x*\n</div>\n\nH~2~O, 2^10^, ~~gone~~, ~a b~, \
-            `<code>` and *em*"}),
+            `<code>` and *em*\n\n| a | b |\n|---|---|\n| c | d |"}),
     );
     // Ann deletes her comment; Isso keeps an empty row because Bob replied to it.
     let deleted = http(

@@ -132,17 +132,22 @@ pub fn read(path: &Path) -> Result<Source> {
 /// renderer, mistune, escapes raw HTML and character references, so `<div>`
 /// and `&amp;` show as typed, where cairn would take them as HTML (and drop the `<div>`
 /// its allow-list lacks); and it reads `~x~` as subscript and `^x^` as superscript,
-/// where cairn reads `~x~` as struck text and `^` as text. Those are escaped or written
-/// as `<sub>` and `<sup>`; everything else stays as it is, byte for byte.
+/// where cairn reads `~x~` as struck text and `^` as text; and it has no tables. Those
+/// are escaped or written as `<sub>` and `<sup>`; everything else stays as it is, byte
+/// for byte.
 fn as_isso_showed_it(text: &str) -> String {
-    use pulldown_cmark::{Event, Parser, Tag};
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let text = &tables_as_text(text);
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     // Text as the parser gives it, in pieces (it cuts at each `~`) joined up again.
     let mut runs: Vec<Range<usize>> = Vec::new();
+    let mut in_code = false;
     for (event, range) in Parser::new_ext(text, OPTIONS).into_offset_iter() {
         let source = &text[range.clone()];
         match event {
-            Event::Text(t) => {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(t) if !in_code => {
                 // A character reference, which the parser reads as the character.
                 if source.starts_with('&') && *t != *source {
                     edits.push((range.start..range.start, "\\".into()));
@@ -175,9 +180,11 @@ fn as_isso_showed_it(text: &str) -> String {
             }
         }
     }
-    if edits.is_empty() {
-        return text.to_string();
-    }
+    edited(text, edits)
+}
+
+/// `text` with each range of `edits` replaced, in order; of two that overlap, the first.
+fn edited(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(range, _)| (range.start, range.end));
     let mut out = String::with_capacity(text.len() + edits.len() * 4);
     let mut at = 0;
@@ -191,6 +198,31 @@ fn as_isso_showed_it(text: &str) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// `text` with the pipes of its tables escaped: Isso's mistune has no tables, and shows
+/// their rows as text. Once escaped, what they held is read as the paragraph it then
+/// is (a cell past the header's count, which a table leaves out, too).
+fn tables_as_text(text: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut text = text.to_string();
+    loop {
+        let mut edits = Vec::new();
+        for (event, range) in Parser::new_ext(&text, OPTIONS).into_offset_iter() {
+            if let Event::Start(Tag::Table(_)) = event {
+                for (at, _) in text[range.clone()].match_indices('|') {
+                    let at = range.start + at;
+                    if !text[..at].ends_with('\\') {
+                        edits.push((at..at + 1, "\\|".to_string()));
+                    }
+                }
+            }
+        }
+        if edits.is_empty() {
+            return text;
+        }
+        text = edited(&text, edits);
+    }
 }
 
 /// `text` with a backslash before each ASCII punctuation character, which Markdown
@@ -207,8 +239,8 @@ fn escaped(text: &str) -> String {
 }
 
 /// Where `text` has `^x^` (or `~x~`) in the range `run`, as mistune finds them: from a
-/// `mark` to the next, with at least one character and no space between, neither
-/// escaped nor doubled.
+/// `mark` that is neither escaped nor doubled to the next, with at least one
+/// character and no space between.
 fn marked(text: &str, run: Range<usize>, mark: char) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let mut at = run.start;
@@ -221,10 +253,7 @@ fn marked(text: &str, run: Range<usize>, mark: char) -> Vec<Range<usize>> {
             .find(|c: char| c == mark || c.is_whitespace())
             .unwrap_or(run.end - at);
         let close = at + inside;
-        if inside > 0
-            && text[close..run.end].starts_with(mark)
-            && !text[close + 1..].starts_with(mark)
-        {
+        if inside > 0 && text[close..run.end].starts_with(mark) {
             found.push(open..close + 1);
             at = close + 1;
         }
@@ -272,6 +301,13 @@ mod tests {
                 "a < b & c &amp; &#169;",
                 "<p>a &lt; b &amp; c &amp;amp; &amp;#169;</p>\n",
             ),
+            // No tables in Isso: rows, and a cell a table would leave out, are text.
+            (
+                "| a | <b> |\n|---|---|\n| c | d | <i> |",
+                "<p>| a | &lt;b&gt; |<br>\n|---|---|<br>\n| c | d | &lt;i&gt; |</p>\n",
+            ),
+            // Code blocks are code.
+            ("```\nH~2~O <b>\n```", "<pre><code>H~2~O &lt;b&gt;\n</code></pre>\n"),
             (
                 "H~2~O, 2^10^, ~x~, ~~gone~~, ~a b~, x^y, 2^^3, a\\^b^",
                 "<p>H<sub>2</sub>O, 2<sup>10</sup>, <sub>x</sub>, <del>gone</del>, ~a b~, x^y, 2^^3, a^b^</p>\n",
