@@ -691,18 +691,7 @@ pub fn request_body(c: &Comment, site_url: &str) -> String {
 
 /// Backslash-escapes Markdown punctuation, for one line of text in a table cell.
 fn escape_inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '\n' | '\r' => out.push(' '),
-            c if c.is_ascii_punctuation() => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::render::markdown::escape_punctuation(&text.replace(['\n', '\r'], " "))
 }
 
 /// Keeps `@name` and `#123` from becoming mentions and issue links.

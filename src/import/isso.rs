@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{types::ValueRef, Connection, OpenFlags};
 
 use super::{Body, Item, Note, Source, Status};
-use crate::render::markdown::OPTIONS;
+use crate::render::markdown::{escape_punctuation, OPTIONS};
 
 /// Reads every comment of the database at `path`.
 pub fn read(path: &Path) -> Result<Source> {
@@ -157,7 +157,9 @@ fn as_isso_showed_it(text: &str) -> String {
                     _ => runs.push(range),
                 }
             }
-            Event::Html(_) | Event::InlineHtml(_) => edits.push((range, escaped(source))),
+            Event::Html(_) | Event::InlineHtml(_) => {
+                edits.push((range, escape_punctuation(source)))
+            }
             Event::Start(Tag::Strikethrough) if !source.starts_with("~~") => {
                 // `~x~`: subscript when nothing in it is space, else two tildes.
                 let spaced = source[1..source.len() - 1].contains(char::is_whitespace);
@@ -223,19 +225,6 @@ fn tables_as_text(text: &str) -> String {
         }
         text = edited(&text, edits);
     }
-}
-
-/// `text` with a backslash before each ASCII punctuation character, which Markdown
-/// then shows as it is.
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for c in text.chars() {
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Where `text` has `^x^` (or `~x~`) in the range `run`, as mistune finds them: from a

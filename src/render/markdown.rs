@@ -432,6 +432,19 @@ fn unwrap_dead_links(html: String) -> String {
 /// (`~a~`, `~~a~~`).
 pub(crate) const OPTIONS: Options = Options::ENABLE_TABLES.union(Options::ENABLE_STRIKETHROUGH);
 
+/// `text` with a backslash before each ASCII punctuation character, so that Markdown
+/// shows every character as it is.
+pub(crate) fn escape_punctuation(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The source's Markdown events as a comment shows them: headings demoted, images as
 /// links, and a line break the commenter typed kept as one (as in GitHub's comments and
 /// WordPress's), not joined into the line before as Markdown does in documents.
