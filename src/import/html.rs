@@ -864,12 +864,14 @@ fn block_start(text: &str) -> Option<usize> {
     }
 }
 
-/// WordPress stores comments with paragraphs as blank lines and line breaks as single
-/// newlines (its `wpautop` adds the tags when showing them). This adds them the same
-/// way, so the Markdown keeps the reader's paragraphs. As `wpautop` does, a `<pre>`
-/// block is left as it is: its blank lines and indentation are the code's.
-pub fn wordpress_paragraphs(text: &str) -> String {
-    let text = text.replace("\r\n", "\n");
+/// The HTML WordPress shows for a comment's stored text. It stores paragraphs as blank
+/// lines, line breaks as single newlines and addresses as typed; when showing a
+/// comment, `make_clickable` links the addresses and `wpautop` adds the paragraphs and
+/// breaks. This does the same, so the Markdown keeps the reader's links and
+/// paragraphs. As `wpautop` does, a `<pre>` block is left as it is: its blank lines and
+/// indentation are the code's.
+pub fn wordpress_html(text: &str) -> String {
+    let text = clickable(&text.replace("\r\n", "\n"));
     let lower = text.to_ascii_lowercase();
     let mut html = String::with_capacity(text.len() + 32);
     let mut at = 0;
@@ -907,6 +909,111 @@ pub fn wordpress_paragraphs(text: &str) -> String {
         at = end;
     }
     html
+}
+
+/// `html` with its bare addresses linked, as WordPress's `make_clickable` links them
+/// in comments: an `http(s)://` address after space, the start of the text or a tag,
+/// or one of `(<.,;:!?`; a `www.` one after space or a tag. An address runs to the
+/// first character it cannot hold, without punctuation at its end (a `)` stays when
+/// it holds a `(`). Text in `<a>`, `<code>`, `<pre>`, `<script>` and `<style>` is left
+/// alone.
+fn clickable(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut left_alone = 0usize;
+    let mut rest = html;
+    while !rest.is_empty() {
+        // A tag, as WordPress cuts them: `<`, then anything but `<` and `>`, then `>`.
+        let tag_len = rest
+            .strip_prefix('<')
+            .and_then(|after| after.find(['<', '>']))
+            .filter(|&i| rest.as_bytes()[i + 1] == b'>' && i > 0)
+            .map(|i| i + 2);
+        if let Some(len) = tag_len {
+            let tag = rest[..len].to_ascii_lowercase();
+            let (name, closing) = tag_name(&tag);
+            if matches!(name, "a" | "code" | "pre" | "script" | "style") {
+                if closing {
+                    left_alone = left_alone.saturating_sub(1);
+                } else {
+                    left_alone += 1;
+                }
+            }
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let end = rest[first..].find('<').map_or(rest.len(), |i| i + first);
+        if left_alone > 0 {
+            out.push_str(&rest[..end]);
+        } else {
+            link_addresses(&rest[..end], &mut out);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Writes `text` (text between tags) to `out` with its addresses linked, as
+/// [`clickable`] says.
+fn link_addresses(text: &str, out: &mut String) {
+    let lower = text.to_ascii_lowercase();
+    let mut written = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let before = text[..at].chars().next_back();
+        let web = lower[at..].starts_with("www.");
+        let starts = if web {
+            before.is_none_or(char::is_whitespace)
+        } else {
+            (lower[at..].starts_with("http://") || lower[at..].starts_with("https://"))
+                && before.is_none_or(|c| c.is_whitespace() || "(<.,;:!?".contains(c))
+        };
+        let len = if starts {
+            address_len(&text[at..], web)
+        } else {
+            0
+        };
+        if len == 0 {
+            at += text[at..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let address = &text[at..at + len];
+        out.push_str(&text[written..at]);
+        let scheme = if web { "http://" } else { "" };
+        out.push_str(&format!("<a href=\"{scheme}{address}\">{address}</a>"));
+        at += len;
+        written = at;
+    }
+    out.push_str(&text[written..]);
+}
+
+/// How long the address at the start of `text` is, in bytes: 0 when it holds nothing
+/// past its `scheme://` or `www.`.
+fn address_len(text: &str, web: bool) -> usize {
+    let start = if web {
+        4
+    } else {
+        text.find("://").map_or(0, |i| i + 3)
+    };
+    let holds = |c: char| {
+        !c.is_ascii() || c.is_ascii_alphanumeric() || "_#%~/@[]*(+=&$-'.,;:!?)".contains(c)
+    };
+    let end = text[start..]
+        .find(|c: char| !holds(c))
+        .map_or(text.len(), |i| start + i);
+    let address = &text[..end];
+    let trimmed = address.trim_end_matches(|c: char| "'.,;:!?)".contains(c));
+    let mut len = trimmed.len();
+    // A `)` closing a `(` of the address is part of it.
+    if address[len..].starts_with(')') && trimmed.contains('(') {
+        len += 1;
+    }
+    if len <= start {
+        0
+    } else {
+        len
+    }
 }
 
 /// Whether `html` ends with a `<br>` tag (`<br/>`, `<BR />`), space after it aside.
@@ -1269,8 +1376,7 @@ mod tests {
     /// blocks alone and adds no break after a `<br>`.
     #[test]
     fn wordpress_pre_blocks_and_breaks_show_as_wordpress_showed_them() {
-        let page =
-            |text| crate::render::markdown::to_html(&to_markdown(&wordpress_paragraphs(text)));
+        let page = |text| crate::render::markdown::to_html(&to_markdown(&wordpress_html(text)));
         assert_eq!(
             page("Try this:\r\n\r\n<PRE class=\"x\">fn main() {\n\n    go();\n}</PRE>\nWorks."),
             "<p>Try this:</p>\n<pre>fn main() {\n\n    go();\n}</pre>\n<p>Works.</p>\n"
@@ -1289,9 +1395,44 @@ mod tests {
         assert_eq!(page("<preface>a\n\nb</preface>"), "<p>a</p>\n<p>b</p>\n");
     }
 
+    proptest::proptest! {
+        /// Text with addresses shows every character it held, links or not.
+        #[test]
+        fn wordpress_text_with_addresses_shows_every_character(
+            text in "(é|\\(|\\)|[.,!?'_*]|http://|https://|www\\.|x|/|-|&|=| ){0,30}"
+        ) {
+            let html = crate::render::markdown::to_html(&to_markdown(&wordpress_html(&text)));
+            let shown = crate::render::markdown::visible_text(&html);
+            let words = |t: &str| t.split_whitespace().collect::<String>();
+            proptest::prop_assert_eq!(words(&shown), words(&text), "{}", html);
+        }
+    }
+
+    /// WordPress links the addresses in a comment when it shows it (`make_clickable`).
+    #[test]
+    fn wordpress_addresses_are_links_as_wordpress_showed_them() {
+        let rel = "rel=\"nofollow ugc noopener\"";
+        let page = crate::render::markdown::to_html(&to_markdown(&wordpress_html(
+            "See https://x.org/a_(b) and (http://x.org/y). Also www.x.org, ok?\n\
+             <a href=\"https://z.org\">https://z.org</a> <CODE>http://no.org</CODE> \
+             nohttp://x.org http:// <b>https://b.org/?q=1&amp;r=2</b>!",
+        )));
+        assert_eq!(
+            page,
+            format!(
+                "<p>See <a href=\"https://x.org/a_(b)\" {rel}>https://x.org/a_(b)</a> and \
+                 (<a href=\"http://x.org/y\" {rel}>http://x.org/y</a>). \
+                 Also <a href=\"http://www.x.org\" {rel}>www.x.org</a>, ok?<br>\n\
+                 <a href=\"https://z.org\" {rel}>https://z.org</a> <code>http://no.org</code> \
+                 nohttp://x.org http:// <strong><a href=\"https://b.org/?q=1&amp;r=2\" {rel}>\
+                 https://b.org/?q=1&amp;r=2</a></strong>!</p>\n"
+            )
+        );
+    }
+
     #[test]
     fn wordpress_blank_lines_are_paragraphs_and_newlines_breaks() {
-        let md = to_markdown(&wordpress_paragraphs(
+        let md = to_markdown(&wordpress_html(
             "First line\nsecond line\r\n\r\nNext <b>bold</b>",
         ));
         assert_eq!(md, "First line\\\nsecond line\n\nNext **bold**");

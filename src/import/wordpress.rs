@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::html::wordpress_paragraphs;
+use super::html::wordpress_html;
 use super::xml::{self, Element};
 use super::{Body, Item, Note, Source, Status};
 
@@ -79,7 +79,7 @@ fn read_comment(
         author: comment.text_at("comment_author"),
         email: comment.text_at("comment_author_email"),
         website: comment.text_at("comment_author_url"),
-        body: Body::Html(wordpress_paragraphs(
+        body: Body::Html(wordpress_html(
             &comment.text_at("comment_content").unwrap_or_default(),
         )),
         status,
