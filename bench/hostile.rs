@@ -18,6 +18,10 @@ enum Reader {
     Markdown,
     /// The importers: an HTML body (Disqus, WordPress) to Markdown.
     Html,
+    /// `cairn import wordpress`: a comment's stored text to the HTML WordPress shows.
+    WordPress,
+    /// `cairn import isso`: Isso 0.14's Markdown to Markdown that shows the same.
+    Isso,
     /// `cairn check` and `cairn render`: a comment file.
     File(Format),
 }
@@ -27,6 +31,8 @@ impl Reader {
         match self {
             Reader::Markdown => "markdown",
             Reader::Html => "html import",
+            Reader::WordPress => "wordpress",
+            Reader::Isso => "isso",
             Reader::File(Format::Yaml) => "yaml file",
             Reader::File(Format::Json) => "json file",
             Reader::File(Format::Toml) => "toml file",
@@ -37,6 +43,8 @@ impl Reader {
         match self {
             Reader::Markdown => cairn::render::markdown::render(input).html.len(),
             Reader::Html => cairn::import::html::to_markdown(input).len(),
+            Reader::WordPress => cairn::import::html::wordpress_html(input).len(),
+            Reader::Isso => cairn::import::isso::as_isso_showed_it(input).len(),
             Reader::File(format) => Comment::parse(input, format).map_or(0, |c| c.body.len()),
         }
     }
@@ -52,7 +60,7 @@ const HEAD: &str = "id: 01HZX3K5V6Q7R8S9T0A1B2C3D4\nthread: /a/\ndate: 2024-01-0
 type Make = Box<dyn Fn(usize) -> String>;
 
 fn cases() -> Vec<(Reader, &'static str, Make)> {
-    use Reader::{File, Html, Markdown};
+    use Reader::{File, Html, Isso, Markdown, WordPress};
     let rep = |unit: &'static str| -> Make { Box::new(move |n| unit.repeat(n)) };
     vec![
         (Markdown, "unmatched * and _", rep("*a_ ")),
@@ -134,6 +142,18 @@ fn cases() -> Vec<(Reader, &'static str, Make)> {
             Box::new(|n| format!("<pre>{}</pre>", "<span class=k>a</span>".repeat(n))),
         ),
         (Html, "breaks before lists", rep("a<br>1. b<br>")),
+        (
+            WordPress,
+            "bare addresses",
+            rep("http://x.org/(a). www.y.org "),
+        ),
+        (WordPress, "< without >", rep("<a http://x.org ")),
+        (WordPress, "unclosed <pre>", rep("<pre a\n\n b")),
+        (WordPress, "breaks after <br>", rep("a<br>\n \n")),
+        (Isso, "raw HTML and references", rep("<b>&amp;</b> ")),
+        (Isso, "sub- and superscript", rep("H~2~O 2^10^ ~a~ ")),
+        (Isso, "table rows", rep("| a | b |\n|---|---|\n")),
+        (Isso, "carets without an end", rep("^a ")),
         (Html, "breaks and space at ends", rep("<b>a<br> <br> </b>")),
         (Html, "emphasis kept as HTML", rep("a<em>.b</em>")),
         (

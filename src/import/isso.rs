@@ -135,7 +135,7 @@ pub fn read(path: &Path) -> Result<Source> {
 /// where cairn reads `~x~` as struck text and `^` as text; and it has no tables. Those
 /// are escaped or written as `<sub>` and `<sup>`; everything else stays as it is, byte
 /// for byte.
-fn as_isso_showed_it(text: &str) -> String {
+pub fn as_isso_showed_it(text: &str) -> String {
     use pulldown_cmark::{Event, Parser, Tag, TagEnd};
     let text = &tables_as_text(text);
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
