@@ -94,7 +94,7 @@ pub fn is_closed(closed: &[String], thread: &str) -> bool {
 
 /// A thread path, or the start of one ending in `*` (`/2019/*`; `*` alone is every
 /// thread), in the form [`thread_matches`] compares: normalized, as every thread is (a
-/// start has its percent escapes decoded, as threads have).
+/// start is written as threads are, see [`crate::thread::escape`]).
 pub fn thread_pattern(entry: &str) -> Result<String> {
     match entry.strip_suffix('*') {
         Some(start) => {
@@ -104,7 +104,7 @@ pub fn thread_pattern(entry: &str) -> Result<String> {
             let decoded = percent_encoding::percent_decode_str(start)
                 .decode_utf8()
                 .context("not valid percent-encoded UTF-8")?;
-            Ok(format!("{decoded}*"))
+            Ok(format!("{}*", crate::thread::escape(&decoded)))
         }
         None => crate::thread::normalize(entry).map_err(Into::into),
     }
@@ -1007,12 +1007,12 @@ url = "https://comments.example.org"
         let dir = tempfile::tempdir().unwrap();
         let text = MINIMAL.replace(
             "dir = \"comments\"",
-            "dir = \"comments\"\nclosed = [\"posts/old\", \"/2019/*\", \"/caf%C3%A9/*\"]",
+            "dir = \"comments\"\nclosed = [\"posts/old\", \"/2019/*\", \"/caf%C3%A9/*\", \"/wiki/Talk:*\"]",
         );
         let config = Config::from_file(&write(dir.path(), &text)).unwrap();
         assert_eq!(
             config.comments.closed,
-            ["/posts/old/", "/2019/*", "/café/*"]
+            ["/posts/old/", "/2019/*", "/café/*", "/wiki/Talk%3A*"]
         );
         for (thread, closed) in [
             ("/posts/old/", true),
@@ -1021,6 +1021,8 @@ url = "https://comments.example.org"
             ("/2019/", true),
             ("/2020/a/", false),
             ("/café/menu/", true),
+            ("/wiki/Talk%3ARust/", true),
+            ("/wiki/Rust/", false),
             ("/", false),
         ] {
             assert_eq!(config.comments.is_closed(thread), closed, "{thread}");

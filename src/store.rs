@@ -266,7 +266,20 @@ impl Index {
                 .ids
                 .extend(ids.into_iter().map(|(id, f)| (id, d as u32, f)));
             let rel = path.strip_prefix(root).unwrap_or(Path::new(""));
-            let thread = thread::of_page(rel).unwrap_or_default();
+            let thread = thread::of_dir(rel).unwrap_or_default();
+            // Earlier versions wrote some characters of a thread decoded (`a:b`, `100%`).
+            if !thread.is_empty() && Path::new(thread::dir(&thread)) != rel {
+                index.problems.push(Problem {
+                    path: path.clone(),
+                    line: None,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "new comments on thread {thread} go to directory `{}`: move these \
+                         files there (git mv) to keep its comments in one place",
+                        thread::dir(&thread)
+                    ),
+                });
+            }
             threads.entry(thread.clone()).or_default().push(d);
             index.files += files.len();
             index.dirs.push(Dir {
@@ -1029,6 +1042,37 @@ mod tests {
         changed.body = "edited\n".into();
         assert!(write(dir.path(), &changed).is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), c.to_yaml());
+    }
+
+    #[test]
+    fn a_directory_named_as_earlier_versions_wrote_it_loads_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        // A thread written decoded, as before `:` was kept encoded for Windows.
+        let legacy = dir.path().join("wiki/Category:Rust");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let old = comment(A, "/wiki/Category:Rust/", None, 1);
+        std::fs::write(legacy.join(format!("{A}.yml")), old.to_yaml()).unwrap();
+        let new = comment(B, "/wiki/Category%3ARust/", None, 2);
+        let written = write(dir.path(), &new).unwrap();
+        assert_eq!(
+            written,
+            dir.path().join(format!("wiki/Category%3ARust/{B}.yml"))
+        );
+
+        let store = Store::load(dir.path(), &Form::default()).unwrap();
+        let threads: Vec<_> = store.threads.keys().collect();
+        assert_eq!(threads, ["/wiki/Category%3ARust/"]);
+        assert_eq!(store.count("/wiki/Category%3ARust/"), 2);
+        let [problem] = &store.problems[..] else {
+            panic!("{:?}", store.problems)
+        };
+        assert_eq!(
+            (&problem.path, problem.severity),
+            (&legacy, Severity::Warning)
+        );
+        assert!(problem
+            .message
+            .contains("go to directory `wiki/Category%3ARust`"));
     }
 
     #[test]

@@ -5,6 +5,15 @@
 //! home page, `/posts/hello/` for a page served as a directory index, `/about.html`
 //! for a page served as a file. Render, check, the inbox and the importers all call
 //! [`normalize`], so a thread means the same thing everywhere.
+//!
+//! A thread is written decoded (`/café/`, `/a b/`), except for the characters in
+//! [`kept_encoded`]: `%`, `?` and `#`, which a URL would read as an escape, a query or
+//! a fragment (Hugo makes `/posts/c#-tips/` of a title "C# tips": browsers ask for
+//! `/posts/c%23-tips/`), and `<>:"|*`, which no directory name can hold on Windows,
+//! where the site's repository may be checked out. So a thread is a fixed point of
+//! normalizing, its directory of comments reads back as it, and its URL is the page's.
+
+use std::fmt::Write as _;
 
 use percent_encoding::percent_decode_str;
 use thiserror::Error;
@@ -15,6 +24,14 @@ pub const MAX_LEN: usize = 512;
 /// Longest name between two slashes, in bytes: a thread's names are the names of the
 /// directories its comments go in, and file systems hold no longer name (`NAME_MAX`).
 pub const MAX_NAME: usize = 255;
+
+/// Whether a thread keeps character `b` percent-encoded (see the module's documentation).
+pub const fn kept_encoded(b: u8) -> bool {
+    matches!(
+        b,
+        b'%' | b'?' | b'#' | b'<' | b'>' | b':' | b'"' | b'|' | b'*'
+    )
+}
 
 /// Why a string is not a thread path.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -45,10 +62,11 @@ pub enum ThreadError {
 
 /// Normalizes a thread path.
 ///
-/// Percent-escapes are decoded, space around the path and around each of its names
-/// is dropped, repeated slashes collapse, a leading slash is added, a trailing
-/// `index.html` is dropped, and a path whose last segment has no file
-/// extension gets a trailing slash (`/posts/a` and `/posts/a/` are one thread).
+/// Percent-escapes are decoded (those of [`kept_encoded`] characters are written
+/// again, in capitals), space around the path and around each of its names is dropped,
+/// repeated slashes collapse, a leading slash is added, a trailing `index.html` is
+/// dropped, and a path whose last segment has no file extension gets a trailing slash
+/// (`/posts/a` and `/posts/a/` are one thread).
 pub fn normalize(raw: &str) -> Result<String, ThreadError> {
     if is_canonical(raw) {
         return Ok(raw.to_string());
@@ -69,7 +87,7 @@ fn is_canonical(raw: &str) -> bool {
     if raw.len() > MAX_LEN
         || !raw
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'\\' | b'?' | b'#'))
+            .all(|b| b.is_ascii_graphic() && b != b'\\' && !kept_encoded(b))
     {
         return false;
     }
@@ -113,7 +131,7 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
             "" => {}
             "." | ".." => return Err(ThreadError::DotSegment),
             s if s.starts_with('.') => return Err(ThreadError::Hidden),
-            s if s.len() > MAX_NAME => return Err(ThreadError::NameTooLong),
+            s if escaped_len(s) > MAX_NAME => return Err(ThreadError::NameTooLong),
             s => segments.push(s),
         }
     }
@@ -121,8 +139,13 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
         segments.pop();
     }
     let mut path = String::with_capacity(decoded.len() + 2);
-    path.push('/');
-    path.push_str(&segments.join("/"));
+    for segment in &segments {
+        path.push('/');
+        escape_into(&mut path, segment);
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
     let file_like = segments.last().is_some_and(|s| s.contains('.'));
     if !segments.is_empty() && !file_like {
         path.push('/');
@@ -131,10 +154,28 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
 }
 
 /// The thread of a page file inside a built site, from its path relative to the
-/// site's output directory (`posts/a/index.html` → `/posts/a/`); the directory itself
-/// (an empty path) is the site's root, `/`.
+/// site's output directory (`posts/a/index.html` → `/posts/a/`, `posts/c#/index.html`
+/// → `/posts/c%23/`); the directory itself (an empty path) is the site's root, `/`.
 pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
-    normalize(&joined(relative))
+    normalize(&joined(relative, true))
+}
+
+/// The thread whose comments a directory of the comments tree holds, from its path
+/// relative to the comments dir: its names are the thread's as written
+/// (`posts/c%23` → `/posts/c%23/`, see [`dir`]).
+pub fn of_dir(relative: &std::path::Path) -> Result<String, ThreadError> {
+    normalize(&joined(relative, false))
+}
+
+/// The file, relative to a built site's output directory, that serves the page of a
+/// normalized thread (`/posts/c%23/` → `posts/c#/index.html`): [`of_page`] backwards.
+pub fn page_file(thread: &str) -> std::path::PathBuf {
+    let rel = percent_decode_str(thread.trim_start_matches('/')).decode_utf8_lossy();
+    if rel.is_empty() || rel.ends_with('/') {
+        std::path::PathBuf::from(format!("{rel}index.html"))
+    } else {
+        std::path::PathBuf::from(rel.into_owned())
+    }
 }
 
 /// The path a page file is served at, from its path relative to the site's output
@@ -143,24 +184,56 @@ pub fn of_page(relative: &std::path::Path) -> Result<String, ThreadError> {
 /// thread of a directory whose name has a dot is written without the final slash, as a
 /// file's would be.
 pub fn served_path(relative: &std::path::Path) -> String {
-    let path = joined(relative);
+    let path = joined(relative, true);
     match path.strip_suffix("index.html") {
         Some(dir) if dir.ends_with('/') => dir.to_string(),
         _ => path,
     }
 }
 
-/// The names of a relative path, each after a slash; `/` for an empty path.
-fn joined(relative: &std::path::Path) -> String {
+/// The names of a relative path, each after a slash (with the characters of
+/// [`kept_encoded`] percent-encoded when `escape`: the names of files, which a URL
+/// gives encoded); `/` for an empty path.
+fn joined(relative: &std::path::Path, escape: bool) -> String {
     let mut joined = String::new();
     for part in relative.components() {
         joined.push('/');
-        joined.push_str(&part.as_os_str().to_string_lossy());
+        let name = part.as_os_str().to_string_lossy();
+        if escape {
+            escape_into(&mut joined, &name);
+        } else {
+            joined.push_str(&name);
+        }
     }
     if joined.is_empty() {
         joined.push('/');
     }
     joined
+}
+
+/// Decoded text (a path, or the start of one) as threads write it: with the characters
+/// of [`kept_encoded`] percent-encoded.
+pub fn escape(decoded: &str) -> String {
+    let mut out = String::with_capacity(decoded.len());
+    escape_into(&mut out, decoded);
+    out
+}
+
+/// Appends `name` with the characters of [`kept_encoded`] percent-encoded.
+fn escape_into(out: &mut String, name: &str) {
+    for c in name.chars() {
+        match u8::try_from(c) {
+            Ok(b) if kept_encoded(b) => {
+                let _ = write!(out, "%{b:02X}");
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+/// The length of `name` once [`escape_into`] has written it: the length of its directory's name.
+fn escaped_len(name: &str) -> usize {
+    name.len() + 2 * name.bytes().filter(|&b| kept_encoded(b)).count()
 }
 
 /// A path as the site's pages print it, with the site's base path taken off: templates
@@ -265,6 +338,14 @@ mod tests {
             ("/a /%20b/c.html ", "/a/b/c.html"),
             ("/a.html /", "/a.html"),
             ("/ /a/", "/a/"),
+            // What a URL would read otherwise, or Windows cannot name, stays encoded.
+            ("/posts/c%23-tips/", "/posts/c%23-tips/"),
+            ("/faq/why%3f/", "/faq/why%3F/"),
+            ("/100%25-sure/", "/100%25-sure/"),
+            ("/100%-sure/", "/100%25-sure/"),
+            ("/a%2541/", "/a%2541/"),
+            ("/wiki/Category:Rust/", "/wiki/Category%3ARust/"),
+            ("/%3C%3E%22%7C*/", "/%3C%3E%22%7C%2A/"),
         ];
         let longest = format!("/{}/", "a".repeat(MAX_NAME));
         assert_eq!(normalize(&longest), Ok(longest.clone()));
@@ -278,6 +359,8 @@ mod tests {
         let long = format!("/{}/", "a".repeat(MAX_LEN));
         let long_name = format!("/a/{}/", "é".repeat(128));
         let long_ascii = format!("/a/{}/", "a".repeat(MAX_NAME + 1));
+        // Each `:` takes three bytes in the directory's name (`%3A`).
+        let long_escaped = format!("/a/{}/", ":".repeat(MAX_NAME / 3 + 1));
         let cases = [
             ("", ThreadError::Empty),
             ("/a/../b/", ThreadError::DotSegment),
@@ -298,6 +381,7 @@ mod tests {
             (long.as_str(), ThreadError::TooLong),
             (long_name.as_str(), ThreadError::NameTooLong),
             (long_ascii.as_str(), ThreadError::NameTooLong),
+            (long_escaped.as_str(), ThreadError::NameTooLong),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize(raw), Err(want), "normalize({raw:?})");
@@ -321,11 +405,15 @@ mod tests {
         /// What a stored comment relies on: its thread is a fixed point of normalizing,
         /// and the directory its files go in reads back as that thread.
         #[test]
-        fn a_threads_directory_holds_that_thread(raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?") {
+        fn a_threads_directory_holds_that_thread(
+            raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?|[/a.%235AF?#:*]{0,16}",
+        ) {
             if let Ok(thread) = normalize(&raw) {
                 proptest::prop_assert_eq!(normalize(&thread), Ok(thread.clone()));
-                let from_dir = of_page(std::path::Path::new(dir(&thread)));
-                proptest::prop_assert_eq!(from_dir, Ok(thread));
+                let from_dir = of_dir(std::path::Path::new(dir(&thread)));
+                proptest::prop_assert_eq!(from_dir, Ok(thread.clone()));
+                // The page file that serves it is read back as it too.
+                proptest::prop_assert_eq!(of_page(&page_file(&thread)), Ok(thread));
             }
         }
     }
@@ -366,5 +454,28 @@ mod tests {
         assert_eq!(of_page(Path::new("about.html")).unwrap(), "/about.html");
         assert_eq!(dir("/posts/a/"), "posts/a");
         assert_eq!(dir("/"), "");
+    }
+
+    #[test]
+    fn a_page_file_whose_name_a_url_escapes_is_the_thread_of_its_url() {
+        use std::path::Path;
+        // Hugo names a post titled "C# tips" so, and browsers ask for /posts/c%23-tips/.
+        let page = Path::new("posts/c#-tips/index.html");
+        assert_eq!(of_page(page).unwrap(), "/posts/c%23-tips/");
+        assert_eq!(served_path(page), "/posts/c%23-tips/");
+        assert_eq!(page_file("/posts/c%23-tips/"), page);
+        assert_eq!(
+            of_dir(Path::new("posts/c%23-tips")).unwrap(),
+            "/posts/c%23-tips/"
+        );
+        for (file, thread) in [
+            ("100%/index.html", "/100%25/"),
+            ("a%41/index.html", "/a%2541/"),
+            ("why?.html", "/why%3F.html"),
+            ("wiki/Category:Rust/index.html", "/wiki/Category%3ARust/"),
+        ] {
+            assert_eq!(of_page(Path::new(file)).as_deref(), Ok(thread), "{file}");
+            assert_eq!(page_file(thread), Path::new(file));
+        }
     }
 }

@@ -418,3 +418,91 @@ fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
     assert!(article.contains("Found through the theme."), "{article}");
     assert!(article.contains("action=\"https://comments.example.org/v1/comments\""));
 }
+
+/// Hugo writes the page of a post whose slug (or title, in `:title` permalinks) holds a
+/// `#` into a directory with that `#` in its name; browsers ask for it as `%23`. The
+/// page gets its section and form, a reader's comment posted through the form to the
+/// real inbox goes to that thread's directory, and the next build shows it.
+#[test]
+fn a_post_hugo_names_with_a_hash_takes_comments_from_form_to_page() {
+    let Some(hugo) = tool("hugo") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = example_remote(dir.path());
+    let src = dir.path().join("src");
+    std::fs::write(
+        src.join("content/posts/c-sharp.md"),
+        "---\ntitle: \"C# tips\"\nslug: \"C# tips\"\ndate: 2026-11-16T09:00:00Z\n---\nUse `var`.\n",
+    )
+    .unwrap();
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-q", "-m", "A post on C#"]);
+    git(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
+    let config = dir.path().join("inbox.toml");
+    std::fs::write(
+        &config,
+        "[site]\nurl = \"https://blog.example.org/\"\n[comments]\ndir = \"comments\"\n\
+         [inbox]\nurl = \"http://127.0.0.1:9\"\nspool = \"spool\"\nrate_per_hour = 0\n\
+         [inbox.delivery]\nremote = \"site.git\"\nmode = \"direct\"\n",
+    )
+    .unwrap();
+    // What the site's CI does: check out, build with Hugo, render. Gives the checkout
+    // and the post's page.
+    let build = || {
+        let checkout = tempfile::tempdir().unwrap();
+        git(
+            checkout.path(),
+            &["clone", "-q", remote.to_str().unwrap(), "site"],
+        );
+        let site = checkout.path().join("site");
+        let status = std::process::Command::new(&hugo)
+            .args(["--quiet", "-d", "public"])
+            .current_dir(&site)
+            .status()
+            .unwrap();
+        assert!(status.success(), "hugo build failed");
+        let out = cairn(&site, &["render"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains(" 0 problems"), "{}", stdout(&out));
+        let page = site.join("public/posts/c#-tips/index.html");
+        let page = std::fs::read_to_string(&page).expect("Hugo writes the post to c#-tips/");
+        (checkout, page)
+    };
+
+    let (_, page) = build();
+    let section = comments_section(&page);
+    let thread = "/posts/c%23-tips/";
+    assert!(
+        section.contains(&format!(
+            "<input type=\"hidden\" name=\"thread\" value=\"{thread}\">"
+        )),
+        "{section}"
+    );
+    assert!(page.contains("href=\"https://blog.example.org/posts/c%23-tips/comments.xml\""));
+
+    let inbox = InboxProcess::start(&config);
+    let fields = [
+        ("thread", thread),
+        ("parent", ""),
+        ("author", "Ada"),
+        ("email", ""),
+        ("website", ""),
+        ("body", "Prefer `var` when the type is obvious."),
+    ];
+    let answer = post_form(&inbox.addr, "https://blog.example.org", &fields).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    inbox.wait_delivered(30);
+
+    let (checkout, page) = build();
+    let section = comments_section(&page);
+    assert!(section.contains("when the type is obvious"), "{section}");
+    let files: Vec<_> = std::fs::read_dir(checkout.path().join("site/comments/posts/c%23-tips"))
+        .expect("the comment is in the thread's directory")
+        .collect();
+    assert_eq!(files.len(), 1);
+    let feed = checkout
+        .path()
+        .join("site/public/posts/c#-tips/comments.xml");
+    assert!(std::fs::read_to_string(feed)
+        .unwrap()
+        .contains("when the type is obvious"));
+}

@@ -259,10 +259,13 @@ impl Kind {
 /// Rewrites old thread paths to new ones (`--map OLD=NEW`, or a rules file).
 ///
 /// A rule whose old path ends in `/` moves everything under it; any other rule must
-/// match the whole path (so `/?p=4` does not also catch `/?p=42`).
+/// match the whole path (so `/?p=4` does not also catch `/?p=42`). An old path matches
+/// as it is written and as a thread writes it (`/wiki/Talk:A/` is the thread
+/// `/wiki/Talk%3AA/`, `/caf%C3%A9/` the thread `/café/`).
 #[derive(Debug, Clone, Default)]
 pub struct ThreadMap {
-    rules: Vec<(String, String)>,
+    /// The old path, as a thread writes it, and the new path.
+    rules: Vec<([String; 2], String)>,
 }
 
 impl ThreadMap {
@@ -279,9 +282,12 @@ impl ThreadMap {
         // The new side must be a thread (a trailing prefix is fine: it is joined to
         // the rest of the path and normalized again).
         thread::normalize(new).map_err(|e| anyhow::anyhow!("--map {rule:?}: {new}: {e}"))?;
-        self.rules.push((old.to_string(), new.to_string()));
+        let written =
+            thread::escape(&percent_encoding::percent_decode_str(old).decode_utf8_lossy());
+        self.rules
+            .push(([old.to_string(), written], new.to_string()));
         // Longest old path first, so the most specific rule wins.
-        self.rules.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
+        self.rules.sort_by_key(|r| std::cmp::Reverse(r.0[0].len()));
         Ok(())
     }
 
@@ -319,13 +325,15 @@ impl ThreadMap {
 
     /// The path after the first matching rule (or unchanged).
     pub fn apply(&self, path: &str) -> String {
-        for (old, new) in &self.rules {
-            if old.ends_with('/') {
-                if let Some(rest) = path.strip_prefix(old.as_str()) {
-                    return format!("{}/{rest}", new.trim_end_matches('/'));
+        for (olds, new) in &self.rules {
+            for old in olds {
+                if old.ends_with('/') {
+                    if let Some(rest) = path.strip_prefix(old.as_str()) {
+                        return format!("{}/{rest}", new.trim_end_matches('/'));
+                    }
+                } else if path == old || path.trim_end_matches('/') == old.trim_end_matches('/') {
+                    return new.clone();
                 }
-            } else if path == old || path.trim_end_matches('/') == old.trim_end_matches('/') {
-                return new.clone();
             }
         }
         path.to_string()

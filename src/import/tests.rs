@@ -385,6 +385,30 @@ fn thread_maps_move_prefixes_or_match_whole_paths() {
 }
 
 #[test]
+fn thread_maps_match_old_paths_however_they_are_encoded() {
+    let mut map = ThreadMap::default();
+    map.add("/wiki/Talk:Rust/=/talk/rust/").unwrap();
+    map.add("/caf%C3%A9/=/cafe/").unwrap();
+    map.add("/why%3f.html=/why/").unwrap();
+    let options = Options { map, ..options() };
+    let thread = |raw: &str| thread_path(Some(raw), &options);
+    // Threads keep `:` and `?` encoded and have other escapes decoded.
+    assert_eq!(
+        thread("https://old.example/wiki/Talk:Rust/2019/").unwrap(),
+        "/talk/rust/2019/"
+    );
+    assert_eq!(
+        thread("https://old.example/wiki/Talk%3ARust/").unwrap(),
+        "/talk/rust/"
+    );
+    assert_eq!(
+        thread("https://old.example/caf%C3%A9/menu/").unwrap(),
+        "/cafe/menu/"
+    );
+    assert_eq!(thread("/why%3F.html").unwrap(), "/why/");
+}
+
+#[test]
 fn links_lose_fragments_and_tracking_parameters_but_keep_other_queries() {
     let mut map = ThreadMap::default();
     map.add("/?p=4=/2014/hello/").unwrap();

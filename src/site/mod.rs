@@ -370,8 +370,8 @@ pub fn file_page(site_dir: &Path, thread: &str, wanted: impl Fn(&str) -> bool) -
     let file = ["html", "htm"]
         .iter()
         .map(|ext| format!("{stem}.{ext}"))
-        .find(|file| wanted(file) && site_dir.join(&file[1..]).is_file())?;
-    (!site_dir.join(&stem[1..]).join("index.html").is_file()).then_some(file)
+        .find(|file| wanted(file) && site_dir.join(thread::page_file(file)).is_file())?;
+    (!site_dir.join(thread::page_file(thread)).is_file()).then_some(file)
 }
 
 /// Whether a file of the built site is a page.
@@ -534,12 +534,7 @@ fn placeholder_thread(
 /// of the newest comments in its sidebar does) when such a list names it. Read from
 /// the page's head, without rendering it.
 fn home_page(run: &Run<'_>, thread: &str) -> Option<(String, String)> {
-    let rel = thread.strip_prefix('/')?;
-    let rel = if rel.is_empty() || rel.ends_with('/') {
-        PathBuf::from(format!("{rel}index.html"))
-    } else {
-        PathBuf::from(rel)
-    };
+    let rel = thread::page_file(thread);
     if !is_page(rel.as_os_str()) || thread::of_page(&rel).ok()? != thread {
         return None;
     }
@@ -683,7 +678,7 @@ fn render_page(
     let page_thread =
         thread::of_page(rel).map_err(|e| fail(format!("page path is not a thread: {e}")))?;
     let page_site_path = thread::served_path(rel);
-    let feed_site_path = feed_path(&page_site_path, rel, &config.feeds.file);
+    let feed_site_path = feed_path(&page_site_path, &config.feeds.file);
     let feed_url = config
         .feeds
         .enabled
@@ -977,7 +972,8 @@ fn render_page(
             &section.bodies,
         );
         // The feed sits next to the page, in the same directory.
-        let feed_name = feed_site_path.rsplit('/').next().unwrap_or_default();
+        let feed_file = thread::page_file(&feed_site_path);
+        let feed_name = feed_file.file_name().unwrap_or_default();
         page.feed_written = write_if_changed(Some(listing), feed_name, feed.to_xml().as_bytes())
             .map_err(|e| fail(format!("{e:#}")))?;
     }
@@ -1044,12 +1040,12 @@ fn placeholder_lang(page: &[u8]) -> Option<String> {
 /// Where a page's thread feed goes, as a site path: next to the page, in its directory
 /// (`/posts/a/comments.xml`), or named after it (`/about.comments.xml`). `page` is the
 /// page's [path](thread::served_path).
-fn feed_path(page: &str, rel: &Path, file: &str) -> String {
+fn feed_path(page: &str, file: &str) -> String {
     if page.ends_with('/') {
         format!("{page}{file}")
     } else {
-        let stem = rel.file_stem().unwrap_or_default().to_string_lossy();
-        let dir = page.rsplit_once('/').map_or("", |(d, _)| d);
+        let (dir, name) = page.rsplit_once('/').unwrap_or(("", page));
+        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
         format!("{dir}/{stem}.{file}")
     }
 }
@@ -1449,7 +1445,7 @@ mod tests {
         ] {
             let rel = Path::new(rel);
             assert_eq!(thread::served_path(rel), page, "{rel:?}");
-            assert_eq!(feed_path(page, rel, "comments.xml"), feed, "{rel:?}");
+            assert_eq!(feed_path(page, "comments.xml"), feed, "{rel:?}");
         }
     }
 
