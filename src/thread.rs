@@ -10,8 +10,10 @@
 //! [`kept_encoded`]: `%`, `?` and `#`, which a URL would read as an escape, a query or
 //! a fragment (Hugo makes `/posts/c#-tips/` of a title "C# tips": browsers ask for
 //! `/posts/c%23-tips/`), and `<>:"|*`, which no directory name can hold on Windows,
-//! where the site's repository may be checked out. So a thread is a fixed point of
-//! normalizing, its directory of comments reads back as it, and its URL is the page's.
+//! where the site's repository may be checked out. For Windows too, a name that is a
+//! device there (`aux`, `con.html`) has its first letter encoded (`/%61ux/`) and a
+//! final `.` is `%2E`. So a thread is a fixed point of normalizing, its directory of
+//! comments reads back as it and can be checked out anywhere, and its URL is the page's.
 
 use std::fmt::Write as _;
 
@@ -94,7 +96,12 @@ fn is_canonical(raw: &str) -> bool {
     let dir = rest.strip_suffix('/');
     let mut last = "";
     for segment in dir.unwrap_or(rest).split('/') {
-        if segment.is_empty() || segment.starts_with('.') || segment.len() > MAX_NAME {
+        if segment.is_empty()
+            || segment.starts_with('.')
+            || segment.ends_with('.')
+            || segment.len() > MAX_NAME
+            || is_windows_device(segment)
+        {
             return false;
         }
         last = segment;
@@ -131,7 +138,6 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
             "" => {}
             "." | ".." => return Err(ThreadError::DotSegment),
             s if s.starts_with('.') => return Err(ThreadError::Hidden),
-            s if escaped_len(s) > MAX_NAME => return Err(ThreadError::NameTooLong),
             s => segments.push(s),
         }
     }
@@ -141,7 +147,11 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
     let mut path = String::with_capacity(decoded.len() + 2);
     for segment in &segments {
         path.push('/');
-        escape_into(&mut path, segment);
+        let start = path.len();
+        write_name(&mut path, segment);
+        if path.len() - start > MAX_NAME {
+            return Err(ThreadError::NameTooLong);
+        }
     }
     if path.is_empty() {
         path.push('/');
@@ -231,9 +241,44 @@ fn escape_into(out: &mut String, name: &str) {
     }
 }
 
-/// The length of `name` once [`escape_into`] has written it: the length of its directory's name.
-fn escaped_len(name: &str) -> usize {
-    name.len() + 2 * name.bytes().filter(|&b| kept_encoded(b)).count()
+/// Appends a thread's name (decoded) as the thread writes it, which is also the name
+/// of its comments' directory: escaped as [`escape_into`] does, and so that Windows
+/// can hold that directory, a device name (`aux`, `con.txt`) with its first letter
+/// percent-encoded (`%61ux`) and a final `.`, which Windows drops, as `%2E`.
+fn write_name(out: &mut String, name: &str) {
+    let (name, final_dot) = match name.strip_suffix('.') {
+        Some(name) => (name, true),
+        None => (name, false),
+    };
+    let mut rest = name;
+    if is_windows_device(name) {
+        let _ = write!(out, "%{:02X}", name.as_bytes()[0]);
+        rest = &name[1..];
+    }
+    escape_into(out, rest);
+    if final_dot {
+        out.push_str("%2E");
+    }
+}
+
+/// Whether Windows reads a file name as a device (`CON`, `aux.txt`, `Com1`), which no
+/// file or directory can be called there. `name` is decoded.
+fn is_windows_device(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default().trim_end();
+    if !(3..=7).contains(&stem.len()) || !stem.is_char_boundary(3) {
+        return false;
+    }
+    let (head, tail) = stem.split_at(3);
+    let is = |device: &str| head.eq_ignore_ascii_case(device);
+    if is("CON") {
+        tail.is_empty() || tail.eq_ignore_ascii_case("IN$") || tail.eq_ignore_ascii_case("OUT$")
+    } else if is("PRN") || is("AUX") || is("NUL") {
+        tail.is_empty()
+    } else if is("COM") || is("LPT") {
+        (tail.len() == 1 && tail.as_bytes()[0].is_ascii_digit()) || matches!(tail, "¹" | "²" | "³")
+    } else {
+        false
+    }
 }
 
 /// A path as the site's pages print it, with the site's base path taken off: templates
@@ -346,6 +391,17 @@ mod tests {
             ("/a%2541/", "/a%2541/"),
             ("/wiki/Category:Rust/", "/wiki/Category%3ARust/"),
             ("/%3C%3E%22%7C*/", "/%3C%3E%22%7C%2A/"),
+            ("/tags/aux/", "/tags/%61ux/"),
+            ("/tags/%61ux/", "/tags/%61ux/"),
+            ("/CON.html", "/%43ON.html"),
+            ("/nul .txt/a/", "/%6Eul .txt/a/"),
+            ("/lpt9/", "/%6Cpt9/"),
+            ("/com%C2%B9/", "/%63om¹/"),
+            ("/coninout/", "/coninout/"),
+            ("/auxiliary/", "/auxiliary/"),
+            ("/com10/", "/com10/"),
+            ("/v1./", "/v1%2E"),
+            ("/a../b/", "/a.%2E/b/"),
         ];
         let longest = format!("/{}/", "a".repeat(MAX_NAME));
         assert_eq!(normalize(&longest), Ok(longest.clone()));
@@ -406,12 +462,22 @@ mod tests {
         /// and the directory its files go in reads back as that thread.
         #[test]
         fn a_threads_directory_holds_that_thread(
-            raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?|[/a.%235AF?#:*]{0,16}",
+            raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?|[/a.%235AF?#:*]{0,16}\
+                    |(/(aux|CON|Com1|nul\\.txt|a\\.|x\\. )){1,3}/?",
         ) {
             if let Ok(thread) = normalize(&raw) {
                 proptest::prop_assert_eq!(normalize(&thread), Ok(thread.clone()));
                 let from_dir = of_dir(std::path::Path::new(dir(&thread)));
                 proptest::prop_assert_eq!(from_dir, Ok(thread.clone()));
+                // Windows can hold each of its directories.
+                for name in dir(&thread).split('/').filter(|n| !n.is_empty()) {
+                    proptest::prop_assert!(
+                        !name.ends_with(['.', ' '])
+                            && !name.bytes().any(|b| b != b'%' && kept_encoded(b))
+                            && !is_windows_device(name),
+                        "{name:?} in {thread:?}"
+                    );
+                }
                 // The page file that serves it is read back as it too.
                 proptest::prop_assert_eq!(of_page(&page_file(&thread)), Ok(thread));
             }

@@ -420,22 +420,41 @@ fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
 }
 
 /// Hugo writes the page of a post whose slug (or title, in `:title` permalinks) holds a
-/// `#` into a directory with that `#` in its name; browsers ask for it as `%23`. The
-/// page gets its section and form, a reader's comment posted through the form to the
-/// real inbox goes to that thread's directory, and the next build shows it.
+/// `#` into a directory with that `#` in its name, which browsers ask for as `%23`; a
+/// post may also be called `con`, which Windows takes for a device. Each page gets its
+/// section and form, a reader's comment posted through the form to the real inbox goes
+/// to that thread's directory, the next build shows it, and the site's repository can
+/// still be checked out on Windows.
 #[test]
-fn a_post_hugo_names_with_a_hash_takes_comments_from_form_to_page() {
+fn posts_named_with_a_hash_or_a_windows_device_take_comments_from_form_to_page() {
     let Some(hugo) = tool("hugo") else { return };
     let dir = tempfile::tempdir().unwrap();
     let remote = example_remote(dir.path());
     let src = dir.path().join("src");
-    std::fs::write(
-        src.join("content/posts/c-sharp.md"),
-        "---\ntitle: \"C# tips\"\nslug: \"C# tips\"\ndate: 2026-11-16T09:00:00Z\n---\nUse `var`.\n",
-    )
-    .unwrap();
+    // (source file, front matter, where Hugo writes the page, its thread)
+    let posts = [
+        (
+            "c-sharp.md",
+            "title: \"C# tips\"\nslug: \"C# tips\"",
+            "posts/c#-tips",
+            "/posts/c%23-tips/",
+        ),
+        (
+            "the-case-against.md",
+            "title: \"Con: the case against\"\nslug: \"con\"",
+            "posts/con",
+            "/posts/%63on/",
+        ),
+    ];
+    for (file, front, _, _) in posts {
+        std::fs::write(
+            src.join("content/posts").join(file),
+            format!("---\n{front}\ndate: 2026-11-16T09:00:00Z\n---\nA post.\n"),
+        )
+        .unwrap();
+    }
     git(&src, &["add", "-A"]);
-    git(&src, &["commit", "-q", "-m", "A post on C#"]);
+    git(&src, &["commit", "-q", "-m", "Two posts"]);
     git(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
     let config = dir.path().join("inbox.toml");
     std::fs::write(
@@ -445,8 +464,7 @@ fn a_post_hugo_names_with_a_hash_takes_comments_from_form_to_page() {
          [inbox.delivery]\nremote = \"site.git\"\nmode = \"direct\"\n",
     )
     .unwrap();
-    // What the site's CI does: check out, build with Hugo, render. Gives the checkout
-    // and the post's page.
+    // What the site's CI does: check out, build with Hugo, render. Gives the checkout.
     let build = || {
         let checkout = tempfile::tempdir().unwrap();
         git(
@@ -463,46 +481,81 @@ fn a_post_hugo_names_with_a_hash_takes_comments_from_form_to_page() {
         let out = cairn(&site, &["render"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).contains(" 0 problems"), "{}", stdout(&out));
-        let page = site.join("public/posts/c#-tips/index.html");
-        let page = std::fs::read_to_string(&page).expect("Hugo writes the post to c#-tips/");
-        (checkout, page)
+        checkout
+    };
+    let page = |checkout: &tempfile::TempDir, at: &str| {
+        let page = checkout
+            .path()
+            .join("site/public")
+            .join(at)
+            .join("index.html");
+        std::fs::read_to_string(&page).unwrap_or_else(|_| panic!("Hugo writes {at}/"))
     };
 
-    let (_, page) = build();
-    let section = comments_section(&page);
-    let thread = "/posts/c%23-tips/";
-    assert!(
-        section.contains(&format!(
-            "<input type=\"hidden\" name=\"thread\" value=\"{thread}\">"
-        )),
-        "{section}"
-    );
-    assert!(page.contains("href=\"https://blog.example.org/posts/c%23-tips/comments.xml\""));
-
+    let before = build();
     let inbox = InboxProcess::start(&config);
-    let fields = [
-        ("thread", thread),
-        ("parent", ""),
-        ("author", "Ada"),
-        ("email", ""),
-        ("website", ""),
-        ("body", "Prefer `var` when the type is obvious."),
-    ];
-    let answer = post_form(&inbox.addr, "https://blog.example.org", &fields).unwrap();
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    for (_, _, at, thread) in posts {
+        let page = page(&before, at);
+        let section = comments_section(&page);
+        assert!(
+            section.contains(&format!(
+                "<input type=\"hidden\" name=\"thread\" value=\"{thread}\">"
+            )),
+            "{section}"
+        );
+        let fields = [
+            ("thread", thread),
+            ("parent", ""),
+            ("author", "Ada"),
+            ("email", ""),
+            ("website", ""),
+            ("body", &format!("A comment on {at}.")),
+        ];
+        let answer = post_form(&inbox.addr, "https://blog.example.org", &fields).unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
     inbox.wait_delivered(30);
 
-    let (checkout, page) = build();
-    let section = comments_section(&page);
-    assert!(section.contains("when the type is obvious"), "{section}");
-    let files: Vec<_> = std::fs::read_dir(checkout.path().join("site/comments/posts/c%23-tips"))
-        .expect("the comment is in the thread's directory")
-        .collect();
-    assert_eq!(files.len(), 1);
-    let feed = checkout
-        .path()
-        .join("site/public/posts/c#-tips/comments.xml");
-    assert!(std::fs::read_to_string(feed)
-        .unwrap()
-        .contains("when the type is obvious"));
+    let after = build();
+    for (_, _, at, thread) in posts {
+        let page = page(&after, at);
+        assert!(
+            comments_section(&page).contains(&format!("A comment on {at}.")),
+            "{page}"
+        );
+        let files = std::fs::read_dir(after.path().join("site/comments").join(&thread[1..]))
+            .expect("the comment is in its thread's directory");
+        assert_eq!(files.count(), 1);
+        let feed = std::fs::read_to_string(
+            after
+                .path()
+                .join("site/public")
+                .join(at)
+                .join("comments.xml"),
+        );
+        assert!(feed.unwrap().contains(&format!("A comment on {at}.")));
+    }
+    // Nothing cairn wrote to the repository has a name Windows refuses.
+    let tree = git(
+        &remote,
+        &["ls-tree", "-r", "--name-only", "main", "comments"],
+    );
+    for name in tree.lines().flat_map(|path| path.split('/')) {
+        let stem = name
+            .split('.')
+            .next()
+            .unwrap()
+            .trim_end()
+            .to_ascii_lowercase();
+        let device = ["con", "prn", "aux", "nul"].contains(&stem.as_str())
+            || (stem.len() == 4
+                && (stem.starts_with("com") || stem.starts_with("lpt"))
+                && stem.ends_with(|c: char| c.is_ascii_digit()));
+        assert!(
+            !device
+                && !name.ends_with(['.', ' '])
+                && !name.contains(['<', '>', ':', '"', '|', '?', '*']),
+            "{name:?} in the repository"
+        );
+    }
 }
