@@ -261,7 +261,7 @@ impl Kind {
 /// A rule whose old path ends in `/` moves everything under it; any other rule must
 /// match the whole path (so `/?p=4` does not also catch `/?p=42`). An old path matches
 /// as it is written and as a thread writes it (`/wiki/Talk:A/` is the thread
-/// `/wiki/Talk%3AA/`, `/caf%C3%A9/` the thread `/café/`).
+/// `/wiki/Talk%3AA/`, `/caf%C3%A9/` the thread `/café/`, `/con/` the thread `/%63on/`).
 #[derive(Debug, Clone, Default)]
 pub struct ThreadMap {
     /// The old path, as a thread writes it, and the new path.
@@ -282,8 +282,13 @@ impl ThreadMap {
         // The new side must be a thread (a trailing prefix is fine: it is joined to
         // the rest of the path and normalized again).
         thread::normalize(new).map_err(|e| anyhow::anyhow!("--map {rule:?}: {new}: {e}"))?;
-        let written =
-            thread::escape(&percent_encoding::percent_decode_str(old).decode_utf8_lossy());
+        // As a thread writes it; an old path that is no thread (`/?p=4`) matches only as
+        // it is written, and one without a final slash stays a whole path.
+        let written = match thread::normalize(old) {
+            Ok(t) if !old.ends_with('/') => t.trim_end_matches('/').to_string(),
+            Ok(t) => t,
+            Err(_) => old.to_string(),
+        };
         self.rules
             .push(([old.to_string(), written], new.to_string()));
         // Longest old path first, so the most specific rule wins.

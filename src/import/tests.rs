@@ -390,9 +390,11 @@ fn thread_maps_match_old_paths_however_they_are_encoded() {
     map.add("/wiki/Talk:Rust/=/talk/rust/").unwrap();
     map.add("/caf%C3%A9/=/cafe/").unwrap();
     map.add("/why%3f.html=/why/").unwrap();
+    map.add("/con=/against/").unwrap();
     let options = Options { map, ..options() };
     let thread = |raw: &str| thread_path(Some(raw), &options);
-    // Threads keep `:` and `?` encoded and have other escapes decoded.
+    // Threads keep `:` and `?` encoded, and a Windows device's first letter, and have
+    // other escapes decoded.
     assert_eq!(
         thread("https://old.example/wiki/Talk:Rust/2019/").unwrap(),
         "/talk/rust/2019/"
@@ -406,6 +408,9 @@ fn thread_maps_match_old_paths_however_they_are_encoded() {
         "/cafe/menu/"
     );
     assert_eq!(thread("/why%3F.html").unwrap(), "/why/");
+    assert_eq!(thread("https://old.example/con").unwrap(), "/against/");
+    // A rule without a final slash is for that one page.
+    assert_eq!(thread("/con/more/").unwrap(), "/%63on/more/");
 }
 
 #[test]
