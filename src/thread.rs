@@ -10,9 +10,10 @@
 //! [`kept_encoded`]: `%`, `?` and `#`, which a URL would read as an escape, a query or
 //! a fragment (Hugo makes `/posts/c#-tips/` of a title "C# tips": browsers ask for
 //! `/posts/c%23-tips/`), and `<>:"|*`, which no directory name can hold on Windows,
-//! where the site's repository may be checked out. For Windows too, a name that is a
-//! device there (`aux`, `con.html`) has its first letter encoded (`/%61ux/`) and a
-//! final `.` is `%2E`. So a thread is a fixed point of normalizing, its directory of
+//! where the site's repository may be checked out. A name's first `.` is `%2E`, so no
+//! comments directory is hidden (Hugo makes `/posts/.net-8/` of a title ".NET 8"), and
+//! for Windows, a name that is a device there (`aux`, `con.html`) has its first letter
+//! encoded (`/%61ux/`) and a final `.` is `%2E`. So a thread is a fixed point of normalizing, its directory of
 //! comments reads back as it and can be checked out anywhere, and its URL is the page's.
 
 use std::fmt::Write as _;
@@ -50,10 +51,6 @@ pub enum ThreadError {
     Backslash,
     #[error("thread path contains a `.` or `..` segment")]
     DotSegment,
-    /// The thread's files would go in a hidden directory (`.git`, `.well-known`),
-    /// which git refuses or the comments tree passes over.
-    #[error("thread path has a name starting with `.`, which comment directories cannot have")]
-    Hidden,
     #[error("thread path is not valid percent-encoded UTF-8")]
     Encoding,
     #[error("thread path must be a path, not a URL with a scheme, query or fragment")]
@@ -137,7 +134,6 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
         match segment {
             "" => {}
             "." | ".." => return Err(ThreadError::DotSegment),
-            s if s.starts_with('.') => return Err(ThreadError::Hidden),
             s => segments.push(s),
         }
     }
@@ -156,7 +152,11 @@ fn normalize_any(raw: &str) -> Result<String, ThreadError> {
     if path.is_empty() {
         path.push('/');
     }
-    let file_like = segments.last().is_some_and(|s| s.contains('.'));
+    // A name with an extension (a dot after its first character: `.net-8` has none)
+    // is written as a file's, without a final slash.
+    let file_like = segments
+        .last()
+        .is_some_and(|s| s.strip_prefix('.').unwrap_or(s).contains('.'));
     if !segments.is_empty() && !file_like {
         path.push('/');
     }
@@ -242,8 +242,9 @@ fn escape_into(out: &mut String, name: &str) {
 }
 
 /// Appends a thread's name (decoded) as the thread writes it, which is also the name
-/// of its comments' directory: escaped as [`escape_into`] does, and so that Windows
-/// can hold that directory, a device name (`aux`, `con.txt`) with its first letter
+/// of its comments' directory: escaped as [`escape_into`] does; a first `.` as `%2E`,
+/// so the directory is not hidden (`.net` is `%2Enet`; git refuses a `.git`); and so
+/// that Windows can hold it, a device name (`aux`, `con.txt`) with its first letter
 /// percent-encoded (`%61ux`) and a final `.`, which Windows drops, as `%2E`.
 fn write_name(out: &mut String, name: &str) {
     let (name, final_dot) = match name.strip_suffix('.') {
@@ -251,7 +252,10 @@ fn write_name(out: &mut String, name: &str) {
         None => (name, false),
     };
     let mut rest = name;
-    if is_windows_device(name) {
+    if let Some(after) = name.strip_prefix('.') {
+        out.push_str("%2E");
+        rest = after;
+    } else if is_windows_device(name) {
         let _ = write!(out, "%{:02X}", name.as_bytes()[0]);
         rest = &name[1..];
     }
@@ -402,6 +406,13 @@ mod tests {
             ("/com10/", "/com10/"),
             ("/v1./", "/v1%2E"),
             ("/a../b/", "/a.%2E/b/"),
+            // No comments directory is hidden, `.git` least of all.
+            ("/posts/.net-8/", "/posts/%2Enet-8/"),
+            ("/posts/.net-8.html", "/posts/%2Enet-8.html"),
+            ("/.git/", "/%2Egit/"),
+            ("/a/%2egit/", "/a/%2Egit/"),
+            ("/a/ .well-known/x/", "/a/%2Ewell-known/x/"),
+            ("/.../", "/%2E.%2E"),
         ];
         let longest = format!("/{}/", "a".repeat(MAX_NAME));
         assert_eq!(normalize(&longest), Ok(longest.clone()));
@@ -422,11 +433,6 @@ mod tests {
             ("/a/../b/", ThreadError::DotSegment),
             ("/a/%2e%2e/b/", ThreadError::DotSegment),
             ("/a/./b", ThreadError::DotSegment),
-            ("/.git/", ThreadError::Hidden),
-            ("/.well-known/x/", ThreadError::Hidden),
-            ("/posts/.htaccess", ThreadError::Hidden),
-            ("/a/%2egit/", ThreadError::Hidden),
-            ("/a/ .git/", ThreadError::Hidden),
             ("/a/%20..%20/b/", ThreadError::DotSegment),
             ("/a\u{7}b/", ThreadError::Control),
             ("/a%0Ab/", ThreadError::Control),
@@ -463,7 +469,7 @@ mod tests {
         #[test]
         fn a_threads_directory_holds_that_thread(
             raw in "[/a. %x\t\u{a0}é]{0,14}(index\\.html)?|[/a.%235AF?#:*]{0,16}\
-                    |(/(aux|CON|Com1|nul\\.txt|a\\.|x\\. )){1,3}/?",
+                    |(/(aux|CON|Com1|nul\\.txt|a\\.|x\\. |\\.git|\\.\\.\\.)){1,3}/?",
         ) {
             if let Ok(thread) = normalize(&raw) {
                 proptest::prop_assert_eq!(normalize(&thread), Ok(thread.clone()));
@@ -472,7 +478,8 @@ mod tests {
                 // Windows can hold each of its directories.
                 for name in dir(&thread).split('/').filter(|n| !n.is_empty()) {
                     proptest::prop_assert!(
-                        !name.ends_with(['.', ' '])
+                        !name.starts_with('.')
+                            && !name.ends_with(['.', ' '])
                             && !name.bytes().any(|b| b != b'%' && kept_encoded(b))
                             && !is_windows_device(name),
                         "{name:?} in {thread:?}"

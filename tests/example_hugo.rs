@@ -420,13 +420,14 @@ fn a_hugo_themes_comments_partial_gets_the_placeholder_from_init() {
 }
 
 /// Hugo writes the page of a post whose slug (or title, in `:title` permalinks) holds a
-/// `#` into a directory with that `#` in its name, which browsers ask for as `%23`; a
-/// post may also be called `con`, which Windows takes for a device. Each page gets its
+/// `#` into a directory with that `#` in its name, which browsers ask for as `%23`, and
+/// one whose slug starts with a dot (".NET 8") into a hidden directory; a post may
+/// also be called `con`, which Windows takes for a device. Each page gets its
 /// section and form, a reader's comment posted through the form to the real inbox goes
 /// to that thread's directory, the next build shows it, and the site's repository can
 /// still be checked out on Windows.
 #[test]
-fn posts_named_with_a_hash_or_a_windows_device_take_comments_from_form_to_page() {
+fn posts_named_with_a_hash_a_dot_or_a_windows_device_take_comments_from_form_to_page() {
     let Some(hugo) = tool("hugo") else { return };
     let dir = tempfile::tempdir().unwrap();
     let remote = example_remote(dir.path());
@@ -438,6 +439,12 @@ fn posts_named_with_a_hash_or_a_windows_device_take_comments_from_form_to_page()
             "title: \"C# tips\"\nslug: \"C# tips\"",
             "posts/c#-tips",
             "/posts/c%23-tips/",
+        ),
+        (
+            "dotnet.md",
+            "title: \".NET 8\"\nslug: \".NET 8\"",
+            "posts/.net-8",
+            "/posts/%2Enet-8/",
         ),
         (
             "the-case-against.md",
@@ -454,7 +461,7 @@ fn posts_named_with_a_hash_or_a_windows_device_take_comments_from_form_to_page()
         .unwrap();
     }
     git(&src, &["add", "-A"]);
-    git(&src, &["commit", "-q", "-m", "Two posts"]);
+    git(&src, &["commit", "-q", "-m", "Three posts"]);
     git(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
     let config = dir.path().join("inbox.toml");
     std::fs::write(
@@ -535,7 +542,7 @@ fn posts_named_with_a_hash_or_a_windows_device_take_comments_from_form_to_page()
         );
         assert!(feed.unwrap().contains(&format!("A comment on {at}.")));
     }
-    // Nothing cairn wrote to the repository has a name Windows refuses.
+    // Nothing cairn wrote to the repository is hidden or has a name Windows refuses.
     let tree = git(
         &remote,
         &["ls-tree", "-r", "--name-only", "main", "comments"],

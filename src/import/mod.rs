@@ -264,7 +264,7 @@ impl Kind {
 /// `/wiki/Talk%3AA/`, `/caf%C3%A9/` the thread `/café/`, `/con/` the thread `/%63on/`).
 #[derive(Debug, Clone, Default)]
 pub struct ThreadMap {
-    /// The old path, as a thread writes it, and the new path.
+    /// The old path as given and as a thread writes it, then the new path.
     rules: Vec<([String; 2], String)>,
 }
 

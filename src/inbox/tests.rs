@@ -536,14 +536,6 @@ async fn every_guard_rule_rejects_with_a_reason_for_both_content_types() {
             Some("thread"),
         ),
         (
-            // Its file could not be committed (git refuses a `.git` directory).
-            "thread hidden",
-            with("thread", "/.git/"),
-            StatusCode::BAD_REQUEST,
-            "thread",
-            Some("thread"),
-        ),
-        (
             "thread elsewhere",
             with("thread", "https://evil.example/posts/a/"),
             StatusCode::BAD_REQUEST,
