@@ -13,8 +13,9 @@
 //! where the site's repository may be checked out. A name's first `.` is `%2E`, so no
 //! comments directory is hidden (Hugo makes `/posts/.net-8/` of a title ".NET 8"), and
 //! for Windows, a name that is a device there (`aux`, `con.html`) has its first letter
-//! encoded (`/%61ux/`) and a final `.` is `%2E`. So a thread is a fixed point of normalizing, its directory of
-//! comments reads back as it and can be checked out anywhere, and its URL is the page's.
+//! encoded (`/%61ux/`) and a final `.` is `%2E`. So a thread is a fixed point of
+//! normalizing, its directory of comments reads back as it and can be checked out
+//! anywhere, and its URL is the page's.
 
 use std::fmt::Write as _;
 
@@ -233,12 +234,15 @@ pub fn escape(decoded: &str) -> String {
 fn escape_into(out: &mut String, name: &str) {
     for c in name.chars() {
         match u8::try_from(c) {
-            Ok(b) if kept_encoded(b) => {
-                let _ = write!(out, "%{b:02X}");
-            }
+            Ok(b) if kept_encoded(b) => percent(out, b),
             _ => out.push(c),
         }
     }
+}
+
+/// Appends the percent escape of byte `b` (`%2E`).
+fn percent(out: &mut String, b: u8) {
+    let _ = write!(out, "%{b:02X}");
 }
 
 /// Appends a thread's name (decoded) as the thread writes it, which is also the name
@@ -251,17 +255,17 @@ fn write_name(out: &mut String, name: &str) {
         Some(name) => (name, true),
         None => (name, false),
     };
-    let mut rest = name;
-    if let Some(after) = name.strip_prefix('.') {
-        out.push_str("%2E");
-        rest = after;
-    } else if is_windows_device(name) {
-        let _ = write!(out, "%{:02X}", name.as_bytes()[0]);
-        rest = &name[1..];
-    }
+    // The first character goes escaped when it is a dot or starts a device name (both
+    // are ASCII, one byte).
+    let rest = if name.starts_with('.') || is_windows_device(name) {
+        percent(out, name.as_bytes()[0]);
+        &name[1..]
+    } else {
+        name
+    };
     escape_into(out, rest);
     if final_dot {
-        out.push_str("%2E");
+        percent(out, b'.');
     }
 }
 
