@@ -20,6 +20,13 @@ author: Sam
 body: On the post served without its extension.
 ";
 
+const ON_RUST: &str = "id: 01KB00000000000000000000DD
+thread: /2026/rust-1.40.html
+date: 2026-01-08T12:00:00Z
+author: Kim
+body: On the post whose name has a dot, served without its extension.
+";
+
 const REPLY: &str = "id: 01KB00000000000000000000BB
 thread: /2026/01/01/hello.html
 parent: 01KB00000000000000000000AA
@@ -45,6 +52,12 @@ fn jekyll_build_then_render_after_cairn_init() {
     let site = tempfile::tempdir().unwrap();
     let dir = site.path();
     copy_tree(&root().join("tests/fixtures/jekyll-site"), dir);
+    // Jekyll writes this post to 2026/rust-1.40.html and links to it as /2026/rust-1.40.
+    std::fs::write(
+        dir.join("_posts/2026-01-07-rust-1.40.md"),
+        "---\nlayout: post\ntitle: Rust 1.40\npermalink: /:year/:title\n---\nReleased.\n",
+    )
+    .unwrap();
 
     let init = cairn(dir, &["init"]);
     assert!(init.status.success(), "{}", stderr(&init));
@@ -99,13 +112,19 @@ fn jekyll_build_then_render_after_cairn_init() {
         "01KB00000000000000000000CC",
         ON_NOTES,
     );
+    write_comment(
+        dir,
+        "2026/rust-1.40.html",
+        "01KB00000000000000000000DD",
+        ON_RUST,
+    );
 
     jekyll_build(&jekyll, dir);
     assert!(!dir.join("_site/comments").exists() && !dir.join("_site/cairn.toml").exists());
     let out = cairn(dir, &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("3 comments rendered on 2 pages"),
+        stdout(&out).contains("4 comments rendered on 3 pages"),
         "{}",
         stdout(&out)
     );
@@ -148,6 +167,11 @@ fn jekyll_build_then_render_after_cairn_init() {
     );
     assert!(
         index.contains("data-cairn-count=\"/blog/2026/notes\">1 comment</span>"),
+        "{index}"
+    );
+    // Its name has a dot, so the link reads as a file's: the count still finds the page.
+    assert!(
+        index.contains("data-cairn-count=\"/blog/2026/rust-1.40\">1 comment</span>"),
         "{index}"
     );
 }

@@ -833,13 +833,19 @@ fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
         let yaml = format!("id: {id}\nthread: /{thread}/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
         write_comment(dir.path(), thread, id, &yaml);
     }
+    // And on /v1.2 (from `/blog/v1.2`, a name with a dot), whose page is v1.2.html.
+    let id = "01JD3K8Z6Q9W2F4T7Y5M1N0EEE";
+    let yaml = format!("id: {id}\nthread: /v1.2\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
+    write_comment(dir.path(), "v1.2", id, &yaml);
     std::fs::write(dir.path().join("public/c.html"), PAGE).unwrap();
+    std::fs::write(dir.path().join("public/v1.2.html"), PAGE).unwrap();
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "cairn: note: 2 threads with comments but no page showing them: /c/ (its page is \
-             built as c.html: thread /c.html), /gone/\n"
+            "cairn: note: 3 threads with comments but no page showing them: /c/ (its page is \
+             built as c.html: thread /c.html), /gone/, /v1.2 (its page is built as v1.2.html: \
+             thread /v1.2.html)\n"
         ),
         "{}",
         stderr(&out)

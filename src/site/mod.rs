@@ -361,17 +361,27 @@ fn linked_page<'t>(run: &Run<'_>, thread: &'t str) -> Cow<'t, str> {
         .map_or(Cow::Borrowed(thread), Cow::Owned)
 }
 
-/// The thread of the page file the built site in `site_dir` serves a directory-style
-/// `thread` from, when it has no page of that directory: `/a/b.html` (or `.htm`) for
-/// `/a/b/`, as Jekyll writes a post whose permalink has no extension, links to it
-/// (`/a/b`) and hosts serve it. Only threads `wanted` says yes to are looked for.
+/// The thread of the page file the built site in `site_dir` serves `thread` from, when
+/// it has no page of that thread: `/a/b.html` (or `.htm`) for `/a/b/`, as Jekyll writes
+/// a post whose permalink has no extension, links to it (`/a/b`) and hosts serve it, and
+/// `/a/v1.2.html` for `/a/v1.2` (a name with a dot reads as a file's). Only threads
+/// `wanted` says yes to are looked for.
 pub fn file_page(site_dir: &Path, thread: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
-    let stem = thread.strip_suffix('/').filter(|stem| stem.len() > 1)?;
+    let stem = match thread.strip_suffix('/') {
+        Some(stem) => stem,
+        None if is_page(std::ffi::OsStr::new(thread)) => return None,
+        None => thread,
+    };
+    if stem.len() <= 1 {
+        return None;
+    }
     let file = ["html", "htm"]
         .iter()
         .map(|ext| format!("{stem}.{ext}"))
         .find(|file| wanted(file) && site_dir.join(thread::page_file(file)).is_file())?;
-    (!site_dir.join(thread::page_file(thread)).is_file()).then_some(file)
+    // `/a/v1.2` is also the thread of `a/v1.2/index.html`.
+    let own = site_dir.join(thread::page_file(thread));
+    (!own.is_file() && !own.join("index.html").is_file()).then_some(file)
 }
 
 /// Whether a file of the built site is a page.
@@ -1545,6 +1555,8 @@ mod tests {
             ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
             ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB"),
             ("/both.html", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
+            ("/2026/rust-1.40.html", "01JD3K8Z6Q9W2F4T7Y5M1N0CCA"),
+            ("/v1.2.html", "01JD3K8Z6Q9W2F4T7Y5M1N0DDA"),
         ] {
             let file = root.join(format!("comments{thread}/{id}.yml"));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -1559,16 +1571,24 @@ mod tests {
         // have no extension.
         let page = r#"<div id="cairn-comments"></div>"#;
         std::fs::write(site.join("2026/hello.html"), page).unwrap();
+        // A name with a dot: `permalink: /:year/:title` for "Rust 1.40".
+        std::fs::write(site.join("2026/rust-1.40.html"), page).unwrap();
         // /both/ is a page of its own (without comments), next to both.html.
         std::fs::write(site.join("both.html"), page).unwrap();
         std::fs::write(site.join("both/index.html"), page).unwrap();
+        std::fs::create_dir_all(site.join("v1.2")).unwrap();
+        std::fs::write(site.join("v1.2.html"), page).unwrap();
+        std::fs::write(site.join("v1.2/index.html"), page).unwrap();
         std::fs::write(
             site.join("index.html"),
             r#"<span data-cairn-count="/2026/hello">-</span>
 <span data-cairn-count="/2026/hello/">-</span>
 <span data-cairn-count="/2026/hello.html">-</span>
 <span data-cairn-count="/both">-</span>
-<span data-cairn-count="/nowhere">-</span>"#,
+<span data-cairn-count="/2026/rust-1.40">-</span>
+<span data-cairn-count="/v1.2">-</span>
+<span data-cairn-count="/nowhere">-</span>
+<span data-cairn-count="/nowhere.v2">-</span>"#,
         )
         .unwrap();
         let config = Config::default_for_test(root);
@@ -1585,6 +1605,9 @@ mod tests {
                 "2 comments",
                 "2 comments",
                 "2 comments",
+                "No comments",
+                "1 comment",
+                "No comments",
                 "No comments",
                 "No comments"
             ],

@@ -20,22 +20,26 @@ pub fn files(dir: &Path) -> axum::Router {
 }
 
 /// `request`, asking for `page.html` instead when it asks for `page`, which the site
-/// does not have, and `page.html` is there.
+/// does not have, and `page.html` is there (`/2020/rust-1.40` for `2020/rust-1.40.html`,
+/// `/caf%C3%A9` for `café.html`).
 fn with_html_extension(root: &Path, mut request: Request) -> Request {
     let path = request.uri().path();
-    let last = path.rsplit('/').next().unwrap_or_default();
-    if last.is_empty() || last.contains(['.', '%']) {
+    if path.ends_with('/') {
         return request;
     }
-    let relative = PathBuf::from(path.trim_start_matches('/'));
+    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
+        return request;
+    };
+    let relative = PathBuf::from(decoded.trim_start_matches('/'));
     if !relative
         .components()
         .all(|c| matches!(c, Component::Normal(_)))
     {
         return request;
     }
-    let page = root.join(format!("{}.html", relative.display()));
-    if root.join(&relative).exists() || !page.is_file() {
+    let mut page = root.join(&relative).into_os_string();
+    page.push(".html");
+    if root.join(&relative).exists() || !Path::new(&page).is_file() {
         return request;
     }
     let query = request
@@ -75,6 +79,8 @@ mod tests {
         std::fs::write(d.join("posts/moss.html"), "moss").unwrap();
         std::fs::write(d.join("posts/dir/index.html"), "dir index").unwrap();
         std::fs::write(d.join("posts/dir.html"), "dir file").unwrap();
+        std::fs::write(d.join("posts/rust-1.40.html"), "rust").unwrap();
+        std::fs::write(d.join("posts/café.html"), "cafe").unwrap();
         std::fs::write(d.join("cairn.css"), "css").unwrap();
         for (path, status, body) in [
             ("/", 200, "home"),
@@ -82,6 +88,10 @@ mod tests {
             ("/about?x=1", 200, "about"),
             ("/about.html", 200, "about"),
             ("/posts/moss", 200, "moss"),
+            // Jekyll links `rust-1.40.html` (permalink `/:year/:title`) without the
+            // extension, and escapes what is not ASCII.
+            ("/posts/rust-1.40", 200, "rust"),
+            ("/posts/caf%C3%A9", 200, "cafe"),
             // A directory is its index, as hosts have it.
             ("/posts/dir/", 200, "dir index"),
             ("/cairn.css", 200, "css"),
