@@ -221,18 +221,23 @@ impl Comment {
     /// writing that gives back the same bytes.
     pub fn to_yaml(&self) -> String {
         let mut out = String::with_capacity(self.body.len() + 200);
-        let mut field = |key: &str, value: &str| {
+        let mut field = |key: &str, value: &str, plain: bool| {
             out.push_str(key);
             out.push_str(": ");
-            yaml_scalar(&mut out, value);
+            if plain {
+                out.push_str(value);
+            } else {
+                yaml_scalar(&mut out, value);
+            }
             out.push('\n');
         };
-        field("id", &self.id.to_string());
-        field("thread", &self.thread);
+        field("id", &self.id.to_string(), false);
+        field("thread", &self.thread, false);
         if let Some(parent) = self.parent {
-            field("parent", &parent.to_string());
+            field("parent", &parent.to_string(), false);
         }
-        field("date", &self.date_string());
+        // Plain, as the timestamp it is to every YAML reader.
+        field("date", &self.date_string(), true);
         for (key, value) in [
             ("author", &self.author),
             ("website", &self.website),
@@ -240,7 +245,7 @@ impl Comment {
             ("origin", &self.origin),
         ] {
             if let Some(value) = value {
-                field(key, value);
+                field(key, value, false);
             }
         }
         out.push_str("body: ");
@@ -521,7 +526,15 @@ fn yaml_scalar(out: &mut String, value: &str) {
     }
 }
 
+/// Whether `value` may be written plain: every YAML reader takes it for this string.
 fn is_plain_safe(value: &str) -> bool {
+    is_plain_scalar(value) && !looks_numeric(value)
+}
+
+/// Whether `value`, written plain, reads back as this text to a reader that wants a
+/// string where it is (as cairn wants the date): no quoting, comment, key, escape or
+/// null in it.
+fn is_plain_scalar(value: &str) -> bool {
     let Some(first) = value.chars().next() else {
         return false;
     };
@@ -539,15 +552,24 @@ fn is_plain_safe(value: &str) -> bool {
         && !value.contains(['\n', '\t'])
         && !any_needs_escape(value)
         && !(value.len() <= 5 && reserved.iter().any(|r| value.eq_ignore_ascii_case(r)))
-        && !looks_numeric(value)
 }
 
-/// Whether a YAML 1.1 or 1.2 reader could take a plain scalar for a number (or a
-/// date, or infinity): such values are quoted to stay strings.
+/// Whether a YAML 1.1 or 1.2 reader could take a plain scalar for a number (Ruby's
+/// Psych reads `1,000` as 1000), a date or a time (`2026-01-02T03:04:05Z`, and with a
+/// space before the time), or infinity: such values are quoted to stay strings.
 fn looks_numeric(value: &str) -> bool {
+    let date = value.as_bytes();
+    if date.len() > 5
+        && date[..4].iter().all(u8::is_ascii_digit)
+        && date[4] == b'-'
+        && date[5].is_ascii_digit()
+    {
+        return true;
+    }
     let body = value.trim_start_matches(['+', '-']).as_bytes();
-    let all =
-        |s: &[u8], ok: &dyn Fn(u8) -> bool| !s.is_empty() && s.iter().all(|&b| ok(b) || b == b'_');
+    let all = |s: &[u8], ok: &dyn Fn(u8) -> bool| {
+        !s.is_empty() && s.iter().all(|&b| ok(b) || b == b'_' || b == b',')
+    };
     let radix = |prefix: &[u8]| {
         (body.len() >= 2 && body[..2].eq_ignore_ascii_case(prefix)).then(|| &body[2..])
     };
@@ -566,7 +588,7 @@ fn looks_numeric(value: &str) -> bool {
         || (body.iter().any(u8::is_ascii_digit)
             && body
                 .iter()
-                .all(|b| b.is_ascii_digit() || b"_.:e+-".contains(&b.to_ascii_lowercase())))
+                .all(|b| b.is_ascii_digit() || b"_.,:e+-".contains(&b.to_ascii_lowercase())))
 }
 
 fn yaml_quoted(out: &mut String, value: &str) {
@@ -661,9 +683,14 @@ fn fast_yaml(text: &str) -> Option<RawComment<'_>> {
         if body.is_some() {
             return None;
         }
+        let plain = if key == "date" {
+            is_plain_scalar(value)
+        } else {
+            is_plain_safe(value)
+        };
         let value = if value.starts_with('"') {
             Cow::Owned(fast_quoted(value)?)
-        } else if is_plain_safe(value) {
+        } else if plain {
             Cow::Borrowed(value)
         } else {
             return None;

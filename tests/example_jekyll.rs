@@ -261,3 +261,95 @@ fn a_site_on_a_gem_theme_is_told_which_layout_to_copy() {
         "minima's layout: {article}"
     );
 }
+
+/// Comment files are plain data a site's own tools may read: Ruby's YAML (Jekyll's,
+/// which reads `1,000` as a number and `2026-01-02 03:04:05` as a time) gives back
+/// every value cairn wrote, as cairn reads it.
+#[test]
+fn rubys_yaml_reads_comment_files_as_cairn_wrote_them() {
+    use cairn::comment::{Comment, Format};
+    let Some(ruby) = tool("ruby") else { return };
+    let awkward = [
+        "Ann",
+        "1,000",
+        "0,5",
+        "12e45",
+        "1_000",
+        "0x1F",
+        "0x1F,0",
+        "0b101",
+        "0b1_0,",
+        "0o17",
+        "190:20:30",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "+1",
+        "2026-01-01",
+        "2001-1-2",
+        "2026-01-02T03:04:05Z",
+        "2001-12-14t21:59:43.10-05:00",
+        "2001-12-14 21:59:43.10 -5",
+        "2001-12-14 1:02:03",
+        "1984-style",
+        "no",
+        "Yes",
+        "oN",
+        "NULL",
+        "~",
+        "=",
+        "<<",
+        "- dash",
+        "a: b",
+        "x #y",
+        "#tag",
+        "\"quoted\"",
+        "it's",
+        "tab\there",
+        "line\u{2028}sep",
+        "Ünïcødé 名前",
+        "😀",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    for (i, value) in awkward.iter().enumerate() {
+        let comment = Comment {
+            id: ulid::Ulid::from_parts(1_700_000_000_000 + i as u64, i as u128),
+            thread: "/posts/a/".into(),
+            parent: None,
+            date: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            author: Some(value.to_string()),
+            website: None,
+            avatar: None,
+            origin: Some(value.to_string()),
+            body: format!("{value}\n"),
+        };
+        let yaml = comment.to_yaml();
+        assert_eq!(
+            Comment::parse(&yaml, Format::Yaml).unwrap(),
+            comment,
+            "{yaml}"
+        );
+        std::fs::write(dir.path().join(format!("{i:02}.yml")), yaml).unwrap();
+        expected.push(serde_json::json!([value, value, format!("{value}\n")]));
+    }
+    // As Jekyll loads data files: safe_load, dates and times allowed.
+    let script = r##"
+        require "yaml"; require "json"; require "date"
+        puts(Dir[File.join(ARGV[0], "*.yml")].sort.map { |f|
+          c = YAML.safe_load(File.read(f, encoding: "UTF-8"), permitted_classes: [Date, Time])
+          [c["author"], c["origin"], c["body"]].map { |v| v.is_a?(String) ? v : "#{v.class}: #{v}" }
+        }.to_json)
+    "##;
+    let out = std::process::Command::new(ruby)
+        .args(["-e", script])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ruby: {}", stderr(&out));
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (want, got) in expected.iter().zip(read.as_array().unwrap()) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(read.as_array().unwrap().len(), awkward.len());
+}
