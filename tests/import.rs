@@ -659,7 +659,7 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
     assert!(
         stderr(&out).contains(
             "google-has-the-answer-aspx/dsq-747512661.yml: imported as it is, but its body \
-             has 10584 characters, more than form.max_body (10000)"
+             has 10585 characters, more than form.max_body (10000)"
         ),
         "{}",
         stderr(&out)
@@ -681,6 +681,15 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
         c["staticman:dsq-747516344"]["body"],
         "> You pay for the suckiness. It's like the creamy icing on top of the cake.. that's made of poop.\n\n\
          HaHa... if I'd have been drinking a soda while reading that, it certainly would have come out my nose!"
+    );
+    // A character reference the page showed as text stays text.
+    assert!(
+        c["staticman:dsq-747527134"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("turn every space in helpers into \\&nbsp;. Thats what"),
+        "{}",
+        c["staticman:dsq-747527134"]["body"]
     );
     // A `<br>` that ends a paragraph leaves no backslash on the page.
     assert_eq!(

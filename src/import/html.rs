@@ -585,17 +585,27 @@ fn with_text_escaped(html: &str) -> Option<String> {
             text = &text[..text.len() - 1];
         }
         // `~` strikes text through; `#` at the end of a heading would end it (htmd
-        // escapes one that starts it).
-        let marks: &[char] = if heading > 0 { &['~', '#'] } else { &['~'] };
+        // escapes one that starts it); an `&` that starts a character reference
+        // (`&amp;lt;`, the text `&lt;`) makes it one.
+        let marks: &[char] = if heading > 0 {
+            &['~', '#', '&']
+        } else {
+            &['~', '&']
+        };
         let mut from = 0;
         for (at, mark) in text.match_indices(marks) {
-            if first && at == 0 && mark == "#" {
-                continue;
+            let escaped = match mark {
+                "#" => !(first && at == 0),
+                "&" => text[at..]
+                    .strip_prefix("&amp;")
+                    .is_some_and(starts_reference),
+                _ => true,
+            };
+            if escaped {
+                out.push_str(&text[from..at]);
+                out.push(ESCAPE);
+                from = at;
             }
-            out.push_str(&text[from..at]);
-            out.push(ESCAPE);
-            out.push_str(mark);
-            from = at + mark.len();
         }
         out.push_str(&text[from..]);
         if bang {
@@ -604,6 +614,26 @@ fn with_text_escaped(html: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Whether `text`, after an `&`, would make it a character reference in Markdown: a
+/// name (`lt;`, `nbsp;`) or a number (`#8217;`, `#x41;`) and a `;`.
+fn starts_reference(text: &str) -> bool {
+    let Some(end) = text.get(..40).unwrap_or(text).find(';') else {
+        return false;
+    };
+    let name = &text[..end];
+    let is = |s: &str, digit: fn(&u8) -> bool| !s.is_empty() && s.as_bytes().iter().all(digit);
+    match name.strip_prefix('#') {
+        Some(number) => match number.strip_prefix(['x', 'X']) {
+            Some(hex) => is(hex, u8::is_ascii_hexdigit),
+            None => is(number, u8::is_ascii_digit),
+        },
+        None => {
+            name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && is(name, u8::is_ascii_alphanumeric)
+        }
+    }
 }
 
 /// The length of the tag `html` starts with, quoted attribute values and all.
@@ -1160,6 +1190,8 @@ mod tests {
             "it costs ~5, not ~10~ as said",
             "~~not struck~~",
             "a * b _ c ` d [e] \\ f",
+            // Character references as text (`&lt;` typed to show `<`), and a plain `&`.
+            "use &amp;lt;b&amp;gt; or &amp;nbsp; &amp;#8217; &amp;#x41; Tom &amp; Jerry &amp;c",
         ];
         let tags = [
             "p",
@@ -1301,9 +1333,10 @@ mod tests {
     /// quotes, headings and list items.
     fn comment_html() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
-        const TEXT: [&str; 29] = [
+        const TEXT: [&str; 32] = [
             "a", "word", " ", ".", ",", ":", "!", "?", "*", "_", "~", "[", "]", "(", ")", "&lt;",
             "&gt;", "&amp;", "#", "-", "+", "1.", "1)", "\\", "'", "\"", "é", "x y", "&nbsp;",
+            "lt;", "x41;", "39;",
         ];
         const TAGS: [&str; 11] = [
             "em", "strong", "b", "i", "a", "u", "strike", "del", "sub", "q", "span",
