@@ -650,6 +650,18 @@ fn tag_end(html: &str) -> usize {
     html.len()
 }
 
+/// The start tag and the content of the one link that is all of `held` (space aside),
+/// if it is.
+fn link_around(held: &str) -> Option<(&str, &str)> {
+    let held = held.trim();
+    if tag_name(held) != ("a", false) {
+        return None;
+    }
+    let open = tag_end(held);
+    let content = held.get(open..)?.strip_suffix("</a>")?;
+    (!content.contains("<a") && !content.contains("</a")).then_some((&held[..open], content))
+}
+
 /// The name of a tag as ammonia writes it (`<pre>`, `</pre>`, `<a href="…">`: in lower
 /// case), and whether it closes its element; no name for text that starts no tag.
 fn tag_name(tag: &str) -> (&str, bool) {
@@ -698,7 +710,12 @@ fn plain_code(html: &str) -> String {
             break;
         };
         out.push_str(&rest[..at]);
-        let held = &rest[inner..close];
+        // Code that is all a link (`<code><a href="…">Regex.Replace</a></code>`, as
+        // blogs link an API's name) becomes a link of code, which Markdown can say.
+        let (link, held) = match link_around(&rest[inner..close]) {
+            Some((open, text)) => (Some(open), text),
+            None => (None, &rest[inner..close]),
+        };
         // Its text, a line a `<br>` (a newline of the source is a space there).
         let mut text = String::with_capacity(held.len());
         let mut left = held;
@@ -716,7 +733,7 @@ fn plain_code(html: &str) -> String {
         let edges = (text.starts_with('\n'), text.ends_with('\n'));
         let mut text = text.trim_matches('\n');
         let lines;
-        if inline > 0 {
+        if inline > 0 || link.is_some() {
             // In a link, emphasis, heading, …, a block would cut it in two: one line.
             lines = text.replace('\n', " ");
             text = &lines;
@@ -746,9 +763,13 @@ fn plain_code(html: &str) -> String {
                 " "
             });
         } else {
+            out.push_str(link.unwrap_or_default());
             out.push_str(start_tag);
             out.push_str(&text[lead..text.len() - trail]);
             out.push_str(end_tag);
+            if link.is_some() {
+                out.push_str("</a>");
+            }
             if (edges.1 && !block) || trail > 0 {
                 out.push(' ');
             }
@@ -1403,6 +1424,25 @@ mod tests {
             "Consider:\n\n```\n<httpHandlers>\n<remove verb=\"*\"/>\n</httpHandlers>\n```\n\n\
              and `List<T>` or `<Folder />`\n\n<pre><code>a<br>b</code></pre>"
         );
+    }
+
+    /// Code that is all a link (an API's name linked to its documentation) keeps its
+    /// link, as a link of code; a link among other code keeps its text.
+    #[test]
+    fn code_that_is_a_link_stays_a_link() {
+        let md = to_markdown(
+            "<p>Use <code><a href=\"https://x.org/r\" title=\"R\">Regex.Replace</a> </code>, \
+             not <code><a href=\"https://x.org/n\">new<br>Regex</a></code> or \
+             <code>url: <a href=\"https://x.org/d\">https://x.org/d</a></code></p>",
+        );
+        assert_eq!(
+            md,
+            "Use [`Regex.Replace`](https://x.org/r \"R\"), not [`new Regex`](https://x.org/n) \
+             or `url: https://x.org/d`"
+        );
+        assert!(crate::render::markdown::to_html(&md).contains(
+            "<a href=\"https://x.org/r\" title=\"R\" rel=\"nofollow ugc noopener\"><code>Regex.Replace</code></a>"
+        ));
     }
 
     /// Breaks and code show as WordPress's `wpautop` showed them: it leaves `<pre>`
