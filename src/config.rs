@@ -722,6 +722,16 @@ impl Config {
         format!("/{}/", path.trim_matches('/')).replace("//", "/")
     }
 
+    /// The site's name: `site.title`, else the host of its URL.
+    pub fn site_name(&self) -> String {
+        self.site.title.clone().unwrap_or_else(|| {
+            url::Url::parse(&self.site.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| self.site.url.clone())
+        })
+    }
+
     /// The public URL of a site-relative path such as a thread (`/posts/a/`).
     pub fn public_url(&self, site_path: &str) -> String {
         format!("{}{}", self.site.url.trim_end_matches('/'), site_path)

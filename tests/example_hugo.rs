@@ -155,6 +155,15 @@ fn hugo_build_then_render_shows_every_comment_safely() {
         0
     );
 
+    // Every feed keeps Atom's rules, the one without entries too (it names the site
+    // as its author, as Atom wants of a feed whose entries name none).
+    assert!(quiet_feed.contains(" <author>\n  <name>blog.example.org</name>\n </author>\n"));
+    assert_valid_atom(&[
+        public.join("comments.xml"),
+        public.join("posts/hello-world/comments.xml"),
+        public.join("posts/a-quiet-post/comments.xml"),
+    ]);
+
     // A second run changes nothing, byte for byte.
     let before = snapshot_tree(&public);
     let again = cairn(site.path(), &["render"]);

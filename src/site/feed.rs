@@ -20,6 +20,9 @@ pub struct Feed<'a> {
     pub self_url: String,
     /// The page (or site) the feed is about.
     pub alternate: String,
+    /// The site's name: the author of a feed without entries, which Atom wants an
+    /// author for (every entry names its own).
+    pub site: String,
     pub entries: Vec<Entry<'a>>,
 }
 
@@ -59,6 +62,11 @@ impl Feed<'_> {
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
         text(&mut x, 1, "updated", &updated);
+        if self.entries.is_empty() {
+            x.push_str(" <author>\n");
+            text(&mut x, 2, "name", &self.site);
+            x.push_str(" </author>\n");
+        }
         text(&mut x, 1, "generator", "cairn");
         for e in &self.entries {
             x.push_str(" <entry>\n");

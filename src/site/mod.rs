@@ -1086,6 +1086,7 @@ fn thread_feed<'a>(
             .fill("feed_thread_title", &[("page", page_name)]),
         self_url: config.public_url(feed_site_path),
         alternate: page_url,
+        site: config.site_name(),
         entries,
     }
 }
@@ -1105,12 +1106,7 @@ fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &
             entry(renderer, c, html, &page, places.name(&c.thread))
         })
         .collect();
-    let site_name = config.site.title.clone().unwrap_or_else(|| {
-        url::Url::parse(&config.site.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| config.site.url.clone())
-    });
+    let site_name = config.site_name();
     Feed {
         lang: renderer.language(),
         title: renderer
@@ -1118,6 +1114,7 @@ fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &
             .fill("feed_site_title", &[("site", &site_name)]),
         self_url: config.public_url(&format!("/{}", config.feeds.file)),
         alternate: config.public_url("/"),
+        site: site_name,
         entries,
     }
     .to_xml()
@@ -2163,6 +2160,7 @@ mod tests {
             title: "Comments on <Page>".into(),
             self_url: "https://example.org/a/comments.xml".into(),
             alternate: "https://example.org/a/".into(),
+            site: "A & Co".into(),
             entries: vec![Entry {
                 comment: &comment,
                 author: "A & B".into(),
@@ -2199,8 +2197,10 @@ mod tests {
             entries: Vec::new(),
             ..feed
         };
-        assert!(empty
-            .to_xml()
-            .contains("<updated>1970-01-01T00:00:00Z</updated>"));
+        let empty = empty.to_xml();
+        assert!(empty.contains("<updated>1970-01-01T00:00:00Z</updated>"));
+        // Atom wants an author of the feed unless its entries each name one.
+        assert!(empty.contains(" <author>\n  <name>A &amp; Co</name>\n </author>\n"));
+        assert!(!xml.contains("\n <author>"), "{xml}");
     }
 }

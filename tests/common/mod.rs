@@ -346,6 +346,30 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// Checks each Atom feed against RFC 4287's rules (required elements and their
+/// content) with Ruby's validating parser (Ruby comes with Jekyll); panics with the
+/// reasons of those that break one. Skipped where Ruby is not installed.
+pub fn assert_valid_atom(feeds: &[PathBuf]) {
+    let Some(ruby) = tool("ruby") else { return };
+    let script = r##"
+        require "rss"
+        bad = ARGV.filter_map do |f|
+          feed = RSS::Parser.parse(File.read(f), true, false)
+          "#{f}: not an Atom feed" unless feed.is_a?(RSS::Atom::Feed)
+        rescue => e
+          "#{f}: #{e.class}: #{e.message}"
+        end
+        puts bad
+    "##;
+    let out = std::process::Command::new(ruby)
+        .args(["-e", script])
+        .args(feeds)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ruby: {}", stderr(&out));
+    assert_eq!(stdout(&out), "", "feeds Atom's rules refuse");
+}
+
 /// Parses an XML document completely; panics with the reason if it is not well-formed.
 pub fn parse_xml(text: &str) -> Vec<String> {
     // quick-xml does not look at the characters: XML 1.0 allows only these (its `Char`).
