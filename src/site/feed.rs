@@ -22,7 +22,7 @@ pub struct Feed<'a> {
     pub alternate: String,
     /// The site's name: the author of a feed without entries, which Atom wants an
     /// author for (every entry names its own).
-    pub site: String,
+    pub site: &'a str,
     pub entries: Vec<Entry<'a>>,
 }
 
@@ -64,7 +64,7 @@ impl Feed<'_> {
         text(&mut x, 1, "updated", &updated);
         if self.entries.is_empty() {
             x.push_str(" <author>\n");
-            text(&mut x, 2, "name", &self.site);
+            text(&mut x, 2, "name", self.site);
             x.push_str(" </author>\n");
         }
         text(&mut x, 1, "generator", "cairn");

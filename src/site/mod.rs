@@ -77,6 +77,7 @@ pub fn render(
         languages: &languages,
         site_dir,
         base: config.base_path(),
+        site_name: config.site_name(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
     let counted = Mutex::new(Vec::new());
@@ -400,6 +401,8 @@ struct Run<'a> {
     site_dir: &'a Path,
     /// The site's base path, which placeholders may start with.
     base: String,
+    /// The site's [name](Config::site_name).
+    site_name: String,
 }
 
 /// The placeholders and head elements a page is rewritten at, parsed once.
@@ -656,6 +659,7 @@ fn render_page(
         languages,
         site_dir,
         ref base,
+        site_name: _,
     } = *run;
     let path = listing.file_path(name);
     let rel = path.strip_prefix(site_dir).unwrap_or(&path);
@@ -973,7 +977,7 @@ fn render_page(
             .filter(|title| !title.is_empty())
             .unwrap_or(&t);
         let feed = thread_feed(
-            config,
+            run,
             &comments,
             renderer,
             &page_site_path,
@@ -1063,7 +1067,7 @@ fn feed_path(page: &str, file: &str) -> String {
 /// The feed of the thread a page shows. `page` is the page's [path](thread::served_path), which
 /// its entries link to, and `page_name` its title (or thread).
 fn thread_feed<'a>(
-    config: &Config,
+    run: &'a Run<'_>,
     comments: &'a Thread,
     renderer: &'a Renderer,
     page: &str,
@@ -1071,6 +1075,7 @@ fn thread_feed<'a>(
     feed_site_path: &str,
     bodies: &'a [String],
 ) -> Feed<'a> {
+    let config = run.config;
     let page_url = config.public_url(page);
     let mut entries: Vec<Entry<'a>> = comments
         .comments
@@ -1086,7 +1091,7 @@ fn thread_feed<'a>(
             .fill("feed_thread_title", &[("page", page_name)]),
         self_url: config.public_url(feed_site_path),
         alternate: page_url,
-        site: config.site_name(),
+        site: &run.site_name,
         entries,
     }
 }
@@ -1114,7 +1119,7 @@ fn site_feed(config: &Config, recent: &[Comment], renderer: &Renderer, places: &
             .fill("feed_site_title", &[("site", &site_name)]),
         self_url: config.public_url(&format!("/{}", config.feeds.file)),
         alternate: config.public_url("/"),
-        site: site_name,
+        site: &site_name,
         entries,
     }
     .to_xml()
@@ -2160,7 +2165,7 @@ mod tests {
             title: "Comments on <Page>".into(),
             self_url: "https://example.org/a/comments.xml".into(),
             alternate: "https://example.org/a/".into(),
-            site: "A & Co".into(),
+            site: "A & Co",
             entries: vec![Entry {
                 comment: &comment,
                 author: "A & B".into(),
