@@ -533,13 +533,22 @@ fn placeholder_thread(
     el: &lol_html::html_content::Element<'_, '_>,
     attr: &str,
     page_thread: &str,
+    links_from: &str,
     config: &Config,
     base: &str,
 ) -> Result<String, (String, thread::ThreadError)> {
-    match el.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
-        None => Ok(page_thread.to_string()),
-        Some(raw) => thread::of_link(&raw, &config.site.url, base).map_err(|e| (raw, e)),
-    }
+    let Some(raw) = el.get_attribute(attr).filter(|v| !v.trim().is_empty()) else {
+        return Ok(page_thread.to_string());
+    };
+    // `../posts/a/`, as Pelican's and MkDocs's relative links print it, leads where a
+    // browser takes it from the page (or its `<base href>`), `links_from`.
+    let link = raw.trim();
+    let resolved =
+        (link.starts_with("./") || link.starts_with("../") || matches!(link, "." | ".."))
+            .then(|| url::Url::parse(links_from).and_then(|from| from.join(link)))
+            .and_then(Result::ok);
+    let link = resolved.as_ref().map_or(link, url::Url::as_str);
+    thread::of_link(link, &config.site.url, base).map_err(|e| (raw, e))
 }
 
 /// The name and served path of the page a thread's path leads to, if that page shows
@@ -552,6 +561,7 @@ fn home_page(run: &Run<'_>, thread: &str) -> Option<(String, String)> {
         return None;
     }
     let input = std::fs::read(run.site_dir.join(&rel)).ok()?;
+    let page_url = run.config.public_url(&thread::served_path(&rel));
     let naming = Naming::default();
     let shown = RefCell::new(None);
     let mut rewriter = HtmlRewriter::new(
@@ -565,6 +575,7 @@ fn home_page(run: &Run<'_>, thread: &str) -> Option<(String, String)> {
                             el,
                             "data-cairn-thread",
                             thread,
+                            &page_url,
                             run.config,
                             &run.base,
                         );
@@ -762,8 +773,12 @@ fn render_page(
             message,
         })
     };
+    // What relative links on the page resolve against: the page's URL, or its
+    // `<base href>`.
+    let page_url = config.public_url(&page_site_path);
+    let links_from = RefCell::new(page_url.clone());
     let thread_of = |el: &lol_html::html_content::Element, attr: &str| -> Option<String> {
-        placeholder_thread(el, attr, &page_thread, config, base)
+        placeholder_thread(el, attr, &page_thread, &links_from.borrow(), config, base)
             .map_err(|(raw, e)| {
                 warn(format!("{attr}=\"{raw}\": {e}; placeholder left as it was"));
             })
@@ -837,8 +852,13 @@ fn render_page(
                             Ok(())
                         }),
                         on(&SELECTORS.base, |el| {
-                            if el.has_attribute("href") {
+                            if let Some(href) = el.get_attribute("href") {
                                 has_base.set(true);
+                                if let Ok(at) =
+                                    url::Url::parse(&page_url).and_then(|u| u.join(&href))
+                                {
+                                    *links_from.borrow_mut() = at.into();
+                                }
                             }
                             Ok(())
                         }),
@@ -1547,6 +1567,56 @@ mod tests {
             .map(|(at, _)| &feed[at + 4..at + 5])
             .collect();
         assert_eq!(days, ["5", "4", "3"], "{feed}");
+    }
+
+    /// `../a/` (Pelican's relative URLs, MkDocs's `url` filter) leads where a browser
+    /// takes it: from the page, or from its `<base href>`.
+    #[test]
+    fn relative_links_count_the_page_they_lead_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (thread, id) in [
+            ("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
+            ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
+            ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBB"),
+        ] {
+            let file = root.join(format!("comments{thread}/{id}.yml"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let yaml =
+                format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
+            std::fs::write(file, yaml).unwrap();
+        }
+        let site = root.join("public");
+        std::fs::create_dir_all(site.join("x/y")).unwrap();
+        let counts = r#"<span data-cairn-count="../../a/">-</span>
+<span data-cairn-count="./">-</span>
+<span data-cairn-count="../y/#top">-</span>
+<span data-cairn-count="./a/">-</span>"#;
+        std::fs::write(site.join("x/y/index.html"), counts).unwrap();
+        std::fs::write(
+            site.join("x/based.html"),
+            format!("<head><base href=\"/blog/\"></head>{counts}"),
+        )
+        .unwrap();
+        let mut config = Config::default_for_test(root);
+        config.site.url = "https://example.org/blog/".into();
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        render(&config, &index, &site, &|_| {}).unwrap();
+        let shown = |page: &str| -> Vec<String> {
+            let html = std::fs::read_to_string(site.join(page)).unwrap();
+            html.match_indices("\">")
+                .map(|(at, _)| html[at + 2..].split('<').next().unwrap().to_string())
+                .filter(|count| count.contains("omment"))
+                .collect()
+        };
+        assert_eq!(
+            shown("x/y/index.html"),
+            ["1 comment", "2 comments", "2 comments", "No comments"]
+        );
+        // From `/blog/x/based.html`, with its base `/blog/`: `./` is the home page, `./a/`
+        // is `/a/`, and `../../a/` and `../y/` lead out of the site and are left as they
+        // were.
+        assert_eq!(shown("x/based.html"), ["No comments", "1 comment"]);
     }
 
     #[test]
