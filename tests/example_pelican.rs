@@ -2,7 +2,7 @@
 //! Paulo, published under /notas/ into build/, its theme's templates overridden with
 //! the placeholders) set up with `cairn init`, built by the real Pelican (from PyPI, see
 //! .ci/test-deps) with its publishing configuration, as CI builds it, then rendered by
-//! `cairn render` with no arguments.
+//! `cairn render` with no arguments; and built once more with document-relative URLs.
 
 mod common;
 
@@ -72,6 +72,27 @@ fn pelican_build_then_render_after_cairn_init() {
         ) && index.contains(
             "data-cairn-count=\"https://example.org/notas/segundo.html\">Sem comentários</span>"
         ),
+        "{index}"
+    );
+
+    // Built with document-relative URLs (`RELATIVE_URLS = True`, as while writing), the
+    // counts' links lead from the page, and count the same.
+    let conf = dir.join("pelicanconf.py");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{text}\nRELATIVE_URLS = True\n")).unwrap();
+    let built = std::process::Command::new(&pelican)
+        .args(["content", "--quiet", "-o", "relative"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "pelican: {}", stderr(&built));
+    let out = cairn(dir, &["render", "relative"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let index = std::fs::read_to_string(dir.join("relative/index.html")).unwrap();
+    assert!(
+        index.contains("data-cairn-count=\"./ola.html\">2 comentários</span>")
+            && index.contains("data-cairn-count=\"./segundo.html\">Sem comentários</span>"),
         "{index}"
     );
 }
