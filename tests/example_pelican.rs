@@ -16,6 +16,17 @@ body: |
   Gostei! `pelican content` funcionou.
 ";
 
+/// Builds the site in `dir` with the real Pelican, `args` added.
+fn pelican_content(pelican: &std::path::Path, dir: &std::path::Path, args: &[&str]) {
+    let built = std::process::Command::new(pelican)
+        .args(["content", "--quiet"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "pelican: {}", stderr(&built));
+}
+
 #[test]
 fn pelican_build_then_render_after_cairn_init() {
     let Some(pelican) = test_dep("pelican-venv/bin/pelican") else {
@@ -40,12 +51,7 @@ fn pelican_build_then_render_after_cairn_init() {
     write_comment(dir, "ola.html", "01KB00000000000000000000AA", COMMENT);
     write_hostile_reply(dir, "ola.html", "2026-01-02T11:00:00Z");
 
-    let built = std::process::Command::new(&pelican)
-        .args(["content", "-s", "publishconf.py", "--quiet"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "pelican: {}", stderr(&built));
+    pelican_content(&pelican, dir, &["-s", "publishconf.py"]);
     let build = dir.join("build");
     assert!(!build.join("comments").exists() && !build.join("cairn.toml").exists());
 
@@ -80,12 +86,7 @@ fn pelican_build_then_render_after_cairn_init() {
     let conf = dir.join("pelicanconf.py");
     let text = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, format!("{text}\nRELATIVE_URLS = True\n")).unwrap();
-    let built = std::process::Command::new(&pelican)
-        .args(["content", "--quiet", "-o", "relative"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "pelican: {}", stderr(&built));
+    pelican_content(&pelican, dir, &["-o", "relative"]);
     let out = cairn(dir, &["render", "relative"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));

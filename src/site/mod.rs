@@ -1569,23 +1569,31 @@ mod tests {
         assert_eq!(days, ["5", "4", "3"], "{feed}");
     }
 
-    /// `../a/` (Pelican's relative URLs, MkDocs's `url` filter) leads where a browser
-    /// takes it: from the page, or from its `<base href>`.
-    #[test]
-    fn relative_links_count_the_page_they_lead_to() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for (thread, id) in [
-            ("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
-            ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
-            ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBB"),
-        ] {
+    /// A comment saying "Hi" on each `(thread, id)`, in the comments dir under `root`.
+    fn write_comments(root: &Path, comments: &[(&str, &str)]) {
+        for (thread, id) in comments {
             let file = root.join(format!("comments{thread}/{id}.yml"));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             let yaml =
                 format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
             std::fs::write(file, yaml).unwrap();
         }
+    }
+
+    /// `../a/` (Pelican's relative URLs, MkDocs's `url` filter) leads where a browser
+    /// takes it: from the page, or from its `<base href>`.
+    #[test]
+    fn relative_links_count_the_page_they_lead_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_comments(
+            root,
+            &[
+                ("/a/", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
+                ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
+                ("/x/y/", "01JD3K8Z6Q9W2F4T7Y5M1N0BBB"),
+            ],
+        );
         let site = root.join("public");
         std::fs::create_dir_all(site.join("x/y")).unwrap();
         let counts = r#"<span data-cairn-count="../../a/">-</span>
@@ -1623,19 +1631,16 @@ mod tests {
     fn links_without_the_extension_count_the_comments_of_page_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for (thread, id) in [
-            ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
-            ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB"),
-            ("/both.html", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
-            ("/2026/rust-1.40.html", "01JD3K8Z6Q9W2F4T7Y5M1N0CCA"),
-            ("/v1.2.html", "01JD3K8Z6Q9W2F4T7Y5M1N0DDA"),
-        ] {
-            let file = root.join(format!("comments{thread}/{id}.yml"));
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            let yaml =
-                format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n");
-            std::fs::write(file, yaml).unwrap();
-        }
+        write_comments(
+            root,
+            &[
+                ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAA"),
+                ("/2026/hello.html", "01JD3K8Z6Q9W2F4T7Y5M1N0AAB"),
+                ("/both.html", "01JD3K8Z6Q9W2F4T7Y5M1N0BBA"),
+                ("/2026/rust-1.40.html", "01JD3K8Z6Q9W2F4T7Y5M1N0CCA"),
+                ("/v1.2.html", "01JD3K8Z6Q9W2F4T7Y5M1N0DDA"),
+            ],
+        );
         let site = root.join("public");
         std::fs::create_dir_all(site.join("2026")).unwrap();
         std::fs::create_dir_all(site.join("both")).unwrap();

@@ -3,7 +3,7 @@
 //! permalinks without an extension, Astro's `build.format: "file"`, VitePress's
 //! `cleanUrls` link to pages so).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use axum::extract::Request;
 use axum::http::Uri;
@@ -27,19 +27,17 @@ fn with_html_extension(root: &Path, mut request: Request) -> Request {
     if path.ends_with('/') {
         return request;
     }
-    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
-        return request;
-    };
-    let relative = PathBuf::from(decoded.trim_start_matches('/'));
+    let relative = crate::thread::page_file(path);
     if !relative
         .components()
         .all(|c| matches!(c, Component::Normal(_)))
     {
         return request;
     }
-    let mut page = root.join(&relative).into_os_string();
+    let file = root.join(&relative);
+    let mut page = file.clone().into_os_string();
     page.push(".html");
-    if root.join(&relative).exists() || !Path::new(&page).is_file() {
+    if file.exists() || !Path::new(&page).is_file() {
         return request;
     }
     let query = request
