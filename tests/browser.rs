@@ -1,8 +1,8 @@
 //! The rendered page in a real browser: Debian's headless Chromium, driven by
 //! playwright-core (tests/browser/). With JavaScript turned off it previews and posts the
 //! comment and reply forms of the demo site and sees the confirmation, a rejected post gives the
-//! reader's text back, and a comment as long as the form allows, line breaks and all,
-//! is taken. axe-core finds no accessibility violations in the comments
+//! reader's text back, a comment as long as the form allows, line breaks and all,
+//! is taken, and so is one from a page whose referrer policy hides its origin. axe-core finds no accessibility violations in the comments
 //! section, light or dark (on the example's pages, on the inbox's reply page, and on a
 //! theme that stays light or that a site's toggle made dark, where it reads as the
 //! page does), the section works at 360 px and 1280 px wide

@@ -125,6 +125,28 @@ fn one_inbox_serves_two_sites_each_on_its_own() {
     )
     .unwrap();
     assert_eq!(by_thread.status, 202, "{}", by_thread.body);
+    // And for a page that hides its origin (referrer policy no-referrer): `Origin: null`
+    // names no site.
+    let hidden = http(
+        &inbox.addr,
+        "POST",
+        "/v1/comments",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "null"),
+            ("Sec-Fetch-Site", "same-site"),
+        ],
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("thread", "https://docs.example.org/posts/a-quiet-post/"),
+                ("author", "Di"),
+                ("body", "From a page without a referrer."),
+            ])
+            .finish()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(hidden.status, 200, "{}", hidden.body);
 
     // A reply page at the shared URL is the site's the reader comes from.
     let reply = |referer: &str| {
@@ -206,8 +228,10 @@ fn one_inbox_serves_two_sites_each_on_its_own() {
         .collect();
     let ann = answer_id(&answer.body);
     let bob = answer_id(&docs_post.body);
+    let di = answer_id(&hidden.body);
     assert!(blog_ids.contains(&ann.as_str()) && !docs_ids.contains(&ann.as_str()));
     assert!(docs_ids.contains(&bob.as_str()) && !blog_ids.contains(&bob.as_str()));
+    assert!(docs_ids.contains(&di.as_str()) && !blog_ids.contains(&di.as_str()));
     // Own secrets: the same address gets a different avatar key on each site.
     assert_ne!(avatar_of(&blog_remote, &ann), avatar_of(&docs_remote, &bob));
     // The author's page, under the site's own inbox URL, posts changes there too.
@@ -225,10 +249,10 @@ fn one_inbox_serves_two_sites_each_on_its_own() {
     let metrics = http(&inbox.addr, "GET", "/metrics", &[], b"").unwrap().body;
     for line in [
         "cairn_inbox_accepted_total{site=\"blog\"} 1",
-        "cairn_inbox_accepted_total{site=\"docs\"} 3",
+        "cairn_inbox_accepted_total{site=\"docs\"} 4",
         "cairn_inbox_rejected_total{site=\"blog\",reason=\"rate_limited\"} 1",
         "cairn_inbox_rejected_total{site=\"blog\",reason=\"origin\"} 1",
-        "cairn_inbox_deliveries_total{site=\"docs\"} 3",
+        "cairn_inbox_deliveries_total{site=\"docs\"} 4",
     ] {
         assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
     }

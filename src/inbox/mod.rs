@@ -23,6 +23,7 @@ pub mod spool;
 mod webhook;
 pub(crate) mod worker;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,7 +31,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -408,23 +409,26 @@ impl Inbox {
 
     /// Forms must come from an allowed origin, or from the inbox's own pages (its reply
     /// and error pages); requests that carry neither `Origin` nor `Referer` are not from
-    /// a browser page and pass (the rate limit still applies).
+    /// a browser page and pass (the rate limit still applies). A page whose referrer
+    /// policy hides its origin (see [`Sender::Hidden`]) passes when it is on the inbox's
+    /// own site.
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let allowed = |origin: &str| {
-            self.origins.iter().any(|o| o == origin) || self.own_origin.as_deref() == Some(origin)
-        };
-        if let Some(origin) = header(header::ORIGIN) {
-            return allowed(origin);
+        match sender(headers) {
+            Sender::Page(origin) => {
+                self.origins.iter().any(|o| *o == origin)
+                    || self.own_origin.as_deref() == Some(&*origin)
+            }
+            Sender::Hidden { same_site: true } | Sender::Unknown => true,
+            Sender::Hidden { same_site: false } => {
+                tracing::warn!(
+                    "refused a form post with `Origin: null` from a page on another site than \
+                     the inbox's: a page whose referrer policy is no-referrer or same-origin \
+                     sends its form that way; serve the inbox on the site's domain, or give \
+                     the pages with the form another referrer policy"
+                );
+                false
+            }
         }
-        if let Some(referer) = header(header::REFERER) {
-            return crate::config::origin_of(referer).is_ok_and(|o| allowed(&o));
-        }
-        true
     }
 
     /// The client's address: the socket's peer, or, when that is a trusted proxy, the
@@ -491,6 +495,40 @@ fn reloadable(running: &Config, mut read: Config) -> (Config, Vec<&'static str>)
         read.comments.dir.clone_from(&running.comments.dir);
     }
     (read, kept)
+}
+
+/// Where a post says it comes from, as browsers tell it.
+pub(crate) enum Sender<'a> {
+    /// The origin of the page that sent it (its `Origin`, else its `Referer`'s).
+    Page(Cow<'a, str>),
+    /// A page that hides its origin: one whose referrer policy is `no-referrer` or
+    /// `same-origin` sends a form to another origin with `Origin: null` and no
+    /// `Referer` (Fetch, "append a request `Origin` header"). Its `Sec-Fetch-Site`
+    /// still says whether it is on the inbox's site (`comments.example.org` for
+    /// `blog.example.org`), which no other site's page can claim.
+    Hidden { same_site: bool },
+    /// No browser page: neither header.
+    Unknown,
+}
+
+/// Where the post with these headers [comes from](Sender).
+pub(crate) fn sender(headers: &HeaderMap) -> Sender<'_> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match header(header::ORIGIN) {
+        Some("null") => Sender::Hidden {
+            same_site: matches!(
+                header(HeaderName::from_static("sec-fetch-site")),
+                Some("same-origin" | "same-site")
+            ),
+        },
+        Some(origin) => Sender::Page(Cow::Borrowed(origin)),
+        None => match header(header::REFERER) {
+            Some(referer) => Sender::Page(Cow::Owned(
+                crate::config::origin_of(referer).unwrap_or_default(),
+            )),
+            None => Sender::Unknown,
+        },
+    }
 }
 
 /// CORS for JSON posts from the allowed origins.

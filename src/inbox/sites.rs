@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -44,19 +44,11 @@ impl Sites {
         headers: &axum::http::HeaderMap,
         thread: Option<&str>,
     ) -> Option<&Arc<Inbox>> {
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let origin = header(header::ORIGIN)
-            .map(str::to_string)
-            .or_else(|| header(header::REFERER).and_then(|r| origin_of(r).ok()));
-        if let Some(origin) = origin {
+        if let super::Sender::Page(origin) = super::sender(headers) {
             return self
                 .sites
                 .iter()
-                .find(|(_, inbox)| inbox.origins.contains(&origin))
+                .find(|(_, inbox)| inbox.origins.iter().any(|o| *o == origin))
                 .map(|(_, inbox)| inbox);
         }
         let thread_origin = origin_of(thread?).ok()?;

@@ -622,11 +622,18 @@ async fn replies_need_a_parent_that_is_published_or_pending() {
 async fn origins_are_checked_for_forms_and_json() {
     let f = fixture(|_| {});
     for headers in [
-        [("origin", "https://evil.example")],
-        [("referer", "https://evil.example/posts/a/")],
-        [("origin", "null")],
+        &[("origin", "https://evil.example")][..],
+        &[("referer", "https://evil.example/posts/a/")],
+        &[("origin", "null")],
+        // A page of another site that hides its origin, or a sandboxed frame.
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+        &[
+            ("origin", "null"),
+            ("referer", "https://blog.example.org/posts/a/"),
+            ("sec-fetch-site", "cross-site"),
+        ],
     ] {
-        let answer = f.form(&good(), &headers).await;
+        let answer = f.form(&good(), headers).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
         assert!(
             answer.body.contains("may only be sent from the site"),
@@ -650,6 +657,25 @@ async fn origins_are_checked_for_forms_and_json() {
         .form(&good(), &[("referer", "https://blog.example.org/posts/a/")])
         .await;
     assert_eq!(answer.status, StatusCode::OK);
+    // A page of the site whose referrer policy is no-referrer or same-origin sends its
+    // form without its origin; the browser still says it is on the inbox's site.
+    for (fetch_site, body) in [
+        ("same-site", "Sent from a page with no referrer."),
+        ("same-origin", "Sent from a page on the inbox's own origin."),
+    ] {
+        let answer = f
+            .form(
+                &with("body", body),
+                &[("origin", "null"), ("sec-fetch-site", fetch_site)],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{fetch_site}: {}",
+            answer.body
+        );
+    }
     // The inbox's own reply and error pages post their forms from its origin.
     let answer = f
         .form(

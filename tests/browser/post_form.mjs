@@ -1,6 +1,7 @@
 // Previews and posts cairn's comment forms in Debian's headless Chromium with
 // JavaScript turned off, the way a reader without scripts would (and checks that with scripts on, Reply
-// moves the form instead), and that a comment as long as the form allows is taken.
+// moves the form instead), that a comment as long as the form allows is taken, and that
+// a page that hides its origin from the inbox (referrer policy no-referrer) can post.
 // Prints the ids of the first two accepted comments as JSON; exits non-zero
 // with a message when the page does not behave.
 //
@@ -116,6 +117,27 @@ try {
   await submit(post());
   if (!(await page.textContent('h1')).includes('awaits moderation')) {
     fail(`a comment of maxlength characters with line breaks was not taken: ${await page.textContent('body')}`);
+  }
+
+  // A site that keeps its address to itself (`Referrer-Policy: no-referrer`, as
+  // privacy-minded sites send it) has its form sent with `Origin: null`: it is taken.
+  const hiding = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await hiding.route(pageUrl, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'referrer-policy': 'no-referrer' } });
+  });
+  await hiding.goto(pageUrl);
+  await hiding.fill('#cairn-form-author', 'Private Reader');
+  await hiding.fill('#cairn-form-body', 'Sent from a page that gives no referrer.');
+  const [sent] = await Promise.all([
+    hiding.waitForRequest((request) => request.method() === 'POST'),
+    hiding.waitForNavigation(),
+    hiding.getByRole('button', { name: 'Post comment' }).click(),
+  ]);
+  const origin = await sent.headerValue('origin');
+  if (origin !== 'null') fail(`the page without a referrer sent its form with Origin ${origin}`);
+  if (!(await hiding.textContent('h1')).includes('awaits moderation')) {
+    fail(`a form from a page without a referrer was not taken: ${await hiding.textContent('body')}`);
   }
 
   if (refused.length > 0) fail(`the browser refused:\n${refused.join('\n')}`);
