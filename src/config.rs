@@ -771,6 +771,39 @@ impl Config {
         }
     }
 
+    /// Whether the inbox is surely on another site than the pages, as browsers tell
+    /// sites apart (by scheme and registrable domain): another scheme, or hosts that
+    /// share no parent domain of two labels or more. Hosts that do share one may still
+    /// be two sites, as `a.github.io` and `b.github.io` are, which only the Public
+    /// Suffix List tells; they count as one here.
+    pub fn inbox_on_another_site(&self) -> bool {
+        let (Ok(site), Ok(inbox)) = (
+            url::Url::parse(&self.site.url),
+            url::Url::parse(&self.inbox.url),
+        ) else {
+            return false;
+        };
+        let labels = |url: &url::Url| -> Vec<String> {
+            let host = url.host_str().unwrap_or_default();
+            let host = host.trim_end_matches('.').to_ascii_lowercase();
+            host.rsplit('.').map(str::to_string).collect()
+        };
+        let (site_host, inbox_host) = (labels(&site), labels(&inbox));
+        if site.scheme() != inbox.scheme() {
+            return true;
+        }
+        if site_host == inbox_host {
+            return false;
+        }
+        let ip = |url: &url::Url| !matches!(url.host(), Some(url::Host::Domain(_)));
+        let shared = site_host
+            .iter()
+            .zip(&inbox_host)
+            .take_while(|(a, b)| a == b)
+            .count();
+        ip(&site) || ip(&inbox) || shared < 2
+    }
+
     /// The proxies whose `X-Forwarded-For` is believed.
     pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>> {
         self.inbox
@@ -890,6 +923,49 @@ url = "https://comments.example.org"
         );
         assert_eq!(config.base_path(), "/");
         assert_eq!(config.comments_dir(), dir.path().join("comments"));
+    }
+
+    #[test]
+    fn an_inbox_on_another_site_is_told_apart() {
+        let mut config = Config::default_for_test(Path::new("/site"));
+        for (site, inbox, another) in [
+            (
+                "https://blog.example.org",
+                "https://comments.example.org",
+                false,
+            ),
+            (
+                "https://example.org/blog/",
+                "https://example.org/comments/",
+                false,
+            ),
+            (
+                "https://example.org",
+                "https://comments.Example.org.",
+                false,
+            ),
+            (
+                "https://blog.example.co.uk",
+                "https://inbox.example.co.uk",
+                false,
+            ),
+            // Two labels in common may be a public suffix: told apart only by the list.
+            ("https://alice.github.io", "https://inbox.github.io", false),
+            ("https://blog.example.org", "https://cairn.fly.dev", true),
+            ("https://example.org", "https://example.net", true),
+            (
+                "https://blog.example.org",
+                "http://comments.example.org",
+                true,
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:9000", false),
+            ("http://127.0.0.1:8080", "http://127.0.0.2:9000", true),
+            ("http://localhost:1313", "http://127.0.0.1:8080", true),
+        ] {
+            config.site.url = site.into();
+            config.inbox.url = inbox.into();
+            assert_eq!(config.inbox_on_another_site(), another, "{site} {inbox}");
+        }
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn render(
         site_dir,
         base: config.base_path(),
         site_name: config.site_name(),
+        inbox_elsewhere: config.inbox_on_another_site(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
     let counted = Mutex::new(Vec::new());
@@ -149,10 +150,12 @@ pub fn render(
         ..Report::default()
     };
     let places = Places::of(&outcomes);
+    let mut hiding = Vec::new();
     for outcome in outcomes {
         match outcome {
             Err(problem) => report.problems.push(problem),
             Ok(page) => {
+                hiding.extend(page.hides_origin);
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
                 report.problems.extend(page.problems);
@@ -163,6 +166,7 @@ pub fn render(
             }
         }
     }
+    report.problems.extend(origin_hidden(config, hiding));
     let Threads { seen, recent, .. } = run.threads;
     report.problems.extend(index.problems.iter().cloned());
     for (at, seen) in seen.into_iter().enumerate() {
@@ -190,6 +194,31 @@ pub fn render(
     }
     crate::store::sort_problems(&mut report.problems);
     Ok(report)
+}
+
+/// One warning for the pages whose comment form goes [without its
+/// origin](Page::hides_origin), named by the first of them.
+fn origin_hidden(config: &Config, mut pages: Vec<(PathBuf, String)>) -> Option<Problem> {
+    pages.sort();
+    let (path, policy) = pages.first()?.clone();
+    let others = match pages.len() - 1 {
+        0 => String::new(),
+        1 => " (as does 1 other page with the form)".into(),
+        n => format!(" (as do {n} other pages with the form)"),
+    };
+    Some(Problem {
+        path,
+        line: None,
+        severity: Severity::Warning,
+        message: format!(
+            "its referrer policy \"{policy}\" has browsers send the comment form without the \
+             page's origin{others}, and the inbox ({}) is on another site than the pages ({}), \
+             so it turns those comments away: give the pages with the form another referrer \
+             policy (strict-origin-when-cross-origin is browsers' default), or serve the inbox \
+             on the site's domain (as comments.example.org would serve blog.example.org)",
+            config.inbox.url, config.site.url
+        ),
+    })
 }
 
 /// Which pages a pass over the site renders.
@@ -403,6 +432,9 @@ struct Run<'a> {
     base: String,
     /// The site's [name](Config::site_name).
     site_name: String,
+    /// Whether the inbox is [on another site](Config::inbox_on_another_site) than the
+    /// pages: then pages whose referrer policy hides their origin are reported.
+    inbox_elsewhere: bool,
 }
 
 /// The placeholders and head elements a page is rewritten at, parsed once.
@@ -413,6 +445,8 @@ struct Selectors {
     /// A `<base href>` changes what relative links and bare `#fragment` links mean.
     base: Selector,
     title: Selector,
+    /// The page's referrer policy, which may keep its form from saying where it is sent from.
+    referrer: Selector,
     /// The page's title for sharing (Open Graph), which names the page without the site.
     og_title: Selector,
     /// The site's name (Open Graph), which many themes append to a page's `<title>`.
@@ -430,6 +464,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
         head: parse("head"),
         base: parse("base"),
         title: parse("title"),
+        referrer: parse(r#"meta[name="referrer" i]"#),
         og_title: parse(r#"meta[property="og:title"], meta[name="og:title"]"#),
         site_name: parse(r#"meta[property="og:site_name"], meta[name="og:site_name"]"#),
         svg: parse("svg"),
@@ -646,6 +681,27 @@ fn fill(
     el.start_tag().replace(&tag, ContentType::Html);
 }
 
+/// The values of `<meta name="referrer">` that set a page's referrer policy (the last
+/// four are the old names HTML still maps to policies).
+const REFERRER_POLICIES: [&str; 12] = [
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+    "never",
+    "default",
+    "always",
+    "origin-when-crossorigin",
+];
+
+/// The referrer policies under which a page sends its forms to another origin with
+/// `Origin: null` and no `Referer` (Fetch, "append a request `Origin` header").
+const HIDING_POLICIES: [&str; 3] = ["no-referrer", "same-origin", "never"];
+
 /// What happened to one page.
 struct Page {
     written: bool,
@@ -654,6 +710,9 @@ struct Page {
     /// for each section filled in.
     sections: Vec<(String, String, usize, Option<String>)>,
     problems: Vec<Problem>,
+    /// The page and its referrer policy, when that has the page's comment form sent
+    /// without its origin to an inbox on another site, which refuses it.
+    hides_origin: Option<(PathBuf, String)>,
 }
 
 /// Renders the page `name` of a listed directory; in the first pass, a page with counts
@@ -671,6 +730,7 @@ fn render_page(
         site_dir,
         ref base,
         site_name: _,
+        inbox_elsewhere,
     } = *run;
     let path = listing.file_path(name);
     let rel = path.strip_prefix(site_dir).unwrap_or(&path);
@@ -687,6 +747,7 @@ fn render_page(
         feed_written: false,
         sections: Vec::new(),
         problems: Vec::new(),
+        hides_origin: None,
     };
     // Most pages have no placeholder: skip them without parsing.
     if memchr::memmem::find(&input, b"cairn").is_none() {
@@ -784,6 +845,8 @@ fn render_page(
             })
             .ok()
     };
+    // The page's referrer policy: the last `<meta name="referrer">` that names one.
+    let referrer_policy = RefCell::new(None::<String>);
     let filling = Rc::new(Cell::new(0));
     // Whether a placeholder is to be filled: not when it is inside one being filled,
     // whose content goes; not when it cannot hold what goes into it, as a void element
@@ -964,6 +1027,16 @@ fn render_page(
                             Ok(())
                         }),
                     ])
+                    .chain(inbox_elsewhere.then(|| {
+                        on(&SELECTORS.referrer, |el| {
+                            let content = el.get_attribute("content").unwrap_or_default();
+                            let policy = content.trim().to_ascii_lowercase();
+                            if REFERRER_POLICIES.contains(&policy.as_str()) {
+                                *referrer_policy.borrow_mut() = Some(policy);
+                            }
+                            Ok(())
+                        })
+                    }))
                     .collect(),
                 // A page in another encoding than UTF-8 says so in a <meta>: its title is
                 // read, and the comments written, in that encoding (characters it lacks as
@@ -981,6 +1054,14 @@ fn render_page(
     }
     page.problems = problems.into_inner();
     page.sections = sections.into_inner();
+    let has_form = rendered
+        .borrow()
+        .as_ref()
+        .is_some_and(|(t, ..)| !config.comments.is_closed(t));
+    page.hides_origin = referrer_policy
+        .into_inner()
+        .filter(|policy| has_form && HIDING_POLICIES.contains(&policy.as_str()))
+        .map(|policy| (path.clone(), policy));
 
     if output != input {
         overwrite(&mut file, &path, &output, input.len())
@@ -1823,6 +1904,75 @@ mod tests {
         assert!(report.problems[0]
             .message
             .contains("second id=\"cairn-comments\""));
+    }
+
+    /// Pages whose referrer policy has their form sent without their origin, to an
+    /// inbox on another site that turns such posts away, get one warning that names
+    /// the first of them; pages without a form, or whose last policy sends the origin,
+    /// do not count, nor does any page when the inbox is on the site's domain.
+    #[test]
+    fn pages_whose_form_goes_without_its_origin_to_another_site_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let section = r#"<div id="cairn-comments"></div>"#;
+        let no_referrer = r#"<meta name="referrer" content="no-referrer">"#;
+        let pages = [
+            ("a", format!("<head>{no_referrer}</head>{section}")),
+            (
+                "b",
+                format!(r#"<head><META NAME="Referrer" content=" Same-Origin "></head>{section}"#),
+            ),
+            (
+                "c",
+                format!(
+                    r#"<head>{no_referrer}<meta name="referrer" content="strict-origin-when-cross-origin"></head>{section}"#
+                ),
+            ),
+            (
+                "d",
+                format!(r#"{no_referrer}<span data-cairn-count="/a/"></span>"#),
+            ),
+            ("e", format!("{no_referrer}{section}")),
+            (
+                "f",
+                format!(r#"{no_referrer}<meta name="referrer" content="nobody">{section}"#),
+            ),
+        ];
+        std::fs::create_dir(root.join("comments")).unwrap();
+        let site = root.join("public");
+        let mut config = Config::default_for_test(root);
+        config.comments.closed = vec!["/e/".into()];
+        for (inbox, warned) in [
+            ("https://comments.example.org", false),
+            ("https://cairn.fly.dev", true),
+        ] {
+            for (name, page) in &pages {
+                std::fs::create_dir_all(site.join(name)).unwrap();
+                std::fs::write(site.join(name).join("index.html"), page).unwrap();
+            }
+            config.inbox.url = inbox.into();
+            let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+            let report = render(&config, &index, &site, &|_| {}).unwrap();
+            if !warned {
+                assert!(report.problems.is_empty(), "{:?}", report.problems);
+                continue;
+            }
+            assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+            let warning = &report.problems[0];
+            assert_eq!(warning.severity, Severity::Warning);
+            assert!(warning.path.ends_with("a/index.html"), "{warning:?}");
+            for part in [
+                "referrer policy \"no-referrer\"",
+                "(as do 2 other pages with the form)",
+                "the inbox (https://cairn.fly.dev) is on another site",
+            ] {
+                assert!(
+                    warning.message.contains(part),
+                    "{part}: {}",
+                    warning.message
+                );
+            }
+        }
     }
 
     /// A comment whose HTML nests deeper than a page shows is shown as text, and the
