@@ -258,3 +258,214 @@ fn a_page_served_by_render_serve_reloads_itself_when_a_comment_arrives() {
     );
     assert_eq!(seen["sameDocument"], false, "the page was loaded again");
 }
+
+/// `cairn render` warns about exactly the forms Chromium would not bring to the inbox:
+/// each page's form, under each referrer policy and Content-Security-Policy here, is
+/// stopped, or sent with `Origin: null` to an inbox on another site, exactly when
+/// render said so. Once with the inbox on another domain, once on the site's own host
+/// but another scheme and port.
+#[test]
+fn render_warns_of_exactly_the_forms_chromium_would_not_bring_to_the_inbox() {
+    let Some(dir) = driver() else { return };
+    let referrer = |policy: &str| format!(r#"<meta name="referrer" content="{policy}">"#);
+    let csp =
+        |policy: &str| format!(r#"<meta http-equiv="Content-Security-Policy" content="{policy}">"#);
+    let mut heads: Vec<String> = [
+        "",
+        "no-referrer",
+        "never",
+        "same-origin",
+        " Same-Origin ",
+        "origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer-when-downgrade",
+        "origin-when-cross-origin",
+        "origin-when-crossorigin",
+        "unsafe-url",
+        "always",
+        "default",
+        "bogus",
+        "NO-REFERRER",
+        "no-referrer, origin",
+    ]
+    .iter()
+    .map(|p| referrer(p))
+    .collect();
+    heads.extend([
+        format!("{}{}", referrer("no-referrer"), referrer("origin")),
+        format!("{}{}", referrer("origin"), referrer("bogus")),
+        format!("{}{}", referrer("no-referrer"), referrer("bogus")),
+    ]);
+    heads.extend(
+        [
+            "form-action 'self'",
+            "form-action 'none'",
+            "default-src 'none'",
+            "form-action https://cairn.example.net",
+            "form-action cairn.example.net",
+            "form-action *.example.net",
+            "form-action *.example.org",
+            "form-action https://*.cairn.example.net",
+            "form-action *",
+            "form-action https://*",
+            "form-action https:",
+            "form-action http:",
+            "form-action http://cairn.example.net",
+            "form-action wss://cairn.example.net",
+            "form-action blob: data:",
+            "form-action https://cairn.example.net:443",
+            "form-action https://cairn.example.net:8443",
+            "form-action https://cairn.example.net:*",
+            "form-action https://cairn.example.net/v1/",
+            "form-action https://cairn.example.net/v1",
+            "form-action https://cairn.example.net/v1/comments",
+            "form-action https://cairn.example.net/V1/",
+            "form-action https://cairn.example.net/v1/%63omments",
+            "form-action HTTPS://CAIRN.EXAMPLE.NET",
+            "Form-Action 'self'; form-action *",
+            "script-src 'self'; form-action 'self' https://cairn.example.net",
+            "form-action 'unsafe-inline'",
+            "form-action 'SELF'",
+            "form-action\thttps://cairn.example.net",
+            "form-action https://cairn.example.net.",
+            "form-action https://cairn.example.net/v1/comments/",
+            "form-action https://cairn.example.net:443/",
+            "form-action //cairn.example.net",
+            "form-action cairn.example.net:*",
+            "form-action *.net",
+            "form-action https://cairn.example.net:80",
+            "form-action http://cairn.example.net:80",
+            "form-action http://cairn.example.net:443",
+        ]
+        .iter()
+        .map(|p| csp(p)),
+    );
+    heads.push(format!(
+        "{}{}",
+        csp("default-src *"),
+        csp("form-action 'self'")
+    ));
+    heads.push(format!(
+        "{}{}",
+        referrer("no-referrer"),
+        csp("form-action https://cairn.example.net")
+    ));
+    let (stopped, hidden) = agree_with_chromium(
+        &dir,
+        "https://blog.example.org/",
+        "https://cairn.example.net",
+        &heads,
+    );
+    assert!(stopped >= 15 && hidden >= 5, "{stopped} {hidden}");
+
+    // The inbox on the site's host, under https on its own port and path.
+    let mut heads: Vec<String> = ["no-referrer", "same-origin", "origin", "unsafe-url"]
+        .iter()
+        .map(|p| referrer(p))
+        .collect();
+    heads.extend(
+        [
+            "form-action 'self'",
+            "form-action example.org",
+            "form-action example.org:8443",
+            "form-action example.org:*",
+            "form-action https://example.org:8443",
+            "form-action http://example.org:8443",
+            "form-action https://example.org",
+            "form-action https://example.org:8443/inbox/",
+            "form-action https://example.org:8443/inbox",
+            "form-action https://example.org:8443/inbox/v1/comments",
+            "form-action http:",
+            "form-action *.example.org",
+            "form-action https://*:8443",
+            "form-action *",
+        ]
+        .iter()
+        .map(|p| csp(p)),
+    );
+    let (stopped, hidden) = agree_with_chromium(
+        &dir,
+        "http://example.org/blog/",
+        "https://example.org:8443/inbox",
+        &heads,
+    );
+    assert!(stopped >= 5 && hidden >= 2, "{stopped} {hidden}");
+}
+
+/// Renders a page for each head (each in a site of its own), then has Chromium post
+/// each page's form, and fails where render's warnings and Chromium disagree. Gives
+/// how many pages render warned about for each reason: (stopped, hidden origin).
+fn agree_with_chromium(
+    dir: &std::path::Path,
+    site_url: &str,
+    inbox_url: &str,
+    heads: &[String],
+) -> (usize, usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir(root.join("comments")).unwrap();
+    std::fs::write(
+        root.join("cairn.toml"),
+        format!(
+            "[site]\nurl = \"{site_url}\"\n[comments]\ndir = \"comments\"\n\
+             [inbox]\nurl = \"{inbox_url}\"\n"
+        ),
+    )
+    .unwrap();
+    let sites = root.join("sites");
+    let mut warned = Vec::new();
+    for (n, head) in heads.iter().enumerate() {
+        let site = sites.join(n.to_string());
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(
+            site.join("index.html"),
+            format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Page {n}</title>\
+                 {head}</head><body><main><div id=\"cairn-comments\"></div></main></body></html>"
+            ),
+        )
+        .unwrap();
+        let out = cairn(root, &["render", site.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        warned.push((
+            said.contains("Content-Security-Policy"),
+            said.contains("referrer policy"),
+        ));
+    }
+    let origin = url::Url::parse(site_url)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let paths: Vec<String> = (0..heads.len()).map(|n| format!("/{n}/")).collect();
+    let out = Command::new("node")
+        .arg(dir.join("send_form.mjs"))
+        .arg(&sites)
+        .arg(&origin)
+        .arg(format!("{inbox_url}/v1/comments"))
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let sent: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let mut disagree = Vec::new();
+    for ((path, head), (blocked, hidden)) in paths.iter().zip(heads).zip(&warned) {
+        let page = &sent[path];
+        let (was_sent, origin) = (page["sent"] == true, page["origin"].as_str());
+        if *blocked == was_sent || *hidden != (was_sent && origin == Some("null")) {
+            disagree.push(format!(
+                "{head}: render warned blocked {blocked}, hidden origin {hidden}; Chromium {page}"
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "{site_url} → {inbox_url}:\n{}",
+        disagree.join("\n")
+    );
+    (
+        warned.iter().filter(|w| w.0).count(),
+        warned.iter().filter(|w| w.1).count(),
+    )
+}

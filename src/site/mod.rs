@@ -7,6 +7,7 @@
 //! count. The output depends only on the inputs, so a second run over its own output
 //! writes the same bytes.
 
+mod csp;
 pub mod feed;
 pub mod serve;
 
@@ -79,6 +80,7 @@ pub fn render(
         base: config.base_path(),
         site_name: config.site_name(),
         inbox_elsewhere: config.inbox_on_another_site(),
+        form_action: url::Url::parse(&config.post_url()).ok(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
     let counted = Mutex::new(Vec::new());
@@ -150,12 +152,12 @@ pub fn render(
         ..Report::default()
     };
     let places = Places::of(&outcomes);
-    let mut hiding = Vec::new();
+    let mut unsent = Vec::new();
     for outcome in outcomes {
         match outcome {
             Err(problem) => report.problems.push(problem),
             Ok(page) => {
-                hiding.extend(page.hides_origin);
+                unsent.extend(page.unsent);
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
                 report.problems.extend(page.problems);
@@ -166,7 +168,7 @@ pub fn render(
             }
         }
     }
-    report.problems.extend(origin_hidden(config, hiding));
+    report.problems.extend(unsent_forms(config, unsent));
     let Threads { seen, recent, .. } = run.threads;
     report.problems.extend(index.problems.iter().cloned());
     for (at, seen) in seen.into_iter().enumerate() {
@@ -196,29 +198,45 @@ pub fn render(
     Ok(report)
 }
 
-/// One warning for the pages whose comment form goes [without its
-/// origin](Page::hides_origin), named by the first of them.
-fn origin_hidden(config: &Config, mut pages: Vec<(PathBuf, String)>) -> Option<Problem> {
+/// One warning for each reason pages' comment forms would not reach the inbox
+/// ([`Unsent`]), naming the first of those pages.
+fn unsent_forms(config: &Config, mut pages: Vec<(Unsent, PathBuf, String)>) -> Vec<Problem> {
     pages.sort();
-    let (path, policy) = pages.first()?.clone();
-    let others = match pages.len() - 1 {
-        0 => String::new(),
-        1 => " (as does 1 other page with the form)".into(),
-        n => format!(" (as do {n} other pages with the form)"),
-    };
-    Some(Problem {
-        path,
-        line: None,
-        severity: Severity::Warning,
-        message: format!(
-            "its referrer policy \"{policy}\" has browsers send the comment form without the \
-             page's origin{others}, and the inbox ({}) is on another site than the pages ({}), \
-             so it turns those comments away: give the pages with the form another referrer \
-             policy (strict-origin-when-cross-origin is browsers' default), or serve the inbox \
-             on the site's domain (as comments.example.org would serve blog.example.org)",
-            config.inbox.url, config.site.url
-        ),
-    })
+    pages
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|same| {
+            let (why, path, policy) = &same[0];
+            let others = match same.len() - 1 {
+                0 => String::new(),
+                1 => " and 1 other page with the form".into(),
+                n => format!(" and {n} other pages with the form"),
+            };
+            let message = match why {
+                Unsent::HiddenOrigin => format!(
+                    "the referrer policy \"{policy}\" of this page{others} has browsers send \
+                     the comment form without the page's origin, and the inbox ({}) is on another site \
+                     than the pages ({}), so it turns those comments away: give the pages with \
+                     the form another referrer policy (strict-origin-when-cross-origin is \
+                     browsers' default), or serve the inbox on the site's domain (as \
+                     comments.example.org would serve blog.example.org)",
+                    config.inbox.url, config.site.url
+                ),
+                Unsent::Blocked => format!(
+                    "the Content-Security-Policy of this page{others} lets forms post only \
+                     to \"{policy}\" (form-action), so browsers do not send the comment form \
+                     to {}: add {} to its form-action",
+                    config.post_url(),
+                    crate::config::origin_of(&config.inbox.url).unwrap_or_default()
+                ),
+            };
+            Problem {
+                path: path.clone(),
+                line: None,
+                severity: Severity::Warning,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// Which pages a pass over the site renders.
@@ -435,6 +453,8 @@ struct Run<'a> {
     /// Whether the inbox is [on another site](Config::inbox_on_another_site) than the
     /// pages: then pages whose referrer policy hides their origin are reported.
     inbox_elsewhere: bool,
+    /// Where the comment form posts, for the pages' Content-Security-Policy.
+    form_action: Option<url::Url>,
 }
 
 /// The placeholders and head elements a page is rewritten at, parsed once.
@@ -447,6 +467,8 @@ struct Selectors {
     title: Selector,
     /// The page's referrer policy, which may keep its form from saying where it is sent from.
     referrer: Selector,
+    /// The page's Content-Security-Policy, which may keep its form from being sent.
+    csp: Selector,
     /// The page's title for sharing (Open Graph), which names the page without the site.
     og_title: Selector,
     /// The site's name (Open Graph), which many themes append to a page's `<title>`.
@@ -465,6 +487,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
         base: parse("base"),
         title: parse("title"),
         referrer: parse(r#"meta[name="referrer" i]"#),
+        csp: parse(r#"meta[http-equiv="content-security-policy" i]"#),
         og_title: parse(r#"meta[property="og:title"], meta[name="og:title"]"#),
         site_name: parse(r#"meta[property="og:site_name"], meta[name="og:site_name"]"#),
         svg: parse("svg"),
@@ -710,9 +733,19 @@ struct Page {
     /// for each section filled in.
     sections: Vec<(String, String, usize, Option<String>)>,
     problems: Vec<Problem>,
-    /// The page and its referrer policy, when that has the page's comment form sent
-    /// without its origin to an inbox on another site, which refuses it.
-    hides_origin: Option<(PathBuf, String)>,
+    /// Why browsers would not bring the page's comment form to the inbox: the page,
+    /// and the policy that stops it.
+    unsent: Vec<(Unsent, PathBuf, String)>,
+}
+
+/// Why browsers would not bring a page's comment form to the inbox.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Unsent {
+    /// Its referrer policy has the form sent without the page's origin to an inbox on
+    /// another site, which turns it away.
+    HiddenOrigin,
+    /// Its Content-Security-Policy's `form-action` leaves the inbox out.
+    Blocked,
 }
 
 /// Renders the page `name` of a listed directory; in the first pass, a page with counts
@@ -731,6 +764,7 @@ fn render_page(
         ref base,
         site_name: _,
         inbox_elsewhere,
+        ref form_action,
     } = *run;
     let path = listing.file_path(name);
     let rel = path.strip_prefix(site_dir).unwrap_or(&path);
@@ -747,7 +781,7 @@ fn render_page(
         feed_written: false,
         sections: Vec::new(),
         problems: Vec::new(),
-        hides_origin: None,
+        unsent: Vec::new(),
     };
     // Most pages have no placeholder: skip them without parsing.
     if memchr::memmem::find(&input, b"cairn").is_none() {
@@ -847,6 +881,9 @@ fn render_page(
     };
     // The page's referrer policy: the last `<meta name="referrer">` that names one.
     let referrer_policy = RefCell::new(None::<String>);
+    // The `form-action` of the first Content-Security-Policy that keeps the form from
+    // the inbox.
+    let blocking = RefCell::new(None::<String>);
     let filling = Rc::new(Cell::new(0));
     // Whether a placeholder is to be filled: not when it is inside one being filled,
     // whose content goes; not when it cannot hold what goes into it, as a void element
@@ -1029,10 +1066,23 @@ fn render_page(
                     ])
                     .chain(inbox_elsewhere.then(|| {
                         on(&SELECTORS.referrer, |el| {
+                            // As HTML reads it: in any case, but not padded.
                             let content = el.get_attribute("content").unwrap_or_default();
-                            let policy = content.trim().to_ascii_lowercase();
+                            let policy = content.to_ascii_lowercase();
                             if REFERRER_POLICIES.contains(&policy.as_str()) {
                                 *referrer_policy.borrow_mut() = Some(policy);
+                            }
+                            Ok(())
+                        })
+                    }))
+                    .chain(form_action.as_ref().map(|action| {
+                        on(&SELECTORS.csp, |el| {
+                            let policy = el.get_attribute("content").unwrap_or_default();
+                            if blocking.borrow().is_none() {
+                                *blocking.borrow_mut() =
+                                    url::Url::parse(&page_url).ok().and_then(|page| {
+                                        csp::blocking_form_action(&policy, &page, action)
+                                    });
                             }
                             Ok(())
                         })
@@ -1058,10 +1108,19 @@ fn render_page(
         .borrow()
         .as_ref()
         .is_some_and(|(t, ..)| !config.comments.is_closed(t));
-    page.hides_origin = referrer_policy
-        .into_inner()
-        .filter(|policy| has_form && HIDING_POLICIES.contains(&policy.as_str()))
-        .map(|policy| (path.clone(), policy));
+    if has_form {
+        let hiding = referrer_policy
+            .into_inner()
+            .filter(|policy| HIDING_POLICIES.contains(&policy.as_str()));
+        page.unsent.extend(
+            [
+                (Unsent::HiddenOrigin, hiding),
+                (Unsent::Blocked, blocking.into_inner()),
+            ]
+            .into_iter()
+            .filter_map(|(why, policy)| Some((why, path.clone(), policy?))),
+        );
+    }
 
     if output != input {
         overwrite(&mut file, &path, &output, input.len())
@@ -1906,21 +1965,29 @@ mod tests {
             .contains("second id=\"cairn-comments\""));
     }
 
-    /// Pages whose referrer policy has their form sent without their origin, to an
-    /// inbox on another site that turns such posts away, get one warning that names
-    /// the first of them; pages without a form, or whose last policy sends the origin,
-    /// do not count, nor does any page when the inbox is on the site's domain.
+    /// Pages whose form browsers would not bring to the inbox get one warning for each
+    /// reason, naming the first of them: a referrer policy that has the form sent
+    /// without the page's origin to an inbox on another site, which turns such posts
+    /// away; a Content-Security-Policy whose `form-action` leaves the inbox out. Pages
+    /// without a form, whose last referrer policy sends the origin, or whose policy
+    /// lets the form through do not count, nor does a hidden origin when the inbox is
+    /// on the site's domain.
     #[test]
-    fn pages_whose_form_goes_without_its_origin_to_another_site_are_reported() {
+    fn pages_whose_form_would_not_reach_the_inbox_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let section = r#"<div id="cairn-comments"></div>"#;
         let no_referrer = r#"<meta name="referrer" content="no-referrer">"#;
+        let csp = |policy: &str| {
+            format!(r#"<meta http-equiv="Content-Security-Policy" content="{policy}">"#)
+        };
         let pages = [
             ("a", format!("<head>{no_referrer}</head>{section}")),
             (
                 "b",
-                format!(r#"<head><META NAME="Referrer" content=" Same-Origin "></head>{section}"#),
+                format!(
+                    r#"<head><META NAME="Referrer" content="Same-Origin"><meta name="referrer" content=" origin "></head>{section}"#
+                ),
             ),
             (
                 "c",
@@ -1930,22 +1997,41 @@ mod tests {
             ),
             (
                 "d",
-                format!(r#"{no_referrer}<span data-cairn-count="/a/"></span>"#),
+                format!(
+                    r#"{no_referrer}{}<span data-cairn-count="/a/"></span>"#,
+                    csp("form-action 'none'")
+                ),
             ),
-            ("e", format!("{no_referrer}{section}")),
+            (
+                "e",
+                format!("{no_referrer}{}{section}", csp("form-action 'self'")),
+            ),
             (
                 "f",
                 format!(r#"{no_referrer}<meta name="referrer" content="nobody">{section}"#),
             ),
+            (
+                "g",
+                format!(
+                    "{}{}{section}",
+                    csp("default-src *"),
+                    csp("default-src 'self'; form-action 'self'")
+                ),
+            ),
+            (
+                "h",
+                format!(
+                    "{}{section}",
+                    csp("form-action 'self' https://*.example.org https://cairn.fly.dev")
+                ),
+            ),
+            ("i", format!("{}{section}", csp("form-action 'self'"))),
         ];
         std::fs::create_dir(root.join("comments")).unwrap();
         let site = root.join("public");
         let mut config = Config::default_for_test(root);
         config.comments.closed = vec!["/e/".into()];
-        for (inbox, warned) in [
-            ("https://comments.example.org", false),
-            ("https://cairn.fly.dev", true),
-        ] {
+        for inbox in ["https://comments.example.org", "https://cairn.fly.dev"] {
             for (name, page) in &pages {
                 std::fs::create_dir_all(site.join(name)).unwrap();
                 std::fs::write(site.join(name).join("index.html"), page).unwrap();
@@ -1953,23 +2039,46 @@ mod tests {
             config.inbox.url = inbox.into();
             let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
             let report = render(&config, &index, &site, &|_| {}).unwrap();
-            if !warned {
-                assert!(report.problems.is_empty(), "{:?}", report.problems);
-                continue;
-            }
-            assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
-            let warning = &report.problems[0];
-            assert_eq!(warning.severity, Severity::Warning);
-            assert!(warning.path.ends_with("a/index.html"), "{warning:?}");
-            for part in [
-                "referrer policy \"no-referrer\"",
-                "(as do 2 other pages with the form)",
-                "the inbox (https://cairn.fly.dev) is on another site",
-            ] {
-                assert!(
-                    warning.message.contains(part),
-                    "{part}: {}",
-                    warning.message
+            let elsewhere = inbox.contains("fly");
+            assert_eq!(
+                report.problems.len(),
+                1 + usize::from(elsewhere),
+                "{:?}",
+                report.problems
+            );
+            assert!(report
+                .problems
+                .iter()
+                .all(|p| p.severity == Severity::Warning));
+            let warned = |page: &str, parts: &[&str]| {
+                let warning = report
+                    .problems
+                    .iter()
+                    .find(|p| p.path.ends_with(format!("{page}/index.html")))
+                    .unwrap_or_else(|| panic!("no warning for {page}: {:?}", report.problems));
+                for part in parts {
+                    assert!(
+                        warning.message.contains(part),
+                        "{part}: {}",
+                        warning.message
+                    );
+                }
+            };
+            warned(
+                "g",
+                &[
+                    "the Content-Security-Policy of this page and 1 other page with the form \
+                     lets forms post only to \"'self'\" (form-action)",
+                    &format!("to {inbox}/v1/comments: add {inbox} to its form-action"),
+                ],
+            );
+            if elsewhere {
+                warned(
+                    "a",
+                    &[
+                        "referrer policy \"no-referrer\" of this page and 2 other pages with the form",
+                        "the inbox (https://cairn.fly.dev) is on another site",
+                    ],
                 );
             }
         }
