@@ -851,3 +851,105 @@ fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
         stderr(&out)
     );
 }
+
+/// A site compressed before `cairn render` (as jekyll-gzip does within `jekyll build`):
+/// each page render writes gets its gzip copy written again, which nginx's
+/// `gzip_static` sends in its place, comments and all; a Brotli copy, which cairn
+/// cannot write, is removed with a warning. A second run changes nothing.
+#[test]
+fn precompressed_copies_show_the_comments_as_the_pages_do() {
+    let dir = site();
+    let root = dir.path();
+    let public = root.join("public");
+    let gzip = std::process::Command::new("gzip")
+        .args(["-k", "-9", "-r"])
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(gzip.status.success(), "{}", stderr(&gzip));
+    std::fs::write(
+        public.join("a/index.html.br"),
+        b"a Brotli copy of the bare page",
+    )
+    .unwrap();
+    let plain_gz = std::fs::read(public.join("plain.html.gz")).unwrap();
+
+    let out = cairn(root, &["render", "public"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 gzip copies updated"),
+        "{}",
+        stdout(&out)
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains("a/index.html.br: warning: removed this precompressed copy (Brotli"),
+        "{said}"
+    );
+    assert!(!public.join("a/index.html.br").exists());
+    for page in ["a/index.html", "about.html", "index.html", "plain.html"] {
+        let unpacked = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(public.join(format!("{page}.gz")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            unpacked.stdout,
+            std::fs::read(public.join(page)).unwrap(),
+            "{page}.gz"
+        );
+    }
+    // A page render leaves as it was keeps its copy as it was.
+    assert_eq!(
+        std::fs::read(public.join("plain.html.gz")).unwrap(),
+        plain_gz
+    );
+
+    let copies = |p: &Path| {
+        walkdir::WalkDir::new(p)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap().into_path())
+            .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+            .map(|p| std::fs::read(&p).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let before = copies(&public);
+    let again = cairn(root, &["render", "public"]);
+    assert!(
+        stdout(&again).contains("(0 written, 0 feeds updated)"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(copies(&public), before);
+
+    // nginx sends the gzip copy in the page's place.
+    if tool("nginx").is_none() {
+        return;
+    }
+    let port = free_port();
+    let _nginx = run_nginx(
+        root,
+        &format!(
+            "server {{\nlisten 127.0.0.1:{port};\nroot {};\ngzip_static on;\n}}\n",
+            public.display()
+        ),
+        port,
+    );
+    let fetched = std::process::Command::new("curl")
+        .args(["-s", "-D", "-", "--compressed"])
+        .arg(format!("http://127.0.0.1:{port}/a/"))
+        .output()
+        .unwrap();
+    let fetched = stdout(&fetched);
+    assert!(
+        fetched
+            .to_ascii_lowercase()
+            .contains("content-encoding: gzip"),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains("First!") && fetched.contains("Second."),
+        "{fetched}"
+    );
+}

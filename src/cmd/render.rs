@@ -180,6 +180,7 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
                 ("comments rendered", report.comments_rendered.to_string()),
                 ("pages written", report.pages_written.to_string()),
                 ("feeds updated", report.feeds_written.to_string()),
+                ("gzip copies updated", report.copies_written.to_string()),
                 ("problems", problems.to_string()),
                 ("time", format!("{:.2} s", started.elapsed().as_secs_f64())),
             ],
@@ -187,8 +188,12 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
         summary.push_str(&github::problem_list(&report.problems));
         github::append_summary(&summary)?;
     }
+    let copies = match report.copies_written {
+        0 => String::new(),
+        n => format!(", {} updated", plural(n, "gzip copy", "gzip copies")),
+    };
     println!(
-        "cairn: {} rendered on {} of {} ({} written, {} feeds updated), {} in {:.2} s [{}]",
+        "cairn: {} rendered on {} of {} ({} written, {} feeds updated{copies}), {} in {:.2} s [{}]",
         plural(report.comments_rendered, "comment", "comments"),
         plural(report.sections, "page", "pages"),
         plural(report.pages_scanned, "page", "pages"),

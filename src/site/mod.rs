@@ -7,6 +7,7 @@
 //! count. The output depends only on the inputs, so a second run over its own output
 //! writes the same bytes.
 
+mod copies;
 mod csp;
 pub mod feed;
 pub mod serve;
@@ -14,7 +15,7 @@ pub mod serve;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{LazyLock, Mutex, OnceLock};
@@ -31,6 +32,7 @@ use crate::render::{Languages, Renderer, ASSETS};
 use crate::store::{Index, Loaded, Problem, Severity, Thread};
 use crate::thread;
 use crate::walk::{Listing, Opened};
+use copies::Copies;
 use feed::{Entry, Feed};
 
 /// What a run did, for the summary line.
@@ -44,6 +46,8 @@ pub struct Report {
     /// Comments shown in those sections.
     pub comments_rendered: usize,
     pub feeds_written: usize,
+    /// Precompressed gzip copies of written files (`index.html.gz`) written again.
+    pub copies_written: usize,
     /// Threads that have comments but no page showing them.
     pub unpaged_threads: Vec<String>,
     /// What was wrong with comment files, and pages that could not be processed or
@@ -153,11 +157,13 @@ pub fn render(
     };
     let places = Places::of(&outcomes);
     let mut unsent = Vec::new();
+    let mut copies = Copies::default();
     for outcome in outcomes {
         match outcome {
             Err(problem) => report.problems.push(problem),
             Ok(page) => {
                 unsent.extend(page.unsent);
+                copies.extend(page.copies);
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
                 report.problems.extend(page.problems);
@@ -182,17 +188,56 @@ pub fn render(
         }
     }
 
+    // The files at the site's root, with their copies (looked for on the disk).
+    let mut at_root = |name: &str, bytes: &[u8]| -> Result<bool> {
+        let path = site_dir.join(name);
+        let written = write_if_changed(None, &path, bytes)?;
+        if written {
+            let (dir, name) = (
+                path.parent().unwrap_or(site_dir),
+                path.file_name().unwrap_or_default(),
+            );
+            copies
+                .refresh(dir, name, bytes, |copy| dir.join(copy).exists())
+                .with_context(|| {
+                    format!(
+                        "cannot update the precompressed copies of {}",
+                        path.display()
+                    )
+                })?;
+        }
+        Ok(written)
+    };
     if report.sections > 0 {
         for (name, _) in ASSETS {
-            write_if_changed(None, site_dir.join(name), renderer.asset(name)?.as_bytes())?;
+            at_root(name, renderer.asset(name)?.as_bytes())?;
         }
     }
     if config.feeds.enabled {
         let recent = recent.into_inner().unwrap_or_else(|e| e.into_inner());
         let feed = site_feed(config, &recent, renderer, &places);
-        if write_if_changed(None, site_dir.join(&config.feeds.file), feed.as_bytes())? {
+        if at_root(&config.feeds.file, feed.as_bytes())? {
             report.feeds_written += 1;
         }
+    }
+    report.copies_written = copies.written;
+    if let Some(first) = copies.removed.first() {
+        let others = match copies.removed.len() - 1 {
+            0 => String::new(),
+            1 => " and 1 other".into(),
+            n => format!(" and {n} others"),
+        };
+        report.problems.push(Problem {
+            path: first.clone(),
+            line: None,
+            severity: Severity::Warning,
+            message: format!(
+                "removed this precompressed copy{others} (Brotli or Zstandard, which cairn \
+                 cannot write): made before cairn render, it showed its file without the \
+                 comments; servers now send the file itself or its gzip copy (which cairn \
+                 writes again); compress after cairn render to have them back"
+            ),
+        });
     }
     crate::store::sort_problems(&mut report.problems);
     Ok(report)
@@ -736,6 +781,8 @@ struct Page {
     /// Why browsers would not bring the page's comment form to the inbox: the page,
     /// and the policy that stops it.
     unsent: Vec<(Unsent, PathBuf, String)>,
+    /// What became of the precompressed copies of the page and its feed.
+    copies: Copies,
 }
 
 /// Why browsers would not bring a page's comment form to the inbox.
@@ -782,6 +829,7 @@ fn render_page(
         sections: Vec::new(),
         problems: Vec::new(),
         unsent: Vec::new(),
+        copies: Copies::default(),
     };
     // Most pages have no placeholder: skip them without parsing.
     if memchr::memmem::find(&input, b"cairn").is_none() {
@@ -1122,10 +1170,30 @@ fn render_page(
         );
     }
 
+    // The directory's copies of a file: looked up among the names it holds, which the
+    // last pass's listing leaves out (it has few pages), on the disk.
+    let has = |copy: &OsStr| match pass {
+        Pass::First(_) => listing
+            .files
+            .binary_search_by(|f| f.as_os_str().cmp(copy))
+            .is_ok(),
+        Pass::Last(_) => listing.path.join(copy).exists(),
+    };
+    let copies_of = |page: &mut Page, name: &OsStr, bytes: &[u8]| {
+        if let Err(e) = page.copies.refresh(listing.path, name, bytes, has) {
+            page.problems.push(Problem {
+                path: listing.path.join(name),
+                line: None,
+                severity: Severity::Error,
+                message: format!("cannot update its precompressed copies: {e}"),
+            });
+        }
+    };
     if output != input {
         overwrite(&mut file, &path, &output, input.len())
             .map_err(|e| fail(format!("cannot write page: {e}")))?;
         page.written = true;
+        copies_of(&mut page, name, &output);
     }
     if let (Some((t, section, comments, renderer)), true) =
         (rendered.into_inner(), config.feeds.enabled)
@@ -1148,8 +1216,12 @@ fn render_page(
         // The feed sits next to the page, in the same directory.
         let feed_file = thread::page_file(&feed_site_path);
         let feed_name = feed_file.file_name().unwrap_or_default();
-        page.feed_written = write_if_changed(Some(listing), feed_name, feed.to_xml().as_bytes())
+        let xml = feed.to_xml();
+        page.feed_written = write_if_changed(Some(listing), feed_name, xml.as_bytes())
             .map_err(|e| fail(format!("{e:#}")))?;
+        if page.feed_written {
+            copies_of(&mut page, feed_name, xml.as_bytes());
+        }
     }
     Ok(Some(page))
 }

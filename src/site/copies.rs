@@ -1,0 +1,112 @@
+//! Precompressed copies of the files render writes (`index.html.gz`, `.br`, `.zst`),
+//! which servers send in their place to browsers that take them (nginx's `gzip_static`
+//! and `brotli_static`, Caddy's `precompressed`). A copy made before `cairn render`
+//! (as jekyll-gzip makes them, within `jekyll build`) shows the page without its
+//! comments to every reader, so each copy of a written file is written again or removed.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What became of the copies of the files a run wrote.
+#[derive(Debug, Default)]
+pub struct Copies {
+    /// gzip copies written again.
+    pub written: usize,
+    /// Copies cairn cannot write (Brotli, Zstandard), removed: servers then send the
+    /// file itself, or its gzip copy.
+    pub removed: Vec<PathBuf>,
+}
+
+impl Copies {
+    /// Brings the copies of the file `name` in the directory `dir`, just written with
+    /// `bytes`, up to date. `has` says whether the directory holds a file of a name, so
+    /// that a file without copies costs no look at the disk.
+    pub fn refresh(
+        &mut self,
+        dir: &Path,
+        name: &OsStr,
+        bytes: &[u8],
+        has: impl Fn(&OsStr) -> bool,
+    ) -> std::io::Result<()> {
+        for ending in ["gz", "br", "zst"] {
+            let mut copy = name.to_os_string();
+            copy.push(".");
+            copy.push(ending);
+            if !has(&copy) {
+                continue;
+            }
+            let path = dir.join(&copy);
+            if ending == "gz" {
+                let mut file = std::fs::OpenOptions::new().write(true).open(&path)?;
+                let old_len = file.metadata()?.len() as usize;
+                super::overwrite(&mut file, &path, &gzip(bytes)?, old_len)?;
+                self.written += 1;
+            } else {
+                std::fs::remove_file(&path)?;
+                self.removed.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn extend(&mut self, other: Copies) {
+        self.written += other.written;
+        self.removed.extend(other.removed);
+    }
+}
+
+/// `bytes` gzip'd, the same bytes each time (no name or time in the header).
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::best(),
+    );
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_gzip_copy_is_written_again_and_the_others_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = b"<p>With its comments</p>".repeat(50);
+        for (name, bytes) in [
+            (
+                "index.html.gz",
+                &b"stale and longer than the new copy will be"[..],
+            ),
+            ("index.html.br", b"stale"),
+            ("index.html.zst", b"stale"),
+            ("other.html.br", b"not a copy of index.html"),
+        ] {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let has = |name: &OsStr| dir.path().join(name).exists();
+        let mut copies = Copies::default();
+        copies
+            .refresh(dir.path(), OsStr::new("index.html"), &page, has)
+            .unwrap();
+        assert_eq!(copies.written, 1);
+        assert_eq!(
+            copies.removed,
+            [
+                dir.path().join("index.html.br"),
+                dir.path().join("index.html.zst")
+            ]
+        );
+        let gz = std::fs::read(dir.path().join("index.html.gz")).unwrap();
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, page);
+        assert!(dir.path().join("other.html.br").exists());
+        // The same bytes each time: a second run leaves the copy as it is.
+        assert_eq!(gzip(&page).unwrap(), gz);
+    }
+}
