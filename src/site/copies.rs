@@ -8,6 +8,8 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::store::{Problem, Severity};
+
 /// What became of the copies of the files a run wrote.
 #[derive(Debug, Default)]
 pub struct Copies {
@@ -53,6 +55,23 @@ impl Copies {
     pub fn extend(&mut self, other: Copies) {
         self.written += other.written;
         self.removed.extend(other.removed);
+    }
+
+    /// The warning about the copies removed, naming the first.
+    pub fn warning(&self) -> Option<Problem> {
+        let first = self.removed.first()?;
+        let others = super::and_others(self.removed.len() - 1, "copy", "copies");
+        Some(Problem {
+            path: first.clone(),
+            line: None,
+            severity: Severity::Warning,
+            message: format!(
+                "removed this precompressed copy{others} (Brotli or Zstandard, which cairn \
+                 cannot write): made before cairn render, it showed its file without the \
+                 comments; servers now send the file itself or its gzip copy (which cairn \
+                 writes again); compress after cairn render to have them back"
+            ),
+        })
     }
 }
 

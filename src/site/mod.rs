@@ -221,26 +221,19 @@ pub fn render(
         }
     }
     report.copies_written = copies.written;
-    if let Some(first) = copies.removed.first() {
-        let others = match copies.removed.len() - 1 {
-            0 => String::new(),
-            1 => " and 1 other".into(),
-            n => format!(" and {n} others"),
-        };
-        report.problems.push(Problem {
-            path: first.clone(),
-            line: None,
-            severity: Severity::Warning,
-            message: format!(
-                "removed this precompressed copy{others} (Brotli or Zstandard, which cairn \
-                 cannot write): made before cairn render, it showed its file without the \
-                 comments; servers now send the file itself or its gzip copy (which cairn \
-                 writes again); compress after cairn render to have them back"
-            ),
-        });
-    }
+    report.problems.extend(copies.warning());
     crate::store::sort_problems(&mut report.problems);
     Ok(report)
+}
+
+/// `" and 1 other {one}"`, `" and {n} other {many}"`, or nothing for none: what a
+/// warning that names the first of several files says of the others.
+fn and_others(n: usize, one: &str, many: &str) -> String {
+    match n {
+        0 => String::new(),
+        1 => format!(" and 1 other {one}"),
+        n => format!(" and {n} other {many}"),
+    }
 }
 
 /// One warning for each reason pages' comment forms would not reach the inbox
@@ -251,11 +244,7 @@ fn unsent_forms(config: &Config, mut pages: Vec<(Unsent, PathBuf, String)>) -> V
         .chunk_by(|a, b| a.0 == b.0)
         .map(|same| {
             let (why, path, policy) = &same[0];
-            let others = match same.len() - 1 {
-                0 => String::new(),
-                1 => " and 1 other page with the form".into(),
-                n => format!(" and {n} other pages with the form"),
-            };
+            let others = and_others(same.len() - 1, "page with the form", "pages with the form");
             let message = match why {
                 Unsent::HiddenOrigin => format!(
                     "the referrer policy \"{policy}\" of this page{others} has browsers send \
