@@ -619,6 +619,26 @@ impl Config {
                 bail!("{key} `{value}` holds a user name or password, which every page would show");
             }
         }
+        // A page served over https posts its form to a plain http inbox only after the
+        // browser warns that it is not secure, without the page's origin (which the
+        // inbox refuses), and with the reader's address readable on the way. An inbox on
+        // the machine itself (a test, a demo) is exempt.
+        let inbox = url::Url::parse(&self.inbox.url)?;
+        let loopback = match inbox.host() {
+            Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if self.site.url.starts_with("https:") && inbox.scheme() == "http" && !loopback {
+            bail!(
+                "inbox.url `{}` is plain http while site.url is https: browsers would warn \
+                 readers that the comment form is not secure, send it without the page's \
+                 origin (which the inbox refuses) and the reader's e-mail address readable \
+                 on the way; give the inbox an https URL",
+                self.inbox.url
+            );
+        }
         // The inbox answers under its URL's path as well as at the root.
         let path = url_path(&self.inbox.url);
         if !path
@@ -994,6 +1014,11 @@ url = "https://comments.example.org"
                 "[comments]",
                 "[comments]\nsort = \"random\"",
                 "unknown variant `random`",
+            ),
+            (
+                "https://comments.example.org",
+                "http://comments.example.org",
+                "inbox.url `http://comments.example.org` is plain http while site.url is https",
             ),
             ("[site]", "[site]\nlanguage = \"en-GB\"", "site.language `en-GB`: give a language code"),
             (
