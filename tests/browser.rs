@@ -355,7 +355,7 @@ fn render_warns_of_exactly_the_forms_chromium_would_not_bring_to_the_inbox() {
         &dir,
         "https://blog.example.org/",
         "https://cairn.example.net",
-        &heads,
+        &in_pages(heads),
     );
     assert!(stopped >= 15 && hidden >= 5, "{stopped} {hidden}");
 
@@ -388,19 +388,115 @@ fn render_warns_of_exactly_the_forms_chromium_would_not_bring_to_the_inbox() {
         &dir,
         "http://example.org/blog/",
         "https://example.org:8443/inbox",
-        &heads,
+        &in_pages(heads),
     );
     assert!(stopped >= 5 && hidden >= 2, "{stopped} {hidden}");
 }
 
-/// Renders a page for each head (each in a site of its own), then has Chromium post
-/// each page's form, and fails where render's warnings and Chromium disagree. Gives
-/// how many pages render warned about for each reason: (stopped, hidden origin).
+/// The same, with the policies sent by the host as a `_headers` file gives them to
+/// Netlify's own engine: which rules hold for the page, which of them decides, what a
+/// header's value means, and that a `<meta>` referrer policy overrides the header's.
+#[test]
+fn render_reads_a_headers_file_as_netlify_and_chromium_do() {
+    let Some(dir) = driver() else { return };
+    let Some(netlify) = npm_packages("netlify", "@netlify/headers") else {
+        return;
+    };
+    let rule = |path: &str, lines: &[&str]| {
+        let mut rule = format!("{path}\n");
+        for line in lines {
+            rule.push_str(&format!("  {line}\n"));
+        }
+        Some(rule)
+    };
+    let no_referrer = "Referrer-Policy: no-referrer";
+    let none = "Content-Security-Policy: form-action 'none'";
+    let cases: Vec<(String, Option<String>)> = [
+        rule("/*", &[no_referrer]),
+        rule("/*", &["Referrer-Policy: same-origin"]),
+        rule("/*", &["Referrer-Policy: No-Referrer"]),
+        rule("/*", &["Referrer-Policy: no-referrer, strict-origin-when-cross-origin"]),
+        rule("/*", &["Referrer-Policy: same-origin, bogus"]),
+        rule("/*", &["Referrer-Policy: never"]),
+        rule("/posts/*", &[no_referrer]),
+        rule("/about/*", &[no_referrer]),
+        rule("/p*s/", &[no_referrer]),
+        rule("/posts/:slug", &[no_referrer]),
+        Some(format!(
+            "{}\n# a page of its own\n{}",
+            rule("/*", &[no_referrer]).unwrap(),
+            rule("/posts/:slug/", &["Referrer-Policy: origin"]).unwrap()
+        )),
+        rule("/*", &["X-Frame-Options: DENY", no_referrer, "Referrer-Policy: origin"]),
+        rule("/*", &["Content-Security-Policy: form-action 'self'"]),
+        rule(
+            "/*",
+            &["Content-Security-Policy: default-src 'self'; form-action 'self' https://cairn.example.net"],
+        ),
+        rule("/*", &["Content-Security-Policy: form-action *, form-action 'none'"]),
+        rule("/POSTS/*", &["content-security-policy: form-action 'none'"]),
+        rule("/posts/a", &[none]),
+        rule("/posts/b/*", &[none]),
+        Some(format!(
+            "{}{}",
+            rule("/*", &["Content-Security-Policy: form-action 'self'"]).unwrap(),
+            rule("/posts/*", &["Content-Security-Policy: default-src *"]).unwrap()
+        )),
+    ]
+    .into_iter()
+    .map(|headers| (String::new(), headers))
+    .chain([
+        // The page's own referrer policy overrides the host's, either way.
+        (
+            r#"<meta name="referrer" content="origin">"#.to_string(),
+            rule("/*", &[no_referrer]),
+        ),
+        (
+            r#"<meta name="referrer" content="no-referrer">"#.to_string(),
+            rule("/*", &["Referrer-Policy: origin"]),
+        ),
+        // Both policies hold.
+        (
+            r#"<meta http-equiv="Content-Security-Policy" content="default-src *">"#.to_string(),
+            rule("/*", &["Content-Security-Policy: form-action 'self'"]),
+        ),
+    ])
+    .collect();
+    let (stopped, hidden) = agree_with_chromium_with(
+        &dir,
+        Some(&netlify),
+        "https://blog.example.org/",
+        "https://cairn.example.net",
+        &cases,
+    );
+    assert!(stopped >= 5 && hidden >= 5, "{stopped} {hidden}");
+}
+
+/// Pages with these heads, and no `_headers` file.
+fn in_pages(heads: Vec<String>) -> Vec<(String, Option<String>)> {
+    heads.into_iter().map(|head| (head, None)).collect()
+}
+
 fn agree_with_chromium(
     dir: &std::path::Path,
     site_url: &str,
     inbox_url: &str,
-    heads: &[String],
+    cases: &[(String, Option<String>)],
+) -> (usize, usize) {
+    agree_with_chromium_with(dir, None, site_url, inbox_url, cases)
+}
+
+/// Renders a page (`/posts/a/`) for each case, its head and its site's `_headers` file
+/// (each in a site of its own), then has Chromium post each page's form, sent with the
+/// headers Netlify's engine (in `netlify`) gives it, and fails where render's warnings
+/// and Chromium disagree. Gives how many pages render warned about for each reason:
+/// (stopped, hidden origin).
+fn agree_with_chromium_with(
+    dir: &std::path::Path,
+    netlify: Option<&std::path::Path>,
+    site_url: &str,
+    inbox_url: &str,
+    cases: &[(String, Option<String>)],
 ) -> (usize, usize) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -415,17 +511,20 @@ fn agree_with_chromium(
     .unwrap();
     let sites = root.join("sites");
     let mut warned = Vec::new();
-    for (n, head) in heads.iter().enumerate() {
+    for (n, (head, headers)) in cases.iter().enumerate() {
         let site = sites.join(n.to_string());
-        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(site.join("posts/a")).unwrap();
         std::fs::write(
-            site.join("index.html"),
+            site.join("posts/a/index.html"),
             format!(
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Page {n}</title>\
                  {head}</head><body><main><div id=\"cairn-comments\"></div></main></body></html>"
             ),
         )
         .unwrap();
+        if let Some(headers) = headers {
+            std::fs::write(site.join("_headers"), headers).unwrap();
+        }
         let out = cairn(root, &["render", site.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
         let said = format!("{}{}", stdout(&out), stderr(&out));
@@ -438,24 +537,48 @@ fn agree_with_chromium(
         .unwrap()
         .origin()
         .ascii_serialization();
-    let paths: Vec<String> = (0..heads.len()).map(|n| format!("/{n}/")).collect();
+    let names: Vec<String> = (0..cases.len()).map(|n| n.to_string()).collect();
+    let paths: Vec<String> = names.iter().map(|n| format!("/{n}/posts/a/")).collect();
+    // What the host sends with each page.
+    let mut sent_with = serde_json::Map::new();
+    if let Some(netlify) = netlify {
+        let out = Command::new("node")
+            .arg(netlify.join("headers_for.mjs"))
+            .arg(&sites)
+            .arg(&origin)
+            .arg("/posts/a/")
+            .args(&names)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let headers: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        for (name, path) in names.iter().zip(&paths) {
+            sent_with.insert(path.clone(), headers[name].clone());
+        }
+    }
     let out = Command::new("node")
         .arg(dir.join("send_form.mjs"))
         .arg(&sites)
         .arg(&origin)
         .arg(format!("{inbox_url}/v1/comments"))
         .args(&paths)
+        .env(
+            "SEND_FORM_HEADERS",
+            serde_json::Value::Object(sent_with.clone()).to_string(),
+        )
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let sent: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let mut disagree = Vec::new();
-    for ((path, head), (blocked, hidden)) in paths.iter().zip(heads).zip(&warned) {
+    for ((path, case), (blocked, hidden)) in paths.iter().zip(cases).zip(&warned) {
         let page = &sent[path];
         let (was_sent, origin) = (page["sent"] == true, page["origin"].as_str());
         if *blocked == was_sent || *hidden != (was_sent && origin == Some("null")) {
             disagree.push(format!(
-                "{head}: render warned blocked {blocked}, hidden origin {hidden}; Chromium {page}"
+                "{case:?} (sent with {}): render warned blocked {blocked}, hidden origin \
+                 {hidden}; Chromium {page}",
+                sent_with.get(path).cloned().unwrap_or_default()
             ));
         }
     }

@@ -10,6 +10,7 @@
 mod copies;
 mod csp;
 pub mod feed;
+mod headers;
 pub mod serve;
 
 use std::borrow::Cow;
@@ -76,6 +77,7 @@ pub fn render(
     );
     let languages = Languages::new(config)?;
     let renderer = languages.site();
+    let mut unread = Vec::new();
     let run = Run {
         config,
         threads: Threads::new(index, config.feeds.entries),
@@ -85,6 +87,19 @@ pub fn render(
         site_name: config.site_name(),
         inbox_elsewhere: config.inbox_on_another_site(),
         form_action: url::Url::parse(&config.post_url()).ok(),
+        headers: headers::Headers::read(site_dir).unwrap_or_else(|e| {
+            unread.push(Problem {
+                path: site_dir.join("_headers"),
+                line: None,
+                severity: Severity::Warning,
+                message: format!("cannot read it: {e}; the headers it gives are not checked"),
+            });
+            None
+        }),
+        host: url::Url::parse(&config.site.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
     let counted = Mutex::new(Vec::new());
@@ -174,6 +189,7 @@ pub fn render(
             }
         }
     }
+    report.problems.extend(unread);
     report.problems.extend(unsent_forms(config, unsent));
     let Threads { seen, recent, .. } = run.threads;
     report.problems.extend(index.problems.iter().cloned());
@@ -238,16 +254,23 @@ fn and_others(n: usize, one: &str, many: &str) -> String {
 
 /// One warning for each reason pages' comment forms would not reach the inbox
 /// ([`Unsent`]), naming the first of those pages.
-fn unsent_forms(config: &Config, mut pages: Vec<(Unsent, PathBuf, String)>) -> Vec<Problem> {
+fn unsent_forms(
+    config: &Config,
+    mut pages: Vec<(Unsent, PathBuf, String, Source)>,
+) -> Vec<Problem> {
     pages.sort();
     pages
         .chunk_by(|a, b| a.0 == b.0)
         .map(|same| {
-            let (why, path, policy) = &same[0];
+            let (why, path, policy, source) = &same[0];
+            let from = match source {
+                Source::Meta => "",
+                Source::Headers => " (from _headers)",
+            };
             let others = and_others(same.len() - 1, "page with the form", "pages with the form");
             let message = match why {
                 Unsent::HiddenOrigin => format!(
-                    "the referrer policy \"{policy}\" of this page{others} has browsers send \
+                    "the referrer policy \"{policy}\"{from} of this page{others} has browsers send \
                      the comment form without the page's origin, and the inbox ({}) is on another site \
                      than the pages ({}), so it turns those comments away: give the pages with \
                      the form another referrer policy (strict-origin-when-cross-origin is \
@@ -256,7 +279,7 @@ fn unsent_forms(config: &Config, mut pages: Vec<(Unsent, PathBuf, String)>) -> V
                     config.inbox.url, config.site.url
                 ),
                 Unsent::Blocked => format!(
-                    "the Content-Security-Policy of this page{others} lets forms post only \
+                    "the Content-Security-Policy{from} of this page{others} lets forms post only \
                      to \"{policy}\" (form-action), so browsers do not send the comment form \
                      to {}: add {} to its form-action",
                     config.post_url(),
@@ -489,6 +512,10 @@ struct Run<'a> {
     inbox_elsewhere: bool,
     /// Where the comment form posts, for the pages' Content-Security-Policy.
     form_action: Option<url::Url>,
+    /// The headers the host sends with the pages (`_headers`), and the site's host,
+    /// which rules for a full URL name.
+    headers: Option<headers::Headers>,
+    host: String,
 }
 
 /// The placeholders and head elements a page is rewritten at, parsed once.
@@ -738,9 +765,8 @@ fn fill(
     el.start_tag().replace(&tag, ContentType::Html);
 }
 
-/// The values of `<meta name="referrer">` that set a page's referrer policy (the last
-/// four are the old names HTML still maps to policies).
-const REFERRER_POLICIES: [&str; 12] = [
+/// The referrer policies.
+const REFERRER_POLICIES: [&str; 8] = [
     "no-referrer",
     "no-referrer-when-downgrade",
     "same-origin",
@@ -749,11 +775,10 @@ const REFERRER_POLICIES: [&str; 12] = [
     "origin-when-cross-origin",
     "strict-origin-when-cross-origin",
     "unsafe-url",
-    "never",
-    "default",
-    "always",
-    "origin-when-crossorigin",
 ];
+
+/// The old names of referrer policies that `<meta name="referrer">` still takes.
+const OLD_REFERRER_POLICIES: [&str; 4] = ["never", "default", "always", "origin-when-crossorigin"];
 
 /// The referrer policies under which a page sends its forms to another origin with
 /// `Origin: null` and no `Referer` (Fetch, "append a request `Origin` header").
@@ -768,10 +793,28 @@ struct Page {
     sections: Vec<(String, String, usize, Option<String>)>,
     problems: Vec<Problem>,
     /// Why browsers would not bring the page's comment form to the inbox: the page,
-    /// and the policy that stops it.
-    unsent: Vec<(Unsent, PathBuf, String)>,
+    /// and the policy that stops it, and where that is set.
+    unsent: Vec<(Unsent, PathBuf, String, Source)>,
     /// What became of the precompressed copies of the page and its feed.
     copies: Copies,
+}
+
+/// Where a page's policy is set.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Source {
+    /// A `<meta>` in the page.
+    Meta,
+    /// The host's `_headers` file.
+    Headers,
+}
+
+/// The policy a `Referrer-Policy` header sets: the last of its comma-separated values
+/// that names one.
+fn header_referrer_policy(value: &str) -> Option<String> {
+    value
+        .rsplit(',')
+        .map(|token| token.trim().to_ascii_lowercase())
+        .find(|token| REFERRER_POLICIES.contains(&token.as_str()))
 }
 
 /// Why browsers would not bring a page's comment form to the inbox.
@@ -801,6 +844,8 @@ fn render_page(
         site_name: _,
         inbox_elsewhere,
         ref form_action,
+        ref headers,
+        ref host,
     } = *run;
     let path = listing.file_path(name);
     let rel = path.strip_prefix(site_dir).unwrap_or(&path);
@@ -1106,7 +1151,9 @@ fn render_page(
                             // As HTML reads it: in any case, but not padded.
                             let content = el.get_attribute("content").unwrap_or_default();
                             let policy = content.to_ascii_lowercase();
-                            if REFERRER_POLICIES.contains(&policy.as_str()) {
+                            if REFERRER_POLICIES.contains(&policy.as_str())
+                                || OLD_REFERRER_POLICIES.contains(&policy.as_str())
+                            {
                                 *referrer_policy.borrow_mut() = Some(policy);
                             }
                             Ok(())
@@ -1146,16 +1193,39 @@ fn render_page(
         .as_ref()
         .is_some_and(|(t, ..)| !config.comments.is_closed(t));
     if has_form {
-        let hiding = referrer_policy
+        // The host's headers count too: a `<meta>` referrer policy overrides the
+        // header's, and every Content-Security-Policy holds.
+        let sent = |name| {
+            headers
+                .as_ref()
+                .and_then(|h| h.value(host, &page_site_path, name))
+        };
+        let hiding = match referrer_policy.into_inner() {
+            Some(policy) => Some((policy, Source::Meta)),
+            None if inbox_elsewhere => sent("referrer-policy")
+                .and_then(header_referrer_policy)
+                .map(|policy| (policy, Source::Headers)),
+            None => None,
+        }
+        .filter(|(policy, _)| HIDING_POLICIES.contains(&policy.as_str()));
+        let blocked = blocking
             .into_inner()
-            .filter(|policy| HIDING_POLICIES.contains(&policy.as_str()));
+            .map(|p| (p, Source::Meta))
+            .or_else(|| {
+                let page = url::Url::parse(&page_url).ok()?;
+                let action = form_action.as_ref()?;
+                sent("content-security-policy")?
+                    .split(',')
+                    .find_map(|policy| csp::blocking_form_action(policy, &page, action))
+                    .map(|p| (p, Source::Headers))
+            });
         page.unsent.extend(
-            [
-                (Unsent::HiddenOrigin, hiding),
-                (Unsent::Blocked, blocking.into_inner()),
-            ]
-            .into_iter()
-            .filter_map(|(why, policy)| Some((why, path.clone(), policy?))),
+            [(Unsent::HiddenOrigin, hiding), (Unsent::Blocked, blocked)]
+                .into_iter()
+                .filter_map(|(why, policy)| {
+                    let (policy, source) = policy?;
+                    Some((why, path.clone(), policy, source))
+                }),
         );
     }
 
@@ -2142,6 +2212,41 @@ mod tests {
                     ],
                 );
             }
+        }
+    }
+
+    /// Policies the host sends, from its `_headers` file, count as a page's own do, for
+    /// the pages its rules hold for.
+    #[test]
+    fn policies_from_the_hosts_headers_file_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("comments")).unwrap();
+        let site = root.join("public");
+        for page in ["posts/a", "about"] {
+            std::fs::create_dir_all(site.join(page)).unwrap();
+            std::fs::write(
+                site.join(page).join("index.html"),
+                r#"<div id="cairn-comments"></div>"#,
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            site.join("_headers"),
+            "/posts/*\n  Referrer-Policy: no-referrer\n  Content-Security-Policy: default-src 'self', form-action 'self'\n",
+        )
+        .unwrap();
+        let mut config = Config::default_for_test(root);
+        config.inbox.url = "https://cairn.fly.dev".into();
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+        for (problem, part) in report.problems.iter().zip([
+            "the referrer policy \"no-referrer\" (from _headers) of this page has",
+            "the Content-Security-Policy (from _headers) of this page lets forms post only to \"'self'\"",
+        ]) {
+            assert!(problem.path.ends_with("posts/a/index.html"), "{problem:?}");
+            assert!(problem.message.contains(part), "{part}: {}", problem.message);
         }
     }
 

@@ -6,11 +6,14 @@
 //
 // usage: node send_form.mjs SITE_DIR SITE_ORIGIN ACTION_URL PATH...
 // prints: {"PATH": {"sent": true, "origin": "null"}, ...}
+// With SEND_FORM_HEADERS set to {"PATH": {"Header": "value"}}, each page is sent with
+// those headers, as its host would send them.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const [siteDir, siteOrigin, action, ...paths] = process.argv.slice(2);
+const sentWith = JSON.parse(process.env.SEND_FORM_HEADERS || '{}');
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -36,7 +39,8 @@ try {
     try {
       const body = await readFile(join(siteDir, file));
       const type = file.endsWith('.css') ? 'text/css' : file.endsWith('.js') ? 'text/javascript' : 'text/html';
-      await route.fulfill({ status: 200, contentType: type, body });
+      const headers = sentWith[new URL(url).pathname] || {};
+      await route.fulfill({ status: 200, headers: { 'content-type': type, ...headers }, body });
     } catch {
       await route.fulfill({ status: 404, body: 'not found' });
     }
