@@ -1212,9 +1212,10 @@ fn render_page(
             .into_inner()
             .map(|p| (p, Source::Meta))
             .or_else(|| {
-                let page = url::Url::parse(&page_url).ok()?;
+                let policies = sent("content-security-policy")?;
                 let action = form_action.as_ref()?;
-                sent("content-security-policy")?
+                let page = url::Url::parse(&page_url).ok()?;
+                policies
                     .split(',')
                     .find_map(|policy| csp::blocking_form_action(policy, &page, action))
                     .map(|p| (p, Source::Headers))
