@@ -817,6 +817,49 @@ fn header_referrer_policy(value: &str) -> Option<String> {
         .find(|token| REFERRER_POLICIES.contains(&token.as_str()))
 }
 
+/// Why browsers would not bring the comment form of the page at `site_path` to the
+/// inbox, given the referrer policy of its `<meta>` and the sources of the first of
+/// its `<meta>` Content-Security-Policies that leaves the inbox out: the host's headers
+/// count too, a `<meta>` referrer policy overriding the header's, and every
+/// Content-Security-Policy holding.
+fn unsent_reasons(
+    run: &Run<'_>,
+    site_path: &str,
+    page_url: &str,
+    meta_referrer: Option<String>,
+    meta_blocking: Option<String>,
+) -> Vec<(Unsent, String, Source)> {
+    let sent = |name| {
+        run.headers
+            .as_ref()
+            .and_then(|h| h.value(&run.host, site_path, name))
+    };
+    let hiding = match meta_referrer {
+        Some(policy) => Some((policy, Source::Meta)),
+        None if run.inbox_elsewhere => sent("referrer-policy")
+            .and_then(header_referrer_policy)
+            .map(|policy| (policy, Source::Headers)),
+        None => None,
+    }
+    .filter(|(policy, _)| HIDING_POLICIES.contains(&policy.as_str()));
+    let blocked = meta_blocking.map(|p| (p, Source::Meta)).or_else(|| {
+        let policies = sent("content-security-policy")?;
+        let action = run.form_action.as_ref()?;
+        let page = url::Url::parse(page_url).ok()?;
+        policies
+            .split(',')
+            .find_map(|policy| csp::blocking_form_action(policy, &page, action))
+            .map(|p| (p, Source::Headers))
+    });
+    [(Unsent::HiddenOrigin, hiding), (Unsent::Blocked, blocked)]
+        .into_iter()
+        .filter_map(|(why, policy)| {
+            let (policy, source) = policy?;
+            Some((why, policy, source))
+        })
+        .collect()
+}
+
 /// Why browsers would not bring a page's comment form to the inbox.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Unsent {
@@ -844,8 +887,8 @@ fn render_page(
         site_name: _,
         inbox_elsewhere,
         ref form_action,
-        ref headers,
-        ref host,
+        headers: _,
+        host: _,
     } = *run;
     let path = listing.file_path(name);
     let rel = path.strip_prefix(site_dir).unwrap_or(&path);
@@ -1193,40 +1236,17 @@ fn render_page(
         .as_ref()
         .is_some_and(|(t, ..)| !config.comments.is_closed(t));
     if has_form {
-        // The host's headers count too: a `<meta>` referrer policy overrides the
-        // header's, and every Content-Security-Policy holds.
-        let sent = |name| {
-            headers
-                .as_ref()
-                .and_then(|h| h.value(host, &page_site_path, name))
-        };
-        let hiding = match referrer_policy.into_inner() {
-            Some(policy) => Some((policy, Source::Meta)),
-            None if inbox_elsewhere => sent("referrer-policy")
-                .and_then(header_referrer_policy)
-                .map(|policy| (policy, Source::Headers)),
-            None => None,
-        }
-        .filter(|(policy, _)| HIDING_POLICIES.contains(&policy.as_str()));
-        let blocked = blocking
-            .into_inner()
-            .map(|p| (p, Source::Meta))
-            .or_else(|| {
-                let policies = sent("content-security-policy")?;
-                let action = form_action.as_ref()?;
-                let page = url::Url::parse(&page_url).ok()?;
-                policies
-                    .split(',')
-                    .find_map(|policy| csp::blocking_form_action(policy, &page, action))
-                    .map(|p| (p, Source::Headers))
-            });
+        let reasons = unsent_reasons(
+            run,
+            &page_site_path,
+            &page_url,
+            referrer_policy.into_inner(),
+            blocking.into_inner(),
+        );
         page.unsent.extend(
-            [(Unsent::HiddenOrigin, hiding), (Unsent::Blocked, blocked)]
+            reasons
                 .into_iter()
-                .filter_map(|(why, policy)| {
-                    let (policy, source) = policy?;
-                    Some((why, path.clone(), policy, source))
-                }),
+                .map(|(why, policy, source)| (why, path.clone(), policy, source)),
         );
     }
 
