@@ -744,12 +744,18 @@ impl Config {
 
     /// The site's name: `site.title`, else the host of its URL.
     pub fn site_name(&self) -> String {
-        self.site.title.clone().unwrap_or_else(|| {
-            url::Url::parse(&self.site.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| self.site.url.clone())
-        })
+        self.site
+            .title
+            .clone()
+            .or_else(|| self.site_host())
+            .unwrap_or_else(|| self.site.url.clone())
+    }
+
+    /// The host name of `site.url`.
+    pub fn site_host(&self) -> Option<String> {
+        url::Url::parse(&self.site.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
     }
 
     /// The public URL of a site-relative path such as a thread (`/posts/a/`).

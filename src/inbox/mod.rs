@@ -133,10 +133,7 @@ impl Inbox {
     /// An inbox for `config`, with its spool opened (and recovered) from disk.
     pub fn new(config: Config, secret: Secret, backend: Arc<dyn Backend>) -> Result<Arc<Inbox>> {
         // One site: its metrics are labelled with its host name.
-        let host = url::Url::parse(&config.site.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| "site".into());
+        let host = config.site_host().unwrap_or_else(|| "site".into());
         let metrics = Metrics::for_site(Arc::new(metrics::Registered::default()), host);
         Inbox::with_metrics(config, secret, backend, metrics)
     }

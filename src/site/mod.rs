@@ -96,10 +96,7 @@ pub fn render(
             });
             None
         }),
-        host: url::Url::parse(&config.site.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default(),
+        host: config.site_host().unwrap_or_default(),
     };
     let done = std::sync::atomic::AtomicU64::new(0);
     let counted = Mutex::new(Vec::new());
