@@ -825,7 +825,7 @@ fn a_github_app_authenticates_with_installation_tokens() {
 }
 
 #[test]
-fn while_the_forge_is_down_moderate_list_shows_what_waits_in_the_spool() {
+fn while_the_forge_is_down_moderate_says_what_waits_in_the_spool() {
     let fake = fake(Flavor::GitHub);
     let dir = workspace(&fake, "review", "");
     fake.with(|s| s.outage_until = Some(Instant::now() + Duration::from_secs(600)));
@@ -846,6 +846,23 @@ fn while_the_forge_is_down_moderate_list_shows_what_waits_in_the_spool() {
         "{}",
         stderr(&list)
     );
+    // It cannot be approved or rejected before it is delivered, and the moderator is
+    // told so, not that there is no such comment.
+    for act in ["approve", "reject"] {
+        let out = moderate(dir.path(), &[act, &id]);
+        assert!(!out.status.success());
+        let said = stderr(&out);
+        // Then where it stands in the spool, as `list` says it (queued, delivering).
+        assert!(
+            said.contains(&format!(
+                "{id} (Ann on {THREAD}) is not in the site's repository yet: "
+            )) && said.contains(&format!(
+                "{act} it once the inbox has delivered it (`cairn moderate list` says where \
+                     each comment is)"
+            )),
+            "{said}"
+        );
+    }
 
     fake.with(|s| s.outage_until = None);
     inbox.wait_delivered(90);

@@ -483,6 +483,22 @@ fn comments_parked_while_the_repository_is_away_go_out_once_it_is_back() {
         "",
         "a parked comment cannot be approved or rejected yet"
     );
+    // Asked to, `moderate` says why, as `list` does, rather than that it knows no
+    // such comment.
+    let approve = ws.moderate(&["approve", &id]);
+    assert!(!approve.status.success());
+    assert!(
+        stderr(&approve).contains(&format!(
+            "{id} (Ann on {THREAD}) is not in the site's repository yet: FAILED, parked after 1 \
+             attempts (tried again once the site's repository answers, or at a restart): \
+             cannot fetch from "
+        )) && stderr(&approve).contains(
+            "; approve it once the inbox has delivered it (`cairn moderate list` says where \
+             each comment is)"
+        ),
+        "{}",
+        stderr(&approve)
+    );
 
     // The next comment goes through: the parked one follows, with no restart.
     let next = post_accepted(

@@ -268,19 +268,20 @@ fn approved(
         ask,
     } = match backend.approve(id) {
         Ok(approved) => approved,
-        Err(e) => {
+        Err(e) => match unpending(backend, config, id) {
             // Approving twice (or a comment delivered straight to the site branch) has
             // nothing left to do.
-            let Some(comment) = already_published(backend, config, id) else {
-                return Err(e);
-            };
-            println!(
-                "{id} ({}) is already on {}: nothing to do",
-                summary(&comment),
-                config.inbox.delivery.branch
-            );
-            return Ok(None);
-        }
+            Some(Unpending::Published(comment)) => {
+                println!(
+                    "{id} ({}) is already on {}: nothing to do",
+                    summary(&comment),
+                    config.inbox.delivery.branch
+                );
+                return Ok(None);
+            }
+            Some(Unpending::Undelivered(l)) => return Err(undelivered(&l, "approve")),
+            None => return Err(e),
+        },
     };
     let done = match ask {
         Ask::Publish => "is now on",
@@ -323,13 +324,14 @@ fn reject(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Re
         comment, location, ..
     } = match backend.reject(id) {
         Ok(rejected) => rejected,
-        Err(e) => match already_published(backend, config, id) {
-            Some(comment) => anyhow::bail!(
+        Err(e) => match unpending(backend, config, id) {
+            Some(Unpending::Published(comment)) => anyhow::bail!(
                 "{id} ({}) is already published on {}; to take it down, run \
                  `cairn forget --id {id}`",
                 summary(&comment),
                 config.inbox.delivery.branch
             ),
+            Some(Unpending::Undelivered(l)) => return Err(undelivered(&l, "reject")),
             None => return Err(e),
         },
     };
@@ -395,26 +397,30 @@ fn list(
         );
     }
     for l in &waiting {
-        let state = match (&l.entry.state, &l.entry.last_error) {
-            (State::Failed, Some(why)) => format!(
-                "FAILED, parked after {} attempts ({}): {why}",
-                l.entry.attempts,
-                if l.entry.outage {
-                    "tried again once the site's repository answers, or at a restart"
-                } else {
-                    "restarting the inbox tries again"
-                }
-            ),
-            (state, Some(why)) => format!(
-                "{} in the spool (attempt {} failed: {why})",
-                state.name(),
-                l.entry.attempts
-            ),
-            (state, None) => format!("{} in the spool", state.name()),
-        };
-        println!("{}  {state}", line(&l.comment, config));
+        println!("{}  {}", line(&l.comment, config), spooled(l));
     }
     done(unread)
+}
+
+/// Where a comment not yet delivered stands in the spool, as `list` says it.
+fn spooled(l: &spool::Listed) -> String {
+    match (&l.entry.state, &l.entry.last_error) {
+        (State::Failed, Some(why)) => format!(
+            "FAILED, parked after {} attempts ({}): {why}",
+            l.entry.attempts,
+            if l.entry.outage {
+                "tried again once the site's repository answers, or at a restart"
+            } else {
+                "restarting the inbox tries again"
+            }
+        ),
+        (state, Some(why)) => format!(
+            "{} in the spool (attempt {} failed: {why})",
+            state.name(),
+            l.entry.attempts
+        ),
+        (state, None) => format!("{} in the spool", state.name()),
+    }
 }
 
 /// Says that no comment waits (that the filter takes).
@@ -542,21 +548,40 @@ fn waiting_json(l: &spool::Listed, config: &crate::config::Config) -> serde_json
     item
 }
 
-/// The comment `id`, when it is no longer pending because it is on the site branch:
-/// found through the local spool, which keeps delivered comments (and their threads)
-/// for `inbox.keep_delivered_hours`. `None` when that cannot be told.
-fn already_published(
-    backend: &dyn Backend,
-    config: &crate::config::Config,
-    id: Ulid,
-) -> Option<Comment> {
+/// Why the comment `id` is not pending, as the local spool tells it.
+enum Unpending {
+    /// It is on the site branch.
+    Published(Comment),
+    /// It waits in the spool: the inbox has not delivered it yet.
+    Undelivered(spool::Listed),
+}
+
+/// Why the comment `id` is not pending, found through the local spool, which keeps
+/// the comments it has not delivered yet, and delivered ones (and their threads) for
+/// `inbox.keep_delivered_hours`. `None` when that cannot be told.
+fn unpending(backend: &dyn Backend, config: &crate::config::Config, id: Ulid) -> Option<Unpending> {
     let listed = spool::load(&config.spool_dir()).ok()?;
-    let comment = listed.into_iter().find(|l| l.comment.id == id)?.comment;
+    let l = listed.into_iter().find(|l| l.comment.id == id)?;
+    if l.entry.state != State::Delivered {
+        return Some(Unpending::Undelivered(l));
+    }
     backend
-        .published(&comment.thread, id)
+        .published(&l.comment.thread, id)
         .ok()
         .filter(|&on| on)
-        .map(|_| comment)
+        .map(|_| Unpending::Published(l.comment))
+}
+
+/// The error for a comment that cannot be approved or rejected (`act`) yet, because it
+/// waits in the spool.
+fn undelivered(l: &spool::Listed, act: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} ({}) is not in the site's repository yet: {}; {act} it once the inbox has \
+         delivered it (`cairn moderate list` says where each comment is)",
+        l.comment.id,
+        summary(&l.comment),
+        spooled(l)
+    )
 }
 
 /// The ids of the comments pending and in the spool, as `list` prints them.
