@@ -273,87 +273,39 @@ fn nginx_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
 
 #[test]
 fn caddy_recipe_proxies_tls_to_the_inbox_with_each_readers_address() {
-    let Some(caddy) = tool("caddy") else { return };
+    if tool("caddy").is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let inbox = inbox(d, "https://comments.example.org");
-    let env = [
-        ("HOME", d.to_path_buf()),
-        ("XDG_DATA_HOME", d.join("data")),
-        ("XDG_CONFIG_HOME", d.join("config")),
-    ];
-    // A port picked free may be taken again before Caddy binds it (tests run side by
-    // side): Caddy then exits, and is started again on other ports.
-    let mut attempt = 0;
-    let (_caddy, base, resolve) = loop {
-        attempt += 1;
-        let https = free_port();
-        // The recipe as written, served for localhost with Caddy's own local CA (no
-        // ACME from here), on a loopback port, to the test inbox.
-        let site = doc("deploy/Caddyfile")
-            .replace(
-                "comments.example.org {",
-                &format!("localhost:{https} {{\n\ttls internal"),
+    // The recipe as written, served for localhost with Caddy's own local CA (no ACME
+    // from here), on a loopback port, to the test inbox. Caddy listens before its
+    // internal CA has issued the site's certificate: wait for an answer over TLS, not
+    // just an open port.
+    let resolve = |https: u16| format!("localhost:{https}:127.0.0.1");
+    let base = |https: u16| format!("https://localhost:{https}");
+    let (_caddy, https) = run_caddy(
+        d,
+        |https| {
+            doc("deploy/Caddyfile")
+                .replace(
+                    "comments.example.org {",
+                    &format!("localhost:{https} {{\n\ttls internal"),
+                )
+                .replace("127.0.0.1:8080", &inbox.addr)
+        },
+        |https| {
+            curl(
+                &format!("{}/v1/health", base(https)),
+                &resolve(https),
+                &["--max-time", "2"],
             )
-            .replace("127.0.0.1:8080", &inbox.addr);
-        let config = d.join("Caddyfile");
-        std::fs::write(
-            &config,
-            format!(
-                "{{\n\tadmin off\n\tskip_install_trust\n\tstorage file_system {}\n\thttp_port {}\n}}\n{site}",
-                d.join("caddy").display(),
-                free_port()
-            ),
-        )
-        .unwrap();
-        let validate = Command::new(&caddy)
-            .args(["validate", "--adapter", "caddyfile", "--config"])
-            .arg(&config)
-            .envs(env.iter().map(|(k, v)| (*k, v)))
-            .output()
-            .unwrap();
-        assert!(
-            validate.status.success(),
-            "caddy validate: {}",
-            stderr(&validate)
-        );
-        let log = d.join(format!("caddy-{attempt}.log"));
-        let mut server = Stopped(
-            Command::new(&caddy)
-                .args(["run", "--adapter", "caddyfile", "--config"])
-                .arg(&config)
-                .envs(env.iter().map(|(k, v)| (*k, v)))
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap(),
-        );
-        // Caddy listens before its internal CA has issued the site's certificate:
-        // wait for an answer over TLS, not just an open port.
-        let resolve = format!("localhost:{https}:127.0.0.1");
-        let base = format!("https://localhost:{https}");
-        let mut exited = false;
-        wait_explained(
-            "caddy to answer over TLS",
-            30,
-            || {
-                exited = matches!(server.0.try_wait(), Ok(Some(_)));
-                exited
-                    || curl(&format!("{base}/v1/health"), &resolve, &["--max-time", "2"])
-                        .0
-                        .starts_with("200")
-            },
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-        );
-        if !exited {
-            break (server, base, resolve);
-        }
-        assert!(
-            attempt < 3,
-            "caddy stopped: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    };
+            .0
+            .starts_with("200")
+        },
+    );
+    let (base, resolve) = (base(https), resolve(https));
     exercise(&base, &resolve, &inbox);
 }
 

@@ -852,10 +852,11 @@ fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
     );
 }
 
-/// A site compressed before `cairn render` (as jekyll-gzip does within `jekyll build`):
-/// each page render writes gets its gzip copy written again, which nginx's
-/// `gzip_static` sends in its place, comments and all; a Brotli copy, which cairn
-/// cannot write, is removed with a warning. A second run changes nothing.
+/// A site compressed before `cairn render` (as jekyll-gzip and jekyll-brotli do within
+/// `jekyll build`): each page render writes gets its gzip and Brotli copies written
+/// again, which nginx's `gzip_static` and Caddy's `precompressed` send in its place,
+/// comments and all; a Zstandard copy, which cairn does not write, is removed with a
+/// warning. A second run changes nothing.
 #[test]
 fn precompressed_copies_show_the_comments_as_the_pages_do() {
     let dir = site();
@@ -867,9 +868,13 @@ fn precompressed_copies_show_the_comments_as_the_pages_do() {
         .output()
         .unwrap();
     assert!(gzip.status.success(), "{}", stderr(&gzip));
+    let bare = std::fs::read(public.join("a/index.html")).unwrap();
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut &bare[..], &mut br, &Default::default()).unwrap();
+    std::fs::write(public.join("a/index.html.br"), br).unwrap();
     std::fs::write(
-        public.join("a/index.html.br"),
-        b"a Brotli copy of the bare page",
+        public.join("about.html.zst"),
+        b"a Zstandard copy of the bare page",
     )
     .unwrap();
     let plain_gz = std::fs::read(public.join("plain.html.gz")).unwrap();
@@ -877,16 +882,30 @@ fn precompressed_copies_show_the_comments_as_the_pages_do() {
     let out = cairn(root, &["render", "public"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("3 gzip copies updated"),
+        stdout(&out).contains("4 compressed copies updated"),
         "{}",
         stdout(&out)
     );
     let said = stderr(&out);
     assert!(
-        said.contains("a/index.html.br: warning: removed this precompressed copy (Brotli"),
+        said.contains("about.html.zst: warning: removed this precompressed copy (Zstandard"),
         "{said}"
     );
-    assert!(!public.join("a/index.html.br").exists());
+    assert!(!public.join("about.html.zst").exists());
+    let unbrotli = |path: &Path| {
+        let mut unpacked = Vec::new();
+        let packed = std::fs::read(path).unwrap();
+        std::io::Read::read_to_end(
+            &mut brotli::Decompressor::new(&packed[..], 4096),
+            &mut unpacked,
+        )
+        .unwrap();
+        unpacked
+    };
+    assert_eq!(
+        unbrotli(&public.join("a/index.html.br")),
+        std::fs::read(public.join("a/index.html")).unwrap()
+    );
     for page in ["a/index.html", "about.html", "index.html", "plain.html"] {
         let unpacked = std::process::Command::new("gzip")
             .arg("-dc")
@@ -910,7 +929,7 @@ fn precompressed_copies_show_the_comments_as_the_pages_do() {
             .sort_by_file_name()
             .into_iter()
             .map(|e| e.unwrap().into_path())
-            .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+            .filter(|p| p.extension().is_some_and(|e| e == "gz" || e == "br"))
             .map(|p| std::fs::read(&p).unwrap())
             .collect::<Vec<_>>()
     };
@@ -922,6 +941,41 @@ fn precompressed_copies_show_the_comments_as_the_pages_do() {
         stdout(&again)
     );
     assert_eq!(copies(&public), before);
+
+    // Caddy sends the Brotli copy in the page's place.
+    if tool("caddy").is_some() {
+        let (_caddy, port) = run_caddy(
+            root,
+            |port| {
+                format!(
+                    "http://127.0.0.1:{port} {{\n\troot * {}\n\tfile_server {{\n\t\tprecompressed br gzip\n\t}}\n}}\n",
+                    public.display()
+                )
+            },
+            |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        let fetched = std::process::Command::new("curl")
+            .args(["-s", "-H", "Accept-Encoding: br", "-D"])
+            .arg(root.join("caddy-headers"))
+            .arg("-o")
+            .arg(root.join("caddy-body"))
+            .arg(format!("http://127.0.0.1:{port}/a/"))
+            .output()
+            .unwrap();
+        assert!(fetched.status.success(), "{}", stderr(&fetched));
+        let headers = std::fs::read_to_string(root.join("caddy-headers")).unwrap();
+        assert!(
+            headers
+                .to_ascii_lowercase()
+                .contains("content-encoding: br"),
+            "{headers}"
+        );
+        let page = String::from_utf8(unbrotli(&root.join("caddy-body"))).unwrap();
+        assert!(
+            page.contains("First!") && page.contains("Second."),
+            "{page}"
+        );
+    }
 
     // nginx sends the gzip copy in the page's place.
     if tool("nginx").is_none() {

@@ -180,7 +180,10 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
                 ("comments rendered", report.comments_rendered.to_string()),
                 ("pages written", report.pages_written.to_string()),
                 ("feeds updated", report.feeds_written.to_string()),
-                ("gzip copies updated", report.copies_written.to_string()),
+                (
+                    "compressed copies updated",
+                    report.copies_written.to_string(),
+                ),
                 ("problems", problems.to_string()),
                 ("time", format!("{:.2} s", started.elapsed().as_secs_f64())),
             ],
@@ -190,7 +193,10 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
     }
     let copies = match report.copies_written {
         0 => String::new(),
-        n => format!(", {} updated", plural(n, "gzip copy", "gzip copies")),
+        n => format!(
+            ", {} updated",
+            plural(n, "compressed copy", "compressed copies")
+        ),
     };
     println!(
         "cairn: {} rendered on {} of {} ({} written, {} feeds updated{copies}), {} in {:.2} s [{}]",

@@ -47,7 +47,7 @@ pub struct Report {
     /// Comments shown in those sections.
     pub comments_rendered: usize,
     pub feeds_written: usize,
-    /// Precompressed gzip copies of written files (`index.html.gz`) written again.
+    /// Precompressed copies of written files (`index.html.gz`, `.br`) written again.
     pub copies_written: usize,
     /// Threads that have comments but no page showing them.
     pub unpaged_threads: Vec<String>,

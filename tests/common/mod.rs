@@ -952,6 +952,78 @@ pub fn localhost_certificate(dir: &Path) -> (PathBuf, PathBuf) {
     (cert, key_path)
 }
 
+/// Caddy serving `sites` (a Caddyfile's site blocks for the port given), with its state
+/// in `dir`, once `ready(port)`; stopped when dropped. A port picked free may be taken
+/// again before Caddy binds it (tests run side by side): Caddy then exits, and is
+/// started again on another. The caller checks first that `tool("caddy")` is there.
+pub fn run_caddy(
+    dir: &Path,
+    sites: impl Fn(u16) -> String,
+    mut ready: impl FnMut(u16) -> bool,
+) -> (Stopped, u16) {
+    let caddy = tool("caddy").expect("caddy is installed");
+    let env = [
+        ("HOME", dir.to_path_buf()),
+        ("XDG_DATA_HOME", dir.join("data")),
+        ("XDG_CONFIG_HOME", dir.join("config")),
+    ];
+    for attempt in 1.. {
+        let port = free_port();
+        let config = dir.join("Caddyfile");
+        std::fs::write(
+            &config,
+            format!(
+                "{{\n\tadmin off\n\tskip_install_trust\n\tstorage file_system {}\n\thttp_port {}\n}}\n{}",
+                dir.join("caddy").display(),
+                free_port(),
+                sites(port)
+            ),
+        )
+        .unwrap();
+        let validate = Command::new(&caddy)
+            .args(["validate", "--adapter", "caddyfile", "--config"])
+            .arg(&config)
+            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .output()
+            .unwrap();
+        assert!(
+            validate.status.success(),
+            "caddy validate: {}",
+            stderr(&validate)
+        );
+        let log = dir.join(format!("caddy-{attempt}.log"));
+        let mut server = Stopped(
+            Command::new(&caddy)
+                .args(["run", "--adapter", "caddyfile", "--config"])
+                .arg(&config)
+                .envs(env.iter().map(|(k, v)| (*k, v)))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let mut exited = false;
+        wait_explained(
+            "caddy to answer",
+            30,
+            || {
+                exited = matches!(server.0.try_wait(), Ok(Some(_)));
+                exited || ready(port)
+            },
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+        );
+        if !exited {
+            return (server, port);
+        }
+        assert!(
+            attempt < 3,
+            "caddy stopped: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    unreachable!()
+}
+
 /// nginx serving `http` (what goes in its `http` block) from `dir/nginx.conf`, with its
 /// state in `dir/nginx/`, once it listens on `port`; stopped when dropped. The caller
 /// checks first that `tool("nginx")` is there.
