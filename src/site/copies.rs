@@ -87,8 +87,13 @@ const BROTLI_QUALITY: i32 = 5;
 
 /// `bytes` compressed with Brotli, the same bytes each time.
 fn brotli(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    // A window as large as the file, but no smaller than 1 MiB: below that the encoder
+    // takes a slower way at this quality, and above, a page takes more memory
+    // (Brotli's default is 4 MiB) for the same bytes.
+    let needed = usize::BITS - bytes.len().saturating_sub(1).leading_zeros();
     let params = brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY,
+        lgwin: needed.clamp(20, 24) as i32,
         ..Default::default()
     };
     let mut packed = Vec::with_capacity(bytes.len() / 3);
