@@ -80,9 +80,10 @@ impl Copies {
     }
 }
 
-/// The Brotli quality of the copies written: as fast as gzip's best and about a tenth
-/// smaller. (Quality 11, which tools that precompress a site often use, takes some 60
-/// times as long: half a minute of processor time for a thousand pages.)
+/// The Brotli quality of the copies written: half as long again as gzip's best, for
+/// copies about a tenth smaller. (Quality 11, which tools that precompress a site often
+/// use, takes some 60 times as long: half a minute of processor time for a thousand
+/// pages.)
 const BROTLI_QUALITY: i32 = 5;
 
 /// `bytes` compressed with Brotli, the same bytes each time.
