@@ -1028,6 +1028,16 @@ pub fn run_caddy(
 /// state in `dir/nginx/`, once it listens on `port`; stopped when dropped. The caller
 /// checks first that `tool("nginx")` is there.
 pub fn run_nginx(dir: &Path, http: &str, port: u16) -> Stopped {
+    run_nginx_with(dir, "", http, port)
+}
+
+/// Debian's build of nginx's Brotli module for precompressed files, when installed
+/// (`libnginx-mod-http-brotli-static`).
+pub const NGINX_BROTLI_STATIC: &str = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
+
+/// As [`run_nginx`], with `main` (such as `load_module` lines) at the top of the
+/// configuration.
+pub fn run_nginx_with(dir: &Path, main: &str, http: &str, port: u16) -> Stopped {
     let nginx = tool("nginx").expect("nginx is installed");
     let state = dir.join("nginx");
     std::fs::create_dir_all(&state).unwrap();
@@ -1036,7 +1046,7 @@ pub fn run_nginx(dir: &Path, http: &str, port: u16) -> Stopped {
     std::fs::write(
         &config,
         format!(
-            "daemon off;\nuser root;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
+            "{main}\ndaemon off;\nuser root;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
              http {{\naccess_log off;\nclient_body_temp_path {t}/body;\nproxy_temp_path {t}/proxy;\n\
              fastcgi_temp_path {t}/fastcgi;\nuwsgi_temp_path {t}/uwsgi;\nscgi_temp_path {t}/scgi;\n{http}\n}}\n"
         ),
