@@ -282,15 +282,32 @@ fn sweep(backend: &dyn crate::deliver::Backend) {
 /// took its share of a busy CPU). Under a flood that keeps every CPU busy, delivery
 /// waits for the flood to end; the submissions wait in the spool, as they would for a
 /// slow remote.
+///
+/// The system call is made directly: musl's `sched_setscheduler` does nothing (POSIX
+/// means the process, Linux sets the thread), so a static build would run at nice 10.
 pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread (pid 0 is the calling thread).
+    // SAFETY: plain system calls on the calling thread (pid 0 is the calling thread);
+    // the kernel reads the one `int` of its `sched_param` from the zeroed value.
     unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+        let param: libc::sched_param = std::mem::zeroed();
+        let set = libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0,
+            libc::SCHED_IDLE,
+            &param as *const libc::sched_param,
+        );
+        if set != 0 {
             libc::setpriority(libc::PRIO_PROCESS, 0, 10);
         }
     }
+}
+
+/// The calling thread's scheduling policy, as the kernel has it.
+#[cfg(all(test, target_os = "linux"))]
+fn policy() -> libc::c_int {
+    // SAFETY: reads the calling thread's scheduling policy (a small number, or -1).
+    unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) as libc::c_int }
 }
 
 #[cfg(test)]
@@ -301,19 +318,16 @@ mod tests {
     #[test]
     fn background_threads_run_in_the_idle_class() {
         let (lowered, untouched) = std::thread::spawn(|| {
-            // SAFETY: reads the calling thread's scheduling policy.
-            let before = unsafe { libc::sched_getscheduler(0) };
+            let before = policy();
             lower_priority();
-            // SAFETY: as above.
-            (unsafe { libc::sched_getscheduler(0) }, before)
+            (policy(), before)
         })
         .join()
         .unwrap();
         assert_eq!(lowered, libc::SCHED_IDLE);
         assert_eq!(untouched, libc::SCHED_OTHER);
         // Only the thread that asked: this one still answers readers.
-        // SAFETY: as above.
-        assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
+        assert_eq!(policy(), libc::SCHED_OTHER);
     }
 
     #[test]
