@@ -19,6 +19,8 @@ struct Runner {
     action: Value,
     workspace: PathBuf,
     temp: tempfile::TempDir,
+    /// `github.server_url`: GitHub, or a server on loopback standing in for it.
+    server: String,
 }
 
 /// What a run of the action left.
@@ -39,6 +41,15 @@ impl Runner {
             action,
             workspace: workspace.to_path_buf(),
             temp: tempfile::tempdir().unwrap(),
+            server: "https://github.com".into(),
+        }
+    }
+
+    /// A runner whose `github.server_url` is `server` (where releases are downloaded from).
+    fn on(server: &str, workspace: &Path) -> Runner {
+        Runner {
+            server: server.into(),
+            ..Runner::new(workspace)
         }
     }
 
@@ -59,6 +70,7 @@ impl Runner {
         for (key, value) in [
             ("github.action_path", root().display().to_string()),
             ("github.action_repository", "cairn-comments/cairn".into()),
+            ("github.server_url", self.server.clone()),
             ("github.workspace", self.workspace.display().to_string()),
             ("runner.temp", temp.display().to_string()),
             ("runner.os", "Linux".into()),
@@ -273,4 +285,109 @@ fn the_action_checks_a_moderation_pull_request_and_renders_the_site() {
     );
     let bad = runner.run(&[("strict", "yes")], &push);
     assert!(!bad.success && bad.stdout.contains("strict must be true or false"));
+}
+
+#[test]
+fn the_action_installs_the_release_binary_for_the_runner() {
+    let version = env!("CARGO_PKG_VERSION");
+    let target = "x86_64-unknown-linux-musl";
+    let releases = tempfile::tempdir().unwrap();
+    // The second is a release whose binary is not the version it is named for.
+    let tags = [&format!("v{version}")[..], "v9.9.9"];
+    let archive = package_release(releases.path(), &tags, target);
+    let listed = Command::new("tar")
+        .args(["-tvzf", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = stdout(&listed);
+    let names: Vec<&str> = listed
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["cairn", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+        "{listed}"
+    );
+    assert!(listed.starts_with("-rwxr-xr-x"), "{listed}");
+    let server = release_server(releases.path());
+    let site = example_site();
+    let push = [("GITHUB_EVENT_NAME", "push")];
+
+    let runner = Runner::on(&server, site.path());
+    let run = runner.run(&[("command", "check"), ("version", version)], &push);
+    assert!(run.success, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("cairn {version}: prebuilt binary for {target}")),
+        "{}",
+        run.stdout
+    );
+    let installed = runner.temp.path().join("cairn/bin/cairn");
+    assert!(
+        std::fs::read(&installed).unwrap() == std::fs::read(env!("CARGO_BIN_EXE_cairn")).unwrap(),
+        "the release's binary is the one installed, not a build"
+    );
+    assert!(run.summary.contains("### cairn check"), "{}", run.summary);
+
+    let wrong = Runner::on(&server, site.path());
+    let run = wrong.run(&[("command", "check"), ("version", "9.9.9")], &push);
+    let url =
+        format!("{server}/cairn-comments/cairn/releases/download/v9.9.9/cairn-{target}.tar.gz");
+    assert!(!run.success);
+    assert!(
+        run.stdout.contains(&format!(
+            "::error title=cairn::the prebuilt binary at {url} says it is cairn {version}, not cairn 9.9.9"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(!wrong.temp.path().join("cairn/bin/cairn").exists());
+
+    // No release for it, and the checkout is another version: nothing is built.
+    let missing = Runner::on(&server, site.path());
+    let run = missing.run(&[("command", "check"), ("version", "0.0.1")], &push);
+    assert!(!run.success);
+    assert!(
+        run.stdout.contains(&format!(
+            "::error title=cairn::no prebuilt cairn 0.0.1 for Linux X64 ({server}/cairn-comments/cairn/releases/download/v0.0.1/cairn-{target}.tar.gz), \
+             and this action's checkout is cairn {version}: use cairn-comments/cairn@v0.0.1, or leave version empty to build the checkout"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(!missing.temp.path().join("cairn/bin/cairn").exists());
+}
+
+#[test]
+fn the_release_workflow_builds_every_target_the_action_installs() {
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let mut installed: Vec<&str> = text
+        .split(") target=")
+        .skip(1)
+        .map(|rest| rest.split(' ').next().unwrap())
+        .filter(|t| !t.starts_with('"'))
+        .collect();
+    installed.sort();
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let workflow: Value = serde_norway::from_str(&text).expect("release.yml is YAML");
+    let build = &workflow["jobs"]["build"];
+    let mut built: Vec<&str> = build["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["target"].as_str().unwrap())
+        .collect();
+    built.sort();
+    assert_eq!(built, installed);
+    assert_eq!(built.len(), 4, "Linux and macOS, x86_64 and arm64");
+    let runs: Vec<&str> = build["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|step| step["run"].as_str())
+        .collect();
+    assert!(runs.contains(&"cargo build --release --locked --target ${{ matrix.target }}"));
+    assert!(runs.contains(&".ci/package ${{ matrix.target }}"));
+    assert_eq!(workflow["on"]["push"]["tags"][0], "v*");
 }

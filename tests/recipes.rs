@@ -92,6 +92,60 @@ fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
     );
 }
 
+/// What a recipe's shell `lines` leave in `.cairn-bin/` when github.com is `server`
+/// (and `env` is set): `cairn --version` of the binary they put on the PATH.
+fn installed_by(server: &str, lines: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "set -e\n{}\ncairn --version",
+        lines.join("\n").replace("https://github.com", server)
+    );
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-o", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .envs(env.iter().copied())
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}\n{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn the_netlify_and_gitlab_recipes_install_the_release_they_pin() {
+    let version = env!("CARGO_PKG_VERSION");
+    let releases = tempfile::tempdir().unwrap();
+    package_release(
+        releases.path(),
+        &[&format!("v{version}")],
+        "x86_64-unknown-linux-musl",
+    );
+    let server = release_server(releases.path());
+    let expected = format!("cairn {version}");
+
+    let netlify: toml::Value = toml::from_str(&doc("deploy/netlify.toml")).unwrap();
+    let command = netlify["build"]["command"].as_str().unwrap();
+    let (install, build) = command.split_once(" && hugo").unwrap();
+    assert!(build.ends_with(" && .cairn-bin/cairn render public"));
+    let path = "export PATH=\"$PWD/.cairn-bin:$PATH\"";
+    assert_eq!(installed_by(&server, &[install, path], &[]), expected);
+
+    let gitlab: serde_json::Value = serde_norway::from_str(&doc("deploy/gitlab-ci.yml")).unwrap();
+    let pinned = gitlab["variables"]["CAIRN_VERSION"].as_str().unwrap();
+    let lines: Vec<&str> = gitlab[".cairn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .filter(|l| !l.starts_with("apt-get "))
+        .collect();
+    assert_eq!(lines.len(), 2, "fetch and PATH");
+    assert_eq!(
+        installed_by(&server, &lines, &[("CAIRN_VERSION", pinned)]),
+        expected
+    );
+}
+
 #[test]
 fn the_systemd_units_verify() {
     let Some(analyze) = tool("systemd-analyze") else {

@@ -561,8 +561,6 @@ pub fn http_on(
     })
 }
 
-/// POSTs form fields, as a browser on `origin` would.
-/// The path and query of an author's private link in a page or JSON answer.
 /// An HTTP endpoint on 127.0.0.1 (a webhook, a spam checker): it answers each request
 /// `200` with `respond(body)` as JSON, and keeps every request's head and body, in order.
 pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
@@ -604,6 +602,82 @@ pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, R
     (url, got)
 }
 
+/// Packs the binary under test as the release workflow packs a build for `target`
+/// (`.ci/package`), as each of the releases `tags` of cairn-comments/cairn under
+/// `releases` (laid out for [`release_server`]); returns the archive of the first. Its
+/// checksum file must verify.
+pub fn package_release(releases: &Path, tags: &[&str], target: &str) -> PathBuf {
+    let download = releases.join("cairn-comments/cairn/releases/download");
+    let dir = download.join(tags[0]);
+    let out = Command::new(root().join(".ci/package"))
+        .args([target, env!("CARGO_BIN_EXE_cairn")])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = format!("cairn-{target}.tar.gz");
+    let check = Command::new("sha256sum")
+        .args(["-c", &format!("{archive}.sha256")])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stdout(&check));
+    for tag in &tags[1..] {
+        copy_tree(&dir, &download.join(tag));
+    }
+    dir.join(archive)
+}
+
+/// Release downloads as GitHub serves them, on 127.0.0.1: `GET
+/// /OWNER/REPO/releases/download/TAG/NAME` answers `302` to where the file is stored (on
+/// the same server here), which answers with the file under `root` at
+/// `OWNER/REPO/releases/download/TAG/NAME`; anything else is `404`. Returns the server's
+/// URL, which stands for `https://github.com`.
+pub fn release_server(root: &Path) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let root = root.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request.split(' ').nth(1).unwrap_or_default();
+            let file = |p: &str| {
+                Some(root.join(p.strip_prefix('/')?)).filter(|f| {
+                    !p.contains("..") && p.contains("/releases/download/") && f.is_file()
+                })
+            };
+            let (head, body) = match (path.strip_prefix("/stored"), file(path)) {
+                (Some(stored), _) => match file(stored) {
+                    Some(f) => ("200 OK".to_string(), std::fs::read(f).unwrap()),
+                    None => ("404 Not Found".to_string(), Vec::new()),
+                },
+                (None, Some(_)) => (format!("302 Found\r\nLocation: /stored{path}"), Vec::new()),
+                (None, None) => ("404 Not Found".to_string(), b"Not Found".to_vec()),
+            };
+            let stream = reader.get_mut();
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+/// The path and query of an author's private link in a page or JSON answer.
 pub fn own_link(text: &str) -> String {
     let at = text.find("/v1/own/").expect("a private link");
     let end = text[at..]
@@ -612,6 +686,7 @@ pub fn own_link(text: &str) -> String {
     text[at..at + end].replace("&amp;", "&")
 }
 
+/// POSTs form fields, as a browser on `origin` would.
 pub fn post_form(addr: &str, origin: &str, fields: &[(&str, &str)]) -> std::io::Result<Answer> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
