@@ -586,7 +586,8 @@ fn with_text_escaped(html: &str) -> Option<String> {
         }
         // `~` strikes text through; `#` at the end of a heading would end it (htmd
         // escapes one that starts it); an `&` that starts a character reference
-        // (`&amp;lt;`, the text `&lt;`) makes it one.
+        // (`&amp;lt;`, the text `&lt;`) makes it one, as does one whose reference the
+        // text after a tag may finish (htmd joins `<b>&amp;</b><b>lt;</b>` in one `**`).
         let marks: &[char] = if heading > 0 {
             &['~', '#', '&']
         } else {
@@ -596,9 +597,9 @@ fn with_text_escaped(html: &str) -> Option<String> {
         for (at, mark) in text.match_indices(marks) {
             let escaped = match mark {
                 "#" => !(first && at == 0),
-                "&" => text[at..]
-                    .strip_prefix("&amp;")
-                    .is_some_and(starts_reference),
+                "&" => text[at..].strip_prefix("&amp;").is_some_and(|after| {
+                    starts_reference(after) || (!rest.is_empty() && may_start_reference(after))
+                }),
                 _ => true,
             };
             if escaped {
@@ -634,6 +635,12 @@ fn starts_reference(text: &str) -> bool {
                 && is(name, u8::is_ascii_alphanumeric)
         }
     }
+}
+
+/// Whether `text`, after an `&`, is all of it the start of a character reference
+/// (`lt`, `#6`, or nothing yet), which text after it may finish.
+fn may_start_reference(text: &str) -> bool {
+    text.len() < 40 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
 }
 
 /// The length of the tag `html` starts with, quoted attribute values and all.
@@ -1118,6 +1125,25 @@ mod tests {
             html.contains("2 * 3 = 6 and a_b_c; # not a heading"),
             "{md} → {html}"
         );
+    }
+
+    /// Text split between elements the Markdown joins (`**&**` and `**lt;**` become
+    /// `**&lt;**`) still shows its `&`: a reference is never made of two pieces.
+    #[test]
+    fn an_ampersand_before_a_tag_never_starts_a_reference() {
+        for (html, shown) in [
+            ("<p><strong>&amp;</strong><strong>lt;</strong></p>", "&lt;"),
+            ("<p><em>&amp;lt</em><em>;</em> x</p>", "&lt; x"),
+            ("<p><b>&amp;#</b><b>60;</b></p>", "&#60;"),
+        ] {
+            let md = to_markdown(html);
+            let page = crate::render::markdown::to_html(&md);
+            assert_eq!(
+                crate::render::markdown::visible_text(&page).trim(),
+                shown,
+                "{html} → {md} → {page}"
+            );
+        }
     }
 
     /// An imported body nested deeper than pages show is kept as it came, and shown
