@@ -92,8 +92,8 @@ fn the_recipe_workflows_are_the_ones_cairn_init_prints() {
     );
 }
 
-/// What a recipe's shell `lines` leave in `.cairn-bin/` when github.com is `server`
-/// (and `env` is set): `cairn --version` of the binary they put on the PATH.
+/// `cairn --version` of the binary a recipe's shell `lines`, run in an empty directory
+/// with `env` set, put on the PATH when github.com is `server`.
 fn installed_by(server: &str, lines: &[&str], env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let script = format!(
@@ -112,7 +112,7 @@ fn installed_by(server: &str, lines: &[&str], env: &[(&str, &str)]) -> String {
 }
 
 #[test]
-fn the_netlify_and_gitlab_recipes_install_the_release_they_pin() {
+fn the_readme_and_the_recipes_install_the_release_they_pin() {
     let version = env!("CARGO_PKG_VERSION");
     let releases = tempfile::tempdir().unwrap();
     package_release(
@@ -122,6 +122,13 @@ fn the_netlify_and_gitlab_recipes_install_the_release_they_pin() {
     );
     let server = release_server(releases.path());
     let expected = format!("cairn {version}");
+
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let installing = &readme[readme.find("## Installing").unwrap()..];
+    let start = installing.find("```sh\n").unwrap() + "```sh\n".len();
+    let fetch = installing[start..].lines().next().unwrap();
+    let here = "export PATH=\"$PWD:$PATH\"";
+    assert_eq!(installed_by(&server, &[fetch, here], &[]), expected);
 
     let netlify: toml::Value = toml::from_str(&doc("deploy/netlify.toml")).unwrap();
     let command = netlify["build"]["command"].as_str().unwrap();
