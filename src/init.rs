@@ -10,8 +10,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::TimeZone;
 
-/// The GitHub Action that runs cairn, as workflows reference it.
-pub const ACTION: &str = "cairn-comments/cairn@v0";
+/// The GitHub Action that runs cairn, as workflows reference it: the release of this
+/// cairn, the one that set the site up.
+pub const ACTION: &str = concat!("cairn-comments/cairn@v", env!("CARGO_PKG_VERSION"));
+
+/// The release the action installs (its binary for the runner: no build).
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The theme component a Docusaurus site's blog posts get: it wraps the theme's post
 /// footer (src/theme/BlogPostItem/Footer/index.js). Docusaurus' pages are rendered by
@@ -804,12 +808,14 @@ impl Wiring {
              \x20       with:\n\
              \x20         command: check\n\
              \x20         strict: true\n\
+             \x20         version: {VERSION}\n\
              {build}\
              \x20     - if: github.event_name != 'pull_request'\n\
              \x20       uses: {ACTION}\n\
              \x20       with:\n\
              \x20         command: render\n\
              \x20         site-dir: {output}\n\
+             \x20         version: {VERSION}\n\
              \x20     - if: github.event_name != 'pull_request'\n\
              \x20       uses: actions/upload-pages-artifact@v3\n\
              \x20       with:\n\
@@ -2741,6 +2747,11 @@ mod tests {
                     steps.iter().filter(|s| s["uses"] == ACTION).collect();
                 assert_eq!(cairn[0]["with"]["command"], "check");
                 assert_eq!(cairn[1]["with"]["command"], "render");
+                // This cairn's release binary, the action of that release.
+                for step in &cairn {
+                    assert_eq!(step["with"]["version"], env!("CARGO_PKG_VERSION"));
+                }
+                assert_eq!(cairn.len(), 2);
                 assert_eq!(
                     cairn[1]["with"]["site-dir"].as_str(),
                     generator.default_output()
