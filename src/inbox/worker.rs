@@ -303,16 +303,16 @@ pub(crate) fn lower_priority() {
     }
 }
 
-/// The calling thread's scheduling policy, as the kernel has it.
-#[cfg(all(test, target_os = "linux"))]
-fn policy() -> libc::c_int {
-    // SAFETY: reads the calling thread's scheduling policy (a small number, or -1).
-    unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) as libc::c_int }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The calling thread's scheduling policy, as the kernel has it.
+    #[cfg(target_os = "linux")]
+    fn policy() -> libc::c_int {
+        // SAFETY: reads the calling thread's scheduling policy (a small number, or -1).
+        unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) as libc::c_int }
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -561,12 +561,25 @@ pub fn http_on(
     })
 }
 
+/// The head of the HTTP request `reader` holds (its request line and headers, each line
+/// with its CRLF), read up to the blank line that ends it.
+fn read_head(reader: &mut impl std::io::BufRead) -> String {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            return head;
+        }
+        head.push_str(&line);
+    }
+}
+
 /// An HTTP endpoint on 127.0.0.1 (a webhook, a spam checker): it answers each request
 /// `200` with `respond(body)` as JSON, and keeps every request's head and body, in order.
 pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
 pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, Received) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got = Received::default();
@@ -574,17 +587,15 @@ pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, R
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
             let mut reader = BufReader::new(stream);
-            let (mut head, mut length) = (String::new(), 0);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
+            let head = read_head(&mut reader);
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let body = String::from_utf8_lossy(&body).into_owned();
@@ -634,22 +645,15 @@ pub fn package_release(releases: &Path, tags: &[&str], target: &str) -> PathBuf 
 /// `OWNER/REPO/releases/download/TAG/NAME`; anything else is `404`. Returns the server's
 /// URL, which stands for `https://github.com`.
 pub fn release_server(root: &Path) -> String {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let root = root.to_path_buf();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
             let mut reader = BufReader::new(stream);
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request.split(' ').nth(1).unwrap_or_default();
+            let head = read_head(&mut reader);
+            let path = head.split(' ').nth(1).unwrap_or_default();
             let file = |p: &str| {
                 Some(root.join(p.strip_prefix('/')?)).filter(|f| {
                     !p.contains("..") && p.contains("/releases/download/") && f.is_file()
