@@ -626,6 +626,14 @@ mod tests {
             "[x](data:text/html;base64,PHNjcmlwdD4=)",
             "<svg onload=alert(1)>",
             "<a href=\"https://ok.example\" onmouseover=\"x()\">ok</a>",
+            // Mutation XSS: markup that a browser reparses into something else once
+            // it is serialized (SVG, MathML and raw-text elements mixed).
+            "<svg><foreignObject><math><iframe><!--</iframe><img src onerror=alert(1)>-->",
+            "<math><mi><svg><iframe><!--</iframe><img src onerror=alert(1)>-->",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<svg></p><style><a id=\"</style><img src=1 onerror=alert(1)>\">",
+            "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+            "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
         ];
         for case in cases {
             let html = to_html(case).to_lowercase();
