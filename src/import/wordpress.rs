@@ -153,4 +153,27 @@ mod tests {
             "comment 5 on https://old.example/2020/hello/: a pingback, not a comment"
         );
     }
+
+    /// A blog set up before WordPress moved to UTF-8 exports in Latin-1, as its XML
+    /// declaration says: names and text come over with their accents.
+    #[test]
+    fn a_latin1_export_keeps_its_accents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wxr.xml");
+        let mut doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n".to_vec();
+        doc.extend_from_slice(
+            b"<rss xmlns:wp=\"http://wordpress.org/export/1.2/\"><channel><item>\
+              <link>https://old.example/caf\xe9/</link><wp:comment><wp:comment_id>1</wp:comment_id>\
+              <wp:comment_author><![CDATA[Zo\xeb]]></wp:comment_author>\
+              <wp:comment_date_gmt>2009-01-02 03:04:05</wp:comment_date_gmt>\
+              <wp:comment_content><![CDATA[Tr\xe8s bien, \xa1ol\xe9!]]></wp:comment_content>\
+              <wp:comment_approved>1</wp:comment_approved></wp:comment></item></channel></rss>",
+        );
+        std::fs::write(&path, doc).unwrap();
+        let source = read(&path).unwrap();
+        let item = &source.items[0];
+        assert_eq!(item.author.as_deref(), Some("Zoë"));
+        assert_eq!(item.thread.as_deref(), Some("https://old.example/café/"));
+        assert_eq!(item.body, Body::Html("<p>Très bien, ¡olé!</p>\n".into()));
+    }
 }

@@ -79,14 +79,14 @@ fn walk<R: BufRead>(
             .map_err(|e| anyhow::anyhow!("at byte {}: {e}", reader.error_position()))?;
         match event {
             Event::Start(start) => {
-                let element = element_of(&start);
+                let element = element_of(&start, reader);
                 if !open.is_empty() || (level == depth && names.contains(&element.name.as_str())) {
                     open.push(element);
                 }
                 level += 1;
             }
             Event::Empty(start) => {
-                let element = element_of(&start);
+                let element = element_of(&start, reader);
                 if let Some(parent) = open.last_mut() {
                     parent.children.push(element);
                 } else if level == depth && names.contains(&element.name.as_str()) {
@@ -108,17 +108,13 @@ fn walk<R: BufRead>(
                         Ok(s) => current.text.push_str(&s),
                         // HTML entities such as `&nbsp;` are not XML's: keep them as
                         // they are; the body is HTML and they mean the same there.
-                        Err(_) => current
-                            .text
-                            .push_str(&String::from_utf8_lossy(&text.into_inner())),
+                        Err(_) => current.text.push_str(&decode(reader, &text)),
                     }
                 }
             }
             Event::CData(data) => {
                 if let Some(current) = open.last_mut() {
-                    current
-                        .text
-                        .push_str(&String::from_utf8_lossy(&data.into_inner()));
+                    current.text.push_str(&decode(reader, &data));
                 }
             }
             Event::Eof if level == 0 => return Ok(()),
@@ -136,23 +132,81 @@ fn walk<R: BufRead>(
     }
 }
 
-fn element_of(start: &BytesStart) -> Element {
+fn element_of<R>(start: &BytesStart, reader: &Reader<R>) -> Element {
     Element {
-        name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+        name: decode(reader, start.local_name().as_ref()),
         attrs: start
             .attributes()
             .flatten()
             .map(|a| {
                 let value = a
-                    .unescape_value()
+                    .decode_and_unescape_value(reader.decoder())
                     .map(|v| v.into_owned())
-                    .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
-                (
-                    String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
-                    value,
-                )
+                    .unwrap_or_else(|_| decode(reader, &a.value));
+                (decode(reader, a.key.local_name().as_ref()), value)
             })
             .collect(),
         ..Element::default()
+    }
+}
+
+/// Raw bytes of the document as text, in the encoding its declaration names (UTF-8
+/// when it names none); what that encoding cannot read becomes U+FFFD.
+fn decode<R>(reader: &Reader<R>, bytes: &[u8]) -> String {
+    reader
+        .decoder()
+        .decode(bytes)
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(bytes: &[u8]) -> Result<Vec<Element>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.xml");
+        std::fs::write(&path, bytes).unwrap();
+        let mut out = Vec::new();
+        for_each(&path, 1, &["r"], |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// WordPress writes its export in the blog's character set and says which in the
+    /// XML declaration; blogs older than WordPress's switch to UTF-8 still use Latin-1.
+    #[test]
+    fn text_is_read_in_the_encoding_the_declaration_names() {
+        for declared in ["ISO-8859-1", "windows-1252", "iso-8859-15"] {
+            let mut doc = format!("<?xml version=\"1.0\" encoding=\"{declared}\"?>\n").into_bytes();
+            doc.extend_from_slice(
+                b"<rss><r who=\"Zo\xeb\"><t>Caf\xe9 cr\xe8me</t><c><![CDATA[<p>D\xe9j\xe0 vu</p>]]></c>\
+                  <e>\xe9t\xe9&nbsp;&amp; hiver</e></r></rss>",
+            );
+            let r = &records(&doc).unwrap()[0];
+            assert_eq!(r.attr("who"), Some("Zoë"), "{declared}");
+            assert_eq!(r.text_at("t").as_deref(), Some("Café crème"), "{declared}");
+            assert_eq!(
+                r.text_at("c").as_deref(),
+                Some("<p>Déjà vu</p>"),
+                "{declared}"
+            );
+            // An HTML entity XML does not know stays as it is, the rest decoded.
+            assert_eq!(
+                r.text_at("e").as_deref(),
+                Some("été&nbsp;&amp; hiver"),
+                "{declared}"
+            );
+        }
+        let utf8 =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><r who=\"Zoë\"><t>Café</t></r></rss>";
+        let r = &records(utf8.as_bytes()).unwrap()[0];
+        assert_eq!(
+            (r.attr("who"), r.text_at("t").as_deref()),
+            (Some("Zoë"), Some("Café"))
+        );
     }
 }
