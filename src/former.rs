@@ -444,8 +444,14 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
         }
     }
     for name in ["staticman.yml", "staticman.json"] {
-        if dir.join(name).is_file() {
-            add(&mut found, System::Staticman, Place::whole(name));
+        let file = dir.join(name);
+        if file.is_file() {
+            let staticman = add(&mut found, System::Staticman, Place::whole(name));
+            // Where its setting says it writes comments wins over the usual folders.
+            if let Some(folder) = staticman_folder(dir, &file) {
+                staticman.places.push(Place::whole(&format!("{folder}/")));
+                staticman.source = Some(folder);
+            }
         }
     }
     // A Staticman folder without a template or setting that uses it is a folder of
@@ -539,6 +545,25 @@ fn setting_near(dir: &Path, place: &Place, key: &str) -> Option<String> {
         };
         let filled_in = value.contains(['{', '}', '<', '>', '$']);
         (!value.is_empty() && !filled_in).then(|| value.to_string())
+    })
+}
+
+/// The folder a Staticman setting file writes comments to, relative to the site: the
+/// fixed start of a `path` (`_comments/{options.slug}` is `_comments`), if it holds files.
+fn staticman_folder(dir: &Path, file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let setting: serde_json::Value = if file.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).ok()?
+    } else {
+        crate::yaml::from_str(&text).ok()?
+    };
+    setting.as_object()?.values().find_map(|property| {
+        let path = property.get("path")?.as_str()?;
+        let folder = path[..path.find('{').unwrap_or(path.len())].trim_matches('/');
+        let safe = !folder.is_empty() && !folder.split('/').any(|part| part == "..");
+        let holds_files =
+            || std::fs::read_dir(dir.join(folder)).is_ok_and(|mut d| d.next().is_some());
+        (safe && holds_files()).then(|| folder.to_string())
     })
 }
 
@@ -658,6 +683,11 @@ fn shortened(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a Jekyll site (`_config.yml`, built to `_site/`) shows comments with.
+    fn jekyll(dir: &Path) -> Vec<Found> {
+        find(dir, Some(&dir.join("_config.yml")), "_site", "comments")
+    }
 
     fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -789,12 +819,7 @@ mod tests {
             "_config.yml",
             "title: Blog\ndescription: Notes from Missouri\ndisqus:\n  shortname: my-blog\n",
         )]);
-        let found = find(
-            minima.path(),
-            Some(&minima.path().join("_config.yml")),
-            "_site",
-            "comments",
-        );
+        let found = jekyll(minima.path());
         assert_eq!(found.len(), 1, "not Isso for Missouri: {found:?}");
         assert_eq!(places(&found[0]), ["_config.yml:4"]);
         assert_eq!(found[0].system, System::Disqus);
@@ -806,12 +831,7 @@ mod tests {
              disqus:\n    shortname: # fill with the Disqus shortname\n  utterances:\n    repo: # <gh-username>/<repo>\n  \
              giscus:\n    repo: me/blog\n    repo_id: R_kgDO\n",
         )]);
-        let found = find(
-            chirpy.path(),
-            Some(&chirpy.path().join("_config.yml")),
-            "_site",
-            "comments",
-        );
+        let found = jekyll(chirpy.path());
         let systems: Vec<System> = found.iter().map(|f| f.system).collect();
         assert_eq!(
             systems,
@@ -830,13 +850,7 @@ mod tests {
             "_config.yml",
             "comments:\n  provider: # [disqus | utterances | giscus]\n  disqus:\n    shortname:\n",
         )]);
-        assert!(find(
-            unset.path(),
-            Some(&unset.path().join("_config.yml")),
-            "_site",
-            "comments"
-        )
-        .is_empty());
+        assert!(jekyll(unset.path()).is_empty());
 
         // Minimal Mistakes.
         let mm = site(&[(
@@ -844,12 +858,7 @@ mod tests {
             "comments:\n  provider               : \"disqus\" # false (default), \"disqus\", \"discourse\", \"staticman_v2\", \"utterances\", \"giscus\"\n  \
              disqus:\n    shortname            : \"my-blog\"\n  utterances:\n    theme                : # \"github-light\"\n",
         )]);
-        let found = find(
-            mm.path(),
-            Some(&mm.path().join("_config.yml")),
-            "_site",
-            "comments",
-        );
+        let found = jekyll(mm.path());
         let systems: Vec<System> = found.iter().map(|f| f.system).collect();
         assert_eq!(systems, [System::Disqus], "{found:?}");
         assert_eq!(places(&found[0]), ["_config.yml:2", "_config.yml:4"]);
@@ -867,12 +876,7 @@ mod tests {
                  <form method=\"POST\" action=\"https://api.staticman.net/v2/entry/me/blog/main/comments\">\n",
             ),
         ]);
-        let found = find(
-            dir.path(),
-            Some(&dir.path().join("_config.yml")),
-            "_site",
-            "comments",
-        );
+        let found = jekyll(dir.path());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             places(&found[0]),
@@ -887,18 +891,33 @@ mod tests {
             .advice()
             .contains("`cairn import staticman _data/comments`"));
 
+        // Its `frontmatter` format, in a collection of the site's own.
+        let collection = site(&[
+            (
+                "_config.yml",
+                "title: Blog\ncollections:\n  comments:\n    output: false\n",
+            ),
+            (
+                "staticman.yml",
+                "comments:\n  path: \"/_comments/{options.slug}/\"\n  format: frontmatter\n",
+            ),
+            (
+                "_comments/hello/1.md",
+                "---\n_id: 1\ndate: 1614834367\n---\nHi\n",
+            ),
+        ]);
+        let found = jekyll(collection.path());
+        assert_eq!(places(&found[0]), ["_comments/", "staticman.yml"]);
+        assert!(found[0]
+            .advice()
+            .contains("`cairn import staticman _comments`"));
+
         // A data folder named comments, used by nothing that says Staticman, is not it.
         let other = site(&[
             ("_data/comments/list.yml", "- a\n"),
             ("_config.yml", "title: Blog\n"),
         ]);
-        assert!(find(
-            other.path(),
-            Some(&other.path().join("_config.yml")),
-            "_site",
-            "comments"
-        )
-        .is_empty());
+        assert!(jekyll(other.path()).is_empty());
     }
 
     #[test]
@@ -924,12 +943,7 @@ mod tests {
                 "<script src=\"https://giscus.app/client.js\" data-repo=\"{{ site.comments.giscus.repo }}\"\n  data-category=\"{{ site.comments.giscus.category }}\"></script>\n",
             ),
         ]);
-        let found = find(
-            dir.path(),
-            Some(&dir.path().join("_config.yml")),
-            "_site",
-            "comments",
-        );
+        let found = jekyll(dir.path());
         assert_eq!(
             found[0].source.as_deref(),
             Some("me/notes --category 'Announcements'"),

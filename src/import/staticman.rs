@@ -1,6 +1,6 @@
-//! Reads Staticman (and other Jekyll data-file) comments: one YAML or JSON file per
-//! comment, in a folder per page, with field names that vary by theme. The defaults
-//! cover the common themes; `--field NAME=KEY` names any other key.
+//! Reads Staticman (and other Jekyll data-file) comments: one YAML, JSON or Markdown
+//! (front matter) file per comment, in a folder per page, with field names that vary
+//! by theme. The defaults cover the common themes; `--field NAME=KEY` names any other key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -115,15 +115,15 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !matches!(extension, "yml" | "yaml" | "json") {
+        if !matches!(extension, "yml" | "yaml" | "json" | "md" | "markdown") {
             source.skipped.push(Note {
                 location,
-                message: "not a YAML or JSON file".into(),
+                message: "not a YAML, JSON or Markdown file".into(),
             });
             continue;
         }
-        let values = match read_file(path, extension) {
-            Ok(values) => values,
+        let (values, content) = match read_file(path, extension) {
+            Ok(read) => read,
             Err(message) => {
                 source.skipped.push(Note { location, message });
                 continue;
@@ -142,6 +142,18 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
+        // A site's pages are Markdown with front matter too, dates and all; Staticman
+        // gives every comment an id.
+        if content.is_some() && get("id").is_none() {
+            source.skipped.push(Note {
+                location,
+                message: format!(
+                    "no id (looked for {}): a page, not a comment",
+                    fields.keys("id").join(", ")
+                ),
+            });
+            continue;
+        }
         let Some(raw_date) = get("date") else {
             source.skipped.push(Note {
                 location,
@@ -170,7 +182,12 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
         if email.as_deref().is_some_and(|e| !e.contains('@')) {
             report.hashed_emails += 1;
         }
-        let body = get("body").unwrap_or_default();
+        // Staticman's `frontmatter` format keeps the text out of the fields, after them.
+        let body = content
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .or_else(|| get("body"))
+            .unwrap_or_default();
         let body = match body_format {
             BodyFormat::Html => Body::Html(body),
             BodyFormat::Markdown => Body::Markdown(body),
@@ -220,7 +237,7 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
 /// with the first few files it skipped and why.
 fn no_comments(dir: &Path, skipped: &[Note]) -> String {
     let mut message = format!(
-        "{}: no comment files (YAML or JSON files with a date): not a Staticman comments directory",
+        "{}: no comment files (YAML, JSON or Markdown files with a date): not a Staticman comments directory",
         dir.display()
     );
     if skipped.is_empty() {
@@ -265,19 +282,32 @@ fn resolve_positions(
     }
 }
 
-/// The top-level scalar fields of a YAML or JSON file, as strings.
-fn read_file(path: &Path, extension: &str) -> Result<BTreeMap<String, String>, String> {
+/// The top-level scalar fields of a YAML or JSON file, as strings; of a Markdown file
+/// (Staticman's `frontmatter` format), those of its front matter, and the text after it.
+type Read = (BTreeMap<String, String>, Option<String>);
+
+fn read_file(path: &Path, extension: &str) -> Result<Read, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::comment::without_bom(&text);
+    let (fields, content) = match extension {
+        "md" | "markdown" => {
+            let (front, content) = front_matter(text).ok_or(
+                "no front matter: a Markdown comment file starts with its fields between \
+                 two `---` lines",
+            )?;
+            (front, Some(content.to_string()))
+        }
+        _ => (text, None),
+    };
     let value: serde_json::Value = if extension == "json" {
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
+        serde_json::from_str(fields).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
-        crate::yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?
+        crate::yaml::from_str(fields).map_err(|e| format!("invalid YAML: {e}"))?
     };
     let serde_json::Value::Object(map) = value else {
         return Err("not a mapping of fields".into());
     };
-    Ok(map
+    let fields = map
         .into_iter()
         .filter_map(|(key, value)| {
             let text = match value {
@@ -288,7 +318,24 @@ fn read_file(path: &Path, extension: &str) -> Result<BTreeMap<String, String>, S
             };
             Some((key, text))
         })
-        .collect())
+        .collect();
+    Ok((fields, content))
+}
+
+/// The YAML between a `---` first line and the next line that is `---`, and the text
+/// after it.
+fn front_matter(text: &str) -> Option<(&str, &str)> {
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let mut at = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end_matches(['\r', '\n']) == "---" {
+            return Some((&rest[..at], &rest[at + line.len()..]));
+        }
+        at += line.len();
+    }
+    None
 }
 
 /// Dates as themes write them: ISO 8601 / RFC 3339 (with or without offset, `T` or a
@@ -414,7 +461,7 @@ mod tests {
             skipped,
             [
                 "my-post/entry5.yml: no date (looked for date)",
-                "my-post/notes.txt: not a YAML or JSON file"
+                "my-post/notes.txt: not a YAML, JSON or Markdown file"
             ]
         );
 
@@ -430,6 +477,81 @@ mod tests {
         assert_eq!(
             source.items[0].body,
             Body::Markdown("<p>Hi <em>all</em></p>".into())
+        );
+    }
+
+    /// Staticman's `format: frontmatter` writes a Markdown file: the fields as YAML
+    /// between `---` lines, then the field its `frontmatterContent` transform names.
+    #[test]
+    fn frontmatter_files_give_their_fields_and_their_text_as_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let post = dir.path().join("hello");
+        std::fs::create_dir_all(&post).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(post.join(name), text).unwrap();
+        write(
+            "1.md",
+            "---\n_id: a1\nname: Ann\ndate: '2021-03-04T05:06:07.000Z'\n---\nFirst *line*\n\n---\n\nafter a rule\n",
+        );
+        write(
+            "2.md",
+            "---\r\n_id: b2\r\nname: Bob\r\nreplying_to_uid: a1\r\ndate: 1614834367\r\n---\r\n<p>Thanks</p>\r\n",
+        );
+        // The text may also be one of the fields, as in the other formats.
+        write(
+            "3.md",
+            "---\n_id: c3\ndate: 1614834368\nmessage: in the fields\n---\n",
+        );
+        write("4.md", "# Notes\n\nNo front matter here.\n");
+        write("5.md", "---\n_id: e5\ndate: 1614834369\n");
+        write(
+            "6.md",
+            "---\ntitle: A post\ndate: 2021-03-04\nlayout: post\n---\nThe post's text.\n",
+        );
+        let (source, _) = read(dir.path(), &Fields::default(), BodyFormat::Auto).unwrap();
+        let got: Vec<(&str, Option<&str>, Option<&str>, &Body)> = source
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.key.as_str(),
+                    i.author.as_deref(),
+                    i.parent.as_deref(),
+                    &i.body,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "a1",
+                    Some("Ann"),
+                    None,
+                    &Body::Markdown("First *line*\n\n---\n\nafter a rule".into())
+                ),
+                (
+                    "b2",
+                    Some("Bob"),
+                    Some("a1"),
+                    &Body::Html("<p>Thanks</p>".into())
+                ),
+                ("c3", None, None, &Body::Markdown("in the fields".into())),
+            ]
+        );
+        assert_eq!(
+            source.items[0].date.to_rfc3339(),
+            "2021-03-04T05:06:07+00:00"
+        );
+        let skipped: Vec<String> = source.skipped.iter().map(|n| n.to_string()).collect();
+        let no_front = "no front matter: a Markdown comment file starts with its fields \
+                        between two `---` lines";
+        assert_eq!(
+            skipped,
+            [
+                format!("hello/4.md: {no_front}"),
+                format!("hello/5.md: {no_front}"),
+                "hello/6.md: no id (looked for _id, id): a page, not a comment".into(),
+            ]
         );
     }
 }

@@ -606,15 +606,28 @@ fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
     // The site's root, say: files, none of them a comment.
     std::fs::write(dir.path().join("_config.yml"), "title: My blog\n").unwrap();
     std::fs::write(dir.path().join("index.md"), "# Hello\n").unwrap();
+    std::fs::create_dir(dir.path().join("_posts")).unwrap();
+    std::fs::write(
+        dir.path().join("_posts/2020-09-30-hi.md"),
+        "---\ntitle: Hi\ndate: 2020-09-30\n---\nA post.\n",
+    )
+    .unwrap();
     let message = read(dir.path());
     assert!(message.contains("no comment files"), "{message}");
-    assert!(message.contains("2 skipped, e.g.:"), "{message}");
+    assert!(message.contains("3 skipped, e.g.:"), "{message}");
     assert!(
         message.contains("\n  _config.yml: no date (looked for date)"),
         "{message}"
     );
+    // A post has front matter with a date, as Staticman's Markdown comments do.
     assert!(
-        message.contains("\n  index.md: not a YAML or JSON file"),
+        message.contains(
+            "\n  _posts/2020-09-30-hi.md: no id (looked for _id, id): a page, not a comment"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  index.md: no front matter"),
         "{message}"
     );
     // One comment among them is an import.
@@ -625,7 +638,7 @@ fn a_staticman_directory_without_a_comment_file_is_an_error_that_says_why() {
     .unwrap();
     let source = read_staticman(dir.path()).unwrap();
     assert_eq!(source.items.len(), 1);
-    assert_eq!(source.skipped.len(), 2);
+    assert_eq!(source.skipped.len(), 3);
 }
 
 #[test]
