@@ -137,6 +137,25 @@ fn isso_fixture_disqus_export_imports_every_post_and_parent() {
         &[SECRET],
     ));
     assert!(again.contains("imported 0 comments") && again.contains("2 already imported"));
+
+    // The same export as Disqus sends it, gzip'd, is the same comments.
+    let gz = dir.path().join("disqus.xml.gz");
+    let mut packed = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::copy(&mut std::fs::File::open(xml).unwrap(), &mut packed).unwrap();
+    packed.finish().unwrap();
+    let gz = gz.to_str().unwrap();
+    let packed = ok(&cairn_with(
+        dir.path(),
+        &["import", "disqus", gz],
+        &[SECRET],
+    ));
+    assert!(
+        packed.contains("imported 0 comments") && packed.contains("2 already imported"),
+        "{packed}"
+    );
 }
 
 #[test]

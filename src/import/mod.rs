@@ -425,20 +425,48 @@ pub fn read_forgotten(comments_dir: &Path) -> Result<HashSet<Ulid>> {
         .collect()
 }
 
-/// The text of the export at `path`, gunzip'd if it is compressed (Remark42's backups
-/// and Commento's exports are).
+/// The export at `path` as a stream, gunzip'd if it is compressed: Disqus sends its
+/// exports as `.xml.gz`, and Remark42's backups and Commento's exports are gzip'd too.
+fn open(path: &Path) -> Result<Box<dyn std::io::BufRead>> {
+    use std::io::BufRead;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut file = std::io::BufReader::new(file);
+    let head = file
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let plain = Gunzip(flate2::bufread::MultiGzDecoder::new(file));
+        return Ok(Box::new(std::io::BufReader::new(plain)));
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        // WordPress.com hands its export over zipped, one XML file or several.
+        bail!(
+            "{}: a zip archive, not an export: unzip it and import the file (or each of \
+             the files) inside",
+            path.display()
+        );
+    }
+    Ok(Box::new(file))
+}
+
+/// A gzip stream whose errors say the file is cut short or damaged.
+struct Gunzip<R>(R);
+
+impl<R: std::io::Read> std::io::Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("not a whole gzip file ({e})")))
+    }
+}
+
+/// The text of the export at `path`, gunzip'd if it is compressed.
 fn text_of(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::MultiGzDecoder::new(bytes.as_slice())
-            .read_to_end(&mut plain)
-            .with_context(|| format!("{}: not a whole gzip file", path.display()))?;
-        plain
-    } else {
-        bytes
-    };
+    let mut bytes = Vec::new();
+    open(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{}: not UTF-8 text (byte {})",

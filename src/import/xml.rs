@@ -55,9 +55,7 @@ pub fn for_each(
     names: &[&str],
     mut each: impl FnMut(Element) -> Result<()>,
 ) -> Result<()> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader = Reader::from_reader(std::io::BufReader::new(file));
+    let mut reader = Reader::from_reader(super::open(path)?);
     walk(&mut reader, depth, names, &mut each)
         .with_context(|| format!("{}: not a well-formed XML export", path.display()))
 }
@@ -207,6 +205,30 @@ mod tests {
         assert_eq!(
             (r.attr("who"), r.text_at("t").as_deref()),
             (Some("Zoë"), Some("Café"))
+        );
+    }
+
+    /// Disqus sends its export as `.xml.gz`; WordPress.com its export as a zip.
+    #[test]
+    fn a_gzipped_export_is_read_and_a_zip_archive_is_refused_saying_what_to_do() {
+        use std::io::Write;
+        let doc = b"<?xml version=\"1.0\"?><disqus><r who=\"Ann\"><t>Hi</t></r><r/></disqus>";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(doc).unwrap();
+        let gz = gz.finish().unwrap();
+        let read = records(&gz).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            (read[0].attr("who"), read[0].text_at("t").as_deref()),
+            (Some("Ann"), Some("Hi"))
+        );
+
+        let cut = format!("{:#}", records(&gz[..gz.len() - 12]).unwrap_err());
+        assert!(cut.contains("not a whole gzip file"), "{cut}");
+        let zip = format!("{:#}", records(b"PK\x03\x04\x14\x00\x00\x00").unwrap_err());
+        assert!(
+            zip.contains("a zip archive, not an export: unzip it and import the file"),
+            "{zip}"
         );
     }
 }
