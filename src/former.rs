@@ -551,12 +551,7 @@ fn setting_near(dir: &Path, place: &Place, key: &str) -> Option<String> {
 /// The folder a Staticman setting file writes comments to, relative to the site: the
 /// fixed start of a `path` (`_comments/{options.slug}` is `_comments`), if it holds files.
 fn staticman_folder(dir: &Path, file: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let setting: serde_json::Value = if file.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).ok()?
-    } else {
-        crate::yaml::from_str(&text).ok()?
-    };
+    let setting = crate::init::config_value(file)?;
     setting.as_object()?.values().find_map(|property| {
         let path = property.get("path")?.as_str()?;
         let folder = path[..path.find('{').unwrap_or(path.len())].trim_matches('/');

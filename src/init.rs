@@ -1542,7 +1542,7 @@ fn option_value(command: &str, option: &str) -> Option<String> {
 }
 
 /// A TOML, YAML, JSON or (the plain strings of) Python configuration file, read.
-fn config_value(path: &Path) -> Option<serde_json::Value> {
+pub(crate) fn config_value(path: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(path).ok()?;
     match path.extension()?.to_str()? {
         "toml" => toml::from_str(&text).ok(),

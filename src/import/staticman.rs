@@ -123,7 +123,7 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             continue;
         }
         let (values, content) = match read_file(path, extension) {
-            Ok(read) => read,
+            Ok(file) => file,
             Err(message) => {
                 source.skipped.push(Note { location, message });
                 continue;
@@ -284,9 +284,9 @@ fn resolve_positions(
 
 /// The top-level scalar fields of a YAML or JSON file, as strings; of a Markdown file
 /// (Staticman's `frontmatter` format), those of its front matter, and the text after it.
-type Read = (BTreeMap<String, String>, Option<String>);
+type FileFields = (BTreeMap<String, String>, Option<String>);
 
-fn read_file(path: &Path, extension: &str) -> Result<Read, String> {
+fn read_file(path: &Path, extension: &str) -> Result<FileFields, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::comment::without_bom(&text);
     let (fields, content) = match extension {
