@@ -23,7 +23,7 @@ use crate::thread;
 use crate::walk::{Listing, Opened};
 
 /// How serious a problem is: errors fail `cairn check`; warnings only with `--strict`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,

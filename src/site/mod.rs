@@ -15,7 +15,8 @@ pub mod serve;
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry as Slot;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -170,15 +171,16 @@ pub fn render(
     let places = Places::of(&outcomes);
     let mut unsent = Vec::new();
     let mut copies = Copies::default();
+    let mut on_pages = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Err(problem) => report.problems.push(problem),
+            Err(problem) => on_pages.push(problem),
             Ok(page) => {
                 unsent.extend(page.unsent);
                 copies.extend(page.copies);
                 report.pages_written += usize::from(page.written);
                 report.feeds_written += usize::from(page.feed_written);
-                report.problems.extend(page.problems);
+                on_pages.extend(page.problems);
                 for (_, _, count, _) in page.sections {
                     report.sections += 1;
                     report.comments_rendered += count;
@@ -186,6 +188,7 @@ pub fn render(
             }
         }
     }
+    report.problems.extend(once_for_all_pages(on_pages));
     report.problems.extend(unread);
     report.problems.extend(unsent_forms(config, unsent));
     let Threads { seen, recent, .. } = run.threads;
@@ -247,6 +250,34 @@ fn and_others(n: usize, one: &str, many: &str) -> String {
         1 => format!(" and 1 other {one}"),
         n => format!(" and {n} other {many}"),
     }
+}
+
+/// The pages' problems, each said once: a problem said in the same words of several
+/// pages (a layout's, such as a second placeholder in it) names the first of them and
+/// counts the others, where a site of a thousand pages would print it a thousand times.
+fn once_for_all_pages(mut problems: Vec<Problem>) -> Vec<Problem> {
+    crate::store::sort_problems(&mut problems);
+    let mut first: HashMap<(Severity, String), usize> = HashMap::new();
+    let mut said: Vec<(Problem, usize)> = Vec::new();
+    for problem in problems {
+        match first.entry((problem.severity, problem.message.clone())) {
+            Slot::Occupied(at) => said[*at.get()].1 += 1,
+            Slot::Vacant(at) => {
+                at.insert(said.len());
+                said.push((problem, 0));
+            }
+        }
+    }
+    said.into_iter()
+        .map(|(mut problem, others)| {
+            match others {
+                0 => {}
+                1 => problem.message.push_str("; the same on 1 other page"),
+                n => problem.message += &format!("; the same on {n} other pages"),
+            }
+            problem
+        })
+        .collect()
 }
 
 /// One warning for each reason pages' comment forms would not reach the inbox
@@ -2087,6 +2118,72 @@ mod tests {
         std::fs::create_dir_all(site.join("a")).unwrap();
         std::fs::write(site.join("a/index.html"), page).unwrap();
         site
+    }
+
+    #[test]
+    fn a_problem_of_many_pages_is_said_once_naming_the_first_and_counting_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // A layout's mistakes, on every page made from it; and one page's own.
+        let layout = r#"<div id="cairn-comments"></div><div id="cairn-comments"></div>
+                        <img data-cairn-count="/a/"><aside data-cairn-recent="ten"></aside>"#;
+        let site = one_comment_on_a(root, layout);
+        for page in ["b", "c", "d"] {
+            std::fs::create_dir_all(site.join(page)).unwrap();
+            std::fs::write(site.join(page).join("index.html"), layout).unwrap();
+        }
+        std::fs::create_dir_all(site.join("e")).unwrap();
+        std::fs::write(
+            site.join("e/index.html"),
+            r#"<aside data-cairn-recent="five"></aside><img id="cairn-comments">"#,
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let said: Vec<(String, &str)> = report
+            .problems
+            .iter()
+            .map(|p| {
+                let page = p.path.strip_prefix(&site).unwrap();
+                (page.display().to_string(), p.message.as_str())
+            })
+            .collect();
+        let a = "a/index.html".to_string();
+        let e = "e/index.html".to_string();
+        assert_eq!(
+            said,
+            [
+                (
+                    a.clone(),
+                    "a second id=\"cairn-comments\" placeholder: left as it was (a page holds \
+                     one comments section); the same on 3 other pages"
+                ),
+                (
+                    a.clone(),
+                    "data-cairn-count on <img>, an element that cannot hold content: left as it \
+                     was (put it on a <div> or a <span>); the same on 3 other pages"
+                ),
+                (
+                    a,
+                    "data-cairn-recent=\"ten\": not a number of comments; placeholder left as it \
+                     was; the same on 3 other pages"
+                ),
+                (
+                    e.clone(),
+                    "data-cairn-recent=\"five\": not a number of comments; placeholder left as \
+                     it was"
+                ),
+                (
+                    e,
+                    "id=\"cairn-comments\" on <img>, an element that cannot hold content: left as \
+                     it was (put it on a <div> or a <span>)"
+                ),
+            ],
+            "each page's problems in the order of the page, each problem once"
+        );
+        assert_eq!(report.sections, 4, "the pages are rendered all the same");
     }
 
     #[test]
