@@ -280,6 +280,18 @@ pub fn check_website(site: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a website field says nothing: it is empty, or holds only a scheme
+/// (`http://`, which older WordPress themes put into the field for readers to type on
+/// from, and which was stored as it stood when they did not).
+pub fn is_no_website(raw: &str) -> bool {
+    let raw = raw.trim().to_ascii_lowercase();
+    let rest = raw
+        .strip_prefix("https")
+        .or_else(|| raw.strip_prefix("http"))
+        .unwrap_or(&raw);
+    raw.is_empty() || (rest.starts_with(':') && rest.bytes().all(|b| b == b':' || b == b'/'))
+}
+
 /// `raw` as a website format v1 takes: as it is when it is an http(s) URL, else, when
 /// it is a bare host with a dot in it and maybe a path (`ann.example/blog`, as people
 /// type their site), with `scheme` (`http`, `https`) in front. `None` for anything else

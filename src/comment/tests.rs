@@ -321,6 +321,31 @@ fn only_http_and_https_websites_become_links_at_render_time() {
 }
 
 #[test]
+fn a_website_field_with_only_a_scheme_says_nothing() {
+    for blank in [
+        "",
+        "  ",
+        "http://",
+        "https://",
+        "HTTP://",
+        " https:// ",
+        "http:",
+        "https:/",
+    ] {
+        assert!(is_no_website(blank), "{blank:?}");
+    }
+    for given in [
+        "http",
+        "ann.example",
+        "https://a.example",
+        "http:ann.example",
+        "ftp://",
+    ] {
+        assert!(!is_no_website(given), "{given:?}");
+    }
+}
+
+#[test]
 fn only_characters_no_one_can_see_are_left_out_for_showing() {
     for c in [
         '\u{0}',

@@ -30,7 +30,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
-use crate::comment::{complete_website, Comment, Format};
+use crate::comment::{complete_website, is_no_website, Comment, Format};
 use crate::secret::Secret;
 use crate::store::{self, Store};
 use crate::thread;
@@ -885,7 +885,7 @@ fn is_tracking(name: &str) -> bool {
 /// as sources hold `ann@example.org` or `mailto:` links in the URL field, never gets
 /// here: every reader would see it.)
 fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String> {
-    let raw = raw.map(str::trim).filter(|w| !w.is_empty())?;
+    let raw = raw.map(str::trim).filter(|w| !is_no_website(w))?;
     let completed = complete_website(raw, "http");
     if completed.is_none() {
         adjusted(format!("website {raw:?} is not an http(s) URL; dropped"));

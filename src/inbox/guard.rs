@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
-use crate::comment::{complete_website, email_addresses, is_showable, Comment};
+use crate::comment::{complete_website, email_addresses, is_no_website, is_showable, Comment};
 use crate::config::Config;
 use crate::render::i18n::Strings;
 use crate::secret::Secret;
@@ -308,7 +308,7 @@ pub fn validate(
     // `ann.example`, as people type their site, is `https://ann.example`.
     let website = match complete_website(typed, "https") {
         Some(website) => website,
-        None if typed.is_empty() => String::new(),
+        None if is_no_website(typed) => String::new(),
         None => return reject(Reason::Website, Some("website"), &[]),
     };
     let website = website.as_str();
@@ -558,6 +558,16 @@ mod tests {
                     assert_eq!((err.reason, err.field), (Reason::Website, Some("website")));
                 }
             }
+        }
+        // Only a scheme, as a field some themes fill in with `http://`, is no website.
+        for typed in ["http://", " HTTPS:// ", "https:"] {
+            let sub = Submission {
+                website: typed.into(),
+                ..ok()
+            };
+            let comment = validate(&sub, &config, &strings, &secret, Utc::now())
+                .unwrap_or_else(|e| panic!("{typed}: {}", e.message));
+            assert_eq!(comment.website, None, "{typed}");
         }
         // In the e-mail field, the same address becomes the avatar key, never stored.
         let sub = Submission {
