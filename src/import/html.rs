@@ -40,7 +40,8 @@ pub fn to_markdown(html: &str) -> String {
     let mut cleaned = ammonia::Builder::default()
         .link_rel(None)
         .attribute_filter(|_, attribute, value| match attribute {
-            "href" | "src" => Some(url_for_markdown(value)),
+            "href" => Some(without_disqus_redirect(url_for_markdown(value))),
+            "src" => Some(url_for_markdown(value)),
             _ => Some(value.into()),
         })
         .clean(html)
@@ -269,6 +270,42 @@ fn url_for_markdown(url: &str) -> Cow<'_, str> {
         }
     }
     out.into()
+}
+
+/// The address a link through Disqus's redirector leads to. Disqus sent every link in a
+/// comment through it (`https://disq.us/url?url=<address>%3A<signature>&cuid=<forum>`);
+/// kept, the links would lead readers through Disqus, and nowhere once it stops
+/// answering for the forum. Any other URL, and one whose address is no http(s) URL,
+/// stays as it is.
+fn without_disqus_redirect(href: Cow<'_, str>) -> Cow<'_, str> {
+    let Ok(url) = url::Url::parse(&href) else {
+        return href;
+    };
+    let disqus = url
+        .host_str()
+        .is_some_and(|host| host == "disq.us" || host.ends_with(".disq.us"));
+    if !disqus || !matches!(url.path(), "/url" | "/") {
+        return href;
+    }
+    let Some((_, address)) = url.query_pairs().find(|(name, _)| name == "url") else {
+        return href;
+    };
+    // The signature: a colon and 27 characters of URL-safe base64 (a SHA-1).
+    let address = match address.rsplit_once(':') {
+        Some((rest, signature))
+            if signature.len() == 27
+                && signature
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            rest
+        }
+        _ => &address,
+    };
+    match url::Url::parse(address) {
+        Ok(to) if matches!(to.scheme(), "http" | "https") => Cow::Owned(address.to_string()),
+        _ => href,
+    }
 }
 
 /// Emphasis as htmd writes it (`*text*`, `**text**`), or as HTML (`<em>text</em>`)
@@ -1115,6 +1152,36 @@ mod tests {
             md,
             "One *two* [three](https://example.org/x)\n\nFour\\\nfive"
         );
+    }
+
+    #[test]
+    fn links_through_disqus_redirector_lead_where_they_went() {
+        let link = |href: &str| to_markdown(&format!("<p><a href=\"{href}\">x</a></p>"));
+        for (href, to) in [
+            (
+                "https://disq.us/url?url=https%3A%2F%2Fgithub.com%2Flotabout%2Fwrite-a-C-interpreter\
+                 %3AZVUO1v-fpg4Id2pxKHnbjUN-7_I&amp;cuid=2272845",
+                "https://github.com/lotabout/write-a-C-interpreter",
+            ),
+            (
+                "http://disq.us/?url=http%3A%2F%2Fx.org%2Fa%3Fb%3D1%26c%3D2%3AzjHJ9CS7YTS6D6-FWtZRTF8swk4",
+                "http://x.org/a?b=1&c=2",
+            ),
+            // No signature: the address as it is; one with a port keeps it.
+            ("https://disq.us/url?url=https%3A%2F%2Fx.org%3A8080%2F", "https://x.org:8080/"),
+            // Not a redirect, or not to a web address: left alone.
+            ("https://disq.us/p/1x2y3z4", "https://disq.us/p/1x2y3z4"),
+            (
+                "https://disq.us/url?url=javascript%3Aalert%601%60",
+                "https://disq.us/url?url=javascript%3Aalert%601%60",
+            ),
+            (
+                "https://x.org/url?url=https%3A%2F%2Fy.org%2F",
+                "https://x.org/url?url=https%3A%2F%2Fy.org%2F",
+            ),
+        ] {
+            assert_eq!(link(href), format!("[x]({to})"), "{href}");
+        }
     }
 
     #[test]
