@@ -114,15 +114,14 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             .parent()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !matches!(extension, "yml" | "yaml" | "json" | "md" | "markdown") {
+        let Some(kind) = FileKind::of(path) else {
             source.skipped.push(Note {
                 location,
                 message: "not a YAML, JSON or Markdown file".into(),
             });
             continue;
-        }
-        let (values, content) = match read_file(path, extension) {
+        };
+        let (values, content) = match read_file(path, kind) {
             Ok(file) => file,
             Err(message) => {
                 source.skipped.push(Note { location, message });
@@ -286,11 +285,31 @@ fn resolve_positions(
 /// (Staticman's `frontmatter` format), those of its front matter, and the text after it.
 type FileFields = (BTreeMap<String, String>, Option<String>);
 
-fn read_file(path: &Path, extension: &str) -> Result<FileFields, String> {
+/// The formats Staticman writes a comment in, by the file's extension.
+#[derive(Clone, Copy, PartialEq)]
+enum FileKind {
+    Yaml,
+    Json,
+    /// `format: frontmatter`: YAML front matter, then the text.
+    Markdown,
+}
+
+impl FileKind {
+    fn of(path: &Path) -> Option<FileKind> {
+        match path.extension().and_then(|e| e.to_str())? {
+            "yml" | "yaml" => Some(FileKind::Yaml),
+            "json" => Some(FileKind::Json),
+            "md" | "markdown" => Some(FileKind::Markdown),
+            _ => None,
+        }
+    }
+}
+
+fn read_file(path: &Path, kind: FileKind) -> Result<FileFields, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::comment::without_bom(&text);
-    let (fields, content) = match extension {
-        "md" | "markdown" => {
+    let (fields, content) = match kind {
+        FileKind::Markdown => {
             let (front, content) = front_matter(text).ok_or(
                 "no front matter: a Markdown comment file starts with its fields between \
                  two `---` lines",
@@ -299,7 +318,7 @@ fn read_file(path: &Path, extension: &str) -> Result<FileFields, String> {
         }
         _ => (text, None),
     };
-    let value: serde_json::Value = if extension == "json" {
+    let value: serde_json::Value = if kind == FileKind::Json {
         serde_json::from_str(fields).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
         crate::yaml::from_str(fields).map_err(|e| format!("invalid YAML: {e}"))?
