@@ -852,6 +852,38 @@ fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
     );
 }
 
+/// An old host served a page at any case (IIS did), so an import took some comments'
+/// thread from an address in another case than the page's: render names the page, and
+/// the move it prints puts them on it.
+#[test]
+fn a_thread_whose_page_differs_only_in_case_is_named_with_the_move_that_joins_them() {
+    let dir = site();
+    let id = "01JD3K8Z6Q9W2F4T7Y5M1N0CCC";
+    let yaml = format!("id: {id}\nthread: /A/\ndate: 2026-01-01T00:00:00Z\nbody: Upper\n");
+    write_comment(dir.path(), "A", id, &yaml);
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let note = "cairn: note: 1 thread with comments but no page showing them: /A/ (a page \
+                shows /a/, the same but for case: `cairn move --map /A/=/a/` moves its \
+                comments there)\n";
+    assert!(stderr(&out).contains(note), "{}", stderr(&out));
+
+    let moved = cairn(dir.path(), &["move", "--map", "/A/=/a/"]);
+    assert!(moved.status.success(), "{}", stderr(&moved));
+    let out = cairn(dir.path(), &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("no page showing"),
+        "{}",
+        stderr(&out)
+    );
+    let page = read(&dir.path().join("public/a/index.html"));
+    assert!(
+        page.contains("Upper") && page.contains("3 comments"),
+        "{page}"
+    );
+}
+
 /// A site compressed before `cairn render` (as jekyll-gzip and jekyll-brotli do within
 /// `jekyll build`): each page render writes gets its gzip and Brotli copies written
 /// again, which nginx's `gzip_static` and Caddy's `precompressed` send in its place,

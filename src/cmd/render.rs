@@ -139,9 +139,20 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
             .unpaged_threads
             .iter()
             .take(5)
-            .map(|t| match crate::site::file_page(&site_dir, t, |_| true) {
-                Some(file) => format!("{t} (its page is built as {}: thread {file})", &file[1..]),
-                None => t.clone(),
+            .map(|unpaged| {
+                let t = &unpaged.thread;
+                if let Some(page) = &unpaged.in_other_case {
+                    return format!(
+                        "{t} (a page shows {page}, the same but for case: `cairn move --map \
+                         {t}={page}` moves its comments there)"
+                    );
+                }
+                match crate::site::file_page(&site_dir, t, |_| true) {
+                    Some(file) => {
+                        format!("{t} (its page is built as {}: thread {file})", &file[1..])
+                    }
+                    None => t.clone(),
+                }
             })
             .collect();
         let more = report.unpaged_threads.len() - list.len();

@@ -51,10 +51,20 @@ pub struct Report {
     /// Precompressed copies of written files (`index.html.gz`, `.br`) written again.
     pub copies_written: usize,
     /// Threads that have comments but no page showing them.
-    pub unpaged_threads: Vec<String>,
+    pub unpaged_threads: Vec<Unpaged>,
     /// What was wrong with comment files, and pages that could not be processed or
     /// have a placeholder naming a bad thread; by path and line.
     pub problems: Vec<Problem>,
+}
+
+/// A thread that has comments but no page showing them.
+#[derive(Debug, PartialEq)]
+pub struct Unpaged {
+    pub thread: String,
+    /// The one thread a page shows whose path differs from this one's only in case
+    /// (`/posts/hello/` for `/Posts/Hello/`): hosts such as IIS served a page at any
+    /// case, and imports took the thread from the address readers came by.
+    pub in_other_case: Option<String>,
 }
 
 /// Renders every page of the built site in `site_dir` with the comments of `index`.
@@ -200,7 +210,27 @@ pub fn render(
             .unwrap_or_else(|| unreachable!("thread {at} is read after the pages that show it"));
         report.problems.extend(seen.problems);
         if seen.count > 0 && !places.titles.contains_key(name) {
-            report.unpaged_threads.push(name.to_string());
+            report.unpaged_threads.push(Unpaged {
+                thread: name.to_string(),
+                in_other_case: None,
+            });
+        }
+    }
+    if !report.unpaged_threads.is_empty() {
+        // Each shown thread by its path in lower case; `None` where two share it.
+        let mut by_case: HashMap<String, Option<&String>> = HashMap::new();
+        for thread in places.titles.keys() {
+            by_case
+                .entry(thread.to_lowercase())
+                .and_modify(|one| *one = None)
+                .or_insert(Some(thread));
+        }
+        for unpaged in &mut report.unpaged_threads {
+            unpaged.in_other_case = by_case
+                .get(&unpaged.thread.to_lowercase())
+                .copied()
+                .flatten()
+                .cloned();
         }
     }
 
@@ -1875,7 +1905,13 @@ mod tests {
 
         let home = std::fs::read_to_string(site.join("index.html")).unwrap();
         assert!(home.contains(">2 comments</span>") && home.contains(">3 comments</span>"));
-        assert_eq!(report.unpaged_threads, ["/b/"]);
+        assert_eq!(
+            report.unpaged_threads,
+            [Unpaged {
+                thread: "/b/".into(),
+                in_other_case: None
+            }]
+        );
         assert_eq!(report.sections, 1);
         assert_eq!(report.comments_rendered, 2);
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
@@ -2118,6 +2154,46 @@ mod tests {
         std::fs::create_dir_all(site.join("a")).unwrap();
         std::fs::write(site.join("a/index.html"), page).unwrap();
         site
+    }
+
+    #[test]
+    fn a_thread_without_a_page_is_told_the_one_page_its_path_names_in_another_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = root.join("public");
+        for page in ["posts/hello", "bb", "BB"] {
+            std::fs::create_dir_all(site.join(page)).unwrap();
+            std::fs::write(
+                site.join(page).join("index.html"),
+                r#"<div id="cairn-comments"></div>"#,
+            )
+            .unwrap();
+        }
+        for (n, thread) in ["Posts/Hello", "bB", "gone"].iter().enumerate() {
+            let id = format!("01JD3K8Z6Q9W2F4T7Y5M1N0AA{n}");
+            std::fs::create_dir_all(root.join("comments").join(thread)).unwrap();
+            std::fs::write(
+                root.join("comments").join(thread).join(format!("{id}.yml")),
+                format!("id: {id}\nthread: /{thread}/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n"),
+            )
+            .unwrap();
+        }
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+        let unpaged = |thread: &str, in_other_case: Option<&str>| Unpaged {
+            thread: thread.into(),
+            in_other_case: in_other_case.map(String::from),
+        };
+        assert_eq!(
+            report.unpaged_threads,
+            [
+                unpaged("/Posts/Hello/", Some("/posts/hello/")),
+                // /bb/ and /BB/ both have a page: which one is meant, only the site knows.
+                unpaged("/bB/", None),
+                unpaged("/gone/", None),
+            ]
+        );
     }
 
     #[test]
