@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 use super::xml::{self, Element};
 use super::{names_a_page, Body, Item, Note, Source, Status};
@@ -77,9 +76,9 @@ fn post(record: &Element, id: &str, location: &str) -> Result<Item, String> {
     let created = record
         .text_at("createdAt")
         .ok_or("the post has no <createdAt>")?;
-    let date = DateTime::parse_from_rfc3339(&created)
-        .map_err(|e| format!("<createdAt> {created:?}: {e}"))?
-        .with_timezone(&Utc);
+    // Exports write UTC with a `Z`; Disqus's own example of the format leaves it out.
+    let date = super::parse_date(&created)
+        .ok_or_else(|| format!("<createdAt> {created:?} is not a date"))?;
     let flag = |name: &str| record.text_at(name).as_deref() == Some("true");
     let status = if flag("isSpam") {
         Status::Spam
@@ -137,6 +136,10 @@ mod tests {
   <post dsq:id="13"><message>lost</message><createdAt>2015-03-04T05:06:10Z</createdAt>
     <thread dsq:id="2"/></post>
   <post dsq:id="14"><message>undated</message><thread dsq:id="1"/></post>
+  <post dsq:id="15"><message>no zone</message><createdAt>2015-03-04T05:06:11</createdAt>
+    <thread dsq:id="1"/></post>
+  <post dsq:id="16"><message>bad date</message><createdAt>March 4</createdAt>
+    <thread dsq:id="1"/></post>
 </disqus>"#,
         )
         .unwrap();
@@ -151,8 +154,14 @@ mod tests {
             [
                 ("10", Status::Published),
                 ("11", Status::Spam),
-                ("12", Status::Deleted)
+                ("12", Status::Deleted),
+                ("15", Status::Published),
             ]
+        );
+        assert_eq!(
+            source.items[3].date.to_rfc3339(),
+            "2015-03-04T05:06:11+00:00",
+            "a date without a zone is UTC"
         );
         let top = &source.items[0];
         assert_eq!(top.thread.as_deref(), Some("/posts/by-identifier/"));
@@ -169,6 +178,7 @@ mod tests {
             skipped,
             [
                 "post 14: the post has no <createdAt>",
+                "post 16: <createdAt> \"March 4\" is not a date",
                 "post 13: its thread 2 has no <link> (nor a path as its <id>)"
             ]
         );

@@ -26,7 +26,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
@@ -891,6 +891,43 @@ fn website(raw: Option<&str>, adjusted: &mut dyn FnMut(String)) -> Option<String
         adjusted(format!("website {raw:?} is not an http(s) URL; dropped"));
     }
     completed
+}
+
+/// A date as sources write it: ISO 8601 / RFC 3339 (with or without offset, `T` or a
+/// space), a plain date, or Unix time in seconds or milliseconds (Staticman themes
+/// write each of them). No offset means UTC.
+pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(number) = raw.parse::<f64>() {
+        // Past ~1973 in milliseconds is beyond year 5000 in seconds: the unit is clear.
+        let millis = if number.abs() >= 1e11 {
+            number
+        } else {
+            number * 1000.0
+        };
+        return DateTime::from_timestamp_millis(millis.round() as i64);
+    }
+    if let Ok(date) = DateTime::parse_from_rfc3339(raw) {
+        return Some(date.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(date) = DateTime::parse_from_str(raw, format) {
+            return Some(date.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(naive.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|naive| naive.and_utc())
 }
 
 /// Writes the planned files. Returns how many were written and what could not be.

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::{names_a_page, Body, Item, Note, Source, Status};
 
@@ -160,7 +159,7 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             });
             continue;
         };
-        let Some(date) = parse_date(&raw_date) else {
+        let Some(date) = super::parse_date(&raw_date) else {
             source.skipped.push(Note {
                 location,
                 message: format!("date {raw_date:?} is neither ISO 8601 nor Unix time"),
@@ -355,42 +354,6 @@ fn front_matter(text: &str) -> Option<(&str, &str)> {
         at += line.len();
     }
     None
-}
-
-/// Dates as themes write them: ISO 8601 / RFC 3339 (with or without offset, `T` or a
-/// space), a plain date, or Unix time in seconds or milliseconds. No offset means UTC.
-pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(number) = raw.parse::<f64>() {
-        // Past ~1973 in milliseconds is beyond year 5000 in seconds: the unit is clear.
-        let millis = if number.abs() >= 1e11 {
-            number
-        } else {
-            number * 1000.0
-        };
-        return DateTime::from_timestamp_millis(millis.round() as i64);
-    }
-    if let Ok(date) = DateTime::parse_from_rfc3339(raw) {
-        return Some(date.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f %z",
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-    ] {
-        if let Ok(date) = DateTime::parse_from_str(raw, format) {
-            return Some(date.with_timezone(&Utc));
-        }
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
-            return Some(naive.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|naive| naive.and_utc())
 }
 
 /// Whether a message is HTML: it opens with a block-level element, as Disqus-converted

@@ -538,13 +538,13 @@ fn staticman_dates_come_in_every_common_shape() {
         "2020-09-30 23:07:15 +0000",
         "2020-09-30 23:07:15",
     ] {
-        assert_eq!(staticman::parse_date(raw), Some(expect), "{raw}");
+        assert_eq!(parse_date(raw), Some(expect), "{raw}");
     }
     assert_eq!(
-        staticman::parse_date("2020-09-30"),
+        parse_date("2020-09-30"),
         Some(Utc.with_ymd_and_hms(2020, 9, 30, 0, 0, 0).unwrap())
     );
-    assert_eq!(staticman::parse_date("yesterday"), None);
+    assert_eq!(parse_date("yesterday"), None);
 }
 
 /// The Staticman files under `dir`, read with the default fields.
