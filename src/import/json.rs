@@ -1,7 +1,7 @@
 //! Fields of the JSON exports of comment services (Waline, Twikoo, Valine), as their
 //! storages write them: ids as strings or numbers, dates in several shapes.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// A non-empty string field, trimmed.
@@ -22,19 +22,13 @@ pub fn id(value: &Value) -> Option<String> {
     }
 }
 
-/// A date: RFC 3339 (`2024-03-05T10:20:30.000Z`), SQL's `2024-03-05 10:20:30` (UTC, as
-/// Waline writes it), Unix milliseconds, LeanCloud's `{"__type": "Date", "iso": ...}`
-/// or MongoDB's `{"$date": ...}`.
+/// A date: a string as [`parse_date`](super::parse_date) reads it (RFC 3339,
+/// `2024-03-05T10:20:30.000Z`; SQL's `2024-03-05 10:20:30`, UTC, as Waline writes it),
+/// Unix milliseconds, LeanCloud's `{"__type": "Date", "iso": ...}` or MongoDB's
+/// `{"$date": ...}`.
 pub fn date(value: &Value) -> Option<DateTime<Utc>> {
     match value {
-        Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
-            .map(|d| d.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
-                    .ok()
-                    .map(|naive| naive.and_utc())
-            }),
+        Value::String(s) => super::parse_date(s),
         Value::Number(n) => DateTime::from_timestamp_millis(n.as_i64()?),
         Value::Object(o) => date(o.get("iso").or_else(|| o.get("$date"))?),
         _ => None,
