@@ -821,9 +821,13 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
                 path.push('?');
                 path.push_str(query);
             }
-            thread::below_base(&options.base_path, &without_tracking(&path)).to_string()
+            if let Some(fragment) = url.fragment() {
+                path.push('#');
+                path.push_str(fragment);
+            }
+            thread::below_base(&options.base_path, &page_of_link(&path)).to_string()
         }
-        _ => thread::below_base(&options.base_path, &without_tracking(raw)).to_string(),
+        _ => thread::below_base(&options.base_path, &page_of_link(raw)).to_string(),
     };
     let mapped = match thread::normalize(&path) {
         Ok(normalized) => options.map.apply(&normalized),
@@ -840,11 +844,27 @@ fn thread_path(raw: Option<&str>, options: &Options) -> Result<String, String> {
 
 /// A page's path without what links pick up on the way and no page is told apart by:
 /// the fragment (`#comments`) and tracking parameters (`?utm_source=…`, `fbclid`, …).
-/// Other parameters stay (`/?p=4` names a WordPress post: a case for `--map`).
-fn without_tracking(path: &str) -> String {
-    let path = path.split_once('#').map_or(path, |(path, _)| path);
-    let Some((page, query)) = path.split_once('?') else {
-        return path.to_string();
+/// Other parameters stay (`/?p=4` names a WordPress post: a case for `--map`). A
+/// hashbang (`/#!/posts/a/`, the address of a page a script showed, as sites of the
+/// early 2010s had them) names the page: its route goes on the path (`/posts/a/`).
+fn page_of_link(path: &str) -> String {
+    let (path, fragment) = path.split_once('#').map_or((path, ""), |(p, f)| (p, f));
+    let (page, query) = path
+        .split_once('?')
+        .map_or((path, None), |(p, q)| (p, Some(q)));
+    let routed;
+    let page = match fragment
+        .strip_prefix('!')
+        .map(|r| r.trim_start_matches('/'))
+    {
+        Some(route) if !route.is_empty() => {
+            routed = format!("{}/{route}", page.trim_end_matches('/'));
+            routed.as_str()
+        }
+        _ => page,
+    };
+    let Some(query) = query else {
+        return page.to_string();
     };
     let kept: Vec<&str> = query
         .split('&')

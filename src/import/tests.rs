@@ -437,6 +437,16 @@ fn links_lose_fragments_and_tracking_parameters_but_keep_other_queries() {
         thread("http://x.example/?utm_campaign=a&p=4").unwrap(),
         "/2014/hello/"
     );
+    // A hashbang names the page its script showed; an empty one names none.
+    assert_eq!(
+        thread("https://blog.example.org/#!/posts/three/").unwrap(),
+        "/posts/three/"
+    );
+    assert_eq!(
+        thread("http://blog.example.org/app/?utm_source=x#!posts/four").unwrap(),
+        "/app/posts/four/"
+    );
+    assert_eq!(thread("/posts/five/#!").unwrap(), "/posts/five/");
     let paged = thread("https://blog.example.org/posts/two.html?page=2&gclid=x").unwrap_err();
     assert!(paged.contains("\"/posts/two.html?page=2\""), "{paged}");
     assert!(paged.contains("--map /posts/two.html?page=2="), "{paged}");
