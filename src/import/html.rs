@@ -278,6 +278,14 @@ fn url_for_markdown(url: &str) -> Cow<'_, str> {
 /// answering for the forum. Any other URL, and one whose address is no http(s) URL,
 /// stays as it is.
 fn without_disqus_redirect(href: Cow<'_, str>) -> Cow<'_, str> {
+    // Most links are not Disqus's: they are not parsed.
+    if !href
+        .as_bytes()
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"disq.us"))
+    {
+        return href;
+    }
     let Ok(url) = url::Url::parse(&href) else {
         return href;
     };

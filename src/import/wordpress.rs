@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::html::wordpress_html;
 use super::xml::{self, Element};
@@ -68,8 +67,7 @@ fn read_comment(
     let date = ["comment_date_gmt", "comment_date"]
         .iter()
         .filter_map(|field| comment.text_at(field))
-        .find_map(|text| NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S").ok())
-        .map(|naive| DateTime::<Utc>::from_naive_utc_and_offset(naive, Utc))
+        .find_map(|text| super::parse_date(&text))
         .ok_or("the comment has no valid <wp:comment_date_gmt> or <wp:comment_date>")?;
     Ok(Item {
         key: id.to_string(),
