@@ -2051,3 +2051,168 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
     ok(&cairn(dir.path(), &["check", "--strict"]));
     render_every_thread(dir.path());
 }
+
+/// One Blogger blog's comments, `(id, post, answers, name, date, HTML)`, as Google
+/// Takeout's `feed.atom` (`takeout`) or as the older "Back up content" file.
+fn blogger_export(takeout: bool) -> String {
+    let comments = [
+        (
+            21,
+            11,
+            0,
+            "Ann",
+            "2011-10-09T10:00:00.123Z",
+            "Lovely &lt;b&gt;photos&lt;/b&gt;!&lt;br /&gt;Which lens?",
+        ),
+        (
+            22,
+            11,
+            21,
+            "Anonymous",
+            "2011-10-09T12:30:00.000+02:00",
+            "A 35 mm.",
+        ),
+        (
+            23,
+            11,
+            22,
+            "Cy",
+            "2011-10-10T08:00:00Z",
+            "This comment has been removed by the author.",
+        ),
+        (
+            24,
+            11,
+            23,
+            "Ann",
+            "2011-10-10T09:00:00Z",
+            "Too late, I saw it.",
+        ),
+        (
+            25,
+            12,
+            0,
+            "Dee",
+            "2012-02-01T00:00:00Z",
+            "About &amp;amp; more.",
+        ),
+    ];
+    let blog = "tag:blogger.com,1999:blog-408";
+    let page = |post: u32| {
+        if post == 11 {
+            "/2011/10/nach-suzhou.html"
+        } else {
+            "/p/about.html"
+        }
+    };
+    let mut entries = String::new();
+    for post in [11, 12] {
+        entries += &if takeout {
+            format!(
+                "<entry><id>{blog}.post-{post}</id><blogger:type>POST</blogger:type>\
+                 <blogger:status>LIVE</blogger:status><title>A post</title>\
+                 <blogger:filename>{}</blogger:filename></entry>",
+                page(post)
+            )
+        } else {
+            format!(
+                "<entry><id>{blog}.post-{post}</id><category scheme='http://schemas.google.com/g/2005#kind' \
+                 term='http://schemas.google.com/blogger/2008/kind#post'/><title type='text'>A post</title>\
+                 <link rel='alternate' type='text/html' href='http://ann.blogspot.com{}' title='A post'/></entry>",
+                page(post)
+            )
+        };
+    }
+    for (id, post, answers, name, date, html) in comments {
+        let removed = id == 23;
+        let author = format!(
+            "<author><name>{name}</name>{}</author>",
+            if takeout {
+                "<blogger:type>BLOGGER</blogger:type>"
+            } else {
+                "<email>noreply@blogger.com</email>"
+            }
+        );
+        entries += &if takeout {
+            format!(
+                "<entry><id>{blog}.post-{id}</id><blogger:parent>{blog}.post-{post}</blogger:parent>\
+                 <blogger:inReplyTo>{}</blogger:inReplyTo><blogger:type>COMMENT</blogger:type>\
+                 <blogger:status>{}</blogger:status>{author}<content type='html'>{html}</content>\
+                 <published>{date}</published></entry>",
+                if answers == 0 { String::new() } else { format!("{blog}.post-{answers}") },
+                if removed { "SOFT_TRASHED" } else { "LIVE" }
+            )
+        } else {
+            format!(
+                "<entry><id>{blog}.post-{id}</id><published>{date}</published>\
+                 <category scheme='http://schemas.google.com/g/2005#kind' \
+                 term='http://schemas.google.com/blogger/2008/kind#comment'/>\
+                 <content type='html'>{html}</content>{}{author}\
+                 <thr:in-reply-to href='http://ann.blogspot.com{}' ref='{blog}.post-{post}' type='text/html'/>{}</entry>",
+                if answers == 0 {
+                    String::new()
+                } else {
+                    format!("<link rel='related' type='application/atom+xml' href='https://www.blogger.com/feeds/408/{post}/comments/default/{answers}'/>")
+                },
+                page(post),
+                if removed {
+                    "<gd:extendedProperty name='blogger.contentRemoved' value='true'/>"
+                } else {
+                    ""
+                }
+            )
+        };
+    }
+    format!(
+        "<?xml version='1.0' encoding='UTF-8'?><feed xmlns='http://www.w3.org/2005/Atom' \
+         xmlns:blogger='http://schemas.google.com/blogger/2018' xmlns:gd='http://schemas.google.com/g/2005' \
+         xmlns:thr='http://purl.org/syndication/thread/1.0'><id>{blog}</id>{entries}</feed>"
+    )
+}
+
+#[test]
+fn a_blogger_blog_comes_over_from_takeout_and_its_older_backup_brings_nothing_twice() {
+    let dir = site();
+    let takeout = dir.path().join("feed.atom");
+    std::fs::write(&takeout, blogger_export(true)).unwrap();
+    let out = cairn(
+        dir.path(),
+        &["import", "blogger", takeout.to_str().unwrap()],
+    );
+    assert!(
+        ok(&out).contains("imported 5 comments in 2 threads into comments; 0 already imported"),
+        "{}",
+        stdout(&out)
+    );
+    let (_, c) = exported(dir.path());
+    let ann = &c["blogger:21"];
+    assert_eq!(ann["thread"], "/2011/10/nach-suzhou.html");
+    assert_eq!(ann["author"], "Ann");
+    assert_eq!(ann["date"], "2011-10-09T10:00:00.123Z");
+    assert_eq!(ann["body"], "Lovely **photos**!\\\nWhich lens?");
+    let anonymous = &c["blogger:22"];
+    assert_eq!(anonymous["author"], Value::Null);
+    assert_eq!(anonymous["parent"], ann["id"]);
+    assert_eq!(anonymous["date"], "2011-10-09T10:30:00Z");
+    // The removed comment stays as a stub, so the answer to it keeps its place.
+    assert_eq!(c["blogger:23"]["body"], "[deleted]");
+    assert_eq!(c["blogger:23"]["parent"], anonymous["id"]);
+    assert_eq!(c["blogger:24"]["parent"], c["blogger:23"]["id"]);
+    assert_eq!(c["blogger:25"]["thread"], "/p/about.html");
+    assert_eq!(c["blogger:25"]["body"], "About & more.");
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+
+    // The same blog's backup from before Takeout holds the same comments.
+    let backup = dir.path().join("blog-10-01-2019.xml");
+    std::fs::write(&backup, blogger_export(false)).unwrap();
+    let before = tree_text(dir.path());
+    let again = cairn(dir.path(), &["import", "blogger", backup.to_str().unwrap()]);
+    assert!(
+        ok(&again).contains("imported 0 comments in 0 threads into comments; 5 already imported"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(tree_text(dir.path()), before);
+    assert!(!before.contains("blogger.com"), "{before}");
+}

@@ -1,5 +1,5 @@
-//! `cairn import`: brings comments over from Isso, Disqus, WordPress, Staticman,
-//! utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo or Valine as comment
+//! `cairn import`: brings comments over from Isso, Disqus, WordPress, Blogger,
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo or Valine as comment
 //! files in the comments directory; `--dry-run` shows what it would do.
 
 use std::collections::BTreeSet;
@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, commento, disqus, giscus, isso, issues, remark42, twikoo, waline, wordpress, Existing,
-    Kind, Options, ThreadMap,
+    self, blogger, commento, disqus, giscus, isso, issues, remark42, twikoo, waline, wordpress,
+    Existing, Kind, Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -22,7 +22,8 @@ pub struct Args {
     /// Where the comments come from.
     #[arg(value_enum)]
     pub kind: Kind,
-    /// Isso's database file, the Disqus or WordPress XML export, the folder of
+    /// Isso's database file, the Disqus or WordPress XML export, Blogger's (Takeout's
+    /// `feed.atom`, or the older `blog-MM-DD-YYYY.xml`), the folder of
     /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
@@ -101,6 +102,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Isso => isso::read(&args.source)?,
         Kind::Disqus => disqus::read(&args.source)?,
         Kind::Wordpress => wordpress::read(&args.source)?,
+        Kind::Blogger => blogger::read(&args.source)?,
         Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Waline => waline::read(&args.source)?,
         Kind::Commento => commento::read(&args.source)?,

@@ -1,5 +1,5 @@
-//! Importers: comments from Isso, Disqus, WordPress, Staticman, utterances, Gitalk,
-//! giscus, Remark42, Waline, Commento, Twikoo and Valine become format v1 files, with
+//! Importers: comments from Isso, Disqus, WordPress, Blogger, Staticman, utterances,
+//! Gitalk, giscus, Remark42, Waline, Commento, Twikoo and Valine become format v1 files, with
 //! threading and dates kept, e-mails turned into avatar keys, and ids derived from the source's ids
 //! so that running an import again writes nothing new.
 //!
@@ -7,6 +7,7 @@
 //! rules to them (which items to keep, thread mapping, ids, privacy) and [`apply`]
 //! writes the files.
 
+pub mod blogger;
 pub mod commento;
 pub mod disqus;
 pub mod giscus;
@@ -206,6 +207,7 @@ pub enum Kind {
     Isso,
     Disqus,
     Wordpress,
+    Blogger,
     Staticman,
     Utterances,
     Gitalk,
@@ -243,6 +245,7 @@ impl Kind {
             Kind::Isso => "isso",
             Kind::Disqus => "disqus",
             Kind::Wordpress => "wordpress",
+            Kind::Blogger => "blogger",
             Kind::Staticman => "staticman",
             Kind::Utterances => "utterances",
             Kind::Gitalk => "gitalk",
