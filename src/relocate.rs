@@ -176,4 +176,29 @@ mod tests {
         assert!(!comments.join("notes").exists(), "emptied directories go");
         assert!(comments.join("2019").is_dir());
     }
+
+    /// A blog that kept Blogger's addresses moves every post to a folder at once.
+    #[test]
+    fn a_rule_with_a_star_moves_every_thread_it_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let comments = dir.path().join("comments");
+        for c in [
+            comment(A, "/2011/10/nach-suzhou.html", None),
+            comment(B, "/p/about.html", None),
+            comment(C, "/2012/kept/", None),
+        ] {
+            store::write(&comments, &c).unwrap();
+        }
+        let mut map = ThreadMap::default();
+        map.add("/*.html=/*/").unwrap();
+        let store = Store::load(&comments, &Form::default()).unwrap();
+        let moves = plan(&comments, &store, &map).unwrap();
+        assert_eq!(
+            summary(&moves).into_iter().collect::<Vec<_>>(),
+            [
+                (("/2011/10/nach-suzhou.html", "/2011/10/nach-suzhou/"), 1),
+                (("/p/about.html", "/p/about/"), 1)
+            ]
+        );
+    }
 }

@@ -852,23 +852,33 @@ fn threads_no_page_shows_are_named_with_the_page_file_their_address_leads_to() {
     );
 }
 
-/// An old host served a page at any case (IIS did), so an import took some comments'
-/// thread from an address in another case than the page's: render names the page, and
-/// the move it prints puts them on it.
+/// An old host served a page at any case (IIS did), and an old blog had `.html`
+/// addresses (Blogger's) where the site builds folders, so an import took some
+/// comments' thread from an address the page no longer has: render names the page,
+/// and the moves it prints put them on it.
 #[test]
-fn a_thread_whose_page_differs_only_in_case_is_named_with_the_move_that_joins_them() {
+fn a_thread_whose_page_differs_in_case_or_as_a_folder_is_named_with_the_move_that_joins_them() {
     let dir = site();
-    let id = "01JD3K8Z6Q9W2F4T7Y5M1N0CCC";
-    let yaml = format!("id: {id}\nthread: /A/\ndate: 2026-01-01T00:00:00Z\nbody: Upper\n");
-    write_comment(dir.path(), "A", id, &yaml);
+    for (id, thread, body) in [
+        ("01JD3K8Z6Q9W2F4T7Y5M1N0CCC", "/A/", "Upper"),
+        ("01JD3K8Z6Q9W2F4T7Y5M1N0CCD", "/a.html", "Blogged"),
+    ] {
+        let yaml =
+            format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: {body}\n");
+        write_comment(dir.path(), thread.trim_matches('/'), id, &yaml);
+    }
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let note = "cairn: note: 1 thread with comments but no page showing them: /A/ (a page \
+    let note = "cairn: note: 2 threads with comments but no page showing them: /A/ (a page \
                 shows /a/, the same but for case: `cairn move --map /A/=/a/` moves its \
-                comments there)\n";
+                comments there), /a.html (a page shows /a/, its folder: `cairn move --map \
+                /a.html=/a/` moves its comments there)\n";
     assert!(stderr(&out).contains(note), "{}", stderr(&out));
 
-    let moved = cairn(dir.path(), &["move", "--map", "/A/=/a/"]);
+    let moved = cairn(
+        dir.path(),
+        &["move", "--map", "/A/=/a/", "--map", "/*.html=/*/"],
+    );
     assert!(moved.status.success(), "{}", stderr(&moved));
     let out = cairn(dir.path(), &["render"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -879,7 +889,7 @@ fn a_thread_whose_page_differs_only_in_case_is_named_with_the_move_that_joins_th
     );
     let page = read(&dir.path().join("public/a/index.html"));
     assert!(
-        page.contains("Upper") && page.contains("3 comments"),
+        page.contains("Upper") && page.contains("Blogged") && page.contains("4 comments"),
         "{page}"
     );
 }

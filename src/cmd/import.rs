@@ -34,7 +34,9 @@ pub struct Args {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Rewrite thread paths, OLD=NEW: an OLD ending in `/` moves every page under it,
-    /// any other OLD must match the whole path (e.g. `/?p=4=/2014/hello/`). Repeatable.
+    /// any other OLD must match the whole path (e.g. `/?p=4=/2014/hello/`); a `*`
+    /// stands for any part of a path, which a `*` in NEW repeats (`/*.html=/*/`).
+    /// Repeatable.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
     /// More --map rules from a file, one `OLD NEW` per line (`#` starts a comment).

@@ -15,7 +15,8 @@ pub struct Args {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Move thread OLD to NEW; an OLD ending in `/` moves every thread under it
-    /// (`--map /blog/=/posts/`). Repeatable.
+    /// (`--map /blog/=/posts/`); a `*` stands for any part of a path, which a `*` in
+    /// NEW repeats (`--map '/*.html=/*/'`). Repeatable.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
     /// Read more rules from FILE: one a line, `OLD NEW` or `OLD=NEW` (`#` comments).

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{plural, print_problems, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::github;
-use crate::site;
+use crate::site::{self, Difference};
 use crate::store::{self, Index, Store};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -141,10 +141,14 @@ fn render(args: &Args) -> Result<(ExitCode, PathBuf)> {
             .take(5)
             .map(|unpaged| {
                 let t = &unpaged.thread;
-                if let Some(page) = &unpaged.in_other_case {
+                if let Some((page, how)) = &unpaged.likely {
+                    let how = match how {
+                        Difference::Case => "the same but for case",
+                        Difference::Folder => "its folder",
+                    };
                     return format!(
-                        "{t} (a page shows {page}, the same but for case: `cairn move --map \
-                         {t}={page}` moves its comments there)"
+                        "{t} (a page shows {page}, {how}: `cairn move --map {t}={page}` moves \
+                         its comments there)"
                     );
                 }
                 match crate::site::file_page(&site_dir, t, |_| true) {

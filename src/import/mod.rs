@@ -262,7 +262,9 @@ impl Kind {
 /// Rewrites old thread paths to new ones (`--map OLD=NEW`, or a rules file).
 ///
 /// A rule whose old path ends in `/` moves everything under it; any other rule must
-/// match the whole path (so `/?p=4` does not also catch `/?p=42`). An old path matches
+/// match the whole path (so `/?p=4` does not also catch `/?p=42`). A `*` in the old
+/// path stands for any part of a path, which a `*` in the new one repeats
+/// (`/*.html=/*/` moves `/2011/10/a.html` to `/2011/10/a/`). An old path matches
 /// as it is written and as a thread writes it (`/wiki/Talk:A/` is the thread
 /// `/wiki/Talk%3AA/`, `/caf%C3%A9/` the thread `/café/`, `/con/` the thread `/%63on/`).
 #[derive(Debug, Clone, Default)]
@@ -282,14 +284,24 @@ impl ThreadMap {
         if old.is_empty() || new.is_empty() {
             bail!("--map {rule:?}: both paths are needed, e.g. /old/=/new/");
         }
+        let stars = |side: &str| side.matches('*').count();
+        if stars(old) > 1 || stars(new) > 1 {
+            bail!("--map {rule:?}: one `*` on a side at most, e.g. /*.html=/*/");
+        }
+        if stars(new) > stars(old) {
+            bail!("--map {rule:?}: the new path's `*` repeats the old one's, which has none");
+        }
         // The new side must be a thread (a trailing prefix is fine: it is joined to
-        // the rest of the path and normalized again).
-        thread::normalize(new).map_err(|e| anyhow::anyhow!("--map {rule:?}: {new}: {e}"))?;
+        // the rest of the path and normalized again), whatever its `*` stands for.
+        thread::normalize(&new.replace('*', "x"))
+            .map_err(|e| anyhow::anyhow!("--map {rule:?}: {new}: {e}"))?;
         // As a thread writes it; an old path that is no thread (`/?p=4`) matches only as
         // it is written, and one without a final slash stays a whole path.
-        let written = match thread::normalize(old) {
-            Ok(t) if !old.ends_with('/') => t.trim_end_matches('/').to_string(),
-            Ok(t) => t,
+        // A thread keeps `*` encoded: a character no path holds stands in for it.
+        const STAR: &str = "\u{E000}";
+        let written = match thread::normalize(&old.replace('*', STAR)) {
+            Ok(t) if !old.ends_with('/') => t.trim_end_matches('/').replace(STAR, "*"),
+            Ok(t) => t.replace(STAR, "*"),
             Err(_) => old.to_string(),
         };
         self.rules
@@ -335,7 +347,15 @@ impl ThreadMap {
     pub fn apply(&self, path: &str) -> String {
         for (olds, new) in &self.rules {
             for old in olds {
-                if old.ends_with('/') {
+                if let Some((before, after)) = old.split_once('*') {
+                    let part = path
+                        .strip_prefix(before)
+                        .and_then(|rest| rest.strip_suffix(after))
+                        .filter(|part| !part.is_empty());
+                    if let Some(part) = part {
+                        return new.replacen('*', part, 1);
+                    }
+                } else if old.ends_with('/') {
                     if let Some(rest) = path.strip_prefix(old.as_str()) {
                         return format!("{}/{rest}", new.trim_end_matches('/'));
                     }

@@ -832,3 +832,39 @@ fn an_xml_export_cut_short_is_refused_whole() {
         assert!(super::disqus::read(&path).is_err(), "{cut} bytes read");
     }
 }
+
+#[test]
+fn a_star_in_a_thread_map_stands_for_any_part_of_the_path() {
+    let mut map = ThreadMap::default();
+    // Blogger's post addresses, on a site that serves each post as a folder.
+    map.add("/*.html=/*/").unwrap();
+    map.add("/caf%C3%A9/*=/cafe/*").unwrap();
+    map.add("/tag/*/=/tags/").unwrap();
+    map.add("/2011/10/kept.html=/kept/").unwrap();
+    map.add("/v*/=/version-*/").unwrap();
+    let options = Options { map, ..options() };
+    let thread = |raw: &str| thread_path(Some(raw), &options).unwrap();
+    assert_eq!(
+        thread("http://ann.blogspot.com/2011/10/nach-suzhou.html"),
+        "/2011/10/nach-suzhou/"
+    );
+    assert_eq!(thread("/p/about.html"), "/p/about/");
+    // Matched as a thread writes it, and the longer rule wins.
+    assert_eq!(thread("/caf%C3%A9/menu/"), "/cafe/menu/");
+    assert_eq!(thread("/café/menu.html"), "/cafe/menu.html");
+    assert_eq!(thread("/2011/10/kept.html"), "/kept/");
+    // No `*` on the new side: every match goes to the one path.
+    assert_eq!(thread("/tag/rust/"), "/tags/");
+    assert_eq!(thread("/v2/"), "/version-2/");
+    // `*` stands for something: a path that is all the rest stays.
+    assert_eq!(thread("/v/"), "/v/");
+    assert_eq!(thread("/posts/a/"), "/posts/a/");
+    for (rule, expected) in [
+        ("/*/*.html=/*/", "one `*` on a side at most"),
+        ("/old/=/new/*/", "has none"),
+        ("/*.html=/../*/", "--map \"/*.html=/../*/\""),
+    ] {
+        let err = ThreadMap::default().add(rule).unwrap_err().to_string();
+        assert!(err.contains(expected), "{rule}: {err}");
+    }
+}

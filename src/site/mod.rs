@@ -61,10 +61,21 @@ pub struct Report {
 #[derive(Debug, PartialEq)]
 pub struct Unpaged {
     pub thread: String,
-    /// The one thread a page shows whose path differs from this one's only in case
-    /// (`/posts/hello/` for `/Posts/Hello/`): hosts such as IIS served a page at any
-    /// case, and imports took the thread from the address readers came by.
-    pub in_other_case: Option<String>,
+    /// The thread of a page that this one most likely is, and how their paths differ.
+    pub likely: Option<(String, Difference)>,
+}
+
+/// How the path of a thread without a page differs from that of the page it most
+/// likely is. Imports take threads from the addresses readers came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difference {
+    /// Only in case (`/Posts/Hello/` for `/posts/hello/`), the only page so: hosts
+    /// such as IIS served a page at any case.
+    Case,
+    /// The page is a folder named as the thread's file (`/2011/10/a/` for
+    /// `/2011/10/a.html`), as when a blog whose posts had `.html` addresses (Blogger's)
+    /// moves to a generator that builds each post as a folder.
+    Folder,
 }
 
 /// Renders every page of the built site in `site_dir` with the comments of `index`.
@@ -212,7 +223,7 @@ pub fn render(
         if seen.count > 0 && !places.titles.contains_key(name) {
             report.unpaged_threads.push(Unpaged {
                 thread: name.to_string(),
-                in_other_case: None,
+                likely: None,
             });
         }
     }
@@ -226,11 +237,15 @@ pub fn render(
                 .or_insert(Some(thread));
         }
         for unpaged in &mut report.unpaged_threads {
-            unpaged.in_other_case = by_case
-                .get(&unpaged.thread.to_lowercase())
-                .copied()
-                .flatten()
-                .cloned();
+            let folder = [".html", ".htm"]
+                .iter()
+                .find_map(|ext| unpaged.thread.strip_suffix(ext))
+                .map(|stem| format!("{stem}/"))
+                .filter(|folder| places.titles.contains_key(folder));
+            unpaged.likely = folder.map(|f| (f, Difference::Folder)).or_else(|| {
+                let page = by_case.get(&unpaged.thread.to_lowercase()).copied()??;
+                Some((page.clone(), Difference::Case))
+            });
         }
     }
 
@@ -1909,7 +1924,7 @@ mod tests {
             report.unpaged_threads,
             [Unpaged {
                 thread: "/b/".into(),
-                in_other_case: None
+                likely: None
             }]
         );
         assert_eq!(report.sections, 1);
@@ -2157,11 +2172,11 @@ mod tests {
     }
 
     #[test]
-    fn a_thread_without_a_page_is_told_the_one_page_its_path_names_in_another_case() {
+    fn a_thread_without_a_page_is_told_the_page_its_path_names_in_another_case_or_as_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let site = root.join("public");
-        for page in ["posts/hello", "bb", "BB"] {
+        for page in ["posts/hello", "bb", "BB", "2011/10/suzhou", "p/about"] {
             std::fs::create_dir_all(site.join(page)).unwrap();
             std::fs::write(
                 site.join(page).join("index.html"),
@@ -2169,29 +2184,45 @@ mod tests {
             )
             .unwrap();
         }
-        for (n, thread) in ["Posts/Hello", "bB", "gone"].iter().enumerate() {
+        let threads = [
+            "/Posts/Hello/",
+            "/bB/",
+            "/gone/",
+            "/2011/10/suzhou.html",
+            "/p/About.htm",
+            "/gone.html",
+        ];
+        for (n, thread) in threads.iter().enumerate() {
             let id = format!("01JD3K8Z6Q9W2F4T7Y5M1N0AA{n}");
-            std::fs::create_dir_all(root.join("comments").join(thread)).unwrap();
+            let folder = root.join("comments").join(thread.trim_matches('/'));
+            std::fs::create_dir_all(&folder).unwrap();
             std::fs::write(
-                root.join("comments").join(thread).join(format!("{id}.yml")),
-                format!("id: {id}\nthread: /{thread}/\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n"),
+                folder.join(format!("{id}.yml")),
+                format!("id: {id}\nthread: {thread}\ndate: 2026-01-01T00:00:00Z\nbody: Hi\n"),
             )
             .unwrap();
         }
         let config = Config::default_for_test(root);
         let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
         let report = render(&config, &index, &site, &|_| {}).unwrap();
-        let unpaged = |thread: &str, in_other_case: Option<&str>| Unpaged {
+        let unpaged = |thread: &str, likely: Option<(&str, Difference)>| Unpaged {
             thread: thread.into(),
-            in_other_case: in_other_case.map(String::from),
+            likely: likely.map(|(page, how)| (page.to_string(), how)),
         };
         assert_eq!(
             report.unpaged_threads,
             [
-                unpaged("/Posts/Hello/", Some("/posts/hello/")),
+                unpaged(
+                    "/2011/10/suzhou.html",
+                    Some(("/2011/10/suzhou/", Difference::Folder))
+                ),
+                unpaged("/Posts/Hello/", Some(("/posts/hello/", Difference::Case))),
                 // /bb/ and /BB/ both have a page: which one is meant, only the site knows.
                 unpaged("/bB/", None),
+                unpaged("/gone.html", None),
                 unpaged("/gone/", None),
+                // The folder is there in another case only: nothing is guessed twice.
+                unpaged("/p/About.htm", None),
             ]
         );
     }
