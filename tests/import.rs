@@ -2202,6 +2202,13 @@ fn a_blogger_blog_comes_over_from_takeout_and_its_older_backup_brings_nothing_tw
     assert_eq!(c["blogger:25"]["body"], "About & more.");
     ok(&cairn(dir.path(), &["check", "--strict"]));
     render_every_thread(dir.path());
+    // Links to a comment on the blog (`…/nach-suzhou.html?showComment=…#c21`) still
+    // find it on the page.
+    let page = std::fs::read_to_string(dir.path().join("public/2011/10/nach-suzhou.html")).unwrap();
+    assert!(
+        page.contains("<span class=\"cairn-former\" id=\"c21\"></span>"),
+        "{page}"
+    );
 
     // The same blog's backup from before Takeout holds the same comments.
     let backup = dir.path().join("blog-10-01-2019.xml");

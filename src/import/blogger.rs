@@ -40,7 +40,9 @@ pub fn read(path: &Path) -> Result<Source> {
         let number = entry.text_at("id").as_deref().and_then(number);
         match kind(&entry).as_deref() {
             Some("post" | "page") => {
-                pages.insert(number.unwrap_or_default(), address(&entry));
+                if let Some(number) = number {
+                    pages.insert(number, address(&entry));
+                }
             }
             Some("comment") => {
                 let location = format!("comment {}", number.as_deref().unwrap_or("(no id)"));

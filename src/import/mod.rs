@@ -239,6 +239,18 @@ impl Kind {
         )
     }
 
+    /// What the source's pages put before a comment's id in its anchor
+    /// (`#comment-7`), where that is known and the same on every site.
+    fn anchor_prefix(self) -> Option<&'static str> {
+        match self {
+            Kind::Wordpress | Kind::Disqus => Some("comment-"),
+            Kind::Blogger => Some("c"),
+            Kind::Isso => Some("isso-"),
+            Kind::Remark42 => Some("remark42__comment-"),
+            _ => None,
+        }
+    }
+
     /// Prefix of the `origin:` field of comments from this source.
     pub fn name(self) -> &'static str {
         match self {
@@ -257,6 +269,22 @@ impl Kind {
             Kind::Valine => "valine",
         }
     }
+}
+
+/// The anchor an imported comment had on the source's pages (`comment-7` for
+/// `wordpress:7`, `c5678` for `blogger:5678`), so that links made to it there
+/// (`/2011/10/hello.html#comment-7`) still find it; `None` where the source had none
+/// cairn knows of, or the id would not make a plain one.
+pub fn former_anchor(origin: &str) -> Option<String> {
+    use clap::ValueEnum;
+    let (name, key) = origin.split_once(':')?;
+    let kind = Kind::value_variants().iter().find(|k| k.name() == name)?;
+    let prefix = kind.anchor_prefix()?;
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then(|| format!("{prefix}{key}"))
 }
 
 /// Rewrites old thread paths to new ones (`--map OLD=NEW`, or a rules file).

@@ -8,7 +8,7 @@ pub mod markdown;
 mod stencil;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -183,6 +183,9 @@ pub struct CommentView<'a> {
     pub date_iso: String,
     pub date_text: String,
     pub body: &'a str,
+    /// An empty element with the anchor an imported comment had on the site it came
+    /// from (`<span class="cairn-former" id="comment-7"></span>`), or nothing.
+    pub former: String,
     pub reply_to: String,
     /// The inbox's reply page for this comment (empty in a preview).
     pub reply_url: String,
@@ -778,6 +781,12 @@ impl Renderer {
             date_iso: c.date_string(),
             date_text: self.date_format.format(&c.date),
             body,
+            former: c
+                .origin
+                .as_deref()
+                .and_then(crate::import::former_anchor)
+                .map(|id| format!("<span class=\"cairn-former\" id=\"{id}\"></span>"))
+                .unwrap_or_default(),
             reply_url: String::new(),
             in_reply_to: None,
             has_replies: false,
@@ -832,9 +841,14 @@ impl Renderer {
             order.extend(descendants.into_iter().map(|d| (d, depth, true)));
         }
         let mut views = Vec::with_capacity(order.len());
+        // Former anchors given already: two sources may have used the same one.
+        let mut formers = HashSet::new();
         for (k, &(i, depth, flattened)) in order.iter().enumerate() {
             let next_depth = order.get(k + 1).map_or(1, |o| o.1);
             let mut view = self.view(&t.comments[i], &bodies[i]);
+            if !view.former.is_empty() && !formers.insert(view.former.clone()) {
+                view.former.clear();
+            }
             view.reply_url = [reply_base.as_str(), &view.id].concat();
             // The reply page names whom the reader answers.
             if let Some(name) = &t.comments[i].author {
@@ -1010,7 +1024,8 @@ mod comment_slot {
     /// The thread being rendered (the template's `thread`).
     pub const SECTION_THREAD: usize = 11;
     pub const REPLY_URL: usize = 12;
-    pub const COUNT: usize = 13;
+    pub const FORMER: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 /// The values a section's stencil is filled with, by slot.
@@ -1053,6 +1068,7 @@ impl Stencils {
                 date_iso => m(c::DATE_ISO),
                 date_text => m(c::DATE_TEXT),
                 body => m(c::BODY),
+                former => m(c::FORMER),
                 reply_to => m(c::REPLY_TO),
                 reply_url => m(c::REPLY_URL),
                 in_reply_to => (flags & 2 != 0).then(|| minijinja::context! {
@@ -1132,6 +1148,7 @@ impl Stencils {
                 c::DATE_ISO => &view.date_iso,
                 c::DATE_TEXT => &view.date_text,
                 c::BODY => view.body,
+                c::FORMER => &view.former,
                 c::REPLY_TO => &view.reply_to,
                 c::REPLY_URL => &view.reply_url,
                 c::PARENT_ID => parent.map_or("", |p| p.id.as_str()),

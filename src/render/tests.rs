@@ -101,6 +101,40 @@ fn a_closed_thread_shows_its_comments_without_form_or_reply_links() {
     assert!(other.contains("<form") && !other.contains("cairn-closed"));
 }
 
+/// Links made on the old site to an imported comment (`#comment-7` on WordPress and
+/// Disqus, `#c5678` on Blogger) still find it; an anchor two sources share is given
+/// once, and an id that would not make a plain anchor makes none.
+#[test]
+fn imported_comments_keep_the_anchor_they_had_on_the_old_site() {
+    let (config, mut store) = example();
+    let renderer = Renderer::new(&config).unwrap();
+    let t = store.threads.get_mut("/posts/hello-world/").unwrap();
+    assert!(t.comments.len() >= 5);
+    let origins = [
+        "wordpress:7",
+        "disqus:7",
+        "blogger:5678",
+        "isso:1\"><b>x</b>",
+        "staticman:abc",
+    ];
+    for (c, origin) in t.comments.iter_mut().zip(origins) {
+        c.origin = Some(origin.into());
+    }
+    let html = renderer
+        .section("/posts/hello-world/", Some(t), None)
+        .unwrap()
+        .html;
+    let ids = |html: &str| -> Vec<String> {
+        html.match_indices("<span class=\"cairn-former\" id=\"")
+            .map(|(at, m)| html[at + m.len()..].split('"').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&html), ["comment-7", "c5678"], "{html}");
+    let first = format!("<li class=\"cairn-comment\" id=\"c-{}\"><span class=\"cairn-former\" id=\"comment-7\"></span>", t.comments[0].id);
+    assert!(html.contains(&first), "{html}");
+    assert!(!html.contains("<b>x</b>"), "{html}");
+}
+
 #[test]
 fn replies_nest_down_to_max_depth_then_say_whom_they_answer() {
     let (mut config, store) = example();
@@ -340,7 +374,9 @@ fn arb_comment() -> impl Strategy<Value = ArbComment> {
     )
 }
 
-/// A thread of generated comments, a minute apart, replies after what they answer.
+/// A thread of generated comments, a minute apart, replies after what they answer,
+/// imported from a source whose pages had anchors (two with the same one, after a
+/// dozen) or from one without.
 fn thread_of(thread: &str, arb: &[ArbComment]) -> Thread {
     let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .unwrap()
@@ -357,7 +393,11 @@ fn thread_of(thread: &str, arb: &[ArbComment]) -> Thread {
             author: author.clone(),
             website: website.clone(),
             avatar: avatar.clone(),
-            origin: None,
+            origin: Some(format!(
+                "{}:{}",
+                ["wordpress", "blogger", "staticman"][i % 3],
+                i % 4
+            )),
             body: body.clone(),
         });
         t.parents.push(parent);
