@@ -2092,7 +2092,7 @@ fn blogger_export(takeout: bool) -> String {
             25,
             12,
             0,
-            "Dee",
+            "Dee O&amp;#39;Neil",
             "2012-02-01T00:00:00Z",
             "About &amp;amp; more.",
         ),
@@ -2200,6 +2200,8 @@ fn a_blogger_blog_comes_over_from_takeout_and_its_older_backup_brings_nothing_tw
     assert_eq!(c["blogger:24"]["parent"], c["blogger:23"]["id"]);
     assert_eq!(c["blogger:25"]["thread"], "/p/about.html");
     assert_eq!(c["blogger:25"]["body"], "About & more.");
+    // Names come as Blogger's pages printed them.
+    assert_eq!(c["blogger:25"]["author"], "Dee O'Neil");
     ok(&cairn(dir.path(), &["check", "--strict"]));
     render_every_thread(dir.path());
     // Links to a comment on the blog (`…/nach-suzhou.html?showComment=…#c21`) still

@@ -222,7 +222,8 @@ pub enum Kind {
 impl Kind {
     /// Whether this source's names are HTML, as its pages showed them (`M&#229;rten`
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
-    /// the blogs it imported, which Jekyll themes print as they are; Remark42 escapes
+    /// the blogs it imported, which Jekyll themes print as they are; Blogger's feeds
+    /// carry names as its pages print them (`O&#39;Brien`); Remark42 escapes
     /// `<` and `>` in the names it stores. The names of Isso, Waline, Commento, Twikoo
     /// and Valine, and GitHub's logins, are text.
     fn names_are_html(self) -> bool {
