@@ -3,7 +3,7 @@
 //! and Caddy configurations, run for real with TLS on loopback, carry comments to a
 //! real `cairn inbox` with each reader's address (rate limits per reader: readers are
 //! distinct loopback source addresses). The README's configuration reference is a
-//! configuration cairn reads.
+//! configuration cairn reads, and its table of commands names all that `--help` does.
 
 mod common;
 
@@ -413,4 +413,85 @@ fn nginx_passes_an_inbox_behind_a_path_on_with_the_path_or_without_it() {
             "{page}"
         );
     }
+}
+
+/// The `--long` options and the subcommands `cairn ARGS --help` lists, and the
+/// possible values it gives (`import`'s sources, `--format`'s formats).
+fn help_of(args: &[&str]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(dir.path(), &[args, &["--help"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&out);
+    let (mut options, mut commands, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let mut section = "";
+    for line in help.lines() {
+        if !line.starts_with(' ') {
+            section = line;
+            continue;
+        }
+        let first = line.split_whitespace().next().unwrap_or("");
+        // `  list     List pending comments`, not the lines its text wraps onto.
+        if section == "Commands:" && !line.starts_with("   ") && first != "help" {
+            commands.push(first.to_string());
+        }
+        // `  -h, --help`, `      --config <FILE>`.
+        let long = line
+            .trim_start()
+            .split([' ', ',', '=', '[', '<'])
+            .find(|token| token.starts_with("--"));
+        if let Some(long) = long.filter(|_| line.trim_start().starts_with('-')) {
+            if !["--help", "--version"].contains(&long) {
+                options.push(long.to_string());
+            }
+        }
+    }
+    for rest in help.split("[possible values: ").skip(1) {
+        values.extend(
+            rest[..rest.find(']').unwrap()]
+                .split(", ")
+                .map(str::to_string),
+        );
+    }
+    (options, commands, values)
+}
+
+#[test]
+fn the_readmes_table_of_commands_names_every_command_option_and_source() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = &readme[readme.find("| command | what it does").unwrap()..];
+    let table = &table[..table.find("\n\n").unwrap()];
+    let (_, commands, _) = help_of(&[]);
+    assert!(commands.len() >= 10, "{commands:?}");
+    let mut missing = Vec::new();
+    let mut queue: Vec<Vec<String>> = commands.into_iter().map(|c| vec![c]).collect();
+    while let Some(path) = queue.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let (options, subcommands, values) = help_of(&args);
+        // The rows for the command: those that start with its name (`cairn inbox` has
+        // rows for `inbox`, `inbox check` and `inbox forget`).
+        let rows: String = table
+            .lines()
+            .filter(|row| row.starts_with(&format!("| `cairn {} ", path[0])))
+            .collect();
+        if rows.is_empty() {
+            missing.push(format!("cairn {}", path.join(" ")));
+        }
+        for word in options.iter().chain(&values).chain(&subcommands) {
+            let mentioned = rows
+                .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                .any(|w| w == word);
+            if !mentioned {
+                missing.push(format!("cairn {} {word}", path.join(" ")));
+            }
+        }
+        queue.extend(
+            subcommands
+                .into_iter()
+                .map(|s| [path.clone(), vec![s]].concat()),
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the README's table of commands: {missing:?}"
+    );
 }
