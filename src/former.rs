@@ -1,5 +1,6 @@
 //! The comment system a site shows its comments with before cairn (Isso, Disqus,
-//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo, Valine): found by `cairn init` in the site's templates,
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Cusdis, Twikoo, Valine): found
+//! by `cairn init` in the site's templates,
 //! configuration and data files, so it can say what to replace and how to import.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ pub enum System {
     Remark42,
     Waline,
     Commento,
+    Cusdis,
     Twikoo,
     Valine,
 }
@@ -32,6 +34,7 @@ impl System {
             System::Remark42 => "Remark42",
             System::Waline => "Waline",
             System::Commento => "Commento",
+            System::Cusdis => "Cusdis",
             System::Twikoo => "Twikoo",
             System::Valine => "Valine",
         }
@@ -72,6 +75,7 @@ impl System {
                 "id=\"commento\"",
                 "#commento",
             ],
+            System::Cusdis => &["cusdis_thread", "/js/cusdis", "cusdis-count"],
             System::Twikoo => &["twikoo.init(", "twikoo.all.min.js", "/twikoo@"],
             System::Valine => &["new Valine(", "valine.min.js", "/valine@"],
         }
@@ -90,12 +94,13 @@ impl System {
             System::Remark42 => &[&["remark42"]],
             System::Waline => &[&["waline"]],
             System::Commento => &[&["commento"]],
+            System::Cusdis => &[&["cusdis"]],
             System::Twikoo => &[&["twikoo"]],
             System::Valine => &[&["valine"]],
         }
     }
 
-    const ALL: [System; 11] = [
+    const ALL: [System; 12] = [
         System::Isso,
         System::Disqus,
         System::Staticman,
@@ -105,6 +110,7 @@ impl System {
         System::Remark42,
         System::Waline,
         System::Commento,
+        System::Cusdis,
         System::Twikoo,
         System::Valine,
     ];
@@ -137,6 +143,10 @@ impl System {
             System::Commento => {
                 "Commento's script, its `commento` container and the `#commento` count \
                  links (and its settings above)"
+            }
+            System::Cusdis => {
+                "Cusdis' `cusdis_thread` container, its script and the counts it fills (and \
+                 its settings above)"
             }
             System::Twikoo => "Twikoo's script and its container (and its settings above)",
             System::Valine => "Valine's script and its container (and its settings above)",
@@ -184,6 +194,11 @@ impl System {
             System::Commento => "Bring its comments over with `cairn import commento \
                                  commento-export.json.gz` (the file its dashboard mails a \
                                  link to: General, Export data)"
+                .into(),
+            System::Cusdis => "Bring its comments over with `cairn import cusdis \
+                               cusdis.db` (the SQLite database of a Cusdis you run: the file \
+                               its DB_URL names; add `--project TITLE` when it serves several \
+                               sites; cusdis.com itself has no export)"
                 .into(),
             System::Twikoo => "Bring its comments over with `cairn import twikoo \
                                twikoo-comments.json` (the comments its admin panel exports)"
@@ -1062,6 +1077,30 @@ mod tests {
         assert!(found
             .advice()
             .contains("`cairn import commento commento-export.json.gz`"));
+    }
+
+    #[test]
+    fn cusdis_is_found_by_its_container_script_and_counts() {
+        let dir = site(&[
+            (
+                "layouts/partials/comments.html",
+                "<div id=\"cusdis_thread\"\n  data-host=\"https://cusdis.example.org\"\n  data-app-id=\"{{ .Site.Params.cusdisAppId }}\"\n  data-page-id=\"{{ .File.UniqueID }}\"\n  data-page-url=\"{{ .Permalink }}\"></div>\n<script async defer src=\"https://cusdis.example.org/js/cusdis.es.js\"></script>\n",
+            ),
+            (
+                "layouts/index.html",
+                "{{ range .Pages }}<span data-cusdis-count-page-id=\"{{ .File.UniqueID }}\">0</span>{{ end }}\n",
+            ),
+        ]);
+        let found = only(find(dir.path(), None, "public", "comments"), System::Cusdis);
+        assert_eq!(
+            places(&found),
+            [
+                "layouts/index.html:1",
+                "layouts/partials/comments.html:1",
+                "layouts/partials/comments.html:6"
+            ]
+        );
+        assert!(found.advice().contains("`cairn import cusdis cusdis.db`"));
     }
 
     #[test]

@@ -39,7 +39,7 @@ enum Command {
     /// List, show, approve or reject pending comments.
     Moderate(cmd::moderate::Args),
     /// Bring comments over from Isso, Disqus, WordPress, Blogger, Staticman, utterances,
-    /// Gitalk, giscus, Remark42, Waline, Commento, Twikoo or Valine.
+    /// Gitalk, giscus, Remark42, Waline, Commento, Cusdis, Twikoo or Valine.
     Import(cmd::import::Args),
     /// Write every comment to stdout as one JSON document (or a WordPress export).
     Export(cmd::export::Args),

@@ -2225,3 +2225,108 @@ fn a_blogger_blog_comes_over_from_takeout_and_its_older_backup_brings_nothing_tw
     assert_eq!(tree_text(dir.path()), before);
     assert!(!before.contains("blogger.com"), "{before}");
 }
+
+/// A Cusdis one runs keeps its comments in an SQLite database, one project a site.
+#[test]
+fn a_cusdis_database_brings_one_sites_comments_over_with_replies_and_stubs() {
+    use common::testing::{cusdis_comment as comment, cusdis_database};
+    let dir = site();
+    let db = dir.path().join("db.sqlite");
+    let rows = [
+        "INSERT INTO pages (id, slug, url, title, projectId) VALUES \
+             ('g1', 'f00d', 'https://blog.example.org/posts/hello/', 'Hello', 'p-blog'), \
+             ('g2', 'c0ffee', NULL, 'Notes', 'p-blog'), \
+             ('g3', '/start/', 'https://docs.example.org/start/', 'Start', 'p-docs');\n",
+        &comment("'c1', 'g1', 1618301234567, 'Ann', 'First! <b>bold</b> **really**', 1, NULL, NULL, 'ann@example.org'"),
+        &comment("'c2', 'g1', '2021-04-22 06:16:17', 'Me', 'Thanks, Ann.', 1, 'c1', NULL, 'me@example.org'"),
+        &comment("'c3', 'g1', 1618301300000, 'Cy', 'removed', 1, 'c1', 1618400000000, 'cy@example.org'"),
+        &comment("'c4', 'g1', 1618301400000, 'Di', 'Answering Cy', 1, 'c3', NULL, NULL"),
+        &comment("'c5', 'g1', 1618301500000, 'Ed', 'awaiting approval', 0, NULL, NULL, NULL"),
+        &comment("'c6', 'g2', 1618301600000, 'Fi', 'On notes', 1, NULL, NULL, 'fi@example.org'"),
+        &comment("'d1', 'g3', 1618301700000, 'Gus', 'docs site', 1, NULL, NULL, NULL"),
+    ]
+    .concat();
+    cusdis_database(&db, &rows);
+    let db = db.to_str().unwrap();
+
+    // Two sites in one database: the import asks which, and writes nothing.
+    let out = cairn_with(dir.path(), &["import", "cusdis", db], &[SECRET]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("choose this site's with --project TITLE")
+            && stderr(&out).contains("\"My blog\" (id p-blog): 6 comments"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("comments").exists());
+
+    let import = ["import", "cusdis", db, "--project", "My blog"];
+    let out = cairn_with(dir.path(), &import, &[SECRET]);
+    assert!(
+        ok(&out).contains("imported 5 comments in 2 threads into comments; 0 already imported"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(
+            "its page (\"Notes\") has no address, only the id \"c0ffee\": its comments go under \
+             /c0ffee/ (`--map /c0ffee/=/the/page/` puts them on it)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let (_, c) = exported(dir.path());
+    let (ann, me, stub, di) = (
+        &c["cusdis:c1"],
+        &c["cusdis:c2"],
+        &c["cusdis:c3"],
+        &c["cusdis:c4"],
+    );
+    assert_eq!(ann["thread"], "/posts/hello/");
+    assert_eq!(ann["date"], "2021-04-13T08:07:14.567Z");
+    assert_eq!(ann["body"], "First! \\<b\\>bold\\<\\/b\\> **really**");
+    assert!(ann["avatar"].is_string());
+    assert_eq!(
+        (&me["parent"], &me["date"]),
+        (&ann["id"], &Value::from("2021-04-22T06:16:17Z"))
+    );
+    // The removed comment stays as a stub, so the answer to it keeps its place.
+    assert_eq!(
+        (&stub["body"], &stub["author"]),
+        (&Value::from("[deleted]"), &Value::Null)
+    );
+    assert_eq!(di["parent"], stub["id"]);
+    assert_eq!(c["cusdis:c6"]["thread"], "/c0ffee/");
+    assert!(!c.contains_key("cusdis:c5") && !c.contains_key("cusdis:d1"));
+    let tree = tree_text(dir.path());
+    assert!(
+        !tree.contains("@example.org"),
+        "an e-mail reached the comment files"
+    );
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+    let page = std::fs::read_to_string(dir.path().join("public/posts/hello/index.html")).unwrap();
+    assert!(
+        page.contains("First! &lt;b&gt;bold&lt;/b&gt; <strong>really</strong>"),
+        "{page}"
+    );
+
+    // Again, by the project's id and with the pending comment: only that one is new.
+    let again = [
+        "import",
+        "cusdis",
+        db,
+        "--project",
+        "p-blog",
+        "--include-pending",
+    ];
+    let out = cairn_with(dir.path(), &again, &[SECRET]);
+    assert!(
+        ok(&out).contains("imported 1 comment in 1 thread into comments; 5 already imported"),
+        "{}",
+        stdout(&out)
+    );
+    let (_, c) = exported(dir.path());
+    assert_eq!(c["cusdis:c5"]["body"], "awaiting approval");
+    assert_eq!(c.len(), 6);
+}

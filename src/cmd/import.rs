@@ -1,6 +1,6 @@
 //! `cairn import`: brings comments over from Isso, Disqus, WordPress, Blogger,
-//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Twikoo or Valine as comment
-//! files in the comments directory; `--dry-run` shows what it would do.
+//! Staticman, utterances, Gitalk, giscus, Remark42, Waline, Commento, Cusdis, Twikoo or Valine as
+//! comment files in the comments directory; `--dry-run` shows what it would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use super::{plural, shown, ConfigArg, EXIT_PROBLEMS};
 use crate::import::staticman::{self, BodyFormat, Fields};
 use crate::import::{
-    self, blogger, commento, disqus, giscus, isso, issues, remark42, twikoo, waline, wordpress,
-    Existing, Kind, Options, ThreadMap,
+    self, blogger, commento, cusdis, disqus, giscus, isso, issues, remark42, twikoo, waline,
+    wordpress, Existing, Kind, Options, ThreadMap,
 };
 use crate::secret::{self, Secret};
 use crate::store::Store;
@@ -28,8 +28,8 @@ pub struct Args {
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
     /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not), Waline's export
-    /// (`waline.json`), Commento's (`.json.gz`, gzip'd or not), Twikoo's, or the
-    /// LeanCloud export of Valine's `Comment` class.
+    /// (`waline.json`), Commento's (`.json.gz`, gzip'd or not), a self-hosted Cusdis'
+    /// SQLite database, Twikoo's, or the LeanCloud export of Valine's `Comment` class.
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// Also import comments awaiting moderation in the source (Isso, WordPress,
-    /// Waline, Commento; Twikoo's and Valine's hidden ones, spam included).
+    /// Waline, Commento, Cusdis; Twikoo's and Valine's hidden ones, spam included).
     #[arg(long)]
     pub include_pending: bool,
     /// Import without avatar keys when no secret is set. E-mails are never written either way.
@@ -73,6 +73,10 @@ pub struct Args {
     /// giscus: only the discussions in this category (its `data-category`).
     #[arg(long, value_name = "NAME")]
     pub category: Option<String>,
+    /// Cusdis: the project (one per site) whose comments to import, by its title or
+    /// id; needed when the database holds several sites' comments.
+    #[arg(long, value_name = "TITLE")]
+    pub project: Option<String>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -86,6 +90,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     if args.category.is_some() && args.kind != Kind::Giscus {
         bail!("--category applies to giscus imports only");
+    }
+    if args.project.is_some() && args.kind != Kind::Cusdis {
+        bail!("--project applies to Cusdis imports only");
     }
     if args.api_url.is_some()
         && !matches!(args.kind, Kind::Utterances | Kind::Gitalk | Kind::Giscus)
@@ -108,6 +115,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Waline => waline::read(&args.source)?,
         Kind::Commento => commento::read(&args.source)?,
+        Kind::Cusdis => cusdis::read(&args.source, args.project.as_deref())?,
         Kind::Twikoo | Kind::Valine => twikoo::read(&args.source)?,
         Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {
             kind: args.kind,

@@ -9,33 +9,17 @@
 use std::ops::Range;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{types::ValueRef, Connection, OpenFlags};
+use rusqlite::types::ValueRef;
 
+use super::sqlite::{self, described};
 use super::{Body, Item, Note, Source, Status};
 use crate::render::markdown::{escape_punctuation, OPTIONS};
 
 /// Reads every comment of the database at `path`.
 pub fn read(path: &Path) -> Result<Source> {
-    if !path.is_file() {
-        bail!("{}: no such file", path.display());
-    }
-    let db = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("cannot open {} as an SQLite database", path.display()))?;
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .with_context(|| format!("{} is not an SQLite database", path.display()))?;
-    if !(tables.iter().any(|t| t == "comments") && tables.iter().any(|t| t == "threads")) {
-        bail!(
-            "{} is not an Isso database (it has no `comments` and `threads` tables)",
-            path.display()
-        );
-    }
+    let db = sqlite::open(path, "an Isso", &["comments", "threads"])?;
     // Isso 0.14 (which leaves its databases at version 5) shows comments through
     // mistune, escaping raw HTML; earlier versions through misaka, keeping the tags of
     // an allow-list much like cairn's.
@@ -84,23 +68,8 @@ pub fn read(path: &Path) -> Result<Source> {
                 continue;
             }
         };
-        let mut text = |at: usize, column: &str| -> Result<Option<String>> {
-            let (value, lossy) = match row.get_ref(at)? {
-                ValueRef::Null => return Ok(None),
-                ValueRef::Integer(n) => return Ok(Some(n.to_string())),
-                ValueRef::Real(x) => return Ok(Some(x.to_string())),
-                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-                    let value = String::from_utf8_lossy(bytes);
-                    let lossy = matches!(value, std::borrow::Cow::Owned(_));
-                    (value.into_owned(), lossy)
-                }
-            };
-            if lossy {
-                source.adjusted.push(note(format!(
-                    "its {column} is not UTF-8 text: read with U+FFFD in place of the bytes that are not"
-                )));
-            }
-            Ok(Some(value))
+        let mut text = |at: usize, column: &str| {
+            sqlite::text(row, at, column, &location, &mut source.adjusted)
         };
         let uri = text(1, "page URI")?;
         let parent = text(2, "parent")?;
@@ -191,7 +160,7 @@ pub fn as_isso_showed_it(text: &str) -> String {
 }
 
 /// `text` with each range of `edits` replaced, in order; of two that overlap, the first.
-fn edited(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+pub(super) fn edited(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(range, _)| (range.start, range.end));
     let mut out = String::with_capacity(text.len() + edits.len() * 4);
     let mut at = 0;
@@ -256,17 +225,6 @@ fn marked(text: &str, run: Range<usize>, mark: char) -> Vec<Range<usize>> {
         }
     }
     found
-}
-
-/// A value as a report shows it: numbers as they are, text quoted, and what else.
-fn described(value: ValueRef<'_>) -> String {
-    match value {
-        ValueRef::Null => "NULL".into(),
-        ValueRef::Integer(n) => n.to_string(),
-        ValueRef::Real(x) => x.to_string(),
-        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => format!("(a blob of {} bytes)", b.len()),
-    }
 }
 
 /// Isso's `created` (Unix seconds as a float) to the microsecond, as Isso's API shows it.

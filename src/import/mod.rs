@@ -1,5 +1,5 @@
 //! Importers: comments from Isso, Disqus, WordPress, Blogger, Staticman, utterances,
-//! Gitalk, giscus, Remark42, Waline, Commento, Twikoo and Valine become format v1 files, with
+//! Gitalk, giscus, Remark42, Waline, Commento, Cusdis, Twikoo and Valine become format v1 files, with
 //! threading and dates kept, e-mails turned into avatar keys, and ids derived from the source's ids
 //! so that running an import again writes nothing new.
 //!
@@ -9,6 +9,7 @@
 
 pub mod blogger;
 pub mod commento;
+pub mod cusdis;
 pub mod disqus;
 pub mod giscus;
 pub mod html;
@@ -16,6 +17,7 @@ pub mod isso;
 pub mod issues;
 mod json;
 pub mod remark42;
+mod sqlite;
 pub mod staticman;
 pub mod twikoo;
 pub mod waline;
@@ -215,6 +217,7 @@ pub enum Kind {
     Remark42,
     Waline,
     Commento,
+    Cusdis,
     Twikoo,
     Valine,
 }
@@ -224,8 +227,8 @@ impl Kind {
     /// for Mårten): WordPress stores them escaped, and Disqus kept the escaped names of
     /// the blogs it imported, which Jekyll themes print as they are; Blogger's feeds
     /// carry names as its pages print them (`O&#39;Brien`); Remark42 escapes
-    /// `<` and `>` in the names it stores. The names of Isso, Waline, Commento, Twikoo
-    /// and Valine, and GitHub's logins, are text.
+    /// `<` and `>` in the names it stores. The names of Isso, Waline, Commento, Cusdis,
+    /// Twikoo and Valine, and GitHub's logins, are text.
     fn names_are_html(self) -> bool {
         !matches!(
             self,
@@ -235,6 +238,7 @@ impl Kind {
                 | Kind::Giscus
                 | Kind::Waline
                 | Kind::Commento
+                | Kind::Cusdis
                 | Kind::Twikoo
                 | Kind::Valine
         )
@@ -266,6 +270,7 @@ impl Kind {
             Kind::Remark42 => "remark42",
             Kind::Waline => "waline",
             Kind::Commento => "commento",
+            Kind::Cusdis => "cusdis",
             Kind::Twikoo => "twikoo",
             Kind::Valine => "valine",
         }
