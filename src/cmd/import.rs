@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(value_enum)]
     pub kind: Kind,
     /// Isso's database file, the Disqus or WordPress XML export, Blogger's (Takeout's
-    /// `feed.atom`, or the older `blog-MM-DD-YYYY.xml`), the folder of
+    /// `feed.atom` or the folder it is in, or the older `blog-MM-DD-YYYY.xml`), the folder of
     /// Staticman data files (e.g. `_data/comments`), or the GitHub repository whose
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or

@@ -7,9 +7,9 @@
 //! in its `related` link). Bodies are HTML.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use super::xml::{self, Element};
 use super::{Body, Item, Note, Source, Status};
@@ -30,8 +30,10 @@ struct Read {
     page: Option<String>,
 }
 
-/// Reads every comment of the export at `path`.
+/// Reads every comment of the export at `path`: a file, or a folder with one blog's
+/// `feed.atom` in it (an unpacked Takeout).
 pub fn read(path: &Path) -> Result<Source> {
+    let path = &export_in(path)?;
     // Posts and pages by number, with their address (none for a draft).
     let mut pages: HashMap<String, Option<String>> = HashMap::new();
     let mut comments: Vec<Read> = Vec::new();
@@ -178,6 +180,41 @@ fn comment(entry: &Element, key: Option<String>, location: &str) -> Result<Read,
             .map(str::to_string)
             .filter(|href| !href.is_empty()),
     })
+}
+
+/// The export `path` names: itself, or the one `feed.atom` in the folder it names.
+/// Takeout's Blogger folder has one in each blog's folder, so a Takeout of several
+/// blogs needs the blog named.
+fn export_in(path: &Path) -> Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() == "feed.atom")
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    found.sort();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!(
+            "{}: a folder with no feed.atom in it (Google Takeout's Blogger export has one \
+             in each blog's folder)",
+            path.display()
+        ),
+        _ => {
+            let listed: String = found
+                .iter()
+                .map(|f| format!("\n  {}", f.display()))
+                .collect();
+            bail!(
+                "{}: holds the feed.atom of {} blogs; name this site's:{listed}",
+                path.display(),
+                found.len()
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -359,6 +396,46 @@ mod tests {
         ] {
             assert_eq!(number(reference).as_deref(), expected, "{reference}");
         }
+    }
+
+    /// An unpacked Takeout: the folder of one blog's `feed.atom` reads as the file.
+    #[test]
+    fn a_takeout_folder_reads_as_its_blogs_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = "<feed xmlns='http://www.w3.org/2005/Atom' \
+                    xmlns:blogger='http://schemas.google.com/blogger/2018'>\
+                    <entry><id>tag:blogger.com,1999:blog-1.post-7</id>\
+                    <blogger:type>POST</blogger:type><blogger:status>LIVE</blogger:status>\
+                    <blogger:filename>/2011/10/a.html</blogger:filename></entry>\
+                    <entry><id>tag:blogger.com,1999:blog-1.post-8</id>\
+                    <blogger:parent>tag:blogger.com,1999:blog-1.post-7</blogger:parent>\
+                    <blogger:type>COMMENT</blogger:type><blogger:status>LIVE</blogger:status>\
+                    <content type='html'>Hi</content>\
+                    <published>2011-10-09T10:00:00Z</published></entry></feed>";
+        let blog = dir.path().join("Takeout/Blogger/Blogs/Ann's travels");
+        crate::testing::write_files(&blog, &[("feed.atom", feed), ("settings.csv", "")]);
+        let source = read(dir.path()).unwrap();
+        assert_eq!(
+            threaded(&source),
+            [("8", None, Status::Published, Some("/2011/10/a.html"))]
+        );
+
+        crate::testing::write_files(
+            &dir.path().join("Takeout/Blogger/Blogs/Notes"),
+            &[("feed.atom", feed)],
+        );
+        let err = read(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("holds the feed.atom of 2 blogs; name this site's:"),
+            "{err}"
+        );
+        assert!(
+            err.contains("Blogs/Ann's travels/feed.atom") && err.contains("Blogs/Notes/feed.atom"),
+            "{err}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = read(empty.path()).unwrap_err().to_string();
+        assert!(err.ends_with("a folder with no feed.atom in it (Google Takeout's Blogger export has one in each blog's folder)"), "{err}");
     }
 
     #[test]
