@@ -198,7 +198,9 @@ impl System {
             System::Cusdis => "Bring its comments over with `cairn import cusdis \
                                cusdis.db` (the SQLite database of a Cusdis you run: the file \
                                its DB_URL names; add `--project TITLE` when it serves several \
-                               sites; cusdis.com itself has no export)"
+                               sites), or, on cusdis.com, which has no export, with `cairn \
+                               import cusdis public` run on the site as built now, which \
+                               reads each page's comments from Cusdis' API"
                 .into(),
             System::Twikoo => "Bring its comments over with `cairn import twikoo \
                                twikoo-comments.json` (the comments its admin panel exports)"

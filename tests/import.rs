@@ -2330,3 +2330,185 @@ fn a_cusdis_database_brings_one_sites_comments_over_with_replies_and_stubs() {
     assert_eq!(c["cusdis:c5"]["body"], "awaiting approval");
     assert_eq!(c.len(), 6);
 }
+
+/// A comment a fake Cusdis holds: id, page id, parent, minutes after the first,
+/// nickname, Markdown, approved.
+type CusdisComment = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    u32,
+    &'static str,
+    &'static str,
+    bool,
+);
+
+/// What Cusdis' `GET /api/open/comments` answers for `page_id`: its approved comments
+/// under `parent`, newest first, ten to a page, each with its replies on the same
+/// page number of theirs (as Cusdis' `getComments` passes its options down).
+fn cusdis_list(
+    comments: &[CusdisComment],
+    page_id: &str,
+    parent: Option<&str>,
+    page: usize,
+) -> Value {
+    let mut list: Vec<&CusdisComment> = comments
+        .iter()
+        .filter(|c| c.1 == page_id && c.2 == parent && c.6)
+        .collect();
+    list.sort_by_key(|c| std::cmp::Reverse(c.3));
+    let data: Vec<Value> = list
+        .iter()
+        .skip((page - 1) * 10)
+        .take(10)
+        .map(|c| {
+            let date =
+                chrono::DateTime::from_timestamp(1_618_300_000 + i64::from(c.3) * 60, 0).unwrap();
+            serde_json::json!({
+                "id": c.0, "content": c.5, "by_nickname": c.4, "moderatorId": null,
+                "createdAt": date.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "page": {"slug": page_id}, "parsedContent": "<p>…</p>",
+                "parsedCreatedAt": date.format("%Y-%m-%d %H:%M").to_string(),
+                "replies": cusdis_list(comments, page_id, Some(c.0), page),
+            })
+        })
+        .collect();
+    serde_json::json!({"data": data, "commentCount": list.len(), "pageSize": 10,
+        "pageCount": list.len().div_ceil(10).max(1)})
+}
+
+/// A site on cusdis.com has no export: its comments come through the API Cusdis'
+/// widget reads, for each page of the built site that shows a Cusdis thread.
+#[test]
+fn a_site_showing_cusdis_threads_brings_them_over_through_its_api() {
+    let mut comments: Vec<CusdisComment> = vec![
+        ("r1", "a-id", None, 100, "Ann", "Root <b>one</b>", true),
+        ("q1", "a-id", None, 1, "Bob", "waiting", false),
+        ("b1", "b-id", None, 2, "", "On B", true),
+        ("o1", "o-id", None, 3, "Oz", "another site", true),
+    ];
+    // Eleven more on A, older, so that its list runs to a second page, and twelve
+    // replies to the first, of which the API shows ten (the newest, as the comment is
+    // on the first page of the list).
+    const MORE: [&str; 11] = [
+        "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11", "a12",
+    ];
+    const REPLIES: [&str; 12] = [
+        "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p12",
+    ];
+    for (n, id) in MORE.iter().enumerate() {
+        comments.push((id, "a-id", None, 10 + n as u32, "Cy", "more", true));
+    }
+    for (n, id) in REPLIES.iter().enumerate() {
+        comments.push((id, "a-id", Some("r1"), 200 + n as u32, "Di", "reply", true));
+    }
+    let (api, requests) = server(move |head, _| {
+        let target = head.split_whitespace().nth(1).unwrap_or_default();
+        let query = url::Url::parse(&format!("http://x{target}")).unwrap();
+        let arg = |name: &str| {
+            query
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(query.path(), "/api/open/comments");
+        assert!(
+            arg("appId") == "app-1" || arg("appId") == "app-2",
+            "{target}"
+        );
+        let page = arg("page").parse().unwrap_or(1);
+        serde_json::json!({"data": cusdis_list(&comments, &arg("pageId"), None, page)}).to_string()
+    });
+    let dir = site();
+    // The site as built while it showed Cusdis threads.
+    let public = dir.path().join("public-before");
+    let thread = |app: &str, id: &str, url: &str| {
+        format!(
+            "<html><body><article>…</article><div id=\"cusdis_thread\" data-host=\"{api}/\" \
+             data-app-id=\"{app}\" data-page-id=\"{id}\"{url}></div>\
+             <script async defer src=\"{api}/js/cusdis.es.js\"></script></body></html>"
+        )
+    };
+    common::testing::write_files(
+        &public,
+        &[
+            (
+                "posts/a/index.html",
+                &thread(
+                    "app-1",
+                    "a-id",
+                    " data-page-url=\"https://blog.example.org/posts/a/\"",
+                ),
+            ),
+            ("posts/b/index.html", &thread("app-1", "b-id", "")),
+            ("elsewhere/index.html", &thread("app-2", "o-id", "")),
+            ("index.html", "<html><body>home</body></html>"),
+        ],
+    );
+    let public = public.to_str().unwrap();
+
+    let out = cairn(dir.path(), &["import", "cusdis", public]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "show the comments of 2 Cusdis projects: choose this site's with --project APP_ID"
+        ) && stderr(&out).contains("\"app-1\", \"app-2\""),
+        "{}",
+        stderr(&out)
+    );
+    let import = ["import", "cusdis", public, "--project", "app-1"];
+    let out = cairn(dir.path(), &import);
+    assert!(
+        ok(&out).contains(
+            "imported 23 comments in 2 threads into comments; 0 already imported; 1 skipped"
+        ),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(
+            "skipped: comment r1: 2 of its 12 replies: Cusdis' API shows at most 10 of a \
+             comment's replies (its SQLite database has them all)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let (_, c) = exported(dir.path());
+    let root = &c["cusdis:r1"];
+    assert_eq!(root["thread"], "/posts/a/");
+    assert_eq!(root["author"], "Ann");
+    assert_eq!(root["date"], "2021-04-13T09:26:40Z");
+    assert_eq!(root["body"], "Root \\<b\\>one\\<\\/b\\>");
+    assert_eq!(c["cusdis:p12"]["parent"], root["id"]);
+    assert!(!c.contains_key("cusdis:p1") && !c.contains_key("cusdis:p2"));
+    assert!(c.contains_key("cusdis:a2") && c.contains_key("cusdis:a12"));
+    assert_eq!(
+        (&c["cusdis:b1"]["thread"], &c["cusdis:b1"]["author"]),
+        (&Value::from("/posts/b/"), &Value::Null)
+    );
+    assert!(!c.contains_key("cusdis:q1") && !c.contains_key("cusdis:o1"));
+    // Both pages of A's list were read, and nothing of the other site.
+    let asked: Vec<String> = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, _)| h.lines().next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        asked.iter().filter(|r| r.contains("pageId=a-id")).count(),
+        2,
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|r| r.contains("app-2")), "{asked:?}");
+    ok(&cairn(dir.path(), &["check", "--strict"]));
+    render_every_thread(dir.path());
+
+    let again = cairn(dir.path(), &import);
+    assert!(
+        ok(&again).contains("imported 0 comments in 0 threads into comments; 23 already imported"),
+        "{}",
+        stdout(&again)
+    );
+}

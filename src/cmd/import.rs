@@ -28,8 +28,10 @@ pub struct Args {
     /// issues hold utterances' or Gitalk's comments (owner/name: the `repo` of its
     /// script or settings) or whose discussions hold giscus' (its `data-repo`), or
     /// a Remark42 backup (`backup-SITE-DATE.gz`, gzip'd or not), Waline's export
-    /// (`waline.json`), Commento's (`.json.gz`, gzip'd or not), a self-hosted Cusdis'
-    /// SQLite database, Twikoo's, or the LeanCloud export of Valine's `Comment` class.
+    /// (`waline.json`), Commento's (`.json.gz`, gzip'd or not), the SQLite database of a
+    /// Cusdis one runs or the folder a site that shows Cusdis threads is built into
+    /// (its pages' comments are read from Cusdis' API), Twikoo's, or the LeanCloud
+    /// export of Valine's `Comment` class.
     pub source: PathBuf,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -74,7 +76,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub category: Option<String>,
     /// Cusdis: the project (one per site) whose comments to import, by its title or
-    /// id; needed when the database holds several sites' comments.
+    /// id in a database, by its id (the pages' data-app-id) in a built site; needed
+    /// when there are several.
     #[arg(long, value_name = "TITLE")]
     pub project: Option<String>,
 }
@@ -115,6 +118,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Kind::Remark42 => remark42::read(&args.source)?,
         Kind::Waline => waline::read(&args.source)?,
         Kind::Commento => commento::read(&args.source)?,
+        Kind::Cusdis if args.source.is_dir() => {
+            cusdis::read_site(&args.source, args.project.as_deref())?
+        }
         Kind::Cusdis => cusdis::read(&args.source, args.project.as_deref())?,
         Kind::Twikoo | Kind::Valine => twikoo::read(&args.source)?,
         Kind::Utterances | Kind::Gitalk => issues::read(&issues::Repo {

@@ -1,5 +1,7 @@
-//! Reads a self-hosted Cusdis SQLite database (`projects`, `pages`, `comments`),
-//! read-only.
+//! Reads Cusdis' comments: from the SQLite database of a Cusdis one runs (`projects`,
+//! `pages`, `comments`, read-only), or, where there is none to read (cusdis.com has no
+//! export), through the API its widget reads, for each page of a built site that shows
+//! a Cusdis thread.
 //!
 //! Cusdis keeps one site per project, its pages by the address the widget gave
 //! (`data-page-url`, else only the `data-page-id` slug), and per comment the page, the
@@ -10,12 +12,17 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
 use rusqlite::types::ValueRef;
+use serde_json::Value;
 
 use super::sqlite::{self, described};
 use super::{Body, Item, Note, Source, Status};
+use crate::deliver::forge::{self, Http};
 
 /// A project of the database that has comments.
 struct Project {
@@ -177,6 +184,199 @@ pub fn read(path: &Path, project: Option<&str>) -> Result<Source> {
         });
     }
     Ok(source)
+}
+
+/// A page of a built site that shows a Cusdis thread, as its `cusdis_thread` element
+/// gives it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Embed {
+    /// The Cusdis it loads from (`data-host`), without a trailing slash.
+    host: String,
+    /// The project (`data-app-id`).
+    app: String,
+    /// The page's id in Cusdis (`data-page-id`).
+    page_id: String,
+    /// The page: its `data-page-url`, else the path the file is served at.
+    page: String,
+}
+
+/// How many comments Cusdis' API gives on one page of its list, top-level or replies.
+const API_PAGE: u64 = 10;
+
+/// Reads, through the API Cusdis' widget reads (cusdis.com's too, where no export
+/// is), the approved comments of every page of the built site in `dir` that shows a
+/// Cusdis thread. One project (site) at a time: `app` names its id when the pages
+/// load several.
+pub fn read_site(dir: &Path, app: Option<&str>) -> Result<Source> {
+    let mut embeds = embeds_in(dir)?;
+    let apps: std::collections::BTreeSet<&str> = embeds.iter().map(|e| e.app.as_str()).collect();
+    let chosen =
+        match (app, apps.len()) {
+            (Some(wanted), _) if apps.contains(wanted) => wanted.to_string(),
+            (Some(wanted), _) => {
+                bail!(
+            "{}: no page shows the comments of the Cusdis project {wanted:?}; its pages show \
+             those of {}",
+            dir.display(),
+            apps.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+        )
+            }
+            (None, 0) => bail!(
+                "{}: no page of this built site shows a Cusdis thread (an element with \
+             id=\"cusdis_thread\" and its data-app-id and data-page-id): give the folder the \
+             site is built into while it still uses Cusdis, or Cusdis' SQLite database",
+                dir.display()
+            ),
+            (None, 1) => apps.first().unwrap().to_string(),
+            (None, _) => {
+                bail!(
+            "{}: its pages show the comments of {} Cusdis projects: choose this site's with \
+             --project APP_ID (the data-app-id of its pages): {}",
+            dir.display(),
+            apps.len(),
+            apps.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+        )
+            }
+        };
+    embeds.retain(|e| e.app == chosen);
+    let http = Http::new(Duration::from_secs(30));
+    let mut source = Source::default();
+    for embed in &embeds {
+        let mut page = 1;
+        loop {
+            let url = format!(
+                "{}/api/open/comments?appId={}&pageId={}&page={page}",
+                embed.host,
+                forge::enc(&embed.app),
+                forge::enc(&embed.page_id)
+            );
+            let reply = http
+                .call(Method::GET, &url, &HeaderMap::new(), None)
+                .and_then(|r| r.expect(&[200], || format!("GET {url}")).map(|()| r))
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot read the comments of {} from Cusdis: {e}",
+                        embed.page
+                    )
+                })?;
+            let list = &reply.body["data"];
+            let Some(comments) = list["data"].as_array() else {
+                bail!(
+                    "{url} answered with no list of comments: is {} a Cusdis? ({})",
+                    embed.host,
+                    reply.body
+                );
+            };
+            for comment in comments {
+                add_from_api(&mut source, comment, None, &embed.page);
+            }
+            if page >= list["pageCount"].as_u64().unwrap_or(1) || comments.is_empty() {
+                break;
+            }
+            page += 1;
+        }
+    }
+    Ok(source)
+}
+
+/// Adds a comment of Cusdis' API, and its replies, with the id of the comment it
+/// answers, on `page`.
+fn add_from_api(source: &mut Source, comment: &Value, parent: Option<&str>, page: &str) {
+    let key = match &comment["id"] {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    };
+    let location = format!("comment {key}");
+    let created = comment["createdAt"].as_str().unwrap_or_default();
+    match super::parse_date(created) {
+        Some(date) => source.items.push(Item {
+            key: key.clone(),
+            thread: Some(page.to_string()),
+            parent: parent.map(str::to_string),
+            date,
+            author: comment["by_nickname"]
+                .as_str()
+                .filter(|a| !a.trim().is_empty())
+                .map(str::to_string),
+            email: None,
+            website: None,
+            body: Body::Markdown(html_as_typed(
+                comment["content"].as_str().unwrap_or_default(),
+            )),
+            status: Status::Published,
+            location: location.clone(),
+        }),
+        None => source.skipped.push(Note {
+            location: location.clone(),
+            message: format!("its creation date {created:?} is not a date"),
+        }),
+    }
+    let replies = &comment["replies"];
+    let listed = replies["data"].as_array().map_or(&[][..], Vec::as_slice);
+    let count = replies["commentCount"].as_u64().unwrap_or(0);
+    if count > listed.len() as u64 {
+        source.skipped.push(Note {
+            location,
+            message: format!(
+                "{} of its {count} replies: Cusdis' API shows at most {API_PAGE} of a \
+                 comment's replies (its SQLite database has them all)",
+                count - listed.len() as u64
+            ),
+        });
+    }
+    for reply in listed {
+        add_from_api(source, reply, Some(&key), page);
+    }
+}
+
+/// The pages of the built site in `dir` that show a Cusdis thread, in order.
+fn embeds_in(dir: &Path) -> Result<Vec<Embed>> {
+    let mut embeds = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_file() || !(name.ends_with(".html") || name.ends_with(".htm")) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path())?;
+        if !bytes.windows(13).any(|w| w == b"cusdis_thread") {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(dir)?;
+        let served = crate::thread::served_path(relative);
+        let found = std::cell::RefCell::new(Vec::new());
+        lol_html::rewrite_str(
+            &String::from_utf8_lossy(&bytes),
+            lol_html::RewriteStrSettings {
+                element_content_handlers: vec![lol_html::element!("#cusdis_thread", |el| {
+                    let attr = |name: &str| {
+                        el.get_attribute(name)
+                            .map(|v| v.trim().to_string())
+                            .filter(|v| !v.is_empty())
+                    };
+                    if let (Some(app), Some(page_id)) = (attr("data-app-id"), attr("data-page-id"))
+                    {
+                        found.borrow_mut().push(Embed {
+                            host: attr("data-host")
+                                .unwrap_or_else(|| "https://cusdis.com".into())
+                                .trim_end_matches('/')
+                                .to_string(),
+                            app,
+                            page_id,
+                            page: attr("data-page-url").unwrap_or_else(|| served.clone()),
+                        });
+                    }
+                    Ok(())
+                })],
+                ..lol_html::RewriteStrSettings::new()
+            },
+        )
+        .map_err(|e| anyhow!("{}: {e}", entry.path().display()))?;
+        embeds.extend(found.into_inner());
+    }
+    embeds.sort();
+    embeds.dedup();
+    Ok(embeds)
 }
 
 /// Whether a Boolean column holds true: Prisma writes 1 or 0, SQL `true` or `false`.

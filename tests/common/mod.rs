@@ -579,9 +579,17 @@ fn read_head(reader: &mut impl std::io::BufRead) -> String {
 pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
 pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, Received) {
+    let (root, got) = server(move |_, body| respond(body));
+    (format!("{root}/hook"), got)
+}
+
+/// An HTTP server on 127.0.0.1 that answers each request `200` with `respond(head,
+/// body)` as JSON (the head starts with the request line, `GET /path?query HTTP/1.1`),
+/// and keeps every request's head and body, in order. Returns its root URL.
+pub fn server(respond: impl Fn(&str, &str) -> String + Send + 'static) -> (String, Received) {
     use std::io::{BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let got = Received::default();
     let sink = got.clone();
     std::thread::spawn(move || {
@@ -599,7 +607,7 @@ pub fn receiver(respond: impl Fn(&str) -> String + Send + 'static) -> (String, R
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let body = String::from_utf8_lossy(&body).into_owned();
-            let answer = respond(&body);
+            let answer = respond(&head, &body);
             sink.lock().unwrap().push((head, body));
             let _ = reader.get_mut().write_all(
                 format!(
