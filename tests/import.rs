@@ -2442,6 +2442,8 @@ fn a_site_showing_cusdis_threads_brings_them_over_through_its_api() {
                 ),
             ),
             ("posts/b/index.html", &thread("app-1", "b-id", "")),
+            // The same thread on another page of the site is the same comments.
+            ("posts/b/amp/index.html", &thread("app-1", "b-id", "")),
             ("elsewhere/index.html", &thread("app-2", "o-id", "")),
             ("index.html", "<html><body>home</body></html>"),
         ],

@@ -35,14 +35,8 @@ struct Project {
 impl std::fmt::Display for Project {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let deleted = if self.deleted { ", deleted" } else { "" };
-        write!(
-            f,
-            "{:?} (id {}{deleted}): {} comment{}",
-            self.title,
-            self.id,
-            self.comments,
-            if self.comments == 1 { "" } else { "s" }
-        )
+        let comments = crate::cmd::plural(self.comments as usize, "comment", "comments");
+        write!(f, "{:?} (id {}{deleted}): {comments}", self.title, self.id)
     }
 }
 
@@ -374,8 +368,10 @@ fn embeds_in(dir: &Path) -> Result<Vec<Embed>> {
         .map_err(|e| anyhow!("{}: {e}", entry.path().display()))?;
         embeds.extend(found.into_inner());
     }
+    // A page id shows the same comments wherever it is (a page and its AMP copy):
+    // they are read once, for the first such page.
     embeds.sort();
-    embeds.dedup();
+    embeds.dedup_by(|b, a| (&a.host, &a.app, &a.page_id) == (&b.host, &b.app, &b.page_id));
     Ok(embeds)
 }
 
