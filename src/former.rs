@@ -195,13 +195,14 @@ impl System {
                                  commento-export.json.gz` (the file its dashboard mails a \
                                  link to: General, Export data)"
                 .into(),
-            System::Cusdis => "Bring its comments over with `cairn import cusdis \
-                               cusdis.db` (the SQLite database of a Cusdis you run: the file \
-                               its DB_URL names; add `--project TITLE` when it serves several \
-                               sites), or, on cusdis.com, which has no export, with `cairn \
-                               import cusdis public` run on the site as built now, which \
-                               reads each page's comments from Cusdis' API"
-                .into(),
+            System::Cusdis => format!(
+                "Bring its comments over with `cairn import cusdis cusdis.db` (the SQLite \
+                 database of a Cusdis you run: the file its DB_URL names; add `--project \
+                 TITLE` when it serves several sites), or, on cusdis.com, which has no \
+                 export, with `cairn import cusdis {}` run on the site as built now, before \
+                 its templates change: it reads each page's comments from Cusdis' API",
+                source.unwrap_or("public")
+            ),
             System::Twikoo => "Bring its comments over with `cairn import twikoo \
                                twikoo-comments.json` (the comments its admin panel exports)"
                 .into(),
@@ -254,7 +255,8 @@ pub struct Found {
     pub places: Vec<Place>,
     /// Where its comments are, as `cairn import` reads it: Staticman's data files (a
     /// folder, relative to the site's directory), the GitHub repository utterances,
-    /// Gitalk or giscus keeps them in (owner/name; for giscus with its `--category`).
+    /// Gitalk or giscus keeps them in (owner/name; for giscus with its `--category`),
+    /// the built site whose pages' Cusdis threads its API gives.
     pub source: Option<String>,
 }
 
@@ -445,6 +447,10 @@ pub fn find(dir: &Path, config: Option<&Path>, output: &str, comments: &str) -> 
                 }
             }
         }
+    }
+    // Cusdis' comments are read through its API from the pages of the site as built.
+    if let Some(cusdis) = found.iter_mut().find(|f| f.system == System::Cusdis) {
+        cusdis.source = Some(output.trim_end_matches('/').to_string());
     }
     // Staticman's comment files: Jekyll's data folder, or Hugo's.
     for data in ["_data/comments", "data/comments"] {
@@ -1093,7 +1099,7 @@ mod tests {
                 "{{ range .Pages }}<span data-cusdis-count-page-id=\"{{ .File.UniqueID }}\">0</span>{{ end }}\n",
             ),
         ]);
-        let found = only(find(dir.path(), None, "public", "comments"), System::Cusdis);
+        let found = only(find(dir.path(), None, "_site", "comments"), System::Cusdis);
         assert_eq!(
             places(&found),
             [
@@ -1102,7 +1108,15 @@ mod tests {
                 "layouts/partials/comments.html:6"
             ]
         );
-        assert!(found.advice().contains("`cairn import cusdis cusdis.db`"));
+        let advice = found.advice();
+        assert!(
+            advice.contains("`cairn import cusdis cusdis.db`"),
+            "{advice}"
+        );
+        assert!(
+            advice.contains("`cairn import cusdis _site` run on the site as built now"),
+            "{advice}"
+        );
     }
 
     #[test]
