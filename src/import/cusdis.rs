@@ -204,34 +204,32 @@ const API_PAGE: u64 = 10;
 pub fn read_site(dir: &Path, app: Option<&str>) -> Result<Source> {
     let mut embeds = embeds_in(dir)?;
     let apps: std::collections::BTreeSet<&str> = embeds.iter().map(|e| e.app.as_str()).collect();
-    let chosen =
-        match (app, apps.len()) {
-            (Some(wanted), _) if apps.contains(wanted) => wanted.to_string(),
-            (Some(wanted), _) => {
-                bail!(
-            "{}: no page shows the comments of the Cusdis project {wanted:?}; its pages show \
-             those of {}",
-            dir.display(),
-            apps.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
-        )
-            }
-            (None, 0) => bail!(
-                "{}: no page of this built site shows a Cusdis thread (an element with \
-             id=\"cusdis_thread\" and its data-app-id and data-page-id): give the folder the \
-             site is built into while it still uses Cusdis, or Cusdis' SQLite database",
-                dir.display()
-            ),
-            (None, 1) => apps.first().unwrap().to_string(),
-            (None, _) => {
-                bail!(
-            "{}: its pages show the comments of {} Cusdis projects: choose this site's with \
-             --project APP_ID (the data-app-id of its pages): {}",
-            dir.display(),
-            apps.len(),
-            apps.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
-        )
-            }
-        };
+    let named = apps
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let chosen = match (app, apps.len()) {
+        (Some(wanted), _) if apps.contains(wanted) => wanted.to_string(),
+        (Some(wanted), _) => bail!(
+            "{}: no page shows the comments of the Cusdis project {wanted:?}; its pages \
+             show those of {named}",
+            dir.display()
+        ),
+        (None, 0) => bail!(
+            "{}: no page of this built site shows a Cusdis thread (an element with \
+             id=\"cusdis_thread\" and its data-app-id and data-page-id): give the folder \
+             the site is built into while it still uses Cusdis, or Cusdis' SQLite database",
+            dir.display()
+        ),
+        // Every page shows the one project's.
+        (None, 1) => embeds[0].app.clone(),
+        (None, n) => bail!(
+            "{}: its pages show the comments of {n} Cusdis projects: choose this site's \
+             with --project APP_ID (the data-app-id of its pages): {named}",
+            dir.display()
+        ),
+    };
     embeds.retain(|e| e.app == chosen);
     let http = Http::new(Duration::from_secs(30));
     let mut source = Source::default();
