@@ -341,9 +341,10 @@ fn embeds_in(dir: &Path) -> Result<Vec<Embed>> {
             &String::from_utf8_lossy(&bytes),
             lol_html::RewriteStrSettings {
                 element_content_handlers: vec![lol_html::element!("#cusdis_thread", |el| {
+                    // As a browser reads it, with its character references decoded.
                     let attr = |name: &str| {
                         el.get_attribute(name)
-                            .map(|v| v.trim().to_string())
+                            .map(|v| crate::render::unescape_html(v.trim()))
                             .filter(|v| !v.is_empty())
                     };
                     if let (Some(app), Some(page_id)) = (attr("data-app-id"), attr("data-page-id"))
@@ -559,6 +560,32 @@ mod tests {
                 "is not a Cusdis database (it has no `projects`, `pages` and `comments` tables)"
             ),
             "{err}"
+        );
+    }
+
+    /// The attributes are read as a browser reads them (the widget sends what it reads).
+    #[test]
+    fn a_built_pages_thread_is_read_with_its_attributes_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_files(
+            dir.path(),
+            &[
+                (
+                    "posts/don-t/index.html",
+                    "<div id=\"cusdis_thread\" data-host=\"https://c.example/\" \
+                     data-app-id=\"app\" data-page-id=\"Don&#39;t &amp; won&#x27;t\"></div>",
+                ),
+                ("notes.html", "<p>cusdis_thread, but no element</p>"),
+            ],
+        );
+        assert_eq!(
+            embeds_in(dir.path()).unwrap(),
+            [Embed {
+                host: "https://c.example".into(),
+                app: "app".into(),
+                page_id: "Don't & won't".into(),
+                page: "/posts/don-t/".into(),
+            }]
         );
     }
 
