@@ -719,7 +719,7 @@ impl Naming {
 }
 
 /// The thread a placeholder's attribute `attr` names (as the site's templates print a
-/// link), or the page's when it names none; what it says and why that is no thread
+/// link, character references decoded), or the page's when it names none; what it says and why that is no thread
 /// when it is not one.
 fn placeholder_thread(
     el: &lol_html::html_content::Element<'_, '_>,
@@ -729,7 +729,12 @@ fn placeholder_thread(
     config: &Config,
     base: &str,
 ) -> Result<String, (String, thread::ThreadError)> {
-    let Some(raw) = el.get_attribute(attr).filter(|v| !v.trim().is_empty()) else {
+    // As a browser reads it: `/q&amp;a/` in the page is `/q&a/`.
+    let Some(raw) = el
+        .get_attribute(attr)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| crate::render::unescape_html(&v))
+    else {
         return Ok(page_thread.to_string());
     };
     // `../posts/a/`, as Pelican's and MkDocs's relative links print it, leads where a
@@ -2291,6 +2296,39 @@ mod tests {
             "each page's problems in the order of the page, each problem once"
         );
         assert_eq!(report.sections, 4, "the pages are rendered all the same");
+    }
+
+    /// Templates escape what they print into attributes (`&` as `&amp;`): the thread
+    /// is what a browser reads there.
+    #[test]
+    fn a_placeholders_thread_is_read_with_its_character_references_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = one_comment_on_a(root, "<p>page</p>");
+        let file = root.join("comments/q&a/01JD3K8Z6Q9W2F4T7Y5M1N0QQA.yml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            file,
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0QQA\nthread: /q&a/\ndate: 2026-01-01T00:00:00Z\nbody: Asked\n",
+        )
+        .unwrap();
+        std::fs::write(
+            site.join("a/index.html"),
+            r#"<span data-cairn-count="/q&amp;a/"></span><div id="cairn-comments" data-cairn-thread="/q&#38;a/"></div>"#,
+        )
+        .unwrap();
+        let config = Config::default_for_test(root);
+        let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
+        let report = render(&config, &index, &site, &|_| {}).unwrap();
+
+        let page = std::fs::read_to_string(site.join("a/index.html")).unwrap();
+        assert!(page.contains(">1 comment</span>"), "{page}");
+        assert!(page.contains("<p>Asked</p>"), "{page}");
+        assert_eq!(
+            report.unpaged_threads.len(),
+            1,
+            "only /a/ has no page showing it"
+        );
     }
 
     #[test]
