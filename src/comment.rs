@@ -76,6 +76,12 @@ impl std::fmt::Display for FileError {
 /// Longest avatar key accepted.
 const MAX_AVATAR_LEN: usize = 64;
 
+/// Whether `key` has the form of an avatar key: at most [`MAX_AVATAR_LEN`] letters and
+/// digits.
+pub fn is_avatar_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_AVATAR_LEN && key.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The fields of a file exactly as written, before validation. The fast reader
 /// borrows them from the file's text where it can; the body is always the comment's own.
 #[derive(Debug, Default, PartialEq, Deserialize)]
@@ -167,7 +173,7 @@ impl Comment {
         }
         let avatar = non_empty(raw.avatar);
         if let Some(key) = &avatar {
-            if key.len() > MAX_AVATAR_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            if !is_avatar_key(key) {
                 return Err(at(
                     "avatar",
                     format!(

@@ -85,6 +85,11 @@ pub struct Comments {
     /// closes every thread.
     #[serde(default)]
     pub closed: Vec<String>,
+    /// Avatar keys of the site's own people (`cairn avatar ADDRESS` prints one's): their
+    /// comments are marked as the author's. Keys, never the addresses: this file is
+    /// committed.
+    #[serde(default)]
+    pub owners: Vec<String>,
 }
 
 /// Whether `thread` is one of `closed` (entries of `comments.closed`, normalized).
@@ -110,6 +115,11 @@ pub fn thread_pattern(entry: &str) -> Result<String> {
     }
 }
 
+/// Whether a comment with this avatar key is by one of `owners` (`comments.owners`).
+pub fn is_owner(owners: &[String], avatar: Option<&str>) -> bool {
+    avatar.is_some_and(|key| owners.iter().any(|owner| owner == key))
+}
+
 /// Whether `thread` (a normalized thread path) is `pattern` (see [`thread_pattern`]).
 pub fn thread_matches(pattern: &str, thread: &str) -> bool {
     match pattern.strip_suffix('*') {
@@ -122,6 +132,11 @@ impl Comments {
     /// Whether `thread` (a normalized thread path) takes no new comments.
     pub fn is_closed(&self, thread: &str) -> bool {
         is_closed(&self.closed, thread)
+    }
+
+    /// Whether a comment with this avatar key is by one of the site's own people.
+    pub fn is_owner(&self, avatar: Option<&str>) -> bool {
+        is_owner(&self.owners, avatar)
     }
 
     /// `closed`'s entries in the form [`Comments::is_closed`] compares.
@@ -660,6 +675,20 @@ impl Config {
                 crate::render::i18n::LANGUAGES.join(", ")
             );
         }
+        for key in &self.comments.owners {
+            if key.contains('@') {
+                bail!(
+                    "comments.owners: `{key}` is an e-mail address, and cairn.toml is committed: \
+                     give its avatar key instead, which `cairn avatar {key}` prints"
+                );
+            }
+            if !crate::comment::is_avatar_key(key) {
+                bail!(
+                    "comments.owners: `{key}` is not an avatar key (letters and digits, as \
+                     `avatar:` in a comment file; `cairn avatar ADDRESS` prints one's)"
+                );
+            }
+        }
         for field in &self.form.required {
             if !FORM_FIELDS.contains(&field.as_str()) {
                 bail!(
@@ -862,6 +891,7 @@ impl Config {
                 max_depth: default_max_depth(),
                 date_format: None,
                 closed: Vec::new(),
+                owners: Vec::new(),
             },
             form: Form::default(),
             feeds: Feeds::default(),
@@ -1027,6 +1057,17 @@ url = "https://comments.example.org"
                 "inbox.url `http://comments.example.org` is plain http while site.url is https",
             ),
             ("[site]", "[site]\nlanguage = \"en-GB\"", "site.language `en-GB`: give a language code"),
+            (
+                "[comments]",
+                "[comments]\nowners = [\"me@blog.example.org\"]",
+                "comments.owners: `me@blog.example.org` is an e-mail address, and cairn.toml is \
+                 committed: give its avatar key instead, which `cairn avatar me@blog.example.org` prints",
+            ),
+            (
+                "[comments]",
+                "[comments]\nowners = [\"9f2c 4e1a\"]",
+                "comments.owners: `9f2c 4e1a` is not an avatar key",
+            ),
             (
                 "[site]",
                 "[site]\nlanguage = \"zh-TW\"",

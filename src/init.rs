@@ -1782,6 +1782,7 @@ fn config_text(
          # sort = \"oldest\"                   # or \"newest\" first\n\
          # max_depth = 4                     # deepest nesting shown\n\
          # closed = [\"/2019/*\"]              # threads that take no new comments\n\
+         # owners = [\"9f2c4e1a77b0c3d2\"]     # your comments marked: `cairn avatar ADDRESS` prints your key\n\
          \n\
          [form]\n\
          # required = [\"body\"]               # among author, email, website, body\n\

@@ -47,6 +47,8 @@ enum Command {
     Forget(cmd::forget::Args),
     /// Move the comments of pages whose URLs changed to their new paths, in one commit.
     Move(cmd::relocate::Args),
+    /// Print the avatar key of e-mail addresses (for comments.owners).
+    Avatar(cmd::avatar::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Export(args) => cmd::export::run(args),
         Command::Forget(args) => cmd::forget::run(args),
         Command::Move(args) => cmd::relocate::run(args),
+        Command::Avatar(args) => cmd::avatar::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cairn: error: {e:#}");
@@ -89,5 +92,6 @@ fn prints_and_stays_local(command: &Command) -> bool {
             | Command::Export(_)
             | Command::Forget(_)
             | Command::Move(_)
+            | Command::Avatar(_)
     ) || matches!(command, Command::Render(args) if args.serve.is_none())
 }

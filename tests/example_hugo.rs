@@ -43,6 +43,20 @@ fn hugo_build_then_render_shows_every_comment_safely() {
     let blogger = section.find("Thank you, Ann!").unwrap();
     let nested = section[ann..blogger].contains("<ol class=\"cairn-replies\">");
     assert!(nested, "Blogger's reply is nested under Ann's comment");
+    // Blogger is the site's own (comments.owners): both replies are marked, no one else's.
+    assert_eq!(
+        section
+            .matches("<li class=\"cairn-comment cairn-owner\"")
+            .count(),
+        2
+    );
+    assert_eq!(
+        section
+            .matches(">Blogger</bdi> <span class=\"cairn-badge\">Author</span>")
+            .count(),
+        2
+    );
+    assert_eq!(section.matches("cairn-badge").count(), 2);
     assert!(
         section.contains("<a class=\"cairn-parent\""),
         "the fourth level says whom it answers"

@@ -1043,3 +1043,86 @@ fn precompressed_copies_show_the_comments_as_the_pages_do() {
         }
     }
 }
+
+#[test]
+fn the_site_owners_comments_are_marked_once_cairn_avatar_names_their_key() {
+    let dir = site();
+    let root = dir.path();
+    let secret = [("CAIRN_SECRET", "0123456789abcdef0123456789abcdef")];
+    // Without the secret there is no key to give.
+    let out = cairn(root, &["avatar", "me@example.org"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("an avatar key is computed with the inbox's secret"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cairn_with(root, &["avatar", " Me@Example.org"], &secret);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).trim().to_string();
+    assert_eq!(key.len(), 16, "one key, alone on stdout: {key}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "Me@Example.org: 0 comments carry it\nto mark their comments as the author's, add \
+             to [comments] in cairn.toml:\n  owners = [\"{key}\"]"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // The owner answers Bob, posting with the address as everyone does.
+    write_comment(
+        root,
+        "a",
+        "01JD3K8Z6Q9W2F4T7Y5M1N0CCC",
+        &format!(
+            "id: 01JD3K8Z6Q9W2F4T7Y5M1N0CCC\nthread: /a/\nparent: 01JD3K8Z6Q9W2F4T7Y5M1N0BBB\n\
+             date: 2026-01-03T00:00:00Z\nauthor: Me\navatar: {key}\nbody: Thanks!\n"
+        ),
+    );
+    // An address in cairn.toml is refused: the file is committed.
+    let config = CONFIG.replace(
+        "dir = \"comments\"",
+        "dir = \"comments\"\nowners = [\"me@example.org\"]",
+    );
+    std::fs::write(root.join("cairn.toml"), &config).unwrap();
+    let out = cairn(root, &["render"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("comments.owners: `me@example.org` is an e-mail address"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!read(&root.join("public/a/index.html")).contains("class=\"cairn-comment"));
+
+    let config = CONFIG.replace(
+        "dir = \"comments\"",
+        &format!("dir = \"comments\"\nowners = [\"{key}\"]"),
+    );
+    std::fs::write(root.join("cairn.toml"), &config).unwrap();
+    let out = cairn_with(root, &["avatar", "me@example.org"], &secret);
+    assert_eq!(stdout(&out).trim(), key);
+    assert_eq!(
+        stderr(&out),
+        "me@example.org: 1 comment carries it; comments.owners lists it\n"
+    );
+    let out = cairn(root, &["render"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = read(&root.join("public/a/index.html"));
+    let marked: Vec<&str> = page
+        .split("<li class=\"cairn-comment")
+        .skip(1)
+        .filter(|li| li.starts_with(" cairn-owner\""))
+        .collect();
+    assert_eq!(marked.len(), 1, "{page}");
+    assert!(
+        marked[0].contains(">Me</bdi> <span class=\"cairn-badge\">Author</span>"),
+        "{}",
+        marked[0]
+    );
+    assert_eq!(page.matches("cairn-badge").count(), 1, "{page}");
+    let css = read(&root.join("public/cairn.css"));
+    assert!(
+        css.contains(".cairn-owner > .cairn-card"),
+        "the mark is styled"
+    );
+}

@@ -1,6 +1,7 @@
 //! The `cairn` commands. Each parses its own arguments (a clap `Args` struct) and
 //! drives the library; `main.rs` only dispatches.
 
+pub mod avatar;
 pub mod check;
 pub mod demo;
 pub mod export;

@@ -640,8 +640,9 @@ fn summary(c: &Comment) -> String {
     format!("{} on {}", author(c), c.thread)
 }
 
-/// One line of the list: id, date (in the site's time zone, as pages show it), author,
-/// thread and the start of the text.
+/// One line of the list: id, date (in the site's time zone, as pages show it), author
+/// (`*` after the name of a comment marked as the site's own), thread and the start of
+/// the text.
 fn line(c: &Comment, config: &crate::config::Config) -> String {
     let text: String = c.body.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut excerpt: String = text.chars().take(60).collect();
@@ -654,7 +655,11 @@ fn line(c: &Comment, config: &crate::config::Config) -> String {
         c.date
             .with_timezone(&config.site.timezone.0)
             .format("%Y-%m-%d %H:%M %Z"),
-        author(c),
+        if config.comments.is_owner(c.avatar.as_deref()) {
+            format!("{}*", author(c))
+        } else {
+            author(c).to_string()
+        },
         c.thread
     )
 }
@@ -677,6 +682,10 @@ fn show(pending: &Pending, config: &crate::config::Config) -> String {
         out += &format!("reply to {parent}\n");
     }
     out += &format!("author:  {}\n", author(c));
+    if config.comments.is_owner(c.avatar.as_deref()) {
+        out += "marked:  as the site's own (its e-mail address is one of comments.owners'): \
+                approve it only if one of you wrote it\n";
+    }
     if let Some(site) = &c.website {
         out += &format!("website: {site}\n");
     }
@@ -717,5 +726,30 @@ mod tests {
         assert!(line(&c, &config).contains("  2026-01-01 20:30 UTC  Ann"));
         config.site.timezone = crate::config::TimeZone(chrono_tz::Asia::Tokyo);
         assert!(line(&c, &config).contains("  2026-01-02 05:30 JST  Ann"));
+    }
+
+    #[test]
+    fn a_comment_marked_as_the_sites_own_says_so_to_the_moderator() {
+        let mut c = Comment::parse(
+            "id: 01KB00000000000000000000AA\nthread: /a/\ndate: 2026-01-01T20:30:00Z\nauthor: Ann\navatar: 0123456789abcdef\nbody: Hi\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        let mut config = crate::config::Config::default_for_test(std::path::Path::new("."));
+        let pending = |c: &Comment| Pending {
+            comment: c.clone(),
+            location: "branch cairn/01KB00000000000000000000AA".into(),
+            ask: Ask::Publish,
+        };
+        assert!(line(&c, &config).contains("  Ann               /a/"));
+        assert!(!show(&pending(&c), &config).contains("marked:"));
+        config.comments.owners = vec!["0123456789abcdef".into()];
+        assert!(line(&c, &config).contains("  Ann*              /a/"));
+        assert!(show(&pending(&c), &config).contains(
+            "author:  Ann\nmarked:  as the site's own (its e-mail address is one of \
+             comments.owners'): approve it only if one of you wrote it\n"
+        ));
+        c.avatar = None;
+        assert!(!show(&pending(&c), &config).contains("marked:"));
     }
 }

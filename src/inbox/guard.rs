@@ -329,6 +329,15 @@ pub fn validate(
             return reject(Reason::Blocked, Some(name), &[]);
         }
     }
+    // Anyone may type an owner's e-mail address: their comment is marked as the
+    // author's only where a moderator sees it first, so in direct mode it keeps no
+    // avatar key that `comments.owners` names.
+    let avatar = (!email.is_empty())
+        .then(|| secret.avatar_key(email))
+        .filter(|key| {
+            config.inbox.delivery.mode != crate::config::Mode::Direct
+                || !config.comments.is_owner(Some(key))
+        });
     // Whole seconds in the file, as people write dates; the id keeps the order.
     let date = chrono::SubsecRound::trunc_subsecs(now, 0);
     Ok(Comment {
@@ -338,7 +347,7 @@ pub fn validate(
         date,
         author: (!is_blank(author)).then(|| author.to_string()),
         website: (!website.is_empty()).then(|| website.to_string()),
-        avatar: (!email.is_empty()).then(|| secret.avatar_key(email)),
+        avatar,
         origin: None,
         body,
     })
@@ -416,7 +425,8 @@ pub fn thread_of(raw: &str, config: &Config) -> Option<String> {
     thread::of_link(raw, &config.site.url, &config.base_path()).ok()
 }
 
-fn looks_like_email(email: &str) -> bool {
+/// Whether `email` has the form of an e-mail address: a local part, `@`, a domain.
+pub fn looks_like_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -578,6 +588,34 @@ mod tests {
         let comment = validate(&sub, &config, &strings, &secret, Utc::now()).unwrap();
         assert!(!comment.to_yaml().contains("ann@example.org"));
         assert!(comment.avatar.is_some());
+    }
+
+    #[test]
+    fn an_owners_address_keeps_its_key_only_where_a_moderator_sees_the_comment_first() {
+        let (mut config, strings, secret) = setup();
+        let sub = Submission {
+            author: "Blogger".into(),
+            email: "me@blog.example.org".into(),
+            ..ok()
+        };
+        let key = secret.avatar_key("me@blog.example.org");
+        config.comments.owners = vec![key.clone()];
+        let avatar = |config: &Config| {
+            validate(&sub, config, &strings, &secret, Utc::now())
+                .unwrap()
+                .avatar
+        };
+        // Reviewed (and in a batch): the moderator sees it marked before anyone else.
+        for mode in [crate::config::Mode::Review, crate::config::Mode::Batch] {
+            config.inbox.delivery.mode = mode;
+            assert_eq!(avatar(&config).as_deref(), Some(key.as_str()));
+        }
+        // Published unseen: anyone who knows the address would post as the owner.
+        config.inbox.delivery.mode = crate::config::Mode::Direct;
+        assert_eq!(avatar(&config), None);
+        // Everyone else keeps their key.
+        config.comments.owners = vec!["0123456789abcdef".into()];
+        assert_eq!(avatar(&config).as_deref(), Some(key.as_str()));
     }
 
     #[test]

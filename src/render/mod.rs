@@ -54,6 +54,8 @@ pub struct Renderer {
     sort: Sort,
     /// `comments.closed`: threads shown without the form.
     closed: Vec<String>,
+    /// `comments.owners`: avatar keys whose comments are marked as the author's.
+    owners: Vec<String>,
     /// `s` and `form` as template values, built once.
     strings_value: minijinja::Value,
     form_value: minijinja::Value,
@@ -180,6 +182,8 @@ pub struct CommentView<'a> {
     pub author: Cow<'a, str>,
     pub website: Option<&'a str>,
     pub avatar: String,
+    /// Whether the comment is by one of the site's own people (`comments.owners`).
+    pub owner: bool,
     pub date_iso: String,
     pub date_text: String,
     pub body: &'a str,
@@ -330,6 +334,7 @@ impl Renderer {
             max_depth: config.comments.max_depth,
             sort: config.comments.sort,
             closed: config.comments.closed.clone(),
+            owners: config.comments.owners.clone(),
             templates_dir,
             language: config.site.language.clone(),
             stylesheet: config.public_url("/cairn.css"),
@@ -778,6 +783,7 @@ impl Renderer {
                 .as_deref()
                 .filter(|w| crate::comment::is_web_link(w)),
             avatar: avatar::identicon(&key),
+            owner: crate::config::is_owner(&self.owners, c.avatar.as_deref()),
             date_iso: c.date_string(),
             date_text: self.date_format.format(&c.date),
             body,
@@ -1056,8 +1062,8 @@ impl Stencils {
             Stencil::parse(&renderer.render(template, ctx)?, slots)
                 .map_err(|e| anyhow::anyhow!("template {template}: {e}"))
         };
-        let mut comments = Vec::with_capacity(16 * (max_depth + 1));
-        for shape in 0..16 * (max_depth + 1) {
+        let mut comments = Vec::with_capacity(32 * (max_depth + 1));
+        for shape in 0..32 * (max_depth + 1) {
             let (flags, close) = (shape / (max_depth + 1), shape % (max_depth + 1));
             let view = minijinja::context! {
                 id => m(c::ID),
@@ -1065,6 +1071,7 @@ impl Stencils {
                 author => m(c::AUTHOR),
                 website => (flags & 1 != 0).then(|| m(c::WEBSITE)),
                 avatar => m(c::AVATAR),
+                owner => flags & 16 != 0,
                 date_iso => m(c::DATE_ISO),
                 date_text => m(c::DATE_TEXT),
                 body => m(c::BODY),
@@ -1112,13 +1119,14 @@ impl Stencils {
         })
     }
 
-    /// Which optional values a comment has, where it sits in the lists, and whether
-    /// its thread is closed.
+    /// Which optional values a comment has, where it sits in the lists, whether its
+    /// thread is closed, and whether it is by one of the site's own people.
     fn comment_shape(&self, view: &CommentView<'_>, closed: bool) -> usize {
         let flags = usize::from(view.website.is_some_and(|w| !w.is_empty()))
             | usize::from(view.in_reply_to.is_some()) << 1
             | usize::from(view.has_replies) << 2
-            | usize::from(closed) << 3;
+            | usize::from(closed) << 3
+            | usize::from(view.owner) << 4;
         flags * (self.max_depth + 1) + view.close.min(self.max_depth)
     }
 

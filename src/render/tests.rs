@@ -26,6 +26,47 @@ fn example_thread_section_snapshot() {
 }
 
 #[test]
+fn the_site_owners_comments_are_marked_by_their_avatar_key() {
+    let (mut config, store) = example();
+    let thread = "/posts/hello-world/";
+    // Each comment's own markup (up to the next comment's): whether it is marked, by
+    // whom, and its badge.
+    let marked = |config: &Config| {
+        let html = Renderer::new(config)
+            .unwrap()
+            .section(thread, store.threads.get(thread), None)
+            .unwrap()
+            .html;
+        let mut marked = Vec::new();
+        let mut badges = 0;
+        for li in html.split("<li class=\"cairn-comment").skip(1) {
+            let badge = li
+                .split_once("<span class=\"cairn-badge\">")
+                .map(|(_, rest)| rest.split('<').next().unwrap().to_string());
+            badges += usize::from(badge.is_some());
+            if li.starts_with(" cairn-owner\"") {
+                let author = li.split_once("class=\"cairn-author\"").unwrap().1;
+                let by = author.split_once('>').unwrap().1.split('<').next().unwrap();
+                marked.push((by.to_string(), badge.unwrap_or_default()));
+            }
+        }
+        (marked, badges)
+    };
+    // Blogger's key is in the example's comments.owners; Ann's and Grace's are not.
+    let (owned, badges) = marked(&config);
+    assert_eq!(
+        owned,
+        [("Blogger", "Author"), ("Blogger", "Author")].map(|(a, b)| (a.into(), b.into()))
+    );
+    assert_eq!(badges, 2, "only the owner's comments have a badge");
+    config.site.language = "de".into();
+    assert_eq!(marked(&config).0[0].1, "Autor");
+    // A name alone marks nothing: anyone may type it.
+    config.comments.owners.clear();
+    assert_eq!(marked(&config), (Vec::new(), 0));
+}
+
+#[test]
 fn empty_thread_has_form_and_invitation() {
     let (config, _) = example();
     let renderer = Renderer::new(&config).unwrap();
@@ -423,10 +464,18 @@ proptest! {
         feed in proptest::option::of("https://blog.example.org/[a-z<&\"]{0,8}/comments.xml"),
         thread in "/[a-z&<\"' ]{1,10}/",
         closed in any::<bool>(),
+        owners in any::<u16>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default_for_test(dir.path());
         config.comments.max_depth = max_depth;
+        // Some of the comments' avatar keys are the site's own people's.
+        config.comments.owners = comments
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| owners & (1 << i) != 0)
+            .filter_map(|(_, c)| c.2.clone())
+            .collect();
         config.comments.sort = if newest { Sort::Newest } else { Sort::Oldest };
         config.site.language = language.to_string();
         config.form.required = required.iter().map(|f| f.to_string()).collect();
