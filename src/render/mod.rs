@@ -368,7 +368,14 @@ impl Renderer {
             date,
             author: Some("Ann".into()),
             website: Some("https://ann.example/".into()),
-            avatar: Some("0123456789abcdef".into()),
+            // One of the site's own people, when it names any, so a template's branch
+            // for their comments is tried too.
+            avatar: Some(
+                self.owners
+                    .first()
+                    .map_or("0123456789abcdef", String::as_str)
+                    .into(),
+            ),
             origin: Some("trial:1".into()),
             body: "Some *text*.".into(),
         };

@@ -373,6 +373,20 @@ fn an_override_that_prints_a_name_that_is_not_there_fails_before_any_page() {
     )
     .unwrap();
     Renderer::new(&config).unwrap();
+    // A branch only the site's own people's comments take is tried where it names any.
+    std::fs::write(
+        config.templates_dir().join("comment.html"),
+        "<li>{{ c.author }}{% if c.owner %} ({{ s.onwer }}){% endif %}</li>",
+    )
+    .unwrap();
+    Renderer::new(&config).unwrap();
+    let mut owned = config.clone();
+    owned.comments.owners = vec!["9f2c4e1a77b0c3d2".into()];
+    let err = format!("{:#}", Renderer::new(&owned).err().unwrap());
+    assert!(
+        err.contains("template comment.html: undefined value (in comment.html:1)"),
+        "{err}"
+    );
     // The inbox's pages are tried too.
     std::fs::remove_file(config.templates_dir().join("comment.html")).unwrap();
     std::fs::write(
