@@ -1069,8 +1069,11 @@ impl Stencils {
             Stencil::parse(&renderer.render(template, ctx)?, slots)
                 .map_err(|e| anyhow::anyhow!("template {template}: {e}"))
         };
-        let mut comments = Vec::with_capacity(32 * (max_depth + 1));
-        for shape in 0..32 * (max_depth + 1) {
+        // Comments by the site's own people have shapes of their own, needed only
+        // where `comments.owners` names any.
+        let flags = if renderer.owners.is_empty() { 16 } else { 32 };
+        let mut comments = Vec::with_capacity(flags * (max_depth + 1));
+        for shape in 0..flags * (max_depth + 1) {
             let (flags, close) = (shape / (max_depth + 1), shape % (max_depth + 1));
             let view = minijinja::context! {
                 id => m(c::ID),
