@@ -1986,6 +1986,9 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
             "rid": pid, "isSpam": spam, "created": 1709634030000u64, "updated": 1709634030000u64,
             "like": [], "top": false})
     };
+    // The blogger's answer, from the address Twikoo knows as theirs.
+    let mut answer = comment("t2", Some("t1"), "Bob", "<p>Agreed.</p>\n", false);
+    answer["master"] = true.into();
     let export = serde_json::json!([
         comment(
             "t1",
@@ -1994,15 +1997,18 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
             "<p>Nice, <code>x &lt; y</code>:</p>\n<blockquote><p>quoted</p></blockquote>\n",
             false
         ),
-        comment("t2", Some("t1"), "Bob", "<p>Agreed.</p>\n", false),
+        answer,
         comment("t3", None, "Cy", "<p>Waiting for review.</p>\n", true),
     ]);
     std::fs::write(&twikoo, export.to_string()).unwrap();
-    let out = cairn_with(
-        dir.path(),
-        &["import", "twikoo", twikoo.to_str().unwrap()],
-        &[SECRET],
-    );
+    let import = || {
+        cairn_with(
+            dir.path(),
+            &["import", "twikoo", twikoo.to_str().unwrap()],
+            &[SECRET],
+        )
+    };
+    let out = import();
     assert!(
         ok(&out).contains(
             "imported 2 comments in 1 thread into comments; 0 already imported; 1 skipped"
@@ -2010,6 +2016,34 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
         "{}",
         stdout(&out)
     );
+    // The import names the blogger's key for comments.owners: the one `cairn avatar`
+    // gives their address.
+    let key = ok(&cairn_with(
+        dir.path(),
+        &["avatar", "bob@example.org"],
+        &[SECRET],
+    ));
+    let key = key.trim();
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: the source marks comments as by the site's own people (1 avatar key); to \
+             mark them as the author's on the pages too, add to [comments] in cairn.toml:\n  \
+             owners = [\"{key}\"]"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        dir.path().join("cairn.toml"),
+        CONFIG.replace(
+            "dir = \"comments\"",
+            &format!("dir = \"comments\"\nowners = [\"{key}\"]"),
+        ),
+    )
+    .unwrap();
+    let again = import();
+    assert!(ok(&again).contains("0 comments"), "{}", stdout(&again));
+    assert!(!stderr(&again).contains("owners"), "{}", stderr(&again));
     let (_, c) = exported(dir.path());
     let (ann, bob) = (&c["twikoo:t1"], &c["twikoo:t2"]);
     assert_eq!(ann["body"], "Nice, `x < y`:\n\n> quoted");
@@ -2050,6 +2084,13 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
     }
     ok(&cairn(dir.path(), &["check", "--strict"]));
     render_every_thread(dir.path());
+    let page = std::fs::read_to_string(dir.path().join("public/2024/hello/index.html")).unwrap();
+    let marked = format!(
+        "<li class=\"cairn-comment cairn-owner\" id=\"c-{}\">",
+        bob["id"].as_str().unwrap()
+    );
+    assert!(page.contains(&marked), "{page}");
+    assert_eq!(page.matches("cairn-owner").count(), 1, "{page}");
 }
 
 /// One Blogger blog's comments, `(id, post, answers, name, date, HTML)`, as Google

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-use super::{plural, ConfigArg};
+use super::{owners_addition, plural, ConfigArg};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -29,7 +29,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let secret = Secret::load(config.inbox.secret_file.as_deref(), &config.root)
         .context("an avatar key is computed with the inbox's secret")?;
     let store = Store::load(&config.comments_dir(), &config.form)?;
-    let mut missing = Vec::new();
+    let mut keys = Vec::new();
     for email in &args.email {
         let key = secret.avatar_key(email);
         let carried = store
@@ -39,31 +39,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .filter(|c| c.avatar.as_deref() == Some(key.as_str()))
             .count();
         println!("{key}");
-        let listed = if config.comments.is_owner(Some(&key)) {
-            "; comments.owners lists it"
-        } else {
-            missing.push(format!("\"{key}\""));
-            ""
-        };
         eprintln!(
-            "{}: {} it{listed}",
+            "{}: {} it{}",
             email.trim(),
-            plural(carried, "comment carries", "comments carry")
+            plural(carried, "comment carries", "comments carry"),
+            if config.comments.is_owner(Some(&key)) {
+                "; comments.owners lists it"
+            } else {
+                ""
+            }
         );
+        keys.push(key);
     }
-    if !missing.is_empty() {
-        eprintln!(
-            "to mark their comments as the author's, add to [comments] in {}:\n  owners = [{}]",
-            super::shown(&config.file),
-            config
-                .comments
-                .owners
-                .iter()
-                .map(|key| format!("\"{key}\""))
-                .chain(missing)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    if let Some(addition) = owners_addition(&config, &keys) {
+        eprintln!("to mark their comments as the author's, {addition}");
     }
     Ok(ExitCode::SUCCESS)
 }

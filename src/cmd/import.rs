@@ -237,6 +237,30 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             plural(still_open.len(), "page", "pages"),
         );
     }
+    if let Some(addition) = super::owners_addition(&config, &plan.owners) {
+        eprintln!(
+            "note: the source marks comments as by the site's own people ({}); to mark them \
+             as the author's on the pages too, {addition}",
+            plural(plan.owners.len(), "avatar key", "avatar keys")
+        );
+    }
+    if plan.owners_without_key > 0 {
+        eprintln!(
+            "note: {} the source marks as by the site's own people {} no avatar key (no \
+             e-mail address in the source, or none turned into a key): nothing marks {}",
+            plural(plan.owners_without_key, "comment", "comments"),
+            if plan.owners_without_key == 1 {
+                "has"
+            } else {
+                "have"
+            },
+            if plan.owners_without_key == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        );
+    }
     if args.dry_run {
         for planned in &plan.new {
             let reply = planned

@@ -75,6 +75,35 @@ pub fn print_problems(problems: &[crate::store::Problem]) {
 }
 
 /// Maps a count to "1 thing" / "2 things".
+/// What to write in cairn.toml so that `comments.owners` names `keys` too (after the
+/// keys it names already), for a note; `None` when it names them all.
+pub fn owners_addition(config: &crate::config::Config, keys: &[String]) -> Option<String> {
+    let new: Vec<&String> = keys
+        .iter()
+        .filter(|key| !config.comments.is_owner(Some(key)))
+        .collect();
+    if new.is_empty() {
+        return None;
+    }
+    let all: Vec<String> = config
+        .comments
+        .owners
+        .iter()
+        .chain(new)
+        .map(|key| format!("\"{key}\""))
+        .collect();
+    let at = if config.comments.owners.is_empty() {
+        "add to [comments] in"
+    } else {
+        "make `owners` in [comments] of"
+    };
+    Some(format!(
+        "{at} {}:\n  owners = [{}]",
+        shown(&config.file),
+        all.join(", ")
+    ))
+}
+
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

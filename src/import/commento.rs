@@ -126,6 +126,7 @@ pub fn read(path: &Path) -> Result<Source> {
                 Body::Markdown(comment.markdown)
             },
             status,
+            owner: false,
             location,
         });
     }

@@ -6,7 +6,8 @@
 //! Cusdis keeps one site per project, its pages by the address the widget gave
 //! (`data-page-url`, else only the `data-page-id` slug), and per comment the page, the
 //! comment it answers (`parentId`), the nickname and e-mail typed, Markdown, whether it
-//! is `approved`, and `deletedAt` once removed. Prisma writes dates as Unix
+//! is `approved`, and `deletedAt` once removed; a reply written in the dashboard has
+//! the `moderatorId` of its writer, the site's owner. Prisma writes dates as Unix
 //! milliseconds; SQL defaults as `YYYY-MM-DD HH:MM:SS` in UTC. Cusdis shows a body
 //! through markdown-it without raw HTML, so raw HTML is kept as the text it showed.
 
@@ -102,7 +103,7 @@ pub fn read(path: &Path, project: Option<&str>) -> Result<Source> {
     };
     let mut statement = db.prepare(
         "SELECT c.id, p.url, p.slug, c.parentId, c.created_at, c.approved, c.deletedAt, \
-         c.by_nickname, c.by_email, c.content, p.title \
+         c.by_nickname, c.by_email, c.content, p.title, c.moderatorId IS NOT NULL \
          FROM comments c JOIN pages p ON p.id = c.pageId WHERE p.projectId = ?1 ORDER BY c.rowid",
     )?;
     let mut rows = statement.query([&chosen.id])?;
@@ -174,6 +175,8 @@ pub fn read(path: &Path, project: Option<&str>) -> Result<Source> {
             website: None,
             body: Body::Markdown(html_as_typed(&content)),
             status,
+            // A reply from the dashboard: by the project's owner.
+            owner: row.get::<_, bool>(11)?,
             location,
         });
     }
@@ -296,6 +299,7 @@ fn add_from_api(source: &mut Source, comment: &Value, parent: Option<&str>, page
                 comment["content"].as_str().unwrap_or_default(),
             )),
             status: Status::Published,
+            owner: false,
             location: location.clone(),
         }),
         None => source.skipped.push(Note {
@@ -430,6 +434,8 @@ mod tests {
             comment("'c7', 'g3', 1618301700000, 'Ed', 'slug id', 1, NULL, NULL, NULL"),
             comment("'c8', 'g1', 'yesterday', 'Fi', 'no date', 1, NULL, NULL, NULL"),
             comment("'d1', 'g4', 1618301800000, 'Gus', 'docs', 1, NULL, NULL, NULL"),
+            // Written in the dashboard, by the owner.
+            "UPDATE comments SET moderatorId = 'u1' WHERE id = 'c2';\n".to_string(),
         ]
         .concat();
         let path = database(dir.path(), &rows);
@@ -505,6 +511,14 @@ mod tests {
                 ),
             ]
         );
+        // The dashboard's reply is the site's own.
+        let owners: Vec<&str> = by_title
+            .items
+            .iter()
+            .filter(|i| i.owner)
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(owners, ["c2"]);
         let dates: Vec<String> = by_title
             .items
             .iter()

@@ -99,6 +99,7 @@ fn post(record: &Element, id: &str, location: &str) -> Result<Item, String> {
         website: None,
         body: Body::Html(record.text_at("message").unwrap_or_default()),
         status,
+        owner: false,
         location: location.to_string(),
     })
 }

@@ -91,6 +91,7 @@ pub fn read(path: &Path) -> Result<Source> {
                 body
             }),
             status,
+            owner: false,
             location,
         });
     }

@@ -63,6 +63,10 @@ pub struct Item {
     pub website: Option<String>,
     pub body: Body,
     pub status: Status,
+    /// The source marks its author as one of the site's own people (an author of the
+    /// blog, its administrator, a moderator): the import names their avatar keys for
+    /// `comments.owners`.
+    pub owner: bool,
     /// Where the item is in the source, for reports (`comment 12`, `a/b.yml`).
     pub location: String,
 }
@@ -152,6 +156,7 @@ impl Source {
             website: comment.user[comment.profile].as_str().map(str::to_string),
             body: Body::Markdown(comment.body.as_str().unwrap_or_default().to_string()),
             status: comment.status,
+            owner: false,
             location: comment.location,
         });
     }
@@ -439,6 +444,13 @@ pub struct Plan {
     /// The threads, of those with comments in the source, that it took no new comments
     /// on, in path order: for `comments.closed`, which an import leaves to the owner.
     pub closed: Vec<String>,
+    /// The avatar keys of the comments the source marks as by the site's own people
+    /// (imported now or before), each once, in the order first met: for
+    /// `comments.owners`, which an import leaves to the owner.
+    pub owners: Vec<String>,
+    /// Of those comments, how many have no avatar key (no e-mail address, or no
+    /// secret), which nothing can mark.
+    pub owners_without_key: usize,
 }
 
 /// What is in the comments directory already.
@@ -661,11 +673,44 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 continue;
             }
         };
+        let name = item.author.as_deref().map(|name| {
+            if kind.names_are_html() {
+                // What a reference may stand for, a reader might not be able to see.
+                let text = crate::render::unescape_html(name);
+                Cow::Owned(crate::comment::showable(&text).into_owned())
+            } else {
+                Cow::Borrowed(name)
+            }
+        });
+        let (author, address_in_name) = match name.as_deref() {
+            Some(name) => name_without_addresses(name),
+            None => (None, None),
+        };
+        let address_in_website = item
+            .website
+            .as_deref()
+            .and_then(|w| Some(&w[crate::comment::email_addresses(w).first()?.clone()]));
+        let email = item.email.as_deref().filter(|e| e.contains('@'));
+        let avatar = match (
+            &options.secret,
+            email.or(address_in_name).or(address_in_website),
+        ) {
+            (Some(secret), Some(email)) => Some(secret.avatar_key(email)),
+            _ => None,
+        };
+        let forgotten = existing.forgotten.contains(&ids[i]);
+        if item.owner && wanted[i] && !forgotten {
+            match &avatar {
+                Some(key) if plan.owners.contains(key) => {}
+                Some(key) => plan.owners.push(key.clone()),
+                None => plan.owners_without_key += 1,
+            }
+        }
         if existing.origins.contains(&origins[i]) {
             plan.existing += 1;
             continue;
         }
-        if existing.forgotten.contains(&ids[i]) {
+        if forgotten {
             plan.skipped
                 .push(note(format!("erased by `cairn forget` ({})", ids[i])));
             continue;
@@ -688,24 +733,6 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
                 }
             },
         };
-        let name = item.author.as_deref().map(|name| {
-            if kind.names_are_html() {
-                // What a reference may stand for, a reader might not be able to see.
-                let text = crate::render::unescape_html(name);
-                Cow::Owned(crate::comment::showable(&text).into_owned())
-            } else {
-                Cow::Borrowed(name)
-            }
-        });
-        let (author, address_in_name) = match name.as_deref() {
-            Some(name) => name_without_addresses(name),
-            None => (None, None),
-        };
-        let address_in_website = item
-            .website
-            .as_deref()
-            .and_then(|w| Some(&w[crate::comment::email_addresses(w).first()?.clone()]));
-        let email = item.email.as_deref().filter(|e| e.contains('@'));
         let mut comment = Comment {
             id: ids[i],
             thread,
@@ -713,13 +740,7 @@ pub fn plan(kind: Kind, source: Source, options: &Options, existing: &Existing) 
             date: item.date,
             author,
             website: None,
-            avatar: match (
-                &options.secret,
-                email.or(address_in_name).or(address_in_website),
-            ) {
-                (Some(secret), Some(email)) => Some(secret.avatar_key(email)),
-                _ => None,
-            },
+            avatar,
             origin: Some(origins[i].clone()),
             body: bodies[i].clone(),
         };

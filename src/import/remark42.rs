@@ -162,6 +162,7 @@ pub fn read(path: &Path) -> Result<Source> {
             website: None,
             body: Body::Html(comment.text),
             status,
+            owner: false,
         });
     }
     Ok(source)

@@ -213,6 +213,7 @@ pub fn read(dir: &Path, fields: &Fields, body_format: BodyFormat) -> Result<(Sou
             website: get("website"),
             body,
             status: Status::Published,
+            owner: false,
             location,
         });
     }

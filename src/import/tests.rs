@@ -12,6 +12,7 @@ fn item(key: &str, parent: Option<&str>, minute: u32, status: Status) -> Item {
         website: None,
         body: Body::Markdown(format!("Body of {key}")),
         status,
+        owner: false,
         location: format!("comment {key}"),
     }
 }
@@ -305,6 +306,63 @@ fn already_imported_and_forgotten_comments_are_not_written_again() {
     assert!(again.new.is_empty());
     assert_eq!(again.existing, 1);
     assert!(again.skipped[0].message.contains("cairn forget"));
+}
+
+#[test]
+fn the_keys_of_the_comments_the_source_marks_as_the_sites_own_are_named_once() {
+    let owned = |key: &str, minute: u32, email: Option<&str>, status: Status| Item {
+        owner: true,
+        email: email.map(Into::into),
+        ..item(key, None, minute, status)
+    };
+    let items = || {
+        vec![
+            item("1", None, 0, Status::Published),
+            owned("2", 1, Some("me@blog.example"), Status::Published),
+            owned("3", 2, Some("Me@Blog.example "), Status::Published),
+            owned("4", 3, Some("co@blog.example"), Status::Published),
+            // Written with no address: nothing to key it by.
+            owned("5", 4, None, Status::Published),
+            // Not imported: neither a key nor a count.
+            owned("6", 5, Some("spam@blog.example"), Status::Spam),
+            owned("7", 6, Some("gone@blog.example"), Status::Published),
+        ]
+    };
+    let secret = options().secret.unwrap();
+    let first = plan(
+        Kind::Wordpress,
+        source(items()),
+        &options(),
+        &Existing::default(),
+    );
+    let keys =
+        |emails: &[&str]| -> Vec<String> { emails.iter().map(|e| secret.avatar_key(e)).collect() };
+    assert_eq!(
+        first.owners,
+        keys(&["me@blog.example", "co@blog.example", "gone@blog.example"])
+    );
+    assert_eq!(first.owners_without_key, 1);
+    // Run again, with some imported and one erased by `cairn forget`: the imported
+    // ones still count (the owner may not have listed them yet), the erased one not.
+    let existing = Existing {
+        origins: ["wordpress:2".to_string(), "wordpress:4".to_string()].into(),
+        forgotten: [by_origin(&first, "wordpress:7").id].into(),
+    };
+    let again = plan(Kind::Wordpress, source(items()), &options(), &existing);
+    assert_eq!(again.owners, keys(&["me@blog.example", "co@blog.example"]));
+    // Without a secret there are no keys at all.
+    let keyless = Options {
+        secret: None,
+        ..options()
+    };
+    let none = plan(
+        Kind::Wordpress,
+        source(items()),
+        &keyless,
+        &Existing::default(),
+    );
+    assert!(none.owners.is_empty());
+    assert_eq!(none.owners_without_key, 5);
 }
 
 #[test]

@@ -86,6 +86,8 @@ fn item(comment: &Value, key: Option<String>, location: &str) -> Result<Item, St
         website: text(&comment["link"]),
         body: Body::Html(text(&comment["comment"]).unwrap_or_default()),
         status,
+        // Twikoo's `master`: posted with the blogger's address (its BLOGGER_EMAIL).
+        owner: comment["master"] == true,
         location: location.to_string(),
     })
 }
@@ -108,7 +110,8 @@ mod tests {
              "comment": "<p>Hi <strong>there</strong></p>\n", "isSpam": false,
              "created": 1709634030000u64, "updated": 1709634030000u64, "like": []},
             {"_id": {"$oid": "65e6f2"}, "nick": "Bob", "url": "/posts/hello/", "pid": "a1",
-             "rid": "a1", "comment": "<p>Thanks</p>", "created": 1709634090000u64},
+             "rid": "a1", "comment": "<p>Thanks</p>", "created": 1709634090000u64,
+             "mail": "bob@blog.example.org", "master": true},
             {"_id": "s", "nick": "Spam?", "url": "/posts/hello/", "comment": "<p>x</p>",
              "isSpam": true, "created": 1709634090000u64, "pid": null},
             {"_id": "d", "url": "/posts/hello/", "comment": "<p>?</p>", "created": "yesterday"},
@@ -128,6 +131,9 @@ mod tests {
             ann.body,
             Body::Html("<p>Hi <strong>there</strong></p>".into())
         );
+        // The blogger's reply (`master`, from its address) is the site's own.
+        let owners: Vec<bool> = source.items.iter().map(|i| i.owner).collect();
+        assert_eq!(owners, [false, true, false]);
         assert_eq!(
             (
                 ann.author.as_deref(),

@@ -5,7 +5,8 @@
 //! page's path), `pid` (the comment it answers; `rid` is its thread's first comment),
 //! `comment` (the Markdown as typed), `insertedAt`, `status` (`approved`, `waiting`,
 //! `spam`), `nick`, `mail` and `link`; for a signed-in commenter, `user_id` names a
-//! row of `Users` whose `display_name`, `email` and `url` Waline shows instead. The IP
+//! row of `Users` whose `display_name`, `email` and `url` Waline shows instead (an
+//! account whose `type` is `administrator` is the site's own). The IP
 //! address, user agent, likes and stickiness are not read.
 
 use std::collections::HashMap;
@@ -93,6 +94,8 @@ fn item(
         website: field("link", "url"),
         body: Body::Markdown(text(&comment["comment"]).unwrap_or_default()),
         status,
+        // Waline marks its administrators' comments as the blogger's.
+        owner: user.is_some_and(|u| u["type"] == "administrator"),
         location: location.to_string(),
     })
 }
@@ -123,7 +126,7 @@ mod tests {
                  "insertedAt": {"__type": "Date", "iso": "2024-03-06T00:00:00.000Z"},
                  "status": "spam", "pid": null, "user_id": 0},
                 {"objectId": "m", "url": "/about/", "comment": "ms",
-                 "insertedAt": 1709634030000u64},
+                 "insertedAt": 1709634030000u64, "user_id": "u2"},
                 {"objectId": "x", "url": "/about/", "comment": "?", "insertedAt": "yesterday"},
                 {"url": "/about/", "comment": "no id", "insertedAt": "2024-03-05T10:20:30Z"},
                 {"objectId": "q", "url": "/about/", "comment": "?",
@@ -131,7 +134,9 @@ mod tests {
             ],
             "Counter": [],
             "Users": [{"objectId": 1, "display_name": "Bob", "email": "bob@example.org",
-                       "url": "https://bob.example", "type": "guest"}]
+                       "url": "https://bob.example", "type": "guest"},
+                      {"objectId": "u2", "display_name": "Me", "email": "me@example.org",
+                       "type": "administrator"}]
         }});
         for doc in [doc.clone(), json!({"errno": 0, "errmsg": "", "data": doc})] {
             let source = read_json(&doc).unwrap();
@@ -171,6 +176,11 @@ mod tests {
             );
             assert_eq!(bob.date.to_rfc3339(), "2024-03-05T11:00:00+00:00");
             assert_eq!(ms.date.to_rfc3339(), "2024-03-05T10:20:30+00:00");
+            // The administrator's comment is the site's own; a guest's is not.
+            assert_eq!(
+                (ms.author.as_deref(), ms.owner, bob.owner, ann.owner),
+                (Some("Me"), true, false, false)
+            );
             let skipped: Vec<String> = source.skipped.iter().map(|n| n.to_string()).collect();
             assert_eq!(
                 skipped,

@@ -1,8 +1,10 @@
 //! Reads a WordPress export (WXR 1.0 to 1.2): each `<item>` is a post with its
 //! `<link>`, its `<wp:comment_status>` (`closed` when it takes no new comments) and its
 //! `<wp:comment>`s. Comment text is WordPress's own: HTML where the
-//! commenter typed tags, blank lines for paragraphs.
+//! commenter typed tags, blank lines for paragraphs. A comment whose
+//! `<wp:comment_user_id>` is one of the channel's `<wp:author>`s is the site's own.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Result;
@@ -15,7 +17,15 @@ use super::{Body, Item, Note, Source, Status};
 pub fn read(path: &Path) -> Result<Source> {
     let mut source = Source::default();
     let mut items_seen = 0usize;
-    xml::for_each(path, 2, &["item"], |item| {
+    // The blog's authors (`<wp:author>`, WXR 1.1 on), and the comments written signed
+    // in, by their user ids: those by an author are the site's own.
+    let mut authors = HashSet::new();
+    let mut signed_in = Vec::new();
+    xml::for_each(path, 2, &["item", "author"], |item| {
+        if item.name == "author" {
+            authors.extend(item.text_at("author_id"));
+            return Ok(());
+        }
         items_seen += 1;
         let link = item.text_at("link");
         if item.text_at("comment_status").as_deref() == Some("closed") {
@@ -28,7 +38,12 @@ pub fn read(path: &Path) -> Result<Source> {
                 link.as_deref().unwrap_or("an item without <link>")
             );
             match read_comment(comment, &id, link.clone(), &location) {
-                Ok(item) => source.items.push(item),
+                Ok(item) => {
+                    if let Some(user) = comment.text_at("comment_user_id").filter(|u| u != "0") {
+                        signed_in.push((source.items.len(), user));
+                    }
+                    source.items.push(item)
+                }
                 Err(message) => source.skipped.push(Note { location, message }),
             }
         }
@@ -39,6 +54,9 @@ pub fn read(path: &Path) -> Result<Source> {
             "{}: no <rss><channel><item> records: not a WordPress export",
             path.display()
         );
+    }
+    for (at, user) in signed_in {
+        source.items[at].owner = authors.contains(&user);
     }
     Ok(source)
 }
@@ -81,6 +99,7 @@ fn read_comment(
             &comment.text_at("comment_content").unwrap_or_default(),
         )),
         status,
+        owner: false,
         location: location.to_string(),
     })
 }
@@ -154,6 +173,43 @@ mod tests {
 
     /// A blog set up before WordPress moved to UTF-8 exports in Latin-1, as its XML
     /// declaration says: names and text come over with their accents.
+    #[test]
+    fn comments_by_the_blogs_authors_are_the_sites_own() {
+        let comment = |id: u32, user: u32| {
+            format!(
+                "<wp:comment><wp:comment_id>{id}</wp:comment_id>\
+                 <wp:comment_author>A{id}</wp:comment_author>\
+                 <wp:comment_date_gmt>2020-01-02 03:04:05</wp:comment_date_gmt>\
+                 <wp:comment_content>Hi</wp:comment_content>\
+                 <wp:comment_approved>1</wp:comment_approved>\
+                 <wp:comment_user_id>{user}</wp:comment_user_id></wp:comment>"
+            )
+        };
+        // An author (1), a subscriber who signed in (7), a visitor (0); and a podcast's
+        // <itunes:author>, which is no user.
+        let wxr = format!(
+            "<?xml version=\"1.0\"?><rss xmlns:wp=\"http://wordpress.org/export/1.2/\" \
+             xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>\
+             <itunes:author>Me</itunes:author>\
+             <wp:author><wp:author_id>1</wp:author_id><wp:author_login>me</wp:author_login>\
+             </wp:author><item><link>https://old.example/hello/</link>{}{}{}</item>\
+             </channel></rss>",
+            comment(1, 1),
+            comment(2, 7),
+            comment(3, 0),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wxr.xml");
+        std::fs::write(&path, wxr).unwrap();
+        let source = read(&path).unwrap();
+        let owners: Vec<(&str, bool)> = source
+            .items
+            .iter()
+            .map(|i| (i.key.as_str(), i.owner))
+            .collect();
+        assert_eq!(owners, [("1", true), ("2", false), ("3", false)]);
+    }
+
     #[test]
     fn a_latin1_export_keeps_its_accents() {
         let dir = tempfile::tempdir().unwrap();
