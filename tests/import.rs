@@ -36,6 +36,12 @@ fn write_thread_comment(dir: &Path, thread: &str, id: &str, more: &str) {
     write_comment(dir, thread.trim_matches('/'), id, &text);
 }
 
+/// Writes the site's cairn.toml with `line` added to its `[comments]`.
+fn configure(dir: &Path, line: &str) {
+    let config = CONFIG.replace("dir = \"comments\"", &format!("dir = \"comments\"\n{line}"));
+    std::fs::write(dir.join("cairn.toml"), config).unwrap();
+}
+
 fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cairn.toml"), CONFIG).unwrap();
@@ -809,14 +815,7 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
         write_thread_comment(root, thread, id, &more);
     }
     // A page closed to new comments stays closed on the other side.
-    std::fs::write(
-        root.join("cairn.toml"),
-        CONFIG.replace(
-            "dir = \"comments\"",
-            "dir = \"comments\"\nclosed = [\"/about/\"]",
-        ),
-    )
-    .unwrap();
+    configure(root, "closed = [\"/about/\"]");
     let out = cairn(root, &["export", "--format", "wxr"]);
     let wxr = ok(&out);
     assert!(
@@ -940,14 +939,7 @@ fn moved_pages_take_their_comments_along_in_one_commit() {
         );
     }
     // Closed pages: those of 2019 stay closed where they go, the note does not.
-    std::fs::write(
-        root.join("cairn.toml"),
-        CONFIG.replace(
-            "dir = \"comments\"",
-            "dir = \"comments\"\nclosed = [\"/2019/*\", \"/notes/a/\"]",
-        ),
-    )
-    .unwrap();
+    configure(root, "closed = [\"/2019/*\", \"/notes/a/\"]");
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "Comments"]);
@@ -1765,14 +1757,7 @@ fn a_remark42_backup_comes_over_threaded_with_its_closed_pages_named() {
         stdout(&again)
     );
     // Once the page is closed in cairn.toml, the import stops saying so.
-    std::fs::write(
-        dir.path().join("cairn.toml"),
-        CONFIG.replace(
-            "dir = \"comments\"",
-            "dir = \"comments\"\nclosed = [\"/2020/*\"]",
-        ),
-    )
-    .unwrap();
+    configure(dir.path(), "closed = [\"/2020/*\"]");
     let closed = cairn(dir.path(), &["import", "remark42", backup, "--dry-run"]);
     ok(&closed);
     assert!(
@@ -2033,14 +2018,7 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
         "{}",
         stderr(&out)
     );
-    std::fs::write(
-        dir.path().join("cairn.toml"),
-        CONFIG.replace(
-            "dir = \"comments\"",
-            &format!("dir = \"comments\"\nowners = [\"{key}\"]"),
-        ),
-    )
-    .unwrap();
+    configure(dir.path(), &format!("owners = [\"{key}\"]"));
     let again = import();
     assert!(ok(&again).contains("0 comments"), "{}", stdout(&again));
     assert!(!stderr(&again).contains("owners"), "{}", stderr(&again));
