@@ -683,8 +683,8 @@ fn show(pending: &Pending, config: &crate::config::Config) -> String {
     }
     out += &format!("author:  {}\n", author(c));
     if config.comments.is_owner(c.avatar.as_deref()) {
-        out += "marked:  as the site's own (its e-mail address is one of comments.owners'): \
-                approve it only if one of you wrote it\n";
+        out += "marked:  as the site's own (its avatar key is in comments.owners): approve \
+                it only if one of you wrote it\n";
     }
     if let Some(site) = &c.website {
         out += &format!("website: {site}\n");
@@ -746,8 +746,8 @@ mod tests {
         config.comments.owners = vec!["0123456789abcdef".into()];
         assert!(line(&c, &config).contains("  Ann*              /a/"));
         assert!(show(&pending(&c), &config).contains(
-            "author:  Ann\nmarked:  as the site's own (its e-mail address is one of \
-             comments.owners'): approve it only if one of you wrote it\n"
+            "author:  Ann\nmarked:  as the site's own (its avatar key is in \
+             comments.owners): approve it only if one of you wrote it\n"
         ));
         c.avatar = None;
         assert!(!show(&pending(&c), &config).contains("marked:"));

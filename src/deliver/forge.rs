@@ -138,6 +138,8 @@ pub struct Forge<A: Api> {
     comments_dir: String,
     labels: Vec<String>,
     site_url: String,
+    /// `comments.owners`: a request for a comment they would mark says so.
+    owners: Vec<String>,
 }
 
 impl<A: Api> Forge<A> {
@@ -151,6 +153,7 @@ impl<A: Api> Forge<A> {
             comments_dir: comments_dir(config),
             labels: delivery.labels.clone(),
             site_url: config.site.url.trim_end_matches('/').to_string(),
+            owners: config.comments.owners.clone(),
         })
     }
 
@@ -208,7 +211,7 @@ impl<A: Api> Forge<A> {
             &branch,
             &self.branch,
             &title,
-            &request_body(c, &self.site_url),
+            &request_body(c, &self.site_url, &self.owners),
             &self.labels,
         )?;
         Ok(())
@@ -609,11 +612,11 @@ impl<A: Api> Backend for Forge<A> {
         let body = match new {
             Some(c) => format!(
                 "The author asks to change their published comment to this:\n\n{}",
-                request_body(c, &self.site_url)
+                request_body(c, &self.site_url, &self.owners)
             ),
             None => format!(
                 "The author asks to remove their published comment:\n\n{}",
-                request_body(published, &self.site_url)
+                request_body(published, &self.site_url, &self.owners)
             ),
         };
         let request = self
@@ -658,14 +661,23 @@ impl<A: Api> Backend for Forge<A> {
 
 /// The body of a comment's pull request: its fields and the comment itself, quoted, so
 /// the moderator decides without leaving the page. Mentions and issue references in
-/// what a reader wrote are defused, so a comment cannot ping people or link issues.
-pub fn request_body(c: &Comment, site_url: &str) -> String {
+/// what a reader wrote are defused, so a comment cannot ping people or link issues. A
+/// comment the page would mark as by one of `owners` says so.
+pub fn request_body(c: &Comment, site_url: &str, owners: &[String]) -> String {
     let mut out = String::from("| | |\n| --- | --- |\n");
     let mut row = |name: &str, value: String| out += &format!("| {name} | {value} |\n");
     row(
         "Author",
         escape_inline(c.author.as_deref().unwrap_or("anonymous")),
     );
+    if crate::config::is_owner(owners, c.avatar.as_deref()) {
+        row(
+            "Marked",
+            "as the site's own (its avatar key is in `comments.owners`): merge it only if \
+             one of you wrote it"
+                .into(),
+        );
+    }
     if let Some(site) = &c.website {
         row("Website", format!("`{}`", site.replace('`', "'")));
     }
@@ -1172,6 +1184,25 @@ mod tests {
             Some("https://api.github.com/repos/o/r/pulls?page=2")
         );
         assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn a_request_for_a_comment_marked_as_the_sites_own_says_so() {
+        let c = Comment::parse(
+            "id: 01KB00000000000000000000AA\nthread: /a/\ndate: 2026-01-01T00:00:00Z\n\
+             author: Ann\navatar: 0123456789abcdef\nbody: Hi @bob\n",
+            crate::comment::Format::Yaml,
+        )
+        .unwrap();
+        let site = "https://blog.example.org";
+        let plain = request_body(&c, site, &["fedcba9876543210".into()]);
+        assert!(plain.starts_with("| | |\n| --- | --- |\n| Author | Ann |\n| Page |"));
+        assert!(!plain.contains("Marked"));
+        let marked = request_body(&c, site, &["0123456789abcdef".into()]);
+        assert!(marked.starts_with(
+            "| | |\n| --- | --- |\n| Author | Ann |\n| Marked | as the site's own (its avatar \
+             key is in `comments.owners`): merge it only if one of you wrote it |\n| Page |"
+        ));
     }
 
     #[test]
