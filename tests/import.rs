@@ -1974,6 +1974,10 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
     // The blogger's answer, from the address Twikoo knows as theirs.
     let mut answer = comment("t2", Some("t1"), "Bob", "<p>Agreed.</p>\n", false);
     answer["master"] = true.into();
+    // And one written where Twikoo had no address of theirs: nothing keys it.
+    let mut keyless = comment("t4", Some("t1"), "Bob", "<p>From my phone.</p>\n", false);
+    keyless["master"] = true.into();
+    keyless["mail"] = "".into();
     let export = serde_json::json!([
         comment(
             "t1",
@@ -1984,6 +1988,7 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
         ),
         answer,
         comment("t3", None, "Cy", "<p>Waiting for review.</p>\n", true),
+        keyless,
     ]);
     std::fs::write(&twikoo, export.to_string()).unwrap();
     let import = || {
@@ -1996,10 +2001,18 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
     let out = import();
     assert!(
         ok(&out).contains(
-            "imported 2 comments in 1 thread into comments; 0 already imported; 1 skipped"
+            "imported 3 comments in 1 thread into comments; 0 already imported; 1 skipped"
         ),
         "{}",
         stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(
+            "note: 1 comment the source marks as by the site's own people has no avatar key \
+             (no e-mail address in the source, or none turned into a key): nothing marks it"
+        ),
+        "{}",
+        stderr(&out)
     );
     // The import names the blogger's key for comments.owners: the one `cairn avatar`
     // gives their address.
@@ -2022,6 +2035,7 @@ fn twikoo_and_valine_exports_come_over_as_markdown_with_their_replies() {
     let again = import();
     assert!(ok(&again).contains("0 comments"), "{}", stdout(&again));
     assert!(!stderr(&again).contains("owners"), "{}", stderr(&again));
+    assert!(stderr(&again).contains("note: 1 comment the source marks"));
     let (_, c) = exported(dir.path());
     let (ann, bob) = (&c["twikoo:t1"], &c["twikoo:t2"]);
     assert_eq!(ann["body"], "Nice, `x < y`:\n\n> quoted");

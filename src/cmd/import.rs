@@ -245,20 +245,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
     }
     if plan.owners_without_key > 0 {
+        let (has, them) = match plan.owners_without_key {
+            1 => ("has", "it"),
+            _ => ("have", "them"),
+        };
         eprintln!(
-            "note: {} the source marks as by the site's own people {} no avatar key (no \
-             e-mail address in the source, or none turned into a key): nothing marks {}",
+            "note: {} the source marks as by the site's own people {has} no avatar key (no \
+             e-mail address in the source, or none turned into a key): nothing marks {them}",
             plural(plan.owners_without_key, "comment", "comments"),
-            if plan.owners_without_key == 1 {
-                "has"
-            } else {
-                "have"
-            },
-            if plan.owners_without_key == 1 {
-                "it"
-            } else {
-                "them"
-            },
         );
     }
     if args.dry_run {

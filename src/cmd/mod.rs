@@ -74,7 +74,6 @@ pub fn print_problems(problems: &[crate::store::Problem]) {
     }
 }
 
-/// Maps a count to "1 thing" / "2 things".
 /// What to write in cairn.toml so that `comments.owners` names `keys` too (after the
 /// keys it names already), for a note; `None` when it names them all.
 pub fn owners_addition(config: &crate::config::Config, keys: &[String]) -> Option<String> {
@@ -104,6 +103,7 @@ pub fn owners_addition(config: &crate::config::Config, keys: &[String]) -> Optio
     ))
 }
 
+/// Maps a count to "1 thing" / "2 things".
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
