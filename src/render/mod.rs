@@ -1071,9 +1071,9 @@ impl Stencils {
         };
         // Comments by the site's own people have shapes of their own, needed only
         // where `comments.owners` names any.
-        let flags = if renderer.owners.is_empty() { 16 } else { 32 };
-        let mut comments = Vec::with_capacity(flags * (max_depth + 1));
-        for shape in 0..flags * (max_depth + 1) {
+        let flag_sets = if renderer.owners.is_empty() { 16 } else { 32 };
+        let mut comments = Vec::with_capacity(flag_sets * (max_depth + 1));
+        for shape in 0..flag_sets * (max_depth + 1) {
             let (flags, close) = (shape / (max_depth + 1), shape % (max_depth + 1));
             let view = minijinja::context! {
                 id => m(c::ID),
