@@ -1275,3 +1275,43 @@ fn inbox_check_asks_the_forge_with_the_inboxs_token() {
         "{said}"
     );
 }
+
+#[test]
+fn a_reload_that_names_the_sites_own_key_marks_the_next_request() {
+    let fake = fake(Flavor::GitHub);
+    let dir = workspace(&fake, "review", "");
+    let config = dir.path().join("cairn.toml");
+    let inbox = InboxProcess::start(&config);
+    let post = |body: &str| {
+        let answer = post_json(
+            &inbox.addr,
+            &serde_json::json!({"thread": THREAD, "author": "Blogger", "email": "me@blog.example.org", "body": body}),
+        )
+        .unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        inbox.wait_delivered(30);
+        let pulls = fake.pulls();
+        pulls.into_iter().find(|p| p.body.contains(body)).unwrap()
+    };
+    let marked = "| Marked | as the site's own";
+    let before = post("Before the reload.");
+    assert!(!before.body.contains(marked), "{}", before.body);
+
+    let secret = cairn::secret::Secret::new(TEST_SECRET.as_bytes()).unwrap();
+    let key = secret.avatar_key("me@blog.example.org");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "[comments]\n",
+            &format!("[comments]\nowners = [\"{key}\"]\n"),
+        ),
+    )
+    .unwrap();
+    inbox.hangup();
+    wait_for("the reload", 30, || {
+        inbox.log.lock().unwrap().contains("reloaded")
+    });
+    let after = post("After the reload.");
+    assert!(after.body.contains(marked), "{}", after.body);
+}

@@ -138,8 +138,9 @@ pub struct Forge<A: Api> {
     comments_dir: String,
     labels: Vec<String>,
     site_url: String,
-    /// `comments.owners`: a request for a comment they would mark says so.
-    owners: Vec<String>,
+    /// `comments.owners` as last (re)loaded: a request for a comment they would mark
+    /// says so.
+    owners: std::sync::RwLock<Vec<String>>,
 }
 
 impl<A: Api> Forge<A> {
@@ -153,8 +154,17 @@ impl<A: Api> Forge<A> {
             comments_dir: comments_dir(config),
             labels: delivery.labels.clone(),
             site_url: config.site.url.trim_end_matches('/').to_string(),
-            owners: config.comments.owners.clone(),
+            owners: std::sync::RwLock::new(config.comments.owners.clone()),
         })
+    }
+
+    /// What a request for `c` says: see [`request_body`].
+    fn request_body(&self, c: &Comment) -> String {
+        let owners = self
+            .owners
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        request_body(c, &self.site_url, &owners)
     }
 
     fn path_of(&self, c: &Comment) -> String {
@@ -211,7 +221,7 @@ impl<A: Api> Forge<A> {
             &branch,
             &self.branch,
             &title,
-            &request_body(c, &self.site_url, &self.owners),
+            &self.request_body(c),
             &self.labels,
         )?;
         Ok(())
@@ -612,17 +622,24 @@ impl<A: Api> Backend for Forge<A> {
         let body = match new {
             Some(c) => format!(
                 "The author asks to change their published comment to this:\n\n{}",
-                request_body(c, &self.site_url, &self.owners)
+                self.request_body(c)
             ),
             None => format!(
                 "The author asks to remove their published comment:\n\n{}",
-                request_body(published, &self.site_url, &self.owners)
+                self.request_body(published)
             ),
         };
         let request = self
             .api
             .open_request(&head, &self.branch, &title, &body, &self.labels)?;
         Ok(Some(request.url))
+    }
+
+    fn reconfigure(&self, config: &Config) {
+        *self
+            .owners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = config.comments.owners.clone();
     }
 
     fn closed(&self, branch: &str) -> Result<()> {

@@ -97,6 +97,12 @@ pub trait Backend: Send + Sync {
     fn propose(&self, published: &Comment, new: Option<&Comment>) -> Result<Option<String>>;
     /// Where a delivered comment waits, for a person: a branch, a pull request's URL.
     fn location(&self, comment: &Comment) -> Result<String>;
+    /// The inbox reloaded its config (SIGHUP): what of `config` a reload changes
+    /// applies from the next delivery on. (A forge's requests name the site's own
+    /// comments by `comments.owners`.)
+    fn reconfigure(&self, config: &Config) {
+        let _ = config;
+    }
     /// A moderator merged or closed the request for `branch` on the forge: clean up
     /// what is left of it.
     fn closed(&self, branch: &str) -> Result<()> {

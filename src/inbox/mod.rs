@@ -189,7 +189,8 @@ impl Inbox {
     }
 
     /// Reads the config file again. Its rules (`[form]`, `comments.closed`, ...), its
-    /// pages (`[strings]`, `site.language`, the templates) and `[inbox.spam]` apply from
+    /// pages (`[strings]`, `site.language`, the templates), `[inbox.spam]` and the
+    /// site's own keys (`comments.owners`, which a forge's requests name) apply from
     /// the next request on; the rest of `[inbox]`, `site.url` and `comments.dir` stay
     /// as the inbox started, and the names of those that differ in the file are
     /// returned (they need a restart). A file with errors changes nothing.
@@ -201,6 +202,7 @@ impl Inbox {
         self.metrics
             .reload(if reloaded.is_ok() { "ok" } else { "error" });
         let (policy, kept) = reloaded?;
+        self.backend.reconfigure(&policy.config);
         self.policy.set(policy);
         Ok(kept)
     }
