@@ -55,10 +55,13 @@ pub struct Entry<'a> {
     pub origin: Option<&'a str>,
     /// Markdown source.
     pub body: &'a str,
+    /// Whether the page marks it as the site's own: its avatar key is one that
+    /// `comments.owners` names.
+    pub owner: bool,
 }
 
 impl<'a> Entry<'a> {
-    fn of(comment: &'a Comment) -> Entry<'a> {
+    fn of(comment: &'a Comment, config: &Config) -> Entry<'a> {
         Entry {
             id: comment.id.to_string(),
             parent: comment.parent.map(|p| p.to_string()),
@@ -68,6 +71,7 @@ impl<'a> Entry<'a> {
             avatar: comment.avatar.as_deref(),
             origin: comment.origin.as_deref(),
             body: &comment.body,
+            owner: config.comments.is_owner(comment.avatar.as_deref()),
         }
     }
 }
@@ -79,7 +83,7 @@ pub fn document<'a>(config: &'a Config, store: &'a Store) -> Document<'a> {
         .map(|(path, comments)| Thread {
             thread: path,
             url: config.public_url(path),
-            comments: comments.into_iter().map(Entry::of).collect(),
+            comments: comments.into_iter().map(|c| Entry::of(c, config)).collect(),
         })
         .collect();
     Document {

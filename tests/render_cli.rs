@@ -1125,4 +1125,17 @@ fn the_site_owners_comments_are_marked_once_cairn_avatar_names_their_key() {
         css.contains(".cairn-owner > .cairn-card"),
         "the mark is styled"
     );
+    // The export says the same of each comment.
+    let out = cairn(root, &["export"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let owners: Vec<(&str, bool)> = doc["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["comments"].as_array().unwrap())
+        .map(|c| (c["author"].as_str().unwrap(), c["owner"].as_bool().unwrap()))
+        .collect();
+    assert!(owners.contains(&("Me", true)), "{owners:?}");
+    assert_eq!(owners.iter().filter(|(_, owner)| *owner).count(), 1);
 }

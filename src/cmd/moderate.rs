@@ -515,6 +515,7 @@ fn comment_json(c: &Comment, config: &crate::config::Config) -> serde_json::Valu
         "author": c.author,
         "website": c.website,
         "avatar": c.avatar,
+        "owner": config.comments.is_owner(c.avatar.as_deref()),
         "body": c.body,
     })
 }
@@ -743,8 +744,10 @@ mod tests {
         };
         assert!(line(&c, &config).contains("  Ann               /a/"));
         assert!(!show(&pending(&c), &config).contains("marked:"));
+        assert_eq!(pending_json(&pending(&c), &config)["owner"], false);
         config.comments.owners = vec!["0123456789abcdef".into()];
         assert!(line(&c, &config).contains("  Ann*              /a/"));
+        assert_eq!(pending_json(&pending(&c), &config)["owner"], true);
         assert!(show(&pending(&c), &config).contains(
             "author:  Ann\nmarked:  as the site's own (its avatar key is in \
              comments.owners): approve it only if one of you wrote it\n"
