@@ -172,6 +172,8 @@ pub struct RecentView<'a> {
     pub url: String,
     pub date_iso: String,
     pub date_text: String,
+    /// By one of the site's own people (`comments.owners`), as on its page.
+    pub owner: bool,
 }
 
 /// One comment as templates see it.
@@ -717,6 +719,7 @@ impl Renderer {
                 url: url.clone(),
                 date_iso: c.date_string(),
                 date_text: self.date_format.format(&c.date),
+                owner: self.is_owner(c),
             })
             .collect();
         self.render(
@@ -763,6 +766,12 @@ impl Renderer {
             .with_context(|| format!("no asset named {name}"))
     }
 
+    /// Whether the page marks `c` as by one of the site's own people: its avatar key
+    /// is one that `comments.owners` names.
+    fn is_owner(&self, c: &Comment) -> bool {
+        crate::config::is_owner(&self.owners, c.avatar.as_deref())
+    }
+
     /// The name shown for a comment's author, without the characters that [cannot be
     /// shown](crate::comment::is_showable).
     pub fn author<'a>(&'a self, c: &'a Comment) -> Cow<'a, str> {
@@ -790,7 +799,7 @@ impl Renderer {
                 .as_deref()
                 .filter(|w| crate::comment::is_web_link(w)),
             avatar: avatar::identicon(&key),
-            owner: crate::config::is_owner(&self.owners, c.avatar.as_deref()),
+            owner: self.is_owner(c),
             date_iso: c.date_string(),
             date_text: self.date_format.format(&c.date),
             body,

@@ -2075,10 +2075,11 @@ mod tests {
         let comment = |thread: &str, id: &str, day: u32, author: &str| {
             let file = root.join(format!("comments{thread}{id}.yml"));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            let author = if author.is_empty() {
-                String::new()
-            } else {
-                format!("author: {author}\n")
+            // Bob is the site's own.
+            let author = match author {
+                "" => String::new(),
+                "Bob" => "author: Bob\navatar: 0123456789abcdef\n".into(),
+                _ => format!("author: {author}\n"),
             };
             let yaml = format!(
                 "id: {id}\nthread: {thread}\ndate: 2026-01-{day:02}T00:00:00Z\n{author}body: Day {day}\n"
@@ -2113,6 +2114,7 @@ mod tests {
         }
         let mut config = Config::default_for_test(root);
         config.site.url = "https://example.org/blog/".into();
+        config.comments.owners = vec!["0123456789abcdef".into()];
         let index = Index::scan(&config.comments_dir(), &config.form).unwrap();
         let report = render(&config, &index, &site, &|_| {}).unwrap();
 
@@ -2123,20 +2125,21 @@ mod tests {
             .collect();
         assert_eq!(lists.len(), 2, "{home}");
         let items = |list: &str| -> Vec<String> {
-            list.split("<li>")
+            list.split("<li")
                 .skip(1)
                 .map(|li| li[..li.find("</li>").unwrap()].to_string())
                 .collect()
         };
-        // Newest first; a thread no page shows is named by its path.
+        // Newest first; a thread no page shows is named by its path; the site's own
+        // comment has a class of its own.
         assert_eq!(
             items(lists[0]),
             [
-                "<a href=\"/blog/c/#c-01JD3K8Z6Q9W2F4T7Y5M1N0CCA\">Cy on /c/</a> \
+                "><a href=\"/blog/c/#c-01JD3K8Z6Q9W2F4T7Y5M1N0CCA\">Cy on /c/</a> \
                  <time datetime=\"2026-01-04T00:00:00Z\">January 4, 2026</time>",
-                "<a href=\"/blog/b/#c-01JD3K8Z6Q9W2F4T7Y5M1N0BBA\">Bob on B</a> \
+                " class=\"cairn-owner\"><a href=\"/blog/b/#c-01JD3K8Z6Q9W2F4T7Y5M1N0BBA\">Bob on B</a> \
                  <time datetime=\"2026-01-03T00:00:00Z\">January 3, 2026</time>",
-                "<a href=\"/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAB\">Anonymous on Post &amp; A</a> \
+                "><a href=\"/blog/a/#c-01JD3K8Z6Q9W2F4T7Y5M1N0AAB\">Anonymous on Post &amp; A</a> \
                  <time datetime=\"2026-01-02T00:00:00Z\">January 2, 2026</time>",
             ]
         );
