@@ -110,7 +110,11 @@ fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
 /// `<wp:comment>` per comment, oldest first. Comments are numbered from 1 across the
 /// site (WordPress's ids are numbers) and replies name their parent's number; the text
 /// is the comment's sanitized HTML, as the page shows it. There is no e-mail or IP
-/// address to give.
+/// address to give. The site's own people (`comments.owners`) with comments here are
+/// the channel's `<wp:author>`s, numbered from 1 and named as on their newest
+/// comment, and their comments name them in `<wp:comment_user_id>`: WordPress's
+/// importer asks which of its users each one is, and gives their comments to that
+/// user.
 pub fn wxr(config: &Config, store: &Store) -> String {
     use crate::site::feed::{cdata, text};
     let mut numbers: HashMap<Ulid, usize> = HashMap::new();
@@ -125,6 +129,21 @@ pub fn wxr(config: &Config, store: &Store) -> String {
     text(&mut x, 1, "link", &config.site.url);
     text(&mut x, 1, "wp:wxr_version", "1.0");
     text(&mut x, 1, "generator", "cairn");
+    let owners = owners_newest(config, store);
+    for (n, (_, newest)) in owners.iter().enumerate() {
+        let name = newest.author.as_deref().unwrap_or_default();
+        x.push_str(" <wp:author>\n");
+        text(&mut x, 2, "wp:author_id", &(n + 1).to_string());
+        text(&mut x, 2, "wp:author_login", &format!("owner-{}", n + 1));
+        text(&mut x, 2, "wp:author_display_name", name);
+        x.push_str(" </wp:author>\n");
+    }
+    let user_of = |c: &Comment| {
+        c.avatar
+            .as_deref()
+            .and_then(|key| owners.iter().position(|(owner, _)| *owner == key))
+            .map_or(0, |n| n + 1)
+    };
     for (thread, comments) in oldest_first(store) {
         x.push_str(" <item>\n");
         text(&mut x, 2, "title", thread);
@@ -173,12 +192,32 @@ pub fn wxr(config: &Config, store: &Store) -> String {
             text(&mut x, 3, "wp:comment_approved", "1");
             text(&mut x, 3, "wp:comment_type", "comment");
             text(&mut x, 3, "wp:comment_parent", &parent.to_string());
+            text(&mut x, 3, "wp:comment_user_id", &user_of(c).to_string());
             x.push_str("  </wp:comment>\n");
         }
         x.push_str(" </item>\n");
     }
     x.push_str("</channel>\n</rss>\n");
     x
+}
+
+/// Each key of `comments.owners` that a comment carries, in that order, with the
+/// newest comment that carries it.
+fn owners_newest<'a>(config: &'a Config, store: &'a Store) -> Vec<(&'a str, &'a Comment)> {
+    config
+        .comments
+        .owners
+        .iter()
+        .filter_map(|key| {
+            let newest = store
+                .threads
+                .values()
+                .flat_map(|thread| &thread.comments)
+                .filter(|c| c.avatar.as_deref() == Some(key.as_str()))
+                .max_by_key(|c| (c.date, c.id))?;
+            Some((key.as_str(), newest))
+        })
+        .collect()
 }
 
 /// A date as WXR writes it: `YYYY-MM-DD HH:MM:SS`, here always UTC.

@@ -787,8 +787,8 @@ fn disqus_for_jekyll_corpus_imports_html_as_markdown_with_every_reply() {
 
 /// `cairn export --format wxr` writes a WordPress export that WordPress's importer
 /// (here cairn's own, which reads WordPress's real exports) takes back whole: every
-/// thread, author, website, date and reply, and each text as the page shows it,
-/// hostile markup already gone.
+/// thread, author, website, date and reply, each text as the page shows it, hostile
+/// markup already gone, and the mark of the site's own comments.
 #[test]
 fn a_wordpress_export_of_the_site_reads_back_whole() {
     let dir = site();
@@ -803,7 +803,7 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
         (
             "/posts/a/",
             bob,
-            format!("date: 2026-01-01T11:30:15Z\nparent: {ann}\nauthor: Bob\nbody: Thanks, Ann.\n"),
+            format!("date: 2026-01-01T11:30:15Z\nparent: {ann}\nauthor: Bob\navatar: 0123456789abcdef\nbody: Thanks, Ann.\n"),
         ),
         (
             "/posts/a/",
@@ -814,10 +814,38 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
     ] {
         write_thread_comment(root, thread, id, &more);
     }
-    // A page closed to new comments stays closed on the other side.
-    configure(root, "closed = [\"/about/\"]");
+    // A page closed to new comments stays closed on the other side; Bob, the site's
+    // own, is its author there.
+    configure(
+        root,
+        "closed = [\"/about/\"]\nowners = [\"0123456789abcdef\", \"fedcba9876543210\"]",
+    );
     let out = cairn(root, &["export", "--format", "wxr"]);
     let wxr = ok(&out);
+    assert!(
+        wxr.contains(
+            "<generator>cairn</generator>\n <wp:author>\n  <wp:author_id>1</wp:author_id>\n  \
+             <wp:author_login>owner-1</wp:author_login>\n  \
+             <wp:author_display_name>Bob</wp:author_display_name>\n </wp:author>\n <item>"
+        ),
+        "{wxr}"
+    );
+    let user_ids: Vec<&str> = wxr
+        .split("<wp:comment_user_id>")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('<').unwrap()])
+        .collect();
+    let bobs = wxr.find("<wp:comment_author>Bob<").unwrap();
+    assert_eq!(user_ids.len(), 4, "{wxr}");
+    assert_eq!(user_ids.iter().filter(|u| **u == "0").count(), 3, "{wxr}");
+    assert!(
+        wxr[bobs..]
+            .split("<wp:comment_user_id>")
+            .nth(1)
+            .unwrap()
+            .starts_with("1<"),
+        "{wxr}"
+    );
     assert!(
         wxr.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss"),
         "{wxr}"
@@ -845,6 +873,14 @@ fn a_wordpress_export_of_the_site_reads_back_whole() {
             "note: 1 page took no new comments in the source; cairn's form shows on every \
              page with a placeholder, so to keep it closed, add to [comments] in cairn.toml:\n  \
              closed = [\"/about/\"]"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // The mark comes back, but the address it would be keyed by does not.
+    assert!(
+        stderr(&out).contains(
+            "note: 1 comment the source marks as by the site's own people has no avatar key"
         ),
         "{}",
         stderr(&out)
