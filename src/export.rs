@@ -112,7 +112,7 @@ fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
 /// is the comment's sanitized HTML, as the page shows it. There is no e-mail or IP
 /// address to give. The site's own people (`comments.owners`) with comments here are
 /// the channel's `<wp:author>`s, numbered from 1 and named as on their newest
-/// comment, and their comments name them in `<wp:comment_user_id>`: WordPress's
+/// comment (`owner-1` when it has no name), and their comments name them in `<wp:comment_user_id>`: WordPress's
 /// importer asks which of its users each one is, and gives their comments to that
 /// user.
 pub fn wxr(config: &Config, store: &Store) -> String {
@@ -131,10 +131,11 @@ pub fn wxr(config: &Config, store: &Store) -> String {
     text(&mut x, 1, "generator", "cairn");
     let owners = owners_newest(config, store);
     for (n, (_, newest)) in owners.iter().enumerate() {
-        let name = newest.author.as_deref().unwrap_or_default();
+        let login = format!("owner-{}", n + 1);
+        let name = newest.author.as_deref().unwrap_or(&login);
         x.push_str(" <wp:author>\n");
         text(&mut x, 2, "wp:author_id", &(n + 1).to_string());
-        text(&mut x, 2, "wp:author_login", &format!("owner-{}", n + 1));
+        text(&mut x, 2, "wp:author_login", &login);
         text(&mut x, 2, "wp:author_display_name", name);
         x.push_str(" </wp:author>\n");
     }
@@ -223,4 +224,69 @@ fn owners_newest<'a>(config: &'a Config, store: &'a Store) -> Vec<(&'a str, &'a 
 /// A date as WXR writes it: `YYYY-MM-DD HH:MM:SS`, here always UTC.
 fn wxr_date(date: chrono::DateTime<chrono::Utc>) -> String {
     date.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_owners_with_comments_are_the_exports_authors_in_the_order_owners_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let comment = |id: &str, day: u32, who: &str| {
+            let path = format!("comments/a/{id}.yml");
+            let text =
+                format!("id: {id}\nthread: /a/\ndate: 2026-01-0{day}T00:00:00Z\n{who}body: Hi\n");
+            (path, text)
+        };
+        let files = [
+            comment(
+                "01JD3K8Z6Q9W2F4T7Y5M1N0AAA",
+                1,
+                "author: Ann\navatar: 1111111111111111\n",
+            ),
+            comment(
+                "01JD3K8Z6Q9W2F4T7Y5M1N0AAB",
+                2,
+                "author: Ann Lee\navatar: 1111111111111111\n",
+            ),
+            comment(
+                "01JD3K8Z6Q9W2F4T7Y5M1N0AAC",
+                3,
+                "avatar: 2222222222222222\n",
+            ),
+            comment("01JD3K8Z6Q9W2F4T7Y5M1N0AAD", 4, "author: Cy\n"),
+        ];
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        crate::testing::write_files(dir.path(), &files);
+        let mut config = Config::default_for_test(dir.path());
+        config.comments.owners = vec![
+            "3333333333333333".into(),
+            "2222222222222222".into(),
+            "1111111111111111".into(),
+        ];
+        let store = Store::load(&config.comments_dir(), &config.form).unwrap();
+        let x = wxr(&config, &store);
+        let authors: Vec<&str> = x
+            .split("<wp:author>")
+            .skip(1)
+            .map(|a| &a[..a.find("</wp:author>").unwrap()])
+            .collect();
+        // The key no comment carries is no author; the nameless one is named by its
+        // login; the other by the name on its newest comment.
+        assert_eq!(authors.len(), 2, "{x}");
+        assert!(authors[0].contains("<wp:author_login>owner-1</wp:author_login>"));
+        assert!(authors[0].contains("<wp:author_display_name>owner-1</wp:author_display_name>"));
+        assert!(authors[1].contains("<wp:author_id>2</wp:author_id>"));
+        assert!(authors[1].contains("<wp:author_display_name>Ann Lee</wp:author_display_name>"));
+        let users: Vec<&str> = x
+            .split("<wp:comment_user_id>")
+            .skip(1)
+            .map(|u| &u[..u.find('<').unwrap()])
+            .collect();
+        assert_eq!(users, ["2", "2", "1", "0"]);
+    }
 }
