@@ -210,12 +210,7 @@ fn owners_newest<'a>(config: &'a Config, store: &'a Store) -> Vec<(&'a str, &'a 
         .owners
         .iter()
         .filter_map(|key| {
-            let newest = store
-                .threads
-                .values()
-                .flat_map(|thread| &thread.comments)
-                .filter(|c| c.avatar.as_deref() == Some(key.as_str()))
-                .max_by_key(|c| (c.date, c.id))?;
+            let newest = store.by_avatar(key).max_by_key(|c| (c.date, c.id))?;
             Some((key.as_str(), newest))
         })
         .collect()

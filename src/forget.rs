@@ -61,7 +61,7 @@ pub fn forget(
     if selectors.is_empty() {
         bail!("nothing selected: give --id, --author, --avatar or --email");
     }
-    let comments: Vec<&Comment> = store.threads.values().flat_map(|t| &t.comments).collect();
+    let comments: Vec<&Comment> = store.comments().collect();
     let index: HashMap<Ulid, usize> = comments
         .iter()
         .enumerate()

@@ -134,7 +134,7 @@ pub fn new_comments<'a>(
     let dir = comments_dir.canonicalize()?;
     let prefix = dir.strip_prefix(&workdir).unwrap_or(Path::new(""));
     let mut added = Vec::new();
-    for comment in store.threads.values().flat_map(|t| &t.comments) {
+    for comment in store.comments() {
         let thread_dir = prefix.join(crate::thread::dir(&comment.thread));
         let known = crate::comment::EXTENSIONS.iter().any(|ext| {
             tree.get_path(&thread_dir.join(format!("{}.{ext}", comment.id)))

@@ -111,6 +111,17 @@ impl Store {
         self.threads.values().map(|t| t.comments.len()).sum()
     }
 
+    /// Every comment loaded, thread by thread.
+    pub fn comments(&self) -> impl Iterator<Item = &Comment> {
+        self.threads.values().flat_map(|t| &t.comments)
+    }
+
+    /// The comments whose avatar key is `key`.
+    pub fn by_avatar<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Comment> {
+        self.comments()
+            .filter(move |c| c.avatar.as_deref() == Some(key))
+    }
+
     /// Whether the site has no comments at all.
     pub fn is_empty(&self) -> bool {
         self.threads.is_empty()

@@ -32,12 +32,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut keys = Vec::new();
     for email in &args.email {
         let key = secret.avatar_key(email);
-        let carried = store
-            .threads
-            .values()
-            .flat_map(|thread| &thread.comments)
-            .filter(|c| c.avatar.as_deref() == Some(key.as_str()))
-            .count();
+        let carried = store.by_avatar(&key).count();
         println!("{key}");
         eprintln!(
             "{}: {} it{}",
