@@ -111,10 +111,10 @@ fn oldest_first(store: &Store) -> impl Iterator<Item = (&str, Vec<&Comment>)> {
 /// site (WordPress's ids are numbers) and replies name their parent's number; the text
 /// is the comment's sanitized HTML, as the page shows it. There is no e-mail or IP
 /// address to give. The site's own people (`comments.owners`) with comments here are
-/// the channel's `<wp:author>`s, numbered from 1 and named as on their newest
-/// comment (`owner-1` when it has no name), and their comments name them in `<wp:comment_user_id>`: WordPress's
-/// importer asks which of its users each one is, and gives their comments to that
-/// user.
+/// the channel's `<wp:author>`s, numbered from 1 and named as on their newest comment
+/// (`owner-1` when it has no name), and their comments name them in
+/// `<wp:comment_user_id>`: WordPress's importer asks which of its users each one is,
+/// and gives their comments to that user.
 pub fn wxr(config: &Config, store: &Store) -> String {
     use crate::site::feed::{cdata, text};
     let mut numbers: HashMap<Ulid, usize> = HashMap::new();
